@@ -1,0 +1,67 @@
+# rapport: the one-word targets. `make run` and `make test` install what they need first.
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+DATA ?= var
+LISTEN ?= 127.0.0.1:8080
+FUZZ_SECONDS ?= 20
+
+DEBUG_DIR := build/debug
+RELEASE_DIR := build/release
+FUZZ_DIR := build/fuzz
+
+.PHONY: all setup debug release fuzz-build run test unit fuzz fuzz-smoke bench format format-check clean
+
+all: debug
+
+setup:
+	@bash scripts/setup
+
+$(DEBUG_DIR)/build.ninja:
+	cmake -S . -B $(DEBUG_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRAPPORT_SANITIZE=ON
+
+$(RELEASE_DIR)/build.ninja:
+	cmake -S . -B $(RELEASE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DRAPPORT_TESTS=OFF -DRAPPORT_BENCH=ON
+
+$(FUZZ_DIR)/build.ninja:
+	CXX=clang++-16 cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRAPPORT_FUZZ=ON
+
+debug: $(DEBUG_DIR)/build.ninja
+	ninja -C $(DEBUG_DIR) -j $(JOBS)
+
+release: $(RELEASE_DIR)/build.ninja
+	ninja -C $(RELEASE_DIR) -j $(JOBS)
+
+fuzz-build: $(FUZZ_DIR)/build.ninja
+	ninja -C $(FUZZ_DIR) -j $(JOBS)
+
+# Installs, builds a release binary, migrates ./var and serves the API with a demo workspace.
+run: setup release
+	./$(RELEASE_DIR)/rapport migrate --data $(DATA)
+	./$(RELEASE_DIR)/rapport serve --data $(DATA) --listen $(LISTEN) --demo
+
+# Installs, builds (ASan+UBSan), runs a short fuzz pass of every parser, then every test:
+# unit tests, the store contract on SQLite and a throwaway PostgreSQL, and integration tests.
+test: setup debug fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz-smoke $(FUZZ_DIR)
+	ctest --test-dir $(DEBUG_DIR) -j $(JOBS) --output-on-failure --timeout 900
+
+unit: debug
+	ctest --test-dir $(DEBUG_DIR) -j $(JOBS) --output-on-failure -L unit
+
+fuzz: setup fuzz-build
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} bash scripts/fuzz-smoke $(FUZZ_DIR)
+
+fuzz-smoke: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz-smoke $(FUZZ_DIR)
+
+bench: setup release
+	bash bench/run-all $(RELEASE_DIR)
+
+format:
+	git ls-files '*.cpp' '*.h' | xargs clang-format -i
+
+format-check:
+	git ls-files '*.cpp' '*.h' | xargs clang-format --dry-run --Werror
+
+clean:
+	rm -rf build

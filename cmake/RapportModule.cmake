@@ -1,0 +1,36 @@
+# rapport_module(NAME
+#                [DEPS target...]          libraries this module may use (the dependency direction)
+#                [TEST_DEPS target...])    extra libraries for its unit tests
+#
+# One static library per folder of src/: every *.cpp below the folder except *_test.cpp and
+# *_main.cpp. Every *_test.cpp below it becomes one GoogleTest binary, <name>_test, registered
+# with CTest. Files are globbed with CONFIGURE_DEPENDS so adding a file needs no CMake edit.
+function(rapport_module name)
+  cmake_parse_arguments(ARG "" "" "DEPS;TEST_DEPS" ${ARGN})
+  file(GLOB_RECURSE all_sources CONFIGURE_DEPENDS
+       "${CMAKE_CURRENT_SOURCE_DIR}/*.cpp")
+  set(sources ${all_sources})
+  set(tests ${all_sources})
+  list(FILTER sources EXCLUDE REGEX "(_test|_main)\\.cpp$")
+  list(FILTER tests INCLUDE REGEX "_test\\.cpp$")
+
+  if(sources)
+    add_library(rapport_${name} STATIC ${sources})
+    set(scope PUBLIC)
+  else()  # a module still being written: headers only
+    add_library(rapport_${name} INTERFACE)
+    set(scope INTERFACE)
+  endif()
+  target_include_directories(rapport_${name} ${scope} ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(rapport_${name} ${scope} ${ARG_DEPS})
+  target_compile_definitions(rapport_${name} ${scope} RAPPORT_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+
+  if(RAPPORT_TESTS AND tests)
+    add_executable(${name}_test ${tests})
+    target_link_libraries(${name}_test PRIVATE rapport_${name} ${ARG_TEST_DEPS}
+                          GTest::gtest GTest::gmock GTest::gtest_main)
+    gtest_discover_tests(${name}_test DISCOVERY_MODE PRE_TEST
+                         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
+                         PROPERTIES LABELS unit)
+  endif()
+endfunction()

@@ -1,0 +1,80 @@
+#include "core/model.h"
+
+#include <gtest/gtest.h>
+
+namespace rapport {
+namespace {
+
+TEST(Model, InfersAttributeTypesFromJson) {
+  EXPECT_EQ(AttributeTypeOf(json::value("hello")), AttributeType::kString);
+  EXPECT_EQ(AttributeTypeOf(json::value("1990-02-28")), AttributeType::kDate);
+  EXPECT_EQ(AttributeTypeOf(json::value("1990-02-30")), AttributeType::kString);
+  EXPECT_EQ(AttributeTypeOf(json::value("2026-11-23T10:00:00Z")), AttributeType::kTimestamp);
+  EXPECT_EQ(AttributeTypeOf(json::value(3.5)), AttributeType::kNumber);
+  EXPECT_EQ(AttributeTypeOf(json::value(true)), AttributeType::kBool);
+  EXPECT_EQ(AttributeTypeOf(json::array{"a", "b"}), AttributeType::kList);
+  EXPECT_FALSE(AttributeTypeOf(json::object{}).has_value());
+}
+
+TEST(Model, ValidatesContactInputAndNamesTheField) {
+  ContactInput in;
+  in.email = "Someone@EXAMPLE.org";
+  in.timezone = "Europe/Paris";
+  in.attributes = json::object{{"first_name", "Ada"}, {"vip", true}};
+  ASSERT_TRUE(ValidateContactInput(in).ok());
+  EXPECT_EQ(*in.email, "Someone@example.org");
+
+  ContactInput bad_tz;
+  bad_tz.timezone = "Mars/Olympus";
+  auto s = ValidateContactInput(bad_tz);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().field, "timezone");
+
+  ContactInput bad_attr;
+  bad_attr.attributes = json::object{{"nested", json::object{{"a", 1}}}};
+  s = ValidateContactInput(bad_attr);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().field, "attributes.nested");
+
+  ContactInput bad_name;
+  bad_name.attributes = json::object{{"9lives", 1}};
+  s = ValidateContactInput(bad_name);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().field, "attributes.9lives");
+}
+
+TEST(Model, ParsesScopes) {
+  auto s = ParseScopes("read, write");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(*s, kScopeRead | kScopeWrite);
+  EXPECT_TRUE(HasScope(kScopeAdmin, kScopeSend));
+  EXPECT_FALSE(HasScope(kScopeRead, kScopeWrite));
+  EXPECT_FALSE(ParseScopes("root").ok());
+  EXPECT_EQ(FormatScopes(kScopeAdmin | kScopeRead), "admin,read");
+}
+
+TEST(Model, ValidatesEvents) {
+  NewEvent e;
+  e.name = "order_placed";
+  EXPECT_EQ(ValidateNewEvent(e).error().field, "contact");
+  e.contact.email = "Buyer@Shop.example";
+  ASSERT_TRUE(ValidateNewEvent(e).ok());
+  EXPECT_EQ(*e.contact.email, "Buyer@shop.example");
+  e.name = "bad\nname";
+  EXPECT_EQ(ValidateNewEvent(e).error().field, "name");
+}
+
+TEST(Clock, FormatsAndParsesTimestamps) {
+  auto t = ParseTimestamp("2026-11-23T10:15:00.5+01:00");
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(FormatTimestamp(*t), "2026-11-23T09:15:00.500000Z");
+  EXPECT_FALSE(ParseTimestamp("2026-11-23").has_value());
+  EXPECT_FALSE(ParseTimestamp("2026-13-01T00:00:00Z").has_value());
+  EXPECT_FALSE(ParseTimestamp("2026-11-23T10:15:00").has_value());
+  FakeClock clock(*t);
+  clock.Advance(std::chrono::hours(24));
+  EXPECT_EQ(FormatTimestamp(clock.Now()), "2026-11-24T09:15:00.500000Z");
+}
+
+}  // namespace
+}  // namespace rapport

@@ -1,0 +1,151 @@
+// The store contract: the facets through which everything in rapport reads and writes its data.
+//
+// Two implementations (store/sqlite, store/postgres) pass one contract test suite. Every method
+// is thread-safe and may be called from any thread. Every write is durable when it returns OK
+// (committed; for SQLite in WAL mode with synchronous=NORMAL+fsync on commit of the batch, for
+// PostgreSQL synchronous_commit on). Errors: kNotFound for unknown ids, kConflict for unique keys,
+// kInvalid for values the schema refuses, kUnavailable when the database cannot be reached or is
+// busy past its timeout, kInternal otherwise. Every query is parameterized.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/model.h"
+
+namespace rapport {
+
+// A page of a listing; next_cursor is empty on the last page. Cursors are opaque strings.
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  std::string next_cursor;
+};
+
+struct ContactQuery {
+  int limit = 50;                    // 1..1000
+  std::string cursor;
+  std::optional<std::string> email;  // exact (normalized) match
+  bool include_erased = false;
+};
+
+struct UpsertResult {
+  Contact contact;
+  bool created = false;
+};
+
+class ContactStore {
+ public:
+  virtual ~ContactStore() = default;
+  // Creates a contact; kConflict (field "email" or "external_id") if one already has that key.
+  virtual Result<Contact> Create(WorkspaceId ws, const ContactInput& input) = 0;
+  // Finds by external_id when given, else by email; updates (merging attributes) or creates.
+  // kConflict when the external_id and the email name two different contacts.
+  virtual Result<UpsertResult> Upsert(WorkspaceId ws, const ContactInput& input) = 0;
+  virtual Result<Contact> Get(WorkspaceId ws, ContactId id) = 0;
+  virtual Result<Contact> GetByEmail(WorkspaceId ws, std::string_view email) = 0;
+  virtual Result<Contact> GetByExternalId(WorkspaceId ws, std::string_view external_id) = 0;
+  virtual Result<Contact> Update(WorkspaceId ws, ContactId id, const ContactInput& patch) = 0;
+  // GDPR erasure: removes the contact's events, subscriptions, attributes and identifiers, keeps
+  // a row with status erased and the SHA-256 of the email (so it is never mailed again).
+  virtual Status Erase(WorkspaceId ws, ContactId id) = 0;
+  virtual Result<Page<Contact>> List(WorkspaceId ws, const ContactQuery& q) = 0;
+  // Bulk import: upserts every input in as few transactions as it can. `on_result` is called in
+  // order with the index and the outcome of each input; a bad input does not stop the others.
+  virtual Status Import(WorkspaceId ws, const std::vector<ContactInput>& inputs,
+                        const std::function<void(size_t, const Result<UpsertResult>&)>& on_result) = 0;
+  // Streams every contact of the workspace in id order (for export). Stops when fn returns false.
+  virtual Status ForEach(WorkspaceId ws, const std::function<bool(const Contact&)>& fn) = 0;
+  virtual Result<int64_t> Count(WorkspaceId ws) = 0;
+};
+
+enum class AppendOutcome { kAccepted, kDuplicate, kFailed };
+
+struct AppendResult {
+  AppendOutcome outcome = AppendOutcome::kAccepted;
+  EventId event_id = 0;      // the new event, or the first one for a duplicate key
+  ContactId contact_id = 0;
+  Error error;               // when kFailed (e.g. kNotFound for an unknown contact id)
+};
+
+struct EventQuery {
+  int limit = 50;  // 1..1000; newest first
+  std::string cursor;
+};
+
+class EventStore {
+ public:
+  virtual ~EventStore() = default;
+  // Appends a batch in one transaction: resolves (and may create) each event's contact, merges
+  // contact_attributes, skips events whose idempotency key the workspace has seen already
+  // (kDuplicate). Items that fail are reported and the rest are stored. When this returns OK,
+  // every kAccepted event is durable. `received_at` is stamped by the caller's clock.
+  virtual Result<std::vector<AppendResult>> Append(WorkspaceId ws, const std::vector<NewEvent>& events,
+                                                   Timestamp received_at) = 0;
+  virtual Result<Page<Event>> ListForContact(WorkspaceId ws, ContactId contact, const EventQuery& q) = 0;
+  virtual Result<int64_t> Count(WorkspaceId ws) = 0;
+};
+
+class TopicStore {
+ public:
+  virtual ~TopicStore() = default;
+  virtual Result<Topic> Create(WorkspaceId ws, const Topic& topic) = 0;  // kConflict on key
+  virtual Result<std::vector<Topic>> List(WorkspaceId ws) = 0;
+  virtual Result<Topic> GetByKey(WorkspaceId ws, std::string_view key) = 0;
+  // Sets the contact's subscription to the topic with the consent record; creates or replaces.
+  virtual Result<Subscription> SetSubscription(WorkspaceId ws, ContactId contact, std::string_view topic_key,
+                                               SubscriptionStatus status, const Consent& consent) = 0;
+  // Removes the subscription row (kNotFound when there is none).
+  virtual Status DeleteSubscription(WorkspaceId ws, ContactId contact, std::string_view topic_key) = 0;
+  virtual Result<std::vector<Subscription>> ListSubscriptions(WorkspaceId ws, ContactId contact) = 0;
+};
+
+class KeyStore {
+ public:
+  virtual ~KeyStore() = default;
+  virtual Result<ApiKey> Create(const ApiKey& key) = 0;
+  // The live (not revoked) key with this hash; kNotFound otherwise.
+  virtual Result<ApiKey> FindByHash(std::string_view hash) = 0;
+  virtual Result<std::vector<ApiKey>> List(WorkspaceId ws) = 0;
+  virtual Status Revoke(WorkspaceId ws, KeyId id, Timestamp at) = 0;
+  virtual Status TouchLastUsed(KeyId id, Timestamp at) = 0;
+};
+
+class AuditStore {
+ public:
+  virtual ~AuditStore() = default;
+  virtual Status Record(const AuditEntry& entry) = 0;
+  virtual Result<std::vector<AuditEntry>> List(WorkspaceId ws, int limit) = 0;  // newest first
+};
+
+class WorkspaceStore {
+ public:
+  virtual ~WorkspaceStore() = default;
+  virtual Result<Workspace> Create(std::string_view name) = 0;
+  virtual Result<Workspace> Get(WorkspaceId id) = 0;
+  virtual Result<std::optional<Workspace>> FindByName(std::string_view name) = 0;
+};
+
+// The whole store. Owns its connections; facets live as long as it does.
+class Store {
+ public:
+  virtual ~Store() = default;
+  // Applies pending migrations in order, each in its own transaction; returns the version.
+  virtual Result<int> Migrate() = 0;
+  virtual Result<int> SchemaVersion() = 0;
+  // Cheap liveness check for /healthz.
+  virtual Status Ping() = 0;
+  virtual std::string_view Backend() const = 0;  // "sqlite" or "postgres"
+
+  virtual WorkspaceStore& workspaces() = 0;
+  virtual ContactStore& contacts() = 0;
+  virtual EventStore& events() = 0;
+  virtual TopicStore& topics() = 0;
+  virtual KeyStore& keys() = 0;
+  virtual AuditStore& audit() = 0;
+};
+
+}  // namespace rapport
