@@ -36,6 +36,13 @@ inline constexpr size_t kMaxEventNameLength = 128;
 inline constexpr size_t kMaxEventPropertiesBytes = 64 * 1024;
 inline constexpr size_t kMaxIdempotencyKeyLength = 255;
 
+// A page of a listing; next_cursor is empty on the last page. Cursors are opaque strings.
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  std::string next_cursor;
+};
+
 struct Workspace {
   WorkspaceId id = 0;
   std::string name;

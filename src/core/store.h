@@ -15,15 +15,9 @@
 #include <vector>
 
 #include "core/model.h"
+#include "core/outbox.h"
 
 namespace rapport {
-
-// A page of a listing; next_cursor is empty on the last page. Cursors are opaque strings.
-template <typename T>
-struct Page {
-  std::vector<T> items;
-  std::string next_cursor;
-};
 
 struct ContactQuery {
   int limit = 50;                    // 1..1000
@@ -146,6 +140,7 @@ class Store {
   virtual TopicStore& topics() = 0;
   virtual KeyStore& keys() = 0;
   virtual AuditStore& audit() = 0;
+  virtual OutboxStore& outbox() = 0;
 };
 
 }  // namespace rapport
