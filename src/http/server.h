@@ -1,0 +1,48 @@
+// The HTTP API server: Boost.Beast over Asio, JSON via Boost.JSON, routes under /api/v1.
+//
+// Owns its io_context and worker threads. Start() binds and listens (kUnavailable naming the
+// address when it cannot); Run() serves until Shutdown(), which stops accepting, lets in-flight
+// requests finish (up to drain_timeout), and returns. Shutdown() may be called from any thread
+// or a signal handler's watcher thread. The Store and Clock must outlive the Server.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/store.h"
+
+namespace rapport::http {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;                       // 0: pick a free port (see Server::port())
+  int threads = 2;                            // I/O + handler threads
+  size_t body_limit = 32 * 1024 * 1024;       // bytes; larger bodies get 413
+  std::chrono::seconds read_timeout{30};
+  std::chrono::seconds write_timeout{30};
+  std::chrono::seconds drain_timeout{30};     // graceful shutdown budget
+  std::string public_url;                     // e.g. "https://mail.example.com" (links); may be empty
+};
+
+class Server {
+ public:
+  Server(Store& store, Clock& clock, ServerOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  Status Start();
+  uint16_t port() const;  // the bound port, after Start()
+  void Run();             // blocks until Shutdown() completes the drain
+  void Shutdown();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rapport::http
