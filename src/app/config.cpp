@@ -1,0 +1,445 @@
+#include "app/config.h"
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <variant>
+
+extern char** environ;
+
+namespace rapport::app {
+
+namespace {
+
+// A value as it arrives: TOML keeps its type, the environment and flags give text.
+using Raw = std::variant<std::string, int64_t, double, bool>;
+
+// Where a value came from, for messages: "rapport.toml line 4", "RAPPORT_SERVER_LISTEN", "--listen".
+struct Origin {
+  std::string where;
+};
+
+Error Bad(std::string_view key, const Origin& origin, std::string_view why) {
+  return Error::Invalid(std::string(key), fmt::format("{} ({}): {}", key, origin.where, why));
+}
+
+std::string Describe(const Raw& raw) {
+  if (auto* s = std::get_if<std::string>(&raw)) return fmt::format("\"{}\"", *s);
+  if (auto* i = std::get_if<int64_t>(&raw)) return std::to_string(*i);
+  if (auto* d = std::get_if<double>(&raw)) return fmt::format("{}", *d);
+  return std::get<bool>(raw) ? "true" : "false";
+}
+
+Result<std::string> AsString(std::string_view key, const Raw& raw, const Origin& o) {
+  if (auto* s = std::get_if<std::string>(&raw)) return *s;
+  return Bad(key, o, "expected a string, got " + Describe(raw));
+}
+
+std::optional<int64_t> ParseInt(std::string_view s) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return std::nullopt;
+  return v;
+}
+
+Result<int64_t> AsInt(std::string_view key, const Raw& raw, const Origin& o, int64_t lo, int64_t hi) {
+  std::optional<int64_t> v;
+  if (auto* i = std::get_if<int64_t>(&raw)) v = *i;
+  if (auto* s = std::get_if<std::string>(&raw)) v = ParseInt(*s);
+  if (!v) return Bad(key, o, "expected an integer, got " + Describe(raw));
+  if (*v < lo || *v > hi) return Bad(key, o, fmt::format("must be between {} and {}, got {}", lo, hi, *v));
+  return *v;
+}
+
+Result<double> AsPositiveNumber(std::string_view key, const Raw& raw, const Origin& o) {
+  std::optional<double> v;
+  if (auto* i = std::get_if<int64_t>(&raw)) v = static_cast<double>(*i);
+  if (auto* d = std::get_if<double>(&raw)) v = *d;
+  if (auto* s = std::get_if<std::string>(&raw)) {
+    double d = 0;
+    auto [p, ec] = std::from_chars(s->data(), s->data() + s->size(), d);
+    if (ec == std::errc() && p == s->data() + s->size() && !s->empty()) v = d;
+  }
+  if (!v || !std::isfinite(*v)) return Bad(key, o, "expected a number, got " + Describe(raw));
+  if (*v <= 0) return Bad(key, o, "must be greater than 0");
+  return *v;
+}
+
+// Durations: an integer number of seconds, or a string "90s", "15m", "2h", "3d".
+Result<std::chrono::seconds> AsDuration(std::string_view key, const Raw& raw, const Origin& o) {
+  auto bad = [&] {
+    return Bad(key, o, "expected a duration such as 30, \"30s\", \"15m\", \"2h\" or \"3d\", got " + Describe(raw));
+  };
+  int64_t n = 0, unit = 1;
+  if (auto* i = std::get_if<int64_t>(&raw)) {
+    n = *i;
+  } else if (auto* s = std::get_if<std::string>(&raw)) {
+    std::string_view t = *s;
+    if (!t.empty() && std::isalpha(static_cast<unsigned char>(t.back()))) {
+      switch (t.back()) {
+        case 's': unit = 1; break;
+        case 'm': unit = 60; break;
+        case 'h': unit = 3600; break;
+        case 'd': unit = 86400; break;
+        default: return bad();
+      }
+      t.remove_suffix(1);
+    }
+    auto v = ParseInt(t);
+    if (!v) return bad();
+    n = *v;
+  } else {
+    return bad();
+  }
+  if (n <= 0 || n > int64_t{10} * 365 * 86400 / unit) return Bad(key, o, "must be positive and at most 10 years");
+  return std::chrono::seconds(n * unit);
+}
+
+// Sizes: an integer number of bytes, or a string with a binary unit "512KiB", "32MiB", "1GiB".
+Result<size_t> AsSize(std::string_view key, const Raw& raw, const Origin& o) {
+  auto bad = [&] {
+    return Bad(key, o, "expected a size in bytes such as 1048576 or \"32MiB\", got " + Describe(raw));
+  };
+  int64_t n = 0, unit = 1;
+  if (auto* i = std::get_if<int64_t>(&raw)) {
+    n = *i;
+  } else if (auto* s = std::get_if<std::string>(&raw)) {
+    std::string_view t = *s;
+    for (auto [suffix, mult] : {std::pair<std::string_view, int64_t>{"KiB", 1024}, {"MiB", 1024 * 1024},
+                                {"GiB", int64_t{1024} * 1024 * 1024}, {"B", 1}}) {
+      if (t.size() > suffix.size() && t.substr(t.size() - suffix.size()) == suffix) {
+        unit = mult;
+        t.remove_suffix(suffix.size());
+        break;
+      }
+    }
+    auto v = ParseInt(t);
+    if (!v) return bad();
+    n = *v;
+  } else {
+    return bad();
+  }
+  if (n <= 0 || n > (int64_t{4} << 30) / unit) return Bad(key, o, "must be between 1 byte and 4GiB");
+  return static_cast<size_t>(n * unit);
+}
+
+Result<std::string> AsOneOf(std::string_view key, const Raw& raw, const Origin& o,
+                            std::initializer_list<std::string_view> allowed) {
+  RAPPORT_ASSIGN_OR_RETURN(std::string s, AsString(key, raw, o));
+  if (std::find(allowed.begin(), allowed.end(), s) != allowed.end()) return s;
+  std::string list;
+  for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+  return Bad(key, o, fmt::format("must be one of {}, got \"{}\"", list, s));
+}
+
+Result<std::string> AsNonEmpty(std::string_view key, const Raw& raw, const Origin& o) {
+  RAPPORT_ASSIGN_OR_RETURN(std::string s, AsString(key, raw, o));
+  if (s.empty()) return Bad(key, o, "may not be empty");
+  return s;
+}
+
+using Setter = Status (*)(Config&, std::string_view key, const Raw&, const Origin&);
+
+struct KeySpec {
+  std::string_view section;  // empty: top level
+  std::string_view name;
+  Setter set;
+};
+
+#define RAPPORT_CFG_SET(target, expr)         \
+  [](Config& c, std::string_view k, const Raw& r, const Origin& o) -> Status { \
+    RAPPORT_ASSIGN_OR_RETURN(auto v, expr);   \
+    c.target = std::move(v);                  \
+    return {};                                \
+  }
+
+const std::vector<KeySpec>& Keys() {
+  static const std::vector<KeySpec> keys = {
+      {"", "data_dir", RAPPORT_CFG_SET(data_dir, AsNonEmpty(k, r, o))},
+      {"server", "listen",
+       [](Config& c, std::string_view k, const Raw& r, const Origin& o) -> Status {
+         RAPPORT_ASSIGN_OR_RETURN(std::string s, AsString(k, r, o));
+         auto hp = ParseHostPort(s, k);
+         if (!hp.ok()) return Bad(k, o, hp.error().message);
+         c.server.listen = s;
+         return {};
+       }},
+      {"server", "threads", RAPPORT_CFG_SET(server.threads, AsInt(k, r, o, 1, 256))},
+      {"server", "body_limit", RAPPORT_CFG_SET(server.body_limit, AsSize(k, r, o))},
+      {"server", "read_timeout", RAPPORT_CFG_SET(server.read_timeout, AsDuration(k, r, o))},
+      {"server", "write_timeout", RAPPORT_CFG_SET(server.write_timeout, AsDuration(k, r, o))},
+      {"server", "public_url",
+       [](Config& c, std::string_view k, const Raw& r, const Origin& o) -> Status {
+         RAPPORT_ASSIGN_OR_RETURN(std::string s, AsString(k, r, o));
+         if (!s.empty() && s.rfind("http://", 0) != 0 && s.rfind("https://", 0) != 0)
+           return Bad(k, o, "must start with http:// or https://");
+         while (!s.empty() && s.back() == '/') s.pop_back();
+         c.server.public_url = s;
+         return {};
+       }},
+      {"store", "url", RAPPORT_CFG_SET(store.url, AsString(k, r, o))},
+      {"log", "level",
+       RAPPORT_CFG_SET(log.level, AsOneOf(k, r, o, {"trace", "debug", "info", "warn", "error", "critical", "off"}))},
+      {"log", "format", RAPPORT_CFG_SET(log.format, AsOneOf(k, r, o, {"text", "json"}))},
+      {"delivery", "transport", RAPPORT_CFG_SET(delivery.transport, AsOneOf(k, r, o, {"maildir", "smtp"}))},
+      {"delivery", "smtp_url",
+       [](Config& c, std::string_view k, const Raw& r, const Origin& o) -> Status {
+         RAPPORT_ASSIGN_OR_RETURN(std::string s, AsString(k, r, o));
+         if (!s.empty() && s.rfind("smtp://", 0) != 0 && s.rfind("smtps://", 0) != 0)
+           return Bad(k, o, "must start with smtp:// or smtps://");
+         c.delivery.smtp_url = s;
+         return {};
+       }},
+      {"delivery", "tls", RAPPORT_CFG_SET(delivery.tls, AsOneOf(k, r, o, {"none", "opportunistic", "required"}))},
+      {"delivery", "outbox_dir", RAPPORT_CFG_SET(delivery.outbox_dir, AsString(k, r, o))},
+      {"delivery", "rate", RAPPORT_CFG_SET(delivery.rate, AsPositiveNumber(k, r, o))},
+      {"delivery", "max_age", RAPPORT_CFG_SET(delivery.max_age, AsDuration(k, r, o))},
+  };
+  return keys;
+}
+
+using DkimSetter = Status (*)(DkimConfig&, std::string_view key, const Raw&, const Origin&);
+struct DkimKeySpec {
+  std::string_view name;
+  DkimSetter set;
+};
+
+#define RAPPORT_DKIM_SET(target, expr)                                                  \
+  [](DkimConfig& d, std::string_view k, const Raw& r, const Origin& o) -> Status { \
+    RAPPORT_ASSIGN_OR_RETURN(auto v, expr);                                             \
+    d.target = std::move(v);                                                            \
+    return {};                                                                          \
+  }
+
+const std::vector<DkimKeySpec>& DkimKeys() {
+  static const std::vector<DkimKeySpec> keys = {
+      {"domain", RAPPORT_DKIM_SET(domain, AsNonEmpty(k, r, o))},
+      {"selector", RAPPORT_DKIM_SET(selector, AsNonEmpty(k, r, o))},
+      {"key_file", RAPPORT_DKIM_SET(key_file, AsNonEmpty(k, r, o))},
+      {"algorithm", RAPPORT_DKIM_SET(algorithm, AsOneOf(k, r, o, {"rsa-sha256", "ed25519-sha256"}))},
+  };
+  return keys;
+}
+
+std::string Dotted(std::string_view section, std::string_view name) {
+  return section.empty() ? std::string(name) : fmt::format("{}.{}", section, name);
+}
+
+std::string EnvName(std::string_view section, std::string_view name) {
+  std::string out = "RAPPORT_";
+  out += section.empty() ? std::string(name) : fmt::format("{}_{}", section, name);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::toupper(c); });
+  return out;
+}
+
+const KeySpec* FindKey(std::string_view section, std::string_view name) {
+  for (const auto& k : Keys())
+    if (k.section == section && k.name == name) return &k;
+  return nullptr;
+}
+
+std::optional<Raw> RawFromToml(const toml::node& node) {
+  if (auto v = node.value_exact<std::string>()) return Raw(*v);
+  if (auto v = node.value_exact<int64_t>()) return Raw(*v);
+  if (auto v = node.value_exact<double>()) return Raw(*v);
+  if (auto v = node.value_exact<bool>()) return Raw(*v);
+  return std::nullopt;
+}
+
+Origin TomlOrigin(std::string_view file, const toml::node& node) {
+  return {fmt::format("{} line {}", file, node.source().begin.line)};
+}
+
+Status ApplyTomlValue(Config& config, std::string_view section, std::string_view name, const toml::node& node,
+                      std::string_view file) {
+  std::string dotted = Dotted(section, name);
+  Origin origin = TomlOrigin(file, node);
+  const KeySpec* spec = FindKey(section, name);
+  if (!spec) return Error::Invalid(dotted, fmt::format("unknown key {} ({})", dotted, origin.where));
+  auto raw = RawFromToml(node);
+  if (!raw) return Bad(dotted, origin, "expected a string, number or boolean");
+  return spec->set(config, dotted, *raw, origin);
+}
+
+Status ApplyDkimToml(Config& config, const toml::node& node, std::string_view file) {
+  const toml::array* array = node.as_array();
+  if (!array) return Bad("dkim", TomlOrigin(file, node), "must be an array of tables: [[dkim]]");
+  for (size_t i = 0; i < array->size(); ++i) {
+    const toml::table* table = (*array)[i].as_table();
+    if (!table) return Bad("dkim", TomlOrigin(file, (*array)[i]), "each entry must be a table");
+    DkimConfig entry;
+    for (const auto& [key, value] : *table) {
+      std::string dotted = fmt::format("dkim[{}].{}", i, key.str());
+      Origin origin = TomlOrigin(file, value);
+      auto it = std::find_if(DkimKeys().begin(), DkimKeys().end(),
+                             [&](const DkimKeySpec& s) { return s.name == key.str(); });
+      if (it == DkimKeys().end()) return Error::Invalid(dotted, fmt::format("unknown key {} ({})", dotted, origin.where));
+      auto raw = RawFromToml(value);
+      if (!raw) return Bad(dotted, origin, "expected a string");
+      RAPPORT_TRY(it->set(entry, dotted, *raw, origin));
+    }
+    config.dkim.push_back(std::move(entry));
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string Config::StoreUrl() const {
+  if (!store.url.empty()) return store.url;
+  return data_dir + "/rapport.db";
+}
+
+std::string Config::OutboxDir() const {
+  if (!delivery.outbox_dir.empty()) return delivery.outbox_dir;
+  return data_dir + "/outbox";
+}
+
+Environment ProcessEnvironment() {
+  Environment env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view entry = *e;
+    if (entry.rfind("RAPPORT_", 0) != 0) continue;
+    size_t eq = entry.find('=');
+    if (eq == std::string_view::npos) continue;
+    env.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
+  }
+  return env;
+}
+
+Result<HostPort> ParseHostPort(std::string_view text, std::string_view field) {
+  auto bad = [&] {
+    return Error::Invalid(std::string(field),
+                          fmt::format("expected HOST:PORT such as 127.0.0.1:8080 or [::1]:8080, got \"{}\"", text));
+  };
+  HostPort hp;
+  std::string_view port;
+  if (!text.empty() && text.front() == '[') {
+    size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') return bad();
+    hp.host = std::string(text.substr(1, close - 1));
+    port = text.substr(close + 2);
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) return bad();
+    hp.host = std::string(text.substr(0, colon));
+    if (hp.host.find(':') != std::string::npos) return bad();  // IPv6 needs brackets
+    port = text.substr(colon + 1);
+  }
+  if (hp.host.empty()) return bad();
+  auto p = ParseInt(port);
+  if (!p || *p < 0 || *p > 65535) return bad();
+  hp.port = static_cast<uint16_t>(*p);
+  return hp;
+}
+
+Status ApplyConfigToml(Config& config, std::string_view text, std::string_view origin) {
+  toml::table root;
+  try {
+    root = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    return Error::Invalid("", fmt::format("{} line {}: {}", origin, e.source().begin.line, e.description()));
+  }
+  for (const auto& [key, node] : root) {
+    std::string_view name = key.str();
+    if (name == "dkim") {
+      RAPPORT_TRY(ApplyDkimToml(config, node, origin));
+      continue;
+    }
+    if (const toml::table* table = node.as_table()) {
+      bool known_section = std::any_of(Keys().begin(), Keys().end(),
+                                       [&](const KeySpec& k) { return !k.section.empty() && k.section == name; });
+      if (!known_section)
+        return Error::Invalid(std::string(name),
+                              fmt::format("unknown section [{}] ({})", name, TomlOrigin(origin, node).where));
+      for (const auto& [sub, value] : *table) RAPPORT_TRY(ApplyTomlValue(config, name, sub.str(), value, origin));
+      continue;
+    }
+    RAPPORT_TRY(ApplyTomlValue(config, "", name, node, origin));
+  }
+  return {};
+}
+
+Status ApplyConfigEnvironment(Config& config, const Environment& env) {
+  for (const auto& spec : Keys()) {
+    std::string name = EnvName(spec.section, spec.name);
+    auto it = env.find(name);
+    if (it == env.end()) continue;
+    RAPPORT_TRY(spec.set(config, Dotted(spec.section, spec.name), Raw(it->second), Origin{name}));
+  }
+  // RAPPORT_DKIM_<N>_<KEY>, in index order so that N == size appends.
+  std::map<size_t, std::vector<std::pair<std::string, std::string>>> dkim;
+  for (auto it = env.lower_bound("RAPPORT_DKIM_"); it != env.end() && it->first.rfind("RAPPORT_DKIM_", 0) == 0;
+       ++it) {
+    std::string_view rest = std::string_view(it->first).substr(13);
+    size_t underscore = rest.find('_');
+    auto index = underscore == std::string_view::npos ? std::nullopt : ParseInt(rest.substr(0, underscore));
+    if (!index || *index < 0 || *index > 63)
+      return Error::Invalid("dkim", fmt::format("{}: expected RAPPORT_DKIM_<N>_<KEY> with N a small index",
+                                                it->first));
+    dkim[static_cast<size_t>(*index)].emplace_back(it->first, std::string(rest.substr(underscore + 1)));
+  }
+  for (auto& [index, entries] : dkim) {
+    if (index > config.dkim.size())
+      return Error::Invalid("dkim", fmt::format("{}: dkim entry {} does not exist and is not the next one ({})",
+                                                entries.front().first, index, config.dkim.size()));
+    if (index == config.dkim.size()) config.dkim.emplace_back();
+    for (const auto& [env_name, key] : entries) {
+      std::string lower = key;
+      std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+      std::string dotted = fmt::format("dkim[{}].{}", index, lower);
+      auto spec = std::find_if(DkimKeys().begin(), DkimKeys().end(),
+                               [&](const DkimKeySpec& s) { return s.name == lower; });
+      if (spec == DkimKeys().end()) return Error::Invalid(dotted, fmt::format("unknown key {} ({})", dotted, env_name));
+      RAPPORT_TRY(spec->set(config.dkim[index], dotted, Raw(env.find(env_name)->second), Origin{env_name}));
+    }
+  }
+  return {};
+}
+
+Status ApplyConfigFlags(Config& config, const ConfigFlags& flags) {
+  if (flags.data_dir) RAPPORT_TRY(FindKey("", "data_dir")->set(config, "data_dir", Raw(*flags.data_dir), {"--data"}));
+  if (flags.listen)
+    RAPPORT_TRY(FindKey("server", "listen")->set(config, "server.listen", Raw(*flags.listen), {"--listen"}));
+  if (flags.database_url)
+    RAPPORT_TRY(FindKey("store", "url")->set(config, "store.url", Raw(*flags.database_url), {"--database"}));
+  return {};
+}
+
+Status ValidateConfig(const Config& config) {
+  if (config.delivery.transport == "smtp" && config.delivery.smtp_url.empty())
+    return Error::Invalid("delivery.smtp_url", "delivery.smtp_url: required when delivery.transport is \"smtp\"");
+  for (size_t i = 0; i < config.dkim.size(); ++i) {
+    const DkimConfig& d = config.dkim[i];
+    for (auto [name, value] : {std::pair<const char*, const std::string*>{"domain", &d.domain},
+                               {"selector", &d.selector}, {"key_file", &d.key_file}}) {
+      if (value->empty()) {
+        std::string dotted = fmt::format("dkim[{}].{}", i, name);
+        return Error::Invalid(dotted, dotted + ": required in every [[dkim]] entry");
+      }
+    }
+  }
+  return {};
+}
+
+Result<Config> LoadConfig(const std::string& path, const Environment& env, const ConfigFlags& flags) {
+  Config config;
+  if (!path.empty()) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return Error::Invalid("config", fmt::format("cannot read config file {}", path));
+    std::stringstream text;
+    text << in.rdbuf();
+    RAPPORT_TRY(ApplyConfigToml(config, text.str(), path));
+  }
+  RAPPORT_TRY(ApplyConfigEnvironment(config, env));
+  RAPPORT_TRY(ApplyConfigFlags(config, flags));
+  RAPPORT_TRY(ValidateConfig(config));
+  return config;
+}
+
+}  // namespace rapport::app

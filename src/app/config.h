@@ -1,0 +1,107 @@
+// The rapport configuration: defaults, a TOML file, RAPPORT_* environment variables and flags.
+//
+// Precedence, highest first: command-line flag > environment variable > config file > default.
+// Every key `[section] key` of the file can be set by the environment variable
+// RAPPORT_<SECTION>_<KEY> (upper case): RAPPORT_SERVER_LISTEN, RAPPORT_STORE_URL. The top-level
+// key `data_dir` is RAPPORT_DATA_DIR, and the Nth [[dkim]] entry's keys are RAPPORT_DKIM_<N>_<KEY>
+// (0-based; N equal to the number of entries appends one). docs/configuration.md lists every key.
+//
+// Loading fails (kInvalid, `field` = the dotted key) on an unknown key, a value of the wrong type
+// or out of range, a malformed file; the message names the key, where it came from and why.
+// Pure values; LoadConfig reads the file it is given and nothing else. Thread-safety: values.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+
+namespace rapport::app {
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8080";  // HOST:PORT; [v6addr]:PORT for IPv6
+  int threads = 2;
+  size_t body_limit = 32 * 1024 * 1024;  // bytes
+  std::chrono::seconds read_timeout{30};
+  std::chrono::seconds write_timeout{30};
+  std::string public_url;  // empty: derived from listen
+};
+
+struct StoreConfig {
+  std::string url;  // empty: SQLite at <data_dir>/rapport.db (see Config::StoreUrl)
+};
+
+struct LogConfig {
+  std::string level = "info";  // trace, debug, info, warn, error, critical, off
+  std::string format = "text";  // text or json
+};
+
+struct DeliveryConfig {
+  std::string transport = "maildir";  // maildir or smtp
+  std::string smtp_url;               // smtp://[user:pass@]host[:port] or smtps://...
+  std::string tls = "opportunistic";  // none, opportunistic, required
+  std::string outbox_dir;             // empty: <data_dir>/outbox
+  double rate = 100;                  // messages per second, > 0
+  std::chrono::seconds max_age{3 * 24 * 3600};  // how long a message may be retried
+};
+
+struct DkimConfig {
+  std::string domain;
+  std::string selector;
+  std::string key_file;
+  std::string algorithm = "rsa-sha256";  // or ed25519-sha256
+};
+
+struct Config {
+  std::string data_dir = "var";
+  ServerConfig server;
+  StoreConfig store;
+  LogConfig log;
+  DeliveryConfig delivery;
+  std::vector<DkimConfig> dkim;
+
+  // The store URL or path to open: store.url, or <data_dir>/rapport.db.
+  std::string StoreUrl() const;
+  // The maildir of outgoing messages: delivery.outbox_dir, or <data_dir>/outbox.
+  std::string OutboxDir() const;
+};
+
+// Values given on the command line (unset: not given).
+struct ConfigFlags {
+  std::optional<std::string> data_dir;      // --data
+  std::optional<std::string> listen;        // --listen
+  std::optional<std::string> database_url;  // --database
+};
+
+// The environment as name -> value (only names starting with RAPPORT_ are read).
+using Environment = std::map<std::string, std::string, std::less<>>;
+// The process environment, RAPPORT_* entries only.
+Environment ProcessEnvironment();
+
+// Applies TOML text to `config`; `origin` names the source in messages (a file name).
+Status ApplyConfigToml(Config& config, std::string_view text, std::string_view origin);
+// Applies the RAPPORT_* variables of `env` that name a key.
+Status ApplyConfigEnvironment(Config& config, const Environment& env);
+Status ApplyConfigFlags(Config& config, const ConfigFlags& flags);
+// Cross-key checks after everything was applied (smtp transport needs smtp_url, dkim entries
+// are complete).
+Status ValidateConfig(const Config& config);
+
+// Defaults, then the file at `path` (if not empty; a missing file is an error), then `env`,
+// then `flags`, then ValidateConfig.
+Result<Config> LoadConfig(const std::string& path, const Environment& env, const ConfigFlags& flags);
+
+// "HOST:PORT" / "[::1]:PORT" -> host and port; kInvalid (field `field`) otherwise.
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+};
+Result<HostPort> ParseHostPort(std::string_view text, std::string_view field = "server.listen");
+
+}  // namespace rapport::app

@@ -1,0 +1,228 @@
+#include "app/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+namespace rapport::app {
+namespace {
+
+TEST(ConfigTest, DefaultsNeedNoFile) {
+  auto config = LoadConfig("", {}, {});
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->data_dir, "var");
+  EXPECT_EQ(config->server.listen, "127.0.0.1:8080");
+  EXPECT_EQ(config->StoreUrl(), "var/rapport.db");
+  EXPECT_EQ(config->OutboxDir(), "var/outbox");
+  EXPECT_EQ(config->delivery.transport, "maildir");
+  EXPECT_EQ(config->server.threads, 2);
+  EXPECT_TRUE(config->dkim.empty());
+}
+
+TEST(ConfigTest, FileSetsEveryKind) {
+  Config c;
+  auto st = ApplyConfigToml(c, R"(
+data_dir = "/srv/rapport"
+[server]
+listen = "[::1]:9000"
+threads = 8
+body_limit = "4MiB"
+read_timeout = "2m"
+write_timeout = 45
+public_url = "https://mail.example.com/"
+[store]
+url = "postgresql://localhost/rapport"
+[log]
+level = "debug"
+format = "json"
+[delivery]
+transport = "smtp"
+smtp_url = "smtp://relay.example.com:587"
+tls = "required"
+rate = 12.5
+max_age = "2d"
+[[dkim]]
+domain = "example.com"
+selector = "s1"
+key_file = "/etc/rapport/s1.pem"
+[[dkim]]
+domain = "example.org"
+selector = "s2"
+key_file = "s2.pem"
+algorithm = "ed25519-sha256"
+)",
+                            "test.toml");
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(c.data_dir, "/srv/rapport");
+  EXPECT_EQ(c.server.listen, "[::1]:9000");
+  EXPECT_EQ(c.server.threads, 8);
+  EXPECT_EQ(c.server.body_limit, 4u * 1024 * 1024);
+  EXPECT_EQ(c.server.read_timeout, std::chrono::seconds(120));
+  EXPECT_EQ(c.server.write_timeout, std::chrono::seconds(45));
+  EXPECT_EQ(c.server.public_url, "https://mail.example.com");
+  EXPECT_EQ(c.StoreUrl(), "postgresql://localhost/rapport");
+  EXPECT_EQ(c.OutboxDir(), "/srv/rapport/outbox");
+  EXPECT_EQ(c.log.level, "debug");
+  EXPECT_EQ(c.log.format, "json");
+  EXPECT_EQ(c.delivery.tls, "required");
+  EXPECT_DOUBLE_EQ(c.delivery.rate, 12.5);
+  EXPECT_EQ(c.delivery.max_age, std::chrono::seconds(2 * 86400));
+  ASSERT_EQ(c.dkim.size(), 2u);
+  EXPECT_EQ(c.dkim[0].algorithm, "rsa-sha256");
+  EXPECT_EQ(c.dkim[1].algorithm, "ed25519-sha256");
+  EXPECT_EQ(c.dkim[1].key_file, "s2.pem");
+  EXPECT_TRUE(ValidateConfig(c).ok());
+}
+
+TEST(ConfigTest, PrecedenceFlagOverEnvOverFileOverDefault) {
+  auto path = std::filesystem::temp_directory_path() / ("rapport_config_test_" + std::to_string(::getpid()) + ".toml");
+  {
+    std::ofstream out(path);
+    out << "data_dir = \"from-file\"\n[server]\nlisten = \"0.0.0.0:1111\"\nthreads = 3\n"
+           "[store]\nurl = \"file.db\"\n[log]\nlevel = \"warn\"\n";
+  }
+  Environment env = {{"RAPPORT_SERVER_LISTEN", "0.0.0.0:2222"},
+                     {"RAPPORT_STORE_URL", "env.db"},
+                     {"RAPPORT_SERVER_THREADS", "5"},
+                     {"UNRELATED", "x"}};
+  ConfigFlags flags;
+  flags.listen = "127.0.0.1:3333";
+  auto c = LoadConfig(path.string(), env, flags);
+  std::filesystem::remove(path);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->server.listen, "127.0.0.1:3333");  // flag
+  EXPECT_EQ(c->StoreUrl(), "env.db");             // env over file
+  EXPECT_EQ(c->server.threads, 5);                // env over file
+  EXPECT_EQ(c->log.level, "warn");                // file over default
+  EXPECT_EQ(c->data_dir, "from-file");
+  EXPECT_EQ(c->server.body_limit, 32u * 1024 * 1024);  // default
+
+  ConfigFlags data_flag;
+  data_flag.data_dir = "flagdir";
+  auto d = LoadConfig("", {{"RAPPORT_DATA_DIR", "envdir"}}, data_flag);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->data_dir, "flagdir");
+  EXPECT_EQ(d->StoreUrl(), "flagdir/rapport.db");
+  auto e = LoadConfig("", {{"RAPPORT_DATA_DIR", "envdir"}}, {});
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->OutboxDir(), "envdir/outbox");
+}
+
+TEST(ConfigTest, UnknownKeysAreNamed) {
+  Config c;
+  auto st = ApplyConfigToml(c, "[server]\nlisten = \"127.0.0.1:1\"\nthread = 4\n", "x.toml");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().field, "server.thread");
+  EXPECT_NE(st.error().message.find("unknown key server.thread"), std::string::npos) << st.error().message;
+  EXPECT_NE(st.error().message.find("x.toml line 3"), std::string::npos) << st.error().message;
+
+  st = ApplyConfigToml(c, "[sever]\nlisten = \"a:1\"\n", "x.toml");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("unknown section [sever]"), std::string::npos);
+
+  st = ApplyConfigToml(c, "colour = 1\n", "x.toml");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().field, "colour");
+
+  st = ApplyConfigToml(c, "[[dkim]]\ndomain = \"a\"\nsecret = \"b\"\n", "x.toml");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().field, "dkim[0].secret");
+}
+
+TEST(ConfigTest, BadValuesSayWhichKeyAndWhy) {
+  struct Case {
+    const char* toml;
+    const char* field;
+    const char* why;
+  };
+  for (const Case& k : std::initializer_list<Case>{
+           {"[server]\nlisten = \"localhost\"\n", "server.listen", "HOST:PORT"},
+           {"[server]\nlisten = \"h:70000\"\n", "server.listen", "HOST:PORT"},
+           {"[server]\nthreads = 0\n", "server.threads", "between 1 and 256"},
+           {"[server]\nthreads = \"many\"\n", "server.threads", "expected an integer"},
+           {"[server]\nbody_limit = \"12XB\"\n", "server.body_limit", "size"},
+           {"[server]\nread_timeout = \"5y\"\n", "server.read_timeout", "duration"},
+           {"[server]\npublic_url = \"mail.example.com\"\n", "server.public_url", "http://"},
+           {"[log]\nlevel = \"verbose\"\n", "log.level", "one of trace"},
+           {"[delivery]\ntransport = \"carrier-pigeon\"\n", "delivery.transport", "maildir, smtp"},
+           {"[delivery]\nrate = -1\n", "delivery.rate", "greater than 0"},
+           {"[delivery]\nsmtp_url = \"relay:25\"\n", "delivery.smtp_url", "smtp://"},
+           {"[store]\nurl = 5\n", "store.url", "expected a string"},
+           {"[[dkim]]\ndomain = \"a\"\nalgorithm = \"md5\"\n", "dkim[0].algorithm", "rsa-sha256"},
+       }) {
+    Config c;
+    auto st = ApplyConfigToml(c, k.toml, "f.toml");
+    ASSERT_FALSE(st.ok()) << k.toml;
+    EXPECT_EQ(st.error().field, k.field) << k.toml;
+    EXPECT_NE(st.error().message.find(k.field), std::string::npos) << st.error().message;
+    EXPECT_NE(st.error().message.find(k.why), std::string::npos) << st.error().message;
+  }
+}
+
+TEST(ConfigTest, SyntaxErrorsGiveTheLine) {
+  Config c;
+  auto st = ApplyConfigToml(c, "[server]\nlisten = \n", "broken.toml");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("broken.toml line 2"), std::string::npos) << st.error().message;
+}
+
+TEST(ConfigTest, EnvironmentErrorsNameTheVariable) {
+  auto c = LoadConfig("", {{"RAPPORT_SERVER_THREADS", "lots"}}, {});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().field, "server.threads");
+  EXPECT_NE(c.error().message.find("RAPPORT_SERVER_THREADS"), std::string::npos) << c.error().message;
+
+  ConfigFlags flags;
+  flags.listen = "nope";
+  c = LoadConfig("", {}, flags);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("--listen"), std::string::npos) << c.error().message;
+}
+
+TEST(ConfigTest, DkimFromEnvironment) {
+  Environment env = {{"RAPPORT_DKIM_0_DOMAIN", "example.com"},
+                     {"RAPPORT_DKIM_0_SELECTOR", "s1"},
+                     {"RAPPORT_DKIM_0_KEY_FILE", "k.pem"}};
+  auto c = LoadConfig("", env, {});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_EQ(c->dkim.size(), 1u);
+  EXPECT_EQ(c->dkim[0].domain, "example.com");
+  EXPECT_EQ(c->dkim[0].key_file, "k.pem");
+
+  auto gap = LoadConfig("", {{"RAPPORT_DKIM_2_DOMAIN", "x"}}, {});
+  ASSERT_FALSE(gap.ok());
+  auto incomplete = LoadConfig("", {{"RAPPORT_DKIM_0_DOMAIN", "x"}}, {});
+  ASSERT_FALSE(incomplete.ok());
+  EXPECT_EQ(incomplete.error().field, "dkim[0].selector");
+}
+
+TEST(ConfigTest, SmtpTransportNeedsUrl) {
+  auto c = LoadConfig("", {{"RAPPORT_DELIVERY_TRANSPORT", "smtp"}}, {});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().field, "delivery.smtp_url");
+}
+
+TEST(ConfigTest, MissingFileIsAnError) {
+  auto c = LoadConfig("/nonexistent/rapport.toml", {}, {});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("/nonexistent/rapport.toml"), std::string::npos);
+}
+
+TEST(ConfigTest, ParseHostPort) {
+  auto a = ParseHostPort("0.0.0.0:0");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->host, "0.0.0.0");
+  EXPECT_EQ(a->port, 0);
+  auto b = ParseHostPort("[::]:443");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->host, "::");
+  EXPECT_EQ(b->port, 443);
+  EXPECT_FALSE(ParseHostPort("::1:80").ok());
+  EXPECT_FALSE(ParseHostPort(":80").ok());
+  EXPECT_FALSE(ParseHostPort("host:").ok());
+}
+
+}  // namespace
+}  // namespace rapport::app
