@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -26,6 +27,10 @@ struct ServerOptions {
   std::chrono::seconds write_timeout{30};
   std::chrono::seconds drain_timeout{30};     // graceful shutdown budget
   std::string public_url;                     // e.g. "https://mail.example.com" (links); may be empty
+  // Take the consent IP from X-Forwarded-For's first hop (only when a trusted proxy sets it).
+  bool trust_forwarded_for = false;
+  size_t max_events_per_request = 10000;      // POST /api/v1/events batches; more -> 413
+  std::chrono::seconds key_cache_ttl{5};      // how long a verified API key is cached
 };
 
 class Server {

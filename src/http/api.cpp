@@ -1,0 +1,148 @@
+#include "http/api.h"
+
+#include <spdlog/spdlog.h>
+
+#include <strings.h>
+
+#include <exception>
+
+#include "http/error_response.h"
+#include "http/handlers.h"
+
+namespace rapport::http {
+
+namespace {
+
+bool NeedsBody(std::string_view method) { return method == "POST" || method == "PUT" || method == "PATCH"; }
+
+bool IsJsonContentType(const std::string* ct) {
+  if (!ct) return false;
+  std::string_view v = *ct;
+  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+  constexpr std::string_view kJson = "application/json";
+  if (v.size() < kJson.size() || strncasecmp(v.data(), kJson.data(), kJson.size()) != 0) return false;
+  v.remove_prefix(kJson.size());
+  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+  if (v.empty()) return true;
+  if (v.front() != ';') return false;
+  // A charset, when given, must be UTF-8.
+  std::string lower;
+  for (char c : v) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  size_t cs = lower.find("charset=");
+  if (cs == std::string::npos) return true;
+  std::string_view charset = std::string_view(lower).substr(cs + 8);
+  if (!charset.empty() && charset.front() == '"') charset.remove_prefix(1);
+  return charset.substr(0, 5) == "utf-8" || charset.substr(0, 4) == "utf8";
+}
+
+std::string_view MethodLabel(std::string_view m) {
+  for (std::string_view known : {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+    if (m == known) return known;
+  return "OTHER";
+}
+
+Scope ScopeFor(Access a) {
+  switch (a) {
+    case Access::kRead: return kScopeRead;
+    case Access::kWrite: return kScopeWrite;
+    case Access::kSend: return kScopeSend;
+    case Access::kAdmin:
+    case Access::kPublic: break;
+  }
+  return kScopeAdmin;
+}
+
+std::string_view ScopeName(Access a) {
+  switch (a) {
+    case Access::kRead: return "read";
+    case Access::kWrite: return "write";
+    case Access::kSend: return "send";
+    default: return "admin";
+  }
+}
+
+}  // namespace
+
+struct Api::Impl {
+  Impl(Store& store, Clock& clock, ApiOptions opts)
+      : options(std::move(opts)),
+        auth(store.keys(), clock, options.key_cache_ttl),
+        services{store, clock, metrics, auth, options} {
+    AddSystemRoutes(router, services);
+    AddContactRoutes(router, services);
+    AddEventRoutes(router, services);
+    AddTopicRoutes(router, services);
+    AddKeyRoutes(router, services);
+  }
+
+  Response Dispatch(const Request& req, std::string_view& route_label);
+
+  ApiOptions options;
+  Metrics metrics;
+  Authenticator auth;
+  Services services;
+  Router router;
+};
+
+Response Api::Impl::Dispatch(const Request& req, std::string_view& route_label) {
+  Router::Match match = router.Find(req.method, req.path);
+  if (!match.route) {
+    if (!match.allow.empty()) {
+      Response r = HttpErrorResponse(405, "method_not_allowed",
+                                     req.method + " is not allowed here; allowed: " + match.allow);
+      r.headers.emplace_back("Allow", match.allow);
+      return r;
+    }
+    return ErrorResponse(Error::NotFound("no route for " + req.method + " " + req.path.substr(0, 200)));
+  }
+  const Route& route = *match.route;
+  route_label = route.pattern;
+  CallContext call{req, std::move(match.params), ApiKey{}};
+  if (route.access != Access::kPublic) {
+    auto key = auth.Authenticate(req.Header("authorization"));
+    if (!key.ok()) {
+      if (key.error().code != ErrorCode::kUnauthenticated) metrics.AddStoreError();
+      return ErrorResponse(key.error());
+    }
+    call.key = std::move(key).value();
+    if (!HasScope(call.key.scopes, ScopeFor(route.access)))
+      return ErrorResponse({ErrorCode::kPermissionDenied,
+                            "this API key lacks the '" + std::string(ScopeName(route.access)) +
+                                "' scope this route needs",
+                            {}});
+  }
+  if (NeedsBody(req.method) && !IsJsonContentType(req.Header("content-type")))
+    return HttpErrorResponse(415, "unsupported_media_type",
+                             "send the body as JSON with Content-Type: application/json");
+  auto result = route.handler(call);
+  if (result.ok()) return std::move(result).value();
+  const Error& err = result.error();
+  if (err.code == ErrorCode::kInternal || err.code == ErrorCode::kUnavailable) {
+    metrics.AddStoreError();
+    spdlog::error("{} {}: {} ({})", req.method, route.pattern, err.message, ErrorCodeName(err.code));
+  }
+  return ErrorResponse(err);
+}
+
+Api::Api(Store& store, Clock& clock, ApiOptions options)
+    : impl_(std::make_unique<Impl>(store, clock, std::move(options))) {}
+Api::~Api() = default;
+
+Metrics& Api::metrics() { return impl_->metrics; }
+
+Response Api::Handle(const Request& request) {
+  auto start = std::chrono::steady_clock::now();
+  std::string_view route_label = "unmatched";
+  Response r;
+  try {
+    r = impl_->Dispatch(request, route_label);
+  } catch (const std::exception& e) {
+    spdlog::error("{} {}: unexpected exception: {}", request.method, route_label, e.what());
+    r = ErrorResponse(Error::Internal(e.what()));
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  impl_->metrics.ObserveRequest(route_label, MethodLabel(request.method), r.status, seconds);
+  return r;
+}
+
+}  // namespace rapport::http

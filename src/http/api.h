@@ -1,0 +1,46 @@
+// The API v1 as a function: Request -> Response. Routing, authentication, scope checks, the
+// Content-Type rule, error mapping and metrics happen here; the handlers (*_handlers.cpp) parse,
+// call the store once, and format.
+//
+// The Server (server.cpp) owns one Api and calls Handle from its I/O threads; tests call Handle
+// directly. Handle never throws: every failure is a JSON error response. Thread-safe. The Store
+// and Clock must outlive the Api.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+
+#include "core/clock.h"
+#include "core/store.h"
+#include "http/message.h"
+#include "http/metrics.h"
+
+namespace rapport::http {
+
+struct ApiOptions {
+  // Take the consent IP from the first X-Forwarded-For address (only behind a trusted proxy).
+  bool trust_forwarded_for = false;
+  size_t max_events_per_request = 10000;  // more -> 413 too_large
+  std::chrono::seconds key_cache_ttl{5};
+};
+
+class Api {
+ public:
+  Api(Store& store, Clock& clock, ApiOptions options);
+  ~Api();
+  Api(const Api&) = delete;
+  Api& operator=(const Api&) = delete;
+
+  Response Handle(const Request& request);
+  Metrics& metrics();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The embedded OpenAPI 3.0 document (src/http/openapi.json).
+std::string_view OpenApiDocument();
+
+}  // namespace rapport::http

@@ -1,0 +1,74 @@
+// Routes: /api/v1/contacts, /api/v1/contacts/{id}, /api/v1/contacts/{id}/events.
+#include "core/email_address.h"
+#include "http/handlers.h"
+
+namespace rapport::http {
+
+namespace {
+
+json::value NextCursor(const std::string& c) { return c.empty() ? json::value(nullptr) : json::value(c); }
+
+}  // namespace
+
+void AddContactRoutes(Router& router, Services& s) {
+  router.Add("POST", "/api/v1/contacts", Access::kWrite, [&s](CallContext& call) -> Result<Response> {
+    RAPPORT_ASSIGN_OR_RETURN(json::value body, ParseBody(call.request));
+    RAPPORT_ASSIGN_OR_RETURN(ContactInput input, DecodeContactInput(body));
+    if (!input.email && !input.external_id)
+      return Error::Invalid("email", "a contact needs an email or an external_id");
+    RAPPORT_ASSIGN_OR_RETURN(UpsertResult up, s.store.contacts().Upsert(call.key.workspace_id, input));
+    Audit(s, call, up.created ? "contact.create" : "contact.update", "contact", std::to_string(up.contact.id));
+    return JsonResponse(up.created ? 201 : 200, EncodeContact(up.contact));
+  });
+
+  router.Add("GET", "/api/v1/contacts", Access::kRead, [&s](CallContext& call) -> Result<Response> {
+    ContactQuery q;
+    RAPPORT_ASSIGN_OR_RETURN(q.limit, LimitParam(call.request));
+    if (const std::string* c = call.request.Query("cursor")) q.cursor = *c;
+    if (const std::string* e = call.request.Query("email"); e && !e->empty()) {
+      RAPPORT_ASSIGN_OR_RETURN(q.email, NormalizeEmail(*e, "email"));
+    }
+    RAPPORT_ASSIGN_OR_RETURN(Page<Contact> page, s.store.contacts().List(call.key.workspace_id, q));
+    json::array data;
+    data.reserve(page.items.size());
+    for (const Contact& c : page.items) data.push_back(EncodeContact(c));
+    return JsonResponse(200, json::object{{"data", std::move(data)}, {"next_cursor", NextCursor(page.next_cursor)}});
+  });
+
+  router.Add("GET", "/api/v1/contacts/{id}", Access::kRead, [&s](CallContext& call) -> Result<Response> {
+    RAPPORT_ASSIGN_OR_RETURN(ContactId id, PathId(call, "id", "contact"));
+    RAPPORT_ASSIGN_OR_RETURN(Contact c, s.store.contacts().Get(call.key.workspace_id, id));
+    return JsonResponse(200, EncodeContact(c));
+  });
+
+  router.Add("PATCH", "/api/v1/contacts/{id}", Access::kWrite, [&s](CallContext& call) -> Result<Response> {
+    RAPPORT_ASSIGN_OR_RETURN(ContactId id, PathId(call, "id", "contact"));
+    RAPPORT_ASSIGN_OR_RETURN(json::value body, ParseBody(call.request));
+    RAPPORT_ASSIGN_OR_RETURN(ContactInput patch, DecodeContactInput(body));
+    RAPPORT_ASSIGN_OR_RETURN(Contact c, s.store.contacts().Update(call.key.workspace_id, id, patch));
+    Audit(s, call, "contact.update", "contact", std::to_string(id));
+    return JsonResponse(200, EncodeContact(c));
+  });
+
+  router.Add("DELETE", "/api/v1/contacts/{id}", Access::kWrite, [&s](CallContext& call) -> Result<Response> {
+    RAPPORT_ASSIGN_OR_RETURN(ContactId id, PathId(call, "id", "contact"));
+    RAPPORT_TRY(s.store.contacts().Erase(call.key.workspace_id, id));
+    Audit(s, call, "contact.erase", "contact", std::to_string(id));
+    return NoContent();
+  });
+
+  router.Add("GET", "/api/v1/contacts/{id}/events", Access::kRead, [&s](CallContext& call) -> Result<Response> {
+    RAPPORT_ASSIGN_OR_RETURN(ContactId id, PathId(call, "id", "contact"));
+    EventQuery q;
+    RAPPORT_ASSIGN_OR_RETURN(q.limit, LimitParam(call.request));
+    if (const std::string* c = call.request.Query("cursor")) q.cursor = *c;
+    RAPPORT_TRY(s.store.contacts().Get(call.key.workspace_id, id));  // 404 for an unknown contact
+    RAPPORT_ASSIGN_OR_RETURN(Page<Event> page, s.store.events().ListForContact(call.key.workspace_id, id, q));
+    json::array data;
+    data.reserve(page.items.size());
+    for (const Event& e : page.items) data.push_back(EncodeEvent(e));
+    return JsonResponse(200, json::object{{"data", std::move(data)}, {"next_cursor", NextCursor(page.next_cursor)}});
+  });
+}
+
+}  // namespace rapport::http

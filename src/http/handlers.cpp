@@ -1,0 +1,64 @@
+#include "http/handlers.h"
+
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+
+namespace rapport::http {
+
+Result<json::value> ParseBody(const Request& request) {
+  thread_local JsonBodyParser parser;
+  return parser.Parse(request.body);
+}
+
+Response JsonResponse(int status, const json::value& body) {
+  Response r;
+  r.status = status;
+  r.body = json::serialize(body);
+  return r;
+}
+
+Response NoContent() {
+  Response r;
+  r.status = 204;
+  r.content_type.clear();
+  return r;
+}
+
+Result<int64_t> PathId(const CallContext& call, std::string_view name, std::string_view what) {
+  const std::string& s = call.Param(name);
+  int64_t id = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), id);
+  if (ec != std::errc() || ptr != s.data() + s.size() || id <= 0)
+    return Error::NotFound("no " + std::string(what) + " with id '" + s.substr(0, 40) + "'");
+  return id;
+}
+
+Result<int> LimitParam(const Request& request) {
+  const std::string* s = request.Query("limit");
+  if (!s || s->empty()) return 50;
+  int limit = 0;
+  auto [ptr, ec] = std::from_chars(s->data(), s->data() + s->size(), limit);
+  if (ec != std::errc() || ptr != s->data() + s->size() || limit < 1 || limit > 1000)
+    return Error::Invalid("limit", "limit is an integer from 1 to 1000");
+  return limit;
+}
+
+void Audit(Services& s, const CallContext& call, std::string action, std::string entity,
+           std::string entity_id, json::object details) {
+  AuditEntry e;
+  e.workspace_id = call.key.workspace_id;
+  e.actor = "key:" + std::to_string(call.key.id);
+  e.action = std::move(action);
+  e.entity = std::move(entity);
+  e.entity_id = std::move(entity_id);
+  e.details = std::move(details);
+  e.at = s.clock.Now();
+  Status st = s.store.audit().Record(e);
+  if (!st.ok()) {
+    s.metrics.AddStoreError();
+    spdlog::error("audit record for {} {} failed: {}", e.action, e.entity_id, st.error().message);
+  }
+}
+
+}  // namespace rapport::http

@@ -1,0 +1,46 @@
+// What the route handlers share: the services they call and small helpers to parse and answer.
+// Internal to http/. Thread-safe (the services are).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/clock.h"
+#include "core/json_codec.h"
+#include "core/store.h"
+#include "http/api.h"
+#include "http/auth.h"
+#include "http/metrics.h"
+#include "http/router.h"
+
+namespace rapport::http {
+
+struct Services {
+  Store& store;
+  Clock& clock;
+  Metrics& metrics;
+  Authenticator& auth;
+  const ApiOptions& options;
+};
+
+// The body as JSON, parsed with this thread's reusable parser: valid until the next ParseBody on
+// the same thread (i.e. for the handler's duration). kBadRequest says where the syntax fails.
+Result<json::value> ParseBody(const Request& request);
+Response JsonResponse(int status, const json::value& body);
+Response NoContent();
+// An entity id from the path; kNotFound for anything that is not a positive integer.
+Result<int64_t> PathId(const CallContext& call, std::string_view name, std::string_view what);
+// ?limit= within 1..1000 (default 50); kInvalid naming "limit" otherwise.
+Result<int> LimitParam(const Request& request);
+// Records the audit entry of a successful write (actor "key:<id>"). A failure is logged and
+// counted, not returned: the write itself has happened and was acknowledged.
+void Audit(Services& s, const CallContext& call, std::string action, std::string entity,
+           std::string entity_id, json::object details = {});
+
+void AddContactRoutes(Router& router, Services& s);
+void AddEventRoutes(Router& router, Services& s);
+void AddTopicRoutes(Router& router, Services& s);
+void AddKeyRoutes(Router& router, Services& s);
+void AddSystemRoutes(Router& router, Services& s);
+
+}  // namespace rapport::http

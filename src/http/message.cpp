@@ -1,0 +1,58 @@
+#include "http/message.h"
+
+namespace rapport::http {
+
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+const std::string* Find(const Fields& fields, std::string_view name) {
+  for (const auto& [k, v] : fields)
+    if (k == name) return &v;
+  return nullptr;
+}
+
+}  // namespace
+
+const std::string* Request::Header(std::string_view lower_name) const { return Find(headers, lower_name); }
+const std::string* Request::Query(std::string_view name) const { return Find(query, name); }
+
+bool PercentDecode(std::string_view in, std::string& out) {
+  out.clear();
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out.push_back(in[i]);
+      continue;
+    }
+    int hi = i + 1 < in.size() ? HexValue(in[i + 1]) : -1;
+    int lo = i + 2 < in.size() ? HexValue(in[i + 2]) : -1;
+    if (hi < 0 || lo < 0) return false;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return true;
+}
+
+Fields ParseQuery(std::string_view query) {
+  Fields out;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view part = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (part.empty()) continue;
+    size_t eq = part.find('=');
+    std::string name, value;
+    if (!PercentDecode(part.substr(0, eq), name)) continue;
+    if (eq != std::string_view::npos && !PercentDecode(part.substr(eq + 1), value)) continue;
+    out.emplace_back(std::move(name), std::move(value));
+  }
+  return out;
+}
+
+}  // namespace rapport::http

@@ -1,0 +1,67 @@
+#include "http/metrics.h"
+
+#include <cstdio>
+
+namespace rapport::http {
+
+namespace {
+
+std::string Num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+}  // namespace
+
+Metrics::Metrics() : bounds_{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10} {}
+
+void Metrics::ObserveRequest(std::string_view route, std::string_view method, int status, double seconds) {
+  std::lock_guard lock(mu_);
+  ++requests_[{std::string(route), std::string(method), status}];
+  Histogram& h = latency_[{std::string(route), std::string(method)}];
+  if (h.buckets.empty()) h.buckets.assign(bounds_.size(), 0);
+  for (size_t i = 0; i < bounds_.size(); ++i)
+    if (seconds <= bounds_[i]) {
+      ++h.buckets[i];
+      break;
+    }
+  ++h.count;
+  h.sum += seconds;
+}
+
+std::string Metrics::Render() const {
+  std::string out;
+  out.reserve(4096);
+  std::lock_guard lock(mu_);
+  out += "# HELP http_requests_total HTTP requests served, by route pattern, method and status.\n";
+  out += "# TYPE http_requests_total counter\n";
+  for (const auto& [key, n] : requests_) {
+    const auto& [route, method, status] = key;
+    out += "http_requests_total{route=\"" + route + "\",method=\"" + method + "\",status=\"" +
+           std::to_string(status) + "\"} " + std::to_string(n) + "\n";
+  }
+  out += "# HELP http_request_duration_seconds Time from a parsed request to its response.\n";
+  out += "# TYPE http_request_duration_seconds histogram\n";
+  for (const auto& [key, h] : latency_) {
+    std::string labels = "route=\"" + key.first + "\",method=\"" + key.second + "\"";
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < bounds_.size(); ++i) {
+      cumulative += h.buckets[i];
+      out += "http_request_duration_seconds_bucket{" + labels + ",le=\"" + Num(bounds_[i]) + "\"} " +
+             std::to_string(cumulative) + "\n";
+    }
+    out += "http_request_duration_seconds_bucket{" + labels + ",le=\"+Inf\"} " + std::to_string(h.count) + "\n";
+    out += "http_request_duration_seconds_sum{" + labels + "} " + Num(h.sum) + "\n";
+    out += "http_request_duration_seconds_count{" + labels + "} " + std::to_string(h.count) + "\n";
+  }
+  out += "# HELP events_ingested_total Events accepted through the API.\n";
+  out += "# TYPE events_ingested_total counter\n";
+  out += "events_ingested_total " + std::to_string(events_ingested_.load()) + "\n";
+  out += "# HELP store_errors_total Store calls that failed as internal or unavailable.\n";
+  out += "# TYPE store_errors_total counter\n";
+  out += "store_errors_total " + std::to_string(store_errors_.load()) + "\n";
+  return out;
+}
+
+}  // namespace rapport::http

@@ -1,0 +1,43 @@
+// The API's Prometheus metrics, rendered in the text exposition format (version 0.0.4):
+//   http_requests_total{route,method,status}            counter
+//   http_request_duration_seconds{route,method}         histogram
+//   events_ingested_total                               counter (accepted events)
+//   store_errors_total                                  counter (internal/unavailable store results)
+// `route` is the route pattern ("/api/v1/contacts/{id}"), "unmatched" for unknown paths, so
+// label cardinality stays bounded. Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+namespace rapport::http {
+
+class Metrics {
+ public:
+  Metrics();
+  void ObserveRequest(std::string_view route, std::string_view method, int status, double seconds);
+  void AddEventsIngested(int64_t n) { events_ingested_.fetch_add(n, std::memory_order_relaxed); }
+  void AddStoreError() { store_errors_.fetch_add(1, std::memory_order_relaxed); }
+  std::string Render() const;
+
+ private:
+  struct Histogram {
+    std::vector<uint64_t> buckets;  // cumulative at render time; per bucket here
+    uint64_t count = 0;
+    double sum = 0;
+  };
+  const std::vector<double> bounds_;
+  mutable std::mutex mu_;
+  std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;  // GUARDED_BY(mu_)
+  std::map<std::pair<std::string, std::string>, Histogram> latency_;       // GUARDED_BY(mu_)
+  std::atomic<int64_t> events_ingested_{0};
+  std::atomic<int64_t> store_errors_{0};
+};
+
+}  // namespace rapport::http

@@ -1,0 +1,313 @@
+// The Beast server: the only translation unit that includes Beast. It turns HTTP/1.1 messages into
+// Request values, calls Api::Handle on the I/O thread that read them (handlers are synchronous and
+// short; the store does the waiting), and writes the Response back.
+//
+// Shutdown: the acceptor closes; idle keep-alive connections close; a connection that is mid-request
+// finishes it (its response says Connection: close); Run returns when no connection is left or
+// when drain_timeout passes, whichever is first. A request whose response was written was fully
+// handled before the write, so nothing acknowledged is lost.
+#include "http/server.h"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "http/api.h"
+#include "http/error_response.h"
+#include "http/message.h"
+
+namespace rapport::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+constexpr size_t kHeaderLimit = 64 * 1024;
+constexpr size_t kMaxDiscard = 256 * 1024 * 1024;  // bytes read and dropped after a 413 before closing
+constexpr std::chrono::seconds kLingerTime{10};
+}  // namespace
+
+class Session;
+
+struct ServerState {
+  ServerState(Store& store, Clock& clock, ServerOptions opts)
+      : options(std::move(opts)),
+        api(store, clock, ApiOptions{options.trust_forwarded_for, options.max_events_per_request,
+                                     options.key_cache_ttl}),
+        ioc(std::max(1, options.threads)),
+        control(net::make_strand(ioc)),
+        acceptor(control),
+        drain_timer(control) {}
+
+  void Accept();
+  void Register(Session* s, std::weak_ptr<Session> w) {
+    std::lock_guard lock(mu);
+    sessions.emplace(s, std::move(w));
+  }
+  void Unregister(Session* s);
+
+  ServerOptions options;
+  Api api;
+  net::io_context ioc;
+  net::strand<net::io_context::executor_type> control;  // acceptor and drain timer
+  tcp::acceptor acceptor;
+  net::steady_timer drain_timer;
+  std::atomic<bool> stopping{false};
+  std::atomic<uint16_t> port{0};
+  std::mutex mu;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;  // GUARDED_BY(mu)
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, ServerState& server) : stream_(std::move(socket)), server_(server) {
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) peer_ip_ = ep.address().to_string();
+  }
+  ~Session() { server_.Unregister(this); }
+
+  void Start() {
+    server_.Register(this, weak_from_this());
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+  }
+
+  // From any thread: close if idle; a request in progress finishes first.
+  void Stop() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->reading_ && !(self->parser_ && self->parser_->got_some()) && self->buffer_.size() == 0) {
+        beast::error_code ec;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+        self->stream_.socket().close(ec);
+      }
+    });
+  }
+
+ private:
+  void ReadHeader() {
+    if (server_.stopping && buffer_.size() == 0) return Close();
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimit);
+    parser_->body_limit(server_.options.body_limit);
+    reading_ = true;
+    stream_.expires_after(server_.options.read_timeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec) return OnReadError(ec);
+    auto& req = parser_->get();
+    auto expect = req[bhttp::field::expect];
+    if (beast::iequals(expect, "100-continue") && !parser_->is_done()) {
+      continue_.emplace(bhttp::status::continue_, req.version());
+      stream_.expires_after(server_.options.write_timeout);
+      bhttp::async_write(stream_, *continue_, [self = shared_from_this()](beast::error_code ec, size_t) {
+        if (ec) return self->Close();
+        self->ReadBody();
+      });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    stream_.expires_after(server_.options.read_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+  void OnReadError(beast::error_code ec) {
+    reading_ = false;
+    if (ec == bhttp::error::body_limit) {
+      Response r = ErrorResponse({ErrorCode::kTooLarge,
+                                  "the body is larger than " + std::to_string(server_.options.body_limit) + " bytes",
+                                  {}});
+      return Write(std::move(r), 11, /*keep_alive=*/false, /*linger=*/true);
+    }
+    if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category() && ec != bhttp::error::end_of_stream &&
+        ec != bhttp::error::partial_message) {
+      Response r = ErrorResponse(Error::BadRequest("malformed HTTP request: " + ec.message()));
+      return Write(std::move(r), 11, false, true);
+    }
+    Close();  // end of stream, timeout, reset, cancelled
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec) return OnReadError(ec);
+    reading_ = false;
+    bhttp::request<bhttp::string_body> msg = parser_->release();
+    parser_.reset();
+
+    Request req;
+    req.method = std::string(msg.method_string());
+    std::string_view target = msg.target();
+    size_t q = target.find('?');
+    bool bad_target = !PercentDecode(target.substr(0, q), req.path) || req.path.empty() || req.path[0] != '/';
+    if (q != std::string_view::npos) req.query = ParseQuery(target.substr(q + 1));
+    req.headers.reserve(16);
+    for (const auto& f : msg) {
+      std::string name(f.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      req.headers.emplace_back(std::move(name), std::string(f.value()));
+    }
+    req.body = std::move(msg.body());
+    req.peer_ip = peer_ip_;
+
+    Response r = bad_target ? ErrorResponse(Error::BadRequest("malformed request target")) : server_.api.Handle(req);
+    Write(std::move(r), msg.version(), msg.keep_alive() && !server_.stopping, false);
+  }
+
+  void Write(Response r, unsigned version, bool keep_alive, bool linger) {
+    res_ = {};
+    res_.version(version);
+    res_.result(static_cast<unsigned>(r.status));
+    if (!r.content_type.empty()) res_.set(bhttp::field::content_type, r.content_type);
+    for (auto& [k, v] : r.headers) res_.set(k, v);
+    res_.body() = std::move(r.body);
+    res_.keep_alive(keep_alive);
+    res_.prepare_payload();
+    stream_.expires_after(server_.options.write_timeout);
+    bhttp::async_write(stream_, res_, [self = shared_from_this(), keep_alive, linger](beast::error_code ec, size_t) {
+      if (ec) return self->Close();
+      if (linger) return self->Linger();
+      if (!keep_alive) return self->Close();
+      self->ReadHeader();
+    });
+  }
+
+  // After an error response sent mid-request: stop sending, drain what the client still sends
+  // (so its kernel does not see a reset before it reads our response), then close.
+  void Linger() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(kLingerTime);
+    Discard();
+  }
+
+  void Discard() {
+    stream_.async_read_some(net::buffer(discard_), [self = shared_from_this()](beast::error_code ec, size_t n) {
+      self->discarded_ += n;
+      if (ec || self->discarded_ > kMaxDiscard) return self->Close();
+      self->Discard();
+    });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  ServerState& server_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::response<bhttp::empty_body>> continue_;
+  bhttp::response<bhttp::string_body> res_;
+  std::string peer_ip_;
+  bool reading_ = false;
+  size_t discarded_ = 0;
+  std::array<char, 16384> discard_;
+};
+
+void ServerState::Unregister(Session* s) {
+  std::lock_guard lock(mu);
+  sessions.erase(s);
+  if (stopping && sessions.empty()) net::post(control, [this] { drain_timer.cancel(); });
+}
+
+void ServerState::Accept() {
+  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (stopping || !acceptor.is_open()) return;
+    if (!ec) {
+      beast::error_code opt_ec;
+      socket.set_option(tcp::no_delay(true), opt_ec);
+      std::make_shared<Session>(std::move(socket), *this)->Start();
+    } else if (ec != net::error::operation_aborted) {
+      spdlog::warn("http: accept failed: {}", ec.message());
+    }
+    Accept();
+  });
+}
+
+struct Server::Impl : ServerState {
+  using ServerState::ServerState;
+};
+
+Server::Server(Store& store, Clock& clock, ServerOptions options)
+    : impl_(std::make_unique<Impl>(store, clock, std::move(options))) {}
+
+Server::~Server() = default;
+
+Status Server::Start() {
+  Impl& m = *impl_;
+  std::string where = m.options.host + ":" + std::to_string(m.options.port);
+  beast::error_code ec;
+  auto addr = net::ip::make_address(m.options.host, ec);
+  if (ec) return Error::Invalid("listen", "cannot listen on " + where + ": not an IP address");
+  tcp::endpoint ep(addr, m.options.port);
+  m.acceptor.open(ep.protocol(), ec);
+  if (!ec) m.acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) m.acceptor.bind(ep, ec);
+  if (!ec) m.acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    beast::error_code ignored;
+    m.acceptor.close(ignored);
+    return Error::Unavailable("cannot listen on " + where + ": " + ec.message());
+  }
+  m.port = m.acceptor.local_endpoint(ec).port();
+  net::post(m.control, [&m] { m.Accept(); });
+  return {};
+}
+
+uint16_t Server::port() const { return impl_->port; }
+
+void Server::Run() {
+  Impl& m = *impl_;
+  int n = std::max(1, m.options.threads);
+  std::vector<std::thread> threads;
+  threads.reserve(n - 1);
+  for (int i = 1; i < n; ++i) threads.emplace_back([&m] { m.ioc.run(); });
+  m.ioc.run();
+  for (auto& t : threads) t.join();
+}
+
+void Server::Shutdown() {
+  Impl& m = *impl_;
+  if (m.stopping.exchange(true)) return;
+  net::post(m.control, [&m] {
+    beast::error_code ec;
+    m.acceptor.close(ec);
+    std::vector<std::shared_ptr<Session>> live;
+    {
+      std::lock_guard lock(m.mu);
+      for (auto& [raw, weak] : m.sessions)
+        if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+    if (live.empty()) return;
+    m.drain_timer.expires_after(m.options.drain_timeout);
+    m.drain_timer.async_wait([&m](beast::error_code ec) {
+      if (ec) return;  // cancelled: every connection finished
+      std::lock_guard lock(m.mu);
+      if (!m.sessions.empty()) {
+        spdlog::warn("http: drain timeout; closing {} connection(s)", m.sessions.size());
+        m.ioc.stop();
+      }
+    });
+    for (auto& s : live) s->Stop();
+  });
+}
+
+}  // namespace rapport::http
