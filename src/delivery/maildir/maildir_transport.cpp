@@ -1,0 +1,119 @@
+#include "delivery/maildir/maildir_transport.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "delivery/transport_registry.h"
+
+namespace rapport::delivery {
+namespace {
+
+std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+bool MakeDir(const std::string& path) {
+  if (::mkdir(path.c_str(), 0750) == 0 || errno == EEXIST) return true;
+  return false;
+}
+
+// mkdir -p
+bool MakeDirs(const std::string& path) {
+  for (size_t i = 1; i <= path.size(); ++i) {
+    if (i == path.size() || path[i] == '/') {
+      if (!MakeDir(path.substr(0, i))) return false;
+    }
+  }
+  return true;
+}
+
+bool WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+bool FsyncDir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
+MaildirTransport::MaildirTransport(std::string directory) : directory_(std::move(directory)) {
+  while (directory_.size() > 1 && directory_.back() == '/') directory_.pop_back();
+}
+
+SendResult MaildirTransport::WriteOne(const OutgoingMessage& m) {
+  auto fail = [&](const std::string& error) { return UniformResult(m, 0, "", error, "maildir"); };
+  for (const auto& a : m.envelope.rcpt_to) {
+    if (a.find_first_of("\r\n") != std::string::npos) {
+      return UniformResult(m, 553, "5.1.3", "recipient has CR or LF (rejected locally)", "maildir");
+    }
+  }
+  if (m.envelope.mail_from.find_first_of("\r\n") != std::string::npos || m.envelope.rcpt_to.empty()) {
+    return UniformResult(m, 553, "5.1.3", "bad envelope (rejected locally)", "maildir");
+  }
+  std::string tmp_dir = directory_ + "/tmp", new_dir = directory_ + "/new";
+  if (!MakeDirs(tmp_dir) || !MakeDirs(new_dir) || !MakeDir(directory_ + "/cur")) {
+    return fail(Errno("creating " + directory_));
+  }
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  std::string name = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now).count()) + "." +
+                     std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(now).count() % 1000000) +
+                     "P" + std::to_string(::getpid()) + "Q" + std::to_string(++counter_) + ".eml";
+  std::string tmp_path = tmp_dir + "/" + name, new_path = new_dir + "/" + name;
+  int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  if (fd < 0) return fail(Errno("creating " + tmp_path));
+  std::string head = "X-Rapport-Envelope-From: " + m.envelope.mail_from + "\r\n";
+  for (const auto& r : m.envelope.rcpt_to) head += "X-Rapport-Envelope-To: " + r + "\r\n";
+  bool ok = WriteAll(fd, head) && WriteAll(fd, m.data) && ::fsync(fd) == 0;
+  std::string error = ok ? "" : Errno("writing " + tmp_path);
+  if (::close(fd) != 0 && ok) {
+    ok = false;
+    error = Errno("closing " + tmp_path);
+  }
+  if (ok && ::rename(tmp_path.c_str(), new_path.c_str()) != 0) {
+    ok = false;
+    error = Errno("renaming into " + new_dir);
+  }
+  if (!ok) {
+    ::unlink(tmp_path.c_str());
+    return fail(error);
+  }
+  if (!FsyncDir(new_dir)) return fail(Errno("syncing " + new_dir));
+  return UniformResult(m, 250, "2.0.0", "written to " + new_path, "maildir");
+}
+
+std::vector<SendResult> MaildirTransport::Send(std::span<const OutgoingMessage> batch) {
+  std::vector<SendResult> out;
+  out.reserve(batch.size());
+  for (const auto& m : batch) out.push_back(WriteOne(m));
+  return out;
+}
+
+}  // namespace rapport::delivery
+
+namespace {
+rapport::Result<std::unique_ptr<rapport::delivery::Transport>> MakeMaildir(std::string_view url) {
+  std::string_view path = url.substr(url.find(':') + 1);
+  if (path.substr(0, 2) == "//") path.remove_prefix(2);
+  if (path.empty()) return rapport::Error::Invalid("url", "maildir: needs a directory");
+  return std::unique_ptr<rapport::delivery::Transport>(
+      std::make_unique<rapport::delivery::MaildirTransport>(std::string(path)));
+}
+}  // namespace
+
+RAPPORT_REGISTER_TRANSPORT(maildir, "maildir", MakeMaildir);

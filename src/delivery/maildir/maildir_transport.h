@@ -1,0 +1,33 @@
+// The maildir transport, rapport's embedded default: every message becomes one .eml file under
+// a directory (e.g. ./var/outbox), written atomically: into DIR/tmp/, fsync'd, then renamed into
+// DIR/new/ (and the directory fsync'd), as maildir delivery does. Nothing leaves the machine.
+//
+// URL: "maildir:PATH" or "maildir://PATH" (relative or absolute). The file starts with
+// "X-Rapport-Envelope-From:" and one "X-Rapport-Envelope-To:" line per recipient, then the
+// message bytes unchanged. Outcomes: 250 "2.0.0 written to PATH" for every recipient, or code 0
+// with the OS error (temporary) when the write fails. Thread-safe (file names are unique per
+// process: time, pid, a counter).
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "delivery/transport.h"
+
+namespace rapport::delivery {
+
+class MaildirTransport final : public Transport {
+ public:
+  explicit MaildirTransport(std::string directory);
+  std::vector<SendResult> Send(std::span<const OutgoingMessage> batch) override;
+  std::string Describe() const override { return "maildir:" + directory_; }
+  const std::string& directory() const { return directory_; }
+
+ private:
+  SendResult WriteOne(const OutgoingMessage& m);
+
+  std::string directory_;
+  std::atomic<uint64_t> counter_{0};
+};
+
+}  // namespace rapport::delivery

@@ -1,0 +1,207 @@
+#include "delivery/outbox_worker.h"
+
+#include <future>
+
+#include <spdlog/spdlog.h>
+
+#include "delivery/provider_groups.h"
+#include "mail/dkim.h"
+
+namespace rapport::delivery {
+
+MessageSigner DkimMessageSigner(const mail::DkimSigner& signer) {
+  return [&signer](const OutboxMessage& m, Timestamp now) { return signer.Sign(m.mime, now); };
+}
+
+OutboxWorker::OutboxWorker(OutboxStore& store, const Clock& clock, RateLimiter& limiter,
+                           Transport& transactional, Transport& marketing, MessageSigner signer,
+                           OutboxWorkerOptions options)
+    : store_(store),
+      clock_(clock),
+      limiter_(limiter),
+      signer_(std::move(signer)),
+      options_(std::move(options)),
+      policy_(options_.retry),
+      lanes_{{MessageClass::kTransactional, &transactional, {}, {}},
+             {MessageClass::kMarketing, &marketing, {}, {}}} {}
+
+OutboxWorker::~OutboxWorker() { Stop(); }
+
+Result<RoundStats> OutboxWorker::RunOnce(MessageClass lane_class) {
+  Lane& lane = LaneOf(lane_class);
+  RoundStats stats;
+  const Timestamp start = clock_.Now();
+
+  // 1. Claim: never hold more than a few batches back for rate control.
+  std::vector<OutboxMessage> candidates = std::move(lane.held);
+  lane.held.clear();
+  int room = options_.batch_size * 4 - static_cast<int>(candidates.size());
+  if (room > 0 && !stopping_) {
+    auto claimed = store_.Claim(lane_class, std::min(room, options_.batch_size), options_.owner, start,
+                                options_.lease);
+    if (!claimed.ok()) {
+      lane.held = std::move(candidates);
+      return std::move(claimed).error();
+    }
+    stats.claimed = static_cast<int>(claimed->size());
+    for (auto& m : *claimed) candidates.push_back(std::move(m));
+  }
+
+  // 2. Admit through rate control (held ones keep their lease, renewed when half used).
+  std::vector<OutboxMessage> batch;
+  std::vector<std::string> domains;
+  std::vector<MessageId> renew;
+  for (auto& m : candidates) {
+    if (static_cast<int>(batch.size()) < options_.batch_size) {
+      std::string domain = RecipientDomain(m.rcpt_to);
+      if (limiter_.Acquire(domain).granted) {
+        domains.push_back(std::move(domain));
+        batch.push_back(std::move(m));
+        continue;
+      }
+    }
+    if (m.lease_until - start < options_.lease / 2) {
+      renew.push_back(m.id);
+      m.lease_until = start + options_.lease;
+    }
+    lane.held.push_back(std::move(m));
+  }
+  stats.held = static_cast<int>(lane.held.size());
+  if (!renew.empty()) {
+    if (auto st = store_.Renew(renew, options_.owner, start + options_.lease); !st.ok()) {
+      spdlog::warn("outbox: renewing held leases failed: {}", st.error().message);
+    }
+  }
+  if (batch.empty()) return stats;
+
+  // 3. Sign. A message that cannot be signed is not sent: it is deferred with the error.
+  std::vector<OutgoingMessage> out(batch.size());
+  std::vector<std::string> sign_errors(batch.size());
+  std::vector<size_t> to_send;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    out[i].envelope.mail_from = batch[i].mail_from;
+    out[i].envelope.rcpt_to = {batch[i].rcpt_to};
+    if (signer_) {
+      auto signed_mime = signer_(batch[i], clock_.Now());
+      if (!signed_mime.ok()) {
+        sign_errors[i] = "DKIM signing failed: " + signed_mime.error().message;
+        continue;
+      }
+      out[i].data = std::move(signed_mime).value();
+    } else {
+      out[i].data = batch[i].mime;
+    }
+    to_send.push_back(i);
+  }
+
+  // 4. Send, renewing the leases while the transport works.
+  std::vector<OutgoingMessage> sending;
+  sending.reserve(to_send.size());
+  for (size_t i : to_send) sending.push_back(std::move(out[i]));
+  std::vector<SendResult> results;
+  if (!sending.empty()) {
+    std::vector<MessageId> ids;
+    for (size_t i : to_send) ids.push_back(batch[i].id);
+    auto future = std::async(std::launch::async, [&] { return lane.transport->Send(sending); });
+    auto period = std::chrono::duration_cast<std::chrono::milliseconds>(options_.lease / 3);
+    if (period.count() < 1) period = std::chrono::milliseconds(1);
+    while (future.wait_for(period) != std::future_status::ready) {
+      if (auto st = store_.Renew(ids, options_.owner, clock_.Now() + options_.lease); !st.ok()) {
+        spdlog::warn("outbox: renewing leases during a send failed: {}", st.error().message);
+      }
+    }
+    results = future.get();
+  }
+
+  // 5. Complete every message of the batch.
+  Status first_error;
+  size_t next_result = 0;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const OutboxMessage& m = batch[i];
+    DeliveryAttempt attempt;
+    attempt.message_id = m.id;
+    attempt.attempt = m.attempts + 1;
+    attempt.at = clock_.Now();
+    if (!sign_errors[i].empty()) {
+      attempt.reply = sign_errors[i];
+      attempt.remote = "dkim";
+    } else {
+      const SendResult& r = results[next_result++];
+      const RecipientOutcome* o = r.recipients.empty() ? nullptr : &r.recipients.front();
+      attempt.smtp_code = o ? o->code : 0;
+      attempt.enhanced_code = o ? o->enhanced_code : "";
+      attempt.reply = o ? o->text : "transport returned no outcome";
+      attempt.remote = r.remote;
+    }
+    limiter_.Release(domains[i], attempt.smtp_code);
+    RetryDecision d = policy_.Decide({attempt.smtp_code, attempt.enhanced_code, attempt.attempt,
+                                      m.created_at, attempt.at, static_cast<uint64_t>(m.id)});
+    attempt.outcome = d.outcome;
+    switch (d.outcome) {
+      case MessageState::kSent: ++stats.sent; break;
+      case MessageState::kDeferred: ++stats.deferred; break;
+      case MessageState::kBounced: ++stats.bounced; break;
+      default: ++stats.failed; break;
+    }
+    Status st = store_.Complete(m.id, options_.owner, attempt, d.next_attempt_at);
+    if (!st.ok()) {
+      spdlog::warn("outbox: completing message {} failed: {}", m.id, st.error().message);
+      if (first_error.ok()) first_error = st;
+    }
+  }
+  if (!first_error.ok() && first_error.error().code != ErrorCode::kConflict) {
+    return first_error.error();
+  }
+  return stats;
+}
+
+void OutboxWorker::Loop(Lane& lane) {
+  while (!stopping_) {
+    auto r = RunOnce(lane.lane);
+    bool idle = !r.ok() || r->Completed() == 0;
+    if (!r.ok()) {
+      spdlog::warn("outbox: {} lane round failed: {}", MessageClassName(lane.lane), r.error().message);
+    }
+    if (idle) {
+      std::unique_lock lock(wake_mu_);
+      wake_.wait_for(lock, options_.idle_poll, [&] { return stopping_.load(); });
+    }
+  }
+}
+
+void OutboxWorker::Start() {
+  stopping_ = false;
+  for (auto& lane : lanes_) {
+    if (!lane.thread.joinable()) lane.thread = std::thread([this, &lane] { Loop(lane); });
+  }
+}
+
+Status OutboxWorker::ReleaseHeld() {
+  Status result;
+  Timestamp now = clock_.Now();
+  for (auto& lane : lanes_) {
+    if (lane.held.empty()) continue;
+    std::vector<MessageId> ids;
+    for (const auto& m : lane.held) ids.push_back(m.id);
+    Status st = store_.Renew(ids, options_.owner, now - Micros(1));
+    if (!st.ok() && result.ok()) result = st;
+    lane.held.clear();
+  }
+  return result;
+}
+
+void OutboxWorker::Stop() {
+  {
+    std::lock_guard lock(wake_mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  for (auto& lane : lanes_) {
+    if (lane.thread.joinable()) lane.thread.join();
+  }
+  if (auto st = ReleaseHeld(); !st.ok()) {
+    spdlog::warn("outbox: releasing held messages failed: {}", st.error().message);
+  }
+}
+
+}  // namespace rapport::delivery

@@ -1,0 +1,17 @@
+// Preparing message bytes for the SMTP DATA phase (RFC 5321 §4.5.2), pure and fast.
+//
+// AppendDotStuffed appends `data` to `out` with every line that starts with '.' given an extra
+// '.', bare LF turned into CRLF, a final CRLF added when missing, and the ".\r\n" terminator.
+// It copies runs between line ends with memcpy, so it costs little more than one copy.
+// HasEightBitBytes tells whether the message needs BODY=8BITMIME. Thread-safety: pure functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace rapport::delivery {
+
+void AppendDotStuffed(std::string_view data, std::string& out);
+bool HasEightBitBytes(std::string_view data);
+
+}  // namespace rapport::delivery
