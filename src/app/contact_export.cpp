@@ -1,0 +1,79 @@
+#include "app/contact_export.h"
+
+#include "app/csv_reader.h"
+
+namespace rapport::app {
+
+Result<ExportFormat> ParseExportFormat(std::string_view name) {
+  if (name == "csv") return ExportFormat::kCsv;
+  if (name == "jsonl" || name == "ndjson") return ExportFormat::kJsonLines;
+  return Error::Invalid("format", "format must be csv or jsonl, got \"" + std::string(name) + "\"");
+}
+
+void AppendContactCsvHeader(std::string& out) {
+  out += "email,external_id,status,timezone,locale,created_at,updated_at,attributes\r\n";
+}
+
+void AppendContactCsv(std::string& out, const Contact& c) {
+  AppendCsvField(out, c.email);
+  out.push_back(',');
+  AppendCsvField(out, c.external_id.value_or(""));
+  out.push_back(',');
+  out += ContactStatusName(c.status);
+  out.push_back(',');
+  AppendCsvField(out, c.timezone);
+  out.push_back(',');
+  AppendCsvField(out, c.locale);
+  out.push_back(',');
+  out += FormatTimestamp(c.created_at);
+  out.push_back(',');
+  out += FormatTimestamp(c.updated_at);
+  out.push_back(',');
+  AppendCsvField(out, json::serialize(c.attributes));
+  out += "\r\n";
+}
+
+void AppendContactJsonLine(std::string& out, const Contact& c) {
+  json::object o;
+  o["id"] = c.id;
+  o["email"] = c.email;
+  o["external_id"] = c.external_id ? json::value(*c.external_id) : json::value(nullptr);
+  o["status"] = ContactStatusName(c.status);
+  o["timezone"] = c.timezone;
+  o["locale"] = c.locale;
+  o["attributes"] = c.attributes;
+  o["created_at"] = FormatTimestamp(c.created_at);
+  o["updated_at"] = FormatTimestamp(c.updated_at);
+  out += json::serialize(o);
+  out.push_back('\n');
+}
+
+Result<int64_t> ExportContacts(ContactStore& store, WorkspaceId ws, ExportFormat format, std::ostream& out) {
+  std::string buffer;
+  buffer.reserve(1 << 20);
+  if (format == ExportFormat::kCsv) AppendContactCsvHeader(buffer);
+  int64_t count = 0;
+  bool write_failed = false;
+  Status st = store.ForEach(ws, [&](const Contact& c) {
+    if (c.status == ContactStatus::kErased) return true;
+    if (format == ExportFormat::kCsv) AppendContactCsv(buffer, c);
+    else AppendContactJsonLine(buffer, c);
+    ++count;
+    if (buffer.size() >= (1 << 20)) {
+      out.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+      buffer.clear();
+      if (!out) {
+        write_failed = true;
+        return false;
+      }
+    }
+    return true;
+  });
+  RAPPORT_TRY(st);
+  out.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+  out.flush();
+  if (write_failed || !out) return Error::Unavailable("writing the export failed");
+  return count;
+}
+
+}  // namespace rapport::app
