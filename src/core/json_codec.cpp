@@ -91,10 +91,6 @@ Result<json::value> JsonBodyParser::Parse(std::string_view text) {
   json::error_code ec;
   size_t n = m.parser.write(text.data(), text.size(), ec);
   if (ec) return SyntaxError(text, n, ec);
-  if (!m.parser.done()) {
-    m.parser.finish(ec);
-    if (ec) return SyntaxError(text, text.size(), ec);
-  }
   return m.parser.release();
 }
 
@@ -103,10 +99,6 @@ Result<json::value> ParseJson(std::string_view text) {
   json::error_code ec;
   size_t n = parser.write(text.data(), text.size(), ec);
   if (ec) return SyntaxError(text, n, ec);
-  if (!parser.done()) {
-    parser.finish(ec);
-    if (ec) return SyntaxError(text, text.size(), ec);
-  }
   return parser.release();
 }
 
@@ -127,10 +119,14 @@ Result<ContactInput> DecodeContactInput(const json::value& body) {
       RAPPORT_ASSIGN_OR_RETURN(in.attributes, Object(v, "attributes"));
     } else if (key == "timezone") {  // null or "" clears it
       if (v.is_null()) in.timezone = std::string();
-      else RAPPORT_ASSIGN_OR_RETURN(in.timezone, String(v, "timezone"));
+      else {
+        RAPPORT_ASSIGN_OR_RETURN(in.timezone, String(v, "timezone"));
+      }
     } else if (key == "locale") {
       if (v.is_null()) in.locale = std::string();
-      else RAPPORT_ASSIGN_OR_RETURN(in.locale, String(v, "locale"));
+      else {
+        RAPPORT_ASSIGN_OR_RETURN(in.locale, String(v, "locale"));
+      }
     } else if (key == "id" || key == "created_at" || key == "updated_at") {
       return Error::Invalid(std::string(key), std::string(key) + " is read-only");
     } else {
@@ -161,7 +157,9 @@ Result<NewEvent> DecodeNewEvent(const json::value& item) {
     } else if (key == "external_id") {
       RAPPORT_ASSIGN_OR_RETURN(ev.contact.external_id, String(v, "external_id"));
     } else if (key == "properties") {
-      if (!v.is_null()) RAPPORT_ASSIGN_OR_RETURN(ev.properties, Object(v, "properties"));
+      if (!v.is_null()) {
+        RAPPORT_ASSIGN_OR_RETURN(ev.properties, Object(v, "properties"));
+      }
     } else if (key == "occurred_at") {
       RAPPORT_ASSIGN_OR_RETURN(std::string s, String(v, "occurred_at"));
       ev.occurred_at = ParseTimestamp(s);
@@ -235,7 +233,9 @@ Result<Topic> DecodeTopicInput(const json::value& body) {
     } else if (key == "name") {
       RAPPORT_ASSIGN_OR_RETURN(t.name, String(v, "name"));
     } else if (key == "description") {
-      if (!v.is_null()) RAPPORT_ASSIGN_OR_RETURN(t.description, String(v, "description"));
+      if (!v.is_null()) {
+        RAPPORT_ASSIGN_OR_RETURN(t.description, String(v, "description"));
+      }
     } else {
       return Unknown(key);
     }
