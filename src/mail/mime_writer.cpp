@@ -1,0 +1,208 @@
+#include "mail/mime_writer.h"
+
+#include <openssl/rand.h>
+
+#include <array>
+#include <cstring>
+
+#include "mail/body_encoding.h"
+
+namespace rapport::mail {
+namespace {
+
+constexpr std::string_view kReserved[] = {
+    "from",        "sender",         "reply-to",       "to",
+    "cc",          "bcc",            "subject",        "date",
+    "message-id",  "mime-version",   "content-type",   "content-transfer-encoding",
+    "dkim-signature", "list-unsubscribe", "list-unsubscribe-post", "list-id",
+    "feedback-id", "return-path",
+};
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// A URI inside <...> of List-Unsubscribe: printable ASCII without space, '<', '>', ',' or '"'
+// (RFC 2369 asks for literal commas to be escaped), at most 900 octets.
+Status ValidateListUri(std::string_view field, std::string_view uri, std::string_view scheme) {
+  if (uri.size() <= scheme.size() || uri.substr(0, scheme.size()) != scheme)
+    return Error::Invalid(std::string(field), "must start with " + std::string(scheme));
+  if (uri.size() > 900) return Error::Invalid(std::string(field), "is longer than 900 characters");
+  for (unsigned char c : uri) {
+    if (c <= 0x20 || c >= 0x7F || c == '<' || c == '>' || c == ',' || c == '"')
+      return Error::Invalid(std::string(field),
+                            "may hold only printable ASCII without spaces, '<', '>', ',' or '\"'");
+  }
+  return {};
+}
+
+Status ValidateMessageId(std::string_view id) {
+  if (id.size() < 5 || id.size() > 250 || id.front() != '<' || id.back() != '>' ||
+      id.find('@') == std::string_view::npos)
+    return Error::Invalid("message_id", "must look like <id@domain>");
+  for (unsigned char c : id.substr(1, id.size() - 2)) {
+    if (c <= 0x20 || c >= 0x7F || c == '<' || c == '>')
+      return Error::Invalid("message_id", "may hold only printable ASCII without spaces");
+  }
+  return {};
+}
+
+Status ValidateListId(std::string_view id) {
+  if (id.empty() || id.size() > 255) return Error::Invalid("list_id", "must be 1-255 characters");
+  for (unsigned char c : id) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+          c == '-' || c == '_'))
+      return Error::Invalid("list_id", "may hold only letters, digits, '.', '-' and '_'");
+  }
+  return {};
+}
+
+std::string MakeBoundary() {
+  std::array<unsigned char, 12> bytes{};
+  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
+    // Collisions are impossible by construction (see body_encoding.h); randomness only keeps
+    // nested messages apart, so a fixed value is still correct.
+    bytes.fill(0x5A);
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string b = "=_rp";
+  for (unsigned char c : bytes) {
+    b.push_back(kHex[c >> 4]);
+    b.push_back(kHex[c & 15]);
+  }
+  return b;
+}
+
+void AppendPartHeaders(std::string& out, std::string_view type, TransferEncoding enc) {
+  out.append("Content-Type: ");
+  out.append(type);
+  out.append("; charset=utf-8\r\nContent-Transfer-Encoding: ");
+  out.append(TransferEncodingName(enc));
+  out.append("\r\n");
+}
+
+Status WriteHeaders(const MimeMessage& m, std::string& out) {
+  out.append("Date: ");
+  out.append(FormatRfc5322Date(m.date));
+  out.append("\r\n");
+  RAPPORT_TRY(AppendAddressHeader(out, "From", m.from));
+  if (m.reply_to) RAPPORT_TRY(AppendAddressHeader(out, "Reply-To", *m.reply_to));
+  RAPPORT_TRY(AppendAddressHeader(out, "To", m.to));
+  out.append("Message-ID: ");
+  if (m.message_id.empty()) {
+    out.append(GenerateMessageId(m.from.address.domain));
+  } else {
+    RAPPORT_TRY(ValidateMessageId(m.message_id));
+    out.append(m.message_id);
+  }
+  out.append("\r\n");
+  RAPPORT_TRY(AppendUnstructuredHeader(out, "Subject", m.subject));
+  out.append("MIME-Version: 1.0\r\n");
+
+  if (m.message_class == MessageClass::kMarketing) {
+    if (m.list_unsubscribe_url.empty())
+      return Error::Invalid("list_unsubscribe_url",
+                            "marketing mail needs an https one-click unsubscribe URL");
+    RAPPORT_TRY(ValidateListUri("list_unsubscribe_url", m.list_unsubscribe_url, "https://"));
+    out.append("List-Unsubscribe: <");
+    out.append(m.list_unsubscribe_url);
+    out.push_back('>');
+    if (!m.list_unsubscribe_mailto.empty()) {
+      RAPPORT_TRY(ValidateListUri("list_unsubscribe_mailto", m.list_unsubscribe_mailto, "mailto:"));
+      if (m.list_unsubscribe_url.size() + m.list_unsubscribe_mailto.size() + 24 > 78)
+        out.append(",\r\n <");
+      else
+        out.append(", <");
+      out.append(m.list_unsubscribe_mailto);
+      out.push_back('>');
+    }
+    out.append("\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n");
+    if (!m.list_id.empty()) {
+      RAPPORT_TRY(ValidateListId(m.list_id));
+      out.append("List-Id:");
+      size_t column = 8;
+      if (!m.list_name.empty()) {
+        RAPPORT_TRY(ValidateHeaderValue("list_name", m.list_name));
+        AppendPhrase(out, m.list_name, column, /*fold_first=*/false);
+      }
+      if (column + 3 + m.list_id.size() > 78 && column > 8) out.append("\r\n");
+      out.append(" <");
+      out.append(m.list_id);
+      out.append(">\r\n");
+    }
+    if (!m.feedback_id.empty()) RAPPORT_TRY(AppendUnstructuredHeader(out, "Feedback-ID", m.feedback_id));
+  }
+
+  for (const HeaderField& h : m.extra_headers) {
+    RAPPORT_TRY(ValidateHeaderName(h.name));
+    if (IsReservedHeaderName(h.name))
+      return Error::Invalid("headers", "the header " + h.name + " is set by rapport itself");
+    RAPPORT_TRY(AppendUnstructuredHeader(out, h.name, h.value));
+  }
+  return {};
+}
+
+Status WriteMimeImpl(const MimeMessage& m, std::string& out) {
+  if (m.text.empty() && m.html.empty())
+    return Error::Invalid("body", "a message needs a text or an HTML body");
+  RAPPORT_TRY(WriteHeaders(m, out));
+
+  if (m.text.empty() || m.html.empty()) {
+    const bool is_text = !m.text.empty();
+    const std::string_view body = is_text ? m.text : m.html;
+    const TransferEncoding enc = ChooseTransferEncoding(body);
+    AppendPartHeaders(out, is_text ? "text/plain" : "text/html", enc);
+    out.append("\r\n");
+    AppendEncodedBody(out, body, enc);
+    return {};
+  }
+
+  const std::string boundary = MakeBoundary();
+  out.append("Content-Type: multipart/alternative; boundary=\"");
+  out.append(boundary);
+  out.append("\"\r\n\r\n");
+  const TransferEncoding text_enc = ChooseTransferEncoding(m.text);
+  const TransferEncoding html_enc = ChooseTransferEncoding(m.html);
+  out.append("--").append(boundary).append("\r\n");
+  AppendPartHeaders(out, "text/plain", text_enc);
+  out.append("\r\n");
+  AppendEncodedBody(out, m.text, text_enc);
+  out.append("\r\n--").append(boundary).append("\r\n");
+  AppendPartHeaders(out, "text/html", html_enc);
+  out.append("\r\n");
+  AppendEncodedBody(out, m.html, html_enc);
+  out.append("\r\n--").append(boundary).append("--\r\n");
+  return {};
+}
+
+}  // namespace
+
+bool IsReservedHeaderName(std::string_view name) {
+  for (std::string_view r : kReserved)
+    if (EqualsIgnoreCase(name, r)) return true;
+  return false;
+}
+
+Status WriteMime(const MimeMessage& message, std::string& out) {
+  const size_t start = out.size();
+  Status s = WriteMimeImpl(message, out);
+  if (!s.ok()) out.resize(start);
+  return s;
+}
+
+Result<std::string> BuildMime(const MimeMessage& message) {
+  std::string out;
+  // Headers ~1 KB; quoted-printable or base64 bodies grow by up to ~40%.
+  out.reserve(1024 + (message.text.size() + message.html.size()) * 7 / 5);
+  RAPPORT_TRY(WriteMime(message, out));
+  return out;
+}
+
+}  // namespace rapport::mail
