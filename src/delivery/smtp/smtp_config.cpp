@@ -1,5 +1,7 @@
 #include "delivery/smtp/smtp_config.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 
 namespace rapport::delivery {
@@ -55,9 +57,11 @@ std::string SmtpConfig::Describe() const {
 Result<SmtpConfig> ParseSmtpUrl(std::string_view url) {
   SmtpConfig cfg;
   std::string_view rest;
-  if (url.substr(0, 7) == "smtp://") {
+  std::string scheme(url.substr(0, std::min<size_t>(url.size(), 8)));
+  for (char& ch : scheme) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (scheme.rfind("smtp://", 0) == 0) {
     rest = url.substr(7);
-  } else if (url.substr(0, 8) == "smtps://") {
+  } else if (scheme.rfind("smtps://", 0) == 0) {
     rest = url.substr(8);
     cfg.tls = TlsMode::kImplicit;
     cfg.port = 465;

@@ -1,0 +1,94 @@
+#include "delivery/retry_policy.h"
+
+#include <gtest/gtest.h>
+
+namespace rapport::delivery {
+namespace {
+
+using namespace std::chrono_literals;
+const Timestamp kT0 = FromMicros(1'800'000'000'000'000);
+
+RetryDecision Decide(int code, std::string_view enh, int attempt = 1, Micros age = 0s) {
+  RetryPolicy p;
+  return p.Decide({code, enh, attempt, kT0, kT0 + age, 42});
+}
+
+TEST(RetryPolicy, AcceptedIsSent) {
+  EXPECT_EQ(Decide(250, "2.0.0").outcome, MessageState::kSent);
+  EXPECT_EQ(Decide(251, "").outcome, MessageState::kSent);
+}
+
+TEST(RetryPolicy, TemporaryFailuresAreDeferredWithBackoff) {
+  auto d = Decide(451, "4.3.0");
+  EXPECT_EQ(d.outcome, MessageState::kDeferred);
+  EXPECT_EQ(d.category, FailureCategory::kTemporary);
+  EXPECT_GE(d.next_attempt_at, kT0 + 48s);  // 1m +-20%
+  EXPECT_LE(d.next_attempt_at, kT0 + 72s);
+  EXPECT_EQ(Decide(0, "").category, FailureCategory::kConnection);
+  EXPECT_EQ(Decide(0, "").outcome, MessageState::kDeferred);
+  EXPECT_EQ(Decide(421, "4.7.0").category, FailureCategory::kThrottled);
+  EXPECT_EQ(Decide(452, "4.2.2").category, FailureCategory::kMailboxFull);
+  EXPECT_EQ(Decide(452, "4.2.2").outcome, MessageState::kDeferred);
+  EXPECT_EQ(Decide(450, "4.7.1").category, FailureCategory::kGreylisted);
+}
+
+TEST(RetryPolicy, BackoffDoublesAndCaps) {
+  RetryPolicyOptions o;
+  o.jitter = 0;
+  RetryPolicy p(o);
+  EXPECT_EQ(p.Backoff(1, 7), Micros(1min));
+  EXPECT_EQ(p.Backoff(2, 7), Micros(2min));
+  EXPECT_EQ(p.Backoff(3, 7), Micros(4min));
+  EXPECT_EQ(p.Backoff(7, 7), Micros(60min));
+  EXPECT_EQ(p.Backoff(50, 7), Micros(60min));
+}
+
+TEST(RetryPolicy, JitterIsDeterministicAndVaries) {
+  RetryPolicy p;
+  EXPECT_EQ(p.Backoff(3, 1), p.Backoff(3, 1));
+  int different = 0;
+  for (uint64_t k = 0; k < 20; ++k) {
+    Micros b = p.Backoff(3, k);
+    EXPECT_GE(b, Micros(4min) * 8 / 10);
+    EXPECT_LE(b, Micros(4min) * 12 / 10);
+    if (b != p.Backoff(3, k + 100)) ++different;
+  }
+  EXPECT_GT(different, 10);
+}
+
+TEST(RetryPolicy, GivesUpAfterMaxAge) {
+  auto d = Decide(451, "4.3.0", 30, 72h);
+  EXPECT_EQ(d.outcome, MessageState::kFailed);
+  // Just before the deadline the next try is not scheduled past it.
+  auto e = Decide(451, "4.3.0", 30, 72h - 5min);
+  EXPECT_EQ(e.outcome, MessageState::kDeferred);
+  EXPECT_EQ(e.next_attempt_at, kT0 + 72h);
+}
+
+TEST(RetryPolicy, PermanentFailuresBounce) {
+  auto bad = Decide(550, "5.1.1");
+  EXPECT_EQ(bad.outcome, MessageState::kBounced);
+  EXPECT_EQ(bad.category, FailureCategory::kBadMailbox);
+  EXPECT_TRUE(bad.hard_bounce);
+  auto policy = Decide(554, "5.7.1");
+  EXPECT_EQ(policy.outcome, MessageState::kBounced);
+  EXPECT_EQ(policy.category, FailureCategory::kPolicy);
+  EXPECT_FALSE(policy.hard_bounce);
+  auto full = Decide(552, "5.2.2");
+  EXPECT_EQ(full.category, FailureCategory::kMailboxFull);
+  EXPECT_FALSE(full.hard_bounce);
+  EXPECT_EQ(Decide(552, "5.3.4").category, FailureCategory::kMessageTooLarge);
+  EXPECT_EQ(Decide(550, "5.1.2").category, FailureCategory::kBadDomain);
+  EXPECT_TRUE(Decide(550, "5.1.2").hard_bounce);
+  EXPECT_EQ(Decide(550, "").category, FailureCategory::kBadMailbox);
+  EXPECT_EQ(Decide(500, "5.5.2").category, FailureCategory::kProtocol);
+}
+
+TEST(RetryPolicy, BasicCodeDecidesOverEnhancedClass) {
+  // A server that says 550 with a 4.x.x enhanced code still bounces (RFC 3463 §2).
+  EXPECT_EQ(Decide(550, "4.2.2").outcome, MessageState::kBounced);
+  EXPECT_EQ(Decide(450, "5.1.1").outcome, MessageState::kDeferred);
+}
+
+}  // namespace
+}  // namespace rapport::delivery

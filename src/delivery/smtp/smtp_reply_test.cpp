@@ -1,0 +1,101 @@
+#include "delivery/smtp/smtp_reply.h"
+
+#include <gtest/gtest.h>
+
+#include "delivery/smtp/dot_stuff.h"
+#include "delivery/smtp/smtp_capabilities.h"
+
+namespace rapport::delivery {
+namespace {
+
+TEST(SmtpReply, SingleLineWithEnhancedCode) {
+  SmtpReply r;
+  auto n = ParseReply("550 5.1.1 <a@b.c>: no such user\r\nrest", r);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 33u);
+  EXPECT_EQ(r.code, 550);
+  EXPECT_EQ(r.enhanced_code, "5.1.1");
+  EXPECT_EQ(r.Text(), "<a@b.c>: no such user");
+  EXPECT_EQ(r.ToString(), "550 5.1.1 <a@b.c>: no such user");
+}
+
+TEST(SmtpReply, MultiLineNeedsTheLastLine) {
+  SmtpReply r;
+  std::string buf = "250-mx.example\r\n250-PIPELINING\r\n250-SIZE 1000\r\n";
+  auto n = ParseReply(buf, r);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 0u);  // incomplete
+  buf += "250 8BITMIME\r\n";
+  n = ParseReply(buf, r);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, buf.size());
+  ASSERT_EQ(r.lines.size(), 4u);
+  EXPECT_EQ(r.lines[3], "8BITMIME");
+  auto caps = ParseEhloReply(r);
+  EXPECT_TRUE(caps.pipelining);
+  EXPECT_TRUE(caps.eight_bit_mime);
+  EXPECT_EQ(caps.size_limit, 1000u);
+  EXPECT_FALSE(caps.starttls);
+}
+
+TEST(SmtpReply, MultiLineEnhancedCodeRepeatedPerLine) {
+  SmtpReply r;
+  ASSERT_TRUE(ParseReply("452-4.2.2 The mailbox is full\n452 4.2.2 try later\n", r).ok());
+  EXPECT_EQ(r.code, 452);
+  EXPECT_EQ(r.enhanced_code, "4.2.2");
+  EXPECT_EQ(r.Text(), "The mailbox is full\ntry later");
+}
+
+TEST(SmtpReply, BareCodeAndNoEnhancedCode) {
+  SmtpReply r;
+  ASSERT_TRUE(ParseReply("354\r\n", r).ok());
+  EXPECT_EQ(r.code, 354);
+  EXPECT_EQ(r.Text(), "");
+  ASSERT_TRUE(ParseReply("250 2.0 not enhanced\r\n", r).ok());
+  EXPECT_EQ(r.enhanced_code, "");
+  ASSERT_TRUE(ParseReply("250 5.1.1000 too long detail\r\n", r).ok());
+  EXPECT_EQ(r.enhanced_code, "");
+}
+
+TEST(SmtpReply, RejectsGarbage) {
+  SmtpReply r;
+  EXPECT_FALSE(ParseReply("HTTP/1.1 400 Bad\r\n", r).ok());
+  EXPECT_FALSE(ParseReply("25\r\n", r).ok());
+  EXPECT_FALSE(ParseReply("250x hi\r\n", r).ok());
+  EXPECT_FALSE(ParseReply("250-a\r\n251 b\r\n", r).ok());
+  EXPECT_FALSE(ParseReply(std::string(5000, '2'), r).ok());
+}
+
+TEST(SmtpCapabilities, AuthBothForms) {
+  SmtpReply r;
+  ASSERT_TRUE(ParseReply("250-x\r\n250-AUTH=LOGIN\r\n250-auth plain login\r\n250 STARTTLS\r\n", r).ok());
+  auto caps = ParseEhloReply(r);
+  EXPECT_TRUE(caps.HasAuth("PLAIN"));
+  EXPECT_TRUE(caps.HasAuth("LOGIN"));
+  EXPECT_EQ(caps.auth.size(), 2u);
+  EXPECT_TRUE(caps.starttls);
+}
+
+std::string Stuff(std::string_view in) {
+  std::string out;
+  AppendDotStuffed(in, out);
+  return out;
+}
+
+TEST(DotStuff, DoublesLeadingDotsAndTerminates) {
+  EXPECT_EQ(Stuff("a\r\n.b\r\n..c\r\nd.e\r\n"), "a\r\n..b\r\n...c\r\nd.e\r\n.\r\n");
+  EXPECT_EQ(Stuff(".start\r\n"), "..start\r\n.\r\n");
+  EXPECT_EQ(Stuff("no final newline"), "no final newline\r\n.\r\n");
+  EXPECT_EQ(Stuff("bare\nlf\n.dot"), "bare\r\nlf\r\n..dot\r\n.\r\n");
+  EXPECT_EQ(Stuff(".\r\n"), "..\r\n.\r\n");
+  EXPECT_EQ(Stuff(""), ".\r\n");
+}
+
+TEST(DotStuff, EightBit) {
+  EXPECT_FALSE(HasEightBitBytes("plain ascii text that is longer than eight bytes"));
+  EXPECT_TRUE(HasEightBitBytes("caf\xc3\xa9"));
+  EXPECT_TRUE(HasEightBitBytes(std::string(100, 'a') + "\x80" + std::string(3, 'b')));
+}
+
+}  // namespace
+}  // namespace rapport::delivery

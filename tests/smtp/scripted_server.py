@@ -1,0 +1,171 @@
+#!/usr/bin/python3
+"""A scriptable SMTP server for rapport's delivery tests (python3-aiosmtpd; run with /usr/bin/python3).
+
+The recipient's local part chooses what happens to it:
+  ok...        250 (default for anything else)
+  t451...      451 4.3.0 temporary failure
+  t452full...  452 4.2.2 mailbox full
+  p550...      550 5.1.1 no such user
+  p554...      554 5.7.1 rejected by policy
+  c421...      421 4.7.0 and the connection is closed
+  stall...     the RCPT reply is delayed by --stall seconds
+  dropdata...  the connection is dropped after the message data, before the final reply
+  d554...      the final reply to DATA is 554 5.6.0
+Options add STARTTLS (--tls-cert/--tls-key), implicit TLS (--implicit-tls), AUTH (--auth user:pass,
+offered only under TLS), PIPELINING (on unless --no-pipelining), HELO only (--no-ehlo), a SIZE
+limit (--size). Every command is appended to --log as "SESSION COMMAND ARGS"; every accepted
+message is written to --out/N.eml. Prints "READY <port>" on stdout once it listens on 127.0.0.1.
+"""
+import argparse
+import asyncio
+import itertools
+import os
+import ssl
+import sys
+
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+SESSION_IDS = itertools.count(1)
+MESSAGE_IDS = itertools.count(1)
+
+
+class Handler:
+    def __init__(self, args):
+        self.args = args
+        self.log = open(args.log, "a", buffering=1) if args.log else None
+
+    def record(self, session, *words):
+        if self.log:
+            sid = getattr(session, "rapport_id", None)
+            if sid is None:
+                sid = session.rapport_id = next(SESSION_IDS)
+            tls = "tls" if session.ssl else "plain"
+            self.log.write(f"{sid} {tls} {' '.join(str(w) for w in words)}\n")
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.record(session, "EHLO", hostname)
+        if self.args.no_ehlo:
+            return ["502 5.5.1 EHLO not implemented"]
+        session.host_name = hostname
+        out = [r for r in responses if not r.startswith("250-SIZE") or self.args.size]
+        if self.args.size:
+            out = [f"250-SIZE {self.args.size}" if r.startswith("250-SIZE") else r for r in out]
+        if not self.args.no_pipelining:
+            out.insert(1, "250-PIPELINING")
+        return out
+
+    async def handle_HELO(self, server, session, envelope, hostname):
+        self.record(session, "HELO", hostname)
+        session.host_name = hostname
+        return "250 " + server.hostname
+
+    async def handle_MAIL(self, server, session, envelope, address, options):
+        self.record(session, "MAIL", address, *options)
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 2.1.0 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, options):
+        self.record(session, "RCPT", address)
+        local = address.split("@")[0]
+        if local.startswith("t451"):
+            return "451 4.3.0 temporary failure, try later"
+        if local.startswith("t452full"):
+            return "452 4.2.2 mailbox full"
+        if local.startswith("p550"):
+            return "550 5.1.1 no such user here"
+        if local.startswith("p554"):
+            return "554 5.7.1 rejected by policy"
+        if local.startswith("c421"):
+            await server.push("421 4.7.0 too many connections, closing")
+            server.transport.close()
+            return "421 4.7.0 closing"
+        if local.startswith("stall"):
+            await asyncio.sleep(self.args.stall)
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_RSET(self, server, session, envelope):
+        self.record(session, "RSET")
+        return "250 2.0.0 OK"
+
+    async def handle_QUIT(self, server, session, envelope):
+        self.record(session, "QUIT")
+        return "221 2.0.0 bye"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.record(session, "DATA", len(envelope.content), *envelope.rcpt_tos)
+        if any(r.split("@")[0].startswith("dropdata") for r in envelope.rcpt_tos):
+            server.transport.close()
+            return "250 never seen"
+        if any(r.split("@")[0].startswith("d554") for r in envelope.rcpt_tos):
+            return "554 5.6.0 message content rejected"
+        n = next(MESSAGE_IDS)
+        if self.args.out:
+            with open(os.path.join(self.args.out, f"{n}.eml.tmp"), "wb") as f:
+                f.write(f"X-Envelope-From: {envelope.mail_from}\r\n".encode())
+                for r in envelope.rcpt_tos:
+                    f.write(f"X-Envelope-To: {r}\r\n".encode())
+                f.write(envelope.original_content)
+            os.rename(os.path.join(self.args.out, f"{n}.eml.tmp"), os.path.join(self.args.out, f"{n}.eml"))
+        return f"250 2.0.0 queued as {n}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--log")
+    ap.add_argument("--out")
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
+    ap.add_argument("--implicit-tls", action="store_true")
+    ap.add_argument("--auth", help="user:password")
+    ap.add_argument("--no-pipelining", action="store_true")
+    ap.add_argument("--no-ehlo", action="store_true")
+    ap.add_argument("--size", type=int, default=0)
+    ap.add_argument("--stall", type=float, default=30.0)
+    args = ap.parse_args()
+
+    context = None
+    if args.tls_cert:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        if not isinstance(auth_data, LoginPassword) or not args.auth:
+            return AuthResult(success=False, handled=False)
+        user, _, password = args.auth.partition(":")
+        ok = auth_data.login.decode() == user and auth_data.password.decode() == password
+        handler.record(session, "AUTH", mechanism, "ok" if ok else "bad")
+        return AuthResult(success=ok)
+
+    handler = Handler(args)
+
+    def factory():
+        kwargs = dict(hostname="scripted.test", decode_data=False,
+                      data_size_limit=args.size or 33554432)
+        if context and not args.implicit_tls:
+            kwargs["tls_context"] = context
+        if args.auth:
+            kwargs["authenticator"] = authenticator
+            kwargs["auth_required"] = True
+            kwargs["auth_require_tls"] = True
+        return SMTP(handler, **kwargs)
+
+    async def serve():
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(factory, "127.0.0.1", args.port,
+                                          ssl=context if args.implicit_tls else None)
+        port = server.sockets[0].getsockname()[1]
+        print(f"READY {port}", flush=True)
+        # Stop when the parent closes our stdin (or dies).
+        reader = asyncio.StreamReader()
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        await reader.read()
+        server.close()
+
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()
