@@ -1,0 +1,19 @@
+// Chooses and opens the store named by a URL or path:
+//   "postgres://..." or "postgresql://..."  -> PostgreSQL (store/postgres)
+//   "sqlite:PATH", "sqlite://PATH", or a plain file path -> SQLite (store/sqlite); the file and
+//   its parent directory are created when missing.
+// Does not migrate (call Store::Migrate). Failure: kInvalid (field "database") for an empty
+// name, kUnavailable when the database cannot be opened or reached.
+#pragma once
+
+#include <memory>
+#include <string_view>
+
+#include "core/clock.h"
+#include "core/store.h"
+
+namespace rapport {
+
+Result<std::unique_ptr<Store>> OpenStore(std::string_view url_or_path, const Clock& clock = SystemClock::Instance());
+
+}  // namespace rapport

@@ -1,0 +1,140 @@
+#include "store/postgres/pg_connection.h"
+
+#include <charconv>
+#include <vector>
+
+namespace rapport::postgres {
+
+namespace {
+
+struct ResultDeleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
+
+class ResultRow final : public sql::Row {
+ public:
+  ResultRow(PGresult* res, int row) : res_(res), row_(row) {}
+  bool IsNull(int col) const override { return PQgetisnull(res_, row_, col) != 0; }
+  int64_t Int(int col) const override {
+    const char* p = PQgetvalue(res_, row_, col);
+    int64_t v = 0;
+    std::from_chars(p, p + PQgetlength(res_, row_, col), v);
+    return v;
+  }
+  std::string_view Text(int col) const override {
+    return {PQgetvalue(res_, row_, col), static_cast<size_t>(PQgetlength(res_, row_, col))};
+  }
+  std::string Bytes(int col) const override {
+    size_t len = 0;
+    unsigned char* raw = PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(res_, row_, col)), &len);
+    if (raw == nullptr) return {};
+    std::string out(reinterpret_cast<const char*>(raw), len);
+    PQfreemem(raw);
+    return out;
+  }
+
+ private:
+  PGresult* res_;
+  int row_;
+};
+
+// Constraint names end in "__<field>" (contacts_uq__email): the field a conflict is about.
+std::string FieldOfConstraint(const char* name) {
+  if (name == nullptr) return {};
+  std::string_view n(name);
+  size_t at = n.rfind("__");
+  return at == std::string_view::npos ? std::string() : std::string(n.substr(at + 2));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& conninfo) {
+  PGconn* conn = PQconnectdb(conninfo.c_str());
+  if (conn == nullptr) return Error::Unavailable("cannot allocate a PostgreSQL connection");
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string msg = PQerrorMessage(conn);
+    PQfinish(conn);
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    return Error::Unavailable("cannot connect to PostgreSQL: " + msg);
+  }
+  std::unique_ptr<PgConnection> c(new PgConnection(conn));
+  RAPPORT_TRY(c->ExecScript("SET synchronous_commit = on; SET client_min_messages = warning"));
+  return c;
+}
+
+PgConnection::~PgConnection() { PQfinish(conn_); }
+
+Error PgConnection::ResultError(PGresult* res, std::string_view what) {
+  const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+  last_sqlstate_ = state ? state : "";
+  std::string msg = std::string(what) + ": " + (res ? PQresultErrorMessage(res) : PQerrorMessage(conn_));
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  std::string_view s = last_sqlstate_;
+  if (!healthy() || s.empty()) return Error::Unavailable(msg);
+  if (s == "23505") return Error::Conflict(msg, FieldOfConstraint(PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME)));
+  if (s.substr(0, 2) == "23" || s.substr(0, 2) == "22") return Error::Invalid("", msg);
+  if (s == "40001" || s == "40P01" || s == "55P03" || s.substr(0, 2) == "08" || s.substr(0, 2) == "53" ||
+      s.substr(0, 3) == "57P")
+    return Error::Unavailable(msg);
+  return Error::Internal(msg);
+}
+
+Result<int64_t> PgConnection::Exec(std::string_view sql, std::span<const sql::Param> params, const sql::RowFn& on_row) {
+  std::string key(sql);
+  auto it = prepared_.find(key);
+  if (it == prepared_.end()) {
+    std::string name = "r" + std::to_string(prepared_.size() + 1);
+    ResultPtr res(PQprepare(conn_, name.c_str(), key.c_str(), 0, nullptr));
+    if (!res || PQresultStatus(res.get()) != PGRES_COMMAND_OK) return ResultError(res.get(), "prepare");
+    it = prepared_.emplace(std::move(key), std::move(name)).first;
+  }
+  size_t n = params.size();
+  std::vector<std::string> storage(n);
+  std::vector<const char*> values(n, nullptr);
+  std::vector<int> lengths(n, 0), formats(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    const sql::Param& p = params[i];
+    if (auto* v = std::get_if<int64_t>(&p)) {
+      storage[i] = std::to_string(*v);
+      values[i] = storage[i].c_str();
+    } else if (auto* s = std::get_if<std::string_view>(&p)) {
+      storage[i].assign(s->data() ? s->data() : "", s->size());
+      values[i] = storage[i].c_str();
+    } else if (auto* b = std::get_if<sql::Blob>(&p)) {
+      values[i] = b->bytes.data() ? b->bytes.data() : "";
+      lengths[i] = static_cast<int>(b->bytes.size());
+      formats[i] = 1;
+    }
+  }
+  ResultPtr res(PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(n), values.data(), lengths.data(),
+                               formats.data(), 0));
+  ExecStatusType st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
+  if (st == PGRES_TUPLES_OK) {
+    last_sqlstate_.clear();
+    int rows = PQntuples(res.get());
+    if (on_row) {
+      for (int r = 0; r < rows; ++r) on_row(ResultRow(res.get(), r));
+    }
+    return int64_t{rows};
+  }
+  if (st == PGRES_COMMAND_OK) {
+    last_sqlstate_.clear();
+    const char* tuples = PQcmdTuples(res.get());
+    int64_t changed = 0;
+    if (tuples && *tuples) std::from_chars(tuples, tuples + std::char_traits<char>::length(tuples), changed);
+    return changed;
+  }
+  return ResultError(res.get(), "query");
+}
+
+Status PgConnection::ExecScript(std::string_view sql) {
+  std::string text(sql);
+  ResultPtr res(PQexec(conn_, text.c_str()));
+  ExecStatusType st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return ResultError(res.get(), "exec");
+  last_sqlstate_.clear();
+  return {};
+}
+
+}  // namespace rapport::postgres

@@ -1,0 +1,310 @@
+#include "store/postgres/pg_event_store.h"
+
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "store/sql/codec.h"
+
+namespace rapport::postgres {
+
+namespace {
+
+using sql::Row;
+using sql::Session;
+
+// Appends `s` as a JSON string literal.
+void AppendJsonString(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+    } else if (c < 0x20) {
+      out += "\\u00";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  out.push_back('"');
+}
+
+// A PostgreSQL array literal of text values: {"a","b\"c"}.
+template <typename Range>
+std::string TextArray(const Range& values) {
+  std::string out = "{";
+  for (const auto& v : values) {
+    if (out.size() > 1) out.push_back(',');
+    out.push_back('"');
+    for (char c : std::string_view(v)) {
+      if (c == '"' || c == '\\') out.push_back('\\');
+      out.push_back(c);
+    }
+    out.push_back('"');
+  }
+  out.push_back('}');
+  return out;
+}
+
+template <typename Range>
+std::string IntArray(const Range& values) {
+  std::string out = "{";
+  for (int64_t v : values) {
+    if (out.size() > 1) out.push_back(',');
+    out += std::to_string(v);
+  }
+  out.push_back('}');
+  return out;
+}
+
+struct Resolved {
+  std::unordered_map<int64_t, bool> by_id;  // id -> live
+  std::unordered_map<std::string, ContactId> by_email, by_ext;
+};
+
+Status LookupContacts(Session& s, WorkspaceId ws, const std::unordered_set<int64_t>& ids,
+                      const std::unordered_set<std::string>& emails, const std::unordered_set<std::string>& exts,
+                      Resolved& out) {
+  if (ids.empty() && emails.empty() && exts.empty()) return {};
+  std::string id_arr = IntArray(ids), email_arr = TextArray(emails), ext_arr = TextArray(exts);
+  RAPPORT_TRY(s.Exec("SELECT id, email, external_id, status FROM contacts WHERE workspace_id = $1 AND "
+                     "(id = ANY($2::bigint[]) OR email = ANY($3::text[]) OR external_id = ANY($4::text[]))",
+                     {ws, std::string_view(id_arr), std::string_view(email_arr), std::string_view(ext_arr)},
+                     [&](const Row& r) {
+                       ContactId id = r.Int(0);
+                       out.by_id[id] = r.Text(3) != "erased";
+                       if (!r.IsNull(1)) out.by_email[std::string(r.Text(1))] = id;
+                       if (!r.IsNull(2)) out.by_ext[std::string(r.Text(2))] = id;
+                     }));
+  return {};
+}
+
+}  // namespace
+
+Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std::vector<NewEvent>& events,
+                                                       Timestamp received_at) {
+  const size_t n = events.size();
+  std::vector<std::optional<Error>> invalid(n);
+  std::vector<std::string> props(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (Status st = PrecheckEvent(events[i]); !st.ok()) {
+      invalid[i] = st.error();
+      continue;
+    }
+    props[i] = sql::SerializeObject(events[i].properties);
+    if (props[i].size() > kMaxEventPropertiesBytes)
+      invalid[i] = Error::Invalid("properties", "event properties are at most 64 KiB of JSON");
+  }
+
+  std::vector<AppendResult> out;
+  RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
+    out.assign(n, AppendResult{});
+    std::vector<bool> pending(n, false);  // still to be stored
+    for (size_t i = 0; i < n; ++i) {
+      if (invalid[i]) {
+        out[i].outcome = AppendOutcome::kFailed;
+        out[i].error = *invalid[i];
+      } else {
+        pending[i] = true;
+      }
+    }
+
+    // 1. Keys the workspace has seen already.
+    std::unordered_set<std::string> keys;
+    for (size_t i = 0; i < n; ++i)
+      if (pending[i] && events[i].idempotency_key) keys.insert(*events[i].idempotency_key);
+    std::unordered_map<std::string, std::pair<EventId, ContactId>> seen;
+    if (!keys.empty()) {
+      std::string arr = TextArray(keys);
+      RAPPORT_TRY(s.Exec("SELECT key, event_id, contact_id FROM event_keys WHERE workspace_id = $1 AND "
+                         "key = ANY($2::text[])",
+                         {ws, std::string_view(arr)}, [&](const Row& r) {
+                           seen[std::string(r.Text(0))] = {r.Int(1), r.Int(2)};
+                         }));
+    }
+    auto mark_seen = [&](size_t i) {
+      if (!pending[i] || !events[i].idempotency_key) return;
+      auto it = seen.find(*events[i].idempotency_key);
+      if (it == seen.end()) return;
+      out[i].outcome = AppendOutcome::kDuplicate;
+      out[i].event_id = it->second.first;
+      out[i].contact_id = it->second.second;
+      pending[i] = false;
+    };
+    for (size_t i = 0; i < n; ++i) mark_seen(i);
+
+    // 2. Resolve contacts; create the unknown ones that may be created.
+    std::unordered_set<int64_t> ids;
+    std::unordered_set<std::string> emails, exts;
+    for (size_t i = 0; i < n; ++i) {
+      if (!pending[i]) continue;
+      const ContactRef& c = events[i].contact;
+      if (c.id) ids.insert(*c.id);
+      else if (c.email) emails.insert(*c.email);
+      else exts.insert(*c.external_id);
+    }
+    Resolved known;
+    RAPPORT_TRY(LookupContacts(s, ws, ids, emails, exts, known));
+    std::string create_json = "[";
+    std::unordered_set<std::string> create_emails, create_exts;
+    for (size_t i = 0; i < n; ++i) {
+      if (!pending[i]) continue;
+      const ContactRef& c = events[i].contact;
+      if (c.id || !c.create_contact) continue;
+      if (c.email && !known.by_email.count(*c.email) && create_emails.insert(*c.email).second) {
+        if (create_json.size() > 1) create_json.push_back(',');
+        create_json += "{\"e\":";
+        AppendJsonString(create_json, *c.email);
+        create_json += ",\"x\":null}";
+      } else if (!c.email && !known.by_ext.count(*c.external_id) && create_exts.insert(*c.external_id).second) {
+        if (create_json.size() > 1) create_json.push_back(',');
+        create_json += "{\"e\":null,\"x\":";
+        AppendJsonString(create_json, *c.external_id);
+        create_json += "}";
+      }
+    }
+    create_json.push_back(']');
+    if (!create_emails.empty() || !create_exts.empty()) {
+      RAPPORT_TRY(s.Exec("INSERT INTO contacts (workspace_id, email, external_id, status, attributes, timezone, "
+                         "locale, created_at, updated_at) SELECT $1, r.e, r.x, 'active', '{}', '', '', $2, $2 "
+                         "FROM json_to_recordset($3::json) AS r(e text, x text) ON CONFLICT DO NOTHING "
+                         "RETURNING id, email, external_id",
+                         {ws, ToMicros(received_at), std::string_view(create_json)}, [&](const Row& r) {
+                           known.by_id[r.Int(0)] = true;
+                           if (!r.IsNull(1)) create_emails.erase(std::string(r.Text(1)));
+                           if (!r.IsNull(1)) known.by_email[std::string(r.Text(1))] = r.Int(0);
+                           if (!r.IsNull(2)) create_exts.erase(std::string(r.Text(2)));
+                           if (!r.IsNull(2)) known.by_ext[std::string(r.Text(2))] = r.Int(0);
+                         }));
+      // Whatever another writer created in the meantime.
+      RAPPORT_TRY(LookupContacts(s, ws, {}, create_emails, create_exts, known));
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (!pending[i]) continue;
+      const ContactRef& c = events[i].contact;
+      std::optional<ContactId> id;
+      if (c.id) {
+        auto it = known.by_id.find(*c.id);
+        if (it != known.by_id.end() && it->second) id = *c.id;
+      } else if (c.email) {
+        if (auto it = known.by_email.find(*c.email); it != known.by_email.end()) id = it->second;
+      } else if (auto it = known.by_ext.find(*c.external_id); it != known.by_ext.end()) {
+        id = it->second;
+      }
+      if (id) {
+        out[i].contact_id = *id;
+        continue;
+      }
+      out[i].outcome = AppendOutcome::kFailed;
+      out[i].error = Error::NotFound(c.id ? "no contact " + std::to_string(*c.id)
+                                          : c.email ? "no contact with this email" : "no contact with this external_id");
+      // A later event with the same key may still be stored, as in the row-by-row Append.
+      pending[i] = false;
+    }
+
+    // 3. Within the batch, the first stored event of a key wins; later ones are duplicates of it.
+    std::unordered_map<std::string_view, size_t> first_of_key;
+    std::vector<std::optional<size_t>> dup_of(n);
+    size_t to_store = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (!pending[i]) continue;
+      if (events[i].idempotency_key) {
+        auto [it, inserted] = first_of_key.emplace(*events[i].idempotency_key, i);
+        if (!inserted) {
+          dup_of[i] = it->second;
+          pending[i] = false;
+          continue;
+        }
+      }
+      ++to_store;
+    }
+
+    // 4. Attribute merges, in order (jsonb_strip_nulls drops the keys the patch set to null).
+    for (size_t i = 0; i < n; ++i) {
+      if (!pending[i] || !events[i].contact_attributes || events[i].contact_attributes->empty()) continue;
+      std::string patch = sql::SerializeObject(*events[i].contact_attributes);
+      RAPPORT_TRY(s.Exec("UPDATE contacts SET attributes = jsonb_strip_nulls(attributes || $3::jsonb), "
+                         "updated_at = $4 WHERE id = $1 AND workspace_id = $2",
+                         {out[i].contact_id, ws, std::string_view(patch), ToMicros(received_at)}));
+    }
+
+    // 5. Event ids, then the keys (a key another writer took meanwhile makes a duplicate).
+    std::vector<EventId> new_ids;
+    if (to_store > 0) {
+      new_ids.reserve(to_store);
+      RAPPORT_TRY(s.Exec("SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1::int)",
+                         {static_cast<int64_t>(to_store)}, [&](const Row& r) { new_ids.push_back(r.Int(0)); }));
+      if (new_ids.size() != to_store) return Error::Internal("the event sequence returned too few ids");
+      size_t k = 0;
+      for (size_t i = 0; i < n; ++i)
+        if (pending[i]) out[i].event_id = new_ids[k++];
+    }
+    std::string keys_json = "[";
+    for (size_t i = 0; i < n; ++i) {
+      if (!pending[i] || !events[i].idempotency_key) continue;
+      if (keys_json.size() > 1) keys_json.push_back(',');
+      keys_json += "{\"k\":";
+      AppendJsonString(keys_json, *events[i].idempotency_key);
+      keys_json += ",\"e\":" + std::to_string(out[i].event_id) + ",\"c\":" + std::to_string(out[i].contact_id) + "}";
+    }
+    keys_json.push_back(']');
+    if (keys_json.size() > 2) {
+      std::unordered_set<std::string> claimed;
+      RAPPORT_TRY(s.Exec("INSERT INTO event_keys (workspace_id, key, event_id, contact_id) SELECT $1, r.k, r.e, r.c "
+                         "FROM json_to_recordset($2::json) AS r(k text, e bigint, c bigint) "
+                         "ON CONFLICT DO NOTHING RETURNING key",
+                         {ws, std::string_view(keys_json)}, [&](const Row& r) { claimed.emplace(r.Text(0)); }));
+      std::unordered_set<std::string> lost;
+      for (size_t i = 0; i < n; ++i)
+        if (pending[i] && events[i].idempotency_key && !claimed.count(*events[i].idempotency_key))
+          lost.insert(*events[i].idempotency_key);
+      if (!lost.empty()) {
+        std::string arr = TextArray(lost);
+        RAPPORT_TRY(s.Exec("SELECT key, event_id, contact_id FROM event_keys WHERE workspace_id = $1 AND "
+                           "key = ANY($2::text[])",
+                           {ws, std::string_view(arr)}, [&](const Row& r) {
+                             seen[std::string(r.Text(0))] = {r.Int(1), r.Int(2)};
+                           }));
+        for (size_t i = 0; i < n; ++i)
+          if (pending[i] && events[i].idempotency_key && lost.count(*events[i].idempotency_key)) mark_seen(i);
+      }
+    }
+
+    // 6. The events.
+    std::string rows = "[";
+    for (size_t i = 0; i < n; ++i) {
+      if (!pending[i]) continue;
+      const NewEvent& e = events[i];
+      if (rows.size() > 1) rows.push_back(',');
+      rows += "{\"i\":" + std::to_string(out[i].event_id) + ",\"c\":" + std::to_string(out[i].contact_id) + ",\"n\":";
+      AppendJsonString(rows, e.name);
+      rows += ",\"p\":";
+      rows += props[i];
+      rows += ",\"o\":" + std::to_string(ToMicros(e.occurred_at.value_or(received_at))) + "}";
+    }
+    rows.push_back(']');
+    if (rows.size() > 2) {
+      RAPPORT_TRY(s.Exec("INSERT INTO events (id, workspace_id, contact_id, name, properties, occurred_at, received_at) "
+                         "SELECT r.i, $1, r.c, r.n, r.p, r.o, $2 FROM json_to_recordset($3::json) "
+                         "AS r(i bigint, c bigint, n text, p jsonb, o bigint)",
+                         {ws, ToMicros(received_at), std::string_view(rows)}));
+    }
+
+    // 7. In-batch duplicates point at the event their key stored (or found).
+    for (size_t i = 0; i < n; ++i) {
+      if (!dup_of[i]) continue;
+      const AppendResult& first = out[*dup_of[i]];
+      out[i].outcome = AppendOutcome::kDuplicate;
+      out[i].event_id = first.event_id;
+      out[i].contact_id = first.contact_id;
+    }
+    return {};
+  }));
+  return out;
+}
+
+}  // namespace rapport::postgres

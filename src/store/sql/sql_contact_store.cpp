@@ -1,0 +1,313 @@
+#include <algorithm>
+
+#include "store/sql/codec.h"
+#include "store/sql/sql_store.h"
+
+namespace rapport::sql {
+
+namespace {
+
+const std::string kSelectContact = "SELECT " + std::string(kContactColumns) + " FROM contacts ";
+
+Param OptStatusParam(ContactStatus s) { return ContactStatusName(s); }
+
+Status RequireKey(const ContactInput& input) {
+  if (!input.email && !input.external_id)
+    return Error::Invalid("email", "a contact needs an email or an external_id");
+  return {};
+}
+
+}  // namespace
+
+Result<std::optional<Contact>> FindContactBy(Session& s, WorkspaceId ws, std::string_view column,
+                                             std::string_view value) {
+  std::optional<Contact> found;
+  // `column` is one of our own column names, never input.
+  std::string sql = kSelectContact + "WHERE workspace_id = $1 AND " + std::string(column) + " = $2";
+  RAPPORT_TRY(s.Exec(sql, {ws, value}, [&](const Row& r) { found = ReadContact(r); }));
+  return found;
+}
+
+Result<Contact> FindContact(Session& s, WorkspaceId ws, ContactId id) {
+  std::optional<Contact> found;
+  static const std::string sql = kSelectContact + "WHERE id = $1 AND workspace_id = $2";
+  RAPPORT_TRY(s.Exec(sql, {id, ws}, [&](const Row& r) { found = ReadContact(r); }));
+  if (!found) return Error::NotFound("no contact " + std::to_string(id));
+  return std::move(*found);
+}
+
+Result<Contact> InsertContactIn(Session& s, WorkspaceId ws, const ContactInput& input, Timestamp now) {
+  RAPPORT_TRY(RequireKey(input));
+  std::string attributes = "{}";
+  if (input.attributes) {
+    json::object a;
+    MergeAttributes(a, *input.attributes);  // drops nulls
+    attributes = SerializeObject(a);
+  }
+  std::optional<Contact> c;
+  static const std::string sql =
+      "INSERT INTO contacts (workspace_id, email, external_id, status, attributes, timezone, locale, created_at, "
+      "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING " + std::string(kContactColumns);
+  RAPPORT_TRY(s.Exec(sql,
+                     {ws, OptParam(input.email), OptParam(input.external_id),
+                      OptStatusParam(input.status.value_or(ContactStatus::kActive)), std::string_view(attributes),
+                      std::string_view(input.timezone ? *input.timezone : std::string()),
+                      std::string_view(input.locale ? *input.locale : std::string()), ToMicros(now)},
+                     [&](const Row& r) { c = ReadContact(r); }));
+  if (!c) return Error::Internal("insert returned no row");
+  return std::move(*c);
+}
+
+Status UpdateContactIn(Session& s, Contact& c, const ContactInput& patch, Timestamp now) {
+  if (c.status == ContactStatus::kErased) return Error::Conflict("the contact is erased", "status");
+  if (patch.email) c.email = *patch.email;
+  if (patch.external_id) c.external_id = patch.external_id;
+  if (patch.status) c.status = *patch.status;
+  if (patch.attributes) MergeAttributes(c.attributes, *patch.attributes);
+  if (patch.timezone) c.timezone = *patch.timezone;
+  if (patch.locale) c.locale = *patch.locale;
+  if (c.email.empty() && !c.external_id) return Error::Invalid("email", "a contact needs an email or an external_id");
+  c.updated_at = now;
+  std::string attributes = SerializeObject(c.attributes);
+  static const std::string sql =
+      "UPDATE contacts SET email = $3, external_id = $4, status = $5, attributes = $6, timezone = $7, locale = $8, "
+      "updated_at = $9 WHERE id = $1 AND workspace_id = $2";
+  Param email = c.email.empty() ? Param(nullptr) : Param(std::string_view(c.email));
+  RAPPORT_TRY(s.Exec(sql, {c.id, c.workspace_id, email, OptParam(c.external_id), ContactStatusName(c.status),
+                           std::string_view(attributes), std::string_view(c.timezone), std::string_view(c.locale),
+                           ToMicros(now)}));
+  return {};
+}
+
+Result<UpsertResult> UpsertContactIn(Session& s, WorkspaceId ws, const ContactInput& input, Timestamp now) {
+  RAPPORT_TRY(RequireKey(input));
+  std::optional<Contact> by_ext, by_email;
+  if (input.external_id) {
+    RAPPORT_ASSIGN_OR_RETURN(by_ext, FindContactBy(s, ws, "external_id", *input.external_id));
+  }
+  if (input.email) {
+    RAPPORT_ASSIGN_OR_RETURN(by_email, FindContactBy(s, ws, "email", *input.email));
+  }
+  if (by_ext && by_email && by_ext->id != by_email->id)
+    return Error::Conflict("the email and the external_id belong to two different contacts", "email");
+  std::optional<Contact>& target = by_ext ? by_ext : by_email;
+  if (!target) {
+    RAPPORT_ASSIGN_OR_RETURN(Contact c, InsertContactIn(s, ws, input, now));
+    return UpsertResult{std::move(c), true};
+  }
+  if (target->external_id && input.external_id && *target->external_id != *input.external_id)
+    return Error::Conflict("the contact with this email has another external_id", "external_id");
+  RAPPORT_TRY(UpdateContactIn(s, *target, input, now));
+  return UpsertResult{std::move(*target), false};
+}
+
+Result<EventId> InsertEventIn(Session& s, WorkspaceId ws, ContactId contact, std::string_view name,
+                              std::string_view props, Timestamp occurred_at, Timestamp received_at) {
+  EventId id = 0;
+  RAPPORT_TRY(s.Exec("INSERT INTO events (workspace_id, contact_id, name, properties, occurred_at, received_at) "
+                     "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                     {ws, contact, name, props, ToMicros(occurred_at), ToMicros(received_at)},
+                     [&](const Row& r) { id = r.Int(0); }));
+  return id;
+}
+
+// ---- the facet --------------------------------------------------------------------------------
+
+Result<Contact> SqlContactStore::Create(WorkspaceId ws, const ContactInput& raw) {
+  ContactInput input = raw;
+  RAPPORT_TRY(ValidateContactInput(input));
+  RAPPORT_TRY(RequireKey(input));
+  Contact out;
+  Timestamp now = clock_.Now();
+  RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
+    if (input.email) {
+      RAPPORT_ASSIGN_OR_RETURN(auto existing, FindContactBy(s, ws, "email", *input.email));
+      if (existing) return Error::Conflict("a contact with this email exists", "email");
+    }
+    if (input.external_id) {
+      RAPPORT_ASSIGN_OR_RETURN(auto existing, FindContactBy(s, ws, "external_id", *input.external_id));
+      if (existing) return Error::Conflict("a contact with this external_id exists", "external_id");
+    }
+    RAPPORT_ASSIGN_OR_RETURN(out, InsertContactIn(s, ws, input, now));
+    return {};
+  }));
+  return out;
+}
+
+Result<UpsertResult> SqlContactStore::Upsert(WorkspaceId ws, const ContactInput& raw) {
+  ContactInput input = raw;
+  RAPPORT_TRY(ValidateContactInput(input));
+  UpsertResult out;
+  Timestamp now = clock_.Now();
+  RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(out, UpsertContactIn(s, ws, input, now));
+    return {};
+  }));
+  return out;
+}
+
+Result<Contact> SqlContactStore::Get(WorkspaceId ws, ContactId id) {
+  Contact out;
+  RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(out, FindContact(s, ws, id));
+    return {};
+  }));
+  return out;
+}
+
+Result<Contact> SqlContactStore::GetByEmail(WorkspaceId ws, std::string_view email) {
+  std::optional<Contact> out;
+  RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(out, FindContactBy(s, ws, "email", email));
+    return {};
+  }));
+  if (!out) return Error::NotFound("no contact with this email");
+  return std::move(*out);
+}
+
+Result<Contact> SqlContactStore::GetByExternalId(WorkspaceId ws, std::string_view external_id) {
+  std::optional<Contact> out;
+  RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(out, FindContactBy(s, ws, "external_id", external_id));
+    return {};
+  }));
+  if (!out) return Error::NotFound("no contact with this external_id");
+  return std::move(*out);
+}
+
+Result<Contact> SqlContactStore::Update(WorkspaceId ws, ContactId id, const ContactInput& raw) {
+  ContactInput patch = raw;
+  RAPPORT_TRY(ValidateContactInput(patch));
+  Contact out;
+  Timestamp now = clock_.Now();
+  RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(out, FindContact(s, ws, id));
+    if (patch.email && *patch.email != out.email) {
+      RAPPORT_ASSIGN_OR_RETURN(auto other, FindContactBy(s, ws, "email", *patch.email));
+      if (other) return Error::Conflict("a contact with this email exists", "email");
+    }
+    if (patch.external_id && patch.external_id != out.external_id) {
+      RAPPORT_ASSIGN_OR_RETURN(auto other, FindContactBy(s, ws, "external_id", *patch.external_id));
+      if (other) return Error::Conflict("a contact with this external_id exists", "external_id");
+    }
+    return UpdateContactIn(s, out, patch, now);
+  }));
+  return out;
+}
+
+Status SqlContactStore::Erase(WorkspaceId ws, ContactId id) {
+  Timestamp now = clock_.Now();
+  return db_.Write([&](Session& s) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(Contact c, FindContact(s, ws, id));
+    if (c.status == ContactStatus::kErased) return {};
+    Param hash = nullptr;
+    std::string digest;
+    if (!c.email.empty()) {
+      digest = Sha256Hex(c.email);
+      hash = std::string_view(digest);
+    }
+    for (std::string_view sql : {
+             std::string_view("DELETE FROM event_keys WHERE contact_id = $1 AND workspace_id = $2"),
+             std::string_view("DELETE FROM events WHERE contact_id = $1 AND workspace_id = $2"),
+             std::string_view("DELETE FROM subscriptions WHERE contact_id = $1 AND workspace_id = $2"),
+             std::string_view("DELETE FROM delivery_attempts WHERE contact_id = $1 AND workspace_id = $2"),
+             std::string_view("DELETE FROM outbox_messages WHERE contact_id = $1 AND workspace_id = $2"),
+         }) {
+      RAPPORT_TRY(s.Exec(sql, {id, ws}));
+    }
+    RAPPORT_TRY(s.Exec("UPDATE contacts SET email = NULL, external_id = NULL, email_hash = $3, status = 'erased', "
+                       "attributes = '{}', timezone = '', locale = '', updated_at = $4 "
+                       "WHERE id = $1 AND workspace_id = $2",
+                       {id, ws, hash, ToMicros(now)}));
+    return {};
+  });
+}
+
+Result<Page<Contact>> SqlContactStore::List(WorkspaceId ws, const ContactQuery& q) {
+  RAPPORT_TRY(CheckLimit(q.limit));
+  RAPPORT_ASSIGN_OR_RETURN(int64_t after, DecodeCursor(q.cursor));
+  std::string sql = kSelectContact + "WHERE workspace_id = $1 AND id > $2";
+  if (!q.include_erased) sql += " AND status <> 'erased'";
+  if (q.email) sql += " AND email = $4";
+  sql += " ORDER BY id LIMIT $3";
+  Page<Contact> page;
+  RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
+    page.items.clear();
+    auto on_row = [&](const Row& r) { page.items.push_back(ReadContact(r)); };
+    int64_t fetch = q.limit + 1;
+    if (q.email) RAPPORT_TRY(s.Exec(sql, {ws, after, fetch, std::string_view(*q.email)}, on_row));
+    else RAPPORT_TRY(s.Exec(sql, {ws, after, fetch}, on_row));
+    return {};
+  }));
+  if (page.items.size() > static_cast<size_t>(q.limit)) {
+    page.items.pop_back();
+    page.next_cursor = EncodeCursor(page.items.back().id);
+  }
+  return page;
+}
+
+Status SqlContactStore::Import(WorkspaceId ws, const std::vector<ContactInput>& inputs,
+                               const std::function<void(size_t, const Result<UpsertResult>&)>& on_result) {
+  std::vector<ContactInput> valid(std::min(inputs.size(), kImportBatch));
+  std::vector<std::optional<Error>> invalid;
+  std::vector<std::optional<Result<UpsertResult>>> results;
+  for (size_t start = 0; start < inputs.size(); start += kImportBatch) {
+    size_t n = std::min(kImportBatch, inputs.size() - start);
+    invalid.assign(n, std::nullopt);
+    for (size_t i = 0; i < n; ++i) {
+      valid[i] = inputs[start + i];
+      Status st = ValidateContactInput(valid[i]);
+      if (!st.ok()) invalid[i] = st.error();
+    }
+    Timestamp now = clock_.Now();
+    RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
+      results.assign(n, std::nullopt);
+      for (size_t i = 0; i < n; ++i) {
+        if (invalid[i]) continue;
+        // PostgreSQL aborts a transaction at its first error: each row gets a savepoint there.
+        if (s.pg()) RAPPORT_TRY(s.Exec("SAVEPOINT import_row", {}));
+        Result<UpsertResult> r = UpsertContactIn(s, ws, valid[i], now);
+        if (!r.ok() && r.error().code == ErrorCode::kUnavailable) return r.error();
+        if (s.pg()) {
+          RAPPORT_TRY(s.Exec(r.ok() ? "RELEASE SAVEPOINT import_row" : "ROLLBACK TO SAVEPOINT import_row", {}));
+        }
+        results[i] = std::move(r);
+      }
+      return {};
+    }));
+    for (size_t i = 0; i < n; ++i) {
+      if (invalid[i]) on_result(start + i, Result<UpsertResult>(*invalid[i]));
+      else on_result(start + i, *results[i]);
+    }
+  }
+  return {};
+}
+
+Status SqlContactStore::ForEach(WorkspaceId ws, const std::function<bool(const Contact&)>& fn) {
+  static const std::string sql = kSelectContact + "WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT 1000";
+  int64_t after = 0;
+  std::vector<Contact> chunk;
+  while (true) {
+    RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
+      chunk.clear();
+      RAPPORT_TRY(s.Exec(sql, {ws, after}, [&](const Row& r) { chunk.push_back(ReadContact(r)); }));
+      return {};
+    }));
+    for (const Contact& c : chunk)
+      if (!fn(c)) return {};
+    if (chunk.size() < 1000) return {};
+    after = chunk.back().id;
+  }
+}
+
+Result<int64_t> SqlContactStore::Count(WorkspaceId ws) {
+  int64_t n = 0;
+  RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
+    RAPPORT_TRY(s.Exec("SELECT COUNT(*) FROM contacts WHERE workspace_id = $1 AND status <> 'erased'", {ws},
+                       [&](const Row& r) { n = r.Int(0); }));
+    return {};
+  }));
+  return n;
+}
+
+}  // namespace rapport::sql

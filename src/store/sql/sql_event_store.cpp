@@ -1,0 +1,172 @@
+#include <limits>
+#include <unordered_map>
+
+#include "store/sql/codec.h"
+#include "store/sql/sql_store.h"
+
+namespace rapport::sql {
+
+namespace {
+
+bool HasControl(std::string_view s) {
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7F) return true;
+  return false;
+}
+
+// Resolves (and may create) the contact an event names, caching within one batch.
+class ContactResolver {
+ public:
+  ContactResolver(Session& s, WorkspaceId ws, Timestamp now) : s_(s), ws_(ws), now_(now) {}
+
+  Result<ContactId> Resolve(const ContactRef& ref) {
+    if (ref.id) {
+      bool live = false, found = false;
+      RAPPORT_TRY(s_.Exec("SELECT status FROM contacts WHERE id = $1 AND workspace_id = $2", {*ref.id, ws_},
+                          [&](const Row& r) {
+                            found = true;
+                            live = r.Text(0) != "erased";
+                          }));
+      if (!found || !live) return Error::NotFound("no contact " + std::to_string(*ref.id));
+      return *ref.id;
+    }
+    bool by_email = ref.email.has_value();
+    const std::string& key = by_email ? *ref.email : *ref.external_id;
+    auto& cache = by_email ? by_email_ : by_ext_;
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+    ContactId id = 0;
+    RAPPORT_TRY(s_.Exec(by_email ? "SELECT id FROM contacts WHERE workspace_id = $1 AND email = $2"
+                                 : "SELECT id FROM contacts WHERE workspace_id = $1 AND external_id = $2",
+                        {ws_, std::string_view(key)}, [&](const Row& r) { id = r.Int(0); }));
+    if (id == 0) {
+      if (!ref.create_contact)
+        return Error::NotFound(by_email ? "no contact with this email" : "no contact with this external_id");
+      Param email = by_email ? Param(std::string_view(key)) : Param(nullptr);
+      Param ext = by_email ? Param(nullptr) : Param(std::string_view(key));
+      RAPPORT_TRY(s_.Exec("INSERT INTO contacts (workspace_id, email, external_id, status, attributes, timezone, "
+                          "locale, created_at, updated_at) VALUES ($1, $2, $3, 'active', '{}', '', '', $4, $4) "
+                          "RETURNING id",
+                          {ws_, email, ext, ToMicros(now_)}, [&](const Row& r) { id = r.Int(0); }));
+    }
+    cache.emplace(key, id);
+    return id;
+  }
+
+ private:
+  Session& s_;
+  WorkspaceId ws_;
+  Timestamp now_;
+  std::unordered_map<std::string, ContactId> by_email_, by_ext_;
+};
+
+}  // namespace
+
+Status SqlEventStore::PrecheckEvent(const NewEvent& e) {
+  if (e.name.empty() || e.name.size() > kMaxEventNameLength)
+    return Error::Invalid("name", "an event name is 1 to 128 characters");
+  if (HasControl(e.name)) return Error::Invalid("name", "an event name may not hold control characters");
+  const ContactRef& c = e.contact;
+  if (!c.id && !c.email && !c.external_id)
+    return Error::Invalid("contact", "an event names its contact by contact_id, email or external_id");
+  if (!c.id && c.email && c.email->empty()) return Error::Invalid("email", "the email is empty");
+  if (!c.id && !c.email && (c.external_id->empty() || c.external_id->size() > kMaxExternalIdLength))
+    return Error::Invalid("external_id", "external_id is 1 to 255 characters");
+  if (e.idempotency_key && (e.idempotency_key->empty() || e.idempotency_key->size() > kMaxIdempotencyKeyLength))
+    return Error::Invalid("idempotency_key", "idempotency_key is 1 to 255 characters");
+  if (e.contact_attributes) RAPPORT_TRY(ValidateAttributes(*e.contact_attributes));
+  return {};
+}
+
+Result<std::vector<AppendResult>> SqlEventStore::Append(WorkspaceId ws, const std::vector<NewEvent>& events,
+                                                        Timestamp received_at) {
+  std::vector<AppendResult> out;
+  std::string props;
+  RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
+    out.assign(events.size(), AppendResult{});
+    ContactResolver resolver(s, ws, received_at);
+    for (size_t i = 0; i < events.size(); ++i) {
+      const NewEvent& e = events[i];
+      AppendResult& r = out[i];
+      auto fail = [&](Error err) {
+        r.outcome = AppendOutcome::kFailed;
+        r.error = std::move(err);
+      };
+      if (Status st = PrecheckEvent(e); !st.ok()) {
+        fail(st.error());
+        continue;
+      }
+      props = SerializeObject(e.properties);
+      if (props.size() > kMaxEventPropertiesBytes) {
+        fail(Error::Invalid("properties", "event properties are at most 64 KiB of JSON"));
+        continue;
+      }
+      if (e.idempotency_key) {
+        bool dup = false;
+        RAPPORT_TRY(s.Exec("SELECT event_id, contact_id FROM event_keys WHERE workspace_id = $1 AND key = $2",
+                           {ws, std::string_view(*e.idempotency_key)}, [&](const Row& row) {
+                             dup = true;
+                             r.event_id = row.Int(0);
+                             r.contact_id = row.Int(1);
+                           }));
+        if (dup) {
+          r.outcome = AppendOutcome::kDuplicate;
+          continue;
+        }
+      }
+      Result<ContactId> contact = resolver.Resolve(e.contact);
+      if (!contact.ok()) {
+        if (contact.error().code != ErrorCode::kNotFound) return contact.error();
+        fail(contact.error());
+        continue;
+      }
+      r.contact_id = *contact;
+      if (e.contact_attributes && !e.contact_attributes->empty()) {
+        RAPPORT_ASSIGN_OR_RETURN(Contact c, FindContact(s, ws, r.contact_id));
+        ContactInput patch;
+        patch.attributes = *e.contact_attributes;
+        RAPPORT_TRY(UpdateContactIn(s, c, patch, received_at));
+      }
+      RAPPORT_ASSIGN_OR_RETURN(r.event_id, InsertEventIn(s, ws, r.contact_id, e.name, props,
+                                                         e.occurred_at.value_or(received_at), received_at));
+      if (e.idempotency_key) {
+        RAPPORT_TRY(s.Exec("INSERT INTO event_keys (workspace_id, key, event_id, contact_id) VALUES ($1, $2, $3, $4)",
+                           {ws, std::string_view(*e.idempotency_key), r.event_id, r.contact_id}));
+      }
+    }
+    return {};
+  }));
+  return out;
+}
+
+Result<Page<Event>> SqlEventStore::ListForContact(WorkspaceId ws, ContactId contact, const EventQuery& q) {
+  RAPPORT_TRY(CheckLimit(q.limit));
+  RAPPORT_ASSIGN_OR_RETURN(int64_t before, DecodeCursor(q.cursor));
+  if (before == 0) before = std::numeric_limits<int64_t>::max();
+  static const std::string sql = "SELECT " + std::string(kEventColumns) +
+                                 " FROM events WHERE contact_id = $1 AND workspace_id = $2 AND id < $3 "
+                                 "ORDER BY id DESC LIMIT $4";
+  Page<Event> page;
+  RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
+    RAPPORT_TRY(FindContact(s, ws, contact));
+    page.items.clear();
+    RAPPORT_TRY(s.Exec(sql, {contact, ws, before, int64_t{q.limit} + 1},
+                       [&](const Row& r) { page.items.push_back(ReadEvent(r)); }));
+    return {};
+  }));
+  if (page.items.size() > static_cast<size_t>(q.limit)) {
+    page.items.pop_back();
+    page.next_cursor = EncodeCursor(page.items.back().id);
+  }
+  return page;
+}
+
+Result<int64_t> SqlEventStore::Count(WorkspaceId ws) {
+  int64_t n = 0;
+  RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
+    RAPPORT_TRY(s.Exec("SELECT COUNT(*) FROM events WHERE workspace_id = $1", {ws}, [&](const Row& r) { n = r.Int(0); }));
+    return {};
+  }));
+  return n;
+}
+
+}  // namespace rapport::sql

@@ -1,0 +1,262 @@
+#include <algorithm>
+#include <limits>
+
+#include "store/sql/codec.h"
+#include "store/sql/sql_store.h"
+
+namespace rapport::sql {
+
+namespace {
+
+const std::string kSelectMessage = "SELECT " + std::string(kMessageColumns) + " FROM outbox_messages ";
+
+bool HasCrLf(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
+
+Status ValidateMessage(const OutboxMessage& m) {
+  if (m.workspace_id <= 0) return Error::Invalid("workspace_id", "a message belongs to a workspace");
+  if (m.contact_id <= 0) return Error::Invalid("contact_id", "a message is addressed to a contact");
+  if (m.state != MessageState::kQueued && m.state != MessageState::kSuppressed)
+    return Error::Invalid("state", "a message is queued or suppressed when it is enqueued");
+  if (m.rcpt_to.empty() || HasCrLf(m.rcpt_to)) return Error::Invalid("rcpt_to", "rcpt_to is one address");
+  if (HasCrLf(m.mail_from)) return Error::Invalid("mail_from", "mail_from may not hold CR or LF");
+  if (HasCrLf(m.subject)) return Error::Invalid("subject", "the subject may not hold CR or LF");
+  if (m.idempotency_key && (m.idempotency_key->empty() || m.idempotency_key->size() > kMaxIdempotencyKeyLength))
+    return Error::Invalid("idempotency_key", "idempotency_key is 1 to 255 characters");
+  return {};
+}
+
+Result<std::optional<OutboxMessage>> FindByKey(Session& s, WorkspaceId ws, std::string_view key) {
+  std::optional<OutboxMessage> m;
+  static const std::string sql = kSelectMessage + "WHERE workspace_id = $1 AND idempotency_key = $2";
+  RAPPORT_TRY(s.Exec(sql, {ws, key}, [&](const Row& r) { m = ReadMessage(r); }));
+  return m;
+}
+
+Result<OutboxMessage> FindMessage(Session& s, std::optional<WorkspaceId> ws, MessageId id) {
+  std::optional<OutboxMessage> m;
+  static const std::string sql = kSelectMessage + "WHERE id = $1";
+  RAPPORT_TRY(s.Exec(sql, {id}, [&](const Row& r) { m = ReadMessage(r); }));
+  if (!m || (ws && m->workspace_id != *ws)) return Error::NotFound("no message " + std::to_string(id));
+  return std::move(*m);
+}
+
+Status TimelineEvent(Session& s, const OutboxMessage& m, std::string_view name, json::object props, Timestamp at) {
+  props["message_id"] = m.id;
+  if (!m.template_name.empty()) props["template"] = m.template_name;
+  props["class"] = MessageClassName(m.message_class);
+  std::string text = SerializeObject(props);
+  RAPPORT_TRY(InsertEventIn(s, m.workspace_id, m.contact_id, name, text, at, at));
+  return {};
+}
+
+}  // namespace
+
+Result<EnqueueResult> SqlOutboxStore::Enqueue(const OutboxMessage& m) {
+  RAPPORT_TRY(ValidateMessage(m));
+  EnqueueResult out;
+  Timestamp now = clock_.Now();
+  Timestamp created = m.created_at == Timestamp{} ? now : m.created_at;
+  Status st = db_.Write([&](Session& s) -> Status {
+    if (m.idempotency_key) {
+      RAPPORT_ASSIGN_OR_RETURN(auto existing, FindByKey(s, m.workspace_id, *m.idempotency_key));
+      if (existing) {
+        out = EnqueueResult{std::move(*existing), false};
+        return {};
+      }
+    }
+    RAPPORT_ASSIGN_OR_RETURN(Contact c, FindContact(s, m.workspace_id, m.contact_id));
+    if (c.status == ContactStatus::kErased) return Error::Conflict("the contact is erased", "contact_id");
+    std::optional<OutboxMessage> row;
+    static const std::string sql =
+        "INSERT INTO outbox_messages (workspace_id, contact_id, lane, state, template_name, mail_from, rcpt_to, "
+        "subject, mime, idempotency_key, attempts, next_attempt_at, created_at, updated_at, last_reply, lease_owner, "
+        "lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $12, '', '', 0) RETURNING " +
+        std::string(kMessageColumns);
+    RAPPORT_TRY(s.Exec(sql,
+                       {m.workspace_id, m.contact_id, MessageClassName(m.message_class), MessageStateName(m.state),
+                        std::string_view(m.template_name), std::string_view(m.mail_from),
+                        std::string_view(m.rcpt_to), std::string_view(m.subject), Blob{m.mime},
+                        OptParam(m.idempotency_key), ToMicros(m.next_attempt_at), ToMicros(created)},
+                       [&](const Row& r) { row = ReadMessage(r); }));
+    if (!row) return Error::Internal("insert returned no row");
+    json::object props;
+    props["subject"] = m.subject;
+    RAPPORT_TRY(TimelineEvent(s, *row,
+                              m.state == MessageState::kSuppressed ? "message.suppressed" : "message.queued",
+                              std::move(props), created));
+    out = EnqueueResult{std::move(*row), true};
+    return {};
+  });
+  if (!st.ok() && st.error().code == ErrorCode::kConflict && m.idempotency_key) {
+    // Another writer queued the same key between our check and our insert.
+    std::optional<OutboxMessage> existing;
+    RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
+      RAPPORT_ASSIGN_OR_RETURN(existing, FindByKey(s, m.workspace_id, *m.idempotency_key));
+      return {};
+    }));
+    if (existing) return EnqueueResult{std::move(*existing), false};
+  }
+  if (!st.ok()) return st.error();
+  return out;
+}
+
+Result<std::vector<OutboxMessage>> SqlOutboxStore::Claim(MessageClass lane, int max, std::string_view owner,
+                                                        Timestamp now, Micros lease) {
+  if (max < 1 || max > 1000) return Error::Invalid("max", "claim 1 to 1000 messages at a time");
+  if (owner.empty()) return Error::Invalid("owner", "a lease needs an owner");
+  if (lease.count() <= 0) return Error::Invalid("lease", "a lease lasts a positive time");
+  std::vector<OutboxMessage> out;
+  RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
+    out.clear();
+    std::string sql =
+        "UPDATE outbox_messages SET state = 'sending', lease_owner = $1, lease_until = $2, updated_at = $3 "
+        "WHERE id IN (SELECT id FROM outbox_messages WHERE lane = $4 AND "
+        "((state IN ('queued', 'deferred') AND next_attempt_at <= $3) OR (state = 'sending' AND lease_until <= $3)) "
+        "ORDER BY next_attempt_at, id LIMIT $5";
+    sql += s.pg() ? " FOR UPDATE SKIP LOCKED)" : ")";
+    sql += " RETURNING " + std::string(kMessageColumns);
+    RAPPORT_TRY(s.Exec(sql, {owner, ToMicros(now + lease), ToMicros(now), MessageClassName(lane), int64_t{max}},
+                       [&](const Row& r) { out.push_back(ReadMessage(r)); }));
+    return {};
+  }));
+  std::sort(out.begin(), out.end(), [](const OutboxMessage& a, const OutboxMessage& b) {
+    return std::pair(a.next_attempt_at, a.id) < std::pair(b.next_attempt_at, b.id);
+  });
+  return out;
+}
+
+Status SqlOutboxStore::Complete(MessageId id, std::string_view owner, const DeliveryAttempt& attempt,
+                                Timestamp next_attempt_at) {
+  MessageState outcome = attempt.outcome;
+  if (outcome != MessageState::kSent && outcome != MessageState::kDeferred && outcome != MessageState::kBounced &&
+      outcome != MessageState::kFailed)
+    return Error::Invalid("outcome", "an attempt ends sent, deferred, bounced or failed");
+  Timestamp at = attempt.at == Timestamp{} ? clock_.Now() : attempt.at;
+  return db_.Write([&](Session& s) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(OutboxMessage m, FindMessage(s, std::nullopt, id));
+    if (m.state != MessageState::kSending || m.lease_owner != owner)
+      return Error::Conflict("the message's lease is not held by " + std::string(owner), "lease_owner");
+    int n = m.attempts + 1;
+    Timestamp next = outcome == MessageState::kDeferred ? next_attempt_at : m.next_attempt_at;
+    RAPPORT_TRY(s.Exec("UPDATE outbox_messages SET state = $2, attempts = $3, next_attempt_at = $4, last_reply = $5, "
+                       "lease_owner = '', lease_until = 0, updated_at = $6 WHERE id = $1",
+                       {id, MessageStateName(outcome), int64_t{n}, ToMicros(next), std::string_view(attempt.reply),
+                        ToMicros(at)}));
+    RAPPORT_TRY(s.Exec("INSERT INTO delivery_attempts (contact_id, message_id, attempt, workspace_id, at, outcome, "
+                       "smtp_code, enhanced_code, reply, remote) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                       {m.contact_id, id, int64_t{n}, m.workspace_id, ToMicros(at), MessageStateName(outcome),
+                        int64_t{attempt.smtp_code}, std::string_view(attempt.enhanced_code),
+                        std::string_view(attempt.reply), std::string_view(attempt.remote)}));
+    json::object props;
+    props["attempt"] = n;
+    props["smtp_code"] = attempt.smtp_code;
+    if (!attempt.enhanced_code.empty()) props["enhanced_code"] = attempt.enhanced_code;
+    props["reply"] = attempt.reply;
+    if (!attempt.remote.empty()) props["remote"] = attempt.remote;
+    if (outcome == MessageState::kDeferred) props["next_attempt_at"] = FormatTimestamp(next);
+    RAPPORT_TRY(TimelineEvent(s, m, "message." + std::string(MessageStateName(outcome)), std::move(props), at));
+    if (outcome == MessageState::kBounced && attempt.smtp_code >= 500 && attempt.smtp_code < 600) {
+      RAPPORT_TRY(s.Exec("UPDATE contacts SET status = 'bounced', updated_at = $3 WHERE id = $1 AND workspace_id = $2 "
+                         "AND status NOT IN ('erased', 'complained')",
+                         {m.contact_id, m.workspace_id, ToMicros(at)}));
+    }
+    return {};
+  });
+}
+
+Status SqlOutboxStore::Renew(const std::vector<MessageId>& ids, std::string_view owner, Timestamp lease_until) {
+  int64_t missed = 0;
+  RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
+    missed = 0;
+    for (MessageId id : ids) {
+      RAPPORT_ASSIGN_OR_RETURN(int64_t n, s.Exec("UPDATE outbox_messages SET lease_until = $3 WHERE id = $1 AND "
+                                                 "lease_owner = $2 AND state = 'sending'",
+                                                 {id, owner, ToMicros(lease_until)}));
+      if (n == 0) ++missed;
+    }
+    return {};
+  }));
+  if (missed > 0)
+    return Error::Conflict(std::to_string(missed) + " of the leases are not held by " + std::string(owner), "lease_owner");
+  return {};
+}
+
+Status SqlOutboxStore::Cancel(WorkspaceId ws, MessageId id) {
+  Timestamp now = clock_.Now();
+  return db_.Write([&](Session& s) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(OutboxMessage m, FindMessage(s, ws, id));
+    if (m.state != MessageState::kQueued && m.state != MessageState::kDeferred)
+      return Error::Conflict("only a queued or deferred message can be cancelled", "state");
+    RAPPORT_TRY(s.Exec("UPDATE outbox_messages SET state = 'cancelled', updated_at = $2 WHERE id = $1",
+                       {id, ToMicros(now)}));
+    return TimelineEvent(s, m, "message.cancelled", {}, now);
+  });
+}
+
+Result<OutboxMessage> SqlOutboxStore::Get(WorkspaceId ws, MessageId id) {
+  OutboxMessage out;
+  RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(out, FindMessage(s, ws, id));
+    return {};
+  }));
+  return out;
+}
+
+Result<std::vector<DeliveryAttempt>> SqlOutboxStore::Attempts(WorkspaceId ws, MessageId id) {
+  std::vector<DeliveryAttempt> out;
+  RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
+    bool found = false;
+    RAPPORT_TRY(s.Exec("SELECT 1 FROM outbox_messages WHERE id = $1 AND workspace_id = $2", {id, ws},
+                       [&](const Row&) { found = true; }));
+    if (!found) return Error::NotFound("no message " + std::to_string(id));
+    out.clear();
+    RAPPORT_TRY(s.Exec("SELECT message_id, attempt, at, outcome, smtp_code, enhanced_code, reply, remote "
+                       "FROM delivery_attempts WHERE message_id = $1 AND workspace_id = $2 ORDER BY attempt",
+                       {id, ws}, [&](const Row& r) {
+                         DeliveryAttempt a;
+                         a.message_id = r.Int(0);
+                         a.attempt = static_cast<int>(r.Int(1));
+                         a.at = FromMicros(r.Int(2));
+                         a.outcome = ParseMessageState(r.Text(3)).value_or(MessageState::kFailed);
+                         a.smtp_code = static_cast<int>(r.Int(4));
+                         a.enhanced_code = std::string(r.Text(5));
+                         a.reply = std::string(r.Text(6));
+                         a.remote = std::string(r.Text(7));
+                         out.push_back(std::move(a));
+                       }));
+    return {};
+  }));
+  return out;
+}
+
+Result<Page<OutboxMessage>> SqlOutboxStore::ListForContact(WorkspaceId ws, ContactId contact, const OutboxQuery& q) {
+  RAPPORT_TRY(CheckLimit(q.limit));
+  RAPPORT_ASSIGN_OR_RETURN(int64_t before, DecodeCursor(q.cursor));
+  if (before == 0) before = std::numeric_limits<int64_t>::max();
+  static const std::string sql =
+      kSelectMessage + "WHERE contact_id = $1 AND workspace_id = $2 AND id < $3 ORDER BY id DESC LIMIT $4";
+  Page<OutboxMessage> page;
+  RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
+    page.items.clear();
+    RAPPORT_TRY(s.Exec(sql, {contact, ws, before, int64_t{q.limit} + 1},
+                       [&](const Row& r) { page.items.push_back(ReadMessage(r)); }));
+    return {};
+  }));
+  if (page.items.size() > static_cast<size_t>(q.limit)) {
+    page.items.pop_back();
+    page.next_cursor = EncodeCursor(page.items.back().id);
+  }
+  return page;
+}
+
+Result<int64_t> SqlOutboxStore::CountByState(MessageState state) {
+  int64_t n = 0;
+  RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
+    RAPPORT_TRY(s.Exec("SELECT COUNT(*) FROM outbox_messages WHERE state = $1", {MessageStateName(state)},
+                       [&](const Row& r) { n = r.Int(0); }));
+    return {};
+  }));
+  return n;
+}
+
+}  // namespace rapport::sql

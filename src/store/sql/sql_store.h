@@ -1,0 +1,188 @@
+// The store facets written once over a sql::Database, and the Store that assembles them.
+//
+// Both backends (store/sqlite, store/postgres) are a Database plus their schema migrations; the
+// PostgreSQL backend replaces the event facet's batch Append with a set-based one. Every facet
+// holds references to the Database and the Clock that stamp created_at/updated_at; both must
+// outlive it. Thread-safety: every method is thread-safe (the Database is). Failure: see
+// core/store.h.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/store.h"
+#include "store/sql/database.h"
+
+namespace rapport::sql {
+
+// One schema migration: its version and a script of statements run in one transaction.
+struct Migration {
+  int version = 0;
+  std::string name;
+  std::string script;
+};
+
+class SqlWorkspaceStore final : public WorkspaceStore {
+ public:
+  SqlWorkspaceStore(Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+  Result<Workspace> Create(std::string_view name) override;
+  Result<Workspace> Get(WorkspaceId id) override;
+  Result<std::optional<Workspace>> FindByName(std::string_view name) override;
+
+ private:
+  Database& db_;
+  const Clock& clock_;
+};
+
+class SqlContactStore final : public ContactStore {
+ public:
+  SqlContactStore(Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+  Result<Contact> Create(WorkspaceId ws, const ContactInput& input) override;
+  Result<UpsertResult> Upsert(WorkspaceId ws, const ContactInput& input) override;
+  Result<Contact> Get(WorkspaceId ws, ContactId id) override;
+  Result<Contact> GetByEmail(WorkspaceId ws, std::string_view email) override;
+  Result<Contact> GetByExternalId(WorkspaceId ws, std::string_view external_id) override;
+  Result<Contact> Update(WorkspaceId ws, ContactId id, const ContactInput& patch) override;
+  Status Erase(WorkspaceId ws, ContactId id) override;
+  Result<Page<Contact>> List(WorkspaceId ws, const ContactQuery& q) override;
+  Status Import(WorkspaceId ws, const std::vector<ContactInput>& inputs,
+                const std::function<void(size_t, const Result<UpsertResult>&)>& on_result) override;
+  Status ForEach(WorkspaceId ws, const std::function<bool(const Contact&)>& fn) override;
+  Result<int64_t> Count(WorkspaceId ws) override;
+
+  // How many inputs Import upserts per transaction.
+  static constexpr size_t kImportBatch = 5000;
+
+ private:
+  Database& db_;
+  const Clock& clock_;
+};
+
+// Contact operations inside a caller's transaction (shared by the contact and event facets).
+Result<std::optional<Contact>> FindContactBy(Session& s, WorkspaceId ws, std::string_view column,
+                                             std::string_view value);
+Result<Contact> FindContact(Session& s, WorkspaceId ws, ContactId id);
+// `input` must have been validated (ValidateContactInput).
+Result<UpsertResult> UpsertContactIn(Session& s, WorkspaceId ws, const ContactInput& input, Timestamp now);
+Result<Contact> InsertContactIn(Session& s, WorkspaceId ws, const ContactInput& input, Timestamp now);
+// Applies a validated patch to `contact` and writes it.
+Status UpdateContactIn(Session& s, Contact& contact, const ContactInput& patch, Timestamp now);
+// Appends one event row (properties as JSON object text); returns its id.
+Result<EventId> InsertEventIn(Session& s, WorkspaceId ws, ContactId contact, std::string_view name,
+                              std::string_view properties_json, Timestamp occurred_at, Timestamp received_at);
+
+class SqlEventStore : public EventStore {
+ public:
+  SqlEventStore(Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+  Result<std::vector<AppendResult>> Append(WorkspaceId ws, const std::vector<NewEvent>& events,
+                                           Timestamp received_at) override;
+  Result<Page<Event>> ListForContact(WorkspaceId ws, ContactId contact, const EventQuery& q) override;
+  Result<int64_t> Count(WorkspaceId ws) override;
+
+ protected:
+  // The checks Append makes before touching the database (name, contact reference, sizes of
+  // what the caller's ValidateNewEvent would have refused). Emails are expected normalized.
+  static Status PrecheckEvent(const NewEvent& event);
+  Database& db_;
+  const Clock& clock_;
+};
+
+class SqlTopicStore final : public TopicStore {
+ public:
+  SqlTopicStore(Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+  Result<Topic> Create(WorkspaceId ws, const Topic& topic) override;
+  Result<std::vector<Topic>> List(WorkspaceId ws) override;
+  Result<Topic> GetByKey(WorkspaceId ws, std::string_view key) override;
+  Result<Subscription> SetSubscription(WorkspaceId ws, ContactId contact, std::string_view topic_key,
+                                       SubscriptionStatus status, const Consent& consent) override;
+  Status DeleteSubscription(WorkspaceId ws, ContactId contact, std::string_view topic_key) override;
+  Result<std::vector<Subscription>> ListSubscriptions(WorkspaceId ws, ContactId contact) override;
+
+ private:
+  Database& db_;
+  const Clock& clock_;
+};
+
+class SqlKeyStore final : public KeyStore {
+ public:
+  explicit SqlKeyStore(Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+  Result<ApiKey> Create(const ApiKey& key) override;
+  Result<ApiKey> FindByHash(std::string_view hash) override;
+  Result<std::vector<ApiKey>> List(WorkspaceId ws) override;
+  Status Revoke(WorkspaceId ws, KeyId id, Timestamp at) override;
+  Status TouchLastUsed(KeyId id, Timestamp at) override;
+
+ private:
+  Database& db_;
+  const Clock& clock_;
+};
+
+class SqlAuditStore final : public AuditStore {
+ public:
+  explicit SqlAuditStore(Database& db) : db_(db) {}
+  Status Record(const AuditEntry& entry) override;
+  Result<std::vector<AuditEntry>> List(WorkspaceId ws, int limit) override;
+
+ private:
+  Database& db_;
+};
+
+class SqlOutboxStore final : public OutboxStore {
+ public:
+  SqlOutboxStore(Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+  Result<EnqueueResult> Enqueue(const OutboxMessage& message) override;
+  Result<std::vector<OutboxMessage>> Claim(MessageClass lane, int max, std::string_view owner, Timestamp now,
+                                           Micros lease) override;
+  Status Complete(MessageId id, std::string_view owner, const DeliveryAttempt& attempt,
+                  Timestamp next_attempt_at) override;
+  Status Renew(const std::vector<MessageId>& ids, std::string_view owner, Timestamp lease_until) override;
+  Status Cancel(WorkspaceId ws, MessageId id) override;
+  Result<OutboxMessage> Get(WorkspaceId ws, MessageId id) override;
+  Result<std::vector<DeliveryAttempt>> Attempts(WorkspaceId ws, MessageId id) override;
+  Result<Page<OutboxMessage>> ListForContact(WorkspaceId ws, ContactId contact, const OutboxQuery& q) override;
+  Result<int64_t> CountByState(MessageState state) override;
+
+ private:
+  Database& db_;
+  const Clock& clock_;
+};
+
+// The whole store over one Database. Owns the database and the facets.
+class SqlStore final : public Store {
+ public:
+  // `events` may be null (the generic row-by-row Append is used).
+  SqlStore(std::unique_ptr<Database> db, std::vector<Migration> migrations, std::string backend,
+           const Clock& clock, std::unique_ptr<SqlEventStore> events = nullptr);
+  ~SqlStore() override;
+
+  Result<int> Migrate() override;
+  Result<int> SchemaVersion() override;
+  Status Ping() override;
+  std::string_view Backend() const override { return backend_; }
+
+  WorkspaceStore& workspaces() override { return workspaces_; }
+  ContactStore& contacts() override { return contacts_; }
+  EventStore& events() override { return *events_; }
+  TopicStore& topics() override { return topics_; }
+  KeyStore& keys() override { return keys_; }
+  AuditStore& audit() override { return audit_; }
+  OutboxStore& outbox() override { return outbox_; }
+
+  Database& database() { return *db_; }
+
+ private:
+  std::unique_ptr<Database> db_;
+  std::vector<Migration> migrations_;
+  std::string backend_;
+  SqlWorkspaceStore workspaces_;
+  SqlContactStore contacts_;
+  std::unique_ptr<SqlEventStore> events_;
+  SqlTopicStore topics_;
+  SqlKeyStore keys_;
+  SqlAuditStore audit_;
+  SqlOutboxStore outbox_;
+};
+
+}  // namespace rapport::sql

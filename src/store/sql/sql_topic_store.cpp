@@ -1,0 +1,127 @@
+#include "store/sql/codec.h"
+#include "store/sql/sql_store.h"
+
+namespace rapport::sql {
+
+namespace {
+constexpr std::string_view kTopicColumns = "id, workspace_id, key, name, description, created_at";
+Topic ReadTopic(const Row& r) {
+  return Topic{r.Int(0), r.Int(1), std::string(r.Text(2)), std::string(r.Text(3)), std::string(r.Text(4)),
+               FromMicros(r.Int(5))};
+}
+
+Result<Topic> FindTopic(Session& s, WorkspaceId ws, std::string_view key) {
+  std::optional<Topic> t;
+  static const std::string sql = "SELECT " + std::string(kTopicColumns) + " FROM topics WHERE workspace_id = $1 AND key = $2";
+  RAPPORT_TRY(s.Exec(sql, {ws, key}, [&](const Row& r) { t = ReadTopic(r); }));
+  if (!t) return Error::NotFound("no topic '" + std::string(key) + "'");
+  return std::move(*t);
+}
+
+constexpr std::string_view kSubscriptionSelect =
+    "SELECT s.contact_id, s.topic_id, t.key, s.status, s.consent_source, s.consent_at, s.consent_ip, "
+    "s.consent_user_agent, s.consent_text_version, s.updated_at FROM subscriptions s "
+    "JOIN topics t ON t.id = s.topic_id ";
+Subscription ReadSubscription(const Row& r) {
+  Subscription s;
+  s.contact_id = r.Int(0);
+  s.topic_id = r.Int(1);
+  s.topic_key = std::string(r.Text(2));
+  s.status = ParseSubscriptionStatus(r.Text(3)).value_or(SubscriptionStatus::kUnsubscribed);
+  s.consent.source = std::string(r.Text(4));
+  s.consent.at = FromMicros(r.Int(5));
+  s.consent.ip = std::string(r.Text(6));
+  s.consent.user_agent = std::string(r.Text(7));
+  s.consent.text_version = std::string(r.Text(8));
+  s.updated_at = FromMicros(r.Int(9));
+  return s;
+}
+}  // namespace
+
+Result<Topic> SqlTopicStore::Create(WorkspaceId ws, const Topic& topic) {
+  RAPPORT_TRY(ValidateTopicKey(topic.key));
+  if (topic.name.empty() || topic.name.size() > 200) return Error::Invalid("name", "a topic name is 1 to 200 characters");
+  Topic out;
+  Timestamp now = clock_.Now();
+  RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
+    if (FindTopic(s, ws, topic.key).ok()) return Error::Conflict("a topic with this key exists", "key");
+    RAPPORT_TRY(s.Exec("INSERT INTO topics (workspace_id, key, name, description, created_at) VALUES ($1, $2, $3, $4, $5) "
+                       "RETURNING " + std::string(kTopicColumns),
+                       {ws, std::string_view(topic.key), std::string_view(topic.name),
+                        std::string_view(topic.description), ToMicros(now)},
+                       [&](const Row& r) { out = ReadTopic(r); }));
+    return {};
+  }));
+  return out;
+}
+
+Result<std::vector<Topic>> SqlTopicStore::List(WorkspaceId ws) {
+  std::vector<Topic> out;
+  RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
+    out.clear();
+    RAPPORT_TRY(s.Exec("SELECT " + std::string(kTopicColumns) + " FROM topics WHERE workspace_id = $1 ORDER BY id", {ws},
+                       [&](const Row& r) { out.push_back(ReadTopic(r)); }));
+    return {};
+  }));
+  return out;
+}
+
+Result<Topic> SqlTopicStore::GetByKey(WorkspaceId ws, std::string_view key) {
+  Topic out;
+  RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(out, FindTopic(s, ws, key));
+    return {};
+  }));
+  return out;
+}
+
+Result<Subscription> SqlTopicStore::SetSubscription(WorkspaceId ws, ContactId contact, std::string_view topic_key,
+                                                    SubscriptionStatus status, const Consent& consent) {
+  Subscription out;
+  Timestamp now = clock_.Now();
+  Timestamp consent_at = consent.at == Timestamp{} ? now : consent.at;
+  RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(Contact c, FindContact(s, ws, contact));
+    if (c.status == ContactStatus::kErased) return Error::Conflict("the contact is erased", "status");
+    RAPPORT_ASSIGN_OR_RETURN(Topic t, FindTopic(s, ws, topic_key));
+    RAPPORT_TRY(s.Exec(
+        "INSERT INTO subscriptions (contact_id, topic_id, workspace_id, status, consent_source, consent_at, "
+        "consent_ip, consent_user_agent, consent_text_version, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+        "$9, $10) ON CONFLICT (contact_id, topic_id) DO UPDATE SET status = excluded.status, consent_source = "
+        "excluded.consent_source, consent_at = excluded.consent_at, consent_ip = excluded.consent_ip, "
+        "consent_user_agent = excluded.consent_user_agent, consent_text_version = excluded.consent_text_version, "
+        "updated_at = excluded.updated_at",
+        {contact, t.id, ws, SubscriptionStatusName(status), std::string_view(consent.source), ToMicros(consent_at),
+         std::string_view(consent.ip), std::string_view(consent.user_agent), std::string_view(consent.text_version),
+         ToMicros(now)}));
+    out = Subscription{contact, t.id, t.key, status, consent, now};
+    out.consent.at = consent_at;
+    return {};
+  }));
+  return out;
+}
+
+Status SqlTopicStore::DeleteSubscription(WorkspaceId ws, ContactId contact, std::string_view topic_key) {
+  return db_.Write([&](Session& s) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(Topic t, FindTopic(s, ws, topic_key));
+    RAPPORT_ASSIGN_OR_RETURN(int64_t n, s.Exec("DELETE FROM subscriptions WHERE contact_id = $1 AND topic_id = $2 "
+                                               "AND workspace_id = $3",
+                                               {contact, t.id, ws}));
+    if (n == 0) return Error::NotFound("no subscription to '" + std::string(topic_key) + "'");
+    return {};
+  });
+}
+
+Result<std::vector<Subscription>> SqlTopicStore::ListSubscriptions(WorkspaceId ws, ContactId contact) {
+  std::vector<Subscription> out;
+  RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
+    RAPPORT_TRY(FindContact(s, ws, contact));
+    out.clear();
+    RAPPORT_TRY(s.Exec(std::string(kSubscriptionSelect) + "WHERE s.contact_id = $1 AND s.workspace_id = $2 ORDER BY t.key",
+                       {contact, ws}, [&](const Row& r) { out.push_back(ReadSubscription(r)); }));
+    return {};
+  }));
+  return out;
+}
+
+}  // namespace rapport::sql

@@ -1,0 +1,56 @@
+// A thin RAII wrapper over one sqlite3 connection with a cache of prepared statements, and the
+// sql::Session that runs statements on it.
+//
+// Ownership: a Connection owns its sqlite3 handle and its cached statements (finalized before the
+// handle is closed). Thread-safety: none; a Connection is used by one thread at a time (the
+// SqliteDatabase hands it out under a mutex or from a pool). Failure: errors are Error values
+// (SQLITE_BUSY past busy_timeout -> kUnavailable, UNIQUE -> kConflict naming the column,
+// CHECK/NOT NULL/FOREIGN KEY -> kInvalid, others -> kInternal).
+#pragma once
+
+#include <sqlite3.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "store/sql/database.h"
+
+namespace rapport::sqlite {
+
+class Connection final : public sql::Session {
+ public:
+  struct Options {
+    bool read_only = false;     // PRAGMA query_only on this connection
+    int busy_timeout_ms = 5000;
+  };
+  // Opens (creating when missing) the database file and applies the connection's PRAGMAs:
+  // journal_mode=WAL, synchronous=NORMAL, foreign_keys=ON, busy_timeout.
+  static Result<std::unique_ptr<Connection>> Open(const std::string& path, const Options& options);
+  ~Connection() override;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  Result<int64_t> Exec(std::string_view sql, std::span<const sql::Param> params, const sql::RowFn& on_row) override;
+  using sql::Session::Exec;
+  Status ExecScript(std::string_view sql) override;
+  sql::Dialect dialect() const override { return sql::Dialect::kSqlite; }
+
+  sqlite3* handle() { return db_; }
+
+ private:
+  struct Statement {
+    sqlite3_stmt* stmt = nullptr;
+    std::vector<int> param_index;  // $1..$n -> bind index (0: not used by the statement)
+  };
+  explicit Connection(sqlite3* db) : db_(db) {}
+  Result<Statement*> Prepare(std::string_view sql);
+  Error LastError(int rc, std::string_view what) const;
+
+  sqlite3* db_;
+  std::unordered_map<std::string, Statement> cache_;
+};
+
+}  // namespace rapport::sqlite

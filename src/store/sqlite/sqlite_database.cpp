@@ -1,0 +1,76 @@
+#include "store/sqlite/sqlite_database.h"
+
+#include <filesystem>
+
+namespace rapport::sqlite {
+
+Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& path) {
+  bool memory = path == ":memory:";
+  if (!memory) {
+    std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(parent, ec);
+      if (ec) return Error::Unavailable("cannot create directory " + parent.string() + ": " + ec.message());
+    }
+  }
+  RAPPORT_ASSIGN_OR_RETURN(auto writer, Connection::Open(path, {}));
+  return std::unique_ptr<SqliteDatabase>(new SqliteDatabase(path, std::move(writer), memory));
+}
+
+Status SqliteDatabase::RunTx(Connection& conn, std::string_view begin, const sql::TxFn& fn) {
+  RAPPORT_TRY(conn.ExecScript(begin));
+  Status st = fn(conn);
+  if (!st.ok()) {
+    (void)conn.ExecScript("ROLLBACK");
+    return st;
+  }
+  Status commit = conn.ExecScript("COMMIT");
+  if (!commit.ok()) {
+    (void)conn.ExecScript("ROLLBACK");
+    return commit;
+  }
+  return {};
+}
+
+Status SqliteDatabase::Write(const sql::TxFn& fn) {
+  std::lock_guard lock(write_mu_);
+  return RunTx(*writer_, "BEGIN IMMEDIATE", fn);
+}
+
+Status SqliteDatabase::Read(const sql::TxFn& fn) {
+  if (memory_) {
+    std::lock_guard lock(write_mu_);
+    return RunTx(*writer_, "BEGIN", fn);
+  }
+  std::unique_ptr<Connection> conn;
+  {
+    std::unique_lock lock(pool_mu_);
+    pool_cv_.wait(lock, [&] { return !idle_readers_.empty() || open_readers_ < kMaxReaders; });
+    if (!idle_readers_.empty()) {
+      conn = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+    } else {
+      ++open_readers_;
+    }
+  }
+  if (!conn) {
+    auto opened = Connection::Open(path_, {.read_only = true});
+    if (!opened.ok()) {
+      std::lock_guard lock(pool_mu_);
+      --open_readers_;
+      pool_cv_.notify_one();
+      return opened.error();
+    }
+    conn = std::move(opened).value();
+  }
+  Status st = RunTx(*conn, "BEGIN", fn);
+  {
+    std::lock_guard lock(pool_mu_);
+    idle_readers_.push_back(std::move(conn));
+  }
+  pool_cv_.notify_one();
+  return st;
+}
+
+}  // namespace rapport::sqlite

@@ -1,0 +1,50 @@
+// The SQLite sql::Database: one writer connection behind a mutex, and a pool of reader
+// connections (WAL lets readers run while the writer writes).
+//
+// Durability: WAL mode with synchronous=NORMAL. A committed transaction survives a crash of the
+// process (it is in the WAL, written before COMMIT returns); it may be lost on a power failure or
+// an OS crash before the next checkpoint's fsync.
+// Write transactions are BEGIN IMMEDIATE, so they never fail half-way on a lock upgrade; another
+// process holding the write lock is waited for up to busy_timeout, then kUnavailable.
+// Thread-safety: thread-safe. ":memory:" databases use the writer connection for reads too.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "store/sql/database.h"
+#include "store/sqlite/sqlite_connection.h"
+
+namespace rapport::sqlite {
+
+class SqliteDatabase final : public sql::Database {
+ public:
+  // Opens `path` (creating its parent directory and the file when missing).
+  static Result<std::unique_ptr<SqliteDatabase>> Open(const std::string& path);
+
+  Status Write(const sql::TxFn& fn) override;
+  Status Read(const sql::TxFn& fn) override;
+  sql::Dialect dialect() const override { return sql::Dialect::kSqlite; }
+
+  static constexpr size_t kMaxReaders = 8;
+
+ private:
+  SqliteDatabase(std::string path, std::unique_ptr<Connection> writer, bool memory)
+      : path_(std::move(path)), writer_(std::move(writer)), memory_(memory) {}
+  Status RunTx(Connection& conn, std::string_view begin, const sql::TxFn& fn);
+
+  const std::string path_;
+  std::mutex write_mu_;
+  std::unique_ptr<Connection> writer_;  // guarded by write_mu_
+  const bool memory_;
+
+  std::mutex pool_mu_;
+  std::condition_variable pool_cv_;
+  std::vector<std::unique_ptr<Connection>> idle_readers_;  // guarded by pool_mu_
+  size_t open_readers_ = 0;                                // guarded by pool_mu_
+};
+
+}  // namespace rapport::sqlite

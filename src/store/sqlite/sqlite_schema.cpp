@@ -1,0 +1,152 @@
+#include "store/sqlite/sqlite_schema.h"
+
+namespace rapport::sqlite {
+
+namespace {
+
+// Every contact-scoped table leads with contact_id in its key or first index, as the
+// PostgreSQL schema does (for distribution by contact id later).
+constexpr const char* kV1 = R"sql(
+CREATE TABLE workspaces (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 200),
+  default_timezone TEXT NOT NULL DEFAULT 'UTC',
+  created_at INTEGER NOT NULL
+);
+
+CREATE TABLE contacts (
+  id INTEGER PRIMARY KEY,
+  workspace_id INTEGER NOT NULL REFERENCES workspaces (id),
+  email TEXT,
+  email_hash TEXT,
+  external_id TEXT,
+  status TEXT NOT NULL DEFAULT 'active'
+    CHECK (status IN ('active', 'unsubscribed', 'bounced', 'complained', 'erased')),
+  attributes TEXT NOT NULL DEFAULT '{}',
+  timezone TEXT NOT NULL DEFAULT '',
+  locale TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  CHECK (status = 'erased' OR email IS NOT NULL OR external_id IS NOT NULL),
+  UNIQUE (workspace_id, email),
+  UNIQUE (workspace_id, external_id)
+);
+CREATE INDEX contacts_email_hash ON contacts (workspace_id, email_hash) WHERE email_hash IS NOT NULL;
+
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY,
+  contact_id INTEGER NOT NULL REFERENCES contacts (id),
+  workspace_id INTEGER NOT NULL,
+  name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 128),
+  properties TEXT NOT NULL DEFAULT '{}',
+  occurred_at INTEGER NOT NULL,
+  received_at INTEGER NOT NULL
+);
+CREATE INDEX events_contact ON events (contact_id, id);
+
+CREATE TABLE event_keys (
+  workspace_id INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  event_id INTEGER NOT NULL,
+  contact_id INTEGER NOT NULL,
+  PRIMARY KEY (workspace_id, key)
+) WITHOUT ROWID;
+CREATE INDEX event_keys_contact ON event_keys (contact_id);
+
+CREATE TABLE topics (
+  id INTEGER PRIMARY KEY,
+  workspace_id INTEGER NOT NULL REFERENCES workspaces (id),
+  key TEXT NOT NULL,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  UNIQUE (workspace_id, key)
+);
+
+CREATE TABLE subscriptions (
+  contact_id INTEGER NOT NULL REFERENCES contacts (id),
+  topic_id INTEGER NOT NULL REFERENCES topics (id),
+  workspace_id INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('subscribed', 'unsubscribed')),
+  consent_source TEXT NOT NULL DEFAULT '',
+  consent_at INTEGER NOT NULL,
+  consent_ip TEXT NOT NULL DEFAULT '',
+  consent_user_agent TEXT NOT NULL DEFAULT '',
+  consent_text_version TEXT NOT NULL DEFAULT '',
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (contact_id, topic_id)
+) WITHOUT ROWID;
+CREATE INDEX subscriptions_topic ON subscriptions (topic_id, status);
+
+CREATE TABLE api_keys (
+  id INTEGER PRIMARY KEY,
+  workspace_id INTEGER NOT NULL REFERENCES workspaces (id),
+  name TEXT NOT NULL DEFAULT '',
+  prefix TEXT NOT NULL DEFAULT '',
+  hash TEXT NOT NULL UNIQUE,
+  scopes INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_used_at INTEGER,
+  revoked_at INTEGER
+);
+CREATE INDEX api_keys_workspace ON api_keys (workspace_id);
+
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY,
+  workspace_id INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  entity TEXT NOT NULL DEFAULT '',
+  entity_id TEXT NOT NULL DEFAULT '',
+  details TEXT NOT NULL DEFAULT '{}',
+  at INTEGER NOT NULL
+);
+CREATE INDEX audit_log_workspace ON audit_log (workspace_id, id);
+
+CREATE TABLE outbox_messages (
+  id INTEGER PRIMARY KEY,
+  contact_id INTEGER NOT NULL REFERENCES contacts (id),
+  workspace_id INTEGER NOT NULL,
+  lane TEXT NOT NULL CHECK (lane IN ('transactional', 'marketing')),
+  state TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'sent', 'deferred', 'bounced', 'failed',
+                                        'suppressed', 'cancelled')),
+  template_name TEXT NOT NULL DEFAULT '',
+  mail_from TEXT NOT NULL DEFAULT '',
+  rcpt_to TEXT NOT NULL,
+  subject TEXT NOT NULL DEFAULT '',
+  mime BLOB NOT NULL,
+  idempotency_key TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  last_reply TEXT NOT NULL DEFAULT '',
+  lease_owner TEXT NOT NULL DEFAULT '',
+  lease_until INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (workspace_id, idempotency_key)
+);
+CREATE INDEX outbox_contact ON outbox_messages (contact_id, id);
+CREATE INDEX outbox_due ON outbox_messages (state, lane, next_attempt_at);
+CREATE INDEX outbox_leases ON outbox_messages (lane, lease_until) WHERE state = 'sending';
+
+CREATE TABLE delivery_attempts (
+  contact_id INTEGER NOT NULL,
+  message_id INTEGER NOT NULL REFERENCES outbox_messages (id),
+  attempt INTEGER NOT NULL,
+  workspace_id INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  outcome TEXT NOT NULL CHECK (outcome IN ('sent', 'deferred', 'bounced', 'failed')),
+  smtp_code INTEGER NOT NULL DEFAULT 0,
+  enhanced_code TEXT NOT NULL DEFAULT '',
+  reply TEXT NOT NULL DEFAULT '',
+  remote TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (contact_id, message_id, attempt)
+) WITHOUT ROWID;
+CREATE INDEX delivery_attempts_message ON delivery_attempts (message_id, attempt);
+)sql";
+
+}  // namespace
+
+std::vector<sql::Migration> SqliteMigrations() { return {{1, "initial schema", kV1}}; }
+
+}  // namespace rapport::sqlite

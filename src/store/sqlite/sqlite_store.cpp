@@ -1,0 +1,15 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include "store/sql/sql_store.h"
+#include "store/sqlite/sqlite_database.h"
+#include "store/sqlite/sqlite_schema.h"
+
+namespace rapport {
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, const Clock& clock) {
+  RAPPORT_ASSIGN_OR_RETURN(auto db, sqlite::SqliteDatabase::Open(path));
+  return std::unique_ptr<Store>(
+      std::make_unique<sql::SqlStore>(std::move(db), sqlite::SqliteMigrations(), "sqlite", clock));
+}
+
+}  // namespace rapport

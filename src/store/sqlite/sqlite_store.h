@@ -1,0 +1,17 @@
+// Opens rapport's embedded store: a SQLite 3 file in WAL mode (see sqlite_database.h for the
+// durability it gives and its threading). The returned Store owns its connections.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/clock.h"
+#include "core/store.h"
+
+namespace rapport {
+
+// Opens (creating the file and its directory when missing) the database at `path`; does not
+// migrate. `clock` stamps created_at/updated_at and must outlive the store.
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, const Clock& clock = SystemClock::Instance());
+
+}  // namespace rapport
