@@ -1,0 +1,78 @@
+// DKIM "relaxed" canonicalization (RFC 6376 section 3.4.2 and 3.4.4) and the header parsing it
+// needs. Pure functions; thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rapport::mail {
+
+// One header field of a message as it stands: `name` as written, `raw` the whole field from
+// the first character of the name to the end of its last line, without the final CRLF.
+struct RawHeaderField {
+  std::string_view name;
+  std::string_view raw;
+};
+
+// Splits a message at the first empty line. Header fields are recognized by their first line
+// (continuation lines start with SP or TAB). `body` is everything after the empty line; a
+// message without one has all headers and an empty body.
+struct SplitMessage {
+  std::vector<RawHeaderField> headers;
+  std::string_view body;
+};
+SplitMessage SplitHeaders(std::string_view message);
+
+// Appends the relaxed form of a header field: lower-case name, ':', the value unfolded, runs
+// of WSP made one SP, WSP around the colon and at the end removed, then CRLF unless `crlf` is
+// false (the DKIM-Signature field itself is hashed without it).
+void AppendRelaxedHeader(std::string& out, std::string_view raw_field, bool crlf = true);
+
+// Relaxed body canonicalization, streamed: feed the body in any pieces, then Finish(). Lines
+// end in CRLF; runs of WSP inside a line become one SP, WSP at line ends and empty lines at the
+// end of the body are removed; a non-empty body ends with CRLF; an empty body stays empty.
+class RelaxedBodyCanonicalizer {
+ public:
+  // `sink` receives the canonical bytes in order.
+  template <typename Sink>
+  static void Run(std::string_view body, Sink&& sink);
+};
+
+// The canonical body as a string (for tests); DkimSigner streams it into the hash instead.
+std::string RelaxedBody(std::string_view body);
+
+template <typename Sink>
+void RelaxedBodyCanonicalizer::Run(std::string_view body, Sink&& sink) {
+  size_t pending_empty = 0;  // empty lines held back until a non-empty line follows
+  size_t i = 0;
+  const size_t n = body.size();
+  std::string line;
+  while (i < n) {
+    size_t end = body.find("\r\n", i);
+    const size_t next = end == std::string_view::npos ? n : end + 2;
+    if (end == std::string_view::npos) end = n;
+    line.clear();
+    bool in_wsp = false;
+    for (size_t k = i; k < end; ++k) {
+      const char c = body[k];
+      if (c == ' ' || c == '\t') {
+        in_wsp = true;
+      } else {
+        if (in_wsp) line.push_back(' ');
+        in_wsp = false;
+        line.push_back(c);
+      }
+    }
+    if (line.empty()) {
+      ++pending_empty;
+    } else {
+      for (; pending_empty > 0; --pending_empty) sink(std::string_view("\r\n"));
+      line.append("\r\n");
+      sink(std::string_view(line));
+    }
+    i = next;
+  }
+}
+
+}  // namespace rapport::mail
