@@ -19,9 +19,11 @@ message is written to --out/N.eml. Prints "READY <port>" on stdout once it liste
 import argparse
 import asyncio
 import itertools
+import logging
 import os
 import ssl
 import sys
+import warnings
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
@@ -34,20 +36,21 @@ class Handler:
         self.args = args
         self.log = open(args.log, "a", buffering=1) if args.log else None
 
-    def record(self, session, *words):
+    def record(self, server, session, *words):
         if self.log:
             sid = getattr(session, "rapport_id", None)
             if sid is None:
                 sid = session.rapport_id = next(SESSION_IDS)
-            tls = "tls" if session.ssl else "plain"
+            secure = session.ssl or server.transport.get_extra_info("ssl_object") is not None
+            tls = "tls" if secure else "plain"
             self.log.write(f"{sid} {tls} {' '.join(str(w) for w in words)}\n")
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
-        self.record(session, "EHLO", hostname)
+        self.record(server, session, "EHLO", hostname)
         if self.args.no_ehlo:
             return ["502 5.5.1 EHLO not implemented"]
         session.host_name = hostname
-        out = [r for r in responses if not r.startswith("250-SIZE") or self.args.size]
+        out = list(responses)
         if self.args.size:
             out = [f"250-SIZE {self.args.size}" if r.startswith("250-SIZE") else r for r in out]
         if not self.args.no_pipelining:
@@ -55,18 +58,18 @@ class Handler:
         return out
 
     async def handle_HELO(self, server, session, envelope, hostname):
-        self.record(session, "HELO", hostname)
+        self.record(server, session, "HELO", hostname)
         session.host_name = hostname
         return "250 " + server.hostname
 
     async def handle_MAIL(self, server, session, envelope, address, options):
-        self.record(session, "MAIL", address, *options)
+        self.record(server, session, "MAIL", address, *options)
         envelope.mail_from = address
         envelope.mail_options.extend(options)
         return "250 2.1.0 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, options):
-        self.record(session, "RCPT", address)
+        self.record(server, session, "RCPT", address)
         local = address.split("@")[0]
         if local.startswith("t451"):
             return "451 4.3.0 temporary failure, try later"
@@ -86,15 +89,15 @@ class Handler:
         return "250 2.1.5 OK"
 
     async def handle_RSET(self, server, session, envelope):
-        self.record(session, "RSET")
+        self.record(server, session, "RSET")
         return "250 2.0.0 OK"
 
     async def handle_QUIT(self, server, session, envelope):
-        self.record(session, "QUIT")
+        self.record(server, session, "QUIT")
         return "221 2.0.0 bye"
 
     async def handle_DATA(self, server, session, envelope):
-        self.record(session, "DATA", len(envelope.content), *envelope.rcpt_tos)
+        self.record(server, session, "DATA", len(envelope.content), *envelope.rcpt_tos)
         if any(r.split("@")[0].startswith("dropdata") for r in envelope.rcpt_tos):
             server.transport.close()
             return "250 never seen"
@@ -112,6 +115,8 @@ class Handler:
 
 
 def main():
+    warnings.filterwarnings("ignore")
+    logging.getLogger("mail.log").setLevel(logging.CRITICAL)
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--log")
@@ -136,8 +141,8 @@ def main():
             return AuthResult(success=False, handled=False)
         user, _, password = args.auth.partition(":")
         ok = auth_data.login.decode() == user and auth_data.password.decode() == password
-        handler.record(session, "AUTH", mechanism, "ok" if ok else "bad")
-        return AuthResult(success=ok)
+        handler.record(server, session, "AUTH", mechanism, "ok" if ok else "bad")
+        return AuthResult(success=ok, handled=False)
 
     handler = Handler(args)
 

@@ -443,6 +443,8 @@ struct SmtpTransport::Impl::Connection : std::enable_shared_from_this<Connection
         if (rc.reply.code == 250 || rc.reply.code == 251) ++accepted;
       }
       if (rc.reply.code == 421) {
+        // The transaction is aborted: recipients accepted so far are not delivered either.
+        set_reply([](const RecipientOutcome& r) { return r.Accepted(); }, rc.reply);
         for (size_t j = i + 1; j < rcpts.size(); ++j) {
           result.recipients[j].code = 421;
           result.recipients[j].enhanced_code = rc.reply.enhanced_code;
