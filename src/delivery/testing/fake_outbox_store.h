@@ -1,0 +1,108 @@
+// An in-memory OutboxStore for engine tests of the outbox worker (header-only, tests only).
+// Follows the contract of core/outbox.h for Claim/Complete/Renew; thread-safe with one mutex.
+#pragma once
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+
+#include "core/outbox.h"
+
+namespace rapport::delivery::testing {
+
+class FakeOutboxStore final : public OutboxStore {
+ public:
+  Result<EnqueueResult> Enqueue(const OutboxMessage& message) override {
+    std::lock_guard lock(mu_);
+    OutboxMessage m = message;
+    m.id = next_id_++;
+    messages_[m.id] = m;
+    return EnqueueResult{m, true};
+  }
+  Result<std::vector<OutboxMessage>> Claim(MessageClass lane, int max, std::string_view owner, Timestamp now,
+                                           Micros lease) override {
+    std::lock_guard lock(mu_);
+    ++claims_;
+    std::vector<OutboxMessage> out;
+    for (auto& [id, m] : messages_) {
+      if (static_cast<int>(out.size()) >= max) break;
+      if (m.message_class != lane) continue;
+      bool due = ((m.state == MessageState::kQueued || m.state == MessageState::kDeferred) &&
+                  m.next_attempt_at <= now) ||
+                 (m.state == MessageState::kSending && m.lease_until <= now);
+      if (!due) continue;
+      m.state = MessageState::kSending;
+      m.lease_owner = std::string(owner);
+      m.lease_until = now + lease;
+      out.push_back(m);
+    }
+    return out;
+  }
+  Status Complete(MessageId id, std::string_view owner, const DeliveryAttempt& attempt,
+                  Timestamp next_attempt_at) override {
+    std::lock_guard lock(mu_);
+    auto it = messages_.find(id);
+    if (it == messages_.end()) return Error::NotFound("message");
+    OutboxMessage& m = it->second;
+    if (m.state != MessageState::kSending || m.lease_owner != owner) return Error::Conflict("lease lost");
+    m.state = attempt.outcome;
+    m.attempts = attempt.attempt;
+    m.next_attempt_at = next_attempt_at;
+    m.last_reply = attempt.reply;
+    m.lease_owner.clear();
+    attempts_[id].push_back(attempt);
+    return {};
+  }
+  Status Renew(const std::vector<MessageId>& ids, std::string_view owner, Timestamp lease_until) override {
+    std::lock_guard lock(mu_);
+    ++renews_;
+    for (auto id : ids) {
+      auto it = messages_.find(id);
+      if (it != messages_.end() && it->second.state == MessageState::kSending && it->second.lease_owner == owner) {
+        it->second.lease_until = lease_until;
+      }
+    }
+    return {};
+  }
+  Status Cancel(WorkspaceId, MessageId id) override {
+    std::lock_guard lock(mu_);
+    messages_[id].state = MessageState::kCancelled;
+    return {};
+  }
+  Result<OutboxMessage> Get(WorkspaceId, MessageId id) override {
+    std::lock_guard lock(mu_);
+    auto it = messages_.find(id);
+    if (it == messages_.end()) return Error::NotFound("message");
+    return it->second;
+  }
+  Result<std::vector<DeliveryAttempt>> Attempts(WorkspaceId, MessageId id) override {
+    std::lock_guard lock(mu_);
+    return attempts_[id];
+  }
+  Result<Page<OutboxMessage>> ListForContact(WorkspaceId, ContactId, const OutboxQuery&) override {
+    return Error::Internal("not used by the worker");
+  }
+  Result<int64_t> CountByState(MessageState state) override {
+    std::lock_guard lock(mu_);
+    return static_cast<int64_t>(std::count_if(messages_.begin(), messages_.end(),
+                                              [&](const auto& kv) { return kv.second.state == state; }));
+  }
+  int claims() {
+    std::lock_guard lock(mu_);
+    return claims_;
+  }
+  int renews() {
+    std::lock_guard lock(mu_);
+    return renews_;
+  }
+
+ private:
+  std::mutex mu_;
+  MessageId next_id_ = 1;
+  std::map<MessageId, OutboxMessage> messages_;
+  std::map<MessageId, std::vector<DeliveryAttempt>> attempts_;
+  int claims_ = 0;
+  int renews_ = 0;
+};
+
+}  // namespace rapport::delivery::testing
