@@ -1,0 +1,909 @@
+// The store contract suite: every case runs against SQLite (a temp file) and against a real
+// PostgreSQL 15 that the suite starts itself (tests/pg/pg_fixture.h), once per test binary.
+// If PostgreSQL cannot start, the PostgreSQL cases fail with the reason; they never skip.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "../../tests/pg/pg_fixture.h"
+#include "core/store.h"
+#include "store/open.h"
+
+namespace rapport {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Starts PostgreSQL on first use; stops it when the test binary ends.
+class PgEnvironment : public ::testing::Environment {
+ public:
+  static testing::PgServer* Server(std::string* error) {
+    std::lock_guard lock(mu_);
+    if (!server_ && error_.empty()) {
+      server_ = testing::PgServer::Start(&error_);
+      if (!server_ && error_.empty()) error_ = "unknown failure";
+    }
+    *error = error_;
+    return server_.get();
+  }
+  void TearDown() override {
+    std::lock_guard lock(mu_);
+    server_.reset();
+  }
+
+ private:
+  static inline std::mutex mu_;
+  static inline std::unique_ptr<testing::PgServer> server_;
+  static inline std::string error_;
+};
+[[maybe_unused]] auto* const kPgEnvironment = ::testing::AddGlobalTestEnvironment(new PgEnvironment);
+
+std::optional<ErrorCode> CodeOf(const Status& s) {
+  if (s.ok()) return std::nullopt;
+  return s.error().code;
+}
+
+const Timestamp kT0 = FromMicros(1'790'000'000'000'000);
+
+class StoreContract : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    static std::atomic<int> counter{0};
+    int n = counter++;
+    if (GetParam() == "postgres") {
+      std::string error;
+      testing::PgServer* pg = PgEnvironment::Server(&error);
+      ASSERT_NE(pg, nullptr) << "PostgreSQL 15 could not be started for the store contract suite: " << error;
+      std::string db = "contract_" + std::to_string(getpid()) + "_" + std::to_string(n);
+      ASSERT_TRUE(pg->CreateDatabase(db, &error)) << error;
+      url_ = pg->Url(db);
+    } else {
+      dir_ = std::filesystem::temp_directory_path() /
+             ("rapport-store-" + std::to_string(getpid()) + "-" + std::to_string(n));
+      std::filesystem::remove_all(dir_);
+      url_ = "sqlite:" + (dir_ / "sub" / "rapport.db").string();
+    }
+    auto opened = OpenStore(url_, clock_);
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    store_ = std::move(opened).value();
+    auto v = store_->Migrate();
+    ASSERT_TRUE(v.ok()) << v.error().message;
+    auto ws = store_->workspaces().Create("acme");
+    ASSERT_TRUE(ws.ok()) << ws.error().message;
+    ws_ = ws->id;
+  }
+  void TearDown() override {
+    store_.reset();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+
+  Contact MakeContact(const std::string& email, json::object attrs = {}) {
+    ContactInput in;
+    in.email = email;
+    in.attributes = std::move(attrs);
+    auto c = store_->contacts().Create(ws_, in);
+    EXPECT_TRUE(c.ok()) << c.error().message;
+    return c.ok() ? *c : Contact{};
+  }
+
+  NewEvent EventFor(const std::string& email, const std::string& name, std::optional<std::string> key = {}) {
+    NewEvent e;
+    e.contact.email = email;
+    e.name = name;
+    e.properties = {{"n", 1}};
+    e.idempotency_key = std::move(key);
+    return e;
+  }
+
+  OutboxMessage Message(ContactId contact, std::optional<std::string> key = {},
+                        MessageClass lane = MessageClass::kTransactional) {
+    OutboxMessage m;
+    m.workspace_id = ws_;
+    m.contact_id = contact;
+    m.message_class = lane;
+    m.template_name = "welcome";
+    m.mail_from = "bounce@acme.test";
+    m.rcpt_to = "to@example.com";
+    m.subject = "Hello";
+    m.mime = std::string("Subject: Hello\r\n\r\nbody \xff\x00 end\r\n", 30);
+    m.idempotency_key = std::move(key);
+    m.next_attempt_at = kT0;
+    return m;
+  }
+
+  std::vector<std::string> TimelineNames(ContactId c) {
+    std::vector<std::string> names;
+    auto page = store_->events().ListForContact(ws_, c, {.limit = 100});
+    EXPECT_TRUE(page.ok());
+    if (page.ok())
+      for (auto& e : page->items) names.push_back(e.name);
+    return names;
+  }
+
+  FakeClock clock_{kT0};
+  std::string url_;
+  std::filesystem::path dir_;
+  std::unique_ptr<Store> store_;
+  WorkspaceId ws_ = 0;
+};
+
+#define ASSERT_OK(expr)                                          \
+  do {                                                           \
+    auto&& r_ = (expr);                                          \
+    ASSERT_TRUE(r_.ok()) << #expr << ": " << r_.error().message; \
+  } while (0)
+
+// ---- schema, workspaces ------------------------------------------------------------------------
+
+TEST_P(StoreContract, MigrateIsVersionedAndIdempotent) {
+  EXPECT_EQ(store_->Backend(), GetParam());
+  auto again = store_->Migrate();
+  ASSERT_OK(again);
+  EXPECT_EQ(*again, 1);
+  auto v = store_->SchemaVersion();
+  ASSERT_OK(v);
+  EXPECT_EQ(*v, 1);
+  EXPECT_TRUE(store_->Ping().ok());
+  // A second store on the same database sees the same version and migrates nothing.
+  auto other = OpenStore(url_, clock_);
+  ASSERT_OK(other);
+  auto v2 = (*other)->Migrate();
+  ASSERT_OK(v2);
+  EXPECT_EQ(*v2, 1);
+}
+
+TEST_P(StoreContract, Workspaces) {
+  auto got = store_->workspaces().Get(ws_);
+  ASSERT_OK(got);
+  EXPECT_EQ(got->name, "acme");
+  EXPECT_EQ(got->created_at, kT0);
+  auto found = store_->workspaces().FindByName("acme");
+  ASSERT_OK(found);
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->id, ws_);
+  auto none = store_->workspaces().FindByName("nope");
+  ASSERT_OK(none);
+  EXPECT_FALSE(none->has_value());
+  auto dup = store_->workspaces().Create("acme");
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(store_->workspaces().Get(ws_ + 100).error().code, ErrorCode::kNotFound);
+}
+
+// ---- contacts ----------------------------------------------------------------------------------
+
+TEST_P(StoreContract, ContactCreateGetAndConflicts) {
+  ContactInput in;
+  in.email = "Ann@Example.COM";
+  in.external_id = "u-1";
+  in.attributes = json::object{{"plan", "pro"}, {"age", 41}, {"tags", json::array{"a", "b"}}};
+  in.timezone = "Europe/Paris";
+  in.locale = "fr-CA";
+  auto c = store_->contacts().Create(ws_, in);
+  ASSERT_OK(c);
+  EXPECT_GT(c->id, 0);
+  EXPECT_EQ(c->email, "Ann@example.com");
+  EXPECT_EQ(c->status, ContactStatus::kActive);
+  EXPECT_EQ(c->created_at, kT0);
+
+  auto got = store_->contacts().Get(ws_, c->id);
+  ASSERT_OK(got);
+  EXPECT_EQ(got->email, "Ann@example.com");
+  EXPECT_EQ(got->external_id, "u-1");
+  EXPECT_EQ(got->attributes.at("plan"), "pro");
+  EXPECT_EQ(got->attributes.at("age").to_number<int64_t>(), 41);
+  EXPECT_EQ(got->attributes.at("tags").as_array().size(), 2u);
+  EXPECT_EQ(got->timezone, "Europe/Paris");
+  EXPECT_EQ(got->locale, "fr-CA");
+  EXPECT_EQ(store_->contacts().GetByEmail(ws_, "Ann@example.com")->id, c->id);
+  EXPECT_EQ(store_->contacts().GetByExternalId(ws_, "u-1")->id, c->id);
+  EXPECT_EQ(store_->contacts().GetByEmail(ws_, "zed@example.com").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store_->contacts().Get(ws_, c->id + 1000).error().code, ErrorCode::kNotFound);
+
+  ContactInput same_email;
+  same_email.email = "Ann@EXAMPLE.com";  // the domain is case-insensitive
+  auto e1 = store_->contacts().Create(ws_, same_email);
+  ASSERT_FALSE(e1.ok());
+  EXPECT_EQ(e1.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(e1.error().field, "email");
+  // ...but the local part is case-sensitive, so this is another contact.
+  ContactInput other_local;
+  other_local.email = "ANN@example.com";
+  ASSERT_OK(store_->contacts().Create(ws_, other_local));
+
+  ContactInput same_ext;
+  same_ext.email = "bob@example.com";
+  same_ext.external_id = "u-1";
+  auto e2 = store_->contacts().Create(ws_, same_ext);
+  ASSERT_FALSE(e2.ok());
+  EXPECT_EQ(e2.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(e2.error().field, "external_id");
+
+  // Another workspace may hold the same keys.
+  auto ws2 = store_->workspaces().Create("other");
+  ASSERT_OK(ws2);
+  ASSERT_OK(store_->contacts().Create(ws2->id, in));
+}
+
+TEST_P(StoreContract, ContactValidation) {
+  ContactInput none;
+  none.attributes = json::object{{"a", 1}};
+  auto r = store_->contacts().Create(ws_, none);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalid);
+  EXPECT_EQ(r.error().field, "email");
+
+  ContactInput bad_email;
+  bad_email.email = "not an email";
+  EXPECT_EQ(store_->contacts().Create(ws_, bad_email).error().field, "email");
+
+  ContactInput bad_tz;
+  bad_tz.email = "a@example.com";
+  bad_tz.timezone = "Mars/Olympus";
+  EXPECT_EQ(store_->contacts().Create(ws_, bad_tz).error().field, "timezone");
+
+  ContactInput bad_attr;
+  bad_attr.email = "a@example.com";
+  bad_attr.attributes = json::object{{"1bad", 1}};
+  auto a = store_->contacts().Create(ws_, bad_attr);
+  EXPECT_EQ(a.error().code, ErrorCode::kInvalid);
+  EXPECT_EQ(a.error().field, "attributes.1bad");
+
+  ContactInput erased;
+  erased.email = "a@example.com";
+  erased.status = ContactStatus::kErased;
+  EXPECT_EQ(store_->contacts().Create(ws_, erased).error().field, "status");
+  auto count = store_->contacts().Count(ws_);
+  ASSERT_OK(count);
+  EXPECT_EQ(*count, 0);
+}
+
+TEST_P(StoreContract, UpsertCreatesThenMergesAttributes) {
+  ContactInput in;
+  in.email = "cat@example.com";
+  in.attributes = json::object{{"plan", "free"}, {"city", "Lyon"}, {"gone", nullptr}};
+  auto first = store_->contacts().Upsert(ws_, in);
+  ASSERT_OK(first);
+  EXPECT_TRUE(first->created);
+  EXPECT_FALSE(first->contact.attributes.contains("gone"));
+
+  clock_.Advance(1s);
+  ContactInput patch;
+  patch.email = "cat@example.com";
+  patch.external_id = "c-9";
+  patch.attributes = json::object{{"plan", "pro"}, {"city", nullptr}, {"seats", 3}};
+  auto second = store_->contacts().Upsert(ws_, patch);
+  ASSERT_OK(second);
+  EXPECT_FALSE(second->created);
+  EXPECT_EQ(second->contact.id, first->contact.id);
+  auto got = store_->contacts().Get(ws_, first->contact.id);
+  ASSERT_OK(got);
+  EXPECT_EQ(got->external_id, "c-9");
+  EXPECT_EQ(got->attributes.at("plan"), "pro");
+  EXPECT_FALSE(got->attributes.contains("city"));
+  EXPECT_EQ(got->attributes.at("seats").to_number<int64_t>(), 3);
+  EXPECT_EQ(got->created_at, kT0);
+  EXPECT_EQ(got->updated_at, kT0 + 1s);
+
+  // Found by external_id: the email changes.
+  ContactInput by_ext;
+  by_ext.external_id = "c-9";
+  by_ext.email = "cat2@example.com";
+  auto third = store_->contacts().Upsert(ws_, by_ext);
+  ASSERT_OK(third);
+  EXPECT_FALSE(third->created);
+  EXPECT_EQ(third->contact.email, "cat2@example.com");
+
+  // The external_id names one contact and the email another: conflict.
+  MakeContact("dog@example.com");
+  ContactInput clash;
+  clash.external_id = "c-9";
+  clash.email = "dog@example.com";
+  auto bad = store_->contacts().Upsert(ws_, clash);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::kConflict);
+}
+
+TEST_P(StoreContract, UpdatePatches) {
+  Contact a = MakeContact("a@example.com", {{"x", 1}});
+  MakeContact("b@example.com");
+  ContactInput patch;
+  patch.locale = "en";
+  patch.status = ContactStatus::kUnsubscribed;
+  patch.attributes = json::object{{"x", nullptr}, {"y", true}};
+  auto u = store_->contacts().Update(ws_, a.id, patch);
+  ASSERT_OK(u);
+  EXPECT_EQ(u->locale, "en");
+  EXPECT_EQ(u->status, ContactStatus::kUnsubscribed);
+  EXPECT_FALSE(u->attributes.contains("x"));
+  EXPECT_TRUE(u->attributes.at("y").as_bool());
+  EXPECT_EQ(store_->contacts().Get(ws_, a.id)->status, ContactStatus::kUnsubscribed);
+
+  ContactInput taken;
+  taken.email = "b@example.com";
+  auto c = store_->contacts().Update(ws_, a.id, taken);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(c.error().field, "email");
+  EXPECT_EQ(store_->contacts().Update(ws_, a.id + 999, patch).error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(StoreContract, ListPaginatesWithCursorsAndFilters) {
+  std::vector<ContactId> ids;
+  for (int i = 0; i < 7; ++i) ids.push_back(MakeContact("p" + std::to_string(i) + "@example.com").id);
+  std::vector<ContactId> seen;
+  std::string cursor;
+  int pages = 0;
+  do {
+    auto page = store_->contacts().List(ws_, {.limit = 3, .cursor = cursor});
+    ASSERT_OK(page);
+    for (auto& c : page->items) seen.push_back(c.id);
+    cursor = page->next_cursor;
+    ++pages;
+  } while (!cursor.empty() && pages < 10);
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(seen, ids);
+
+  auto filtered = store_->contacts().List(ws_, {.limit = 10, .email = "p4@example.com"});
+  ASSERT_OK(filtered);
+  ASSERT_EQ(filtered->items.size(), 1u);
+  EXPECT_EQ(filtered->items[0].id, ids[4]);
+  EXPECT_TRUE(filtered->next_cursor.empty());
+
+  auto bad = store_->contacts().List(ws_, {.limit = 3, .cursor = "zz-not-a-cursor"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::kBadRequest);
+  EXPECT_EQ(bad.error().field, "cursor");
+  EXPECT_EQ(store_->contacts().List(ws_, {.limit = 0}).error().field, "limit");
+  EXPECT_EQ(store_->contacts().List(ws_, {.limit = 1001}).error().field, "limit");
+
+  std::vector<ContactId> each;
+  ASSERT_OK(store_->contacts().ForEach(ws_, [&](const Contact& c) {
+    each.push_back(c.id);
+    return each.size() < 5;
+  }));
+  EXPECT_EQ(each, std::vector<ContactId>(ids.begin(), ids.begin() + 5));
+  EXPECT_EQ(*store_->contacts().Count(ws_), 7);
+}
+
+TEST_P(StoreContract, EraseForgetsTheContactButKeepsItsHash) {
+  Contact c = MakeContact("erase.me@example.com", {{"name", "Eve"}});
+  ASSERT_OK(store_->events().Append(ws_, {EventFor(c.email, "page.viewed", "k-erase")}, kT0));
+  ASSERT_OK(store_->topics().Create(ws_, {.key = "news", .name = "News"}));
+  ASSERT_OK(store_->topics().SetSubscription(ws_, c.id, "news", SubscriptionStatus::kSubscribed, {.source = "api"}));
+  ASSERT_OK(store_->outbox().Enqueue(Message(c.id)));
+
+  ASSERT_OK(store_->contacts().Erase(ws_, c.id));
+  auto got = store_->contacts().Get(ws_, c.id);
+  ASSERT_OK(got);
+  EXPECT_EQ(got->status, ContactStatus::kErased);
+  EXPECT_EQ(got->email, "");
+  EXPECT_TRUE(got->attributes.empty());
+  EXPECT_EQ(store_->contacts().GetByEmail(ws_, "erase.me@example.com").error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(TimelineNames(c.id).empty());
+  EXPECT_TRUE(store_->topics().ListSubscriptions(ws_, c.id)->empty());
+  EXPECT_TRUE(store_->outbox().ListForContact(ws_, c.id, {})->items.empty());
+  EXPECT_EQ(*store_->contacts().Count(ws_), 0);
+  EXPECT_TRUE(store_->contacts().List(ws_, {})->items.empty());
+  EXPECT_EQ(store_->contacts().List(ws_, {.include_erased = true})->items.size(), 1u);
+  EXPECT_EQ(store_->contacts().Update(ws_, c.id, ContactInput{.locale = "en"}).error().code, ErrorCode::kConflict);
+  // The idempotency key went with the events: the same key is new again.
+  auto again = store_->events().Append(ws_, {EventFor("new@example.com", "x", "k-erase")}, kT0);
+  ASSERT_OK(again);
+  EXPECT_EQ((*again)[0].outcome, AppendOutcome::kAccepted);
+  EXPECT_EQ(CodeOf(store_->contacts().Erase(ws_, c.id + 999)), ErrorCode::kNotFound);
+}
+
+TEST_P(StoreContract, ImportReportsEachRow) {
+  MakeContact("existing@example.com", {{"plan", "free"}});
+  std::vector<ContactInput> rows;
+  for (int i = 0; i < 12; ++i) {
+    ContactInput in;
+    in.email = "imp" + std::to_string(i) + "@example.com";
+    in.attributes = json::object{{"i", i}};
+    rows.push_back(in);
+  }
+  rows[3].email = "broken";           // invalid email
+  rows[5].email.reset();              // no key at all
+  rows[7].email = "existing@example.com";  // an update
+  rows[7].attributes = json::object{{"plan", "pro"}};
+  rows[9].email = "imp8@example.com";  // same as row 8: an update of the row just imported
+  std::map<size_t, Result<UpsertResult>> results;
+  ASSERT_OK(store_->contacts().Import(ws_, rows, [&](size_t i, const Result<UpsertResult>& r) {
+    EXPECT_EQ(results.count(i), 0u);
+    results.emplace(i, r);
+  }));
+  ASSERT_EQ(results.size(), rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& r = results.at(i);
+    if (i == 3 || i == 5) {
+      ASSERT_FALSE(r.ok()) << i;
+      EXPECT_EQ(r.error().code, ErrorCode::kInvalid) << i;
+      EXPECT_EQ(r.error().field, "email") << i;
+    } else {
+      ASSERT_TRUE(r.ok()) << i << ": " << r.error().message;
+      EXPECT_EQ(r->created, i != 7 && i != 9) << i;
+    }
+  }
+  EXPECT_EQ(*store_->contacts().Count(ws_), 1 + 12 - 2 - 2);
+  EXPECT_EQ(store_->contacts().GetByEmail(ws_, "existing@example.com")->attributes.at("plan"), "pro");
+  EXPECT_EQ(store_->contacts().GetByEmail(ws_, "imp8@example.com")->attributes.at("i").to_number<int64_t>(), 9);
+}
+
+// ---- events ------------------------------------------------------------------------------------
+
+TEST_P(StoreContract, AppendCreatesContactsByEmailAndExternalId) {
+  std::vector<NewEvent> batch = {EventFor("new1@example.com", "signed_up"), EventFor("new2@example.com", "signed_up"),
+                                 EventFor("new1@example.com", "page.viewed")};
+  NewEvent by_ext;
+  by_ext.contact.external_id = "ext-77";
+  by_ext.name = "order.placed";
+  by_ext.properties = {{"total", 19.5}, {"items", json::array{1, 2}}};
+  by_ext.occurred_at = kT0 - 1h;
+  batch.push_back(by_ext);
+  auto r = store_->events().Append(ws_, batch, kT0);
+  ASSERT_OK(r);
+  ASSERT_EQ(r->size(), 4u);
+  for (auto& item : *r) EXPECT_EQ(item.outcome, AppendOutcome::kAccepted) << item.error.message;
+  EXPECT_EQ((*r)[0].contact_id, (*r)[2].contact_id);
+  EXPECT_NE((*r)[0].contact_id, (*r)[1].contact_id);
+  EXPECT_LT((*r)[0].event_id, (*r)[1].event_id);
+  auto c1 = store_->contacts().GetByEmail(ws_, "new1@example.com");
+  ASSERT_OK(c1);
+  EXPECT_EQ(c1->id, (*r)[0].contact_id);
+  auto c3 = store_->contacts().GetByExternalId(ws_, "ext-77");
+  ASSERT_OK(c3);
+  EXPECT_EQ(c3->id, (*r)[3].contact_id);
+  EXPECT_EQ(*store_->events().Count(ws_), 4);
+  auto page = store_->events().ListForContact(ws_, c3->id, {});
+  ASSERT_OK(page);
+  ASSERT_EQ(page->items.size(), 1u);
+  const Event& e = page->items[0];
+  EXPECT_EQ(e.name, "order.placed");
+  EXPECT_EQ(e.occurred_at, kT0 - 1h);
+  EXPECT_EQ(e.received_at, kT0);
+  EXPECT_DOUBLE_EQ(e.properties.at("total").as_double(), 19.5);
+  EXPECT_EQ(e.properties.at("items").as_array().size(), 2u);
+}
+
+TEST_P(StoreContract, AppendIdempotencyWithinAndAcrossBatches) {
+  auto r1 = store_->events().Append(
+      ws_, {EventFor("i@example.com", "a", "k1"), EventFor("i@example.com", "a", "k1"), EventFor("i@example.com", "b", "k2")},
+      kT0);
+  ASSERT_OK(r1);
+  EXPECT_EQ((*r1)[0].outcome, AppendOutcome::kAccepted);
+  EXPECT_EQ((*r1)[1].outcome, AppendOutcome::kDuplicate);
+  EXPECT_EQ((*r1)[1].event_id, (*r1)[0].event_id);
+  EXPECT_EQ((*r1)[1].contact_id, (*r1)[0].contact_id);
+  EXPECT_EQ((*r1)[2].outcome, AppendOutcome::kAccepted);
+  auto r2 = store_->events().Append(ws_, {EventFor("i@example.com", "b", "k2"), EventFor("i@example.com", "c", "k3")}, kT0);
+  ASSERT_OK(r2);
+  EXPECT_EQ((*r2)[0].outcome, AppendOutcome::kDuplicate);
+  EXPECT_EQ((*r2)[0].event_id, (*r1)[2].event_id);
+  EXPECT_EQ((*r2)[1].outcome, AppendOutcome::kAccepted);
+  EXPECT_EQ(*store_->events().Count(ws_), 3);
+  // Keys are per workspace.
+  auto ws2 = store_->workspaces().Create("two");
+  ASSERT_OK(ws2);
+  auto r3 = store_->events().Append(ws2->id, {EventFor("i@example.com", "a", "k1")}, kT0);
+  ASSERT_OK(r3);
+  EXPECT_EQ((*r3)[0].outcome, AppendOutcome::kAccepted);
+}
+
+TEST_P(StoreContract, AppendReportsFailedItemsAndStoresTheRest) {
+  Contact known = MakeContact("known@example.com");
+  NewEvent unknown_id;
+  unknown_id.contact.id = known.id + 12345;
+  unknown_id.name = "x";
+  NewEvent no_create = EventFor("ghost@example.com", "x");
+  no_create.contact.create_contact = false;
+  NewEvent no_name = EventFor("known@example.com", "");
+  NewEvent by_id;
+  by_id.contact.id = known.id;
+  by_id.name = "y";
+  auto r = store_->events().Append(ws_, {unknown_id, EventFor("known@example.com", "ok"), no_create, no_name, by_id}, kT0);
+  ASSERT_OK(r);
+  EXPECT_EQ((*r)[0].outcome, AppendOutcome::kFailed);
+  EXPECT_EQ((*r)[0].error.code, ErrorCode::kNotFound);
+  EXPECT_EQ((*r)[1].outcome, AppendOutcome::kAccepted);
+  EXPECT_EQ((*r)[1].contact_id, known.id);
+  EXPECT_EQ((*r)[2].outcome, AppendOutcome::kFailed);
+  EXPECT_EQ((*r)[2].error.code, ErrorCode::kNotFound);
+  EXPECT_EQ((*r)[3].outcome, AppendOutcome::kFailed);
+  EXPECT_EQ((*r)[3].error.code, ErrorCode::kInvalid);
+  EXPECT_EQ((*r)[3].error.field, "name");
+  EXPECT_EQ((*r)[4].outcome, AppendOutcome::kAccepted);
+  EXPECT_EQ(*store_->events().Count(ws_), 2);
+  EXPECT_EQ(store_->contacts().GetByEmail(ws_, "ghost@example.com").error().code, ErrorCode::kNotFound);
+  // A contact of another workspace is unknown here.
+  auto ws2 = store_->workspaces().Create("two");
+  ASSERT_OK(ws2);
+  NewEvent foreign = by_id;
+  auto f = store_->events().Append(ws2->id, {foreign}, kT0);
+  ASSERT_OK(f);
+  EXPECT_EQ((*f)[0].outcome, AppendOutcome::kFailed);
+}
+
+TEST_P(StoreContract, AppendMergesContactAttributes) {
+  Contact c = MakeContact("attr@example.com", {{"plan", "free"}, {"old", 1}});
+  NewEvent e = EventFor("attr@example.com", "identify");
+  e.contact_attributes = json::object{{"plan", "pro"}, {"old", nullptr}, {"since", "2024-01-02"}};
+  auto r = store_->events().Append(ws_, {e}, kT0 + 5s);
+  ASSERT_OK(r);
+  EXPECT_EQ((*r)[0].outcome, AppendOutcome::kAccepted);
+  auto got = store_->contacts().Get(ws_, c.id);
+  ASSERT_OK(got);
+  EXPECT_EQ(got->attributes.at("plan"), "pro");
+  EXPECT_EQ(got->attributes.at("since"), "2024-01-02");
+  EXPECT_FALSE(got->attributes.contains("old"));
+  EXPECT_EQ(got->updated_at, kT0 + 5s);
+  NewEvent bad = EventFor("attr@example.com", "identify");
+  bad.contact_attributes = json::object{{"no spaces", 1}};
+  auto rb = store_->events().Append(ws_, {bad}, kT0);
+  ASSERT_OK(rb);
+  EXPECT_EQ((*rb)[0].outcome, AppendOutcome::kFailed);
+  EXPECT_EQ((*rb)[0].error.code, ErrorCode::kInvalid);
+}
+
+TEST_P(StoreContract, TimelineIsNewestFirstWithCursor) {
+  Contact c = MakeContact("t@example.com");
+  MakeContact("other@example.com");
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_OK(store_->events().Append(ws_, {EventFor("t@example.com", "e" + std::to_string(i)),
+                                            EventFor("other@example.com", "noise")},
+                                      kT0 + std::chrono::seconds(i)));
+  }
+  std::vector<std::string> names;
+  std::string cursor;
+  int pages = 0;
+  do {
+    auto page = store_->events().ListForContact(ws_, c.id, {.limit = 2, .cursor = cursor});
+    ASSERT_OK(page);
+    for (auto& e : page->items) {
+      names.push_back(e.name);
+      EXPECT_EQ(e.contact_id, c.id);
+    }
+    cursor = page->next_cursor;
+    ++pages;
+  } while (!cursor.empty() && pages < 10);
+  EXPECT_EQ(names, (std::vector<std::string>{"e4", "e3", "e2", "e1", "e0"}));
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(store_->events().ListForContact(ws_, c.id, {.cursor = "00"}).error().field, "cursor");
+  EXPECT_EQ(store_->events().ListForContact(ws_, c.id + 999, {}).error().code, ErrorCode::kNotFound);
+}
+
+// ---- topics, keys, audit -----------------------------------------------------------------------
+
+TEST_P(StoreContract, TopicsAndSubscriptionsWithConsent) {
+  Contact c = MakeContact("s@example.com");
+  auto t = store_->topics().Create(ws_, {.key = "news", .name = "News", .description = "Monthly"});
+  ASSERT_OK(t);
+  ASSERT_OK(store_->topics().Create(ws_, {.key = "offers", .name = "Offers"}));
+  EXPECT_EQ(store_->topics().Create(ws_, {.key = "news", .name = "Again"}).error().code, ErrorCode::kConflict);
+  EXPECT_EQ(store_->topics().Create(ws_, {.key = "Bad Key", .name = "x"}).error().field, "key");
+  EXPECT_EQ(store_->topics().List(ws_)->size(), 2u);
+  EXPECT_EQ(store_->topics().GetByKey(ws_, "news")->id, t->id);
+  EXPECT_EQ(store_->topics().GetByKey(ws_, "nope").error().code, ErrorCode::kNotFound);
+
+  Consent consent{.source = "form:signup", .at = kT0 - 1h, .ip = "192.0.2.7", .user_agent = "UA/1", .text_version = "v3"};
+  auto s = store_->topics().SetSubscription(ws_, c.id, "news", SubscriptionStatus::kSubscribed, consent);
+  ASSERT_OK(s);
+  EXPECT_EQ(s->topic_key, "news");
+  ASSERT_OK(store_->topics().SetSubscription(ws_, c.id, "offers", SubscriptionStatus::kSubscribed, {.source = "api"}));
+  Consent withdraw{.source = "preference_center", .at = kT0, .ip = "192.0.2.8"};
+  ASSERT_OK(store_->topics().SetSubscription(ws_, c.id, "news", SubscriptionStatus::kUnsubscribed, withdraw));
+  auto subs = store_->topics().ListSubscriptions(ws_, c.id);
+  ASSERT_OK(subs);
+  ASSERT_EQ(subs->size(), 2u);
+  EXPECT_EQ((*subs)[0].topic_key, "news");
+  EXPECT_EQ((*subs)[0].status, SubscriptionStatus::kUnsubscribed);
+  EXPECT_EQ((*subs)[0].consent.source, "preference_center");
+  EXPECT_EQ((*subs)[0].consent.ip, "192.0.2.8");
+  EXPECT_EQ((*subs)[0].consent.at, kT0);
+  EXPECT_EQ((*subs)[1].topic_key, "offers");
+  EXPECT_EQ((*subs)[1].consent.at, kT0);  // defaulted to now
+
+  EXPECT_EQ(store_->topics().SetSubscription(ws_, c.id, "nope", SubscriptionStatus::kSubscribed, {}).error().code,
+            ErrorCode::kNotFound);
+  EXPECT_EQ(store_->topics().SetSubscription(ws_, c.id + 99, "news", SubscriptionStatus::kSubscribed, {}).error().code,
+            ErrorCode::kNotFound);
+  ASSERT_OK(store_->topics().DeleteSubscription(ws_, c.id, "offers"));
+  EXPECT_EQ(CodeOf(store_->topics().DeleteSubscription(ws_, c.id, "offers")), ErrorCode::kNotFound);
+  EXPECT_EQ(store_->topics().ListSubscriptions(ws_, c.id)->size(), 1u);
+}
+
+TEST_P(StoreContract, ApiKeysByHashAndRevoke) {
+  ApiKey k{.workspace_id = ws_, .name = "ci", .prefix = "rk_live_ab", .hash = std::string(64, 'a'),
+           .scopes = kScopeRead | kScopeWrite};
+  auto created = store_->keys().Create(k);
+  ASSERT_OK(created);
+  EXPECT_GT(created->id, 0);
+  auto found = store_->keys().FindByHash(k.hash);
+  ASSERT_OK(found);
+  EXPECT_EQ(found->id, created->id);
+  EXPECT_EQ(found->scopes, kScopeRead | kScopeWrite);
+  EXPECT_FALSE(found->last_used_at.has_value());
+  EXPECT_EQ(store_->keys().Create(k).error().code, ErrorCode::kConflict);
+  ASSERT_OK(store_->keys().TouchLastUsed(created->id, kT0 + 1s));
+  EXPECT_EQ(store_->keys().FindByHash(k.hash)->last_used_at, kT0 + 1s);
+  ApiKey k2 = k;
+  k2.hash = std::string(64, 'b');
+  ASSERT_OK(store_->keys().Create(k2));
+  EXPECT_EQ(store_->keys().List(ws_)->size(), 2u);
+  ASSERT_OK(store_->keys().Revoke(ws_, created->id, kT0 + 2s));
+  EXPECT_EQ(store_->keys().FindByHash(k.hash).error().code, ErrorCode::kNotFound);
+  auto listed = store_->keys().List(ws_);
+  ASSERT_OK(listed);
+  EXPECT_EQ((*listed)[0].revoked_at, kT0 + 2s);
+  EXPECT_EQ(CodeOf(store_->keys().Revoke(ws_, created->id + 99, kT0)), ErrorCode::kNotFound);
+  EXPECT_EQ(CodeOf(store_->keys().Revoke(ws_ + 1, created->id, kT0)), ErrorCode::kNotFound);
+}
+
+TEST_P(StoreContract, AuditNewestFirst) {
+  for (int i = 0; i < 3; ++i) {
+    AuditEntry e{.workspace_id = ws_, .actor = "key:1", .action = "contact.create", .entity = "contact",
+                 .entity_id = std::to_string(i), .details = {{"i", i}}, .at = kT0 + std::chrono::seconds(i)};
+    ASSERT_OK(store_->audit().Record(e));
+  }
+  auto list = store_->audit().List(ws_, 2);
+  ASSERT_OK(list);
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].entity_id, "2");
+  EXPECT_EQ((*list)[0].details.at("i").to_number<int64_t>(), 2);
+  EXPECT_EQ((*list)[0].at, kT0 + 2s);
+  EXPECT_EQ((*list)[1].entity_id, "1");
+}
+
+// ---- outbox ------------------------------------------------------------------------------------
+
+TEST_P(StoreContract, EnqueueIsIdempotentAndRecordsTimeline) {
+  Contact c = MakeContact("o@example.com");
+  auto first = store_->outbox().Enqueue(Message(c.id, "order-1"));
+  ASSERT_OK(first);
+  EXPECT_TRUE(first->created);
+  EXPECT_EQ(first->message.state, MessageState::kQueued);
+  auto again = store_->outbox().Enqueue(Message(c.id, "order-1"));
+  ASSERT_OK(again);
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(again->message.id, first->message.id);
+  auto got = store_->outbox().Get(ws_, first->message.id);
+  ASSERT_OK(got);
+  EXPECT_EQ(got->mime, Message(c.id).mime);  // binary-safe (CR LF, 0xFF, NUL)
+  EXPECT_EQ(got->mime.size(), 30u);
+  EXPECT_EQ(got->idempotency_key, "order-1");
+
+  OutboxMessage suppressed = Message(c.id);
+  suppressed.state = MessageState::kSuppressed;
+  ASSERT_OK(store_->outbox().Enqueue(suppressed));
+  EXPECT_EQ(TimelineNames(c.id), (std::vector<std::string>{"message.suppressed", "message.queued"}));
+  auto events = store_->events().ListForContact(ws_, c.id, {});
+  EXPECT_EQ(events->items[1].properties.at("message_id").to_number<int64_t>(), first->message.id);
+  EXPECT_EQ(*store_->outbox().CountByState(MessageState::kQueued), 1);
+  EXPECT_EQ(*store_->outbox().CountByState(MessageState::kSuppressed), 1);
+
+  OutboxMessage bad = Message(c.id);
+  bad.subject = "Hi\r\nBcc: evil@example.com";
+  EXPECT_EQ(store_->outbox().Enqueue(bad).error().field, "subject");
+  EXPECT_EQ(store_->outbox().Enqueue(Message(c.id + 999)).error().code, ErrorCode::kNotFound);
+  auto page = store_->outbox().ListForContact(ws_, c.id, {.limit = 1});
+  ASSERT_OK(page);
+  ASSERT_EQ(page->items.size(), 1u);
+  EXPECT_EQ(page->items[0].state, MessageState::kSuppressed);
+  auto page2 = store_->outbox().ListForContact(ws_, c.id, {.limit = 1, .cursor = page->next_cursor});
+  ASSERT_OK(page2);
+  ASSERT_EQ(page2->items.size(), 1u);
+  EXPECT_EQ(page2->items[0].id, first->message.id);
+}
+
+TEST_P(StoreContract, ClaimLeasesNeverOverlapAndExpire) {
+  Contact c = MakeContact("q@example.com");
+  std::set<MessageId> all;
+  for (int i = 0; i < 5; ++i) all.insert(store_->outbox().Enqueue(Message(c.id))->message.id);
+  OutboxMessage later = Message(c.id);
+  later.next_attempt_at = kT0 + 1h;
+  MessageId later_id = store_->outbox().Enqueue(later)->message.id;
+  MessageId marketing_id = store_->outbox().Enqueue(Message(c.id, {}, MessageClass::kMarketing))->message.id;
+
+  auto a = store_->outbox().Claim(MessageClass::kTransactional, 3, "worker-a", kT0, 30s);
+  ASSERT_OK(a);
+  ASSERT_EQ(a->size(), 3u);
+  for (auto& m : *a) {
+    EXPECT_EQ(m.state, MessageState::kSending);
+    EXPECT_EQ(m.lease_owner, "worker-a");
+    EXPECT_EQ(m.lease_until, kT0 + 30s);
+  }
+  auto b = store_->outbox().Claim(MessageClass::kTransactional, 10, "worker-b", kT0 + 1s, 30s);
+  ASSERT_OK(b);
+  ASSERT_EQ(b->size(), 2u);
+  std::set<MessageId> claimed;
+  for (auto& m : *a) claimed.insert(m.id);
+  for (auto& m : *b) EXPECT_TRUE(claimed.insert(m.id).second) << "message " << m.id << " handed out twice";
+  EXPECT_EQ(claimed, all);
+  EXPECT_TRUE(store_->outbox().Claim(MessageClass::kTransactional, 10, "worker-c", kT0 + 2s, 30s)->empty());
+
+  // worker-a died: its leases expire and the messages are claimable again (worker-b's, taken a
+  // second later, still hold).
+  auto c2 = store_->outbox().Claim(MessageClass::kTransactional, 10, "worker-c", kT0 + 30s + 500ms, 30s);
+  ASSERT_OK(c2);
+  std::set<MessageId> reclaimed;
+  for (auto& m : *c2) reclaimed.insert(m.id);
+  std::set<MessageId> a_ids;
+  for (auto& m : *a) a_ids.insert(m.id);
+  EXPECT_EQ(reclaimed, a_ids);
+  // The message due later, and the other lane.
+  auto d = store_->outbox().Claim(MessageClass::kTransactional, 10, "worker-d", kT0 + 2h, 30s);
+  ASSERT_OK(d);
+  std::set<MessageId> d_ids;
+  for (auto& m : *d) d_ids.insert(m.id);
+  EXPECT_TRUE(d_ids.count(later_id));
+  EXPECT_FALSE(d_ids.count(marketing_id));
+  auto mk = store_->outbox().Claim(MessageClass::kMarketing, 10, "worker-m", kT0, 30s);
+  ASSERT_OK(mk);
+  ASSERT_EQ(mk->size(), 1u);
+  EXPECT_EQ((*mk)[0].id, marketing_id);
+  EXPECT_EQ(store_->outbox().Claim(MessageClass::kMarketing, 0, "w", kT0, 30s).error().field, "max");
+}
+
+TEST_P(StoreContract, CompleteAndRenewCheckTheLeaseOwner) {
+  Contact c = MakeContact("r@example.com");
+  MessageId id = store_->outbox().Enqueue(Message(c.id))->message.id;
+  MessageId other = store_->outbox().Enqueue(Message(c.id))->message.id;
+  auto claimed = store_->outbox().Claim(MessageClass::kTransactional, 1, "a", kT0, 30s);
+  ASSERT_OK(claimed);
+  ASSERT_EQ(claimed->size(), 1u);
+  ASSERT_EQ((*claimed)[0].id, id);
+
+  EXPECT_EQ(CodeOf(store_->outbox().Renew({id}, "b", kT0 + 60s)), ErrorCode::kConflict);
+  ASSERT_OK(store_->outbox().Renew({id}, "a", kT0 + 60s));
+  EXPECT_EQ(store_->outbox().Get(ws_, id)->lease_until, kT0 + 60s);
+  // Renewed past the old expiry: nobody else can take it.
+  auto b_claim = store_->outbox().Claim(MessageClass::kTransactional, 10, "b", kT0 + 45s, 30s);
+  ASSERT_OK(b_claim);
+  ASSERT_EQ(b_claim->size(), 1u);
+  EXPECT_EQ((*b_claim)[0].id, other);
+  ASSERT_OK(store_->outbox().Renew({other}, "b", kT0 + 1h));
+
+  DeliveryAttempt deferred{.at = kT0 + 2s, .outcome = MessageState::kDeferred, .smtp_code = 421,
+                           .enhanced_code = "4.7.0", .reply = "try later", .remote = "mx.example.com"};
+  EXPECT_EQ(CodeOf(store_->outbox().Complete(id, "b", deferred, kT0 + 10min)), ErrorCode::kConflict);
+  ASSERT_OK(store_->outbox().Complete(id, "a", deferred, kT0 + 10min));
+  auto m = store_->outbox().Get(ws_, id);
+  ASSERT_OK(m);
+  EXPECT_EQ(m->state, MessageState::kDeferred);
+  EXPECT_EQ(m->attempts, 1);
+  EXPECT_EQ(m->next_attempt_at, kT0 + 10min);
+  EXPECT_EQ(m->lease_owner, "");
+  EXPECT_EQ(m->last_reply, "try later");
+  EXPECT_EQ(CodeOf(store_->outbox().Complete(id, "a", deferred, kT0)), ErrorCode::kConflict);  // no longer held
+
+  auto again = store_->outbox().Claim(MessageClass::kTransactional, 10, "c", kT0 + 11min, 30s);
+  ASSERT_OK(again);
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_EQ((*again)[0].id, id);
+  DeliveryAttempt sent{.at = kT0 + 11min, .outcome = MessageState::kSent, .smtp_code = 250, .reply = "2.0.0 OK"};
+  ASSERT_OK(store_->outbox().Complete(id, "c", sent, {}));
+  EXPECT_EQ(store_->outbox().Get(ws_, id)->state, MessageState::kSent);
+  auto attempts = store_->outbox().Attempts(ws_, id);
+  ASSERT_OK(attempts);
+  ASSERT_EQ(attempts->size(), 2u);
+  EXPECT_EQ((*attempts)[0].attempt, 1);
+  EXPECT_EQ((*attempts)[0].outcome, MessageState::kDeferred);
+  EXPECT_EQ((*attempts)[0].smtp_code, 421);
+  EXPECT_EQ((*attempts)[0].enhanced_code, "4.7.0");
+  EXPECT_EQ((*attempts)[0].remote, "mx.example.com");
+  EXPECT_EQ((*attempts)[1].attempt, 2);
+  EXPECT_EQ((*attempts)[1].outcome, MessageState::kSent);
+  EXPECT_EQ(TimelineNames(c.id), (std::vector<std::string>{"message.sent", "message.deferred", "message.queued",
+                                                           "message.queued"}));
+  EXPECT_EQ(CodeOf(store_->outbox().Complete(id + 999, "c", sent, {})), ErrorCode::kNotFound);
+  EXPECT_EQ(CodeOf(store_->outbox().Cancel(ws_, id)), ErrorCode::kConflict);
+  EXPECT_EQ(store_->outbox().Get(ws_, other)->state, MessageState::kSending);  // b still holds it
+  EXPECT_EQ(CodeOf(store_->outbox().Cancel(ws_, other)), ErrorCode::kConflict);
+  MessageId third = store_->outbox().Enqueue(Message(c.id))->message.id;
+  ASSERT_OK(store_->outbox().Cancel(ws_, third));
+  EXPECT_EQ(store_->outbox().Get(ws_, third)->state, MessageState::kCancelled);
+  EXPECT_EQ(store_->outbox().Get(ws_ + 1, third).error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(StoreContract, HardBounceMarksTheContactBounced) {
+  Contact soft = MakeContact("soft@example.com");
+  Contact hard = MakeContact("hard@example.com");
+  MessageId s_id = store_->outbox().Enqueue(Message(soft.id))->message.id;
+  MessageId h_id = store_->outbox().Enqueue(Message(hard.id))->message.id;
+  ASSERT_EQ(store_->outbox().Claim(MessageClass::kTransactional, 10, "w", kT0, 30s)->size(), 2u);
+  ASSERT_OK(store_->outbox().Complete(
+      s_id, "w", {.at = kT0, .outcome = MessageState::kBounced, .smtp_code = 452, .reply = "mailbox full"}, {}));
+  ASSERT_OK(store_->outbox().Complete(
+      h_id, "w", {.at = kT0, .outcome = MessageState::kBounced, .smtp_code = 550, .enhanced_code = "5.1.1",
+                  .reply = "no such user"},
+      {}));
+  EXPECT_EQ(store_->contacts().Get(ws_, soft.id)->status, ContactStatus::kActive);
+  EXPECT_EQ(store_->contacts().Get(ws_, hard.id)->status, ContactStatus::kBounced);
+  auto timeline = store_->events().ListForContact(ws_, hard.id, {});
+  ASSERT_OK(timeline);
+  ASSERT_EQ(timeline->items.size(), 2u);
+  EXPECT_EQ(timeline->items[0].name, "message.bounced");
+  EXPECT_EQ(timeline->items[0].properties.at("smtp_code").to_number<int64_t>(), 550);
+  EXPECT_EQ(timeline->items[0].properties.at("reply"), "no such user");
+  EXPECT_EQ(*store_->outbox().CountByState(MessageState::kBounced), 2);
+}
+
+// ---- concurrency -------------------------------------------------------------------------------
+
+TEST_P(StoreContract, ConcurrentClaimsNeverHandOutAMessageTwice) {
+  Contact c = MakeContact("cc@example.com");
+  constexpr int kMessages = 120;
+  for (int i = 0; i < kMessages; ++i) ASSERT_OK(store_->outbox().Enqueue(Message(c.id)));
+  std::mutex mu;
+  std::multiset<MessageId> got;
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 100; ++round) {
+        auto r = store_->outbox().Claim(MessageClass::kTransactional, 7, "w" + std::to_string(t), kT0, 60s);
+        if (!r.ok()) {
+          ++errors;
+          continue;
+        }
+        if (r->empty()) break;
+        std::lock_guard lock(mu);
+        for (auto& m : *r) got.insert(m.id);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(got.size(), static_cast<size_t>(kMessages));
+  EXPECT_EQ(std::set<MessageId>(got.begin(), got.end()).size(), got.size());
+}
+
+TEST_P(StoreContract, ConcurrentAppendsAreAllStoredOnce) {
+  constexpr int kThreads = 4, kBatches = 10, kPerBatch = 50;
+  std::atomic<int> errors{0}, accepted{0}, duplicates{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int b = 0; b < kBatches; ++b) {
+        std::vector<NewEvent> batch;
+        for (int i = 0; i < kPerBatch; ++i) {
+          // Contacts shared between threads (created on first sight), and keys that every thread
+          // sends once: each key must be stored exactly once.
+          NewEvent e = EventFor("shared" + std::to_string(i % 20) + "@example.com", "tick");
+          if (i % 10 == 0) e.idempotency_key = "b" + std::to_string(b) + "-" + std::to_string(i);
+          batch.push_back(std::move(e));
+        }
+        auto r = store_->events().Append(ws_, batch, kT0);
+        if (!r.ok()) {
+          ++errors;
+          ADD_FAILURE() << r.error().message;
+          continue;
+        }
+        for (auto& item : *r) {
+          if (item.outcome == AppendOutcome::kAccepted) ++accepted;
+          else if (item.outcome == AppendOutcome::kDuplicate) ++duplicates;
+          else ++errors;
+        }
+      }
+      (void)t;
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(errors.load(), 0);
+  constexpr int kKeyed = kBatches * (kPerBatch / 10);
+  EXPECT_EQ(duplicates.load(), kKeyed * (kThreads - 1));
+  EXPECT_EQ(accepted.load(), kThreads * kBatches * kPerBatch - kKeyed * (kThreads - 1));
+  EXPECT_EQ(*store_->events().Count(ws_), accepted.load());
+  EXPECT_EQ(*store_->contacts().Count(ws_), 20);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreContract, ::testing::Values("sqlite", "postgres"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+}  // namespace
+}  // namespace rapport
