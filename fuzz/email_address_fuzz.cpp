@@ -1,0 +1,27 @@
+// Fuzzes core's ParseEmailAddress: normalizing twice equals normalizing once, and a
+// normalized address holds no control characters or whitespace.
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+
+#include "core/email_address.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view input(reinterpret_cast<const char*>(data), size);
+  auto once = rapport::NormalizeEmail(input);
+  if (!once.ok()) return 0;
+  for (unsigned char c : *once) {
+    if (c < 0x20 || c == 0x7F || c == ' ') {
+      fprintf(stderr, "control or space in normalized address\n");
+      abort();
+    }
+  }
+  auto twice = rapport::NormalizeEmail(*once);
+  if (!twice.ok() || *twice != *once) {
+    fprintf(stderr, "normalize is not idempotent: '%s' -> '%s'\n", once->c_str(),
+            twice.ok() ? twice->c_str() : twice.error().message.c_str());
+    abort();
+  }
+  return 0;
+}
