@@ -1,0 +1,93 @@
+// The renderer stage: a stored template, compiled once, rendered for one contact into a complete
+// MIME message ready for the outbox.
+//
+//   auto compiled = CompiledTemplate::Compile(stored);       // syntax errors name the part
+//   auto msg = Compose(**compiled, sender, request);          // subject, html, text, mime
+//
+// Variables seen by the template: `contact` (its fields: id, email, external_id, status,
+// timezone, locale, created_at; and every attribute by name, fields winning on a clash; also
+// `contact.attributes`), `event` (the triggering event's properties, when there is one),
+// `data` (the caller's extra data, also merged at top level), `message` (class, subject once
+// rendered), and the link variables `unsubscribe_url`, `preferences_url`,
+// `view_in_browser_url`. Dates render in the contact's timezone and locale.
+// The HTML part renders with automatic escaping; subject, preheader and text do not.
+// Lax mode at send time (a missing attribute renders empty); strict for previews on request.
+//
+// Failure: kInvalid with field "subject" / "preheader" / "html" / "text" and a message that
+// starts with "line:column:" for template errors; kInvalid from the MIME writer for unusable
+// header values (a subject that renders with CR/LF is refused, never sent). Thread-safe: a
+// CompiledTemplate is immutable.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/message_template.h"
+#include "core/model.h"
+#include "core/outbox.h"
+#include "mail/header.h"
+#include "template/template.h"
+
+namespace rapport::compose {
+
+class CompiledTemplate {
+ public:
+  static Result<std::shared_ptr<const CompiledTemplate>> Compile(const MessageTemplate& tpl);
+  const MessageTemplate& source() const { return source_; }
+  // Parts that are empty in the source are null.
+  const liquid::Template* subject() const { return subject_.get(); }
+  const liquid::Template* preheader() const { return preheader_.get(); }
+  const liquid::Template* html() const { return html_.get(); }
+  const liquid::Template* text() const { return text_.get(); }
+  const liquid::SnippetProvider* snippets() const { return snippets_.get(); }
+
+ private:
+  MessageTemplate source_;
+  std::shared_ptr<const liquid::Template> subject_, preheader_, html_, text_;
+  std::unique_ptr<liquid::MapSnippetProvider> snippets_;
+};
+
+// Who sends: the From/Reply-To shown, the envelope sender for bounces, and the bulk headers.
+struct Sender {
+  mail::Mailbox from;
+  std::optional<mail::Mailbox> reply_to;
+  std::string bounce_address;  // envelope MAIL FROM; empty: the From address
+  std::string list_id;         // e.g. "news.example.com"; marketing only
+  std::string unsubscribe_mailto;  // "mailto:unsubscribe@example.com"; optional
+};
+
+struct ComposeRequest {
+  const Contact* contact = nullptr;  // required
+  MessageClass message_class = MessageClass::kTransactional;
+  boost::json::object data;                    // the caller's extra variables
+  std::optional<boost::json::object> event;    // the triggering event's properties
+  std::string unsubscribe_url;                 // signed one-click URL (required for marketing)
+  std::string preferences_url;
+  std::string view_in_browser_url;
+  std::string feedback_id;
+  std::string default_timezone = "UTC";        // when the contact has none
+  Timestamp now{};
+  bool strict = false;
+};
+
+struct ComposedMessage {
+  std::string subject;
+  std::string html;
+  std::string text;
+  std::string mime;      // the whole message, CRLF, unsigned
+  std::string mail_from; // envelope sender
+  std::string rcpt_to;   // envelope recipient
+};
+
+Result<ComposedMessage> Compose(const CompiledTemplate& tpl, const Sender& sender, const ComposeRequest& request);
+
+// Renders without building MIME (previews): subject, html and text only.
+Result<ComposedMessage> RenderParts(const CompiledTemplate& tpl, const ComposeRequest& request);
+
+// The template variables for a contact (see the header comment), as JSON.
+boost::json::object ContactVariables(const Contact& contact);
+
+}  // namespace rapport::compose
