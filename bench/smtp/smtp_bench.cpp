@@ -1,0 +1,188 @@
+// SMTP throughput: rapport's SMTP client vs Postfix's smtp-source, both into one smtp-sink on
+// loopback, in the same run, with the same message count, size and number of connections.
+// Prints msgs/s, CPU per message (user+sys of the sending process) and the ratio.
+//
+// usage: smtp_bench [--count N] [--size BYTES] [--connections C] [--batch B] [--dkim N]
+//   --dkim N: also send N messages signed with a fresh rsa-2048 DKIM key (mail/dkim.h), signing
+//             on 2 threads, and print signs/s.
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+#include "delivery/smtp/smtp_transport.h"
+#include "delivery/testing/smtp_servers.h"
+#include "mail/dkim.h"
+
+using namespace rapport;
+using namespace rapport::delivery;
+
+namespace {
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double CpuSelf() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+const char* kFirst[] = {"Ada", "Grace", "Linus", "Barbara", "Ken", "Margaret", "Dennis", "Frances"};
+
+// A personalized message of about `size` bytes: headers, a greeting, and body lines that carry
+// the recipient's name and number (so no two messages are the same bytes).
+void MakeMessage(int i, size_t size, OutgoingMessage& m) {
+  const char* name = kFirst[i % 8];
+  std::string rcpt = "user" + std::to_string(i) + "@example.org";
+  m.envelope.mail_from = "bounces+" + std::to_string(i) + "@news.example.com";
+  m.envelope.rcpt_to.assign(1, rcpt);
+  std::string& d = m.data;
+  d.clear();
+  d.reserve(size + 256);
+  d += "From: Example News <news@example.com>\r\nTo: ";
+  d += name;
+  d += " <" + rcpt + ">\r\nSubject: Your weekly digest, ";
+  d += name;
+  d += "\r\nMessage-ID: <" + std::to_string(i) + ".digest@example.com>\r\n"
+       "Date: Mon, 23 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+       "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n";
+  d += "Hello ";
+  d += name;
+  d += ",\r\n\r\n";
+  int line = 0;
+  while (d.size() < size) {
+    d += "Line ";
+    d += std::to_string(++line);
+    d += " of your digest, ";
+    d += name;
+    d += " (#";
+    d += std::to_string(i);
+    d += "): the quick brown fox jumps over the lazy dog.\r\n";
+    if (line % 40 == 0) d += ".a line that starts with a dot\r\n";
+  }
+}
+
+struct RunResult {
+  double seconds = 0, cpu = 0;
+  long ok = 0, failed = 0;
+};
+
+RunResult RunRapport(int port, long count, size_t size, int connections, int batch_size,
+                  const mail::DkimSigner* signer) {
+  SmtpConfig cfg = ParseSmtpUrl("smtp://127.0.0.1:" + std::to_string(port) + "?tls=none&pool=" +
+                                std::to_string(connections)).value();
+  SmtpTransport transport(cfg);
+  RunResult r;
+  std::vector<OutgoingMessage> batch;
+  double cpu0 = CpuSelf(), t0 = Now();
+  for (long sent = 0; sent < count;) {
+    int n = static_cast<int>(std::min<long>(batch_size, count - sent));
+    batch.resize(n);
+    for (int i = 0; i < n; ++i) MakeMessage(static_cast<int>(sent + i), size, batch[i]);
+    if (signer) {
+      Timestamp ts = SystemClock::Instance().Now();
+      auto sign_range = [&](int from, int to) {
+        for (int i = from; i < to; ++i) batch[i].data = signer->Sign(batch[i].data, ts).value();
+      };
+      std::thread other(sign_range, n / 2, n);
+      sign_range(0, n / 2);
+      other.join();
+    }
+    auto results = transport.Send(batch);
+    for (const auto& res : results) {
+      if (res.recipients[0].code == 250) {
+        ++r.ok;
+      } else {
+        if (r.failed++ < 3) std::fprintf(stderr, "failed: %d %s\n", res.recipients[0].code, res.recipients[0].text.c_str());
+      }
+    }
+    sent += n;
+  }
+  r.seconds = Now() - t0;
+  r.cpu = CpuSelf() - cpu0;
+  return r;
+}
+
+RunResult RunSmtpSource(int port, long count, size_t size, int connections) {
+  std::string root = std::string(RAPPORT_SOURCE_DIR) + "/.deps/postfix";
+  std::string bin = root + "/usr/sbin/smtp-source";
+  std::string lib = "LD_LIBRARY_PATH=" + root + "/usr/lib/postfix";
+  RunResult r;
+  double t0 = Now();
+  pid_t pid = fork();
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    putenv(lib.data());
+    std::string s = std::to_string(connections), m = std::to_string(count), l = std::to_string(size);
+    std::string target = "127.0.0.1:" + std::to_string(port);
+    execl(bin.c_str(), bin.c_str(), "-d", "-s", s.c_str(), "-m", m.c_str(), "-l", l.c_str(),
+          "-f", "bounces@news.example.com", "-t", "user@example.org", "-M", "localhost", target.c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  rusage ru{};
+  wait4(pid, &status, 0, &ru);
+  r.seconds = Now() - t0;
+  r.cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+  bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  r.ok = ok ? count : 0;
+  r.failed = ok ? 0 : count;
+  if (!ok) std::fprintf(stderr, "smtp-source failed (status %d)\n", status);
+  return r;
+}
+
+void Print(const char* who, long count, const RunResult& r) {
+  std::printf("  %-28s %8ld msgs %8.2f s %10.0f msgs/s %8.1f us CPU/msg%s\n", who, count, r.seconds,
+              r.ok / r.seconds, r.cpu / count * 1e6, r.failed ? "  (FAILURES)" : "");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  long count = 200000;
+  std::vector<size_t> sizes = {5 * 1024, 50 * 1024};
+  int connections = 20, batch = 4000;
+  long dkim = 0;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i];
+    if (a == "--count") count = std::atol(argv[i + 1]);
+    else if (a == "--size") sizes = {static_cast<size_t>(std::atol(argv[i + 1]))};
+    else if (a == "--connections") connections = std::atoi(argv[i + 1]);
+    else if (a == "--batch") batch = std::atoi(argv[i + 1]);
+    else if (a == "--dkim") dkim = std::atol(argv[i + 1]);
+  }
+  testing::SmtpSink sink;
+  if (!sink.Start({"-m", "1000"})) {
+    std::fprintf(stderr, "cannot start smtp-sink: %s\n", sink.error.c_str());
+    return 1;
+  }
+  int failures = 0;
+  std::printf("smtp: %ld messages per size, %d connections, smtp-sink on 127.0.0.1:%d\n", count,
+              connections, sink.port);
+  for (size_t size : sizes) {
+    std::printf("size %zu bytes\n", size);
+    RunResult ours = RunRapport(sink.port, count, size, connections, batch, nullptr);
+    RunResult theirs = RunSmtpSource(sink.port, count, size, connections);
+    Print("rapport SmtpTransport", count, ours);
+    Print("postfix smtp-source -d", count, theirs);
+    std::printf("  ratio (rapport/smtp-source msgs/s): %.2fx   CPU/msg ratio: %.2fx\n",
+                (ours.ok / ours.seconds) / (theirs.ok / theirs.seconds), (ours.cpu / count) / (theirs.cpu / count));
+    failures += ours.failed + theirs.failed > 0;
+  }
+  if (dkim > 0) {
+    auto pem = mail::GenerateDkimKeyPem(mail::DkimAlgorithm::kRsaSha256).value();
+    auto key = mail::DkimKeyFromPem("example.com", "bench", pem, mail::DkimAlgorithm::kRsaSha256).value();
+    mail::DkimSigner signer({key});
+    std::printf("DKIM rsa-2048, %ld messages of %zu bytes, signing on 2 threads\n", dkim, sizes.front());
+    RunResult signed_run = RunRapport(sink.port, dkim, sizes.front(), connections, batch, &signer);
+    Print("rapport + DKIM rsa-2048", dkim, signed_run);
+    failures += signed_run.failed > 0;
+  }
+  return failures ? 1 : 0;
+}
