@@ -1,0 +1,49 @@
+// What every command shares: the common options (--config, --data), loading the configuration,
+// logging set-up, opening and migrating the store, and finding a workspace.
+//
+// The functions return errors as values; commands print them with PrintError and exit non-zero.
+// Not thread-safe (called from main before threads start).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "app/config.h"
+#include "core/error.h"
+#include "core/model.h"
+#include "core/store.h"
+
+namespace rapport::app {
+
+// The options every command takes.
+struct CommonOptions {
+  std::string config_file;  // --config; empty: none
+  ConfigFlags flags;        // --data (and --listen/--database where a command offers them)
+};
+
+// Adds --config and --data to `command`.
+void AddCommonOptions(CLI::App& command, CommonOptions& options);
+// Adds --database (store URL) to `command`.
+void AddDatabaseOption(CLI::App& command, CommonOptions& options);
+
+// LoadConfig from the file, the process environment and the flags.
+Result<Config> LoadAppConfig(const CommonOptions& options);
+
+// Sets spdlog's default logger to stderr with the configured level and format.
+void SetupLogging(const LogConfig& log);
+
+// Opens the configured store (creating the data directory for the default SQLite path) and
+// applies pending migrations.
+Result<std::unique_ptr<Store>> OpenAndMigrateStore(const Config& config);
+
+// The workspace named `name`; when `name` is empty, the workspace "default", created when
+// `create_default` (otherwise kNotFound).
+Result<Workspace> ResolveWorkspace(Store& store, const std::string& name, bool create_default);
+
+// Prints "rapport: <message>" on one line to stderr and returns the exit code 1.
+int PrintError(const Error& error);
+
+}  // namespace rapport::app

@@ -1,0 +1,272 @@
+#include "app/demo_data.h"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <random>
+
+#include "http/api_key.h"
+
+namespace rapport::app {
+
+namespace {
+
+constexpr int kContacts = 300;
+
+constexpr std::array kFirstNames = {"Ada",    "Bruno",  "Chloé", "Daniel", "Emma",   "Farid",  "Grace",  "Hiro",
+                                    "Inès",   "Jonas",  "Kate",  "Liam",   "Maya",   "Noah",   "Olivia", "Pablo",
+                                    "Quinn",  "Rosa",   "Sami",  "Tara",   "Umar",   "Vera",   "Wei",    "Ximena",
+                                    "Yusuf",  "Zoé",    "Aiko",  "Ben",    "Carla",  "Dmitri", "Elena",  "Felix",
+                                    "Giulia", "Hannah", "Ivan",  "Julia",  "Karim",  "Lena",   "Mateo",  "Nora"};
+constexpr std::array kLastNames = {"Martin", "Smith",  "Müller", "Rossi",  "García", "Tanaka", "Nguyen", "Kowalski",
+                                   "Dubois", "Jones",  "Silva",  "Kim",    "Novak",  "Larsen", "Costa",  "Brown",
+                                   "Moreau", "Wilson", "Ito",    "Schmidt", "López", "Khan",   "Bianchi", "Taylor",
+                                   "Petit",  "Meyer",  "Santos", "Cohen",  "Ali",    "Walker"};
+
+struct City {
+  const char* name;
+  const char* timezone;
+  const char* locale;
+};
+constexpr std::array kCities = {
+    City{"New York", "America/New_York", "en-US"},    City{"San Francisco", "America/Los_Angeles", "en-US"},
+    City{"Chicago", "America/Chicago", "en-US"},      City{"Toronto", "America/Toronto", "en-CA"},
+    City{"London", "Europe/London", "en-GB"},         City{"Paris", "Europe/Paris", "fr-FR"},
+    City{"Lyon", "Europe/Paris", "fr-FR"},            City{"Berlin", "Europe/Berlin", "de-DE"},
+    City{"Madrid", "Europe/Madrid", "es-ES"},         City{"Milan", "Europe/Rome", "it-IT"},
+    City{"Amsterdam", "Europe/Amsterdam", "nl-NL"},   City{"Warsaw", "Europe/Warsaw", "pl-PL"},
+    City{"São Paulo", "America/Sao_Paulo", "pt-BR"},  City{"Mexico City", "America/Mexico_City", "es-MX"},
+    City{"Tokyo", "Asia/Tokyo", "ja-JP"},             City{"Seoul", "Asia/Seoul", "ko-KR"},
+    City{"Singapore", "Asia/Singapore", "en-SG"},     City{"Sydney", "Australia/Sydney", "en-AU"},
+    City{"Montréal", "America/Toronto", "fr-CA"},     City{"Dublin", "Europe/Dublin", "en-IE"}};
+constexpr std::array kDomains = {"example.com", "example.org", "example.net"};
+constexpr std::array kInterests = {"running", "cooking", "travel", "books",  "music",
+                                   "design",  "coffee",  "yoga",   "gaming", "photography"};
+
+struct Product {
+  const char* id;
+  const char* name;
+  const char* category;
+  double price;
+};
+constexpr std::array kProducts = {
+    Product{"p-101", "Trail Runner Shoes", "shoes", 129.0},   Product{"p-102", "Merino Hoodie", "apparel", 89.0},
+    Product{"p-103", "Pour-Over Kettle", "kitchen", 54.5},    Product{"p-104", "Canvas Tote", "accessories", 24.0},
+    Product{"p-105", "Yoga Mat Pro", "fitness", 68.0},        Product{"p-106", "Noise-Cancelling Headphones", "audio", 249.0},
+    Product{"p-107", "Field Notebook (3-pack)", "stationery", 14.5},
+    Product{"p-108", "Insulated Bottle", "accessories", 32.0}};
+
+// Uniform integers from the standard engine's raw output (std::uniform_int_distribution is
+// not specified bit-for-bit across libraries; this is).
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : engine_(seed) {}
+  uint64_t Below(uint64_t n) { return engine_() % n; }
+  bool Chance(int percent) { return Below(100) < static_cast<uint64_t>(percent); }
+  template <typename A>
+  const auto& Pick(const A& array) {
+    return array[Below(array.size())];
+  }
+
+ private:
+  std::mt19937_64 engine_;
+};
+
+std::string AsciiLower(std::string_view s) {
+  // E-mail local parts from names: lower-case ASCII, accents dropped by a small table.
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      out.push_back(static_cast<char>(std::tolower(c)));
+      continue;
+    }
+    std::string_view rest = s.substr(i, 2);
+    if (rest == "é" || rest == "è") out.push_back('e');
+    else if (rest == "ü") out.push_back('u');
+    else if (rest == "ç") out.push_back('c');
+    else if (rest == "ó") out.push_back('o');
+    ++i;  // every accented letter above is two bytes
+  }
+  return out;
+}
+
+Result<std::vector<ContactId>> SeedContacts(Store& store, WorkspaceId ws, Rng& rng,
+                                             std::vector<ContactInput>& inputs) {
+  for (int i = 0; i < kContacts; ++i) {
+    std::string first = rng.Pick(kFirstNames);
+    std::string last = rng.Pick(kLastNames);
+    const City& city = rng.Pick(kCities);
+    ContactInput in;
+    in.email = fmt::format("{}.{}{}@{}", AsciiLower(first), AsciiLower(last), i + 1, rng.Pick(kDomains));
+    in.external_id = fmt::format("cus_{:05d}", i + 1);
+    in.timezone = city.timezone;
+    in.locale = city.locale;
+    json::object a;
+    a["first_name"] = first;
+    a["last_name"] = last;
+    a["city"] = city.name;
+    uint64_t plan = rng.Below(100);
+    a["plan"] = plan < 55 ? "free" : plan < 80 ? "starter" : plan < 95 ? "pro" : "business";
+    a["lifetime_value"] = static_cast<double>(rng.Below(250000)) / 100.0;
+    a["birthday"] = fmt::format("{}-{:02d}-{:02d}", 1955 + rng.Below(50), 1 + rng.Below(12), 1 + rng.Below(28));
+    json::array interests;
+    uint64_t n = 1 + rng.Below(3);
+    for (uint64_t k = 0; k < n; ++k) {
+      json::string item = rng.Pick(kInterests);
+      if (std::find(interests.begin(), interests.end(), json::value(item)) == interests.end())
+        interests.emplace_back(item);
+    }
+    a["interests"] = std::move(interests);
+    a["newsletter_opt_in"] = rng.Chance(70);
+    in.attributes = std::move(a);
+    RAPPORT_TRY(ValidateContactInput(in));
+    inputs.push_back(std::move(in));
+  }
+  std::vector<ContactId> ids(inputs.size(), 0);
+  Status failure;
+  RAPPORT_TRY(store.contacts().Import(ws, inputs, [&](size_t i, const Result<UpsertResult>& r) {
+    if (r.ok()) ids[i] = r->contact.id;
+    else if (failure.ok()) failure = r.error();
+  }));
+  RAPPORT_TRY(failure);
+  return ids;
+}
+
+}  // namespace
+
+Result<DemoResult> SeedDemoWorkspace(Store& store, Timestamp now, uint64_t seed) {
+  DemoResult result;
+  RAPPORT_ASSIGN_OR_RETURN(std::optional<Workspace> existing, store.workspaces().FindByName(kDemoWorkspace));
+  if (existing) {
+    result.workspace_id = existing->id;
+    return result;
+  }
+  RAPPORT_ASSIGN_OR_RETURN(Workspace ws, store.workspaces().Create(kDemoWorkspace));
+  result.created = true;
+  result.workspace_id = ws.id;
+  Rng rng(seed);
+
+  std::vector<ContactInput> inputs;
+  RAPPORT_ASSIGN_OR_RETURN(std::vector<ContactId> ids, SeedContacts(store, ws.id, rng, inputs));
+  result.contacts = static_cast<int>(ids.size());
+
+  // Topics, and subscriptions with the consent that proves them.
+  struct TopicSeed {
+    const char* key;
+    const char* name;
+    const char* description;
+    int percent;
+  };
+  constexpr std::array kTopics = {
+      TopicSeed{"newsletter", "Weekly newsletter", "Stories, guides and new arrivals, every Thursday.", 70},
+      TopicSeed{"product-updates", "Product updates", "What is new in the shop, once a month.", 45},
+      TopicSeed{"promotions", "Offers and promotions", "Sales and member discounts.", 35}};
+  for (const TopicSeed& t : kTopics) {
+    Topic topic;
+    topic.key = t.key;
+    topic.name = t.name;
+    topic.description = t.description;
+    RAPPORT_TRY(store.topics().Create(ws.id, topic));
+  }
+
+  const int64_t day_us = int64_t{86400} * 1000000;
+  const int64_t window_us = 90 * day_us;
+  std::vector<NewEvent> events;
+  auto add_event = [&](size_t contact, std::string name, json::object props, int64_t at_us) {
+    NewEvent e;
+    e.contact.email = inputs[contact].email;
+    e.contact.create_contact = false;
+    e.name = std::move(name);
+    e.properties = std::move(props);
+    e.occurred_at = FromMicros(std::min(at_us, ToMicros(now)));
+    e.idempotency_key = fmt::format("demo-{}", events.size());
+    events.push_back(std::move(e));
+  };
+  int order_number = 1000;
+  for (size_t c = 0; c < ids.size(); ++c) {
+    int64_t signup = ToMicros(now) - window_us + static_cast<int64_t>(rng.Below(static_cast<uint64_t>(window_us)));
+    json::object props;
+    props["source"] = rng.Pick(std::array{"organic", "referral", "ads", "social"});
+    add_event(c, "signed_up", std::move(props), signup);
+
+    for (const TopicSeed& t : kTopics) {
+      if (!rng.Chance(t.percent)) continue;
+      Consent consent;
+      consent.source = rng.Chance(80) ? "form:signup" : "import";
+      consent.at = FromMicros(signup);
+      consent.ip = fmt::format("203.0.113.{}", 1 + rng.Below(254));
+      consent.user_agent = "Mozilla/5.0 (demo)";
+      consent.text_version = "v1";
+      auto status = rng.Chance(90) ? SubscriptionStatus::kSubscribed : SubscriptionStatus::kUnsubscribed;
+      RAPPORT_TRY(store.topics().SetSubscription(ws.id, ids[c], t.key, status, consent));
+    }
+
+    int64_t t = signup;
+    int64_t remaining = ToMicros(now) - signup;
+    uint64_t sessions = rng.Below(6);
+    for (uint64_t s = 0; s < sessions && remaining > 0; ++s) {
+      t += static_cast<int64_t>(rng.Below(static_cast<uint64_t>(std::max<int64_t>(remaining / 3, 1))));
+      if (t >= ToMicros(now)) break;
+      json::object page;
+      page["path"] = rng.Pick(std::array{"/", "/new", "/sale", "/journal", "/about"});
+      add_event(c, "page_viewed", std::move(page), t);
+      const Product& p = rng.Pick(kProducts);
+      json::object view;
+      view["product_id"] = p.id;
+      view["name"] = p.name;
+      view["category"] = p.category;
+      view["price"] = p.price;
+      add_event(c, "viewed_product", json::object(view), t + 60'000'000);
+      if (!rng.Chance(45)) continue;
+      json::object cart = view;
+      cart["quantity"] = 1 + rng.Below(2);
+      add_event(c, "added_to_cart", json::object(cart), t + 180'000'000);
+      if (!rng.Chance(60)) continue;  // an abandoned cart
+      add_event(c, "checkout_started", json::object{{"cart_value", p.price}}, t + 300'000'000);
+      double amount = p.price * cart["quantity"].to_number<double>();
+      json::object order;
+      order["order_id"] = fmt::format("ord_{}", ++order_number);
+      order["amount"] = amount;
+      order["currency"] = "USD";
+      order["items"] = json::array{json::object{{"product_id", p.id}, {"quantity", cart["quantity"]}}};
+      add_event(c, "order_placed", std::move(order), t + 420'000'000);
+      remaining = ToMicros(now) - t;
+    }
+    if (rng.Chance(10)) add_event(c, "password_reset_requested", {}, ToMicros(now) - static_cast<int64_t>(rng.Below(static_cast<uint64_t>(day_us * 7))));
+  }
+  for (size_t begin = 0; begin < events.size(); begin += 1000) {
+    std::vector<NewEvent> batch(events.begin() + static_cast<std::ptrdiff_t>(begin),
+                                events.begin() + static_cast<std::ptrdiff_t>(std::min(events.size(), begin + 1000)));
+    RAPPORT_ASSIGN_OR_RETURN(std::vector<AppendResult> appended, store.events().Append(ws.id, batch, now));
+    for (const AppendResult& r : appended) {
+      if (r.outcome == AppendOutcome::kFailed) return r.error;
+      if (r.outcome == AppendOutcome::kAccepted) result.events++;
+    }
+  }
+
+  std::string secret = http::GenerateApiKey();
+  ApiKey key;
+  key.workspace_id = ws.id;
+  key.name = "demo admin";
+  key.prefix = secret.substr(0, http::kApiKeyShownPrefix);
+  key.hash = http::HashApiKey(secret);
+  key.scopes = kScopeAdmin;
+  key.created_at = now;
+  RAPPORT_ASSIGN_OR_RETURN(ApiKey created, store.keys().Create(key));
+  AuditEntry audit;
+  audit.workspace_id = ws.id;
+  audit.actor = "cli";
+  audit.action = "key.create";
+  audit.entity = "key";
+  audit.entity_id = std::to_string(created.id);
+  audit.details["name"] = created.name;
+  audit.details["scopes"] = FormatScopes(created.scopes);
+  audit.details["reason"] = "demo workspace";
+  audit.at = now;
+  RAPPORT_TRY(store.audit().Record(audit));
+  result.admin_key = std::move(secret);
+  return result;
+}
+
+}  // namespace rapport::app

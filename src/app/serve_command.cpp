@@ -1,0 +1,123 @@
+#include "app/serve_command.h"
+
+#include <fmt/format.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include "app/app_context.h"
+#include "app/demo_data.h"
+#include "http/server.h"
+
+namespace rapport::app {
+
+namespace {
+
+struct ServeOptions {
+  CommonOptions common;
+  bool demo = false;
+};
+
+http::ServerOptions ServerOptionsFrom(const Config& config, const HostPort& listen) {
+  http::ServerOptions o;
+  o.host = listen.host;
+  o.port = listen.port;
+  o.threads = config.server.threads;
+  o.body_limit = config.server.body_limit;
+  o.read_timeout = config.server.read_timeout;
+  o.write_timeout = config.server.write_timeout;
+  o.public_url = config.server.public_url;
+  if (o.public_url.empty()) {
+    std::string host = listen.host.find(':') != std::string::npos ? "[" + listen.host + "]" : listen.host;
+    o.public_url = fmt::format("http://{}:{}", host, listen.port);
+  }
+  return o;
+}
+
+// Takes SIGINT/SIGTERM on its own thread (they are blocked everywhere else) and asks the server
+// to shut down. Stop() ends the thread when the server stopped for another reason.
+class SignalWatcher {
+ public:
+  explicit SignalWatcher(const sigset_t& set, http::Server& server) {
+    thread_ = std::thread([this, set, &server] {
+      int sig = 0;
+      if (sigwait(&set, &sig) != 0) return;
+      if (stopping_.load()) return;
+      spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      server.Shutdown();
+    });
+  }
+  ~SignalWatcher() { Stop(); }
+  void Stop() {
+    if (!thread_.joinable()) return;
+    stopping_.store(true);
+    pthread_kill(thread_.native_handle(), SIGTERM);  // blocked: stays pending until sigwait takes it
+    thread_.join();
+  }
+
+ private:
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+Status Serve(const ServeOptions& o) {
+  // Block the signals before any thread starts, so that every thread inherits the mask.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  RAPPORT_ASSIGN_OR_RETURN(Config config, LoadAppConfig(o.common));
+  SetupLogging(config.log);
+  RAPPORT_ASSIGN_OR_RETURN(HostPort listen, ParseHostPort(config.server.listen));
+  RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenAndMigrateStore(config));
+  RAPPORT_ASSIGN_OR_RETURN(int version, store->SchemaVersion());
+  spdlog::info("store {} ({}) at schema version {}", store->Backend(),
+               config.store.url.empty() ? config.StoreUrl() : std::string("configured URL"), version);
+
+  Clock& clock = SystemClock::Instance();
+  if (o.demo) {
+    RAPPORT_ASSIGN_OR_RETURN(DemoResult demo, SeedDemoWorkspace(*store, clock.Now()));
+    if (demo.created) {
+      spdlog::info("created the demo workspace: {} contacts, {} events", demo.contacts, demo.events);
+      std::cout << "admin API key: " << demo.admin_key << std::endl;
+    } else {
+      spdlog::info("the demo workspace exists; not seeding it again (rapport keys create --workspace demo "
+                   "--name me --scope admin makes a new key)");
+    }
+  }
+
+  http::Server server(*store, clock, ServerOptionsFrom(config, listen));
+  RAPPORT_TRY(server.Start());
+  spdlog::info("rapport {} listening on http://{}:{}", RAPPORT_VERSION, listen.host, server.port());
+  SignalWatcher watcher(set, server);
+  server.Run();
+  watcher.Stop();
+  spdlog::info("stopped");
+  return {};
+}
+
+}  // namespace
+
+void RegisterServeCommand(CLI::App& root, int& exit_code) {
+  auto options = std::make_shared<ServeOptions>();
+  CLI::App* serve = root.add_subcommand("serve", "Serve the HTTP API (until SIGINT or SIGTERM)");
+  AddCommonOptions(*serve, options->common);
+  AddDatabaseOption(*serve, options->common);
+  serve->add_option_function<std::string>(
+      "--listen", [options](const std::string& v) { options->common.flags.listen = v; },
+      "HOST:PORT to listen on (default 127.0.0.1:8080)");
+  serve->add_flag("--demo", options->demo, "on first start, create the demo workspace, data and an admin key");
+  serve->callback([options, &exit_code] {
+    Status st = Serve(*options);
+    exit_code = st.ok() ? 0 : PrintError(st.error());
+  });
+}
+
+}  // namespace rapport::app
