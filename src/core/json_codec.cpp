@@ -1,6 +1,7 @@
 #include "core/json_codec.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <optional>
 
@@ -61,6 +62,27 @@ Result<json::object> Object(const json::value& v, std::string_view field) {
   return json::object(v.get_object(), json::storage_ptr());
 }
 
+// Boost.JSON reads 1e999 as infinity (and 0e999 as NaN); neither can be written back as JSON.
+bool AllNumbersFinite(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::double_: return std::isfinite(v.get_double());
+    case json::kind::array:
+      for (const auto& item : v.get_array())
+        if (!AllNumbersFinite(item)) return false;
+      return true;
+    case json::kind::object:
+      for (const auto& [k, item] : v.get_object())
+        if (!AllNumbersFinite(item)) return false;
+      return true;
+    default: return true;
+  }
+}
+
+Result<json::value> Finite(json::value v) {
+  if (!AllNumbersFinite(v)) return Error::BadRequest("invalid JSON: a number is out of range");
+  return v;
+}
+
 json::value OptionalString(const std::string& s) {
   if (s.empty()) return nullptr;
   return json::value(s);
@@ -91,7 +113,7 @@ Result<json::value> JsonBodyParser::Parse(std::string_view text) {
   json::error_code ec;
   size_t n = m.parser.write(text.data(), text.size(), ec);
   if (ec) return SyntaxError(text, n, ec);
-  return m.parser.release();
+  return Finite(m.parser.release());
 }
 
 Result<json::value> ParseJson(std::string_view text) {
@@ -99,7 +121,7 @@ Result<json::value> ParseJson(std::string_view text) {
   json::error_code ec;
   size_t n = parser.write(text.data(), text.size(), ec);
   if (ec) return SyntaxError(text, n, ec);
-  return parser.release();
+  return Finite(parser.release());
 }
 
 Result<ContactInput> DecodeContactInput(const json::value& body) {

@@ -23,6 +23,8 @@ TEST(JsonBodyParser, ReportsLineAndColumnOfSyntaxErrors) {
   EXPECT_FALSE(p.Parse("{} extra").ok());
   EXPECT_FALSE(p.Parse("").ok());
   EXPECT_FALSE(p.Parse("\"\xff\"").ok());  // not UTF-8
+  EXPECT_FALSE(p.Parse("{\"a\":1e999}").ok());    // infinity cannot be written back
+  EXPECT_FALSE(ParseJson("[0e888]").ok());           // Boost reads this as NaN
 }
 
 TEST(JsonBodyParser, ReusesItsArenaAcrossBodies) {

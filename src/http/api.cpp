@@ -130,6 +130,12 @@ Api::~Api() = default;
 
 Metrics& Api::metrics() { return impl_->metrics; }
 
+std::vector<std::pair<std::string, std::string>> Api::Routes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const Route& r : impl_->router.routes()) out.emplace_back(r.method, r.pattern);
+  return out;
+}
+
 Response Api::Handle(const Request& request) {
   auto start = std::chrono::steady_clock::now();
   std::string_view route_label = "unmatched";

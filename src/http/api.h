@@ -10,6 +10,9 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/store.h"
@@ -34,6 +37,8 @@ class Api {
 
   Response Handle(const Request& request);
   Metrics& metrics();
+  // (method, pattern) of every route, in registration order (the OpenAPI test checks them).
+  std::vector<std::pair<std::string, std::string>> Routes() const;
 
  private:
   struct Impl;
