@@ -1,0 +1,216 @@
+// The Beast server over real loopback sockets (plain POSIX on the client side): keep-alive, 413,
+// 100-continue, malformed requests, and a graceful shutdown that finishes a request in flight.
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <future>
+#include <thread>
+
+#include "http/test_store.h"
+
+namespace rapport::http {
+namespace {
+
+int Connect(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void SendAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    ASSERT_GT(n, 0) << "send failed";
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+struct RawResponse {
+  int status = 0;
+  std::string head;  // status line and headers
+  std::string body;
+};
+
+// Reads one response (Content-Length framed). status 0: the connection closed first.
+RawResponse ReadResponse(int fd, std::string& pending) {
+  RawResponse r;
+  char buf[65536];
+  size_t end;
+  while ((end = pending.find("\r\n\r\n")) == std::string::npos) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) return r;
+    pending.append(buf, static_cast<size_t>(n));
+  }
+  r.head = pending.substr(0, end + 2);
+  pending.erase(0, end + 4);
+  r.status = std::stoi(r.head.substr(9, 3));
+  size_t length = 0;
+  std::string lower = r.head;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (size_t cl = lower.find("content-length:"); cl != std::string::npos) length = std::stoul(lower.substr(cl + 15));
+  while (pending.size() < length) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    pending.append(buf, static_cast<size_t>(n));
+  }
+  r.body = pending.substr(0, length);
+  pending.erase(0, length);
+  return r;
+}
+
+bool PeerClosed(int fd) {
+  char c;
+  return recv(fd, &c, 1, 0) == 0;
+}
+
+std::string Post(const std::string& path, const std::string& key, const std::string& body,
+                 const std::string& extra_headers = {}) {
+  return "POST " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + key +
+         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
+         extra_headers + "\r\n" + body;
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void StartServer(ServerOptions opts) {
+    opts.port = 0;
+    server_ = std::make_unique<Server>(*env_.store, env_.clock, opts);
+    Status st = server_->Start();
+    ASSERT_TRUE(st.ok()) << st.error().message;
+    ASSERT_NE(server_->port(), 0);
+    run_ = std::async(std::launch::async, [this] { server_->Run(); });
+  }
+  void TearDown() override {
+    if (server_) {
+      server_->Shutdown();
+      EXPECT_EQ(run_.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+    }
+  }
+
+  TestStore env_;
+  std::string key_ = env_.AddKey(env_.workspace, "admin", kScopeAdmin);
+  std::unique_ptr<Server> server_;
+  std::future<void> run_;
+};
+
+TEST_F(ServerTest, KeepAliveServesManyRequestsOnOneConnection) {
+  StartServer({});
+  int fd = Connect(server_->port());
+  ASSERT_GE(fd, 0);
+  std::string pending;
+  for (int i = 0; i < 3; ++i) {
+    SendAll(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    RawResponse r = ReadResponse(fd, pending);
+    ASSERT_EQ(r.status, 200) << r.head;
+    EXPECT_NE(r.body.find("\"ok\""), std::string::npos);
+    EXPECT_EQ(r.head.find("Server:"), std::string::npos) << r.head;  // no product banner
+  }
+  SendAll(fd, Post("/api/v1/contacts", key_, R"({"email":"keep@example.com"})"));
+  RawResponse r = ReadResponse(fd, pending);
+  EXPECT_EQ(r.status, 201) << r.body;
+  EXPECT_NE(r.head.find("application/json"), std::string::npos);
+  // Two requests written back to back (pipelined) are both answered, in order.
+  SendAll(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /api/v1/nope HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(ReadResponse(fd, pending).status, 200);
+  EXPECT_EQ(ReadResponse(fd, pending).status, 404);
+  close(fd);
+}
+
+TEST_F(ServerTest, BodyOverTheLimitIs413Json) {
+  ServerOptions opts;
+  opts.body_limit = 4096;
+  StartServer(opts);
+  int fd = Connect(server_->port());
+  ASSERT_GE(fd, 0);
+  std::string body = R"({"email":"big@example.com","attributes":{"a":")" + std::string(200000, 'x') + "\"}}";
+  SendAll(fd, Post("/api/v1/contacts", key_, body));
+  std::string pending;
+  RawResponse r = ReadResponse(fd, pending);
+  EXPECT_EQ(r.status, 413) << r.head;
+  EXPECT_NE(r.body.find("\"too_large\""), std::string::npos) << r.body;
+  close(fd);
+}
+
+TEST_F(ServerTest, ExpectContinueAndMalformedRequests) {
+  StartServer({});
+  int fd = Connect(server_->port());
+  ASSERT_GE(fd, 0);
+  std::string body = R"({"email":"cont@example.com"})";
+  std::string req = Post("/api/v1/contacts", key_, body, "Expect: 100-continue\r\n");
+  SendAll(fd, req.substr(0, req.size() - body.size()));
+  std::string pending;
+  RawResponse cont = ReadResponse(fd, pending);
+  EXPECT_EQ(cont.status, 100) << cont.head;
+  SendAll(fd, body);
+  EXPECT_EQ(ReadResponse(fd, pending).status, 201);
+  close(fd);
+
+  fd = Connect(server_->port());
+  SendAll(fd, "GARBAGE\r\n\r\n");
+  pending.clear();
+  RawResponse bad = ReadResponse(fd, pending);
+  EXPECT_EQ(bad.status, 400) << bad.head;
+  EXPECT_NE(bad.body.find("\"bad_request\""), std::string::npos);
+  close(fd);
+}
+
+TEST_F(ServerTest, ShutdownFinishesTheRequestInFlightAndClosesIdleConnections) {
+  StartServer({});
+  int idle = Connect(server_->port());
+  std::string idle_pending;
+  SendAll(idle, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_EQ(ReadResponse(idle, idle_pending).status, 200);
+
+  int busy = Connect(server_->port());
+  std::string body = R"({"events":[{"name":"a","email":"drain@example.com"},{"name":"b","email":"drain@example.com"}]})";
+  std::string req = Post("/api/v1/events", key_, body);
+  size_t half = req.size() - body.size() / 2;
+  SendAll(busy, req.substr(0, half));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+
+  server_->Shutdown();
+  EXPECT_TRUE(PeerClosed(idle));               // the idle keep-alive connection is closed
+  EXPECT_LT(Connect(server_->port()), 0);      // no new connections
+  EXPECT_EQ(run_.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);  // still draining
+
+  SendAll(busy, req.substr(half));
+  std::string pending;
+  RawResponse r = ReadResponse(busy, pending);
+  EXPECT_EQ(r.status, 202) << r.body;
+  EXPECT_NE(r.head.find("Connection: close"), std::string::npos) << r.head;
+  EXPECT_EQ(run_.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  close(idle);
+  close(busy);
+  auto count = env_.store->events().Count(env_.workspace);
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 2);  // acknowledged means stored
+}
+
+TEST_F(ServerTest, StartReportsAnAddressInUse) {
+  StartServer({});
+  ServerOptions opts;
+  opts.port = server_->port();
+  Server second(*env_.store, env_.clock, opts);
+  Status st = second.Start();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(st.error().message.find(std::to_string(opts.port)), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rapport::http
