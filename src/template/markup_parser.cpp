@@ -231,8 +231,12 @@ Result<Expr> MarkupParser::ParseExpressionAt(uint32_t depth) {
       return e;
     }
     default:
-      return ErrorHere(std::string(t.kind == K::kEnd ? "" : t.text) +
-                       " is not a valid expression in \"" + std::string(markup_) + "\"");
+      if (t.kind == K::kEnd) {
+        return ErrorHere("Expected an expression but found the end of \"" +
+                         std::string(markup_) + "\"");
+      }
+      return ErrorHere(std::string(t.text) + " is not a valid expression in \"" +
+                       std::string(markup_) + "\"");
   }
 }
 
