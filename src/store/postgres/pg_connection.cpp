@@ -81,9 +81,9 @@ Error PgConnection::ResultError(PGresult* res, std::string_view what) {
 }
 
 Result<int64_t> PgConnection::Exec(std::string_view sql, std::span<const sql::Param> params, const sql::RowFn& on_row) {
-  std::string key(sql);
-  auto it = prepared_.find(key);
+  auto it = prepared_.find(sql);
   if (it == prepared_.end()) {
+    std::string key(sql);
     std::string name = "r" + std::to_string(prepared_.size() + 1);
     ResultPtr res(PQprepare(conn_, name.c_str(), key.c_str(), 0, nullptr));
     if (!res || PQresultStatus(res.get()) != PGRES_COMMAND_OK) return ResultError(res.get(), "prepare");

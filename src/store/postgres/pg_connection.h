@@ -41,8 +41,13 @@ class PgConnection final : public sql::Session {
   explicit PgConnection(PGconn* conn) : conn_(conn) {}
   Error ResultError(PGresult* res, std::string_view what);
 
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   PGconn* conn_;
-  std::unordered_map<std::string, std::string> prepared_;  // SQL text -> statement name
+  // SQL text -> prepared statement name.
+  std::unordered_map<std::string, std::string, TextHash, std::equal_to<>> prepared_;
   std::string last_sqlstate_;
 };
 

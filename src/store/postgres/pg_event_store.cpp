@@ -61,6 +61,10 @@ std::string IntArray(const Range& values) {
   return out;
 }
 
+constexpr std::string_view kSelectKeys =
+    "SELECT k.key, k.event_id, k.contact_id FROM unnest($2::text[]) AS u(v) "
+    "JOIN event_keys k ON k.workspace_id = $1 AND k.key = u.v";
+
 struct Resolved {
   std::unordered_map<int64_t, bool> by_id;  // id -> live
   std::unordered_map<std::string, ContactId> by_email, by_ext;
@@ -71,8 +75,14 @@ Status LookupContacts(Session& s, WorkspaceId ws, const std::unordered_set<int64
                       Resolved& out) {
   if (ids.empty() && emails.empty() && exts.empty()) return {};
   std::string id_arr = IntArray(ids), email_arr = TextArray(emails), ext_arr = TextArray(exts);
-  RAPPORT_TRY(s.Exec("SELECT id, email, external_id, status FROM contacts WHERE workspace_id = $1 AND "
-                     "(id = ANY($2::bigint[]) OR email = ANY($3::text[]) OR external_id = ANY($4::text[]))",
+  // Joins with unnest() (index lookups per value) rather than "= ANY(array)", which a generic
+  // plan runs as a scan comparing every row with the whole array.
+  RAPPORT_TRY(s.Exec("SELECT c.id, c.email, c.external_id, c.status FROM unnest($2::bigint[]) AS u(v) "
+                     "JOIN contacts c ON c.id = u.v AND c.workspace_id = $1 "
+                     "UNION ALL SELECT c.id, c.email, c.external_id, c.status FROM unnest($3::text[]) AS u(v) "
+                     "JOIN contacts c ON c.workspace_id = $1 AND c.email = u.v "
+                     "UNION ALL SELECT c.id, c.email, c.external_id, c.status FROM unnest($4::text[]) AS u(v) "
+                     "JOIN contacts c ON c.workspace_id = $1 AND c.external_id = u.v",
                      {ws, std::string_view(id_arr), std::string_view(email_arr), std::string_view(ext_arr)},
                      [&](const Row& r) {
                        ContactId id = r.Int(0);
@@ -120,8 +130,7 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
     std::unordered_map<std::string, std::pair<EventId, ContactId>> seen;
     if (!keys.empty()) {
       std::string arr = TextArray(keys);
-      RAPPORT_TRY(s.Exec("SELECT key, event_id, contact_id FROM event_keys WHERE workspace_id = $1 AND "
-                         "key = ANY($2::text[])",
+      RAPPORT_TRY(s.Exec(kSelectKeys,
                          {ws, std::string_view(arr)}, [&](const Row& r) {
                            seen[std::string(r.Text(0))] = {r.Int(1), r.Int(2)};
                          }));
@@ -171,7 +180,7 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
     if (!create_emails.empty() || !create_exts.empty()) {
       RAPPORT_TRY(s.Exec("INSERT INTO contacts (workspace_id, email, external_id, status, attributes, timezone, "
                          "locale, created_at, updated_at) SELECT $1, r.e, r.x, 'active', '{}', '', '', $2, $2 "
-                         "FROM json_to_recordset($3::json) AS r(e text, x text) ON CONFLICT DO NOTHING "
+                         "FROM jsonb_to_recordset($3::jsonb) AS r(e text, x text) ON CONFLICT DO NOTHING "
                          "RETURNING id, email, external_id",
                          {ws, ToMicros(received_at), std::string_view(create_json)}, [&](const Row& r) {
                            known.by_id[r.Int(0)] = true;
@@ -255,7 +264,7 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
     if (keys_json.size() > 2) {
       std::unordered_set<std::string> claimed;
       RAPPORT_TRY(s.Exec("INSERT INTO event_keys (workspace_id, key, event_id, contact_id) SELECT $1, r.k, r.e, r.c "
-                         "FROM json_to_recordset($2::json) AS r(k text, e bigint, c bigint) "
+                         "FROM jsonb_to_recordset($2::jsonb) AS r(k text, e bigint, c bigint) "
                          "ON CONFLICT DO NOTHING RETURNING key",
                          {ws, std::string_view(keys_json)}, [&](const Row& r) { claimed.emplace(r.Text(0)); }));
       std::unordered_set<std::string> lost;
@@ -264,8 +273,7 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
           lost.insert(*events[i].idempotency_key);
       if (!lost.empty()) {
         std::string arr = TextArray(lost);
-        RAPPORT_TRY(s.Exec("SELECT key, event_id, contact_id FROM event_keys WHERE workspace_id = $1 AND "
-                           "key = ANY($2::text[])",
+        RAPPORT_TRY(s.Exec(kSelectKeys,
                            {ws, std::string_view(arr)}, [&](const Row& r) {
                              seen[std::string(r.Text(0))] = {r.Int(1), r.Int(2)};
                            }));
@@ -289,7 +297,7 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
     rows.push_back(']');
     if (rows.size() > 2) {
       RAPPORT_TRY(s.Exec("INSERT INTO events (id, workspace_id, contact_id, name, properties, occurred_at, received_at) "
-                         "SELECT r.i, $1, r.c, r.n, r.p, r.o, $2 FROM json_to_recordset($3::json) "
+                         "SELECT r.i, $1, r.c, r.n, r.p, r.o, $2 FROM jsonb_to_recordset($3::jsonb) "
                          "AS r(i bigint, c bigint, n text, p jsonb, o bigint)",
                          {ws, ToMicros(received_at), std::string_view(rows)}));
     }

@@ -75,7 +75,7 @@ Error Connection::LastError(int rc, std::string_view what) const {
 }
 
 Result<Connection::Statement*> Connection::Prepare(std::string_view sql) {
-  auto it = cache_.find(std::string(sql));
+  auto it = cache_.find(sql);
   if (it != cache_.end()) return &it->second;
   Statement st;
   int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &st.stmt,

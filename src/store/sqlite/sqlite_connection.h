@@ -49,8 +49,13 @@ class Connection final : public sql::Session {
   Result<Statement*> Prepare(std::string_view sql);
   Error LastError(int rc, std::string_view what) const;
 
+  // Looked up by the SQL text without copying it (transparent hash).
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   sqlite3* db_;
-  std::unordered_map<std::string, Statement> cache_;
+  std::unordered_map<std::string, Statement, TextHash, std::equal_to<>> cache_;
 };
 
 }  // namespace rapport::sqlite

@@ -33,9 +33,11 @@ CREATE TABLE contacts (
 );
 CREATE INDEX contacts_email_hash ON contacts (workspace_id, email_hash) WHERE email_hash IS NOT NULL;
 
+-- events.contact_id is checked by the store as each event is appended (no foreign key: it would
+-- cost a lookup per event on the ingest path), as in PostgreSQL.
 CREATE TABLE events (
   id INTEGER PRIMARY KEY,
-  contact_id INTEGER NOT NULL REFERENCES contacts (id),
+  contact_id INTEGER NOT NULL,
   workspace_id INTEGER NOT NULL,
   name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 128),
   properties TEXT NOT NULL DEFAULT '{}',
