@@ -1,6 +1,6 @@
 #include "mail/header.h"
 
-#include <openssl/rand.h>
+#include "mail/fast_random.h"
 
 #include <algorithm>
 #include <array>
@@ -480,17 +480,7 @@ Status AppendAddressHeader(std::string& out, std::string_view name, const Mailbo
 
 std::string GenerateMessageId(std::string_view domain) {
   std::array<unsigned char, 16> bytes{};
-  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
-    // OpenSSL's DRBG cannot fail once seeded; fall back to the clock and a counter rather than
-    // abort a send.
-    static std::atomic<uint64_t> counter{0};
-    uint64_t a = std::chrono::steady_clock::now().time_since_epoch().count();
-    uint64_t b = counter.fetch_add(1) ^ reinterpret_cast<uintptr_t>(&bytes);
-    for (int k = 0; k < 8; ++k) {
-      bytes[k] = static_cast<unsigned char>(a >> (8 * k));
-      bytes[8 + k] = static_cast<unsigned char>(b >> (8 * k));
-    }
-  }
+  FastRandomBytes(bytes.data(), bytes.size());
   static constexpr char kBase32[] = "abcdefghijklmnopqrstuvwxyz234567";
   std::string id;
   id.reserve(domain.size() + 32);

@@ -16,7 +16,7 @@
 // each encoded word at most 75 characters, never splitting a UTF-8 sequence, one per line after
 // the first when they do not fit. No line ever exceeds 998 octets; every line ends in CRLF.
 //
-// All functions are pure and thread-safe (GenerateMessageId reads OpenSSL's thread-safe RNG).
+// All functions are pure and thread-safe (GenerateMessageId reads a per-thread RNG).
 #pragma once
 
 #include <string>
@@ -70,7 +70,7 @@ Status AppendAddressHeader(std::string& out, std::string_view name,
                            const std::vector<Mailbox>& mailboxes);
 Status AppendAddressHeader(std::string& out, std::string_view name, const Mailbox& mailbox);
 
-// "<random@domain>" with 128 random bits (base32, lower case). `domain` must be a valid
+// "<random@domain>" with 128 random bits (base32, lower case; see fast_random.h). `domain` must be a valid
 // ASCII domain (as EmailAddress::domain is); an invalid one is a programmer error, checked
 // by the callers that build headers (ValidateAddress).
 std::string GenerateMessageId(std::string_view domain);

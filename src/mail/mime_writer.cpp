@@ -1,11 +1,10 @@
 #include "mail/mime_writer.h"
 
-#include <openssl/rand.h>
-
 #include <array>
 #include <cstring>
 
 #include "mail/body_encoding.h"
+#include "mail/fast_random.h"
 
 namespace rapport::mail {
 namespace {
@@ -66,11 +65,7 @@ Status ValidateListId(std::string_view id) {
 
 std::string MakeBoundary() {
   std::array<unsigned char, 12> bytes{};
-  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
-    // Collisions are impossible by construction (see body_encoding.h); randomness only keeps
-    // nested messages apart, so a fixed value is still correct.
-    bytes.fill(0x5A);
-  }
+  FastRandomBytes(bytes.data(), bytes.size());
   static constexpr char kHex[] = "0123456789abcdef";
   std::string b = "=_rp";
   for (unsigned char c : bytes) {

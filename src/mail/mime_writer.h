@@ -15,7 +15,7 @@
 // Failure: kInvalid naming the field for any invalid value (a header value with CR, LF or other
 // control characters, invalid UTF-8, a bad address, a marketing message without an https
 // unsubscribe URL, an extra header that would replace one the writer owns, no body at all).
-// On failure nothing usable is produced. Pure (reads OpenSSL's RNG for the boundary and a
+// On failure nothing usable is produced. Pure (reads a per-thread RNG for the boundary and a
 // missing Message-ID); thread-safe.
 #pragma once
 
