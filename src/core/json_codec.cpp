@@ -102,7 +102,7 @@ JsonBodyParser::~JsonBodyParser() = default;
 
 Result<json::value> JsonBodyParser::Parse(std::string_view text) {
   Impl& m = *impl_;
-  size_t want = std::clamp(text.size() * 3 + 1024, kMinArena, kMaxReusedArena);
+  size_t want = std::clamp(text.size() * 8 + 1024, kMinArena, kMaxReusedArena);
   m.resource.reset();
   if (m.arena_size < want) {
     m.arena = std::make_unique<unsigned char[]>(want);
