@@ -10,6 +10,8 @@
 
 #include <cstdio>
 #include <cstring>
+#include <future>
+#include <map>
 #include <thread>
 
 #include "delivery/smtp/smtp_transport.h"
@@ -33,37 +35,44 @@ double CpuSelf() {
 
 const char* kFirst[] = {"Ada", "Grace", "Linus", "Barbara", "Ken", "Margaret", "Dennis", "Frances"};
 
-// A personalized message of about `size` bytes: headers, a greeting, and body lines that carry
-// the recipient's name and number (so no two messages are the same bytes).
+// The body shared by all messages of one size (as a template's static text would be).
+const std::string& BodyTemplate(size_t size) {
+  static std::map<size_t, std::string> bodies;
+  std::string& b = bodies[size];
+  if (b.empty()) {
+    int line = 0;
+    while (b.size() < size) {
+      b += "Line " + std::to_string(++line) +
+           " of this week's digest: the quick brown fox jumps over the lazy dog, again.\r\n";
+    }
+  }
+  return b;
+}
+
+// A personalized message of about `size` bytes: headers, a greeting and a closing line carry
+// the recipient's name and number (no two messages are the same bytes); one in ten has a line
+// starting with '.', which takes the dot-stuffing copy path.
 void MakeMessage(int i, size_t size, OutgoingMessage& m) {
   const char* name = kFirst[i % 8];
-  std::string rcpt = "user" + std::to_string(i) + "@example.org";
-  m.envelope.mail_from = "bounces+" + std::to_string(i) + "@news.example.com";
+  std::string num = std::to_string(i);
+  std::string rcpt = "user" + num + "@example.org";
+  m.envelope.mail_from = "bounces+" + num + "@news.example.com";
   m.envelope.rcpt_to.assign(1, rcpt);
   std::string& d = m.data;
   d.clear();
-  d.reserve(size + 256);
+  d.reserve(size + 512);
   d += "From: Example News <news@example.com>\r\nTo: ";
   d += name;
   d += " <" + rcpt + ">\r\nSubject: Your weekly digest, ";
   d += name;
-  d += "\r\nMessage-ID: <" + std::to_string(i) + ".digest@example.com>\r\n"
+  d += "\r\nMessage-ID: <" + num + ".digest@example.com>\r\n"
        "Date: Mon, 23 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n"
-       "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n";
-  d += "Hello ";
+       "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nHello ";
   d += name;
   d += ",\r\n\r\n";
-  int line = 0;
-  while (d.size() < size) {
-    d += "Line ";
-    d += std::to_string(++line);
-    d += " of your digest, ";
-    d += name;
-    d += " (#";
-    d += std::to_string(i);
-    d += "): the quick brown fox jumps over the lazy dog.\r\n";
-    if (line % 40 == 0) d += ".a line that starts with a dot\r\n";
-  }
+  d += BodyTemplate(size > d.size() + 100 ? size - d.size() - 100 : 1);
+  if (i % 10 == 0) d += ".signature follows\r\n";
+  d += "See you next week, " + std::string(name) + " (subscriber #" + num + ").\r\n";
 }
 
 struct RunResult {
@@ -77,20 +86,32 @@ RunResult RunRapport(int port, long count, size_t size, int connections, int bat
                                 std::to_string(connections)).value();
   SmtpTransport transport(cfg);
   RunResult r;
-  std::vector<OutgoingMessage> batch;
-  double cpu0 = CpuSelf(), t0 = Now();
-  for (long sent = 0; sent < count;) {
-    int n = static_cast<int>(std::min<long>(batch_size, count - sent));
-    batch.resize(n);
-    for (int i = 0; i < n; ++i) MakeMessage(static_cast<int>(sent + i), size, batch[i]);
-    if (signer) {
-      Timestamp ts = SystemClock::Instance().Now();
-      auto sign_range = [&](int from, int to) {
+  // The next batch is made (and signed) on other threads while the current one is sent.
+  auto make = [&](long first, int n) {
+    std::vector<OutgoingMessage> batch(n);
+    auto range = [&](int from, int to) {
+      for (int i = from; i < to; ++i) MakeMessage(static_cast<int>(first + i), size, batch[i]);
+      if (signer) {
+        Timestamp ts = SystemClock::Instance().Now();
         for (int i = from; i < to; ++i) batch[i].data = signer->Sign(batch[i].data, ts).value();
-      };
-      std::thread other(sign_range, n / 2, n);
-      sign_range(0, n / 2);
+      }
+    };
+    if (signer) {
+      std::thread other(range, n / 2, n);
+      range(0, n / 2);
       other.join();
+    } else {
+      range(0, n);
+    }
+    return batch;
+  };
+  double cpu0 = CpuSelf(), t0 = Now();
+  auto next = std::async(std::launch::async, make, 0L, static_cast<int>(std::min<long>(batch_size, count)));
+  for (long sent = 0; sent < count;) {
+    std::vector<OutgoingMessage> batch = next.get();
+    long after = sent + static_cast<long>(batch.size());
+    if (after < count) {
+      next = std::async(std::launch::async, make, after, static_cast<int>(std::min<long>(batch_size, count - after)));
     }
     auto results = transport.Send(batch);
     for (const auto& res : results) {
@@ -100,7 +121,7 @@ RunResult RunRapport(int port, long count, size_t size, int connections, int bat
         if (r.failed++ < 3) std::fprintf(stderr, "failed: %d %s\n", res.recipients[0].code, res.recipients[0].text.c_str());
       }
     }
-    sent += n;
+    sent = after;
   }
   r.seconds = Now() - t0;
   r.cpu = CpuSelf() - cpu0;

@@ -33,6 +33,21 @@ void AppendDotStuffed(std::string_view data, std::string& out) {
   out.append(".\r\n", 3);
 }
 
+bool IsTransparent(std::string_view data) {
+  if (data.size() < 2 || data[data.size() - 2] != '\r' || data.back() != '\n') return false;
+  if (data.front() == '.') return false;
+  const char* p = data.data();
+  const char* end = p + data.size();
+  while (p < end) {
+    const char* nl = static_cast<const char*>(std::memchr(p, '\n', end - p));
+    if (nl == nullptr) return false;
+    if (nl == data.data() || nl[-1] != '\r') return false;
+    if (nl + 1 < end && nl[1] == '.') return false;
+    p = nl + 1;
+  }
+  return true;
+}
+
 bool HasEightBitBytes(std::string_view data) {
   const unsigned char* p = reinterpret_cast<const unsigned char*>(data.data());
   size_t n = data.size();

@@ -12,6 +12,9 @@
 namespace rapport::delivery {
 
 void AppendDotStuffed(std::string_view data, std::string& out);
+// True when `data` can be sent as it is, followed by ".\r\n": every line ends in CRLF (the
+// last one included) and none starts with '.'. Lets the client skip the copy.
+bool IsTransparent(std::string_view data);
 bool HasEightBitBytes(std::string_view data);
 
 }  // namespace rapport::delivery

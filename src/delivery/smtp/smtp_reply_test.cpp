@@ -91,6 +91,18 @@ TEST(DotStuff, DoublesLeadingDotsAndTerminates) {
   EXPECT_EQ(Stuff(""), ".\r\n");
 }
 
+TEST(DotStuff, Transparent) {
+  EXPECT_TRUE(IsTransparent("a\r\nb.c\r\n"));
+  EXPECT_FALSE(IsTransparent("a\r\n.b\r\n"));
+  EXPECT_FALSE(IsTransparent(".a\r\n"));
+  EXPECT_FALSE(IsTransparent("a\nb\r\n"));
+  EXPECT_FALSE(IsTransparent("a\r\nb"));
+  EXPECT_FALSE(IsTransparent(""));
+  for (std::string s : {"a\r\nb.c\r\n", "x\r\n\r\ny\r\n"}) {
+    EXPECT_EQ(Stuff(s), s + ".\r\n");  // what the no-copy path sends
+  }
+}
+
 TEST(DotStuff, EightBit) {
   EXPECT_FALSE(HasEightBitBytes("plain ascii text that is longer than eight bytes"));
   EXPECT_TRUE(HasEightBitBytes("caf\xc3\xa9"));

@@ -15,6 +15,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include <array>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -149,12 +150,17 @@ struct SmtpTransport::Impl::Connection : std::enable_shared_from_this<Connection
   }
 
   awaitable<error_code> Write(std::string_view data, Ms timeout) {
+    co_return co_await Write(std::array<asio::const_buffer, 1>{asio::buffer(data)}, timeout);
+  }
+
+  template <size_t N>
+  awaitable<error_code> Write(std::array<asio::const_buffer, N> bufs, Ms timeout) {
     error_code ec;
     Arm(timeout);
     if (tls) {
-      co_await asio::async_write(stream, asio::buffer(data), asio::redirect_error(kAwait, ec));
+      co_await asio::async_write(stream, bufs, asio::redirect_error(kAwait, ec));
     } else {
-      co_await asio::async_write(stream.next_layer(), asio::buffer(data), asio::redirect_error(kAwait, ec));
+      co_await asio::async_write(stream.next_layer(), bufs, asio::redirect_error(kAwait, ec));
     }
     Disarm();
     co_return ec;
@@ -476,14 +482,20 @@ struct SmtpTransport::Impl::Connection : std::enable_shared_from_this<Connection
       co_return TxEnd::kDone;
     }
     wbuf.clear();
+    error_code data_ec;
     if (!mail_ok || accepted == 0) {
       // The server opened DATA although nothing can be delivered: end it empty.
-      wbuf = ".\r\n";
       need_rset = true;
+      data_ec = co_await Write(".\r\n", cfg.data_timeout);
+    } else if (IsTransparent(m.data)) {
+      // The common case (CRLF lines, none starting with '.'): no copy, one gathered write.
+      std::array<asio::const_buffer, 2> bufs = {asio::buffer(m.data), asio::buffer(".\r\n", 3)};
+      data_ec = co_await Write(bufs, cfg.data_timeout);
     } else {
       AppendDotStuffed(m.data, wbuf);
+      data_ec = co_await Write(wbuf, cfg.data_timeout);
     }
-    if (auto ec = co_await Write(wbuf, cfg.data_timeout)) co_return lost(Describe("sending message data", ec));
+    if (data_ec) co_return lost(Describe("sending message data", data_ec));
     Step fin = co_await ReadReply(cfg.data_timeout, "reading reply to end of data");
     if (!fin.ok()) co_return lost(fin.error);
     if (mail_ok && accepted > 0) set_reply(accepted_pred, fin.reply);
