@@ -1,5 +1,6 @@
 #include "template/filter_util.h"
 
+#include "template/number.h"
 #include "template/template.h"
 
 namespace rapport::liquid {
@@ -29,10 +30,10 @@ Status ToItems(FilterContext& ctx, const Value& input, std::vector<Value>& items
       return {};
     case Value::Kind::kRange: {
       int64_t lo = input.range_first(), hi = input.range_last();
-      if (hi >= lo && static_cast<uint64_t>(hi - lo) >= ctx.options.limits.max_loop_iterations) {
+      if (static_cast<uint64_t>(RangeCount(lo, hi)) > ctx.options.limits.max_loop_iterations) {
         return Error{ErrorCode::kLimitExceeded, "Liquid error: range too large", {}};
       }
-      for (int64_t i = lo; i <= hi; ++i) items.push_back(Value::Int(i));
+      for (int64_t i = 0; i < RangeCount(lo, hi); ++i) items.push_back(Value::Int(lo + i));
       return {};
     }
     default: items.push_back(input); return {};

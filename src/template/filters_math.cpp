@@ -52,7 +52,7 @@ R Round(FilterContext&, const Value& in, const FilterArgs& a) {
   bool zero_int = true;
   if (a.count > 0) {
     Number d = ToNumber(a[0]);
-    digits = d.is_int() ? d.i : static_cast<int64_t>(d.ToDouble());
+    digits = d.is_int() ? d.i : ClampToInt64(d.ToDouble());
     zero_int = a[0].is_int() && a[0].as_int() == 0;
   }
   if (digits > 300) digits = 300;

@@ -5,6 +5,7 @@
 
 #include "template/filter_registry.h"
 #include "template/filter_util.h"
+#include "template/number.h"
 
 namespace rapport::liquid {
 
@@ -314,8 +315,7 @@ R Size(FilterContext& ctx, const Value& in, const FilterArgs&) {
     case Value::Kind::kObject: return Value::Int(static_cast<int64_t>(in.as_object().size));
     case Value::Kind::kInt: return Value::Int(8);
     case Value::Kind::kRange: {
-      int64_t n = in.range_last() - in.range_first() + 1;
-      return Value::Int(n > 0 ? n : 0);
+      return Value::Int(RangeCount(in.range_first(), in.range_last()));
     }
     default: return Value::Int(0);
   }

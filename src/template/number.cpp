@@ -82,6 +82,19 @@ double Number::ToDouble() const {
   return 0;
 }
 
+int64_t ClampToInt64(double d) {
+  if (std::isnan(d)) return 0;
+  if (d >= 9.2233720368547758e18) return INT64_MAX;
+  if (d <= -9.2233720368547758e18) return INT64_MIN;
+  return static_cast<int64_t>(d);
+}
+
+int64_t RangeCount(int64_t lo, int64_t hi) {
+  if (hi < lo) return 0;
+  __int128 n = static_cast<__int128>(hi) - lo + 1;
+  return n > INT64_MAX ? INT64_MAX : static_cast<int64_t>(n);
+}
+
 int64_t RubyStringToI(std::string_view s) {
   size_t i = 0;
   while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\v' ||
@@ -262,6 +275,7 @@ Number Round(const Number& a, int digits) {
   }
   Number x = a.is_int() ? Dec(a.i, 0) : a;
   if (a.is_int() && digits >= 0) return a;
+  if (a.is_int() && digits < -18) return Number::Int(0);
   int drop = x.scale - digits;
   if (drop <= 0) return a.is_int() ? a : x;
   if (drop > kMaxDigits) return a.is_int() ? Number::Int(0) : Dec(0, 0);
@@ -279,14 +293,14 @@ Number Round(const Number& a, int digits) {
 
 Number Floor(const Number& a) {
   if (a.is_int()) return a;
-  if (a.kind == Number::Kind::kDouble) return Number::Int(static_cast<int64_t>(std::floor(a.d)));
+  if (a.kind == Number::Kind::kDouble) return Number::Int(ClampToInt64(std::floor(a.d)));
   if (a.scale <= 0) return Number::Int(static_cast<int64_t>(a.m * Pow10(-a.scale)));
   return Number::Int(static_cast<int64_t>(FloorDiv(a.m, Pow10(a.scale))));
 }
 
 Number Ceil(const Number& a) {
   if (a.is_int()) return a;
-  if (a.kind == Number::Kind::kDouble) return Number::Int(static_cast<int64_t>(std::ceil(a.d)));
+  if (a.kind == Number::Kind::kDouble) return Number::Int(ClampToInt64(std::ceil(a.d)));
   if (a.scale <= 0) return Number::Int(static_cast<int64_t>(a.m * Pow10(-a.scale)));
   return Number::Int(static_cast<int64_t>(-FloorDiv(-a.m, Pow10(a.scale))));
 }

@@ -31,6 +31,10 @@ struct Number {
 
 // Ruby String#to_i: leading whitespace, sign, digits (underscores between digits); 0 otherwise.
 int64_t RubyStringToI(std::string_view s);
+// A double truncated toward zero and clamped to int64 (NaN -> 0), like a saturating to_i.
+int64_t ClampToInt64(double d);
+// hi - lo + 1 for an inclusive range, 0 when empty, saturated at INT64_MAX.
+int64_t RangeCount(int64_t lo, int64_t hi);
 // Parses a decimal such as "12.50", "-0.1", "1.0e+20" exactly when it fits.
 Number ParseDecimal(std::string_view s);
 // Utils.to_number.

@@ -76,7 +76,7 @@ bool ParseRubyInteger(std::string_view s, int64_t* out) {
 int64_t RubyToI(const Value& v) {
   switch (v.kind()) {
     case Value::Kind::kInt: return v.as_int();
-    case Value::Kind::kDouble: return static_cast<int64_t>(v.as_double());
+    case Value::Kind::kDouble: return ClampToInt64(v.as_double());
     case Value::Kind::kString: return RubyStringToI(v.as_string());
     default: return 0;
   }
@@ -330,7 +330,7 @@ bool Renderer::Lookup(const Value& obj, std::string_view key, bool command, Valu
     case Value::Kind::kRange:
       if (command) {
         int64_t lo = obj.range_first(), hi = obj.range_last();
-        if (key == "size") { *out = Value::Int(hi >= lo ? hi - lo + 1 : 0); return true; }
+        if (key == "size") { *out = Value::Int(RangeCount(lo, hi)); return true; }
         if (key == "first") { *out = Value::Int(lo); return true; }
         if (key == "last") { *out = Value::Int(hi); return true; }
       }
@@ -643,13 +643,13 @@ bool Renderer::RenderFor(const ForNode& node, std::string& out) {
     if (!v.is_nil()) {
       if (!ToInteger(v, &to)) return Fail(node.pos, ErrorCode::kInvalid, "Liquid error: invalid integer");
       has_to = true;
-      to += from;
+      if (__builtin_add_overflow(to, from, &to)) to = from > 0 ? INT64_MAX : INT64_MIN;
     }
   }
   std::vector<Value> segment;
   if (coll.is_range()) {
     int64_t lo = coll.range_first(), hi = coll.range_last();
-    int64_t n = hi >= lo ? hi - lo + 1 : 0;
+    int64_t n = RangeCount(lo, hi);
     int64_t start = std::max<int64_t>(from, 0);
     int64_t end = has_to ? std::min(n, to) : n;
     if (end > start) {
@@ -673,7 +673,8 @@ bool Renderer::RenderFor(const ForNode& node, std::string& out) {
     if (end > start) segment.assign(all.begin() + start, all.begin() + end);
   }
   if (node.reversed) std::reverse(segment.begin(), segment.end());
-  int64_t next = from + static_cast<int64_t>(segment.size());
+  int64_t next;
+  if (__builtin_add_overflow(from, static_cast<int64_t>(segment.size()), &next)) next = INT64_MAX;
   bool stored = false;
   for (auto& o : offsets_) {
     if (o.first == node.name) { o.second = next; stored = true; }
@@ -732,7 +733,7 @@ bool Renderer::RenderTablerow(const TablerowNode& node, std::string& out) {
     Value v;
     if (!Eval(*node.limit, &v)) return false;
     if (v.is_bool()) return Fail(node.pos, ErrorCode::kInvalid, "Liquid error: invalid integer");
-    to = from + RubyToI(v);
+    if (__builtin_add_overflow(from, RubyToI(v), &to)) to = from > 0 ? INT64_MAX : INT64_MIN;
     has_to = true;
   }
   std::vector<Value> segment;
@@ -742,9 +743,10 @@ bool Renderer::RenderTablerow(const TablerowNode& node, std::string& out) {
     std::vector<Value> all;
     if (coll.is_range()) {
       int64_t lo = coll.range_first(), hi = coll.range_last();
-      int64_t n = hi >= lo ? hi - lo + 1 : 0;
+      int64_t n = RangeCount(lo, hi);
       int64_t end = has_to ? std::min(n, to) : n;
-      if (end - std::max<int64_t>(from, 0) > static_cast<int64_t>(options_.limits.max_loop_iterations)) {
+      if (static_cast<__int128>(end) - std::max<int64_t>(from, 0) >
+          static_cast<__int128>(options_.limits.max_loop_iterations)) {
         return Fail(node.pos, ErrorCode::kLimitExceeded, "Liquid error: loop iteration limit exceeded");
       }
       for (int64_t i = std::max<int64_t>(from, 0); i < end; ++i) all.push_back(Value::Int(lo + i));
@@ -920,11 +922,11 @@ bool Renderer::RenderInclude(const IncludeNode& node, std::string& out) {
       std::vector<Value> items;
       if (variable.is_range()) {
         int64_t lo = variable.range_first(), hi = variable.range_last();
-        if (hi - lo >= static_cast<int64_t>(options_.limits.max_loop_iterations)) {
+        if (RangeCount(lo, hi) > static_cast<int64_t>(options_.limits.max_loop_iterations)) {
           --depth_;
           return Fail(node.pos, ErrorCode::kLimitExceeded, "Liquid error: loop iteration limit exceeded");
         }
-        for (int64_t i = lo; i <= hi; ++i) items.push_back(Value::Int(i));
+        for (int64_t i = 0; i < RangeCount(lo, hi); ++i) items.push_back(Value::Int(lo + i));
       } else {
         Collect(variable, items);
       }
