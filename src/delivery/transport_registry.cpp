@@ -9,11 +9,6 @@ extern int rapport_transport_anchor_smtp;
 extern int rapport_transport_anchor_smtps;
 
 namespace rapport::delivery {
-namespace {
-[[maybe_unused]] volatile int* kAnchors[] = {&rapport_transport_anchor_maildir,
-                                             &rapport_transport_anchor_smtp,
-                                             &rapport_transport_anchor_smtps};
-}  // namespace
 
 SendResult UniformResult(const OutgoingMessage& m, int code, std::string enhanced_code,
                          std::string text, std::string remote) {
@@ -27,6 +22,10 @@ SendResult UniformResult(const OutgoingMessage& m, int code, std::string enhance
 }
 
 TransportRegistry& TransportRegistry::Global() {
+  // Volatile reads the optimizer cannot drop: they make the linker keep every transport.
+  (void)*static_cast<volatile int*>(&rapport_transport_anchor_maildir);
+  (void)*static_cast<volatile int*>(&rapport_transport_anchor_smtp);
+  (void)*static_cast<volatile int*>(&rapport_transport_anchor_smtps);
   static TransportRegistry* registry = new TransportRegistry();
   return *registry;
 }

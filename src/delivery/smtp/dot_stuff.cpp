@@ -3,6 +3,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace rapport::delivery {
 
 void AppendDotStuffed(std::string_view data, std::string& out) {
@@ -60,6 +64,37 @@ bool HasEightBitBytes(std::string_view data) {
   }
   for (; i < n; ++i) acc |= p[i];
   return (acc & 0x8080808080808080ULL) != 0;
+}
+
+MessageShape InspectMessage(std::string_view data) {
+  MessageShape shape;
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(data.data());
+  const size_t n = data.size();
+  bool ok = n >= 2 && p[n - 2] == '\r' && p[n - 1] == '\n' && p[0] != '.';
+  // A line end at i is fine when preceded by CR and not followed by '.'.
+  auto lf_ok = [&](size_t i) { return i > 0 && p[i - 1] == '\r' && (i + 1 >= n || p[i + 1] != '.'); };
+  size_t i = 0;
+#if defined(__SSE2__)
+  // 16 bytes at a time: a mask of the line feeds, and the high bits of every byte.
+  const __m128i lf = _mm_set1_epi8('\n');
+  __m128i high = _mm_setzero_si128();
+  for (; i + 16 <= n; i += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    high = _mm_or_si128(high, v);
+    unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf)));
+    while (mask != 0 && ok) {
+      ok = lf_ok(i + static_cast<size_t>(__builtin_ctz(mask)));
+      mask &= mask - 1;
+    }
+  }
+  shape.eight_bit = _mm_movemask_epi8(high) != 0;
+#endif
+  for (; i < n; ++i) {
+    if (p[i] & 0x80) shape.eight_bit = true;
+    if (p[i] == '\n' && ok) ok = lf_ok(i);
+  }
+  shape.transparent = ok;
+  return shape;
 }
 
 }  // namespace rapport::delivery

@@ -17,4 +17,11 @@ void AppendDotStuffed(std::string_view data, std::string& out);
 bool IsTransparent(std::string_view data);
 bool HasEightBitBytes(std::string_view data);
 
+// Both questions in one pass over the bytes (8 at a time), as the client asks them per message.
+struct MessageShape {
+  bool transparent = false;  // IsTransparent()
+  bool eight_bit = false;    // HasEightBitBytes()
+};
+MessageShape InspectMessage(std::string_view data);
+
 }  // namespace rapport::delivery

@@ -98,6 +98,15 @@ TEST(DotStuff, Transparent) {
   EXPECT_FALSE(IsTransparent("a\nb\r\n"));
   EXPECT_FALSE(IsTransparent("a\r\nb"));
   EXPECT_FALSE(IsTransparent(""));
+  // InspectMessage agrees with both single-purpose functions, across word boundaries.
+  for (std::string s : {"a\r\nb.c\r\n", "abcdefg\r\n.x\r\n", "abcdef\r\n\r\n", "abcdefgh\nxyz\r\n",
+                        "0123456789abcde\r\n\xc3\xa9\r\n", "0123456789abcdef.\r\n", "0123456\r\n",
+                        "0123456789abcde\r\n.0123456789abcdef\r\nzz\r\n",
+                        "0123456789abcdefghijklmnopqrstu\nzz\r\n", std::string(64, 'a') + "\r\n"}) {
+    auto shape = InspectMessage(s);
+    EXPECT_EQ(shape.transparent, IsTransparent(s)) << s;
+    EXPECT_EQ(shape.eight_bit, HasEightBitBytes(s)) << s;
+  }
   for (std::string s : {"a\r\nb.c\r\n", "x\r\n\r\ny\r\n"}) {
     EXPECT_EQ(Stuff(s), s + ".\r\n");  // what the no-copy path sends
   }

@@ -368,7 +368,8 @@ struct SmtpTransport::Impl::Connection : std::enable_shared_from_this<Connection
       wbuf += " SIZE=";
       wbuf += std::to_string(m.data.size());
     }
-    if (caps.eight_bit_mime && HasEightBitBytes(m.data)) wbuf += " BODY=8BITMIME";
+    const MessageShape shape = InspectMessage(m.data);
+    if (caps.eight_bit_mime && shape.eight_bit) wbuf += " BODY=8BITMIME";
     wbuf += "\r\n";
     std::vector<size_t> cmd_end;  // offsets of each command's end, for the non-pipelined path
     cmd_end.push_back(rset ? 6 : 0);
@@ -487,7 +488,7 @@ struct SmtpTransport::Impl::Connection : std::enable_shared_from_this<Connection
       // The server opened DATA although nothing can be delivered: end it empty.
       need_rset = true;
       data_ec = co_await Write(".\r\n", cfg.data_timeout);
-    } else if (IsTransparent(m.data)) {
+    } else if (shape.transparent) {
       // The common case (CRLF lines, none starting with '.'): no copy, one gathered write.
       std::array<asio::const_buffer, 2> bufs = {asio::buffer(m.data), asio::buffer(".\r\n", 3)};
       data_ec = co_await Write(bufs, cfg.data_timeout);
