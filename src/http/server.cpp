@@ -49,6 +49,7 @@ struct ServerState {
         control(net::make_strand(ioc)),
         acceptor(control),
         drain_timer(control) {}
+  ~ServerState() { destroying = true; }
 
   void Accept();
   void Register(Session* s, std::weak_ptr<Session> w) {
@@ -57,16 +58,20 @@ struct ServerState {
   }
   void Unregister(Session* s);
 
+  // Declared before ioc so that they outlive it: destroying ioc destroys the sessions it still
+  // holds (after a drain timeout), and they unregister on the way out.
+  std::atomic<bool> destroying{false};
+  std::atomic<bool> stopping{false};
+  std::atomic<uint16_t> port{0};
+  std::mutex mu;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;  // GUARDED_BY(mu)
+
   ServerOptions options;
   Api api;
   net::io_context ioc;
   net::strand<net::io_context::executor_type> control;  // acceptor and drain timer
   tcp::acceptor acceptor;
   net::steady_timer drain_timer;
-  std::atomic<bool> stopping{false};
-  std::atomic<uint16_t> port{0};
-  std::mutex mu;
-  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;  // GUARDED_BY(mu)
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -225,7 +230,7 @@ class Session : public std::enable_shared_from_this<Session> {
 void ServerState::Unregister(Session* s) {
   std::lock_guard lock(mu);
   sessions.erase(s);
-  if (stopping && sessions.empty()) net::post(control, [this] { drain_timer.cancel(); });
+  if (stopping && sessions.empty() && !destroying) net::post(control, [this] { drain_timer.cancel(); });
 }
 
 void ServerState::Accept() {

@@ -201,6 +201,21 @@ TEST_F(ServerTest, ShutdownFinishesTheRequestInFlightAndClosesIdleConnections) {
   EXPECT_EQ(*count, 2);  // acknowledged means stored
 }
 
+TEST_F(ServerTest, DrainTimeoutEndsRunWhenAClientNeverFinishes) {
+  ServerOptions opts;
+  opts.drain_timeout = std::chrono::seconds(1);
+  StartServer(opts);
+  int stuck = Connect(server_->port());
+  SendAll(stuck, "POST /api/v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{");
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto start = std::chrono::steady_clock::now();
+  server_->Shutdown();
+  ASSERT_EQ(run_.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(900));
+  server_.reset();  // destroys the connection still held by the stopped io_context
+  close(stuck);
+}
+
 TEST_F(ServerTest, StartReportsAnAddressInUse) {
   StartServer({});
   ServerOptions opts;
