@@ -140,10 +140,13 @@ Result<DkimKey> DkimKeyFromPem(std::string_view domain, std::string_view selecto
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())),
                                                 &BIO_free);
   if (!bio) return Error::Internal("out of memory");
-  EVP_PKEY* raw = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+  // A callback that supplies no passphrase: an encrypted key fails instead of OpenSSL's
+  // default prompting on the terminal.
+  pem_password_cb* no_passphrase = [](char*, int, int, void*) -> int { return 0; };
+  EVP_PKEY* raw = PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr);
   if (raw == nullptr) {
     ERR_clear_error();
-    return Error::Invalid("key_file", "not a PEM private key");
+    return Error::Invalid("key_file", "not an unencrypted PEM private key");
   }
   std::shared_ptr<EVP_PKEY> key(raw, &EVP_PKEY_free);
   const int id = EVP_PKEY_get_base_id(raw);

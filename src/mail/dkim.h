@@ -2,9 +2,9 @@
 // relaxed/relaxed canonicalization, one or several signatures per message (dual signing).
 //
 // DkimKey: a domain, a selector, an algorithm and a private key. Copies share the immutable
-// key. LoadDkimKey reads a PEM file (PKCS#8 or traditional); it fails with kInvalid (field
-// "key_file") when the file cannot be read, is not a private key, or does not match the
-// algorithm (an RSA key under 2048 bits is refused too). Key material is never put in an
+// key. LoadDkimKey reads an unencrypted PEM file (PKCS#8 or traditional; an encrypted key is
+// refused, never prompted for); it fails with kInvalid (field "key_file") when the file cannot
+// be read, is not a private key, or does not match the algorithm (an RSA key under 2048 bits is refused too). Key material is never put in an
 // error message.
 //
 // DkimSigner: signs complete messages (CRLF line ends, as mime_writer.h writes them). h= lists

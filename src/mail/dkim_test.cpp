@@ -227,6 +227,20 @@ TEST(DkimTest, LoadDkimKeyFromFileAndErrors) {
   ASSERT_FALSE(bad_selector.ok());
   EXPECT_EQ(bad_selector.error().field, "selector");
 
+  // An encrypted key is refused (no prompt for a passphrase).
+  {
+    EVP_PKEY* ed = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+    BIO* b = BIO_new(BIO_s_mem());
+    PEM_write_bio_PKCS8PrivateKey(b, ed, EVP_aes_256_cbc(), nullptr, 0, nullptr,
+                                  const_cast<char*>("secret"));
+    char* p = nullptr;
+    long l = BIO_get_mem_data(b, &p);
+    auto enc = DkimKeyFromPem("example.com", "ed", std::string_view(p, l), DkimAlgorithm::kEd25519Sha256);
+    BIO_free(b);
+    EVP_PKEY_free(ed);
+    ASSERT_FALSE(enc.ok());
+    EXPECT_EQ(enc.error().field, "key_file");
+  }
   // A 1024-bit RSA key is refused.
   EVP_PKEY* small = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(1024));
   ASSERT_NE(small, nullptr);
