@@ -82,8 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   InternetAddress* ia = internet_address_list_get_address(list, 0);
   const char* name = internet_address_get_name(ia);
   Check(Squash(name ? name : "") == Squash(std::string(value)), "display name round trip");
-  Check(std::string(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia))) ==
-            "news@example.com",
+  Check(std::string(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia))) == "news@example.com",
         "address round trip");
   g_object_unref(list);
   return 0;

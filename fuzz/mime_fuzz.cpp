@@ -57,8 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   GMimeMessage* msg = g_mime_parser_construct_message(parser, nullptr);
   Check(msg != nullptr, "GMime parses the message");
   GMimeObject* body = g_mime_message_get_mime_part(msg);
-  Check(GMIME_IS_MULTIPART(body) && g_mime_multipart_get_count(GMIME_MULTIPART(body)) == 2,
-        "two parts");
+  Check(GMIME_IS_MULTIPART(body) && g_mime_multipart_get_count(GMIME_MULTIPART(body)) == 2, "two parts");
   Check(Decode(g_mime_multipart_get_part(GMIME_MULTIPART(body), 0)) == CanonicalizeLineEnds(m.text),
         "text part round trip");
   Check(Decode(g_mime_multipart_get_part(GMIME_MULTIPART(body), 1)) == CanonicalizeLineEnds(m.html),

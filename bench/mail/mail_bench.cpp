@@ -73,16 +73,17 @@ void BM_EncodeSubject(benchmark::State& state) {
   std::string out;
   for (auto _ : state) {
     out.clear();
-    auto s = AppendUnstructuredHeader(out, "Subject", "Nouveautés de la semaine: 20% sur les cafés d'Éthiopie");
+    auto s =
+        AppendUnstructuredHeader(out, "Subject", "Nouveautés de la semaine: 20% sur les cafés d'Éthiopie");
     benchmark::DoNotOptimize(s);
   }
 }
 
 const DkimKey& Key(DkimAlgorithm a) {
-  static const DkimKey rsa = *DkimKeyFromPem("example.com", "rsa", *GenerateDkimKeyPem(DkimAlgorithm::kRsaSha256),
-                                             DkimAlgorithm::kRsaSha256);
-  static const DkimKey ed = *DkimKeyFromPem("example.com", "ed", *GenerateDkimKeyPem(DkimAlgorithm::kEd25519Sha256),
-                                            DkimAlgorithm::kEd25519Sha256);
+  static const DkimKey rsa = *DkimKeyFromPem(
+      "example.com", "rsa", *GenerateDkimKeyPem(DkimAlgorithm::kRsaSha256), DkimAlgorithm::kRsaSha256);
+  static const DkimKey ed = *DkimKeyFromPem(
+      "example.com", "ed", *GenerateDkimKeyPem(DkimAlgorithm::kEd25519Sha256), DkimAlgorithm::kEd25519Sha256);
   return a == DkimAlgorithm::kRsaSha256 ? rsa : ed;
 }
 
@@ -93,8 +94,8 @@ void SignLoop(benchmark::State& state, std::vector<DkimKey> keys, size_t bytes) 
     auto r = signer.SignatureHeaders(msg, FromMicros(1795428907LL * 1000000));
     benchmark::DoNotOptimize(r);
   }
-  state.counters["signs/s"] = benchmark::Counter(static_cast<double>(state.iterations()),
-                                                 benchmark::Counter::kIsRate);
+  state.counters["signs/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
 void BM_DkimSign_Rsa2048_5KB(benchmark::State& s) { SignLoop(s, {Key(DkimAlgorithm::kRsaSha256)}, 5120); }

@@ -24,8 +24,10 @@ bool WritePrivateFile(const std::string& path, const std::string& data, std::str
   while (ok && done < data.size()) {
     ssize_t n = ::write(fd, data.data() + done, data.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) ok = false;
-    else done += static_cast<size_t>(n);
+    if (n <= 0)
+      ok = false;
+    else
+      done += static_cast<size_t>(n);
   }
   ok = ok && ::fsync(fd) == 0;
   if (!ok) *error = path + ": " + std::strerror(errno);
@@ -49,9 +51,8 @@ std::string TomlEscape(const std::string& s) {
 
 }  // namespace
 
-int RunDkimKeygen(const std::string& domain, const std::string& selector,
-                  const std::string& algorithm, const std::string& out_key_file, std::FILE* out,
-                  std::FILE* err) {
+int RunDkimKeygen(const std::string& domain, const std::string& selector, const std::string& algorithm,
+                  const std::string& out_key_file, std::FILE* out, std::FILE* err) {
   auto alg = mail::ParseDkimAlgorithm(algorithm);
   if (!alg) {
     std::fprintf(err, "dkim keygen: unknown algorithm '%s' (use rsa or ed25519)\n", algorithm.c_str());

@@ -15,8 +15,7 @@
 
 namespace rapport {
 
-int RunDkimKeygen(const std::string& domain, const std::string& selector,
-                  const std::string& algorithm, const std::string& out_key_file,
-                  std::FILE* out = stdout, std::FILE* err = stderr);
+int RunDkimKeygen(const std::string& domain, const std::string& selector, const std::string& algorithm,
+                  const std::string& out_key_file, std::FILE* out = stdout, std::FILE* err = stderr);
 
 }  // namespace rapport

@@ -69,8 +69,7 @@ Result<std::string> SignData(const DkimKey& key, std::string_view data) {
   if (EVP_DigestSign(ctx.get(), nullptr, &sig_len, msg, msg_len) != 1)
     return Error::Internal("DKIM: signing failed: " + OpenSslError());
   std::string sig(sig_len, '\0');
-  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &sig_len, msg,
-                     msg_len) != 1)
+  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &sig_len, msg, msg_len) != 1)
     return Error::Internal("DKIM: signing failed: " + OpenSslError());
   sig.resize(sig_len);
   return sig;
@@ -81,13 +80,11 @@ Result<std::string> BodyHash(std::string_view body) {
   if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
     return Error::Internal("DKIM: SHA-256 init failed");
   bool ok = true;
-  RelaxedBodyCanonicalizer::Run(body, [&](std::string_view s) {
-    ok = ok && EVP_DigestUpdate(ctx.get(), s.data(), s.size()) == 1;
-  });
+  RelaxedBodyCanonicalizer::Run(
+      body, [&](std::string_view s) { ok = ok && EVP_DigestUpdate(ctx.get(), s.data(), s.size()) == 1; });
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (!ok || EVP_DigestFinal_ex(ctx.get(), digest, &len) != 1)
-    return Error::Internal("DKIM: SHA-256 failed");
+  if (!ok || EVP_DigestFinal_ex(ctx.get(), digest, &len) != 1) return Error::Internal("DKIM: SHA-256 failed");
   return Base64(digest, len);
 }
 
@@ -133,8 +130,8 @@ DkimKey::DkimKey(std::string domain, std::string selector, DkimAlgorithm algorit
       algorithm_(algorithm),
       key_(std::move(key)) {}
 
-Result<DkimKey> DkimKeyFromPem(std::string_view domain, std::string_view selector,
-                               std::string_view pem, DkimAlgorithm algorithm) {
+Result<DkimKey> DkimKeyFromPem(std::string_view domain, std::string_view selector, std::string_view pem,
+                               DkimAlgorithm algorithm) {
   RAPPORT_TRY(ValidateDnsName("domain", domain));
   RAPPORT_TRY(ValidateDnsName("selector", selector));
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())),
@@ -165,8 +162,8 @@ Result<DkimKey> DkimKeyFromPem(std::string_view domain, std::string_view selecto
   return dkim_key;
 }
 
-Result<DkimKey> LoadDkimKey(std::string_view domain, std::string_view selector,
-                            const std::string& key_file, DkimAlgorithm algorithm) {
+Result<DkimKey> LoadDkimKey(std::string_view domain, std::string_view selector, const std::string& key_file,
+                            DkimAlgorithm algorithm) {
   std::ifstream in(key_file, std::ios::binary);
   if (!in) return Error::Invalid("key_file", "cannot read " + key_file);
   std::ostringstream ss;
@@ -212,8 +209,8 @@ Result<std::string> DkimPublicKeyBase64(const DkimKey& key) {
 
 Result<std::string> DkimTxtValue(const DkimKey& key) {
   RAPPORT_ASSIGN_OR_RETURN(std::string p, DkimPublicKeyBase64(key));
-  return std::string("v=DKIM1; k=") +
-         (key.algorithm() == DkimAlgorithm::kRsaSha256 ? "rsa" : "ed25519") + "; p=" + p;
+  return std::string("v=DKIM1; k=") + (key.algorithm() == DkimAlgorithm::kRsaSha256 ? "rsa" : "ed25519") +
+         "; p=" + p;
 }
 
 Result<std::string> DkimDnsRecord(const DkimKey& key) {
@@ -229,9 +226,9 @@ Result<std::string> DkimDnsRecord(const DkimKey& key) {
 
 const std::vector<std::string>& DefaultSignedHeaders() {
   static const std::vector<std::string> kHeaders = {
-      "from",         "reply-to",     "to",           "subject",
-      "date",         "message-id",   "mime-version", "content-type",
-      "list-unsubscribe", "list-unsubscribe-post", "list-id", "feedback-id"};
+      "from",       "reply-to",     "to",           "subject",          "date",
+      "message-id", "mime-version", "content-type", "list-unsubscribe", "list-unsubscribe-post",
+      "list-id",    "feedback-id"};
   return kHeaders;
 }
 
@@ -267,8 +264,7 @@ Result<std::string> DkimSigner::SignatureHeaders(std::string_view message, Times
     }
   }
   RAPPORT_ASSIGN_OR_RETURN(std::string bh, BodyHash(split.body));
-  const long long t =
-      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  const long long t = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
 
   std::string out;
   for (const DkimKey& key : keys_) {

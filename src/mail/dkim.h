@@ -4,8 +4,8 @@
 // DkimKey: a domain, a selector, an algorithm and a private key. Copies share the immutable
 // key. LoadDkimKey reads an unencrypted PEM file (PKCS#8 or traditional; an encrypted key is
 // refused, never prompted for); it fails with kInvalid (field "key_file") when the file cannot
-// be read, is not a private key, or does not match the algorithm (an RSA key under 2048 bits is refused too). Key material is never put in an
-// error message.
+// be read, is not a private key, or does not match the algorithm (an RSA key under 2048 bits
+// is refused too). Key material is never put in an error message.
 //
 // DkimSigner: signs complete messages (CRLF line ends, as mime_writer.h writes them). h= lists
 // each header of DefaultSignedHeaders() present in the message, once per occurrence, and
@@ -37,8 +37,7 @@ std::optional<DkimAlgorithm> ParseDkimAlgorithm(std::string_view s);
 
 class DkimKey {
  public:
-  DkimKey(std::string domain, std::string selector, DkimAlgorithm algorithm,
-          std::shared_ptr<EVP_PKEY> key);
+  DkimKey(std::string domain, std::string selector, DkimAlgorithm algorithm, std::shared_ptr<EVP_PKEY> key);
 
   const std::string& domain() const { return domain_; }
   const std::string& selector() const { return selector_; }
@@ -52,11 +51,11 @@ class DkimKey {
   std::shared_ptr<EVP_PKEY> key_;
 };
 
-Result<DkimKey> LoadDkimKey(std::string_view domain, std::string_view selector,
-                            const std::string& key_file, DkimAlgorithm algorithm);
+Result<DkimKey> LoadDkimKey(std::string_view domain, std::string_view selector, const std::string& key_file,
+                            DkimAlgorithm algorithm);
 // The same from PEM text in memory.
-Result<DkimKey> DkimKeyFromPem(std::string_view domain, std::string_view selector,
-                               std::string_view pem, DkimAlgorithm algorithm);
+Result<DkimKey> DkimKeyFromPem(std::string_view domain, std::string_view selector, std::string_view pem,
+                               DkimAlgorithm algorithm);
 
 // A new private key as PKCS#8 PEM: RSA 2048 bits or Ed25519.
 Result<std::string> GenerateDkimKeyPem(DkimAlgorithm algorithm);

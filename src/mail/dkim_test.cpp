@@ -50,8 +50,8 @@ int Verify(const std::string& message, const std::vector<const DkimKey*>& keys, 
   }
   WriteFile(dir.File("dns.txt"), dns);
   std::string cmd = std::string("/usr/bin/python3 ") + RAPPORT_SOURCE_DIR + "/tests/mail/dkim_verify.py " +
-                    dir.File("msg.eml") + " " + dir.File("dns.txt") + " " + std::to_string(expected) +
-                    " > " + dir.File("out.txt") + " 2>&1";
+                    dir.File("msg.eml") + " " + dir.File("dns.txt") + " " + std::to_string(expected) + " > " +
+                    dir.File("out.txt") + " 2>&1";
   int rc = std::system(cmd.c_str());
   std::ifstream in(dir.File("out.txt"));
   std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -106,8 +106,7 @@ const Timestamp kNow = FromMicros(1795428907LL * 1000000);
 
 TEST(DkimCanonicalTest, Rfc6376Example) {
   // RFC 6376 section 3.4.6.
-  const std::string message =
-      "A: X\r\nB : Y\t\r\n\tZ  \r\n\r\n C \r\nD \t E\r\n\r\n\r\n";
+  const std::string message = "A: X\r\nB : Y\t\r\n\tZ  \r\n\r\n C \r\nD \t E\r\n\r\n\r\n";
   SplitMessage split = SplitHeaders(message);
   ASSERT_EQ(split.headers.size(), 2u);
   std::string h;
@@ -231,8 +230,7 @@ TEST(DkimTest, LoadDkimKeyFromFileAndErrors) {
   {
     EVP_PKEY* ed = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
     BIO* b = BIO_new(BIO_s_mem());
-    PEM_write_bio_PKCS8PrivateKey(b, ed, EVP_aes_256_cbc(), nullptr, 0, nullptr,
-                                  const_cast<char*>("secret"));
+    PEM_write_bio_PKCS8PrivateKey(b, ed, EVP_aes_256_cbc(), nullptr, 0, nullptr, const_cast<char*>("secret"));
     char* p = nullptr;
     long l = BIO_get_mem_data(b, &p);
     auto enc = DkimKeyFromPem("example.com", "ed", std::string_view(p, l), DkimAlgorithm::kEd25519Sha256);

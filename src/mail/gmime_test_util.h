@@ -55,9 +55,12 @@ inline std::string CheckLines(std::string_view s, size_t max_line = 998) {
 // Random UTF-8 text mixing ASCII words, spaces, accents, CJK, emoji and tricky sequences.
 inline std::string RandomUtf8(std::mt19937& rng, size_t max_chars, bool allow_newlines) {
   static const char* const kPieces[] = {
-      "a", "Z", "0", " ", "  ", "=", "?", "_", "=?", "?=", "\"", "\\", ".", ",", "<", ">", "@",
-      "é", "ü", "ß", "€", "日本", "語", "😀", "Ω", "\xc2\xa0", "From ", "--=_rp", "\t",
-      "https://example.com/a?b=c&d=e", "word", "Lorem", "ipsum",
+      "a",    "Z",        "0",     " ",      "  ", "=",
+      "?",    "_",        "=?",    "?=",     "\"", "\\",
+      ".",    ",",        "<",     ">",      "@",  "é",
+      "ü",    "ß",        "€",     "日本",   "語", "😀",
+      "Ω",    "\xc2\xa0", "From ", "--=_rp", "\t", "https://example.com/a?b=c&d=e",
+      "word", "Lorem",    "ipsum",
   };
   static const char* const kNewlines[] = {"\r\n", "\n", "\r", "\n\n", "\r\n.\r\n", "\n.", "\nFrom "};
   std::uniform_int_distribution<size_t> len(0, max_chars);

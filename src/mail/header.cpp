@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <cstdio>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 
 namespace rapport::mail {
 namespace {
@@ -38,8 +38,8 @@ size_t Utf8Length(unsigned char c) {
 // Characters written as themselves in a Q encoded word. In a phrase only letters, digits and
 // "!*+-/" are allowed (RFC 2047 5 (3)); we use that set everywhere, it is safe in both.
 bool QSafe(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '!' ||
-         c == '*' || c == '+' || c == '-' || c == '/';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '!' || c == '*' ||
+         c == '+' || c == '-' || c == '/';
 }
 
 size_t QCost(unsigned char c) { return (QSafe(c) || c == ' ') ? 1 : 3; }
@@ -81,12 +81,26 @@ void AppendBase64(std::string& out, std::string_view bytes) {
 bool IsAtext(unsigned char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '/': case '=': case '?': case '^': case '_': case '`': case '{': case '|': case '}':
-    case '~':
-      return true;
-    default:
-      return false;
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '/':
+    case '=':
+    case '?':
+    case '^':
+    case '_':
+    case '`':
+    case '{':
+    case '|':
+    case '}':
+    case '~': return true;
+    default: return false;
   }
 }
 
@@ -162,8 +176,8 @@ bool IsValidUtf8(std::string_view s) {
       if ((cc & 0xC0) != 0x80) return false;
       cp = (cp << 6) | (cc & 0x3F);
     }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
       return false;
     i += len;
   }
@@ -221,8 +235,7 @@ size_t FirstWordBudget(size_t column, size_t overhead, bool* fold) {
 // words cannot be cut so that every word but the last holds a multiple of 3 bytes. (GMime,
 // like some other readers, joins the base64 text of adjacent words before decoding, so padding
 // in the middle would lose the rest of the header.)
-std::vector<size_t> PlanWords(std::string_view text, bool use_q, size_t budget_first,
-                              size_t budget_rest) {
+std::vector<size_t> PlanWords(std::string_view text, bool use_q, size_t budget_first, size_t budget_rest) {
   std::vector<size_t> ends;
   size_t i = 0;
   size_t budget = budget_first;
@@ -285,8 +298,10 @@ void AppendEncodedWords(std::string& out, std::string_view text, size_t& column,
     const size_t start = out.size();
     out.push_back(' ');
     out.append(use_q ? kQPrefix : kBPrefix);
-    if (use_q) AppendQ(out, text.substr(i, end - i));
-    else AppendBase64(out, text.substr(i, end - i));
+    if (use_q)
+      AppendQ(out, text.substr(i, end - i));
+    else
+      AppendBase64(out, text.substr(i, end - i));
     out.append("?=");
     column += out.size() - start;
     i = end;
@@ -343,8 +358,7 @@ Status ValidateAddress(std::string_view field, const EmailAddress& address) {
       return Error::Invalid(std::string(field), "the local part holds a character that needs quoting");
   }
   for (unsigned char c : domain) {
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-          c == '.'))
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
       return Error::Invalid(std::string(field), "the domain must be ASCII letters, digits, '-' and '.'");
   }
   return {};
@@ -356,10 +370,9 @@ enum class PhraseForm { kAtoms, kQuoted, kEncoded };
 
 PhraseForm ChoosePhraseForm(std::string_view name) {
   if (!IsPlainAscii(name) || name.find("=?") != std::string_view::npos || name.front() == ' ' ||
-      name.back() == ' ' ||
-      name.size() + std::count_if(name.begin(), name.end(),
-                                  [](char c) { return c == '"' || c == '\\'; }) >
-          kMaxPlainRun)
+      name.back() == ' ' || name.size() + std::count_if(name.begin(), name.end(), [](char c) {
+                              return c == '"' || c == '\\';
+                            }) > kMaxPlainRun)
     return PhraseForm::kEncoded;
   bool atoms = true;
   char prev = 'x';
@@ -443,8 +456,7 @@ void AppendMailbox(std::string& out, const Mailbox& m, size_t& column, bool firs
 
 }  // namespace
 
-Status AppendAddressHeader(std::string& out, std::string_view name,
-                           const std::vector<Mailbox>& mailboxes) {
+Status AppendAddressHeader(std::string& out, std::string_view name, const std::vector<Mailbox>& mailboxes) {
   RAPPORT_TRY(ValidateHeaderName(name));
   const std::string field = Lower(name);
   if (mailboxes.empty()) return Error::Invalid(field, "at least one address is required");

@@ -66,8 +66,7 @@ Status ValidateAddress(std::string_view field, const EmailAddress& address);
 // Appends "Name: mailbox, mailbox\r\n". A display name is written as an atom phrase when it is
 // plain words, as a quoted-string when it is other printable ASCII, and as encoded words when
 // it holds non-ASCII text. kInvalid when `mailboxes` is empty or a mailbox is invalid.
-Status AppendAddressHeader(std::string& out, std::string_view name,
-                           const std::vector<Mailbox>& mailboxes);
+Status AppendAddressHeader(std::string& out, std::string_view name, const std::vector<Mailbox>& mailboxes);
 Status AppendAddressHeader(std::string& out, std::string_view name, const Mailbox& mailbox);
 
 // "<random@domain>" with 128 random bits (base32, lower case; see fast_random.h). `domain` must be a valid

@@ -64,9 +64,15 @@ TEST(HeaderTest, LookalikeEncodedWordIsEncoded) {
 }
 
 TEST(HeaderTest, InjectionIsRejected) {
-  const std::vector<std::string> bad = {
-      "Hello\r\nBcc: victim@example.com", "Hello\nBcc: x", "Hello\rX", "a\tb",
-      std::string("nul\0byte", 8), "del\x7f", "c1\xc2\x85", "\xff\xfe", "trunc\xe2\x82"};
+  const std::vector<std::string> bad = {"Hello\r\nBcc: victim@example.com",
+                                        "Hello\nBcc: x",
+                                        "Hello\rX",
+                                        "a\tb",
+                                        std::string("nul\0byte", 8),
+                                        "del\x7f",
+                                        "c1\xc2\x85",
+                                        "\xff\xfe",
+                                        "trunc\xe2\x82"};
   for (const std::string& value : bad) {
     std::string out = "X: kept\r\n";
     Status s = AppendUnstructuredHeader(out, "Subject", value);
@@ -178,9 +184,8 @@ TEST(HeaderTest, AddressHeadersRoundTrip) {
   for (size_t i = 0; i < boxes.size(); ++i) {
     EXPECT_EQ(parsed[i].name, boxes[i].display_name) << out;
     // GMime shows IDN domains in Unicode.
-    const std::string expected = boxes[i].address.domain == "xn--mller-kva.de"
-                                     ? "jose@müller.de"
-                                     : boxes[i].address.ToString();
+    const std::string expected =
+        boxes[i].address.domain == "xn--mller-kva.de" ? "jose@müller.de" : boxes[i].address.ToString();
     EXPECT_EQ(parsed[i].addr, expected) << out;
   }
 }

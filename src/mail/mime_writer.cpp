@@ -10,11 +10,24 @@ namespace rapport::mail {
 namespace {
 
 constexpr std::string_view kReserved[] = {
-    "from",        "sender",         "reply-to",       "to",
-    "cc",          "bcc",            "subject",        "date",
-    "message-id",  "mime-version",   "content-type",   "content-transfer-encoding",
-    "dkim-signature", "list-unsubscribe", "list-unsubscribe-post", "list-id",
-    "feedback-id", "return-path",
+    "from",
+    "sender",
+    "reply-to",
+    "to",
+    "cc",
+    "bcc",
+    "subject",
+    "date",
+    "message-id",
+    "mime-version",
+    "content-type",
+    "content-transfer-encoding",
+    "dkim-signature",
+    "list-unsubscribe",
+    "list-unsubscribe-post",
+    "list-id",
+    "feedback-id",
+    "return-path",
 };
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {

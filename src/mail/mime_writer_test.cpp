@@ -179,15 +179,34 @@ TEST(MimeWriterTest, InjectionAttemptsAreRejected) {
       {"subject", [](MimeMessage& m) { m.subject = "Hi\nX"; }},
       {"from", [](MimeMessage& m) { m.from.display_name = "Shop\r\nReply-To: evil@example.com"; }},
       {"to", [](MimeMessage& m) { m.to[0].address.local = "ada\r\nBcc: x"; }},
-      {"reply-to", [](MimeMessage& m) { m.reply_to = Mailbox{"", {"a", "exa\nmple.com"}}; }},
-      {"x-campaign", [](MimeMessage& m) { m.extra_headers.push_back({"X-Campaign", "a\rb"}); }},
-      {"headers", [](MimeMessage& m) { m.extra_headers.push_back({"Bcc", "victim@example.com"}); }},
-      {"headers", [](MimeMessage& m) { m.extra_headers.push_back({"content-type", "text/evil"}); }},
-      {"header", [](MimeMessage& m) { m.extra_headers.push_back({"X-A\r\nBcc", "v"}); }},
+      {"reply-to",
+       [](MimeMessage& m) {
+         m.reply_to = Mailbox{"", {"a", "exa\nmple.com"}};
+       }},
+      {"x-campaign",
+       [](MimeMessage& m) {
+         m.extra_headers.push_back({"X-Campaign", "a\rb"});
+       }},
+      {"headers",
+       [](MimeMessage& m) {
+         m.extra_headers.push_back({"Bcc", "victim@example.com"});
+       }},
+      {"headers",
+       [](MimeMessage& m) {
+         m.extra_headers.push_back({"content-type", "text/evil"});
+       }},
+      {"header",
+       [](MimeMessage& m) {
+         m.extra_headers.push_back({"X-A\r\nBcc", "v"});
+       }},
       {"message_id", [](MimeMessage& m) { m.message_id = "<a@b>\r\nBcc: x"; }},
       {"list_id", [](MimeMessage& m) { m.list_id = "a.b\r\nBcc: x"; }},
       {"feedback-id", [](MimeMessage& m) { m.feedback_id = "a\nb"; }},
-      {"body", [](MimeMessage& m) { m.text.clear(); m.html.clear(); }},
+      {"body",
+       [](MimeMessage& m) {
+         m.text.clear();
+         m.html.clear();
+       }},
   };
   for (const Case& c : cases) {
     MimeMessage m = Sample();
@@ -281,7 +300,9 @@ TEST(MimeWriterTest, RandomBodiesRoundTrip) {
 TEST(MimeWriterTest, AllEncodingsRoundTripTrickyLines) {
   const std::string tricky =
       ".\r\n..leading dots\r\nFrom the start\r\ntrailing spaces   \r\ntrailing tab\t\r\n"
-      "bare\rCR and bare\nLF\r\n" + std::string(2000, 'L') + "\r\n=3D not an escape\r\n"
+      "bare\rCR and bare\nLF\r\n" +
+      std::string(2000, 'L') +
+      "\r\n=3D not an escape\r\n"
       "--=_rp0000 boundary lookalike\r\nno final newline";
   for (TransferEncoding e :
        {TransferEncoding::k7bit, TransferEncoding::kQuotedPrintable, TransferEncoding::kBase64}) {
@@ -315,10 +336,9 @@ TEST(MimeWriterTest, QuotedPrintableDecodesExactly) {
     std::string decoded(body.size() + 16, '\0');
     int state = 0;
     guint32 save = 0;
-    size_t n = g_mime_encoding_quoted_decode_step(reinterpret_cast<const unsigned char*>(body.data()),
-                                                  body.size(),
-                                                  reinterpret_cast<unsigned char*>(decoded.data()),
-                                                  &state, &save);
+    size_t n =
+        g_mime_encoding_quoted_decode_step(reinterpret_cast<const unsigned char*>(body.data()), body.size(),
+                                           reinterpret_cast<unsigned char*>(decoded.data()), &state, &save);
     decoded.resize(n);
     EXPECT_EQ(decoded, CanonicalizeLineEnds(text)) << body;
   }
