@@ -52,7 +52,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       Check(ev.contact.id || ev.contact.email || ev.contact.external_id);
     }
   } else {
-    Check(batch.error().code == rapport::ErrorCode::kInvalid || batch.error().code == rapport::ErrorCode::kTooLarge);
+    Check(batch.error().code == rapport::ErrorCode::kInvalid ||
+          batch.error().code == rapport::ErrorCode::kTooLarge);
   }
 
   (void)rapport::DecodeTopicInput(body);

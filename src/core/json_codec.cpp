@@ -140,12 +140,14 @@ Result<ContactInput> DecodeContactInput(const json::value& body) {
     } else if (key == "attributes") {
       RAPPORT_ASSIGN_OR_RETURN(in.attributes, Object(v, "attributes"));
     } else if (key == "timezone") {  // null or "" clears it
-      if (v.is_null()) in.timezone = std::string();
+      if (v.is_null())
+        in.timezone = std::string();
       else {
         RAPPORT_ASSIGN_OR_RETURN(in.timezone, String(v, "timezone"));
       }
     } else if (key == "locale") {
-      if (v.is_null()) in.locale = std::string();
+      if (v.is_null())
+        in.locale = std::string();
       else {
         RAPPORT_ASSIGN_OR_RETURN(in.locale, String(v, "locale"));
       }
@@ -169,7 +171,8 @@ Result<NewEvent> DecodeNewEvent(const json::value& item) {
       has_name = true;
     } else if (key == "contact_id") {
       int64_t id = 0;
-      if (v.is_int64()) id = v.get_int64();
+      if (v.is_int64())
+        id = v.get_int64();
       else if (v.is_uint64() && v.get_uint64() <= uint64_t(std::numeric_limits<int64_t>::max()))
         id = int64_t(v.get_uint64());
       if (id <= 0) return Error::Invalid("contact_id", "contact_id must be a positive integer");
@@ -186,7 +189,8 @@ Result<NewEvent> DecodeNewEvent(const json::value& item) {
       RAPPORT_ASSIGN_OR_RETURN(std::string s, String(v, "occurred_at"));
       ev.occurred_at = ParseTimestamp(s);
       if (!ev.occurred_at)
-        return Error::Invalid("occurred_at", "occurred_at must be an RFC 3339 date-time such as 2026-01-31T09:30:00Z");
+        return Error::Invalid("occurred_at",
+                              "occurred_at must be an RFC 3339 date-time such as 2026-01-31T09:30:00Z");
     } else if (key == "idempotency_key") {
       RAPPORT_ASSIGN_OR_RETURN(ev.idempotency_key, String(v, "idempotency_key"));
     } else if (key == "attributes") {
@@ -225,10 +229,10 @@ Result<DecodedEventBatch> DecodeEventBatch(const json::value& body, size_t max_i
   if (!events->is_array()) return Error::Invalid("events", "events must be an array of event objects");
   const json::array& items = events->get_array();
   if (items.size() > max_items)
-    return Error{ErrorCode::kTooLarge,
-                 "at most " + std::to_string(max_items) + " events per request; got " +
-                     std::to_string(items.size()),
-                 "events"};
+    return Error{
+        ErrorCode::kTooLarge,
+        "at most " + std::to_string(max_items) + " events per request; got " + std::to_string(items.size()),
+        "events"};
   out.total = items.size();
   out.events.reserve(items.size());
   out.indexes.reserve(items.size());
@@ -346,12 +350,9 @@ json::object EncodeSubscription(const Subscription& s) {
                        {"ip", OptionalString(s.consent.ip)},
                        {"user_agent", OptionalString(s.consent.user_agent)},
                        {"text_version", OptionalString(s.consent.text_version)}};
-  return json::object{{"contact_id", s.contact_id},
-                      {"topic_id", s.topic_id},
-                      {"topic", s.topic_key},
-                      {"status", SubscriptionStatusName(s.status)},
-                      {"consent", std::move(consent)},
-                      {"updated_at", FormatTimestamp(s.updated_at)}};
+  return json::object{{"contact_id", s.contact_id},    {"topic_id", s.topic_id},
+                      {"topic", s.topic_key},          {"status", SubscriptionStatusName(s.status)},
+                      {"consent", std::move(consent)}, {"updated_at", FormatTimestamp(s.updated_at)}};
 }
 
 json::object EncodeError(const Error& e) {

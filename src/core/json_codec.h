@@ -54,11 +54,11 @@ Result<NewEvent> DecodeNewEvent(const json::value& item);
 
 // The body of POST /events: one event object, or {"events":[...]}.
 struct DecodedEventBatch {
-  size_t total = 0;                                 // items in the request
-  bool single = false;                              // the body was one event object
-  std::vector<NewEvent> events;                     // the items that decoded and validated
-  std::vector<size_t> indexes;                      // indexes[i] is events[i]'s request index
-  std::vector<std::pair<size_t, Error>> errors;     // (request index, why) for the others
+  size_t total = 0;                              // items in the request
+  bool single = false;                           // the body was one event object
+  std::vector<NewEvent> events;                  // the items that decoded and validated
+  std::vector<size_t> indexes;                   // indexes[i] is events[i]'s request index
+  std::vector<std::pair<size_t, Error>> errors;  // (request index, why) for the others
 };
 // kInvalid for a body of the wrong shape; kTooLarge (field "events") past max_items.
 Result<DecodedEventBatch> DecodeEventBatch(const json::value& body, size_t max_items);

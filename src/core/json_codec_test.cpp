@@ -22,9 +22,9 @@ TEST(JsonBodyParser, ReportsLineAndColumnOfSyntaxErrors) {
   EXPECT_NE(t.error().message.find("offset 10"), std::string::npos) << t.error().message;
   EXPECT_FALSE(p.Parse("{} extra").ok());
   EXPECT_FALSE(p.Parse("").ok());
-  EXPECT_FALSE(p.Parse("\"\xff\"").ok());  // not UTF-8
-  EXPECT_FALSE(p.Parse("{\"a\":1e999}").ok());    // infinity cannot be written back
-  EXPECT_FALSE(ParseJson("[0e888]").ok());           // Boost reads this as NaN
+  EXPECT_FALSE(p.Parse("\"\xff\"").ok());       // not UTF-8
+  EXPECT_FALSE(p.Parse("{\"a\":1e999}").ok());  // infinity cannot be written back
+  EXPECT_FALSE(ParseJson("[0e888]").ok());      // Boost reads this as NaN
 }
 
 TEST(JsonBodyParser, ReusesItsArenaAcrossBodies) {
@@ -120,7 +120,8 @@ TEST(DecodeNewEvent, Errors) {
 
 TEST(DecodeEventBatch, KeepsGoodItemsAndIndexesBadOnes) {
   auto b = DecodeEventBatch(Parse(R"({"events":[{"name":"a","email":"a@b.co"},{"name":""},7,
-      {"name":"b","contact_id":9}]})"), 10);
+      {"name":"b","contact_id":9}]})"),
+                            10);
   ASSERT_TRUE(b.ok());
   EXPECT_FALSE(b->single);
   EXPECT_EQ(b->total, 4u);
@@ -159,7 +160,8 @@ TEST(DecodeTopicAndSubscription, ValidateAndDefault) {
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->status, SubscriptionStatus::kSubscribed);
   EXPECT_EQ(s->consent.source, "api");
-  auto s2 = DecodeSubscriptionInput(Parse(R"({"status":"unsubscribed","consent":{"source":"form","text_version":"v2"}})"));
+  auto s2 = DecodeSubscriptionInput(
+      Parse(R"({"status":"unsubscribed","consent":{"source":"form","text_version":"v2"}})"));
   ASSERT_TRUE(s2.ok());
   EXPECT_EQ(s2->status, SubscriptionStatus::kUnsubscribed);
   EXPECT_EQ(s2->consent.text_version, "v2");
@@ -180,7 +182,8 @@ TEST(Encode, ContactAndError) {
   EXPECT_TRUE(o.at("external_id").is_null());
   EXPECT_EQ(o.at("status").as_string(), "active");
   EXPECT_EQ(o.at("created_at").as_string(), "2023-11-14T22:13:20Z");
-  for (const char* k : {"email", "attributes", "timezone", "locale", "updated_at"}) EXPECT_TRUE(o.contains(k)) << k;
+  for (const char* k : {"email", "attributes", "timezone", "locale", "updated_at"})
+    EXPECT_TRUE(o.contains(k)) << k;
 
   json::object e = EncodeError(Error::Invalid("email", "bad"));
   EXPECT_EQ(json::serialize(e), R"({"error":{"code":"invalid","message":"bad","field":"email"}})");

@@ -106,10 +106,10 @@ Response Api::Impl::Dispatch(const Request& req, std::string_view& route_label) 
     }
     call.key = std::move(key).value();
     if (!HasScope(call.key.scopes, ScopeFor(route.access)))
-      return ErrorResponse({ErrorCode::kPermissionDenied,
-                            "this API key lacks the '" + std::string(ScopeName(route.access)) +
-                                "' scope this route needs",
-                            {}});
+      return ErrorResponse(
+          {ErrorCode::kPermissionDenied,
+           "this API key lacks the '" + std::string(ScopeName(route.access)) + "' scope this route needs",
+           {}});
   }
   if (NeedsBody(req.method) && !IsJsonContentType(req.Header("content-type")))
     return HttpErrorResponse(415, "unsupported_media_type",

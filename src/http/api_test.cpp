@@ -71,7 +71,8 @@ class ApiTest : public ::testing::Test {
 };
 
 TEST_F(ApiTest, ContactsCreateUpsertGetPatchListErase) {
-  Response r = Call("POST", "/api/v1/contacts", R"({"email":"Ada@Example.COM","attributes":{"first_name":"Ada"}})", &writer_);
+  Response r = Call("POST", "/api/v1/contacts",
+                    R"({"email":"Ada@Example.COM","attributes":{"first_name":"Ada"}})", &writer_);
   ASSERT_EQ(r.status, 201) << r.body;
   json::value c = Json(r);
   int64_t id = c.at("id").as_int64();
@@ -81,7 +82,8 @@ TEST_F(ApiTest, ContactsCreateUpsertGetPatchListErase) {
     EXPECT_TRUE(c.as_object().contains(k)) << k;
   EXPECT_TRUE(ParseTimestamp(c.at("created_at").as_string()).has_value());
 
-  r = Call("POST", "/api/v1/contacts", R"({"email":"Ada@example.com","attributes":{"plan":"pro"}})", &writer_);
+  r = Call("POST", "/api/v1/contacts", R"({"email":"Ada@example.com","attributes":{"plan":"pro"}})",
+           &writer_);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(Json(r).at("id").as_int64(), id);
   EXPECT_EQ(Json(r).at("attributes"), json::parse(R"({"first_name":"Ada","plan":"pro"})"));
@@ -90,7 +92,8 @@ TEST_F(ApiTest, ContactsCreateUpsertGetPatchListErase) {
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(Json(r).at("email").as_string(), "Ada@example.com");
 
-  r = Call("PATCH", "/api/v1/contacts/" + std::to_string(id), R"({"attributes":{"plan":null},"locale":"fr-CA"})", &writer_);
+  r = Call("PATCH", "/api/v1/contacts/" + std::to_string(id),
+           R"({"attributes":{"plan":null},"locale":"fr-CA"})", &writer_);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_FALSE(Json(r).at("attributes").as_object().contains("plan"));
   EXPECT_EQ(Json(r).at("locale").as_string(), "fr-CA");
@@ -163,8 +166,10 @@ TEST_F(ApiTest, EveryErrorStatusHasTheErrorShape) {
   EXPECT_EQ(r.headers[0], (std::pair<std::string, std::string>("Allow", "POST, GET")));
 
   // 409: external_id and email name two different contacts.
-  ASSERT_EQ(Admin("POST", "/api/v1/contacts", R"({"email":"one@example.com","external_id":"e1"})").status, 201);
-  ASSERT_EQ(Admin("POST", "/api/v1/contacts", R"({"email":"two@example.com","external_id":"e2"})").status, 201);
+  ASSERT_EQ(Admin("POST", "/api/v1/contacts", R"({"email":"one@example.com","external_id":"e1"})").status,
+            201);
+  ASSERT_EQ(Admin("POST", "/api/v1/contacts", R"({"email":"two@example.com","external_id":"e2"})").status,
+            201);
   r = Admin("POST", "/api/v1/contacts", R"({"email":"two@example.com","external_id":"e1"})");
   EXPECT_EQ(r.status, 409) << r.body;
   EXPECT_EQ(ErrorOf(r).first, "conflict");
@@ -180,15 +185,20 @@ TEST_F(ApiTest, EveryErrorStatusHasTheErrorShape) {
   EXPECT_EQ(ErrorOf(r).first, "unsupported_media_type");
   EXPECT_EQ(Call("POST", "/api/v1/contacts", R"({"email":"a@example.com"})", &admin_, "").status, 415);
   EXPECT_EQ(Call("POST", "/api/v1/contacts", R"({"email":"a@example.com"})", &admin_,
-                 "application/json; charset=latin1").status, 415);
+                 "application/json; charset=latin1")
+                .status,
+            415);
   EXPECT_EQ(Call("POST", "/api/v1/contacts", R"({"email":"a@example.com"})", &admin_,
-                 "application/json; charset=UTF-8").status, 201);
+                 "application/json; charset=UTF-8")
+                .status,
+            201);
 
   // 422 naming the field: typos, bad values, missing identity.
   r = Admin("POST", "/api/v1/contacts", R"({"email":"x@example.com","emial":"typo"})");
   EXPECT_EQ(r.status, 422);
   EXPECT_EQ(ErrorOf(r), (std::pair<std::string, std::string>("invalid", "emial")));
-  EXPECT_EQ(ErrorOf(Admin("POST", "/api/v1/contacts", R"({"email":"x\r\nBcc: v@example.com"})")).second, "email");
+  EXPECT_EQ(ErrorOf(Admin("POST", "/api/v1/contacts", R"({"email":"x\r\nBcc: v@example.com"})")).second,
+            "email");
   EXPECT_EQ(ErrorOf(Admin("POST", "/api/v1/contacts", R"({"attributes":{"a":1}})")).second, "email");
   EXPECT_EQ(ErrorOf(Admin("GET", "/api/v1/contacts?limit=0")).second, "limit");
   EXPECT_EQ(ErrorOf(Admin("GET", "/api/v1/contacts?email=nope")).second, "email");
@@ -232,13 +242,15 @@ TEST_F(ApiTest, EventsBatchKeepsGoodItemsAndReportsBadOnesByIndex) {
   EXPECT_EQ(errors[1].at("code").as_string(), "not_found");
 
   // A single event: 202, then the same idempotency key again is a duplicate.
-  r = Call("POST", "/api/v1/events", R"({"name":"signed_up","contact_id":)" + std::to_string(known) +
-                                         R"(,"occurred_at":"2026-01-01T00:00:00Z","idempotency_key":"s1"})",
+  r = Call("POST", "/api/v1/events",
+           R"({"name":"signed_up","contact_id":)" + std::to_string(known) +
+               R"(,"occurred_at":"2026-01-01T00:00:00Z","idempotency_key":"s1"})",
            &writer_);
   ASSERT_EQ(r.status, 202) << r.body;
   EXPECT_EQ(Json(r).at("accepted").as_int64(), 1);
-  r = Call("POST", "/api/v1/events", R"({"name":"signed_up","contact_id":)" + std::to_string(known) +
-                                         R"(,"idempotency_key":"s1"})", &writer_);
+  r = Call("POST", "/api/v1/events",
+           R"({"name":"signed_up","contact_id":)" + std::to_string(known) + R"(,"idempotency_key":"s1"})",
+           &writer_);
   EXPECT_EQ(Json(r).at("duplicates").as_int64(), 1);
   EXPECT_EQ(Json(r).at("accepted").as_int64(), 0);
   // A single event naming an unknown contact id is a failed request.
@@ -252,8 +264,9 @@ TEST_F(ApiTest, TimelineIsNewestFirstAndPaginates) {
   std::string events = R"({"events":[)";
   for (int i = 0; i < 5; ++i) {
     if (i) events += ",";
-    events += R"({"name":"e)" + std::to_string(i) + R"(","email":"t@example.com","occurred_at":"2026-01-01T00:00:0)" +
-              std::to_string(i) + R"(Z","attributes":{"plan":"pro"}})";
+    events += R"({"name":"e)" + std::to_string(i) +
+              R"(","email":"t@example.com","occurred_at":"2026-01-01T00:00:0)" + std::to_string(i) +
+              R"(Z","attributes":{"plan":"pro"}})";
   }
   events += "]}";
   Response r = Admin("POST", "/api/v1/events", events);
@@ -305,10 +318,14 @@ TEST_F(ApiTest, TopicsAndSubscriptionsRecordConsent) {
   r = Call("GET", "/api/v1/contacts/" + id + "/subscriptions", {}, &reader_);
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(Json(r).at("data").as_array().size(), 1u);
-  EXPECT_EQ(Admin("PUT", "/api/v1/contacts/" + id + "/subscriptions/nope", R"({"status":"subscribed"})").status, 404);
+  EXPECT_EQ(
+      Admin("PUT", "/api/v1/contacts/" + id + "/subscriptions/nope", R"({"status":"subscribed"})").status,
+      404);
   EXPECT_EQ(Admin("PUT", "/api/v1/contacts/999999/subscriptions/newsletter", "{}").status, 404);
-  EXPECT_EQ(ErrorOf(Admin("PUT", "/api/v1/contacts/" + id + "/subscriptions/newsletter", R"({"status":"maybe"})")).second,
-            "status");
+  EXPECT_EQ(
+      ErrorOf(Admin("PUT", "/api/v1/contacts/" + id + "/subscriptions/newsletter", R"({"status":"maybe"})"))
+          .second,
+      "status");
   EXPECT_EQ(Call("DELETE", "/api/v1/contacts/" + id + "/subscriptions/newsletter", {}, &writer_).status, 204);
   r = Admin("GET", "/api/v1/contacts/" + id + "/subscriptions");
   EXPECT_TRUE(Json(r).at("data").as_array().empty());
@@ -356,7 +373,8 @@ TEST_F(ApiTest, KeysCreatedThroughTheApiWorkAndRevocationIsImmediate) {
 TEST_F(ApiTest, WritesAreAudited) {
   int64_t id = CreateContact("audit@example.com");
   ASSERT_EQ(Admin("PATCH", "/api/v1/contacts/" + std::to_string(id), R"({"locale":"en"})").status, 200);
-  ASSERT_EQ(Admin("POST", "/api/v1/events", R"({"name":"x","contact_id":)" + std::to_string(id) + "}").status, 202);
+  ASSERT_EQ(Admin("POST", "/api/v1/events", R"({"name":"x","contact_id":)" + std::to_string(id) + "}").status,
+            202);
   auto entries = env_->store->audit().List(ws_, 50);
   ASSERT_TRUE(entries.ok()) << entries.error().message;
   std::vector<std::string> actions;
@@ -378,8 +396,10 @@ TEST_F(ApiTest, HealthMetricsAndOpenApiNeedNoKey) {
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.content_type.substr(0, 10), "text/plain");
   EXPECT_NE(r.body.find(R"(http_requests_total{route="/api/v1/contacts",method="GET",status="401"} 1)"),
-            std::string::npos) << r.body;
-  EXPECT_NE(r.body.find(R"(http_requests_total{route="/healthz",method="GET",status="200"} 1)"), std::string::npos);
+            std::string::npos)
+      << r.body;
+  EXPECT_NE(r.body.find(R"(http_requests_total{route="/healthz",method="GET",status="200"} 1)"),
+            std::string::npos);
 
   r = Call("GET", "/api/v1/openapi.json");
   ASSERT_EQ(r.status, 200);

@@ -52,8 +52,10 @@ Result<ApiKey> Authenticator::Authenticate(const std::string* header) {
 void Authenticator::Invalidate(KeyId id) {
   std::lock_guard lock(mu_);
   for (auto it = cache_.begin(); it != cache_.end();) {
-    if (it->second.key.id == id) it = cache_.erase(it);
-    else ++it;
+    if (it->second.key.id == id)
+      it = cache_.erase(it);
+    else
+      ++it;
   }
 }
 

@@ -17,7 +17,8 @@ void AddContactRoutes(Router& router, Services& s) {
     if (!input.email && !input.external_id)
       return Error::Invalid("email", "a contact needs an email or an external_id");
     RAPPORT_ASSIGN_OR_RETURN(UpsertResult up, s.store.contacts().Upsert(call.key.workspace_id, input));
-    Audit(s, call, up.created ? "contact.create" : "contact.update", "contact", std::to_string(up.contact.id));
+    Audit(s, call, up.created ? "contact.create" : "contact.update", "contact",
+          std::to_string(up.contact.id));
     return JsonResponse(up.created ? 201 : 200, EncodeContact(up.contact));
   });
 
@@ -32,7 +33,8 @@ void AddContactRoutes(Router& router, Services& s) {
     json::array data;
     data.reserve(page.items.size());
     for (const Contact& c : page.items) data.push_back(EncodeContact(c));
-    return JsonResponse(200, json::object{{"data", std::move(data)}, {"next_cursor", NextCursor(page.next_cursor)}});
+    return JsonResponse(
+        200, json::object{{"data", std::move(data)}, {"next_cursor", NextCursor(page.next_cursor)}});
   });
 
   router.Add("GET", "/api/v1/contacts/{id}", Access::kRead, [&s](CallContext& call) -> Result<Response> {
@@ -57,18 +59,21 @@ void AddContactRoutes(Router& router, Services& s) {
     return NoContent();
   });
 
-  router.Add("GET", "/api/v1/contacts/{id}/events", Access::kRead, [&s](CallContext& call) -> Result<Response> {
-    RAPPORT_ASSIGN_OR_RETURN(ContactId id, PathId(call, "id", "contact"));
-    EventQuery q;
-    RAPPORT_ASSIGN_OR_RETURN(q.limit, LimitParam(call.request));
-    if (const std::string* c = call.request.Query("cursor")) q.cursor = *c;
-    RAPPORT_TRY(s.store.contacts().Get(call.key.workspace_id, id));  // 404 for an unknown contact
-    RAPPORT_ASSIGN_OR_RETURN(Page<Event> page, s.store.events().ListForContact(call.key.workspace_id, id, q));
-    json::array data;
-    data.reserve(page.items.size());
-    for (const Event& e : page.items) data.push_back(EncodeEvent(e));
-    return JsonResponse(200, json::object{{"data", std::move(data)}, {"next_cursor", NextCursor(page.next_cursor)}});
-  });
+  router.Add(
+      "GET", "/api/v1/contacts/{id}/events", Access::kRead, [&s](CallContext& call) -> Result<Response> {
+        RAPPORT_ASSIGN_OR_RETURN(ContactId id, PathId(call, "id", "contact"));
+        EventQuery q;
+        RAPPORT_ASSIGN_OR_RETURN(q.limit, LimitParam(call.request));
+        if (const std::string* c = call.request.Query("cursor")) q.cursor = *c;
+        RAPPORT_TRY(s.store.contacts().Get(call.key.workspace_id, id));  // 404 for an unknown contact
+        RAPPORT_ASSIGN_OR_RETURN(Page<Event> page,
+                                 s.store.events().ListForContact(call.key.workspace_id, id, q));
+        json::array data;
+        data.reserve(page.items.size());
+        for (const Event& e : page.items) data.push_back(EncodeEvent(e));
+        return JsonResponse(
+            200, json::object{{"data", std::move(data)}, {"next_cursor", NextCursor(page.next_cursor)}});
+      });
 }
 
 }  // namespace rapport::http

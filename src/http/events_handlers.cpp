@@ -9,7 +9,8 @@ namespace rapport::http {
 void AddEventRoutes(Router& router, Services& s) {
   router.Add("POST", "/api/v1/events", Access::kWrite, [&s](CallContext& call) -> Result<Response> {
     RAPPORT_ASSIGN_OR_RETURN(json::value body, ParseBody(call.request));
-    RAPPORT_ASSIGN_OR_RETURN(DecodedEventBatch batch, DecodeEventBatch(body, s.options.max_events_per_request));
+    RAPPORT_ASSIGN_OR_RETURN(DecodedEventBatch batch,
+                             DecodeEventBatch(body, s.options.max_events_per_request));
     // One event object that does not validate is a failed request, not a batch report.
     if (batch.single && !batch.errors.empty()) return std::move(batch.errors.front().second);
 
@@ -26,7 +27,8 @@ void AddEventRoutes(Router& router, Services& s) {
           case AppendOutcome::kAccepted: ++accepted; break;
           case AppendOutcome::kDuplicate: ++duplicates; break;
           case AppendOutcome::kFailed:
-            if (results[i].error.code == ErrorCode::kInternal || results[i].error.code == ErrorCode::kUnavailable)
+            if (results[i].error.code == ErrorCode::kInternal ||
+                results[i].error.code == ErrorCode::kUnavailable)
               s.metrics.AddStoreError();
             if (batch.single) return results[i].error;
             errors.emplace_back(batch.indexes[i], results[i].error);
@@ -46,7 +48,8 @@ void AddEventRoutes(Router& router, Services& s) {
       Error shown{err.code, PublicMessage(err), err.field};
       errs.push_back(EncodeItemError(index, shown));
     }
-    return JsonResponse(202, json::object{{"accepted", accepted}, {"duplicates", duplicates}, {"errors", std::move(errs)}});
+    return JsonResponse(
+        202, json::object{{"accepted", accepted}, {"duplicates", duplicates}, {"errors", std::move(errs)}});
   });
 }
 

@@ -7,13 +7,14 @@ namespace rapport::http {
 namespace {
 
 json::object EncodeKey(const ApiKey& k) {
-  return json::object{{"id", k.id},
-                      {"name", k.name},
-                      {"prefix", k.prefix},
-                      {"scopes", FormatScopes(k.scopes)},
-                      {"created_at", FormatTimestamp(k.created_at)},
-                      {"last_used_at", k.last_used_at ? json::value(FormatTimestamp(*k.last_used_at)) : nullptr},
-                      {"revoked_at", k.revoked_at ? json::value(FormatTimestamp(*k.revoked_at)) : nullptr}};
+  return json::object{
+      {"id", k.id},
+      {"name", k.name},
+      {"prefix", k.prefix},
+      {"scopes", FormatScopes(k.scopes)},
+      {"created_at", FormatTimestamp(k.created_at)},
+      {"last_used_at", k.last_used_at ? json::value(FormatTimestamp(*k.last_used_at)) : nullptr},
+      {"revoked_at", k.revoked_at ? json::value(FormatTimestamp(*k.revoked_at)) : nullptr}};
 }
 
 // {"name": "...", "scopes": "read,write" | ["read","write"]}

@@ -14,12 +14,12 @@ namespace rapport::http {
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
 struct Request {
-  std::string method;    // upper case: "GET", "POST" ...
-  std::string path;      // percent-decoded, without the query: "/api/v1/contacts/12"
-  Fields query;          // percent-decoded name/value pairs, in order
-  Fields headers;        // names lower-cased
+  std::string method;  // upper case: "GET", "POST" ...
+  std::string path;    // percent-decoded, without the query: "/api/v1/contacts/12"
+  Fields query;        // percent-decoded name/value pairs, in order
+  Fields headers;      // names lower-cased
   std::string body;
-  std::string peer_ip;   // the TCP peer's address
+  std::string peer_ip;  // the TCP peer's address
 
   // The first header / query parameter with this (lower-case) name, or nullptr.
   const std::string* Header(std::string_view lower_name) const;
@@ -29,7 +29,7 @@ struct Request {
 struct Response {
   int status = 200;
   std::string content_type = "application/json";
-  Fields headers;        // extra headers (Allow, WWW-Authenticate ...)
+  Fields headers;  // extra headers (Allow, WWW-Authenticate ...)
   std::string body;
 };
 

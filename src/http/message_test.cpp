@@ -53,7 +53,8 @@ TEST(ErrorResponse, MapsEveryCodeOnceAndHidesInternals) {
   EXPECT_EQ(HttpStatusFor(ErrorCode::kLimitExceeded), 422);
   EXPECT_EQ(HttpStatusFor(ErrorCode::kUnavailable), 503);
   EXPECT_EQ(HttpStatusFor(ErrorCode::kInternal), 500);
-  Response r = ErrorResponse(Error::Internal("UNIQUE constraint failed: contacts.email in INSERT INTO contacts"));
+  Response r =
+      ErrorResponse(Error::Internal("UNIQUE constraint failed: contacts.email in INSERT INTO contacts"));
   EXPECT_EQ(r.status, 500);
   EXPECT_EQ(r.body.find("INSERT"), std::string::npos);
   Response u = ErrorResponse({ErrorCode::kUnauthenticated, "no key", {}});
@@ -70,9 +71,13 @@ TEST(Metrics, RendersPrometheusText) {
   m.AddStoreError();
   std::string text = m.Render();
   EXPECT_NE(text.find("http_requests_total{route=\"/api/v1/events\",method=\"POST\",status=\"202\"} 2\n"),
-            std::string::npos) << text;
-  EXPECT_NE(text.find("http_request_duration_seconds_bucket{route=\"/api/v1/events\",method=\"POST\",le=\"0.005\"} 2\n"),
-            std::string::npos) << text;
+            std::string::npos)
+      << text;
+  EXPECT_NE(
+      text.find(
+          "http_request_duration_seconds_bucket{route=\"/api/v1/events\",method=\"POST\",le=\"0.005\"} 2\n"),
+      std::string::npos)
+      << text;
   EXPECT_NE(text.find("le=\"+Inf\"} 3\n"), std::string::npos);
   EXPECT_NE(text.find("events_ingested_total 1000\n"), std::string::npos);
   EXPECT_NE(text.find("store_errors_total 1\n"), std::string::npos);

@@ -14,7 +14,8 @@ std::string Num(double v) {
 
 }  // namespace
 
-Metrics::Metrics() : bounds_{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10} {}
+Metrics::Metrics()
+    : bounds_{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10} {}
 
 void Metrics::ObserveRequest(std::string_view route, std::string_view method, int status, double seconds) {
   std::lock_guard lock(mu_);
@@ -51,7 +52,8 @@ std::string Metrics::Render() const {
       out += "http_request_duration_seconds_bucket{" + labels + ",le=\"" + Num(bounds_[i]) + "\"} " +
              std::to_string(cumulative) + "\n";
     }
-    out += "http_request_duration_seconds_bucket{" + labels + ",le=\"+Inf\"} " + std::to_string(h.count) + "\n";
+    out +=
+        "http_request_duration_seconds_bucket{" + labels + ",le=\"+Inf\"} " + std::to_string(h.count) + "\n";
     out += "http_request_duration_seconds_sum{" + labels + "} " + Num(h.sum) + "\n";
     out += "http_request_duration_seconds_count{" + labels + "} " + std::to_string(h.count) + "\n";
   }

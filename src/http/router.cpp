@@ -47,8 +47,10 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
     for (size_t i = 0; i < segs.size() && ok; ++i) {
       const std::string& p = r.segments[i];
       if (IsParam(p)) {
-        if (segs[i].empty()) ok = false;
-        else params.emplace_back(p.substr(1, p.size() - 2), std::string(segs[i]));
+        if (segs[i].empty())
+          ok = false;
+        else
+          params.emplace_back(p.substr(1, p.size() - 2), std::string(segs[i]));
       } else {
         ok = p == segs[i];
       }

@@ -43,7 +43,7 @@ class Router {
   void Add(std::string method, std::string pattern, Access access, Handler handler);
 
   struct Match {
-    const Route* route = nullptr;                               // null: no route
+    const Route* route = nullptr;  // null: no route
     std::vector<std::pair<std::string, std::string>> params;
     std::string allow;  // when the path matched but not the method: "GET, POST" (-> 405)
   };

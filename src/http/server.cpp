@@ -8,10 +8,10 @@
 // handled before the write, so nothing acknowledged is lost.
 #include "http/server.h"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <spdlog/spdlog.h>
 
 #include <array>
 #include <atomic>
@@ -43,8 +43,8 @@ class Session;
 struct ServerState {
   ServerState(Store& store, Clock& clock, ServerOptions opts)
       : options(std::move(opts)),
-        api(store, clock, ApiOptions{options.trust_forwarded_for, options.max_events_per_request,
-                                     options.key_cache_ttl}),
+        api(store, clock,
+            ApiOptions{options.trust_forwarded_for, options.max_events_per_request, options.key_cache_ttl}),
         ioc(std::max(1, options.threads)),
         control(net::make_strand(ioc)),
         acceptor(control),
@@ -107,8 +107,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(server_.options.body_limit);
     reading_ = true;
     stream_.expires_after(server_.options.read_timeout);
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   void OnHeader(beast::error_code ec) {
@@ -136,13 +137,14 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnReadError(beast::error_code ec) {
     reading_ = false;
     if (ec == bhttp::error::body_limit) {
-      Response r = ErrorResponse({ErrorCode::kTooLarge,
-                                  "the body is larger than " + std::to_string(server_.options.body_limit) + " bytes",
-                                  {}});
+      Response r =
+          ErrorResponse({ErrorCode::kTooLarge,
+                         "the body is larger than " + std::to_string(server_.options.body_limit) + " bytes",
+                         {}});
       return Write(std::move(r), 11, /*keep_alive=*/false, /*linger=*/true);
     }
-    if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category() && ec != bhttp::error::end_of_stream &&
-        ec != bhttp::error::partial_message) {
+    if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category() &&
+        ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
       Response r = ErrorResponse(Error::BadRequest("malformed HTTP request: " + ec.message()));
       return Write(std::move(r), 11, false, true);
     }
@@ -170,7 +172,8 @@ class Session : public std::enable_shared_from_this<Session> {
     req.body = std::move(msg.body());
     req.peer_ip = peer_ip_;
 
-    Response r = bad_target ? ErrorResponse(Error::BadRequest("malformed request target")) : server_.api.Handle(req);
+    Response r =
+        bad_target ? ErrorResponse(Error::BadRequest("malformed request target")) : server_.api.Handle(req);
     Write(std::move(r), msg.version(), msg.keep_alive() && !server_.stopping, false);
   }
 
@@ -184,12 +187,13 @@ class Session : public std::enable_shared_from_this<Session> {
     res_.keep_alive(keep_alive);
     res_.prepare_payload();
     stream_.expires_after(server_.options.write_timeout);
-    bhttp::async_write(stream_, res_, [self = shared_from_this(), keep_alive, linger](beast::error_code ec, size_t) {
-      if (ec) return self->Close();
-      if (linger) return self->Linger();
-      if (!keep_alive) return self->Close();
-      self->ReadHeader();
-    });
+    bhttp::async_write(stream_, res_,
+                       [self = shared_from_this(), keep_alive, linger](beast::error_code ec, size_t) {
+                         if (ec) return self->Close();
+                         if (linger) return self->Linger();
+                         if (!keep_alive) return self->Close();
+                         self->ReadHeader();
+                       });
   }
 
   // After an error response sent mid-request: stop sending, drain what the client still sends
@@ -202,11 +206,12 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Discard() {
-    stream_.async_read_some(net::buffer(discard_), [self = shared_from_this()](beast::error_code ec, size_t n) {
-      self->discarded_ += n;
-      if (ec || self->discarded_ > kMaxDiscard) return self->Close();
-      self->Discard();
-    });
+    stream_.async_read_some(net::buffer(discard_),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->discarded_ += n;
+                              if (ec || self->discarded_ > kMaxDiscard) return self->Close();
+                              self->Discard();
+                            });
   }
 
   void Close() {

@@ -20,17 +20,17 @@ namespace rapport::http {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  uint16_t port = 8080;                       // 0: pick a free port (see Server::port())
-  int threads = 2;                            // I/O + handler threads
-  size_t body_limit = 32 * 1024 * 1024;       // bytes; larger bodies get 413
+  uint16_t port = 8080;                  // 0: pick a free port (see Server::port())
+  int threads = 2;                       // I/O + handler threads
+  size_t body_limit = 32 * 1024 * 1024;  // bytes; larger bodies get 413
   std::chrono::seconds read_timeout{30};
   std::chrono::seconds write_timeout{30};
-  std::chrono::seconds drain_timeout{30};     // graceful shutdown budget
-  std::string public_url;                     // e.g. "https://mail.example.com" (links); may be empty
+  std::chrono::seconds drain_timeout{30};  // graceful shutdown budget
+  std::string public_url;                  // e.g. "https://mail.example.com" (links); may be empty
   // Take the consent IP from X-Forwarded-For's first hop (only when a trusted proxy sets it).
   bool trust_forwarded_for = false;
-  size_t max_events_per_request = 10000;      // POST /api/v1/events batches; more -> 413
-  std::chrono::seconds key_cache_ttl{5};      // how long a verified API key is cached
+  size_t max_events_per_request = 10000;  // POST /api/v1/events batches; more -> 413
+  std::chrono::seconds key_cache_ttl{5};  // how long a verified API key is cached
 };
 
 class Server {

@@ -62,7 +62,8 @@ RawResponse ReadResponse(int fd, std::string& pending) {
   size_t length = 0;
   std::string lower = r.head;
   for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (size_t cl = lower.find("content-length:"); cl != std::string::npos) length = std::stoul(lower.substr(cl + 15));
+  if (size_t cl = lower.find("content-length:"); cl != std::string::npos)
+    length = std::stoul(lower.substr(cl + 15));
   while (pending.size() < length) {
     ssize_t n = recv(fd, buf, sizeof buf, 0);
     if (n <= 0) break;
@@ -177,15 +178,16 @@ TEST_F(ServerTest, ShutdownFinishesTheRequestInFlightAndClosesIdleConnections) {
   ASSERT_EQ(ReadResponse(idle, idle_pending).status, 200);
 
   int busy = Connect(server_->port());
-  std::string body = R"({"events":[{"name":"a","email":"drain@example.com"},{"name":"b","email":"drain@example.com"}]})";
+  std::string body =
+      R"({"events":[{"name":"a","email":"drain@example.com"},{"name":"b","email":"drain@example.com"}]})";
   std::string req = Post("/api/v1/events", key_, body);
   size_t half = req.size() - body.size() / 2;
   SendAll(busy, req.substr(0, half));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
 
   server_->Shutdown();
-  EXPECT_TRUE(PeerClosed(idle));               // the idle keep-alive connection is closed
-  EXPECT_LT(Connect(server_->port()), 0);      // no new connections
+  EXPECT_TRUE(PeerClosed(idle));           // the idle keep-alive connection is closed
+  EXPECT_LT(Connect(server_->port()), 0);  // no new connections
   EXPECT_EQ(run_.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);  // still draining
 
   SendAll(busy, req.substr(half));

@@ -13,9 +13,8 @@ std::string ClientIp(const Services& s, const Request& req) {
       while (!first.empty() && first.front() == ' ') first.remove_prefix(1);
       while (!first.empty() && first.back() == ' ') first.remove_suffix(1);
       bool ok = !first.empty() && first.size() <= 45 &&
-                std::all_of(first.begin(), first.end(), [](unsigned char c) {
-                  return std::isxdigit(c) || c == '.' || c == ':';
-                });
+                std::all_of(first.begin(), first.end(),
+                            [](unsigned char c) { return std::isxdigit(c) || c == '.' || c == ':'; });
       if (ok) return std::string(first);
     }
   }
@@ -70,23 +69,25 @@ void AddTopicRoutes(Router& router, Services& s) {
                in.consent.ip = ClientIp(s, call.request);
                in.consent.user_agent = UserAgent(call.request);
                const std::string& topic = call.Param("topic");
-               RAPPORT_ASSIGN_OR_RETURN(Subscription sub,
-                                        s.store.topics().SetSubscription(call.key.workspace_id, id, topic,
-                                                                         in.status, in.consent));
+               RAPPORT_ASSIGN_OR_RETURN(
+                   Subscription sub,
+                   s.store.topics().SetSubscription(call.key.workspace_id, id, topic, in.status, in.consent));
                Audit(s, call, "subscription.set", "contact", std::to_string(id),
-                     json::object{{"topic", topic}, {"status", SubscriptionStatusName(in.status)},
+                     json::object{{"topic", topic},
+                                  {"status", SubscriptionStatusName(in.status)},
                                   {"source", in.consent.source}});
                return JsonResponse(200, EncodeSubscription(sub));
              });
 
-  router.Add("DELETE", "/api/v1/contacts/{id}/subscriptions/{topic}", Access::kWrite,
-             [&s](CallContext& call) -> Result<Response> {
-               RAPPORT_ASSIGN_OR_RETURN(ContactId id, PathId(call, "id", "contact"));
-               const std::string& topic = call.Param("topic");
-               RAPPORT_TRY(s.store.topics().DeleteSubscription(call.key.workspace_id, id, topic));
-               Audit(s, call, "subscription.delete", "contact", std::to_string(id), json::object{{"topic", topic}});
-               return NoContent();
-             });
+  router.Add(
+      "DELETE", "/api/v1/contacts/{id}/subscriptions/{topic}", Access::kWrite,
+      [&s](CallContext& call) -> Result<Response> {
+        RAPPORT_ASSIGN_OR_RETURN(ContactId id, PathId(call, "id", "contact"));
+        const std::string& topic = call.Param("topic");
+        RAPPORT_TRY(s.store.topics().DeleteSubscription(call.key.workspace_id, id, topic));
+        Audit(s, call, "subscription.delete", "contact", std::to_string(id), json::object{{"topic", topic}});
+        return NoContent();
+      });
 }
 
 }  // namespace rapport::http
