@@ -265,9 +265,13 @@ bool ParseDateString(std::string_view s, Parsed& p) {
   return p.month >= 1 && p.month <= 12 && p.day >= 1 && p.day <= 31;
 }
 
+// Unix seconds beyond about ±6000 years are left as they are (like unparsable input).
+constexpr int64_t kMaxUnixSeconds = 200000000000;
+
 Result<bool> ToTime(FilterContext& ctx, const Value& in, ZonedTime* out) {
   const std::string& tz = ctx.options.timezone;
   if (in.is_int()) {
+    if (in.as_int() > kMaxUnixSeconds || in.as_int() < -kMaxUnixSeconds) return false;
     RAPPORT_ASSIGN_OR_RETURN(*out, InZone(Seconds(std::chrono::seconds(in.as_int())), 0, tz));
     return true;
   }
@@ -287,6 +291,7 @@ Result<bool> ToTime(FilterContext& ctx, const Value& in, ZonedTime* out) {
   if (all_digits) {
     if (s.size() > 15) return false;
     int64_t v = std::stoll(std::string(s));
+    if (v > kMaxUnixSeconds) return false;
     RAPPORT_ASSIGN_OR_RETURN(*out, InZone(Seconds(std::chrono::seconds(v)), 0, tz));
     return true;
   }

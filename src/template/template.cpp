@@ -21,6 +21,12 @@ Status Template::Render(const Value& data, const RenderOptions& options, std::st
   return renderer.RenderTemplate(*this, data, out);
 }
 
+Status Template::Render(const Value& data, const RenderOptions& options, std::string& out,
+                        Arena& scratch) const {
+  Renderer renderer(options, scratch);
+  return renderer.RenderTemplate(*this, data, out);
+}
+
 Status Template::Render(const boost::json::value& data, const RenderOptions& options,
                         std::string& out) const {
   Arena arena;

@@ -93,6 +93,11 @@ class Template {
   Status Render(const Value& data, const RenderOptions& options, std::string& out) const;
   Status Render(const boost::json::value& data, const RenderOptions& options,
                 std::string& out) const;
+  // As above, with the caller's scratch arena for values made while rendering (reused across
+  // renders by calling arena.Reset() in between: no allocation once warm). `data` may live in
+  // the same arena.
+  Status Render(const Value& data, const RenderOptions& options, std::string& out,
+                Arena& scratch) const;
 
   const std::string& source() const { return *source_; }
   const Block& root() const { return root_; }
