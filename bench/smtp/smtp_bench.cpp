@@ -186,6 +186,7 @@ void Print(const char* who, long count, const RunResult& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   long count = 200000;
   std::vector<size_t> sizes = {5 * 1024, 50 * 1024};
   int connections = 20, batch = 1000;
