@@ -254,8 +254,9 @@ bool Renderer::EvalPipeline(const Pipeline& p, Value* out, bool* escaped_or_raw)
     Result<Value> r = f.entry->fn(ctx, v, fa);
     if (!r.ok()) return Fail(f.pos, std::move(r).error());
     v = *r;
-    *escaped_or_raw = f.name == "raw" || f.name == "escape" || f.name == "escape_once" ||
-                      f.name == "h";
+    if (f.name == "raw" || f.name == "escape" || f.name == "escape_once" || f.name == "h") {
+      *escaped_or_raw = true;
+    }
     if (arena_.bytes_used() > 4 * options_.limits.max_output_bytes + (16u << 20)) {
       return Fail(f.pos, ErrorCode::kLimitExceeded, "Liquid error: memory limit exceeded");
     }

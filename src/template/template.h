@@ -75,7 +75,7 @@ class MapSnippetProvider final : public SnippetProvider {
 
 struct RenderOptions {
   bool strict = false;       // undefined variables and filters are errors (else: empty / ignored)
-  bool html_escape = false;  // escape every {{ }} output unless it ends in | raw or | escape
+  bool html_escape = false;  // escape every {{ }} output unless it uses | raw or | escape
   std::string timezone = "UTC";  // IANA name used by the date filter
   std::string locale = "en";     // en, fr, de, es: month and day names, money format
   Timestamp now{};               // what "now" and "today" mean to the date filter
