@@ -150,3 +150,115 @@ TEST(MapRowTest, AttributesJsonColumnMergesUnderExplicitColumns) {
 
 }  // namespace
 }  // namespace rapport::app
+
+// The driver against the real SQLite store.
+#include <filesystem>
+#include <sstream>
+
+#include "store/open.h"
+
+namespace rapport::app {
+namespace {
+
+class RecordingListener final : public ImportListener {
+ public:
+  void OnHeader(std::string_view h) override { header = std::string(h); }
+  void OnReject(int64_t line, std::string_view row, std::string_view reason) override {
+    rejects.push_back({line, std::string(row), std::string(reason)});
+  }
+  void OnProgress(uint64_t, const ImportSummary&) override { ++progress_calls; }
+  struct Reject {
+    int64_t line;
+    std::string row, reason;
+  };
+  std::string header;
+  std::vector<Reject> rejects;
+  int progress_calls = 0;
+};
+
+class ImportContactsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("rapport_import_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    auto store = OpenStore((dir_ / "rapport.db").string());
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    store_ = std::move(*store);
+    ASSERT_TRUE(store_->Migrate().ok());
+    auto ws = store_->workspaces().Create("default");
+    ASSERT_TRUE(ws.ok());
+    ws_ = ws->id;
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  Result<ImportSummary> Run(const std::string& csv, RecordingListener& listener, size_t batch = 2) {
+    std::istringstream in(csv);
+    CsvReader reader(in);
+    ImportOptions options;
+    options.batch_size = batch;
+    return ImportContacts(reader, store_->contacts(), ws_, options, listener);
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Store> store_;
+  WorkspaceId ws_ = 0;
+};
+
+TEST_F(ImportContactsTest, KeepsGoodRowsAndReportsBadOnesByLine) {
+  RecordingListener l;
+  auto s = Run(
+      "email,external_id,city,age:number\r\n"
+      "ada@example.com,c1,Paris,36\r\n"
+      "not-an-email,c2,Lyon,1\r\n"
+      "\"bob@example.com\",c3,\"Multi\nline\",40\r\n"
+      "carol@example.com,c4,Rome\r\n"
+      "dan@example.com,c5,Oslo,old\r\n"
+      "bob@example.com,c1,Nice,30\r\n"  // c1 is ada, the email is bob: the store refuses it
+      "ada@example.com,,Marseille,37\r\n",
+      l);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->created, 2);
+  EXPECT_EQ(s->updated, 1);
+  EXPECT_EQ(s->rejected, 4);
+  EXPECT_EQ(l.header, "email,external_id,city,age:number");
+  ASSERT_EQ(l.rejects.size(), 4u);
+  std::sort(l.rejects.begin(), l.rejects.end(), [](auto& a, auto& b) { return a.line < b.line; });
+  EXPECT_EQ(l.rejects[0].line, 3);
+  EXPECT_EQ(l.rejects[0].row, "not-an-email,c2,Lyon,1");
+  EXPECT_NE(l.rejects[0].reason.find("email"), std::string::npos);
+  EXPECT_EQ(l.rejects[1].line, 6);  // the multi-line record occupies lines 4-5
+  EXPECT_NE(l.rejects[1].reason.find("expected 4 fields, found 3"), std::string::npos);
+  EXPECT_EQ(l.rejects[2].line, 7);
+  EXPECT_NE(l.rejects[2].reason.find("attributes.age"), std::string::npos);
+  EXPECT_EQ(l.rejects[3].line, 8);
+  EXPECT_EQ(l.rejects[3].row, "bob@example.com,c1,Nice,30");
+  EXPECT_GE(l.progress_calls, 2);
+
+  auto ada = store_->contacts().GetByEmail(ws_, "ada@example.com");
+  ASSERT_TRUE(ada.ok());
+  EXPECT_EQ(ada->attributes.at("city"), json::value("Marseille"));
+  EXPECT_EQ(ada->attributes.at("age"), json::value(37));
+  auto bob = store_->contacts().GetByEmail(ws_, "bob@example.com");
+  ASSERT_TRUE(bob.ok());
+  EXPECT_EQ(bob->attributes.at("city"), json::value("Multi\nline"));
+}
+
+TEST_F(ImportContactsTest, HeaderProblemsStopTheImport) {
+  RecordingListener l;
+  auto empty = Run("", l);
+  ASSERT_FALSE(empty.ok());
+  EXPECT_NE(empty.error().message.find("empty"), std::string::npos);
+  auto no_email = Run("name,city\nx,y\n", l);
+  ASSERT_FALSE(no_email.ok());
+  EXPECT_NE(no_email.error().message.find("no email column"), std::string::npos);
+  auto count = store_->contacts().Count(ws_);
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 0);
+}
+
+}  // namespace
+}  // namespace rapport::app
