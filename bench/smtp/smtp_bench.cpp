@@ -65,7 +65,8 @@ void MakeMessage(int i, size_t size, OutgoingMessage& m) {
   d += name;
   d += " <" + rcpt + ">\r\nSubject: Your weekly digest, ";
   d += name;
-  d += "\r\nMessage-ID: <" + num + ".digest@example.com>\r\n"
+  d += "\r\nMessage-ID: <" + num +
+       ".digest@example.com>\r\n"
        "Date: Mon, 23 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n"
        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nHello ";
   d += name;
@@ -81,9 +82,10 @@ struct RunResult {
 };
 
 RunResult RunRapport(int port, long count, size_t size, int connections, int batch_size,
-                  const mail::DkimSigner* signer) {
-  SmtpConfig cfg = ParseSmtpUrl("smtp://127.0.0.1:" + std::to_string(port) + "?tls=none&pool=" +
-                                std::to_string(connections)).value();
+                     const mail::DkimSigner* signer) {
+  SmtpConfig cfg = ParseSmtpUrl("smtp://127.0.0.1:" + std::to_string(port) +
+                                "?tls=none&pool=" + std::to_string(connections))
+                       .value();
   SmtpTransport transport(cfg);
   RunResult r;
   // The next batch is made (and signed) on other threads while the current one is sent.
@@ -117,15 +119,16 @@ RunResult RunRapport(int port, long count, size_t size, int connections, int bat
     turn ^= 1;
     long after = sent + static_cast<long>(batch.size());
     if (after < count) {
-      next = std::async(std::launch::async, make, after, static_cast<int>(std::min<long>(batch_size, count - after)),
-                        &buffers[turn]);
+      next = std::async(std::launch::async, make, after,
+                        static_cast<int>(std::min<long>(batch_size, count - after)), &buffers[turn]);
     }
     auto results = transport.Send(batch);
     for (const auto& res : results) {
       if (res.recipients[0].code == 250) {
         ++r.ok;
       } else {
-        if (r.failed++ < 3) std::fprintf(stderr, "failed: %d %s\n", res.recipients[0].code, res.recipients[0].text.c_str());
+        if (r.failed++ < 3)
+          std::fprintf(stderr, "failed: %d %s\n", res.recipients[0].code, res.recipients[0].text.c_str());
       }
     }
     sent = after;
@@ -148,8 +151,8 @@ RunResult RunSmtpSource(int port, long count, size_t size, int connections) {
     putenv(lib.data());
     std::string s = std::to_string(connections), m = std::to_string(count), l = std::to_string(size);
     std::string target = "127.0.0.1:" + std::to_string(port);
-    execl(bin.c_str(), bin.c_str(), "-d", "-s", s.c_str(), "-m", m.c_str(), "-l", l.c_str(),
-          "-f", "bounces@news.example.com", "-t", "user@example.org", "-M", "localhost", target.c_str(),
+    execl(bin.c_str(), bin.c_str(), "-d", "-s", s.c_str(), "-m", m.c_str(), "-l", l.c_str(), "-f",
+          "bounces@news.example.com", "-t", "user@example.org", "-M", "localhost", target.c_str(),
           static_cast<char*>(nullptr));
     _exit(127);
   }
@@ -193,11 +196,16 @@ int main(int argc, char** argv) {
   long dkim = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--count") count = std::atol(argv[i + 1]);
-    else if (a == "--size") sizes = {static_cast<size_t>(std::atol(argv[i + 1]))};
-    else if (a == "--connections") connections = std::atoi(argv[i + 1]);
-    else if (a == "--batch") batch = std::atoi(argv[i + 1]);
-    else if (a == "--dkim") dkim = std::atol(argv[i + 1]);
+    if (a == "--count")
+      count = std::atol(argv[i + 1]);
+    else if (a == "--size")
+      sizes = {static_cast<size_t>(std::atol(argv[i + 1]))};
+    else if (a == "--connections")
+      connections = std::atoi(argv[i + 1]);
+    else if (a == "--batch")
+      batch = std::atoi(argv[i + 1]);
+    else if (a == "--dkim")
+      dkim = std::atol(argv[i + 1]);
   }
   testing::SmtpSink sink;
   if (!sink.Start({"-m", "1000"})) {
@@ -205,20 +213,20 @@ int main(int argc, char** argv) {
     return 1;
   }
   int failures = 0;
-  std::printf("smtp: %ld messages per size, %d connections, smtp-sink on 127.0.0.1:%d\n", count,
-              connections, sink.port);
+  std::printf("smtp: %ld messages per size, %d connections, smtp-sink on 127.0.0.1:%d\n", count, connections,
+              sink.port);
   for (size_t size : sizes) {
     std::printf("size %zu bytes\n", size);
     RunResult ours = RunRapport(sink.port, count, size, connections, batch, nullptr);
     RunResult theirs = RunSmtpSource(sink.port, count, size, connections);
     double gen = GenerationCpuPerMessage(size, nullptr, std::min(count, 20000L));
     Print("rapport SmtpTransport", count, ours);
-    std::printf("  %-28s %47.1f us CPU/msg (of which making the message: %.1f us)\n", "  rapport sending only",
-                ours.cpu / count * 1e6 - gen * 1e6, gen * 1e6);
+    std::printf("  %-28s %47.1f us CPU/msg (of which making the message: %.1f us)\n",
+                "  rapport sending only", ours.cpu / count * 1e6 - gen * 1e6, gen * 1e6);
     Print("postfix smtp-source -d", count, theirs);
     std::printf("  ratio (rapport/smtp-source msgs/s): %.2fx   CPU/msg ratio: %.2fx (sending only: %.2fx)\n",
-                (ours.ok / ours.seconds) / (theirs.ok / theirs.seconds), (ours.cpu / count) / (theirs.cpu / count),
-                (ours.cpu / count - gen) / (theirs.cpu / count));
+                (ours.ok / ours.seconds) / (theirs.ok / theirs.seconds),
+                (ours.cpu / count) / (theirs.cpu / count), (ours.cpu / count - gen) / (theirs.cpu / count));
     failures += ours.failed + theirs.failed > 0;
   }
   if (dkim > 0) {

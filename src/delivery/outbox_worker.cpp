@@ -37,8 +37,8 @@ Result<RoundStats> OutboxWorker::RunOnce(MessageClass lane_class) {
   lane.held.clear();
   int room = options_.batch_size * 4 - static_cast<int>(candidates.size());
   if (room > 0 && !stopping_) {
-    auto claimed = store_.Claim(lane_class, std::min(room, options_.batch_size), options_.owner, start,
-                                options_.lease);
+    auto claimed =
+        store_.Claim(lane_class, std::min(room, options_.batch_size), options_.owner, start, options_.lease);
     if (!claimed.ok()) {
       lane.held = std::move(candidates);
       return std::move(claimed).error();
@@ -134,8 +134,8 @@ Result<RoundStats> OutboxWorker::RunOnce(MessageClass lane_class) {
       attempt.remote = r.remote;
     }
     limiter_.Release(domains[i], attempt.smtp_code);
-    RetryDecision d = policy_.Decide({attempt.smtp_code, attempt.enhanced_code, attempt.attempt,
-                                      m.created_at, attempt.at, static_cast<uint64_t>(m.id)});
+    RetryDecision d = policy_.Decide({attempt.smtp_code, attempt.enhanced_code, attempt.attempt, m.created_at,
+                                      attempt.at, static_cast<uint64_t>(m.id)});
     attempt.outcome = d.outcome;
     switch (d.outcome) {
       case MessageState::kSent: ++stats.sent; break;

@@ -5,9 +5,9 @@
 
 #include "delivery/maildir/maildir_transport.h"
 #include "delivery/outbox_worker.h"
-#include "delivery/transport_registry.h"
 #include "delivery/smtp/smtp_transport.h"
 #include "delivery/testing/smtp_servers.h"
+#include "delivery/transport_registry.h"
 #include "mail/dkim.h"
 #include "store/open.h"
 
@@ -43,7 +43,9 @@ TEST(OutboxWorkerSmtp, DeliversSignedMailAndRecordsEveryOutcomeInSqlite) {
     m.subject = "Welcome";
     m.mime = "From: Acme <hello@example.com>\r\nTo: " + rcpt +
              "\r\nSubject: Welcome\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n"
-             "Message-ID: <" + rcpt + ".1@example.com>\r\nMIME-Version: 1.0\r\n"
+             "Message-ID: <" +
+             rcpt +
+             ".1@example.com>\r\nMIME-Version: 1.0\r\n"
              "Content-Type: text/plain; charset=utf-8\r\n\r\nHello!\r\n.dot line\r\n";
     m.next_attempt_at = SystemClock::Instance().Now();
     auto e = outbox.Enqueue(m);
@@ -63,7 +65,8 @@ TEST(OutboxWorkerSmtp, DeliversSignedMailAndRecordsEveryOutcomeInSqlite) {
   RateLimiter limiter(SystemClock::Instance(), {});
   OutboxWorkerOptions options;
   options.owner = "test-node";
-  OutboxWorker worker(outbox, SystemClock::Instance(), limiter, **smtp, unused, DkimMessageSigner(signer), options);
+  OutboxWorker worker(outbox, SystemClock::Instance(), limiter, **smtp, unused, DkimMessageSigner(signer),
+                      options);
   auto round = worker.RunOnce(MessageClass::kTransactional);
   ASSERT_TRUE(round.ok()) << round.error().message;
   EXPECT_EQ(round->claimed, 4);

@@ -53,7 +53,8 @@ struct WorkerTest : ::testing::Test {
     options.batch_size = 10;
     options.retry.jitter = 0;
     limiter = std::make_unique<RateLimiter>(clock, limits);
-    worker = std::make_unique<OutboxWorker>(store, clock, *limiter, transactional, marketing, signer, options);
+    worker =
+        std::make_unique<OutboxWorker>(store, clock, *limiter, transactional, marketing, signer, options);
   }
   MessageId Queue(std::string rcpt, MessageClass lane = MessageClass::kTransactional) {
     OutboxMessage m;
@@ -164,7 +165,9 @@ TEST_F(WorkerTest, A421SlowsTheProviderDown) {
 }
 
 TEST_F(WorkerTest, SigningFailureDefersWithoutSending) {
-  Make([](const OutboxMessage&, Timestamp) -> Result<std::string> { return Error::Invalid("key_file", "no key"); });
+  Make([](const OutboxMessage&, Timestamp) -> Result<std::string> {
+    return Error::Invalid("key_file", "no key");
+  });
   auto id = Queue("ok@example.org");
   auto r = worker->RunOnce(MessageClass::kTransactional);
   EXPECT_EQ(r->deferred, 1);
@@ -185,7 +188,9 @@ TEST_F(WorkerTest, LeasesAreRenewedDuringALongSend) {
 TEST_F(WorkerTest, StartAndStopDeliverEverything) {
   options.idle_poll = 5ms;
   Make();
-  for (int i = 0; i < 25; ++i) Queue("u" + std::to_string(i) + "@example.org", i % 2 ? MessageClass::kMarketing : MessageClass::kTransactional);
+  for (int i = 0; i < 25; ++i)
+    Queue("u" + std::to_string(i) + "@example.org",
+          i % 2 ? MessageClass::kMarketing : MessageClass::kTransactional);
   worker->Start();
   for (int i = 0; i < 400 && store.CountByState(MessageState::kSent).value() < 25; ++i) {
     std::this_thread::sleep_for(5ms);

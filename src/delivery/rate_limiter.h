@@ -83,7 +83,7 @@ class RateLimiter {
   const Clock& clock_;
   RateLimiterOptions options_;
   mutable std::mutex mu_;
-  Bucket global_;                          // guarded by mu_
+  Bucket global_;                              // guarded by mu_
   std::map<std::string, Provider> providers_;  // guarded by mu_
 };
 

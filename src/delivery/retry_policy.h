@@ -53,8 +53,8 @@ struct RetryInput {
 struct RetryDecision {
   MessageState outcome = MessageState::kSent;  // kSent, kDeferred, kBounced, kFailed
   FailureCategory category = FailureCategory::kNone;
-  bool hard_bounce = false;        // kBounced only: the address itself is bad
-  Timestamp next_attempt_at{};     // kDeferred only
+  bool hard_bounce = false;     // kBounced only: the address itself is bad
+  Timestamp next_attempt_at{};  // kDeferred only
 };
 
 class RetryPolicy {

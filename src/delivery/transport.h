@@ -20,7 +20,7 @@
 namespace rapport::delivery {
 
 struct Envelope {
-  std::string mail_from;            // may be empty (the null reverse-path "<>")
+  std::string mail_from;             // may be empty (the null reverse-path "<>")
   std::vector<std::string> rcpt_to;  // at least one
 };
 
@@ -54,7 +54,7 @@ class Transport {
 };
 
 // Fills every recipient of `m` with the same outcome (used for whole-message failures).
-SendResult UniformResult(const OutgoingMessage& m, int code, std::string enhanced_code,
-                         std::string text, std::string remote);
+SendResult UniformResult(const OutgoingMessage& m, int code, std::string enhanced_code, std::string text,
+                         std::string remote);
 
 }  // namespace rapport::delivery

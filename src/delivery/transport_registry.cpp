@@ -10,8 +10,8 @@ extern int rapport_transport_anchor_smtps;
 
 namespace rapport::delivery {
 
-SendResult UniformResult(const OutgoingMessage& m, int code, std::string enhanced_code,
-                         std::string text, std::string remote) {
+SendResult UniformResult(const OutgoingMessage& m, int code, std::string enhanced_code, std::string text,
+                         std::string remote) {
   SendResult r;
   r.remote = std::move(remote);
   r.recipients.reserve(m.envelope.rcpt_to.size());

@@ -43,7 +43,6 @@ struct TransportRegistrar {
 
 // Registers `factory` for `scheme`; `tag` names the anchor that transport_registry.cpp
 // references so the linker keeps the registering object file of the static library.
-#define RAPPORT_REGISTER_TRANSPORT(tag, scheme, factory)                         \
-  int rapport_transport_anchor_##tag = 0;                                        \
-  static ::rapport::delivery::TransportRegistrar rapport_transport_registrar_##tag( \
-      scheme, factory)
+#define RAPPORT_REGISTER_TRANSPORT(tag, scheme, factory) \
+  int rapport_transport_anchor_##tag = 0;                \
+  static ::rapport::delivery::TransportRegistrar rapport_transport_registrar_##tag(scheme, factory)

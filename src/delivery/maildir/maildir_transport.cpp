@@ -71,9 +71,10 @@ SendResult MaildirTransport::WriteOne(const OutgoingMessage& m) {
     return fail(Errno("creating " + directory_));
   }
   auto now = std::chrono::system_clock::now().time_since_epoch();
-  std::string name = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now).count()) + "." +
-                     std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(now).count() % 1000000) +
-                     "P" + std::to_string(::getpid()) + "Q" + std::to_string(++counter_) + ".eml";
+  std::string name =
+      std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now).count()) + "." +
+      std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(now).count() % 1000000) + "P" +
+      std::to_string(::getpid()) + "Q" + std::to_string(++counter_) + ".eml";
   std::string tmp_path = tmp_dir + "/" + name, new_path = new_dir + "/" + name;
   int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
   if (fd < 0) return fail(Errno("creating " + tmp_path));

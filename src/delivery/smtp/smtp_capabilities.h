@@ -14,8 +14,8 @@ struct SmtpCapabilities {
   bool pipelining = false;
   bool starttls = false;
   bool eight_bit_mime = false;
-  uint64_t size_limit = 0;  // 0: no SIZE limit advertised
-  bool size = false;        // SIZE advertised (with or without a number)
+  uint64_t size_limit = 0;        // 0: no SIZE limit advertised
+  bool size = false;              // SIZE advertised (with or without a number)
   std::vector<std::string> auth;  // upper-case mechanisms: "PLAIN", "LOGIN", ...
 
   bool HasAuth(std::string_view mech) const;

@@ -50,8 +50,7 @@ Result<bool> ParseBool(std::string_view s, std::string_view what) {
 }  // namespace
 
 std::string SmtpConfig::Describe() const {
-  return std::string(tls == TlsMode::kImplicit ? "smtps://" : "smtp://") + host + ":" +
-         std::to_string(port);
+  return std::string(tls == TlsMode::kImplicit ? "smtps://" : "smtp://") + host + ":" + std::to_string(port);
 }
 
 Result<SmtpConfig> ParseSmtpUrl(std::string_view url) {
@@ -122,10 +121,14 @@ Result<SmtpConfig> ParseSmtpUrl(std::string_view url) {
     };
     if (key == "tls") {
       if (cfg.tls == TlsMode::kImplicit) return Bad("tls= does not apply to smtps://");
-      if (value == "required") cfg.tls = TlsMode::kRequired;
-      else if (value == "opportunistic") cfg.tls = TlsMode::kOpportunistic;
-      else if (value == "none") cfg.tls = TlsMode::kNone;
-      else return Bad("tls must be opportunistic, required or none");
+      if (value == "required")
+        cfg.tls = TlsMode::kRequired;
+      else if (value == "opportunistic")
+        cfg.tls = TlsMode::kOpportunistic;
+      else if (value == "none")
+        cfg.tls = TlsMode::kNone;
+      else
+        return Bad("tls must be opportunistic, required or none");
     } else if (key == "tls_verify") {
       RAPPORT_ASSIGN_OR_RETURN(cfg.tls_verify, ParseBool(value, key));
     } else if (key == "ca_file") {

@@ -65,8 +65,8 @@ Result<size_t> ParseReply(std::string_view buf, SmtpReply& out) {
     std::string_view line = buf.substr(pos, end - pos);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.size() > kMaxReplyLineLength) return Error::BadRequest("SMTP reply line too long");
-    if (line.size() < 3 || !IsDigit(line[0]) || !IsDigit(line[1]) || !IsDigit(line[2]) ||
-        line[0] < '2' || line[0] > '5') {
+    if (line.size() < 3 || !IsDigit(line[0]) || !IsDigit(line[1]) || !IsDigit(line[2]) || line[0] < '2' ||
+        line[0] > '5') {
       return Error::BadRequest("not an SMTP reply: '" + std::string(line.substr(0, 64)) + "'");
     }
     int code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');

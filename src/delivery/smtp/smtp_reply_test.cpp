@@ -99,10 +99,11 @@ TEST(DotStuff, Transparent) {
   EXPECT_FALSE(IsTransparent("a\r\nb"));
   EXPECT_FALSE(IsTransparent(""));
   // InspectMessage agrees with both single-purpose functions, across word boundaries.
-  for (std::string s : std::vector<std::string>{"a\r\nb.c\r\n", "abcdefg\r\n.x\r\n", "abcdef\r\n\r\n", "abcdefgh\nxyz\r\n",
-                        "0123456789abcde\r\n\xc3\xa9\r\n", "0123456789abcdef.\r\n", "0123456\r\n",
-                        "0123456789abcde\r\n.0123456789abcdef\r\nzz\r\n",
-                        "0123456789abcdefghijklmnopqrstu\nzz\r\n", std::string(64, 'a') + "\r\n"}) {
+  for (std::string s :
+       std::vector<std::string>{"a\r\nb.c\r\n", "abcdefg\r\n.x\r\n", "abcdef\r\n\r\n", "abcdefgh\nxyz\r\n",
+                                "0123456789abcde\r\n\xc3\xa9\r\n", "0123456789abcdef.\r\n", "0123456\r\n",
+                                "0123456789abcde\r\n.0123456789abcdef\r\nzz\r\n",
+                                "0123456789abcdefghijklmnopqrstu\nzz\r\n", std::string(64, 'a') + "\r\n"}) {
     auto shape = InspectMessage(s);
     EXPECT_EQ(shape.transparent, IsTransparent(s)) << s;
     EXPECT_EQ(shape.eight_bit, HasEightBitBytes(s)) << s;

@@ -91,7 +91,7 @@ TEST_F(Scripted, RsetAfterAFailedTransactionOnAReusedConnection) {
   EXPECT_EQ(r[1].recipients[0].code, 250);
   EXPECT_EQ(r[2].recipients[0].code, 250);
   auto lines = LogLines(log());
-  EXPECT_EQ(Count(lines, " RSET"), 1u);  // only after the failure
+  EXPECT_EQ(Count(lines, " RSET"), 1u);   // only after the failure
   EXPECT_EQ(Count(lines, " EHLO "), 1u);  // one session
 }
 

@@ -12,8 +12,8 @@ namespace {
 using namespace testing;
 
 SmtpConfig Config(int port, int pool = 4) {
-  auto c = ParseSmtpUrl("smtp://127.0.0.1:" + std::to_string(port) + "?command_timeout=10&pool=" +
-                        std::to_string(pool));
+  auto c = ParseSmtpUrl("smtp://127.0.0.1:" + std::to_string(port) +
+                        "?command_timeout=10&pool=" + std::to_string(pool));
   return c.value();
 }
 

@@ -31,8 +31,8 @@ namespace {
 namespace asio = boost::asio;
 namespace ssl = boost::asio::ssl;
 using tcp = asio::ip::tcp;
-using boost::system::error_code;
 using asio::awaitable;
+using boost::system::error_code;
 using Ms = std::chrono::milliseconds;
 
 constexpr auto kAwait = asio::use_awaitable;
@@ -65,8 +65,7 @@ struct Step {
 
 struct SmtpTransport::Impl {
   explicit Impl(SmtpConfig c) : config(std::move(c)), ssl_ctx(ssl::context::tls_client) {
-    ssl_ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                        ssl::context::no_sslv3);
+    ssl_ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3);
     if (config.tls_verify) {
       ssl_ctx.set_verify_mode(ssl::verify_peer);
       error_code ec;
@@ -90,7 +89,7 @@ struct SmtpTransport::Impl {
   ssl::context ssl_ctx;
   std::string ca_error;
   std::string remote;
-  std::mutex send_mu;  // one batch at a time
+  std::mutex send_mu;                             // one batch at a time
   std::vector<std::shared_ptr<Connection>> idle;  // guarded by send_mu
   tcp::resolver::results_type endpoints;          // guarded by send_mu
   mutable std::mutex stats_mu;
@@ -205,8 +204,8 @@ struct SmtpTransport::Impl::Connection : std::enable_shared_from_this<Connection
       }
       rbuf.resize(old + n);
       if (ec) {
-        step.error = ec == asio::error::eof ? std::string("connection closed by server ") + what
-                                            : Describe(what, ec);
+        step.error =
+            ec == asio::error::eof ? std::string("connection closed by server ") + what : Describe(what, ec);
         break;
       }
     }
@@ -284,7 +283,8 @@ struct SmtpTransport::Impl::Connection : std::enable_shared_from_this<Connection
         co_return "STARTTLS refused: " + step.reply.ToString();
       }
     }
-    if (!tls && cfg.tls == TlsMode::kRequired) co_return "TLS required but the server does not offer STARTTLS";
+    if (!tls && cfg.tls == TlsMode::kRequired)
+      co_return "TLS required but the server does not offer STARTTLS";
     if (tls) {
       std::lock_guard lock(impl.stats_mu);
       ++impl.stats.tls_sessions;

@@ -36,9 +36,9 @@ class SmtpTransport final : public Transport {
 
   struct Stats {
     int64_t connections_opened = 0;
-    int64_t messages = 0;          // transactions attempted
-    int64_t tls_sessions = 0;      // connections that ran TLS
-    int64_t pipelined = 0;         // transactions sent pipelined
+    int64_t messages = 0;      // transactions attempted
+    int64_t tls_sessions = 0;  // connections that ran TLS
+    int64_t pipelined = 0;     // transactions sent pipelined
   };
   Stats stats() const;
   // Connections currently idle in the pool.

@@ -58,7 +58,8 @@ class FakeOutboxStore final : public OutboxStore {
     ++renews_;
     for (auto id : ids) {
       auto it = messages_.find(id);
-      if (it != messages_.end() && it->second.state == MessageState::kSending && it->second.lease_owner == owner) {
+      if (it != messages_.end() && it->second.state == MessageState::kSending &&
+          it->second.lease_owner == owner) {
         it->second.lease_until = lease_until;
       }
     }
