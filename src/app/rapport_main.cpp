@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // One clear line, then where to look.
     std::cerr << "rapport: " << e.what() << " (see rapport --help)" << std::endl;
-    return e.get_exit_code() == 0 ? 2 : e.get_exit_code();
+    return 2;  // a usage error
   }
   if (app.get_subcommands().empty()) {  // no command: show what there is
     std::cout << app.help();
