@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/message_template.h"
 #include "core/model.h"
 #include "core/outbox.h"
 
@@ -141,6 +142,7 @@ class Store {
   virtual KeyStore& keys() = 0;
   virtual AuditStore& audit() = 0;
   virtual OutboxStore& outbox() = 0;
+  virtual TemplateStore& templates() = 0;
 };
 
 }  // namespace rapport

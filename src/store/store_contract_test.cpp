@@ -147,17 +147,62 @@ TEST_P(StoreContract, MigrateIsVersionedAndIdempotent) {
   EXPECT_EQ(store_->Backend(), GetParam());
   auto again = store_->Migrate();
   ASSERT_OK(again);
-  EXPECT_EQ(*again, 1);
+  EXPECT_EQ(*again, 2);
   auto v = store_->SchemaVersion();
   ASSERT_OK(v);
-  EXPECT_EQ(*v, 1);
+  EXPECT_EQ(*v, 2);
   EXPECT_TRUE(store_->Ping().ok());
   // A second store on the same database sees the same version and migrates nothing.
   auto other = OpenStore(url_, clock_);
   ASSERT_OK(other);
   auto v2 = (*other)->Migrate();
   ASSERT_OK(v2);
-  EXPECT_EQ(*v2, 1);
+  EXPECT_EQ(*v2, 2);
+}
+
+TEST_P(StoreContract, Templates) {
+  MessageTemplate t;
+  t.workspace_id = ws_;
+  t.name = "welcome";
+  t.subject = "Hi {{ contact.first_name }}";
+  t.html = "<p>Hello</p>{% render 'footer' %}";
+  t.snippets["footer"] = "<p>Shop, 1 Main St</p>";
+  auto created = store_->templates().Create(t);
+  ASSERT_OK(created);
+  EXPECT_GT(created->id, 0);
+  EXPECT_EQ(created->snippets.at("footer"), "<p>Shop, 1 Main St</p>");
+  auto dup = store_->templates().Create(t);
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().code, ErrorCode::kConflict);
+  t.name = "Bad Name";
+  EXPECT_EQ(store_->templates().Create(t).error().field, "name");
+
+  MessageTemplate second = *created;
+  second.name = "receipt";
+  second.id = 0;
+  ASSERT_OK(store_->templates().Create(second));
+  auto list = store_->templates().List(ws_);
+  ASSERT_OK(list);
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].name, "receipt");
+
+  MessageTemplate edit = *created;
+  edit.subject = "Welcome!";
+  edit.snippets.clear();
+  auto updated = store_->templates().Update(edit);
+  ASSERT_OK(updated);
+  EXPECT_EQ(updated->subject, "Welcome!");
+  EXPECT_TRUE(updated->snippets.empty());
+  edit.name = "receipt";
+  EXPECT_EQ(store_->templates().Update(edit).error().code, ErrorCode::kConflict);
+  auto by_name = store_->templates().GetByName(ws_, "welcome");
+  ASSERT_OK(by_name);
+  EXPECT_EQ(by_name->id, created->id);
+  ASSERT_TRUE(store_->templates().Delete(ws_, created->id).ok());
+  EXPECT_EQ(store_->templates().Get(ws_, created->id).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store_->templates().Delete(ws_, created->id).error().code, ErrorCode::kNotFound);
+  // Another workspace does not see them.
+  EXPECT_EQ(store_->templates().GetByName(ws_ + 1000, "receipt").error().code, ErrorCode::kNotFound);
 }
 
 TEST_P(StoreContract, Workspaces) {

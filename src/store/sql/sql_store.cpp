@@ -30,7 +30,8 @@ SqlStore::SqlStore(std::unique_ptr<Database> db, std::vector<Migration> migratio
       topics_(*db_, clock),
       keys_(*db_, clock),
       audit_(*db_),
-      outbox_(*db_, clock) {}
+      outbox_(*db_, clock),
+      templates_(*db_, clock) {}
 
 SqlStore::~SqlStore() = default;
 

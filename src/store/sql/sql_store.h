@@ -149,6 +149,21 @@ class SqlOutboxStore final : public OutboxStore {
   const Clock& clock_;
 };
 
+class SqlTemplateStore final : public TemplateStore {
+ public:
+  SqlTemplateStore(Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+  Result<MessageTemplate> Create(const MessageTemplate& tpl) override;
+  Result<MessageTemplate> Get(WorkspaceId ws, TemplateId id) override;
+  Result<MessageTemplate> GetByName(WorkspaceId ws, std::string_view name) override;
+  Result<std::vector<MessageTemplate>> List(WorkspaceId ws) override;
+  Result<MessageTemplate> Update(const MessageTemplate& tpl) override;
+  Status Delete(WorkspaceId ws, TemplateId id) override;
+
+ private:
+  Database& db_;
+  const Clock& clock_;
+};
+
 // The whole store over one Database. Owns the database and the facets.
 class SqlStore final : public Store {
  public:
@@ -169,6 +184,7 @@ class SqlStore final : public Store {
   KeyStore& keys() override { return keys_; }
   AuditStore& audit() override { return audit_; }
   OutboxStore& outbox() override { return outbox_; }
+  TemplateStore& templates() override { return templates_; }
 
   Database& database() { return *db_; }
 
@@ -183,6 +199,7 @@ class SqlStore final : public Store {
   SqlKeyStore keys_;
   SqlAuditStore audit_;
   SqlOutboxStore outbox_;
+  SqlTemplateStore templates_;
 };
 
 }  // namespace rapport::sql

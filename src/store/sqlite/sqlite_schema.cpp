@@ -147,8 +147,25 @@ CREATE TABLE delivery_attempts (
 CREATE INDEX delivery_attempts_message ON delivery_attempts (message_id, attempt);
 )sql";
 
+// v2: stored message templates (subject, preheader, HTML, text, snippets as a JSON object).
+constexpr const char* kV2 = R"sql(
+CREATE TABLE templates (
+  id INTEGER PRIMARY KEY,
+  workspace_id INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  preheader TEXT NOT NULL DEFAULT '',
+  html TEXT NOT NULL DEFAULT '',
+  text TEXT NOT NULL DEFAULT '',
+  snippets TEXT NOT NULL DEFAULT '{}',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (workspace_id, name)
+);
+)sql";
+
 }  // namespace
 
-std::vector<sql::Migration> SqliteMigrations() { return {{1, "initial schema", kV1}}; }
+std::vector<sql::Migration> SqliteMigrations() { return {{1, "initial schema", kV1}, {2, "templates", kV2}}; }
 
 }  // namespace rapport::sqlite
