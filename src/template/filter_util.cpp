@@ -105,11 +105,30 @@ Value PropertyOf(const Value& item, const Value& property, bool* responds) {
     *responds = false;  // Array#[] with a string: TypeError
     return Value();
   }
-  if (item.is_string() && property.is_string()) {
-    // String#[](str): the substring when present
+  if (item.is_string()) {
     std::string_view s = item.as_string();
-    if (s.find(property.as_string()) != std::string_view::npos) return property;
+    if (property.is_string()) {  // String#[](str): the substring when present
+      if (s.find(property.as_string()) != std::string_view::npos) return property;
+      return Value();
+    }
+    if (property.is_number()) {  // String#[](int): one character
+      int64_t i = property.is_int() ? property.as_int() : ClampToInt64(property.as_double());
+      std::vector<size_t> offs;
+      CharOffsets(s, offs);
+      int64_t n = static_cast<int64_t>(offs.size()) - 1;
+      if (i < 0) i += n;
+      if (i < 0 || i >= n) return Value();
+      return Value::String(s.substr(offs[i], offs[i + 1] - offs[i]));
+    }
+    *responds = false;
     return Value();
+  }
+  if (item.is_int() && property.is_number()) {  // Integer#[](bit)
+    int64_t bit = property.is_int() ? property.as_int() : ClampToInt64(property.as_double());
+    int64_t v = item.as_int();
+    if (bit < 0) return Value::Int(0);
+    if (bit >= 63) return Value::Int(v < 0 ? 1 : 0);
+    return Value::Int((v >> bit) & 1);
   }
   *responds = false;
   return Value();

@@ -49,12 +49,11 @@ R Round(FilterContext&, const Value& in, const FilterArgs& a) {
   Number n = ToNumber(in);
   RAPPORT_TRY(CheckFinite(n));
   int64_t digits = 0;
-  bool zero_int = true;
   if (a.count > 0) {
     Number d = ToNumber(a[0]);
     digits = d.is_int() ? d.i : ClampToInt64(d.ToDouble());
-    zero_int = a[0].is_int() && a[0].as_int() == 0;
   }
+  bool zero_int = digits == 0;  // round(0) gives an Integer, whatever the argument was
   if (digits > 300) digits = 300;
   if (digits < -300) digits = -300;
   Number r = Round(n, static_cast<int>(digits));

@@ -192,6 +192,10 @@ Result<Expr> MarkupParser::ParseExpressionAt(uint32_t depth) {
       Value lit;
       if (!has_lookups && NamedLiteral(t.text, &lit)) {
         e.kind = Expr::Kind::kLiteral;
+        if ((lit.kind() == Value::Kind::kEmpty || lit.kind() == Value::Kind::kBlank) &&
+            !method_literals_) {
+          lit = Value::String("");
+        }
         e.literal = lit;
         return e;
       }
@@ -323,6 +327,7 @@ Result<std::unique_ptr<Condition>> MarkupParser::ParseComparison() {
 
 Result<std::unique_ptr<Condition>> MarkupParser::ParseCondition() {
   if (!status_.ok()) return status_.error();
+  method_literals_ = true;
   RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<Condition> first, ParseComparison());
   Condition* cur = first.get();
   while (true) {

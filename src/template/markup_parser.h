@@ -45,6 +45,9 @@ class MarkupParser {
   bool ConsumeId(std::string_view id);
   Result<std::string_view> Consume(MarkupToken::Kind kind);
   Status ExpectEnd();
+  // In conditions (if/elsif/unless operands, when values) `empty` and `blank` are method
+  // literals compared with .empty?; elsewhere ruby-liquid parses them as "".
+  void set_method_literals(bool on) { method_literals_ = on; }
   SourcePos PosOf(const char* p) const;
   SourcePos PeekPos() const { return PosOf(Peek().text.data()); }
   Error ErrorHere(std::string message) const;
@@ -61,6 +64,7 @@ class MarkupParser {
   std::vector<MarkupToken> tokens_;
   size_t p_ = 0;
   int bracket_depth_ = 0;
+  bool method_literals_ = false;
   Status status_;
 };
 

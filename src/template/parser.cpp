@@ -197,6 +197,7 @@ class Parser {
 
   Status ParseWhenValues(const Token& t, std::vector<Expr>& values) {
     MarkupParser mp = Markup(t.markup, t);
+    mp.set_method_literals(true);
     while (true) {
       RAPPORT_ASSIGN_OR_RETURN(Expr e, mp.ParseExpression());
       values.push_back(std::move(e));

@@ -496,7 +496,7 @@ bool Renderer::Compare(const Condition& c, const Value& l, const Value& r, Value
       if (!l.Truthy() || !r.Truthy()) { *out = Value::Bool(false); return true; }
       if (l.is_string()) {
         std::string rs;
-        AppendValue(rs, r);
+        AppendToS(rs, r);
         *out = Value::Bool(l.as_string().find(rs) != std::string_view::npos);
       } else if (l.is_array()) {
         bool any = false;

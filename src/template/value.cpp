@@ -233,6 +233,8 @@ void AppendInspectString(std::string& out, std::string_view s) {
 void AppendInspect(std::string& out, const Value& v) {
   switch (v.kind()) {
     case Value::Kind::kNil: out += "nil"; return;
+    case Value::Kind::kEmpty:
+    case Value::Kind::kBlank: out += "\"\""; return;
     case Value::Kind::kString: AppendInspectString(out, v.as_string()); return;
     case Value::Kind::kArray: {
       out += '[';
@@ -327,11 +329,19 @@ bool ValueEquals(const Value& a, const Value& b) {
   }
 }
 
+void AppendToS(std::string& out, const Value& v) {
+  if (v.is_array()) {
+    AppendInspect(out, v);
+  } else {
+    AppendValue(out, v);
+  }
+}
+
 std::string_view ToStringView(const Value& v, Arena& arena) {
   if (v.is_string()) return v.as_string();
   if (v.is_nil()) return {};
   std::string tmp;
-  AppendValue(tmp, v);
+  AppendToS(tmp, v);
   return arena.Copy(tmp);
 }
 

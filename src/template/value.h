@@ -159,7 +159,9 @@ void AppendValue(std::string& out, const Value& v);
 void AppendInspect(std::string& out, const Value& v);
 // Ruby ==, with int/float comparing numerically.
 bool ValueEquals(const Value& a, const Value& b);
-// The value as a string without allocating when it already is one.
+// Ruby's #to_s: like AppendValue except that arrays print as Ruby's Array#inspect.
+void AppendToS(std::string& out, const Value& v);
+// The value's #to_s, without allocating when it already is a string.
 std::string_view ToStringView(const Value& v, Arena& arena);
 
 }  // namespace rapport::liquid
