@@ -113,6 +113,58 @@ TEST(DotStuff, Transparent) {
   }
 }
 
+// What a server does with the DATA bytes (RFC 5321 §4.5.2): drop the terminator, un-double dots.
+std::string Unstuff(const std::string& wire) {
+  EXPECT_GE(wire.size(), 3u);
+  EXPECT_EQ(wire.substr(wire.size() - 3), ".\r\n");
+  std::string body = wire.substr(0, wire.size() - 3), out;
+  size_t pos = 0;
+  while (pos < body.size()) {
+    size_t end = body.find("\r\n", pos);
+    EXPECT_NE(end, std::string::npos);
+    std::string line = body.substr(pos, end - pos);
+    EXPECT_NE(line, ".") << "a lone dot would end the data early";
+    if (!line.empty() && line[0] == '.') line.erase(0, 1);
+    out += line + "\r\n";
+    pos = end + 2;
+  }
+  return out;
+}
+
+TEST(DotStuff, RandomMessagesRoundTrip) {
+  uint64_t state = 12345;
+  auto next = [&] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<unsigned>(state >> 33);
+  };
+  const char alphabet[] = {'.', '.', 'a', 'b', '\r', '\n', '\n', ' ', '\x80'};
+  for (int round = 0; round < 2000; ++round) {
+    std::string in;
+    int len = static_cast<int>(next() % 60);
+    for (int i = 0; i < len; ++i) in += alphabet[next() % sizeof alphabet];
+    std::string wire;
+    AppendDotStuffed(in, wire);
+    // The expected content: lines split on LF (a CR before it belongs to the line end), each
+    // line CRLF-terminated.
+    std::string expected;
+    size_t pos = 0;
+    while (pos < in.size()) {
+      size_t nl = in.find('\n', pos);
+      std::string line = in.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+      if (nl != std::string::npos && !line.empty() && line.back() == '\r') line.pop_back();
+      expected += line + "\r\n";
+      if (nl == std::string::npos) break;
+      pos = nl + 1;
+    }
+    if (Unstuff(wire) != expected) {
+      ADD_FAILURE() << "input: " << ::testing::PrintToString(in);
+      break;
+    }
+    auto shape = InspectMessage(in);
+    if (shape.transparent) EXPECT_EQ(in + ".\r\n", wire);
+  }
+}
+
 TEST(DotStuff, EightBit) {
   EXPECT_FALSE(HasEightBitBytes("plain ascii text that is longer than eight bytes"));
   EXPECT_TRUE(HasEightBitBytes("caf\xc3\xa9"));

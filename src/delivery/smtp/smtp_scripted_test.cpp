@@ -233,5 +233,21 @@ TEST_F(Scripted, IdleConnectionClosedByTheServerIsRetriedOnAFreshOne) {
   EXPECT_EQ(t.stats().connections_opened, 2);
 }
 
+TEST_F(Scripted, MaxMessagesPerConnectionAndQuitOnClose) {
+  Start();
+  {
+    auto t = Client(Url() + "?pool=1&max_messages=2");
+    std::vector<OutgoingMessage> batch = {To({"ok1@example.org"}), To({"ok2@example.org"}),
+                                          To({"ok3@example.org"}), To({"ok4@example.org"}),
+                                          To({"ok5@example.org"})};
+    for (const auto& r : t.Send(batch)) EXPECT_EQ(r.recipients[0].code, 250) << r.recipients[0].text;
+    EXPECT_EQ(t.stats().connections_opened, 3);
+    EXPECT_EQ(t.idle_connections(), 1u);
+  }  // the destructor QUITs the pooled connection
+  auto lines = LogLines(log());
+  EXPECT_EQ(Count(lines, " QUIT"), 3u);
+  EXPECT_EQ(Count(lines, " EHLO "), 3u);
+}
+
 }  // namespace
 }  // namespace rapport::delivery
