@@ -128,6 +128,7 @@ def main():
     ap.add_argument("--no-pipelining", action="store_true")
     ap.add_argument("--no-ehlo", action="store_true")
     ap.add_argument("--size", type=int, default=0)
+    ap.add_argument("--smtputf8", action="store_true")
     ap.add_argument("--stall", type=float, default=30.0)
     args = ap.parse_args()
 
@@ -148,7 +149,7 @@ def main():
 
     def factory():
         kwargs = dict(hostname="scripted.test", decode_data=False,
-                      data_size_limit=args.size or 33554432)
+                      data_size_limit=args.size or 33554432, enable_SMTPUTF8=args.smtputf8)
         if context and not args.implicit_tls:
             kwargs["tls_context"] = context
         if args.auth:

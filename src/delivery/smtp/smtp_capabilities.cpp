@@ -44,6 +44,8 @@ SmtpCapabilities ParseEhloReply(const SmtpReply& reply) {
       caps.starttls = true;
     } else if (keyword == "8BITMIME") {
       caps.eight_bit_mime = true;
+    } else if (keyword == "SMTPUTF8") {
+      caps.smtputf8 = true;
     } else if (keyword == "SIZE") {
       caps.size = true;
       if (words.size() > 1) {

@@ -14,6 +14,7 @@ struct SmtpCapabilities {
   bool pipelining = false;
   bool starttls = false;
   bool eight_bit_mime = false;
+  bool smtputf8 = false;
   uint64_t size_limit = 0;        // 0: no SIZE limit advertised
   bool size = false;              // SIZE advertised (with or without a number)
   std::vector<std::string> auth;  // upper-case mechanisms: "PLAIN", "LOGIN", ...

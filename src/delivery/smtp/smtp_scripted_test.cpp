@@ -233,6 +233,22 @@ TEST_F(Scripted, IdleConnectionClosedByTheServerIsRetriedOnAFreshOne) {
   EXPECT_EQ(t.stats().connections_opened, 2);
 }
 
+TEST_F(Scripted, InternationalizedAddressesNeedSmtpUtf8) {
+  Start({"--smtputf8"});
+  auto t = Client(Url());
+  std::vector<OutgoingMessage> batch = {To({"j\xc3\xb6rg@example.org"})};
+  auto r = t.Send(batch);
+  EXPECT_EQ(r[0].recipients[0].code, 250) << r[0].recipients[0].text;
+  EXPECT_EQ(Count(LogLines(log()), "SMTPUTF8"), 1u);
+
+  ScriptedServer plain;
+  ASSERT_TRUE(plain.Start({})) << plain.error;
+  auto t2 = Client("smtp://127.0.0.1:" + std::to_string(plain.port));
+  r = t2.Send(batch);
+  EXPECT_EQ(r[0].recipients[0].code, 553);
+  EXPECT_EQ(r[0].recipients[0].enhanced_code, "5.6.7");
+}
+
 TEST_F(Scripted, MaxMessagesPerConnectionAndQuitOnClose) {
   Start();
   {

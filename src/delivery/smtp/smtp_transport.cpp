@@ -345,6 +345,14 @@ struct SmtpTransport::Impl::Connection : std::enable_shared_from_this<Connection
       set_all(any, 553, "5.1.3", "address has forbidden characters or is missing (rejected locally)");
       co_return TxEnd::kDone;
     }
+    // Internationalized addresses (RFC 6531) need a server that takes SMTPUTF8.
+    bool utf8 = HasEightBitBytes(m.envelope.mail_from);
+    for (const auto& r : rcpts) utf8 = utf8 || HasEightBitBytes(r);
+    if (utf8 && !caps.smtputf8) {
+      set_all(any, 553, "5.6.7",
+              "non-ASCII address and the server does not offer SMTPUTF8 (rejected locally)");
+      co_return TxEnd::kDone;
+    }
     if (caps.size_limit > 0 && m.data.size() > caps.size_limit) {
       set_all(any, 552, "5.3.4",
               "message size " + std::to_string(m.data.size()) + " exceeds the server's limit " +
@@ -370,6 +378,7 @@ struct SmtpTransport::Impl::Connection : std::enable_shared_from_this<Connection
     }
     const MessageShape shape = InspectMessage(m.data);
     if (caps.eight_bit_mime && shape.eight_bit) wbuf += " BODY=8BITMIME";
+    if (utf8) wbuf += " SMTPUTF8";
     wbuf += "\r\n";
     std::vector<size_t> cmd_end;  // offsets of each command's end, for the non-pipelined path
     cmd_end.push_back(rset ? 6 : 0);
