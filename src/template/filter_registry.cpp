@@ -48,6 +48,13 @@ Error FilterError(std::string message) {
   return Error{ErrorCode::kInvalid, "Liquid error: " + std::move(message), {}};
 }
 
+Error TooLarge(const FilterContext& ctx) {
+  return Error{ErrorCode::kLimitExceeded,
+               "Liquid error: output size limit exceeded (a filter result over " +
+                   std::to_string(ctx.max_bytes) + " bytes)",
+               {}};
+}
+
 Value MakeString(FilterContext& ctx, std::string_view s) {
   return Value::String(ctx.arena.Copy(s));
 }

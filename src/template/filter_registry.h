@@ -24,6 +24,7 @@ struct FilterContext {
   Arena& arena;
   const RenderOptions& options;
   std::string& scratch;  // reusable buffer; contents undefined between calls
+  size_t max_bytes;      // the largest string a filter may build (render memory budget)
 };
 
 struct FilterArgs {
@@ -68,6 +69,8 @@ void RegisterMoneyFilters(FilterRegistry& registry);
 
 // Helpers shared by the filter files.
 Error FilterError(std::string message);
+// The limit error for a filter result over ctx.max_bytes.
+Error TooLarge(const FilterContext& ctx);
 // A string made in the arena.
 Value MakeString(FilterContext& ctx, std::string_view s);
 // Ruby's to_s of a value, viewed (allocated in the arena only when not already a string).

@@ -27,6 +27,7 @@ R Join(FilterContext& ctx, const Value& in, const FilterArgs& a) {
   for (size_t i = 0; i < items.size(); ++i) {
     if (i) out += glue;
     AppendValue(out, items[i]);
+    if (out.size() > ctx.max_bytes) return TooLarge(ctx);
   }
   return MakeString(ctx, out);
 }

@@ -97,13 +97,14 @@ R Prepend(FilterContext& ctx, const Value& in, const FilterArgs& a) {
 }
 
 // gsub/sub with a literal pattern.
-Value ReplaceImpl(FilterContext& ctx, std::string_view s, std::string_view pat,
-                  std::string_view rep, bool all) {
+R ReplaceImpl(FilterContext& ctx, std::string_view s, std::string_view pat,
+              std::string_view rep, bool all) {
   std::string& out = ctx.scratch;
   out.clear();
   if (pat.empty()) {
     std::vector<size_t> offs;
     CharOffsets(s, offs);
+    if (all && (offs.size() * rep.size() + s.size()) > ctx.max_bytes) return TooLarge(ctx);
     for (size_t i = 0; i + 1 < offs.size(); ++i) {
       if (all || i == 0) out += rep;
       out.append(s.substr(offs[i], offs[i + 1] - offs[i]));
@@ -117,6 +118,7 @@ Value ReplaceImpl(FilterContext& ctx, std::string_view s, std::string_view pat,
     if (hit == std::string_view::npos) break;
     out.append(s.substr(pos, hit - pos));
     out += rep;
+    if (out.size() > ctx.max_bytes) return TooLarge(ctx);
     pos = hit + pat.size();
     if (!all) break;
   }

@@ -250,7 +250,7 @@ bool Renderer::EvalPipeline(const Pipeline& p, Value* out, bool* escaped_or_raw)
                       std::string(f.name));
     }
     FilterArgs fa{args, f.args.size(), kwargs.data(), kwargs.size()};
-    FilterContext ctx{arena_, options_, scratch_};
+    FilterContext ctx{arena_, options_, scratch_, 4 * options_.limits.max_output_bytes + (16u << 20)};
     Result<Value> r = f.entry->fn(ctx, v, fa);
     if (!r.ok()) return Fail(f.pos, std::move(r).error());
     v = *r;
