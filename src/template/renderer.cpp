@@ -584,17 +584,17 @@ bool Renderer::RenderCase(const CaseNode& node, std::string& out) {
       if (flow_ != Flow::kNormal) return true;
       continue;
     }
-    bool match = false;
+    // Like ruby-liquid, each value of `when a, b` is its own branch: the body renders once
+    // per matching value.
     for (const Expr& e : b.values) {
       Value v, res;
       if (!Eval(e, &v)) return false;
-      if (!Compare(eq, v, subject, &res)) return false;
-      if (res.Truthy()) { match = true; break; }
-    }
-    if (match) {
-      run_else = false;
-      if (!RenderBlock(b.body, out)) return false;
-      if (flow_ != Flow::kNormal) return true;
+      if (!Compare(eq, subject, v, &res)) return false;
+      if (res.Truthy()) {
+        run_else = false;
+        if (!RenderBlock(b.body, out)) return false;
+        if (flow_ != Flow::kNormal) return true;
+      }
     }
   }
   return true;
