@@ -43,6 +43,7 @@ TEST(SmtpSink, DeliversManyMessagesOverPooledConnections) {
   auto s = t.stats();
   EXPECT_EQ(s.connections_opened, 4);  // reused, not one per message
   EXPECT_EQ(s.pipelined, 40);          // smtp-sink advertises PIPELINING
+  EXPECT_EQ(s.chained, 36);            // all but the first message of each connection
   // A second batch reuses the pooled connections.
   auto again = t.Send(std::span(batch).first(8));
   for (const auto& r : again) EXPECT_EQ(r.recipients[0].code, 250);

@@ -99,6 +99,16 @@ struct SmtpTransport::Impl {
   void Quit();
 };
 
+struct SmtpTransport::Impl::Batch {
+  std::span<const OutgoingMessage> messages;
+  std::vector<SendResult> results;
+  std::vector<bool> done;
+  std::vector<bool> retried;
+  std::deque<size_t> queue;
+  std::string last_error;
+  std::vector<std::shared_ptr<Connection>> keep;  // connections to pool after the batch
+};
+
 // One SMTP session. Lives in a shared_ptr so pending timer handlers keep it alive.
 struct SmtpTransport::Impl::Connection : std::enable_shared_from_this<Connection> {
   explicit Connection(Impl& impl) : impl(impl), stream(impl.io, impl.ssl_ctx), timer(impl.io) {}
@@ -116,6 +126,8 @@ struct SmtpTransport::Impl::Connection : std::enable_shared_from_this<Connection
   std::string rbuf;
   size_t rpos = 0;
   std::string wbuf;
+  std::string next_cmds;       // the next message's commands, sent behind this one's data
+  MessageShape carried_shape;  // of the message whose commands were sent ahead
 
   // Arms the step timeout: when it fires, the socket's pending operations are cancelled.
   void Arm(Ms d) {
@@ -318,204 +330,80 @@ struct SmtpTransport::Impl::Connection : std::enable_shared_from_this<Connection
 
   enum class TxEnd { kDone, kBroken, kLostBeforeReply };
 
-  // One transaction. Fills `result`; says whether the connection is still usable.
-  awaitable<TxEnd> Transact(const OutgoingMessage& m, SendResult& result) {
-    const SmtpConfig& cfg = impl.config;
-    const auto& rcpts = m.envelope.rcpt_to;
+  // Sets up `result` for `m`: one outcome per recipient, not yet answered.
+  void InitResult(const OutgoingMessage& m, SendResult& result) const {
     result.remote = impl.remote;
-    result.recipients.assign(rcpts.size(), RecipientOutcome{});
-    for (size_t i = 0; i < rcpts.size(); ++i) result.recipients[i].rcpt = rcpts[i];
-    auto set_all = [&](auto pred, int code, const std::string& enh, const std::string& text) {
-      for (auto& r : result.recipients) {
-        if (pred(r)) {
-          r.code = code;
-          r.enhanced_code = enh;
-          r.text = text;
-        }
-      }
-    };
-    auto any = [](const RecipientOutcome&) { return true; };
-    auto set_reply = [&](auto pred, const SmtpReply& rep) {
-      set_all(pred, rep.code, rep.enhanced_code, rep.Text());
-    };
+    result.recipients.assign(m.envelope.rcpt_to.size(), RecipientOutcome{});
+    for (size_t i = 0; i < m.envelope.rcpt_to.size(); ++i) result.recipients[i].rcpt = m.envelope.rcpt_to[i];
+  }
 
+  // Rejects locally (filling `result`) a message this server could never take; true otherwise.
+  bool Precheck(const OutgoingMessage& m, SendResult& result) const {
+    auto reject = [&](int code, const char* enh, const std::string& text) {
+      for (auto& r : result.recipients) {
+        r.code = code;
+        r.enhanced_code = enh;
+        r.text = text;
+      }
+      return false;
+    };
+    const auto& rcpts = m.envelope.rcpt_to;
     bool bad_address = !SafeAddress(m.envelope.mail_from) || rcpts.empty();
     for (const auto& r : rcpts) bad_address = bad_address || r.empty() || !SafeAddress(r);
-    if (bad_address) {
-      set_all(any, 553, "5.1.3", "address has forbidden characters or is missing (rejected locally)");
-      co_return TxEnd::kDone;
-    }
+    if (bad_address)
+      return reject(553, "5.1.3", "address has forbidden characters or is missing (rejected locally)");
     // Internationalized addresses (RFC 6531) need a server that takes SMTPUTF8.
-    bool utf8 = HasEightBitBytes(m.envelope.mail_from);
-    for (const auto& r : rcpts) utf8 = utf8 || HasEightBitBytes(r);
-    if (utf8 && !caps.smtputf8) {
-      set_all(any, 553, "5.6.7",
-              "non-ASCII address and the server does not offer SMTPUTF8 (rejected locally)");
-      co_return TxEnd::kDone;
+    if (NeedsSmtpUtf8(m) && !caps.smtputf8) {
+      return reject(553, "5.6.7",
+                    "non-ASCII address and the server does not offer SMTPUTF8 (rejected locally)");
     }
     if (caps.size_limit > 0 && m.data.size() > caps.size_limit) {
-      set_all(any, 552, "5.3.4",
-              "message size " + std::to_string(m.data.size()) + " exceeds the server's limit " +
-                  std::to_string(caps.size_limit) + " (rejected locally)");
-      co_return TxEnd::kDone;
+      return reject(552, "5.3.4",
+                    "message size " + std::to_string(m.data.size()) + " exceeds the server's limit " +
+                        std::to_string(caps.size_limit) + " (rejected locally)");
     }
-    {
-      std::lock_guard lock(impl.stats_mu);
-      ++impl.stats.messages;
-      if (caps.pipelining) ++impl.stats.pipelined;
-    }
-    ++transactions;
-
-    wbuf.clear();
-    bool rset = need_rset;
-    if (rset) wbuf += "RSET\r\n";
-    wbuf += "MAIL FROM:<";
-    wbuf += m.envelope.mail_from;
-    wbuf += '>';
-    if (caps.size) {
-      wbuf += " SIZE=";
-      wbuf += std::to_string(m.data.size());
-    }
-    const MessageShape shape = InspectMessage(m.data);
-    if (caps.eight_bit_mime && shape.eight_bit) wbuf += " BODY=8BITMIME";
-    if (utf8) wbuf += " SMTPUTF8";
-    wbuf += "\r\n";
-    std::vector<size_t> cmd_end;  // offsets of each command's end, for the non-pipelined path
-    cmd_end.push_back(rset ? 6 : 0);
-    cmd_end.push_back(wbuf.size());
-    for (const auto& r : rcpts) {
-      wbuf += "RCPT TO:<";
-      wbuf += r;
-      wbuf += ">\r\n";
-      cmd_end.push_back(wbuf.size());
-    }
-    wbuf += "DATA\r\n";
-    cmd_end.push_back(wbuf.size());
-
-    bool got_any_reply = false;
-    auto lost = [&](const std::string& error) -> TxEnd {
-      set_all([](const RecipientOutcome& r) { return r.code == 0 || r.Accepted(); }, 0, "", error);
-      Close();
-      return got_any_reply ? TxEnd::kBroken : TxEnd::kLostBeforeReply;
-    };
-    // Sends command i (or all of them at once when pipelining) and reads its reply.
-    size_t sent_upto = 0;
-    auto send_upto = [&](size_t end) -> awaitable<error_code> {
-      error_code ec;
-      if (end > sent_upto) {
-        ec = co_await Write(std::string_view(wbuf).substr(sent_upto, end - sent_upto), cfg.command_timeout);
-        sent_upto = end;
-      }
-      co_return ec;
-    };
-    const bool pipe = caps.pipelining;
-    if (pipe) {
-      if (auto ec = co_await send_upto(wbuf.size())) co_return lost(Describe("sending commands", ec));
-    }
-    size_t cmd = 0;
-    if (rset) {
-      if (!pipe) {
-        if (auto ec = co_await send_upto(cmd_end[0])) co_return lost(Describe("sending RSET", ec));
-      }
-      Step s = co_await ReadReply(cfg.command_timeout, "reading RSET reply");
-      if (!s.ok()) co_return lost(s.error);
-      got_any_reply = true;
-      need_rset = false;
-      if (s.reply.code == 421) {
-        set_reply(any, s.reply);
-        Close();
-        co_return TxEnd::kBroken;
-      }
-    }
-    ++cmd;
-    // MAIL FROM
-    if (!pipe) {
-      if (auto ec = co_await send_upto(cmd_end[cmd])) co_return lost(Describe("sending MAIL FROM", ec));
-    }
-    Step mail = co_await ReadReply(cfg.command_timeout, "reading MAIL FROM reply");
-    if (!mail.ok()) co_return lost(mail.error);
-    got_any_reply = true;
-    bool mail_ok = mail.reply.code == 250;
-    if (!mail_ok) set_reply(any, mail.reply);
-    if (mail.reply.code == 421) {
-      Close();
-      co_return TxEnd::kBroken;
-    }
-    // RCPT TO, one reply per recipient.
-    size_t accepted = 0;
-    for (size_t i = 0; i < rcpts.size(); ++i) {
-      ++cmd;
-      if (!pipe) {
-        if (!mail_ok) break;
-        if (auto ec = co_await send_upto(cmd_end[cmd])) co_return lost(Describe("sending RCPT TO", ec));
-      }
-      Step rc = co_await ReadReply(cfg.command_timeout, "reading RCPT TO reply");
-      if (!rc.ok()) co_return lost(rc.error);
-      if (mail_ok) {
-        auto& out = result.recipients[i];
-        out.code = rc.reply.code;
-        out.enhanced_code = rc.reply.enhanced_code;
-        out.text = rc.reply.Text();
-        if (rc.reply.code == 250 || rc.reply.code == 251) ++accepted;
-      }
-      if (rc.reply.code == 421) {
-        // The transaction is aborted: recipients accepted so far are not delivered either.
-        set_reply([](const RecipientOutcome& r) { return r.Accepted(); }, rc.reply);
-        for (size_t j = i + 1; j < rcpts.size(); ++j) {
-          result.recipients[j].code = 421;
-          result.recipients[j].enhanced_code = rc.reply.enhanced_code;
-          result.recipients[j].text = rc.reply.Text();
-        }
-        Close();
-        co_return TxEnd::kBroken;
-      }
-    }
-    ++cmd;
-    // DATA
-    if (!pipe && (!mail_ok || accepted == 0)) {
-      need_rset = true;
-      co_return TxEnd::kDone;
-    }
-    if (!pipe) {
-      if (auto ec = co_await send_upto(cmd_end[cmd])) co_return lost(Describe("sending DATA", ec));
-    }
-    Step data = co_await ReadReply(cfg.command_timeout, "reading DATA reply");
-    if (!data.ok()) co_return lost(data.error);
-    auto accepted_pred = [](const RecipientOutcome& r) { return r.Accepted(); };
-    if (data.reply.code != 354) {
-      if (mail_ok) set_reply(accepted_pred, data.reply);
-      need_rset = true;
-      if (data.reply.code == 421) {
-        Close();
-        co_return TxEnd::kBroken;
-      }
-      co_return TxEnd::kDone;
-    }
-    wbuf.clear();
-    error_code data_ec;
-    if (!mail_ok || accepted == 0) {
-      // The server opened DATA although nothing can be delivered: end it empty.
-      need_rset = true;
-      data_ec = co_await Write(".\r\n", cfg.data_timeout);
-    } else if (shape.transparent) {
-      // The common case (CRLF lines, none starting with '.'): no copy, one gathered write.
-      std::array<asio::const_buffer, 2> bufs = {asio::buffer(m.data), asio::buffer(".\r\n", 3)};
-      data_ec = co_await Write(bufs, cfg.data_timeout);
-    } else {
-      AppendDotStuffed(m.data, wbuf);
-      data_ec = co_await Write(wbuf, cfg.data_timeout);
-    }
-    if (data_ec) co_return lost(Describe("sending message data", data_ec));
-    Step fin = co_await ReadReply(cfg.data_timeout, "reading reply to end of data");
-    if (!fin.ok()) co_return lost(fin.error);
-    if (mail_ok && accepted > 0) set_reply(accepted_pred, fin.reply);
-    if (fin.reply.code == 421) {
-      Close();
-      co_return TxEnd::kBroken;
-    }
-    if (fin.reply.Class() != 2) need_rset = true;
-    co_return TxEnd::kDone;
+    return true;
   }
+
+  static bool NeedsSmtpUtf8(const OutgoingMessage& m) {
+    bool utf8 = HasEightBitBytes(m.envelope.mail_from);
+    for (const auto& r : m.envelope.rcpt_to) utf8 = utf8 || HasEightBitBytes(r);
+    return utf8;
+  }
+
+  // Appends MAIL FROM, the RCPT TOs and DATA for `m` to `out`; records each command's end
+  // offset in `cmd_end` when given (the non-pipelined path sends them one by one).
+  void AppendCommands(const OutgoingMessage& m, const MessageShape& shape, std::string& out,
+                      std::vector<size_t>* cmd_end) const {
+    out += "MAIL FROM:<";
+    out += m.envelope.mail_from;
+    out += '>';
+    if (caps.size) {
+      out += " SIZE=";
+      out += std::to_string(m.data.size());
+    }
+    if (caps.eight_bit_mime && shape.eight_bit) out += " BODY=8BITMIME";
+    if (NeedsSmtpUtf8(m)) out += " SMTPUTF8";
+    out += "\r\n";
+    if (cmd_end) cmd_end->push_back(out.size());
+    for (const auto& r : m.envelope.rcpt_to) {
+      out += "RCPT TO:<";
+      out += r;
+      out += ">\r\n";
+      if (cmd_end) cmd_end->push_back(out.size());
+    }
+    out += "DATA\r\n";
+    if (cmd_end) cmd_end->push_back(out.size());
+  }
+
+  // One transaction for batch message `idx`. `presented`: its commands were already sent,
+  // pipelined behind the previous message's data (RFC 2920 allows the end of data to be
+  // followed by the next commands). When the server pipelines, this transaction may in turn
+  // take the next message of the batch and send its commands behind this message's data: it
+  // then sets `chained` to that index (the caller continues with it, presented, or puts it
+  // back in the queue when the connection did not survive). Fills the result of `idx`; says
+  // whether the connection is still usable.
+  awaitable<TxEnd> Transact(Batch& batch, size_t idx, bool presented, std::optional<size_t>& chained);
 
   awaitable<void> QuitSession() {
     if (!open) co_return;
@@ -530,18 +418,201 @@ struct SmtpTransport::Impl::Connection : std::enable_shared_from_this<Connection
   }
 };
 
-struct SmtpTransport::Impl::Batch {
-  std::span<const OutgoingMessage> messages;
-  std::vector<SendResult> results;
-  std::vector<bool> done;
-  std::vector<bool> retried;
-  std::deque<size_t> queue;
-  std::string last_error;
-  std::vector<std::shared_ptr<Connection>> keep;  // connections to pool after the batch
-};
+awaitable<SmtpTransport::Impl::Connection::TxEnd> SmtpTransport::Impl::Connection::Transact(
+    Batch& batch, size_t idx, bool presented, std::optional<size_t>& chained) {
+  const SmtpConfig& cfg = impl.config;
+  const OutgoingMessage& m = batch.messages[idx];
+  SendResult& result = batch.results[idx];
+  const auto& rcpts = m.envelope.rcpt_to;
+  auto set_all = [&](auto pred, int code, const std::string& enh, const std::string& text) {
+    for (auto& r : result.recipients) {
+      if (pred(r)) {
+        r.code = code;
+        r.enhanced_code = enh;
+        r.text = text;
+      }
+    }
+  };
+  auto any = [](const RecipientOutcome&) { return true; };
+  auto accepted_pred = [](const RecipientOutcome& r) { return r.Accepted(); };
+  auto set_reply = [&](auto pred, const SmtpReply& rep) {
+    set_all(pred, rep.code, rep.enhanced_code, rep.Text());
+  };
+
+  MessageShape shape;
+  if (!presented) {
+    InitResult(m, result);
+    if (!Precheck(m, result)) co_return TxEnd::kDone;
+    shape = InspectMessage(m.data);
+  } else {
+    shape = carried_shape;
+  }
+  {
+    std::lock_guard lock(impl.stats_mu);
+    ++impl.stats.messages;
+    if (caps.pipelining) ++impl.stats.pipelined;
+    if (presented) ++impl.stats.chained;
+  }
+  ++transactions;
+  const bool pipe = caps.pipelining;
+
+  // The commands (unless already sent), with RSET first after a failed transaction.
+  std::vector<size_t> cmd_end;  // offsets of each command's end, for the non-pipelined path
+  size_t sent_upto = 0;
+  bool rset = false;
+  if (!presented) {
+    wbuf.clear();
+    rset = need_rset;
+    if (rset) wbuf += "RSET\r\n";
+    cmd_end.push_back(wbuf.size());
+    AppendCommands(m, shape, wbuf, &cmd_end);
+  }
+
+  bool got_any_reply = false;
+  auto lost = [&](const std::string& error) -> TxEnd {
+    set_all([](const RecipientOutcome& r) { return r.code == 0 || r.Accepted(); }, 0, "", error);
+    Close();
+    return got_any_reply ? TxEnd::kBroken : TxEnd::kLostBeforeReply;
+  };
+  auto send_upto = [&](size_t end) -> awaitable<error_code> {
+    error_code ec;
+    if (!presented && end > sent_upto) {
+      ec = co_await Write(std::string_view(wbuf).substr(sent_upto, end - sent_upto), cfg.command_timeout);
+      sent_upto = end;
+    }
+    co_return ec;
+  };
+  if (pipe && !presented) {
+    if (auto ec = co_await send_upto(wbuf.size())) co_return lost(Describe("sending commands", ec));
+  }
+  size_t cmd = 0;
+  if (rset) {
+    if (!pipe) {
+      if (auto ec = co_await send_upto(cmd_end[0])) co_return lost(Describe("sending RSET", ec));
+    }
+    Step s = co_await ReadReply(cfg.command_timeout, "reading RSET reply");
+    if (!s.ok()) co_return lost(s.error);
+    got_any_reply = true;
+    need_rset = false;
+    if (s.reply.code == 421) {
+      set_reply(any, s.reply);
+      Close();
+      co_return TxEnd::kBroken;
+    }
+  }
+  ++cmd;
+  // MAIL FROM
+  if (!pipe) {
+    if (auto ec = co_await send_upto(cmd_end[cmd])) co_return lost(Describe("sending MAIL FROM", ec));
+  }
+  Step mail = co_await ReadReply(cfg.command_timeout, "reading MAIL FROM reply");
+  if (!mail.ok()) co_return lost(mail.error);
+  got_any_reply = true;
+  bool mail_ok = mail.reply.code == 250;
+  if (!mail_ok) set_reply(any, mail.reply);
+  if (mail.reply.code == 421) {
+    Close();
+    co_return TxEnd::kBroken;
+  }
+  // RCPT TO, one reply per recipient.
+  size_t accepted = 0;
+  for (size_t i = 0; i < rcpts.size(); ++i) {
+    ++cmd;
+    if (!pipe) {
+      if (!mail_ok) break;
+      if (auto ec = co_await send_upto(cmd_end[cmd])) co_return lost(Describe("sending RCPT TO", ec));
+    }
+    Step rc = co_await ReadReply(cfg.command_timeout, "reading RCPT TO reply");
+    if (!rc.ok()) co_return lost(rc.error);
+    if (mail_ok) {
+      auto& out = result.recipients[i];
+      out.code = rc.reply.code;
+      out.enhanced_code = rc.reply.enhanced_code;
+      out.text = rc.reply.Text();
+      if (rc.reply.code == 250 || rc.reply.code == 251) ++accepted;
+    }
+    if (rc.reply.code == 421) {
+      // The transaction is aborted: recipients accepted so far are not delivered either.
+      set_reply(accepted_pred, rc.reply);
+      for (size_t j = i + 1; j < rcpts.size(); ++j) {
+        result.recipients[j].code = 421;
+        result.recipients[j].enhanced_code = rc.reply.enhanced_code;
+        result.recipients[j].text = rc.reply.Text();
+      }
+      Close();
+      co_return TxEnd::kBroken;
+    }
+  }
+  ++cmd;
+  // DATA
+  if (!pipe && (!mail_ok || accepted == 0)) {
+    need_rset = true;
+    co_return TxEnd::kDone;
+  }
+  if (!pipe) {
+    if (auto ec = co_await send_upto(cmd_end[cmd])) co_return lost(Describe("sending DATA", ec));
+  }
+  Step data = co_await ReadReply(cfg.command_timeout, "reading DATA reply");
+  if (!data.ok()) co_return lost(data.error);
+  if (data.reply.code != 354) {
+    if (mail_ok) set_reply(accepted_pred, data.reply);
+    need_rset = true;
+    if (data.reply.code == 421) {
+      Close();
+      co_return TxEnd::kBroken;
+    }
+    co_return TxEnd::kDone;
+  }
+  if (!mail_ok || accepted == 0) {
+    // The server opened DATA although nothing can be delivered: end it empty.
+    need_rset = true;
+    if (auto ec = co_await Write(".\r\n", cfg.data_timeout))
+      co_return lost(Describe("sending message data", ec));
+  } else {
+    // Behind this message's data, the next message's commands (one write, one round trip less).
+    next_cmds.clear();
+    bool room = cfg.max_messages_per_connection == 0 || transactions < cfg.max_messages_per_connection;
+    while (pipe && room && !batch.queue.empty()) {
+      size_t next = batch.queue.front();
+      batch.queue.pop_front();
+      const OutgoingMessage& nm = batch.messages[next];
+      InitResult(nm, batch.results[next]);
+      if (!Precheck(nm, batch.results[next])) {
+        batch.done[next] = true;
+        continue;
+      }
+      carried_shape = InspectMessage(nm.data);
+      AppendCommands(nm, carried_shape, next_cmds, nullptr);
+      chained = next;
+      break;
+    }
+    asio::const_buffer tail = asio::buffer(next_cmds);
+    error_code ec;
+    if (shape.transparent) {
+      // The common case (CRLF lines, none starting with '.'): no copy, one gathered write.
+      ec = co_await Write(
+          std::array<asio::const_buffer, 3>{asio::buffer(m.data), asio::buffer(".\r\n", 3), tail},
+          cfg.data_timeout);
+    } else {
+      wbuf.clear();
+      AppendDotStuffed(m.data, wbuf);
+      ec = co_await Write(std::array<asio::const_buffer, 2>{asio::buffer(wbuf), tail}, cfg.data_timeout);
+    }
+    if (ec) co_return lost(Describe("sending message data", ec));
+  }
+  Step fin = co_await ReadReply(cfg.data_timeout, "reading reply to end of data");
+  if (!fin.ok()) co_return lost(fin.error);
+  if (mail_ok && accepted > 0) set_reply(accepted_pred, fin.reply);
+  if (fin.reply.code == 421) {
+    Close();
+    co_return TxEnd::kBroken;
+  }
+  co_return TxEnd::kDone;
+}
 
 awaitable<void> SmtpTransport::Impl::Worker(std::shared_ptr<Connection> conn, Batch& batch) {
-  while (!batch.queue.empty()) {
+  std::optional<size_t> carried;  // a message whose commands were sent behind the last data
+  while (carried || !batch.queue.empty()) {
     if (!conn || !conn->open) {
       conn = std::make_shared<Connection>(*this);
       std::string err = co_await conn->Open();
@@ -551,18 +622,33 @@ awaitable<void> SmtpTransport::Impl::Worker(std::shared_ptr<Connection> conn, Ba
         co_return;  // other workers go on; what is left fails with last_error
       }
     }
-    if (batch.queue.empty()) break;
-    size_t idx = batch.queue.front();
-    batch.queue.pop_front();
+    size_t idx;
+    bool presented = carried.has_value();
+    if (presented) {
+      idx = *carried;
+      carried.reset();
+    } else {
+      if (batch.queue.empty()) break;
+      idx = batch.queue.front();
+      batch.queue.pop_front();
+    }
     bool reused = conn->transactions > 0;
-    auto end = co_await conn->Transact(batch.messages[idx], batch.results[idx]);
+    std::optional<size_t> chained;
+    auto end = co_await conn->Transact(batch, idx, presented, chained);
+    if (chained) {
+      if (conn->open) {
+        carried = chained;
+      } else {
+        batch.queue.push_front(*chained);  // its commands died with the connection: resend
+      }
+    }
     if (end == Connection::TxEnd::kLostBeforeReply && reused && !batch.retried[idx]) {
       batch.retried[idx] = true;  // the server had closed an idle connection: try a fresh one
       batch.queue.push_front(idx);
       continue;
     }
     batch.done[idx] = true;
-    if (conn->open && config.max_messages_per_connection > 0 &&
+    if (!carried && conn->open && config.max_messages_per_connection > 0 &&
         conn->transactions >= config.max_messages_per_connection) {
       co_await conn->QuitSession();
     }

@@ -3,8 +3,9 @@
 //
 // Send() spreads the batch over up to `pool` connections (kept open between batches and reused
 // for many messages), pipelines MAIL FROM + RCPT TO(s) + DATA when the server advertises
-// PIPELINING, reads every recipient's reply one by one, dot-stuffs the message and reads the
-// final reply. Every step has a timeout (connect, greeting, each reply, the final reply to
+// PIPELINING (and sends the next message's commands behind the previous message's data: one
+// round trip per message), reads every recipient's reply one by one, dot-stuffs the message
+// and reads the final reply. Every step has a timeout (connect, greeting, each reply, the final reply to
 // DATA). After a failed transaction on a connection it sends RSET before the next message; a
 // 421 or a broken connection closes it (the next message opens a new one); a reused connection
 // that the server had closed while idle is retried once on a fresh one. QUIT on close.
@@ -39,6 +40,7 @@ class SmtpTransport final : public Transport {
     int64_t messages = 0;      // transactions attempted
     int64_t tls_sessions = 0;  // connections that ran TLS
     int64_t pipelined = 0;     // transactions sent pipelined
+    int64_t chained = 0;       // transactions whose commands went behind the previous data
   };
   Stats stats() const;
   // Connections currently idle in the pool.
