@@ -73,6 +73,7 @@ struct Api::Impl {
     AddEventRoutes(router, services);
     AddTopicRoutes(router, services);
     AddKeyRoutes(router, services);
+    AddTemplateRoutes(router, services);
   }
 
   Response Dispatch(const Request& req, std::string_view& route_label);

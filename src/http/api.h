@@ -26,6 +26,7 @@ struct ApiOptions {
   bool trust_forwarded_for = false;
   size_t max_events_per_request = 10000;  // more -> 413 too_large
   std::chrono::seconds key_cache_ttl{5};
+  std::string public_url;  // base of the links templates see ("https://mail.example.com")
 };
 
 class Api {

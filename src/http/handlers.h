@@ -41,6 +41,7 @@ void AddContactRoutes(Router& router, Services& s);
 void AddEventRoutes(Router& router, Services& s);
 void AddTopicRoutes(Router& router, Services& s);
 void AddKeyRoutes(Router& router, Services& s);
+void AddTemplateRoutes(Router& router, Services& s);
 void AddSystemRoutes(Router& router, Services& s);
 
 }  // namespace rapport::http

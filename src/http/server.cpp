@@ -44,7 +44,8 @@ struct ServerState {
   ServerState(Store& store, Clock& clock, ServerOptions opts)
       : options(std::move(opts)),
         api(store, clock,
-            ApiOptions{options.trust_forwarded_for, options.max_events_per_request, options.key_cache_ttl}),
+            ApiOptions{options.trust_forwarded_for, options.max_events_per_request, options.key_cache_ttl,
+                       options.public_url}),
         ioc(std::max(1, options.threads)),
         control(net::make_strand(ioc)),
         acceptor(control),
