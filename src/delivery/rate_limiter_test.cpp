@@ -20,11 +20,11 @@ TEST(ProviderGroups, GroupsKnownProviders) {
   EXPECT_EQ(RecipientDomain("nodomain"), "");
 }
 
-struct Fixture : ::testing::Test {
+struct RateLimiterTest : ::testing::Test {
   FakeClock clock{FromMicros(1'800'000'000'000'000)};
 };
 
-TEST_F(Fixture, GlobalRateIsATokenBucket) {
+TEST_F(RateLimiterTest, GlobalRateIsATokenBucket) {
   RateLimiterOptions o;
   o.global_rate = 10;
   o.default_limits.concurrency = 1000;
@@ -47,7 +47,7 @@ TEST_F(Fixture, GlobalRateIsATokenBucket) {
   EXPECT_EQ(granted, 5);
 }
 
-TEST_F(Fixture, ConcurrencyPerProviderGroup) {
+TEST_F(RateLimiterTest, ConcurrencyPerProviderGroup) {
   RateLimiterOptions o;
   o.providers["gmail.com"] = {2, 0};
   RateLimiter rl(clock, o);
@@ -62,7 +62,7 @@ TEST_F(Fixture, ConcurrencyPerProviderGroup) {
   EXPECT_TRUE(rl.Acquire("gmail.com").granted);
 }
 
-TEST_F(Fixture, A421HalvesTheRateThenItRecoversAdditively) {
+TEST_F(RateLimiterTest, A421HalvesTheRateThenItRecoversAdditively) {
   RateLimiterOptions o;
   o.providers["outlook.com"] = {100, 40};
   o.recovery_step = 5;
@@ -88,7 +88,7 @@ TEST_F(Fixture, A421HalvesTheRateThenItRecoversAdditively) {
   EXPECT_DOUBLE_EQ(rl.CurrentRate("outlook.com"), 40);  // back to the ceiling, no higher
 }
 
-TEST_F(Fixture, ABurstOf4xxBacksOffButScattered4xxDoNot) {
+TEST_F(RateLimiterTest, ABurstOf4xxBacksOffButScattered4xxDoNot) {
   RateLimiterOptions o;
   o.providers["yahoo.com"] = {100, 8};
   o.burst_threshold = 3;
@@ -109,7 +109,7 @@ TEST_F(Fixture, ABurstOf4xxBacksOffButScattered4xxDoNot) {
   EXPECT_DOUBLE_EQ(rl.CurrentRate("yahoo.com"), 4);
 }
 
-TEST_F(Fixture, UnlimitedProviderAdaptsFromTheStartRate) {
+TEST_F(RateLimiterTest, UnlimitedProviderAdaptsFromTheStartRate) {
   RateLimiterOptions o;
   o.adaptive_start_rate = 100;
   o.recovery_step = 50;
@@ -121,7 +121,7 @@ TEST_F(Fixture, UnlimitedProviderAdaptsFromTheStartRate) {
   EXPECT_DOUBLE_EQ(rl.CurrentRate("example.org"), 0);  // recovered to unlimited
 }
 
-TEST_F(Fixture, ProviderRateLimitsAndTellsWhenToRetry) {
+TEST_F(RateLimiterTest, ProviderRateLimitsAndTellsWhenToRetry) {
   RateLimiterOptions o;
   o.providers["gmail.com"] = {100, 2};
   RateLimiter rl(clock, o);
