@@ -170,15 +170,19 @@ std::optional<SubscriptionStatus> ParseSubscriptionStatus(std::string_view s) {
   return std::nullopt;
 }
 
-Status ValidateTopicKey(std::string_view key) {
-  bool ok = !key.empty() && key.size() <= 64 &&
-            (std::islower(static_cast<unsigned char>(key[0])) || std::isdigit(static_cast<unsigned char>(key[0]))) &&
-            std::all_of(key.begin(), key.end(), [](unsigned char c) {
+Status ValidateSlug(std::string_view value, std::string_view field, std::string_view what) {
+  bool ok = !value.empty() && value.size() <= 64 &&
+            (std::islower(static_cast<unsigned char>(value[0])) || std::isdigit(static_cast<unsigned char>(value[0]))) &&
+            std::all_of(value.begin(), value.end(), [](unsigned char c) {
               return std::islower(c) || std::isdigit(c) || c == '_' || c == '-';
             });
-  if (!ok) return Error::Invalid("key", "a topic key is 1 to 64 of a-z, 0-9, _ and -, starting with a letter or digit");
+  if (!ok)
+    return Error::Invalid(std::string(field), std::string(what) +
+                                                  " is 1 to 64 of a-z, 0-9, _ and -, starting with a letter or digit");
   return {};
 }
+
+Status ValidateTopicKey(std::string_view key) { return ValidateSlug(key, "key", "a topic key"); }
 
 Result<Scopes> ParseScopes(std::string_view list) {
   Scopes scopes = 0;

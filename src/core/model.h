@@ -136,6 +136,9 @@ struct Topic {
   Timestamp created_at{};
 };
 Status ValidateTopicKey(std::string_view key);
+// A stable name: 1 to 64 of a-z, 0-9, _ and -, starting with a letter or digit. kInvalid naming
+// `field`, the message starting with `what` ("a topic key").
+Status ValidateSlug(std::string_view value, std::string_view field, std::string_view what);
 
 // Where a consent came from: the proof a regulator asks for.
 struct Consent {

@@ -32,14 +32,6 @@ std::string SnippetsJson(const MessageTemplate& t) {
   return SerializeObject(o);
 }
 
-Status ValidateName(std::string_view name) {
-  bool ok = !name.empty() && name.size() <= 64 &&
-            (std::islower(static_cast<unsigned char>(name[0])) || std::isdigit(static_cast<unsigned char>(name[0])));
-  for (unsigned char c : name) ok = ok && (std::islower(c) || std::isdigit(c) || c == '_' || c == '-');
-  if (!ok) return Error::Invalid("name", "a template name is 1 to 64 of a-z, 0-9, _ and -, starting with a letter or digit");
-  return {};
-}
-
 Result<std::optional<MessageTemplate>> FindBy(Session& s, WorkspaceId ws, std::string_view column, Param value) {
   std::optional<MessageTemplate> out;
   std::string sql = "SELECT " + std::string(kColumns) + " FROM templates WHERE workspace_id = $1 AND " +
@@ -51,7 +43,7 @@ Result<std::optional<MessageTemplate>> FindBy(Session& s, WorkspaceId ws, std::s
 }  // namespace
 
 Result<MessageTemplate> SqlTemplateStore::Create(const MessageTemplate& tpl) {
-  RAPPORT_TRY(ValidateName(tpl.name));
+  RAPPORT_TRY(ValidateSlug(tpl.name, "name", "a template name"));
   MessageTemplate out;
   Timestamp now = clock_.Now();
   std::string snippets = SnippetsJson(tpl);
@@ -102,7 +94,7 @@ Result<std::vector<MessageTemplate>> SqlTemplateStore::List(WorkspaceId ws) {
 }
 
 Result<MessageTemplate> SqlTemplateStore::Update(const MessageTemplate& tpl) {
-  RAPPORT_TRY(ValidateName(tpl.name));
+  RAPPORT_TRY(ValidateSlug(tpl.name, "name", "a template name"));
   std::optional<MessageTemplate> out;
   Timestamp now = clock_.Now();
   std::string snippets = SnippetsJson(tpl);
