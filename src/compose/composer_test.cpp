@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "compose/suppression.h"
 
 namespace rapport::compose {
 namespace {
@@ -112,16 +111,6 @@ TEST(Composer, StrictModeReportsUndefinedVariables) {
   auto r = RenderParts(**compiled, req);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().field, "html");
-}
-
-TEST(Suppression, FollowsConsentAndDeliverability) {
-  using MC = MessageClass;
-  EXPECT_FALSE(SuppressionReason(ContactStatus::kActive, MC::kMarketing));
-  EXPECT_TRUE(SuppressionReason(ContactStatus::kUnsubscribed, MC::kMarketing));
-  EXPECT_FALSE(SuppressionReason(ContactStatus::kUnsubscribed, MC::kTransactional));
-  EXPECT_TRUE(SuppressionReason(ContactStatus::kComplained, MC::kMarketing));
-  EXPECT_TRUE(SuppressionReason(ContactStatus::kBounced, MC::kTransactional));
-  EXPECT_TRUE(SuppressionReason(ContactStatus::kErased, MC::kTransactional));
 }
 
 }  // namespace

@@ -31,6 +31,13 @@ enum class MessageClass { kTransactional, kMarketing };
 std::string_view MessageClassName(MessageClass c);
 std::optional<MessageClass> ParseMessageClass(std::string_view s);
 
+// Who may be mailed: checked when a message is queued and again when it is claimed for sending.
+// Marketing mail never goes to unsubscribed, bounced, complained or erased contacts.
+// Transactional mail (an order confirmation, a password reset) still reaches unsubscribed and
+// complained contacts, but never a bounced address or an erased person.
+// Returns the reason the contact must not get this class of mail, or nullopt when it may.
+std::optional<std::string_view> SuppressionReason(ContactStatus status, MessageClass message_class);
+
 struct OutboxMessage {
   MessageId id = 0;
   WorkspaceId workspace_id = 0;
@@ -81,6 +88,9 @@ class OutboxStore {
   // Claims up to `max` messages of the lane that are due: kQueued/kDeferred with
   // next_attempt_at <= now, or kSending whose lease has expired. Marks them kSending with
   // lease_owner = owner and lease_until = now + lease. Never hands one message to two live leases.
+  // Suppression is checked again here, in the same transaction: a due message whose contact may
+  // no longer get its class of mail (SuppressionReason) becomes kSuppressed, with the reason as
+  // last_reply and a "message.suppressed" timeline event, and is not returned.
   virtual Result<std::vector<OutboxMessage>> Claim(MessageClass lane, int max, std::string_view owner,
                                                    Timestamp now, Micros lease) = 0;
   // Records the outcome of an attempt for a message this owner holds: appends the attempt,

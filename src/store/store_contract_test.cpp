@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <map>
@@ -795,6 +796,41 @@ TEST_P(StoreContract, ClaimLeasesNeverOverlapAndExpire) {
   ASSERT_EQ(mk->size(), 1u);
   EXPECT_EQ((*mk)[0].id, marketing_id);
   EXPECT_EQ(store_->outbox().Claim(MessageClass::kMarketing, 0, "w", kT0, 30s).error().field, "max");
+}
+
+TEST_P(StoreContract, ClaimChecksSuppressionAgainAtSendTime) {
+  Contact c = MakeContact("later-unsub@example.com");
+  MessageId marketing = store_->outbox().Enqueue(Message(c.id, {}, MessageClass::kMarketing))->message.id;
+  MessageId receipt = store_->outbox().Enqueue(Message(c.id))->message.id;
+  // The contact unsubscribes after the messages were queued.
+  ContactInput patch;
+  patch.status = ContactStatus::kUnsubscribed;
+  ASSERT_OK(store_->contacts().Update(ws_, c.id, patch));
+
+  auto mk = store_->outbox().Claim(MessageClass::kMarketing, 10, "w", kT0, 30s);
+  ASSERT_OK(mk);
+  EXPECT_TRUE(mk->empty()) << "marketing mail claimed for an unsubscribed contact";
+  auto m = store_->outbox().Get(ws_, marketing);
+  ASSERT_OK(m);
+  EXPECT_EQ(m->state, MessageState::kSuppressed);
+  EXPECT_EQ(m->last_reply, "the contact unsubscribed");
+  EXPECT_TRUE(m->lease_owner.empty());
+  auto names = TimelineNames(c.id);
+  EXPECT_NE(std::find(names.begin(), names.end(), "message.suppressed"), names.end());
+
+  // Transactional mail still reaches an unsubscribed contact...
+  auto tx = store_->outbox().Claim(MessageClass::kTransactional, 10, "w", kT0, 30s);
+  ASSERT_OK(tx);
+  ASSERT_EQ(tx->size(), 1u);
+  EXPECT_EQ((*tx)[0].id, receipt);
+  // ...but not once the address bounced.
+  MessageId second = store_->outbox().Enqueue(Message(c.id))->message.id;
+  patch.status = ContactStatus::kBounced;
+  ASSERT_OK(store_->contacts().Update(ws_, c.id, patch));
+  auto tx2 = store_->outbox().Claim(MessageClass::kTransactional, 10, "w", kT0 + 1s, 30s);
+  ASSERT_OK(tx2);
+  EXPECT_TRUE(tx2->empty());
+  EXPECT_EQ(store_->outbox().Get(ws_, second)->state, MessageState::kSuppressed);
 }
 
 TEST_P(StoreContract, CompleteAndRenewCheckTheLeaseOwner) {

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <limits>
+#include <unordered_map>
 
 #include "store/sql/codec.h"
 #include "store/sql/sql_store.h"
@@ -46,6 +47,43 @@ Status TimelineEvent(Session& s, const OutboxMessage& m, std::string_view name, 
   props["class"] = MessageClassName(m.message_class);
   std::string text = SerializeObject(props);
   RAPPORT_TRY(InsertEventIn(s, m.workspace_id, m.contact_id, name, text, at, at));
+  return {};
+}
+
+// The send-time suppression check of Claim(): drops from `claimed` (and marks suppressed) every
+// message whose contact may no longer get its class of mail.
+Status SuppressClaimed(Session& s, std::vector<OutboxMessage>& claimed, Timestamp now) {
+  if (claimed.empty()) return {};
+  std::string sql = "SELECT id, status FROM contacts WHERE id IN (";
+  std::vector<Param> params;
+  params.reserve(claimed.size());
+  for (const OutboxMessage& m : claimed) {
+    if (!params.empty()) sql += ", ";
+    params.emplace_back(m.contact_id);
+    sql += "$" + std::to_string(params.size());
+  }
+  sql += ")";
+  std::unordered_map<ContactId, ContactStatus> status;
+  RAPPORT_TRY(s.Exec(sql, params, [&](const Row& r) {
+    status[r.Int(0)] = ParseContactStatus(r.Text(1)).value_or(ContactStatus::kErased);
+  }));
+  std::vector<OutboxMessage> kept;
+  kept.reserve(claimed.size());
+  for (OutboxMessage& m : claimed) {
+    auto it = status.find(m.contact_id);
+    std::optional<std::string_view> reason =
+        it == status.end() ? std::optional<std::string_view>("the contact no longer exists")
+                           : SuppressionReason(it->second, m.message_class);
+    if (!reason) {
+      kept.push_back(std::move(m));
+      continue;
+    }
+    RAPPORT_TRY(s.Exec("UPDATE outbox_messages SET state = 'suppressed', last_reply = $2, lease_owner = '', "
+                       "lease_until = 0, updated_at = $3 WHERE id = $1",
+                       {m.id, *reason, ToMicros(now)}));
+    RAPPORT_TRY(TimelineEvent(s, m, "message.suppressed", json::object{{"reason", *reason}}, now));
+  }
+  claimed = std::move(kept);
   return {};
 }
 
@@ -117,7 +155,7 @@ Result<std::vector<OutboxMessage>> SqlOutboxStore::Claim(MessageClass lane, int 
     sql += " RETURNING " + std::string(kMessageColumns);
     RAPPORT_TRY(s.Exec(sql, {owner, ToMicros(now + lease), ToMicros(now), MessageClassName(lane), int64_t{max}},
                        [&](const Row& r) { out.push_back(ReadMessage(r)); }));
-    return {};
+    return SuppressClaimed(s, out, now);
   }));
   std::sort(out.begin(), out.end(), [](const OutboxMessage& a, const OutboxMessage& b) {
     return std::pair(a.next_attempt_at, a.id) < std::pair(b.next_attempt_at, b.id);
