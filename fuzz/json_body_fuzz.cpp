@@ -1,12 +1,13 @@
 // Fuzzes the API's JSON body decoders (core/json_codec.h): the reusable body parser, contacts,
-// event batches, topics and subscriptions. Beyond "no crash, no sanitizer report" it checks that
-// the arena parser and the one-shot parser agree, that a decoded batch accounts for every item,
-// and that a decoded contact survives a round trip through its own normalization.
+// event batches, send requests, topics and subscriptions. Beyond "no crash, no sanitizer report" it checks
+// that the arena parser and the one-shot parser agree, that a decoded batch accounts for every item, and that
+// a decoded contact survives a round trip through its own normalization.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
 #include "core/json_codec.h"
+#include "core/send_request.h"
 
 namespace {
 
@@ -54,6 +55,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else {
     Check(batch.error().code == rapport::ErrorCode::kInvalid ||
           batch.error().code == rapport::ErrorCode::kTooLarge);
+  }
+
+  auto send = rapport::DecodeSendRequest(body);
+  if (send.ok()) {
+    Check(send->template_id.has_value() != !send->template_name.empty());
+    Check(send->contact_id.has_value() || send->contact.email || send->contact.external_id);
+  } else {
+    Check(send.error().code == rapport::ErrorCode::kInvalid);
   }
 
   (void)rapport::DecodeTopicInput(body);

@@ -9,7 +9,8 @@
 namespace rapport::compose {
 namespace {
 
-Result<std::shared_ptr<const liquid::Template>> CompilePart(const std::string& source, std::string_view part) {
+Result<std::shared_ptr<const liquid::Template>> CompilePart(const std::string& source,
+                                                            std::string_view part) {
   if (source.empty()) return std::shared_ptr<const liquid::Template>();
   if (source.size() > kMaxTemplatePartBytes)
     return Error::Invalid(std::string(part), std::string(part) + " is over 512 KiB");
@@ -96,8 +97,10 @@ boost::json::object ContactVariables(const Contact& contact) {
   vars["attributes"] = contact.attributes;
   vars["id"] = contact.id;
   vars["email"] = contact.email;
-  if (contact.external_id) vars["external_id"] = *contact.external_id;
-  else vars["external_id"] = nullptr;
+  if (contact.external_id)
+    vars["external_id"] = *contact.external_id;
+  else
+    vars["external_id"] = nullptr;
   vars["status"] = ContactStatusName(contact.status);
   vars["timezone"] = contact.timezone;
   vars["locale"] = contact.locale;
@@ -143,14 +146,16 @@ Result<ComposedMessage> RenderParts(const CompiledTemplate& tpl, const ComposeRe
   return out;
 }
 
-Result<ComposedMessage> Compose(const CompiledTemplate& tpl, const Sender& sender, const ComposeRequest& request) {
+Result<ComposedMessage> Compose(const CompiledTemplate& tpl, const Sender& sender,
+                                const ComposeRequest& request) {
   RAPPORT_ASSIGN_OR_RETURN(ComposedMessage out, RenderParts(tpl, request));
   const Contact& contact = *request.contact;
   RAPPORT_ASSIGN_OR_RETURN(EmailAddress to, ParseEmailAddress(contact.email, "email"));
 
   mail::MimeMessage m;
   m.from = sender.from;
-  m.reply_to = sender.reply_to;
+  m.reply_to = request.reply_to ? request.reply_to : sender.reply_to;
+  m.extra_headers = request.headers;
   m.to.push_back(mail::Mailbox{"", to});
   m.subject = out.subject;
   m.text = out.text;

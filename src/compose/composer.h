@@ -24,11 +24,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/message_template.h"
 #include "core/model.h"
 #include "core/outbox.h"
 #include "mail/header.h"
+#include "mail/mime_writer.h"
 #include "template/template.h"
 
 namespace rapport::compose {
@@ -54,21 +56,23 @@ class CompiledTemplate {
 struct Sender {
   mail::Mailbox from;
   std::optional<mail::Mailbox> reply_to;
-  std::string bounce_address;  // envelope MAIL FROM; empty: the From address
-  std::string list_id;         // e.g. "news.example.com"; marketing only
+  std::string bounce_address;      // envelope MAIL FROM; empty: the From address
+  std::string list_id;             // e.g. "news.example.com"; marketing only
   std::string unsubscribe_mailto;  // "mailto:unsubscribe@example.com"; optional
 };
 
 struct ComposeRequest {
   const Contact* contact = nullptr;  // required
   MessageClass message_class = MessageClass::kTransactional;
-  boost::json::object data;                    // the caller's extra variables
-  std::optional<boost::json::object> event;    // the triggering event's properties
-  std::string unsubscribe_url;                 // signed one-click URL (required for marketing)
+  boost::json::object data;                  // the caller's extra variables
+  std::optional<boost::json::object> event;  // the triggering event's properties
+  std::string unsubscribe_url;               // signed one-click URL (required for marketing)
   std::string preferences_url;
   std::string view_in_browser_url;
   std::string feedback_id;
-  std::string default_timezone = "UTC";        // when the contact has none
+  std::string default_timezone = "UTC";    // when the contact has none
+  std::optional<mail::Mailbox> reply_to;   // replaces the sender's Reply-To
+  std::vector<mail::HeaderField> headers;  // extra headers (validated by the MIME writer)
   Timestamp now{};
   bool strict = false;
 };
@@ -77,12 +81,13 @@ struct ComposedMessage {
   std::string subject;
   std::string html;
   std::string text;
-  std::string mime;      // the whole message, CRLF, unsigned
-  std::string mail_from; // envelope sender
-  std::string rcpt_to;   // envelope recipient
+  std::string mime;       // the whole message, CRLF, unsigned
+  std::string mail_from;  // envelope sender
+  std::string rcpt_to;    // envelope recipient
 };
 
-Result<ComposedMessage> Compose(const CompiledTemplate& tpl, const Sender& sender, const ComposeRequest& request);
+Result<ComposedMessage> Compose(const CompiledTemplate& tpl, const Sender& sender,
+                                const ComposeRequest& request);
 
 // Renders without building MIME (previews): subject, html and text only.
 Result<ComposedMessage> RenderParts(const CompiledTemplate& tpl, const ComposeRequest& request);

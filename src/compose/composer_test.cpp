@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-
 namespace rapport::compose {
 namespace {
 
@@ -29,8 +28,9 @@ MessageTemplate Welcome() {
   t.name = "welcome";
   t.subject = "Welcome, {{ contact.first_name | default: 'friend' }}!";
   t.preheader = "Your {{ contact.plan }} plan is ready";
-  t.html = "<html><body><h1>Hi {{ contact.first_name }}</h1><p>{{ data.note }}</p>"
-           "<p>{% render 'footer' %}</p><a href=\"{{ unsubscribe_url }}\">Unsubscribe</a></body></html>";
+  t.html =
+      "<html><body><h1>Hi {{ contact.first_name }}</h1><p>{{ data.note }}</p>"
+      "<p>{% render 'footer' %}</p><a href=\"{{ unsubscribe_url }}\">Unsubscribe</a></body></html>";
   t.snippets["footer"] = "Tea Shop, 1 rue du Th\xC3\xA9";
   return t;
 }
@@ -70,6 +70,26 @@ TEST(Composer, TransactionalMailCarriesNoBulkHeaders) {
   auto msg = Compose(**compiled, Shop(), req);
   ASSERT_TRUE(msg.ok()) << msg.error().message;
   EXPECT_EQ(msg->mime.find("List-Unsubscribe"), std::string::npos);
+}
+
+TEST(Composer, CallerReplyToAndHeadersReachTheMessageButNeverInject) {
+  auto compiled = CompiledTemplate::Compile(Welcome());
+  ASSERT_TRUE(compiled.ok());
+  Contact ada = Ada();
+  ComposeRequest req;
+  req.contact = &ada;
+  req.reply_to = mail::Mailbox{"Support", EmailAddress{"help", "shop.example"}};
+  req.headers.push_back({"X-Order-Id", "A-1001"});
+  auto msg = Compose(**compiled, Shop(), req);
+  ASSERT_TRUE(msg.ok()) << msg.error().message;
+  EXPECT_NE(msg->mime.find("Reply-To: Support <help@shop.example>\r\n"), std::string::npos) << msg->mime;
+  EXPECT_NE(msg->mime.find("X-Order-Id: A-1001\r\n"), std::string::npos);
+  req.headers = {{"X-Order-Id", "A-1001\r\nBcc: victim@example.org"}};
+  auto bad = Compose(**compiled, Shop(), req);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalid);
+  req.headers = {{"Subject", "replaced"}};
+  EXPECT_FALSE(Compose(**compiled, Shop(), req).ok());
 }
 
 TEST(Composer, SyntaxErrorsNameThePartAndPosition) {

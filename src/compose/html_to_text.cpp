@@ -45,20 +45,33 @@ size_t DecodeEntity(std::string_view s, size_t i, std::string& out) {
     if (digits.empty()) return 0;
     for (char c : digits) {
       int d;
-      if (c >= '0' && c <= '9') d = c - '0';
-      else if (hex && c >= 'a' && c <= 'f') d = c - 'a' + 10;
-      else if (hex && c >= 'A' && c <= 'F') d = c - 'A' + 10;
-      else return 0;
+      if (c >= '0' && c <= '9')
+        d = c - '0';
+      else if (hex && c >= 'a' && c <= 'f')
+        d = c - 'a' + 10;
+      else if (hex && c >= 'A' && c <= 'F')
+        d = c - 'A' + 10;
+      else
+        return 0;
       cp = cp * (hex ? 16 : 10) + d;
       if (cp > 0x10FFFF) cp = 0xFFFD;
     }
     AppendUtf8(out, cp);
     return semi - i + 1;
   }
-  static constexpr std::array<std::pair<std::string_view, std::string_view>, 12> kNamed{{
-      {"amp", "&"}, {"lt", "<"}, {"gt", ">"}, {"quot", "\""}, {"apos", "'"}, {"nbsp", " "},
-      {"copy", "\xC2\xA9"}, {"reg", "\xC2\xAE"}, {"euro", "\xE2\x82\xAC"}, {"hellip", "\xE2\x80\xA6"},
-      {"mdash", "\xE2\x80\x94"}, {"ndash", "\xE2\x80\x93"}}};
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 12> kNamed{
+      {{"amp", "&"},
+       {"lt", "<"},
+       {"gt", ">"},
+       {"quot", "\""},
+       {"apos", "'"},
+       {"nbsp", " "},
+       {"copy", "\xC2\xA9"},
+       {"reg", "\xC2\xAE"},
+       {"euro", "\xE2\x82\xAC"},
+       {"hellip", "\xE2\x80\xA6"},
+       {"mdash", "\xE2\x80\x94"},
+       {"ndash", "\xE2\x80\x93"}}};
   for (const auto& [n, v] : kNamed) {
     if (n == name) {
       out += v;
@@ -70,8 +83,9 @@ size_t DecodeEntity(std::string_view s, size_t i, std::string& out) {
 
 bool IsBlock(std::string_view tag) {
   static constexpr std::array<std::string_view, 22> kBlocks{
-      "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "ul", "ol",
-      "blockquote", "section", "article", "header", "footer", "center", "pre", "title", "tbody", "thead"};
+      "p",      "div",    "h1",  "h2",    "h3",         "h4",      "h5",      "h6",
+      "tr",     "table",  "ul",  "ol",    "blockquote", "section", "article", "header",
+      "footer", "center", "pre", "title", "tbody",      "thead"};
   return std::any_of(kBlocks.begin(), kBlocks.end(), [&](std::string_view b) { return IEquals(b, tag); });
 }
 
@@ -104,8 +118,10 @@ std::string AttributeValue(std::string_view tag, std::string_view name) {
       std::string decoded;
       for (size_t i = 0; i < value.size(); ++i) {
         size_t n = value[i] == '&' ? DecodeEntity(value, i, decoded) : 0;
-        if (n) i += n - 1;
-        else decoded.push_back(value[i]);
+        if (n)
+          i += n - 1;
+        else
+          decoded.push_back(value[i]);
       }
       return decoded;
     }
@@ -143,7 +159,10 @@ std::string HtmlToText(std::string_view html) {
         size_t pos = i;
         while (true) {
           size_t lt = html.find("</", pos);
-          if (lt == std::string_view::npos) { i = html.size(); break; }
+          if (lt == std::string_view::npos) {
+            i = html.size();
+            break;
+          }
           if (IEquals(html.substr(lt, close.size()), close)) {
             size_t gt = html.find('>', lt);
             i = gt == std::string_view::npos ? html.size() : gt + 1;
@@ -207,8 +226,10 @@ std::string HtmlToText(std::string_view html) {
       continue;
     }
     if (!out.empty()) {
-      if (newlines > 0) out.append(newlines > 1 ? "\n\n" : "\n");
-      else if (space) out.push_back(' ');
+      if (newlines > 0)
+        out.append(newlines > 1 ? "\n\n" : "\n");
+      else if (space)
+        out.push_back(' ');
     }
     newlines = 0;
     space = false;

@@ -44,30 +44,30 @@ struct OutboxMessage {
   ContactId contact_id = 0;
   MessageClass message_class = MessageClass::kTransactional;
   MessageState state = MessageState::kQueued;
-  std::string template_name;   // what produced it, for display
-  std::string mail_from;       // envelope sender (bounce address)
-  std::string rcpt_to;         // envelope recipient
+  std::string template_name;  // what produced it, for display
+  std::string mail_from;      // envelope sender (bounce address)
+  std::string rcpt_to;        // envelope recipient
   std::string subject;
-  std::string mime;            // the complete message, CRLF line ends, unsigned
+  std::string mime;                            // the complete message, CRLF line ends, unsigned
   std::optional<std::string> idempotency_key;  // unique per workspace
   int attempts = 0;
   Timestamp next_attempt_at{};
   Timestamp created_at{};
   Timestamp updated_at{};
-  std::string last_reply;      // the last SMTP reply or transport error text
-  std::string lease_owner;     // set while kSending
+  std::string last_reply;   // the last SMTP reply or transport error text
+  std::string lease_owner;  // set while kSending
   Timestamp lease_until{};
 };
 
 struct DeliveryAttempt {
   MessageId message_id = 0;
-  int attempt = 0;             // 1-based
+  int attempt = 0;  // 1-based
   Timestamp at{};
   MessageState outcome = MessageState::kSent;  // kSent, kDeferred, kBounced or kFailed
-  int smtp_code = 0;           // 250, 421, 550 ...; 0 for connection-level failures
-  std::string enhanced_code;   // "5.1.1" when the server gave one
-  std::string reply;           // the server's reply text, or the error
-  std::string remote;          // the host that answered, or the transport ("maildir")
+  int smtp_code = 0;                           // 250, 421, 550 ...; 0 for connection-level failures
+  std::string enhanced_code;                   // "5.1.1" when the server gave one
+  std::string reply;                           // the server's reply text, or the error
+  std::string remote;                          // the host that answered, or the transport ("maildir")
 };
 
 struct EnqueueResult {
@@ -103,8 +103,11 @@ class OutboxStore {
   // Cancels a queued or deferred message (kConflict in any other state).
   virtual Status Cancel(WorkspaceId ws, MessageId id) = 0;
   virtual Result<OutboxMessage> Get(WorkspaceId ws, MessageId id) = 0;
+  // The message queued with this idempotency key, if any.
+  virtual Result<std::optional<OutboxMessage>> FindByIdempotencyKey(WorkspaceId ws, std::string_view key) = 0;
   virtual Result<std::vector<DeliveryAttempt>> Attempts(WorkspaceId ws, MessageId id) = 0;
-  virtual Result<Page<OutboxMessage>> ListForContact(WorkspaceId ws, ContactId contact, const OutboxQuery& q) = 0;
+  virtual Result<Page<OutboxMessage>> ListForContact(WorkspaceId ws, ContactId contact,
+                                                     const OutboxQuery& q) = 0;
   // Messages by state, for metrics and tests.
   virtual Result<int64_t> CountByState(MessageState state) = 0;
 };

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <openssl/rand.h>
 #include <strings.h>
 
 #include <exception>
@@ -61,19 +62,31 @@ std::string_view ScopeName(Access a) {
   }
 }
 
+tracking::LinkSigner MakeLinkSigner(const std::string& secret) {
+  if (auto s = tracking::LinkSigner::Create(secret); s.ok()) return std::move(s).value();
+  if (!secret.empty()) spdlog::warn("the link secret is shorter than 32 bytes; using a random one");
+  std::string random(32, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(random.data()), static_cast<int>(random.size())) != 1)
+    std::abort();  // no randomness: nothing safe to sign with
+  return std::move(tracking::LinkSigner::Create(random)).value();
+}
+
 }  // namespace
 
 struct Api::Impl {
   Impl(Store& store, Clock& clock, ApiOptions opts)
       : options(std::move(opts)),
         auth(store.keys(), clock, options.key_cache_ttl),
-        services{store, clock, metrics, auth, options} {
+        links(MakeLinkSigner(options.link_secret)),
+        services{store, clock, metrics, auth, options, links, templates} {
     AddSystemRoutes(router, services);
     AddContactRoutes(router, services);
     AddEventRoutes(router, services);
     AddTopicRoutes(router, services);
     AddKeyRoutes(router, services);
     AddTemplateRoutes(router, services);
+    AddMessageRoutes(router, services);
+    AddLinkRoutes(router, services);
   }
 
   Response Dispatch(const Request& req, std::string_view& route_label);
@@ -81,6 +94,8 @@ struct Api::Impl {
   ApiOptions options;
   Metrics metrics;
   Authenticator auth;
+  tracking::LinkSigner links;
+  TemplateCache templates;
   Services services;
   Router router;
 };
@@ -112,7 +127,7 @@ Response Api::Impl::Dispatch(const Request& req, std::string_view& route_label) 
            "this API key lacks the '" + std::string(ScopeName(route.access)) + "' scope this route needs",
            {}});
   }
-  if (NeedsBody(req.method) && !IsJsonContentType(req.Header("content-type")))
+  if (req.path.starts_with("/api/") && NeedsBody(req.method) && !IsJsonContentType(req.Header("content-type")))
     return HttpErrorResponse(415, "unsupported_media_type",
                              "send the body as JSON with Content-Type: application/json");
   auto result = route.handler(call);

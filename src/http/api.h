@@ -9,11 +9,13 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "compose/composer.h"
 #include "core/clock.h"
 #include "core/store.h"
 #include "http/message.h"
@@ -27,6 +29,12 @@ struct ApiOptions {
   size_t max_events_per_request = 10000;  // more -> 413 too_large
   std::chrono::seconds key_cache_ttl{5};
   std::string public_url;  // base of the links templates see ("https://mail.example.com")
+  // Sending (POST /api/v1/messages): who the mail is from, the secret that signs unsubscribe
+  // links (at least 32 bytes; empty: a random one for this process, so links die with it), and
+  // a hook told when a message was queued (wakes the delivery worker).
+  compose::Sender sender;
+  std::string link_secret;
+  std::function<void(MessageClass)> on_queued;
 };
 
 class Api {

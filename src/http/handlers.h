@@ -12,6 +12,8 @@
 #include "http/auth.h"
 #include "http/metrics.h"
 #include "http/router.h"
+#include "http/template_cache.h"
+#include "tracking/link_signer.h"
 
 namespace rapport::http {
 
@@ -21,6 +23,8 @@ struct Services {
   Metrics& metrics;
   Authenticator& auth;
   const ApiOptions& options;
+  const tracking::LinkSigner& links;
+  TemplateCache& templates;
 };
 
 // The body as JSON, parsed with this thread's reusable parser: valid until the next ParseBody on
@@ -43,5 +47,8 @@ void AddTopicRoutes(Router& router, Services& s);
 void AddKeyRoutes(Router& router, Services& s);
 void AddTemplateRoutes(Router& router, Services& s);
 void AddSystemRoutes(Router& router, Services& s);
+void AddMessageRoutes(Router& router, Services& s);
+// The public pages behind signed links: /u/{token} (unsubscribe, RFC 8058 one-click on POST).
+void AddLinkRoutes(Router& router, Services& s);
 
 }  // namespace rapport::http

@@ -60,6 +60,9 @@ std::string Metrics::Render() const {
   out += "# HELP events_ingested_total Events accepted through the API.\n";
   out += "# TYPE events_ingested_total counter\n";
   out += "events_ingested_total " + std::to_string(events_ingested_.load()) + "\n";
+  out += "# HELP messages_queued_total Messages queued through the API.\n";
+  out += "# TYPE messages_queued_total counter\n";
+  out += "messages_queued_total " + std::to_string(messages_queued_.load()) + "\n";
   out += "# HELP store_errors_total Store calls that failed as internal or unavailable.\n";
   out += "# TYPE store_errors_total counter\n";
   out += "store_errors_total " + std::to_string(store_errors_.load()) + "\n";

@@ -2,6 +2,7 @@
 //   http_requests_total{route,method,status}            counter
 //   http_request_duration_seconds{route,method}         histogram
 //   events_ingested_total                               counter (accepted events)
+//   messages_queued_total                               counter (messages queued through the API)
 //   store_errors_total                                  counter (internal/unavailable store results)
 // `route` is the route pattern ("/api/v1/contacts/{id}"), "unmatched" for unknown paths, so
 // label cardinality stays bounded. Thread-safe.
@@ -23,6 +24,7 @@ class Metrics {
   Metrics();
   void ObserveRequest(std::string_view route, std::string_view method, int status, double seconds);
   void AddEventsIngested(int64_t n) { events_ingested_.fetch_add(n, std::memory_order_relaxed); }
+  void AddMessagesQueued(int64_t n) { messages_queued_.fetch_add(n, std::memory_order_relaxed); }
   void AddStoreError() { store_errors_.fetch_add(1, std::memory_order_relaxed); }
   std::string Render() const;
 
@@ -37,6 +39,7 @@ class Metrics {
   std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;  // GUARDED_BY(mu_)
   std::map<std::pair<std::string, std::string>, Histogram> latency_;        // GUARDED_BY(mu_)
   std::atomic<int64_t> events_ingested_{0};
+  std::atomic<int64_t> messages_queued_{0};
   std::atomic<int64_t> store_errors_{0};
 };
 

@@ -45,7 +45,7 @@ struct ServerState {
       : options(std::move(opts)),
         api(store, clock,
             ApiOptions{options.trust_forwarded_for, options.max_events_per_request, options.key_cache_ttl,
-                       options.public_url}),
+                       options.public_url, options.sender, options.link_secret, options.on_queued}),
         ioc(std::max(1, options.threads)),
         control(net::make_strand(ioc)),
         acceptor(control),

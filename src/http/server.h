@@ -9,9 +9,11 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
+#include "compose/composer.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/store.h"
@@ -31,6 +33,10 @@ struct ServerOptions {
   bool trust_forwarded_for = false;
   size_t max_events_per_request = 10000;  // POST /api/v1/events batches; more -> 413
   std::chrono::seconds key_cache_ttl{5};  // how long a verified API key is cached
+  // Sending: see ApiOptions (sender, link_secret, on_queued).
+  compose::Sender sender;
+  std::string link_secret;
+  std::function<void(MessageClass)> on_queued;
 };
 
 class Server {

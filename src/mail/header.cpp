@@ -337,6 +337,32 @@ Result<std::string> EncodeUnstructuredHeader(std::string_view name, std::string_
   return out;
 }
 
+Result<Mailbox> ParseMailbox(std::string_view field, std::string_view text) {
+  auto trim = [](std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+  };
+  text = trim(text);
+  Mailbox m;
+  std::string_view addr = text;
+  if (!text.empty() && text.back() == '>') {
+    size_t open = text.rfind('<');
+    if (open == std::string_view::npos)
+      return Error::Invalid(std::string(field), "expected \"Name <address>\" or an address");
+    addr = text.substr(open + 1, text.size() - open - 2);
+    std::string_view name = trim(text.substr(0, open));
+    if (name.size() >= 2 && name.front() == '"' && name.back() == '"') name = name.substr(1, name.size() - 2);
+    if (name.find('"') != std::string_view::npos)
+      return Error::Invalid(std::string(field), "the display name may not contain a double quote");
+    RAPPORT_TRY(ValidateHeaderValue(field, name));
+    m.display_name = std::string(name);
+  }
+  RAPPORT_ASSIGN_OR_RETURN(m.address, ParseEmailAddress(addr, field));
+  RAPPORT_TRY(ValidateAddress(field, m.address));
+  return m;
+}
+
 Status ValidateAddress(std::string_view field, const EmailAddress& address) {
   const std::string_view local = address.local;
   const std::string_view domain = address.domain;

@@ -58,6 +58,12 @@ struct Mailbox {
   EmailAddress address;
 };
 
+// Parses a mailbox as an operator writes it in configuration: "addr@example.com",
+// "Display Name <addr@example.com>" or "\"Name, Inc.\" <addr@example.com>". The address goes
+// through ParseEmailAddress (IDN to ASCII); the display name must pass ValidateHeaderValue.
+// kInvalid naming `field`.
+Result<Mailbox> ParseMailbox(std::string_view field, std::string_view text);
+
 // Checks an address for writing: non-empty local part and domain, no control characters,
 // no whitespace or '<', '>', ',' outside a quoted local part, an ASCII domain of letters,
 // digits, '-' and '.'. kInvalid naming `field`.

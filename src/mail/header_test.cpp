@@ -235,3 +235,37 @@ TEST(HeaderTest, MessageIdIsUniqueAndWellFormed) {
 
 }  // namespace
 }  // namespace rapport::mail
+
+namespace rapport::mail {
+namespace {
+
+TEST(ParseMailboxTest, AcceptsTheFormsOperatorsWrite) {
+  auto plain = ParseMailbox("sender.from", "shop@example.com");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->display_name, "");
+  EXPECT_EQ(plain->address.ToString(), "shop@example.com");
+  auto named = ParseMailbox("sender.from", "  Tea Shop <hello@Example.COM> ");
+  ASSERT_TRUE(named.ok());
+  EXPECT_EQ(named->display_name, "Tea Shop");
+  EXPECT_EQ(named->address.ToString(), "hello@example.com");
+  auto quoted = ParseMailbox("sender.from",
+                             "\"Tea, Inc.\" <hello@b\xC3\xBC"
+                             "cher.example>");
+  ASSERT_TRUE(quoted.ok());
+  EXPECT_EQ(quoted->display_name, "Tea, Inc.");
+  EXPECT_EQ(quoted->address.domain, "xn--bcher-kva.example");
+}
+
+TEST(ParseMailboxTest, RefusesWhatCouldInjectOrIsNoAddress) {
+  for (std::string_view bad : {"", "Shop <>", "Shop hello@example.com>", "Shop\r\nBcc: x@y.z <a@b.example>",
+                               "a@b.example\r\nBcc: x@y.z", "Sh\"op <a@b.example>", "not an address"}) {
+    auto r = ParseMailbox("sender.from", bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r.ok()) {
+      EXPECT_EQ(r.error().field, "sender.from");
+    }
+  }
+}
+
+}  // namespace
+}  // namespace rapport::mail

@@ -725,6 +725,12 @@ TEST_P(StoreContract, EnqueueIsIdempotentAndRecordsTimeline) {
   EXPECT_EQ(got->mime, Message(c.id).mime);  // binary-safe (CR LF, 0xFF, NUL)
   EXPECT_EQ(got->mime.size(), 30u);
   EXPECT_EQ(got->idempotency_key, "order-1");
+  auto by_key = store_->outbox().FindByIdempotencyKey(ws_, "order-1");
+  ASSERT_OK(by_key);
+  ASSERT_TRUE(by_key->has_value());
+  EXPECT_EQ((*by_key)->id, first->message.id);
+  EXPECT_FALSE(store_->outbox().FindByIdempotencyKey(ws_, "order-2")->has_value());
+  EXPECT_FALSE(store_->outbox().FindByIdempotencyKey(ws_ + 1, "order-1")->has_value());
 
   OutboxMessage suppressed = Message(c.id);
   suppressed.state = MessageState::kSuppressed;

@@ -76,6 +76,12 @@ class FakeOutboxStore final : public OutboxStore {
     if (it == messages_.end()) return Error::NotFound("message");
     return it->second;
   }
+  Result<std::optional<OutboxMessage>> FindByIdempotencyKey(WorkspaceId ws, std::string_view key) override {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, m] : messages_)
+      if (m.workspace_id == ws && m.idempotency_key && *m.idempotency_key == key) return m;
+    return std::optional<OutboxMessage>();
+  }
   Result<std::vector<DeliveryAttempt>> Attempts(WorkspaceId, MessageId id) override {
     std::lock_guard lock(mu_);
     return attempts_[id];

@@ -240,6 +240,15 @@ Result<OutboxMessage> SqlOutboxStore::Get(WorkspaceId ws, MessageId id) {
   return out;
 }
 
+Result<std::optional<OutboxMessage>> SqlOutboxStore::FindByIdempotencyKey(WorkspaceId ws, std::string_view key) {
+  std::optional<OutboxMessage> out;
+  RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(out, FindByKey(s, ws, key));
+    return {};
+  }));
+  return out;
+}
+
 Result<std::vector<DeliveryAttempt>> SqlOutboxStore::Attempts(WorkspaceId ws, MessageId id) {
   std::vector<DeliveryAttempt> out;
   RAPPORT_TRY(db_.Read([&](Session& s) -> Status {

@@ -140,6 +140,7 @@ class SqlOutboxStore final : public OutboxStore {
   Status Renew(const std::vector<MessageId>& ids, std::string_view owner, Timestamp lease_until) override;
   Status Cancel(WorkspaceId ws, MessageId id) override;
   Result<OutboxMessage> Get(WorkspaceId ws, MessageId id) override;
+  Result<std::optional<OutboxMessage>> FindByIdempotencyKey(WorkspaceId ws, std::string_view key) override;
   Result<std::vector<DeliveryAttempt>> Attempts(WorkspaceId ws, MessageId id) override;
   Result<Page<OutboxMessage>> ListForContact(WorkspaceId ws, ContactId contact, const OutboxQuery& q) override;
   Result<int64_t> CountByState(MessageState state) override;

@@ -1,0 +1,111 @@
+#include "core/send_request.h"
+
+namespace rapport {
+
+namespace {
+
+Result<std::string> StringOf(const json::value& v, std::string field) {
+  if (!v.is_string()) return Error::Invalid(std::move(field), field + " must be a string");
+  return std::string(v.get_string());
+}
+
+Result<int64_t> IdOf(const json::value& v, std::string field) {
+  if (!v.is_int64() || v.get_int64() <= 0)
+    return Error::Invalid(std::move(field), field + " must be a positive integer");
+  return v.get_int64();
+}
+
+Status DecodeReplyTo(const json::value& v, SendRequest& out) {
+  std::string email;
+  if (v.is_string()) {
+    email = std::string(v.get_string());
+  } else if (v.is_object()) {
+    for (const auto& [k, x] : v.get_object()) {
+      if (k == "email") {
+        RAPPORT_ASSIGN_OR_RETURN(email, StringOf(x, "reply_to.email"));
+      } else if (k == "name") {
+        RAPPORT_ASSIGN_OR_RETURN(out.reply_to_name, StringOf(x, "reply_to.name"));
+      } else {
+        return Error::Invalid("reply_to." + std::string(k), "unknown field '" + std::string(k) + "'");
+      }
+    }
+  } else {
+    return Error::Invalid("reply_to", "reply_to is an address or {\"email\", \"name\"}");
+  }
+  RAPPORT_ASSIGN_OR_RETURN(out.reply_to, ParseEmailAddress(email, "reply_to"));
+  if (out.reply_to_name.size() > 200)
+    return Error::Invalid("reply_to.name", "reply_to.name is at most 200 bytes");
+  return {};
+}
+
+Status DecodeContactRef(const json::value& v, SendRequest& out) {
+  if (!v.is_object()) return Error::Invalid("contact", "contact is {\"email\"} or {\"external_id\"}");
+  for (const auto& [k, x] : v.get_object()) {
+    if (k == "email") {
+      RAPPORT_ASSIGN_OR_RETURN(out.contact.email, StringOf(x, "contact.email"));
+    } else if (k == "external_id") {
+      RAPPORT_ASSIGN_OR_RETURN(out.contact.external_id, StringOf(x, "contact.external_id"));
+    } else {
+      return Error::Invalid("contact." + std::string(k), "unknown field '" + std::string(k) + "'");
+    }
+  }
+  if (!out.contact.email && !out.contact.external_id)
+    return Error::Invalid("contact", "contact needs an email or an external_id");
+  Status st = ValidateContactInput(out.contact);
+  if (!st.ok()) {
+    Error e = st.error();
+    if (!e.field.empty()) e.field = "contact." + e.field;
+    return e;
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<SendRequest> DecodeSendRequest(const json::value& body) {
+  if (!body.is_object()) return Error::Invalid("", "the body must be a JSON object");
+  SendRequest r;
+  bool has_contact = false;
+  for (const auto& [key, v] : body.get_object()) {
+    if (key == "template") {
+      RAPPORT_ASSIGN_OR_RETURN(r.template_name, StringOf(v, "template"));
+      RAPPORT_TRY(ValidateSlug(r.template_name, "template", "a template name"));
+    } else if (key == "template_id") {
+      RAPPORT_ASSIGN_OR_RETURN(r.template_id, IdOf(v, "template_id"));
+    } else if (key == "contact_id") {
+      RAPPORT_ASSIGN_OR_RETURN(r.contact_id, IdOf(v, "contact_id"));
+    } else if (key == "contact") {
+      RAPPORT_TRY(DecodeContactRef(v, r));
+      has_contact = true;
+    } else if (key == "class") {
+      RAPPORT_ASSIGN_OR_RETURN(std::string c, StringOf(v, "class"));
+      auto parsed = ParseMessageClass(c);
+      if (!parsed) return Error::Invalid("class", "class is transactional or marketing");
+      r.message_class = *parsed;
+    } else if (key == "data") {
+      if (!v.is_object()) return Error::Invalid("data", "data must be an object");
+      r.data = v.get_object();
+      if (json::serialize(r.data).size() > kMaxSendDataBytes)
+        return Error::Invalid("data", "data is at most 64 KiB of JSON");
+    } else if (key == "reply_to") {
+      RAPPORT_TRY(DecodeReplyTo(v, r));
+    } else if (key == "headers") {
+      if (!v.is_object()) return Error::Invalid("headers", "headers is an object of name -> value");
+      if (v.get_object().size() > kMaxSendHeaders)
+        return Error::Invalid("headers", "at most 20 extra headers");
+      for (const auto& [name, value] : v.get_object()) {
+        RAPPORT_ASSIGN_OR_RETURN(std::string text, StringOf(value, "headers." + std::string(name)));
+        r.headers.emplace_back(std::string(name), std::move(text));
+      }
+    } else {
+      return Error::Invalid(std::string(key), "unknown field '" + std::string(key) + "'");
+    }
+  }
+  if (r.template_id.has_value() == !r.template_name.empty())
+    return Error::Invalid("template", "give one of template (a name) or template_id");
+  if (r.contact_id.has_value() == has_contact)
+    return Error::Invalid("contact_id", "give one of contact_id or contact");
+  return r;
+}
+
+}  // namespace rapport
