@@ -10,6 +10,9 @@
 #include <sstream>
 #include <variant>
 
+#include "core/email_address.h"
+#include "mail/header.h"
+
 extern char** environ;
 
 namespace rapport::app {
@@ -56,7 +59,7 @@ Result<int64_t> AsInt(std::string_view key, const Raw& raw, const Origin& o, int
   return *v;
 }
 
-Result<double> AsPositiveNumber(std::string_view key, const Raw& raw, const Origin& o) {
+Result<double> AsNumber(std::string_view key, const Raw& raw, const Origin& o) {
   std::optional<double> v;
   if (auto* i = std::get_if<int64_t>(&raw)) v = static_cast<double>(*i);
   if (auto* d = std::get_if<double>(&raw)) v = *d;
@@ -66,14 +69,36 @@ Result<double> AsPositiveNumber(std::string_view key, const Raw& raw, const Orig
     if (ec == std::errc() && p == s->data() + s->size() && !s->empty()) v = d;
   }
   if (!v || !std::isfinite(*v)) return Bad(key, o, "expected a number, got " + Describe(raw));
-  if (*v <= 0) return Bad(key, o, "must be greater than 0");
   return *v;
+}
+
+Result<double> AsPositiveNumber(std::string_view key, const Raw& raw, const Origin& o) {
+  RAPPORT_ASSIGN_OR_RETURN(double v, AsNumber(key, raw, o));
+  if (v <= 0) return Bad(key, o, "must be greater than 0");
+  return v;
+}
+
+// A rate where 0 means unlimited.
+Result<double> AsRate(std::string_view key, const Raw& raw, const Origin& o) {
+  RAPPORT_ASSIGN_OR_RETURN(double v, AsNumber(key, raw, o));
+  if (v < 0) return Bad(key, o, "must be 0 (unlimited) or more");
+  return v;
+}
+
+// A mailbox ("Name <addr@example.com>" or "addr@example.com"); empty when `optional`.
+Result<std::string> AsMailbox(std::string_view key, const Raw& raw, const Origin& o, bool optional) {
+  RAPPORT_ASSIGN_OR_RETURN(std::string s, AsString(key, raw, o));
+  if (s.empty() && optional) return s;
+  auto m = mail::ParseMailbox(key, s);
+  if (!m.ok()) return Bad(key, o, m.error().message);
+  return s;
 }
 
 // Durations: an integer number of seconds, or a string "90s", "15m", "2h", "3d".
 Result<std::chrono::seconds> AsDuration(std::string_view key, const Raw& raw, const Origin& o) {
   auto bad = [&] {
-    return Bad(key, o, "expected a duration such as 30, \"30s\", \"15m\", \"2h\" or \"3d\", got " + Describe(raw));
+    return Bad(key, o,
+               "expected a duration such as 30, \"30s\", \"15m\", \"2h\" or \"3d\", got " + Describe(raw));
   };
   int64_t n = 0, unit = 1;
   if (auto* i = std::get_if<int64_t>(&raw)) {
@@ -96,7 +121,8 @@ Result<std::chrono::seconds> AsDuration(std::string_view key, const Raw& raw, co
   } else {
     return bad();
   }
-  if (n <= 0 || n > int64_t{10} * 365 * 86400 / unit) return Bad(key, o, "must be positive and at most 10 years");
+  if (n <= 0 || n > int64_t{10} * 365 * 86400 / unit)
+    return Bad(key, o, "must be positive and at most 10 years");
   return std::chrono::seconds(n * unit);
 }
 
@@ -110,8 +136,10 @@ Result<size_t> AsSize(std::string_view key, const Raw& raw, const Origin& o) {
     n = *i;
   } else if (auto* s = std::get_if<std::string>(&raw)) {
     std::string_view t = *s;
-    for (auto [suffix, mult] : {std::pair<std::string_view, int64_t>{"KiB", 1024}, {"MiB", 1024 * 1024},
-                                {"GiB", int64_t{1024} * 1024 * 1024}, {"B", 1}}) {
+    for (auto [suffix, mult] : {std::pair<std::string_view, int64_t>{"KiB", 1024},
+                                {"MiB", 1024 * 1024},
+                                {"GiB", int64_t{1024} * 1024 * 1024},
+                                {"B", 1}}) {
       if (t.size() > suffix.size() && t.substr(t.size() - suffix.size()) == suffix) {
         unit = mult;
         t.remove_suffix(suffix.size());
@@ -151,11 +179,11 @@ struct KeySpec {
   Setter set;
 };
 
-#define RAPPORT_CFG_SET(target, expr)         \
+#define RAPPORT_CFG_SET(target, expr)                                          \
   [](Config& c, std::string_view k, const Raw& r, const Origin& o) -> Status { \
-    RAPPORT_ASSIGN_OR_RETURN(auto v, expr);   \
-    c.target = std::move(v);                  \
-    return {};                                \
+    RAPPORT_ASSIGN_OR_RETURN(auto v, expr);                                    \
+    c.target = std::move(v);                                                   \
+    return {};                                                                 \
   }
 
 const std::vector<KeySpec>& Keys() {
@@ -173,6 +201,7 @@ const std::vector<KeySpec>& Keys() {
       {"server", "body_limit", RAPPORT_CFG_SET(server.body_limit, AsSize(k, r, o))},
       {"server", "read_timeout", RAPPORT_CFG_SET(server.read_timeout, AsDuration(k, r, o))},
       {"server", "write_timeout", RAPPORT_CFG_SET(server.write_timeout, AsDuration(k, r, o))},
+      {"server", "link_secret_file", RAPPORT_CFG_SET(server.link_secret_file, AsString(k, r, o))},
       {"server", "public_url",
        [](Config& c, std::string_view k, const Raw& r, const Origin& o) -> Status {
          RAPPORT_ASSIGN_OR_RETURN(std::string s, AsString(k, r, o));
@@ -184,7 +213,8 @@ const std::vector<KeySpec>& Keys() {
        }},
       {"store", "url", RAPPORT_CFG_SET(store.url, AsString(k, r, o))},
       {"log", "level",
-       RAPPORT_CFG_SET(log.level, AsOneOf(k, r, o, {"trace", "debug", "info", "warn", "error", "critical", "off"}))},
+       RAPPORT_CFG_SET(log.level,
+                       AsOneOf(k, r, o, {"trace", "debug", "info", "warn", "error", "critical", "off"}))},
       {"log", "format", RAPPORT_CFG_SET(log.format, AsOneOf(k, r, o, {"text", "json"}))},
       {"delivery", "transport", RAPPORT_CFG_SET(delivery.transport, AsOneOf(k, r, o, {"maildir", "smtp"}))},
       {"delivery", "smtp_url",
@@ -195,10 +225,40 @@ const std::vector<KeySpec>& Keys() {
          c.delivery.smtp_url = s;
          return {};
        }},
-      {"delivery", "tls", RAPPORT_CFG_SET(delivery.tls, AsOneOf(k, r, o, {"none", "opportunistic", "required"}))},
+      {"delivery", "tls",
+       RAPPORT_CFG_SET(delivery.tls, AsOneOf(k, r, o, {"none", "opportunistic", "required"}))},
       {"delivery", "outbox_dir", RAPPORT_CFG_SET(delivery.outbox_dir, AsString(k, r, o))},
       {"delivery", "rate", RAPPORT_CFG_SET(delivery.rate, AsPositiveNumber(k, r, o))},
       {"delivery", "max_age", RAPPORT_CFG_SET(delivery.max_age, AsDuration(k, r, o))},
+      {"delivery", "domain_concurrency",
+       RAPPORT_CFG_SET(delivery.domain_concurrency, AsInt(k, r, o, 1, 10000))},
+      {"delivery", "domain_rate", RAPPORT_CFG_SET(delivery.domain_rate, AsRate(k, r, o))},
+      {"delivery", "backoff_cooldown", RAPPORT_CFG_SET(delivery.backoff_cooldown, AsDuration(k, r, o))},
+      {"delivery", "recovery_interval", RAPPORT_CFG_SET(delivery.recovery_interval, AsDuration(k, r, o))},
+      {"delivery", "recovery_step", RAPPORT_CFG_SET(delivery.recovery_step, AsPositiveNumber(k, r, o))},
+      {"delivery", "burst_threshold", RAPPORT_CFG_SET(delivery.burst_threshold, AsInt(k, r, o, 1, 100000))},
+      {"delivery", "batch_size", RAPPORT_CFG_SET(delivery.batch_size, AsInt(k, r, o, 1, 1000))},
+      {"delivery", "lease", RAPPORT_CFG_SET(delivery.lease, AsDuration(k, r, o))},
+      {"sender", "from", RAPPORT_CFG_SET(sender.from, AsMailbox(k, r, o, false))},
+      {"sender", "reply_to", RAPPORT_CFG_SET(sender.reply_to, AsMailbox(k, r, o, true))},
+      {"sender", "bounce_address",
+       [](Config& c, std::string_view k, const Raw& r, const Origin& o) -> Status {
+         RAPPORT_ASSIGN_OR_RETURN(std::string s, AsString(k, r, o));
+         if (!s.empty()) {
+           auto a = ParseEmailAddress(s, k);
+           if (!a.ok()) return Bad(k, o, a.error().message);
+         }
+         c.sender.bounce_address = s;
+         return {};
+       }},
+      {"sender", "list_id", RAPPORT_CFG_SET(sender.list_id, AsString(k, r, o))},
+      {"sender", "unsubscribe_mailto",
+       [](Config& c, std::string_view k, const Raw& r, const Origin& o) -> Status {
+         RAPPORT_ASSIGN_OR_RETURN(std::string s, AsString(k, r, o));
+         if (!s.empty() && s.rfind("mailto:", 0) != 0) return Bad(k, o, "must start with mailto:");
+         c.sender.unsubscribe_mailto = s;
+         return {};
+       }},
   };
   return keys;
 }
@@ -209,11 +269,11 @@ struct DkimKeySpec {
   DkimSetter set;
 };
 
-#define RAPPORT_DKIM_SET(target, expr)                                                  \
+#define RAPPORT_DKIM_SET(target, expr)                                             \
   [](DkimConfig& d, std::string_view k, const Raw& r, const Origin& o) -> Status { \
-    RAPPORT_ASSIGN_OR_RETURN(auto v, expr);                                             \
-    d.target = std::move(v);                                                            \
-    return {};                                                                          \
+    RAPPORT_ASSIGN_OR_RETURN(auto v, expr);                                        \
+    d.target = std::move(v);                                                       \
+    return {};                                                                     \
   }
 
 const std::vector<DkimKeySpec>& DkimKeys() {
@@ -278,7 +338,8 @@ Status ApplyDkimToml(Config& config, const toml::node& node, std::string_view fi
       Origin origin = TomlOrigin(file, value);
       auto it = std::find_if(DkimKeys().begin(), DkimKeys().end(),
                              [&](const DkimKeySpec& s) { return s.name == key.str(); });
-      if (it == DkimKeys().end()) return Error::Invalid(dotted, fmt::format("unknown key {} ({})", dotted, origin.where));
+      if (it == DkimKeys().end())
+        return Error::Invalid(dotted, fmt::format("unknown key {} ({})", dotted, origin.where));
       auto raw = RawFromToml(value);
       if (!raw) return Bad(dotted, origin, "expected a string");
       RAPPORT_TRY(it->set(entry, dotted, *raw, origin));
@@ -293,6 +354,11 @@ Status ApplyDkimToml(Config& config, const toml::node& node, std::string_view fi
 std::string Config::StoreUrl() const {
   if (!store.url.empty()) return store.url;
   return data_dir + "/rapport.db";
+}
+
+std::string Config::LinkSecretFile() const {
+  if (!server.link_secret_file.empty()) return server.link_secret_file;
+  return data_dir + "/link-secret";
 }
 
 std::string Config::OutboxDir() const {
@@ -314,8 +380,9 @@ Environment ProcessEnvironment() {
 
 Result<HostPort> ParseHostPort(std::string_view text, std::string_view field) {
   auto bad = [&] {
-    return Error::Invalid(std::string(field),
-                          fmt::format("expected HOST:PORT such as 127.0.0.1:8080 or [::1]:8080, got \"{}\"", text));
+    return Error::Invalid(
+        std::string(field),
+        fmt::format("expected HOST:PORT such as 127.0.0.1:8080 or [::1]:8080, got \"{}\"", text));
   };
   HostPort hp;
   std::string_view port;
@@ -352,12 +419,14 @@ Status ApplyConfigToml(Config& config, std::string_view text, std::string_view o
       continue;
     }
     if (const toml::table* table = node.as_table()) {
-      bool known_section = std::any_of(Keys().begin(), Keys().end(),
-                                       [&](const KeySpec& k) { return !k.section.empty() && k.section == name; });
+      bool known_section = std::any_of(Keys().begin(), Keys().end(), [&](const KeySpec& k) {
+        return !k.section.empty() && k.section == name;
+      });
       if (!known_section)
         return Error::Invalid(std::string(name),
                               fmt::format("unknown section [{}] ({})", name, TomlOrigin(origin, node).where));
-      for (const auto& [sub, value] : *table) RAPPORT_TRY(ApplyTomlValue(config, name, sub.str(), value, origin));
+      for (const auto& [sub, value] : *table)
+        RAPPORT_TRY(ApplyTomlValue(config, name, sub.str(), value, origin));
       continue;
     }
     RAPPORT_TRY(ApplyTomlValue(config, "", name, node, origin));
@@ -374,28 +443,31 @@ Status ApplyConfigEnvironment(Config& config, const Environment& env) {
   }
   // RAPPORT_DKIM_<N>_<KEY>, in index order so that N == size appends.
   std::map<size_t, std::vector<std::pair<std::string, std::string>>> dkim;
-  for (auto it = env.lower_bound("RAPPORT_DKIM_"); it != env.end() && it->first.rfind("RAPPORT_DKIM_", 0) == 0;
-       ++it) {
+  for (auto it = env.lower_bound("RAPPORT_DKIM_");
+       it != env.end() && it->first.rfind("RAPPORT_DKIM_", 0) == 0; ++it) {
     std::string_view rest = std::string_view(it->first).substr(13);
     size_t underscore = rest.find('_');
     auto index = underscore == std::string_view::npos ? std::nullopt : ParseInt(rest.substr(0, underscore));
     if (!index || *index < 0 || *index > 63)
-      return Error::Invalid("dkim", fmt::format("{}: expected RAPPORT_DKIM_<N>_<KEY> with N a small index",
-                                                it->first));
+      return Error::Invalid(
+          "dkim", fmt::format("{}: expected RAPPORT_DKIM_<N>_<KEY> with N a small index", it->first));
     dkim[static_cast<size_t>(*index)].emplace_back(it->first, std::string(rest.substr(underscore + 1)));
   }
   for (auto& [index, entries] : dkim) {
     if (index > config.dkim.size())
-      return Error::Invalid("dkim", fmt::format("{}: dkim entry {} does not exist and is not the next one ({})",
-                                                entries.front().first, index, config.dkim.size()));
+      return Error::Invalid("dkim",
+                            fmt::format("{}: dkim entry {} does not exist and is not the next one ({})",
+                                        entries.front().first, index, config.dkim.size()));
     if (index == config.dkim.size()) config.dkim.emplace_back();
     for (const auto& [env_name, key] : entries) {
       std::string lower = key;
-      std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+      std::transform(lower.begin(), lower.end(), lower.begin(),
+                     [](unsigned char c) { return std::tolower(c); });
       std::string dotted = fmt::format("dkim[{}].{}", index, lower);
       auto spec = std::find_if(DkimKeys().begin(), DkimKeys().end(),
                                [&](const DkimKeySpec& s) { return s.name == lower; });
-      if (spec == DkimKeys().end()) return Error::Invalid(dotted, fmt::format("unknown key {} ({})", dotted, env_name));
+      if (spec == DkimKeys().end())
+        return Error::Invalid(dotted, fmt::format("unknown key {} ({})", dotted, env_name));
       RAPPORT_TRY(spec->set(config.dkim[index], dotted, Raw(env.find(env_name)->second), Origin{env_name}));
     }
   }
@@ -403,7 +475,8 @@ Status ApplyConfigEnvironment(Config& config, const Environment& env) {
 }
 
 Status ApplyConfigFlags(Config& config, const ConfigFlags& flags) {
-  if (flags.data_dir) RAPPORT_TRY(FindKey("", "data_dir")->set(config, "data_dir", Raw(*flags.data_dir), {"--data"}));
+  if (flags.data_dir)
+    RAPPORT_TRY(FindKey("", "data_dir")->set(config, "data_dir", Raw(*flags.data_dir), {"--data"}));
   if (flags.listen)
     RAPPORT_TRY(FindKey("server", "listen")->set(config, "server.listen", Raw(*flags.listen), {"--listen"}));
   if (flags.database_url)
@@ -413,11 +486,13 @@ Status ApplyConfigFlags(Config& config, const ConfigFlags& flags) {
 
 Status ValidateConfig(const Config& config) {
   if (config.delivery.transport == "smtp" && config.delivery.smtp_url.empty())
-    return Error::Invalid("delivery.smtp_url", "delivery.smtp_url: required when delivery.transport is \"smtp\"");
+    return Error::Invalid("delivery.smtp_url",
+                          "delivery.smtp_url: required when delivery.transport is \"smtp\"");
   for (size_t i = 0; i < config.dkim.size(); ++i) {
     const DkimConfig& d = config.dkim[i];
     for (auto [name, value] : {std::pair<const char*, const std::string*>{"domain", &d.domain},
-                               {"selector", &d.selector}, {"key_file", &d.key_file}}) {
+                               {"selector", &d.selector},
+                               {"key_file", &d.key_file}}) {
       if (value->empty()) {
         std::string dotted = fmt::format("dkim[{}].{}", i, name);
         return Error::Invalid(dotted, dotted + ": required in every [[dkim]] entry");

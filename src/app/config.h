@@ -30,7 +30,8 @@ struct ServerConfig {
   size_t body_limit = 32 * 1024 * 1024;  // bytes
   std::chrono::seconds read_timeout{30};
   std::chrono::seconds write_timeout{30};
-  std::string public_url;  // empty: derived from listen
+  std::string public_url;        // empty: derived from listen
+  std::string link_secret_file;  // the HMAC key of signed links; empty: <data_dir>/link-secret
 };
 
 struct StoreConfig {
@@ -38,17 +39,34 @@ struct StoreConfig {
 };
 
 struct LogConfig {
-  std::string level = "info";  // trace, debug, info, warn, error, critical, off
+  std::string level = "info";   // trace, debug, info, warn, error, critical, off
   std::string format = "text";  // text or json
 };
 
 struct DeliveryConfig {
-  std::string transport = "maildir";  // maildir or smtp
-  std::string smtp_url;               // smtp://[user:pass@]host[:port] or smtps://...
-  std::string tls = "opportunistic";  // none, opportunistic, required
-  std::string outbox_dir;             // empty: <data_dir>/outbox
-  double rate = 100;                  // messages per second, > 0
+  std::string transport = "maildir";            // maildir or smtp
+  std::string smtp_url;                         // smtp://[user:pass@]host[:port] or smtps://...
+  std::string tls = "opportunistic";            // none, opportunistic, required
+  std::string outbox_dir;                       // empty: <data_dir>/outbox
+  double rate = 100;                            // messages per second, > 0
   std::chrono::seconds max_age{3 * 24 * 3600};  // how long a message may be retried
+  int domain_concurrency = 20;                  // messages in flight per mailbox provider
+  double domain_rate = 0;                       // messages per second per provider; 0 = unlimited
+  std::chrono::seconds backoff_cooldown{10};    // at most one rate halving per provider per this
+  std::chrono::seconds recovery_interval{60};   // after this without pushback the rate grows
+  double recovery_step = 1;                     // by this many messages per second
+  int burst_threshold = 5;                      // this many 4xx within a minute halve the rate
+  int batch_size = 100;                         // messages claimed per round and lane
+  std::chrono::seconds lease{300};              // a claimed message is reclaimable after this
+};
+
+// Who the mail is from (POST /api/v1/messages). Mailboxes are "Name <addr>" or "addr".
+struct SenderConfig {
+  std::string from = "rapport <rapport@localhost.localdomain>";
+  std::string reply_to;            // empty: none
+  std::string bounce_address;      // envelope MAIL FROM; empty: the From address
+  std::string list_id;             // List-Id of marketing mail; empty: none
+  std::string unsubscribe_mailto;  // "mailto:..." added to List-Unsubscribe; empty: https only
 };
 
 struct DkimConfig {
@@ -64,10 +82,13 @@ struct Config {
   StoreConfig store;
   LogConfig log;
   DeliveryConfig delivery;
+  SenderConfig sender;
   std::vector<DkimConfig> dkim;
 
   // The store URL or path to open: store.url, or <data_dir>/rapport.db.
   std::string StoreUrl() const;
+  // The link secret's file: server.link_secret_file, or <data_dir>/link-secret.
+  std::string LinkSecretFile() const;
   // The maildir of outgoing messages: delivery.outbox_dir, or <data_dir>/outbox.
   std::string OutboxDir() const;
 };

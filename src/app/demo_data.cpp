@@ -13,32 +13,41 @@ namespace {
 
 constexpr int kContacts = 300;
 
-constexpr std::array kFirstNames = {"Ada",    "Bruno",  "Chloé", "Daniel", "Emma",   "Farid",  "Grace",  "Hiro",
-                                    "Inès",   "Jonas",  "Kate",  "Liam",   "Maya",   "Noah",   "Olivia", "Pablo",
-                                    "Quinn",  "Rosa",   "Sami",  "Tara",   "Umar",   "Vera",   "Wei",    "Ximena",
-                                    "Yusuf",  "Zoé",    "Aiko",  "Ben",    "Carla",  "Dmitri", "Elena",  "Felix",
-                                    "Giulia", "Hannah", "Ivan",  "Julia",  "Karim",  "Lena",   "Mateo",  "Nora"};
-constexpr std::array kLastNames = {"Martin", "Smith",  "Müller", "Rossi",  "García", "Tanaka", "Nguyen", "Kowalski",
-                                   "Dubois", "Jones",  "Silva",  "Kim",    "Novak",  "Larsen", "Costa",  "Brown",
-                                   "Moreau", "Wilson", "Ito",    "Schmidt", "López", "Khan",   "Bianchi", "Taylor",
-                                   "Petit",  "Meyer",  "Santos", "Cohen",  "Ali",    "Walker"};
+constexpr std::array kFirstNames = {
+    "Ada",   "Bruno", "Chloé",  "Daniel", "Emma",   "Farid", "Grace", "Hiro", "Inès",  "Jonas",
+    "Kate",  "Liam",  "Maya",   "Noah",   "Olivia", "Pablo", "Quinn", "Rosa", "Sami",  "Tara",
+    "Umar",  "Vera",  "Wei",    "Ximena", "Yusuf",  "Zoé",   "Aiko",  "Ben",  "Carla", "Dmitri",
+    "Elena", "Felix", "Giulia", "Hannah", "Ivan",   "Julia", "Karim", "Lena", "Mateo", "Nora"};
+constexpr std::array kLastNames = {
+    "Martin", "Smith", "Müller",  "Rossi",  "García", "Tanaka", "Nguyen", "Kowalski", "Dubois", "Jones",
+    "Silva",  "Kim",   "Novak",   "Larsen", "Costa",  "Brown",  "Moreau", "Wilson",   "Ito",    "Schmidt",
+    "López",  "Khan",  "Bianchi", "Taylor", "Petit",  "Meyer",  "Santos", "Cohen",    "Ali",    "Walker"};
 
 struct City {
   const char* name;
   const char* timezone;
   const char* locale;
 };
-constexpr std::array kCities = {
-    City{"New York", "America/New_York", "en-US"},    City{"San Francisco", "America/Los_Angeles", "en-US"},
-    City{"Chicago", "America/Chicago", "en-US"},      City{"Toronto", "America/Toronto", "en-CA"},
-    City{"London", "Europe/London", "en-GB"},         City{"Paris", "Europe/Paris", "fr-FR"},
-    City{"Lyon", "Europe/Paris", "fr-FR"},            City{"Berlin", "Europe/Berlin", "de-DE"},
-    City{"Madrid", "Europe/Madrid", "es-ES"},         City{"Milan", "Europe/Rome", "it-IT"},
-    City{"Amsterdam", "Europe/Amsterdam", "nl-NL"},   City{"Warsaw", "Europe/Warsaw", "pl-PL"},
-    City{"São Paulo", "America/Sao_Paulo", "pt-BR"},  City{"Mexico City", "America/Mexico_City", "es-MX"},
-    City{"Tokyo", "Asia/Tokyo", "ja-JP"},             City{"Seoul", "Asia/Seoul", "ko-KR"},
-    City{"Singapore", "Asia/Singapore", "en-SG"},     City{"Sydney", "Australia/Sydney", "en-AU"},
-    City{"Montréal", "America/Toronto", "fr-CA"},     City{"Dublin", "Europe/Dublin", "en-IE"}};
+constexpr std::array kCities = {City{"New York", "America/New_York", "en-US"},
+                                City{"San Francisco", "America/Los_Angeles", "en-US"},
+                                City{"Chicago", "America/Chicago", "en-US"},
+                                City{"Toronto", "America/Toronto", "en-CA"},
+                                City{"London", "Europe/London", "en-GB"},
+                                City{"Paris", "Europe/Paris", "fr-FR"},
+                                City{"Lyon", "Europe/Paris", "fr-FR"},
+                                City{"Berlin", "Europe/Berlin", "de-DE"},
+                                City{"Madrid", "Europe/Madrid", "es-ES"},
+                                City{"Milan", "Europe/Rome", "it-IT"},
+                                City{"Amsterdam", "Europe/Amsterdam", "nl-NL"},
+                                City{"Warsaw", "Europe/Warsaw", "pl-PL"},
+                                City{"São Paulo", "America/Sao_Paulo", "pt-BR"},
+                                City{"Mexico City", "America/Mexico_City", "es-MX"},
+                                City{"Tokyo", "Asia/Tokyo", "ja-JP"},
+                                City{"Seoul", "Asia/Seoul", "ko-KR"},
+                                City{"Singapore", "Asia/Singapore", "en-SG"},
+                                City{"Sydney", "Australia/Sydney", "en-AU"},
+                                City{"Montréal", "America/Toronto", "fr-CA"},
+                                City{"Dublin", "Europe/Dublin", "en-IE"}};
 constexpr std::array kDomains = {"example.com", "example.org", "example.net"};
 constexpr std::array kInterests = {"running", "cooking", "travel", "books",  "music",
                                    "design",  "coffee",  "yoga",   "gaming", "photography"};
@@ -49,12 +58,14 @@ struct Product {
   const char* category;
   double price;
 };
-constexpr std::array kProducts = {
-    Product{"p-101", "Trail Runner Shoes", "shoes", 129.0},   Product{"p-102", "Merino Hoodie", "apparel", 89.0},
-    Product{"p-103", "Pour-Over Kettle", "kitchen", 54.5},    Product{"p-104", "Canvas Tote", "accessories", 24.0},
-    Product{"p-105", "Yoga Mat Pro", "fitness", 68.0},        Product{"p-106", "Noise-Cancelling Headphones", "audio", 249.0},
-    Product{"p-107", "Field Notebook (3-pack)", "stationery", 14.5},
-    Product{"p-108", "Insulated Bottle", "accessories", 32.0}};
+constexpr std::array kProducts = {Product{"p-101", "Trail Runner Shoes", "shoes", 129.0},
+                                  Product{"p-102", "Merino Hoodie", "apparel", 89.0},
+                                  Product{"p-103", "Pour-Over Kettle", "kitchen", 54.5},
+                                  Product{"p-104", "Canvas Tote", "accessories", 24.0},
+                                  Product{"p-105", "Yoga Mat Pro", "fitness", 68.0},
+                                  Product{"p-106", "Noise-Cancelling Headphones", "audio", 249.0},
+                                  Product{"p-107", "Field Notebook (3-pack)", "stationery", 14.5},
+                                  Product{"p-108", "Insulated Bottle", "accessories", 32.0}};
 
 // Uniform integers from the standard engine's raw output (std::uniform_int_distribution is
 // not specified bit-for-bit across libraries; this is).
@@ -82,17 +93,21 @@ std::string AsciiLower(std::string_view s) {
       continue;
     }
     std::string_view rest = s.substr(i, 2);
-    if (rest == "é" || rest == "è") out.push_back('e');
-    else if (rest == "ü") out.push_back('u');
-    else if (rest == "ç") out.push_back('c');
-    else if (rest == "ó") out.push_back('o');
+    if (rest == "é" || rest == "è")
+      out.push_back('e');
+    else if (rest == "ü")
+      out.push_back('u');
+    else if (rest == "ç")
+      out.push_back('c');
+    else if (rest == "ó")
+      out.push_back('o');
     ++i;  // every accented letter above is two bytes
   }
   return out;
 }
 
 Result<std::vector<ContactId>> SeedContacts(Store& store, WorkspaceId ws, Rng& rng,
-                                             std::vector<ContactInput>& inputs) {
+                                            std::vector<ContactInput>& inputs) {
   for (int i = 0; i < kContacts; ++i) {
     std::string first = rng.Pick(kFirstNames);
     std::string last = rng.Pick(kLastNames);
@@ -109,7 +124,8 @@ Result<std::vector<ContactId>> SeedContacts(Store& store, WorkspaceId ws, Rng& r
     uint64_t plan = rng.Below(100);
     a["plan"] = plan < 55 ? "free" : plan < 80 ? "starter" : plan < 95 ? "pro" : "business";
     a["lifetime_value"] = static_cast<double>(rng.Below(250000)) / 100.0;
-    a["birthday"] = fmt::format("{}-{:02d}-{:02d}", 1955 + rng.Below(50), 1 + rng.Below(12), 1 + rng.Below(28));
+    a["birthday"] =
+        fmt::format("{}-{:02d}-{:02d}", 1955 + rng.Below(50), 1 + rng.Below(12), 1 + rng.Below(28));
     json::array interests;
     uint64_t n = 1 + rng.Below(3);
     for (uint64_t k = 0; k < n; ++k) {
@@ -126,8 +142,10 @@ Result<std::vector<ContactId>> SeedContacts(Store& store, WorkspaceId ws, Rng& r
   std::vector<ContactId> ids(inputs.size(), 0);
   Status failure;
   RAPPORT_TRY(store.contacts().Import(ws, inputs, [&](size_t i, const Result<UpsertResult>& r) {
-    if (r.ok()) ids[i] = r->contact.id;
-    else if (failure.ok()) failure = r.error();
+    if (r.ok())
+      ids[i] = r->contact.id;
+    else if (failure.ok())
+      failure = r.error();
   }));
   RAPPORT_TRY(failure);
   return ids;
@@ -185,7 +203,8 @@ Result<DemoResult> SeedDemoWorkspace(Store& store, Timestamp now, uint64_t seed)
   };
   int order_number = 1000;
   for (size_t c = 0; c < ids.size(); ++c) {
-    int64_t signup = ToMicros(now) - window_us + static_cast<int64_t>(rng.Below(static_cast<uint64_t>(window_us)));
+    int64_t signup =
+        ToMicros(now) - window_us + static_cast<int64_t>(rng.Below(static_cast<uint64_t>(window_us)));
     json::object props;
     props["source"] = rng.Pick(std::array{"organic", "referral", "ads", "social"});
     add_event(c, "signed_up", std::move(props), signup);
@@ -233,17 +252,45 @@ Result<DemoResult> SeedDemoWorkspace(Store& store, Timestamp now, uint64_t seed)
       add_event(c, "order_placed", std::move(order), t + 420'000'000);
       remaining = ToMicros(now) - t;
     }
-    if (rng.Chance(10)) add_event(c, "password_reset_requested", {}, ToMicros(now) - static_cast<int64_t>(rng.Below(static_cast<uint64_t>(day_us * 7))));
+    if (rng.Chance(10))
+      add_event(c, "password_reset_requested", {},
+                ToMicros(now) - static_cast<int64_t>(rng.Below(static_cast<uint64_t>(day_us * 7))));
   }
   for (size_t begin = 0; begin < events.size(); begin += 1000) {
-    std::vector<NewEvent> batch(events.begin() + static_cast<std::ptrdiff_t>(begin),
-                                events.begin() + static_cast<std::ptrdiff_t>(std::min(events.size(), begin + 1000)));
+    std::vector<NewEvent> batch(
+        events.begin() + static_cast<std::ptrdiff_t>(begin),
+        events.begin() + static_cast<std::ptrdiff_t>(std::min(events.size(), begin + 1000)));
     RAPPORT_ASSIGN_OR_RETURN(std::vector<AppendResult> appended, store.events().Append(ws.id, batch, now));
     for (const AppendResult& r : appended) {
       if (r.outcome == AppendOutcome::kFailed) return r.error;
       if (r.outcome == AppendOutcome::kAccepted) result.events++;
     }
   }
+
+  // Templates to send right away (POST /api/v1/messages {"template":"order-confirmation",...}).
+  MessageTemplate order;
+  order.workspace_id = ws.id;
+  order.name = "order-confirmation";
+  order.subject = "Your order {{ data.order_id | default: 'is confirmed' }}";
+  order.preheader = "Thank you, {{ contact.first_name | default: 'friend' }}. Here is what you ordered.";
+  order.html =
+      "<h1>Thank you, {{ contact.first_name | default: 'friend' }}!</h1>\n"
+      "<p>We received order <strong>{{ data.order_id }}</strong> and will send it within two days.</p>\n"
+      "{% if data.items %}<table>{% for item in data.items %}<tr><td>{{ item.name }}</td>"
+      "<td>{{ item.quantity }}</td><td>{{ item.price | money: 'USD' }}</td></tr>{% endfor %}</table>{% endif "
+      "%}\n"
+      "<p>Total: {{ data.amount | default: 0 | money: 'USD' }}</p>\n";
+  RAPPORT_TRY(store.templates().Create(order));
+  MessageTemplate welcome;
+  welcome.workspace_id = ws.id;
+  welcome.name = "welcome";
+  welcome.subject = "Welcome to the shop, {{ contact.first_name | default: 'friend' }}";
+  welcome.html =
+      "<h1>Hi {{ contact.first_name | default: 'there' }},</h1>\n"
+      "<p>Thanks for joining us{% if contact.city %} from {{ contact.city }}{% endif %}. "
+      "Every Thursday we write about new arrivals and how to brew them well.</p>\n"
+      "<p><a href=\"{{ unsubscribe_url }}\">Unsubscribe</a></p>\n";
+  RAPPORT_TRY(store.templates().Create(welcome));
 
   std::string secret = http::GenerateApiKey();
   ApiKey key;

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "app/app_context.h"
+#include "app/delivery_setup.h"
 #include "app/demo_data.h"
 #include "http/server.h"
 
@@ -88,17 +89,32 @@ Status Serve(const ServeOptions& o) {
       spdlog::info("created the demo workspace: {} contacts, {} events", demo.contacts, demo.events);
       std::cout << "admin API key: " << demo.admin_key << std::endl;
     } else {
-      spdlog::info("the demo workspace exists; not seeding it again (rapport keys create --workspace demo "
-                   "--name me --scope admin makes a new key)");
+      spdlog::info(
+          "the demo workspace exists; not seeding it again (rapport keys create --workspace demo "
+          "--name me --scope admin makes a new key)");
     }
   }
 
-  http::Server server(*store, clock, ServerOptionsFrom(config, listen));
+  // The send path: messages queued by the API are delivered by the outbox worker.
+  RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<DeliveryStack> delivery,
+                           BuildDeliveryStack(config, *store, clock));
+  http::ServerOptions server_options = ServerOptionsFrom(config, listen);
+  RAPPORT_ASSIGN_OR_RETURN(server_options.sender, BuildSender(config));
+  RAPPORT_ASSIGN_OR_RETURN(server_options.link_secret, LoadOrCreateLinkSecret(config));
+  delivery::OutboxWorker& worker = *delivery->worker;
+  server_options.on_queued = [&worker](MessageClass lane) { worker.Wake(lane); };
+
+  http::Server server(*store, clock, server_options);
   RAPPORT_TRY(server.Start());
   spdlog::info("rapport {} listening on http://{}:{}", RAPPORT_VERSION, listen.host, server.port());
+  worker.Start();
+  spdlog::info("delivering through {}", delivery->description);
   SignalWatcher watcher(set, server);
   server.Run();
   watcher.Stop();
+  // The API has drained: nothing new is queued. The in-flight batches finish and are recorded;
+  // what was not sent stays in the outbox for the next start.
+  worker.Stop();
   spdlog::info("stopped");
   return {};
 }
@@ -113,7 +129,8 @@ void RegisterServeCommand(CLI::App& root, int& exit_code) {
   serve->add_option_function<std::string>(
       "--listen", [options](const std::string& v) { options->common.flags.listen = v; },
       "HOST:PORT to listen on (default 127.0.0.1:8080)");
-  serve->add_flag("--demo", options->demo, "on first start, create the demo workspace, data and an admin key");
+  serve->add_flag("--demo", options->demo,
+                  "on first start, create the demo workspace, data and an admin key");
   serve->callback([options, &exit_code] {
     Status st = Serve(*options);
     exit_code = st.ok() ? 0 : PrintError(st.error());

@@ -22,8 +22,8 @@ OutboxWorker::OutboxWorker(OutboxStore& store, const Clock& clock, RateLimiter& 
       signer_(std::move(signer)),
       options_(std::move(options)),
       policy_(options_.retry),
-      lanes_{{MessageClass::kTransactional, &transactional, {}, {}},
-             {MessageClass::kMarketing, &marketing, {}, {}}} {}
+      lanes_{{MessageClass::kTransactional, &transactional, {}, {}, false},
+             {MessageClass::kMarketing, &marketing, {}, {}, false}} {}
 
 OutboxWorker::~OutboxWorker() { Stop(); }
 
@@ -164,9 +164,18 @@ void OutboxWorker::Loop(Lane& lane) {
     }
     if (idle) {
       std::unique_lock lock(wake_mu_);
-      wake_.wait_for(lock, options_.idle_poll, [&] { return stopping_.load(); });
+      wake_.wait_for(lock, options_.idle_poll, [&] { return stopping_.load() || lane.wake_pending; });
+      lane.wake_pending = false;
     }
   }
+}
+
+void OutboxWorker::Wake(MessageClass lane) {
+  {
+    std::lock_guard lock(wake_mu_);
+    LaneOf(lane).wake_pending = true;
+  }
+  wake_.notify_all();
 }
 
 void OutboxWorker::Start() {

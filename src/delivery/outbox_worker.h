@@ -71,6 +71,8 @@ class OutboxWorker {
 
   void Start();  // one thread per lane
   void Stop();   // see the header comment; idempotent
+  // Ends the idle wait of the lane's Start() loop now (a message was queued). Cheap; any thread.
+  void Wake(MessageClass lane);
   // Releases the messages held back by rate control (called by Stop()).
   Status ReleaseHeld();
 
@@ -80,6 +82,7 @@ class OutboxWorker {
     Transport* transport;
     std::vector<OutboxMessage> held;
     std::thread thread;
+    bool wake_pending = false;  // GUARDED_BY(wake_mu_)
   };
   Lane& LaneOf(MessageClass c) { return c == MessageClass::kTransactional ? lanes_[0] : lanes_[1]; }
   void Loop(Lane& lane);

@@ -164,6 +164,12 @@ void AddMessageRoutes(Router& router, Services& s) {
       }
     }
     RAPPORT_ASSIGN_OR_RETURN(std::vector<mail::HeaderField> headers, CheckHeaders(req));
+    if (req.message_class == MessageClass::kMarketing && !s.options.public_url.starts_with("https://"))
+      return Error::Invalid(
+          "class",
+          "marketing mail carries a one-click unsubscribe link, which must be https:// (RFC 8058); "
+          "set server.public_url to this server's https:// address (it is \"" +
+              s.options.public_url + "\")");
 
     Result<MessageTemplate> tpl = req.template_id ? s.store.templates().Get(ws, *req.template_id)
                                                   : s.store.templates().GetByName(ws, req.template_name);

@@ -79,7 +79,8 @@ class FakeOutboxStore final : public OutboxStore {
   Result<std::optional<OutboxMessage>> FindByIdempotencyKey(WorkspaceId ws, std::string_view key) override {
     std::lock_guard lock(mu_);
     for (const auto& [id, m] : messages_)
-      if (m.workspace_id == ws && m.idempotency_key && *m.idempotency_key == key) return m;
+      if (m.workspace_id == ws && m.idempotency_key && *m.idempotency_key == key)
+        return std::optional<OutboxMessage>(m);
     return std::optional<OutboxMessage>();
   }
   Result<std::vector<DeliveryAttempt>> Attempts(WorkspaceId, MessageId id) override {

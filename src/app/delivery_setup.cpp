@@ -1,0 +1,156 @@
+#include "app/delivery_setup.h"
+
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "delivery/provider_groups.h"
+#include "delivery/transport_registry.h"
+#include "mail/header.h"
+
+namespace rapport::app {
+
+std::string TransportUrl(const Config& config) {
+  if (config.delivery.transport != "smtp") return "maildir:" + config.OutboxDir();
+  std::string url = config.delivery.smtp_url;
+  if (url.rfind("smtp://", 0) == 0 && url.find("tls=") == std::string::npos)
+    url += (url.find('?') == std::string::npos ? "?tls=" : "&tls=") + config.delivery.tls;
+  return url;
+}
+
+Result<delivery::MessageSigner> BuildDkimSigner(const Config& config,
+                                                std::vector<std::shared_ptr<const mail::DkimSigner>>& keep) {
+  std::map<std::string, std::vector<mail::DkimKey>> by_domain;
+  for (size_t i = 0; i < config.dkim.size(); ++i) {
+    const DkimConfig& d = config.dkim[i];
+    auto algorithm = mail::ParseDkimAlgorithm(d.algorithm);
+    if (!algorithm) return Error::Invalid(fmt::format("dkim[{}].algorithm", i), "unknown DKIM algorithm");
+    auto key = mail::LoadDkimKey(d.domain, d.selector, d.key_file, *algorithm);
+    if (!key.ok())
+      return Error::Invalid(fmt::format("dkim[{}].key_file", i),
+                            fmt::format("dkim[{}] ({}): {}", i, d.key_file, key.error().message));
+    std::string domain = d.domain;
+    for (char& c : domain) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    by_domain[domain].push_back(std::move(key).value());
+  }
+  if (by_domain.empty()) return delivery::MessageSigner();
+  auto signers =
+      std::make_shared<std::map<std::string, std::shared_ptr<const mail::DkimSigner>, std::less<>>>();
+  for (auto& [domain, keys] : by_domain) {
+    auto signer = std::make_shared<const mail::DkimSigner>(std::move(keys));
+    keep.push_back(signer);
+    signers->emplace(domain, signer);
+  }
+  return delivery::MessageSigner([signers](const OutboxMessage& m, Timestamp now) -> Result<std::string> {
+    const std::string sender_domain = delivery::RecipientDomain(m.mail_from);
+    std::string_view domain = sender_domain;
+    // The envelope sender's domain, then each parent domain.
+    while (!domain.empty()) {
+      auto it = signers->find(domain);
+      if (it != signers->end()) return it->second->Sign(m.mime, now);
+      size_t dot = domain.find('.');
+      if (dot == std::string_view::npos) break;
+      domain.remove_prefix(dot + 1);
+    }
+    return m.mime;  // no key for this domain: sent unsigned
+  });
+}
+
+Result<std::unique_ptr<DeliveryStack>> BuildDeliveryStack(const Config& config, Store& store,
+                                                          const Clock& clock) {
+  auto stack = std::make_unique<DeliveryStack>();
+  std::string url = TransportUrl(config);
+  if (config.delivery.transport != "smtp") {
+    std::error_code ec;
+    std::filesystem::create_directories(config.OutboxDir(), ec);
+    if (ec)
+      return Error::Invalid("delivery.outbox_dir",
+                            "cannot create " + config.OutboxDir() + ": " + ec.message());
+  }
+  // One transport per lane: a marketing batch never holds a connection a receipt needs.
+  RAPPORT_ASSIGN_OR_RETURN(stack->transactional, delivery::CreateTransport(url));
+  RAPPORT_ASSIGN_OR_RETURN(stack->marketing, delivery::CreateTransport(url));
+  RAPPORT_ASSIGN_OR_RETURN(delivery::MessageSigner signer, BuildDkimSigner(config, stack->signers));
+
+  delivery::RateLimiterOptions limits;
+  limits.global_rate = config.delivery.rate;
+  limits.default_limits.concurrency = config.delivery.domain_concurrency;
+  limits.default_limits.rate = config.delivery.domain_rate;
+  limits.backoff_cooldown = config.delivery.backoff_cooldown;
+  limits.recovery_interval = config.delivery.recovery_interval;
+  limits.recovery_step = config.delivery.recovery_step;
+  limits.burst_threshold = config.delivery.burst_threshold;
+  stack->limiter = std::make_unique<delivery::RateLimiter>(clock, limits);
+
+  delivery::OutboxWorkerOptions wo;
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  wo.owner = fmt::format("{}:{}", host, getpid());
+  wo.batch_size = config.delivery.batch_size;
+  wo.lease = config.delivery.lease;
+  wo.retry.max_age = config.delivery.max_age;
+  stack->worker =
+      std::make_unique<delivery::OutboxWorker>(store.outbox(), clock, *stack->limiter, *stack->transactional,
+                                               *stack->marketing, std::move(signer), wo);
+  std::string dkim = "unsigned";
+  if (!config.dkim.empty()) {
+    dkim = "DKIM";
+    for (const DkimConfig& d : config.dkim) dkim += fmt::format(" {}._domainkey.{}", d.selector, d.domain);
+  }
+  stack->description =
+      fmt::format("{} ({}), {} msg/s", stack->transactional->Describe(), dkim, config.delivery.rate);
+  return stack;
+}
+
+Result<compose::Sender> BuildSender(const Config& config) {
+  compose::Sender s;
+  RAPPORT_ASSIGN_OR_RETURN(s.from, mail::ParseMailbox("sender.from", config.sender.from));
+  if (!config.sender.reply_to.empty()) {
+    RAPPORT_ASSIGN_OR_RETURN(s.reply_to, mail::ParseMailbox("sender.reply_to", config.sender.reply_to));
+  }
+  s.bounce_address = config.sender.bounce_address;
+  s.list_id = config.sender.list_id;
+  s.unsubscribe_mailto = config.sender.unsubscribe_mailto;
+  return s;
+}
+
+Result<std::string> LoadOrCreateLinkSecret(const Config& config) {
+  const std::string path = config.LinkSecretFile();
+  std::ifstream in(path, std::ios::binary);
+  if (in) {
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string secret = text.str();
+    while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+    if (secret.size() < 32)
+      return Error::Invalid("server.link_secret_file", path + ": the link secret must be at least 32 bytes");
+    return secret;
+  }
+  unsigned char raw[32];
+  if (RAND_bytes(raw, sizeof(raw)) != 1) return Error::Internal("no randomness for the link secret");
+  std::string secret;
+  for (unsigned char b : raw) secret += fmt::format("{:02x}", b);
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0)
+    return Error::Invalid("server.link_secret_file",
+                          fmt::format("cannot create {}: {}", path, std::strerror(errno)));
+  std::string line = secret + "\n";
+  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return Error::Invalid("server.link_secret_file", "cannot write " + path);
+  return secret;
+}
+
+}  // namespace rapport::app
