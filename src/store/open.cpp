@@ -11,10 +11,21 @@ Result<std::unique_ptr<Store>> OpenStore(std::string_view url, const Clock& cloc
   auto starts = [&](std::string_view prefix) { return url.substr(0, prefix.size()) == prefix; };
   if (starts("postgres://") || starts("postgresql://")) return OpenPostgresStore(std::string(url), clock);
   std::string_view path = url;
-  if (starts("sqlite://")) path.remove_prefix(9);
-  else if (starts("sqlite:")) path.remove_prefix(7);
+  SqliteOptions options;
+  if (starts("sqlite:")) {
+    path.remove_prefix(starts("sqlite://") ? 9 : 7);
+    if (size_t q = path.find('?'); q != std::string_view::npos) {
+      std::string_view option = path.substr(q + 1);
+      path = path.substr(0, q);
+      if (option == "synchronous=full")
+        options.synchronous_full = true;
+      else if (option != "synchronous=normal" && !option.empty())
+        return Error::Invalid("database", "unknown SQLite option '" + std::string(option.substr(0, 64)) +
+                                              "' (known: synchronous=normal, synchronous=full)");
+    }
+  }
   if (path.empty()) return Error::Invalid("database", "the database path is empty");
-  return OpenSqliteStore(std::string(path), clock);
+  return OpenSqliteStore(std::string(path), clock, options);
 }
 
 }  // namespace rapport

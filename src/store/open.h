@@ -1,9 +1,11 @@
 // Chooses and opens the store named by a URL or path:
 //   "postgres://..." or "postgresql://..."  -> PostgreSQL (store/postgres)
 //   "sqlite:PATH", "sqlite://PATH", or a plain file path -> SQLite (store/sqlite); the file and
-//   its parent directory are created when missing.
+//   its parent directory are created when missing. The sqlite: forms take one option,
+//   "?synchronous=normal" (the default: WAL fsynced at checkpoints) or "?synchronous=full" (the
+//   WAL fsynced at every commit); see sqlite_database.h.
 // Does not migrate (call Store::Migrate). Failure: kInvalid (field "database") for an empty
-// name, kUnavailable when the database cannot be opened or reached.
+// name or an unknown option, kUnavailable when the database cannot be opened or reached.
 #pragma once
 
 #include <memory>
@@ -14,6 +16,7 @@
 
 namespace rapport {
 
-Result<std::unique_ptr<Store>> OpenStore(std::string_view url_or_path, const Clock& clock = SystemClock::Instance());
+Result<std::unique_ptr<Store>> OpenStore(std::string_view url_or_path,
+                                         const Clock& clock = SystemClock::Instance());
 
 }  // namespace rapport

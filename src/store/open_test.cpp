@@ -32,6 +32,21 @@ TEST_F(OpenStoreTest, SqliteFormsCreateTheFileAndItsDirectory) {
   }
 }
 
+TEST_F(OpenStoreTest, SqliteSynchronousOption) {
+  for (std::string option : {"?synchronous=full", "?synchronous=normal", "?"}) {
+    std::filesystem::path file = dir_ / ("sync" + std::to_string(option.size())) / "rapport.db";
+    auto store = OpenStore("sqlite:" + file.string() + option);
+    ASSERT_TRUE(store.ok()) << option << ": " << store.error().message;
+    ASSERT_TRUE((*store)->Migrate().ok());
+    EXPECT_TRUE(std::filesystem::exists(file)) << file;  // the option is not part of the name
+  }
+  auto bad = OpenStore("sqlite:" + (dir_ / "bad.db").string() + "?synchronous=off");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalid);
+  EXPECT_EQ(bad.error().field, "database");
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "bad.db"));
+}
+
 TEST_F(OpenStoreTest, EmptyNameIsInvalid) {
   auto store = OpenStore("sqlite:");
   ASSERT_FALSE(store.ok());

@@ -23,17 +23,19 @@ namespace rapport::sqlite {
 class Connection final : public sql::Session {
  public:
   struct Options {
-    bool read_only = false;     // PRAGMA query_only on this connection
+    bool read_only = false;  // PRAGMA query_only on this connection
     int busy_timeout_ms = 5000;
+    bool synchronous_full = false;  // synchronous=FULL rather than NORMAL
   };
   // Opens (creating when missing) the database file and applies the connection's PRAGMAs:
-  // journal_mode=WAL, synchronous=NORMAL, foreign_keys=ON, busy_timeout.
+  // journal_mode=WAL, synchronous=NORMAL (or FULL), foreign_keys=ON, busy_timeout.
   static Result<std::unique_ptr<Connection>> Open(const std::string& path, const Options& options);
   ~Connection() override;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  Result<int64_t> Exec(std::string_view sql, std::span<const sql::Param> params, const sql::RowFn& on_row) override;
+  Result<int64_t> Exec(std::string_view sql, std::span<const sql::Param> params,
+                       const sql::RowFn& on_row) override;
   using sql::Session::Exec;
   Status ExecScript(std::string_view sql) override;
   sql::Dialect dialect() const override { return sql::Dialect::kSqlite; }

@@ -4,7 +4,8 @@
 
 namespace rapport::sqlite {
 
-Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& path) {
+Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& path,
+                                                             const Options& options) {
   bool memory = path == ":memory:";
   if (!memory) {
     std::filesystem::path parent = std::filesystem::path(path).parent_path();
@@ -14,8 +15,15 @@ Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& 
       if (ec) return Error::Unavailable("cannot create directory " + parent.string() + ": " + ec.message());
     }
   }
-  RAPPORT_ASSIGN_OR_RETURN(auto writer, Connection::Open(path, {}));
-  return std::unique_ptr<SqliteDatabase>(new SqliteDatabase(path, std::move(writer), memory));
+  RAPPORT_ASSIGN_OR_RETURN(auto writer,
+                           Connection::Open(path, {.synchronous_full = options.synchronous_full}));
+  std::unique_ptr<SqliteDatabase> db(new SqliteDatabase(path, options, std::move(writer), memory));
+  if (!memory) {
+    RAPPORT_ASSIGN_OR_RETURN(
+        db->checkpointer_,
+        Checkpointer::Start(path, *db->writer_, db->ConnectionOptions(/*read_only=*/false), {}));
+  }
+  return db;
 }
 
 Status SqliteDatabase::RunTx(Connection& conn, std::string_view begin, const sql::TxFn& fn) {
@@ -55,7 +63,7 @@ Status SqliteDatabase::Read(const sql::TxFn& fn) {
     }
   }
   if (!conn) {
-    auto opened = Connection::Open(path_, {.read_only = true});
+    auto opened = Connection::Open(path_, ConnectionOptions(/*read_only=*/true));
     if (!opened.ok()) {
       std::lock_guard lock(pool_mu_);
       --open_readers_;

@@ -2,14 +2,18 @@
 
 #include "store/sql/sql_store.h"
 #include "store/sqlite/sqlite_database.h"
+#include "store/sqlite/sqlite_event_store.h"
 #include "store/sqlite/sqlite_schema.h"
 
 namespace rapport {
 
-Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, const Clock& clock) {
-  RAPPORT_ASSIGN_OR_RETURN(auto db, sqlite::SqliteDatabase::Open(path));
-  return std::unique_ptr<Store>(
-      std::make_unique<sql::SqlStore>(std::move(db), sqlite::SqliteMigrations(), "sqlite", clock));
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, const Clock& clock,
+                                               const SqliteOptions& options) {
+  RAPPORT_ASSIGN_OR_RETURN(
+      auto db, sqlite::SqliteDatabase::Open(path, {.synchronous_full = options.synchronous_full}));
+  auto events = std::make_unique<sqlite::SqliteEventStore>(*db, clock);
+  return std::unique_ptr<Store>(std::make_unique<sql::SqlStore>(std::move(db), sqlite::SqliteMigrations(),
+                                                                "sqlite", clock, std::move(events)));
 }
 
 }  // namespace rapport

@@ -10,8 +10,15 @@
 
 namespace rapport {
 
+struct SqliteOptions {
+  // synchronous=FULL instead of NORMAL: every commit fsyncs the WAL (survives power loss).
+  bool synchronous_full = false;
+};
+
 // Opens (creating the file and its directory when missing) the database at `path`; does not
 // migrate. `clock` stamps created_at/updated_at and must outlive the store.
-Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, const Clock& clock = SystemClock::Instance());
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
+                                               const Clock& clock = SystemClock::Instance(),
+                                               const SqliteOptions& options = {});
 
 }  // namespace rapport

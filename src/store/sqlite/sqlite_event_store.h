@@ -1,0 +1,31 @@
+// The SQLite event facet: Append works on the whole batch rather than event by event.
+//
+// Outside the write lock it checks each event and serializes its properties (so two request
+// threads overlap that work with the other's transaction). Inside one BEGIN IMMEDIATE
+// transaction it looks up the batch's idempotency keys and its distinct contacts with a few
+// multi-value IN queries, creates the contacts that are missing one by one (in request order),
+// takes event ids from MAX(id) + 1 on (the writer holds the database's only write lock, and these
+// are the ids SQLite would assign), and writes events and keys with multi-row INSERTs.
+//
+// Results equal the row-by-row sql::SqlEventStore::Append's, item for item (the same outcomes,
+// ids, errors and messages; duplicates within the batch point at the first occurrence; a failed
+// item creates no contact); src/store/sqlite/sqlite_event_store_test.cpp checks it against the
+// row-by-row Append on random batches. Thread-safety and failure: as sql::SqlEventStore.
+#pragma once
+
+#include "store/sql/sql_store.h"
+
+namespace rapport::sqlite {
+
+class SqliteEventStore final : public sql::SqlEventStore {
+ public:
+  using SqlEventStore::SqlEventStore;
+  Result<std::vector<AppendResult>> Append(WorkspaceId ws, const std::vector<NewEvent>& events,
+                                           Timestamp received_at) override;
+
+  // Rows per multi-row INSERT and values per IN list (a chunk of up to this many is written
+  // with the largest power-of-two statements that fit, so few statement texts are cached).
+  static constexpr size_t kChunk = 64;
+};
+
+}  // namespace rapport::sqlite
