@@ -17,9 +17,9 @@ std::string_view MessageStateName(MessageState s) {
 }
 
 std::optional<MessageState> ParseMessageState(std::string_view s) {
-  for (auto st : {MessageState::kQueued, MessageState::kSending, MessageState::kSent, MessageState::kDeferred,
-                  MessageState::kBounced, MessageState::kFailed, MessageState::kSuppressed,
-                  MessageState::kCancelled})
+  for (auto st :
+       {MessageState::kQueued, MessageState::kSending, MessageState::kSent, MessageState::kDeferred,
+        MessageState::kBounced, MessageState::kFailed, MessageState::kSuppressed, MessageState::kCancelled})
     if (MessageStateName(st) == s) return st;
   return std::nullopt;
 }
@@ -36,12 +36,9 @@ std::optional<MessageClass> ParseMessageClass(std::string_view s) {
 
 std::optional<std::string_view> SuppressionReason(ContactStatus status, MessageClass message_class) {
   switch (status) {
-    case ContactStatus::kActive:
-      return std::nullopt;
-    case ContactStatus::kBounced:
-      return "the contact's address bounced";
-    case ContactStatus::kErased:
-      return "the contact was erased";
+    case ContactStatus::kActive: return std::nullopt;
+    case ContactStatus::kBounced: return "the contact's address bounced";
+    case ContactStatus::kErased: return "the contact was erased";
     case ContactStatus::kUnsubscribed:
       if (message_class == MessageClass::kTransactional) return std::nullopt;
       return "the contact unsubscribed";

@@ -24,8 +24,9 @@ TEST(Suppression, TransactionalReachesUnsubscribedButNeverBouncedOrErased) {
 }
 
 TEST(MessageNames, RoundTrip) {
-  for (auto st : {MessageState::kQueued, MessageState::kSending, MessageState::kSent, MessageState::kDeferred,
-                  MessageState::kBounced, MessageState::kFailed, MessageState::kSuppressed, MessageState::kCancelled})
+  for (auto st :
+       {MessageState::kQueued, MessageState::kSending, MessageState::kSent, MessageState::kDeferred,
+        MessageState::kBounced, MessageState::kFailed, MessageState::kSuppressed, MessageState::kCancelled})
     EXPECT_EQ(ParseMessageState(MessageStateName(st)), st);
   EXPECT_EQ(ParseMessageClass("marketing"), MessageClass::kMarketing);
   EXPECT_EQ(ParseMessageClass("transactional"), MessageClass::kTransactional);
