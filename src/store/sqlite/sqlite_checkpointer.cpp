@@ -51,11 +51,12 @@ void Checkpointer::Loop() {
     cv_.wait(lock, [&] { return stop_ || pending_; });
     if (stop_) return;
     lock.unlock();
-    // Again while the writer added more than a fraction of the limit during the last pass.
-    for (int pass = 0; pass < 4; ++pass) {
+    // Again while the writer added more than a small fraction of the limit during the last pass:
+    // what is left when the thread stops is checkpointed by the writer, holding the write lock.
+    for (int pass = 0; pass < 8; ++pass) {
       int log = 0, done = 0;
       int rc = sqlite3_wal_checkpoint_v2(conn_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-      if (rc != SQLITE_OK || log - done <= limits_.soft_frames / 8) break;
+      if (rc != SQLITE_OK || log - done <= limits_.soft_frames / 64) break;
     }
     lock.lock();
     pending_ = false;
