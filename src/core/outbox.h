@@ -12,6 +12,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,6 +71,13 @@ struct DeliveryAttempt {
   std::string remote;                          // the host that answered, or the transport ("maildir")
 };
 
+// One outcome for OutboxStore::CompleteBatch.
+struct OutboxCompletion {
+  MessageId id = 0;
+  DeliveryAttempt attempt;
+  Timestamp next_attempt_at{};  // for kDeferred
+};
+
 struct EnqueueResult {
   OutboxMessage message;
   bool created = true;  // false: an existing message had the idempotency key; nothing was queued
@@ -98,6 +106,11 @@ class OutboxStore {
   // and appends the timeline event. kConflict if the lease is no longer this owner's.
   virtual Status Complete(MessageId id, std::string_view owner, const DeliveryAttempt& attempt,
                           Timestamp next_attempt_at) = 0;
+  // Complete() for a whole batch in one transaction (what a worker does after a batch was sent).
+  // Returns one Status per item: ok, or kConflict / kNotFound for that item alone (nothing
+  // written for it). A store failure fails the call and writes nothing.
+  virtual Result<std::vector<Status>> CompleteBatch(std::span<const OutboxCompletion> batch,
+                                                    std::string_view owner) = 0;
   // Extends the leases of messages this owner holds (long SMTP sessions).
   virtual Status Renew(const std::vector<MessageId>& ids, std::string_view owner, Timestamp lease_until) = 0;
   // Cancels a queued or deferred message (kConflict in any other state).

@@ -1,6 +1,8 @@
 #include "delivery/outbox_worker.h"
 
+#include <algorithm>
 #include <future>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -74,25 +76,40 @@ Result<RoundStats> OutboxWorker::RunOnce(MessageClass lane_class) {
   }
   if (batch.empty()) return stats;
 
-  // 3. Sign. A message that cannot be signed is not sent: it is deferred with the error.
+  // 3. Sign (DKIM is an RSA/Ed25519 signature per message: spread over sign_threads). A message
+  //    that cannot be signed is not sent: it is deferred with the error.
   std::vector<OutgoingMessage> out(batch.size());
   std::vector<std::string> sign_errors(batch.size());
-  std::vector<size_t> to_send;
-  for (size_t i = 0; i < batch.size(); ++i) {
-    out[i].envelope.mail_from = batch[i].mail_from;
-    out[i].envelope.rcpt_to = {batch[i].rcpt_to};
-    if (signer_) {
-      auto signed_mime = signer_(batch[i], clock_.Now());
-      if (!signed_mime.ok()) {
-        sign_errors[i] = "DKIM signing failed: " + signed_mime.error().message;
+  auto sign_range = [&](size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) {
+      out[i].envelope.mail_from = batch[i].mail_from;
+      out[i].envelope.rcpt_to = {batch[i].rcpt_to};
+      if (!signer_) {
+        out[i].data = batch[i].mime;
         continue;
       }
-      out[i].data = std::move(signed_mime).value();
-    } else {
-      out[i].data = batch[i].mime;
+      auto signed_mime = signer_(batch[i], clock_.Now());
+      if (signed_mime.ok())
+        out[i].data = std::move(signed_mime).value();
+      else
+        sign_errors[i] = "DKIM signing failed: " + signed_mime.error().message;
     }
-    to_send.push_back(i);
+  };
+  const size_t threads = signer_ ? std::clamp<size_t>(options_.sign_threads, 1, batch.size()) : 1;
+  if (threads <= 1) {
+    sign_range(0, batch.size());
+  } else {
+    std::vector<std::thread> helpers;
+    const size_t per = (batch.size() + threads - 1) / threads;
+    for (size_t t = 1; t < threads; ++t)
+      helpers.emplace_back(sign_range, std::min(batch.size(), t * per),
+                           std::min(batch.size(), (t + 1) * per));
+    sign_range(0, std::min(batch.size(), per));
+    for (auto& h : helpers) h.join();
   }
+  std::vector<size_t> to_send;
+  for (size_t i = 0; i < batch.size(); ++i)
+    if (sign_errors[i].empty()) to_send.push_back(i);
 
   // 4. Send, renewing the leases while the transport works.
   std::vector<OutgoingMessage> sending;
@@ -113,12 +130,13 @@ Result<RoundStats> OutboxWorker::RunOnce(MessageClass lane_class) {
     results = future.get();
   }
 
-  // 5. Complete every message of the batch.
-  Status first_error;
+  // 5. Complete every message of the batch, in one store transaction.
+  std::vector<OutboxCompletion> completions(batch.size());
   size_t next_result = 0;
   for (size_t i = 0; i < batch.size(); ++i) {
     const OutboxMessage& m = batch[i];
-    DeliveryAttempt attempt;
+    DeliveryAttempt& attempt = completions[i].attempt;
+    completions[i].id = m.id;
     attempt.message_id = m.id;
     attempt.attempt = m.attempts + 1;
     attempt.at = clock_.Now();
@@ -137,20 +155,24 @@ Result<RoundStats> OutboxWorker::RunOnce(MessageClass lane_class) {
     RetryDecision d = policy_.Decide({attempt.smtp_code, attempt.enhanced_code, attempt.attempt, m.created_at,
                                       attempt.at, static_cast<uint64_t>(m.id)});
     attempt.outcome = d.outcome;
+    completions[i].next_attempt_at = d.next_attempt_at;
     switch (d.outcome) {
       case MessageState::kSent: ++stats.sent; break;
       case MessageState::kDeferred: ++stats.deferred; break;
       case MessageState::kBounced: ++stats.bounced; break;
       default: ++stats.failed; break;
     }
-    Status st = store_.Complete(m.id, options_.owner, attempt, d.next_attempt_at);
-    if (!st.ok()) {
-      spdlog::warn("outbox: completing message {} failed: {}", m.id, st.error().message);
-      if (first_error.ok()) first_error = st;
-    }
   }
-  if (!first_error.ok() && first_error.error().code != ErrorCode::kConflict) {
-    return first_error.error();
+  auto completed = store_.CompleteBatch(completions, options_.owner);
+  if (!completed.ok()) {
+    // Nothing was recorded: the leases expire and the messages are sent again (at least once).
+    spdlog::warn("outbox: recording a batch of {} outcomes failed: {}", batch.size(),
+                 completed.error().message);
+    return completed.error();
+  }
+  for (size_t i = 0; i < completed->size(); ++i) {
+    if (!(*completed)[i].ok())
+      spdlog::warn("outbox: completing message {}: {}", batch[i].id, (*completed)[i].error().message);
   }
   return stats;
 }

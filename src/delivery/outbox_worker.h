@@ -6,8 +6,8 @@
 // claim up to batch_size due messages with a lease, sign each with the injected signer, ask the
 // RateLimiter per recipient domain (messages it holds back stay claimed, their leases renewed,
 // and go in a later round), send the admitted ones as one batch, then Complete() each with the
-// attempt: kSent only after the server accepted it; otherwise the RetryPolicy decides deferred
-// (next_attempt_at), bounced or failed. While a batch is being sent, its leases are renewed
+// attempt (one CompleteBatch transaction): kSent only after the server accepted it; otherwise the RetryPolicy
+// decides deferred (next_attempt_at), bounced or failed. While a batch is being sent, its leases are renewed
 // every lease/3. Stop() lets the in-flight batch finish and be completed, then releases held
 // messages (their lease is set to expire now, so any worker may claim them at once).
 //
@@ -16,6 +16,7 @@
 // (and logged-and-retried by the Start() loops); the worker never throws.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -47,6 +48,8 @@ struct OutboxWorkerOptions {
   int batch_size = 100;
   Micros lease = std::chrono::minutes(5);
   std::chrono::milliseconds idle_poll{500};  // Start() loops: sleep when a round did nothing
+  // Threads that DKIM-sign a batch (each message is one RSA/Ed25519 signature); 1 = the lane's own.
+  unsigned sign_threads = std::max(1u, std::thread::hardware_concurrency());
   RetryPolicyOptions retry;
 };
 

@@ -424,7 +424,8 @@ TEST_P(StoreContract, EraseForgetsTheContactButKeepsItsHash) {
   Contact c = MakeContact("erase.me@example.com", {{"name", "Eve"}});
   ASSERT_OK(store_->events().Append(ws_, {EventFor(c.email, "page.viewed", "k-erase")}, kT0));
   ASSERT_OK(store_->topics().Create(ws_, {.key = "news", .name = "News"}));
-  ASSERT_OK(store_->topics().SetSubscription(ws_, c.id, "news", SubscriptionStatus::kSubscribed, {.source = "api"}));
+  ASSERT_OK(store_->topics().SetSubscription(ws_, c.id, "news", SubscriptionStatus::kSubscribed,
+                                             {.source = "api"}));
   ASSERT_OK(store_->outbox().Enqueue(Message(c.id)));
 
   ASSERT_OK(store_->contacts().Erase(ws_, c.id));
@@ -440,7 +441,8 @@ TEST_P(StoreContract, EraseForgetsTheContactButKeepsItsHash) {
   EXPECT_EQ(*store_->contacts().Count(ws_), 0);
   EXPECT_TRUE(store_->contacts().List(ws_, {})->items.empty());
   EXPECT_EQ(store_->contacts().List(ws_, {.include_erased = true})->items.size(), 1u);
-  EXPECT_EQ(store_->contacts().Update(ws_, c.id, ContactInput{.locale = "en"}).error().code, ErrorCode::kConflict);
+  EXPECT_EQ(store_->contacts().Update(ws_, c.id, ContactInput{.locale = "en"}).error().code,
+            ErrorCode::kConflict);
   // The idempotency key went with the events: the same key is new again.
   auto again = store_->events().Append(ws_, {EventFor("new@example.com", "x", "k-erase")}, kT0);
   ASSERT_OK(again);
@@ -457,8 +459,8 @@ TEST_P(StoreContract, ImportReportsEachRow) {
     in.attributes = json::object{{"i", i}};
     rows.push_back(in);
   }
-  rows[3].email = "broken";           // invalid email
-  rows[5].email.reset();              // no key at all
+  rows[3].email = "broken";                // invalid email
+  rows[5].email.reset();                   // no key at all
   rows[7].email = "existing@example.com";  // an update
   rows[7].attributes = json::object{{"plan", "pro"}};
   rows[9].email = "imp8@example.com";  // same as row 8: an update of the row just imported
@@ -481,13 +483,15 @@ TEST_P(StoreContract, ImportReportsEachRow) {
   }
   EXPECT_EQ(*store_->contacts().Count(ws_), 1 + 12 - 2 - 2);
   EXPECT_EQ(store_->contacts().GetByEmail(ws_, "existing@example.com")->attributes.at("plan"), "pro");
-  EXPECT_EQ(store_->contacts().GetByEmail(ws_, "imp8@example.com")->attributes.at("i").to_number<int64_t>(), 9);
+  EXPECT_EQ(store_->contacts().GetByEmail(ws_, "imp8@example.com")->attributes.at("i").to_number<int64_t>(),
+            9);
 }
 
 // ---- events ------------------------------------------------------------------------------------
 
 TEST_P(StoreContract, AppendCreatesContactsByEmailAndExternalId) {
-  std::vector<NewEvent> batch = {EventFor("new1@example.com", "signed_up"), EventFor("new2@example.com", "signed_up"),
+  std::vector<NewEvent> batch = {EventFor("new1@example.com", "signed_up"),
+                                 EventFor("new2@example.com", "signed_up"),
                                  EventFor("new1@example.com", "page.viewed")};
   NewEvent by_ext;
   by_ext.contact.external_id = "ext-77";
@@ -521,16 +525,19 @@ TEST_P(StoreContract, AppendCreatesContactsByEmailAndExternalId) {
 }
 
 TEST_P(StoreContract, AppendIdempotencyWithinAndAcrossBatches) {
-  auto r1 = store_->events().Append(
-      ws_, {EventFor("i@example.com", "a", "k1"), EventFor("i@example.com", "a", "k1"), EventFor("i@example.com", "b", "k2")},
-      kT0);
+  auto r1 =
+      store_->events().Append(ws_,
+                              {EventFor("i@example.com", "a", "k1"), EventFor("i@example.com", "a", "k1"),
+                               EventFor("i@example.com", "b", "k2")},
+                              kT0);
   ASSERT_OK(r1);
   EXPECT_EQ((*r1)[0].outcome, AppendOutcome::kAccepted);
   EXPECT_EQ((*r1)[1].outcome, AppendOutcome::kDuplicate);
   EXPECT_EQ((*r1)[1].event_id, (*r1)[0].event_id);
   EXPECT_EQ((*r1)[1].contact_id, (*r1)[0].contact_id);
   EXPECT_EQ((*r1)[2].outcome, AppendOutcome::kAccepted);
-  auto r2 = store_->events().Append(ws_, {EventFor("i@example.com", "b", "k2"), EventFor("i@example.com", "c", "k3")}, kT0);
+  auto r2 = store_->events().Append(
+      ws_, {EventFor("i@example.com", "b", "k2"), EventFor("i@example.com", "c", "k3")}, kT0);
   ASSERT_OK(r2);
   EXPECT_EQ((*r2)[0].outcome, AppendOutcome::kDuplicate);
   EXPECT_EQ((*r2)[0].event_id, (*r1)[2].event_id);
@@ -555,7 +562,8 @@ TEST_P(StoreContract, AppendReportsFailedItemsAndStoresTheRest) {
   NewEvent by_id;
   by_id.contact.id = known.id;
   by_id.name = "y";
-  auto r = store_->events().Append(ws_, {unknown_id, EventFor("known@example.com", "ok"), no_create, no_name, by_id}, kT0);
+  auto r = store_->events().Append(
+      ws_, {unknown_id, EventFor("known@example.com", "ok"), no_create, no_name, by_id}, kT0);
   ASSERT_OK(r);
   EXPECT_EQ((*r)[0].outcome, AppendOutcome::kFailed);
   EXPECT_EQ((*r)[0].error.code, ErrorCode::kNotFound);
@@ -603,9 +611,9 @@ TEST_P(StoreContract, TimelineIsNewestFirstWithCursor) {
   Contact c = MakeContact("t@example.com");
   MakeContact("other@example.com");
   for (int i = 0; i < 5; ++i) {
-    ASSERT_OK(store_->events().Append(ws_, {EventFor("t@example.com", "e" + std::to_string(i)),
-                                            EventFor("other@example.com", "noise")},
-                                      kT0 + std::chrono::seconds(i)));
+    ASSERT_OK(store_->events().Append(
+        ws_, {EventFor("t@example.com", "e" + std::to_string(i)), EventFor("other@example.com", "noise")},
+        kT0 + std::chrono::seconds(i)));
   }
   std::vector<std::string> names;
   std::string cursor;
@@ -633,17 +641,20 @@ TEST_P(StoreContract, TopicsAndSubscriptionsWithConsent) {
   auto t = store_->topics().Create(ws_, {.key = "news", .name = "News", .description = "Monthly"});
   ASSERT_OK(t);
   ASSERT_OK(store_->topics().Create(ws_, {.key = "offers", .name = "Offers"}));
-  EXPECT_EQ(store_->topics().Create(ws_, {.key = "news", .name = "Again"}).error().code, ErrorCode::kConflict);
+  EXPECT_EQ(store_->topics().Create(ws_, {.key = "news", .name = "Again"}).error().code,
+            ErrorCode::kConflict);
   EXPECT_EQ(store_->topics().Create(ws_, {.key = "Bad Key", .name = "x"}).error().field, "key");
   EXPECT_EQ(store_->topics().List(ws_)->size(), 2u);
   EXPECT_EQ(store_->topics().GetByKey(ws_, "news")->id, t->id);
   EXPECT_EQ(store_->topics().GetByKey(ws_, "nope").error().code, ErrorCode::kNotFound);
 
-  Consent consent{.source = "form:signup", .at = kT0 - 1h, .ip = "192.0.2.7", .user_agent = "UA/1", .text_version = "v3"};
+  Consent consent{
+      .source = "form:signup", .at = kT0 - 1h, .ip = "192.0.2.7", .user_agent = "UA/1", .text_version = "v3"};
   auto s = store_->topics().SetSubscription(ws_, c.id, "news", SubscriptionStatus::kSubscribed, consent);
   ASSERT_OK(s);
   EXPECT_EQ(s->topic_key, "news");
-  ASSERT_OK(store_->topics().SetSubscription(ws_, c.id, "offers", SubscriptionStatus::kSubscribed, {.source = "api"}));
+  ASSERT_OK(store_->topics().SetSubscription(ws_, c.id, "offers", SubscriptionStatus::kSubscribed,
+                                             {.source = "api"}));
   Consent withdraw{.source = "preference_center", .at = kT0, .ip = "192.0.2.8"};
   ASSERT_OK(store_->topics().SetSubscription(ws_, c.id, "news", SubscriptionStatus::kUnsubscribed, withdraw));
   auto subs = store_->topics().ListSubscriptions(ws_, c.id);
@@ -657,9 +668,13 @@ TEST_P(StoreContract, TopicsAndSubscriptionsWithConsent) {
   EXPECT_EQ((*subs)[1].topic_key, "offers");
   EXPECT_EQ((*subs)[1].consent.at, kT0);  // defaulted to now
 
-  EXPECT_EQ(store_->topics().SetSubscription(ws_, c.id, "nope", SubscriptionStatus::kSubscribed, {}).error().code,
-            ErrorCode::kNotFound);
-  EXPECT_EQ(store_->topics().SetSubscription(ws_, c.id + 99, "news", SubscriptionStatus::kSubscribed, {}).error().code,
+  EXPECT_EQ(
+      store_->topics().SetSubscription(ws_, c.id, "nope", SubscriptionStatus::kSubscribed, {}).error().code,
+      ErrorCode::kNotFound);
+  EXPECT_EQ(store_->topics()
+                .SetSubscription(ws_, c.id + 99, "news", SubscriptionStatus::kSubscribed, {})
+                .error()
+                .code,
             ErrorCode::kNotFound);
   ASSERT_OK(store_->topics().DeleteSubscription(ws_, c.id, "offers"));
   EXPECT_EQ(CodeOf(store_->topics().DeleteSubscription(ws_, c.id, "offers")), ErrorCode::kNotFound);
@@ -667,7 +682,10 @@ TEST_P(StoreContract, TopicsAndSubscriptionsWithConsent) {
 }
 
 TEST_P(StoreContract, ApiKeysByHashAndRevoke) {
-  ApiKey k{.workspace_id = ws_, .name = "ci", .prefix = "rk_live_ab", .hash = std::string(64, 'a'),
+  ApiKey k{.workspace_id = ws_,
+           .name = "ci",
+           .prefix = "rk_live_ab",
+           .hash = std::string(64, 'a'),
            .scopes = kScopeRead | kScopeWrite};
   auto created = store_->keys().Create(k);
   ASSERT_OK(created);
@@ -695,8 +713,13 @@ TEST_P(StoreContract, ApiKeysByHashAndRevoke) {
 
 TEST_P(StoreContract, AuditNewestFirst) {
   for (int i = 0; i < 3; ++i) {
-    AuditEntry e{.workspace_id = ws_, .actor = "key:1", .action = "contact.create", .entity = "contact",
-                 .entity_id = std::to_string(i), .details = {{"i", i}}, .at = kT0 + std::chrono::seconds(i)};
+    AuditEntry e{.workspace_id = ws_,
+                 .actor = "key:1",
+                 .action = "contact.create",
+                 .entity = "contact",
+                 .entity_id = std::to_string(i),
+                 .details = {{"i", i}},
+                 .at = kT0 + std::chrono::seconds(i)};
     ASSERT_OK(store_->audit().Record(e));
   }
   auto list = store_->audit().List(ws_, 2);
@@ -839,6 +862,42 @@ TEST_P(StoreContract, ClaimChecksSuppressionAgainAtSendTime) {
   EXPECT_EQ(store_->outbox().Get(ws_, second)->state, MessageState::kSuppressed);
 }
 
+TEST_P(StoreContract, CompleteBatchRecordsEachOutcomeInOneTransaction) {
+  Contact ok = MakeContact("batch-ok@example.com");
+  Contact gone = MakeContact("batch-gone@example.com");
+  MessageId a = store_->outbox().Enqueue(Message(ok.id))->message.id;
+  MessageId b = store_->outbox().Enqueue(Message(gone.id))->message.id;
+  MessageId c = store_->outbox().Enqueue(Message(ok.id))->message.id;
+  auto claimed = store_->outbox().Claim(MessageClass::kTransactional, 2, "w", kT0, 30s);
+  ASSERT_OK(claimed);
+  ASSERT_EQ(claimed->size(), 2u);  // a and b; c is not this worker's
+
+  std::vector<OutboxCompletion> batch(3);
+  batch[0] = {a, {.at = kT0 + 1s, .outcome = MessageState::kSent, .smtp_code = 250, .reply = "ok"}, {}};
+  batch[1] = {b,
+              {.at = kT0 + 1s,
+               .outcome = MessageState::kBounced,
+               .smtp_code = 550,
+               .enhanced_code = "5.1.1",
+               .reply = "no such user"},
+              {}};
+  batch[2] = {c, {.at = kT0 + 1s, .outcome = MessageState::kSent, .smtp_code = 250, .reply = "ok"}, {}};
+  auto done = store_->outbox().CompleteBatch(batch, "w");
+  ASSERT_OK(done);
+  ASSERT_EQ(done->size(), 3u);
+  EXPECT_TRUE((*done)[0].ok());
+  EXPECT_TRUE((*done)[1].ok());
+  EXPECT_EQ(CodeOf((*done)[2]), ErrorCode::kConflict);  // never claimed: nothing written for it
+  EXPECT_EQ(store_->outbox().Get(ws_, a)->state, MessageState::kSent);
+  EXPECT_EQ(store_->outbox().Get(ws_, b)->state, MessageState::kBounced);
+  EXPECT_EQ(store_->outbox().Get(ws_, c)->state, MessageState::kQueued);
+  EXPECT_EQ(store_->contacts().Get(ws_, gone.id)->status, ContactStatus::kBounced);
+  EXPECT_EQ(store_->outbox().Attempts(ws_, b)->at(0).enhanced_code, "5.1.1");
+  EXPECT_EQ(TimelineNames(gone.id).front(), "message.bounced");
+  batch[0].attempt.outcome = MessageState::kQueued;
+  EXPECT_EQ(store_->outbox().CompleteBatch(batch, "w").error().field, "outcome");
+}
+
 TEST_P(StoreContract, CompleteAndRenewCheckTheLeaseOwner) {
   Contact c = MakeContact("r@example.com");
   MessageId id = store_->outbox().Enqueue(Message(c.id))->message.id;
@@ -858,8 +917,12 @@ TEST_P(StoreContract, CompleteAndRenewCheckTheLeaseOwner) {
   EXPECT_EQ((*b_claim)[0].id, other);
   ASSERT_OK(store_->outbox().Renew({other}, "b", kT0 + 1h));
 
-  DeliveryAttempt deferred{.at = kT0 + 2s, .outcome = MessageState::kDeferred, .smtp_code = 421,
-                           .enhanced_code = "4.7.0", .reply = "try later", .remote = "mx.example.com"};
+  DeliveryAttempt deferred{.at = kT0 + 2s,
+                           .outcome = MessageState::kDeferred,
+                           .smtp_code = 421,
+                           .enhanced_code = "4.7.0",
+                           .reply = "try later",
+                           .remote = "mx.example.com"};
   EXPECT_EQ(CodeOf(store_->outbox().Complete(id, "b", deferred, kT0 + 10min)), ErrorCode::kConflict);
   ASSERT_OK(store_->outbox().Complete(id, "a", deferred, kT0 + 10min));
   auto m = store_->outbox().Get(ws_, id);
@@ -869,13 +932,15 @@ TEST_P(StoreContract, CompleteAndRenewCheckTheLeaseOwner) {
   EXPECT_EQ(m->next_attempt_at, kT0 + 10min);
   EXPECT_EQ(m->lease_owner, "");
   EXPECT_EQ(m->last_reply, "try later");
-  EXPECT_EQ(CodeOf(store_->outbox().Complete(id, "a", deferred, kT0)), ErrorCode::kConflict);  // no longer held
+  EXPECT_EQ(CodeOf(store_->outbox().Complete(id, "a", deferred, kT0)),
+            ErrorCode::kConflict);  // no longer held
 
   auto again = store_->outbox().Claim(MessageClass::kTransactional, 10, "c", kT0 + 11min, 30s);
   ASSERT_OK(again);
   ASSERT_EQ(again->size(), 1u);
   EXPECT_EQ((*again)[0].id, id);
-  DeliveryAttempt sent{.at = kT0 + 11min, .outcome = MessageState::kSent, .smtp_code = 250, .reply = "2.0.0 OK"};
+  DeliveryAttempt sent{
+      .at = kT0 + 11min, .outcome = MessageState::kSent, .smtp_code = 250, .reply = "2.0.0 OK"};
   ASSERT_OK(store_->outbox().Complete(id, "c", sent, {}));
   EXPECT_EQ(store_->outbox().Get(ws_, id)->state, MessageState::kSent);
   auto attempts = store_->outbox().Attempts(ws_, id);
@@ -888,8 +953,8 @@ TEST_P(StoreContract, CompleteAndRenewCheckTheLeaseOwner) {
   EXPECT_EQ((*attempts)[0].remote, "mx.example.com");
   EXPECT_EQ((*attempts)[1].attempt, 2);
   EXPECT_EQ((*attempts)[1].outcome, MessageState::kSent);
-  EXPECT_EQ(TimelineNames(c.id), (std::vector<std::string>{"message.sent", "message.deferred", "message.queued",
-                                                           "message.queued"}));
+  EXPECT_EQ(TimelineNames(c.id), (std::vector<std::string>{"message.sent", "message.deferred",
+                                                           "message.queued", "message.queued"}));
   EXPECT_EQ(CodeOf(store_->outbox().Complete(id + 999, "c", sent, {})), ErrorCode::kNotFound);
   EXPECT_EQ(CodeOf(store_->outbox().Cancel(ws_, id)), ErrorCode::kConflict);
   EXPECT_EQ(store_->outbox().Get(ws_, other)->state, MessageState::kSending);  // b still holds it
@@ -907,11 +972,15 @@ TEST_P(StoreContract, HardBounceMarksTheContactBounced) {
   MessageId h_id = store_->outbox().Enqueue(Message(hard.id))->message.id;
   ASSERT_EQ(store_->outbox().Claim(MessageClass::kTransactional, 10, "w", kT0, 30s)->size(), 2u);
   ASSERT_OK(store_->outbox().Complete(
-      s_id, "w", {.at = kT0, .outcome = MessageState::kBounced, .smtp_code = 452, .reply = "mailbox full"}, {}));
-  ASSERT_OK(store_->outbox().Complete(
-      h_id, "w", {.at = kT0, .outcome = MessageState::kBounced, .smtp_code = 550, .enhanced_code = "5.1.1",
-                  .reply = "no such user"},
+      s_id, "w", {.at = kT0, .outcome = MessageState::kBounced, .smtp_code = 452, .reply = "mailbox full"},
       {}));
+  ASSERT_OK(store_->outbox().Complete(h_id, "w",
+                                      {.at = kT0,
+                                       .outcome = MessageState::kBounced,
+                                       .smtp_code = 550,
+                                       .enhanced_code = "5.1.1",
+                                       .reply = "no such user"},
+                                      {}));
   EXPECT_EQ(store_->contacts().Get(ws_, soft.id)->status, ContactStatus::kActive);
   EXPECT_EQ(store_->contacts().Get(ws_, hard.id)->status, ContactStatus::kBounced);
   auto timeline = store_->events().ListForContact(ws_, hard.id, {});
@@ -975,9 +1044,12 @@ TEST_P(StoreContract, ConcurrentAppendsAreAllStoredOnce) {
           continue;
         }
         for (auto& item : *r) {
-          if (item.outcome == AppendOutcome::kAccepted) ++accepted;
-          else if (item.outcome == AppendOutcome::kDuplicate) ++duplicates;
-          else ++errors;
+          if (item.outcome == AppendOutcome::kAccepted)
+            ++accepted;
+          else if (item.outcome == AppendOutcome::kDuplicate)
+            ++duplicates;
+          else
+            ++errors;
         }
       }
       (void)t;

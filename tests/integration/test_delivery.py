@@ -277,53 +277,53 @@ def test_kill_9_with_20000_queued_messages_loses_none(data_dir, tmp_path):
     sink = Sink(tmp_path)
     env = {"RAPPORT_DELIVERY_TRANSPORT": "smtp", "RAPPORT_DELIVERY_SMTP_URL": f"smtp://127.0.0.1:{sink.port}?pool=8",
            "RAPPORT_DELIVERY_TLS": "none", "RAPPORT_SENDER_FROM": "Shop <hello@shop.example>",
-           # Slow enough that the kill lands in the middle; leases short enough for a quick restart.
-           "RAPPORT_DELIVERY_RATE": "200", "RAPPORT_DELIVERY_LEASE": "3"}
-    srv, api = start(data_dir, env)
+           # Leases short enough that the restart does not wait long for the killed process's.
+           "RAPPORT_DELIVERY_LEASE": "3"}
     db = str(data_dir / "rapport.db")
     try:
-        contacts = []
-        with open(tmp_path / "contacts.csv", "w") as f:
-            f.write("email\n")
-            for i in range(200):
-                f.write(f"buyer{i}@example.com\n")
-        run_cli("contacts", "import", str(tmp_path / "contacts.csv"), data=data_dir)
-        page = api.get("/api/v1/contacts?limit=1000").json()["data"]
-        contacts = [c["id"] for c in page]
-        assert len(contacts) == 200
-        bodies = [{"template": "order-shipped", "contact_id": contacts[n % 200], "data": {"order": str(n)}}
-                  for n in range(total)]
-        statuses = post_many(srv.base, api.key, bodies)
-        assert statuses.count(202) == total, {s: statuses.count(s) for s in set(statuses)}
-        sent_before = count(db, "sent")
-        assert sent_before < total - 2000, f"delivery finished too early to test a kill ({sent_before} sent)"
-        wait_for(lambda: count(db, "sent") > sent_before + 500, 120, what="delivery to be under way")
+        # 1. Queue 20,000 messages through the API while delivery trickles (20/s).
+        srv, api = start(data_dir, {**env, "RAPPORT_DELIVERY_RATE": "20"})
+        try:
+            with open(tmp_path / "contacts.csv", "w") as f:
+                f.write("email\n")
+                for i in range(200):
+                    f.write(f"buyer{i}@example.com\n")
+            run_cli("contacts", "import", str(tmp_path / "contacts.csv"), data=data_dir)
+            contacts = [c["id"] for c in api.get("/api/v1/contacts?limit=1000").json()["data"]]
+            assert len(contacts) == 200
+            bodies = [{"template": "order-shipped", "contact_id": contacts[n % 200], "data": {"order": str(n)}}
+                      for n in range(total)]
+            statuses = post_many(srv.base, api.key, bodies)
+            assert statuses.count(202) == total, {s: statuses.count(s) for s in set(statuses)}
+        finally:
+            srv.stop()
+        queued_at_start = total - count(db, "sent")
+        assert queued_at_start > 10000, f"only {queued_at_start} left queued"
+
+        # 2. Deliver at full speed, and kill -9 in the middle.
+        srv = Server(data_dir, env={**env, "RAPPORT_DELIVERY_RATE": "100000"}).start()
+        start_sent = count(db, "sent")
+        wait_for(lambda: count(db, "sent") >= start_sent + 3000, 300, interval=0.02, what="delivery under way")
         srv.proc.send_signal(signal.SIGKILL)
         srv.proc.wait(timeout=30)
+        srv.stop()
         in_flight = count(db, "sending")
         sent_at_kill = count(db, "sent")
         assert sent_at_kill < total, "nothing was left to deliver after the kill"
-    except BaseException:
-        sink.stop()
-        sink.remove()
-        raise
-    finally:
-        srv.stop()
 
-    restarted = Server(data_dir, env={**env, "RAPPORT_DELIVERY_RATE": "100000"}).start()
-    try:
-        wait_for(lambda: count(db, "sent") == total, 600, interval=0.5, what="every message to be sent")
-    except BaseException:
+        # 3. Restart: everything arrives.
+        restarted = Server(data_dir, env={**env, "RAPPORT_DELIVERY_RATE": "100000"}).start()
+        try:
+            wait_for(lambda: count(db, "sent") == total, 600, interval=0.5, what="every message to be sent")
+        finally:
+            restarted.stop()
+        time.sleep(0.5)
+        sink.stop()
+        orders = sink.orders()
+    finally:
         sink.stop()
         sink.remove()
-        raise
-    finally:
-        restarted.stop()
-    time.sleep(0.5)
-    sink.stop()
-    orders = sink.orders()
-    sink.remove()
     assert set(orders) == set(range(total)), f"missing: {sorted(set(range(total)) - set(orders))[:20]}"
     duplicates = len(orders) - total
-    print(f"kill -9 at {sent_at_kill} sent, {in_flight} in flight; {duplicates} duplicates at the sink")
+    print(f"kill -9 at {sent_at_kill} of {total} sent, {in_flight} in flight; {duplicates} duplicates at the sink")
     assert duplicates <= in_flight, f"{duplicates} duplicates, but only {in_flight} messages were in flight"

@@ -53,6 +53,13 @@ class FakeOutboxStore final : public OutboxStore {
     attempts_[id].push_back(attempt);
     return {};
   }
+  Result<std::vector<Status>> CompleteBatch(std::span<const OutboxCompletion> batch,
+                                            std::string_view owner) override {
+    std::vector<Status> out;
+    for (const OutboxCompletion& c : batch)
+      out.push_back(Complete(c.id, owner, c.attempt, c.next_attempt_at));
+    return out;
+  }
   Status Renew(const std::vector<MessageId>& ids, std::string_view owner, Timestamp lease_until) override {
     std::lock_guard lock(mu_);
     ++renews_;

@@ -21,7 +21,8 @@ Status ValidateMessage(const OutboxMessage& m) {
   if (m.rcpt_to.empty() || HasCrLf(m.rcpt_to)) return Error::Invalid("rcpt_to", "rcpt_to is one address");
   if (HasCrLf(m.mail_from)) return Error::Invalid("mail_from", "mail_from may not hold CR or LF");
   if (HasCrLf(m.subject)) return Error::Invalid("subject", "the subject may not hold CR or LF");
-  if (m.idempotency_key && (m.idempotency_key->empty() || m.idempotency_key->size() > kMaxIdempotencyKeyLength))
+  if (m.idempotency_key &&
+      (m.idempotency_key->empty() || m.idempotency_key->size() > kMaxIdempotencyKeyLength))
     return Error::Invalid("idempotency_key", "idempotency_key is 1 to 255 characters");
   return {};
 }
@@ -41,7 +42,8 @@ Result<OutboxMessage> FindMessage(Session& s, std::optional<WorkspaceId> ws, Mes
   return std::move(*m);
 }
 
-Status TimelineEvent(Session& s, const OutboxMessage& m, std::string_view name, json::object props, Timestamp at) {
+Status TimelineEvent(Session& s, const OutboxMessage& m, std::string_view name, json::object props,
+                     Timestamp at) {
   props["message_id"] = m.id;
   if (!m.template_name.empty()) props["template"] = m.template_name;
   props["class"] = MessageClassName(m.message_class);
@@ -78,9 +80,10 @@ Status SuppressClaimed(Session& s, std::vector<OutboxMessage>& claimed, Timestam
       kept.push_back(std::move(m));
       continue;
     }
-    RAPPORT_TRY(s.Exec("UPDATE outbox_messages SET state = 'suppressed', last_reply = $2, lease_owner = '', "
-                       "lease_until = 0, updated_at = $3 WHERE id = $1",
-                       {m.id, *reason, ToMicros(now)}));
+    RAPPORT_TRY(
+        s.Exec("UPDATE outbox_messages SET state = 'suppressed', last_reply = $2, lease_owner = '', "
+               "lease_until = 0, updated_at = $3 WHERE id = $1",
+               {m.id, *reason, ToMicros(now)}));
     RAPPORT_TRY(TimelineEvent(s, m, "message.suppressed", json::object{{"reason", *reason}}, now));
   }
   claimed = std::move(kept);
@@ -106,16 +109,20 @@ Result<EnqueueResult> SqlOutboxStore::Enqueue(const OutboxMessage& m) {
     if (c.status == ContactStatus::kErased) return Error::Conflict("the contact is erased", "contact_id");
     std::optional<OutboxMessage> row;
     static const std::string sql =
-        "INSERT INTO outbox_messages (workspace_id, contact_id, lane, state, template_name, mail_from, rcpt_to, "
-        "subject, mime, idempotency_key, attempts, next_attempt_at, created_at, updated_at, last_reply, lease_owner, "
-        "lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $12, '', '', 0) RETURNING " +
+        "INSERT INTO outbox_messages (workspace_id, contact_id, lane, state, template_name, mail_from, "
+        "rcpt_to, "
+        "subject, mime, idempotency_key, attempts, next_attempt_at, created_at, updated_at, last_reply, "
+        "lease_owner, "
+        "lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $12, '', '', 0) "
+        "RETURNING " +
         std::string(kMessageColumns);
-    RAPPORT_TRY(s.Exec(sql,
-                       {m.workspace_id, m.contact_id, MessageClassName(m.message_class), MessageStateName(m.state),
-                        std::string_view(m.template_name), std::string_view(m.mail_from),
-                        std::string_view(m.rcpt_to), std::string_view(m.subject), Blob{m.mime},
-                        OptParam(m.idempotency_key), ToMicros(m.next_attempt_at), ToMicros(created)},
-                       [&](const Row& r) { row = ReadMessage(r); }));
+    RAPPORT_TRY(
+        s.Exec(sql,
+               {m.workspace_id, m.contact_id, MessageClassName(m.message_class), MessageStateName(m.state),
+                std::string_view(m.template_name), std::string_view(m.mail_from), std::string_view(m.rcpt_to),
+                std::string_view(m.subject), Blob{m.mime}, OptParam(m.idempotency_key),
+                ToMicros(m.next_attempt_at), ToMicros(created)},
+               [&](const Row& r) { row = ReadMessage(r); }));
     if (!row) return Error::Internal("insert returned no row");
     json::object props;
     props["subject"] = m.subject;
@@ -139,7 +146,7 @@ Result<EnqueueResult> SqlOutboxStore::Enqueue(const OutboxMessage& m) {
 }
 
 Result<std::vector<OutboxMessage>> SqlOutboxStore::Claim(MessageClass lane, int max, std::string_view owner,
-                                                        Timestamp now, Micros lease) {
+                                                         Timestamp now, Micros lease) {
   if (max < 1 || max > 1000) return Error::Invalid("max", "claim 1 to 1000 messages at a time");
   if (owner.empty()) return Error::Invalid("owner", "a lease needs an owner");
   if (lease.count() <= 0) return Error::Invalid("lease", "a lease lasts a positive time");
@@ -149,11 +156,13 @@ Result<std::vector<OutboxMessage>> SqlOutboxStore::Claim(MessageClass lane, int 
     std::string sql =
         "UPDATE outbox_messages SET state = 'sending', lease_owner = $1, lease_until = $2, updated_at = $3 "
         "WHERE id IN (SELECT id FROM outbox_messages WHERE lane = $4 AND "
-        "((state IN ('queued', 'deferred') AND next_attempt_at <= $3) OR (state = 'sending' AND lease_until <= $3)) "
+        "((state IN ('queued', 'deferred') AND next_attempt_at <= $3) OR (state = 'sending' AND lease_until "
+        "<= $3)) "
         "ORDER BY next_attempt_at, id LIMIT $5";
     sql += s.pg() ? " FOR UPDATE SKIP LOCKED)" : ")";
     sql += " RETURNING " + std::string(kMessageColumns);
-    RAPPORT_TRY(s.Exec(sql, {owner, ToMicros(now + lease), ToMicros(now), MessageClassName(lane), int64_t{max}},
+    RAPPORT_TRY(s.Exec(sql,
+                       {owner, ToMicros(now + lease), ToMicros(now), MessageClassName(lane), int64_t{max}},
                        [&](const Row& r) { out.push_back(ReadMessage(r)); }));
     return SuppressClaimed(s, out, now);
   }));
@@ -163,59 +172,127 @@ Result<std::vector<OutboxMessage>> SqlOutboxStore::Claim(MessageClass lane, int 
   return out;
 }
 
-Status SqlOutboxStore::Complete(MessageId id, std::string_view owner, const DeliveryAttempt& attempt,
-                                Timestamp next_attempt_at) {
-  MessageState outcome = attempt.outcome;
-  if (outcome != MessageState::kSent && outcome != MessageState::kDeferred && outcome != MessageState::kBounced &&
-      outcome != MessageState::kFailed)
-    return Error::Invalid("outcome", "an attempt ends sent, deferred, bounced or failed");
-  Timestamp at = attempt.at == Timestamp{} ? clock_.Now() : attempt.at;
-  return db_.Write([&](Session& s) -> Status {
-    RAPPORT_ASSIGN_OR_RETURN(OutboxMessage m, FindMessage(s, std::nullopt, id));
-    if (m.state != MessageState::kSending || m.lease_owner != owner)
-      return Error::Conflict("the message's lease is not held by " + std::string(owner), "lease_owner");
-    int n = m.attempts + 1;
-    Timestamp next = outcome == MessageState::kDeferred ? next_attempt_at : m.next_attempt_at;
-    RAPPORT_TRY(s.Exec("UPDATE outbox_messages SET state = $2, attempts = $3, next_attempt_at = $4, last_reply = $5, "
-                       "lease_owner = '', lease_until = 0, updated_at = $6 WHERE id = $1",
-                       {id, MessageStateName(outcome), int64_t{n}, ToMicros(next), std::string_view(attempt.reply),
-                        ToMicros(at)}));
-    RAPPORT_TRY(s.Exec("INSERT INTO delivery_attempts (contact_id, message_id, attempt, workspace_id, at, outcome, "
-                       "smtp_code, enhanced_code, reply, remote) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                       {m.contact_id, id, int64_t{n}, m.workspace_id, ToMicros(at), MessageStateName(outcome),
-                        int64_t{attempt.smtp_code}, std::string_view(attempt.enhanced_code),
-                        std::string_view(attempt.reply), std::string_view(attempt.remote)}));
-    json::object props;
-    props["attempt"] = n;
-    props["smtp_code"] = attempt.smtp_code;
-    if (!attempt.enhanced_code.empty()) props["enhanced_code"] = attempt.enhanced_code;
-    props["reply"] = attempt.reply;
-    if (!attempt.remote.empty()) props["remote"] = attempt.remote;
-    if (outcome == MessageState::kDeferred) props["next_attempt_at"] = FormatTimestamp(next);
-    RAPPORT_TRY(TimelineEvent(s, m, "message." + std::string(MessageStateName(outcome)), std::move(props), at));
-    if (outcome == MessageState::kBounced && attempt.smtp_code >= 500 && attempt.smtp_code < 600) {
-      RAPPORT_TRY(s.Exec("UPDATE contacts SET status = 'bounced', updated_at = $3 WHERE id = $1 AND workspace_id = $2 "
-                         "AND status NOT IN ('erased', 'complained')",
-                         {m.contact_id, m.workspace_id, ToMicros(at)}));
-    }
-    return {};
-  });
+namespace {
+
+// What Complete needs of a message (not its MIME, which may be 50 KB).
+struct CompletionRow {
+  OutboxMessage m;  // id, workspace, contact, lane, state, template, attempts, next_attempt_at, lease_owner
+};
+
+Result<std::optional<OutboxMessage>> FindForCompletion(Session& s, MessageId id) {
+  std::optional<OutboxMessage> m;
+  RAPPORT_TRY(
+      s.Exec("SELECT workspace_id, contact_id, lane, state, template_name, attempts, next_attempt_at, "
+             "lease_owner FROM outbox_messages WHERE id = $1",
+             {id}, [&](const Row& r) {
+               OutboxMessage x;
+               x.id = id;
+               x.workspace_id = r.Int(0);
+               x.contact_id = r.Int(1);
+               x.message_class = ParseMessageClass(r.Text(2)).value_or(MessageClass::kTransactional);
+               x.state = ParseMessageState(r.Text(3)).value_or(MessageState::kQueued);
+               x.template_name = std::string(r.Text(4));
+               x.attempts = static_cast<int>(r.Int(5));
+               x.next_attempt_at = FromMicros(r.Int(6));
+               x.lease_owner = std::string(r.Text(7));
+               m = std::move(x);
+             }));
+  return m;
 }
 
-Status SqlOutboxStore::Renew(const std::vector<MessageId>& ids, std::string_view owner, Timestamp lease_until) {
+Status ValidateOutcome(MessageState outcome) {
+  if (outcome != MessageState::kSent && outcome != MessageState::kDeferred &&
+      outcome != MessageState::kBounced && outcome != MessageState::kFailed)
+    return Error::Invalid("outcome", "an attempt ends sent, deferred, bounced or failed");
+  return {};
+}
+
+// One completion inside the caller's transaction. Returns kConflict (without writing) when the
+// lease is not `owner`'s; other errors abort the transaction.
+Status CompleteIn(Session& s, const OutboxCompletion& c, std::string_view owner, Timestamp now) {
+  const DeliveryAttempt& attempt = c.attempt;
+  const MessageState outcome = attempt.outcome;
+  Timestamp at = attempt.at == Timestamp{} ? now : attempt.at;
+  RAPPORT_ASSIGN_OR_RETURN(std::optional<OutboxMessage> found, FindForCompletion(s, c.id));
+  if (!found) return Error::NotFound("no message " + std::to_string(c.id));
+  const OutboxMessage& m = *found;
+  if (m.state != MessageState::kSending || m.lease_owner != owner)
+    return Error::Conflict("the message's lease is not held by " + std::string(owner), "lease_owner");
+  int n = m.attempts + 1;
+  Timestamp next = outcome == MessageState::kDeferred ? c.next_attempt_at : m.next_attempt_at;
+  RAPPORT_TRY(
+      s.Exec("UPDATE outbox_messages SET state = $2, attempts = $3, next_attempt_at = $4, last_reply = $5, "
+             "lease_owner = '', lease_until = 0, updated_at = $6 WHERE id = $1",
+             {c.id, MessageStateName(outcome), int64_t{n}, ToMicros(next), std::string_view(attempt.reply),
+              ToMicros(at)}));
+  RAPPORT_TRY(
+      s.Exec("INSERT INTO delivery_attempts (contact_id, message_id, attempt, workspace_id, at, outcome, "
+             "smtp_code, enhanced_code, reply, remote) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             {m.contact_id, c.id, int64_t{n}, m.workspace_id, ToMicros(at), MessageStateName(outcome),
+              int64_t{attempt.smtp_code}, std::string_view(attempt.enhanced_code),
+              std::string_view(attempt.reply), std::string_view(attempt.remote)}));
+  json::object props;
+  props["attempt"] = n;
+  props["smtp_code"] = attempt.smtp_code;
+  if (!attempt.enhanced_code.empty()) props["enhanced_code"] = attempt.enhanced_code;
+  props["reply"] = attempt.reply;
+  if (!attempt.remote.empty()) props["remote"] = attempt.remote;
+  if (outcome == MessageState::kDeferred) props["next_attempt_at"] = FormatTimestamp(next);
+  RAPPORT_TRY(TimelineEvent(s, m, "message." + std::string(MessageStateName(outcome)), std::move(props), at));
+  if (outcome == MessageState::kBounced && attempt.smtp_code >= 500 && attempt.smtp_code < 600) {
+    RAPPORT_TRY(
+        s.Exec("UPDATE contacts SET status = 'bounced', updated_at = $3 WHERE id = $1 AND workspace_id = $2 "
+               "AND status NOT IN ('erased', 'complained')",
+               {m.contact_id, m.workspace_id, ToMicros(at)}));
+  }
+  return {};
+}
+
+}  // namespace
+
+Status SqlOutboxStore::Complete(MessageId id, std::string_view owner, const DeliveryAttempt& attempt,
+                                Timestamp next_attempt_at) {
+  RAPPORT_TRY(ValidateOutcome(attempt.outcome));
+  OutboxCompletion c{id, attempt, next_attempt_at};
+  Timestamp now = clock_.Now();
+  return db_.Write([&](Session& s) -> Status { return CompleteIn(s, c, owner, now); });
+}
+
+Result<std::vector<Status>> SqlOutboxStore::CompleteBatch(std::span<const OutboxCompletion> batch,
+                                                          std::string_view owner) {
+  for (const OutboxCompletion& c : batch) RAPPORT_TRY(ValidateOutcome(c.attempt.outcome));
+  std::vector<Status> out;
+  Timestamp now = clock_.Now();
+  RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
+    out.assign(batch.size(), Status{});
+    for (size_t i = 0; i < batch.size(); ++i) {
+      Status st = CompleteIn(s, batch[i], owner, now);
+      if (!st.ok() && st.error().code != ErrorCode::kConflict && st.error().code != ErrorCode::kNotFound)
+        return st;  // a store failure: the whole batch is rolled back
+      out[i] = std::move(st);
+    }
+    return {};
+  }));
+  return out;
+}
+
+Status SqlOutboxStore::Renew(const std::vector<MessageId>& ids, std::string_view owner,
+                             Timestamp lease_until) {
   int64_t missed = 0;
   RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
     missed = 0;
     for (MessageId id : ids) {
-      RAPPORT_ASSIGN_OR_RETURN(int64_t n, s.Exec("UPDATE outbox_messages SET lease_until = $3 WHERE id = $1 AND "
-                                                 "lease_owner = $2 AND state = 'sending'",
-                                                 {id, owner, ToMicros(lease_until)}));
+      RAPPORT_ASSIGN_OR_RETURN(int64_t n,
+                               s.Exec("UPDATE outbox_messages SET lease_until = $3 WHERE id = $1 AND "
+                                      "lease_owner = $2 AND state = 'sending'",
+                                      {id, owner, ToMicros(lease_until)}));
       if (n == 0) ++missed;
     }
     return {};
   }));
   if (missed > 0)
-    return Error::Conflict(std::to_string(missed) + " of the leases are not held by " + std::string(owner), "lease_owner");
+    return Error::Conflict(std::to_string(missed) + " of the leases are not held by " + std::string(owner),
+                           "lease_owner");
   return {};
 }
 
@@ -240,7 +317,8 @@ Result<OutboxMessage> SqlOutboxStore::Get(WorkspaceId ws, MessageId id) {
   return out;
 }
 
-Result<std::optional<OutboxMessage>> SqlOutboxStore::FindByIdempotencyKey(WorkspaceId ws, std::string_view key) {
+Result<std::optional<OutboxMessage>> SqlOutboxStore::FindByIdempotencyKey(WorkspaceId ws,
+                                                                          std::string_view key) {
   std::optional<OutboxMessage> out;
   RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
     RAPPORT_ASSIGN_OR_RETURN(out, FindByKey(s, ws, key));
@@ -257,26 +335,28 @@ Result<std::vector<DeliveryAttempt>> SqlOutboxStore::Attempts(WorkspaceId ws, Me
                        [&](const Row&) { found = true; }));
     if (!found) return Error::NotFound("no message " + std::to_string(id));
     out.clear();
-    RAPPORT_TRY(s.Exec("SELECT message_id, attempt, at, outcome, smtp_code, enhanced_code, reply, remote "
-                       "FROM delivery_attempts WHERE message_id = $1 AND workspace_id = $2 ORDER BY attempt",
-                       {id, ws}, [&](const Row& r) {
-                         DeliveryAttempt a;
-                         a.message_id = r.Int(0);
-                         a.attempt = static_cast<int>(r.Int(1));
-                         a.at = FromMicros(r.Int(2));
-                         a.outcome = ParseMessageState(r.Text(3)).value_or(MessageState::kFailed);
-                         a.smtp_code = static_cast<int>(r.Int(4));
-                         a.enhanced_code = std::string(r.Text(5));
-                         a.reply = std::string(r.Text(6));
-                         a.remote = std::string(r.Text(7));
-                         out.push_back(std::move(a));
-                       }));
+    RAPPORT_TRY(
+        s.Exec("SELECT message_id, attempt, at, outcome, smtp_code, enhanced_code, reply, remote "
+               "FROM delivery_attempts WHERE message_id = $1 AND workspace_id = $2 ORDER BY attempt",
+               {id, ws}, [&](const Row& r) {
+                 DeliveryAttempt a;
+                 a.message_id = r.Int(0);
+                 a.attempt = static_cast<int>(r.Int(1));
+                 a.at = FromMicros(r.Int(2));
+                 a.outcome = ParseMessageState(r.Text(3)).value_or(MessageState::kFailed);
+                 a.smtp_code = static_cast<int>(r.Int(4));
+                 a.enhanced_code = std::string(r.Text(5));
+                 a.reply = std::string(r.Text(6));
+                 a.remote = std::string(r.Text(7));
+                 out.push_back(std::move(a));
+               }));
     return {};
   }));
   return out;
 }
 
-Result<Page<OutboxMessage>> SqlOutboxStore::ListForContact(WorkspaceId ws, ContactId contact, const OutboxQuery& q) {
+Result<Page<OutboxMessage>> SqlOutboxStore::ListForContact(WorkspaceId ws, ContactId contact,
+                                                           const OutboxQuery& q) {
   RAPPORT_TRY(CheckLimit(q.limit));
   RAPPORT_ASSIGN_OR_RETURN(int64_t before, DecodeCursor(q.cursor));
   if (before == 0) before = std::numeric_limits<int64_t>::max();

@@ -137,6 +137,7 @@ class SqlOutboxStore final : public OutboxStore {
                                            Micros lease) override;
   Status Complete(MessageId id, std::string_view owner, const DeliveryAttempt& attempt,
                   Timestamp next_attempt_at) override;
+  Result<std::vector<Status>> CompleteBatch(std::span<const OutboxCompletion> batch, std::string_view owner) override;
   Status Renew(const std::vector<MessageId>& ids, std::string_view owner, Timestamp lease_until) override;
   Status Cancel(WorkspaceId ws, MessageId id) override;
   Result<OutboxMessage> Get(WorkspaceId ws, MessageId id) override;
