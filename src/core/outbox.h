@@ -49,7 +49,8 @@ struct OutboxMessage {
   std::string mail_from;      // envelope sender (bounce address)
   std::string rcpt_to;        // envelope recipient
   std::string subject;
-  std::string mime;                            // the complete message, CRLF line ends, unsigned
+  std::string mime;  // the complete message, CRLF line ends, unsigned (empty in listings)
+  int64_t size = 0;  // bytes of `mime` (set by the store, also in listings)
   std::optional<std::string> idempotency_key;  // unique per workspace
   int attempts = 0;
   Timestamp next_attempt_at{};

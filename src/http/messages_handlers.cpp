@@ -43,7 +43,7 @@ json::object EncodeMessage(const OutboxMessage& m) {
                  {"from", m.mail_from},
                  {"to", m.rcpt_to},
                  {"subject", m.subject},
-                 {"size", m.mime.size()},
+                 {"size", m.size},
                  {"attempts", m.attempts},
                  {"last_reply", m.last_reply},
                  {"created_at", FormatTimestamp(m.created_at)},

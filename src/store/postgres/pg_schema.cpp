@@ -164,8 +164,23 @@ CREATE TABLE templates (
 );
 )sql";
 
+
+// v3: message bodies in a table of their own, so the outbox's frequent state updates (claim,
+// lease renewal, completion) rewrite a small row and never the 5-50 KB MIME.
+constexpr const char* kV3 = R"sql(
+CREATE TABLE outbox_bodies (
+  contact_id BIGINT NOT NULL,
+  message_id BIGINT NOT NULL,
+  mime BYTEA NOT NULL,
+  PRIMARY KEY (contact_id, message_id)
+);
+CREATE UNIQUE INDEX outbox_bodies_message ON outbox_bodies (message_id);
+INSERT INTO outbox_bodies (contact_id, message_id, mime) SELECT contact_id, id, mime FROM outbox_messages;
+ALTER TABLE outbox_messages DROP COLUMN mime;
+)sql";
+
 }  // namespace
 
-std::vector<sql::Migration> PgMigrations() { return {{1, "initial schema", kV1}, {2, "templates", kV2}}; }
+std::vector<sql::Migration> PgMigrations() { return {{1, "initial schema", kV1}, {2, "templates", kV2}, {3, "outbox bodies", kV3}}; }
 
 }  // namespace rapport::postgres

@@ -61,8 +61,10 @@ std::string SerializeObject(const json::object& object) { return json::serialize
 
 void MergeAttributes(json::object& base, const json::object& patch) {
   for (const auto& [key, value] : patch) {
-    if (value.is_null()) base.erase(key);
-    else base[key] = value;
+    if (value.is_null())
+      base.erase(key);
+    else
+      base[key] = value;
   }
 }
 
@@ -106,7 +108,7 @@ Event ReadEvent(const Row& row) {
   return e;
 }
 
-OutboxMessage ReadMessage(const Row& row) {
+OutboxMessage ReadMessage(const Row& row, MessageExtra extra) {
   OutboxMessage m;
   m.id = row.Int(0);
   m.workspace_id = row.Int(1);
@@ -117,15 +119,20 @@ OutboxMessage ReadMessage(const Row& row) {
   m.mail_from = std::string(row.Text(6));
   m.rcpt_to = std::string(row.Text(7));
   m.subject = std::string(row.Text(8));
-  m.mime = row.Bytes(9);
-  if (!row.IsNull(10)) m.idempotency_key = std::string(row.Text(10));
-  m.attempts = static_cast<int>(row.Int(11));
-  m.next_attempt_at = FromMicros(row.Int(12));
-  m.created_at = FromMicros(row.Int(13));
-  m.updated_at = FromMicros(row.Int(14));
-  m.last_reply = std::string(row.Text(15));
-  m.lease_owner = std::string(row.Text(16));
-  m.lease_until = FromMicros(row.Int(17));
+  if (!row.IsNull(9)) m.idempotency_key = std::string(row.Text(9));
+  m.attempts = static_cast<int>(row.Int(10));
+  m.next_attempt_at = FromMicros(row.Int(11));
+  m.created_at = FromMicros(row.Int(12));
+  m.updated_at = FromMicros(row.Int(13));
+  m.last_reply = std::string(row.Text(14));
+  m.lease_owner = std::string(row.Text(15));
+  m.lease_until = FromMicros(row.Int(16));
+  if (extra == MessageExtra::kMime) {
+    m.mime = row.Bytes(17);
+    m.size = static_cast<int64_t>(m.mime.size());
+  } else if (extra == MessageExtra::kSize) {
+    m.size = row.Int(17);
+  }
   return m;
 }
 

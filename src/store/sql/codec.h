@@ -40,11 +40,23 @@ inline constexpr std::string_view kEventColumns =
 Event ReadEvent(const Row& row);
 
 inline constexpr std::string_view kMessageColumns =
-    "id, workspace_id, contact_id, lane, state, template_name, mail_from, rcpt_to, subject, mime, "
-    "idempotency_key, attempts, next_attempt_at, created_at, updated_at, last_reply, lease_owner, lease_until";
-OutboxMessage ReadMessage(const Row& row);
+    "id, workspace_id, contact_id, lane, state, template_name, mail_from, rcpt_to, subject, "
+    "idempotency_key, attempts, next_attempt_at, created_at, updated_at, last_reply, lease_owner, "
+    "lease_until";
+// The same columns qualified by the alias "m" (for joins with outbox_bodies b).
+inline constexpr std::string_view kMessageColumnsM =
+    "m.id, m.workspace_id, m.contact_id, m.lane, m.state, m.template_name, m.mail_from, m.rcpt_to, "
+    "m.subject, "
+    "m.idempotency_key, m.attempts, m.next_attempt_at, m.created_at, m.updated_at, m.last_reply, "
+    "m.lease_owner, "
+    "m.lease_until";
+// Reads kMessageColumns and, as an 18th column, the MIME (outbox_bodies.mime) or its length.
+enum class MessageExtra { kNone, kMime, kSize };
+OutboxMessage ReadMessage(const Row& row, MessageExtra extra = MessageExtra::kNone);
 
-inline std::string_view OptText(const Row& row, int col) { return row.IsNull(col) ? std::string_view() : row.Text(col); }
+inline std::string_view OptText(const Row& row, int col) {
+  return row.IsNull(col) ? std::string_view() : row.Text(col);
+}
 inline Param OptParam(const std::optional<std::string>& s) {
   if (!s) return nullptr;
   return std::string_view(*s);

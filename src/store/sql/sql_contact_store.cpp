@@ -46,14 +46,17 @@ Result<Contact> InsertContactIn(Session& s, WorkspaceId ws, const ContactInput& 
   }
   std::optional<Contact> c;
   static const std::string sql =
-      "INSERT INTO contacts (workspace_id, email, external_id, status, attributes, timezone, locale, created_at, "
-      "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING " + std::string(kContactColumns);
-  RAPPORT_TRY(s.Exec(sql,
-                     {ws, OptParam(input.email), OptParam(input.external_id),
-                      OptStatusParam(input.status.value_or(ContactStatus::kActive)), std::string_view(attributes),
-                      std::string_view(input.timezone ? *input.timezone : std::string()),
-                      std::string_view(input.locale ? *input.locale : std::string()), ToMicros(now)},
-                     [&](const Row& r) { c = ReadContact(r); }));
+      "INSERT INTO contacts (workspace_id, email, external_id, status, attributes, timezone, locale, "
+      "created_at, "
+      "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING " +
+      std::string(kContactColumns);
+  RAPPORT_TRY(
+      s.Exec(sql,
+             {ws, OptParam(input.email), OptParam(input.external_id),
+              OptStatusParam(input.status.value_or(ContactStatus::kActive)), std::string_view(attributes),
+              std::string_view(input.timezone ? *input.timezone : std::string()),
+              std::string_view(input.locale ? *input.locale : std::string()), ToMicros(now)},
+             [&](const Row& r) { c = ReadContact(r); }));
   if (!c) return Error::Internal("insert returned no row");
   return std::move(*c);
 }
@@ -66,16 +69,18 @@ Status UpdateContactIn(Session& s, Contact& c, const ContactInput& patch, Timest
   if (patch.attributes) MergeAttributes(c.attributes, *patch.attributes);
   if (patch.timezone) c.timezone = *patch.timezone;
   if (patch.locale) c.locale = *patch.locale;
-  if (c.email.empty() && !c.external_id) return Error::Invalid("email", "a contact needs an email or an external_id");
+  if (c.email.empty() && !c.external_id)
+    return Error::Invalid("email", "a contact needs an email or an external_id");
   c.updated_at = now;
   std::string attributes = SerializeObject(c.attributes);
   static const std::string sql =
-      "UPDATE contacts SET email = $3, external_id = $4, status = $5, attributes = $6, timezone = $7, locale = $8, "
+      "UPDATE contacts SET email = $3, external_id = $4, status = $5, attributes = $6, timezone = $7, locale "
+      "= $8, "
       "updated_at = $9 WHERE id = $1 AND workspace_id = $2";
   Param email = c.email.empty() ? Param(nullptr) : Param(std::string_view(c.email));
   RAPPORT_TRY(s.Exec(sql, {c.id, c.workspace_id, email, OptParam(c.external_id), ContactStatusName(c.status),
-                           std::string_view(attributes), std::string_view(c.timezone), std::string_view(c.locale),
-                           ToMicros(now)}));
+                           std::string_view(attributes), std::string_view(c.timezone),
+                           std::string_view(c.locale), ToMicros(now)}));
   return {};
 }
 
@@ -104,10 +109,11 @@ Result<UpsertResult> UpsertContactIn(Session& s, WorkspaceId ws, const ContactIn
 Result<EventId> InsertEventIn(Session& s, WorkspaceId ws, ContactId contact, std::string_view name,
                               std::string_view props, Timestamp occurred_at, Timestamp received_at) {
   EventId id = 0;
-  RAPPORT_TRY(s.Exec("INSERT INTO events (workspace_id, contact_id, name, properties, occurred_at, received_at) "
-                     "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                     {ws, contact, name, props, ToMicros(occurred_at), ToMicros(received_at)},
-                     [&](const Row& r) { id = r.Int(0); }));
+  RAPPORT_TRY(
+      s.Exec("INSERT INTO events (workspace_id, contact_id, name, properties, occurred_at, received_at) "
+             "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+             {ws, contact, name, props, ToMicros(occurred_at), ToMicros(received_at)},
+             [&](const Row& r) { id = r.Int(0); }));
   return id;
 }
 
@@ -211,14 +217,17 @@ Status SqlContactStore::Erase(WorkspaceId ws, ContactId id) {
              std::string_view("DELETE FROM events WHERE contact_id = $1 AND workspace_id = $2"),
              std::string_view("DELETE FROM subscriptions WHERE contact_id = $1 AND workspace_id = $2"),
              std::string_view("DELETE FROM delivery_attempts WHERE contact_id = $1 AND workspace_id = $2"),
+             std::string_view("DELETE FROM outbox_bodies WHERE contact_id = $1 AND message_id IN "
+                              "(SELECT id FROM outbox_messages WHERE contact_id = $1 AND workspace_id = $2)"),
              std::string_view("DELETE FROM outbox_messages WHERE contact_id = $1 AND workspace_id = $2"),
          }) {
       RAPPORT_TRY(s.Exec(sql, {id, ws}));
     }
-    RAPPORT_TRY(s.Exec("UPDATE contacts SET email = NULL, external_id = NULL, email_hash = $3, status = 'erased', "
-                       "attributes = '{}', timezone = '', locale = '', updated_at = $4 "
-                       "WHERE id = $1 AND workspace_id = $2",
-                       {id, ws, hash, ToMicros(now)}));
+    RAPPORT_TRY(
+        s.Exec("UPDATE contacts SET email = NULL, external_id = NULL, email_hash = $3, status = 'erased', "
+               "attributes = '{}', timezone = '', locale = '', updated_at = $4 "
+               "WHERE id = $1 AND workspace_id = $2",
+               {id, ws, hash, ToMicros(now)}));
     return {};
   });
 }
@@ -235,8 +244,10 @@ Result<Page<Contact>> SqlContactStore::List(WorkspaceId ws, const ContactQuery& 
     page.items.clear();
     auto on_row = [&](const Row& r) { page.items.push_back(ReadContact(r)); };
     int64_t fetch = q.limit + 1;
-    if (q.email) RAPPORT_TRY(s.Exec(sql, {ws, after, fetch, std::string_view(*q.email)}, on_row));
-    else RAPPORT_TRY(s.Exec(sql, {ws, after, fetch}, on_row));
+    if (q.email)
+      RAPPORT_TRY(s.Exec(sql, {ws, after, fetch, std::string_view(*q.email)}, on_row));
+    else
+      RAPPORT_TRY(s.Exec(sql, {ws, after, fetch}, on_row));
     return {};
   }));
   if (page.items.size() > static_cast<size_t>(q.limit)) {
@@ -269,22 +280,26 @@ Status SqlContactStore::Import(WorkspaceId ws, const std::vector<ContactInput>& 
         Result<UpsertResult> r = UpsertContactIn(s, ws, valid[i], now);
         if (!r.ok() && r.error().code == ErrorCode::kUnavailable) return r.error();
         if (s.pg()) {
-          RAPPORT_TRY(s.Exec(r.ok() ? "RELEASE SAVEPOINT import_row" : "ROLLBACK TO SAVEPOINT import_row", {}));
+          RAPPORT_TRY(
+              s.Exec(r.ok() ? "RELEASE SAVEPOINT import_row" : "ROLLBACK TO SAVEPOINT import_row", {}));
         }
         results[i] = std::move(r);
       }
       return {};
     }));
     for (size_t i = 0; i < n; ++i) {
-      if (invalid[i]) on_result(start + i, Result<UpsertResult>(*invalid[i]));
-      else on_result(start + i, *results[i]);
+      if (invalid[i])
+        on_result(start + i, Result<UpsertResult>(*invalid[i]));
+      else
+        on_result(start + i, *results[i]);
     }
   }
   return {};
 }
 
 Status SqlContactStore::ForEach(WorkspaceId ws, const std::function<bool(const Contact&)>& fn) {
-  static const std::string sql = kSelectContact + "WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT 1000";
+  static const std::string sql =
+      kSelectContact + "WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT 1000";
   int64_t after = 0;
   std::vector<Contact> chunk;
   while (true) {

@@ -9,7 +9,13 @@ namespace rapport::sql {
 
 namespace {
 
-const std::string kSelectMessage = "SELECT " + std::string(kMessageColumns) + " FROM outbox_messages ";
+// A message with its MIME, or with the MIME's length (listings).
+const std::string kSelectWithMime =
+    "SELECT " + std::string(kMessageColumnsM) +
+    ", b.mime FROM outbox_messages m JOIN outbox_bodies b ON b.message_id = m.id ";
+const std::string kSelectWithSize =
+    "SELECT " + std::string(kMessageColumnsM) +
+    ", LENGTH(b.mime) FROM outbox_messages m JOIN outbox_bodies b ON b.message_id = m.id ";
 
 bool HasCrLf(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
 
@@ -29,15 +35,15 @@ Status ValidateMessage(const OutboxMessage& m) {
 
 Result<std::optional<OutboxMessage>> FindByKey(Session& s, WorkspaceId ws, std::string_view key) {
   std::optional<OutboxMessage> m;
-  static const std::string sql = kSelectMessage + "WHERE workspace_id = $1 AND idempotency_key = $2";
-  RAPPORT_TRY(s.Exec(sql, {ws, key}, [&](const Row& r) { m = ReadMessage(r); }));
+  static const std::string sql = kSelectWithMime + "WHERE m.workspace_id = $1 AND m.idempotency_key = $2";
+  RAPPORT_TRY(s.Exec(sql, {ws, key}, [&](const Row& r) { m = ReadMessage(r, MessageExtra::kMime); }));
   return m;
 }
 
 Result<OutboxMessage> FindMessage(Session& s, std::optional<WorkspaceId> ws, MessageId id) {
   std::optional<OutboxMessage> m;
-  static const std::string sql = kSelectMessage + "WHERE id = $1";
-  RAPPORT_TRY(s.Exec(sql, {id}, [&](const Row& r) { m = ReadMessage(r); }));
+  static const std::string sql = kSelectWithMime + "WHERE m.id = $1";
+  RAPPORT_TRY(s.Exec(sql, {id}, [&](const Row& r) { m = ReadMessage(r, MessageExtra::kMime); }));
   if (!m || (ws && m->workspace_id != *ws)) return Error::NotFound("no message " + std::to_string(id));
   return std::move(*m);
 }
@@ -49,6 +55,29 @@ Status TimelineEvent(Session& s, const OutboxMessage& m, std::string_view name, 
   props["class"] = MessageClassName(m.message_class);
   std::string text = SerializeObject(props);
   RAPPORT_TRY(InsertEventIn(s, m.workspace_id, m.contact_id, name, text, at, at));
+  return {};
+}
+
+// Fills the MIME of claimed messages (one query for the batch).
+Status LoadBodies(Session& s, std::vector<OutboxMessage>& messages) {
+  if (messages.empty()) return {};
+  std::string sql = "SELECT message_id, mime FROM outbox_bodies WHERE message_id IN (";
+  std::vector<Param> params;
+  params.reserve(messages.size());
+  std::unordered_map<MessageId, OutboxMessage*> by_id;
+  for (OutboxMessage& m : messages) {
+    if (!params.empty()) sql += ", ";
+    params.emplace_back(m.id);
+    sql += "$" + std::to_string(params.size());
+    by_id[m.id] = &m;
+  }
+  sql += ")";
+  RAPPORT_TRY(s.Exec(sql, params, [&](const Row& r) {
+    auto it = by_id.find(r.Int(0));
+    if (it == by_id.end()) return;
+    it->second->mime = r.Bytes(1);
+    it->second->size = static_cast<int64_t>(it->second->mime.size());
+  }));
   return {};
 }
 
@@ -111,18 +140,23 @@ Result<EnqueueResult> SqlOutboxStore::Enqueue(const OutboxMessage& m) {
     static const std::string sql =
         "INSERT INTO outbox_messages (workspace_id, contact_id, lane, state, template_name, mail_from, "
         "rcpt_to, "
-        "subject, mime, idempotency_key, attempts, next_attempt_at, created_at, updated_at, last_reply, "
+        "subject, idempotency_key, attempts, next_attempt_at, created_at, updated_at, last_reply, "
         "lease_owner, "
-        "lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $12, '', '', 0) "
-        "RETURNING " +
+        "lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $11, $11, '', '', 0) RETURNING " +
         std::string(kMessageColumns);
     RAPPORT_TRY(
         s.Exec(sql,
                {m.workspace_id, m.contact_id, MessageClassName(m.message_class), MessageStateName(m.state),
                 std::string_view(m.template_name), std::string_view(m.mail_from), std::string_view(m.rcpt_to),
-                std::string_view(m.subject), Blob{m.mime}, OptParam(m.idempotency_key),
-                ToMicros(m.next_attempt_at), ToMicros(created)},
+                std::string_view(m.subject), OptParam(m.idempotency_key), ToMicros(m.next_attempt_at),
+                ToMicros(created)},
                [&](const Row& r) { row = ReadMessage(r); }));
+    if (row) {
+      RAPPORT_TRY(s.Exec("INSERT INTO outbox_bodies (contact_id, message_id, mime) VALUES ($1, $2, $3)",
+                         {m.contact_id, row->id, Blob{m.mime}}));
+      row->mime = m.mime;
+      row->size = static_cast<int64_t>(m.mime.size());
+    }
     if (!row) return Error::Internal("insert returned no row");
     json::object props;
     props["subject"] = m.subject;
@@ -164,7 +198,8 @@ Result<std::vector<OutboxMessage>> SqlOutboxStore::Claim(MessageClass lane, int 
     RAPPORT_TRY(s.Exec(sql,
                        {owner, ToMicros(now + lease), ToMicros(now), MessageClassName(lane), int64_t{max}},
                        [&](const Row& r) { out.push_back(ReadMessage(r)); }));
-    return SuppressClaimed(s, out, now);
+    RAPPORT_TRY(SuppressClaimed(s, out, now));
+    return LoadBodies(s, out);
   }));
   std::sort(out.begin(), out.end(), [](const OutboxMessage& a, const OutboxMessage& b) {
     return std::pair(a.next_attempt_at, a.id) < std::pair(b.next_attempt_at, b.id);
@@ -361,12 +396,13 @@ Result<Page<OutboxMessage>> SqlOutboxStore::ListForContact(WorkspaceId ws, Conta
   RAPPORT_ASSIGN_OR_RETURN(int64_t before, DecodeCursor(q.cursor));
   if (before == 0) before = std::numeric_limits<int64_t>::max();
   static const std::string sql =
-      kSelectMessage + "WHERE contact_id = $1 AND workspace_id = $2 AND id < $3 ORDER BY id DESC LIMIT $4";
+      kSelectWithSize +
+      "WHERE m.contact_id = $1 AND m.workspace_id = $2 AND m.id < $3 ORDER BY m.id DESC LIMIT $4";
   Page<OutboxMessage> page;
   RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
     page.items.clear();
     RAPPORT_TRY(s.Exec(sql, {contact, ws, before, int64_t{q.limit} + 1},
-                       [&](const Row& r) { page.items.push_back(ReadMessage(r)); }));
+                       [&](const Row& r) { page.items.push_back(ReadMessage(r, MessageExtra::kSize)); }));
     return {};
   }));
   if (page.items.size() > static_cast<size_t>(q.limit)) {
