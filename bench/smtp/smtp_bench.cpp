@@ -1,6 +1,12 @@
-// SMTP throughput: rapport's SMTP client vs Postfix's smtp-source, both into one smtp-sink on
+// SMTP throughput: rapport's delivery vs Postfix's smtp-source, both into one smtp-sink on
 // loopback, in the same run, with the same message count, size and number of connections.
 // Prints msgs/s, CPU per message (user+sys of the sending process) and the ratio.
+//
+// "rapport outbox" is the production path: the messages are queued in a SQLite outbox first
+// (not timed), then the OutboxWorker claims them with leases, sends them through the
+// SmtpTransport (20 pooled connections, PIPELINING) and records every outcome in the store
+// (timed: wall clock and the process's CPU). "rapport SmtpTransport" is the transport alone,
+// fed from memory.
 //
 // usage: smtp_bench [--count N] [--size BYTES] [--connections C] [--batch B] [--dkim N]
 //   --dkim N: also send N messages signed with a fresh rsa-2048 DKIM key (mail/dkim.h), signing
@@ -14,9 +20,15 @@
 #include <map>
 #include <thread>
 
+#include <filesystem>
+
+#include "core/store.h"
+#include "delivery/outbox_worker.h"
+#include "delivery/rate_limiter.h"
 #include "delivery/smtp/smtp_transport.h"
 #include "delivery/testing/smtp_servers.h"
 #include "mail/dkim.h"
+#include "store/open.h"
 
 using namespace rapport;
 using namespace rapport::delivery;
@@ -138,6 +150,76 @@ RunResult RunRapport(int port, long count, size_t size, int connections, int bat
   return r;
 }
 
+// Queues `count` messages in a fresh SQLite outbox (untimed), then delivers them with the
+// OutboxWorker (timed) until every one is recorded as sent.
+RunResult RunOutbox(int port, long count, size_t size, int connections, int batch_size,
+                    const mail::DkimSigner* signer) {
+  RunResult r;
+  std::string dir =
+      std::filesystem::temp_directory_path() / ("rapport-smtp-bench-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  auto store = OpenStore("sqlite:" + dir + "/rapport.db").value();
+  store->Migrate().value();
+  WorkspaceId ws = store->workspaces().Create("bench").value().id;
+  std::vector<ContactId> contacts;
+  for (int i = 0; i < 100; ++i) {
+    ContactInput in;
+    in.email = "user" + std::to_string(i) + "@example.org";
+    contacts.push_back(store->contacts().Create(ws, in).value().id);
+  }
+  OutgoingMessage made;
+  for (long i = 0; i < count; ++i) {
+    MakeMessage(static_cast<int>(i), size, made);
+    OutboxMessage m;
+    m.workspace_id = ws;
+    m.contact_id = contacts[static_cast<size_t>(i) % contacts.size()];
+    m.message_class = MessageClass::kMarketing;
+    m.template_name = "digest";
+    m.mail_from = made.envelope.mail_from;
+    m.rcpt_to = made.envelope.rcpt_to.front();
+    m.subject = "Your weekly digest";
+    m.mime = std::move(made.data);
+    m.next_attempt_at = SystemClock::Instance().Now();
+    store->outbox().Enqueue(m).value();
+  }
+  SmtpConfig cfg = ParseSmtpUrl("smtp://127.0.0.1:" + std::to_string(port) +
+                                "?tls=none&pool=" + std::to_string(connections))
+                       .value();
+  SmtpTransport transport(cfg);
+  RateLimiterOptions limits;
+  limits.default_limits.concurrency = batch_size;  // one provider (example.org): let a whole batch through
+  RateLimiter limiter(SystemClock::Instance(), limits);
+  OutboxWorkerOptions options;
+  options.owner = "bench";
+  options.batch_size = batch_size;
+  options.sign_threads = 2;
+  options.pipeline = true;  // as rapport serve runs it
+  OutboxWorker worker(store->outbox(), SystemClock::Instance(), limiter, transport, transport,
+                      signer ? DkimMessageSigner(*signer) : MessageSigner(), options);
+  double cpu0 = CpuSelf(), t0 = Now();
+  while (r.ok + r.failed < count) {
+    auto round = worker.RunOnce(MessageClass::kMarketing);
+    if (!round.ok()) {
+      std::fprintf(stderr, "outbox round failed: %s\n", round.error().message.c_str());
+      break;
+    }
+    r.ok += round->sent;
+    r.failed += round->Completed() - round->sent;
+    if (round->Completed() == 0 && round->claimed == 0 && round->held == 0) break;
+  }
+  if (auto st = worker.Flush(MessageClass::kMarketing); !st.ok()) r.failed += 1;
+  r.seconds = Now() - t0;
+  r.cpu = CpuSelf() - cpu0;
+  if (store->outbox().CountByState(MessageState::kSent).value() != r.ok) {
+    std::fprintf(stderr, "the store does not hold %ld sent messages\n", r.ok);
+    r.failed += 1;
+  }
+  worker.Stop();
+  store.reset();
+  std::filesystem::remove_all(dir);
+  return r;
+}
+
 RunResult RunSmtpSource(int port, long count, size_t size, int connections) {
   std::string root = std::string(RAPPORT_SOURCE_DIR) + "/.deps/postfix";
   std::string bin = root + "/usr/sbin/smtp-source";
@@ -194,6 +276,7 @@ int main(int argc, char** argv) {
   std::vector<size_t> sizes = {5 * 1024, 50 * 1024};
   int connections = 20, batch = 1000;
   long dkim = 0;
+  int profile_outbox = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--count")
@@ -206,37 +289,53 @@ int main(int argc, char** argv) {
       batch = std::atoi(argv[i + 1]);
     else if (a == "--dkim")
       dkim = std::atol(argv[i + 1]);
+    else if (a == "--profile-outbox")  // for perf: only the outbox run's delivery, N seconds of it
+      profile_outbox = std::atoi(argv[i + 1]);
   }
   testing::SmtpSink sink;
   if (!sink.Start({"-m", "1000"})) {
     std::fprintf(stderr, "cannot start smtp-sink: %s\n", sink.error.c_str());
     return 1;
   }
+  if (profile_outbox > 0) {
+    RunResult r = RunOutbox(sink.port, count, sizes.front(), connections, batch, nullptr);
+    Print("rapport outbox -> smtp", count, r);
+    return r.failed ? 1 : 0;
+  }
   int failures = 0;
   std::printf("smtp: %ld messages per size, %d connections, smtp-sink on 127.0.0.1:%d\n", count, connections,
               sink.port);
   for (size_t size : sizes) {
     std::printf("size %zu bytes\n", size);
+    RunResult outbox = RunOutbox(sink.port, count, size, connections, batch, nullptr);
     RunResult ours = RunRapport(sink.port, count, size, connections, batch, nullptr);
     RunResult theirs = RunSmtpSource(sink.port, count, size, connections);
+    Print("rapport outbox -> smtp", count, outbox);
     double gen = GenerationCpuPerMessage(size, nullptr, std::min(count, 20000L));
     Print("rapport SmtpTransport", count, ours);
     std::printf("  %-28s %47.1f us CPU/msg (of which making the message: %.1f us)\n",
                 "  rapport sending only", ours.cpu / count * 1e6 - gen * 1e6, gen * 1e6);
     Print("postfix smtp-source -d", count, theirs);
-    std::printf("  ratio (rapport/smtp-source msgs/s): %.2fx   CPU/msg ratio: %.2fx (sending only: %.2fx)\n",
-                (ours.ok / ours.seconds) / (theirs.ok / theirs.seconds),
-                (ours.cpu / count) / (theirs.cpu / count), (ours.cpu / count - gen) / (theirs.cpu / count));
-    failures += ours.failed + theirs.failed > 0;
+    std::printf("  ratio (rapport outbox/smtp-source msgs/s): %.2fx   CPU/msg ratio: %.2fx\n",
+                (outbox.ok / outbox.seconds) / (theirs.ok / theirs.seconds),
+                (outbox.cpu / count) / (theirs.cpu / count));
+    std::printf(
+        "  ratio (SmtpTransport alone/smtp-source msgs/s): %.2fx   CPU/msg ratio: %.2fx (sending only: "
+        "%.2fx)\n",
+        (ours.ok / ours.seconds) / (theirs.ok / theirs.seconds), (ours.cpu / count) / (theirs.cpu / count),
+        (ours.cpu / count - gen) / (theirs.cpu / count));
+    failures += outbox.failed + ours.failed + theirs.failed > 0;
   }
   if (dkim > 0) {
     auto pem = mail::GenerateDkimKeyPem(mail::DkimAlgorithm::kRsaSha256).value();
     auto key = mail::DkimKeyFromPem("example.com", "bench", pem, mail::DkimAlgorithm::kRsaSha256).value();
     mail::DkimSigner signer({key});
     std::printf("DKIM rsa-2048, %ld messages of %zu bytes, signing on 2 threads\n", dkim, sizes.front());
+    RunResult signed_outbox = RunOutbox(sink.port, dkim, sizes.front(), connections, batch, &signer);
+    Print("rapport outbox + DKIM", dkim, signed_outbox);
     RunResult signed_run = RunRapport(sink.port, dkim, sizes.front(), connections, batch, &signer);
-    Print("rapport + DKIM rsa-2048", dkim, signed_run);
-    failures += signed_run.failed > 0;
+    Print("SmtpTransport + DKIM", dkim, signed_run);
+    failures += signed_outbox.failed + signed_run.failed > 0;
   }
   return failures ? 1 : 0;
 }

@@ -99,6 +99,7 @@ Result<std::unique_ptr<DeliveryStack>> BuildDeliveryStack(const Config& config, 
   wo.batch_size = config.delivery.batch_size;
   wo.lease = config.delivery.lease;
   wo.retry.max_age = config.delivery.max_age;
+  wo.pipeline = true;
   stack->worker =
       std::make_unique<delivery::OutboxWorker>(store.outbox(), clock, *stack->limiter, *stack->transactional,
                                                *stack->marketing, std::move(signer), wo);

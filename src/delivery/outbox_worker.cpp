@@ -24,8 +24,8 @@ OutboxWorker::OutboxWorker(OutboxStore& store, const Clock& clock, RateLimiter& 
       signer_(std::move(signer)),
       options_(std::move(options)),
       policy_(options_.retry),
-      lanes_{{MessageClass::kTransactional, &transactional, {}, {}, false},
-             {MessageClass::kMarketing, &marketing, {}, {}, false}} {}
+      lanes_{{MessageClass::kTransactional, &transactional, {}, {}, {}, false},
+             {MessageClass::kMarketing, &marketing, {}, {}, {}, false}} {}
 
 OutboxWorker::~OutboxWorker() { Stop(); }
 
@@ -74,7 +74,10 @@ Result<RoundStats> OutboxWorker::RunOnce(MessageClass lane_class) {
       spdlog::warn("outbox: renewing held leases failed: {}", st.error().message);
     }
   }
-  if (batch.empty()) return stats;
+  if (batch.empty()) {
+    RAPPORT_TRY(Flush(lane));  // nothing to overlap with: record the previous round's outcomes now
+    return stats;
+  }
 
   // 3. Sign (DKIM is an RSA/Ed25519 signature per message: spread over sign_threads). A message
   //    that cannot be signed is not sent: it is deferred with the error.
@@ -120,6 +123,21 @@ Result<RoundStats> OutboxWorker::RunOnce(MessageClass lane_class) {
     std::vector<MessageId> ids;
     for (size_t i : to_send) ids.push_back(batch[i].id);
     auto future = std::async(std::launch::async, [&] { return lane.transport->Send(sending); });
+    if (options_.pipeline) {
+      // While the transport works: record the previous round's outcomes, and claim the next
+      // batch, so the store's work overlaps the network's.
+      if (auto st = Flush(lane); !st.ok()) spdlog::warn("outbox: {}", st.error().message);
+      if (!stopping_ && static_cast<int>(lane.held.size()) < options_.batch_size) {
+        auto next =
+            store_.Claim(lane_class, options_.batch_size, options_.owner, clock_.Now(), options_.lease);
+        if (next.ok()) {
+          stats.claimed += static_cast<int>(next->size());
+          for (auto& m : *next) lane.held.push_back(std::move(m));
+        } else {
+          spdlog::warn("outbox: claiming ahead failed: {}", next.error().message);
+        }
+      }
+    }
     auto period = std::chrono::duration_cast<std::chrono::milliseconds>(options_.lease / 3);
     if (period.count() < 1) period = std::chrono::milliseconds(1);
     while (future.wait_for(period) != std::future_status::ready) {
@@ -163,19 +181,33 @@ Result<RoundStats> OutboxWorker::RunOnce(MessageClass lane_class) {
       default: ++stats.failed; break;
     }
   }
-  auto completed = store_.CompleteBatch(completions, options_.owner);
+  // The outcomes are recorded now, or (pipelined) during the next round's send; either way
+  // before the messages' leases could expire in a live process.
+  for (auto& c : completions) lane.pending.push_back(std::move(c));
+  if (!options_.pipeline) RAPPORT_TRY(Flush(lane));
+  return stats;
+}
+
+Status OutboxWorker::Flush(Lane& lane) {
+  if (lane.pending.empty()) return {};
+  std::vector<OutboxCompletion> pending = std::move(lane.pending);
+  lane.pending.clear();
+  auto completed = store_.CompleteBatch(pending, options_.owner);
   if (!completed.ok()) {
     // Nothing was recorded: the leases expire and the messages are sent again (at least once).
-    spdlog::warn("outbox: recording a batch of {} outcomes failed: {}", batch.size(),
-                 completed.error().message);
-    return completed.error();
+    return Error{
+        completed.error().code,
+        "recording " + std::to_string(pending.size()) + " outcomes failed: " + completed.error().message,
+        completed.error().field};
   }
   for (size_t i = 0; i < completed->size(); ++i) {
     if (!(*completed)[i].ok())
-      spdlog::warn("outbox: completing message {}: {}", batch[i].id, (*completed)[i].error().message);
+      spdlog::warn("outbox: completing message {}: {}", pending[i].id, (*completed)[i].error().message);
   }
-  return stats;
+  return {};
 }
+
+Status OutboxWorker::Flush(MessageClass lane) { return Flush(LaneOf(lane)); }
 
 void OutboxWorker::Loop(Lane& lane) {
   while (!stopping_) {
@@ -229,6 +261,7 @@ void OutboxWorker::Stop() {
   wake_.notify_all();
   for (auto& lane : lanes_) {
     if (lane.thread.joinable()) lane.thread.join();
+    if (auto st = Flush(lane); !st.ok()) spdlog::warn("outbox: {}", st.error().message);
   }
   if (auto st = ReleaseHeld(); !st.ok()) {
     spdlog::warn("outbox: releasing held messages failed: {}", st.error().message);

@@ -50,6 +50,10 @@ struct OutboxWorkerOptions {
   std::chrono::milliseconds idle_poll{500};  // Start() loops: sleep when a round did nothing
   // Threads that DKIM-sign a batch (each message is one RSA/Ed25519 signature); 1 = the lane's own.
   unsigned sign_threads = std::max(1u, std::thread::hardware_concurrency());
+  // Pipeline the rounds: while a batch is being sent, record the previous batch's outcomes and
+  // claim the next batch. RunOnce then leaves its own outcomes pending until the next round (or
+  // an idle round, or Stop()); a crash in between re-sends them (at least once, as always).
+  bool pipeline = false;
   RetryPolicyOptions retry;
 };
 
@@ -76,6 +80,8 @@ class OutboxWorker {
   void Stop();   // see the header comment; idempotent
   // Ends the idle wait of the lane's Start() loop now (a message was queued). Cheap; any thread.
   void Wake(MessageClass lane);
+  // Records the lane's outcomes that a pipelined round left pending (Stop() and idle rounds do).
+  Status Flush(MessageClass lane);
   // Releases the messages held back by rate control (called by Stop()).
   Status ReleaseHeld();
 
@@ -85,10 +91,12 @@ class OutboxWorker {
     Transport* transport;
     std::vector<OutboxMessage> held;
     std::thread thread;
-    bool wake_pending = false;  // GUARDED_BY(wake_mu_)
+    std::vector<OutboxCompletion> pending;  // outcomes decided, not yet recorded (pipeline)
+    bool wake_pending = false;              // GUARDED_BY(wake_mu_)
   };
   Lane& LaneOf(MessageClass c) { return c == MessageClass::kTransactional ? lanes_[0] : lanes_[1]; }
   void Loop(Lane& lane);
+  Status Flush(Lane& lane);
 
   OutboxStore& store_;
   const Clock& clock_;

@@ -185,6 +185,43 @@ TEST_F(WorkerTest, LeasesAreRenewedDuringALongSend) {
   EXPECT_GE(store.renews() - before, 3);
 }
 
+TEST_F(WorkerTest, PipelinedRoundsRecordOutcomesDuringTheNextSendAndClaimAhead) {
+  options.pipeline = true;
+  Make();
+  std::vector<MessageId> ids;
+  for (int i = 0; i < 25; ++i) ids.push_back(Queue("user" + std::to_string(i) + "@example.com"));
+  // During the first send, the next batch is claimed ahead; the first batch's outcomes wait.
+  auto r1 = worker->RunOnce(MessageClass::kTransactional);
+  ASSERT_TRUE(r1.ok());
+  EXPECT_EQ(r1->sent, 10);
+  EXPECT_EQ(r1->claimed, 20);  // 10 for this round, 10 claimed ahead
+  EXPECT_EQ(Get(ids[0]).state, MessageState::kSending) << "recorded during the next round";
+  auto r2 = worker->RunOnce(MessageClass::kTransactional);
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(r2->sent, 10);
+  EXPECT_EQ(Get(ids[0]).state, MessageState::kSent) << "recorded while the second batch was sent";
+  EXPECT_EQ(Get(ids[10]).state, MessageState::kSending);
+  auto r3 = worker->RunOnce(MessageClass::kTransactional);
+  ASSERT_TRUE(r3.ok());
+  EXPECT_EQ(r3->sent, 5);
+  // An idle round records what is left.
+  auto r4 = worker->RunOnce(MessageClass::kTransactional);
+  ASSERT_TRUE(r4.ok());
+  EXPECT_EQ(r4->Completed(), 0);
+  for (MessageId id : ids) EXPECT_EQ(Get(id).state, MessageState::kSent) << id;
+  EXPECT_EQ(transactional.batches.size(), 3u);
+}
+
+TEST_F(WorkerTest, StopRecordsPipelinedOutcomes) {
+  options.pipeline = true;
+  Make();
+  MessageId id = Queue("ada@example.com");
+  ASSERT_TRUE(worker->RunOnce(MessageClass::kTransactional).ok());
+  EXPECT_EQ(Get(id).state, MessageState::kSending);
+  worker->Stop();
+  EXPECT_EQ(Get(id).state, MessageState::kSent);
+}
+
 TEST_F(WorkerTest, StartAndStopDeliverEverything) {
   options.idle_poll = 5ms;
   Make();
