@@ -164,7 +164,6 @@ CREATE TABLE templates (
 );
 )sql";
 
-
 // v3: message bodies in a table of their own, so the outbox's frequent state updates (claim,
 // lease renewal, completion) rewrite a small row and never the 5-50 KB MIME.
 constexpr const char* kV3 = R"sql(
@@ -181,6 +180,8 @@ ALTER TABLE outbox_messages DROP COLUMN mime;
 
 }  // namespace
 
-std::vector<sql::Migration> SqliteMigrations() { return {{1, "initial schema", kV1}, {2, "templates", kV2}, {3, "outbox bodies", kV3}}; }
+std::vector<sql::Migration> SqliteMigrations() {
+  return {{1, "initial schema", kV1}, {2, "templates", kV2}, {3, "outbox bodies", kV3}};
+}
 
 }  // namespace rapport::sqlite
