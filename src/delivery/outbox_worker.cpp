@@ -88,7 +88,7 @@ Result<RoundStats> OutboxWorker::RunOnce(MessageClass lane_class) {
       out[i].envelope.mail_from = batch[i].mail_from;
       out[i].envelope.rcpt_to = {batch[i].rcpt_to};
       if (!signer_) {
-        out[i].data = batch[i].mime;
+        out[i].data = std::move(batch[i].mime);  // not needed after this round
         continue;
       }
       auto signed_mime = signer_(batch[i], clock_.Now());

@@ -61,7 +61,9 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, co
       "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; "
       // Checkpoint every ~40 MB of WAL rather than 4 MB (bulk imports), and trim the WAL after.
       // (A SqliteDatabase's writer hands its checkpoints to a Checkpointer thread instead.)
-      "PRAGMA wal_autocheckpoint = 10000; PRAGMA journal_size_limit = 67108864;";
+      "PRAGMA wal_autocheckpoint = 10000; PRAGMA journal_size_limit = 67108864; "
+      // Read pages (message bodies of 50 KB span a dozen) from the mapped file, not by pread.
+      "PRAGMA mmap_size = 1073741824;";
   if (options.read_only) pragmas += " PRAGMA query_only = ON;";
   RAPPORT_TRY(conn->ExecScript(pragmas));
   return conn;
