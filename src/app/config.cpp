@@ -263,25 +263,36 @@ const std::vector<KeySpec>& Keys() {
   return keys;
 }
 
-using DkimSetter = Status (*)(DkimConfig&, std::string_view key, const Raw&, const Origin&);
-struct DkimKeySpec {
+// Arrays of tables ([[dkim]], [[provider]]): each entry's keys, and their setters.
+template <typename Entry>
+struct EntryKeySpec {
   std::string_view name;
-  DkimSetter set;
+  Status (*set)(Entry&, std::string_view key, const Raw&, const Origin&);
 };
 
-#define RAPPORT_DKIM_SET(target, expr)                                             \
-  [](DkimConfig& d, std::string_view k, const Raw& r, const Origin& o) -> Status { \
-    RAPPORT_ASSIGN_OR_RETURN(auto v, expr);                                        \
-    d.target = std::move(v);                                                       \
-    return {};                                                                     \
+#define RAPPORT_ENTRY_SET(Entry, target, expr)                                \
+  [](Entry& d, std::string_view k, const Raw& r, const Origin& o) -> Status { \
+    RAPPORT_ASSIGN_OR_RETURN(auto v, expr);                                   \
+    d.target = std::move(v);                                                  \
+    return {};                                                                \
   }
 
-const std::vector<DkimKeySpec>& DkimKeys() {
-  static const std::vector<DkimKeySpec> keys = {
-      {"domain", RAPPORT_DKIM_SET(domain, AsNonEmpty(k, r, o))},
-      {"selector", RAPPORT_DKIM_SET(selector, AsNonEmpty(k, r, o))},
-      {"key_file", RAPPORT_DKIM_SET(key_file, AsNonEmpty(k, r, o))},
-      {"algorithm", RAPPORT_DKIM_SET(algorithm, AsOneOf(k, r, o, {"rsa-sha256", "ed25519-sha256"}))},
+const std::vector<EntryKeySpec<DkimConfig>>& DkimKeys() {
+  static const std::vector<EntryKeySpec<DkimConfig>> keys = {
+      {"domain", RAPPORT_ENTRY_SET(DkimConfig, domain, AsNonEmpty(k, r, o))},
+      {"selector", RAPPORT_ENTRY_SET(DkimConfig, selector, AsNonEmpty(k, r, o))},
+      {"key_file", RAPPORT_ENTRY_SET(DkimConfig, key_file, AsNonEmpty(k, r, o))},
+      {"algorithm",
+       RAPPORT_ENTRY_SET(DkimConfig, algorithm, AsOneOf(k, r, o, {"rsa-sha256", "ed25519-sha256"}))},
+  };
+  return keys;
+}
+
+const std::vector<EntryKeySpec<ProviderConfig>>& ProviderKeys() {
+  static const std::vector<EntryKeySpec<ProviderConfig>> keys = {
+      {"domain", RAPPORT_ENTRY_SET(ProviderConfig, domain, AsNonEmpty(k, r, o))},
+      {"concurrency", RAPPORT_ENTRY_SET(ProviderConfig, concurrency, AsInt(k, r, o, 1, 10000))},
+      {"rate", RAPPORT_ENTRY_SET(ProviderConfig, rate, AsRate(k, r, o))},
   };
   return keys;
 }
@@ -326,25 +337,63 @@ Status ApplyTomlValue(Config& config, std::string_view section, std::string_view
   return spec->set(config, dotted, *raw, origin);
 }
 
-Status ApplyDkimToml(Config& config, const toml::node& node, std::string_view file) {
+template <typename Entry>
+Status ApplyArrayToml(std::vector<Entry>& out, std::string_view section,
+                      const std::vector<EntryKeySpec<Entry>>& keys, const toml::node& node,
+                      std::string_view file) {
   const toml::array* array = node.as_array();
-  if (!array) return Bad("dkim", TomlOrigin(file, node), "must be an array of tables: [[dkim]]");
+  if (!array)
+    return Bad(section, TomlOrigin(file, node), fmt::format("must be an array of tables: [[{}]]", section));
   for (size_t i = 0; i < array->size(); ++i) {
     const toml::table* table = (*array)[i].as_table();
-    if (!table) return Bad("dkim", TomlOrigin(file, (*array)[i]), "each entry must be a table");
-    DkimConfig entry;
+    if (!table) return Bad(section, TomlOrigin(file, (*array)[i]), "each entry must be a table");
+    Entry entry;
     for (const auto& [key, value] : *table) {
-      std::string dotted = fmt::format("dkim[{}].{}", i, key.str());
+      std::string dotted = fmt::format("{}[{}].{}", section, i, key.str());
       Origin origin = TomlOrigin(file, value);
-      auto it = std::find_if(DkimKeys().begin(), DkimKeys().end(),
-                             [&](const DkimKeySpec& s) { return s.name == key.str(); });
-      if (it == DkimKeys().end())
+      auto it = std::find_if(keys.begin(), keys.end(), [&](const auto& s) { return s.name == key.str(); });
+      if (it == keys.end())
         return Error::Invalid(dotted, fmt::format("unknown key {} ({})", dotted, origin.where));
       auto raw = RawFromToml(value);
-      if (!raw) return Bad(dotted, origin, "expected a string");
+      if (!raw) return Bad(dotted, origin, "expected a string or a number");
       RAPPORT_TRY(it->set(entry, dotted, *raw, origin));
     }
-    config.dkim.push_back(std::move(entry));
+    out.push_back(std::move(entry));
+  }
+  return {};
+}
+
+// RAPPORT_<SECTION>_<N>_<KEY>, in index order so that N == size appends an entry.
+template <typename Entry>
+Status ApplyArrayEnvironment(std::vector<Entry>& out, std::string_view section,
+                             const std::vector<EntryKeySpec<Entry>>& keys, const Environment& env) {
+  std::string prefix = EnvName(section, "");
+  std::map<size_t, std::vector<std::pair<std::string, std::string>>> entries;
+  for (auto it = env.lower_bound(prefix); it != env.end() && it->first.rfind(prefix, 0) == 0; ++it) {
+    std::string_view rest = std::string_view(it->first).substr(prefix.size());
+    size_t underscore = rest.find('_');
+    auto index = underscore == std::string_view::npos ? std::nullopt : ParseInt(rest.substr(0, underscore));
+    if (!index || *index < 0 || *index > 63)
+      return Error::Invalid(std::string(section),
+                            fmt::format("{}: expected {}<N>_<KEY> with N a small index", it->first, prefix));
+    entries[static_cast<size_t>(*index)].emplace_back(it->first, std::string(rest.substr(underscore + 1)));
+  }
+  for (auto& [index, names] : entries) {
+    if (index > out.size())
+      return Error::Invalid(std::string(section),
+                            fmt::format("{}: {} entry {} does not exist and is not the next one ({})",
+                                        names.front().first, section, index, out.size()));
+    if (index == out.size()) out.emplace_back();
+    for (const auto& [env_name, key] : names) {
+      std::string lower = key;
+      std::transform(lower.begin(), lower.end(), lower.begin(),
+                     [](unsigned char c) { return std::tolower(c); });
+      std::string dotted = fmt::format("{}[{}].{}", section, index, lower);
+      auto spec = std::find_if(keys.begin(), keys.end(), [&](const auto& s) { return s.name == lower; });
+      if (spec == keys.end())
+        return Error::Invalid(dotted, fmt::format("unknown key {} ({})", dotted, env_name));
+      RAPPORT_TRY(spec->set(out[index], dotted, Raw(env.find(env_name)->second), Origin{env_name}));
+    }
   }
   return {};
 }
@@ -415,7 +464,11 @@ Status ApplyConfigToml(Config& config, std::string_view text, std::string_view o
   for (const auto& [key, node] : root) {
     std::string_view name = key.str();
     if (name == "dkim") {
-      RAPPORT_TRY(ApplyDkimToml(config, node, origin));
+      RAPPORT_TRY(ApplyArrayToml(config.dkim, "dkim", DkimKeys(), node, origin));
+      continue;
+    }
+    if (name == "provider") {
+      RAPPORT_TRY(ApplyArrayToml(config.providers, "provider", ProviderKeys(), node, origin));
       continue;
     }
     if (const toml::table* table = node.as_table()) {
@@ -441,36 +494,8 @@ Status ApplyConfigEnvironment(Config& config, const Environment& env) {
     if (it == env.end()) continue;
     RAPPORT_TRY(spec.set(config, Dotted(spec.section, spec.name), Raw(it->second), Origin{name}));
   }
-  // RAPPORT_DKIM_<N>_<KEY>, in index order so that N == size appends.
-  std::map<size_t, std::vector<std::pair<std::string, std::string>>> dkim;
-  for (auto it = env.lower_bound("RAPPORT_DKIM_");
-       it != env.end() && it->first.rfind("RAPPORT_DKIM_", 0) == 0; ++it) {
-    std::string_view rest = std::string_view(it->first).substr(13);
-    size_t underscore = rest.find('_');
-    auto index = underscore == std::string_view::npos ? std::nullopt : ParseInt(rest.substr(0, underscore));
-    if (!index || *index < 0 || *index > 63)
-      return Error::Invalid(
-          "dkim", fmt::format("{}: expected RAPPORT_DKIM_<N>_<KEY> with N a small index", it->first));
-    dkim[static_cast<size_t>(*index)].emplace_back(it->first, std::string(rest.substr(underscore + 1)));
-  }
-  for (auto& [index, entries] : dkim) {
-    if (index > config.dkim.size())
-      return Error::Invalid("dkim",
-                            fmt::format("{}: dkim entry {} does not exist and is not the next one ({})",
-                                        entries.front().first, index, config.dkim.size()));
-    if (index == config.dkim.size()) config.dkim.emplace_back();
-    for (const auto& [env_name, key] : entries) {
-      std::string lower = key;
-      std::transform(lower.begin(), lower.end(), lower.begin(),
-                     [](unsigned char c) { return std::tolower(c); });
-      std::string dotted = fmt::format("dkim[{}].{}", index, lower);
-      auto spec = std::find_if(DkimKeys().begin(), DkimKeys().end(),
-                               [&](const DkimKeySpec& s) { return s.name == lower; });
-      if (spec == DkimKeys().end())
-        return Error::Invalid(dotted, fmt::format("unknown key {} ({})", dotted, env_name));
-      RAPPORT_TRY(spec->set(config.dkim[index], dotted, Raw(env.find(env_name)->second), Origin{env_name}));
-    }
-  }
+  RAPPORT_TRY(ApplyArrayEnvironment(config.dkim, "dkim", DkimKeys(), env));
+  RAPPORT_TRY(ApplyArrayEnvironment(config.providers, "provider", ProviderKeys(), env));
   return {};
 }
 
@@ -488,6 +513,12 @@ Status ValidateConfig(const Config& config) {
   if (config.delivery.transport == "smtp" && config.delivery.smtp_url.empty())
     return Error::Invalid("delivery.smtp_url",
                           "delivery.smtp_url: required when delivery.transport is \"smtp\"");
+  for (size_t i = 0; i < config.providers.size(); ++i) {
+    if (config.providers[i].domain.empty()) {
+      std::string dotted = fmt::format("provider[{}].domain", i);
+      return Error::Invalid(dotted, dotted + ": required in every [[provider]] entry");
+    }
+  }
   for (size_t i = 0; i < config.dkim.size(); ++i) {
     const DkimConfig& d = config.dkim[i];
     for (auto [name, value] : {std::pair<const char*, const std::string*>{"domain", &d.domain},

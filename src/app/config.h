@@ -4,7 +4,8 @@
 // Every key `[section] key` of the file can be set by the environment variable
 // RAPPORT_<SECTION>_<KEY> (upper case): RAPPORT_SERVER_LISTEN, RAPPORT_STORE_URL. The top-level
 // key `data_dir` is RAPPORT_DATA_DIR, and the Nth [[dkim]] entry's keys are RAPPORT_DKIM_<N>_<KEY>
-// (0-based; N equal to the number of entries appends one). docs/configuration.md lists every key.
+// (0-based; N equal to the number of entries appends one); likewise RAPPORT_PROVIDER_<N>_<KEY>
+// for [[provider]]. docs/configuration.md lists every key.
 //
 // Loading fails (kInvalid, `field` = the dotted key) on an unknown key, a value of the wrong type
 // or out of range, a malformed file; the message names the key, where it came from and why.
@@ -76,6 +77,14 @@ struct DkimConfig {
   std::string algorithm = "rsa-sha256";  // or ed25519-sha256
 };
 
+// Limits for one mailbox provider, overriding [delivery] domain_concurrency / domain_rate.
+// `domain` is any of its domains ("gmail.com" or "googlemail.com" name the same provider).
+struct ProviderConfig {
+  std::string domain;
+  std::optional<int> concurrency;
+  std::optional<double> rate;  // messages per second; 0 = unlimited
+};
+
 struct Config {
   std::string data_dir = "var";
   ServerConfig server;
@@ -84,6 +93,7 @@ struct Config {
   DeliveryConfig delivery;
   SenderConfig sender;
   std::vector<DkimConfig> dkim;
+  std::vector<ProviderConfig> providers;  // [[provider]]
 
   // The store URL or path to open: store.url, or <data_dir>/rapport.db.
   std::string StoreUrl() const;

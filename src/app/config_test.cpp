@@ -77,7 +77,8 @@ algorithm = "ed25519-sha256"
 }
 
 TEST(ConfigTest, PrecedenceFlagOverEnvOverFileOverDefault) {
-  auto path = std::filesystem::temp_directory_path() / ("rapport_config_test_" + std::to_string(::getpid()) + ".toml");
+  auto path = std::filesystem::temp_directory_path() /
+              ("rapport_config_test_" + std::to_string(::getpid()) + ".toml");
   {
     std::ofstream out(path);
     out << "data_dir = \"from-file\"\n[server]\nlisten = \"0.0.0.0:1111\"\nthreads = 3\n"
@@ -222,6 +223,55 @@ TEST(ConfigTest, ParseHostPort) {
   EXPECT_FALSE(ParseHostPort("::1:80").ok());
   EXPECT_FALSE(ParseHostPort(":80").ok());
   EXPECT_FALSE(ParseHostPort("host:").ok());
+}
+
+}  // namespace
+}  // namespace rapport::app
+
+namespace rapport::app {
+namespace {
+
+TEST(ConfigTest, ProviderLimitsFromFileAndEnvironment) {
+  Config c;
+  ASSERT_TRUE(ApplyConfigToml(c,
+                              "[delivery]\ndomain_concurrency = 8\n"
+                              "[[provider]]\ndomain = \"gmail.com\"\nconcurrency = 4\nrate = 2.5\n"
+                              "[[provider]]\ndomain = \"outlook.com\"\n",
+                              "r.toml")
+                  .ok());
+  ASSERT_EQ(c.providers.size(), 2u);
+  EXPECT_EQ(c.providers[0].concurrency, 4);
+  EXPECT_EQ(c.providers[0].rate, 2.5);
+  EXPECT_FALSE(c.providers[1].concurrency.has_value());
+  ASSERT_TRUE(ApplyConfigEnvironment(
+                  c, {{"RAPPORT_PROVIDER_1_RATE", "1"}, {"RAPPORT_PROVIDER_2_DOMAIN", "yahoo.com"}})
+                  .ok());
+  EXPECT_EQ(c.providers[1].rate, 1.0);
+  ASSERT_EQ(c.providers.size(), 3u);
+  EXPECT_EQ(c.providers[2].domain, "yahoo.com");
+  EXPECT_TRUE(ValidateConfig(c).ok());
+
+  Config bad;
+  Status st = ApplyConfigToml(bad, "[[provider]]\ndomain = \"gmail.com\"\nconcurrency = 0\n", "r.toml");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().field, "provider[0].concurrency");
+  st = ApplyConfigToml(bad, "[[provider]]\ndomian = \"gmail.com\"\n", "r.toml");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().field, "provider[0].domian");
+  Config nodomain;
+  ASSERT_TRUE(ApplyConfigToml(nodomain, "[[provider]]\nrate = 3\n", "r.toml").ok());
+  EXPECT_EQ(ValidateConfig(nodomain).error().field, "provider[0].domain");
+}
+
+TEST(ConfigTest, SenderMailboxesAreCheckedAtLoad) {
+  Config c;
+  ASSERT_TRUE(ApplyConfigToml(c, "[sender]\nfrom = \"Tea Shop <hello@shop.example>\"\n", "s.toml").ok());
+  EXPECT_EQ(c.sender.from, "Tea Shop <hello@shop.example>");
+  Status st = ApplyConfigEnvironment(c, {{"RAPPORT_SENDER_FROM", "Shop\r\nBcc: x@y.example <a@b.example>"}});
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().field, "sender.from");
+  st = ApplyConfigEnvironment(c, {{"RAPPORT_SENDER_UNSUBSCRIBE_MAILTO", "https://x.example"}});
+  EXPECT_EQ(st.error().field, "sender.unsubscribe_mailto");
 }
 
 }  // namespace

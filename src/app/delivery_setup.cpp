@@ -90,6 +90,11 @@ Result<std::unique_ptr<DeliveryStack>> BuildDeliveryStack(const Config& config, 
   limits.recovery_interval = config.delivery.recovery_interval;
   limits.recovery_step = config.delivery.recovery_step;
   limits.burst_threshold = config.delivery.burst_threshold;
+  for (const ProviderConfig& p : config.providers) {
+    delivery::ProviderLimits& l = limits.providers[delivery::ProviderGroup(p.domain)];
+    l.concurrency = p.concurrency.value_or(config.delivery.domain_concurrency);
+    l.rate = p.rate.value_or(config.delivery.domain_rate);
+  }
   stack->limiter = std::make_unique<delivery::RateLimiter>(clock, limits);
 
   delivery::OutboxWorkerOptions wo;
