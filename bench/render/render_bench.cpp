@@ -25,13 +25,19 @@ namespace lq = rapport::liquid;
 
 namespace {
 
-const char* kFirst[] = {"Ann", "Bruno", "Chloé", "Dmitri", "Elif", "Farid", "Greta",
-                        "Hiro", "Inès", "Jonas", "Kofi", "Lena", "Mateo", "Nora",
-                        "Oskar", "Priya", "Quentin", "Rosa", "Sami", "Tove"};
+const char* kFirst[] = {"Ann",   "Bruno", "Chloé",   "Dmitri", "Elif", "Farid", "Greta",
+                        "Hiro",  "Inès",  "Jonas",   "Kofi",   "Lena", "Mateo", "Nora",
+                        "Oskar", "Priya", "Quentin", "Rosa",   "Sami", "Tove"};
 const char* kCities[] = {"Paris", "Lyon", "Berlin", "Madrid", "Austin", "Osaka", "Lagos"};
-const char* kTitles[] = {"Merino wool crew neck sweater", "Canvas tote", "Trail running shoes",
-                         "Insulated water bottle", "Linen shirt", "Down jacket with hood",
-                         "Leather card holder", "Cotton socks (3 pairs)", "Rain shell",
+const char* kTitles[] = {"Merino wool crew neck sweater",
+                         "Canvas tote",
+                         "Trail running shoes",
+                         "Insulated water bottle",
+                         "Linen shirt",
+                         "Down jacket with hood",
+                         "Leather card holder",
+                         "Cotton socks (3 pairs)",
+                         "Rain shell",
                          "Beanie"};
 const char* kColors[] = {"black", "navy", "sand", "forest green"};
 const char* kCurrencies[] = {"USD", "EUR", "GBP"};
@@ -71,8 +77,7 @@ boost::json::value Contact(int64_t i) {
 
 std::string UnsubscribeUrl(int64_t i) {
   char buf[96];
-  std::snprintf(buf, sizeof buf, "https://mail.example.com/u/%lld?t=%08llx",
-                static_cast<long long>(i),
+  std::snprintf(buf, sizeof buf, "https://mail.example.com/u/%lld?t=%08llx", static_cast<long long>(i),
                 static_cast<unsigned long long>((static_cast<uint64_t>(i) * 2654435761u) % 4294967296u));
   return buf;
 }
@@ -89,9 +94,12 @@ int main(int argc, char** argv) {
   std::string sample_path;
   for (int i = 2; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--contacts") contacts = std::stoll(argv[i + 1]);
-    else if (a == "--sample") sample_path = argv[i + 1];
-    else if (a == "--sample-every") sample_every = std::stoll(argv[i + 1]);
+    if (a == "--contacts")
+      contacts = std::stoll(argv[i + 1]);
+    else if (a == "--sample")
+      sample_path = argv[i + 1];
+    else if (a == "--sample-every")
+      sample_every = std::stoll(argv[i + 1]);
   }
   std::ifstream in(argv[1], std::ios::binary);
   std::stringstream ss;
@@ -136,8 +144,8 @@ int main(int argc, char** argv) {
     out.clear();
     rapport::Status s = (*tpl)->Render(data, options, out, arena);
     if (!s.ok()) {
-      std::cerr << "render failed for contact " << i << ": " << s.error().field << " "
-                << s.error().message << "\n";
+      std::cerr << "render failed for contact " << i << ": " << s.error().field << " " << s.error().message
+                << "\n";
       return 1;
     }
     total_bytes += out.size();

@@ -46,7 +46,8 @@ Result<std::unique_ptr<Store>> OpenAndMigrateStore(const Config& config) {
     std::error_code ec;
     std::filesystem::create_directories(config.data_dir, ec);
     if (ec)
-      return Error::Unavailable(fmt::format("cannot create the data directory {}: {}", config.data_dir, ec.message()));
+      return Error::Unavailable(
+          fmt::format("cannot create the data directory {}: {}", config.data_dir, ec.message()));
   }
   RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(url));
   auto version = store->Migrate();

@@ -56,8 +56,10 @@ Result<int64_t> ExportContacts(ContactStore& store, WorkspaceId ws, ExportFormat
   bool write_failed = false;
   Status st = store.ForEach(ws, [&](const Contact& c) {
     if (c.status == ContactStatus::kErased) return true;
-    if (format == ExportFormat::kCsv) AppendContactCsv(buffer, c);
-    else AppendContactJsonLine(buffer, c);
+    if (format == ExportFormat::kCsv)
+      AppendContactCsv(buffer, c);
+    else
+      AppendContactJsonLine(buffer, c);
     ++count;
     if (buffer.size() >= (1 << 20)) {
       out.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));

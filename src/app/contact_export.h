@@ -25,7 +25,7 @@ enum class ExportFormat { kCsv, kJsonLines };
 Result<ExportFormat> ParseExportFormat(std::string_view name);
 
 void AppendContactCsvHeader(std::string& out);
-void AppendContactCsv(std::string& out, const Contact& contact);  // with "\r\n"
+void AppendContactCsv(std::string& out, const Contact& contact);       // with "\r\n"
 void AppendContactJsonLine(std::string& out, const Contact& contact);  // with "\n"
 
 // Streams the workspace's contacts to `out`; returns how many were written. kUnavailable when

@@ -85,13 +85,20 @@ Result<ImportMapping> MapHeader(const std::vector<std::string_view>& header) {
     std::string column_name = fmt::format("column {} (\"{}\")", i + 1, raw);
     ImportColumn col;
     std::string lower = Lower(raw);
-    if (lower == "email") col.kind = ColumnKind::kEmail, has_email = true;
-    else if (lower == "external_id") col.kind = ColumnKind::kExternalId;
-    else if (lower == "status") col.kind = ColumnKind::kStatus;
-    else if (lower == "timezone") col.kind = ColumnKind::kTimezone;
-    else if (lower == "locale") col.kind = ColumnKind::kLocale;
-    else if (lower == "attributes") col.kind = ColumnKind::kAttributesJson;
-    else if (lower == "id" || lower == "created_at" || lower == "updated_at") col.kind = ColumnKind::kIgnored;
+    if (lower == "email")
+      col.kind = ColumnKind::kEmail, has_email = true;
+    else if (lower == "external_id")
+      col.kind = ColumnKind::kExternalId;
+    else if (lower == "status")
+      col.kind = ColumnKind::kStatus;
+    else if (lower == "timezone")
+      col.kind = ColumnKind::kTimezone;
+    else if (lower == "locale")
+      col.kind = ColumnKind::kLocale;
+    else if (lower == "attributes")
+      col.kind = ColumnKind::kAttributesJson;
+    else if (lower == "id" || lower == "created_at" || lower == "updated_at")
+      col.kind = ColumnKind::kIgnored;
     else {
       col.kind = ColumnKind::kAttribute;
       std::string_view name = raw;
@@ -100,13 +107,15 @@ Result<ImportMapping> MapHeader(const std::vector<std::string_view>& header) {
         name = Trim(raw.substr(0, colon));
         auto type = ParseValueType(Lower(Trim(raw.substr(colon + 1))));
         if (!type)
-          return Error::Invalid("header", column_name + ": unknown type after ':' (string, number, bool, date, list)");
+          return Error::Invalid("header",
+                                column_name + ": unknown type after ':' (string, number, bool, date, list)");
         col.type = *type;
       }
       if (!ValidAttributeName(name))
-        return Error::Invalid("header", column_name +
-                                            ": an attribute name starts with a letter or _, then letters, digits "
-                                            "or _ (at most 64)");
+        return Error::Invalid("header",
+                              column_name +
+                                  ": an attribute name starts with a letter or _, then letters, digits "
+                                  "or _ (at most 64)");
       col.attribute = std::string(name);
       lower = "attribute:" + col.attribute;
     }
@@ -169,7 +178,8 @@ Result<json::value> TypeValue(std::string_view text, ValueType type) {
 
 Result<ContactInput> MapRow(const ImportMapping& mapping, const std::vector<std::string_view>& fields) {
   if (fields.size() != mapping.columns.size())
-    return Error::Invalid("", fmt::format("expected {} fields, found {}", mapping.columns.size(), fields.size()));
+    return Error::Invalid("",
+                          fmt::format("expected {} fields, found {}", mapping.columns.size(), fields.size()));
   ContactInput input;
   for (size_t i = 0; i < fields.size(); ++i) {
     const ImportColumn& col = mapping.columns[i];
@@ -190,8 +200,8 @@ Result<ContactInput> MapRow(const ImportMapping& mapping, const std::vector<std:
       case ColumnKind::kStatus: {
         auto status = ParseContactStatus(Lower(text));
         if (!status || *status == ContactStatus::kErased)
-          return Error::Invalid("status", fmt::format("\"{}\" is not one of active, unsubscribed, bounced, complained",
-                                                      text));
+          return Error::Invalid(
+              "status", fmt::format("\"{}\" is not one of active, unsubscribed, bounced, complained", text));
         input.status = *status;
         break;
       }
@@ -200,7 +210,8 @@ Result<ContactInput> MapRow(const ImportMapping& mapping, const std::vector<std:
       case ColumnKind::kAttributesJson: {
         boost::system::error_code ec;
         json::value v = json::parse(text, ec);
-        if (ec || !v.is_object()) return Error::Invalid("attributes", "the attributes column must hold a JSON object");
+        if (ec || !v.is_object())
+          return Error::Invalid("attributes", "the attributes column must hold a JSON object");
         if (!input.attributes) input.attributes.emplace();
         for (auto& [k, val] : v.get_object())
           if (!input.attributes->contains(k)) (*input.attributes)[k] = std::move(val);
@@ -268,7 +279,8 @@ Result<ImportSummary> ImportContacts(CsvReader& reader, ContactStore& store, Wor
     if (reader.failed()) return Error::Unavailable("cannot read the input");
     return Error::Invalid("header", "the file is empty (a header row is expected)");
   }
-  if (!record.error.empty()) return Error::Invalid("header", fmt::format("line {}: {}", record.line, record.error));
+  if (!record.error.empty())
+    return Error::Invalid("header", fmt::format("line {}: {}", record.line, record.error));
   RAPPORT_ASSIGN_OR_RETURN(ImportMapping mapping, MapHeader(record.fields));
   {
     std::string header;

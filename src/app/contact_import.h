@@ -30,7 +30,16 @@
 
 namespace rapport::app {
 
-enum class ColumnKind { kEmail, kExternalId, kStatus, kTimezone, kLocale, kAttributesJson, kIgnored, kAttribute };
+enum class ColumnKind {
+  kEmail,
+  kExternalId,
+  kStatus,
+  kTimezone,
+  kLocale,
+  kAttributesJson,
+  kIgnored,
+  kAttribute
+};
 enum class ValueType { kAuto, kString, kNumber, kBool, kDate, kList };
 
 struct ImportColumn {

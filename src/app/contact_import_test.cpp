@@ -14,8 +14,8 @@ ImportMapping Map(const Views& header) {
 }
 
 TEST(MapHeaderTest, FieldsAttributesAndTypes) {
-  auto m = Map({"Email", " external_id ", "STATUS", "timezone", "locale", "attributes", "created_at", "first_name",
-                "zip:string", "interests:list", "vip:bool"});
+  auto m = Map({"Email", " external_id ", "STATUS", "timezone", "locale", "attributes", "created_at",
+                "first_name", "zip:string", "interests:list", "vip:bool"});
   ASSERT_EQ(m.columns.size(), 11u);
   EXPECT_EQ(m.columns[0].kind, ColumnKind::kEmail);
   EXPECT_EQ(m.columns[1].kind, ColumnKind::kExternalId);
@@ -47,7 +47,8 @@ TEST(MapHeaderTest, Errors) {
 
   auto badname = MapHeader({"email", "first name"});
   ASSERT_FALSE(badname.ok());
-  EXPECT_NE(badname.error().message.find("column 2 (\"first name\")"), std::string::npos) << badname.error().message;
+  EXPECT_NE(badname.error().message.find("column 2 (\"first name\")"), std::string::npos)
+      << badname.error().message;
 }
 
 json::value Typed(std::string_view text, ValueType t = ValueType::kAuto) {
@@ -138,7 +139,8 @@ TEST(MapRowTest, RejectReasons) {
 
 TEST(MapRowTest, AttributesJsonColumnMergesUnderExplicitColumns) {
   auto m = Map({"email", "attributes", "city", "created_at"});
-  auto in = MapRow(m, {"a@example.com", R"({"city":"Lyon","plan":"pro","tags":["x"]})", "Paris", "2024-01-01T00:00:00Z"});
+  auto in = MapRow(
+      m, {"a@example.com", R"({"city":"Lyon","plan":"pro","tags":["x"]})", "Paris", "2024-01-01T00:00:00Z"});
   ASSERT_TRUE(in.ok()) << in.error().message;
   EXPECT_EQ(in->attributes->at("city"), json::value("Paris"));
   EXPECT_EQ(in->attributes->at("plan"), json::value("pro"));
@@ -210,16 +212,16 @@ class ImportContactsTest : public ::testing::Test {
 
 TEST_F(ImportContactsTest, KeepsGoodRowsAndReportsBadOnesByLine) {
   RecordingListener l;
-  auto s = Run(
-      "email,external_id,city,age:number\r\n"
-      "ada@example.com,c1,Paris,36\r\n"
-      "not-an-email,c2,Lyon,1\r\n"
-      "\"bob@example.com\",c3,\"Multi\nline\",40\r\n"
-      "carol@example.com,c4,Rome\r\n"
-      "dan@example.com,c5,Oslo,old\r\n"
-      "bob@example.com,c1,Nice,30\r\n"  // c1 is ada, the email is bob: the store refuses it
-      "ada@example.com,,Marseille,37\r\n",
-      l);
+  auto s =
+      Run("email,external_id,city,age:number\r\n"
+          "ada@example.com,c1,Paris,36\r\n"
+          "not-an-email,c2,Lyon,1\r\n"
+          "\"bob@example.com\",c3,\"Multi\nline\",40\r\n"
+          "carol@example.com,c4,Rome\r\n"
+          "dan@example.com,c5,Oslo,old\r\n"
+          "bob@example.com,c1,Nice,30\r\n"  // c1 is ada, the email is bob: the store refuses it
+          "ada@example.com,,Marseille,37\r\n",
+          l);
   ASSERT_TRUE(s.ok()) << s.error().message;
   EXPECT_EQ(s->created, 2);
   EXPECT_EQ(s->updated, 1);

@@ -175,23 +175,26 @@ void RegisterContactsCommand(CLI::App& root, int& exit_code) {
   CLI::App* contacts = root.add_subcommand("contacts", "Import and export contacts");
   contacts->require_subcommand(1);
 
-  CLI::App* import = contacts->add_subcommand("import", "Import contacts from a CSV file (header row required)");
+  CLI::App* import =
+      contacts->add_subcommand("import", "Import contacts from a CSV file (header row required)");
   import->add_option("FILE", options->file, "the CSV file")->required();
-  import->add_option("--workspace", options->workspace, "workspace name (default: \"default\", created if missing)");
+  import->add_option("--workspace", options->workspace,
+                     "workspace name (default: \"default\", created if missing)");
   import->add_option("--reject", options->reject_file, "where rejected rows go (default FILE.rejects.csv)");
   import->add_option("--batch", options->batch_size, "rows per store transaction")
       ->check(CLI::Range(size_t{1}, size_t{100000}));
   AddCommonOptions(*import, options->common);
   AddDatabaseOption(*import, options->common);
-  import->callback([options, &exit_code] { exit_code = Run(Import(*options)); });
+  import->callback([options, &exit_code] { exit_code = Run(Import(*options));
+});
 
-  CLI::App* exp = contacts->add_subcommand("export", "Export contacts as CSV or JSON lines");
-  exp->add_option("--format", options->format, "csv (default) or jsonl");
-  exp->add_option("--output,-o", options->output, "file to write (default stdout)");
-  exp->add_option("--workspace", options->workspace, "workspace name (default: \"default\")");
-  AddCommonOptions(*exp, options->common);
-  AddDatabaseOption(*exp, options->common);
-  exp->callback([options, &exit_code] { exit_code = Run(Export(*options)); });
-}
+CLI::App* exp = contacts->add_subcommand("export", "Export contacts as CSV or JSON lines");
+exp->add_option("--format", options->format, "csv (default) or jsonl");
+exp->add_option("--output,-o", options->output, "file to write (default stdout)");
+exp->add_option("--workspace", options->workspace, "workspace name (default: \"default\")");
+AddCommonOptions(*exp, options->common);
+AddDatabaseOption(*exp, options->common);
+exp->callback([options, &exit_code] { exit_code = Run(Export(*options)); });
+}  // namespace rapport::app
 
 }  // namespace rapport::app

@@ -8,7 +8,8 @@ namespace {
 
 enum class State { kFieldStart, kUnquoted, kQuoted, kQuoteInQuoted };
 
-constexpr std::string_view kAfterQuote = "a character follows a closing quote (quote the whole field and double the quotes inside)";
+constexpr std::string_view kAfterQuote =
+    "a character follows a closing quote (quote the whole field and double the quotes inside)";
 constexpr std::string_view kUnterminated = "a quoted field is not closed before the end of the file";
 
 }  // namespace

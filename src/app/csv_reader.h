@@ -50,7 +50,7 @@ class CsvReader {
   bool skip_lf_ = false;  // a CR ended the last line; a following LF belongs to it
   int64_t line_ = 1;      // the physical line of buffer_[pos_]
   uint64_t bytes_read_ = 0;
-  std::string data_;                        // the current record's field bytes, unescaped
+  std::string data_;                              // the current record's field bytes, unescaped
   std::vector<std::pair<size_t, size_t>> spans_;  // [begin, end) of each field in data_
 };
 

@@ -61,7 +61,9 @@ TEST(CsvReaderTest, QuotedFieldsWithSeparatorsQuotesAndNewlines) {
 }
 
 TEST(CsvReaderTest, BomIsSkippedAndEmptyFieldsKept) {
-  auto rows = ReadAll("\xEF\xBB\xBF" "email,city\n,\na@example.com,\n");
+  auto rows = ReadAll(
+      "\xEF\xBB\xBF"
+      "email,city\n,\na@example.com,\n");
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_EQ(rows[0].fields, (Fields{"email", "city"}));
   EXPECT_EQ(rows[1].fields, (Fields{"", ""}));

@@ -59,13 +59,14 @@ Status ListKeys(const KeysOptions& o) {
   RAPPORT_ASSIGN_OR_RETURN(Config config, LoadAppConfig(o.common));
   RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenAndMigrateStore(config));
   auto ws = ResolveWorkspace(*store, o.workspace, /*create_default=*/false);
-  if (!ws.ok() && !(o.workspace.empty() && ws.error().code == ErrorCode::kNotFound)) return std::move(ws).error();
+  if (!ws.ok() && !(o.workspace.empty() && ws.error().code == ErrorCode::kNotFound))
+    return std::move(ws).error();
   std::vector<ApiKey> keys;
   if (ws.ok()) {
     RAPPORT_ASSIGN_OR_RETURN(keys, store->keys().List(ws->id));
   }
-  std::string out = fmt::format("{:<6} {:<24} {:<12} {:<22} {:<22} {:<22} {}\n", "ID", "NAME", "PREFIX", "SCOPES",
-                                "CREATED", "LAST USED", "STATUS");
+  std::string out = fmt::format("{:<6} {:<24} {:<12} {:<22} {:<22} {:<22} {}\n", "ID", "NAME", "PREFIX",
+                                "SCOPES", "CREATED", "LAST USED", "STATUS");
   for (const ApiKey& k : keys) {
     out += fmt::format("{:<6} {:<24} {:<12} {:<22} {:<22} {:<22} {}\n", k.id, k.name, k.prefix + "…",
                        FormatScopes(k.scopes), FormatTimestamp(k.created_at),
@@ -101,12 +102,14 @@ void RegisterKeysCommand(CLI::App& root, int& exit_code) {
   CLI::App* create = keys->add_subcommand("create", "Create an API key; prints it once, on the last line");
   create->add_option("--name", options->name, "a name to recognise the key by")->required();
   create->add_option("--scope", options->scope, "admin, write, read, send (comma-separated)")->required();
-  create->add_option("--workspace", options->workspace, "workspace name (default: \"default\", created if missing)");
+  create->add_option("--workspace", options->workspace,
+                     "workspace name (default: \"default\", created if missing)");
   AddCommonOptions(*create, options->common);
   AddDatabaseOption(*create, options->common);
   create->callback([options, &exit_code] { exit_code = Run(CreateKey(*options)); });
 
-  CLI::App* list = keys->add_subcommand("list", "List the API keys of a workspace (never the keys themselves)");
+  CLI::App* list =
+      keys->add_subcommand("list", "List the API keys of a workspace (never the keys themselves)");
   list->add_option("--workspace", options->workspace, "workspace name (default: \"default\")");
   AddCommonOptions(*list, options->common);
   AddDatabaseOption(*list, options->common);

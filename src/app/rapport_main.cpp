@@ -26,9 +26,11 @@ void RegisterDkimCommand(CLI::App& root, int& exit_code) {
   keygen->add_option("--domain", options->domain, "the signing domain (d=)")->required();
   keygen->add_option("--selector", options->selector, "the selector (s=)")->required();
   keygen->add_option("--algorithm", options->algorithm, "rsa (default) or ed25519");
-  keygen->add_option("--out", options->key_file, "where to write the private key (PEM, mode 0600)")->required();
+  keygen->add_option("--out", options->key_file, "where to write the private key (PEM, mode 0600)")
+      ->required();
   keygen->callback([options, &exit_code] {
-    exit_code = rapport::RunDkimKeygen(options->domain, options->selector, options->algorithm, options->key_file);
+    exit_code =
+        rapport::RunDkimKeygen(options->domain, options->selector, options->algorithm, options->key_file);
   });
 }
 

@@ -69,9 +69,7 @@ void PrintError(std::ostream& err, const std::string& file, const Error& e) {
 
 }  // namespace
 
-int RunRender(const RenderCommandOptions& options) {
-  return RunRender(options, std::cout, std::cerr);
-}
+int RunRender(const RenderCommandOptions& options) { return RunRender(options, std::cout, std::cerr); }
 
 int RunRender(const RenderCommandOptions& options, std::ostream& out, std::ostream& err) {
   std::string source;

@@ -1,9 +1,9 @@
 #include "app/version_command.h"
 
-#include <boost/version.hpp>
 #include <fmt/format.h>
 #include <openssl/opensslv.h>
 #include <sqlite3.h>
+#include <boost/version.hpp>
 
 #include <iostream>
 #include <memory>

@@ -16,12 +16,26 @@ bool IsAtext(unsigned char c) {
   if (c >= 0x80) return true;  // UTF-8 (RFC 6531)
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '/': case '=': case '?': case '^': case '_': case '`': case '{': case '|': case '}':
-    case '~':
-      return true;
-    default:
-      return false;
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '/':
+    case '=':
+    case '?':
+    case '^':
+    case '_':
+    case '`':
+    case '{':
+    case '|':
+    case '}':
+    case '~': return true;
+    default: return false;
   }
 }
 
@@ -32,19 +46,29 @@ bool ValidUtf8(std::string_view s) {
     unsigned char c = s[i];
     size_t n;
     uint32_t cp;
-    if (c < 0x80) { ++i; continue; }
-    if ((c & 0xE0) == 0xC0) { n = 1; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { n = 2; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { n = 3; cp = c & 0x07; }
-    else return false;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    if ((c & 0xE0) == 0xC0) {
+      n = 1;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 3;
+      cp = c & 0x07;
+    } else
+      return false;
     if (i + n >= s.size()) return false;  // truncated sequence
     for (size_t k = 1; k <= n; ++k) {
       unsigned char cc = s[i + k];
       if ((cc & 0xC0) != 0x80) return false;
       cp = (cp << 6) | (cc & 0x3F);
     }
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
       return false;
     i += n + 1;
   }
@@ -61,7 +85,8 @@ Status CheckLocal(std::string_view local, std::string_view field) {
       unsigned char c = local[i];
       if (c < 0x20 || c == 0x7F) return Error::Invalid(std::string(field), "control character in address");
       if (c == '\\') {
-        if (i + 2 >= local.size()) return Error::Invalid(std::string(field), "bad escape in quoted local part");
+        if (i + 2 >= local.size())
+          return Error::Invalid(std::string(field), "bad escape in quoted local part");
         unsigned char n = local[i + 1];
         if (n < 0x20 || n == 0x7F) return Error::Invalid(std::string(field), "control character in address");
         ++i;
@@ -106,15 +131,16 @@ Result<std::string> CheckDomain(std::string_view domain, std::string_view field)
       rc = idn2_to_ascii_8z(owned.c_str(), &out, IDN2_TRANSITIONAL | IDN2_NFC_INPUT);
     }
     if (rc != IDN2_OK || out == nullptr)
-      return Error::Invalid(std::string(field),
-                            std::string("the domain is not a valid internationalized name: ") +
-                                idn2_strerror(rc));
+      return Error::Invalid(
+          std::string(field),
+          std::string("the domain is not a valid internationalized name: ") + idn2_strerror(rc));
     ace.assign(out);
     idn2_free(out);
     std::transform(ace.begin(), ace.end(), ace.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   }
-  if (ace.size() > kMaxDomain) return Error::Invalid(std::string(field), "the domain is longer than 253 octets");
+  if (ace.size() > kMaxDomain)
+    return Error::Invalid(std::string(field), "the domain is longer than 253 octets");
   if (ace.find('.') == std::string::npos)
     return Error::Invalid(std::string(field), "the domain needs at least one dot");
   size_t start = 0;
@@ -123,7 +149,8 @@ Result<std::string> CheckDomain(std::string_view domain, std::string_view field)
     if (end == std::string::npos) end = ace.size();
     std::string_view label(ace.data() + start, end - start);
     if (label.empty()) return Error::Invalid(std::string(field), "the domain has an empty label");
-    if (label.size() > 63) return Error::Invalid(std::string(field), "a domain label is longer than 63 octets");
+    if (label.size() > 63)
+      return Error::Invalid(std::string(field), "a domain label is longer than 63 octets");
     if (label.front() == '-' || label.back() == '-')
       return Error::Invalid(std::string(field), "a domain label may not start or end with '-'");
     for (unsigned char c : label) {

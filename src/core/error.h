@@ -46,9 +46,7 @@ struct Error {
     return {ErrorCode::kConflict, std::move(msg), std::move(field)};
   }
   static Error Internal(std::string msg) { return {ErrorCode::kInternal, std::move(msg), {}}; }
-  static Error Unavailable(std::string msg) {
-    return {ErrorCode::kUnavailable, std::move(msg), {}};
-  }
+  static Error Unavailable(std::string msg) { return {ErrorCode::kUnavailable, std::move(msg), {}}; }
 };
 
 // Result<T> holds a T or an Error. Result<void> holds nothing or an Error.
@@ -56,22 +54,37 @@ struct Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}            // NOLINT: implicit by design
-  Result(Error error) : v_(std::move(error)) {}        // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT: implicit by design
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
 
-  T& value() & { assert(ok()); return std::get<0>(v_); }
-  const T& value() const& { assert(ok()); return std::get<0>(v_); }
-  T&& value() && { assert(ok()); return std::get<0>(std::move(v_)); }
+  T& value() & {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    assert(ok());
+    return std::get<0>(std::move(v_));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  const Error& error() const& { assert(!ok()); return std::get<1>(v_); }
-  Error&& error() && { assert(!ok()); return std::get<1>(std::move(v_)); }
+  const Error& error() const& {
+    assert(!ok());
+    return std::get<1>(v_);
+  }
+  Error&& error() && {
+    assert(!ok());
+    return std::get<1>(std::move(v_));
+  }
 
  private:
   std::variant<T, Error> v_;
@@ -85,8 +98,14 @@ class [[nodiscard]] Result<void> {
 
   bool ok() const { return ok_; }
   explicit operator bool() const { return ok_; }
-  const Error& error() const& { assert(!ok_); return error_; }
-  Error&& error() && { assert(!ok_); return std::move(error_); }
+  const Error& error() const& {
+    assert(!ok_);
+    return error_;
+  }
+  Error&& error() && {
+    assert(!ok_);
+    return std::move(error_);
+  }
 
  private:
   Error error_;
@@ -98,18 +117,17 @@ using Status = Result<void>;
 }  // namespace rapport
 
 // Propagates a failed Result from the enclosing function.
-#define RAPPORT_TRY(expr)                                  \
-  do {                                                     \
-    auto rapport_try_result_ = (expr);                     \
-    if (!rapport_try_result_.ok())                         \
-      return std::move(rapport_try_result_).error();       \
+#define RAPPORT_TRY(expr)                                                         \
+  do {                                                                            \
+    auto rapport_try_result_ = (expr);                                            \
+    if (!rapport_try_result_.ok()) return std::move(rapport_try_result_).error(); \
   } while (0)
 
 #define RAPPORT_CONCAT_INNER_(a, b) a##b
 #define RAPPORT_CONCAT_(a, b) RAPPORT_CONCAT_INNER_(a, b)
 // Declares `lhs` from the value of a Result, or returns its Error.
-#define RAPPORT_ASSIGN_OR_RETURN(lhs, expr)                                   \
-  auto RAPPORT_CONCAT_(rapport_r_, __LINE__) = (expr);                        \
-  if (!RAPPORT_CONCAT_(rapport_r_, __LINE__).ok())                            \
-    return std::move(RAPPORT_CONCAT_(rapport_r_, __LINE__)).error();          \
+#define RAPPORT_ASSIGN_OR_RETURN(lhs, expr)                          \
+  auto RAPPORT_CONCAT_(rapport_r_, __LINE__) = (expr);               \
+  if (!RAPPORT_CONCAT_(rapport_r_, __LINE__).ok())                   \
+    return std::move(RAPPORT_CONCAT_(rapport_r_, __LINE__)).error(); \
   lhs = std::move(RAPPORT_CONCAT_(rapport_r_, __LINE__)).value()

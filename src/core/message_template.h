@@ -19,11 +19,11 @@ inline constexpr size_t kMaxSnippets = 100;
 struct MessageTemplate {
   TemplateId id = 0;
   WorkspaceId workspace_id = 0;
-  std::string name;       // unique per workspace: [a-z0-9][a-z0-9_-]{0,63}
+  std::string name;  // unique per workspace: [a-z0-9][a-z0-9_-]{0,63}
   std::string subject;
-  std::string preheader;  // may be empty
-  std::string html;       // may be empty when text is given
-  std::string text;       // empty: derived from the HTML at send time
+  std::string preheader;                                     // may be empty
+  std::string html;                                          // may be empty when text is given
+  std::string text;                                          // empty: derived from the HTML at send time
   std::map<std::string, std::string, std::less<>> snippets;  // name -> Liquid source
   Timestamp created_at{};
   Timestamp updated_at{};

@@ -61,9 +61,7 @@ bool ValidName(std::string_view name, size_t max) {
   if (name.empty() || name.size() > max) return false;
   auto head = static_cast<unsigned char>(name[0]);
   if (!(std::isalpha(head) || head == '_')) return false;
-  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
-    return std::isalnum(c) || c == '_';
-  });
+  return std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isalnum(c) || c == '_'; });
 }
 
 bool HasControl(std::string_view s) {
@@ -92,7 +90,8 @@ Status ValidateAttributes(const json::object& attributes) {
                             "(at most 64)");
     if (value.is_null()) continue;  // removes the attribute on merge
     auto type = AttributeTypeOf(value);
-    if (!type) return Error::Invalid(field, "an attribute is a string, number, bool, date, timestamp or list");
+    if (!type)
+      return Error::Invalid(field, "an attribute is a string, number, bool, date, timestamp or list");
     if (value.is_string() && value.get_string().size() > kMaxAttributeStringLength)
       return Error::Invalid(field, "a string attribute is at most 8192 bytes");
     if (value.is_double() && !std::isfinite(value.get_double()))
@@ -129,9 +128,10 @@ Status ValidateContactInput(ContactInput& input) {
     return Error::Invalid("timezone", "timezone must be an IANA zone name such as Europe/Paris");
   if (input.locale && !input.locale->empty()) {
     const std::string& l = *input.locale;
-    bool ok = l.size() <= 35 && std::all_of(l.begin(), l.end(), [](unsigned char c) {
-                return std::isalnum(c) || c == '-' || c == '_';
-              }) && std::isalpha(static_cast<unsigned char>(l[0]));
+    bool ok = l.size() <= 35 &&
+              std::all_of(l.begin(), l.end(),
+                          [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_'; }) &&
+              std::isalpha(static_cast<unsigned char>(l[0]));
     if (!ok) return Error::Invalid("locale", "locale must be a language tag such as en or fr-CA");
   }
   if (input.attributes) RAPPORT_TRY(ValidateAttributes(*input.attributes));
@@ -172,13 +172,15 @@ std::optional<SubscriptionStatus> ParseSubscriptionStatus(std::string_view s) {
 
 Status ValidateSlug(std::string_view value, std::string_view field, std::string_view what) {
   bool ok = !value.empty() && value.size() <= 64 &&
-            (std::islower(static_cast<unsigned char>(value[0])) || std::isdigit(static_cast<unsigned char>(value[0]))) &&
+            (std::islower(static_cast<unsigned char>(value[0])) ||
+             std::isdigit(static_cast<unsigned char>(value[0]))) &&
             std::all_of(value.begin(), value.end(), [](unsigned char c) {
               return std::islower(c) || std::isdigit(c) || c == '_' || c == '-';
             });
   if (!ok)
-    return Error::Invalid(std::string(field), std::string(what) +
-                                                  " is 1 to 64 of a-z, 0-9, _ and -, starting with a letter or digit");
+    return Error::Invalid(
+        std::string(field),
+        std::string(what) + " is 1 to 64 of a-z, 0-9, _ and -, starting with a letter or digit");
   return {};
 }
 
@@ -193,11 +195,16 @@ Result<Scopes> ParseScopes(std::string_view list) {
     std::string_view name = list.substr(start, end - start);
     while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
     while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
-    if (name == "read") scopes |= kScopeRead;
-    else if (name == "write") scopes |= kScopeWrite;
-    else if (name == "send") scopes |= kScopeSend;
-    else if (name == "admin") scopes |= kScopeAdmin;
-    else return Error::Invalid("scope", "unknown scope '" + std::string(name) + "' (admin, write, read, send)");
+    if (name == "read")
+      scopes |= kScopeRead;
+    else if (name == "write")
+      scopes |= kScopeWrite;
+    else if (name == "send")
+      scopes |= kScopeSend;
+    else if (name == "admin")
+      scopes |= kScopeAdmin;
+    else
+      return Error::Invalid("scope", "unknown scope '" + std::string(name) + "' (admin, write, read, send)");
     start = end + 1;
   }
   if (scopes == 0) return Error::Invalid("scope", "at least one scope is required");

@@ -66,9 +66,9 @@ struct Contact {
   std::string email;                       // normalized (see email_address.h)
   std::optional<std::string> external_id;  // the customer's own id, unique per workspace
   ContactStatus status = ContactStatus::kActive;
-  json::object attributes;                 // name -> string | number | bool | date | timestamp | list
-  std::string timezone;                    // IANA name; empty: the workspace's default
-  std::string locale;                      // BCP 47 ("en", "fr-CA"); empty: unknown
+  json::object attributes;  // name -> string | number | bool | date | timestamp | list
+  std::string timezone;     // IANA name; empty: the workspace's default
+  std::string locale;       // BCP 47 ("en", "fr-CA"); empty: unknown
   Timestamp created_at{};
   Timestamp updated_at{};
 };
@@ -107,7 +107,7 @@ struct Event {
 // wins in that order). With create_contact, an unknown email or external id creates the contact.
 struct ContactRef {
   std::optional<ContactId> id;
-  std::optional<std::string> email;        // normalized
+  std::optional<std::string> email;  // normalized
   std::optional<std::string> external_id;
   bool create_contact = true;
 };
@@ -142,7 +142,7 @@ Status ValidateSlug(std::string_view value, std::string_view field, std::string_
 
 // Where a consent came from: the proof a regulator asks for.
 struct Consent {
-  std::string source;        // "api", "import", "form:signup", "preference_center" ...
+  std::string source;  // "api", "import", "form:signup", "preference_center" ...
   Timestamp at{};
   std::string ip;
   std::string user_agent;
@@ -186,9 +186,9 @@ struct ApiKey {
 struct AuditEntry {
   int64_t id = 0;
   WorkspaceId workspace_id = 0;
-  std::string actor;    // "key:12", "cli"
-  std::string action;   // "contact.create", "key.revoke" ...
-  std::string entity;   // "contact", "topic", "key"
+  std::string actor;   // "key:12", "cli"
+  std::string action;  // "contact.create", "key.revoke" ...
+  std::string entity;  // "contact", "topic", "key"
   std::string entity_id;
   json::object details;
   Timestamp at{};

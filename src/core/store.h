@@ -21,7 +21,7 @@
 namespace rapport {
 
 struct ContactQuery {
-  int limit = 50;                    // 1..1000
+  int limit = 50;  // 1..1000
   std::string cursor;
   std::optional<std::string> email;  // exact (normalized) match
   bool include_erased = false;
@@ -61,9 +61,9 @@ enum class AppendOutcome { kAccepted, kDuplicate, kFailed };
 
 struct AppendResult {
   AppendOutcome outcome = AppendOutcome::kAccepted;
-  EventId event_id = 0;      // the new event, or the first one for a duplicate key
+  EventId event_id = 0;  // the new event, or the first one for a duplicate key
   ContactId contact_id = 0;
-  Error error;               // when kFailed (e.g. kNotFound for an unknown contact id)
+  Error error;  // when kFailed (e.g. kNotFound for an unknown contact id)
 };
 
 struct EventQuery {

@@ -127,7 +127,8 @@ Response Api::Impl::Dispatch(const Request& req, std::string_view& route_label) 
            "this API key lacks the '" + std::string(ScopeName(route.access)) + "' scope this route needs",
            {}});
   }
-  if (req.path.starts_with("/api/") && NeedsBody(req.method) && !IsJsonContentType(req.Header("content-type")))
+  if (req.path.starts_with("/api/") && NeedsBody(req.method) &&
+      !IsJsonContentType(req.Header("content-type")))
     return HttpErrorResponse(415, "unsupported_media_type",
                              "send the body as JSON with Content-Type: application/json");
   auto result = route.handler(call);

@@ -13,7 +13,6 @@
 namespace rapport::http {
 namespace {
 
-
 TEST_F(ApiTest, ContactsCreateUpsertGetPatchListErase) {
   Response r = Call("POST", "/api/v1/contacts",
                     R"({"email":"Ada@Example.COM","attributes":{"first_name":"Ada"}})", &writer_);

@@ -48,7 +48,8 @@ void Audit(Services& s, const CallContext& call, std::string action, std::string
            std::string entity_id, json::object details) {
   AuditEntry e;
   e.workspace_id = call.key.workspace_id;
-  e.actor = call.key.id != 0 ? "key:" + std::to_string(call.key.id) : "link";  // signed-link pages have no key
+  e.actor =
+      call.key.id != 0 ? "key:" + std::to_string(call.key.id) : "link";  // signed-link pages have no key
   e.action = std::move(action);
   e.entity = std::move(entity);
   e.entity_id = std::move(entity_id);

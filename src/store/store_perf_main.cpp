@@ -27,7 +27,9 @@ double CpuSeconds() {
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-double Seconds(Clock_::time_point since) { return std::chrono::duration<double>(Clock_::now() - since).count(); }
+double Seconds(Clock_::time_point since) {
+  return std::chrono::duration<double>(Clock_::now() - since).count();
+}
 
 bool RunAppend(const std::string& label, const std::string& url) {
   auto store = OpenStore(url);
@@ -68,10 +70,11 @@ bool RunAppend(const std::string& label, const std::string& url) {
   }
   double total = Seconds(start);
   double cpu = CpuSeconds() - cpu_start;
-  std::printf("%-8s append: %d batches x %d events in %.3f s = %.0f events/s (mean %.2f ms/batch, worst %.2f ms; "
-              "process CPU %.2f ms/batch)\n",
-              label.c_str(), kBatches, kPerBatch, total, kBatches * kPerBatch / total, total * 1000 / kBatches,
-              worst * 1000, cpu * 1000 / kBatches);
+  std::printf(
+      "%-8s append: %d batches x %d events in %.3f s = %.0f events/s (mean %.2f ms/batch, worst %.2f ms; "
+      "process CPU %.2f ms/batch)\n",
+      label.c_str(), kBatches, kPerBatch, total, kBatches * kPerBatch / total, total * 1000 / kBatches,
+      worst * 1000, cpu * 1000 / kBatches);
   return *s.events().Count(ws) == kBatches * kPerBatch;
 }
 
@@ -83,15 +86,16 @@ bool RunImport(const std::string& path, size_t count) {
   std::vector<ContactInput> rows(count);
   for (size_t i = 0; i < count; ++i) {
     rows[i].email = "person" + std::to_string(i) + "@example.org";
-    rows[i].attributes = json::object{{"first_name", "Ada"}, {"plan", i % 3 ? "free" : "pro"}, {"score", i % 100}};
+    rows[i].attributes =
+        json::object{{"first_name", "Ada"}, {"plan", i % 3 ? "free" : "pro"}, {"score", i % 100}};
   }
   size_t ok = 0;
   double cpu_start = CpuSeconds();
   auto start = Clock_::now();
   Status st = s.contacts().Import(ws, rows, [&](size_t, const Result<UpsertResult>& r) { ok += r.ok(); });
   double secs = Seconds(start);
-  std::printf("sqlite   import: %zu contacts in %.2f s = %.0f contacts/s (%zu ok; process CPU %.2f s)\n", count, secs,
-              count / secs, ok, CpuSeconds() - cpu_start);
+  std::printf("sqlite   import: %zu contacts in %.2f s = %.0f contacts/s (%zu ok; process CPU %.2f s)\n",
+              count, secs, count / secs, ok, CpuSeconds() - cpu_start);
   return st.ok() && ok == count;
 }
 
@@ -104,7 +108,8 @@ int main(int argc, char** argv) {
   auto dir = std::filesystem::temp_directory_path() / ("rapport-perf-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   bool ok = true;
-  if (what == "sqlite" || what == "all") ok &= rapport::RunAppend("sqlite", "sqlite:" + (dir / "append.db").string());
+  if (what == "sqlite" || what == "all")
+    ok &= rapport::RunAppend("sqlite", "sqlite:" + (dir / "append.db").string());
   if (what == "url" && argc > 2) ok &= rapport::RunAppend("url", argv[2]);
   if (what == "postgres" || what == "all") {
     std::string error;

@@ -38,7 +38,7 @@ struct Expr {
   std::string_view root;            // kVariable: the first name, empty when root_expr is set
   std::unique_ptr<Expr> root_expr;  // kVariable: `[expr]` as the first step
   std::vector<PathItem> path;
-  std::unique_ptr<Expr> lo, hi;     // kRange
+  std::unique_ptr<Expr> lo, hi;  // kRange
   SourcePos pos;
 };
 
@@ -69,8 +69,19 @@ struct Condition {
 };
 
 enum class NodeKind : uint8_t {
-  kText, kOutput, kIf, kCase, kFor, kTablerow, kCycle, kAssign, kCapture, kCounter, kBreak,
-  kContinue, kInclude
+  kText,
+  kOutput,
+  kIf,
+  kCase,
+  kFor,
+  kTablerow,
+  kCycle,
+  kAssign,
+  kCapture,
+  kCounter,
+  kBreak,
+  kContinue,
+  kInclude
 };
 
 struct Node {

@@ -150,9 +150,12 @@ Result<std::string> RenderLiquidCase(const LiquidCase& c) {
   std::string w;
   ParseOptions parse_options;
   while (words >> w) {
-    if (w == "html") options.html_escape = true;
-    else if (w.rfind("tz=", 0) == 0) options.timezone = w.substr(3);
-    else if (w.rfind("locale=", 0) == 0) options.locale = w.substr(7);
+    if (w == "html")
+      options.html_escape = true;
+    else if (w.rfind("tz=", 0) == 0)
+      options.timezone = w.substr(3);
+    else if (w.rfind("locale=", 0) == 0)
+      options.locale = w.substr(7);
     else if (w.rfind("now=", 0) == 0) {
       auto t = ParseTimestamp(w.substr(4));
       if (!t) return Error::BadRequest(c.name + ": bad now=");

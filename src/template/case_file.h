@@ -31,10 +31,10 @@ struct LiquidCase {
   std::string data_json = "{}";
   bool strict = false;
   std::map<std::string, std::string, std::less<>> snippets;
-  std::string options;     // rapport-only render options
-  std::string extension;   // non-empty: not compared with ruby-liquid
+  std::string options;    // rapport-only render options
+  std::string extension;  // non-empty: not compared with ruby-liquid
   bool expect_error = false;
-  std::string expect;      // output, or the error message substring
+  std::string expect;  // output, or the error message substring
 };
 
 Result<std::vector<LiquidCase>> LoadLiquidCaseFile(const std::string& path);

@@ -11,8 +11,7 @@ const Value* FilterArgs::Keyword(std::string_view name) const {
   return nullptr;
 }
 
-void FilterRegistry::Register(std::string_view name, FilterFn fn, uint8_t min_args,
-                              uint8_t max_args) {
+void FilterRegistry::Register(std::string_view name, FilterFn fn, uint8_t min_args, uint8_t max_args) {
   auto it = std::lower_bound(entries_.begin(), entries_.end(), name,
                              [](const FilterEntry& e, std::string_view n) { return e.name < n; });
   FilterEntry entry{name, fn, min_args, max_args};
@@ -55,12 +54,8 @@ Error TooLarge(const FilterContext& ctx) {
                {}};
 }
 
-Value MakeString(FilterContext& ctx, std::string_view s) {
-  return Value::String(ctx.arena.Copy(s));
-}
+Value MakeString(FilterContext& ctx, std::string_view s) { return Value::String(ctx.arena.Copy(s)); }
 
-std::string_view AsText(FilterContext& ctx, const Value& v) {
-  return ToStringView(v, ctx.arena);
-}
+std::string_view AsText(FilterContext& ctx, const Value& v) { return ToStringView(v, ctx.arena); }
 
 }  // namespace rapport::liquid

@@ -43,7 +43,7 @@ using FilterFn = Result<Value> (*)(FilterContext& ctx, const Value& input, const
 struct FilterEntry {
   std::string_view name;
   FilterFn fn = nullptr;
-  uint8_t min_args = 0;   // positional arguments, keyword arguments counting as one
+  uint8_t min_args = 0;  // positional arguments, keyword arguments counting as one
   uint8_t max_args = 0;
 };
 

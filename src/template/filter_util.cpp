@@ -52,13 +52,19 @@ Result<int64_t> ToIntegerArg(const Value& v) {
   while (!t.empty() && IsRubySpace(t.front())) t.remove_prefix(1);
   while (!t.empty() && IsRubySpace(t.back())) t.remove_suffix(1);
   bool neg = false;
-  if (!t.empty() && (t[0] == '-' || t[0] == '+')) { neg = t[0] == '-'; t.remove_prefix(1); }
+  if (!t.empty() && (t[0] == '-' || t[0] == '+')) {
+    neg = t[0] == '-';
+    t.remove_prefix(1);
+  }
   if (t.empty()) return FilterError("invalid integer");
   int64_t r = 0;
   bool prev_digit = false;
   for (size_t i = 0; i < t.size(); ++i) {
     char c = t[i];
-    if (c == '_' && prev_digit && i + 1 < t.size()) { prev_digit = false; continue; }
+    if (c == '_' && prev_digit && i + 1 < t.size()) {
+      prev_digit = false;
+      continue;
+    }
     if (c < '0' || c > '9') return FilterError("invalid integer");
     if (__builtin_mul_overflow(r, 10, &r) || __builtin_add_overflow(r, c - '0', &r)) {
       return FilterError("invalid integer");
@@ -82,9 +88,7 @@ size_t CharCount(std::string_view s) {
   return n;
 }
 
-bool IsRubySpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
+bool IsRubySpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
 
 Value PropertyOf(const Value& item, const Value& property, bool* responds) {
   *responds = true;

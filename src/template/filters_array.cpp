@@ -70,15 +70,24 @@ bool Spaceship(const Value& a, const Value& b, int* out) {
     *out = c < 0 ? -1 : (c > 0 ? 1 : 0);
     return true;
   }
-  if (a.is_nil() && b.is_nil()) { *out = 0; return true; }
-  if (a.is_bool() && b.is_bool() && a.as_bool() == b.as_bool()) { *out = 0; return true; }
+  if (a.is_nil() && b.is_nil()) {
+    *out = 0;
+    return true;
+  }
+  if (a.is_bool() && b.is_bool() && a.as_bool() == b.as_bool()) {
+    *out = 0;
+    return true;
+  }
   if (a.is_array() && b.is_array()) {
     const ArrayData& x = a.as_array();
     const ArrayData& y = b.as_array();
     for (size_t i = 0; i < x.size && i < y.size; ++i) {
       int c;
       if (!Spaceship(x.items[i], y.items[i], &c)) return false;
-      if (c != 0) { *out = c; return true; }
+      if (c != 0) {
+        *out = c;
+        return true;
+      }
     }
     *out = x.size < y.size ? -1 : (x.size > y.size ? 1 : 0);
     return true;
@@ -104,7 +113,10 @@ Status SortKeys(FilterContext& ctx, const std::vector<Value>& items, const Filte
   keys.clear();
   bool has_prop = a.count > 0 && !a[0].is_nil();
   for (const Value& item : items) {
-    if (!has_prop) { keys.push_back(item); continue; }
+    if (!has_prop) {
+      keys.push_back(item);
+      continue;
+    }
     if (!(item.is_object() || item.is_array() || item.is_string() || item.is_int())) {
       *all_respond = false;
       return {};
@@ -155,9 +167,7 @@ R SortImpl(FilterContext& ctx, const Value& in, const FilterArgs& a, bool natura
 }
 
 R Sort(FilterContext& ctx, const Value& in, const FilterArgs& a) { return SortImpl(ctx, in, a, false); }
-R SortNatural(FilterContext& ctx, const Value& in, const FilterArgs& a) {
-  return SortImpl(ctx, in, a, true);
-}
+R SortNatural(FilterContext& ctx, const Value& in, const FilterArgs& a) { return SortImpl(ctx, in, a, true); }
 
 // Ruby's eql? for uniq: numbers of different classes differ.
 bool StrictEquals(const Value& a, const Value& b) {
@@ -180,7 +190,10 @@ R Uniq(FilterContext& ctx, const Value& in, const FilterArgs& a) {
     }
     bool seen = false;
     for (const Value& k : keys) {
-      if (StrictEquals(k, key)) { seen = true; break; }
+      if (StrictEquals(k, key)) {
+        seen = true;
+        break;
+      }
     }
     if (!seen) {
       keys.push_back(key);
@@ -346,8 +359,7 @@ R Default(FilterContext& ctx, const Value& in, const FilterArgs& a) {
   bool allow_false = false;
   if (const Value* af = a.Keyword("allow_false")) allow_false = af->Truthy();
   bool missing = allow_false ? in.is_nil() : !in.Truthy();
-  bool empty = (in.is_string() && in.as_string().empty()) ||
-               (in.is_array() && in.as_array().size == 0) ||
+  bool empty = (in.is_string() && in.as_string().empty()) || (in.is_array() && in.as_array().size == 0) ||
                (in.is_object() && in.as_object().size == 0);
   return (missing || empty) ? fallback : in;
 }

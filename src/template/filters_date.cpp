@@ -28,28 +28,26 @@ struct LocaleNames {
 };
 
 const LocaleNames kEnglish = {
-    {"January", "February", "March", "April", "May", "June", "July", "August", "September",
-     "October", "November", "December"},
+    {"January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+     "November", "December"},
     {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"},
     {"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"},
     {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}};
 const LocaleNames kFrench = {
-    {"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-     "octobre", "novembre", "décembre"},
-    {"janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.",
-     "déc."},
+    {"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+     "novembre", "décembre"},
+    {"janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."},
     {"dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"},
     {"dim.", "lun.", "mar.", "mer.", "jeu.", "ven.", "sam."}};
 const LocaleNames kGerman = {
-    {"Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September",
-     "Oktober", "November", "Dezember"},
-    {"Jan.", "Feb.", "März", "Apr.", "Mai", "Juni", "Juli", "Aug.", "Sept.", "Okt.", "Nov.",
-     "Dez."},
+    {"Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
+     "November", "Dezember"},
+    {"Jan.", "Feb.", "März", "Apr.", "Mai", "Juni", "Juli", "Aug.", "Sept.", "Okt.", "Nov.", "Dez."},
     {"Sonntag", "Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag"},
     {"So.", "Mo.", "Di.", "Mi.", "Do.", "Fr.", "Sa."}};
 const LocaleNames kSpanish = {
-    {"enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre",
-     "octubre", "noviembre", "diciembre"},
+    {"enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
+     "noviembre", "diciembre"},
     {"ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic"},
     {"domingo", "lunes", "martes", "miércoles", "jueves", "viernes", "sábado"},
     {"dom", "lun", "mar", "mié", "jue", "vie", "sáb"}};
@@ -165,7 +163,12 @@ bool ParseClock(std::string_view s, size_t& i, Parsed& p) {
 void ParseOffset(std::string_view s, size_t& i, Parsed& p) {
   while (i < s.size() && s[i] == ' ') ++i;
   if (i >= s.size()) return;
-  if (s[i] == 'Z' || s[i] == 'z') { p.has_offset = true; p.offset = 0; ++i; return; }
+  if (s[i] == 'Z' || s[i] == 'z') {
+    p.has_offset = true;
+    p.offset = 0;
+    ++i;
+    return;
+  }
   if (s.substr(i, 3) == "UTC" || s.substr(i, 3) == "GMT") {
     p.has_offset = true;
     p.offset = 0;
@@ -298,8 +301,7 @@ Result<bool> ToTime(FilterContext& ctx, const Value& in, ZonedTime* out) {
   Parsed p;
   if (!ParseDateString(s, p)) return false;
   // Days past the month's end roll over, like Ruby's Time.local (Feb 30 -> Mar 1).
-  date::local_seconds local = date::local_days{date::year{p.year} / p.month / 1} +
-                              date::days{p.day - 1} +
+  date::local_seconds local = date::local_days{date::year{p.year} / p.month / 1} + date::days{p.day - 1} +
                               std::chrono::hours(p.hour) + std::chrono::minutes(p.minute) +
                               std::chrono::seconds(p.second);
   Seconds utc;
@@ -341,19 +343,28 @@ void Strftime(std::string& out, std::string_view fmt, const ZonedTime& t, const 
   iso_week::year_weeknum_weekday iso{date::sys_days(days.time_since_epoch())};
 
   for (size_t i = 0; i < fmt.size(); ++i) {
-    if (fmt[i] != '%' || i + 1 >= fmt.size()) { out += fmt[i]; continue; }
+    if (fmt[i] != '%' || i + 1 >= fmt.size()) {
+      out += fmt[i];
+      continue;
+    }
     size_t start = i;
     ++i;
     char pad = 0;  // 0: default
     bool upper = false, swap = false, colon = false;
     while (i < fmt.size() && (fmt[i] == '-' || fmt[i] == '_' || fmt[i] == '0' || fmt[i] == '^' ||
                               fmt[i] == '#' || fmt[i] == ':')) {
-      if (fmt[i] == '-') pad = '-';
-      else if (fmt[i] == '_') pad = ' ';
-      else if (fmt[i] == '0') pad = '0';
-      else if (fmt[i] == '^') upper = true;
-      else if (fmt[i] == '#') swap = true;
-      else colon = true;
+      if (fmt[i] == '-')
+        pad = '-';
+      else if (fmt[i] == '_')
+        pad = ' ';
+      else if (fmt[i] == '0')
+        pad = '0';
+      else if (fmt[i] == '^')
+        upper = true;
+      else if (fmt[i] == '#')
+        swap = true;
+      else
+        colon = true;
       ++i;
     }
     int width = -1;
@@ -362,7 +373,10 @@ void Strftime(std::string& out, std::string_view fmt, const ZonedTime& t, const 
       if (width > 1024) width = 1024;
       ++i;
     }
-    if (i >= fmt.size()) { out.append(fmt.substr(start)); break; }
+    if (i >= fmt.size()) {
+      out.append(fmt.substr(start));
+      break;
+    }
     char c = fmt[i];
     auto num = [&](int64_t v, int def_width, char def_pad) {
       char p = pad == 0 ? def_pad : (pad == '-' ? 0 : pad);
@@ -408,10 +422,19 @@ void Strftime(std::string& out, std::string_view fmt, const ZonedTime& t, const 
         break;
       }
       case 'B': text(names.months[month - 1]); break;
-      case 'b': case 'h': text(names.months_abbr[month - 1]); break;
+      case 'b':
+      case 'h': text(names.months_abbr[month - 1]); break;
       case 'A': text(names.days[wday]); break;
       case 'a': text(names.days_abbr[wday]); break;
-      case 'p': { std::string s = hour < 12 ? "AM" : "PM"; if (swap) { s = hour < 12 ? "am" : "pm"; swap = false; } text(s); break; }
+      case 'p': {
+        std::string s = hour < 12 ? "AM" : "PM";
+        if (swap) {
+          s = hour < 12 ? "am" : "pm";
+          swap = false;
+        }
+        text(s);
+        break;
+      }
       case 'P': text(hour < 12 ? "am" : "pm"); break;
       case 'u': num(wday == 0 ? 7 : wday, 1, '0'); break;
       case 'w': num(wday, 1, '0'); break;
@@ -435,8 +458,10 @@ void Strftime(std::string& out, std::string_view fmt, const ZonedTime& t, const 
       case 't': out += '\t'; break;
       case '%': out += '%'; break;
       case 'F': Strftime(out, "%Y-%m-%d", t, names); break;
-      case 'T': case 'X': Strftime(out, "%H:%M:%S", t, names); break;
-      case 'D': case 'x': Strftime(out, "%m/%d/%y", t, names); break;
+      case 'T':
+      case 'X': Strftime(out, "%H:%M:%S", t, names); break;
+      case 'D':
+      case 'x': Strftime(out, "%m/%d/%y", t, names); break;
       case 'R': Strftime(out, "%H:%M", t, names); break;
       case 'r': Strftime(out, "%I:%M:%S %p", t, names); break;
       case 'c': Strftime(out, "%a %b %e %H:%M:%S %Y", t, names); break;

@@ -70,8 +70,8 @@ R UrlEncode(FilterContext& ctx, const Value& in, const FilterArgs&) {
   out.clear();
   static const char* kHex = "0123456789ABCDEF";
   for (unsigned char c : s) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-        c == '.' || c == '-' || c == '~') {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+        c == '-' || c == '~') {
       out += static_cast<char>(c);
     } else if (c == ' ') {
       out += '+';
@@ -97,19 +97,30 @@ bool ValidUtf8(std::string_view s) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     size_t n;
     uint32_t cp;
-    if (c < 0x80) { ++i; continue; }
-    if ((c & 0xE0) == 0xC0) { n = 1; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { n = 2; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { n = 3; cp = c & 0x07; }
-    else return false;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    if ((c & 0xE0) == 0xC0) {
+      n = 1;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 3;
+      cp = c & 0x07;
+    } else
+      return false;
     for (size_t k = 1; k <= n; ++k) {
       if (i + k >= s.size()) return false;
       unsigned char d = static_cast<unsigned char>(s[i + k]);
       if ((d & 0xC0) != 0x80) return false;
       cp = (cp << 6) | (d & 0x3F);
     }
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
     i += n + 1;
   }
   return true;
@@ -123,8 +134,7 @@ R UrlDecode(FilterContext& ctx, const Value& in, const FilterArgs&) {
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '+') {
       out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() &&
-               HexVal(s[i + 1]) >= 0 && HexVal(s[i + 2]) >= 0) {
+    } else if (s[i] == '%' && i + 2 < s.size() && HexVal(s[i + 1]) >= 0 && HexVal(s[i + 2]) >= 0) {
       out += static_cast<char>(HexVal(s[i + 1]) * 16 + HexVal(s[i + 2]));
       i += 2;
     } else {
@@ -140,8 +150,8 @@ void Base64Encode(std::string& out, std::string_view s, bool url) {
                           : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   size_t i = 0;
   while (i + 2 < s.size()) {
-    uint32_t v = (static_cast<unsigned char>(s[i]) << 16) |
-                 (static_cast<unsigned char>(s[i + 1]) << 8) | static_cast<unsigned char>(s[i + 2]);
+    uint32_t v = (static_cast<unsigned char>(s[i]) << 16) | (static_cast<unsigned char>(s[i + 1]) << 8) |
+                 static_cast<unsigned char>(s[i + 2]);
     out += table[v >> 18];
     out += table[(v >> 12) & 63];
     out += table[(v >> 6) & 63];
@@ -261,7 +271,10 @@ R StripHtml(FilterContext& ctx, const Value& in, const FilterArgs&) {
       while (b != std::string_view::npos) {
         size_t e = s.find(k.second, b + k.first.size());
         if (e != std::string_view::npos) {
-          if (b < best) { best = b; best_end = e + k.second.size(); }
+          if (b < best) {
+            best = b;
+            best_end = e + k.second.size();
+          }
           break;
         }
         b = std::string_view::npos;

@@ -19,9 +19,7 @@ R Apply(const Value& in, const Value& arg, ArithOp op) {
 R Plus(FilterContext&, const Value& in, const FilterArgs& a) { return Apply(in, a[0], ArithOp::kAdd); }
 R Minus(FilterContext&, const Value& in, const FilterArgs& a) { return Apply(in, a[0], ArithOp::kSub); }
 R Times(FilterContext&, const Value& in, const FilterArgs& a) { return Apply(in, a[0], ArithOp::kMul); }
-R DividedBy(FilterContext&, const Value& in, const FilterArgs& a) {
-  return Apply(in, a[0], ArithOp::kDiv);
-}
+R DividedBy(FilterContext&, const Value& in, const FilterArgs& a) { return Apply(in, a[0], ArithOp::kDiv); }
 R Modulo(FilterContext&, const Value& in, const FilterArgs& a) { return Apply(in, a[0], ArithOp::kMod); }
 
 R Abs(FilterContext&, const Value& in, const FilterArgs&) { return NumberValue(Abs(ToNumber(in))); }

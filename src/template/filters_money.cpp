@@ -15,7 +15,7 @@ namespace {
 
 using R = Result<Value>;
 
-constexpr const char* kNbsp = "\xC2\xA0";         // U+00A0
+constexpr const char* kNbsp = "\xC2\xA0";            // U+00A0
 constexpr const char* kNarrowNbsp = "\xE2\x80\xAF";  // U+202F
 
 struct LocaleFormat {
@@ -57,8 +57,7 @@ R Money(FilterContext& ctx, const Value& in, const FilterArgs& a) {
   if (a.count > 0 && !a[0].is_nil()) code = std::string(AsText(ctx, a[0]));
   for (char& c : code) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   if (code.size() != 3) return FilterError("money: invalid currency code '" + code + "'");
-  std::string lang = a.count > 1 && !a[1].is_nil() ? std::string(AsText(ctx, a[1]))
-                                                     : ctx.options.locale;
+  std::string lang = a.count > 1 && !a[1].is_nil() ? std::string(AsText(ctx, a[1])) : ctx.options.locale;
   lang = lang.substr(0, 2);
   for (char& c : lang) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   int decimals = DecimalsFor(code);

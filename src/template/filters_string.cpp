@@ -19,14 +19,18 @@ void MapCase(std::string& out, std::string_view s, bool upper) {
   for (size_t i = 0; i < s.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
-      if (upper && c >= 'a' && c <= 'z') c -= 32;
-      else if (!upper && c >= 'A' && c <= 'Z') c += 32;
+      if (upper && c >= 'a' && c <= 'z')
+        c -= 32;
+      else if (!upper && c >= 'A' && c <= 'Z')
+        c += 32;
       out += static_cast<char>(c);
     } else if (c == 0xC3 && i + 1 < s.size()) {
       unsigned char d = static_cast<unsigned char>(s[i + 1]);
       // U+00C0..U+00DE (except U+00D7) <-> U+00E0..U+00FE (except U+00F7)
-      if (upper && d >= 0xA0 && d <= 0xBE && d != 0xB7) d -= 0x20;
-      else if (!upper && d >= 0x80 && d <= 0x9E && d != 0x97) d += 0x20;
+      if (upper && d >= 0xA0 && d <= 0xBE && d != 0xB7)
+        d -= 0x20;
+      else if (!upper && d >= 0x80 && d <= 0x9E && d != 0x97)
+        d += 0x20;
       out += static_cast<char>(c);
       out += static_cast<char>(d);
       ++i;
@@ -97,8 +101,7 @@ R Prepend(FilterContext& ctx, const Value& in, const FilterArgs& a) {
 }
 
 // gsub/sub with a literal pattern.
-R ReplaceImpl(FilterContext& ctx, std::string_view s, std::string_view pat,
-              std::string_view rep, bool all) {
+R ReplaceImpl(FilterContext& ctx, std::string_view s, std::string_view pat, std::string_view rep, bool all) {
   std::string& out = ctx.scratch;
   out.clear();
   if (pat.empty()) {
@@ -141,8 +144,7 @@ R RemoveFirst(FilterContext& ctx, const Value& in, const FilterArgs& a) {
   return ReplaceImpl(ctx, AsText(ctx, in), AsText(ctx, a[0]), {}, false);
 }
 
-Value ReplaceLastImpl(FilterContext& ctx, std::string_view s, std::string_view pat,
-                      std::string_view rep) {
+Value ReplaceLastImpl(FilterContext& ctx, std::string_view s, std::string_view pat, std::string_view rep) {
   size_t hit = s.rfind(pat);
   if (hit == std::string_view::npos) return Value::String(s);
   std::string& out = ctx.scratch;
@@ -303,7 +305,10 @@ R StripNewlines(FilterContext& ctx, const Value& in, const FilterArgs&) {
   std::string& out = ctx.scratch;
   out.clear();
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\r' && i + 1 < s.size() && s[i + 1] == '\n') { ++i; continue; }
+    if (s[i] == '\r' && i + 1 < s.size() && s[i + 1] == '\n') {
+      ++i;
+      continue;
+    }
     if (s[i] == '\n') continue;
     out += s[i];
   }

@@ -6,9 +6,7 @@ namespace rapport::liquid {
 
 namespace {
 
-bool IsRubySpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
+bool IsRubySpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
 bool IsWordChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
@@ -28,10 +26,16 @@ class PosTracker {
   explicit PosTracker(std::string_view src) : src_(src) {}
   SourcePos At(const char* p) {
     for (; cur_ < p; ++cur_) {
-      if (*cur_ == '\n') { ++pos_.line; pos_.col = 1; } else { ++pos_.col; }
+      if (*cur_ == '\n') {
+        ++pos_.line;
+        pos_.col = 1;
+      } else {
+        ++pos_.col;
+      }
     }
     return pos_;
   }
+
  private:
   std::string_view src_;
   const char* cur_ = src_.data();
@@ -58,8 +62,7 @@ Result<std::vector<Token>> Tokenize(std::string_view src) {
   const size_t n = src.size();
   while (i < n) {
     size_t open = src.find('{', i);
-    while (open != std::string_view::npos && open + 1 < n && src[open + 1] != '{' &&
-           src[open + 1] != '%') {
+    while (open != std::string_view::npos && open + 1 < n && src[open + 1] != '{' && src[open + 1] != '%') {
       open = src.find('{', open + 1);
     }
     if (open != std::string_view::npos && open + 1 >= n) open = std::string_view::npos;
@@ -93,7 +96,10 @@ Result<std::vector<Token>> Tokenize(std::string_view src) {
       std::string_view inner = src.substr(open + 2, close - open - 2);
       if (!inner.empty() && inner.front() == '-') inner.remove_prefix(1);
       bool trim_right = false;
-      if (!inner.empty() && inner.back() == '-') { inner.remove_suffix(1); trim_right = true; }
+      if (!inner.empty() && inner.back() == '-') {
+        inner.remove_suffix(1);
+        trim_right = true;
+      }
       std::string_view body = LStrip(inner);
       size_t k = 0;
       if (!body.empty() && body[0] == '#') {
@@ -122,7 +128,10 @@ Result<std::vector<Token>> Tokenize(std::string_view src) {
       std::string_view inner = src.substr(open + 2, close - open - 2);
       if (!inner.empty() && inner.front() == '-') inner.remove_prefix(1);
       bool trim_right = false;
-      if (!inner.empty() && inner.back() == '-') { inner.remove_suffix(1); trim_right = true; }
+      if (!inner.empty() && inner.back() == '-') {
+        inner.remove_suffix(1);
+        trim_right = true;
+      }
       t.kind = Token::Kind::kOutput;
       t.text = inner;
       t.span = src.substr(open, close + 2 - open);

@@ -13,9 +13,7 @@ namespace {
 
 using K = MarkupToken::Kind;
 
-bool IsSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsIdStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool IsWord(char c) { return IsIdStart(c) || IsDigit(c); }
@@ -53,18 +51,33 @@ Value NumberLiteral(std::string_view s) {
 }
 
 bool NamedLiteral(std::string_view s, Value* out) {
-  if (s == "nil" || s == "null") { *out = Value(); return true; }
-  if (s == "true") { *out = Value::Bool(true); return true; }
-  if (s == "false") { *out = Value::Bool(false); return true; }
-  if (s == "empty") { *out = Value::Empty(); return true; }
-  if (s == "blank") { *out = Value::Blank(); return true; }
+  if (s == "nil" || s == "null") {
+    *out = Value();
+    return true;
+  }
+  if (s == "true") {
+    *out = Value::Bool(true);
+    return true;
+  }
+  if (s == "false") {
+    *out = Value::Bool(false);
+    return true;
+  }
+  if (s == "empty") {
+    *out = Value::Empty();
+    return true;
+  }
+  if (s == "blank") {
+    *out = Value::Blank();
+    return true;
+  }
   return false;
 }
 
 }  // namespace
 
-MarkupParser::MarkupParser(std::string_view markup, SourcePos pos,
-                           const FilterRegistry* filters, uint32_t max_depth)
+MarkupParser::MarkupParser(std::string_view markup, SourcePos pos, const FilterRegistry* filters,
+                           uint32_t max_depth)
     : markup_(markup), pos_(pos), filters_(filters), max_depth_(max_depth) {
   size_t i = 0;
   const size_t n = markup.size();
@@ -74,23 +87,30 @@ MarkupParser::MarkupParser(std::string_view markup, SourcePos pos,
     char c = markup[i];
     size_t start = i;
     K kind;
-    if (c == '=' && i + 1 < n && markup[i + 1] == '=') { kind = K::kComparison; i += 2; }
-    else if (c == '!' && i + 1 < n && markup[i + 1] == '=') { kind = K::kComparison; i += 2; }
-    else if (c == '<' && i + 1 < n && markup[i + 1] == '>') { kind = K::kComparison; i += 2; }
-    else if (c == '<' || c == '>') {
+    if (c == '=' && i + 1 < n && markup[i + 1] == '=') {
+      kind = K::kComparison;
+      i += 2;
+    } else if (c == '!' && i + 1 < n && markup[i + 1] == '=') {
+      kind = K::kComparison;
+      i += 2;
+    } else if (c == '<' && i + 1 < n && markup[i + 1] == '>') {
+      kind = K::kComparison;
+      i += 2;
+    } else if (c == '<' || c == '>') {
       kind = K::kComparison;
       i += (i + 1 < n && markup[i + 1] == '=') ? 2 : 1;
     } else if (markup.substr(i, 8) == "contains" && i + 8 < n && IsSpace(markup[i + 8])) {
-      kind = K::kComparison; i += 8;
+      kind = K::kComparison;
+      i += 8;
     } else if (c == '\'' || c == '"') {
       size_t close = markup.find(c, i + 1);
       if (close == std::string_view::npos) {
-        status_ = SyntaxErrorAt(PosOf(markup.data() + i),
-                                std::string("Unexpected character ") + c + " in \"" +
-                                    std::string(markup) + "\"");
+        status_ = SyntaxErrorAt(PosOf(markup.data() + i), std::string("Unexpected character ") + c +
+                                                              " in \"" + std::string(markup) + "\"");
         break;
       }
-      kind = K::kString; i = close + 1;
+      kind = K::kString;
+      i = close + 1;
     } else if (IsDigit(c) || (c == '-' && i + 1 < n && IsDigit(markup[i + 1]))) {
       kind = K::kNumber;
       i += (c == '-') ? 1 : 0;
@@ -103,8 +123,10 @@ MarkupParser::MarkupParser(std::string_view markup, SourcePos pos,
       kind = K::kId;
       while (i < n && (IsWord(markup[i]) || markup[i] == '-')) ++i;
       if (i < n && markup[i] == '?') ++i;
-    } else if (c == '.' && i + 1 < n && markup[i + 1] == '.') { kind = K::kDotDot; i += 2; }
-    else {
+    } else if (c == '.' && i + 1 < n && markup[i + 1] == '.') {
+      kind = K::kDotDot;
+      i += 2;
+    } else {
       switch (c) {
         case '|': kind = K::kPipe; break;
         case '.': kind = K::kDot; break;
@@ -117,9 +139,8 @@ MarkupParser::MarkupParser(std::string_view markup, SourcePos pos,
         case '?': kind = K::kQuestion; break;
         case '-': kind = K::kDash; break;
         default:
-          status_ = SyntaxErrorAt(PosOf(markup.data() + i),
-                                  std::string("Unexpected character ") + c + " in \"" +
-                                      std::string(markup) + "\"");
+          status_ = SyntaxErrorAt(PosOf(markup.data() + i), std::string("Unexpected character ") + c +
+                                                                " in \"" + std::string(markup) + "\"");
           i = n;
           continue;
       }
@@ -137,7 +158,12 @@ MarkupParser::MarkupParser(std::string_view markup, SourcePos pos,
 SourcePos MarkupParser::PosOf(const char* p) const {
   SourcePos pos = pos_;
   for (const char* c = markup_.data(); c < p && c < markup_.data() + markup_.size(); ++c) {
-    if (*c == '\n') { ++pos.line; pos.col = 1; } else { ++pos.col; }
+    if (*c == '\n') {
+      ++pos.line;
+      pos.col = 1;
+    } else {
+      ++pos.col;
+    }
   }
   return pos;
 }
@@ -166,8 +192,8 @@ bool MarkupParser::ConsumeId(std::string_view id) {
 
 Result<std::string_view> MarkupParser::Consume(K kind) {
   if (Peek().kind != kind) {
-    return ErrorHere(std::string("Expected ") + KindName(kind) + " but found " +
-                     KindName(Peek().kind) + " in \"" + std::string(markup_) + "\"");
+    return ErrorHere(std::string("Expected ") + KindName(kind) + " but found " + KindName(Peek().kind) +
+                     " in \"" + std::string(markup_) + "\"");
   }
   return tokens_[p_++].text;
 }
@@ -192,8 +218,7 @@ Result<Expr> MarkupParser::ParseExpressionAt(uint32_t depth) {
       Value lit;
       if (!has_lookups && NamedLiteral(t.text, &lit)) {
         e.kind = Expr::Kind::kLiteral;
-        if ((lit.kind() == Value::Kind::kEmpty || lit.kind() == Value::Kind::kBlank) &&
-            !method_literals_) {
+        if ((lit.kind() == Value::Kind::kEmpty || lit.kind() == Value::Kind::kBlank) && !method_literals_) {
           lit = Value::String("");
         }
         e.literal = lit;
@@ -236,11 +261,10 @@ Result<Expr> MarkupParser::ParseExpressionAt(uint32_t depth) {
     }
     default:
       if (t.kind == K::kEnd) {
-        return ErrorHere("Expected an expression but found the end of \"" +
-                         std::string(markup_) + "\"");
+        return ErrorHere("Expected an expression but found the end of \"" + std::string(markup_) + "\"");
       }
-      return ErrorHere(std::string(t.text) + " is not a valid expression in \"" +
-                       std::string(markup_) + "\"");
+      return ErrorHere(std::string(t.text) + " is not a valid expression in \"" + std::string(markup_) +
+                       "\"");
   }
 }
 
@@ -313,13 +337,20 @@ Result<std::unique_ptr<Condition>> MarkupParser::ParseComparison() {
     std::string_view op = Peek().text;
     ++p_;
     using Op = Condition::Op;
-    if (op == "==") c->op = Op::kEq;
-    else if (op == "!=" || op == "<>") c->op = Op::kNe;
-    else if (op == "<") c->op = Op::kLt;
-    else if (op == ">") c->op = Op::kGt;
-    else if (op == "<=") c->op = Op::kLe;
-    else if (op == ">=") c->op = Op::kGe;
-    else c->op = Op::kContains;
+    if (op == "==")
+      c->op = Op::kEq;
+    else if (op == "!=" || op == "<>")
+      c->op = Op::kNe;
+    else if (op == "<")
+      c->op = Op::kLt;
+    else if (op == ">")
+      c->op = Op::kGt;
+    else if (op == "<=")
+      c->op = Op::kLe;
+    else if (op == ">=")
+      c->op = Op::kGe;
+    else
+      c->op = Op::kContains;
     RAPPORT_ASSIGN_OR_RETURN(c->right, ParseExpression());
   }
   return c;
@@ -332,9 +363,12 @@ Result<std::unique_ptr<Condition>> MarkupParser::ParseCondition() {
   Condition* cur = first.get();
   while (true) {
     Condition::Rel rel;
-    if (ConsumeId("and")) rel = Condition::Rel::kAnd;
-    else if (ConsumeId("or")) rel = Condition::Rel::kOr;
-    else break;
+    if (ConsumeId("and"))
+      rel = Condition::Rel::kAnd;
+    else if (ConsumeId("or"))
+      rel = Condition::Rel::kOr;
+    else
+      break;
     RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<Condition> next, ParseComparison());
     cur->rel = rel;
     cur->child = std::move(next);

@@ -17,8 +17,22 @@ class FilterRegistry;
 
 struct MarkupToken {
   enum class Kind : uint8_t {
-    kEnd, kId, kString, kNumber, kComparison, kDotDot, kPipe, kDot, kColon, kComma,
-    kOpenSquare, kCloseSquare, kOpenRound, kCloseRound, kQuestion, kDash
+    kEnd,
+    kId,
+    kString,
+    kNumber,
+    kComparison,
+    kDotDot,
+    kPipe,
+    kDot,
+    kColon,
+    kComma,
+    kOpenSquare,
+    kCloseSquare,
+    kOpenRound,
+    kCloseRound,
+    kQuestion,
+    kDash
   };
   Kind kind = Kind::kEnd;
   std::string_view text;
@@ -27,14 +41,13 @@ struct MarkupToken {
 class MarkupParser {
  public:
   // `markup` must point into the template source; `pos` is the position of markup's first byte.
-  MarkupParser(std::string_view markup, SourcePos pos, const FilterRegistry* filters,
-               uint32_t max_depth);
+  MarkupParser(std::string_view markup, SourcePos pos, const FilterRegistry* filters, uint32_t max_depth);
 
   // Lexing failures are reported by the first call that needs a token.
   Status status() const { return status_; }
 
   Result<Expr> ParseExpression();
-  Result<Pipeline> ParsePipeline();          // expression (| filter (: args)?)*
+  Result<Pipeline> ParsePipeline();                     // expression (| filter (: args)?)*
   Result<std::unique_ptr<Condition>> ParseCondition();  // a == b and c or d ...
   // Parses `name: expr` pairs separated by commas (optionally leading comma) until the end.
   Status ParseAttributes(std::vector<std::pair<std::string_view, Expr>>& out);

@@ -20,7 +20,10 @@ __int128 Pow10(int n) {
 int DigitCount(__int128 m) {
   if (m < 0) m = -m;
   int n = 1;
-  while (m >= 10) { m /= 10; ++n; }
+  while (m >= 10) {
+    m /= 10;
+    ++n;
+  }
   return n;
 }
 
@@ -34,15 +37,21 @@ Number Dec(__int128 m, int scale) {
 
 // Brings both to the same scale; false when that would overflow.
 bool Align(Number& a, Number& b) {
-  if (a.kind == Number::Kind::kInt) { a = Dec(a.i, 0); }
-  if (b.kind == Number::Kind::kInt) { b = Dec(b.i, 0); }
+  if (a.kind == Number::Kind::kInt) {
+    a = Dec(a.i, 0);
+  }
+  if (b.kind == Number::Kind::kInt) {
+    b = Dec(b.i, 0);
+  }
   while (a.scale < b.scale) {
     if (DigitCount(a.m) >= kMaxDigits) return false;
-    a.m *= 10; ++a.scale;
+    a.m *= 10;
+    ++a.scale;
   }
   while (b.scale < a.scale) {
     if (DigitCount(b.m) >= kMaxDigits) return false;
-    b.m *= 10; ++b.scale;
+    b.m *= 10;
+    ++b.scale;
   }
   return true;
 }
@@ -55,7 +64,10 @@ __int128 FloorDiv(__int128 a, __int128 b) {
 
 Number Normalize(Number n) {
   if (n.kind != Number::Kind::kDecimal) return n;
-  while (n.scale > 0 && n.m % 10 == 0) { n.m /= 10; --n.scale; }
+  while (n.scale > 0 && n.m % 10 == 0) {
+    n.m /= 10;
+    --n.scale;
+  }
   return n;
 }
 
@@ -70,7 +82,10 @@ double Number::ToDouble() const {
       char buf[64];
       int p = 63;
       buf[p] = 0;
-      do { buf[--p] = static_cast<char>('0' + static_cast<int>(v % 10)); v /= 10; } while (v);
+      do {
+        buf[--p] = static_cast<char>('0' + static_cast<int>(v % 10));
+        v /= 10;
+      } while (v);
       std::string s;
       if (m < 0) s += '-';
       s += buf + p;
@@ -97,10 +112,14 @@ int64_t RangeCount(int64_t lo, int64_t hi) {
 
 int64_t RubyStringToI(std::string_view s) {
   size_t i = 0;
-  while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\v' ||
-                          s[i] == '\f' || s[i] == '\r')) ++i;
+  while (i < s.size() &&
+         (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\v' || s[i] == '\f' || s[i] == '\r'))
+    ++i;
   bool neg = false;
-  if (i < s.size() && (s[i] == '+' || s[i] == '-')) { neg = s[i] == '-'; ++i; }
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    neg = s[i] == '-';
+    ++i;
+  }
   __int128 v = 0;
   bool any = false;
   while (i < s.size()) {
@@ -126,7 +145,10 @@ Number ParseDecimal(std::string_view s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
     s.remove_suffix(1);
   bool neg = false;
-  if (i < s.size() && (s[i] == '-' || s[i] == '+')) { neg = s[i] == '-'; ++i; }
+  if (i < s.size() && (s[i] == '-' || s[i] == '+')) {
+    neg = s[i] == '-';
+    ++i;
+  }
   __int128 m = 0;
   int scale = 0;
   int digits = 0;
@@ -135,7 +157,10 @@ Number ParseDecimal(std::string_view s) {
   for (; i < s.size(); ++i) {
     char c = s[i];
     if (c >= '0' && c <= '9') {
-      if (digits >= kMaxDigits) { ok = false; break; }
+      if (digits >= kMaxDigits) {
+        ok = false;
+        break;
+      }
       m = m * 10 + (c - '0');
       if (m != 0) ++digits;
       if (frac) ++scale;
@@ -175,10 +200,12 @@ Number ToNumber(const Value& v) {
       std::string_view s = v.as_string();
       // /\A-?\d+\.\d+\z/ on the stripped string
       std::string_view t = s;
-      while (!t.empty() && (t.front() == ' ' || t.front() == '\t' || t.front() == '\n' ||
-                            t.front() == '\r' || t.front() == '\f' || t.front() == '\v')) t.remove_prefix(1);
-      while (!t.empty() && (t.back() == ' ' || t.back() == '\t' || t.back() == '\n' ||
-                            t.back() == '\r' || t.back() == '\f' || t.back() == '\v' || t.back() == '\0')) t.remove_suffix(1);
+      while (!t.empty() && (t.front() == ' ' || t.front() == '\t' || t.front() == '\n' || t.front() == '\r' ||
+                            t.front() == '\f' || t.front() == '\v'))
+        t.remove_prefix(1);
+      while (!t.empty() && (t.back() == ' ' || t.back() == '\t' || t.back() == '\n' || t.back() == '\r' ||
+                            t.back() == '\f' || t.back() == '\v' || t.back() == '\0'))
+        t.remove_suffix(1);
       size_t k = 0;
       if (k < t.size() && t[k] == '-') ++k;
       size_t d1 = k;
@@ -206,21 +233,28 @@ Result<Number> Arith(const Number& a0, const Number& b0, ArithOp op) {
     int64_t a = a0.i, b = b0.i, r = 0;
     switch (op) {
       case ArithOp::kAdd:
-        if (__builtin_add_overflow(a, b, &r)) return Error{ErrorCode::kInvalid, "Liquid error: integer overflow", {}};
+        if (__builtin_add_overflow(a, b, &r))
+          return Error{ErrorCode::kInvalid, "Liquid error: integer overflow", {}};
         return Number::Int(r);
       case ArithOp::kSub:
-        if (__builtin_sub_overflow(a, b, &r)) return Error{ErrorCode::kInvalid, "Liquid error: integer overflow", {}};
+        if (__builtin_sub_overflow(a, b, &r))
+          return Error{ErrorCode::kInvalid, "Liquid error: integer overflow", {}};
         return Number::Int(r);
       case ArithOp::kMul:
-        if (__builtin_mul_overflow(a, b, &r)) return Error{ErrorCode::kInvalid, "Liquid error: integer overflow", {}};
+        if (__builtin_mul_overflow(a, b, &r))
+          return Error{ErrorCode::kInvalid, "Liquid error: integer overflow", {}};
         return Number::Int(r);
       case ArithOp::kDiv:
       case ArithOp::kMod: {
         if (b == 0) return Error{ErrorCode::kInvalid, "Liquid error: divided by 0", {}};
-        if (a == INT64_MIN && b == -1) return Error{ErrorCode::kInvalid, "Liquid error: integer overflow", {}};
+        if (a == INT64_MIN && b == -1)
+          return Error{ErrorCode::kInvalid, "Liquid error: integer overflow", {}};
         int64_t q = a / b;
         int64_t m = a % b;
-        if (m != 0 && ((m < 0) != (b < 0))) { --q; m += b; }
+        if (m != 0 && ((m < 0) != (b < 0))) {
+          --q;
+          m += b;
+        }
         return Number::Int(op == ArithOp::kDiv ? q : m);
       }
     }
@@ -307,9 +341,12 @@ Number Ceil(const Number& a) {
 
 Number Abs(const Number& a) {
   Number r = a;
-  if (a.kind == Number::Kind::kInt) r.i = a.i < 0 ? -a.i : a.i;
-  else if (a.kind == Number::Kind::kDecimal) r.m = a.m < 0 ? -a.m : a.m;
-  else r.d = std::fabs(a.d);
+  if (a.kind == Number::Kind::kInt)
+    r.i = a.i < 0 ? -a.i : a.i;
+  else if (a.kind == Number::Kind::kDecimal)
+    r.m = a.m < 0 ? -a.m : a.m;
+  else
+    r.d = std::fabs(a.d);
   return r;
 }
 

@@ -23,8 +23,18 @@ struct Number {
   int scale = 0;
   double d = 0;
 
-  static Number Int(int64_t v) { Number n; n.kind = Kind::kInt; n.i = v; return n; }
-  static Number Double(double v) { Number n; n.kind = Kind::kDouble; n.d = v; return n; }
+  static Number Int(int64_t v) {
+    Number n;
+    n.kind = Kind::kInt;
+    n.i = v;
+    return n;
+  }
+  static Number Double(double v) {
+    Number n;
+    n.kind = Kind::kDouble;
+    n.d = v;
+    return n;
+  }
   double ToDouble() const;
   bool is_int() const { return kind == Kind::kInt; }
 };

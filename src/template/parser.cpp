@@ -31,8 +31,7 @@ class Parser {
  public:
   Parser(std::string_view source, std::vector<Token> tokens, const ParseOptions& options,
          const FilterRegistry* filters, uint32_t depth)
-      : source_(source), tokens_(std::move(tokens)), options_(options), filters_(filters),
-        depth_(depth) {}
+      : source_(source), tokens_(std::move(tokens)), options_(options), filters_(filters), depth_(depth) {}
 
   Result<Block> ParseDocument() {
     Block root;
@@ -51,7 +50,12 @@ class Parser {
     SourcePos pos = t.pos;
     if (!markup.empty() && t.span.data() != nullptr) {
       for (const char* c = t.span.data(); c < markup.data(); ++c) {
-        if (*c == '\n') { ++pos.line; pos.col = 1; } else { ++pos.col; }
+        if (*c == '\n') {
+          ++pos.line;
+          pos.col = 1;
+        } else {
+          ++pos.col;
+        }
       }
     }
     return MarkupParser(markup, pos, filters_, options_.max_depth);
@@ -109,8 +113,8 @@ class Parser {
 
   Status Enter(const Token& t) {
     if (++depth_ > options_.max_depth) {
-      return SyntaxErrorAt(t.pos, "Nesting too deep (more than " +
-                                      std::to_string(options_.max_depth) + " levels)");
+      return SyntaxErrorAt(t.pos,
+                           "Nesting too deep (more than " + std::to_string(options_.max_depth) + " levels)");
     }
     return {};
   }
@@ -121,17 +125,28 @@ class Parser {
     if (name == "case") return ParseCase(t, out, blank);
     if (name == "for") return ParseFor(t, out, blank);
     if (name == "tablerow") return ParseTablerow(t, out);
-    if (name == "capture") { *blank = true; return ParseCapture(t, out); }
-    if (name == "comment") { *blank = true; return ParseComment(t); }
+    if (name == "capture") {
+      *blank = true;
+      return ParseCapture(t, out);
+    }
+    if (name == "comment") {
+      *blank = true;
+      return ParseComment(t);
+    }
     if (name == "raw") return ParseRaw(t, out, blank);
-    if (name == "assign") { *blank = true; return ParseAssign(t, out); }
+    if (name == "assign") {
+      *blank = true;
+      return ParseAssign(t, out);
+    }
     if (name == "echo") return ParseEcho(t, out);
     if (name == "increment" || name == "decrement") return ParseCounter(t, out);
     if (name == "cycle") return ParseCycle(t, out);
     if (name == "break" || name == "continue") {
       std::unique_ptr<Node> n;
-      if (name == "break") n = std::make_unique<BreakNode>();
-      else n = std::make_unique<ContinueNode>();
+      if (name == "break")
+        n = std::make_unique<BreakNode>();
+      else
+        n = std::make_unique<ContinueNode>();
       n->pos = t.pos;
       out.push_back(std::move(n));
       return {};
@@ -143,8 +158,9 @@ class Parser {
       size_t nl = m.find('\n');
       while (nl != std::string_view::npos) {
         size_t k = nl + 1;
-        while (k < m.size() && (m[k] == ' ' || m[k] == '\t' || m[k] == '\r' || m[k] == '\n' ||
-                                m[k] == '\f' || m[k] == '\v')) ++k;
+        while (k < m.size() &&
+               (m[k] == ' ' || m[k] == '\t' || m[k] == '\r' || m[k] == '\n' || m[k] == '\f' || m[k] == '\v'))
+          ++k;
         if (k < m.size() && m[k] != '#') {
           return SyntaxErrorAt(t.pos, "Each line of comments must be prefixed by the '#' character");
         }
@@ -245,9 +261,8 @@ class Parser {
     return {};
   }
 
-  Status ParseLoopAttributes(MarkupParser& mp, std::unique_ptr<Expr>* limit,
-                             std::unique_ptr<Expr>* offset, std::unique_ptr<Expr>* cols,
-                             bool* offset_continue) {
+  Status ParseLoopAttributes(MarkupParser& mp, std::unique_ptr<Expr>* limit, std::unique_ptr<Expr>* offset,
+                             std::unique_ptr<Expr>* cols, bool* offset_continue) {
     while ((cols != nullptr && mp.Look(MK::kComma)) || mp.Look(MK::kId)) {
       if (cols != nullptr) mp.ConsumeIf(MK::kComma);
       std::string_view key = mp.Peek().text;
@@ -256,8 +271,8 @@ class Parser {
         mp.ConsumeIf(MK::kId);
         RAPPORT_TRY(mp.Consume(MK::kColon));
         if (key == "offset" && offset_continue != nullptr && mp.Look(MK::kId) &&
-            mp.Peek().text == "continue" && (mp.Look(MK::kEnd, 1) || mp.Look(MK::kComma, 1) ||
-                                             mp.Look(MK::kId, 1))) {
+            mp.Peek().text == "continue" &&
+            (mp.Look(MK::kEnd, 1) || mp.Look(MK::kComma, 1) || mp.Look(MK::kId, 1))) {
           mp.ConsumeIf(MK::kId);
           *offset_continue = true;
           offset->reset();
@@ -265,11 +280,13 @@ class Parser {
         }
         RAPPORT_ASSIGN_OR_RETURN(Expr e, mp.ParseExpression());
         auto ptr = std::make_unique<Expr>(std::move(e));
-        if (key == "limit") *limit = std::move(ptr);
+        if (key == "limit")
+          *limit = std::move(ptr);
         else if (key == "offset") {
           *offset = std::move(ptr);
           if (offset_continue) *offset_continue = false;
-        } else *cols = std::move(ptr);
+        } else
+          *cols = std::move(ptr);
       } else {
         return mp.ErrorHere("Invalid attribute '" + std::string(key) + "' in loop");
       }
@@ -287,12 +304,11 @@ class Parser {
     const char* coll_begin = mp.Peek().text.data();
     RAPPORT_ASSIGN_OR_RETURN(node->collection, mp.ParseExpression());
     const char* coll_end = mp.Peek().text.data();
-    node->name = std::string(node->var) + "-" +
-                 std::string(std::string_view(coll_begin, coll_end - coll_begin));
+    node->name =
+        std::string(node->var) + "-" + std::string(std::string_view(coll_begin, coll_end - coll_begin));
     while (!node->name.empty() && node->name.back() == ' ') node->name.pop_back();
     node->reversed = mp.ConsumeId("reversed");
-    RAPPORT_TRY(ParseLoopAttributes(mp, &node->limit, &node->offset, nullptr,
-                                    &node->offset_continue));
+    RAPPORT_TRY(ParseLoopAttributes(mp, &node->limit, &node->offset, nullptr, &node->offset_continue));
     RAPPORT_ASSIGN_OR_RETURN(BodyEnd end, ParseBody(node->body));
     bool all_blank = end.blank;
     if (end.tag == nullptr) return NeverClosed(t);
@@ -330,8 +346,8 @@ class Parser {
   }
 
   static bool IsSignatureChar(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.' || c == '[' || c == ']' || c == '(' || c == ')';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.' || c == '[' || c == ']' || c == '(' || c == ')';
   }
 
   Status ParseCapture(const Token& t, Block& out) {
@@ -432,8 +448,8 @@ class Parser {
     node->pos = t.pos;
     node->increment = t.name == "increment";
     std::string_view m = t.markup;
-    while (!m.empty() && (m.back() == ' ' || m.back() == '\t' || m.back() == '\n' ||
-                          m.back() == '\r')) m.remove_suffix(1);
+    while (!m.empty() && (m.back() == ' ' || m.back() == '\t' || m.back() == '\n' || m.back() == '\r'))
+      m.remove_suffix(1);
     node->name = m;
     out.push_back(std::move(node));
     return {};
@@ -443,8 +459,7 @@ class Parser {
     auto node = std::make_unique<CycleNode>();
     node->pos = t.pos;
     MarkupParser mp = Markup(t.markup, t);
-    if ((mp.Look(MK::kString) || mp.Look(MK::kId) || mp.Look(MK::kNumber)) &&
-        mp.Look(MK::kColon, 1)) {
+    if ((mp.Look(MK::kString) || mp.Look(MK::kId) || mp.Look(MK::kNumber)) && mp.Look(MK::kColon, 1)) {
       RAPPORT_ASSIGN_OR_RETURN(Expr g, mp.ParseExpression());
       node->group = std::make_unique<Expr>(std::move(g));
       RAPPORT_TRY(mp.Consume(MK::kColon));
@@ -497,7 +512,12 @@ class Parser {
     SourcePos pos = t.pos;
     // Position of the markup's first byte.
     for (const char* c = t.span.data(); c < m.data(); ++c) {
-      if (*c == '\n') { ++pos.line; pos.col = 1; } else { ++pos.col; }
+      if (*c == '\n') {
+        ++pos.line;
+        pos.col = 1;
+      } else {
+        ++pos.col;
+      }
     }
     size_t i = 0;
     while (i <= m.size()) {
@@ -505,16 +525,17 @@ class Parser {
       if (nl == std::string_view::npos) nl = m.size();
       std::string_view line = m.substr(i, nl - i);
       size_t k = 0;
-      while (k < line.size() && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r' ||
-                                 line[k] == '\f' || line[k] == '\v')) ++k;
+      while (k < line.size() &&
+             (line[k] == ' ' || line[k] == '\t' || line[k] == '\r' || line[k] == '\f' || line[k] == '\v'))
+        ++k;
       SourcePos lp{pos.line, static_cast<uint32_t>(i == 0 ? pos.col + k : k + 1)};
       if (k < line.size()) {
         size_t s = k;
         if (line[k] == '#') {
           ++k;
         } else {
-          while (k < line.size() && (std::isalnum(static_cast<unsigned char>(line[k])) ||
-                                     line[k] == '_')) ++k;
+          while (k < line.size() && (std::isalnum(static_cast<unsigned char>(line[k])) || line[k] == '_'))
+            ++k;
         }
         if (k == s) {
           return SyntaxErrorAt(lp, "Unknown tag '" + std::string(line.substr(s)) + "'");
@@ -524,8 +545,9 @@ class Parser {
         tok.name = line.substr(s, k - s);
         while (k < line.size() && (line[k] == ' ' || line[k] == '\t')) ++k;
         tok.markup = line.substr(k);
-        while (!tok.markup.empty() && (tok.markup.back() == ' ' || tok.markup.back() == '\t' ||
-                                       tok.markup.back() == '\r')) tok.markup.remove_suffix(1);
+        while (!tok.markup.empty() &&
+               (tok.markup.back() == ' ' || tok.markup.back() == '\t' || tok.markup.back() == '\r'))
+          tok.markup.remove_suffix(1);
         tok.span = line;
         tok.pos = lp;
         lines.push_back(tok);
@@ -563,8 +585,7 @@ Result<Block> ParseBlocks(std::string_view source, const ParseOptions& options) 
                  {}};
   }
   RAPPORT_ASSIGN_OR_RETURN(std::vector<Token> tokens, Tokenize(source));
-  const FilterRegistry* filters =
-      options.filters != nullptr ? options.filters : &FilterRegistry::Builtin();
+  const FilterRegistry* filters = options.filters != nullptr ? options.filters : &FilterRegistry::Builtin();
   Parser parser(source, std::move(tokens), options, filters, 0);
   return parser.ParseDocument();
 }

@@ -38,15 +38,29 @@ bool ParseRubyInteger(std::string_view s, int64_t* out) {
   while (!s.empty() && std::strchr(" \t\n\v\f\r", s.front()) && s.front()) s.remove_prefix(1);
   while (!s.empty() && std::strchr(" \t\n\v\f\r", s.back()) && s.back()) s.remove_suffix(1);
   bool neg = false;
-  if (!s.empty() && (s[0] == '+' || s[0] == '-')) { neg = s[0] == '-'; s.remove_prefix(1); }
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
+    neg = s[0] == '-';
+    s.remove_prefix(1);
+  }
   int base = 10;
   if (s.size() > 1 && s[0] == '0') {
     char p = static_cast<char>(s[1] | 0x20);
-    if (p == 'x') { base = 16; s.remove_prefix(2); }
-    else if (p == 'b') { base = 2; s.remove_prefix(2); }
-    else if (p == 'o') { base = 8; s.remove_prefix(2); }
-    else if (p == 'd') { base = 10; s.remove_prefix(2); }
-    else { base = 8; s.remove_prefix(1); }
+    if (p == 'x') {
+      base = 16;
+      s.remove_prefix(2);
+    } else if (p == 'b') {
+      base = 2;
+      s.remove_prefix(2);
+    } else if (p == 'o') {
+      base = 8;
+      s.remove_prefix(2);
+    } else if (p == 'd') {
+      base = 10;
+      s.remove_prefix(2);
+    } else {
+      base = 8;
+      s.remove_prefix(1);
+    }
   }
   if (s.empty()) return false;
   __int128 v = 0;
@@ -59,10 +73,14 @@ bool ParseRubyInteger(std::string_view s, int64_t* out) {
       prev_digit = false;
       continue;
     }
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'z') d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'Z') d = c - 'A' + 10;
-    else return false;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'z')
+      d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'Z')
+      d = c - 'A' + 10;
+    else
+      return false;
     if (d >= base) return false;
     v = v * base + d;
     if (v > INT64_MAX) return false;
@@ -111,17 +129,16 @@ bool Renderer::Fail(SourcePos pos, ErrorCode code, std::string message) {
 
 bool Renderer::Step(SourcePos pos) {
   if (++steps_ > options_.limits.max_steps) {
-    return Fail(pos, ErrorCode::kLimitExceeded,
-                "Liquid error: render step limit exceeded (" +
-                    std::to_string(options_.limits.max_steps) + ")");
+    return Fail(
+        pos, ErrorCode::kLimitExceeded,
+        "Liquid error: render step limit exceeded (" + std::to_string(options_.limits.max_steps) + ")");
   }
   return true;
 }
 
 bool Renderer::CheckOutput(const std::string& out, SourcePos pos) {
   size_t limit = options_.limits.max_output_bytes;
-  if (out.size() - std::min(out.size(), out_base_) > limit ||
-      arena_.bytes_used() > 4 * limit + (16u << 20)) {
+  if (out.size() - std::min(out.size(), out_base_) > limit || arena_.bytes_used() > 4 * limit + (16u << 20)) {
     return Fail(pos, ErrorCode::kLimitExceeded,
                 "Liquid error: output size limit exceeded (" + std::to_string(limit) + " bytes)");
   }
@@ -150,9 +167,7 @@ bool Renderer::RenderBlock(const Block& block, std::string& out) {
 bool Renderer::RenderNode(const Node& node, std::string& out) {
   if (!Step(node.pos)) return false;
   switch (node.kind) {
-    case NodeKind::kText:
-      out += static_cast<const TextNode&>(node).text;
-      return CheckOutput(out, node.pos);
+    case NodeKind::kText: out += static_cast<const TextNode&>(node).text; return CheckOutput(out, node.pos);
     case NodeKind::kOutput:
       if (!RenderOutput(static_cast<const OutputNode&>(node), out)) return false;
       return CheckOutput(out, node.pos);
@@ -208,15 +223,17 @@ bool Renderer::RenderOutput(const OutputNode& node, std::string& out) {
 
 bool Renderer::EvalPipeline(const Pipeline& p, Value* out, bool* escaped_or_raw) {
   *escaped_or_raw = false;
-  if (p.empty) { *out = Value(); return true; }
+  if (p.empty) {
+    *out = Value();
+    return true;
+  }
   Value v;
   if (!Eval(p.expr, &v)) return false;
   for (const FilterCall& f : p.filters) {
     if (!Step(f.pos)) return false;
     if (f.entry == nullptr) {
       if (options_.strict) {
-        return Fail(f.pos, ErrorCode::kInvalid,
-                    "Liquid error: undefined filter " + std::string(f.name));
+        return Fail(f.pos, ErrorCode::kInvalid, "Liquid error: undefined filter " + std::string(f.name));
       }
       continue;
     }
@@ -245,9 +262,8 @@ bool Renderer::EvalPipeline(const Pipeline& p, Value* out, bool* escaped_or_raw)
         expected += ".." + std::to_string(f.entry->max_args);
       }
       return Fail(f.pos, ErrorCode::kInvalid,
-                  "Liquid error: wrong number of arguments (given " +
-                      std::to_string(given + 1) + ", expected " + expected + ") for " +
-                      std::string(f.name));
+                  "Liquid error: wrong number of arguments (given " + std::to_string(given + 1) +
+                      ", expected " + expected + ") for " + std::string(f.name));
     }
     FilterArgs fa{args, f.args.size(), kwargs.data(), kwargs.size()};
     FilterContext ctx{arena_, options_, scratch_, 4 * options_.limits.max_output_bytes + (16u << 20)};
@@ -268,13 +284,25 @@ bool Renderer::EvalPipeline(const Pipeline& p, Value* out, bool* escaped_or_raw)
 bool Renderer::FindVariable(std::string_view name, Value* out, bool* found) {
   Scope& s = *scope_;
   for (size_t i = s.locals.size(); i-- > 0;) {
-    if (s.locals[i].name == name) { *out = s.locals[i].value; *found = true; return true; }
+    if (s.locals[i].name == name) {
+      *out = s.locals[i].value;
+      *found = true;
+      return true;
+    }
   }
   for (size_t i = s.globals.size(); i-- > 0;) {
-    if (s.globals[i].name == name) { *out = s.globals[i].value; *found = true; return true; }
+    if (s.globals[i].name == name) {
+      *out = s.globals[i].value;
+      *found = true;
+      return true;
+    }
   }
   for (const Var& c : s.counters) {
-    if (c.name == name) { *out = c.value; *found = true; return true; }
+    if (c.name == name) {
+      *out = c.value;
+      *found = true;
+      return true;
+    }
   }
   if (s.data.is_object()) {
     if (const Value* v = s.data.as_object().Find(name)) {
@@ -290,22 +318,33 @@ bool Renderer::FindVariable(std::string_view name, Value* out, bool* found) {
 
 void Renderer::SetGlobal(std::string_view name, const Value& v) {
   for (Var& g : scope_->globals) {
-    if (g.name == name) { g.value = v; return; }
+    if (g.name == name) {
+      g.value = v;
+      return;
+    }
   }
   scope_->globals.push_back({name, v});
 }
 
-bool Renderer::Lookup(const Value& obj, std::string_view key, bool command, Value* out,
-                      bool* found) {
+bool Renderer::Lookup(const Value& obj, std::string_view key, bool command, Value* out, bool* found) {
   *found = true;
   switch (obj.kind()) {
     case Value::Kind::kObject: {
       const ObjectData& o = obj.as_object();
-      if (const Value* v = o.Find(key)) { *out = *v; return true; }
+      if (const Value* v = o.Find(key)) {
+        *out = *v;
+        return true;
+      }
       if (command) {
-        if (key == "size") { *out = Value::Int(static_cast<int64_t>(o.size)); return true; }
+        if (key == "size") {
+          *out = Value::Int(static_cast<int64_t>(o.size));
+          return true;
+        }
         if (key == "first") {
-          if (o.size == 0) { *out = Value(); return true; }
+          if (o.size == 0) {
+            *out = Value();
+            return true;
+          }
           Value pair[2] = {Value::String(o.members[0].key), o.members[0].value};
           *out = Value::Array(MakeArray(arena_, pair, 2));
           return true;
@@ -316,9 +355,18 @@ bool Renderer::Lookup(const Value& obj, std::string_view key, bool command, Valu
     case Value::Kind::kArray: {
       const ArrayData& a = obj.as_array();
       if (command) {
-        if (key == "size") { *out = Value::Int(static_cast<int64_t>(a.size)); return true; }
-        if (key == "first") { *out = a.size ? a.items[0] : Value(); return true; }
-        if (key == "last") { *out = a.size ? a.items[a.size - 1] : Value(); return true; }
+        if (key == "size") {
+          *out = Value::Int(static_cast<int64_t>(a.size));
+          return true;
+        }
+        if (key == "first") {
+          *out = a.size ? a.items[0] : Value();
+          return true;
+        }
+        if (key == "last") {
+          *out = a.size ? a.items[a.size - 1] : Value();
+          return true;
+        }
       }
       break;
     }
@@ -331,33 +379,58 @@ bool Renderer::Lookup(const Value& obj, std::string_view key, bool command, Valu
     case Value::Kind::kRange:
       if (command) {
         int64_t lo = obj.range_first(), hi = obj.range_last();
-        if (key == "size") { *out = Value::Int(RangeCount(lo, hi)); return true; }
-        if (key == "first") { *out = Value::Int(lo); return true; }
-        if (key == "last") { *out = Value::Int(hi); return true; }
+        if (key == "size") {
+          *out = Value::Int(RangeCount(lo, hi));
+          return true;
+        }
+        if (key == "first") {
+          *out = Value::Int(lo);
+          return true;
+        }
+        if (key == "last") {
+          *out = Value::Int(hi);
+          return true;
+        }
       }
       break;
     case Value::Kind::kInt:
-      if (command && key == "size") { *out = Value::Int(8); return true; }
+      if (command && key == "size") {
+        *out = Value::Int(8);
+        return true;
+      }
       break;
     case Value::Kind::kLoop: {
       const LoopState& l = obj.as_loop();
       *out = Value();
-      if (key == "index") *out = Value::Int(l.index0 + 1);
-      else if (key == "index0") *out = Value::Int(l.index0);
-      else if (key == "rindex") *out = Value::Int(l.length - l.index0);
-      else if (key == "rindex0") *out = Value::Int(l.length - l.index0 - 1);
-      else if (key == "first") *out = Value::Bool(l.index0 == 0);
-      else if (key == "last") *out = Value::Bool(l.index0 == l.length - 1);
-      else if (key == "length") *out = Value::Int(l.length);
-      else if (!l.tablerow && key == "name") *out = Value::String(l.name);
+      if (key == "index")
+        *out = Value::Int(l.index0 + 1);
+      else if (key == "index0")
+        *out = Value::Int(l.index0);
+      else if (key == "rindex")
+        *out = Value::Int(l.length - l.index0);
+      else if (key == "rindex0")
+        *out = Value::Int(l.length - l.index0 - 1);
+      else if (key == "first")
+        *out = Value::Bool(l.index0 == 0);
+      else if (key == "last")
+        *out = Value::Bool(l.index0 == l.length - 1);
+      else if (key == "length")
+        *out = Value::Int(l.length);
+      else if (!l.tablerow && key == "name")
+        *out = Value::String(l.name);
       else if (!l.tablerow && key == "parentloop") {
         if (l.parent) *out = Value::Loop(l.parent);
       } else if (l.tablerow) {
-        if (key == "col") *out = Value::Int(l.col);
-        else if (key == "col0") *out = Value::Int(l.col - 1);
-        else if (key == "col_first") *out = Value::Bool(l.col == 1);
-        else if (key == "col_last") *out = Value::Bool(l.col == l.cols);
-        else if (key == "row") *out = Value::Int(l.row);
+        if (key == "col")
+          *out = Value::Int(l.col);
+        else if (key == "col0")
+          *out = Value::Int(l.col - 1);
+        else if (key == "col_first")
+          *out = Value::Bool(l.col == 1);
+        else if (key == "col_last")
+          *out = Value::Bool(l.col == l.cols);
+        else if (key == "row")
+          *out = Value::Int(l.row);
       }
       return true;
     }
@@ -393,8 +466,14 @@ bool Renderer::Eval(const Expr& e, Value* out) {
       int64_t a, b;
       bool literal = e.lo->kind == Expr::Kind::kLiteral && e.hi->kind == Expr::Kind::kLiteral;
       auto conv = [&](const Value& v, int64_t* r) {
-        if (v.is_int()) { *r = v.as_int(); return true; }
-        if (literal || v.is_nil() || v.is_string()) { *r = RubyToI(v); return true; }
+        if (v.is_int()) {
+          *r = v.as_int();
+          return true;
+        }
+        if (literal || v.is_nil() || v.is_string()) {
+          *r = RubyToI(v);
+          return true;
+        }
         return ToInteger(v, r);
       };
       if (!conv(lo, &a) || !conv(hi, &b)) {
@@ -462,7 +541,10 @@ bool Renderer::Eval(const Expr& e, Value* out) {
 }
 
 bool Renderer::ToInteger(const Value& v, int64_t* out) {
-  if (v.is_int()) { *out = v.as_int(); return true; }
+  if (v.is_int()) {
+    *out = v.as_int();
+    return true;
+  }
   std::string s;
   AppendValue(s, v);
   if (v.is_nil()) s.clear();
@@ -493,7 +575,10 @@ bool Renderer::Compare(const Condition& c, const Value& l, const Value& r, Value
     case Op::kEq: *out = equal(l, r); return true;
     case Op::kNe: *out = Value::Bool(!equal(l, r).Truthy()); return true;
     case Op::kContains: {
-      if (!l.Truthy() || !r.Truthy()) { *out = Value::Bool(false); return true; }
+      if (!l.Truthy() || !r.Truthy()) {
+        *out = Value::Bool(false);
+        return true;
+      }
       if (l.is_string()) {
         std::string rs;
         AppendToS(rs, r);
@@ -501,14 +586,17 @@ bool Renderer::Compare(const Condition& c, const Value& l, const Value& r, Value
       } else if (l.is_array()) {
         bool any = false;
         for (const Value& item : l.as_array()) {
-          if (ValueEquals(item, r)) { any = true; break; }
+          if (ValueEquals(item, r)) {
+            any = true;
+            break;
+          }
         }
         *out = Value::Bool(any);
       } else if (l.is_object()) {
         *out = Value::Bool(r.is_string() && l.as_object().Find(r.as_string()) != nullptr);
       } else if (l.is_range()) {
-        *out = Value::Bool(r.is_number() && r.as_number() >= l.range_first() &&
-                           r.as_number() <= l.range_last());
+        *out =
+            Value::Bool(r.is_number() && r.as_number() >= l.range_first() && r.as_number() <= l.range_last());
       } else {
         *out = Value::Bool(false);
       }
@@ -517,7 +605,10 @@ bool Renderer::Compare(const Condition& c, const Value& l, const Value& r, Value
     default: break;
   }
   auto comparable = [](const Value& v) { return v.is_number() || v.is_string(); };
-  if (!comparable(l) || !comparable(r)) { *out = Value(); return true; }
+  if (!comparable(l) || !comparable(r)) {
+    *out = Value();
+    return true;
+  }
   int cmp;
   if (l.is_number() && r.is_number()) {
     cmp = liquid::Compare(l.is_int() ? Number::Int(l.as_int()) : Number::Double(l.as_double()),
@@ -528,8 +619,10 @@ bool Renderer::Compare(const Condition& c, const Value& l, const Value& r, Value
   } else {
     const char* lt = l.is_string() ? "String" : (l.is_int() ? "Integer" : "Float");
     std::string rt;
-    if (l.is_string()) AppendValue(rt, r);
-    else rt = r.is_string() ? "String" : (r.is_int() ? "Integer" : "Float");
+    if (l.is_string())
+      AppendValue(rt, r);
+    else
+      rt = r.is_string() ? "String" : (r.is_int() ? "Integer" : "Float");
     return Fail(c.pos, ErrorCode::kInvalid,
                 std::string("Liquid error: comparison of ") + lt + " with " + rt + " failed");
   }
@@ -553,9 +646,18 @@ bool Renderer::EvalCondition(const Condition& first, bool* result) {
     if (c->op != Condition::Op::kTruthy && !Eval(c->right, &r)) return false;
     if (!Compare(*c, l, r, &v)) return false;
     bool truthy = v.Truthy();
-    if (c->rel == Condition::Rel::kOr && truthy) { *result = true; return true; }
-    if (c->rel == Condition::Rel::kAnd && !truthy) { *result = false; return true; }
-    if (c->rel == Condition::Rel::kNone || !c->child) { *result = truthy; return true; }
+    if (c->rel == Condition::Rel::kOr && truthy) {
+      *result = true;
+      return true;
+    }
+    if (c->rel == Condition::Rel::kAnd && !truthy) {
+      *result = false;
+      return true;
+    }
+    if (c->rel == Condition::Rel::kNone || !c->child) {
+      *result = truthy;
+      return true;
+    }
     c = c->child.get();
   }
 }
@@ -602,9 +704,7 @@ bool Renderer::RenderCase(const CaseNode& node, std::string& out) {
 
 bool Renderer::Collect(const Value& c, std::vector<Value>& items) {
   switch (c.kind()) {
-    case Value::Kind::kArray:
-      items.assign(c.as_array().begin(), c.as_array().end());
-      return true;
+    case Value::Kind::kArray: items.assign(c.as_array().begin(), c.as_array().end()); return true;
     case Value::Kind::kObject: {
       const ObjectData& o = c.as_object();
       items.reserve(o.size);
@@ -669,8 +769,8 @@ bool Renderer::RenderFor(const ForNode& node, std::string& out) {
     std::vector<Value> all;
     Collect(coll, all);
     int64_t start = std::max<int64_t>(from, 0);
-    int64_t end = has_to ? std::min<int64_t>(static_cast<int64_t>(all.size()), to)
-                         : static_cast<int64_t>(all.size());
+    int64_t end =
+        has_to ? std::min<int64_t>(static_cast<int64_t>(all.size()), to) : static_cast<int64_t>(all.size());
     if (end > start) segment.assign(all.begin() + start, all.begin() + end);
   }
   if (node.reversed) std::reverse(segment.begin(), segment.end());
@@ -678,7 +778,10 @@ bool Renderer::RenderFor(const ForNode& node, std::string& out) {
   if (__builtin_add_overflow(from, static_cast<int64_t>(segment.size()), &next)) next = INT64_MAX;
   bool stored = false;
   for (auto& o : offsets_) {
-    if (o.first == node.name) { o.second = next; stored = true; }
+    if (o.first == node.name) {
+      o.second = next;
+      stored = true;
+    }
   }
   if (!stored) offsets_.emplace_back(node.name, next);
 
@@ -706,9 +809,15 @@ bool Renderer::RenderFor(const ForNode& node, std::string& out) {
     }
     // The body may have pushed and popped; the loop variable sits at mark + 1.
     scope_->locals[mark + 1].value = item;
-    if (!RenderBlock(node.body, out)) { ok = false; break; }
+    if (!RenderBlock(node.body, out)) {
+      ok = false;
+      break;
+    }
     ++st.index0;
-    if (flow_ == Flow::kBreak) { flow_ = Flow::kNormal; break; }
+    if (flow_ == Flow::kBreak) {
+      flow_ = Flow::kNormal;
+      break;
+    }
     if (flow_ == Flow::kContinue) flow_ = Flow::kNormal;
   }
   scope_->locals.resize(mark);
@@ -755,8 +864,8 @@ bool Renderer::RenderTablerow(const TablerowNode& node, std::string& out) {
     } else {
       Collect(coll, all);
       int64_t start = std::max<int64_t>(from, 0);
-      int64_t end = has_to ? std::min<int64_t>(static_cast<int64_t>(all.size()), to)
-                           : static_cast<int64_t>(all.size());
+      int64_t end =
+          has_to ? std::min<int64_t>(static_cast<int64_t>(all.size()), to) : static_cast<int64_t>(all.size());
       if (end > start) segment.assign(all.begin() + start, all.begin() + end);
     }
   }
@@ -788,7 +897,10 @@ bool Renderer::RenderTablerow(const TablerowNode& node, std::string& out) {
     out += "<td class=\"col";
     AppendInt(out, st.col);
     out += "\">";
-    if (!RenderBlock(node.body, out)) { ok = false; break; }
+    if (!RenderBlock(node.body, out)) {
+      ok = false;
+      break;
+    }
     flow_ = Flow::kNormal;
     out += "</td>";
     if (st.col == st.cols && st.index0 != st.length - 1) {
@@ -797,8 +909,16 @@ bool Renderer::RenderTablerow(const TablerowNode& node, std::string& out) {
       out += "\">";
     }
     ++st.index0;
-    if (st.col == st.cols) { st.col = 1; ++st.row; } else { ++st.col; }
-    if (!CheckOutput(out, node.pos)) { ok = false; break; }
+    if (st.col == st.cols) {
+      st.col = 1;
+      ++st.row;
+    } else {
+      ++st.col;
+    }
+    if (!CheckOutput(out, node.pos)) {
+      ok = false;
+      break;
+    }
   }
   scope_->locals.resize(mark);
   --depth_;
@@ -876,8 +996,7 @@ bool Renderer::RenderInclude(const IncludeNode& node, std::string& out) {
   }
   std::string_view name = name_v.as_string();
   if (options_.snippets == nullptr) {
-    return Fail(node.pos, ErrorCode::kInvalid,
-                "Liquid error: This liquid context does not allow includes.");
+    return Fail(node.pos, ErrorCode::kInvalid, "Liquid error: This liquid context does not allow includes.");
   }
   auto found = options_.snippets->Find(name);
   if (!found.ok()) {
@@ -896,11 +1015,17 @@ bool Renderer::RenderInclude(const IncludeNode& node, std::string& out) {
 
   if (node.isolated) {
     Value variable;
-    if (node.with && !Eval(*node.with, &variable)) { --depth_; return false; }
+    if (node.with && !Eval(*node.with, &variable)) {
+      --depth_;
+      return false;
+    }
     std::vector<std::pair<std::string_view, Value>> attrs;
     for (const auto& a : node.attributes) {
       Value v;
-      if (!Eval(a.second, &v)) { --depth_; return false; }
+      if (!Eval(a.second, &v)) {
+        --depth_;
+        return false;
+      }
       attrs.emplace_back(a.first, v);
     }
     auto render_one = [&](const Value& var, const LoopState* loop) {
@@ -939,7 +1064,10 @@ bool Renderer::RenderInclude(const IncludeNode& node, std::string& out) {
           ok = Fail(node.pos, ErrorCode::kLimitExceeded, "Liquid error: loop iteration limit exceeded");
           break;
         }
-        if (!render_one(item, &st)) { ok = false; break; }
+        if (!render_one(item, &st)) {
+          ok = false;
+          break;
+        }
         ++st.index0;
       }
     } else {
@@ -948,7 +1076,10 @@ bool Renderer::RenderInclude(const IncludeNode& node, std::string& out) {
   } else {
     Value variable;
     if (node.with) {
-      if (!Eval(*node.with, &variable)) { --depth_; return false; }
+      if (!Eval(*node.with, &variable)) {
+        --depth_;
+        return false;
+      }
     } else {
       bool f;
       FindVariable(name, &variable, &f);
@@ -957,7 +1088,11 @@ bool Renderer::RenderInclude(const IncludeNode& node, std::string& out) {
     size_t mark = locals.size();
     for (const auto& a : node.attributes) {
       Value v;
-      if (!Eval(a.second, &v)) { scope_->locals.resize(mark); --depth_; return false; }
+      if (!Eval(a.second, &v)) {
+        scope_->locals.resize(mark);
+        --depth_;
+        return false;
+      }
       scope_->locals.push_back({a.first, v});
     }
     size_t var_slot = scope_->locals.size();
@@ -970,7 +1105,10 @@ bool Renderer::RenderInclude(const IncludeNode& node, std::string& out) {
           break;
         }
         scope_->locals[var_slot].value = item;
-        if (!RenderBlock(tpl->root(), out)) { ok = false; break; }
+        if (!RenderBlock(tpl->root(), out)) {
+          ok = false;
+          break;
+        }
       }
     } else {
       scope_->locals[var_slot].value = variable;

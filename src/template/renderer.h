@@ -41,7 +41,7 @@ class Renderer {
     std::string_view name;
     Value value;
   };
-  struct Scope {  // the variables of one render: isolated for {% render %}
+  struct Scope {              // the variables of one render: isolated for {% render %}
     std::vector<Var> locals;  // innermost last
     std::vector<Var> globals;
     std::vector<Var> counters;

@@ -7,8 +7,7 @@
 
 namespace rapport::liquid {
 
-Result<std::shared_ptr<const Template>> Template::Parse(std::string source,
-                                                        const ParseOptions& options) {
+Result<std::shared_ptr<const Template>> Template::Parse(std::string source, const ParseOptions& options) {
   std::shared_ptr<Template> tpl(new Template());
   tpl->source_ = std::make_unique<std::string>(std::move(source));
   RAPPORT_ASSIGN_OR_RETURN(tpl->root_, ParseBlocks(*tpl->source_, options));
@@ -47,8 +46,7 @@ Result<std::shared_ptr<const Template>> MapSnippetProvider::Find(std::string_vie
   if (it == sources_.end()) {
     return Error::NotFound("Liquid error: No such template '" + std::string(name) + "'");
   }
-  RAPPORT_ASSIGN_OR_RETURN(std::shared_ptr<const Template> tpl,
-                           Template::Parse(it->second, options_));
+  RAPPORT_ASSIGN_OR_RETURN(std::shared_ptr<const Template> tpl, Template::Parse(it->second, options_));
   cache_.emplace(std::string(name), tpl);
   return tpl;
 }

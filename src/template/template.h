@@ -39,7 +39,7 @@ class Template;
 
 struct ParseOptions {
   size_t max_source_bytes = 1 << 20;
-  uint32_t max_depth = 100;  // nesting of blocks and of brackets in expressions
+  uint32_t max_depth = 100;                 // nesting of blocks and of brackets in expressions
   const FilterRegistry* filters = nullptr;  // null: FilterRegistry::Builtin()
 };
 
@@ -74,8 +74,8 @@ class MapSnippetProvider final : public SnippetProvider {
 };
 
 struct RenderOptions {
-  bool strict = false;       // undefined variables and filters are errors (else: empty / ignored)
-  bool html_escape = false;  // escape every {{ }} output unless it uses | raw or | escape
+  bool strict = false;           // undefined variables and filters are errors (else: empty / ignored)
+  bool html_escape = false;      // escape every {{ }} output unless it uses | raw or | escape
   std::string timezone = "UTC";  // IANA name used by the date filter
   std::string locale = "en";     // en, fr, de, es: month and day names, money format
   Timestamp now{};               // what "now" and "today" mean to the date filter
@@ -85,19 +85,16 @@ struct RenderOptions {
 
 class Template {
  public:
-  static Result<std::shared_ptr<const Template>> Parse(std::string source,
-                                                       const ParseOptions& options = {});
+  static Result<std::shared_ptr<const Template>> Parse(std::string source, const ParseOptions& options = {});
 
   // Renders with `data` (an object whose members are the top-level variables), appending to
   // `out`.
   Status Render(const Value& data, const RenderOptions& options, std::string& out) const;
-  Status Render(const boost::json::value& data, const RenderOptions& options,
-                std::string& out) const;
+  Status Render(const boost::json::value& data, const RenderOptions& options, std::string& out) const;
   // As above, with the caller's scratch arena for values made while rendering (reused across
   // renders by calling arena.Reset() in between: no allocation once warm). `data` may live in
   // the same arena.
-  Status Render(const Value& data, const RenderOptions& options, std::string& out,
-                Arena& scratch) const;
+  Status Render(const Value& data, const RenderOptions& options, std::string& out, Arena& scratch) const;
 
   const std::string& source() const { return *source_; }
   const Block& root() const { return root_; }

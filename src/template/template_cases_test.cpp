@@ -21,13 +21,11 @@ TEST(LiquidCases, AllCasesMatchExpectations) {
         ADD_FAILURE() << where << ": expected an error, got output [" << *r << "]";
         ++failures;
       } else if (!c.expect.empty() && r.error().message.find(c.expect) == std::string::npos) {
-        ADD_FAILURE() << where << ": error [" << r.error().message << "] lacks [" << c.expect
-                      << "]";
+        ADD_FAILURE() << where << ": error [" << r.error().message << "] lacks [" << c.expect << "]";
         ++failures;
       }
     } else if (!r.ok()) {
-      ADD_FAILURE() << where << ": unexpected error " << r.error().field << " "
-                    << r.error().message;
+      ADD_FAILURE() << where << ": unexpected error " << r.error().field << " " << r.error().message;
       ++failures;
     } else if (*r != c.expect) {
       ADD_FAILURE() << where << ":\n  expected [" << c.expect << "]\n  got      [" << *r << "]";

@@ -16,8 +16,7 @@
 namespace rapport::liquid {
 namespace {
 
-std::string Render(const std::string& src, const std::string& json = "{}",
-                   RenderOptions options = {}) {
+std::string Render(const std::string& src, const std::string& json = "{}", RenderOptions options = {}) {
   auto tpl = Template::Parse(src);
   EXPECT_TRUE(tpl.ok()) << tpl.error().message;
   if (!tpl.ok()) return "<parse error>";
@@ -86,7 +85,8 @@ TEST(Template, StrictAndLaxModes) {
 }
 
 TEST(Template, LimitsStopRunawayTemplates) {
-  auto tpl = Template::Parse("{% for i in (1..1000000000) %}{% for j in (1..1000000000) %}x{% endfor %}{% endfor %}");
+  auto tpl = Template::Parse(
+      "{% for i in (1..1000000000) %}{% for j in (1..1000000000) %}x{% endfor %}{% endfor %}");
   ASSERT_TRUE(tpl.ok());
   RenderOptions options;
   options.limits.max_loop_iterations = 10000;
@@ -138,10 +138,9 @@ TEST(Template, RendersFromOneCompiledTemplateOnManyThreads) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 300; ++i) {
         std::string name = "t" + std::to_string(t) + "-" + std::to_string(i);
-        boost::json::value data = {
-            {"name", name},
-            {"products", boost::json::array{{{"name", "hat"}, {"price", i}},
-                                            {{"name", "cap"}, {"price", 1.5}}}}};
+        boost::json::value data = {{"name", name},
+                                   {"products", boost::json::array{{{"name", "hat"}, {"price", i}},
+                                                                   {{"name", "cap"}, {"price", 1.5}}}}};
         std::string out;
         Status s = shared->Render(data, RenderOptions{}, out);
         std::string want = "1:HAT=" + std::to_string(2 * i) + "a;2:CAP=3.0b;" + name + "!";
@@ -205,15 +204,21 @@ TEST(Value, RubyFloatFormatting) {
 
 TEST(FilterRegistry, HoldsEveryStandardFilter) {
   const FilterRegistry& r = FilterRegistry::Builtin();
-  for (const char* name :
-       {"abs", "append", "at_least", "at_most", "base64_decode", "base64_encode", "capitalize",
-        "ceil", "compact", "concat", "date", "default", "divided_by", "downcase", "escape",
-        "escape_once", "first", "floor", "join", "last", "lstrip", "map", "minus", "modulo",
-        "newline_to_br", "plus", "prepend", "remove", "remove_first", "remove_last", "replace",
-        "replace_first", "replace_last", "reverse", "round", "rstrip", "size", "slice", "sort",
-        "sort_natural", "split", "strip", "strip_html", "strip_newlines", "sum", "times",
-        "truncate", "truncatewords", "uniq", "upcase", "url_decode", "url_encode", "where",
-        "reject", "has", "find", "find_index", "money", "raw"}) {
+  for (const char* name : {"abs",           "append",        "at_least",   "at_most",
+                           "base64_decode", "base64_encode", "capitalize", "ceil",
+                           "compact",       "concat",        "date",       "default",
+                           "divided_by",    "downcase",      "escape",     "escape_once",
+                           "first",         "floor",         "join",       "last",
+                           "lstrip",        "map",           "minus",      "modulo",
+                           "newline_to_br", "plus",          "prepend",    "remove",
+                           "remove_first",  "remove_last",   "replace",    "replace_first",
+                           "replace_last",  "reverse",       "round",      "rstrip",
+                           "size",          "slice",         "sort",       "sort_natural",
+                           "split",         "strip",         "strip_html", "strip_newlines",
+                           "sum",           "times",         "truncate",   "truncatewords",
+                           "uniq",          "upcase",        "url_decode", "url_encode",
+                           "where",         "reject",        "has",        "find",
+                           "find_index",    "money",         "raw"}) {
     EXPECT_NE(r.Find(name), nullptr) << name;
   }
   EXPECT_EQ(r.Find("no_such_filter"), nullptr);

@@ -63,8 +63,8 @@ const Value* ObjectData::Find(std::string_view key) const {
     return nullptr;
   }
   // The sorted index is stable by key then by position; find the last member with this key.
-  const uint32_t* it = std::upper_bound(sorted, sorted + size, key,
-      [this](std::string_view k, uint32_t idx) { return k < members[idx].key; });
+  const uint32_t* it = std::upper_bound(
+      sorted, sorted + size, key, [this](std::string_view k, uint32_t idx) { return k < members[idx].key; });
   if (it == sorted) return nullptr;
   const Member& m = members[*(it - 1)];
   return m.key == key ? &m.value : nullptr;
@@ -89,8 +89,7 @@ const ObjectData* MakeObject(Arena& arena, const Member* members, size_t n) {
   if (n > kSmallObject) {
     auto* idx = arena.AllocateArray<uint32_t>(n);
     for (size_t i = 0; i < n; ++i) idx[i] = static_cast<uint32_t>(i);
-    std::stable_sort(idx, idx + n,
-                     [copy](uint32_t a, uint32_t b) { return copy[a].key < copy[b].key; });
+    std::stable_sort(idx, idx + n, [copy](uint32_t a, uint32_t b) { return copy[a].key < copy[b].key; });
     data->sorted = idx;
   }
   return data;
@@ -125,8 +124,8 @@ Value FromJson(const boost::json::value& json, Arena& arena) {
       auto* members = arena.AllocateArray<Member>(o.size());
       size_t i = 0;
       for (const auto& kv : o) {
-        new (&members[i]) Member{std::string_view(kv.key().data(), kv.key().size()),
-                                 FromJson(kv.value(), arena)};
+        new (&members[i])
+            Member{std::string_view(kv.key().data(), kv.key().size()), FromJson(kv.value(), arena)};
         ++i;
       }
       auto* data = arena.AllocateArray<ObjectData>(1);
@@ -136,9 +135,8 @@ Value FromJson(const boost::json::value& json, Arena& arena) {
       if (i > kSmallObject) {
         auto* idx = arena.AllocateArray<uint32_t>(i);
         for (size_t k = 0; k < i; ++k) idx[k] = static_cast<uint32_t>(k);
-        std::stable_sort(idx, idx + i, [members](uint32_t a, uint32_t b) {
-          return members[a].key < members[b].key;
-        });
+        std::stable_sort(idx, idx + i,
+                         [members](uint32_t a, uint32_t b) { return members[a].key < members[b].key; });
         data->sorted = idx;
       }
       return Value::Object(data);
@@ -154,9 +152,18 @@ void AppendInt(std::string& out, int64_t i) {
 }
 
 void AppendRubyFloat(std::string& out, double d) {
-  if (std::isnan(d)) { out += "NaN"; return; }
-  if (std::isinf(d)) { out += d < 0 ? "-Infinity" : "Infinity"; return; }
-  if (d == 0) { out += std::signbit(d) ? "-0.0" : "0.0"; return; }
+  if (std::isnan(d)) {
+    out += "NaN";
+    return;
+  }
+  if (std::isinf(d)) {
+    out += d < 0 ? "-Infinity" : "Infinity";
+    return;
+  }
+  if (d == 0) {
+    out += std::signbit(d) ? "-0.0" : "0.0";
+    return;
+  }
   // Shortest round-trip digits in scientific form: d.ddde[+-]x
   char buf[64];
   auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
@@ -303,8 +310,7 @@ bool ValueEquals(const Value& a, const Value& b) {
     case Value::Kind::kBlank: return true;
     case Value::Kind::kBool: return a.as_bool() == b.as_bool();
     case Value::Kind::kString: return a.as_string() == b.as_string();
-    case Value::Kind::kRange:
-      return a.range_first() == b.range_first() && a.range_last() == b.range_last();
+    case Value::Kind::kRange: return a.range_first() == b.range_first() && a.range_last() == b.range_last();
     case Value::Kind::kArray: {
       const ArrayData& x = a.as_array();
       const ArrayData& y = b.as_array();

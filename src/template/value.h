@@ -58,33 +58,79 @@ class Arena {
 class Value {
  public:
   enum class Kind : uint8_t {
-    kNil, kBool, kInt, kDouble, kString, kArray, kObject, kRange, kEmpty, kBlank, kLoop
+    kNil,
+    kBool,
+    kInt,
+    kDouble,
+    kString,
+    kArray,
+    kObject,
+    kRange,
+    kEmpty,
+    kBlank,
+    kLoop
   };
 
   constexpr Value() : kind_(Kind::kNil), a_(0), b_(0) {}
-  static Value Bool(bool b) { Value v; v.kind_ = Kind::kBool; v.a_ = b; return v; }
-  static Value Int(int64_t i) { Value v; v.kind_ = Kind::kInt; v.a_ = i; return v; }
+  static Value Bool(bool b) {
+    Value v;
+    v.kind_ = Kind::kBool;
+    v.a_ = b;
+    return v;
+  }
+  static Value Int(int64_t i) {
+    Value v;
+    v.kind_ = Kind::kInt;
+    v.a_ = i;
+    return v;
+  }
   static Value Double(double d) {
-    Value v; v.kind_ = Kind::kDouble; std::memcpy(&v.a_, &d, sizeof d); return v;
+    Value v;
+    v.kind_ = Kind::kDouble;
+    std::memcpy(&v.a_, &d, sizeof d);
+    return v;
   }
   static Value String(std::string_view s) {
-    Value v; v.kind_ = Kind::kString;
-    v.a_ = reinterpret_cast<intptr_t>(s.data()); v.b_ = static_cast<int64_t>(s.size());
+    Value v;
+    v.kind_ = Kind::kString;
+    v.a_ = reinterpret_cast<intptr_t>(s.data());
+    v.b_ = static_cast<int64_t>(s.size());
     return v;
   }
   static Value Array(const ArrayData* a) {
-    Value v; v.kind_ = Kind::kArray; v.a_ = reinterpret_cast<intptr_t>(a); return v;
+    Value v;
+    v.kind_ = Kind::kArray;
+    v.a_ = reinterpret_cast<intptr_t>(a);
+    return v;
   }
   static Value Object(const ObjectData* o) {
-    Value v; v.kind_ = Kind::kObject; v.a_ = reinterpret_cast<intptr_t>(o); return v;
+    Value v;
+    v.kind_ = Kind::kObject;
+    v.a_ = reinterpret_cast<intptr_t>(o);
+    return v;
   }
   static Value Range(int64_t lo, int64_t hi) {
-    Value v; v.kind_ = Kind::kRange; v.a_ = lo; v.b_ = hi; return v;
+    Value v;
+    v.kind_ = Kind::kRange;
+    v.a_ = lo;
+    v.b_ = hi;
+    return v;
   }
-  static Value Empty() { Value v; v.kind_ = Kind::kEmpty; return v; }
-  static Value Blank() { Value v; v.kind_ = Kind::kBlank; return v; }
+  static Value Empty() {
+    Value v;
+    v.kind_ = Kind::kEmpty;
+    return v;
+  }
+  static Value Blank() {
+    Value v;
+    v.kind_ = Kind::kBlank;
+    return v;
+  }
   static Value Loop(const LoopState* l) {
-    Value v; v.kind_ = Kind::kLoop; v.a_ = reinterpret_cast<intptr_t>(l); return v;
+    Value v;
+    v.kind_ = Kind::kLoop;
+    v.a_ = reinterpret_cast<intptr_t>(l);
+    return v;
   }
 
   Kind kind() const { return kind_; }
@@ -100,11 +146,13 @@ class Value {
 
   bool as_bool() const { return a_ != 0; }
   int64_t as_int() const { return a_; }
-  double as_double() const { double d; std::memcpy(&d, &a_, sizeof d); return d; }
-  double as_number() const { return is_int() ? static_cast<double>(a_) : as_double(); }
-  std::string_view as_string() const {
-    return {reinterpret_cast<const char*>(a_), static_cast<size_t>(b_)};
+  double as_double() const {
+    double d;
+    std::memcpy(&d, &a_, sizeof d);
+    return d;
   }
+  double as_number() const { return is_int() ? static_cast<double>(a_) : as_double(); }
+  std::string_view as_string() const { return {reinterpret_cast<const char*>(a_), static_cast<size_t>(b_)}; }
   const ArrayData& as_array() const { return *reinterpret_cast<const ArrayData*>(a_); }
   const ObjectData& as_object() const { return *reinterpret_cast<const ObjectData*>(a_); }
   const LoopState& as_loop() const { return *reinterpret_cast<const LoopState*>(a_); }

@@ -39,7 +39,8 @@ class PgServer {
 
   // A libpq URI for database `db` on this server.
   std::string Url(const std::string& db) const {
-    return "postgresql:///" + db + "?host=" + Encode(dir_) + "&port=" + std::to_string(port_) + "&user=postgres";
+    return "postgresql:///" + db + "?host=" + Encode(dir_) + "&port=" + std::to_string(port_) +
+           "&user=postgres";
   }
 
   bool CreateDatabase(const std::string& name, std::string* error) {
@@ -82,7 +83,8 @@ class PgServer {
     static const char* hex = "0123456789ABCDEF";
     std::string out;
     for (unsigned char c : s) {
-      if (std::isalnum(c) || c == '-' || c == '_' || c == '.') out.push_back(static_cast<char>(c));
+      if (std::isalnum(c) || c == '-' || c == '_' || c == '.')
+        out.push_back(static_cast<char>(c));
       else {
         out.push_back('%');
         out.push_back(hex[c >> 4]);
@@ -116,7 +118,8 @@ class PgServer {
 
   std::string Bin(const std::string& tool) const {
     const char* env = std::getenv("RAPPORT_PG_BIN");
-    std::string bin = (env && *env ? std::string(env) : std::string("/usr/lib/postgresql/15/bin")) + "/" + tool;
+    std::string bin =
+        (env && *env ? std::string(env) : std::string("/usr/lib/postgresql/15/bin")) + "/" + tool;
     return user_.empty() ? bin : "runuser -u " + user_ + " -- " + bin;
   }
 
@@ -146,8 +149,8 @@ class PgServer {
         return false;
       }
     }
-    if (Run(Bin("initdb") + " -D " + dir_ + "/data -A trust -U postgres --no-sync -E UTF8 --locale=C > " + dir_ +
-            "/initdb.log 2>&1") != 0) {
+    if (Run(Bin("initdb") + " -D " + dir_ + "/data -A trust -U postgres --no-sync -E UTF8 --locale=C > " +
+            dir_ + "/initdb.log 2>&1") != 0) {
       *error = "initdb failed:\n" + ReadFile(dir_ + "/initdb.log");
       return false;
     }
@@ -156,8 +159,8 @@ class PgServer {
       if (port_ == 0) continue;
       std::string opts = "-k " + dir_ + " -p " + std::to_string(port_) +
                          " -c listen_addresses='' -c fsync=on -c max_connections=64";
-      started_ = Run(Bin("pg_ctl") + " -D " + dir_ + "/data -l " + dir_ + "/server.log -w -t 60 -o \"" + opts +
-                     "\" start > " + dir_ + "/pg_ctl.log 2>&1") == 0;
+      started_ = Run(Bin("pg_ctl") + " -D " + dir_ + "/data -l " + dir_ + "/server.log -w -t 60 -o \"" +
+                     opts + "\" start > " + dir_ + "/pg_ctl.log 2>&1") == 0;
     }
     if (!started_) {
       *error = "postgres did not start:\n" + ReadFile(dir_ + "/pg_ctl.log") + ReadFile(dir_ + "/server.log");

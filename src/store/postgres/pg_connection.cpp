@@ -27,7 +27,8 @@ class ResultRow final : public sql::Row {
   }
   std::string Bytes(int col) const override {
     size_t len = 0;
-    unsigned char* raw = PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(res_, row_, col)), &len);
+    unsigned char* raw =
+        PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(res_, row_, col)), &len);
     if (raw == nullptr) return {};
     std::string out(reinterpret_cast<const char*>(raw), len);
     PQfreemem(raw);
@@ -72,7 +73,8 @@ Error PgConnection::ResultError(PGresult* res, std::string_view what) {
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
   std::string_view s = last_sqlstate_;
   if (!healthy() || s.empty()) return Error::Unavailable(msg);
-  if (s == "23505") return Error::Conflict(msg, FieldOfConstraint(PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME)));
+  if (s == "23505")
+    return Error::Conflict(msg, FieldOfConstraint(PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME)));
   if (s.substr(0, 2) == "23" || s.substr(0, 2) == "22") return Error::Invalid("", msg);
   if (s == "40001" || s == "40P01" || s == "55P03" || s.substr(0, 2) == "08" || s.substr(0, 2) == "53" ||
       s.substr(0, 3) == "57P")
@@ -80,7 +82,8 @@ Error PgConnection::ResultError(PGresult* res, std::string_view what) {
   return Error::Internal(msg);
 }
 
-Result<int64_t> PgConnection::Exec(std::string_view sql, std::span<const sql::Param> params, const sql::RowFn& on_row) {
+Result<int64_t> PgConnection::Exec(std::string_view sql, std::span<const sql::Param> params,
+                                   const sql::RowFn& on_row) {
   auto it = prepared_.find(sql);
   if (it == prepared_.end()) {
     std::string key(sql);

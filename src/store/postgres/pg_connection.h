@@ -27,7 +27,8 @@ class PgConnection final : public sql::Session {
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;
 
-  Result<int64_t> Exec(std::string_view sql, std::span<const sql::Param> params, const sql::RowFn& on_row) override;
+  Result<int64_t> Exec(std::string_view sql, std::span<const sql::Param> params,
+                       const sql::RowFn& on_row) override;
   using sql::Session::Exec;
   Status ExecScript(std::string_view sql) override;
   sql::Dialect dialect() const override { return sql::Dialect::kPostgres; }

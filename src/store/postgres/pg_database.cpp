@@ -31,8 +31,10 @@ Result<std::unique_ptr<PgConnection>> PgDatabase::Acquire() {
 
 void PgDatabase::Release(std::unique_ptr<PgConnection> conn) {
   std::lock_guard lock(mu_);
-  if (conn->healthy()) idle_.push_back(std::move(conn));
-  else --open_;
+  if (conn->healthy())
+    idle_.push_back(std::move(conn));
+  else
+    --open_;
   cv_.notify_one();
 }
 

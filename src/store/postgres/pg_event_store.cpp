@@ -71,25 +71,26 @@ struct Resolved {
 };
 
 Status LookupContacts(Session& s, WorkspaceId ws, const std::unordered_set<int64_t>& ids,
-                      const std::unordered_set<std::string>& emails, const std::unordered_set<std::string>& exts,
-                      Resolved& out) {
+                      const std::unordered_set<std::string>& emails,
+                      const std::unordered_set<std::string>& exts, Resolved& out) {
   if (ids.empty() && emails.empty() && exts.empty()) return {};
   std::string id_arr = IntArray(ids), email_arr = TextArray(emails), ext_arr = TextArray(exts);
   // Joins with unnest() (index lookups per value) rather than "= ANY(array)", which a generic
   // plan runs as a scan comparing every row with the whole array.
-  RAPPORT_TRY(s.Exec("SELECT c.id, c.email, c.external_id, c.status FROM unnest($2::bigint[]) AS u(v) "
-                     "JOIN contacts c ON c.id = u.v AND c.workspace_id = $1 "
-                     "UNION ALL SELECT c.id, c.email, c.external_id, c.status FROM unnest($3::text[]) AS u(v) "
-                     "JOIN contacts c ON c.workspace_id = $1 AND c.email = u.v "
-                     "UNION ALL SELECT c.id, c.email, c.external_id, c.status FROM unnest($4::text[]) AS u(v) "
-                     "JOIN contacts c ON c.workspace_id = $1 AND c.external_id = u.v",
-                     {ws, std::string_view(id_arr), std::string_view(email_arr), std::string_view(ext_arr)},
-                     [&](const Row& r) {
-                       ContactId id = r.Int(0);
-                       out.by_id[id] = r.Text(3) != "erased";
-                       if (!r.IsNull(1)) out.by_email[std::string(r.Text(1))] = id;
-                       if (!r.IsNull(2)) out.by_ext[std::string(r.Text(2))] = id;
-                     }));
+  RAPPORT_TRY(
+      s.Exec("SELECT c.id, c.email, c.external_id, c.status FROM unnest($2::bigint[]) AS u(v) "
+             "JOIN contacts c ON c.id = u.v AND c.workspace_id = $1 "
+             "UNION ALL SELECT c.id, c.email, c.external_id, c.status FROM unnest($3::text[]) AS u(v) "
+             "JOIN contacts c ON c.workspace_id = $1 AND c.email = u.v "
+             "UNION ALL SELECT c.id, c.email, c.external_id, c.status FROM unnest($4::text[]) AS u(v) "
+             "JOIN contacts c ON c.workspace_id = $1 AND c.external_id = u.v",
+             {ws, std::string_view(id_arr), std::string_view(email_arr), std::string_view(ext_arr)},
+             [&](const Row& r) {
+               ContactId id = r.Int(0);
+               out.by_id[id] = r.Text(3) != "erased";
+               if (!r.IsNull(1)) out.by_email[std::string(r.Text(1))] = id;
+               if (!r.IsNull(2)) out.by_ext[std::string(r.Text(2))] = id;
+             }));
   return {};
 }
 
@@ -130,10 +131,9 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
     std::unordered_map<std::string, std::pair<EventId, ContactId>> seen;
     if (!keys.empty()) {
       std::string arr = TextArray(keys);
-      RAPPORT_TRY(s.Exec(kSelectKeys,
-                         {ws, std::string_view(arr)}, [&](const Row& r) {
-                           seen[std::string(r.Text(0))] = {r.Int(1), r.Int(2)};
-                         }));
+      RAPPORT_TRY(s.Exec(kSelectKeys, {ws, std::string_view(arr)}, [&](const Row& r) {
+        seen[std::string(r.Text(0))] = {r.Int(1), r.Int(2)};
+      }));
     }
     auto mark_seen = [&](size_t i) {
       if (!pending[i] || !events[i].idempotency_key) return;
@@ -152,9 +152,12 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
     for (size_t i = 0; i < n; ++i) {
       if (!pending[i]) continue;
       const ContactRef& c = events[i].contact;
-      if (c.id) ids.insert(*c.id);
-      else if (c.email) emails.insert(*c.email);
-      else exts.insert(*c.external_id);
+      if (c.id)
+        ids.insert(*c.id);
+      else if (c.email)
+        emails.insert(*c.email);
+      else
+        exts.insert(*c.external_id);
     }
     Resolved known;
     RAPPORT_TRY(LookupContacts(s, ws, ids, emails, exts, known));
@@ -169,7 +172,8 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
         create_json += "{\"e\":";
         AppendJsonString(create_json, *c.email);
         create_json += ",\"x\":null}";
-      } else if (!c.email && !known.by_ext.count(*c.external_id) && create_exts.insert(*c.external_id).second) {
+      } else if (!c.email && !known.by_ext.count(*c.external_id) &&
+                 create_exts.insert(*c.external_id).second) {
         if (create_json.size() > 1) create_json.push_back(',');
         create_json += "{\"e\":null,\"x\":";
         AppendJsonString(create_json, *c.external_id);
@@ -178,17 +182,18 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
     }
     create_json.push_back(']');
     if (!create_emails.empty() || !create_exts.empty()) {
-      RAPPORT_TRY(s.Exec("INSERT INTO contacts (workspace_id, email, external_id, status, attributes, timezone, "
-                         "locale, created_at, updated_at) SELECT $1, r.e, r.x, 'active', '{}', '', '', $2, $2 "
-                         "FROM jsonb_to_recordset($3::jsonb) AS r(e text, x text) ON CONFLICT DO NOTHING "
-                         "RETURNING id, email, external_id",
-                         {ws, ToMicros(received_at), std::string_view(create_json)}, [&](const Row& r) {
-                           known.by_id[r.Int(0)] = true;
-                           if (!r.IsNull(1)) create_emails.erase(std::string(r.Text(1)));
-                           if (!r.IsNull(1)) known.by_email[std::string(r.Text(1))] = r.Int(0);
-                           if (!r.IsNull(2)) create_exts.erase(std::string(r.Text(2)));
-                           if (!r.IsNull(2)) known.by_ext[std::string(r.Text(2))] = r.Int(0);
-                         }));
+      RAPPORT_TRY(
+          s.Exec("INSERT INTO contacts (workspace_id, email, external_id, status, attributes, timezone, "
+                 "locale, created_at, updated_at) SELECT $1, r.e, r.x, 'active', '{}', '', '', $2, $2 "
+                 "FROM jsonb_to_recordset($3::jsonb) AS r(e text, x text) ON CONFLICT DO NOTHING "
+                 "RETURNING id, email, external_id",
+                 {ws, ToMicros(received_at), std::string_view(create_json)}, [&](const Row& r) {
+                   known.by_id[r.Int(0)] = true;
+                   if (!r.IsNull(1)) create_emails.erase(std::string(r.Text(1)));
+                   if (!r.IsNull(1)) known.by_email[std::string(r.Text(1))] = r.Int(0);
+                   if (!r.IsNull(2)) create_exts.erase(std::string(r.Text(2)));
+                   if (!r.IsNull(2)) known.by_ext[std::string(r.Text(2))] = r.Int(0);
+                 }));
       // Whatever another writer created in the meantime.
       RAPPORT_TRY(LookupContacts(s, ws, {}, create_emails, create_exts, known));
     }
@@ -209,8 +214,9 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
         continue;
       }
       out[i].outcome = AppendOutcome::kFailed;
-      out[i].error = Error::NotFound(c.id ? "no contact " + std::to_string(*c.id)
-                                          : c.email ? "no contact with this email" : "no contact with this external_id");
+      out[i].error = Error::NotFound(c.id      ? "no contact " + std::to_string(*c.id)
+                                     : c.email ? "no contact with this email"
+                                               : "no contact with this external_id");
       // A later event with the same key may still be stored, as in the row-by-row Append.
       pending[i] = false;
     }
@@ -236,17 +242,19 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
     for (size_t i = 0; i < n; ++i) {
       if (!pending[i] || !events[i].contact_attributes || events[i].contact_attributes->empty()) continue;
       std::string patch = sql::SerializeObject(*events[i].contact_attributes);
-      RAPPORT_TRY(s.Exec("UPDATE contacts SET attributes = jsonb_strip_nulls(attributes || $3::jsonb), "
-                         "updated_at = $4 WHERE id = $1 AND workspace_id = $2",
-                         {out[i].contact_id, ws, std::string_view(patch), ToMicros(received_at)}));
+      RAPPORT_TRY(
+          s.Exec("UPDATE contacts SET attributes = jsonb_strip_nulls(attributes || $3::jsonb), "
+                 "updated_at = $4 WHERE id = $1 AND workspace_id = $2",
+                 {out[i].contact_id, ws, std::string_view(patch), ToMicros(received_at)}));
     }
 
     // 5. Event ids, then the keys (a key another writer took meanwhile makes a duplicate).
     std::vector<EventId> new_ids;
     if (to_store > 0) {
       new_ids.reserve(to_store);
-      RAPPORT_TRY(s.Exec("SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1::int)",
-                         {static_cast<int64_t>(to_store)}, [&](const Row& r) { new_ids.push_back(r.Int(0)); }));
+      RAPPORT_TRY(
+          s.Exec("SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1::int)",
+                 {static_cast<int64_t>(to_store)}, [&](const Row& r) { new_ids.push_back(r.Int(0)); }));
       if (new_ids.size() != to_store) return Error::Internal("the event sequence returned too few ids");
       size_t k = 0;
       for (size_t i = 0; i < n; ++i)
@@ -258,25 +266,26 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
       if (keys_json.size() > 1) keys_json.push_back(',');
       keys_json += "{\"k\":";
       AppendJsonString(keys_json, *events[i].idempotency_key);
-      keys_json += ",\"e\":" + std::to_string(out[i].event_id) + ",\"c\":" + std::to_string(out[i].contact_id) + "}";
+      keys_json +=
+          ",\"e\":" + std::to_string(out[i].event_id) + ",\"c\":" + std::to_string(out[i].contact_id) + "}";
     }
     keys_json.push_back(']');
     if (keys_json.size() > 2) {
       std::unordered_set<std::string> claimed;
-      RAPPORT_TRY(s.Exec("INSERT INTO event_keys (workspace_id, key, event_id, contact_id) SELECT $1, r.k, r.e, r.c "
-                         "FROM jsonb_to_recordset($2::jsonb) AS r(k text, e bigint, c bigint) "
-                         "ON CONFLICT DO NOTHING RETURNING key",
-                         {ws, std::string_view(keys_json)}, [&](const Row& r) { claimed.emplace(r.Text(0)); }));
+      RAPPORT_TRY(
+          s.Exec("INSERT INTO event_keys (workspace_id, key, event_id, contact_id) SELECT $1, r.k, r.e, r.c "
+                 "FROM jsonb_to_recordset($2::jsonb) AS r(k text, e bigint, c bigint) "
+                 "ON CONFLICT DO NOTHING RETURNING key",
+                 {ws, std::string_view(keys_json)}, [&](const Row& r) { claimed.emplace(r.Text(0)); }));
       std::unordered_set<std::string> lost;
       for (size_t i = 0; i < n; ++i)
         if (pending[i] && events[i].idempotency_key && !claimed.count(*events[i].idempotency_key))
           lost.insert(*events[i].idempotency_key);
       if (!lost.empty()) {
         std::string arr = TextArray(lost);
-        RAPPORT_TRY(s.Exec(kSelectKeys,
-                           {ws, std::string_view(arr)}, [&](const Row& r) {
-                             seen[std::string(r.Text(0))] = {r.Int(1), r.Int(2)};
-                           }));
+        RAPPORT_TRY(s.Exec(kSelectKeys, {ws, std::string_view(arr)}, [&](const Row& r) {
+          seen[std::string(r.Text(0))] = {r.Int(1), r.Int(2)};
+        }));
         for (size_t i = 0; i < n; ++i)
           if (pending[i] && events[i].idempotency_key && lost.count(*events[i].idempotency_key)) mark_seen(i);
       }
@@ -288,7 +297,8 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
       if (!pending[i]) continue;
       const NewEvent& e = events[i];
       if (rows.size() > 1) rows.push_back(',');
-      rows += "{\"i\":" + std::to_string(out[i].event_id) + ",\"c\":" + std::to_string(out[i].contact_id) + ",\"n\":";
+      rows += "{\"i\":" + std::to_string(out[i].event_id) + ",\"c\":" + std::to_string(out[i].contact_id) +
+              ",\"n\":";
       AppendJsonString(rows, e.name);
       rows += ",\"p\":";
       rows += props[i];
@@ -296,10 +306,11 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
     }
     rows.push_back(']');
     if (rows.size() > 2) {
-      RAPPORT_TRY(s.Exec("INSERT INTO events (id, workspace_id, contact_id, name, properties, occurred_at, received_at) "
-                         "SELECT r.i, $1, r.c, r.n, r.p, r.o, $2 FROM jsonb_to_recordset($3::jsonb) "
-                         "AS r(i bigint, c bigint, n text, p jsonb, o bigint)",
-                         {ws, ToMicros(received_at), std::string_view(rows)}));
+      RAPPORT_TRY(s.Exec(
+          "INSERT INTO events (id, workspace_id, contact_id, name, properties, occurred_at, received_at) "
+          "SELECT r.i, $1, r.c, r.n, r.p, r.o, $2 FROM jsonb_to_recordset($3::jsonb) "
+          "AS r(i bigint, c bigint, n text, p jsonb, o bigint)",
+          {ws, ToMicros(received_at), std::string_view(rows)}));
     }
 
     // 7. In-batch duplicates point at the event their key stored (or found).

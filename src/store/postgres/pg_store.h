@@ -12,6 +12,7 @@ namespace rapport {
 
 // `url` is a postgres:// URI or a libpq connection string. Connects once to check it
 // (kUnavailable when the server cannot be reached); does not migrate.
-Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& url, const Clock& clock = SystemClock::Instance());
+Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& url,
+                                                 const Clock& clock = SystemClock::Instance());
 
 }  // namespace rapport

@@ -56,7 +56,8 @@ class Session {
   virtual Status ExecScript(std::string_view sql) = 0;
   virtual Dialect dialect() const = 0;
 
-  Result<int64_t> Exec(std::string_view sql, std::initializer_list<Param> params, const RowFn& on_row = nullptr) {
+  Result<int64_t> Exec(std::string_view sql, std::initializer_list<Param> params,
+                       const RowFn& on_row = nullptr) {
     return Exec(sql, std::span<const Param>(params.begin(), params.size()), on_row);
   }
   bool pg() const { return dialect() == Dialect::kPostgres; }

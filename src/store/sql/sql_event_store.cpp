@@ -43,10 +43,11 @@ class ContactResolver {
         return Error::NotFound(by_email ? "no contact with this email" : "no contact with this external_id");
       Param email = by_email ? Param(std::string_view(key)) : Param(nullptr);
       Param ext = by_email ? Param(nullptr) : Param(std::string_view(key));
-      RAPPORT_TRY(s_.Exec("INSERT INTO contacts (workspace_id, email, external_id, status, attributes, timezone, "
-                          "locale, created_at, updated_at) VALUES ($1, $2, $3, 'active', '{}', '', '', $4, $4) "
-                          "RETURNING id",
-                          {ws_, email, ext, ToMicros(now_)}, [&](const Row& r) { id = r.Int(0); }));
+      RAPPORT_TRY(
+          s_.Exec("INSERT INTO contacts (workspace_id, email, external_id, status, attributes, timezone, "
+                  "locale, created_at, updated_at) VALUES ($1, $2, $3, 'active', '{}', '', '', $4, $4) "
+                  "RETURNING id",
+                  {ws_, email, ext, ToMicros(now_)}, [&](const Row& r) { id = r.Int(0); }));
     }
     cache.emplace(key, id);
     return id;
@@ -71,7 +72,8 @@ Status SqlEventStore::PrecheckEvent(const NewEvent& e) {
   if (!c.id && c.email && c.email->empty()) return Error::Invalid("email", "the email is empty");
   if (!c.id && !c.email && (c.external_id->empty() || c.external_id->size() > kMaxExternalIdLength))
     return Error::Invalid("external_id", "external_id is 1 to 255 characters");
-  if (e.idempotency_key && (e.idempotency_key->empty() || e.idempotency_key->size() > kMaxIdempotencyKeyLength))
+  if (e.idempotency_key &&
+      (e.idempotency_key->empty() || e.idempotency_key->size() > kMaxIdempotencyKeyLength))
     return Error::Invalid("idempotency_key", "idempotency_key is 1 to 255 characters");
   if (e.contact_attributes) RAPPORT_TRY(ValidateAttributes(*e.contact_attributes));
   return {};
@@ -129,8 +131,9 @@ Result<std::vector<AppendResult>> SqlEventStore::Append(WorkspaceId ws, const st
       RAPPORT_ASSIGN_OR_RETURN(r.event_id, InsertEventIn(s, ws, r.contact_id, e.name, props,
                                                          e.occurred_at.value_or(received_at), received_at));
       if (e.idempotency_key) {
-        RAPPORT_TRY(s.Exec("INSERT INTO event_keys (workspace_id, key, event_id, contact_id) VALUES ($1, $2, $3, $4)",
-                           {ws, std::string_view(*e.idempotency_key), r.event_id, r.contact_id}));
+        RAPPORT_TRY(
+            s.Exec("INSERT INTO event_keys (workspace_id, key, event_id, contact_id) VALUES ($1, $2, $3, $4)",
+                   {ws, std::string_view(*e.idempotency_key), r.event_id, r.contact_id}));
       }
     }
     return {};
@@ -163,7 +166,8 @@ Result<Page<Event>> SqlEventStore::ListForContact(WorkspaceId ws, ContactId cont
 Result<int64_t> SqlEventStore::Count(WorkspaceId ws) {
   int64_t n = 0;
   RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
-    RAPPORT_TRY(s.Exec("SELECT COUNT(*) FROM events WHERE workspace_id = $1", {ws}, [&](const Row& r) { n = r.Int(0); }));
+    RAPPORT_TRY(s.Exec("SELECT COUNT(*) FROM events WHERE workspace_id = $1", {ws},
+                       [&](const Row& r) { n = r.Int(0); }));
     return {};
   }));
   return n;

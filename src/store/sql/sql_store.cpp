@@ -48,8 +48,9 @@ Result<int> SqlStore::Migrate() {
       version = current;
       if (current >= m.version) return {};  // applied already (maybe by another node)
       RAPPORT_TRY(s.ExecScript(m.script));
-      RAPPORT_TRY(s.Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-                         {int64_t{m.version}, std::string_view(m.name), ToMicros(SystemClock::Instance().Now())}));
+      RAPPORT_TRY(
+          s.Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                 {int64_t{m.version}, std::string_view(m.name), ToMicros(SystemClock::Instance().Now())}));
       version = m.version;
       return {};
     }));
@@ -90,13 +91,16 @@ Workspace ReadWorkspace(const Row& r) {
 }  // namespace
 
 Result<Workspace> SqlWorkspaceStore::Create(std::string_view name) {
-  if (name.empty() || name.size() > 200) return Error::Invalid("name", "a workspace name is 1 to 200 characters");
+  if (name.empty() || name.size() > 200)
+    return Error::Invalid("name", "a workspace name is 1 to 200 characters");
   Workspace ws;
   Timestamp now = clock_.Now();
   RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
-    RAPPORT_TRY(s.Exec("INSERT INTO workspaces (name, default_timezone, created_at) VALUES ($1, 'UTC', $2) "
-                       "RETURNING " + std::string(kWorkspaceColumns),
-                       {name, ToMicros(now)}, [&](const Row& r) { ws = ReadWorkspace(r); }));
+    RAPPORT_TRY(
+        s.Exec("INSERT INTO workspaces (name, default_timezone, created_at) VALUES ($1, 'UTC', $2) "
+               "RETURNING " +
+                   std::string(kWorkspaceColumns),
+               {name, ToMicros(now)}, [&](const Row& r) { ws = ReadWorkspace(r); }));
     return {};
   }));
   return ws;
@@ -116,8 +120,8 @@ Result<Workspace> SqlWorkspaceStore::Get(WorkspaceId id) {
 Result<std::optional<Workspace>> SqlWorkspaceStore::FindByName(std::string_view name) {
   std::optional<Workspace> ws;
   RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
-    RAPPORT_TRY(s.Exec("SELECT " + std::string(kWorkspaceColumns) + " FROM workspaces WHERE name = $1", {name},
-                       [&](const Row& r) { ws = ReadWorkspace(r); }));
+    RAPPORT_TRY(s.Exec("SELECT " + std::string(kWorkspaceColumns) + " FROM workspaces WHERE name = $1",
+                       {name}, [&](const Row& r) { ws = ReadWorkspace(r); }));
     return {};
   }));
   return ws;
@@ -153,11 +157,13 @@ Result<ApiKey> SqlKeyStore::Create(const ApiKey& key) {
     RAPPORT_TRY(s.Exec("SELECT 1 FROM workspaces WHERE id = $1", {key.workspace_id},
                        [&](const Row&) { ws_exists = true; }));
     if (!ws_exists) return Error::NotFound("no workspace " + std::to_string(key.workspace_id));
-    RAPPORT_TRY(s.Exec("INSERT INTO api_keys (workspace_id, name, prefix, hash, scopes, created_at) "
-                       "VALUES ($1, $2, $3, $4, $5, $6) RETURNING " + std::string(kKeyColumns),
-                       {key.workspace_id, std::string_view(key.name), std::string_view(key.prefix),
-                        std::string_view(key.hash), int64_t{key.scopes}, ToMicros(created)},
-                       [&](const Row& r) { out = ReadKey(r); }));
+    RAPPORT_TRY(
+        s.Exec("INSERT INTO api_keys (workspace_id, name, prefix, hash, scopes, created_at) "
+               "VALUES ($1, $2, $3, $4, $5, $6) RETURNING " +
+                   std::string(kKeyColumns),
+               {key.workspace_id, std::string_view(key.name), std::string_view(key.prefix),
+                std::string_view(key.hash), int64_t{key.scopes}, ToMicros(created)},
+               [&](const Row& r) { out = ReadKey(r); }));
     return {};
   }));
   return out;
@@ -166,8 +172,9 @@ Result<ApiKey> SqlKeyStore::Create(const ApiKey& key) {
 Result<ApiKey> SqlKeyStore::FindByHash(std::string_view hash) {
   std::optional<ApiKey> key;
   RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
-    RAPPORT_TRY(s.Exec("SELECT " + std::string(kKeyColumns) + " FROM api_keys WHERE hash = $1 AND revoked_at IS NULL",
-                       {hash}, [&](const Row& r) { key = ReadKey(r); }));
+    RAPPORT_TRY(
+        s.Exec("SELECT " + std::string(kKeyColumns) + " FROM api_keys WHERE hash = $1 AND revoked_at IS NULL",
+               {hash}, [&](const Row& r) { key = ReadKey(r); }));
     return {};
   }));
   if (!key) return Error::NotFound("no live key with this hash");
@@ -178,8 +185,9 @@ Result<std::vector<ApiKey>> SqlKeyStore::List(WorkspaceId ws) {
   std::vector<ApiKey> keys;
   RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
     keys.clear();
-    RAPPORT_TRY(s.Exec("SELECT " + std::string(kKeyColumns) + " FROM api_keys WHERE workspace_id = $1 ORDER BY id",
-                       {ws}, [&](const Row& r) { keys.push_back(ReadKey(r)); }));
+    RAPPORT_TRY(
+        s.Exec("SELECT " + std::string(kKeyColumns) + " FROM api_keys WHERE workspace_id = $1 ORDER BY id",
+               {ws}, [&](const Row& r) { keys.push_back(ReadKey(r)); }));
     return {};
   }));
   return keys;
@@ -197,7 +205,8 @@ Status SqlKeyStore::Revoke(WorkspaceId ws, KeyId id, Timestamp at) {
 
 Status SqlKeyStore::TouchLastUsed(KeyId id, Timestamp at) {
   return db_.Write([&](Session& s) -> Status {
-    RAPPORT_ASSIGN_OR_RETURN(int64_t n, s.Exec("UPDATE api_keys SET last_used_at = $2 WHERE id = $1", {id, ToMicros(at)}));
+    RAPPORT_ASSIGN_OR_RETURN(
+        int64_t n, s.Exec("UPDATE api_keys SET last_used_at = $2 WHERE id = $1", {id, ToMicros(at)}));
     if (n == 0) return Error::NotFound("no key " + std::to_string(id));
     return {};
   });
@@ -208,11 +217,11 @@ Status SqlKeyStore::TouchLastUsed(KeyId id, Timestamp at) {
 Status SqlAuditStore::Record(const AuditEntry& e) {
   std::string details = SerializeObject(e.details);
   return db_.Write([&](Session& s) -> Status {
-    RAPPORT_TRY(s.Exec("INSERT INTO audit_log (workspace_id, actor, action, entity, entity_id, details, at) "
-                       "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                       {e.workspace_id, std::string_view(e.actor), std::string_view(e.action),
-                        std::string_view(e.entity), std::string_view(e.entity_id), std::string_view(details),
-                        ToMicros(e.at)}));
+    RAPPORT_TRY(s.Exec(
+        "INSERT INTO audit_log (workspace_id, actor, action, entity, entity_id, details, at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        {e.workspace_id, std::string_view(e.actor), std::string_view(e.action), std::string_view(e.entity),
+         std::string_view(e.entity_id), std::string_view(details), ToMicros(e.at)}));
     return {};
   });
 }
@@ -222,20 +231,21 @@ Result<std::vector<AuditEntry>> SqlAuditStore::List(WorkspaceId ws, int limit) {
   std::vector<AuditEntry> out;
   RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
     out.clear();
-    RAPPORT_TRY(s.Exec("SELECT id, workspace_id, actor, action, entity, entity_id, details, at FROM audit_log "
-                       "WHERE workspace_id = $1 ORDER BY id DESC LIMIT $2",
-                       {ws, int64_t{limit}}, [&](const Row& r) {
-                         AuditEntry a;
-                         a.id = r.Int(0);
-                         a.workspace_id = r.Int(1);
-                         a.actor = std::string(r.Text(2));
-                         a.action = std::string(r.Text(3));
-                         a.entity = std::string(r.Text(4));
-                         a.entity_id = std::string(r.Text(5));
-                         a.details = ParseObject(r.Text(6));
-                         a.at = FromMicros(r.Int(7));
-                         out.push_back(std::move(a));
-                       }));
+    RAPPORT_TRY(
+        s.Exec("SELECT id, workspace_id, actor, action, entity, entity_id, details, at FROM audit_log "
+               "WHERE workspace_id = $1 ORDER BY id DESC LIMIT $2",
+               {ws, int64_t{limit}}, [&](const Row& r) {
+                 AuditEntry a;
+                 a.id = r.Int(0);
+                 a.workspace_id = r.Int(1);
+                 a.actor = std::string(r.Text(2));
+                 a.action = std::string(r.Text(3));
+                 a.entity = std::string(r.Text(4));
+                 a.entity_id = std::string(r.Text(5));
+                 a.details = ParseObject(r.Text(6));
+                 a.at = FromMicros(r.Int(7));
+                 out.push_back(std::move(a));
+               }));
     return {};
   }));
   return out;

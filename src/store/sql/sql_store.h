@@ -137,13 +137,15 @@ class SqlOutboxStore final : public OutboxStore {
                                            Micros lease) override;
   Status Complete(MessageId id, std::string_view owner, const DeliveryAttempt& attempt,
                   Timestamp next_attempt_at) override;
-  Result<std::vector<Status>> CompleteBatch(std::span<const OutboxCompletion> batch, std::string_view owner) override;
+  Result<std::vector<Status>> CompleteBatch(std::span<const OutboxCompletion> batch,
+                                            std::string_view owner) override;
   Status Renew(const std::vector<MessageId>& ids, std::string_view owner, Timestamp lease_until) override;
   Status Cancel(WorkspaceId ws, MessageId id) override;
   Result<OutboxMessage> Get(WorkspaceId ws, MessageId id) override;
   Result<std::optional<OutboxMessage>> FindByIdempotencyKey(WorkspaceId ws, std::string_view key) override;
   Result<std::vector<DeliveryAttempt>> Attempts(WorkspaceId ws, MessageId id) override;
-  Result<Page<OutboxMessage>> ListForContact(WorkspaceId ws, ContactId contact, const OutboxQuery& q) override;
+  Result<Page<OutboxMessage>> ListForContact(WorkspaceId ws, ContactId contact,
+                                             const OutboxQuery& q) override;
   Result<int64_t> CountByState(MessageState state) override;
 
  private:

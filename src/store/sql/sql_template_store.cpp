@@ -32,7 +32,8 @@ std::string SnippetsJson(const MessageTemplate& t) {
   return SerializeObject(o);
 }
 
-Result<std::optional<MessageTemplate>> FindBy(Session& s, WorkspaceId ws, std::string_view column, Param value) {
+Result<std::optional<MessageTemplate>> FindBy(Session& s, WorkspaceId ws, std::string_view column,
+                                              Param value) {
   std::optional<MessageTemplate> out;
   std::string sql = "SELECT " + std::string(kColumns) + " FROM templates WHERE workspace_id = $1 AND " +
                     std::string(column) + " = $2";
@@ -50,13 +51,14 @@ Result<MessageTemplate> SqlTemplateStore::Create(const MessageTemplate& tpl) {
   RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
     RAPPORT_ASSIGN_OR_RETURN(auto existing, FindBy(s, tpl.workspace_id, "name", std::string_view(tpl.name)));
     if (existing) return Error::Conflict("a template with this name exists", "name");
-    RAPPORT_TRY(s.Exec("INSERT INTO templates (workspace_id, name, subject, preheader, html, text, snippets, "
-                       "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING " +
-                           std::string(kColumns),
-                       {tpl.workspace_id, std::string_view(tpl.name), std::string_view(tpl.subject),
-                        std::string_view(tpl.preheader), std::string_view(tpl.html), std::string_view(tpl.text),
-                        std::string_view(snippets), ToMicros(now)},
-                       [&](const Row& r) { out = ReadTemplate(r); }));
+    RAPPORT_TRY(
+        s.Exec("INSERT INTO templates (workspace_id, name, subject, preheader, html, text, snippets, "
+               "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING " +
+                   std::string(kColumns),
+               {tpl.workspace_id, std::string_view(tpl.name), std::string_view(tpl.subject),
+                std::string_view(tpl.preheader), std::string_view(tpl.html), std::string_view(tpl.text),
+                std::string_view(snippets), ToMicros(now)},
+               [&](const Row& r) { out = ReadTemplate(r); }));
     return {};
   }));
   return out;
@@ -86,8 +88,9 @@ Result<std::vector<MessageTemplate>> SqlTemplateStore::List(WorkspaceId ws) {
   std::vector<MessageTemplate> out;
   RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
     out.clear();
-    RAPPORT_TRY(s.Exec("SELECT " + std::string(kColumns) + " FROM templates WHERE workspace_id = $1 ORDER BY name",
-                       {ws}, [&](const Row& r) { out.push_back(ReadTemplate(r)); }));
+    RAPPORT_TRY(
+        s.Exec("SELECT " + std::string(kColumns) + " FROM templates WHERE workspace_id = $1 ORDER BY name",
+               {ws}, [&](const Row& r) { out.push_back(ReadTemplate(r)); }));
     return {};
   }));
   return out;
@@ -101,13 +104,14 @@ Result<MessageTemplate> SqlTemplateStore::Update(const MessageTemplate& tpl) {
   RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
     RAPPORT_ASSIGN_OR_RETURN(auto clash, FindBy(s, tpl.workspace_id, "name", std::string_view(tpl.name)));
     if (clash && clash->id != tpl.id) return Error::Conflict("a template with this name exists", "name");
-    RAPPORT_TRY(s.Exec("UPDATE templates SET name = $3, subject = $4, preheader = $5, html = $6, text = $7, "
-                       "snippets = $8, updated_at = $9 WHERE workspace_id = $1 AND id = $2 RETURNING " +
-                           std::string(kColumns),
-                       {tpl.workspace_id, tpl.id, std::string_view(tpl.name), std::string_view(tpl.subject),
-                        std::string_view(tpl.preheader), std::string_view(tpl.html), std::string_view(tpl.text),
-                        std::string_view(snippets), ToMicros(now)},
-                       [&](const Row& r) { out = ReadTemplate(r); }));
+    RAPPORT_TRY(
+        s.Exec("UPDATE templates SET name = $3, subject = $4, preheader = $5, html = $6, text = $7, "
+               "snippets = $8, updated_at = $9 WHERE workspace_id = $1 AND id = $2 RETURNING " +
+                   std::string(kColumns),
+               {tpl.workspace_id, tpl.id, std::string_view(tpl.name), std::string_view(tpl.subject),
+                std::string_view(tpl.preheader), std::string_view(tpl.html), std::string_view(tpl.text),
+                std::string_view(snippets), ToMicros(now)},
+               [&](const Row& r) { out = ReadTemplate(r); }));
     return {};
   }));
   if (!out) return Error::NotFound("no template " + std::to_string(tpl.id));
@@ -117,7 +121,8 @@ Result<MessageTemplate> SqlTemplateStore::Update(const MessageTemplate& tpl) {
 Status SqlTemplateStore::Delete(WorkspaceId ws, TemplateId id) {
   int64_t changed = 0;
   RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
-    RAPPORT_ASSIGN_OR_RETURN(changed, s.Exec("DELETE FROM templates WHERE workspace_id = $1 AND id = $2", {ws, id}));
+    RAPPORT_ASSIGN_OR_RETURN(changed,
+                             s.Exec("DELETE FROM templates WHERE workspace_id = $1 AND id = $2", {ws, id}));
     return {};
   }));
   if (changed == 0) return Error::NotFound("no template " + std::to_string(id));

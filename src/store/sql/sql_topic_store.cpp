@@ -6,13 +6,18 @@ namespace rapport::sql {
 namespace {
 constexpr std::string_view kTopicColumns = "id, workspace_id, key, name, description, created_at";
 Topic ReadTopic(const Row& r) {
-  return Topic{r.Int(0), r.Int(1), std::string(r.Text(2)), std::string(r.Text(3)), std::string(r.Text(4)),
+  return Topic{r.Int(0),
+               r.Int(1),
+               std::string(r.Text(2)),
+               std::string(r.Text(3)),
+               std::string(r.Text(4)),
                FromMicros(r.Int(5))};
 }
 
 Result<Topic> FindTopic(Session& s, WorkspaceId ws, std::string_view key) {
   std::optional<Topic> t;
-  static const std::string sql = "SELECT " + std::string(kTopicColumns) + " FROM topics WHERE workspace_id = $1 AND key = $2";
+  static const std::string sql =
+      "SELECT " + std::string(kTopicColumns) + " FROM topics WHERE workspace_id = $1 AND key = $2";
   RAPPORT_TRY(s.Exec(sql, {ws, key}, [&](const Row& r) { t = ReadTopic(r); }));
   if (!t) return Error::NotFound("no topic '" + std::string(key) + "'");
   return std::move(*t);
@@ -40,16 +45,19 @@ Subscription ReadSubscription(const Row& r) {
 
 Result<Topic> SqlTopicStore::Create(WorkspaceId ws, const Topic& topic) {
   RAPPORT_TRY(ValidateTopicKey(topic.key));
-  if (topic.name.empty() || topic.name.size() > 200) return Error::Invalid("name", "a topic name is 1 to 200 characters");
+  if (topic.name.empty() || topic.name.size() > 200)
+    return Error::Invalid("name", "a topic name is 1 to 200 characters");
   Topic out;
   Timestamp now = clock_.Now();
   RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
     if (FindTopic(s, ws, topic.key).ok()) return Error::Conflict("a topic with this key exists", "key");
-    RAPPORT_TRY(s.Exec("INSERT INTO topics (workspace_id, key, name, description, created_at) VALUES ($1, $2, $3, $4, $5) "
-                       "RETURNING " + std::string(kTopicColumns),
-                       {ws, std::string_view(topic.key), std::string_view(topic.name),
-                        std::string_view(topic.description), ToMicros(now)},
-                       [&](const Row& r) { out = ReadTopic(r); }));
+    RAPPORT_TRY(s.Exec(
+        "INSERT INTO topics (workspace_id, key, name, description, created_at) VALUES ($1, $2, $3, $4, $5) "
+        "RETURNING " +
+            std::string(kTopicColumns),
+        {ws, std::string_view(topic.key), std::string_view(topic.name), std::string_view(topic.description),
+         ToMicros(now)},
+        [&](const Row& r) { out = ReadTopic(r); }));
     return {};
   }));
   return out;
@@ -59,8 +67,9 @@ Result<std::vector<Topic>> SqlTopicStore::List(WorkspaceId ws) {
   std::vector<Topic> out;
   RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
     out.clear();
-    RAPPORT_TRY(s.Exec("SELECT " + std::string(kTopicColumns) + " FROM topics WHERE workspace_id = $1 ORDER BY id", {ws},
-                       [&](const Row& r) { out.push_back(ReadTopic(r)); }));
+    RAPPORT_TRY(
+        s.Exec("SELECT " + std::string(kTopicColumns) + " FROM topics WHERE workspace_id = $1 ORDER BY id",
+               {ws}, [&](const Row& r) { out.push_back(ReadTopic(r)); }));
     return {};
   }));
   return out;
@@ -75,8 +84,9 @@ Result<Topic> SqlTopicStore::GetByKey(WorkspaceId ws, std::string_view key) {
   return out;
 }
 
-Result<Subscription> SqlTopicStore::SetSubscription(WorkspaceId ws, ContactId contact, std::string_view topic_key,
-                                                    SubscriptionStatus status, const Consent& consent) {
+Result<Subscription> SqlTopicStore::SetSubscription(WorkspaceId ws, ContactId contact,
+                                                    std::string_view topic_key, SubscriptionStatus status,
+                                                    const Consent& consent) {
   Subscription out;
   Timestamp now = clock_.Now();
   Timestamp consent_at = consent.at == Timestamp{} ? now : consent.at;
@@ -86,14 +96,17 @@ Result<Subscription> SqlTopicStore::SetSubscription(WorkspaceId ws, ContactId co
     RAPPORT_ASSIGN_OR_RETURN(Topic t, FindTopic(s, ws, topic_key));
     RAPPORT_TRY(s.Exec(
         "INSERT INTO subscriptions (contact_id, topic_id, workspace_id, status, consent_source, consent_at, "
-        "consent_ip, consent_user_agent, consent_text_version, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
-        "$9, $10) ON CONFLICT (contact_id, topic_id) DO UPDATE SET status = excluded.status, consent_source = "
+        "consent_ip, consent_user_agent, consent_text_version, updated_at) VALUES ($1, $2, $3, $4, $5, $6, "
+        "$7, $8, "
+        "$9, $10) ON CONFLICT (contact_id, topic_id) DO UPDATE SET status = excluded.status, consent_source "
+        "= "
         "excluded.consent_source, consent_at = excluded.consent_at, consent_ip = excluded.consent_ip, "
-        "consent_user_agent = excluded.consent_user_agent, consent_text_version = excluded.consent_text_version, "
+        "consent_user_agent = excluded.consent_user_agent, consent_text_version = "
+        "excluded.consent_text_version, "
         "updated_at = excluded.updated_at",
-        {contact, t.id, ws, SubscriptionStatusName(status), std::string_view(consent.source), ToMicros(consent_at),
-         std::string_view(consent.ip), std::string_view(consent.user_agent), std::string_view(consent.text_version),
-         ToMicros(now)}));
+        {contact, t.id, ws, SubscriptionStatusName(status), std::string_view(consent.source),
+         ToMicros(consent_at), std::string_view(consent.ip), std::string_view(consent.user_agent),
+         std::string_view(consent.text_version), ToMicros(now)}));
     out = Subscription{contact, t.id, t.key, status, consent, now};
     out.consent.at = consent_at;
     return {};
@@ -104,9 +117,10 @@ Result<Subscription> SqlTopicStore::SetSubscription(WorkspaceId ws, ContactId co
 Status SqlTopicStore::DeleteSubscription(WorkspaceId ws, ContactId contact, std::string_view topic_key) {
   return db_.Write([&](Session& s) -> Status {
     RAPPORT_ASSIGN_OR_RETURN(Topic t, FindTopic(s, ws, topic_key));
-    RAPPORT_ASSIGN_OR_RETURN(int64_t n, s.Exec("DELETE FROM subscriptions WHERE contact_id = $1 AND topic_id = $2 "
-                                               "AND workspace_id = $3",
-                                               {contact, t.id, ws}));
+    RAPPORT_ASSIGN_OR_RETURN(int64_t n,
+                             s.Exec("DELETE FROM subscriptions WHERE contact_id = $1 AND topic_id = $2 "
+                                    "AND workspace_id = $3",
+                                    {contact, t.id, ws}));
     if (n == 0) return Error::NotFound("no subscription to '" + std::string(topic_key) + "'");
     return {};
   });
@@ -117,8 +131,9 @@ Result<std::vector<Subscription>> SqlTopicStore::ListSubscriptions(WorkspaceId w
   RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
     RAPPORT_TRY(FindContact(s, ws, contact));
     out.clear();
-    RAPPORT_TRY(s.Exec(std::string(kSubscriptionSelect) + "WHERE s.contact_id = $1 AND s.workspace_id = $2 ORDER BY t.key",
-                       {contact, ws}, [&](const Row& r) { out.push_back(ReadSubscription(r)); }));
+    RAPPORT_TRY(s.Exec(
+        std::string(kSubscriptionSelect) + "WHERE s.contact_id = $1 AND s.workspace_id = $2 ORDER BY t.key",
+        {contact, ws}, [&](const Row& r) { out.push_back(ReadSubscription(r)); }));
     return {};
   }));
   return out;
