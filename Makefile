@@ -42,9 +42,10 @@ run: setup release
 	./$(RELEASE_DIR)/rapport migrate --data $(DATA)
 	./$(RELEASE_DIR)/rapport serve --data $(DATA) --listen $(LISTEN) --demo
 
-# Installs, builds (ASan+UBSan), runs a short fuzz pass of every parser, then every test:
+# Installs, checks the formatting, builds (ASan+UBSan), runs a short fuzz pass of every parser,
+# then every test:
 # unit tests, the store contract on SQLite and a throwaway PostgreSQL, and integration tests.
-test: setup debug fuzz-build
+test: setup format-check debug fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz-smoke $(FUZZ_DIR)
 	ctest --test-dir $(DEBUG_DIR) -j $(JOBS) --output-on-failure --timeout 900
 
