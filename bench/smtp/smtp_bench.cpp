@@ -200,6 +200,7 @@ RunResult RunOutbox(int port, long count, size_t size, int connections, int batc
   options.pipeline = true;  // as rapport serve runs it
   OutboxWorker worker(store->outbox(), SystemClock::Instance(), limiter, transport, transport,
                       signer ? DkimMessageSigner(*signer) : MessageSigner(), options);
+  std::fprintf(stderr, "outbox: %ld messages queued; delivering\n", count);
   double cpu0 = CpuSelf(), t0 = Now();
   while (r.ok + r.failed < count) {
     auto round = worker.RunOnce(MessageClass::kMarketing);
