@@ -1,5 +1,7 @@
 #include "compose/composer.h"
 
+#include "template/html_escape.h"
+
 #include <boost/json.hpp>
 
 #include "compose/html_to_text.h"
@@ -50,22 +52,6 @@ std::string InjectPreheader(const std::string& html, const std::string& preheade
   }
   if (body == std::string::npos) return hidden + html;
   return html.substr(0, body + 1) + hidden + html.substr(body + 1);
-}
-
-std::string EscapeHtml(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -140,7 +126,7 @@ Result<ComposedMessage> RenderParts(const CompiledTemplate& tpl, const ComposeRe
   html_options.html_escape = true;
   std::string html;
   RAPPORT_TRY(RenderPart(tpl.html(), "html", root, html_options, html));
-  out.html = InjectPreheader(html, EscapeHtml(preheader));
+  out.html = InjectPreheader(html, liquid::EscapeHtml(preheader));
   RAPPORT_TRY(RenderPart(tpl.text(), "text", root, options, out.text));
   if (tpl.text() == nullptr && !html.empty()) out.text = HtmlToText(html);
   return out;

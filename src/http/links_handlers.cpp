@@ -11,26 +11,12 @@
 
 #include "http/error_response.h"
 #include "http/handlers.h"
+#include "template/html_escape.h"
 #include "tracking/link_signer.h"
 
 namespace rapport::http {
 
 namespace {
-
-std::string EscapeText(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
-    }
-  }
-  return out;
-}
 
 Response Page(int status, std::string_view title, std::string_view body_html) {
   Response r;
@@ -47,7 +33,7 @@ Response Page(int status, std::string_view title, std::string_view body_html) {
       "1rem;color:#222}}"
       "button{{font:inherit;padding:.5rem 1.25rem;border:0;border-radius:.375rem;background:#222;color:#fff;"
       "cursor:pointer}}</style></head><body><h1>{}</h1>{}</body></html>",
-      EscapeText(title), EscapeText(title), body_html);
+      liquid::EscapeHtml(title), liquid::EscapeHtml(title), body_html);
   return r;
 }
 
@@ -81,7 +67,7 @@ void AddLinkRoutes(Router& router, Services& s) {
                             "will still arrive.</p><form method=\"post\"><input type=\"hidden\" "
                             "name=\"List-Unsubscribe\" value=\"One-Click\"><button type=\"submit\">"
                             "Unsubscribe</button></form>",
-                            EscapeText(Masked(contact->email))));
+                            liquid::EscapeHtml(Masked(contact->email))));
   });
 
   router.Add("POST", "/u/{token}", Access::kPublic, [&s](CallContext& call) -> Result<Response> {

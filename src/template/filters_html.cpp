@@ -4,6 +4,7 @@
 
 #include "template/filter_registry.h"
 #include "template/filter_util.h"
+#include "template/html_escape.h"
 
 namespace rapport::liquid {
 
@@ -11,23 +12,10 @@ namespace {
 
 using R = Result<Value>;
 
-void EscapeHtml(std::string& out, std::string_view s) {
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-}
-
 R Escape(FilterContext& ctx, const Value& in, const FilterArgs&) {
   if (in.is_nil()) return Value();
   ctx.scratch.clear();
-  EscapeHtml(ctx.scratch, AsText(ctx, in));
+  AppendEscapedHtml(ctx.scratch, AsText(ctx, in));
   return MakeString(ctx, ctx.scratch);
 }
 
@@ -57,7 +45,7 @@ R EscapeOnce(FilterContext& ctx, const Value& in, const FilterArgs&) {
     if (s[i] == '&' && IsEntity(s, i)) {
       out += '&';
     } else {
-      EscapeHtml(out, s.substr(i, 1));
+      AppendEscapedHtml(out, s.substr(i, 1));
     }
   }
   return MakeString(ctx, out);

@@ -1,5 +1,7 @@
 #include "template/renderer.h"
 
+#include "template/html_escape.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -8,25 +10,6 @@
 namespace rapport::liquid {
 
 namespace {
-
-void AppendEscapedHtml(std::string& out, std::string_view s) {
-  size_t start = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char* rep = nullptr;
-    switch (s[i]) {
-      case '&': rep = "&amp;"; break;
-      case '<': rep = "&lt;"; break;
-      case '>': rep = "&gt;"; break;
-      case '"': rep = "&quot;"; break;
-      case '\'': rep = "&#39;"; break;
-      default: continue;
-    }
-    out.append(s.data() + start, i - start);
-    out += rep;
-    start = i + 1;
-  }
-  out.append(s.data() + start, s.size() - start);
-}
 
 size_t Utf8Length(std::string_view s) {
   size_t n = 0;
