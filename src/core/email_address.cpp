@@ -1,5 +1,7 @@
 #include "core/email_address.h"
 
+#include "core/utf8.h"
+
 #include <idn2.h>
 
 #include <algorithm>
@@ -37,42 +39,6 @@ bool IsAtext(unsigned char c) {
     case '~': return true;
     default: return false;
   }
-}
-
-// Checks that `s` is well-formed UTF-8 with no overlongs or surrogates.
-bool ValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = s[i];
-    size_t n;
-    uint32_t cp;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    if ((c & 0xE0) == 0xC0) {
-      n = 1;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 2;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 3;
-      cp = c & 0x07;
-    } else
-      return false;
-    if (i + n >= s.size()) return false;  // truncated sequence
-    for (size_t k = 1; k <= n; ++k) {
-      unsigned char cc = s[i + k];
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-      return false;
-    i += n + 1;
-  }
-  return true;
 }
 
 Status CheckLocal(std::string_view local, std::string_view field) {
@@ -169,7 +135,7 @@ Result<std::string> CheckDomain(std::string_view domain, std::string_view field)
 Result<EmailAddress> ParseEmailAddress(std::string_view input, std::string_view field) {
   if (input.empty()) return Error::Invalid(std::string(field), "email is required");
   if (input.size() > 1024) return Error::Invalid(std::string(field), "email is too long");
-  if (!ValidUtf8(input)) return Error::Invalid(std::string(field), "email is not valid UTF-8");
+  if (!IsValidUtf8(input)) return Error::Invalid(std::string(field), "email is not valid UTF-8");
   for (unsigned char c : input) {
     if (c < 0x20 || c == 0x7F) return Error::Invalid(std::string(field), "control character in address");
     if (c == ' ') return Error::Invalid(std::string(field), "whitespace is not allowed in an address");

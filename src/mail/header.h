@@ -26,6 +26,7 @@
 #include "core/clock.h"
 #include "core/email_address.h"
 #include "core/error.h"
+#include "core/utf8.h"
 
 namespace rapport::mail {
 
@@ -34,8 +35,8 @@ inline constexpr size_t kMaxHeaderNameLength = 76;
 // The longest value accepted (an encoded 64 KiB subject is already absurd).
 inline constexpr size_t kMaxHeaderValueLength = 65536;
 
-// True when `s` is well-formed UTF-8 (no overlongs, surrogates or truncated sequences).
-bool IsValidUtf8(std::string_view s);
+// UTF-8 validity is core's IsValidUtf8 (core/utf8.h).
+using rapport::IsValidUtf8;
 
 // A header field name: 1-76 characters from '!' to '~' except ':'. kInvalid naming `name`.
 Status ValidateHeaderName(std::string_view name);

@@ -2,6 +2,7 @@
 // html_escape is on).
 #include <string>
 
+#include "core/utf8.h"
 #include "template/filter_registry.h"
 #include "template/filter_util.h"
 #include "template/html_escape.h"
@@ -79,41 +80,6 @@ int HexVal(char c) {
   return -1;
 }
 
-bool ValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t n;
-    uint32_t cp;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    if ((c & 0xE0) == 0xC0) {
-      n = 1;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 2;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 3;
-      cp = c & 0x07;
-    } else
-      return false;
-    for (size_t k = 1; k <= n; ++k) {
-      if (i + k >= s.size()) return false;
-      unsigned char d = static_cast<unsigned char>(s[i + k]);
-      if ((d & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (d & 0x3F);
-    }
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-      return false;
-    i += n + 1;
-  }
-  return true;
-}
-
 R UrlDecode(FilterContext& ctx, const Value& in, const FilterArgs&) {
   if (in.is_nil()) return Value();
   std::string_view s = AsText(ctx, in);
@@ -129,7 +95,7 @@ R UrlDecode(FilterContext& ctx, const Value& in, const FilterArgs&) {
       out += s[i];
     }
   }
-  if (!ValidUtf8(out)) return FilterError("invalid byte sequence in UTF-8");
+  if (!IsValidUtf8(out)) return FilterError("invalid byte sequence in UTF-8");
   return MakeString(ctx, out);
 }
 
