@@ -34,39 +34,46 @@ Result<RoundStats> OutboxWorker::RunOnce(MessageClass lane_class) {
   RoundStats stats;
   const Timestamp start = clock_.Now();
 
-  // 1. Claim: never hold more than a few batches back for rate control.
-  std::vector<OutboxMessage> candidates = std::move(lane.held);
-  lane.held.clear();
-  int room = options_.batch_size * 4 - static_cast<int>(candidates.size());
-  if (room > 0 && !stopping_) {
-    auto claimed =
-        store_.Claim(lane_class, std::min(room, options_.batch_size), options_.owner, start, options_.lease);
-    if (!claimed.ok()) {
-      lane.held = std::move(candidates);
-      return std::move(claimed).error();
-    }
-    stats.claimed = static_cast<int>(claimed->size());
-    for (auto& m : *claimed) candidates.push_back(std::move(m));
-  }
-
-  // 2. Admit through rate control (held ones keep their lease, renewed when half used).
+  // 1. Admit what the last rounds claimed and rate control held back (or a pipelined round
+  //    claimed ahead), then claim only what the batch still lacks: a claim not overlapped with a
+  //    send is on the critical path. Never hold more than a few batches back for rate control.
+  //    Held messages keep their lease, renewed when half of it is used.
   std::vector<OutboxMessage> batch;
   std::vector<std::string> domains;
   std::vector<MessageId> renew;
-  for (auto& m : candidates) {
-    if (static_cast<int>(batch.size()) < options_.batch_size) {
-      std::string domain = RecipientDomain(m.rcpt_to);
-      if (limiter_.Acquire(domain).granted) {
-        domains.push_back(std::move(domain));
-        batch.push_back(std::move(m));
-        continue;
+  std::vector<OutboxMessage> candidates = std::move(lane.held);
+  lane.held.clear();
+  auto admit = [&](std::vector<OutboxMessage>& from) {
+    for (auto& m : from) {
+      if (static_cast<int>(batch.size()) < options_.batch_size) {
+        std::string domain = RecipientDomain(m.rcpt_to);
+        if (limiter_.Acquire(domain).granted) {
+          domains.push_back(std::move(domain));
+          batch.push_back(std::move(m));
+          continue;
+        }
       }
+      if (m.lease_until - start < options_.lease / 2) {
+        renew.push_back(m.id);
+        m.lease_until = start + options_.lease;
+      }
+      lane.held.push_back(std::move(m));
     }
-    if (m.lease_until - start < options_.lease / 2) {
-      renew.push_back(m.id);
-      m.lease_until = start + options_.lease;
+  };
+  admit(candidates);
+  const int missing = options_.batch_size - static_cast<int>(batch.size());
+  const int room = options_.batch_size * 4 - static_cast<int>(lane.held.size());
+  if (missing > 0 && room > 0 && !stopping_) {
+    auto claimed = store_.Claim(lane_class, std::min(room, missing), options_.owner, start, options_.lease);
+    if (claimed.ok()) {
+      stats.claimed = static_cast<int>(claimed->size());
+      admit(*claimed);
+    } else if (batch.empty()) {
+      return std::move(claimed).error();
+    } else {
+      spdlog::warn("outbox: claiming failed (sending the {} messages at hand): {}", batch.size(),
+                   claimed.error().message);
     }
-    lane.held.push_back(std::move(m));
   }
   stats.held = static_cast<int>(lane.held.size());
   if (!renew.empty()) {
@@ -79,7 +86,7 @@ Result<RoundStats> OutboxWorker::RunOnce(MessageClass lane_class) {
     return stats;
   }
 
-  // 3. Sign (DKIM is an RSA/Ed25519 signature per message: spread over sign_threads). A message
+  // 2. Sign (DKIM is an RSA/Ed25519 signature per message: spread over sign_threads). A message
   //    that cannot be signed is not sent: it is deferred with the error.
   std::vector<OutgoingMessage> out(batch.size());
   std::vector<std::string> sign_errors(batch.size());
@@ -114,7 +121,7 @@ Result<RoundStats> OutboxWorker::RunOnce(MessageClass lane_class) {
   for (size_t i = 0; i < batch.size(); ++i)
     if (sign_errors[i].empty()) to_send.push_back(i);
 
-  // 4. Send, renewing the leases while the transport works.
+  // 3. Send, renewing the leases while the transport works.
   std::vector<OutgoingMessage> sending;
   sending.reserve(to_send.size());
   for (size_t i : to_send) sending.push_back(std::move(out[i]));
@@ -148,7 +155,7 @@ Result<RoundStats> OutboxWorker::RunOnce(MessageClass lane_class) {
     results = future.get();
   }
 
-  // 5. Complete every message of the batch, in one store transaction.
+  // 4. Complete every message of the batch, in one store transaction.
   std::vector<OutboxCompletion> completions(batch.size());
   size_t next_result = 0;
   for (size_t i = 0; i < batch.size(); ++i) {

@@ -195,10 +195,15 @@ TEST_F(WorkerTest, PipelinedRoundsRecordOutcomesDuringTheNextSendAndClaimAhead) 
   ASSERT_TRUE(r1.ok());
   EXPECT_EQ(r1->sent, 10);
   EXPECT_EQ(r1->claimed, 20);  // 10 for this round, 10 claimed ahead
+  EXPECT_EQ(store.claims(), 2);
   EXPECT_EQ(Get(ids[0]).state, MessageState::kSending) << "recorded during the next round";
   auto r2 = worker->RunOnce(MessageClass::kTransactional);
   ASSERT_TRUE(r2.ok());
   EXPECT_EQ(r2->sent, 10);
+  // It sent what the first round claimed ahead, so its only claim was the one overlapped with
+  // its send (a claim before the send would be on the critical path).
+  EXPECT_EQ(store.claims(), 3);
+  EXPECT_EQ(r2->claimed, 5);
   EXPECT_EQ(Get(ids[0]).state, MessageState::kSent) << "recorded while the second batch was sent";
   EXPECT_EQ(Get(ids[10]).state, MessageState::kSending);
   auto r3 = worker->RunOnce(MessageClass::kTransactional);
