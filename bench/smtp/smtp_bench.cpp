@@ -302,9 +302,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cannot start smtp-sink: %s\n", sink.error.c_str());
     return 1;
   }
-  if (profile_outbox > 0) {
-    RunResult r = RunOutbox(sink.port, count, sizes.front(), connections, batch, nullptr);
-    Print("rapport outbox -> smtp", count, r);
+  if (profile_outbox > 0) {  // with --dkim N: N signed messages
+    std::unique_ptr<mail::DkimSigner> signer;
+    if (dkim > 0) {
+      auto pem = mail::GenerateDkimKeyPem(mail::DkimAlgorithm::kRsaSha256).value();
+      signer = std::make_unique<mail::DkimSigner>(std::vector{
+          mail::DkimKeyFromPem("example.com", "bench", pem, mail::DkimAlgorithm::kRsaSha256).value()});
+      count = dkim;
+    }
+    RunResult r = RunOutbox(sink.port, count, sizes.front(), connections, batch, signer.get());
+    Print(signer ? "rapport outbox + DKIM" : "rapport outbox -> smtp", count, r);
     return r.failed ? 1 : 0;
   }
   int failures = 0;

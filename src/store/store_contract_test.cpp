@@ -121,11 +121,15 @@ class StoreContract : public ::testing::TestWithParam<std::string> {
   }
 
   std::vector<std::string> TimelineNames(ContactId c) {
-    std::vector<std::string> names;
-    auto page = store_->events().ListForContact(ws_, c, {.limit = 100});
-    EXPECT_TRUE(page.ok());
-    if (page.ok())
+    std::vector<std::string> names;  // newest first, every page
+    std::string cursor;
+    do {
+      auto page = store_->events().ListForContact(ws_, c, {.limit = 100, .cursor = cursor});
+      EXPECT_TRUE(page.ok());
+      if (!page.ok()) break;
       for (auto& e : page->items) names.push_back(e.name);
+      cursor = page->next_cursor;
+    } while (!cursor.empty());
     return names;
   }
 
@@ -896,6 +900,59 @@ TEST_P(StoreContract, CompleteBatchRecordsEachOutcomeInOneTransaction) {
   EXPECT_EQ(TimelineNames(gone.id).front(), "message.bounced");
   batch[0].attempt.outcome = MessageState::kQueued;
   EXPECT_EQ(store_->outbox().CompleteBatch(batch, "w").error().field, "outcome");
+}
+
+TEST_P(StoreContract, CompleteBatchOfManyRecordsEachMessagesOwnOutcome) {
+  // 150 items cross the store's statement chunks (64 + 64 + 16 + 4 + 2); with them, an id given
+  // twice (the second is a conflict, as one by one) and an id that does not exist.
+  Contact c = MakeContact("many@example.com");
+  std::vector<MessageId> ids;
+  for (int i = 0; i < 147; ++i) ids.push_back(store_->outbox().Enqueue(Message(c.id))->message.id);
+  std::vector<OutboxMessage> claimed;
+  while (claimed.size() < ids.size()) {
+    auto more = store_->outbox().Claim(MessageClass::kTransactional, 100, "w", kT0, 30s);
+    ASSERT_OK(more);
+    ASSERT_FALSE(more->empty());
+    for (auto& m : *more) claimed.push_back(std::move(m));
+  }
+  std::vector<OutboxCompletion> batch;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    OutboxCompletion x;
+    x.id = ids[i];
+    x.attempt.at = kT0 + 1s;
+    x.attempt.outcome = i % 3 == 2 ? MessageState::kDeferred : MessageState::kSent;
+    x.attempt.smtp_code = i % 3 == 2 ? 451 : 250;
+    x.attempt.reply = "reply " + std::to_string(i);
+    x.next_attempt_at = kT0 + std::chrono::minutes(5 + static_cast<int>(i));
+    batch.push_back(std::move(x));
+  }
+  batch.push_back(batch[7]);
+  batch.push_back(batch[0]);
+  batch.back().id = ids.back() + 1000;
+  auto done = store_->outbox().CompleteBatch(batch, "w");
+  ASSERT_OK(done);
+  ASSERT_EQ(done->size(), 149u);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    ASSERT_TRUE((*done)[i].ok()) << i;
+    auto m = store_->outbox().Get(ws_, ids[i]);
+    ASSERT_OK(m);
+    EXPECT_EQ(m->state, batch[i].attempt.outcome) << i;
+    EXPECT_EQ(m->attempts, 1);
+    EXPECT_EQ(m->last_reply, "reply " + std::to_string(i));
+    if (batch[i].attempt.outcome == MessageState::kDeferred)
+      EXPECT_EQ(m->next_attempt_at, batch[i].next_attempt_at) << i;
+    auto attempts = store_->outbox().Attempts(ws_, ids[i]);
+    ASSERT_OK(attempts);
+    ASSERT_EQ(attempts->size(), 1u) << i;
+    EXPECT_EQ(attempts->front().reply, "reply " + std::to_string(i));
+    EXPECT_EQ(attempts->front().smtp_code, batch[i].attempt.smtp_code);
+  }
+  EXPECT_EQ(CodeOf((*done)[147]), ErrorCode::kConflict);  // ids[7] again: already recorded
+  EXPECT_EQ(CodeOf((*done)[148]), ErrorCode::kNotFound);
+  // One timeline event per recorded attempt (after the 147 "message.queued" ones).
+  std::vector<std::string> names = TimelineNames(c.id);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "message.sent"), 98);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "message.deferred"), 49);
 }
 
 TEST_P(StoreContract, CompleteAndRenewCheckTheLeaseOwner) {

@@ -4,6 +4,7 @@
 
 #include "store/sql/codec.h"
 #include "store/sql/sql_store.h"
+#include "store/sql/statement_set.h"
 
 namespace rapport::sql {
 
@@ -48,12 +49,17 @@ Result<OutboxMessage> FindMessage(Session& s, std::optional<WorkspaceId> ws, Mes
   return std::move(*m);
 }
 
-Status TimelineEvent(Session& s, const OutboxMessage& m, std::string_view name, json::object props,
-                     Timestamp at) {
+// A message's timeline event properties: `props` with the message id, template and class.
+std::string TimelineProperties(const OutboxMessage& m, json::object props) {
   props["message_id"] = m.id;
   if (!m.template_name.empty()) props["template"] = m.template_name;
   props["class"] = MessageClassName(m.message_class);
-  std::string text = SerializeObject(props);
+  return SerializeObject(props);
+}
+
+Status TimelineEvent(Session& s, const OutboxMessage& m, std::string_view name, json::object props,
+                     Timestamp at) {
+  std::string text = TimelineProperties(m, std::move(props));
   RAPPORT_TRY(InsertEventIn(s, m.workspace_id, m.contact_id, name, text, at, at));
   return {};
 }
@@ -223,32 +229,6 @@ Result<std::vector<OutboxMessage>> SqlOutboxStore::Claim(MessageClass lane, int 
 
 namespace {
 
-// What Complete needs of a message (not its MIME, which may be 50 KB).
-struct CompletionRow {
-  OutboxMessage m;  // id, workspace, contact, lane, state, template, attempts, next_attempt_at, lease_owner
-};
-
-Result<std::optional<OutboxMessage>> FindForCompletion(Session& s, MessageId id) {
-  std::optional<OutboxMessage> m;
-  RAPPORT_TRY(
-      s.Exec("SELECT workspace_id, contact_id, lane, state, template_name, attempts, next_attempt_at, "
-             "lease_owner FROM outbox_messages WHERE id = $1",
-             {id}, [&](const Row& r) {
-               OutboxMessage x;
-               x.id = id;
-               x.workspace_id = r.Int(0);
-               x.contact_id = r.Int(1);
-               x.message_class = ParseMessageClass(r.Text(2)).value_or(MessageClass::kTransactional);
-               x.state = ParseMessageState(r.Text(3)).value_or(MessageState::kQueued);
-               x.template_name = std::string(r.Text(4));
-               x.attempts = static_cast<int>(r.Int(5));
-               x.next_attempt_at = FromMicros(r.Int(6));
-               x.lease_owner = std::string(r.Text(7));
-               m = std::move(x);
-             }));
-  return m;
-}
-
 Status ValidateOutcome(MessageState outcome) {
   if (outcome != MessageState::kSent && outcome != MessageState::kDeferred &&
       outcome != MessageState::kBounced && outcome != MessageState::kFailed)
@@ -256,55 +236,164 @@ Status ValidateOutcome(MessageState outcome) {
   return {};
 }
 
-// One completion inside the caller's transaction. Returns kConflict (without writing) when the
-// lease is not `owner`'s; other errors abort the transaction.
-Status CompleteIn(Session& s, const OutboxCompletion& c, std::string_view owner, Timestamp now) {
-  const DeliveryAttempt& attempt = c.attempt;
-  const MessageState outcome = attempt.outcome;
-  Timestamp at = attempt.at == Timestamp{} ? now : attempt.at;
-  RAPPORT_ASSIGN_OR_RETURN(std::optional<OutboxMessage> found, FindForCompletion(s, c.id));
-  if (!found) return Error::NotFound("no message " + std::to_string(c.id));
-  const OutboxMessage& m = *found;
-  if (m.state != MessageState::kSending || m.lease_owner != owner)
-    return Error::Conflict("the message's lease is not held by " + std::string(owner), "lease_owner");
-  int n = m.attempts + 1;
-  Timestamp next = outcome == MessageState::kDeferred ? c.next_attempt_at : m.next_attempt_at;
-  RAPPORT_TRY(
-      s.Exec("UPDATE outbox_messages SET state = $2, attempts = $3, next_attempt_at = $4, last_reply = $5, "
-             "lease_owner = '', lease_until = 0, updated_at = $6 WHERE id = $1",
-             {c.id, MessageStateName(outcome), int64_t{n}, ToMicros(next), std::string_view(attempt.reply),
-              ToMicros(at)}));
-  RAPPORT_TRY(
-      s.Exec("INSERT INTO delivery_attempts (contact_id, message_id, attempt, workspace_id, at, outcome, "
-             "smtp_code, enhanced_code, reply, remote) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-             {m.contact_id, c.id, int64_t{n}, m.workspace_id, ToMicros(at), MessageStateName(outcome),
-              int64_t{attempt.smtp_code}, std::string_view(attempt.enhanced_code),
-              std::string_view(attempt.reply), std::string_view(attempt.remote)}));
-  json::object props;
-  props["attempt"] = n;
-  props["smtp_code"] = attempt.smtp_code;
-  if (!attempt.enhanced_code.empty()) props["enhanced_code"] = attempt.enhanced_code;
-  props["reply"] = attempt.reply;
-  if (!attempt.remote.empty()) props["remote"] = attempt.remote;
-  if (outcome == MessageState::kDeferred) props["next_attempt_at"] = FormatTimestamp(next);
-  RAPPORT_TRY(TimelineEvent(s, m, "message." + std::string(MessageStateName(outcome)), std::move(props), at));
-  if (outcome == MessageState::kBounced && attempt.smtp_code >= 500 && attempt.smtp_code < 600) {
-    RAPPORT_TRY(
-        s.Exec("UPDATE contacts SET status = 'bounced', updated_at = $3 WHERE id = $1 AND workspace_id = $2 "
-               "AND status NOT IN ('erased', 'complained')",
-               {m.contact_id, m.workspace_id, ToMicros(at)}));
+// What a completion needs of a message (not its MIME, which may be 50 KB).
+const StatementSet& SelectForCompletion() {
+  static const StatementSet set(
+      "SELECT id, workspace_id, contact_id, lane, state, template_name, attempts, next_attempt_at, "
+      "lease_owner FROM outbox_messages WHERE id IN ",
+      0, StatementSet::Shape::kInList, /*leading=*/0);
+  return set;
+}
+// The outcome of each message: VALUES rows (id, state, attempts, next_attempt_at, last_reply,
+// updated_at), typed by CAST so PostgreSQL knows the parameters' types.
+const StatementSet& UpdateMessages() {
+  static constexpr std::string_view kTypes[] = {"BIGINT", "TEXT", "INTEGER", "BIGINT", "TEXT", "BIGINT"};
+  static const StatementSet set(
+      "UPDATE outbox_messages SET state = v.column2, attempts = v.column3, next_attempt_at = v.column4, "
+      "last_reply = v.column5, lease_owner = '', lease_until = 0, updated_at = v.column6 FROM (VALUES ",
+      6, StatementSet::Shape::kValues, 0, ") AS v WHERE outbox_messages.id = v.column1", kTypes);
+  return set;
+}
+const StatementSet& InsertAttempts() {
+  static const StatementSet set(
+      "INSERT INTO delivery_attempts (contact_id, message_id, attempt, workspace_id, at, outcome, smtp_code, "
+      "enhanced_code, reply, remote) VALUES ",
+      10, StatementSet::Shape::kValues);
+  return set;
+}
+const StatementSet& InsertEvents() {
+  static const StatementSet set(
+      "INSERT INTO events (workspace_id, contact_id, name, properties, occurred_at, received_at) VALUES ", 6,
+      StatementSet::Shape::kValues);
+  return set;
+}
+
+// One attempt being recorded: its message (as read in this transaction) and what is written.
+struct Recorded {
+  const OutboxCompletion* completion;
+  const OutboxMessage* message;
+  int attempt;
+  Timestamp at;
+  std::string event_name;
+  std::string event_props;
+};
+
+// Records `batch` inside the caller's transaction, set-wise: one IN-list read of the messages,
+// an UPDATE per message, multi-row INSERTs of the attempts and timeline events. An item whose
+// lease is not `owner`'s (or whose message is gone) gets kConflict (kNotFound) and writes
+// nothing; any other error aborts the transaction.
+Result<std::vector<Status>> CompleteIn(Session& s, std::span<const OutboxCompletion> batch,
+                                       std::string_view owner, Timestamp now) {
+  std::vector<Status> out(batch.size());
+  std::unordered_map<MessageId, OutboxMessage> found;
+  found.reserve(batch.size());
+  std::vector<Param> params;
+  params.reserve(10 * kChunk);
+  RAPPORT_TRY(ForChunks(batch.size(), [&](size_t begin, size_t count) -> Status {
+    params.clear();
+    for (size_t i = begin; i < begin + count; ++i) params.emplace_back(batch[i].id);
+    RAPPORT_TRY(s.Exec(SelectForCompletion().For(count), params, [&](const Row& r) {
+      OutboxMessage m;
+      m.id = r.Int(0);
+      m.workspace_id = r.Int(1);
+      m.contact_id = r.Int(2);
+      m.message_class = ParseMessageClass(r.Text(3)).value_or(MessageClass::kTransactional);
+      m.state = ParseMessageState(r.Text(4)).value_or(MessageState::kQueued);
+      m.template_name = std::string(r.Text(5));
+      m.attempts = static_cast<int>(r.Int(6));
+      m.next_attempt_at = FromMicros(r.Int(7));
+      m.lease_owner = std::string(r.Text(8));
+      found.emplace(m.id, std::move(m));
+    }));
+    return {};
+  }));
+
+  std::vector<Recorded> recorded;
+  recorded.reserve(batch.size());
+  struct Update {
+    MessageId id;
+    MessageState outcome;
+    int attempts;
+    Timestamp next, at;
+  };
+  std::vector<Update> updates;
+  updates.reserve(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const OutboxCompletion& c = batch[i];
+    const DeliveryAttempt& attempt = c.attempt;
+    const MessageState outcome = attempt.outcome;
+    auto it = found.find(c.id);
+    if (it == found.end()) {
+      out[i] = Error::NotFound("no message " + std::to_string(c.id));
+      continue;
+    }
+    OutboxMessage& m = it->second;
+    if (m.state != MessageState::kSending || m.lease_owner != owner) {
+      out[i] = Error::Conflict("the message's lease is not held by " + std::string(owner), "lease_owner");
+      continue;
+    }
+    const int n = m.attempts + 1;
+    const Timestamp at = attempt.at == Timestamp{} ? now : attempt.at;
+    const Timestamp next = outcome == MessageState::kDeferred ? c.next_attempt_at : m.next_attempt_at;
+    updates.push_back(Update{c.id, outcome, n, next, at});
+    if (outcome == MessageState::kBounced && attempt.smtp_code >= 500 && attempt.smtp_code < 600) {
+      RAPPORT_TRY(s.Exec(
+          "UPDATE contacts SET status = 'bounced', updated_at = $3 WHERE id = $1 AND workspace_id = $2 "
+          "AND status NOT IN ('erased', 'complained')",
+          {m.contact_id, m.workspace_id, ToMicros(at)}));
+    }
+    // As recorded: the same id again in this batch is a conflict, as it would be one by one.
+    m.state = outcome;
+    m.lease_owner.clear();
+    json::object props;
+    props["attempt"] = n;
+    props["smtp_code"] = attempt.smtp_code;
+    if (!attempt.enhanced_code.empty()) props["enhanced_code"] = attempt.enhanced_code;
+    props["reply"] = attempt.reply;
+    if (!attempt.remote.empty()) props["remote"] = attempt.remote;
+    if (outcome == MessageState::kDeferred) props["next_attempt_at"] = FormatTimestamp(next);
+    recorded.push_back(Recorded{&c, &m, n, at, "message." + std::string(MessageStateName(outcome)),
+                                TimelineProperties(m, std::move(props))});
   }
-  return {};
+
+  RAPPORT_TRY(ForChunks(recorded.size(), [&](size_t begin, size_t count) -> Status {
+    params.clear();
+    for (size_t i = begin; i < begin + count; ++i) {
+      const Update& u = updates[i];
+      params.insert(params.end(), {u.id, MessageStateName(u.outcome), int64_t{u.attempts}, ToMicros(u.next),
+                                   std::string_view(recorded[i].completion->attempt.reply), ToMicros(u.at)});
+    }
+    RAPPORT_TRY(s.Exec(UpdateMessages().For(count), params, nullptr));
+    params.clear();
+    for (size_t i = begin; i < begin + count; ++i) {
+      const Recorded& r = recorded[i];
+      const DeliveryAttempt& a = r.completion->attempt;
+      params.insert(params.end(), {r.message->contact_id, r.message->id, int64_t{r.attempt},
+                                   r.message->workspace_id, ToMicros(r.at), MessageStateName(a.outcome),
+                                   int64_t{a.smtp_code}, std::string_view(a.enhanced_code),
+                                   std::string_view(a.reply), std::string_view(a.remote)});
+    }
+    RAPPORT_TRY(s.Exec(InsertAttempts().For(count), params, nullptr));
+    params.clear();
+    for (size_t i = begin; i < begin + count; ++i) {
+      const Recorded& r = recorded[i];
+      params.insert(params.end(),
+                    {r.message->workspace_id, r.message->contact_id, std::string_view(r.event_name),
+                     std::string_view(r.event_props), ToMicros(r.at), ToMicros(r.at)});
+    }
+    RAPPORT_TRY(s.Exec(InsertEvents().For(count), params, nullptr));
+    return {};
+  }));
+  return out;
 }
 
 }  // namespace
 
 Status SqlOutboxStore::Complete(MessageId id, std::string_view owner, const DeliveryAttempt& attempt,
                                 Timestamp next_attempt_at) {
-  RAPPORT_TRY(ValidateOutcome(attempt.outcome));
   OutboxCompletion c{id, attempt, next_attempt_at};
-  Timestamp now = clock_.Now();
-  return db_.Write([&](Session& s) -> Status { return CompleteIn(s, c, owner, now); });
+  RAPPORT_ASSIGN_OR_RETURN(std::vector<Status> out, CompleteBatch(std::span(&c, 1), owner));
+  return std::move(out.front());
 }
 
 Result<std::vector<Status>> SqlOutboxStore::CompleteBatch(std::span<const OutboxCompletion> batch,
@@ -313,13 +402,7 @@ Result<std::vector<Status>> SqlOutboxStore::CompleteBatch(std::span<const Outbox
   std::vector<Status> out;
   Timestamp now = clock_.Now();
   RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
-    out.assign(batch.size(), Status{});
-    for (size_t i = 0; i < batch.size(); ++i) {
-      Status st = CompleteIn(s, batch[i], owner, now);
-      if (!st.ok() && st.error().code != ErrorCode::kConflict && st.error().code != ErrorCode::kNotFound)
-        return st;  // a store failure: the whole batch is rolled back
-      out[i] = std::move(st);
-    }
+    RAPPORT_ASSIGN_OR_RETURN(out, CompleteIn(s, batch, owner, now));
     return {};
   }));
   return out;

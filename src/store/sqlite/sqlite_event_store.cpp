@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "store/sql/codec.h"
+#include "store/sql/statement_set.h"
 
 namespace rapport::sqlite {
 
@@ -20,60 +21,9 @@ using sql::Param;
 using sql::Row;
 using sql::Session;
 
-constexpr size_t kChunk = SqliteEventStore::kChunk;
-constexpr int kSizes = std::countr_zero(kChunk) + 1;  // statements for 1, 2, 4 ... kChunk rows
-static_assert(std::has_single_bit(kChunk));
-
-// "$<first>, $<first+1>, ..." for `count` placeholders.
-void AppendPlaceholders(std::string& sql, int first, int count) {
-  for (int i = 0; i < count; ++i) {
-    if (i > 0) sql += ", ";
-    sql += '$';
-    sql += std::to_string(first + i);
-  }
-}
-
-// One statement text per power-of-two row count: prefix + rows of `columns` placeholders
-// ("VALUES (...), (...)"), or prefix + one IN list after a leading $1 ("IN ($2, ...)").
-class StatementSet {
- public:
-  enum class Shape { kValues, kInList };
-  StatementSet(std::string_view prefix, int columns, Shape shape) {
-    for (int k = 0; k < kSizes; ++k) {
-      int rows = 1 << k;
-      std::string sql(prefix);
-      if (shape == Shape::kValues) {
-        for (int r = 0; r < rows; ++r) {
-          sql += r == 0 ? "(" : ", (";
-          AppendPlaceholders(sql, 1 + r * columns, columns);
-          sql += ')';
-        }
-      } else {
-        sql += '(';
-        AppendPlaceholders(sql, 2, rows);
-        sql += ')';
-      }
-      texts_[k] = std::move(sql);
-    }
-  }
-  // The statement for `rows` (a power of two up to kChunk).
-  std::string_view For(size_t rows) const { return texts_[std::countr_zero(rows)]; }
-
- private:
-  std::array<std::string, kSizes> texts_;
-};
-
-// Calls fn(begin, count) over [0, n) in power-of-two pieces of at most kChunk.
-template <typename Fn>
-Status ForChunks(size_t n, Fn&& fn) {
-  size_t begin = 0;
-  while (begin < n) {
-    size_t count = std::bit_floor(std::min(n - begin, kChunk));
-    RAPPORT_TRY(fn(begin, count));
-    begin += count;
-  }
-  return {};
-}
+using sql::ForChunks;
+using sql::kChunk;
+using sql::StatementSet;
 
 const StatementSet& InsertEvents() {
   static const StatementSet set(

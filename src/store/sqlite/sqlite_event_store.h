@@ -22,10 +22,6 @@ class SqliteEventStore final : public sql::SqlEventStore {
   using SqlEventStore::SqlEventStore;
   Result<std::vector<AppendResult>> Append(WorkspaceId ws, const std::vector<NewEvent>& events,
                                            Timestamp received_at) override;
-
-  // Rows per multi-row INSERT and values per IN list (a chunk of up to this many is written
-  // with the largest power-of-two statements that fit, so few statement texts are cached).
-  static constexpr size_t kChunk = 64;
 };
 
 }  // namespace rapport::sqlite
