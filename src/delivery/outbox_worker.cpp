@@ -29,6 +29,32 @@ OutboxWorker::OutboxWorker(OutboxStore& store, const Clock& clock, RateLimiter& 
 
 OutboxWorker::~OutboxWorker() { Stop(); }
 
+void OutboxWorker::SignPending(std::vector<Claimed>& messages) {
+  if (!signer_) return;
+  std::vector<Claimed*> todo;
+  for (Claimed& c : messages)
+    if (!c.is_signed) todo.push_back(&c);
+  if (todo.empty()) return;
+  auto sign_range = [&](size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) {
+      Claimed& c = *todo[i];
+      auto signed_mime = signer_(c.message, clock_.Now());
+      if (signed_mime.ok())
+        c.message.mime = std::move(signed_mime).value();
+      else
+        c.sign_error = "DKIM signing failed: " + signed_mime.error().message;
+      c.is_signed = true;
+    }
+  };
+  const size_t threads = std::clamp<size_t>(options_.sign_threads, 1, todo.size());
+  const size_t per = (todo.size() + threads - 1) / threads;
+  std::vector<std::thread> helpers;
+  for (size_t t = 1; t < threads; ++t)
+    helpers.emplace_back(sign_range, std::min(todo.size(), t * per), std::min(todo.size(), (t + 1) * per));
+  sign_range(0, std::min(todo.size(), per));
+  for (auto& h : helpers) h.join();
+}
+
 Result<RoundStats> OutboxWorker::RunOnce(MessageClass lane_class) {
   Lane& lane = LaneOf(lane_class);
   RoundStats stats;
@@ -38,36 +64,35 @@ Result<RoundStats> OutboxWorker::RunOnce(MessageClass lane_class) {
   //    claimed ahead), then claim only what the batch still lacks: a claim not overlapped with a
   //    send is on the critical path. Never hold more than a few batches back for rate control.
   //    Held messages keep their lease, renewed when half of it is used.
-  std::vector<OutboxMessage> batch;
+  std::vector<Claimed> batch;
   std::vector<std::string> domains;
   std::vector<MessageId> renew;
-  std::vector<OutboxMessage> candidates = std::move(lane.held);
+  std::vector<Claimed> candidates = std::move(lane.held);
   lane.held.clear();
-  auto admit = [&](std::vector<OutboxMessage>& from) {
-    for (auto& m : from) {
-      if (static_cast<int>(batch.size()) < options_.batch_size) {
-        std::string domain = RecipientDomain(m.rcpt_to);
-        if (limiter_.Acquire(domain).granted) {
-          domains.push_back(std::move(domain));
-          batch.push_back(std::move(m));
-          continue;
-        }
+  auto admit = [&](Claimed&& c) {
+    OutboxMessage& m = c.message;
+    if (static_cast<int>(batch.size()) < options_.batch_size) {
+      std::string domain = RecipientDomain(m.rcpt_to);
+      if (limiter_.Acquire(domain).granted) {
+        domains.push_back(std::move(domain));
+        batch.push_back(std::move(c));
+        return;
       }
-      if (m.lease_until - start < options_.lease / 2) {
-        renew.push_back(m.id);
-        m.lease_until = start + options_.lease;
-      }
-      lane.held.push_back(std::move(m));
     }
+    if (m.lease_until - start < options_.lease / 2) {
+      renew.push_back(m.id);
+      m.lease_until = start + options_.lease;
+    }
+    lane.held.push_back(std::move(c));
   };
-  admit(candidates);
+  for (Claimed& c : candidates) admit(std::move(c));
   const int missing = options_.batch_size - static_cast<int>(batch.size());
   const int room = options_.batch_size * 4 - static_cast<int>(lane.held.size());
   if (missing > 0 && room > 0 && !stopping_) {
     auto claimed = store_.Claim(lane_class, std::min(room, missing), options_.owner, start, options_.lease);
     if (claimed.ok()) {
       stats.claimed = static_cast<int>(claimed->size());
-      admit(*claimed);
+      for (OutboxMessage& m : *claimed) admit(Claimed{std::move(m), false, {}});
     } else if (batch.empty()) {
       return std::move(claimed).error();
     } else {
@@ -86,64 +111,40 @@ Result<RoundStats> OutboxWorker::RunOnce(MessageClass lane_class) {
     return stats;
   }
 
-  // 2. Sign (DKIM is an RSA/Ed25519 signature per message: spread over sign_threads). A message
-  //    that cannot be signed is not sent: it is deferred with the error.
-  std::vector<OutgoingMessage> out(batch.size());
-  std::vector<std::string> sign_errors(batch.size());
-  auto sign_range = [&](size_t from, size_t to) {
-    for (size_t i = from; i < to; ++i) {
-      out[i].envelope.mail_from = batch[i].mail_from;
-      out[i].envelope.rcpt_to = {batch[i].rcpt_to};
-      if (!signer_) {
-        out[i].data = std::move(batch[i].mime);  // not needed after this round
-        continue;
-      }
-      auto signed_mime = signer_(batch[i], clock_.Now());
-      if (signed_mime.ok())
-        out[i].data = std::move(signed_mime).value();
-      else
-        sign_errors[i] = "DKIM signing failed: " + signed_mime.error().message;
-    }
-  };
-  const size_t threads = signer_ ? std::clamp<size_t>(options_.sign_threads, 1, batch.size()) : 1;
-  if (threads <= 1) {
-    sign_range(0, batch.size());
-  } else {
-    std::vector<std::thread> helpers;
-    const size_t per = (batch.size() + threads - 1) / threads;
-    for (size_t t = 1; t < threads; ++t)
-      helpers.emplace_back(sign_range, std::min(batch.size(), t * per),
-                           std::min(batch.size(), (t + 1) * per));
-    sign_range(0, std::min(batch.size(), per));
-    for (auto& h : helpers) h.join();
-  }
-  std::vector<size_t> to_send;
-  for (size_t i = 0; i < batch.size(); ++i)
-    if (sign_errors[i].empty()) to_send.push_back(i);
+  // 2. Sign what a pipelined round has not signed ahead. A message that cannot be signed is not
+  //    sent: it is deferred with the error.
+  SignPending(batch);
 
   // 3. Send, renewing the leases while the transport works.
   std::vector<OutgoingMessage> sending;
-  sending.reserve(to_send.size());
-  for (size_t i : to_send) sending.push_back(std::move(out[i]));
+  std::vector<MessageId> ids;
+  sending.reserve(batch.size());
+  for (Claimed& c : batch) {
+    if (!c.sign_error.empty()) continue;
+    OutgoingMessage& out = sending.emplace_back();
+    out.envelope.mail_from = c.message.mail_from;
+    out.envelope.rcpt_to = {c.message.rcpt_to};
+    out.data = std::move(c.message.mime);  // not needed after this round
+    ids.push_back(c.message.id);
+  }
   std::vector<SendResult> results;
   if (!sending.empty()) {
-    std::vector<MessageId> ids;
-    for (size_t i : to_send) ids.push_back(batch[i].id);
     auto future = std::async(std::launch::async, [&] { return lane.transport->Send(sending); });
     if (options_.pipeline) {
-      // While the transport works: record the previous round's outcomes, and claim the next
-      // batch, so the store's work overlaps the network's.
+      // While the transport works: record the previous round's outcomes, claim the next batch
+      // and sign it, so the store's and the signer's work overlap the network's.
       if (auto st = Flush(lane); !st.ok()) spdlog::warn("outbox: {}", st.error().message);
       if (!stopping_ && static_cast<int>(lane.held.size()) < options_.batch_size) {
         auto next =
             store_.Claim(lane_class, options_.batch_size, options_.owner, clock_.Now(), options_.lease);
         if (next.ok()) {
           stats.claimed += static_cast<int>(next->size());
-          for (auto& m : *next) lane.held.push_back(std::move(m));
+          for (auto& m : *next) lane.held.push_back(Claimed{std::move(m), false, {}});
         } else {
           spdlog::warn("outbox: claiming ahead failed: {}", next.error().message);
         }
       }
+      SignPending(lane.held);
     }
     auto period = std::chrono::duration_cast<std::chrono::milliseconds>(options_.lease / 3);
     if (period.count() < 1) period = std::chrono::milliseconds(1);
@@ -155,18 +156,19 @@ Result<RoundStats> OutboxWorker::RunOnce(MessageClass lane_class) {
     results = future.get();
   }
 
-  // 4. Complete every message of the batch, in one store transaction.
-  std::vector<OutboxCompletion> completions(batch.size());
+  // 4. Complete every message of the batch: recorded now, or (pipelined) during the next round's
+  //    send; either way before the messages' leases could expire in a live process.
   size_t next_result = 0;
   for (size_t i = 0; i < batch.size(); ++i) {
-    const OutboxMessage& m = batch[i];
-    DeliveryAttempt& attempt = completions[i].attempt;
-    completions[i].id = m.id;
+    const OutboxMessage& m = batch[i].message;
+    OutboxCompletion& completion = lane.pending.emplace_back();
+    DeliveryAttempt& attempt = completion.attempt;
+    completion.id = m.id;
     attempt.message_id = m.id;
     attempt.attempt = m.attempts + 1;
     attempt.at = clock_.Now();
-    if (!sign_errors[i].empty()) {
-      attempt.reply = sign_errors[i];
+    if (!batch[i].sign_error.empty()) {
+      attempt.reply = batch[i].sign_error;
       attempt.remote = "dkim";
     } else {
       const SendResult& r = results[next_result++];
@@ -180,7 +182,7 @@ Result<RoundStats> OutboxWorker::RunOnce(MessageClass lane_class) {
     RetryDecision d = policy_.Decide({attempt.smtp_code, attempt.enhanced_code, attempt.attempt, m.created_at,
                                       attempt.at, static_cast<uint64_t>(m.id)});
     attempt.outcome = d.outcome;
-    completions[i].next_attempt_at = d.next_attempt_at;
+    completion.next_attempt_at = d.next_attempt_at;
     switch (d.outcome) {
       case MessageState::kSent: ++stats.sent; break;
       case MessageState::kDeferred: ++stats.deferred; break;
@@ -188,9 +190,6 @@ Result<RoundStats> OutboxWorker::RunOnce(MessageClass lane_class) {
       default: ++stats.failed; break;
     }
   }
-  // The outcomes are recorded now, or (pipelined) during the next round's send; either way
-  // before the messages' leases could expire in a live process.
-  for (auto& c : completions) lane.pending.push_back(std::move(c));
   if (!options_.pipeline) RAPPORT_TRY(Flush(lane));
   return stats;
 }
@@ -252,7 +251,7 @@ Status OutboxWorker::ReleaseHeld() {
   for (auto& lane : lanes_) {
     if (lane.held.empty()) continue;
     std::vector<MessageId> ids;
-    for (const auto& m : lane.held) ids.push_back(m.id);
+    for (const auto& c : lane.held) ids.push_back(c.message.id);
     Status st = store_.Renew(ids, options_.owner, now - Micros(1));
     if (!st.ok() && result.ok()) result = st;
     lane.held.clear();

@@ -3,13 +3,15 @@
 //
 // Each lane (transactional, marketing) is served by its own loop and its own Transport, so a
 // transactional message never waits behind a marketing batch. One round of a lane (RunOnce):
-// claim up to batch_size due messages with a lease, sign each with the injected signer, ask the
-// RateLimiter per recipient domain (messages it holds back stay claimed, their leases renewed,
-// and go in a later round), send the admitted ones as one batch, then Complete() each with the
-// attempt (one CompleteBatch transaction): kSent only after the server accepted it; otherwise the RetryPolicy
-// decides deferred (next_attempt_at), bounced or failed. While a batch is being sent, its leases are renewed
-// every lease/3. Stop() lets the in-flight batch finish and be completed, then releases held
-// messages (their lease is set to expire now, so any worker may claim them at once).
+// admit the messages already claimed through the RateLimiter (per recipient domain; the ones it
+// holds back stay claimed, their leases renewed, and go in a later round), claim with a lease
+// only what the batch still lacks, sign each with the injected signer, send the batch, then
+// record every attempt (one CompleteBatch transaction): kSent only after the server accepted it;
+// otherwise the RetryPolicy decides deferred (next_attempt_at), bounced or failed. While a batch
+// is being sent, its leases are renewed every lease/3, and (pipeline) the previous batch's
+// outcomes are recorded and the next batch claimed and signed. Stop() lets the in-flight batch
+// finish and be recorded, then releases held messages (their lease is set to expire now, so any
+// worker may claim them at once).
 //
 // Thread-safety: RunOnce() may be called for different lanes from different threads (what
 // Start() does); not twice at once for the same lane. Store failures are returned by RunOnce
@@ -51,7 +53,7 @@ struct OutboxWorkerOptions {
   // Threads that DKIM-sign a batch (each message is one RSA/Ed25519 signature); 1 = the lane's own.
   unsigned sign_threads = std::max(1u, std::thread::hardware_concurrency());
   // Pipeline the rounds: while a batch is being sent, record the previous batch's outcomes and
-  // claim the next batch. RunOnce then leaves its own outcomes pending until the next round (or
+  // claim (and sign) the next batch. RunOnce then leaves its own outcomes pending until the next round (or
   // an idle round, or Stop()); a crash in between re-sends them (at least once, as always).
   bool pipeline = false;
   RetryPolicyOptions retry;
@@ -86,16 +88,25 @@ class OutboxWorker {
   Status ReleaseHeld();
 
  private:
+  // A claimed message on its way through the rounds.
+  struct Claimed {
+    OutboxMessage message;
+    bool is_signed = false;  // message.mime carries its DKIM-Signature headers, or sign_error is set
+    std::string sign_error;  // not empty: the message is not sent, it is deferred with this
+  };
   struct Lane {
     MessageClass lane;
     Transport* transport;
-    std::vector<OutboxMessage> held;
+    std::vector<Claimed> held;  // claimed, not yet sent (held back by rate control, or claimed ahead)
     std::thread thread;
     std::vector<OutboxCompletion> pending;  // outcomes decided, not yet recorded (pipeline)
     bool wake_pending = false;              // GUARDED_BY(wake_mu_)
   };
   Lane& LaneOf(MessageClass c) { return c == MessageClass::kTransactional ? lanes_[0] : lanes_[1]; }
   void Loop(Lane& lane);
+  // Signs the messages not signed yet, spread over sign_threads (each signature is an RSA or
+  // Ed25519 operation). No-op without a signer.
+  void SignPending(std::vector<Claimed>& messages);
   Status Flush(Lane& lane);
 
   OutboxStore& store_;

@@ -1,6 +1,9 @@
 // Engine tests of the outbox worker: in-memory store, FakeClock, recording transport.
 #include "delivery/outbox_worker.h"
 
+#include <map>
+#include <mutex>
+
 #include <gtest/gtest.h>
 
 #include "delivery/testing/fake_outbox_store.h"
@@ -215,6 +218,36 @@ TEST_F(WorkerTest, PipelinedRoundsRecordOutcomesDuringTheNextSendAndClaimAhead) 
   EXPECT_EQ(r4->Completed(), 0);
   for (MessageId id : ids) EXPECT_EQ(Get(id).state, MessageState::kSent) << id;
   EXPECT_EQ(transactional.batches.size(), 3u);
+}
+
+TEST_F(WorkerTest, PipelinedRoundsSignTheNextBatchDuringTheSend) {
+  options.pipeline = true;
+  options.sign_threads = 2;
+  std::mutex mu;
+  std::map<MessageId, int> signs;
+  Make([&](const OutboxMessage& m, Timestamp) -> Result<std::string> {
+    std::lock_guard lock(mu);
+    ++signs[m.id];
+    return "DKIM-Signature: v=1; fake\r\n" + m.mime;
+  });
+  std::vector<MessageId> ids;
+  for (int i = 0; i < 25; ++i) ids.push_back(Queue("user" + std::to_string(i) + "@example.com"));
+  ASSERT_TRUE(worker->RunOnce(MessageClass::kTransactional).ok());
+  EXPECT_EQ(signs.size(), 20u) << "the batch claimed ahead is signed while the first one is sent";
+  ASSERT_TRUE(worker->RunOnce(MessageClass::kTransactional).ok());
+  ASSERT_TRUE(worker->RunOnce(MessageClass::kTransactional).ok());
+  worker->Stop();
+  ASSERT_EQ(signs.size(), 25u);
+  for (const auto& [id, n] : signs) EXPECT_EQ(n, 1) << "message " << id << " signed once";
+  size_t sent = 0;
+  for (const auto& batch : transactional.batches) {
+    for (const auto& m : batch) {
+      EXPECT_EQ(m.data.rfind("DKIM-Signature: v=1; fake\r\nFrom: ", 0), 0u) << m.data;
+      ++sent;
+    }
+  }
+  EXPECT_EQ(sent, 25u);
+  for (MessageId id : ids) EXPECT_EQ(Get(id).state, MessageState::kSent) << id;
 }
 
 TEST_F(WorkerTest, StopRecordsPipelinedOutcomes) {
