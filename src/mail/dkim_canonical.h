@@ -44,35 +44,74 @@ std::string RelaxedBody(std::string_view body);
 
 template <typename Sink>
 void RelaxedBodyCanonicalizer::Run(std::string_view body, Sink&& sink) {
-  size_t pending_empty = 0;  // empty lines held back until a non-empty line follows
-  size_t i = 0;
+  // Most lines are canonical as written: they go to `sink` as spans of `body`, many lines per
+  // call. Only a line with WSP to fold or strip (or without its CRLF) is rewritten.
   const size_t n = body.size();
+  size_t span_begin = 0;  // body[span_begin, span_end) is canonical output not yet sunk
+  size_t span_end = 0;
+  size_t pending_empty = 0;      // empty lines held back until a non-empty line follows
+  bool pending_verbatim = true;  // ... each exactly "\r\n", starting at span_end
   std::string line;
+  auto flush = [&] {
+    if (span_end > span_begin) sink(body.substr(span_begin, span_end - span_begin));
+  };
+  size_t i = 0;
   while (i < n) {
     size_t end = body.find("\r\n", i);
-    const size_t next = end == std::string_view::npos ? n : end + 2;
-    if (end == std::string_view::npos) end = n;
-    line.clear();
-    bool in_wsp = false;
+    const bool terminated = end != std::string_view::npos;
+    const size_t next = terminated ? end + 2 : n;
+    if (!terminated) end = n;
+    bool has_content = false;
+    bool canonical = terminated && (end == i || body[end - 1] != ' ');
+    char prev = 0;
     for (size_t k = i; k < end; ++k) {
       const char c = body[k];
-      if (c == ' ' || c == '\t') {
-        in_wsp = true;
-      } else {
-        if (in_wsp) line.push_back(' ');
-        in_wsp = false;
-        line.push_back(c);
-      }
+      if (c == '\t' || (c == ' ' && prev == ' '))
+        canonical = false;
+      else if (c != ' ')
+        has_content = true;
+      prev = c;
     }
-    if (line.empty()) {
+    if (!has_content) {
+      if (pending_empty == 0) pending_verbatim = i == span_end;
+      pending_verbatim = pending_verbatim && terminated && end == i;
       ++pending_empty;
+      i = next;
+      continue;
+    }
+    if (pending_empty > 0) {
+      if (pending_verbatim) {
+        span_end = i;  // the empty lines as written
+      } else {
+        flush();
+        for (; pending_empty > 0; --pending_empty) sink(std::string_view("\r\n"));
+        span_begin = span_end = i;
+      }
+      pending_empty = 0;
+    }
+    if (canonical && i == span_end) {
+      span_end = next;
     } else {
-      for (; pending_empty > 0; --pending_empty) sink(std::string_view("\r\n"));
+      flush();
+      line.clear();
+      bool in_wsp = false;
+      for (size_t k = i; k < end; ++k) {
+        const char c = body[k];
+        if (c == ' ' || c == '\t') {
+          in_wsp = true;
+        } else {
+          if (in_wsp) line.push_back(' ');
+          in_wsp = false;
+          line.push_back(c);
+        }
+      }
       line.append("\r\n");
       sink(std::string_view(line));
+      span_begin = span_end = next;
     }
     i = next;
   }
+  flush();
 }
 
 }  // namespace rapport::mail
