@@ -35,6 +35,9 @@ std::string_view DkimAlgorithmName(DkimAlgorithm a);
 // Accepts "rsa", "rsa-sha256", "ed25519", "ed25519-sha256".
 std::optional<DkimAlgorithm> ParseDkimAlgorithm(std::string_view s);
 
+// RSA signing contexts of one key, prepared once and reused (dkim.cpp).
+class DkimSignContexts;
+
 class DkimKey {
  public:
   DkimKey(std::string domain, std::string selector, DkimAlgorithm algorithm, std::shared_ptr<EVP_PKEY> key);
@@ -43,12 +46,15 @@ class DkimKey {
   const std::string& selector() const { return selector_; }
   DkimAlgorithm algorithm() const { return algorithm_; }
   EVP_PKEY* pkey() const { return key_.get(); }
+  // RSA keys: a pool of signing contexts shared by the key's copies (null for Ed25519).
+  DkimSignContexts* sign_contexts() const { return contexts_.get(); }
 
  private:
   std::string domain_;
   std::string selector_;
   DkimAlgorithm algorithm_;
   std::shared_ptr<EVP_PKEY> key_;
+  std::shared_ptr<DkimSignContexts> contexts_;
 };
 
 Result<DkimKey> LoadDkimKey(std::string_view domain, std::string_view selector, const std::string& key_file,
