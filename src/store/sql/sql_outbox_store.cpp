@@ -274,12 +274,14 @@ struct Recorded {
   const OutboxMessage* message;
   int attempt;
   Timestamp at;
+  Timestamp next_attempt_at;
   std::string event_name;
   std::string event_props;
 };
 
 // Records `batch` inside the caller's transaction, set-wise: one IN-list read of the messages,
-// an UPDATE per message, multi-row INSERTs of the attempts and timeline events. An item whose
+// then per chunk of up to kChunk messages one UPDATE ... FROM (VALUES ...) and multi-row INSERTs
+// of the attempts and timeline events. An item whose
 // lease is not `owner`'s (or whose message is gone) gets kConflict (kNotFound) and writes
 // nothing; any other error aborts the transaction.
 Result<std::vector<Status>> CompleteIn(Session& s, std::span<const OutboxCompletion> batch,
@@ -310,14 +312,6 @@ Result<std::vector<Status>> CompleteIn(Session& s, std::span<const OutboxComplet
 
   std::vector<Recorded> recorded;
   recorded.reserve(batch.size());
-  struct Update {
-    MessageId id;
-    MessageState outcome;
-    int attempts;
-    Timestamp next, at;
-  };
-  std::vector<Update> updates;
-  updates.reserve(batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {
     const OutboxCompletion& c = batch[i];
     const DeliveryAttempt& attempt = c.attempt;
@@ -335,7 +329,6 @@ Result<std::vector<Status>> CompleteIn(Session& s, std::span<const OutboxComplet
     const int n = m.attempts + 1;
     const Timestamp at = attempt.at == Timestamp{} ? now : attempt.at;
     const Timestamp next = outcome == MessageState::kDeferred ? c.next_attempt_at : m.next_attempt_at;
-    updates.push_back(Update{c.id, outcome, n, next, at});
     if (outcome == MessageState::kBounced && attempt.smtp_code >= 500 && attempt.smtp_code < 600) {
       RAPPORT_TRY(s.Exec(
           "UPDATE contacts SET status = 'bounced', updated_at = $3 WHERE id = $1 AND workspace_id = $2 "
@@ -352,16 +345,17 @@ Result<std::vector<Status>> CompleteIn(Session& s, std::span<const OutboxComplet
     props["reply"] = attempt.reply;
     if (!attempt.remote.empty()) props["remote"] = attempt.remote;
     if (outcome == MessageState::kDeferred) props["next_attempt_at"] = FormatTimestamp(next);
-    recorded.push_back(Recorded{&c, &m, n, at, "message." + std::string(MessageStateName(outcome)),
+    recorded.push_back(Recorded{&c, &m, n, at, next, "message." + std::string(MessageStateName(outcome)),
                                 TimelineProperties(m, std::move(props))});
   }
 
   RAPPORT_TRY(ForChunks(recorded.size(), [&](size_t begin, size_t count) -> Status {
     params.clear();
     for (size_t i = begin; i < begin + count; ++i) {
-      const Update& u = updates[i];
-      params.insert(params.end(), {u.id, MessageStateName(u.outcome), int64_t{u.attempts}, ToMicros(u.next),
-                                   std::string_view(recorded[i].completion->attempt.reply), ToMicros(u.at)});
+      const Recorded& r = recorded[i];
+      const DeliveryAttempt& a = r.completion->attempt;
+      params.insert(params.end(), {r.message->id, MessageStateName(a.outcome), int64_t{r.attempt},
+                                   ToMicros(r.next_attempt_at), std::string_view(a.reply), ToMicros(r.at)});
     }
     RAPPORT_TRY(s.Exec(UpdateMessages().For(count), params, nullptr));
     params.clear();
