@@ -907,14 +907,21 @@ TEST_P(StoreContract, CompleteBatchOfManyRecordsEachMessagesOwnOutcome) {
   // twice (the second is a conflict, as one by one) and an id that does not exist.
   Contact c = MakeContact("many@example.com");
   std::vector<MessageId> ids;
-  for (int i = 0; i < 147; ++i) ids.push_back(store_->outbox().Enqueue(Message(c.id))->message.id);
+  std::map<MessageId, std::string> mime;
+  for (int i = 0; i < 147; ++i) {
+    OutboxMessage m = Message(c.id);
+    m.mime = "Subject: n\r\n\r\nbody " + std::to_string(i) + "\r\n";
+    ids.push_back(store_->outbox().Enqueue(m)->message.id);
+    mime[ids.back()] = m.mime;
+  }
   std::vector<OutboxMessage> claimed;
-  while (claimed.size() < ids.size()) {
+  while (claimed.size() < ids.size()) {  // claims of 100 read their bodies in chunks too
     auto more = store_->outbox().Claim(MessageClass::kTransactional, 100, "w", kT0, 30s);
     ASSERT_OK(more);
     ASSERT_FALSE(more->empty());
     for (auto& m : *more) claimed.push_back(std::move(m));
   }
+  for (const OutboxMessage& m : claimed) EXPECT_EQ(m.mime, mime[m.id]) << m.id;
   std::vector<OutboxCompletion> batch;
   for (size_t i = 0; i < ids.size(); ++i) {
     OutboxCompletion x;
@@ -939,8 +946,9 @@ TEST_P(StoreContract, CompleteBatchOfManyRecordsEachMessagesOwnOutcome) {
     EXPECT_EQ(m->state, batch[i].attempt.outcome) << i;
     EXPECT_EQ(m->attempts, 1);
     EXPECT_EQ(m->last_reply, "reply " + std::to_string(i));
-    if (batch[i].attempt.outcome == MessageState::kDeferred)
+    if (batch[i].attempt.outcome == MessageState::kDeferred) {
       EXPECT_EQ(m->next_attempt_at, batch[i].next_attempt_at) << i;
+    }
     auto attempts = store_->outbox().Attempts(ws_, ids[i]);
     ASSERT_OK(attempts);
     ASSERT_EQ(attempts->size(), 1u) << i;

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <limits>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "store/sql/codec.h"
 #include "store/sql/sql_store.h"
@@ -64,44 +65,51 @@ Status TimelineEvent(Session& s, const OutboxMessage& m, std::string_view name, 
   return {};
 }
 
-// Fills the MIME of claimed messages (one query for the batch).
-Status LoadBodies(Session& s, std::vector<OutboxMessage>& messages) {
-  if (messages.empty()) return {};
-  std::string sql = "SELECT message_id, mime FROM outbox_bodies WHERE message_id IN (";
+// Runs "<prefix> IN (<values>)" over `values` in chunks (a few statement texts, prepared once,
+// whatever the batch size); on_row gets every row.
+Status SelectIn(Session& s, const StatementSet& set, const std::vector<int64_t>& values,
+                const RowFn& on_row) {
   std::vector<Param> params;
-  params.reserve(messages.size());
+  params.reserve(kChunk);
+  return ForChunks(values.size(), [&](size_t begin, size_t count) -> Status {
+    params.assign(values.begin() + static_cast<std::ptrdiff_t>(begin),
+                  values.begin() + static_cast<std::ptrdiff_t>(begin + count));
+    RAPPORT_TRY(s.Exec(set.For(count), params, on_row));
+    return {};
+  });
+}
+
+// Fills the MIME of claimed messages.
+Status LoadBodies(Session& s, std::vector<OutboxMessage>& messages) {
+  static const StatementSet select("SELECT message_id, mime FROM outbox_bodies WHERE message_id IN ", 0,
+                                   StatementSet::Shape::kInList, /*leading=*/0);
+  std::vector<int64_t> ids;
+  ids.reserve(messages.size());
   std::unordered_map<MessageId, OutboxMessage*> by_id;
   for (OutboxMessage& m : messages) {
-    if (!params.empty()) sql += ", ";
-    params.emplace_back(m.id);
-    sql += "$" + std::to_string(params.size());
+    ids.push_back(m.id);
     by_id[m.id] = &m;
   }
-  sql += ")";
-  RAPPORT_TRY(s.Exec(sql, params, [&](const Row& r) {
+  return SelectIn(s, select, ids, [&](const Row& r) {
     auto it = by_id.find(r.Int(0));
     if (it == by_id.end()) return;
     it->second->mime = r.Bytes(1);
     it->second->size = static_cast<int64_t>(it->second->mime.size());
-  }));
-  return {};
+  });
 }
 
 // The send-time suppression check of Claim(): drops from `claimed` (and marks suppressed) every
 // message whose contact may no longer get its class of mail.
 Status SuppressClaimed(Session& s, std::vector<OutboxMessage>& claimed, Timestamp now) {
-  if (claimed.empty()) return {};
-  std::string sql = "SELECT id, status FROM contacts WHERE id IN (";
-  std::vector<Param> params;
-  params.reserve(claimed.size());
+  static const StatementSet select("SELECT id, status FROM contacts WHERE id IN ", 0,
+                                   StatementSet::Shape::kInList, /*leading=*/0);
+  std::vector<int64_t> contacts;
+  std::unordered_set<ContactId> seen;
   for (const OutboxMessage& m : claimed) {
-    if (!params.empty()) sql += ", ";
-    params.emplace_back(m.contact_id);
-    sql += "$" + std::to_string(params.size());
+    if (seen.insert(m.contact_id).second) contacts.push_back(m.contact_id);
   }
-  sql += ")";
   std::unordered_map<ContactId, ContactStatus> status;
-  RAPPORT_TRY(s.Exec(sql, params, [&](const Row& r) {
+  RAPPORT_TRY(SelectIn(s, select, contacts, [&](const Row& r) {
     status[r.Int(0)] = ParseContactStatus(r.Text(1)).value_or(ContactStatus::kErased);
   }));
   std::vector<OutboxMessage> kept;
