@@ -244,7 +244,8 @@ Status ValidateOutcome(MessageState outcome) {
   return {};
 }
 
-// What a completion needs of a message (not its MIME, which may be 50 KB).
+// What a completion needs of a message: nine columns, not its MIME (which may be 50 KB) nor the
+// whole row (ReadMessage's 17 columns measured 1.5-2 us more per message on the send path).
 const StatementSet& SelectForCompletion() {
   static const StatementSet set(
       "SELECT id, workspace_id, contact_id, lane, state, template_name, attempts, next_attempt_at, "
