@@ -35,8 +35,13 @@ void OutboxWorker::SignPending(std::vector<Claimed>& messages) {
   for (Claimed& c : messages)
     if (!c.is_signed) todo.push_back(&c);
   if (todo.empty()) return;
-  auto sign_range = [&](size_t from, size_t to) {
-    for (size_t i = from; i < to; ++i) {
+  // Threads take the next unsigned message as they go (not fixed halves): the transport and the
+  // SMTP server share the cores, so equal shares would finish at different times and leave a
+  // core idle at the end of every batch.
+  std::atomic<size_t> next{0};
+  auto sign_some = [&] {
+    for (size_t i = next.fetch_add(1, std::memory_order_relaxed); i < todo.size();
+         i = next.fetch_add(1, std::memory_order_relaxed)) {
       Claimed& c = *todo[i];
       auto signed_mime = signer_(c.message, clock_.Now());
       if (signed_mime.ok())
@@ -47,11 +52,9 @@ void OutboxWorker::SignPending(std::vector<Claimed>& messages) {
     }
   };
   const size_t threads = std::clamp<size_t>(options_.sign_threads, 1, todo.size());
-  const size_t per = (todo.size() + threads - 1) / threads;
   std::vector<std::thread> helpers;
-  for (size_t t = 1; t < threads; ++t)
-    helpers.emplace_back(sign_range, std::min(todo.size(), t * per), std::min(todo.size(), (t + 1) * per));
-  sign_range(0, std::min(todo.size(), per));
+  for (size_t t = 1; t < threads; ++t) helpers.emplace_back(sign_some);
+  sign_some();
   for (auto& h : helpers) h.join();
 }
 

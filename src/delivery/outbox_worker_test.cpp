@@ -1,6 +1,7 @@
 // Engine tests of the outbox worker: in-memory store, FakeClock, recording transport.
 #include "delivery/outbox_worker.h"
 
+#include <condition_variable>
 #include <map>
 #include <mutex>
 
@@ -248,6 +249,33 @@ TEST_F(WorkerTest, PipelinedRoundsSignTheNextBatchDuringTheSend) {
   }
   EXPECT_EQ(sent, 25u);
   for (MessageId id : ids) EXPECT_EQ(Get(id).state, MessageState::kSent) << id;
+}
+
+TEST_F(WorkerTest, SigningThreadsShareTheBatchAsTheyGo) {
+  // The first message's signature takes until every other message is signed (or 10 s pass):
+  // another thread must take the rest of the batch, not stop at a fixed share of it.
+  options.sign_threads = 2;
+  std::mutex mu;
+  std::condition_variable others_done;
+  int others = 0;
+  int signed_in_time = -1;  // set when the wait ran out
+  MessageId first = 0;
+  Make([&](const OutboxMessage& m, Timestamp) -> Result<std::string> {
+    std::unique_lock lock(mu);
+    if (m.id == first) {
+      if (!others_done.wait_for(lock, 10s, [&] { return others == 9; })) signed_in_time = others;
+    } else if (++others == 9) {
+      others_done.notify_all();
+    }
+    return "DKIM-Signature: v=1; fake\r\n" + m.mime;
+  });
+  first = Queue("user0@example.com");
+  for (int i = 1; i < 10; ++i) Queue("user" + std::to_string(i) + "@example.com");
+  auto r = worker->RunOnce(MessageClass::kTransactional);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(signed_in_time, -1) << "the other thread stopped at its share: " << signed_in_time
+                                << " of 9 signed in 10 s";
+  EXPECT_EQ(r->sent, 10);
 }
 
 TEST_F(WorkerTest, StopRecordsPipelinedOutcomes) {
