@@ -1,6 +1,54 @@
 #include "mail/dkim_canonical.h"
 
+#include <bit>
+#include <cstdint>
+#include <cstring>
+
 namespace rapport::mail {
+namespace {
+
+constexpr uint64_t kLow7 = 0x7F7F7F7F7F7F7F7FULL;
+constexpr uint64_t Repeat(char c) { return 0x0101010101010101ULL * static_cast<unsigned char>(c); }
+
+// 0x80 in each byte of `w` equal to the byte of `pattern`, 0 elsewhere (exact: no carries
+// between bytes, since no byte sum exceeds 0xFF).
+inline uint64_t BytesEqual(uint64_t w, uint64_t pattern) {
+  const uint64_t x = w ^ pattern;
+  return ~(((x & kLow7) + kLow7) | x | kLow7);
+}
+
+}  // namespace
+
+size_t RelaxedBodyPrefix(std::string_view body) {
+  constexpr size_t npos = std::string_view::npos;
+  if constexpr (std::endian::native != std::endian::little) return npos;  // the general path
+  const size_t n = body.size();
+  if (n < 2 || body[n - 2] != '\r' || body[n - 1] != '\n') return n == 0 ? 0 : npos;
+  // A tab, two spaces, or a space before CR means a line to rewrite (a space before CR that is
+  // not a line end would not, but it is rare enough to leave to the general path).
+  const char* p = body.data();
+  bool prev_space = false;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    const uint64_t space = BytesEqual(w, Repeat(' '));
+    const uint64_t space_or_cr = space | BytesEqual(w, Repeat('\r'));
+    // Byte k's flag at bit 8k+7; `>> 8` lines byte k+1's flag up with byte k's.
+    if (BytesEqual(w, Repeat('\t')) | (space & (space_or_cr >> 8))) return npos;
+    if (prev_space && (space_or_cr & 0x80)) return npos;
+    prev_space = (space >> 63) != 0;
+  }
+  for (; i < n; ++i) {
+    const char c = p[i];
+    if (c == '\t' || (prev_space && (c == ' ' || c == '\r'))) return npos;
+    prev_space = c == ' ';
+  }
+  // Every line is empty or ends in content: drop the trailing empty lines.
+  size_t keep = n;
+  while (keep >= 4 && std::memcmp(p + keep - 4, "\r\n\r\n", 4) == 0) keep -= 2;
+  return keep == 2 ? 0 : keep;
+}
 
 SplitMessage SplitHeaders(std::string_view message) {
   SplitMessage result;

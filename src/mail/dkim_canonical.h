@@ -42,10 +42,20 @@ class RelaxedBodyCanonicalizer {
 // The canonical body as a string (for tests); DkimSigner streams it into the hash instead.
 std::string RelaxedBody(std::string_view body);
 
+// The length of `body`'s relaxed form when that form is a prefix of it (the common case: no
+// tab, no run of spaces, no space before a CR, ends in CRLF; only trailing empty lines go);
+// npos when some line must be rewritten. One word-at-a-time pass.
+size_t RelaxedBodyPrefix(std::string_view body);
+
 template <typename Sink>
 void RelaxedBodyCanonicalizer::Run(std::string_view body, Sink&& sink) {
-  // Most lines are canonical as written: they go to `sink` as spans of `body`, many lines per
-  // call. Only a line with WSP to fold or strip (or without its CRLF) is rewritten.
+  // Most bodies are canonical as written but for trailing empty lines: one span.
+  if (const size_t prefix = RelaxedBodyPrefix(body); prefix != std::string_view::npos) {
+    if (prefix > 0) sink(body.substr(0, prefix));
+    return;
+  }
+  // Otherwise most lines still are: they go to `sink` as spans of `body`, many lines per call.
+  // Only a line with WSP to fold or strip (or without its CRLF) is rewritten.
   const size_t n = body.size();
   size_t span_begin = 0;  // body[span_begin, span_end) is canonical output not yet sunk
   size_t span_end = 0;
