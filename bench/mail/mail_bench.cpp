@@ -122,7 +122,8 @@ void BM_RsaSign_Bare(benchmark::State& state) {
   EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
   BIO_free(bio);
   EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new(key, nullptr);
-  if (ctx == nullptr || EVP_PKEY_sign_init(ctx) != 1 || EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1 ||
+  if (ctx == nullptr || EVP_PKEY_sign_init(ctx) != 1 ||
+      EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1 ||
       EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) != 1) {
     state.SkipWithError("cannot set up the RSA signing context");
   }
@@ -130,7 +131,8 @@ void BM_RsaSign_Bare(benchmark::State& state) {
   unsigned char sig[512];
   for (auto _ : state) {
     size_t len = sizeof(sig);
-    if (EVP_PKEY_sign(ctx, sig, &len, digest, sizeof(digest)) != 1) state.SkipWithError("EVP_PKEY_sign failed");
+    if (EVP_PKEY_sign(ctx, sig, &len, digest, sizeof(digest)) != 1)
+      state.SkipWithError("EVP_PKEY_sign failed");
     benchmark::DoNotOptimize(sig);
   }
   state.counters["signs/s"] =
