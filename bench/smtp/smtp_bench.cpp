@@ -9,8 +9,11 @@
 // fed from memory.
 //
 // usage: smtp_bench [--count N] [--size BYTES] [--connections C] [--batch B] [--dkim N]
+//                   [--store sqlite|postgres] [--profile-outbox 1]
 //   --dkim N: also send N messages signed with a fresh rsa-2048 DKIM key (mail/dkim.h), signing
 //             on 2 threads, and print signs/s.
+//   --store postgres: the outbox runs use PostgreSQL 15, a throwaway server started here
+//             (tests/pg/pg_fixture.h; fsync on, on the same cores), a fresh database per run.
 #include <sys/resource.h>
 #include <sys/wait.h>
 
@@ -29,6 +32,8 @@
 #include "delivery/testing/smtp_servers.h"
 #include "mail/dkim.h"
 #include "store/open.h"
+
+#include "../../tests/pg/pg_fixture.h"
 
 using namespace rapport;
 using namespace rapport::delivery;
@@ -152,13 +157,25 @@ RunResult RunRapport(int port, long count, size_t size, int connections, int bat
 
 // Queues `count` messages in a fresh SQLite outbox (untimed), then delivers them with the
 // OutboxWorker (timed) until every one is recorded as sent.
+// With `pg` null the outbox is SQLite in a temp dir; otherwise a fresh database on `pg`.
 RunResult RunOutbox(int port, long count, size_t size, int connections, int batch_size,
-                    const mail::DkimSigner* signer) {
+                    const mail::DkimSigner* signer, rapport::testing::PgServer* pg) {
   RunResult r;
   std::string dir =
       std::filesystem::temp_directory_path() / ("rapport-smtp-bench-" + std::to_string(getpid()));
   std::filesystem::remove_all(dir);
-  auto store = OpenStore("sqlite:" + dir + "/rapport.db").value();
+  std::string url = "sqlite:" + dir + "/rapport.db";
+  if (pg) {
+    static int runs = 0;
+    std::string db = "smtp_bench_" + std::to_string(++runs), error;
+    if (!pg->CreateDatabase(db, &error)) {
+      std::fprintf(stderr, "cannot create database %s: %s\n", db.c_str(), error.c_str());
+      r.failed = count;
+      return r;
+    }
+    url = pg->Url(db);
+  }
+  auto store = OpenStore(url).value();
   store->Migrate().value();
   WorkspaceId ws = store->workspaces().Create("bench").value().id;
   std::vector<ContactId> contacts;
@@ -185,7 +202,12 @@ RunResult RunOutbox(int port, long count, size_t size, int connections, int batc
   // Closing the store checkpoints the WAL into the database file: the queueing's own disk work
   // (up to 10 GB at 50 KB) is done here, untimed, not charged to the delivery that follows.
   store.reset();
-  store = OpenStore("sqlite:" + dir + "/rapport.db").value();
+  if (pg) {  // likewise: PostgreSQL writes the queued pages out now, untimed
+    PGconn* conn = PQconnectdb(url.c_str());
+    PQclear(PQexec(conn, "CHECKPOINT"));
+    PQfinish(conn);
+  }
+  store = OpenStore(url).value();
   SmtpConfig cfg = ParseSmtpUrl("smtp://127.0.0.1:" + std::to_string(port) +
                                 "?tls=none&pool=" + std::to_string(connections))
                        .value();
@@ -269,7 +291,7 @@ double GenerationCpuPerMessage(size_t size, const mail::DkimSigner* signer, long
 }
 
 void Print(const char* who, long count, const RunResult& r) {
-  std::printf("  %-28s %8ld msgs %8.2f s %10.0f msgs/s %8.1f us CPU/msg%s\n", who, count, r.seconds,
+  std::printf("  %-34s %8ld msgs %8.2f s %10.0f msgs/s %8.1f us CPU/msg%s\n", who, count, r.seconds,
               r.ok / r.seconds, r.cpu / count * 1e6, r.failed ? "  (FAILURES)" : "");
 }
 
@@ -282,6 +304,7 @@ int main(int argc, char** argv) {
   int connections = 20, batch = 1000;
   long dkim = 0;
   int profile_outbox = 0;
+  std::string store_kind = "sqlite";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--count")
@@ -294,10 +317,25 @@ int main(int argc, char** argv) {
       batch = std::atoi(argv[i + 1]);
     else if (a == "--dkim")
       dkim = std::atol(argv[i + 1]);
+    else if (a == "--store")
+      store_kind = argv[i + 1];
     else if (a == "--profile-outbox")  // for perf: only the outbox run's delivery, N seconds of it
       profile_outbox = std::atoi(argv[i + 1]);
   }
-  testing::SmtpSink sink;
+  std::unique_ptr<rapport::testing::PgServer> pg;
+  if (store_kind == "postgres") {
+    std::string error;
+    pg = rapport::testing::PgServer::Start(&error);
+    if (!pg) {
+      std::fprintf(stderr, "cannot start PostgreSQL: %s\n", error.c_str());
+      return 1;
+    }
+  } else if (store_kind != "sqlite") {
+    std::fprintf(stderr, "--store: sqlite or postgres\n");
+    return 2;
+  }
+  const std::string outbox_label = "rapport outbox" + std::string(pg ? " (postgres)" : "");
+  delivery::testing::SmtpSink sink;
   if (!sink.Start({"-m", "1000"})) {
     std::fprintf(stderr, "cannot start smtp-sink: %s\n", sink.error.c_str());
     return 1;
@@ -310,22 +348,23 @@ int main(int argc, char** argv) {
           mail::DkimKeyFromPem("example.com", "bench", pem, mail::DkimAlgorithm::kRsaSha256).value()});
       count = dkim;
     }
-    RunResult r = RunOutbox(sink.port, count, sizes.front(), connections, batch, signer.get());
-    Print(signer ? "rapport outbox + DKIM" : "rapport outbox -> smtp", count, r);
+    RunResult r = RunOutbox(sink.port, count, sizes.front(), connections, batch, signer.get(), pg.get());
+    Print((outbox_label + (signer ? " + DKIM" : " -> smtp")).c_str(), count, r);
     return r.failed ? 1 : 0;
   }
   int failures = 0;
   std::printf("smtp: %ld messages per size, %d connections, smtp-sink on 127.0.0.1:%d\n", count, connections,
               sink.port);
+  if (pg) std::printf("outbox in PostgreSQL 15 (CPU/msg counts rapport's process, not the server's)\n");
   for (size_t size : sizes) {
     std::printf("size %zu bytes\n", size);
-    RunResult outbox = RunOutbox(sink.port, count, size, connections, batch, nullptr);
+    RunResult outbox = RunOutbox(sink.port, count, size, connections, batch, nullptr, pg.get());
     RunResult ours = RunRapport(sink.port, count, size, connections, batch, nullptr);
     RunResult theirs = RunSmtpSource(sink.port, count, size, connections);
-    Print("rapport outbox -> smtp", count, outbox);
+    Print((outbox_label + " -> smtp").c_str(), count, outbox);
     double gen = GenerationCpuPerMessage(size, nullptr, std::min(count, 20000L));
     Print("rapport SmtpTransport", count, ours);
-    std::printf("  %-28s %47.1f us CPU/msg (of which making the message: %.1f us)\n",
+    std::printf("  %-34s %41.1f us CPU/msg (of which making the message: %.1f us)\n",
                 "  rapport sending only", ours.cpu / count * 1e6 - gen * 1e6, gen * 1e6);
     Print("postfix smtp-source -d", count, theirs);
     std::printf("  ratio (rapport outbox/smtp-source msgs/s): %.2fx   CPU/msg ratio: %.2fx\n",
@@ -343,8 +382,9 @@ int main(int argc, char** argv) {
     auto key = mail::DkimKeyFromPem("example.com", "bench", pem, mail::DkimAlgorithm::kRsaSha256).value();
     mail::DkimSigner signer({key});
     std::printf("DKIM rsa-2048, %ld messages of %zu bytes, signing on 2 threads\n", dkim, sizes.front());
-    RunResult signed_outbox = RunOutbox(sink.port, dkim, sizes.front(), connections, batch, &signer);
-    Print("rapport outbox + DKIM", dkim, signed_outbox);
+    RunResult signed_outbox =
+        RunOutbox(sink.port, dkim, sizes.front(), connections, batch, &signer, pg.get());
+    Print((outbox_label + " + DKIM").c_str(), dkim, signed_outbox);
     RunResult signed_run = RunRapport(sink.port, dkim, sizes.front(), connections, batch, &signer);
     Print("SmtpTransport + DKIM", dkim, signed_run);
     failures += signed_outbox.failed + signed_run.failed > 0;

@@ -17,6 +17,7 @@
 #include "../../tests/pg/pg_fixture.h"
 #include "core/store.h"
 #include "store/open.h"
+#include "store/postgres/pg_connection.h"
 
 namespace rapport {
 namespace {
@@ -1127,6 +1128,45 @@ TEST_P(StoreContract, ConcurrentAppendsAreAllStoredOnce) {
   EXPECT_EQ(accepted.load(), kThreads * kBatches * kPerBatch - kKeyed * (kThreads - 1));
   EXPECT_EQ(*store_->events().Count(ws_), accepted.load());
   EXPECT_EQ(*store_->contacts().Count(ws_), 20);
+}
+
+// A statement returning bytea gets its results in binary format: every column type it may hold
+// must read back as the text format would give it.
+TEST(PgConnectionTest, BinaryResultsReadLikeTextResults) {
+  std::string error;
+  testing::PgServer* pg = PgEnvironment::Server(&error);
+  ASSERT_NE(pg, nullptr) << error;
+  ASSERT_TRUE(pg->CreateDatabase("pg_binary_results", &error)) << error;
+  auto conn = postgres::PgConnection::Connect(pg->Url("pg_binary_results"));
+  ASSERT_TRUE(conn.ok()) << conn.error().message;
+  const std::string bytes("a\0\xff\r\n\\x", 7);
+  const std::string columns =
+      "-5::int8, -7::int4, -3::int2, 300::int2, true, false, 'caf\xc3\xa9'::text, 'v'::varchar, "
+      "NULL::int8, 9007199254740993::int8, (-9223372036854775807 - 1)::int8";
+  for (const std::string sql : {"SELECT $1::bytea, " + columns, "SELECT length($1::bytea), " + columns}) {
+    int rows = 0;
+    auto r = (*conn)->Exec(sql, {sql::Param(sql::Blob{bytes})}, [&](const sql::Row& row) {
+      ++rows;
+      if (sql.find("length") == std::string::npos) {
+        EXPECT_EQ(row.Bytes(0), bytes);
+      } else {
+        EXPECT_EQ(row.Int(0), 7);
+      }
+      EXPECT_EQ(row.Int(1), -5);
+      EXPECT_EQ(row.Int(2), -7);
+      EXPECT_EQ(row.Int(3), -3);
+      EXPECT_EQ(row.Int(4), 300);
+      EXPECT_EQ(row.Int(5), 1);
+      EXPECT_EQ(row.Int(6), 0);
+      EXPECT_EQ(row.Text(7), "caf\xc3\xa9");
+      EXPECT_EQ(row.Text(8), "v");
+      EXPECT_TRUE(row.IsNull(9));
+      EXPECT_EQ(row.Int(10), 9007199254740993);
+      EXPECT_EQ(row.Int(11), std::numeric_limits<int64_t>::min());
+    });
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(rows, 1) << sql;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContract, ::testing::Values("sqlite", "postgres"),

@@ -12,20 +12,34 @@ struct ResultDeleter {
 };
 using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
 
+// Type OIDs (catalog/pg_type.h) of the columns a binary-format result may hold.
+constexpr Oid kBoolOid = 16, kByteaOid = 17, kInt8Oid = 20, kInt2Oid = 21, kInt4Oid = 23, kTextOid = 25,
+              kVarcharOid = 1043;
+
 class ResultRow final : public sql::Row {
  public:
-  ResultRow(PGresult* res, int row) : res_(res), row_(row) {}
+  ResultRow(PGresult* res, int row, bool binary) : res_(res), row_(row), binary_(binary) {}
   bool IsNull(int col) const override { return PQgetisnull(res_, row_, col) != 0; }
   int64_t Int(int col) const override {
     const char* p = PQgetvalue(res_, row_, col);
+    const int len = PQgetlength(res_, row_, col);
     int64_t v = 0;
-    std::from_chars(p, p + PQgetlength(res_, row_, col), v);
+    const Oid type = PQftype(res_, col);
+    if (type == kBoolOid && !binary_) return len > 0 && p[0] == 't';
+    if (binary_ && type != kTextOid && type != kVarcharOid) {
+      // Big-endian two's complement of 1 (bool), 2, 4 or 8 bytes.
+      if (len > 0) v = static_cast<signed char>(p[0]);
+      for (int i = 1; i < len; ++i) v = v * 256 + static_cast<unsigned char>(p[i]);
+      return v;
+    }
+    std::from_chars(p, p + len, v);
     return v;
   }
   std::string_view Text(int col) const override {
     return {PQgetvalue(res_, row_, col), static_cast<size_t>(PQgetlength(res_, row_, col))};
   }
   std::string Bytes(int col) const override {
+    if (binary_) return std::string(Text(col));
     size_t len = 0;
     unsigned char* raw =
         PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(res_, row_, col)), &len);
@@ -38,7 +52,26 @@ class ResultRow final : public sql::Row {
  private:
   PGresult* res_;
   int row_;
+  bool binary_;
 };
+
+// Binary results for a statement that returns bytea, when every column is one ResultRow decodes.
+int ResultFormatFor(const PGresult* description) {
+  bool bytea = false;
+  for (int i = 0; i < PQnfields(description); ++i) {
+    switch (PQftype(description, i)) {
+      case kByteaOid: bytea = true; break;
+      case kBoolOid:
+      case kInt2Oid:
+      case kInt4Oid:
+      case kInt8Oid:
+      case kTextOid:
+      case kVarcharOid: break;
+      default: return 0;
+    }
+  }
+  return bytea ? 1 : 0;
+}
 
 // Constraint names end in "__<field>" (contacts_uq__email): the field a conflict is about.
 std::string FieldOfConstraint(const char* name) {
@@ -87,10 +120,14 @@ Result<int64_t> PgConnection::Exec(std::string_view sql, std::span<const sql::Pa
   auto it = prepared_.find(sql);
   if (it == prepared_.end()) {
     std::string key(sql);
-    std::string name = "r" + std::to_string(prepared_.size() + 1);
-    ResultPtr res(PQprepare(conn_, name.c_str(), key.c_str(), 0, nullptr));
+    Prepared prepared{"r" + std::to_string(prepared_.size() + 1), 0};
+    ResultPtr res(PQprepare(conn_, prepared.name.c_str(), key.c_str(), 0, nullptr));
     if (!res || PQresultStatus(res.get()) != PGRES_COMMAND_OK) return ResultError(res.get(), "prepare");
-    it = prepared_.emplace(std::move(key), std::move(name)).first;
+    ResultPtr description(PQdescribePrepared(conn_, prepared.name.c_str()));
+    if (!description || PQresultStatus(description.get()) != PGRES_COMMAND_OK)
+      return ResultError(description.get(), "describe");
+    prepared.result_format = ResultFormatFor(description.get());
+    it = prepared_.emplace(std::move(key), std::move(prepared)).first;
   }
   size_t n = params.size();
   std::vector<std::string> storage(n);
@@ -110,14 +147,15 @@ Result<int64_t> PgConnection::Exec(std::string_view sql, std::span<const sql::Pa
       formats[i] = 1;
     }
   }
-  ResultPtr res(PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(n), values.data(), lengths.data(),
-                               formats.data(), 0));
+  const bool binary = it->second.result_format == 1;
+  ResultPtr res(PQexecPrepared(conn_, it->second.name.c_str(), static_cast<int>(n), values.data(),
+                               lengths.data(), formats.data(), it->second.result_format));
   ExecStatusType st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
   if (st == PGRES_TUPLES_OK) {
     last_sqlstate_.clear();
     int rows = PQntuples(res.get());
     if (on_row) {
-      for (int r = 0; r < rows; ++r) on_row(ResultRow(res.get(), r));
+      for (int r = 0; r < rows; ++r) on_row(ResultRow(res.get(), r, binary));
     }
     return int64_t{rows};
   }

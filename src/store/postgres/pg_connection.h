@@ -2,8 +2,10 @@
 //
 // Every statement is prepared once per connection (PQprepare) and run with PQexecPrepared:
 // values travel apart from the SQL text. Text values go in text format, binary values (Blob) in
-// binary format as bytea, so any bytes round-trip. Results come back in text format; bytea is
-// unescaped by Row::Bytes.
+// binary format as bytea, so any bytes round-trip. Results come back in text format, except for
+// a statement that returns bytea and otherwise only integers, booleans and text (learned once,
+// with PQdescribePrepared, when it is prepared): its results come in binary format, so a MIME
+// body is neither hex-encoded by the server nor unescaped here.
 // Ownership: owns its PGconn. Thread-safety: none; one thread at a time (the pool hands it out).
 // Failure: SQLSTATE mapped to Error codes (23505 -> kConflict naming the key's field, 23xxx and
 // 22xxx -> kInvalid, 08xxx/57Pxx/53xxx/40001/40P01 -> kUnavailable, others kInternal).
@@ -46,9 +48,13 @@ class PgConnection final : public sql::Session {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
+  struct Prepared {
+    std::string name;
+    int result_format = 0;  // 1: binary
+  };
   PGconn* conn_;
-  // SQL text -> prepared statement name.
-  std::unordered_map<std::string, std::string, TextHash, std::equal_to<>> prepared_;
+  // SQL text -> prepared statement.
+  std::unordered_map<std::string, Prepared, TextHash, std::equal_to<>> prepared_;
   std::string last_sqlstate_;
 };
 
