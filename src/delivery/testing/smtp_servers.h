@@ -121,6 +121,8 @@ class Process {
     return std::nullopt;
   }
 
+  pid_t pid() const { return pid_; }
+
   bool Running() {
     if (pid_ <= 0) return false;
     int status;
