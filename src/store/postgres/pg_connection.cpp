@@ -123,10 +123,11 @@ Result<int64_t> PgConnection::Exec(std::string_view sql, std::span<const sql::Pa
     Prepared prepared{"r" + std::to_string(prepared_.size() + 1), 0};
     ResultPtr res(PQprepare(conn_, prepared.name.c_str(), key.c_str(), 0, nullptr));
     if (!res || PQresultStatus(res.get()) != PGRES_COMMAND_OK) return ResultError(res.get(), "prepare");
+    // The statement exists now under its name: keep it even if describing it fails (text results
+    // then; a lost connection shows in the execution that follows).
     ResultPtr description(PQdescribePrepared(conn_, prepared.name.c_str()));
-    if (!description || PQresultStatus(description.get()) != PGRES_COMMAND_OK)
-      return ResultError(description.get(), "describe");
-    prepared.result_format = ResultFormatFor(description.get());
+    if (description && PQresultStatus(description.get()) == PGRES_COMMAND_OK)
+      prepared.result_format = ResultFormatFor(description.get());
     it = prepared_.emplace(std::move(key), std::move(prepared)).first;
   }
   size_t n = params.size();
