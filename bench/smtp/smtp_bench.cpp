@@ -3,11 +3,11 @@
 // Prints msgs/s, CPU per message (user+sys of the sending process), the CPU smtp-sink used per
 // message meanwhile, and the ratio.
 //
-// "rapport outbox" is the production path: the messages are queued in a SQLite outbox first
-// (not timed), then the OutboxWorker claims them with leases, sends them through the
-// SmtpTransport (20 pooled connections, PIPELINING) and records every outcome in the store
-// (timed: wall clock and the process's CPU). "rapport SmtpTransport" is the transport alone,
-// fed from memory.
+// "rapport outbox" is the production path: the messages are queued in an outbox first (SQLite,
+// or PostgreSQL with --store postgres; not timed), then the OutboxWorker claims them with
+// leases, sends them through the SmtpTransport (20 pooled connections, PIPELINING) and records
+// every outcome in the store (timed: wall clock and the process's CPU). "rapport SmtpTransport"
+// is the transport alone, fed from memory.
 //
 // usage: smtp_bench [--count N] [--size BYTES] [--connections C] [--batch B] [--dkim N]
 //                   [--store sqlite|postgres] [--rounds R] [--profile-outbox 1]
@@ -176,9 +176,9 @@ RunResult RunRapport(int port, long count, size_t size, int connections, int bat
   return r;
 }
 
-// Queues `count` messages in a fresh SQLite outbox (untimed), then delivers them with the
-// OutboxWorker (timed) until every one is recorded as sent.
-// With `pg` null the outbox is SQLite in a temp dir; otherwise a fresh database on `pg`.
+// Queues `count` messages in a fresh outbox (untimed), then delivers them with the OutboxWorker
+// (timed) until every one is recorded as sent. With `pg` null the outbox is SQLite in a temp
+// dir; otherwise a fresh database on `pg`.
 RunResult RunOutbox(int port, long count, size_t size, int connections, int batch_size,
                     const mail::DkimSigner* signer, rapport::testing::PgServer* pg) {
   RunResult r;
