@@ -109,37 +109,24 @@ class DkimSignContexts {
 
 namespace {
 
-// Signs `data` with the key's algorithm; the signature's raw bytes.
+// Signs `data` with the key's algorithm; the signature's raw bytes. Both algorithms sign the
+// SHA-256 hash of the data (RFC 8463: Ed25519 as PureEdDSA over that hash).
 Result<std::string> SignData(const DkimKey& key, std::string_view data) {
-  if (DkimSignContexts* contexts = key.sign_contexts()) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int dlen = 0;
-    if (EVP_Digest(data.data(), data.size(), digest, &dlen, EVP_sha256(), nullptr) != 1)
-      return Error::Internal("DKIM: SHA-256 failed: " + OpenSslError());
-    return contexts->SignDigest(digest, dlen);
-  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int dlen = 0;
+  if (EVP_Digest(data.data(), data.size(), digest, &dlen, EVP_sha256(), nullptr) != 1)
+    return Error::Internal("DKIM: SHA-256 failed: " + OpenSslError());
+  if (DkimSignContexts* contexts = key.sign_contexts()) return contexts->SignDigest(digest, dlen);
+  // Ed25519 (an RSA key always has its signing contexts).
   MdCtx ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   if (!ctx) return Error::Internal("out of memory");
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  const unsigned char* msg = reinterpret_cast<const unsigned char*>(data.data());
-  size_t msg_len = data.size();
-  const EVP_MD* md = EVP_sha256();
-  if (key.algorithm() == DkimAlgorithm::kEd25519Sha256) {
-    // RFC 8463: the Ed25519 signature is over the SHA-256 hash of the data (PureEdDSA).
-    unsigned int dlen = 0;
-    if (EVP_Digest(msg, msg_len, digest, &dlen, EVP_sha256(), nullptr) != 1)
-      return Error::Internal("DKIM: SHA-256 failed: " + OpenSslError());
-    msg = digest;
-    msg_len = dlen;
-    md = nullptr;
-  }
-  if (EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, key.pkey()) != 1)
+  if (EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key.pkey()) != 1)
     return Error::Internal("DKIM: signing init failed: " + OpenSslError());
   size_t sig_len = 0;
-  if (EVP_DigestSign(ctx.get(), nullptr, &sig_len, msg, msg_len) != 1)
+  if (EVP_DigestSign(ctx.get(), nullptr, &sig_len, digest, dlen) != 1)
     return Error::Internal("DKIM: signing failed: " + OpenSslError());
   std::string sig(sig_len, '\0');
-  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &sig_len, msg, msg_len) != 1)
+  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &sig_len, digest, dlen) != 1)
     return Error::Internal("DKIM: signing failed: " + OpenSslError());
   sig.resize(sig_len);
   return sig;

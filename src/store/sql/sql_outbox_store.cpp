@@ -290,9 +290,9 @@ struct Recorded {
 
 // Records `batch` inside the caller's transaction, set-wise: one IN-list read of the messages,
 // then per chunk of up to kChunk messages one UPDATE ... FROM (VALUES ...) and multi-row INSERTs
-// of the attempts and timeline events. An item whose
-// lease is not `owner`'s (or whose message is gone) gets kConflict (kNotFound) and writes
-// nothing; any other error aborts the transaction.
+// of the attempts and timeline events. An item whose lease is not `owner`'s (or whose message
+// is gone) gets kConflict (kNotFound) and writes nothing; any other error aborts the
+// transaction.
 Result<std::vector<Status>> CompleteIn(Session& s, std::span<const OutboxCompletion> batch,
                                        std::string_view owner, Timestamp now) {
   std::vector<Status> out(batch.size());
