@@ -29,12 +29,16 @@ OutboxWorker::OutboxWorker(OutboxStore& store, const Clock& clock, RateLimiter& 
 
 OutboxWorker::~OutboxWorker() { Stop(); }
 
-void OutboxWorker::SignPending(std::vector<Claimed>& messages) {
-  if (!signer_) return;
+void OutboxWorker::SignPending(std::vector<Claimed>& messages, const std::function<void()>& meanwhile) {
   std::vector<Claimed*> todo;
-  for (Claimed& c : messages)
-    if (!c.is_signed) todo.push_back(&c);
-  if (todo.empty()) return;
+  if (signer_) {
+    for (Claimed& c : messages)
+      if (!c.is_signed) todo.push_back(&c);
+  }
+  if (todo.empty()) {
+    if (meanwhile) meanwhile();
+    return;
+  }
   // Threads take the next unsigned message as they go (not fixed halves): the transport and the
   // SMTP server share the cores, so equal shares would finish at different times and leave a
   // core idle at the end of every batch.
@@ -54,6 +58,7 @@ void OutboxWorker::SignPending(std::vector<Claimed>& messages) {
   const size_t threads = std::clamp<size_t>(options_.sign_threads, 1, todo.size());
   std::vector<std::thread> helpers;
   for (size_t t = 1; t < threads; ++t) helpers.emplace_back(sign_some);
+  if (meanwhile) meanwhile();
   sign_some();
   for (auto& h : helpers) h.join();
 }
@@ -134,9 +139,11 @@ Result<RoundStats> OutboxWorker::RunOnce(MessageClass lane_class) {
   if (!sending.empty()) {
     auto future = std::async(std::launch::async, [&] { return lane.transport->Send(sending); });
     if (options_.pipeline) {
-      // While the transport works: record the previous round's outcomes, claim the next batch
-      // and sign it, so the store's and the signer's work overlap the network's.
-      if (auto st = Flush(lane); !st.ok()) spdlog::warn("outbox: {}", st.error().message);
+      // While the transport works: claim the next batch, then sign it on the helper threads
+      // while this one records the previous round's outcomes before it signs too, so the
+      // store's and the signer's work overlap the network's and each other's (recording first
+      // left a core idle while the transport and the server did not fill it). The previous
+      // round's leases are still held: the claim cannot take those messages back.
       if (!stopping_ && static_cast<int>(lane.held.size()) < options_.batch_size) {
         auto next =
             store_.Claim(lane_class, options_.batch_size, options_.owner, clock_.Now(), options_.lease);
@@ -147,7 +154,9 @@ Result<RoundStats> OutboxWorker::RunOnce(MessageClass lane_class) {
           spdlog::warn("outbox: claiming ahead failed: {}", next.error().message);
         }
       }
-      SignPending(lane.held);
+      SignPending(lane.held, [&] {
+        if (auto st = Flush(lane); !st.ok()) spdlog::warn("outbox: {}", st.error().message);
+      });
     }
     auto period = std::chrono::duration_cast<std::chrono::milliseconds>(options_.lease / 3);
     if (period.count() < 1) period = std::chrono::milliseconds(1);

@@ -105,8 +105,9 @@ class OutboxWorker {
   Lane& LaneOf(MessageClass c) { return c == MessageClass::kTransactional ? lanes_[0] : lanes_[1]; }
   void Loop(Lane& lane);
   // Signs the messages not signed yet, spread over sign_threads (each signature is an RSA or
-  // Ed25519 operation). No-op without a signer.
-  void SignPending(std::vector<Claimed>& messages);
+  // Ed25519 operation); without a signer there is nothing to sign. `meanwhile`, if given, runs on
+  // this thread once the helper threads are signing, before this thread signs too.
+  void SignPending(std::vector<Claimed>& messages, const std::function<void()>& meanwhile = {});
   Status Flush(Lane& lane);
 
   OutboxStore& store_;

@@ -251,6 +251,35 @@ TEST_F(WorkerTest, PipelinedRoundsSignTheNextBatchDuringTheSend) {
   for (MessageId id : ids) EXPECT_EQ(Get(id).state, MessageState::kSent) << id;
 }
 
+TEST_F(WorkerTest, PipelinedRoundsRecordOutcomesWhileTheNextBatchIsSigned) {
+  // Recording the first batch's outcomes waits (up to 10 s) for the third batch's signing to
+  // begin: the helper thread must be signing while this thread records, not after it.
+  options.pipeline = true;
+  options.sign_threads = 2;
+  std::mutex mu;
+  std::condition_variable third_signing;
+  bool third_started = false;
+  bool overlapped = false;
+  int completions = 0;
+  Make([&](const OutboxMessage& m, Timestamp) -> Result<std::string> {
+    if (m.id > 20) {
+      std::lock_guard lock(mu);
+      third_started = true;
+      third_signing.notify_all();
+    }
+    return "DKIM-Signature: v=1; fake\r\n" + m.mime;
+  });
+  store.on_complete_batch = [&] {
+    std::unique_lock lock(mu);
+    if (++completions == 1) overlapped = third_signing.wait_for(lock, 10s, [&] { return third_started; });
+  };
+  for (int i = 0; i < 30; ++i) Queue("user" + std::to_string(i) + "@example.com");
+  for (int round = 0; round < 4; ++round) ASSERT_TRUE(worker->RunOnce(MessageClass::kTransactional).ok());
+  worker->Stop();
+  EXPECT_TRUE(overlapped) << "the first batch's outcomes were recorded before the third batch was signed";
+  EXPECT_EQ(store.CountByState(MessageState::kSent).value(), 30);
+}
+
 TEST_F(WorkerTest, SigningThreadsShareTheBatchAsTheyGo) {
   // The first message's signature takes until every other message is signed (or 10 s pass):
   // another thread must take the rest of the batch, not stop at a fixed share of it.

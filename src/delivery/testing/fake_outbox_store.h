@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <mutex>
 
@@ -55,6 +56,7 @@ class FakeOutboxStore final : public OutboxStore {
   }
   Result<std::vector<Status>> CompleteBatch(std::span<const OutboxCompletion> batch,
                                             std::string_view owner) override {
+    if (on_complete_batch) on_complete_batch();
     std::vector<Status> out;
     for (const OutboxCompletion& c : batch)
       out.push_back(Complete(c.id, owner, c.attempt, c.next_attempt_at));
@@ -102,6 +104,8 @@ class FakeOutboxStore final : public OutboxStore {
     return static_cast<int64_t>(std::count_if(messages_.begin(), messages_.end(),
                                               [&](const auto& kv) { return kv.second.state == state; }));
   }
+  std::function<void()> on_complete_batch;  // called (unlocked) as CompleteBatch begins
+
   int claims() {
     std::lock_guard lock(mu_);
     return claims_;
