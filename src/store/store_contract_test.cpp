@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -1132,6 +1133,44 @@ TEST_P(StoreContract, ConcurrentAppendsAreAllStoredOnce) {
 
 // A statement returning bytea gets its results in binary format: every column type it may hold
 // must read back as the text format would give it.
+TEST(PgServerTest, AProcessThatEndsWithoutStoppingItsServerLeavesNothingRunning) {
+  // A child process starts a server and ends without Stop() (as an aborted test binary would):
+  // its watchdog must stop the server and delete the dir.
+  int fds[2];
+  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);  // not inherited by the server: end of file when the child ends
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    std::string error;
+    auto server = testing::PgServer::Start(&error);
+    std::string dir = server ? server->dir() : "";
+    ssize_t written = write(fds[1], dir.data(), dir.size());
+    _exit(server && written == static_cast<ssize_t>(dir.size()) ? 0 : 1);  // no destructors: no Stop()
+  }
+  close(fds[1]);
+  std::string dir;
+  char buf[256];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof(buf))) > 0;) dir.append(buf, static_cast<size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0 && !dir.empty())
+      << "the child's server did not start";
+  // The server was running when the child ended; within 30 s it is stopped and its dir gone.
+  auto running = [&] {
+    std::error_code ec;
+    if (std::filesystem::exists(dir, ec)) return true;
+    for (const auto& p : std::filesystem::directory_iterator("/proc", ec)) {
+      std::ifstream in(p.path() / "cmdline");
+      std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (cmdline.find(dir) != std::string::npos) return true;
+    }
+    return false;
+  };
+  for (int i = 0; i < 300 && running(); ++i) std::this_thread::sleep_for(100ms);
+  EXPECT_FALSE(running()) << dir << " or a process using it is still there";
+}
+
 TEST(PgConnectionTest, BinaryResultsReadLikeTextResults) {
   std::string error;
   testing::PgServer* pg = PgEnvironment::Server(&error);
