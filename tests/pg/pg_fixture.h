@@ -8,18 +8,15 @@
 // Thread-safety: Start/CreateDatabase/Stop from one thread (a test Environment).
 //
 // pg_ctl leaves the server running on its own, so a test binary that aborts or is killed would
-// leave it behind: a watchdog process (a shell waiting on a pipe only this process can write)
-// stops the server and deletes the dir when this process ends without Stop().
+// leave it behind: a Watchdog (tests/support/watchdog.h) stops the server and deletes the dir
+// when this process ends without Stop().
 #pragma once
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
 #include <pwd.h>
-#include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -28,6 +25,8 @@
 #include <memory>
 #include <sstream>
 #include <string>
+
+#include "../support/watchdog.h"
 
 namespace rapport::testing {
 
@@ -69,15 +68,7 @@ class PgServer {
   }
 
   void Stop() {
-    if (watchdog_ > 0) {  // stopping here: the watchdog is not needed
-      ::kill(watchdog_, SIGKILL);
-      ::waitpid(watchdog_, nullptr, 0);
-      watchdog_ = -1;
-    }
-    if (watchdog_pipe_ >= 0) {
-      ::close(watchdog_pipe_);
-      watchdog_pipe_ = -1;
-    }
+    watchdog_.Disarm();  // stopping here
     if (started_) {
       Run(Bin("pg_ctl") + " -D " + dir_ + "/data -m immediate -w stop > " + dir_ + "/stop.log 2>&1");
       started_ = false;
@@ -182,46 +173,15 @@ class PgServer {
       *error = "postgres did not start:\n" + ReadFile(dir_ + "/pg_ctl.log") + ReadFile(dir_ + "/server.log");
       return false;
     }
-    StartWatchdog();
+    watchdog_.Arm(Bin("pg_ctl") + " -D " + dir_ + "/data -m immediate -w stop; rm -rf " + dir_);
     return true;
-  }
-
-  // Forks a shell that reads its stdin (the read end of a pipe whose write end only this process
-  // holds: close-on-exec, so no other child inherits it) until end of file, which comes when
-  // this process ends however it ends; then it stops the server and deletes the dir. In its own
-  // session, so a signal to this process's group does not take it along.
-  void StartWatchdog() {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return;
-    std::string script =
-        "cat >/dev/null; " + Bin("pg_ctl") + " -D " + dir_ + "/data -m immediate -w stop; rm -rf " + dir_;
-    pid_t pid = ::fork();
-    if (pid == 0) {  // only async-signal-safe calls until exec
-      ::setsid();
-      ::dup2(fds[0], 0);
-      int null = ::open("/dev/null", O_WRONLY);
-      if (null >= 0) {
-        ::dup2(null, 1);
-        ::dup2(null, 2);
-      }
-      ::execl("/bin/sh", "sh", "-c", script.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    ::close(fds[0]);
-    if (pid < 0) {
-      ::close(fds[1]);
-      return;
-    }
-    watchdog_ = pid;
-    watchdog_pipe_ = fds[1];  // held open (and never written) until this process ends
   }
 
   std::string dir_;
   std::string user_;
   int port_ = 0;
   bool started_ = false;
-  pid_t watchdog_ = -1;
-  int watchdog_pipe_ = -1;
+  Watchdog watchdog_;
 };
 
 }  // namespace rapport::testing

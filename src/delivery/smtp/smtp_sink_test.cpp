@@ -3,6 +3,8 @@
 
 #include <sys/stat.h>
 
+#include <fstream>
+
 #include "delivery/smtp/smtp_transport.h"
 #include "delivery/testing/smtp_servers.h"
 
@@ -113,6 +115,41 @@ TEST(SmtpSink, ConnectionRefusedIsATransportFailure) {
   auto r = t.Send(batch);
   EXPECT_EQ(r[0].recipients[0].code, 0);
   EXPECT_NE(r[0].recipients[0].text.find("connecting"), std::string::npos) << r[0].recipients[0].text;
+}
+
+TEST(SmtpSink, OutlivesNoProcessThatEndsWithoutStoppingIt) {
+  // smtp-sink changes user, so no parent-death signal reaches it: when the process that started
+  // it ends without Stop() (an aborted test binary), its watchdog kills it.
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);  // not inherited by the sink: end of file when the child ends
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto* sink = new SmtpSink;  // never stopped
+    pid_t pid = sink->Start() ? sink->process.pid() : 0;
+    ssize_t n = ::write(fds[1], &pid, sizeof pid);
+    ::_exit(n == sizeof pid && pid > 0 ? 0 : 1);
+  }
+  ::close(fds[1]);
+  pid_t sink_pid = 0;
+  ssize_t n = ::read(fds[0], &sink_pid, sizeof sink_pid);
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(n == sizeof sink_pid && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "the sink did not start";
+  auto running = [&] {  // a zombie (not reaped yet by whoever adopted it) does not run
+    std::ifstream stat("/proc/" + std::to_string(sink_pid) + "/stat");
+    std::string pid, comm, state;
+    return ::kill(sink_pid, 0) == 0 && stat >> pid >> comm >> state && state != "Z";
+  };
+  bool alive = true;
+  for (int i = 0; i < 100 && alive; ++i) {
+    alive = running();
+    if (alive) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_FALSE(alive) << "smtp-sink " << sink_pid << " still runs after the process that started it ended";
+  if (alive) ::kill(sink_pid, SIGKILL);
 }
 
 }  // namespace

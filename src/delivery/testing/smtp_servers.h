@@ -22,6 +22,8 @@
 #include <thread>
 #include <vector>
 
+#include "../../../tests/support/watchdog.h"
+
 namespace rapport::delivery::testing {
 
 inline std::string SourceDir() { return RAPPORT_SOURCE_DIR; }
@@ -93,6 +95,8 @@ class Process {
     ::close(out[1]);
     stdin_ = in[1];
     stdout_ = out[0];
+    // Killed if this process ends without Stop() (a test binary that aborts).
+    watchdog_.Arm("kill -9 " + std::to_string(pid_));
     return true;
   }
 
@@ -131,6 +135,7 @@ class Process {
 
   void Stop() {
     if (pid_ <= 0) return;
+    watchdog_.Disarm();
     if (stdin_ >= 0) ::close(stdin_);
     stdin_ = -1;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
@@ -153,6 +158,7 @@ class Process {
   pid_t pid_ = -1;
   int stdin_ = -1;
   int stdout_ = -1;
+  rapport::testing::Watchdog watchdog_;
 };
 
 // Postfix's smtp-sink on 127.0.0.1:port. `extra` are more options ("-d", "DIR/%M.").
