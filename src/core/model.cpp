@@ -68,6 +68,17 @@ bool HasControl(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x20 || c == 0x7F; });
 }
 
+// The length of `o` serialized, counted through a stack buffer (the store serializes it again
+// to write it), and only until it passes `limit`.
+size_t SerializedSizeUpTo(const json::object& o, size_t limit) {
+  json::serializer sr;
+  sr.reset(&o);
+  char buf[4096];
+  size_t n = 0;
+  while (!sr.done() && n <= limit) n += sr.read(buf, sizeof buf).size();
+  return n;
+}
+
 }  // namespace
 
 bool IsValidTimezone(std::string_view tz) {
@@ -154,7 +165,7 @@ Status ValidateNewEvent(NewEvent& event) {
   if (event.idempotency_key &&
       (event.idempotency_key->empty() || event.idempotency_key->size() > kMaxIdempotencyKeyLength))
     return Error::Invalid("idempotency_key", "idempotency_key is 1 to 255 characters");
-  if (json::serialize(event.properties).size() > kMaxEventPropertiesBytes)
+  if (SerializedSizeUpTo(event.properties, kMaxEventPropertiesBytes) > kMaxEventPropertiesBytes)
     return Error::Invalid("properties", "event properties are at most 64 KiB of JSON");
   if (event.contact_attributes) RAPPORT_TRY(ValidateAttributes(*event.contact_attributes));
   return {};

@@ -64,6 +64,27 @@ TEST(Model, ValidatesEvents) {
   EXPECT_EQ(ValidateNewEvent(e).error().field, "name");
 }
 
+TEST(Model, EventPropertiesAreAtMost64KiBOfJson) {
+  NewEvent e;
+  e.name = "page_viewed";
+  e.contact.id = 1;
+  auto rejected_field = [&]() -> std::string {
+    Status st = ValidateNewEvent(e);
+    return st.ok() ? "(accepted)" : st.error().field;
+  };
+  // {"k":"..."} is the string's length plus 8 bytes; the serializer writes 4 KiB at a time.
+  e.properties["k"] = std::string(kMaxEventPropertiesBytes - 8, 'x');
+  EXPECT_EQ(rejected_field(), "(accepted)");
+  e.properties["k"] = std::string(kMaxEventPropertiesBytes - 7, 'x');
+  EXPECT_EQ(rejected_field(), "properties");
+  e.properties["k"] = std::string(kMaxEventPropertiesBytes - 9, '"');  // escaped: twice the bytes
+  EXPECT_EQ(rejected_field(), "properties");
+  e.properties["k"] = json::array(100000, json::value(12345));
+  EXPECT_EQ(rejected_field(), "properties");
+  e.properties["k"] = json::array(10, json::value(12345));
+  EXPECT_EQ(rejected_field(), "(accepted)");
+}
+
 TEST(Clock, FormatsAndParsesTimestamps) {
   auto t = ParseTimestamp("2026-11-23T10:15:00.5+01:00");
   ASSERT_TRUE(t.has_value());
