@@ -19,6 +19,7 @@
 #include "core/store.h"
 #include "store/open.h"
 #include "store/postgres/pg_connection.h"
+#include "store/sqlite/sqlite_connection.h"
 
 namespace rapport {
 namespace {
@@ -154,17 +155,17 @@ TEST_P(StoreContract, MigrateIsVersionedAndIdempotent) {
   EXPECT_EQ(store_->Backend(), GetParam());
   auto again = store_->Migrate();
   ASSERT_OK(again);
-  EXPECT_EQ(*again, 3);
+  EXPECT_EQ(*again, 4);
   auto v = store_->SchemaVersion();
   ASSERT_OK(v);
-  EXPECT_EQ(*v, 3);
+  EXPECT_EQ(*v, 4);
   EXPECT_TRUE(store_->Ping().ok());
   // A second store on the same database sees the same version and migrates nothing.
   auto other = OpenStore(url_, clock_);
   ASSERT_OK(other);
   auto v2 = (*other)->Migrate();
   ASSERT_OK(v2);
-  EXPECT_EQ(*v2, 3);
+  EXPECT_EQ(*v2, 4);
 }
 
 TEST_P(StoreContract, Templates) {
@@ -1133,6 +1134,45 @@ TEST_P(StoreContract, ConcurrentAppendsAreAllStoredOnce) {
 
 // A statement returning bytea gets its results in binary format: every column type it may hold
 // must read back as the text format would give it.
+TEST(SqliteOutboxPlan, ClaimReadsEachKindOfDueMessageFromItsOwnIndexInOrder) {
+  // The claim's three arms (store/sql/sql_outbox_store.cpp), as SQLite plans them: each reads its
+  // partial index in order, so a claim never scans the table nor sorts what it found.
+  auto dir = std::filesystem::temp_directory_path() / ("rapport-plan-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  std::string path = (dir / "rapport.db").string();
+  {
+    auto store = OpenStore("sqlite:" + path);
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    ASSERT_TRUE((*store)->Migrate().ok());
+  }
+  auto conn = sqlite::Connection::Open(path, {});
+  ASSERT_TRUE(conn.ok()) << conn.error().message;
+  auto plan = [&](std::string_view where, std::string_view order) {
+    std::string out;
+    std::string sql = "EXPLAIN QUERY PLAN SELECT id FROM outbox_messages WHERE " + std::string(where) +
+                      " ORDER BY " + std::string(order) + " LIMIT 100";
+    EXPECT_TRUE((*conn)
+                    ->Exec(sql, {int64_t{1'800'000'000'000'000}},
+                           [&](const sql::Row& r) { out += std::string(r.Text(3)) + "; "; })
+                    .ok());
+    return out;
+  };
+  std::string queued =
+      plan("state = 'queued' AND lane = 'marketing' AND next_attempt_at <= $1", "next_attempt_at, id");
+  EXPECT_NE(queued.find("USING INDEX outbox_queued"), std::string::npos) << queued;
+  std::string deferred =
+      plan("state = 'deferred' AND lane = 'marketing' AND next_attempt_at <= $1", "next_attempt_at, id");
+  EXPECT_NE(deferred.find("USING INDEX outbox_deferred"), std::string::npos) << deferred;
+  std::string expired =
+      plan("state = 'sending' AND lane = 'marketing' AND lease_until <= $1", "lease_until, id");
+  EXPECT_NE(expired.find("USING INDEX outbox_leases"), std::string::npos) << expired;
+  for (const std::string* p : {&queued, &deferred, &expired}) {
+    EXPECT_EQ(p->find("TEMP B-TREE"), std::string::npos) << "sorted after reading: " << *p;
+  }
+  conn->reset();
+  std::filesystem::remove_all(dir);
+}
+
 TEST(PgServerTest, AProcessThatEndsWithoutStoppingItsServerLeavesNothingRunning) {
   // A child process starts a server and ends without Stop() (as an aborted test binary would):
   // its watchdog must stop the server and delete the dir.

@@ -178,10 +178,23 @@ INSERT INTO outbox_bodies (contact_id, message_id, mime) SELECT contact_id, id, 
 ALTER TABLE outbox_messages DROP COLUMN mime;
 )sql";
 
+// v4: the due messages are indexed per state, queued and deferred only (as the leases already
+// were: sending only), instead of every message by (state, lane, next_attempt_at): a sent,
+// bounced or failed message leaves the indexes for good, so they stay the size of the queue, and
+// completing a message deletes one index entry instead of moving two.
+constexpr const char* kV4 = R"sql(
+DROP INDEX outbox_due;
+CREATE INDEX outbox_queued ON outbox_messages (lane, next_attempt_at) WHERE state = 'queued';
+CREATE INDEX outbox_deferred ON outbox_messages (lane, next_attempt_at) WHERE state = 'deferred';
+)sql";
+
 }  // namespace
 
 std::vector<sql::Migration> SqliteMigrations() {
-  return {{1, "initial schema", kV1}, {2, "templates", kV2}, {3, "outbox bodies", kV3}};
+  return {{1, "initial schema", kV1},
+          {2, "templates", kV2},
+          {3, "outbox bodies", kV3},
+          {4, "due messages indexed per state", kV4}};
 }
 
 }  // namespace rapport::sqlite
