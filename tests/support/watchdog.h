@@ -24,13 +24,14 @@ class Watchdog {
   Watchdog& operator=(const Watchdog&) = delete;
   ~Watchdog() { Disarm(); }
 
-  // Arms the watchdog to run `cleanup` (a /bin/sh command) once this process ends. False if it
-  // could not start (then nothing is armed).
-  bool Arm(const std::string& cleanup) {
+  // Arms the watchdog to run `cleanup` (a /bin/sh command) once this process ends; `prepare`, if
+  // given, runs as the watchdog starts (to note what `cleanup` checks). False if it could not
+  // start (then nothing is armed).
+  bool Arm(const std::string& cleanup, const std::string& prepare = "") {
     Disarm();
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) return false;
-    std::string script = "cat >/dev/null; " + cleanup;
+    std::string script = (prepare.empty() ? "" : prepare + "; ") + "cat >/dev/null; " + cleanup;
     pid_t pid = ::fork();
     if (pid == 0) {  // only async-signal-safe calls until exec
       ::setsid();    // a signal to this process's group does not take the watchdog along

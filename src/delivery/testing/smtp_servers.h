@@ -96,21 +96,13 @@ class Process {
     stdin_ = in[1];
     stdout_ = out[0];
     // Killed if this process ends without Stop() (a test binary that aborts); only if the pid
-    // is still this child's (same start time), not a later process's that reuses it.
-    std::string stat = "/proc/" + std::to_string(pid_) + "/stat";
-    watchdog_.Arm("[ \"$(sed 's/.*) //' " + stat + " | cut -d' ' -f20)\" = " + StartTime(stat) +
-                  " ] && kill -9 " + std::to_string(pid_));
+    // is still this child's, not a later process's that reuses it: the watchdog notes the
+    // child's start time (field 22 of /proc/PID/stat, set at fork) as it starts and compares.
+    const std::string pid = std::to_string(pid_);
+    const std::string start_time = "$(sed 's/.*) //' /proc/" + pid + "/stat | cut -d' ' -f20)";
+    watchdog_.Arm("[ -n \"$started\" ] && [ \"" + start_time + "\" = \"$started\" ] && kill -9 " + pid,
+                  "started=" + start_time);
     return true;
-  }
-
-  // Field 22 of /proc/PID/stat (the start time, set at fork), counted after the command name.
-  static std::string StartTime(const std::string& stat_path) {
-    std::ifstream in(stat_path);
-    std::string line((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::istringstream fields(line.substr(line.rfind(") ") + 2));  // after "(comm) "
-    std::string field;
-    for (int n = 3; n <= 22; ++n) fields >> field;  // the first after the name is field 3
-    return field;
   }
 
   // Reads stdout until a line starting with `prefix` (within `timeout`); returns the line.
