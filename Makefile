@@ -12,7 +12,7 @@ DEBUG_DIR := build/debug
 RELEASE_DIR := build/release
 FUZZ_DIR := build/fuzz
 
-.PHONY: all setup debug release fuzz-build run test unit fuzz fuzz-smoke bench format format-check clean
+.PHONY: all setup debug release fuzz-build run test unit fuzz fuzz-smoke bench format format-check tidy clean
 
 all: debug
 
@@ -66,6 +66,10 @@ format:
 
 format-check:
 	git ls-files '*.cpp' '*.h' | xargs clang-format --dry-run --Werror
+
+# The naming rules of .clang-tidy over every source file (slow: a few seconds a file).
+tidy: $(DEBUG_DIR)/build.ninja
+	git ls-files 'src/*.cpp' | xargs -P $(JOBS) -n 4 clang-tidy -p $(DEBUG_DIR) --quiet
 
 clean:
 	rm -rf build

@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "core/json_codec.h"
-#include "core/send_request.h"
+#include "http/send_request_codec.h"
 
 namespace {
 
@@ -57,7 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           batch.error().code == rapport::ErrorCode::kTooLarge);
   }
 
-  auto send = rapport::DecodeSendRequest(body);
+  auto send = rapport::http::DecodeSendRequest(body);
   if (send.ok()) {
     Check(send->template_id.has_value() != !send->template_name.empty());
     Check(send->contact_id.has_value() || send->contact.email || send->contact.external_id);

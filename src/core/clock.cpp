@@ -2,13 +2,103 @@
 
 #include <date/date.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <iterator>
 
 namespace rapport {
 
 Timestamp SystemClock::Now() const {
   return std::chrono::time_point_cast<Micros>(std::chrono::system_clock::now());
+}
+
+void Alarm::Ring() {
+  std::lock_guard lock(mu_);
+  rung_ = true;
+  cv_.notify_all();
+}
+
+bool SystemClock::SleepUntil(Timestamp deadline, Alarm& alarm) const {
+  // One wait lasts at most this long, so a step of the wall clock is noticed soon.
+  constexpr Micros kLongestWait = std::chrono::seconds(1);
+  std::unique_lock lock(alarm.mu_);
+  for (;;) {
+    Timestamp now = Now();
+    if (now >= deadline) return true;
+    if (alarm.rung_) {
+      alarm.rung_ = false;
+      return false;
+    }
+    alarm.cv_.wait_for(lock, std::min<Micros>(deadline - now, kLongestWait));
+  }
+}
+
+bool FakeClock::SleepUntil(Timestamp deadline, Alarm& alarm) const {
+  std::multimap<int64_t, Alarm*>::iterator entry;
+  {
+    std::lock_guard lock(mu_);
+    entry = sleepers_.emplace(ToMicros(deadline), &alarm);
+    sleepers_changed_.notify_all();
+  }
+  bool reached;
+  {
+    std::unique_lock lock(alarm.mu_);
+    alarm.cv_.wait(lock, [&] { return alarm.rung_ || Now() >= deadline; });
+    reached = Now() >= deadline;
+    if (!reached) alarm.rung_ = false;
+  }
+  std::lock_guard lock(mu_);
+  sleepers_.erase(entry);
+  sleepers_changed_.notify_all();
+  return reached;
+}
+
+void FakeClock::Set(Timestamp t) {
+  {
+    std::lock_guard lock(mu_);  // so AwaitSleepers never reads a half-moved time
+    now_.store(ToMicros(t));
+  }
+  WakeDue();
+}
+
+void FakeClock::Advance(Micros d) {
+  {
+    std::lock_guard lock(mu_);
+    now_.fetch_add(d.count());
+  }
+  WakeDue();
+}
+
+void FakeClock::WakeDue() const {
+  int64_t now = now_.load();
+  std::lock_guard lock(mu_);
+  for (auto it = sleepers_.begin(); it != sleepers_.end() && it->first <= now; ++it) {
+    // Taking the sleeper's mutex orders this notify after its check of the time.
+    std::lock_guard alarm_lock(it->second->mu_);
+    it->second->cv_.notify_all();
+  }
+}
+
+std::optional<Timestamp> FakeClock::NextDeadline() const {
+  std::lock_guard lock(mu_);
+  auto it = sleepers_.upper_bound(now_.load());
+  if (it == sleepers_.end()) return std::nullopt;
+  return FromMicros(it->first);
+}
+
+bool FakeClock::AdvanceToNextDeadline() {
+  std::optional<Timestamp> next = NextDeadline();
+  if (!next) return false;
+  if (*next > Now()) Set(*next);
+  return true;
+}
+
+bool FakeClock::AwaitSleepers(size_t n, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  return sleepers_changed_.wait_for(lock, timeout, [&] {
+    return static_cast<size_t>(std::distance(sleepers_.upper_bound(now_.load()), sleepers_.end())) >= n;
+  });
 }
 
 SystemClock& SystemClock::Instance() {

@@ -12,6 +12,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kTooLarge: return "too_large";
     case ErrorCode::kInvalid: return "invalid";
     case ErrorCode::kLimitExceeded: return "limit_exceeded";
+    case ErrorCode::kSuppressed: return "suppressed";
     case ErrorCode::kUnavailable: return "unavailable";
     case ErrorCode::kInternal: return "internal";
   }

@@ -23,6 +23,7 @@ enum class ErrorCode {
   kTooLarge,          // a body or a batch over its limit                   -> 413
   kInvalid,           // well-formed but fails validation (names a field)   -> 422
   kLimitExceeded,     // a resource limit (render steps, output size)       -> 422
+  kSuppressed,        // the mail rule refused this contact this mail       -> 422
   kUnavailable,       // a dependency is down or busy; retrying may succeed -> 503
   kInternal,          // a bug or an unexpected store failure               -> 500
 };

@@ -94,6 +94,11 @@ class OutboxStore {
   virtual ~OutboxStore() = default;
   // Queues a message (state kQueued or kSuppressed as given, next_attempt_at as given).
   virtual Result<EnqueueResult> Enqueue(const OutboxMessage& message) = 0;
+  // Enqueue() for many messages in one transaction (a campaign's batch): one result per message,
+  // in order. A message that is invalid or names an unknown or erased contact gets its own error
+  // and the others are queued; a store failure (or an idempotency key taken by a concurrent
+  // writer in the meantime) fails the call and queues nothing.
+  virtual Result<std::vector<Result<EnqueueResult>>> EnqueueBatch(std::span<const OutboxMessage> batch) = 0;
   // Claims up to `max` messages of the lane that are due: kQueued/kDeferred with
   // next_attempt_at <= now, or kSending whose lease has expired. Marks them kSending with
   // lease_owner = owner and lease_until = now + lease. Never hands one message to two live leases.

@@ -78,7 +78,13 @@ struct Api::Impl {
       : options(std::move(opts)),
         auth(store.keys(), clock, options.key_cache_ttl),
         links(MakeLinkSigner(options.link_secret)),
-        services{store, clock, metrics, auth, options, links, templates} {
+        sender(store, clock, links,
+               send::SendOptions{options.sender, options.public_url,
+                                 [this](MessageClass c) {
+                                   metrics.AddMessagesQueued(1);
+                                   if (options.on_queued) options.on_queued(c);
+                                 }}),
+        services{store, clock, metrics, auth, options, links, sender} {
     AddSystemRoutes(router, services);
     AddContactRoutes(router, services);
     AddEventRoutes(router, services);
@@ -95,7 +101,7 @@ struct Api::Impl {
   Metrics metrics;
   Authenticator auth;
   tracking::LinkSigner links;
-  TemplateCache templates;
+  send::SendService sender;
   Services services;
   Router router;
 };
@@ -146,6 +152,8 @@ Api::Api(Store& store, Clock& clock, ApiOptions options)
 Api::~Api() = default;
 
 Metrics& Api::metrics() { return impl_->metrics; }
+
+send::SendService& Api::sender() { return impl_->sender; }
 
 std::vector<std::pair<std::string, std::string>> Api::Routes() const {
   std::vector<std::pair<std::string, std::string>> out;

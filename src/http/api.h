@@ -20,6 +20,7 @@
 #include "core/store.h"
 #include "http/message.h"
 #include "http/metrics.h"
+#include "send/send_service.h"
 
 namespace rapport::http {
 
@@ -46,6 +47,8 @@ class Api {
 
   Response Handle(const Request& request);
   Metrics& metrics();
+  // The send service behind POST /api/v1/messages, for the other senders of this process.
+  send::SendService& sender();
   // (method, pattern) of every route, in registration order (the OpenAPI test checks them).
   std::vector<std::pair<std::string, std::string>> Routes() const;
 

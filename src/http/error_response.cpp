@@ -14,6 +14,7 @@ int HttpStatusFor(ErrorCode code) {
     case ErrorCode::kTooLarge: return 413;
     case ErrorCode::kInvalid: return 422;
     case ErrorCode::kLimitExceeded: return 422;
+    case ErrorCode::kSuppressed: return 422;
     case ErrorCode::kUnavailable: return 503;
     case ErrorCode::kInternal: return 500;
   }

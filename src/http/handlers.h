@@ -12,7 +12,7 @@
 #include "http/auth.h"
 #include "http/metrics.h"
 #include "http/router.h"
-#include "http/template_cache.h"
+#include "send/send_service.h"
 #include "tracking/link_signer.h"
 
 namespace rapport::http {
@@ -24,7 +24,7 @@ struct Services {
   Authenticator& auth;
   const ApiOptions& options;
   const tracking::LinkSigner& links;
-  TemplateCache& templates;
+  send::SendService& sender;
 };
 
 // The body as JSON, parsed with this thread's reusable parser: valid until the next ParseBody on

@@ -51,6 +51,7 @@ TEST(ErrorResponse, MapsEveryCodeOnceAndHidesInternals) {
   EXPECT_EQ(HttpStatusFor(ErrorCode::kTooLarge), 413);
   EXPECT_EQ(HttpStatusFor(ErrorCode::kInvalid), 422);
   EXPECT_EQ(HttpStatusFor(ErrorCode::kLimitExceeded), 422);
+  EXPECT_EQ(HttpStatusFor(ErrorCode::kSuppressed), 422);
   EXPECT_EQ(HttpStatusFor(ErrorCode::kUnavailable), 503);
   EXPECT_EQ(HttpStatusFor(ErrorCode::kInternal), 500);
   Response r =

@@ -20,6 +20,11 @@ class FakeOutboxStore final : public OutboxStore {
     messages_[m.id] = m;
     return EnqueueResult{m, true};
   }
+  Result<std::vector<Result<EnqueueResult>>> EnqueueBatch(std::span<const OutboxMessage> batch) override {
+    std::vector<Result<EnqueueResult>> out;
+    for (const OutboxMessage& m : batch) out.emplace_back(Enqueue(m));
+    return out;
+  }
   Result<std::vector<OutboxMessage>> Claim(MessageClass lane, int max, std::string_view owner, Timestamp now,
                                            Micros lease) override {
     std::lock_guard lock(mu_);

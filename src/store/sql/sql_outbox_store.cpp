@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "store/sql/codec.h"
+#include "store/sql/lease_claim.h"
 #include "store/sql/sql_store.h"
 #include "store/sql/statement_set.h"
 
@@ -135,49 +136,57 @@ Status SuppressClaimed(Session& s, std::vector<OutboxMessage>& claimed, Timestam
 
 }  // namespace
 
+namespace {
+
+// Queues one message inside the caller's transaction (see OutboxStore::Enqueue).
+Result<EnqueueResult> EnqueueIn(Session& s, const OutboxMessage& m, Timestamp now) {
+  Timestamp created = m.created_at == Timestamp{} ? now : m.created_at;
+  if (m.idempotency_key) {
+    RAPPORT_ASSIGN_OR_RETURN(auto existing, FindByKey(s, m.workspace_id, *m.idempotency_key));
+    if (existing) return EnqueueResult{std::move(*existing), false};
+  }
+  RAPPORT_ASSIGN_OR_RETURN(Contact c, FindContact(s, m.workspace_id, m.contact_id));
+  if (c.status == ContactStatus::kErased) return Error::Conflict("the contact is erased", "contact_id");
+  std::optional<OutboxMessage> row;
+  static const std::string sql =
+      "INSERT INTO outbox_messages (workspace_id, contact_id, lane, state, template_name, mail_from, "
+      "rcpt_to, "
+      "subject, idempotency_key, attempts, next_attempt_at, created_at, updated_at, last_reply, "
+      "lease_owner, "
+      "lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $11, $11, '', '', 0) RETURNING " +
+      std::string(kMessageColumns);
+  RAPPORT_TRY(s.Exec(sql,
+                     {m.workspace_id, m.contact_id, MessageClassName(m.message_class),
+                      MessageStateName(m.state), std::string_view(m.template_name),
+                      std::string_view(m.mail_from), std::string_view(m.rcpt_to), std::string_view(m.subject),
+                      OptParam(m.idempotency_key), ToMicros(m.next_attempt_at), ToMicros(created)},
+                     [&](const Row& r) { row = ReadMessage(r); }));
+  if (!row) return Error::Internal("insert returned no row");
+  RAPPORT_TRY(s.Exec("INSERT INTO outbox_bodies (contact_id, message_id, mime) VALUES ($1, $2, $3)",
+                     {m.contact_id, row->id, Blob{m.mime}}));
+  row->mime = m.mime;
+  row->size = static_cast<int64_t>(m.mime.size());
+  json::object props;
+  props["subject"] = m.subject;
+  RAPPORT_TRY(TimelineEvent(s, *row,
+                            m.state == MessageState::kSuppressed ? "message.suppressed" : "message.queued",
+                            std::move(props), created));
+  return EnqueueResult{std::move(*row), true};
+}
+
+// An error of one message that EnqueueIn finds before it writes anything, so the batch's
+// transaction stays usable: an unknown or erased contact.
+bool IsItemError(const Error& e) {
+  return e.code == ErrorCode::kNotFound || (e.code == ErrorCode::kConflict && e.field == "contact_id");
+}
+
+}  // namespace
+
 Result<EnqueueResult> SqlOutboxStore::Enqueue(const OutboxMessage& m) {
   RAPPORT_TRY(ValidateMessage(m));
   EnqueueResult out;
-  Timestamp now = clock_.Now();
-  Timestamp created = m.created_at == Timestamp{} ? now : m.created_at;
   Status st = db_.Write([&](Session& s) -> Status {
-    if (m.idempotency_key) {
-      RAPPORT_ASSIGN_OR_RETURN(auto existing, FindByKey(s, m.workspace_id, *m.idempotency_key));
-      if (existing) {
-        out = EnqueueResult{std::move(*existing), false};
-        return {};
-      }
-    }
-    RAPPORT_ASSIGN_OR_RETURN(Contact c, FindContact(s, m.workspace_id, m.contact_id));
-    if (c.status == ContactStatus::kErased) return Error::Conflict("the contact is erased", "contact_id");
-    std::optional<OutboxMessage> row;
-    static const std::string sql =
-        "INSERT INTO outbox_messages (workspace_id, contact_id, lane, state, template_name, mail_from, "
-        "rcpt_to, "
-        "subject, idempotency_key, attempts, next_attempt_at, created_at, updated_at, last_reply, "
-        "lease_owner, "
-        "lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $11, $11, '', '', 0) RETURNING " +
-        std::string(kMessageColumns);
-    RAPPORT_TRY(
-        s.Exec(sql,
-               {m.workspace_id, m.contact_id, MessageClassName(m.message_class), MessageStateName(m.state),
-                std::string_view(m.template_name), std::string_view(m.mail_from), std::string_view(m.rcpt_to),
-                std::string_view(m.subject), OptParam(m.idempotency_key), ToMicros(m.next_attempt_at),
-                ToMicros(created)},
-               [&](const Row& r) { row = ReadMessage(r); }));
-    if (row) {
-      RAPPORT_TRY(s.Exec("INSERT INTO outbox_bodies (contact_id, message_id, mime) VALUES ($1, $2, $3)",
-                         {m.contact_id, row->id, Blob{m.mime}}));
-      row->mime = m.mime;
-      row->size = static_cast<int64_t>(m.mime.size());
-    }
-    if (!row) return Error::Internal("insert returned no row");
-    json::object props;
-    props["subject"] = m.subject;
-    RAPPORT_TRY(TimelineEvent(s, *row,
-                              m.state == MessageState::kSuppressed ? "message.suppressed" : "message.queued",
-                              std::move(props), created));
-    out = EnqueueResult{std::move(*row), true};
+    RAPPORT_ASSIGN_OR_RETURN(out, EnqueueIn(s, m, clock_.Now()));
     return {};
   });
   if (!st.ok() && st.error().code == ErrorCode::kConflict && m.idempotency_key) {
@@ -193,6 +202,32 @@ Result<EnqueueResult> SqlOutboxStore::Enqueue(const OutboxMessage& m) {
   return out;
 }
 
+Result<std::vector<Result<EnqueueResult>>> SqlOutboxStore::EnqueueBatch(
+    std::span<const OutboxMessage> batch) {
+  std::vector<Result<EnqueueResult>> out;
+  Status st = db_.Write([&](Session& s) -> Status {
+    out.clear();
+    out.reserve(batch.size());
+    Timestamp now = clock_.Now();
+    for (const OutboxMessage& m : batch) {
+      Status valid = ValidateMessage(m);
+      if (!valid.ok()) {
+        out.emplace_back(valid.error());
+        continue;
+      }
+      // An unknown or erased contact is refused before anything is written for it (the
+      // transaction stays usable); any other failure (a store error, a key taken by a
+      // concurrent writer) fails the whole batch.
+      auto r = EnqueueIn(s, m, now);
+      if (!r.ok() && !IsItemError(r.error())) return r.error();
+      out.push_back(std::move(r));
+    }
+    return {};
+  });
+  if (!st.ok()) return st.error();
+  return out;
+}
+
 Result<std::vector<OutboxMessage>> SqlOutboxStore::Claim(MessageClass lane, int max, std::string_view owner,
                                                          Timestamp now, Micros lease) {
   if (max < 1 || max > 1000) return Error::Invalid("max", "claim 1 to 1000 messages at a time");
@@ -201,24 +236,15 @@ Result<std::vector<OutboxMessage>> SqlOutboxStore::Claim(MessageClass lane, int 
   std::vector<OutboxMessage> out;
   RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
     out.clear();
-    // Each kind of due message is read from its own index in order and only up to `max`, so a
-    // claim costs the same with 100 or 1,000,000 messages queued (one OR over the three would
-    // collect and sort every due message first).
-    static const auto arm = [](std::string_view where, std::string_view order, bool pg) {
-      return "SELECT id, next_attempt_at FROM (SELECT id, next_attempt_at FROM outbox_messages WHERE " +
-             std::string(where) + " ORDER BY " + std::string(order) + " LIMIT $5" +
-             (pg ? " FOR UPDATE SKIP LOCKED" : "") + ") AS a";
-    };
+    // Each kind of due message is read from its own index in order (store/sql/lease_claim.h).
     static const auto build = [](bool pg) {
-      return "UPDATE outbox_messages SET state = 'sending', lease_owner = $1, lease_until = $2, updated_at = "
-             "$3 "
-             "WHERE id IN (SELECT id FROM (" +
-             arm("state = 'queued' AND lane = $4 AND next_attempt_at <= $3", "next_attempt_at, id", pg) +
-             " UNION ALL " +
-             arm("state = 'deferred' AND lane = $4 AND next_attempt_at <= $3", "next_attempt_at, id", pg) +
-             " UNION ALL " +
-             arm("state = 'sending' AND lane = $4 AND lease_until <= $3", "lease_until, id", pg) +
-             ") AS due ORDER BY next_attempt_at, id LIMIT $5) RETURNING " + std::string(kMessageColumns);
+      return LeaseClaimStatement(
+          "outbox_messages", "state = 'sending', lease_owner = $1, lease_until = $2, updated_at = $3",
+          "next_attempt_at",
+          {{"state = 'queued' AND lane = $4 AND next_attempt_at <= $3", "next_attempt_at, id"},
+           {"state = 'deferred' AND lane = $4 AND next_attempt_at <= $3", "next_attempt_at, id"},
+           {"state = 'sending' AND lane = $4 AND lease_until <= $3", "lease_until, id"}},
+          "$5", kMessageColumns, pg);
     };
     static const std::string sqlite_sql = build(false);
     static const std::string pg_sql = build(true);

@@ -133,6 +133,7 @@ class SqlOutboxStore final : public OutboxStore {
  public:
   SqlOutboxStore(Database& db, const Clock& clock) : db_(db), clock_(clock) {}
   Result<EnqueueResult> Enqueue(const OutboxMessage& message) override;
+  Result<std::vector<Result<EnqueueResult>>> EnqueueBatch(std::span<const OutboxMessage> batch) override;
   Result<std::vector<OutboxMessage>> Claim(MessageClass lane, int max, std::string_view owner, Timestamp now,
                                            Micros lease) override;
   Status Complete(MessageId id, std::string_view owner, const DeliveryAttempt& attempt,

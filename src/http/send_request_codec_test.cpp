@@ -1,9 +1,11 @@
-#include "core/send_request.h"
+#include "http/send_request_codec.h"
 
 #include <gtest/gtest.h>
 
-namespace rapport {
+namespace rapport::http {
 namespace {
+
+using send::SendRequest;
 
 Result<SendRequest> Decode(std::string_view text) {
   auto v = ParseJson(text);
@@ -23,6 +25,9 @@ TEST(SendRequest, DecodesEveryField) {
   EXPECT_EQ(r->data.at("order").at("id").as_string(), "A-1");
   EXPECT_EQ(r->reply_to->ToString(), "help@shop.example");
   EXPECT_EQ(r->reply_to_name, "Help");
+  EXPECT_FALSE(r->topic);
+  EXPECT_EQ(Decode(R"({"template":"a","contact_id":1,"topic":"news"})")->topic, "news");
+  EXPECT_EQ(Decode(R"({"template":"a","contact_id":1,"topic":"Bad Topic!"})").error().field, "topic");
   ASSERT_EQ(r->headers.size(), 1u);
   EXPECT_EQ(r->headers[0].first, "X-Order-Id");
 
@@ -68,4 +73,4 @@ TEST(SendRequest, NamesTheBadField) {
 }
 
 }  // namespace
-}  // namespace rapport
+}  // namespace rapport::http

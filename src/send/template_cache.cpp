@@ -1,6 +1,6 @@
-#include "http/template_cache.h"
+#include "send/template_cache.h"
 
-namespace rapport::http {
+namespace rapport::send {
 
 Result<std::shared_ptr<const compose::CompiledTemplate>> TemplateCache::Compiled(const MessageTemplate& t) {
   {
@@ -17,4 +17,4 @@ Result<std::shared_ptr<const compose::CompiledTemplate>> TemplateCache::Compiled
   return compiled;
 }
 
-}  // namespace rapport::http
+}  // namespace rapport::send

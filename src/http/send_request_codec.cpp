@@ -1,6 +1,8 @@
-#include "core/send_request.h"
+#include "http/send_request_codec.h"
 
-namespace rapport {
+namespace rapport::http {
+
+using send::SendRequest;
 
 namespace {
 
@@ -82,16 +84,20 @@ Result<SendRequest> DecodeSendRequest(const json::value& body) {
       auto parsed = ParseMessageClass(c);
       if (!parsed) return Error::Invalid("class", "class is transactional or marketing");
       r.message_class = *parsed;
+    } else if (key == "topic") {
+      RAPPORT_ASSIGN_OR_RETURN(std::string topic, StringOf(v, "topic"));
+      RAPPORT_TRY(ValidateSlug(topic, "topic", "a topic key"));
+      r.topic = std::move(topic);
     } else if (key == "data") {
       if (!v.is_object()) return Error::Invalid("data", "data must be an object");
       r.data = v.get_object();
-      if (json::serialize(r.data).size() > kMaxSendDataBytes)
+      if (json::serialize(r.data).size() > send::kMaxSendDataBytes)
         return Error::Invalid("data", "data is at most 64 KiB of JSON");
     } else if (key == "reply_to") {
       RAPPORT_TRY(DecodeReplyTo(v, r));
     } else if (key == "headers") {
       if (!v.is_object()) return Error::Invalid("headers", "headers is an object of name -> value");
-      if (v.get_object().size() > kMaxSendHeaders)
+      if (v.get_object().size() > send::kMaxSendHeaders)
         return Error::Invalid("headers", "at most 20 extra headers");
       for (const auto& [name, value] : v.get_object()) {
         RAPPORT_ASSIGN_OR_RETURN(std::string text, StringOf(value, "headers." + std::string(name)));
@@ -108,4 +114,4 @@ Result<SendRequest> DecodeSendRequest(const json::value& body) {
   return r;
 }
 
-}  // namespace rapport
+}  // namespace rapport::http

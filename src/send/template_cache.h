@@ -1,5 +1,5 @@
 // Compiled templates by (id, updated_at): a template is compiled once after each save, not once
-// per message. Internal to http/. Thread-safe.
+// per message. Used by the send service and template previews. Thread-safe.
 #pragma once
 
 #include <memory>
@@ -9,7 +9,7 @@
 
 #include "compose/composer.h"
 
-namespace rapport::http {
+namespace rapport::send {
 
 class TemplateCache {
  public:
@@ -24,4 +24,4 @@ class TemplateCache {
       entries_;
 };
 
-}  // namespace rapport::http
+}  // namespace rapport::send

@@ -1,0 +1,49 @@
+// The registry of journey step kinds: every kind ("send", "wait", "wait_for_event", "branch" ...)
+// is one StepKind object registered by name, so the journey parser, the checker and the executor
+// look kinds up here instead of switching on names in several files. The composition root builds
+// one registry and registers the kinds explicitly (no static-initialisation registration, whose
+// order and linking are not guaranteed).
+//
+// Thread-safety: registration happens before use, on one thread; after that the registry is
+// read-only and Find/Names may be called from any thread.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "core/error.h"
+
+namespace rapport::automation {
+
+class StepKind {
+ public:
+  virtual ~StepKind() = default;
+  // The name journey documents use: [a-z][a-z0-9_]{0,63}.
+  virtual std::string_view name() const = 0;
+  // Checks one step's configuration (the step's JSON object in a journey document) when the
+  // journey is saved, so a journey that runs never meets a malformed step. kInvalid naming the
+  // field ("wait.duration").
+  virtual Status Validate(const boost::json::object& config) const = 0;
+};
+
+class StepRegistry {
+ public:
+  // kInvalid for a malformed name, kConflict when a kind of that name is registered already.
+  Status Register(std::unique_ptr<const StepKind> kind);
+  // The kind, or nullptr for an unknown name.
+  const StepKind* Find(std::string_view name) const;
+  // Every registered name, sorted (for errors that list what is known, and the docs).
+  std::vector<std::string_view> Names() const;
+  // Validate() of the named kind; kInvalid naming `field` for an unknown kind.
+  Status Validate(std::string_view name, const boost::json::object& config, std::string_view field) const;
+
+ private:
+  std::map<std::string, std::unique_ptr<const StepKind>, std::less<>> kinds_;
+};
+
+}  // namespace rapport::automation

@@ -1,0 +1,24 @@
+// The body of POST /api/v1/messages, decoded into the send service's request and checked for
+// shape:
+//
+//   {"template": "order-shipped" | "template_id": 3,
+//    "contact_id": 12 | "contact": {"email": "...", "external_id": "..."},
+//    "class": "transactional" | "marketing",         (default transactional)
+//    "topic": "newsletter",                           (marketing: the topic it is sent under)
+//    "data": {...},                                   (extra template variables)
+//    "reply_to": "help@example.com" | {"email": "...", "name": "..."},
+//    "headers": {"X-Order-Id": "A-1001", ...}}        (extra headers)
+//
+// Exactly one of template/template_id and one of contact_id/contact. Header names and values are
+// checked by the send service (the MIME writer's rules); everything else is checked here.
+// kInvalid naming the field otherwise. Pure; thread-safe.
+#pragma once
+
+#include "core/json_codec.h"
+#include "send/send_request.h"
+
+namespace rapport::http {
+
+Result<send::SendRequest> DecodeSendRequest(const json::value& body);
+
+}  // namespace rapport::http

@@ -1,0 +1,41 @@
+// What one send asks for: a template, a contact, the class of mail and the caller's extras.
+// Built by the API (http/send_request_codec.h decodes POST /api/v1/messages into it), by
+// journeys and by campaigns; checked by the send service. A plain value.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/email_address.h"
+#include "core/message_template.h"
+#include "core/model.h"
+#include "core/outbox.h"
+
+namespace rapport::send {
+
+inline constexpr size_t kMaxSendHeaders = 20;
+inline constexpr size_t kMaxSendDataBytes = 64 * 1024;
+inline constexpr size_t kMaxIdempotencyKeyBytes = 255;
+
+struct SendRequest {
+  // Exactly one of template_id and template_name.
+  std::optional<TemplateId> template_id;
+  std::string template_name;
+  // Exactly one of contact_id and contact (email and/or external_id, normalized). A contact named
+  // by email is created when unknown (like events); one named by external_id alone must exist.
+  std::optional<ContactId> contact_id;
+  ContactInput contact;
+  MessageClass message_class = MessageClass::kTransactional;
+  // The topic (key) marketing mail is sent under: the contact must be subscribed to it.
+  std::optional<std::string> topic;
+  boost::json::object data;  // extra template variables ("data.*")
+  std::optional<EmailAddress> reply_to;
+  std::string reply_to_name;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers, in order
+  // A retried send with the same key queues nothing and returns the first message.
+  std::optional<std::string> idempotency_key;
+};
+
+}  // namespace rapport::send

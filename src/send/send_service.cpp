@@ -1,0 +1,253 @@
+#include "send/send_service.h"
+
+#include <fmt/format.h>
+
+#include "mail/header.h"
+#include "mail/mime_writer.h"
+
+namespace rapport::send {
+
+namespace {
+
+// The replayed message must be the one this request would have queued.
+Result<SendOutcome> ReplayOrConflict(OutboxMessage m, const SendRequest& req, const MessageTemplate* tpl,
+                                     const Contact* contact, bool contact_differs = false) {
+  bool same = m.message_class == req.message_class && !contact_differs;
+  if (req.contact_id) same = same && m.contact_id == *req.contact_id;
+  if (req.contact.email) same = same && m.rcpt_to == *req.contact.email;
+  if (contact) same = same && m.contact_id == contact->id;
+  if (!req.template_name.empty()) same = same && m.template_name == req.template_name;
+  if (tpl) same = same && m.template_name == tpl->name;
+  if (!same)
+    return Error::Conflict(
+        "this Idempotency-Key was used for another message (id " + std::to_string(m.id) + ")",
+        "Idempotency-Key");
+  return SendOutcome{std::move(m), true};
+}
+
+Result<std::vector<mail::HeaderField>> CheckHeaders(
+    const std::vector<std::pair<std::string, std::string>>& in) {
+  if (in.size() > kMaxSendHeaders)
+    return Error::Invalid("headers", fmt::format("at most {} extra headers", kMaxSendHeaders));
+  std::vector<mail::HeaderField> out;
+  out.reserve(in.size());
+  for (const auto& [name, value] : in) {
+    std::string field = "headers." + name;
+    Status st = mail::ValidateHeaderName(name);
+    if (st.ok() && mail::IsReservedHeaderName(name))
+      st = Error::Invalid(field, "'" + name + "' is set by rapport and cannot be given");
+    if (st.ok()) st = mail::ValidateHeaderValue(field, value);
+    if (!st.ok()) return Error::Invalid(field, st.error().message);
+    out.push_back({name, value});
+  }
+  return out;
+}
+
+Error Suppressed(std::string_view reason, MessageClass c) {
+  return Error{ErrorCode::kSuppressed,
+               fmt::format("{}: no {} mail is sent to it", reason, MessageClassName(c)), "contact"};
+}
+
+}  // namespace
+
+SendService::SendService(Store& store, const Clock& clock, const tracking::LinkSigner& links,
+                         SendOptions options, const MailRule& rule)
+    : store_(store), clock_(clock), links_(links), options_(std::move(options)), rule_(rule) {}
+
+Status SendService::CheckClass(MessageClass c) const {
+  if (c == MessageClass::kMarketing && !options_.public_url.starts_with("https://"))
+    return Error::Invalid(
+        "class",
+        "marketing mail carries a one-click unsubscribe link, which must be https:// (RFC 8058); "
+        "set server.public_url to this server's https:// address (it is \"" +
+            options_.public_url + "\")");
+  return {};
+}
+
+Result<MessageTemplate> SendService::ResolveTemplate(WorkspaceId ws, const std::optional<TemplateId>& id,
+                                                     const std::string& name) {
+  Result<MessageTemplate> tpl = id ? store_.templates().Get(ws, *id) : store_.templates().GetByName(ws, name);
+  if (!tpl.ok()) {
+    Error e = tpl.error();
+    if (e.code == ErrorCode::kNotFound) e.field = id ? "template_id" : "template";
+    return e;
+  }
+  return tpl;
+}
+
+Status SendService::CheckTopic(WorkspaceId ws, const std::string& key) {
+  auto topic = store_.topics().GetByKey(ws, key);
+  if (topic.ok()) return {};
+  Error e = topic.error();
+  if (e.code == ErrorCode::kNotFound) e.field = "topic";
+  return e;
+}
+
+Result<Contact> SendService::ResolveContact(WorkspaceId ws, const SendRequest& req) {
+  if (req.contact_id) return store_.contacts().Get(ws, *req.contact_id);
+  if (req.contact.email) {
+    auto found = store_.contacts().GetByEmail(ws, *req.contact.email);
+    if (found.ok() || found.error().code != ErrorCode::kNotFound) return found;
+    RAPPORT_ASSIGN_OR_RETURN(UpsertResult up, store_.contacts().Upsert(ws, req.contact));
+    return std::move(up.contact);
+  }
+  if (!req.contact.external_id)
+    return Error::Invalid("contact", "name the contact by contact_id, email or external_id");
+  auto found = store_.contacts().GetByExternalId(ws, *req.contact.external_id);
+  if (!found.ok() && found.error().code == ErrorCode::kNotFound)
+    return Error{ErrorCode::kNotFound, "no contact with external_id '" + *req.contact.external_id + "'",
+                 "contact.external_id"};
+  return found;
+}
+
+// The rule's answer for this contact, reading the facts it needs (the topic subscription).
+// A store failure is returned through `error` (and the answer is then meaningless).
+std::optional<std::string> SendService::Refusal(WorkspaceId ws, const Contact& contact, MessageClass c,
+                                                const std::optional<std::string>& topic, Status& error) {
+  MailCandidate candidate;
+  candidate.status = contact.status;
+  candidate.message_class = c;
+  candidate.now = clock_.Now();
+  if (topic) {
+    candidate.topic = *topic;
+    auto subs = store_.topics().ListSubscriptions(ws, contact.id);
+    if (!subs.ok()) {
+      error = subs.error();
+      return std::nullopt;
+    }
+    for (const Subscription& sub : *subs)
+      if (sub.topic_key == *topic) candidate.subscription = sub.status;
+  }
+  return rule_.Refusal(candidate);
+}
+
+Result<OutboxMessage> SendService::Build(WorkspaceId ws, const MessageTemplate& tpl,
+                                         const compose::CompiledTemplate& compiled, const Contact& contact,
+                                         MessageClass c, const std::optional<std::string>& topic,
+                                         boost::json::object data, std::vector<mail::HeaderField> headers,
+                                         std::optional<mail::Mailbox> reply_to,
+                                         std::optional<std::string> key) {
+  compose::ComposeRequest cr;
+  cr.contact = &contact;
+  cr.message_class = c;
+  cr.data = std::move(data);
+  cr.now = clock_.Now();
+  cr.unsubscribe_url = tracking::LinkUrl(options_.public_url, tracking::LinkKind::kUnsubscribe,
+                                         links_.Sign({tracking::LinkKind::kUnsubscribe, ws, contact.id, 0}));
+  if (c == MessageClass::kMarketing)
+    cr.feedback_id = fmt::format("{}:{}:{}:rapport", tpl.name, MessageClassName(c), ws);
+  cr.reply_to = std::move(reply_to);
+  cr.headers = std::move(headers);
+  RAPPORT_ASSIGN_OR_RETURN(compose::ComposedMessage composed,
+                           compose::Compose(compiled, options_.sender, cr));
+
+  OutboxMessage m;
+  m.workspace_id = ws;
+  m.contact_id = contact.id;
+  m.message_class = c;
+  m.state = MessageState::kQueued;
+  m.template_name = tpl.name;
+  m.mail_from = std::move(composed.mail_from);
+  m.rcpt_to = std::move(composed.rcpt_to);
+  m.subject = std::move(composed.subject);
+  m.mime = std::move(composed.mime);
+  m.idempotency_key = std::move(key);
+  m.next_attempt_at = cr.now;
+  (void)topic;
+  return m;
+}
+
+Result<SendOutcome> SendService::Send(WorkspaceId ws, SendRequest req) {
+  const std::optional<std::string>& key = req.idempotency_key;
+  if (key && (key->empty() || key->size() > kMaxIdempotencyKeyBytes))
+    return Error::Invalid("Idempotency-Key", "Idempotency-Key is 1 to 255 characters");
+  if (key) {
+    RAPPORT_ASSIGN_OR_RETURN(std::optional<OutboxMessage> first,
+                             store_.outbox().FindByIdempotencyKey(ws, *key));
+    if (first) {
+      std::optional<Contact> named;  // the contact the request names, when by external_id
+      if (!req.contact_id && !req.contact.email && req.contact.external_id) {
+        auto c = store_.contacts().GetByExternalId(ws, *req.contact.external_id);
+        if (c.ok())
+          named = std::move(c).value();
+        else if (c.error().code != ErrorCode::kNotFound)
+          return c.error();
+        else
+          return ReplayOrConflict(std::move(*first), req, nullptr, nullptr, /*contact_differs=*/true);
+      }
+      return ReplayOrConflict(std::move(*first), req, nullptr, named ? &*named : nullptr);
+    }
+  }
+  RAPPORT_ASSIGN_OR_RETURN(std::vector<mail::HeaderField> headers, CheckHeaders(req.headers));
+  RAPPORT_TRY(CheckClass(req.message_class));
+  RAPPORT_ASSIGN_OR_RETURN(MessageTemplate tpl, ResolveTemplate(ws, req.template_id, req.template_name));
+  RAPPORT_ASSIGN_OR_RETURN(auto compiled, templates_.Compiled(tpl));
+  if (req.topic) RAPPORT_TRY(CheckTopic(ws, *req.topic));
+  RAPPORT_ASSIGN_OR_RETURN(Contact contact, ResolveContact(ws, req));
+  Status lookup;
+  if (auto reason = Refusal(ws, contact, req.message_class, req.topic, lookup))
+    return Suppressed(*reason, req.message_class);
+  RAPPORT_TRY(lookup);
+
+  std::optional<mail::Mailbox> reply_to;
+  if (req.reply_to) reply_to = mail::Mailbox{req.reply_to_name, *req.reply_to};
+  RAPPORT_ASSIGN_OR_RETURN(
+      OutboxMessage m, Build(ws, tpl, *compiled, contact, req.message_class, req.topic, std::move(req.data),
+                             std::move(headers), std::move(reply_to), key));
+  RAPPORT_ASSIGN_OR_RETURN(EnqueueResult queued, store_.outbox().Enqueue(m));
+  // Another request with the same key won the race: answer as its replay.
+  if (!queued.created) return ReplayOrConflict(std::move(queued.message), req, &tpl, &contact);
+  if (options_.on_queued) options_.on_queued(req.message_class);
+  return SendOutcome{std::move(queued.message), false};
+}
+
+Result<std::vector<Result<SendOutcome>>> SendService::SendBulk(WorkspaceId ws, const BulkSend& bulk) {
+  RAPPORT_TRY(CheckClass(bulk.message_class));
+  RAPPORT_ASSIGN_OR_RETURN(MessageTemplate tpl, ResolveTemplate(ws, bulk.template_id, bulk.template_name));
+  RAPPORT_ASSIGN_OR_RETURN(auto compiled, templates_.Compiled(tpl));
+  if (bulk.topic) RAPPORT_TRY(CheckTopic(ws, *bulk.topic));
+
+  std::vector<Result<SendOutcome>> out(bulk.recipients.size(), Error::Internal("not sent"));
+  std::vector<OutboxMessage> batch;
+  std::vector<size_t> slot;  // batch index -> recipient index
+  batch.reserve(bulk.recipients.size());
+  for (size_t i = 0; i < bulk.recipients.size(); ++i) {
+    const BulkRecipient& r = bulk.recipients[i];
+    auto contact = store_.contacts().Get(ws, r.contact_id);
+    if (!contact.ok()) {
+      out[i] = contact.error();
+      continue;
+    }
+    Status lookup;
+    if (auto reason = Refusal(ws, *contact, bulk.message_class, bulk.topic, lookup)) {
+      out[i] = Suppressed(*reason, bulk.message_class);
+      continue;
+    }
+    if (!lookup.ok()) return lookup.error();
+    boost::json::object data = bulk.data;
+    for (const auto& [k, v] : r.data) data[k] = v;
+    auto m = Build(ws, tpl, *compiled, *contact, bulk.message_class, bulk.topic, std::move(data), {},
+                   std::nullopt, r.idempotency_key);
+    if (!m.ok()) {
+      out[i] = m.error();
+      continue;
+    }
+    batch.push_back(std::move(m).value());
+    slot.push_back(i);
+  }
+  if (batch.empty()) return out;
+  RAPPORT_ASSIGN_OR_RETURN(std::vector<Result<EnqueueResult>> queued, store_.outbox().EnqueueBatch(batch));
+  bool any = false;
+  for (size_t j = 0; j < queued.size(); ++j) {
+    if (!queued[j].ok()) {
+      out[slot[j]] = queued[j].error();
+      continue;
+    }
+    any = any || queued[j]->created;
+    out[slot[j]] = SendOutcome{std::move(queued[j]->message), !queued[j]->created};
+  }
+  if (any && options_.on_queued) options_.on_queued(bulk.message_class);
+  return out;
+}
+
+}  // namespace rapport::send

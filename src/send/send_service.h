@@ -1,0 +1,101 @@
+// The one send service: everything between "send this template to this person" and a durable
+// message in the outbox. The API (POST /api/v1/messages), journeys and campaigns all send
+// through it, so they share one set of rules:
+//   1. idempotency: a retried request with the same key returns the first message (replayed),
+//      or kConflict when the key was used for another template, contact or class;
+//   2. extra headers are checked (no CR/LF, no header rapport sets itself);
+//   3. marketing mail needs an https public URL (its one-click unsubscribe link, RFC 8058);
+//   4. the template is resolved and compiled once per saved version (TemplateCache);
+//   5. the contact is resolved (created when named by an unknown email);
+//   6. the MailRule decides whether this contact may get this mail now (kSuppressed otherwise);
+//   7. the signed unsubscribe link, the composition (Liquid -> MIME) and the enqueue.
+// After a message is queued, `on_queued` is told (it wakes the delivery worker).
+//
+// SendBulk queues one template to many contacts in one store transaction (campaigns): every
+// recipient is checked by the same rule, and one refused or failing recipient does not stop
+// the others.
+//
+// Thread-safe. Store, Clock, LinkSigner and MailRule must outlive the service. Errors: kInvalid
+// (naming the field), kNotFound (template or contact), kConflict (idempotency key),
+// kSuppressed (the rule refused: nothing queued), store errors as they come.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "compose/composer.h"
+#include "core/clock.h"
+#include "core/mail_rule.h"
+#include "core/store.h"
+#include "send/send_request.h"
+#include "send/template_cache.h"
+#include "tracking/link_signer.h"
+
+namespace rapport::send {
+
+struct SendOptions {
+  compose::Sender sender;
+  std::string public_url;  // base of signed links ("https://mail.example.com")
+  std::function<void(MessageClass)> on_queued;
+};
+
+struct SendOutcome {
+  OutboxMessage message;  // as queued (mime included)
+  bool replayed = false;  // an earlier send with the same idempotency key
+};
+
+// One recipient of a bulk send.
+struct BulkRecipient {
+  ContactId contact_id = 0;
+  boost::json::object data;                    // merged over the bulk's shared data
+  std::optional<std::string> idempotency_key;  // e.g. "campaign-7:contact-42"
+};
+
+struct BulkSend {
+  std::optional<TemplateId> template_id;
+  std::string template_name;
+  MessageClass message_class = MessageClass::kMarketing;
+  std::optional<std::string> topic;
+  boost::json::object data;  // shared by every recipient
+  std::vector<BulkRecipient> recipients;
+};
+
+class SendService {
+ public:
+  SendService(Store& store, const Clock& clock, const tracking::LinkSigner& links, SendOptions options,
+              const MailRule& rule = DefaultMailRule());
+  SendService(const SendService&) = delete;
+  SendService& operator=(const SendService&) = delete;
+
+  Result<SendOutcome> Send(WorkspaceId ws, SendRequest request);
+  // One result per recipient, in order; the call fails only when the template or the store does.
+  Result<std::vector<Result<SendOutcome>>> SendBulk(WorkspaceId ws, const BulkSend& bulk);
+
+  TemplateCache& templates() { return templates_; }
+  const SendOptions& options() const { return options_; }
+
+ private:
+  Result<MessageTemplate> ResolveTemplate(WorkspaceId ws, const std::optional<TemplateId>& id,
+                                          const std::string& name);
+  Result<Contact> ResolveContact(WorkspaceId ws, const SendRequest& req);
+  Status CheckClass(MessageClass c) const;
+  Status CheckTopic(WorkspaceId ws, const std::string& key);
+  std::optional<std::string> Refusal(WorkspaceId ws, const Contact& contact, MessageClass c,
+                                     const std::optional<std::string>& topic, Status& error);
+  Result<OutboxMessage> Build(WorkspaceId ws, const MessageTemplate& tpl,
+                              const compose::CompiledTemplate& compiled, const Contact& contact,
+                              MessageClass c, const std::optional<std::string>& topic,
+                              boost::json::object data, std::vector<mail::HeaderField> headers,
+                              std::optional<mail::Mailbox> reply_to, std::optional<std::string> key);
+
+  Store& store_;
+  const Clock& clock_;
+  const tracking::LinkSigner& links_;
+  SendOptions options_;
+  const MailRule& rule_;
+  TemplateCache templates_;
+};
+
+}  // namespace rapport::send

@@ -1,0 +1,204 @@
+// The send service against a real SQLite store (a fresh file per test) and a fake clock.
+#include "send/send_service.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "mail/header.h"
+#include "store/open.h"
+
+namespace rapport::send {
+namespace {
+
+class SendServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "rapport-send-XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    auto opened = OpenStore("sqlite:" + dir_ + "/rapport.db", clock_);
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    store_ = std::move(opened).value();
+    ASSERT_TRUE(store_->Migrate().ok());
+    ws_ = store_->workspaces().Create("shop")->id;
+    MessageTemplate t;
+    t.workspace_id = ws_;
+    t.name = "welcome";
+    t.subject = "Welcome, {{ contact.first_name | default: 'friend' }}";
+    t.html = "<p>Hello {{ data.code }}</p><a href=\"{{ unsubscribe_url }}\">Unsubscribe</a>";
+    ASSERT_TRUE(store_->templates().Create(t).ok());
+    Topic news;
+    news.workspace_id = ws_;
+    news.key = "news";
+    news.name = "News";
+    ASSERT_TRUE(store_->topics().Create(ws_, news).ok());
+    links_.emplace(std::move(tracking::LinkSigner::Create(std::string(32, 'k'))).value());
+    SendOptions options;
+    options.sender.from = *mail::ParseMailbox("from", "Shop <hello@shop.example>");
+    options.public_url = "https://mail.shop.example";
+    options.on_queued = [this](MessageClass) { ++woken_; };
+    service_.emplace(*store_, clock_, *links_, std::move(options));
+  }
+  void TearDown() override {
+    service_.reset();
+    store_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  ContactId AddContact(const std::string& email, ContactStatus status = ContactStatus::kActive) {
+    ContactInput in;
+    in.email = email;
+    EXPECT_TRUE(ValidateContactInput(in).ok());
+    auto c = store_->contacts().Create(ws_, in);
+    EXPECT_TRUE(c.ok()) << c.error().message;
+    if (status != ContactStatus::kActive) {
+      ContactInput patch;
+      patch.status = status;
+      EXPECT_TRUE(store_->contacts().Update(ws_, c->id, patch).ok());
+    }
+    return c->id;
+  }
+  void Subscribe(ContactId id, SubscriptionStatus status) {
+    Consent consent;
+    consent.source = "test";
+    consent.at = clock_.Now();
+    ASSERT_TRUE(store_->topics().SetSubscription(ws_, id, "news", status, consent).ok());
+  }
+  SendRequest To(ContactId id, MessageClass c = MessageClass::kTransactional) {
+    SendRequest r;
+    r.template_name = "welcome";
+    r.contact_id = id;
+    r.message_class = c;
+    r.data = boost::json::object{{"code", "W-1"}};
+    return r;
+  }
+  int64_t Queued() { return *store_->outbox().CountByState(MessageState::kQueued); }
+
+  FakeClock clock_{FromMicros(1'700'000'000'000'000)};
+  std::string dir_;
+  std::unique_ptr<Store> store_;
+  WorkspaceId ws_ = 0;
+  std::optional<tracking::LinkSigner> links_;
+  std::optional<SendService> service_;
+  int woken_ = 0;
+};
+
+TEST_F(SendServiceTest, QueuesTheRenderedMessageAndWakesTheWorker) {
+  ContactId ada = AddContact("ada@example.com");
+  auto sent = service_->Send(ws_, To(ada));
+  ASSERT_TRUE(sent.ok()) << sent.error().message;
+  EXPECT_FALSE(sent->replayed);
+  EXPECT_EQ(sent->message.state, MessageState::kQueued);
+  EXPECT_EQ(sent->message.rcpt_to, "ada@example.com");
+  EXPECT_EQ(sent->message.subject, "Welcome, friend");
+  EXPECT_NE(sent->message.mime.find("Hello W-1"), std::string::npos);
+  EXPECT_NE(sent->message.mime.find("https://mail.shop.example/u/"), std::string::npos);
+  EXPECT_EQ(woken_, 1);
+  EXPECT_EQ(Queued(), 1);
+}
+
+TEST_F(SendServiceTest, CreatesAContactNamedByAnUnknownEmail) {
+  SendRequest r = To(0);
+  r.contact_id.reset();
+  r.contact.email = "new@example.com";
+  auto sent = service_->Send(ws_, r);
+  ASSERT_TRUE(sent.ok()) << sent.error().message;
+  auto c = store_->contacts().GetByEmail(ws_, "new@example.com");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(sent->message.contact_id, c->id);
+}
+
+TEST_F(SendServiceTest, RefusesWhatTheMailRuleRefusesAndQueuesNothing) {
+  ContactId gone = AddContact("gone@example.com", ContactStatus::kUnsubscribed);
+  auto marketing = service_->Send(ws_, To(gone, MessageClass::kMarketing));
+  ASSERT_FALSE(marketing.ok());
+  EXPECT_EQ(marketing.error().code, ErrorCode::kSuppressed);
+  EXPECT_EQ(marketing.error().field, "contact");
+  EXPECT_EQ(Queued(), 0);
+  EXPECT_EQ(woken_, 0);
+  // Transactional mail still reaches an unsubscribed contact.
+  EXPECT_TRUE(service_->Send(ws_, To(gone)).ok());
+}
+
+TEST_F(SendServiceTest, MarketingUnderATopicNeedsTheContactsSubscription) {
+  ContactId ada = AddContact("ada@example.com");
+  SendRequest r = To(ada, MessageClass::kMarketing);
+  r.topic = "news";
+  auto none = service_->Send(ws_, r);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code, ErrorCode::kSuppressed);
+  Subscribe(ada, SubscriptionStatus::kSubscribed);
+  EXPECT_TRUE(service_->Send(ws_, r).ok());
+  Subscribe(ada, SubscriptionStatus::kUnsubscribed);
+  auto after = service_->Send(ws_, r);
+  ASSERT_FALSE(after.ok());
+  EXPECT_NE(after.error().message.find("unsubscribed from topic 'news'"), std::string::npos);
+  r.topic = "nope";
+  EXPECT_EQ(service_->Send(ws_, r).error().field, "topic");
+}
+
+TEST_F(SendServiceTest, ARetriedKeyReplaysTheFirstMessageAndAnotherUseConflicts) {
+  ContactId ada = AddContact("ada@example.com");
+  SendRequest r = To(ada);
+  r.idempotency_key = "order-1";
+  auto first = service_->Send(ws_, r);
+  ASSERT_TRUE(first.ok());
+  auto again = service_->Send(ws_, r);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->replayed);
+  EXPECT_EQ(again->message.id, first->message.id);
+  EXPECT_EQ(Queued(), 1);
+  r.contact_id = AddContact("bob@example.com");
+  auto other = service_->Send(ws_, r);
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error().code, ErrorCode::kConflict);
+}
+
+TEST_F(SendServiceTest, RefusesHeadersWithLineBreaksOrThatRapportSets) {
+  ContactId ada = AddContact("ada@example.com");
+  SendRequest r = To(ada);
+  r.headers = {{"X-Order", "A-1\r\nBcc: evil@example.com"}};
+  auto crlf = service_->Send(ws_, r);
+  ASSERT_FALSE(crlf.ok());
+  EXPECT_EQ(crlf.error().field, "headers.X-Order");
+  r.headers = {{"From", "evil@example.com"}};
+  EXPECT_EQ(service_->Send(ws_, r).error().field, "headers.From");
+  EXPECT_EQ(Queued(), 0);
+}
+
+TEST_F(SendServiceTest, BulkQueuesEveryMayMailRecipientInOneCallAndReportsTheRest) {
+  ContactId a = AddContact("a@example.com");
+  ContactId b = AddContact("b@example.com");
+  ContactId gone = AddContact("gone@example.com", ContactStatus::kBounced);
+  for (ContactId id : {a, b, gone}) Subscribe(id, SubscriptionStatus::kSubscribed);
+  BulkSend bulk;
+  bulk.template_name = "welcome";
+  bulk.topic = "news";
+  bulk.data = boost::json::object{{"code", "shared"}};
+  bulk.recipients = {{a, {}, "c1:a"},
+                     {gone, {}, "c1:gone"},
+                     {b, boost::json::object{{"code", "B"}}, "c1:b"},
+                     {999999, {}, "c1:x"}};
+  auto out = service_->SendBulk(ws_, bulk);
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  ASSERT_EQ(out->size(), 4u);
+  ASSERT_TRUE((*out)[0].ok());
+  EXPECT_NE((*out)[0]->message.mime.find("Hello shared"), std::string::npos);
+  EXPECT_EQ((*out)[1].error().code, ErrorCode::kSuppressed);
+  ASSERT_TRUE((*out)[2].ok());
+  EXPECT_NE((*out)[2]->message.mime.find("Hello B"), std::string::npos);
+  EXPECT_EQ((*out)[3].error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(Queued(), 2);
+  EXPECT_EQ(woken_, 1);
+  // Run again (a resumed campaign): the keys replay, nothing is queued twice.
+  auto again = service_->SendBulk(ws_, bulk);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE((*again)[0]->replayed);
+  EXPECT_TRUE((*again)[2]->replayed);
+  EXPECT_EQ(Queued(), 2);
+}
+
+}  // namespace
+}  // namespace rapport::send
