@@ -59,6 +59,16 @@ Result<int64_t> AsInt(std::string_view key, const Raw& raw, const Origin& o, int
   return *v;
 }
 
+// true/false in TOML; "true"/"false"/"1"/"0" from the environment.
+Result<bool> AsBool(std::string_view key, const Raw& raw, const Origin& o) {
+  if (auto* b = std::get_if<bool>(&raw)) return *b;
+  if (auto* s = std::get_if<std::string>(&raw)) {
+    if (*s == "true" || *s == "1") return true;
+    if (*s == "false" || *s == "0") return false;
+  }
+  return Bad(key, o, "expected true or false, got " + Describe(raw));
+}
+
 Result<double> AsNumber(std::string_view key, const Raw& raw, const Origin& o) {
   std::optional<double> v;
   if (auto* i = std::get_if<int64_t>(&raw)) v = static_cast<double>(*i);
@@ -199,7 +209,14 @@ const std::vector<KeySpec>& Keys() {
        }},
       {"server", "threads", RAPPORT_CFG_SET(server.threads, AsInt(k, r, o, 1, 256))},
       {"server", "body_limit", RAPPORT_CFG_SET(server.body_limit, AsSize(k, r, o))},
+      {"server", "max_connections", RAPPORT_CFG_SET(server.max_connections, AsInt(k, r, o, 1, 1000000))},
+      {"server", "header_timeout", RAPPORT_CFG_SET(server.header_timeout, AsDuration(k, r, o))},
       {"server", "read_timeout", RAPPORT_CFG_SET(server.read_timeout, AsDuration(k, r, o))},
+      {"server", "trust_forwarded_for", RAPPORT_CFG_SET(server.trust_forwarded_for, AsBool(k, r, o))},
+      {"server", "auth_failures_per_minute",
+       RAPPORT_CFG_SET(server.auth_failures_per_minute, AsInt(k, r, o, 1, 1000000))},
+      {"server", "public_requests_per_second",
+       RAPPORT_CFG_SET(server.public_requests_per_second, AsInt(k, r, o, 1, 1000000))},
       {"server", "write_timeout", RAPPORT_CFG_SET(server.write_timeout, AsDuration(k, r, o))},
       {"server", "link_secret_file", RAPPORT_CFG_SET(server.link_secret_file, AsString(k, r, o))},
       {"server", "public_url",

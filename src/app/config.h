@@ -29,10 +29,16 @@ struct ServerConfig {
   std::string listen = "127.0.0.1:8080";  // HOST:PORT; [v6addr]:PORT for IPv6
   int threads = 2;
   size_t body_limit = 32 * 1024 * 1024;  // bytes
+  int max_connections = 1024;            // open at once; more are closed as they arrive
+  std::chrono::seconds header_timeout{10};
   std::chrono::seconds read_timeout{30};
   std::chrono::seconds write_timeout{30};
-  std::string public_url;        // empty: derived from listen
-  std::string link_secret_file;  // the HMAC key of signed links; empty: <data_dir>/link-secret
+  // The client's address is X-Forwarded-For's first hop (only behind a proxy that sets it).
+  bool trust_forwarded_for = false;
+  int auth_failures_per_minute = 20;    // per client address; then 429 with Retry-After
+  int public_requests_per_second = 20;  // per client address on the public link pages (burst 5x)
+  std::string public_url;               // empty: derived from listen
+  std::string link_secret_file;         // the HMAC key of signed links; empty: <data_dir>/link-secret
 };
 
 struct StoreConfig {

@@ -31,6 +31,11 @@ threads = 8
 body_limit = "4MiB"
 read_timeout = "2m"
 write_timeout = 45
+max_connections = 50
+header_timeout = "5s"
+trust_forwarded_for = true
+auth_failures_per_minute = 7
+public_requests_per_second = 3
 public_url = "https://mail.example.com/"
 [store]
 url = "postgresql://localhost/rapport"
@@ -61,6 +66,11 @@ algorithm = "ed25519-sha256"
   EXPECT_EQ(c.server.body_limit, 4u * 1024 * 1024);
   EXPECT_EQ(c.server.read_timeout, std::chrono::seconds(120));
   EXPECT_EQ(c.server.write_timeout, std::chrono::seconds(45));
+  EXPECT_EQ(c.server.max_connections, 50);
+  EXPECT_EQ(c.server.header_timeout, std::chrono::seconds(5));
+  EXPECT_TRUE(c.server.trust_forwarded_for);
+  EXPECT_EQ(c.server.auth_failures_per_minute, 7);
+  EXPECT_EQ(c.server.public_requests_per_second, 3);
   EXPECT_EQ(c.server.public_url, "https://mail.example.com");
   EXPECT_EQ(c.StoreUrl(), "postgresql://localhost/rapport");
   EXPECT_EQ(c.OutboxDir(), "/srv/rapport/outbox");
@@ -144,6 +154,7 @@ TEST(ConfigTest, BadValuesSayWhichKeyAndWhy) {
            {"[server]\nthreads = 0\n", "server.threads", "between 1 and 256"},
            {"[server]\nthreads = \"many\"\n", "server.threads", "expected an integer"},
            {"[server]\nbody_limit = \"12XB\"\n", "server.body_limit", "size"},
+           {"[server]\ntrust_forwarded_for = \"maybe\"\n", "server.trust_forwarded_for", "true or false"},
            {"[server]\nread_timeout = \"5y\"\n", "server.read_timeout", "duration"},
            {"[server]\npublic_url = \"mail.example.com\"\n", "server.public_url", "http://"},
            {"[log]\nlevel = \"verbose\"\n", "log.level", "one of trace"},

@@ -30,7 +30,12 @@ http::ServerOptions ServerOptionsFrom(const Config& config, const HostPort& list
   o.port = listen.port;
   o.threads = config.server.threads;
   o.body_limit = config.server.body_limit;
+  o.max_connections = static_cast<size_t>(config.server.max_connections);
+  o.header_timeout = config.server.header_timeout;
   o.read_timeout = config.server.read_timeout;
+  o.trust_forwarded_for = config.server.trust_forwarded_for;
+  o.auth_failures_per_minute = config.server.auth_failures_per_minute;
+  o.public_requests_per_second = config.server.public_requests_per_second;
   o.write_timeout = config.server.write_timeout;
   o.public_url = config.server.public_url;
   if (o.public_url.empty()) {

@@ -7,6 +7,7 @@
 
 #include <exception>
 
+#include "http/client_limiter.h"
 #include "http/error_response.h"
 #include "http/handlers.h"
 
@@ -34,6 +35,14 @@ bool IsJsonContentType(const std::string* ct) {
   std::string_view charset = std::string_view(lower).substr(cs + 8);
   if (!charset.empty() && charset.front() == '"') charset.remove_prefix(1);
   return charset.substr(0, 5) == "utf-8" || charset.substr(0, 4) == "utf8";
+}
+
+Response TooManyRequests(int retry_after) {
+  Response r = HttpErrorResponse(
+      429, "too_many_requests",
+      "too many requests from this address; retry after " + std::to_string(retry_after) + " s");
+  r.headers.emplace_back("Retry-After", std::to_string(retry_after));
+  return r;
 }
 
 std::string_view MethodLabel(std::string_view m) {
@@ -78,6 +87,8 @@ struct Api::Impl {
       : options(std::move(opts)),
         auth(store.keys(), clock, options.key_cache_ttl),
         links(MakeLinkSigner(options.link_secret)),
+        auth_failures(clock, options.auth_failures_per_minute / 60.0, options.auth_failures_per_minute),
+        public_hits(clock, options.public_requests_per_second, options.public_requests_per_second * 5),
         sender(store, clock, links,
                send::SendOptions{options.sender, options.public_url,
                                  [this](MessageClass c) {
@@ -95,48 +106,87 @@ struct Api::Impl {
     AddLinkRoutes(router, services);
   }
 
-  Response Dispatch(const Request& req, std::string_view& route_label);
+  struct Admission {
+    const Route* route = nullptr;
+    std::string_view route_label = "unmatched";
+    std::vector<std::pair<std::string, std::string>> params;
+    ApiKey key;
+    std::optional<Response> refused;
+  };
+  Admission Admit(const Request& req, bool count_limits);
+  Response Dispatch(const Request& req, Admission admission);
 
   ApiOptions options;
   Metrics metrics;
   Authenticator auth;
   tracking::LinkSigner links;
+  ClientLimiter auth_failures;
+  ClientLimiter public_hits;
   send::SendService sender;
   Services services;
   Router router;
 };
 
-Response Api::Impl::Dispatch(const Request& req, std::string_view& route_label) {
+// What can be decided from the request line, the headers and the peer: the route, the key, the
+// scope, the Content-Type and the limits on strangers. The server asks this before it reads a
+// body, so a request that will be refused never makes it buffer one.
+Api::Impl::Admission Api::Impl::Admit(const Request& req, bool count_limits) {
+  Admission a;
   Router::Match match = router.Find(req.method, req.path);
   if (!match.route) {
     if (!match.allow.empty()) {
       Response r = HttpErrorResponse(405, "method_not_allowed",
                                      req.method + " is not allowed here; allowed: " + match.allow);
       r.headers.emplace_back("Allow", match.allow);
-      return r;
+      a.refused = std::move(r);
+      return a;
     }
-    return ErrorResponse(Error::NotFound("no route for " + req.method + " " + req.path.substr(0, 200)));
+    a.refused = ErrorResponse(Error::NotFound("no route for " + req.method + " " + req.path.substr(0, 200)));
+    return a;
   }
-  const Route& route = *match.route;
-  route_label = route.pattern;
-  CallContext call{req, std::move(match.params), ApiKey{}};
-  if (route.access != Access::kPublic) {
-    auto key = auth.Authenticate(req.Header("authorization"));
-    if (!key.ok()) {
-      if (key.error().code != ErrorCode::kUnauthenticated) metrics.AddStoreError();
-      return ErrorResponse(key.error());
+  a.route = match.route;
+  a.route_label = match.route->pattern;
+  a.params = std::move(match.params);
+  const std::string client = ClientAddress(options.trust_forwarded_for, req);
+  if (a.route->access == Access::kPublic) {
+    if (count_limits && !public_hits.Take(client))
+      a.refused = TooManyRequests(public_hits.RetryAfter(client));
+    return a;
+  }
+  // A client that keeps presenting bad keys is refused before its key is even looked up.
+  if (count_limits && !auth_failures.Allowed(client)) {
+    a.refused = TooManyRequests(auth_failures.RetryAfter(client));
+    return a;
+  }
+  auto key = auth.Authenticate(req.Header("authorization"));
+  if (!key.ok()) {
+    if (key.error().code == ErrorCode::kUnauthenticated) {
+      if (count_limits) auth_failures.Take(client);
+    } else {
+      metrics.AddStoreError();
     }
-    call.key = std::move(key).value();
-    if (!HasScope(call.key.scopes, ScopeFor(route.access)))
-      return ErrorResponse(
-          {ErrorCode::kPermissionDenied,
-           "this API key lacks the '" + std::string(ScopeName(route.access)) + "' scope this route needs",
-           {}});
+    a.refused = ErrorResponse(key.error());
+    return a;
+  }
+  a.key = std::move(key).value();
+  if (!HasScope(a.key.scopes, ScopeFor(a.route->access))) {
+    a.refused = ErrorResponse(
+        {ErrorCode::kPermissionDenied,
+         "this API key lacks the '" + std::string(ScopeName(a.route->access)) + "' scope this route needs",
+         {}});
+    return a;
   }
   if (req.path.starts_with("/api/") && NeedsBody(req.method) &&
       !IsJsonContentType(req.Header("content-type")))
-    return HttpErrorResponse(415, "unsupported_media_type",
-                             "send the body as JSON with Content-Type: application/json");
+    a.refused = HttpErrorResponse(415, "unsupported_media_type",
+                                  "send the body as JSON with Content-Type: application/json");
+  return a;
+}
+
+Response Api::Impl::Dispatch(const Request& req, Admission admission) {
+  if (admission.refused) return std::move(*admission.refused);
+  const Route& route = *admission.route;
+  CallContext call{req, std::move(admission.params), std::move(admission.key)};
   auto result = route.handler(call);
   if (result.ok()) return std::move(result).value();
   const Error& err = result.error();
@@ -161,12 +211,14 @@ std::vector<std::pair<std::string, std::string>> Api::Routes() const {
   return out;
 }
 
-Response Api::Handle(const Request& request) {
+Response Api::Run(const Request& request, bool admitted) {
   auto start = std::chrono::steady_clock::now();
   std::string_view route_label = "unmatched";
   Response r;
   try {
-    r = impl_->Dispatch(request, route_label);
+    Impl::Admission admission = impl_->Admit(request, /*count_limits=*/!admitted);
+    route_label = admission.route_label;
+    r = impl_->Dispatch(request, std::move(admission));
   } catch (const std::exception& e) {
     spdlog::error("{} {}: unexpected exception: {}", request.method, route_label, e.what());
     r = ErrorResponse(Error::Internal(e.what()));
@@ -175,5 +227,23 @@ Response Api::Handle(const Request& request) {
   impl_->metrics.ObserveRequest(route_label, MethodLabel(request.method), r.status, seconds);
   return r;
 }
+
+Response Api::Handle(const Request& request) { return Run(request, /*admitted=*/false); }
+
+std::optional<Response> Api::Admit(const Request& request) {
+  Impl::Admission admission;
+  try {
+    admission = impl_->Admit(request, /*count_limits=*/true);
+  } catch (const std::exception& e) {
+    spdlog::error("{} admission: unexpected exception: {}", request.method, e.what());
+    return ErrorResponse(Error::Internal(e.what()));
+  }
+  if (!admission.refused) return std::nullopt;
+  impl_->metrics.ObserveRequest(admission.route_label, MethodLabel(request.method), admission.refused->status,
+                                0);
+  return std::move(admission.refused);
+}
+
+Response Api::HandleAdmitted(const Request& request) { return Run(request, /*admitted=*/true); }
 
 }  // namespace rapport::http

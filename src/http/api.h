@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,6 +37,10 @@ struct ApiOptions {
   compose::Sender sender;
   std::string link_secret;
   std::function<void(MessageClass)> on_queued;
+  // Strangers: failed authentications allowed per client address and minute (then 429 with
+  // Retry-After), and hits per second on the public link pages (a burst of 5x).
+  int auth_failures_per_minute = 20;
+  double public_requests_per_second = 20;
 };
 
 class Api {
@@ -45,7 +50,15 @@ class Api {
   Api(const Api&) = delete;
   Api& operator=(const Api&) = delete;
 
+  // The whole request: admission (below), then the route's handler.
   Response Handle(const Request& request);
+  // For a server that has read only the request line and headers (the body is empty): the
+  // response when the request is refused whatever its body (unknown route, 405, no or bad key,
+  // missing scope, wrong Content-Type, too many failed keys or public hits from this client:
+  // 429 with Retry-After), or nullopt to read the body and call HandleAdmitted. Counts the
+  // client's limits, which HandleAdmitted then does not count again.
+  std::optional<Response> Admit(const Request& request);
+  Response HandleAdmitted(const Request& request);
   Metrics& metrics();
   // The send service behind POST /api/v1/messages, for the other senders of this process.
   send::SendService& sender();
@@ -53,6 +66,7 @@ class Api {
   std::vector<std::pair<std::string, std::string>> Routes() const;
 
  private:
+  Response Run(const Request& request, bool admitted);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -1,5 +1,8 @@
 #include "http/message.h"
 
+#include <algorithm>
+#include <cctype>
+
 namespace rapport::http {
 
 namespace {
@@ -21,6 +24,21 @@ const std::string* Find(const Fields& fields, std::string_view name) {
 
 const std::string* Request::Header(std::string_view lower_name) const { return Find(headers, lower_name); }
 const std::string* Request::Query(std::string_view name) const { return Find(query, name); }
+
+std::string ClientAddress(bool trust_forwarded_for, const Request& req) {
+  if (trust_forwarded_for) {
+    if (const std::string* xff = req.Header("x-forwarded-for")) {
+      std::string_view first = std::string_view(*xff).substr(0, xff->find(','));
+      while (!first.empty() && first.front() == ' ') first.remove_prefix(1);
+      while (!first.empty() && first.back() == ' ') first.remove_suffix(1);
+      bool ok = !first.empty() && first.size() <= 45 &&
+                std::all_of(first.begin(), first.end(),
+                            [](unsigned char c) { return std::isxdigit(c) || c == '.' || c == ':'; });
+      if (ok) return std::string(first);
+    }
+  }
+  return req.peer_ip;
+}
 
 bool PercentDecode(std::string_view in, std::string& out) {
   out.clear();

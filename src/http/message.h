@@ -33,6 +33,10 @@ struct Response {
   std::string body;
 };
 
+// The client's address: the TCP peer, or the first X-Forwarded-For hop when the proxy in front is
+// trusted (and the hop is an address).
+std::string ClientAddress(bool trust_forwarded_for, const Request& req);
+
 // Splits "a=1&b=x%40y" into pairs, percent-decoding names and values ('+' stays '+').
 Fields ParseQuery(std::string_view query);
 // Percent-decodes; returns false (and leaves out undefined) on a bad escape.

@@ -45,7 +45,8 @@ struct ServerState {
       : options(std::move(opts)),
         api(store, clock,
             ApiOptions{options.trust_forwarded_for, options.max_events_per_request, options.key_cache_ttl,
-                       options.public_url, options.sender, options.link_secret, options.on_queued}),
+                       options.public_url, options.sender, options.link_secret, options.on_queued,
+                       options.auth_failures_per_minute, options.public_requests_per_second}),
         ioc(std::max(1, options.threads)),
         control(net::make_strand(ioc)),
         acceptor(control),
@@ -58,6 +59,10 @@ struct ServerState {
     sessions.emplace(s, std::move(w));
   }
   void Unregister(Session* s);
+  bool AtCapacity() {
+    std::lock_guard lock(mu);
+    return sessions.size() >= options.max_connections;
+  }
 
   // Declared before ioc so that they outlive it: destroying ioc destroys the sessions it still
   // holds (after a drain timeout), and they unregister on the way out.
@@ -66,6 +71,8 @@ struct ServerState {
   std::atomic<uint16_t> port{0};
   std::mutex mu;
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;  // GUARDED_BY(mu)
+  std::atomic<uint64_t> refused_connections{0};
+  std::chrono::steady_clock::time_point last_cap_warning{};  // accept strand only
 
   ServerOptions options;
   Api api;
@@ -101,13 +108,32 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  // The request line and headers as a Request (the body is left empty).
+  template <class Fields>
+  Request ToRequest(const bhttp::request_header<Fields>& msg, bool& bad_target) const {
+    Request req;
+    req.method = std::string(msg.method_string());
+    std::string_view target = msg.target();
+    size_t q = target.find('?');
+    bad_target = !PercentDecode(target.substr(0, q), req.path) || req.path.empty() || req.path[0] != '/';
+    if (q != std::string_view::npos) req.query = ParseQuery(target.substr(q + 1));
+    req.headers.reserve(16);
+    for (const auto& f : msg) {
+      std::string name(f.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      req.headers.emplace_back(std::move(name), std::string(f.value()));
+    }
+    req.peer_ip = peer_ip_;
+    return req;
+  }
+
   void ReadHeader() {
     if (server_.stopping && buffer_.size() == 0) return Close();
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(server_.options.body_limit);
     reading_ = true;
-    stream_.expires_after(server_.options.read_timeout);
+    stream_.expires_after(server_.options.header_timeout);
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
@@ -116,6 +142,23 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnHeader(beast::error_code ec) {
     if (ec) return OnReadError(ec);
     auto& req = parser_->get();
+    // Refuse what can be refused from the headers (no key, a wrong key, too many attempts)
+    // before reading a byte of the body.
+    bool bad_target = false;
+    Request head = ToRequest(req, bad_target);
+    std::optional<Response> refused;
+    if (bad_target)
+      refused = ErrorResponse(Error::BadRequest("malformed request target"));
+    else
+      refused = server_.api.Admit(head);
+    if (refused) {
+      reading_ = false;
+      bool body_pending = !parser_->is_done();
+      unsigned version = req.version();
+      bool keep_alive = req.keep_alive() && !body_pending && !server_.stopping;
+      parser_.reset();
+      return Write(std::move(*refused), version, keep_alive, /*linger=*/body_pending);
+    }
     auto expect = req[bhttp::field::expect];
     if (beast::iequals(expect, "100-continue") && !parser_->is_done()) {
       continue_.emplace(bhttp::status::continue_, req.version());
@@ -158,23 +201,11 @@ class Session : public std::enable_shared_from_this<Session> {
     bhttp::request<bhttp::string_body> msg = parser_->release();
     parser_.reset();
 
-    Request req;
-    req.method = std::string(msg.method_string());
-    std::string_view target = msg.target();
-    size_t q = target.find('?');
-    bool bad_target = !PercentDecode(target.substr(0, q), req.path) || req.path.empty() || req.path[0] != '/';
-    if (q != std::string_view::npos) req.query = ParseQuery(target.substr(q + 1));
-    req.headers.reserve(16);
-    for (const auto& f : msg) {
-      std::string name(f.name_string());
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      req.headers.emplace_back(std::move(name), std::string(f.value()));
-    }
+    bool bad_target = false;
+    Request req = ToRequest(msg, bad_target);
     req.body = std::move(msg.body());
-    req.peer_ip = peer_ip_;
-
-    Response r =
-        bad_target ? ErrorResponse(Error::BadRequest("malformed request target")) : server_.api.Handle(req);
+    Response r = bad_target ? ErrorResponse(Error::BadRequest("malformed request target"))
+                            : server_.api.HandleAdmitted(req);
     Write(std::move(r), msg.version(), msg.keep_alive() && !server_.stopping, false);
   }
 
@@ -242,7 +273,19 @@ void ServerState::Unregister(Session* s) {
 void ServerState::Accept() {
   acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
     if (stopping || !acceptor.is_open()) return;
-    if (!ec) {
+    if (!ec && AtCapacity()) {
+      // Over the cap: close at once (the client sees a reset and may retry); counted and logged
+      // at most once a minute.
+      beast::error_code close_ec;
+      socket.close(close_ec);
+      ++refused_connections;
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_cap_warning > std::chrono::minutes(1)) {
+        last_cap_warning = now;
+        spdlog::warn("http: {} connections open (server.max_connections); refusing new ones ({} so far)",
+                     options.max_connections, refused_connections.load());
+      }
+    } else if (!ec) {
       beast::error_code opt_ec;
       socket.set_option(tcp::no_delay(true), opt_ec);
       std::make_shared<Session>(std::move(socket), *this)->Start();

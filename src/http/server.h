@@ -25,6 +25,12 @@ struct ServerOptions {
   uint16_t port = 8080;                  // 0: pick a free port (see Server::port())
   int threads = 2;                       // I/O + handler threads
   size_t body_limit = 32 * 1024 * 1024;  // bytes; larger bodies get 413
+  // Connections open at once; more are closed as they are accepted.
+  size_t max_connections = 1024;
+  // Reading a request's line and headers (and a keep-alive connection's wait for its next
+  // request); then reading its body; then writing the response. A peer slower than these is
+  // disconnected, so a slow client holds a connection for a bounded time.
+  std::chrono::seconds header_timeout{10};
   std::chrono::seconds read_timeout{30};
   std::chrono::seconds write_timeout{30};
   std::chrono::seconds drain_timeout{30};  // graceful shutdown budget
@@ -37,6 +43,10 @@ struct ServerOptions {
   compose::Sender sender;
   std::string link_secret;
   std::function<void(MessageClass)> on_queued;
+  // Strangers (see ApiOptions): failed authentications per client address and minute, and hits
+  // per second on the public link pages.
+  int auth_failures_per_minute = 20;
+  double public_requests_per_second = 20;
 };
 
 class Server {

@@ -7,18 +7,7 @@ namespace {
 
 // The consent IP: the TCP peer, or the first X-Forwarded-For hop when the proxy is trusted.
 std::string ClientIp(const Services& s, const Request& req) {
-  if (s.options.trust_forwarded_for) {
-    if (const std::string* xff = req.Header("x-forwarded-for")) {
-      std::string_view first = std::string_view(*xff).substr(0, xff->find(','));
-      while (!first.empty() && first.front() == ' ') first.remove_prefix(1);
-      while (!first.empty() && first.back() == ' ') first.remove_suffix(1);
-      bool ok = !first.empty() && first.size() <= 45 &&
-                std::all_of(first.begin(), first.end(),
-                            [](unsigned char c) { return std::isxdigit(c) || c == '.' || c == ':'; });
-      if (ok) return std::string(first);
-    }
-  }
-  return req.peer_ip;
+  return ClientAddress(s.options.trust_forwarded_for, req);
 }
 
 std::string UserAgent(const Request& req) {
