@@ -1,6 +1,7 @@
 #include "app/contact_export.h"
 
 #include "app/csv_reader.h"
+#include "core/json_write.h"
 
 namespace rapport::app {
 
@@ -29,7 +30,7 @@ void AppendContactCsv(std::string& out, const Contact& c) {
   out.push_back(',');
   out += FormatTimestamp(c.updated_at);
   out.push_back(',');
-  AppendCsvField(out, json::serialize(c.attributes));
+  AppendCsvField(out, WriteJson(c.attributes));
   out += "\r\n";
 }
 
@@ -44,7 +45,7 @@ void AppendContactJsonLine(std::string& out, const Contact& c) {
   o["attributes"] = c.attributes;
   o["created_at"] = FormatTimestamp(c.created_at);
   o["updated_at"] = FormatTimestamp(c.updated_at);
-  out += json::serialize(o);
+  out += WriteJson(o);
   out.push_back('\n');
 }
 

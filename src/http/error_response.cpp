@@ -1,6 +1,7 @@
 #include "http/error_response.h"
 
 #include "core/json_codec.h"
+#include "core/json_write.h"
 
 namespace rapport::http {
 
@@ -34,7 +35,7 @@ Response ErrorResponse(const Error& error) {
   r.status = HttpStatusFor(error.code);
   Error shown{error.code, PublicMessage(error), error.field};
   if (error.code == ErrorCode::kInternal || error.code == ErrorCode::kUnavailable) shown.field.clear();
-  r.body = json::serialize(EncodeError(shown));
+  r.body = WriteJson(EncodeError(shown));
   if (r.status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"rapport\"");
   if (r.status == 503) r.headers.emplace_back("Retry-After", "1");
   return r;
@@ -44,7 +45,7 @@ Response HttpErrorResponse(int status, std::string_view code, std::string_view m
   Response r;
   r.status = status;
   json::object err{{"error", json::object{{"code", code}, {"message", message}, {"field", nullptr}}}};
-  r.body = json::serialize(err);
+  r.body = WriteJson(err);
   return r;
 }
 

@@ -4,6 +4,8 @@
 
 #include <charconv>
 
+#include "core/json_write.h"
+
 namespace rapport::http {
 
 Result<json::value> ParseBody(const Request& request) {
@@ -14,7 +16,7 @@ Result<json::value> ParseBody(const Request& request) {
 Response JsonResponse(int status, const json::value& body) {
   Response r;
   r.status = status;
-  r.body = json::serialize(body);
+  r.body = WriteJson(body);
   return r;
 }
 

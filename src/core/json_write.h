@@ -1,0 +1,19 @@
+// JSON text as rapport writes it to the world (API responses, exports): numbers the shortest way
+// that reads back exactly, in the form JavaScript's Number#toString uses (42.5, 0.1, 1e+21,
+// 1.5e-7), never Boost.JSON's exponent form ("4.25E1"); a double that is not finite is written
+// as null (JSON has no NaN or Infinity). Strings are escaped as RFC 8259 requires (quote,
+// backslash, control characters) and otherwise kept as they are (UTF-8). Pure; thread-safe.
+#pragma once
+
+#include <string>
+
+#include <boost/json/value.hpp>
+
+namespace rapport {
+
+void AppendJson(std::string& out, const boost::json::value& value);
+std::string WriteJson(const boost::json::value& value);
+// One number, as above.
+void AppendJsonNumber(std::string& out, double value);
+
+}  // namespace rapport
