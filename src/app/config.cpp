@@ -212,6 +212,7 @@ const std::vector<KeySpec>& Keys() {
       {"server", "max_connections", RAPPORT_CFG_SET(server.max_connections, AsInt(k, r, o, 1, 1000000))},
       {"server", "header_timeout", RAPPORT_CFG_SET(server.header_timeout, AsDuration(k, r, o))},
       {"server", "read_timeout", RAPPORT_CFG_SET(server.read_timeout, AsDuration(k, r, o))},
+      {"log", "access", RAPPORT_CFG_SET(log.access, AsBool(k, r, o))},
       {"server", "trust_forwarded_for", RAPPORT_CFG_SET(server.trust_forwarded_for, AsBool(k, r, o))},
       {"server", "auth_failures_per_minute",
        RAPPORT_CFG_SET(server.auth_failures_per_minute, AsInt(k, r, o, 1, 1000000))},

@@ -48,6 +48,7 @@ struct StoreConfig {
 struct LogConfig {
   std::string level = "info";   // trace, debug, info, warn, error, critical, off
   std::string format = "text";  // text or json
+  bool access = true;           // one line per HTTP request (method, route, status, time, id)
 };
 
 struct DeliveryConfig {

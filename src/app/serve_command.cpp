@@ -34,6 +34,7 @@ http::ServerOptions ServerOptionsFrom(const Config& config, const HostPort& list
   o.header_timeout = config.server.header_timeout;
   o.read_timeout = config.server.read_timeout;
   o.trust_forwarded_for = config.server.trust_forwarded_for;
+  o.access_log = config.log.access;
   o.auth_failures_per_minute = config.server.auth_failures_per_minute;
   o.public_requests_per_second = config.server.public_requests_per_second;
   o.write_timeout = config.server.write_timeout;

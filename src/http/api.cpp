@@ -1,11 +1,15 @@
 #include "http/api.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <openssl/rand.h>
 #include <strings.h>
 
+#include <algorithm>
+#include <cctype>
 #include <exception>
+#include <random>
 
 #include "http/client_limiter.h"
 #include "http/error_response.h"
@@ -43,6 +47,20 @@ Response TooManyRequests(int retry_after) {
       "too many requests from this address; retry after " + std::to_string(retry_after) + " s");
   r.headers.emplace_back("Retry-After", std::to_string(retry_after));
   return r;
+}
+
+// The caller's X-Request-Id when it is a plain token (so a proxy's id follows the request), else a
+// new random one. Never the path or a header value that could carry a secret.
+std::string RequestId(const Request& req) {
+  if (const std::string* given = req.Header("x-request-id")) {
+    bool plain = !given->empty() && given->size() <= 64 &&
+                 std::all_of(given->begin(), given->end(), [](unsigned char c) {
+                   return std::isalnum(c) || c == '-' || c == '_' || c == '.';
+                 });
+    if (plain) return *given;
+  }
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  return fmt::format("{:016x}", rng());
 }
 
 std::string_view MethodLabel(std::string_view m) {
@@ -114,6 +132,8 @@ struct Api::Impl {
     std::optional<Response> refused;
   };
   Admission Admit(const Request& req, bool count_limits);
+  // Stamps the request id on the response and writes the access log line.
+  void Finish(const Request& req, std::string_view route, Response& r, double seconds);
   Response Dispatch(const Request& req, Admission admission);
 
   ApiOptions options;
@@ -183,6 +203,14 @@ Api::Impl::Admission Api::Impl::Admit(const Request& req, bool count_limits) {
   return a;
 }
 
+void Api::Impl::Finish(const Request& req, std::string_view route, Response& r, double seconds) {
+  std::string id = RequestId(req);
+  if (options.access_log)
+    spdlog::info("access {} {} {} {:.1f}ms id={}", MethodLabel(req.method), route, r.status, seconds * 1e3,
+                 id);
+  r.headers.emplace_back("X-Request-Id", std::move(id));
+}
+
 Response Api::Impl::Dispatch(const Request& req, Admission admission) {
   if (admission.refused) return std::move(*admission.refused);
   const Route& route = *admission.route;
@@ -225,6 +253,7 @@ Response Api::Run(const Request& request, bool admitted) {
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   impl_->metrics.ObserveRequest(route_label, MethodLabel(request.method), r.status, seconds);
+  impl_->Finish(request, route_label, r, seconds);
   return r;
 }
 
@@ -241,6 +270,7 @@ std::optional<Response> Api::Admit(const Request& request) {
   if (!admission.refused) return std::nullopt;
   impl_->metrics.ObserveRequest(admission.route_label, MethodLabel(request.method), admission.refused->status,
                                 0);
+  impl_->Finish(request, admission.route_label, *admission.refused, 0);
   return std::move(admission.refused);
 }
 

@@ -41,6 +41,9 @@ struct ApiOptions {
   // Retry-After), and hits per second on the public link pages (a burst of 5x).
   int auth_failures_per_minute = 20;
   double public_requests_per_second = 20;
+  // One log line per request: method, route pattern (never the path, which may hold a token),
+  // status, time and the request id (also sent back as X-Request-Id). Never a key or a body.
+  bool access_log = false;
 };
 
 class Api {

@@ -47,6 +47,7 @@ struct ServerOptions {
   // per second on the public link pages.
   int auth_failures_per_minute = 20;
   double public_requests_per_second = 20;
+  bool access_log = true;  // see ApiOptions
 };
 
 class Server {
