@@ -14,7 +14,12 @@
 #include <map>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
+#include "delivery/maildir/maildir_transport.h"
 #include "delivery/provider_groups.h"
+#include "delivery/smtp/smtp_config.h"
+#include "delivery/smtp/smtp_transport.h"
 #include "delivery/transport_registry.h"
 #include "mail/header.h"
 
@@ -77,9 +82,33 @@ Result<std::unique_ptr<DeliveryStack>> BuildDeliveryStack(const Config& config, 
       return Error::Invalid("delivery.outbox_dir",
                             "cannot create " + config.OutboxDir() + ": " + ec.message());
   }
+  // The transports this binary offers, registered here, explicitly (no self-registration).
+  delivery::TransportRegistry transports;
+  delivery::RegisterMaildirTransport(transports);
+  delivery::RegisterSmtpTransport(transports);
+  auto field_error = [&](Error e) {
+    // The factories never quote the URL (it may hold the SMTP password).
+    e.field = config.delivery.transport == "smtp" ? "delivery.smtp_url" : "delivery.outbox_dir";
+    e.message = e.field + ": " + e.message;
+    return e;
+  };
   // One transport per lane: a marketing batch never holds a connection a receipt needs.
-  RAPPORT_ASSIGN_OR_RETURN(stack->transactional, delivery::CreateTransport(url));
-  RAPPORT_ASSIGN_OR_RETURN(stack->marketing, delivery::CreateTransport(url));
+  auto transactional = transports.Create(url);
+  if (!transactional.ok()) return field_error(std::move(transactional).error());
+  stack->transactional = std::move(transactional).value();
+  auto marketing = transports.Create(url);
+  if (!marketing.ok()) return field_error(std::move(marketing).error());
+  stack->marketing = std::move(marketing).value();
+  if (config.delivery.transport == "smtp") {
+    auto smtp = delivery::ParseSmtpUrl(url);
+    if (smtp.ok() && !smtp->user.empty() && smtp->allow_plaintext_auth &&
+        smtp->tls != delivery::TlsMode::kImplicit && smtp->tls != delivery::TlsMode::kRequired) {
+      spdlog::warn(
+          "delivery.smtp_url has allow_plaintext_auth=true: the SMTP password is sent without TLS when {} "
+          "offers no STARTTLS",
+          smtp->Describe());
+    }
+  }
   RAPPORT_ASSIGN_OR_RETURN(delivery::MessageSigner signer, BuildDkimSigner(config, stack->signers));
 
   delivery::RateLimiterOptions limits;

@@ -59,7 +59,9 @@ TEST(OutboxWorkerSmtp, DeliversSignedMailAndRecordsEveryOutcomeInSqlite) {
   ASSERT_TRUE(key.ok());
   mail::DkimSigner signer({*key});
 
-  auto smtp = CreateTransport("smtp://127.0.0.1:" + std::to_string(server.port) + "?pool=2");
+  TransportRegistry registry;
+  RegisterBuiltinTransports(registry);
+  auto smtp = registry.Create("smtp://127.0.0.1:" + std::to_string(server.port) + "?pool=2");
   ASSERT_TRUE(smtp.ok());
   MaildirTransport unused(dir.path() + "/marketing");
   RateLimiter limiter(SystemClock::Instance(), {});
@@ -99,6 +101,123 @@ TEST(OutboxWorkerSmtp, DeliversSignedMailAndRecordsEveryOutcomeInSqlite) {
   std::string cmd = "/usr/bin/python3 " + SourceDir() + "/tests/smtp/verify_dkim.py '" + emls[0] + "' '" +
                     *txt + "' >/dev/null";
   EXPECT_EQ(std::system(cmd.c_str()), 0) << ReadFile(emls[0]);
+}
+
+// Issue 13 item 5: every class of permanent reply, from a real server through the worker into the
+// real SQLite store. Only a reply about the recipient's address bounces the message and the
+// contact; blocks, policy, content, size, sender authentication and full or disabled mailboxes
+// fail the message and leave the contact mailable (transactional mail still reaches them).
+TEST(OutboxWorkerSmtp, Issue13OnlyAnAddressFailureBouncesTheContact) {
+  TempDir dir;
+  ScriptedServer server;
+  ASSERT_TRUE(server.Start({"--out", dir.path(), "--log", dir.path() + "/log"})) << server.error;
+  auto store = OpenStore("sqlite:" + dir.path() + "/rapport.db");
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  ASSERT_TRUE((*store)->Migrate().ok());
+  auto ws = (*store)->workspaces().Create("acme");
+  ASSERT_TRUE(ws.ok()) << ws.error().message;
+  OutboxStore& outbox = (*store)->outbox();
+
+  struct Case {
+    std::string local;
+    MessageState state;
+    DeliveryFailure failure;
+    ContactStatus contact;
+    std::string step;
+  };
+  const std::vector<Case> cases = {
+      {"p550", MessageState::kBounced, DeliveryFailure::kRecipientAddress, ContactStatus::kBounced,
+       "rcpt_to"},
+      {"p553dom", MessageState::kBounced, DeliveryFailure::kRecipientAddress, ContactStatus::kBounced,
+       "rcpt_to"},
+      {"p550txt", MessageState::kBounced, DeliveryFailure::kRecipientAddress, ContactStatus::kBounced,
+       "rcpt_to"},
+      {"p554", MessageState::kFailed, DeliveryFailure::kPolicyBlock, ContactStatus::kActive, "rcpt_to"},
+      {"p554spam", MessageState::kFailed, DeliveryFailure::kPolicyBlock, ContactStatus::kActive, "rcpt_to"},
+      {"p554bl", MessageState::kFailed, DeliveryFailure::kPolicyBlock, ContactStatus::kActive, "rcpt_to"},
+      {"p550dmarc", MessageState::kFailed, DeliveryFailure::kSenderAuth, ContactStatus::kActive, "rcpt_to"},
+      {"p552full", MessageState::kFailed, DeliveryFailure::kMailboxFull, ContactStatus::kActive, "rcpt_to"},
+      {"p550off", MessageState::kFailed, DeliveryFailure::kMailboxDisabled, ContactStatus::kActive,
+       "rcpt_to"},
+      {"d554", MessageState::kFailed, DeliveryFailure::kContent, ContactStatus::kActive, "end_of_data"},
+      {"dbig", MessageState::kFailed, DeliveryFailure::kMessageSize, ContactStatus::kActive, "end_of_data"},
+      {"t451", MessageState::kDeferred, DeliveryFailure::kTransient, ContactStatus::kActive, "rcpt_to"},
+      {"ok", MessageState::kSent, DeliveryFailure::kNone, ContactStatus::kActive, "end_of_data"},
+  };
+  auto queue = [&](ContactId contact, const std::string& rcpt) {
+    OutboxMessage m;
+    m.workspace_id = ws->id;
+    m.contact_id = contact;
+    m.message_class = MessageClass::kTransactional;
+    m.mail_from = "bounce@example.com";
+    m.rcpt_to = rcpt;
+    m.subject = "Receipt";
+    m.mime = "From: hello@example.com\r\nTo: " + rcpt + "\r\nSubject: Receipt\r\n\r\nThanks!\r\n";
+    m.next_attempt_at = SystemClock::Instance().Now();
+    auto e = outbox.Enqueue(m);
+    EXPECT_TRUE(e.ok()) << e.error().message;
+    return e.ok() ? e->message.id : MessageId{0};
+  };
+  std::vector<ContactId> contacts;
+  std::vector<MessageId> ids;
+  for (const Case& c : cases) {
+    ContactInput in;
+    in.email = c.local + "@example.org";
+    auto contact = (*store)->contacts().Create(ws->id, in);
+    ASSERT_TRUE(contact.ok()) << contact.error().message;
+    contacts.push_back(contact->id);
+    ids.push_back(queue(contact->id, *in.email));
+  }
+
+  TransportRegistry registry;
+  RegisterBuiltinTransports(registry);
+  auto smtp = registry.Create("smtp://127.0.0.1:" + std::to_string(server.port) + "?pool=2");
+  ASSERT_TRUE(smtp.ok()) << smtp.error().message;
+  MaildirTransport unused(dir.path() + "/marketing");
+  RateLimiter limiter(SystemClock::Instance(), {});
+  OutboxWorkerOptions options;
+  options.owner = "test-node";
+  OutboxWorker worker(outbox, SystemClock::Instance(), limiter, **smtp, unused, {}, options);
+  auto round = worker.RunOnce(MessageClass::kTransactional);
+  ASSERT_TRUE(round.ok()) << round.error().message;
+  EXPECT_EQ(round->bounced, 3);
+  EXPECT_EQ(round->failed, 8);
+  EXPECT_EQ(round->deferred, 1);
+  EXPECT_EQ(round->sent, 1);
+
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const Case& c = cases[i];
+    SCOPED_TRACE(c.local);
+    EXPECT_EQ(MessageStateName(outbox.Get(ws->id, ids[i])->state), MessageStateName(c.state));
+    EXPECT_EQ(ContactStatusName((*store)->contacts().Get(ws->id, contacts[i])->status),
+              ContactStatusName(c.contact));
+    auto timeline = (*store)->events().ListForContact(ws->id, contacts[i], {});
+    ASSERT_TRUE(timeline.ok());
+    ASSERT_FALSE(timeline->items.empty());
+    const auto& props = timeline->items.front().properties;
+    EXPECT_EQ(timeline->items.front().name, "message." + std::string(MessageStateName(c.state)));
+    if (c.failure == DeliveryFailure::kNone) {
+      EXPECT_FALSE(props.contains("failure"));
+    } else {
+      ASSERT_TRUE(props.contains("failure"));
+      EXPECT_EQ(props.at("failure").as_string(), DeliveryFailureName(c.failure));
+    }
+    ASSERT_TRUE(props.contains("smtp_step"));
+    EXPECT_EQ(props.at("smtp_step").as_string(), c.step);
+  }
+  auto failures = worker.Failures();
+  EXPECT_EQ((failures[{"example.org", DeliveryFailure::kPolicyBlock}]), 3);
+  EXPECT_EQ((failures[{"example.org", DeliveryFailure::kRecipientAddress}]), 3);
+
+  // The blocked contact still gets mail; the bounced one is suppressed at the next claim.
+  MessageId again_blocked = queue(contacts[3], "p554@example.org");
+  MessageId again_gone = queue(contacts[0], "p550@example.org");
+  auto claimed = outbox.Claim(MessageClass::kTransactional, 10, "other-node", SystemClock::Instance().Now(),
+                              std::chrono::seconds(30));
+  ASSERT_TRUE(claimed.ok()) << claimed.error().message;
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ(claimed->front().id, again_blocked);
+  EXPECT_EQ(outbox.Get(ws->id, again_gone)->state, MessageState::kSuppressed);
 }
 
 }  // namespace

@@ -16,7 +16,9 @@
 // address with forbidden characters) get a local 5xx.
 //
 // Thread-safety: Send() may be called from several threads; calls are serialized (one batch at
-// a time per transport: use one transport per lane). All Asio code lives in smtp_transport.cpp.
+// a time per transport: use one transport per lane). All Asio code lives in smtp_transport.cpp;
+// what to send and what each reply means is decided by the pure machines of smtp_setup.h (the
+// session: greeting, EHLO, STARTTLS, AUTH) and smtp_transaction.h (MAIL, RCPT, DATA).
 #pragma once
 
 #include <cstdint>
@@ -24,6 +26,7 @@
 
 #include "delivery/smtp/smtp_config.h"
 #include "delivery/transport.h"
+#include "delivery/transport_registry.h"
 
 namespace rapport::delivery {
 
@@ -50,5 +53,8 @@ class SmtpTransport final : public Transport {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Registers "smtp" and "smtps" (URLs as in smtp_config.h).
+void RegisterSmtpTransport(TransportRegistry& registry);
 
 }  // namespace rapport::delivery
