@@ -7,12 +7,14 @@
 #include <spdlog/spdlog.h>
 
 #include "delivery/provider_groups.h"
-#include "mail/dkim.h"
+#include "mail/dkim_keyring.h"
 
 namespace rapport::delivery {
 
-MessageSigner DkimMessageSigner(const mail::DkimSigner& signer) {
-  return [&signer](const OutboxMessage& m, Timestamp now) { return signer.Sign(m.mime, now); };
+MessageSigner DkimMessageSigner(const mail::DkimKeyring& keyring) {
+  return [&keyring](const OutboxMessage& m, Timestamp now) {
+    return keyring.Sign(RecipientDomain(m.mail_from), m.mime, now);
+  };
 }
 
 OutboxWorker::OutboxWorker(OutboxStore& store, const Clock& clock, RateLimiter& limiter,

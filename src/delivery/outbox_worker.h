@@ -37,7 +37,7 @@
 #include "delivery/transport.h"
 
 namespace rapport::mail {
-class DkimSigner;
+class DkimKeyring;
 }
 
 namespace rapport::delivery {
@@ -45,8 +45,9 @@ namespace rapport::delivery {
 // Returns the message bytes to send (the MIME with its DKIM-Signature headers prepended).
 using MessageSigner = std::function<Result<std::string>(const OutboxMessage& message, Timestamp now)>;
 
-// A MessageSigner that signs with the mail module's DKIM signer (which must outlive it).
-MessageSigner DkimMessageSigner(const mail::DkimSigner& signer);
+// A MessageSigner that signs each message with the keys of its envelope sender's domain (or the
+// nearest parent domain with keys; unsigned when none) from `keyring`, which must outlive it.
+MessageSigner DkimMessageSigner(const mail::DkimKeyring& keyring);
 
 struct OutboxWorkerOptions {
   std::string owner = "worker";  // the lease owner: unique per process/node

@@ -8,7 +8,7 @@
 #include "delivery/smtp/smtp_transport.h"
 #include "delivery/testing/smtp_servers.h"
 #include "delivery/transport_registry.h"
-#include "mail/dkim.h"
+#include "mail/dkim_keyring.h"
 #include "store/open.h"
 
 namespace rapport::delivery {
@@ -53,11 +53,16 @@ TEST(OutboxWorkerSmtp, DeliversSignedMailAndRecordsEveryOutcomeInSqlite) {
     ids.push_back(e->message.id);
   }
 
+  // The keyring serve uses, loaded from a key file the same way.
   auto pem = mail::GenerateDkimKeyPem(mail::DkimAlgorithm::kRsaSha256);
   ASSERT_TRUE(pem.ok());
+  std::ofstream(dir.path() + "/s1.pem") << *pem;
+  std::vector<mail::DkimKeyFile> key_files = {
+      {"example.com", "s1", dir.path() + "/s1.pem", mail::DkimAlgorithm::kRsaSha256}};
+  auto keyring = mail::DkimKeyring::FromFiles(key_files);
+  ASSERT_TRUE(keyring.ok()) << keyring.error().message;
   auto key = mail::DkimKeyFromPem("example.com", "s1", *pem, mail::DkimAlgorithm::kRsaSha256);
   ASSERT_TRUE(key.ok());
-  mail::DkimSigner signer({*key});
 
   TransportRegistry registry;
   RegisterBuiltinTransports(registry);
@@ -67,7 +72,7 @@ TEST(OutboxWorkerSmtp, DeliversSignedMailAndRecordsEveryOutcomeInSqlite) {
   RateLimiter limiter(SystemClock::Instance(), {});
   OutboxWorkerOptions options;
   options.owner = "test-node";
-  OutboxWorker worker(outbox, SystemClock::Instance(), limiter, **smtp, unused, DkimMessageSigner(signer),
+  OutboxWorker worker(outbox, SystemClock::Instance(), limiter, **smtp, unused, DkimMessageSigner(*keyring),
                       options);
   auto round = worker.RunOnce(MessageClass::kTransactional);
   ASSERT_TRUE(round.ok()) << round.error().message;
