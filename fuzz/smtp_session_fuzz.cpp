@@ -93,7 +93,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const SmtpStep step = setup.step();
     CheckClass(r, step);
     a = setup.OnReply(r);
-    if (a.kind == Kind::kFail && a.failure.code != 0) Check(a.failure.code == r.code, "failure carries the reply");
+    if (a.kind == Kind::kFail && a.failure.code != 0)
+      Check(a.failure.code == r.code, "failure carries the reply");
   }
   if (!ready) return 0;
 

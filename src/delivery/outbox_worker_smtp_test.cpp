@@ -225,5 +225,56 @@ TEST(OutboxWorkerSmtp, Issue13OnlyAnAddressFailureBouncesTheContact) {
   EXPECT_EQ(outbox.Get(ws->id, again_gone)->state, MessageState::kSuppressed);
 }
 
+// Issue 14 item 6: a 421 in the greeting is recorded as 421 (it was code 0 with the text in the
+// reply), so rate control's 421 rule halves the provider's rate; the message is deferred.
+TEST(OutboxWorkerSmtp, Issue14AGreeting421IsRecordedAndSlowsTheProviderDown) {
+  TempDir dir;
+  ScriptedServer server;
+  ASSERT_TRUE(server.Start({"--reply", "greeting=421 4.7.0 too many connections from your host"}))
+      << server.error;
+  auto store = OpenStore("sqlite:" + dir.path() + "/rapport.db");
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  ASSERT_TRUE((*store)->Migrate().ok());
+  auto ws = (*store)->workspaces().Create("acme");
+  ASSERT_TRUE(ws.ok());
+  ContactInput in;
+  in.email = "ok@gmail.com";
+  auto contact = (*store)->contacts().Create(ws->id, in);
+  ASSERT_TRUE(contact.ok());
+  OutboxMessage m;
+  m.workspace_id = ws->id;
+  m.contact_id = contact->id;
+  m.mail_from = "bounce@example.com";
+  m.rcpt_to = "ok@gmail.com";
+  m.mime = "From: hello@example.com\r\nTo: ok@gmail.com\r\nSubject: x\r\n\r\nhi\r\n";
+  m.next_attempt_at = SystemClock::Instance().Now();
+  auto queued = (*store)->outbox().Enqueue(m);
+  ASSERT_TRUE(queued.ok());
+
+  TransportRegistry registry;
+  RegisterBuiltinTransports(registry);
+  auto smtp = registry.Create("smtp://127.0.0.1:" + std::to_string(server.port) + "?pool=1");
+  ASSERT_TRUE(smtp.ok());
+  MaildirTransport unused(dir.path() + "/marketing");
+  RateLimiterOptions limits;
+  limits.default_limits.rate = 40;
+  RateLimiter limiter(SystemClock::Instance(), limits);
+  OutboxWorkerOptions options;
+  options.owner = "test-node";
+  OutboxWorker worker((*store)->outbox(), SystemClock::Instance(), limiter, **smtp, unused, {}, options);
+  ASSERT_DOUBLE_EQ(limiter.CurrentRate("gmail.com"), 40);
+  auto round = worker.RunOnce(MessageClass::kTransactional);
+  ASSERT_TRUE(round.ok()) << round.error().message;
+  EXPECT_EQ(round->deferred, 1);
+  auto attempts = (*store)->outbox().Attempts(ws->id, queued->message.id);
+  ASSERT_TRUE(attempts.ok());
+  ASSERT_EQ(attempts->size(), 1u);
+  EXPECT_EQ((*attempts)[0].smtp_code, 421);
+  EXPECT_EQ((*attempts)[0].enhanced_code, "4.7.0");
+  EXPECT_EQ((*attempts)[0].reply, "too many connections from your host");
+  EXPECT_DOUBLE_EQ(limiter.CurrentRate("gmail.com"), 20);  // halved by the 421
+  EXPECT_EQ((worker.Failures()[{"gmail.com", DeliveryFailure::kThrottled}]), 1);
+}
+
 }  // namespace
 }  // namespace rapport::delivery
