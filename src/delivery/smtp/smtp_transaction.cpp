@@ -76,14 +76,18 @@ SmtpTransaction::SmtpTransaction(const Envelope& envelope, uint64_t size, bool e
     : envelope_(envelope), outcomes_(outcomes), pipe_(caps.pipelining), rset_first_(rset_first) {
   outcomes_.assign(envelope.rcpt_to.size(), RecipientOutcome{});
   for (size_t i = 0; i < envelope.rcpt_to.size(); ++i) outcomes_[i].rcpt = envelope.rcpt_to[i];
-  std::string all;
-  AppendTransactionCommands(envelope, size, eight_bit, caps, all);
-  // One command per line; the machine hands them out one by one without pipelining.
-  size_t start = 0;
-  for (size_t nl = all.find('\n'); nl != std::string::npos; nl = all.find('\n', start)) {
-    commands_.push_back(all.substr(start, nl + 1 - start));
-    start = nl + 1;
-  }
+  if (rset_first_) commands_ = "RSET\r\n";
+  first_ = rset_first_ ? 1 : 0;
+  AppendTransactionCommands(envelope, size, eight_bit, caps, commands_);
+  // One command per line; without pipelining they go out one by one.
+  ends_.reserve(envelope.rcpt_to.size() + 3);
+  for (size_t nl = commands_.find('\n'); nl != std::string::npos; nl = commands_.find('\n', nl + 1))
+    ends_.push_back(nl + 1);
+}
+
+std::string_view SmtpTransaction::Command(size_t i) const {
+  const size_t begin = i == 0 ? 0 : ends_[i - 1];
+  return std::string_view(commands_).substr(begin, ends_[i] - begin);
 }
 
 SmtpStep SmtpTransaction::step() const {
@@ -100,24 +104,21 @@ SmtpStep SmtpTransaction::step() const {
 }
 
 SmtpTransaction::Action SmtpTransaction::Begin(bool already_sent) {
+  // Commands sent behind the previous message's data never start with RSET (that transaction
+  // went well), so `already_sent` implies !rset_first_.
   phase_ = rset_first_ && !already_sent ? Phase::kRset : Phase::kMail;
   Action a;
   if (already_sent) return a;  // kRead
   a.kind = Action::Kind::kSend;
-  if (phase_ == Phase::kRset) a.commands = "RSET\r\n";
-  if (pipe_) {
-    for (const auto& c : commands_) a.commands += c;
-  } else if (phase_ == Phase::kMail) {
-    a.commands = commands_[0];
-  }
+  a.commands = pipe_ ? std::string_view(commands_) : Command(0);
   return a;
 }
 
-SmtpTransaction::Action SmtpTransaction::Next(std::string commands) {
+SmtpTransaction::Action SmtpTransaction::Next(size_t command) {
   Action a;
   if (!pipe_) {
     a.kind = Action::Kind::kSend;
-    a.commands = std::move(commands);
+    a.commands = Command(command);
   }
   return a;
 }
@@ -148,7 +149,7 @@ SmtpTransaction::Action SmtpTransaction::OnReply(const SmtpReply& reply) {
         return Finish(true);
       }
       phase_ = Phase::kMail;
-      return Next(commands_[0]);
+      return Next(first_);
     case Phase::kMail:
       mail_ok_ = Positive(reply.code);
       if (!mail_ok_)
@@ -160,7 +161,7 @@ SmtpTransaction::Action SmtpTransaction::OnReply(const SmtpReply& reply) {
         needs_rset_ = true;
         return Finish(false);
       }
-      return Next(commands_[1]);
+      return Next(first_ + 1);
     case Phase::kRcpt: {
       if (mail_ok_) {
         Set(outcomes_[rcpt_], reply, at);
@@ -172,13 +173,13 @@ SmtpTransaction::Action SmtpTransaction::OnReply(const SmtpReply& reply) {
           if (j > rcpt_ || outcomes_[j].Accepted()) Set(outcomes_[j], reply, at);
         return Finish(true);
       }
-      if (++rcpt_ < envelope_.rcpt_to.size()) return Next(commands_[1 + rcpt_]);
+      if (++rcpt_ < envelope_.rcpt_to.size()) return Next(first_ + 1 + rcpt_);
       phase_ = Phase::kData;
       if (!pipe_ && (!mail_ok_ || accepted_ == 0)) {
         needs_rset_ = true;
         return Finish(false);
       }
-      return Next(commands_.back());
+      return Next(ends_.size() - 1);
     }
     case Phase::kData:
       if (reply.code != 354) {

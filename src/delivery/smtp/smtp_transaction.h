@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "delivery/smtp/smtp_capabilities.h"
@@ -38,7 +39,7 @@ class SmtpTransaction {
       kClose,     // finished; the server is closing (421): close the connection
     };
     Kind kind = Kind::kRead;
-    std::string commands;  // kSend
+    std::string_view commands;  // kSend; valid until the next call on the transaction
   };
 
   // `outcomes` gets one entry per envelope recipient, filled as replies arrive; it must outlive
@@ -60,7 +61,8 @@ class SmtpTransaction {
 
  private:
   enum class Phase { kRset, kMail, kRcpt, kData, kEnd, kEndEmpty, kFinished };
-  Action Next(std::string commands);  // kSend without pipelining, kRead with it
+  Action Next(size_t command);  // kSend of that command without pipelining, kRead with it
+  std::string_view Command(size_t i) const;
   Action Finish(bool close);
   void Set(RecipientOutcome& o, const SmtpReply& reply, SmtpStep step);
 
@@ -68,7 +70,9 @@ class SmtpTransaction {
   std::vector<RecipientOutcome>& outcomes_;
   const bool pipe_;
   bool rset_first_;
-  std::vector<std::string> commands_;  // MAIL, RCPT..., DATA
+  std::string commands_;      // [RSET,] MAIL, RCPT..., DATA, one per line
+  std::vector<size_t> ends_;  // where each of commands_'s lines ends
+  size_t first_ = 0;          // the index of MAIL in ends_ (1 after RSET)
   Phase phase_ = Phase::kMail;
   size_t rcpt_ = 0;      // the RCPT whose reply is awaited
   size_t accepted_ = 0;  // recipients accepted

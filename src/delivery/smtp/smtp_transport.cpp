@@ -370,8 +370,7 @@ awaitable<SmtpTransport::Impl::Connection::TxEnd> SmtpTransport::Impl::Connectio
       case Kind::kDone: need_rset = tx.needs_rset(); co_return TxEnd::kDone;
       case Kind::kClose: Close(); co_return TxEnd::kBroken;
       case Kind::kSend:
-        wbuf = std::move(action.commands);
-        if (auto ec = co_await Write(wbuf, cfg.command_timeout))
+        if (auto ec = co_await Write(action.commands, cfg.command_timeout))
           co_return lost(Describe("sending commands", ec));
         break;
       case Kind::kEndEmpty:
