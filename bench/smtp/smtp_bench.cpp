@@ -31,10 +31,11 @@
 
 #include "core/store.h"
 #include "delivery/outbox_worker.h"
+#include "delivery/provider_groups.h"
 #include "delivery/rate_limiter.h"
 #include "delivery/smtp/smtp_transport.h"
 #include "delivery/testing/smtp_servers.h"
-#include "mail/dkim.h"
+#include "mail/dkim_keyring.h"
 #include "store/open.h"
 
 #include "../../tests/pg/pg_fixture.h"
@@ -120,7 +121,7 @@ struct RunResult {
 };
 
 RunResult RunRapport(int port, long count, size_t size, int connections, int batch_size,
-                     const mail::DkimSigner* signer) {
+                     const mail::DkimKeyring* signer) {
   SmtpConfig cfg = ParseSmtpUrl("smtp://127.0.0.1:" + std::to_string(port) +
                                 "?tls=none&pool=" + std::to_string(connections))
                        .value();
@@ -137,7 +138,9 @@ RunResult RunRapport(int port, long count, size_t size, int connections, int bat
       for (int i = from; i < to; ++i) MakeMessage(static_cast<int>(first + i), size, batch[i]);
       if (signer) {
         Timestamp ts = SystemClock::Instance().Now();
-        for (int i = from; i < to; ++i) batch[i].data = signer->Sign(batch[i].data, ts).value();
+        for (int i = from; i < to; ++i)
+          batch[i].data =
+              signer->Sign(RecipientDomain(batch[i].envelope.mail_from), batch[i].data, ts).value();
       }
     };
     if (signer) {
@@ -180,7 +183,7 @@ RunResult RunRapport(int port, long count, size_t size, int connections, int bat
 // (timed) until every one is recorded as sent. With `pg` null the outbox is SQLite in a temp
 // dir; otherwise a fresh database on `pg`.
 RunResult RunOutbox(int port, long count, size_t size, int connections, int batch_size,
-                    const mail::DkimSigner* signer, rapport::testing::PgServer* pg) {
+                    const mail::DkimKeyring* signer, rapport::testing::PgServer* pg) {
   RunResult r;
   std::string dir =
       std::filesystem::temp_directory_path() / ("rapport-smtp-bench-" + std::to_string(getpid()));
@@ -300,13 +303,13 @@ RunResult RunSmtpSource(int port, long count, size_t size, int connections) {
 
 // CPU per message of making (and signing) messages alone, which smtp-source does not do (it
 // sends one static payload): measured on a sample so the send cost can be shown without it.
-double GenerationCpuPerMessage(size_t size, const mail::DkimSigner* signer, long sample) {
+double GenerationCpuPerMessage(size_t size, const mail::DkimKeyring* signer, long sample) {
   OutgoingMessage m;
   double cpu0 = CpuSelf();
   Timestamp ts = SystemClock::Instance().Now();
   for (long i = 0; i < sample; ++i) {
     MakeMessage(static_cast<int>(i), size, m);
-    if (signer) m.data = signer->Sign(m.data, ts).value();
+    if (signer) m.data = signer->Sign(RecipientDomain(m.envelope.mail_from), m.data, ts).value();
   }
   return (CpuSelf() - cpu0) / sample;
 }
@@ -318,6 +321,15 @@ void Print(const char* who, long count, const RunResult& r) {
 }
 
 }  // namespace
+
+// The keyring serve would load from its [[dkim]] entry: one RSA-2048 key for example.com, written
+// to a key file and loaded from it (bounces@news.example.com signs with example.com's key).
+static std::unique_ptr<mail::DkimKeyring> BenchKeyring(const std::string& dir) {
+  const std::string path = dir + "/bench.example.com.pem";
+  std::ofstream(path) << mail::GenerateDkimKeyPem(mail::DkimAlgorithm::kRsaSha256).value();
+  std::vector<mail::DkimKeyFile> files = {{"example.com", "bench", path, mail::DkimAlgorithm::kRsaSha256}};
+  return std::make_unique<mail::DkimKeyring>(mail::DkimKeyring::FromFiles(files).value());
+}
 
 int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
@@ -373,11 +385,10 @@ int main(int argc, char** argv) {
     return r;
   };
   if (profile_outbox > 0) {  // with --dkim N: N signed messages
-    std::unique_ptr<mail::DkimSigner> signer;
+    std::unique_ptr<mail::DkimKeyring> signer;
+    delivery::testing::TempDir key_dir;
     if (dkim > 0) {
-      auto pem = mail::GenerateDkimKeyPem(mail::DkimAlgorithm::kRsaSha256).value();
-      signer = std::make_unique<mail::DkimSigner>(std::vector{
-          mail::DkimKeyFromPem("example.com", "bench", pem, mail::DkimAlgorithm::kRsaSha256).value()});
+      signer = BenchKeyring(key_dir.path());
       count = dkim;
     }
     RunResult r = with_sink([&] {
@@ -434,9 +445,9 @@ int main(int argc, char** argv) {
     }
   }
   if (dkim > 0) {
-    auto pem = mail::GenerateDkimKeyPem(mail::DkimAlgorithm::kRsaSha256).value();
-    auto key = mail::DkimKeyFromPem("example.com", "bench", pem, mail::DkimAlgorithm::kRsaSha256).value();
-    mail::DkimSigner signer({key});
+    delivery::testing::TempDir key_dir;
+    std::unique_ptr<mail::DkimKeyring> keyring = BenchKeyring(key_dir.path());
+    const mail::DkimKeyring& signer = *keyring;
     std::printf("DKIM rsa-2048, %ld messages of %zu bytes, signing on 2 threads\n", dkim, sizes.front());
     RunResult signed_outbox = with_sink(
         [&] { return RunOutbox(sink.port, dkim, sizes.front(), connections, batch, &signer, pg.get()); });

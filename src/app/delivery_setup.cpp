@@ -11,10 +11,14 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
+#include "delivery/maildir/maildir_transport.h"
 #include "delivery/provider_groups.h"
+#include "delivery/smtp/smtp_config.h"
+#include "delivery/smtp/smtp_transport.h"
 #include "delivery/transport_registry.h"
 #include "mail/header.h"
 
@@ -28,42 +32,19 @@ std::string TransportUrl(const Config& config) {
   return url;
 }
 
-Result<delivery::MessageSigner> BuildDkimSigner(const Config& config,
-                                                std::vector<std::shared_ptr<const mail::DkimSigner>>& keep) {
-  std::map<std::string, std::vector<mail::DkimKey>> by_domain;
+Result<std::unique_ptr<mail::DkimKeyring>> LoadDkimKeyring(const Config& config) {
+  auto ring = std::make_unique<mail::DkimKeyring>();
   for (size_t i = 0; i < config.dkim.size(); ++i) {
     const DkimConfig& d = config.dkim[i];
     auto algorithm = mail::ParseDkimAlgorithm(d.algorithm);
     if (!algorithm) return Error::Invalid(fmt::format("dkim[{}].algorithm", i), "unknown DKIM algorithm");
-    auto key = mail::LoadDkimKey(d.domain, d.selector, d.key_file, *algorithm);
-    if (!key.ok())
-      return Error::Invalid(fmt::format("dkim[{}].key_file", i),
-                            fmt::format("dkim[{}] ({}): {}", i, d.key_file, key.error().message));
-    std::string domain = d.domain;
-    for (char& c : domain) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    by_domain[domain].push_back(std::move(key).value());
-  }
-  if (by_domain.empty()) return delivery::MessageSigner();
-  auto signers =
-      std::make_shared<std::map<std::string, std::shared_ptr<const mail::DkimSigner>, std::less<>>>();
-  for (auto& [domain, keys] : by_domain) {
-    auto signer = std::make_shared<const mail::DkimSigner>(std::move(keys));
-    keep.push_back(signer);
-    signers->emplace(domain, signer);
-  }
-  return delivery::MessageSigner([signers](const OutboxMessage& m, Timestamp now) -> Result<std::string> {
-    const std::string sender_domain = delivery::RecipientDomain(m.mail_from);
-    std::string_view domain = sender_domain;
-    // The envelope sender's domain, then each parent domain.
-    while (!domain.empty()) {
-      auto it = signers->find(domain);
-      if (it != signers->end()) return it->second->Sign(m.mime, now);
-      size_t dot = domain.find('.');
-      if (dot == std::string_view::npos) break;
-      domain.remove_prefix(dot + 1);
+    if (auto st = ring->Load({d.domain, d.selector, d.key_file, *algorithm}); !st.ok()) {
+      return Error::Invalid(
+          fmt::format("dkim[{}].{}", i, st.error().field.empty() ? "key_file" : st.error().field),
+          fmt::format("dkim[{}] ({}): {}", i, d.key_file, st.error().message));
     }
-    return m.mime;  // no key for this domain: sent unsigned
-  });
+  }
+  return ring;
 }
 
 Result<std::unique_ptr<DeliveryStack>> BuildDeliveryStack(const Config& config, Store& store,
@@ -77,10 +58,36 @@ Result<std::unique_ptr<DeliveryStack>> BuildDeliveryStack(const Config& config, 
       return Error::Invalid("delivery.outbox_dir",
                             "cannot create " + config.OutboxDir() + ": " + ec.message());
   }
+  // The transports this binary offers, registered here, explicitly (no self-registration).
+  delivery::TransportRegistry transports;
+  delivery::RegisterMaildirTransport(transports);
+  delivery::RegisterSmtpTransport(transports);
+  auto field_error = [&](Error e) {
+    // The factories never quote the URL (it may hold the SMTP password).
+    e.field = config.delivery.transport == "smtp" ? "delivery.smtp_url" : "delivery.outbox_dir";
+    e.message = e.field + ": " + e.message;
+    return e;
+  };
   // One transport per lane: a marketing batch never holds a connection a receipt needs.
-  RAPPORT_ASSIGN_OR_RETURN(stack->transactional, delivery::CreateTransport(url));
-  RAPPORT_ASSIGN_OR_RETURN(stack->marketing, delivery::CreateTransport(url));
-  RAPPORT_ASSIGN_OR_RETURN(delivery::MessageSigner signer, BuildDkimSigner(config, stack->signers));
+  auto transactional = transports.Create(url);
+  if (!transactional.ok()) return field_error(std::move(transactional).error());
+  stack->transactional = std::move(transactional).value();
+  auto marketing = transports.Create(url);
+  if (!marketing.ok()) return field_error(std::move(marketing).error());
+  stack->marketing = std::move(marketing).value();
+  if (config.delivery.transport == "smtp") {
+    auto smtp = delivery::ParseSmtpUrl(url);
+    if (smtp.ok() && !smtp->user.empty() && smtp->allow_plaintext_auth &&
+        smtp->tls != delivery::TlsMode::kImplicit && smtp->tls != delivery::TlsMode::kRequired) {
+      spdlog::warn(
+          "delivery.smtp_url has allow_plaintext_auth=true: the SMTP password is sent without TLS when {} "
+          "offers no STARTTLS",
+          smtp->Describe());
+    }
+  }
+  RAPPORT_ASSIGN_OR_RETURN(stack->keyring, LoadDkimKeyring(config));
+  delivery::MessageSigner signer;
+  if (!stack->keyring->empty()) signer = delivery::DkimMessageSigner(*stack->keyring);
 
   delivery::RateLimiterOptions limits;
   limits.global_rate = config.delivery.rate;
@@ -109,9 +116,9 @@ Result<std::unique_ptr<DeliveryStack>> BuildDeliveryStack(const Config& config, 
       std::make_unique<delivery::OutboxWorker>(store.outbox(), clock, *stack->limiter, *stack->transactional,
                                                *stack->marketing, std::move(signer), wo);
   std::string dkim = "unsigned";
-  if (!config.dkim.empty()) {
+  if (!stack->keyring->empty()) {
     dkim = "DKIM";
-    for (const DkimConfig& d : config.dkim) dkim += fmt::format(" {}._domainkey.{}", d.selector, d.domain);
+    for (const std::string& s : stack->keyring->Selectors()) dkim += " " + s;
   }
   stack->description =
       fmt::format("{} ({}), {} msg/s", stack->transactional->Describe(), dkim, config.delivery.rate);

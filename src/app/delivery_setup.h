@@ -2,10 +2,13 @@
 // lanes, the DKIM keyring, rate control and the outbox worker; and the pieces the API needs to
 // queue mail (the sender and the link secret).
 //
-// DKIM: every [[dkim]] entry's key is loaded at start (a bad key file fails the start). A message
-// is signed with every key of the domain of its envelope sender, or of the nearest parent domain
-// that has keys (bounces.example.com uses example.com's keys); a message of a domain without keys
-// goes unsigned. Not thread-safe to build; the DeliveryStack's parts are thread-safe after.
+// DKIM: every [[dkim]] entry's key is loaded at start into one mail::DkimKeyring (a bad key file
+// fails the start). A message is signed with every key of the domain of its envelope sender, or
+// of the nearest parent domain that has keys (bounces.example.com uses example.com's keys); a
+// message of a domain without keys goes unsigned. Transports are registered here, explicitly
+// (maildir, smtp, smtps). Errors name the configuration key and never quote smtp_url (it may
+// hold a password); allow_plaintext_auth=true in smtp_url is warned about at start.
+// Not thread-safe to build; the DeliveryStack's parts are thread-safe after.
 #pragma once
 
 #include <memory>
@@ -18,14 +21,14 @@
 #include "delivery/outbox_worker.h"
 #include "delivery/rate_limiter.h"
 #include "delivery/transport.h"
-#include "mail/dkim.h"
+#include "mail/dkim_keyring.h"
 
 namespace rapport::app {
 
 struct DeliveryStack {
   std::unique_ptr<delivery::Transport> transactional;
   std::unique_ptr<delivery::Transport> marketing;
-  std::vector<std::shared_ptr<const mail::DkimSigner>> signers;  // kept alive for the signer
+  std::unique_ptr<mail::DkimKeyring> keyring;  // the worker's signer signs with it
   std::unique_ptr<delivery::RateLimiter> limiter;
   std::unique_ptr<delivery::OutboxWorker> worker;
   std::string description;  // for the start-up log line: transport, DKIM domains
@@ -35,10 +38,8 @@ struct DeliveryStack {
 // configured tls mode added to smtp:// URLs that do not name one.
 std::string TransportUrl(const Config& config);
 
-// The MessageSigner over the configured keys (empty when there are none); the signers it uses
-// are appended to `keep`.
-Result<delivery::MessageSigner> BuildDkimSigner(const Config& config,
-                                                std::vector<std::shared_ptr<const mail::DkimSigner>>& keep);
+// The configured [[dkim]] keys, loaded (empty when there are none).
+Result<std::unique_ptr<mail::DkimKeyring>> LoadDkimKeyring(const Config& config);
 
 Result<std::unique_ptr<DeliveryStack>> BuildDeliveryStack(const Config& config, Store& store,
                                                           const Clock& clock);

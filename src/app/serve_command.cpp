@@ -13,6 +13,7 @@
 #include "app/app_context.h"
 #include "app/delivery_setup.h"
 #include "app/demo_data.h"
+#include "core/redact.h"
 #include "http/server.h"
 
 namespace rapport::app {
@@ -85,8 +86,7 @@ Status Serve(const ServeOptions& o) {
   RAPPORT_ASSIGN_OR_RETURN(HostPort listen, ParseHostPort(config.server.listen));
   RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenAndMigrateStore(config));
   RAPPORT_ASSIGN_OR_RETURN(int version, store->SchemaVersion());
-  spdlog::info("store {} ({}) at schema version {}", store->Backend(),
-               config.store.url.empty() ? config.StoreUrl() : std::string("configured URL"), version);
+  spdlog::info("store {} ({}) at schema version {}", store->Backend(), RedactUrl(config.StoreUrl()), version);
 
   Clock& clock = SystemClock::Instance();
   if (o.demo) {

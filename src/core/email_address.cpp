@@ -1,5 +1,7 @@
 #include "core/email_address.h"
 
+#include "core/encoding.h"
+
 #include "core/utf8.h"
 
 #include <idn2.h>
@@ -14,32 +16,8 @@ constexpr size_t kMaxLocal = 64;
 constexpr size_t kMaxDomain = 253;
 constexpr size_t kMaxAddress = 254;
 
-bool IsAtext(unsigned char c) {
-  if (c >= 0x80) return true;  // UTF-8 (RFC 6531)
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '/':
-    case '=':
-    case '?':
-    case '^':
-    case '_':
-    case '`':
-    case '{':
-    case '|':
-    case '}':
-    case '~': return true;
-    default: return false;
-  }
-}
+// atext, plus any UTF-8 byte (RFC 6531).
+bool IsUtf8Atext(unsigned char c) { return c >= 0x80 || IsAtext(c); }
 
 Status CheckLocal(std::string_view local, std::string_view field) {
   if (local.empty()) return Error::Invalid(std::string(field), "the part before @ is empty");
@@ -72,7 +50,7 @@ Status CheckLocal(std::string_view local, std::string_view field) {
       continue;
     }
     if (c < 0x20 || c == 0x7F) return Error::Invalid(std::string(field), "control character in address");
-    if (!IsAtext(c))
+    if (!IsUtf8Atext(c))
       return Error::Invalid(std::string(field),
                             std::string("character '") + char(c) + "' is not allowed before @");
   }

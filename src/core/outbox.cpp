@@ -34,6 +34,33 @@ std::optional<MessageClass> ParseMessageClass(std::string_view s) {
   return std::nullopt;
 }
 
+std::string_view DeliveryFailureName(DeliveryFailure f) {
+  switch (f) {
+    case DeliveryFailure::kNone: return "none";
+    case DeliveryFailure::kRecipientAddress: return "recipient_address";
+    case DeliveryFailure::kMailboxFull: return "mailbox_full";
+    case DeliveryFailure::kMailboxDisabled: return "mailbox_disabled";
+    case DeliveryFailure::kPolicyBlock: return "policy_block";
+    case DeliveryFailure::kContent: return "content";
+    case DeliveryFailure::kMessageSize: return "message_size";
+    case DeliveryFailure::kSenderAuth: return "sender_auth";
+    case DeliveryFailure::kThrottled: return "throttled";
+    case DeliveryFailure::kTransient: return "transient";
+    case DeliveryFailure::kConnection: return "connection";
+    case DeliveryFailure::kProtocol: return "protocol";
+    case DeliveryFailure::kOther: return "other";
+  }
+  return "other";
+}
+
+std::optional<DeliveryFailure> ParseDeliveryFailure(std::string_view s) {
+  for (int i = 0; i <= static_cast<int>(DeliveryFailure::kOther); ++i) {
+    auto f = static_cast<DeliveryFailure>(i);
+    if (DeliveryFailureName(f) == s) return f;
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string_view> SuppressionReason(ContactStatus status, MessageClass message_class) {
   switch (status) {
     case ContactStatus::kActive: return std::nullopt;

@@ -61,6 +61,30 @@ struct OutboxMessage {
   Timestamp lease_until{};
 };
 
+// Why an attempt did not deliver, as the reply tells it (delivery classifies replies:
+// delivery/bounce_classifier.h). It decides what a permanent failure does: only
+// kRecipientAddress ends a message kBounced and marks its contact bounced (the address does not
+// exist); every other permanent failure (a block, a policy or content rejection, a message too
+// large, a full or disabled mailbox, a problem with the sender) ends the message kFailed and
+// leaves the contact mailable. Temporary ones (kThrottled, kTransient, kConnection) defer it.
+enum class DeliveryFailure {
+  kNone,              // delivered (or nothing to classify)
+  kRecipientAddress,  // no such user / domain: 5.1.1, 5.1.2, 5.1.3, 5.1.10, "user unknown"
+  kMailboxFull,       // x.2.2, over quota
+  kMailboxDisabled,   // x.2.1: the account exists but is disabled or suspended
+  kPolicyBlock,       // x.7.x: blocked, spam, block lists, reputation (about the sender)
+  kContent,           // x.6.x, viruses, content filters
+  kMessageSize,       // x.3.4, x.2.3: the message is too large
+  kSenderAuth,        // SPF, DKIM, DMARC, the sender's address (x.1.7, x.1.8), AUTH at the relay
+  kThrottled,         // 421, x.7.28, rate limits (temporary)
+  kTransient,         // other temporary failures (4xx): greylisting, server trouble
+  kConnection,        // no reply at all: refused, timeout, TLS, lost connection
+  kProtocol,          // x.5.x: the server did not take a command as sent
+  kOther,             // any other permanent failure
+};
+std::string_view DeliveryFailureName(DeliveryFailure f);
+std::optional<DeliveryFailure> ParseDeliveryFailure(std::string_view s);
+
 struct DeliveryAttempt {
   MessageId message_id = 0;
   int attempt = 0;  // 1-based
@@ -70,6 +94,11 @@ struct DeliveryAttempt {
   std::string enhanced_code;                   // "5.1.1" when the server gave one
   std::string reply;                           // the server's reply text, or the error
   std::string remote;                          // the host that answered, or the transport ("maildir")
+  // Why it failed (kNone when sent). kBounced requires kRecipientAddress. Recorded in the
+  // timeline event's properties ("failure"); delivery_attempts has no column for it, so
+  // Attempts() returns kNone.
+  DeliveryFailure failure = DeliveryFailure::kNone;
+  std::string smtp_step;  // the protocol step that answered ("greeting", "rcpt" ...); may be empty
 };
 
 // One outcome for OutboxStore::CompleteBatch.
@@ -109,7 +138,10 @@ class OutboxStore {
                                                    Timestamp now, Micros lease) = 0;
   // Records the outcome of an attempt for a message this owner holds: appends the attempt,
   // sets state (kSent, kDeferred with next_attempt_at, kBounced, kFailed), clears the lease,
-  // and appends the timeline event. kConflict if the lease is no longer this owner's.
+  // and appends the timeline event. kConflict if the lease is no longer this owner's. Only a
+  // kBounced attempt marks the contact bounced, and kBounced is accepted only with failure
+  // kRecipientAddress (kInvalid, field "failure", otherwise): a block or a rejected message
+  // never suppresses the person.
   virtual Status Complete(MessageId id, std::string_view owner, const DeliveryAttempt& attempt,
                           Timestamp next_attempt_at) = 0;
   // Complete() for a whole batch in one transaction (what a worker does after a batch was sent).

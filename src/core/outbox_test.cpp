@@ -34,5 +34,13 @@ TEST(MessageNames, RoundTrip) {
   EXPECT_FALSE(ParseMessageState("SENT"));
 }
 
+TEST(DeliveryFailure, EveryNameParsesBack) {
+  for (int i = 0; i <= static_cast<int>(DeliveryFailure::kOther); ++i) {
+    auto f = static_cast<DeliveryFailure>(i);
+    EXPECT_EQ(ParseDeliveryFailure(DeliveryFailureName(f)), f) << DeliveryFailureName(f);
+  }
+  EXPECT_FALSE(ParseDeliveryFailure("bounced"));
+}
+
 }  // namespace
 }  // namespace rapport

@@ -7,12 +7,14 @@
 #include <spdlog/spdlog.h>
 
 #include "delivery/provider_groups.h"
-#include "mail/dkim.h"
+#include "mail/dkim_keyring.h"
 
 namespace rapport::delivery {
 
-MessageSigner DkimMessageSigner(const mail::DkimSigner& signer) {
-  return [&signer](const OutboxMessage& m, Timestamp now) { return signer.Sign(m.mime, now); };
+MessageSigner DkimMessageSigner(const mail::DkimKeyring& keyring) {
+  return [&keyring](const OutboxMessage& m, Timestamp now) {
+    return keyring.Sign(RecipientDomain(m.mail_from), m.mime, now);
+  };
 }
 
 OutboxWorker::OutboxWorker(OutboxStore& store, const Clock& clock, RateLimiter& limiter,
@@ -171,6 +173,7 @@ Result<RoundStats> OutboxWorker::RunOnce(MessageClass lane_class) {
   // 4. Complete every message of the batch: recorded now, or (pipelined) during the next round's
   //    send; either way before the messages' leases could expire in a live process.
   size_t next_result = 0;
+  FailureCounts round_failures;
   for (size_t i = 0; i < batch.size(); ++i) {
     const OutboxMessage& m = batch[i].message;
     OutboxCompletion& completion = lane.pending.emplace_back();
@@ -179,6 +182,7 @@ Result<RoundStats> OutboxWorker::RunOnce(MessageClass lane_class) {
     attempt.message_id = m.id;
     attempt.attempt = m.attempts + 1;
     attempt.at = clock_.Now();
+    SmtpStep step = SmtpStep::kUnknown;
     if (!batch[i].sign_error.empty()) {
       attempt.reply = batch[i].sign_error;
       attempt.remote = "dkim";
@@ -189,11 +193,14 @@ Result<RoundStats> OutboxWorker::RunOnce(MessageClass lane_class) {
       attempt.enhanced_code = o ? o->enhanced_code : "";
       attempt.reply = o ? o->text : "transport returned no outcome";
       attempt.remote = r.remote;
+      step = o ? o->step : SmtpStep::kUnknown;
+      if (step != SmtpStep::kUnknown) attempt.smtp_step = std::string(SmtpStepName(step));
     }
     limiter_.Release(domains[i], attempt.smtp_code);
     RetryDecision d = policy_.Decide({attempt.smtp_code, attempt.enhanced_code, attempt.attempt, m.created_at,
-                                      attempt.at, static_cast<uint64_t>(m.id)});
+                                      attempt.at, static_cast<uint64_t>(m.id), attempt.reply, step});
     attempt.outcome = d.outcome;
+    attempt.failure = d.failure;
     completion.next_attempt_at = d.next_attempt_at;
     switch (d.outcome) {
       case MessageState::kSent: ++stats.sent; break;
@@ -201,7 +208,13 @@ Result<RoundStats> OutboxWorker::RunOnce(MessageClass lane_class) {
       case MessageState::kBounced: ++stats.bounced; break;
       default: ++stats.failed; break;
     }
+    if (d.failure != DeliveryFailure::kNone) ++round_failures[{ProviderGroup(domains[i]), d.failure}];
   }
+  if (!round_failures.empty()) {
+    std::lock_guard lock(failures_mu_);
+    for (const auto& [key, n] : round_failures) failures_[key] += n;
+  }
+  stats.failures = std::move(round_failures);
   if (!options_.pipeline) RAPPORT_TRY(Flush(lane));
   return stats;
 }
@@ -226,6 +239,11 @@ Status OutboxWorker::Flush(Lane& lane) {
 }
 
 Status OutboxWorker::Flush(MessageClass lane) { return Flush(LaneOf(lane)); }
+
+FailureCounts OutboxWorker::Failures() const {
+  std::lock_guard lock(failures_mu_);
+  return failures_;
+}
 
 void OutboxWorker::Loop(Lane& lane) {
   while (!stopping_) {

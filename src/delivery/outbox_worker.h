@@ -7,7 +7,9 @@
 // holds back stay claimed, their leases renewed, and go in a later round), claim with a lease
 // only what the batch still lacks, sign each with the injected signer, send the batch, then
 // record every attempt (one CompleteBatch transaction): kSent only after the server accepted it;
-// otherwise the RetryPolicy decides deferred (next_attempt_at), bounced or failed. While a batch
+// otherwise the RetryPolicy decides deferred (next_attempt_at), bounced (the recipient's address
+// does not exist) or failed, and the attempt carries the reply's DeliveryFailure class, which
+// the worker also counts per mailbox provider (Failures()). While a batch
 // is being sent, its leases are renewed every lease/3, and (pipeline) the previous batch's
 // outcomes are recorded and the next batch claimed and signed. Stop() lets the in-flight batch
 // finish and be recorded, then releases held messages (their lease is set to expire now, so any
@@ -22,6 +24,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -34,7 +37,7 @@
 #include "delivery/transport.h"
 
 namespace rapport::mail {
-class DkimSigner;
+class DkimKeyring;
 }
 
 namespace rapport::delivery {
@@ -42,8 +45,9 @@ namespace rapport::delivery {
 // Returns the message bytes to send (the MIME with its DKIM-Signature headers prepended).
 using MessageSigner = std::function<Result<std::string>(const OutboxMessage& message, Timestamp now)>;
 
-// A MessageSigner that signs with the mail module's DKIM signer (which must outlive it).
-MessageSigner DkimMessageSigner(const mail::DkimSigner& signer);
+// A MessageSigner that signs each message with the keys of its envelope sender's domain (or the
+// nearest parent domain with keys; unsigned when none) from `keyring`, which must outlive it.
+MessageSigner DkimMessageSigner(const mail::DkimKeyring& keyring);
 
 struct OutboxWorkerOptions {
   std::string owner = "worker";  // the lease owner: unique per process/node
@@ -59,13 +63,18 @@ struct OutboxWorkerOptions {
   RetryPolicyOptions retry;
 };
 
+// Attempts that did not deliver, by mailbox provider (ProviderGroup of the recipient's domain)
+// and DeliveryFailure: how many blocks, policy rejections, full mailboxes ... each provider gave.
+using FailureCounts = std::map<std::pair<std::string, DeliveryFailure>, int64_t>;
+
 struct RoundStats {
   int claimed = 0;
   int sent = 0;
   int deferred = 0;
-  int bounced = 0;
-  int failed = 0;
-  int held = 0;  // claimed but held back by rate control
+  int bounced = 0;         // the recipient's address does not exist: the contact is marked bounced
+  int failed = 0;          // failed for good otherwise (block, policy, content, size ...): contact untouched
+  int held = 0;            // claimed but held back by rate control
+  FailureCounts failures;  // this round's deferred, bounced and failed attempts
   int Completed() const { return sent + deferred + bounced + failed; }
 };
 
@@ -86,6 +95,9 @@ class OutboxWorker {
   Status Flush(MessageClass lane);
   // Releases the messages held back by rate control (called by Stop()).
   Status ReleaseHeld();
+  // Every attempt that did not deliver since the worker started, by provider and failure class
+  // (a snapshot; any thread).
+  FailureCounts Failures() const;
 
  private:
   // A claimed message on its way through the rounds.
@@ -118,6 +130,8 @@ class OutboxWorker {
   RetryPolicy policy_;
   Lane lanes_[2];
   std::atomic<bool> stopping_{false};
+  mutable std::mutex failures_mu_;
+  FailureCounts failures_;  // GUARDED_BY(failures_mu_)
   std::mutex wake_mu_;
   std::condition_variable wake_;
 };

@@ -29,6 +29,8 @@ class RecordingTransport final : public Transport {
         out.push_back(UniformResult(m, 451, "4.3.0", "try later", "fake"));
       } else if (rcpt.rfind("p550", 0) == 0) {
         out.push_back(UniformResult(m, 550, "5.1.1", "no such user", "fake"));
+      } else if (rcpt.rfind("p554", 0) == 0) {
+        out.push_back(UniformResult(m, 554, "5.7.1", "blocked by policy", "fake", SmtpStep::kRcptTo));
       } else if (rcpt.rfind("c421", 0) == 0) {
         out.push_back(UniformResult(m, 421, "4.7.0", "slow down", "fake"));
       } else {
@@ -100,7 +102,37 @@ TEST_F(WorkerTest, SendsSignsAndRecordsOutcomes) {
   EXPECT_EQ(attempts[0].enhanced_code, "5.1.1");
   EXPECT_EQ(attempts[0].reply, "no such user");
   EXPECT_EQ(attempts[0].remote, "fake");
+  EXPECT_EQ(attempts[0].failure, DeliveryFailure::kRecipientAddress);
   EXPECT_TRUE(marketing.batches.empty());
+}
+
+// Issue 13 item 5: the worker keeps the classification; a block fails the message (never a bounce)
+// and is counted for its mailbox provider.
+TEST_F(WorkerTest, Issue13ABlockFailsTheMessageAndIsCountedPerProvider) {
+  Make();
+  auto blocked = Queue("p554@googlemail.com");
+  auto gone = Queue("p550@gmail.com");
+  auto also_blocked = Queue("p554b@hotmail.com");
+  auto r = worker->RunOnce(MessageClass::kTransactional);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->bounced, 1);
+  EXPECT_EQ(r->failed, 2);
+  EXPECT_EQ(Get(blocked).state, MessageState::kFailed);
+  EXPECT_EQ(Get(also_blocked).state, MessageState::kFailed);
+  EXPECT_EQ(Get(gone).state, MessageState::kBounced);
+  auto attempts = store.Attempts(1, blocked).value();
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].failure, DeliveryFailure::kPolicyBlock);
+  EXPECT_EQ(attempts[0].smtp_step, "rcpt_to");
+  FailureCounts want = {{{"gmail.com", DeliveryFailure::kPolicyBlock}, 1},
+                        {{"gmail.com", DeliveryFailure::kRecipientAddress}, 1},
+                        {{"outlook.com", DeliveryFailure::kPolicyBlock}, 1}};
+  EXPECT_EQ(r->failures, want);
+  EXPECT_EQ(worker->Failures(), want);
+  auto again = Queue("p554c@gmail.com");
+  ASSERT_TRUE(worker->RunOnce(MessageClass::kTransactional).ok());
+  EXPECT_EQ(Get(again).state, MessageState::kFailed);
+  EXPECT_EQ((worker->Failures()[{"gmail.com", DeliveryFailure::kPolicyBlock}]), 2);
 }
 
 TEST_F(WorkerTest, DeferredMessagesComeBackWithBackoffAndFailAfterMaxAge) {

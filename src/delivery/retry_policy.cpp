@@ -2,27 +2,10 @@
 
 #include <algorithm>
 
+#include "delivery/bounce_classifier.h"
+
 namespace rapport::delivery {
 namespace {
-
-// Subject and detail of "c.s.d"; false when malformed.
-bool SplitCode(std::string_view e, int& subject, int& detail) {
-  auto dot1 = e.find('.');
-  if (dot1 == std::string_view::npos) return false;
-  auto dot2 = e.find('.', dot1 + 1);
-  if (dot2 == std::string_view::npos) return false;
-  subject = 0;
-  detail = 0;
-  for (char c : e.substr(dot1 + 1, dot2 - dot1 - 1)) {
-    if (c < '0' || c > '9') return false;
-    subject = subject * 10 + (c - '0');
-  }
-  for (char c : e.substr(dot2 + 1)) {
-    if (c < '0' || c > '9') return false;
-    detail = detail * 10 + (c - '0');
-  }
-  return true;
-}
 
 uint64_t SplitMix64(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
@@ -32,60 +15,6 @@ uint64_t SplitMix64(uint64_t x) {
 }
 
 }  // namespace
-
-std::string_view FailureCategoryName(FailureCategory c) {
-  switch (c) {
-    case FailureCategory::kNone: return "none";
-    case FailureCategory::kConnection: return "connection";
-    case FailureCategory::kTemporary: return "temporary";
-    case FailureCategory::kThrottled: return "throttled";
-    case FailureCategory::kGreylisted: return "greylisted";
-    case FailureCategory::kMailboxFull: return "mailbox_full";
-    case FailureCategory::kBadMailbox: return "bad_mailbox";
-    case FailureCategory::kBadDomain: return "bad_domain";
-    case FailureCategory::kPolicy: return "policy";
-    case FailureCategory::kMessageTooLarge: return "message_too_large";
-    case FailureCategory::kProtocol: return "protocol";
-    case FailureCategory::kOther: return "other";
-  }
-  return "other";
-}
-
-FailureCategory Classify(int code, std::string_view enhanced) {
-  if (code >= 200 && code < 300) return FailureCategory::kNone;
-  if (code < 400 || code >= 600) return FailureCategory::kConnection;  // 0, or nonsense
-  int subject = -1, detail = -1;
-  bool has = !enhanced.empty() && SplitCode(enhanced, subject, detail);
-  if (code < 500) {
-    if (has && subject == 2 && detail == 2) return FailureCategory::kMailboxFull;
-    if (code == 421 || (has && subject == 7 && detail == 28) || (has && subject == 3 && detail == 2) ||
-        (has && subject == 4 && detail == 5)) {
-      return FailureCategory::kThrottled;
-    }
-    if (has && subject == 7) return FailureCategory::kGreylisted;
-    return FailureCategory::kTemporary;
-  }
-  if (!has) return code == 552 ? FailureCategory::kMessageTooLarge : FailureCategory::kBadMailbox;
-  switch (subject) {
-    case 1:
-      if (detail == 2 || detail == 10) return FailureCategory::kBadDomain;
-      return FailureCategory::kBadMailbox;
-    case 2:
-      if (detail == 2) return FailureCategory::kMailboxFull;
-      if (detail == 3) return FailureCategory::kMessageTooLarge;
-      if (detail == 1) return FailureCategory::kBadMailbox;
-      return FailureCategory::kOther;
-    case 3:
-      if (detail == 4) return FailureCategory::kMessageTooLarge;
-      return FailureCategory::kOther;
-    case 4:
-      if (detail == 4) return FailureCategory::kBadDomain;
-      return FailureCategory::kOther;
-    case 5: return FailureCategory::kProtocol;
-    case 7: return FailureCategory::kPolicy;
-    default: return FailureCategory::kOther;
-  }
-}
 
 Micros RetryPolicy::Backoff(int attempt, uint64_t jitter_key) const {
   int shift = std::clamp(attempt - 1, 0, 40);
@@ -100,14 +29,20 @@ Micros RetryPolicy::Backoff(int attempt, uint64_t jitter_key) const {
 
 RetryDecision RetryPolicy::Decide(const RetryInput& in) const {
   RetryDecision d;
-  d.category = Classify(in.code, in.enhanced_code);
-  if (d.category == FailureCategory::kNone) {
+  d.failure = ClassifyReply(in.code, in.enhanced_code, in.text, in.step);
+  if (d.failure == DeliveryFailure::kNone) {
     d.outcome = MessageState::kSent;
     return d;
   }
-  if (in.code >= 500 && in.code < 600) {
-    d.outcome = MessageState::kBounced;
-    d.hard_bounce = d.category == FailureCategory::kBadMailbox || d.category == FailureCategory::kBadDomain;
+  // A session that could not be set up (a 554 greeting, a refused EHLO or STARTTLS, a 535 to
+  // AUTH) says nothing about the message: it is retried like a temporary failure, so a relay's
+  // wrong password or a passing block does not fail the whole queue at once.
+  const bool session = in.step == SmtpStep::kGreeting || in.step == SmtpStep::kEhlo ||
+                       in.step == SmtpStep::kStartTls || in.step == SmtpStep::kAuth;
+  if (in.code >= 500 && in.code < 600 && !session) {
+    // Only a reply about the recipient's address bounces (and suppresses) the contact.
+    d.outcome =
+        d.failure == DeliveryFailure::kRecipientAddress ? MessageState::kBounced : MessageState::kFailed;
     return d;
   }
   Timestamp deadline = in.queued_at + options_.max_age;

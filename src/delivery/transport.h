@@ -15,6 +15,7 @@
 
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace rapport::delivery {
@@ -29,12 +30,31 @@ struct OutgoingMessage {
   std::string data;  // the complete message, CRLF line ends, not dot-stuffed
 };
 
+// The protocol step whose reply (or failure) decided an outcome. A reply to the greeting, EHLO,
+// STARTTLS, AUTH or MAIL FROM is never about the recipient's address.
+enum class SmtpStep {
+  kUnknown,   // not said (a transport without steps)
+  kConnect,   // connecting, TLS handshake: no reply
+  kGreeting,  // the server's 220 (or 421/554) banner
+  kEhlo,      // EHLO, or HELO after EHLO was refused
+  kStartTls,
+  kAuth,
+  kMailFrom,
+  kRcptTo,
+  kData,       // the reply to the DATA command
+  kEndOfData,  // the reply to the final "."
+  kRset,
+  kLocal,  // decided by the client without asking (SIZE over the limit, a forbidden address)
+};
+std::string_view SmtpStepName(SmtpStep s);  // "greeting", "rcpt", "end_of_data" ...
+
 // What the server (or the transport) said about one recipient.
 struct RecipientOutcome {
   std::string rcpt;
   int code = 0;               // 250, 421, 550 ...; 0 for a transport failure (no reply)
   std::string enhanced_code;  // "5.1.1" when given, else empty
   std::string text;           // the reply text (lines joined with "\n"), or the error
+  SmtpStep step = SmtpStep::kUnknown;
   bool Accepted() const { return code >= 200 && code < 300; }
 };
 
@@ -55,6 +75,6 @@ class Transport {
 
 // Fills every recipient of `m` with the same outcome (used for whole-message failures).
 SendResult UniformResult(const OutgoingMessage& m, int code, std::string enhanced_code, std::string text,
-                         std::string remote);
+                         std::string remote, SmtpStep step = SmtpStep::kUnknown);
 
 }  // namespace rapport::delivery

@@ -1,36 +1,20 @@
 #include "delivery/transport_registry.h"
 
 #include <algorithm>
+#include <cctype>
 
-// Anchors defined by RAPPORT_REGISTER_TRANSPORT in each transport's .cpp: referencing them
-// keeps those object files (and their registrations) in any binary that links the registry.
-extern int rapport_transport_anchor_maildir;
-extern int rapport_transport_anchor_smtp;
-extern int rapport_transport_anchor_smtps;
+#include "delivery/maildir/maildir_transport.h"
+#include "delivery/smtp/smtp_transport.h"
 
 namespace rapport::delivery {
 
-SendResult UniformResult(const OutgoingMessage& m, int code, std::string enhanced_code, std::string text,
-                         std::string remote) {
-  SendResult r;
-  r.remote = std::move(remote);
-  r.recipients.reserve(m.envelope.rcpt_to.size());
-  for (const auto& rcpt : m.envelope.rcpt_to) {
-    r.recipients.push_back({rcpt, code, enhanced_code, text});
-  }
-  return r;
-}
-
-TransportRegistry& TransportRegistry::Global() {
-  // Volatile reads the optimizer cannot drop: they make the linker keep every transport.
-  (void)*static_cast<volatile int*>(&rapport_transport_anchor_maildir);
-  (void)*static_cast<volatile int*>(&rapport_transport_anchor_smtp);
-  (void)*static_cast<volatile int*>(&rapport_transport_anchor_smtps);
-  static TransportRegistry* registry = new TransportRegistry();
-  return *registry;
-}
-
 void TransportRegistry::Register(std::string scheme, TransportFactory factory) {
+  for (auto& [name, f] : factories_) {
+    if (name == scheme) {
+      f = std::move(factory);
+      return;
+    }
+  }
   factories_.emplace_back(std::move(scheme), std::move(factory));
 }
 
@@ -45,7 +29,10 @@ Result<std::unique_ptr<Transport>> TransportRegistry::Create(std::string_view ur
   for (const auto& [name, factory] : factories_) {
     if (name == scheme) return factory(url);
   }
-  return Error::Invalid("url", "unknown transport scheme '" + scheme + "'");
+  std::string known;
+  for (const auto& f : factories_) known += (known.empty() ? "" : ", ") + f.first;
+  // Nothing of the URL is quoted: "user:password@host" without a scheme has "user" as its scheme.
+  return Error::Invalid("url", "unknown transport scheme (known: " + known + ")");
 }
 
 std::vector<std::string> TransportRegistry::Schemes() const {
@@ -54,8 +41,9 @@ std::vector<std::string> TransportRegistry::Schemes() const {
   return out;
 }
 
-Result<std::unique_ptr<Transport>> CreateTransport(std::string_view url) {
-  return TransportRegistry::Global().Create(url);
+void RegisterBuiltinTransports(TransportRegistry& registry) {
+  RegisterMaildirTransport(registry);
+  RegisterSmtpTransport(registry);
 }
 
 }  // namespace rapport::delivery

@@ -1,9 +1,12 @@
-// The registry of transports by URL scheme (STYLE.md #14): each transport registers a factory
-// for its scheme(s) with RAPPORT_REGISTER_TRANSPORT in its own .cpp; Create() picks by the
-// scheme of the URL ("maildir", "smtp", "smtps").
+// The registry of transports by URL scheme (STYLE.md #14): a transport contributes a factory for
+// its scheme(s) through its Register*Transport() function (maildir/maildir_transport.h,
+// smtp/smtp_transport.h), and the composition root (app/delivery_setup.cpp) registers the ones
+// the binary offers, explicitly: no static-initialization registrars, no linker anchors.
+// Create() picks by the scheme of the URL ("maildir", "smtp", "smtps"; case-insensitive).
 //
-// Thread-safety: registration happens during static initialization; Create() is thread-safe
-// afterwards. Failure: kInvalid (field "url") for an unknown scheme or a URL the factory rejects.
+// Thread-safety: Register() while building; Create() and Schemes() may then be called from any
+// thread. Failure: kInvalid (field "url") for an unknown scheme or a URL the factory rejects;
+// messages never quote the URL (it may carry a password).
 #pragma once
 
 #include <functional>
@@ -21,7 +24,7 @@ using TransportFactory = std::function<Result<std::unique_ptr<Transport>>(std::s
 
 class TransportRegistry {
  public:
-  static TransportRegistry& Global();
+  // Adds (or replaces) the factory of `scheme` (lower case).
   void Register(std::string scheme, TransportFactory factory);
   Result<std::unique_ptr<Transport>> Create(std::string_view url) const;
   std::vector<std::string> Schemes() const;
@@ -30,19 +33,8 @@ class TransportRegistry {
   std::vector<std::pair<std::string, TransportFactory>> factories_;
 };
 
-// Creates a transport from a URL through the global registry.
-Result<std::unique_ptr<Transport>> CreateTransport(std::string_view url);
-
-struct TransportRegistrar {
-  TransportRegistrar(std::string scheme, TransportFactory factory) {
-    TransportRegistry::Global().Register(std::move(scheme), std::move(factory));
-  }
-};
+// Registers every transport delivery ships (maildir:, smtp://, smtps://): what serve, the tests
+// and the benchmarks use unless they want fewer.
+void RegisterBuiltinTransports(TransportRegistry& registry);
 
 }  // namespace rapport::delivery
-
-// Registers `factory` for `scheme`; `tag` names the anchor that transport_registry.cpp
-// references so the linker keeps the registering object file of the static library.
-#define RAPPORT_REGISTER_TRANSPORT(tag, scheme, factory) \
-  int rapport_transport_anchor_##tag = 0;                \
-  static ::rapport::delivery::TransportRegistrar rapport_transport_registrar_##tag(scheme, factory)

@@ -1,5 +1,7 @@
 #include "http/api_key.h"
 
+#include "core/encoding.h"
+
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -33,14 +35,7 @@ std::string HashApiKey(std::string_view key) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(key.data(), key.size(), digest, &len, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 15]);
-  }
-  return out;
+  return Hex(std::string_view(reinterpret_cast<const char*>(digest), len));
 }
 
 bool LooksLikeApiKey(std::string_view key) {

@@ -3,16 +3,11 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/encoding.h"
+
 namespace rapport::http {
 
 namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 const std::string* Find(const Fields& fields, std::string_view name) {
   for (const auto& [k, v] : fields)
@@ -48,8 +43,8 @@ bool PercentDecode(std::string_view in, std::string& out) {
       out.push_back(in[i]);
       continue;
     }
-    int hi = i + 1 < in.size() ? HexValue(in[i + 1]) : -1;
-    int lo = i + 2 < in.size() ? HexValue(in[i + 2]) : -1;
+    int hi = i + 1 < in.size() ? HexDigitValue(in[i + 1]) : -1;
+    int lo = i + 2 < in.size() ? HexDigitValue(in[i + 2]) : -1;
     if (hi < 0 || lo < 0) return false;
     out.push_back(static_cast<char>(hi * 16 + lo));
     i += 2;

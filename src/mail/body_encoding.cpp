@@ -1,5 +1,7 @@
 #include "mail/body_encoding.h"
 
+#include "core/encoding.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -10,8 +12,9 @@ namespace {
 constexpr size_t k7bitMaxLine = 78;
 constexpr size_t kQpMaxLine = 76;  // including the '=' of a soft line break
 constexpr size_t kBase64Line = 76;
-constexpr char kHex[] = "0123456789ABCDEF";
-constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+// The shared alphabets (core/encoding.h); the loops below are this file's own, tuned for bodies.
+constexpr const char* kHex = kHexDigitsUpper;
+constexpr const char* kBase64 = kBase64Alphabet;
 
 // Calls fn(line) for each line of `body` without its line end (CRLF, LF or CR, one line end
 // each). A body that ends with a line end has no empty last line; an empty body has no lines.

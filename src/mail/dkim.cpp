@@ -1,5 +1,7 @@
 #include "mail/dkim.h"
 
+#include "core/encoding.h"
+
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -30,10 +32,7 @@ std::string OpenSslError() {
 }
 
 std::string Base64(const unsigned char* data, size_t n) {
-  std::string out(4 * ((n + 2) / 3) + 1, '\0');
-  int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(n));
-  out.resize(len > 0 ? static_cast<size_t>(len) : 0);
-  return out;
+  return rapport::Base64(std::string_view(reinterpret_cast<const char*>(data), n));
 }
 
 // A DNS label sequence: letters, digits, '-', '_' and '.', 1-253 characters.

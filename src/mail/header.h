@@ -1,5 +1,6 @@
-// Writing RFC 5322 header fields: validation, RFC 2047 encoded words, folding, addresses,
-// Message-ID and Date.
+// Writing RFC 5322 header fields: validation and unstructured fields (Subject, List-Id ...).
+// The other header writers live beside it and are included here for the callers' convenience:
+// encoded_word.h (RFC 2047), mailbox.h (addresses), message_id.h, rfc5322_date.h.
 //
 // Every function that writes a header validates what it writes first: a header name must be
 // 1-76 printable ASCII characters without ':'; a value must be valid UTF-8 and hold no control
@@ -27,6 +28,10 @@
 #include "core/email_address.h"
 #include "core/error.h"
 #include "core/utf8.h"
+#include "mail/encoded_word.h"
+#include "mail/mailbox.h"
+#include "mail/message_id.h"
+#include "mail/rfc5322_date.h"
 
 namespace rapport::mail {
 
@@ -51,48 +56,5 @@ Status AppendUnstructuredHeader(std::string& out, std::string_view name, std::st
 
 // The same, returned as a string.
 Result<std::string> EncodeUnstructuredHeader(std::string_view name, std::string_view value);
-
-// A mailbox: an optional display name (UTF-8 text) and an address already normalized by
-// core's ParseEmailAddress (domain in ASCII; the local part is written as given).
-struct Mailbox {
-  std::string display_name;
-  EmailAddress address;
-};
-
-// Parses a mailbox as an operator writes it in configuration: "addr@example.com",
-// "Display Name <addr@example.com>" or "\"Name, Inc.\" <addr@example.com>". The address goes
-// through ParseEmailAddress (IDN to ASCII); the display name must pass ValidateHeaderValue.
-// kInvalid naming `field`.
-Result<Mailbox> ParseMailbox(std::string_view field, std::string_view text);
-
-// Checks an address for writing: non-empty local part and domain, no control characters,
-// no whitespace or '<', '>', ',' outside a quoted local part, an ASCII domain of letters,
-// digits, '-' and '.'. kInvalid naming `field`.
-Status ValidateAddress(std::string_view field, const EmailAddress& address);
-
-// Appends "Name: mailbox, mailbox\r\n". A display name is written as an atom phrase when it is
-// plain words, as a quoted-string when it is other printable ASCII, and as encoded words when
-// it holds non-ASCII text. kInvalid when `mailboxes` is empty or a mailbox is invalid.
-Status AppendAddressHeader(std::string& out, std::string_view name, const std::vector<Mailbox>& mailboxes);
-Status AppendAddressHeader(std::string& out, std::string_view name, const Mailbox& mailbox);
-
-// "<random@domain>" with 128 random bits (base32, lower case; see fast_random.h). `domain` must be a valid
-// ASCII domain (as EmailAddress::domain is); an invalid one is a programmer error, checked
-// by the callers that build headers (ValidateAddress).
-std::string GenerateMessageId(std::string_view domain);
-
-// RFC 5322 date-time in UTC: "Mon, 23 Nov 2026 10:15:00 +0000".
-std::string FormatRfc5322Date(Timestamp t);
-
-// Appends `text` (valid UTF-8) as RFC 2047 encoded words to `out`, where the current line is
-// `column` characters long; folds with CRLF SP between words and updates `column`. `phrase`
-// restricts Q encoding to the characters allowed in a phrase (RFC 2047 section 5 (3)).
-// Exposed for the fuzzer and the tests.
-void AppendEncodedWords(std::string& out, std::string_view text, size_t& column, bool phrase);
-
-// Appends " " and `text` (a validated header value) as an RFC 5322 phrase: atoms, a
-// quoted-string or encoded words (see AppendAddressHeader). When `fold_first` and the phrase
-// would pass column 78, it starts on a new folded line. Updates `column`.
-void AppendPhrase(std::string& out, std::string_view text, size_t& column, bool fold_first);
 
 }  // namespace rapport::mail

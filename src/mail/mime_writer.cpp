@@ -1,5 +1,7 @@
 #include "mail/mime_writer.h"
 
+#include "core/encoding.h"
+
 #include <array>
 #include <cstring>
 
@@ -79,12 +81,8 @@ Status ValidateListId(std::string_view id) {
 std::string MakeBoundary() {
   std::array<unsigned char, 12> bytes{};
   FastRandomBytes(bytes.data(), bytes.size());
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string b = "=_rp";
-  for (unsigned char c : bytes) {
-    b.push_back(kHex[c >> 4]);
-    b.push_back(kHex[c & 15]);
-  }
+  AppendHex(b, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
   return b;
 }
 

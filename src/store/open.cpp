@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "core/redact.h"
+
 #include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -9,7 +11,16 @@ namespace rapport {
 
 Result<std::unique_ptr<Store>> OpenStore(std::string_view url, const Clock& clock) {
   auto starts = [&](std::string_view prefix) { return url.substr(0, prefix.size()) == prefix; };
-  if (starts("postgres://") || starts("postgresql://")) return OpenPostgresStore(std::string(url), clock);
+  if (starts("postgres://") || starts("postgresql://")) {
+    auto store = OpenPostgresStore(std::string(url), clock);
+    if (!store.ok()) {
+      // libpq quotes the URI (or a piece of it) in some of its errors: never the password.
+      Error e = std::move(store).error();
+      e.message = RedactSecrets(e.message, url);
+      return e;
+    }
+    return store;
+  }
   std::string_view path = url;
   SqliteOptions options;
   if (starts("sqlite:")) {

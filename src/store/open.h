@@ -5,7 +5,8 @@
 //   "?synchronous=normal" (the default: WAL fsynced at checkpoints) or "?synchronous=full" (the
 //   WAL fsynced at every commit); see sqlite_database.h.
 // Does not migrate (call Store::Migrate). Failure: kInvalid (field "database") for an empty
-// name or an unknown option, kUnavailable when the database cannot be opened or reached.
+// name or an unknown option, kUnavailable when the database cannot be opened or reached. Error
+// messages never carry the URL's password (core/redact.h).
 #pragma once
 
 #include <memory>

@@ -72,5 +72,17 @@ TEST_F(OpenStoreTest, SqliteFileThatCannotBeCreatedIsUnavailable) {
   EXPECT_EQ(store.error().code, ErrorCode::kUnavailable);
 }
 
+// Issue 14 item 3: a store URL's password never shows in an error (libpq quotes malformed URIs).
+TEST_F(OpenStoreTest, Issue14PostgresErrorsNeverShowThePassword) {
+  for (std::string url : {"postgres://rapport:hunter2@[::1", "postgresql://rapport:hunter2@127.0.0.1:1/x",
+                          "postgres://rapport:hunter2@/x?sslmode=bogus",
+                          "postgres://rapport:hunt%65r2@127.0.0.1:1/x?connect_timeout=1"}) {
+    auto store = OpenStore(url);
+    ASSERT_FALSE(store.ok()) << url;
+    EXPECT_EQ(store.error().message.find("hunter2"), std::string::npos) << store.error().message;
+    EXPECT_EQ(store.error().message.find("hunt%65r2"), std::string::npos) << store.error().message;
+  }
+}
+
 }  // namespace
 }  // namespace rapport

@@ -886,7 +886,8 @@ TEST_P(StoreContract, CompleteBatchRecordsEachOutcomeInOneTransaction) {
                .outcome = MessageState::kBounced,
                .smtp_code = 550,
                .enhanced_code = "5.1.1",
-               .reply = "no such user"},
+               .reply = "no such user",
+               .failure = DeliveryFailure::kRecipientAddress},
               {}};
   batch[2] = {c, {.at = kT0 + 1s, .outcome = MessageState::kSent, .smtp_code = 250, .reply = "ok"}, {}};
   auto done = store_->outbox().CompleteBatch(batch, "w");
@@ -1039,15 +1040,22 @@ TEST_P(StoreContract, HardBounceMarksTheContactBounced) {
   MessageId s_id = store_->outbox().Enqueue(Message(soft.id))->message.id;
   MessageId h_id = store_->outbox().Enqueue(Message(hard.id))->message.id;
   ASSERT_EQ(store_->outbox().Claim(MessageClass::kTransactional, 10, "w", kT0, 30s)->size(), 2u);
-  ASSERT_OK(store_->outbox().Complete(
-      s_id, "w", {.at = kT0, .outcome = MessageState::kBounced, .smtp_code = 452, .reply = "mailbox full"},
-      {}));
+  ASSERT_OK(store_->outbox().Complete(s_id, "w",
+                                      {.at = kT0,
+                                       .outcome = MessageState::kFailed,
+                                       .smtp_code = 552,
+                                       .enhanced_code = "5.2.2",
+                                       .reply = "mailbox full",
+                                       .failure = DeliveryFailure::kMailboxFull},
+                                      {}));
   ASSERT_OK(store_->outbox().Complete(h_id, "w",
                                       {.at = kT0,
                                        .outcome = MessageState::kBounced,
                                        .smtp_code = 550,
                                        .enhanced_code = "5.1.1",
-                                       .reply = "no such user"},
+                                       .reply = "no such user",
+                                       .failure = DeliveryFailure::kRecipientAddress,
+                                       .smtp_step = "rcpt_to"},
                                       {}));
   EXPECT_EQ(store_->contacts().Get(ws_, soft.id)->status, ContactStatus::kActive);
   EXPECT_EQ(store_->contacts().Get(ws_, hard.id)->status, ContactStatus::kBounced);
@@ -1057,7 +1065,43 @@ TEST_P(StoreContract, HardBounceMarksTheContactBounced) {
   EXPECT_EQ(timeline->items[0].name, "message.bounced");
   EXPECT_EQ(timeline->items[0].properties.at("smtp_code").to_number<int64_t>(), 550);
   EXPECT_EQ(timeline->items[0].properties.at("reply"), "no such user");
-  EXPECT_EQ(*store_->outbox().CountByState(MessageState::kBounced), 2);
+  EXPECT_EQ(timeline->items[0].properties.at("failure"), "recipient_address");
+  EXPECT_EQ(timeline->items[0].properties.at("smtp_step"), "rcpt_to");
+  EXPECT_EQ(*store_->outbox().CountByState(MessageState::kBounced), 1);
+  EXPECT_EQ(*store_->outbox().CountByState(MessageState::kFailed), 1);
+}
+
+// Issue 13 item 5: a block or a rejected message fails the message and never suppresses the person.
+TEST_P(StoreContract, Issue13PermanentFailureNotAboutTheAddressLeavesTheContactMailable) {
+  Contact blocked = MakeContact("blocked@example.com");
+  MessageId id = store_->outbox().Enqueue(Message(blocked.id))->message.id;
+  ASSERT_EQ(store_->outbox().Claim(MessageClass::kTransactional, 10, "w", kT0, 30s)->size(), 1u);
+  // kBounced is only for the address: a policy block claimed as a bounce is refused, nothing written.
+  DeliveryAttempt as_bounce{.at = kT0,
+                            .outcome = MessageState::kBounced,
+                            .smtp_code = 554,
+                            .enhanced_code = "5.7.1",
+                            .reply = "rejected by policy",
+                            .failure = DeliveryFailure::kPolicyBlock};
+  EXPECT_EQ(store_->outbox().Complete(id, "w", as_bounce, {}).error().field, "failure");
+  DeliveryAttempt unclassified = as_bounce;
+  unclassified.failure = DeliveryFailure::kNone;
+  EXPECT_EQ(store_->outbox().Complete(id, "w", unclassified, {}).error().field, "failure");
+  DeliveryAttempt failed = as_bounce;
+  failed.outcome = MessageState::kFailed;
+  ASSERT_OK(store_->outbox().Complete(id, "w", failed, {}));
+  EXPECT_EQ(store_->outbox().Get(ws_, id)->state, MessageState::kFailed);
+  EXPECT_EQ(store_->contacts().Get(ws_, blocked.id)->status, ContactStatus::kActive);
+  auto timeline = store_->events().ListForContact(ws_, blocked.id, {});
+  ASSERT_OK(timeline);
+  EXPECT_EQ(timeline->items[0].name, "message.failed");
+  EXPECT_EQ(timeline->items[0].properties.at("failure"), "policy_block");
+  // A transactional message still goes to the contact afterwards.
+  MessageId next = store_->outbox().Enqueue(Message(blocked.id))->message.id;
+  auto claimed = store_->outbox().Claim(MessageClass::kTransactional, 10, "w", kT0 + 1s, 30s);
+  ASSERT_OK(claimed);
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ(claimed->front().id, next);
 }
 
 // ---- concurrency -------------------------------------------------------------------------------

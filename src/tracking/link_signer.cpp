@@ -1,5 +1,7 @@
 #include "tracking/link_signer.h"
 
+#include "core/encoding.h"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -12,24 +14,9 @@ namespace rapport::tracking {
 namespace {
 
 constexpr size_t kTagBytes = 16;
-constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr std::string_view kAlphabet = kBase64UrlAlphabet;
 
-std::string Base64Url(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() * 4 + 2) / 3);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kAlphabet[(acc >> bits) & 0x3f]);
-    }
-  }
-  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 0x3f]);
-  return out;
-}
+std::string Base64Url(std::string_view in) { return Base64(in, Base64Alphabet::kUrl); }
 
 bool Unbase64Url(std::string_view in, std::string& out) {
   out.clear();

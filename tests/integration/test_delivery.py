@@ -167,7 +167,7 @@ def test_smtp_replies_become_sent_deferred_and_bounced(data_dir, scripted_smtp):
     srv, api = start(data_dir, env)
     try:
         ids = {}
-        for local in ("ok1", "p550gone", "t451busy"):
+        for local in ("ok1", "p550gone", "t451busy", "p554policy"):
             cid = contact(api, f"{local}@example.com")
             r = api.post("/api/v1/messages", {"template": "order-shipped", "contact_id": cid, "data": {"order": local}})
             assert r.status == 202, r
@@ -187,6 +187,18 @@ def test_smtp_replies_become_sent_deferred_and_bounced(data_dir, scripted_smtp):
         # A bounced address gets no more mail, not even transactional.
         again = api.post("/api/v1/messages", {"template": "order-shipped", "contact_id": ids["p550gone"][0]})
         assert again.status == 422 and again.json()["error"]["code"] == "suppressed"
+
+        # Issue 13 item 5: a policy block fails the message and leaves the contact mailable.
+        failed = wait_state(api, ids["p554policy"][1], {"failed"})
+        attempt = failed["delivery_attempts"][-1]
+        assert attempt["smtp_code"] == 554 and attempt["enhanced_code"] == "5.7.1", attempt
+        assert api.get(f"/api/v1/contacts/{ids['p554policy'][0]}").json()["status"] == "active"
+        timeline = api.get(f"/api/v1/contacts/{ids['p554policy'][0]}/events").json()["data"]
+        assert timeline[0]["name"] == "message.failed", timeline
+        assert timeline[0]["properties"]["failure"] == "policy_block", timeline[0]
+        assert timeline[0]["properties"]["smtp_step"] == "rcpt_to", timeline[0]
+        still = api.post("/api/v1/messages", {"template": "order-shipped", "contact_id": ids["p554policy"][0]})
+        assert still.status == 202, still
 
         deferred = wait_state(api, ids["t451busy"][1], {"deferred"})
         assert deferred["delivery_attempts"][0]["smtp_code"] == 451

@@ -60,11 +60,16 @@ SendResult MaildirTransport::WriteOne(const OutgoingMessage& m) {
   auto fail = [&](const std::string& error) { return UniformResult(m, 0, "", error, "maildir"); };
   for (const auto& a : m.envelope.rcpt_to) {
     if (a.find_first_of("\r\n") != std::string::npos) {
-      return UniformResult(m, 553, "5.1.3", "recipient has CR or LF (rejected locally)", "maildir");
+      return UniformResult(m, 553, "5.1.3", "recipient has CR or LF (rejected locally)", "maildir",
+                           SmtpStep::kLocal);
     }
   }
-  if (m.envelope.mail_from.find_first_of("\r\n") != std::string::npos || m.envelope.rcpt_to.empty()) {
-    return UniformResult(m, 553, "5.1.3", "bad envelope (rejected locally)", "maildir");
+  if (m.envelope.rcpt_to.empty())
+    return UniformResult(m, 553, "5.5.4", "no recipient (rejected locally)", "maildir", SmtpStep::kLocal);
+  if (m.envelope.mail_from.find_first_of("\r\n") != std::string::npos) {
+    // The sender's address, not the recipient's: 5.1.7 fails the message, never bounces the contact.
+    return UniformResult(m, 553, "5.1.7", "sender has CR or LF (rejected locally)", "maildir",
+                         SmtpStep::kLocal);
   }
   std::string tmp_dir = directory_ + "/tmp", new_dir = directory_ + "/new";
   if (!MakeDirs(tmp_dir) || !MakeDirs(new_dir) || !MakeDir(directory_ + "/cur")) {
@@ -105,16 +110,13 @@ std::vector<SendResult> MaildirTransport::Send(std::span<const OutgoingMessage> 
   return out;
 }
 
-}  // namespace rapport::delivery
-
-namespace {
-rapport::Result<std::unique_ptr<rapport::delivery::Transport>> MakeMaildir(std::string_view url) {
-  std::string_view path = url.substr(url.find(':') + 1);
-  if (path.substr(0, 2) == "//") path.remove_prefix(2);
-  if (path.empty()) return rapport::Error::Invalid("url", "maildir: needs a directory");
-  return std::unique_ptr<rapport::delivery::Transport>(
-      std::make_unique<rapport::delivery::MaildirTransport>(std::string(path)));
+void RegisterMaildirTransport(TransportRegistry& registry) {
+  registry.Register("maildir", [](std::string_view url) -> Result<std::unique_ptr<Transport>> {
+    std::string_view path = url.substr(url.find(':') + 1);
+    if (path.substr(0, 2) == "//") path.remove_prefix(2);
+    if (path.empty()) return Error::Invalid("url", "maildir: needs a directory");
+    return std::unique_ptr<Transport>(std::make_unique<MaildirTransport>(std::string(path)));
+  });
 }
-}  // namespace
 
-RAPPORT_REGISTER_TRANSPORT(maildir, "maildir", MakeMaildir);
+}  // namespace rapport::delivery

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "delivery/transport.h"
+#include "delivery/transport_registry.h"
 
 namespace rapport::delivery {
 
@@ -29,5 +30,8 @@ class MaildirTransport final : public Transport {
   std::string directory_;
   std::atomic<uint64_t> counter_{0};
 };
+
+// Registers "maildir" (URLs as above).
+void RegisterMaildirTransport(TransportRegistry& registry);
 
 }  // namespace rapport::delivery

@@ -14,7 +14,9 @@ using testing::TempDir;
 
 TEST(MaildirTransport, WritesOneFilePerMessageIntoNew) {
   TempDir tmp;
-  auto t = CreateTransport("maildir:" + tmp.path() + "/outbox");
+  TransportRegistry registry;
+  RegisterMaildirTransport(registry);
+  auto t = registry.Create("maildir:" + tmp.path() + "/outbox");
   ASSERT_TRUE(t.ok()) << t.error().message;
   std::vector<OutgoingMessage> batch = {
       {{"bounce@example.com", {"a@example.org"}}, "Subject: one\r\n\r\nbody one\r\n"},

@@ -4,24 +4,19 @@
 #include <cctype>
 #include <charconv>
 
+#include "core/encoding.h"
+
 namespace rapport::delivery {
 namespace {
 
 Error Bad(std::string msg) { return Error::Invalid("url", std::move(msg)); }
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 Result<std::string> PercentDecode(std::string_view s) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '%') {
       if (i + 2 >= s.size()) return Bad("bad percent escape in SMTP URL");
-      int hi = HexValue(s[i + 1]), lo = HexValue(s[i + 2]);
+      int hi = HexDigitValue(s[i + 1]), lo = HexDigitValue(s[i + 2]);
       if (hi < 0 || lo < 0) return Bad("bad percent escape in SMTP URL");
       out.push_back(static_cast<char>(hi * 16 + lo));
       i += 2;
@@ -36,7 +31,8 @@ Result<int> ParseInt(std::string_view s, int lo, int hi, std::string_view what) 
   int v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || p != s.data() + s.size() || v < lo || v > hi) {
-    return Bad("bad " + std::string(what) + " in SMTP URL: '" + std::string(s) + "'");
+    return Bad("bad " + std::string(what) + " in SMTP URL (expected a number from " + std::to_string(lo) +
+               " to " + std::to_string(hi) + ")");
   }
   return v;
 }
@@ -44,7 +40,7 @@ Result<int> ParseInt(std::string_view s, int lo, int hi, std::string_view what) 
 Result<bool> ParseBool(std::string_view s, std::string_view what) {
   if (s == "true" || s == "1" || s == "yes") return true;
   if (s == "false" || s == "0" || s == "no") return false;
-  return Bad("bad " + std::string(what) + " in SMTP URL: '" + std::string(s) + "'");
+  return Bad("bad " + std::string(what) + " in SMTP URL (expected true or false)");
 }
 
 }  // namespace
@@ -143,6 +139,8 @@ Result<SmtpConfig> ParseSmtpUrl(std::string_view url) {
       RAPPORT_ASSIGN_OR_RETURN(cfg.pool_size, ParseInt(value, 1, 1000, key));
     } else if (key == "max_messages") {
       RAPPORT_ASSIGN_OR_RETURN(cfg.max_messages_per_connection, ParseInt(value, 0, 1'000'000, key));
+    } else if (key == "allow_plaintext_auth") {
+      RAPPORT_ASSIGN_OR_RETURN(cfg.allow_plaintext_auth, ParseBool(value, key));
     } else if (key == "auth") {
       if (value != "plain" && value != "login") return Bad("auth must be plain or login");
       cfg.auth_mechanism = std::string(value);
@@ -155,7 +153,11 @@ Result<SmtpConfig> ParseSmtpUrl(std::string_view url) {
     } else if (key == "data_timeout") {
       RAPPORT_TRY(seconds(cfg.data_timeout));
     } else {
-      return Bad("unknown SMTP URL option '" + std::string(key) + "'");
+      // Not quoted: a password with an unencoded '?' or '&' would show up here.
+      return Bad(
+          "unknown option in the SMTP URL's query (known: tls, tls_verify, ca_file, helo, pool, "
+          "max_messages, auth, allow_plaintext_auth, *_timeout); percent-encode '?', '&' and '@' "
+          "in the password");
     }
   }
   return cfg;

@@ -6,8 +6,13 @@
 // Options: tls=opportunistic|required|none (smtp:// only), tls_verify=true|false, ca_file=PATH,
 // helo=NAME, pool=N (connections, default 4), max_messages=N per connection (0 = unlimited),
 // connect_timeout, greeting_timeout, command_timeout, data_timeout (seconds),
-// auth=plain|login (forces a mechanism). User and password are percent-decoded.
-// Failure: kInvalid with field "url". Describe() never shows the password.
+// auth=plain|login (forces a mechanism), allow_plaintext_auth=true|false (default false: with a
+// user in the URL, a session that did not get TLS fails before AUTH rather than send the
+// credentials in clear; true allows AUTH without TLS, for a relay on a trusted network).
+// User and password are percent-decoded (a password with '@', ':', '/', '?' or '#' must be
+// percent-encoded).
+// Failure: kInvalid with field "url"; the message never quotes any part of the URL (it may hold
+// the password). Describe() never shows credentials.
 #pragma once
 
 #include <chrono>
@@ -28,7 +33,8 @@ struct SmtpConfig {
   std::string ca_file;
   std::string user;
   std::string password;
-  std::string auth_mechanism;  // "" = best offered (PLAIN, then LOGIN)
+  std::string auth_mechanism;         // "" = best offered (PLAIN, then LOGIN)
+  bool allow_plaintext_auth = false;  // AUTH over a connection without TLS
   std::string helo_name = "localhost";
   int pool_size = 4;
   int max_messages_per_connection = 0;

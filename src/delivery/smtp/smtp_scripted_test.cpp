@@ -162,8 +162,10 @@ TEST_F(Scripted, StartTlsThenAuthPlainAndLogin) {
   auto bad = Client(Url("smtp", "alice:wrong@") + "?ca_file=" + cert);
   std::vector<OutgoingMessage> batch = {To({"ok@example.org"})};
   auto r = bad.Send(batch);
-  EXPECT_EQ(r[0].recipients[0].code, 0);
-  EXPECT_NE(r[0].recipients[0].text.find("AUTH failed: 535"), std::string::npos) << r[0].recipients[0].text;
+  // The server's reply to AUTH, recorded as it is (issue 14 item 6).
+  EXPECT_EQ(r[0].recipients[0].code, 535) << r[0].recipients[0].text;
+  EXPECT_EQ(r[0].recipients[0].enhanced_code, "5.7.8");
+  EXPECT_EQ(r[0].recipients[0].step, SmtpStep::kAuth);
 
   // Verification is on by default: an unknown self-signed certificate fails the handshake.
   auto untrusted = Client(Url("smtp", "alice:s3cret@") + "?tls=required");
@@ -263,6 +265,178 @@ TEST_F(Scripted, MaxMessagesPerConnectionAndQuitOnClose) {
   auto lines = LogLines(log());
   EXPECT_EQ(Count(lines, " QUIT"), 3u);
   EXPECT_EQ(Count(lines, " EHLO "), 3u);
+}
+
+// ---- Issue 14 item 3: credentials never cross the wire in clear ----------------------------
+
+TEST_F(Scripted, Issue14NoAuthCommandWhenTheServerOffersAuthButNoStartTls) {
+  Start({"--auth", "alice:s3cret", "--auth-without-tls"});
+  for (std::string options : {"", "?tls=opportunistic", "?tls=none", "?auth=login", "?auth=plain"}) {
+    auto t = Client(Url("smtp", "alice:s3cret@") + options);
+    std::vector<OutgoingMessage> batch = {To({"ok@example.org"}), To({"ok2@example.org"})};
+    auto r = t.Send(batch);
+    for (const auto& result : r) {
+      EXPECT_EQ(result.recipients[0].code, 0) << options << ": " << result.recipients[0].text;
+      EXPECT_EQ(result.recipients[0].step, SmtpStep::kAuth) << options;
+      EXPECT_NE(result.recipients[0].text.find("without TLS"), std::string::npos)
+          << result.recipients[0].text;
+      EXPECT_EQ(result.recipients[0].text.find("s3cret"), std::string::npos);
+    }
+  }
+  auto lines = LogLines(log());
+  EXPECT_GE(Count(lines, " EHLO "), 5u);  // the server was asked, and offered AUTH in clear
+  EXPECT_EQ(Count(lines, "AUTH"), 0u);    // but never saw an AUTH command
+  EXPECT_EQ(Count(lines, " MAIL "), 0u);
+}
+
+TEST_F(Scripted, Issue14NoAuthCommandWhenStartTlsIsRefused) {
+  std::string cert, key;
+  ASSERT_TRUE(MakeSelfSignedCert(dir.path(), cert, key));
+  Start({"--tls-cert", cert, "--tls-key", key, "--auth", "alice:s3cret", "--auth-without-tls", "--reply",
+         "starttls=454 4.7.0 TLS not available due to temporary reason"});
+  auto t = Client(Url("smtp", "alice:s3cret@") + "?ca_file=" + cert);
+  std::vector<OutgoingMessage> batch = {To({"ok@example.org"})};
+  auto r = t.Send(batch);
+  EXPECT_EQ(r[0].recipients[0].code, 0) << r[0].recipients[0].text;
+  EXPECT_EQ(r[0].recipients[0].step, SmtpStep::kAuth);
+  auto lines = LogLines(log());
+  EXPECT_EQ(Count(lines, " STARTTLS"), 1u);
+  EXPECT_EQ(Count(lines, "AUTH"), 0u);
+}
+
+TEST_F(Scripted, Issue14AuthInClearOnlyWhenTheUrlAllowsIt) {
+  Start({"--auth", "alice:s3cret", "--auth-without-tls"});
+  auto t = Client(Url("smtp", "alice:s3cret@") + "?allow_plaintext_auth=true");
+  std::vector<OutgoingMessage> batch = {To({"ok@example.org"})};
+  auto r = t.Send(batch);
+  EXPECT_EQ(r[0].recipients[0].code, 250) << r[0].recipients[0].text;
+  auto lines = LogLines(log());
+  EXPECT_EQ(Count(lines, "plain AUTH-COMMAND PLAIN"), 1u);
+  EXPECT_EQ(Count(lines, "plain AUTH PLAIN ok"), 1u);
+}
+
+// ---- Issue 14 item 6: every reply is recorded as what it is, whatever the step ---------------
+
+struct StepCase {
+  std::vector<std::string> server;  // scripted server options
+  std::string rcpt;
+  int code;
+  std::string enhanced;
+  std::string text;  // a part of the reply's text
+  SmtpStep step;
+  std::string url_options = "";
+};
+
+void ExpectRecorded(const SendResult& r, const StepCase& c) {
+  SCOPED_TRACE(std::string(SmtpStepName(c.step)));
+  ASSERT_EQ(r.recipients.size(), 1u);
+  const RecipientOutcome& o = r.recipients[0];
+  EXPECT_EQ(o.code, c.code) << o.text;
+  EXPECT_EQ(o.enhanced_code, c.enhanced) << o.text;
+  EXPECT_NE(o.text.find(c.text), std::string::npos) << o.text;
+  EXPECT_EQ(SmtpStepName(o.step), SmtpStepName(c.step));
+}
+
+TEST(ScriptedSteps, Issue14EveryReplyIsRecordedWithItsCodeWhateverTheStep) {
+  const std::vector<StepCase> cases = {
+      {{"--reply", "greeting=421 4.7.0 too busy, try later"},
+       "ok@example.org",
+       421,
+       "4.7.0",
+       "too busy",
+       SmtpStep::kGreeting},
+      {{"--reply", "greeting=554 5.7.1 your IP is on our block list"},
+       "ok@example.org",
+       554,
+       "5.7.1",
+       "block list",
+       SmtpStep::kGreeting},
+      {{"--reply", "ehlo=421 4.3.2 shutting down"},
+       "ok@example.org",
+       421,
+       "4.3.2",
+       "shutting down",
+       SmtpStep::kEhlo},
+      {{"--reply", "ehlo=502 5.5.1 no EHLO", "--reply", "helo=554 5.7.1 not you"},
+       "ok@example.org",
+       554,
+       "5.7.1",
+       "not you",
+       SmtpStep::kEhlo},
+      {{"--reply", "mail=451 4.3.0 sender check failed"},
+       "ok@example.org",
+       451,
+       "4.3.0",
+       "sender check",
+       SmtpStep::kMailFrom},
+      {{"--reply", "mail=553 5.1.8 sender domain does not exist"},
+       "ok@example.org",
+       553,
+       "5.1.8",
+       "sender domain",
+       SmtpStep::kMailFrom},
+      {{}, "p550@example.org", 550, "5.1.1", "no such user", SmtpStep::kRcptTo},
+      {{}, "t451@example.org", 451, "4.3.0", "temporary failure", SmtpStep::kRcptTo},
+      {{"--reply", "data=554 5.5.1 no valid recipients"},
+       "ok@example.org",
+       554,
+       "5.5.1",
+       "no valid",
+       SmtpStep::kData},
+      {{"--reply", "data=451 4.3.0 queue full"},
+       "ok@example.org",
+       451,
+       "4.3.0",
+       "queue full",
+       SmtpStep::kData,
+       "?pool=1"},
+      {{}, "d554@example.org", 554, "5.6.0", "content rejected", SmtpStep::kEndOfData},
+      {{}, "ok@example.org", 250, "2.0.0", "queued as", SmtpStep::kEndOfData},
+  };
+  for (const StepCase& c : cases) {
+    for (bool pipelining : {true, false}) {
+      SCOPED_TRACE(pipelining ? "pipelined" : "one command per round trip");
+      TempDir dir;
+      ScriptedServer server;
+      std::vector<std::string> options = c.server;
+      options.insert(options.end(), {"--log", dir.path() + "/log"});
+      if (!pipelining) options.push_back("--no-pipelining");
+      ASSERT_TRUE(server.Start(options)) << server.error;
+      auto cfg = ParseSmtpUrl("smtp://127.0.0.1:" + std::to_string(server.port) + c.url_options);
+      ASSERT_TRUE(cfg.ok());
+      SmtpTransport t(*cfg);
+      std::vector<OutgoingMessage> batch = {To({c.rcpt})};
+      ExpectRecorded(t.Send(batch)[0], c);
+    }
+  }
+}
+
+TEST_F(Scripted, Issue14StartTlsAndAuthRepliesAreRecorded) {
+  std::string cert, key;
+  ASSERT_TRUE(MakeSelfSignedCert(dir.path(), cert, key));
+  {
+    ScriptedServer tls_refused;
+    ASSERT_TRUE(tls_refused.Start(
+        {"--tls-cert", cert, "--tls-key", key, "--reply", "starttls=454 4.7.0 TLS not available"}))
+        << tls_refused.error;
+    auto t = Client("smtp://127.0.0.1:" + std::to_string(tls_refused.port) + "?tls=required&ca_file=" + cert);
+    std::vector<OutgoingMessage> batch = {To({"ok@example.org"})};
+    ExpectRecorded(t.Send(batch)[0], {{}, "", 454, "4.7.0", "TLS not available", SmtpStep::kStartTls});
+  }
+  Start({"--tls-cert", cert, "--tls-key", key, "--auth", "alice:s3cret", "--reply",
+         "auth=454 4.7.0 temporary authentication failure"});
+  auto t = Client(Url("smtp", "alice:s3cret@") + "?ca_file=" + cert);
+  std::vector<OutgoingMessage> batch = {To({"ok@example.org"})};
+  ExpectRecorded(t.Send(batch)[0], {{}, "", 454, "4.7.0", "temporary authentication", SmtpStep::kAuth});
+}
+
+TEST_F(Scripted, Issue14ARsetReplyIsRecorded) {
+  Start({"--reply", "rset=421 4.7.0 closing after a failure"});
+  auto t = Client(Url() + "?pool=1");
+  std::vector<OutgoingMessage> batch = {To({"p550@example.org"}), To({"ok@example.org"})};
+  auto r = t.Send(batch);
+  EXPECT_EQ(r[0].recipients[0].code, 550);
+  ExpectRecorded(r[1], {{}, "", 421, "4.7.0", "closing after", SmtpStep::kRset});
 }
 
 }  // namespace

@@ -10,13 +10,18 @@
 // 421 or a broken connection closes it (the next message opens a new one); a reused connection
 // that the server had closed while idle is retried once on a fresh one. QUIT on close.
 //
-// Outcomes: a server reply per recipient; failures to set a session up (connect, TLS, greeting,
-// AUTH) or a connection lost mid-transaction are code 0 with the error text (temporary for the
-// retry policy). Messages the server could never take (SIZE over the advertised limit, an
-// address with forbidden characters) get a local 5xx.
+// Outcomes: a server reply per recipient, with its code, enhanced code, text and the protocol
+// step it answered, whatever the step: a session the server refuses (a 421 or 554 greeting, a
+// refused EHLO or STARTTLS, a 535 to AUTH) gives every message of the batch left that reply.
+// Failures without a reply (connect, TLS handshake, timeouts, a connection lost
+// mid-transaction, AUTH refused locally because the session has no TLS) are code 0 with the
+// error text (temporary for the retry policy). Messages the server could never take (SIZE over
+// the advertised limit, an address with forbidden characters) get a local 5xx (step kLocal).
 //
 // Thread-safety: Send() may be called from several threads; calls are serialized (one batch at
-// a time per transport: use one transport per lane). All Asio code lives in smtp_transport.cpp.
+// a time per transport: use one transport per lane). All Asio code lives in smtp_transport.cpp;
+// what to send and what each reply means is decided by the pure machines of smtp_setup.h (the
+// session: greeting, EHLO, STARTTLS, AUTH) and smtp_transaction.h (MAIL, RCPT, DATA).
 #pragma once
 
 #include <cstdint>
@@ -24,6 +29,7 @@
 
 #include "delivery/smtp/smtp_config.h"
 #include "delivery/transport.h"
+#include "delivery/transport_registry.h"
 
 namespace rapport::delivery {
 
@@ -50,5 +56,8 @@ class SmtpTransport final : public Transport {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Registers "smtp" and "smtps" (URLs as in smtp_config.h).
+void RegisterSmtpTransport(TransportRegistry& registry);
 
 }  // namespace rapport::delivery

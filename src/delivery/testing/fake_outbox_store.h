@@ -51,6 +51,8 @@ class FakeOutboxStore final : public OutboxStore {
     if (it == messages_.end()) return Error::NotFound("message");
     OutboxMessage& m = it->second;
     if (m.state != MessageState::kSending || m.lease_owner != owner) return Error::Conflict("lease lost");
+    if (attempt.outcome == MessageState::kBounced && attempt.failure != DeliveryFailure::kRecipientAddress)
+      return Error::Invalid("failure", "only a failure about the recipient's address bounces");
     m.state = attempt.outcome;
     m.attempts = attempt.attempt;
     m.next_attempt_at = next_attempt_at;

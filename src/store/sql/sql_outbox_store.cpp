@@ -263,10 +263,15 @@ Result<std::vector<OutboxMessage>> SqlOutboxStore::Claim(MessageClass lane, int 
 
 namespace {
 
-Status ValidateOutcome(MessageState outcome) {
+Status ValidateOutcome(const DeliveryAttempt& attempt) {
+  const MessageState outcome = attempt.outcome;
   if (outcome != MessageState::kSent && outcome != MessageState::kDeferred &&
       outcome != MessageState::kBounced && outcome != MessageState::kFailed)
     return Error::Invalid("outcome", "an attempt ends sent, deferred, bounced or failed");
+  // Bounced means the recipient's address does not exist, and suppresses the contact: any other
+  // permanent failure (a block, a rejected message) is kFailed and leaves the contact mailable.
+  if (outcome == MessageState::kBounced && attempt.failure != DeliveryFailure::kRecipientAddress)
+    return Error::Invalid("failure", "only a failure about the recipient's address bounces (else: failed)");
   return {};
 }
 
@@ -364,7 +369,7 @@ Result<std::vector<Status>> CompleteIn(Session& s, std::span<const OutboxComplet
     const int n = m.attempts + 1;
     const Timestamp at = attempt.at == Timestamp{} ? now : attempt.at;
     const Timestamp next = outcome == MessageState::kDeferred ? c.next_attempt_at : m.next_attempt_at;
-    if (outcome == MessageState::kBounced && attempt.smtp_code >= 500 && attempt.smtp_code < 600) {
+    if (outcome == MessageState::kBounced && attempt.failure == DeliveryFailure::kRecipientAddress) {
       RAPPORT_TRY(s.Exec(
           "UPDATE contacts SET status = 'bounced', updated_at = $3 WHERE id = $1 AND workspace_id = $2 "
           "AND status NOT IN ('erased', 'complained')",
@@ -379,6 +384,8 @@ Result<std::vector<Status>> CompleteIn(Session& s, std::span<const OutboxComplet
     if (!attempt.enhanced_code.empty()) props["enhanced_code"] = attempt.enhanced_code;
     props["reply"] = attempt.reply;
     if (!attempt.remote.empty()) props["remote"] = attempt.remote;
+    if (attempt.failure != DeliveryFailure::kNone) props["failure"] = DeliveryFailureName(attempt.failure);
+    if (!attempt.smtp_step.empty()) props["smtp_step"] = attempt.smtp_step;
     if (outcome == MessageState::kDeferred) props["next_attempt_at"] = FormatTimestamp(next);
     recorded.push_back(Recorded{&c, &m, n, at, next, "message." + std::string(MessageStateName(outcome)),
                                 TimelineProperties(m, std::move(props))});
@@ -427,7 +434,7 @@ Status SqlOutboxStore::Complete(MessageId id, std::string_view owner, const Deli
 
 Result<std::vector<Status>> SqlOutboxStore::CompleteBatch(std::span<const OutboxCompletion> batch,
                                                           std::string_view owner) {
-  for (const OutboxCompletion& c : batch) RAPPORT_TRY(ValidateOutcome(c.attempt.outcome));
+  for (const OutboxCompletion& c : batch) RAPPORT_TRY(ValidateOutcome(c.attempt));
   std::vector<Status> out;
   Timestamp now = clock_.Now();
   RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
