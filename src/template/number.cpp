@@ -110,6 +110,15 @@ int64_t RangeCount(int64_t lo, int64_t hi) {
   return n > INT64_MAX ? INT64_MAX : static_cast<int64_t>(n);
 }
 
+int64_t ValueToI(const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::kInt: return v.as_int();
+    case Value::Kind::kDouble: return ClampToInt64(v.as_double());
+    case Value::Kind::kString: return RubyStringToI(v.as_string());
+    default: return 0;
+  }
+}
+
 int64_t RubyStringToI(std::string_view s) {
   size_t i = 0;
   while (i < s.size() &&

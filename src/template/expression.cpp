@@ -1,0 +1,389 @@
+#include "template/expression.h"
+
+#include <cstring>
+#include <vector>
+
+#include "template/comparison.h"
+#include "template/filter_registry.h"
+#include "template/number.h"
+
+namespace rapport::liquid {
+
+namespace {
+
+size_t Utf8Length(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+bool ParseRubyInteger(std::string_view s, int64_t* out) {
+  while (!s.empty() && std::strchr(" \t\n\v\f\r", s.front()) && s.front()) s.remove_prefix(1);
+  while (!s.empty() && std::strchr(" \t\n\v\f\r", s.back()) && s.back()) s.remove_suffix(1);
+  bool neg = false;
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
+    neg = s[0] == '-';
+    s.remove_prefix(1);
+  }
+  int base = 10;
+  if (s.size() > 1 && s[0] == '0') {
+    char p = static_cast<char>(s[1] | 0x20);
+    if (p == 'x') {
+      base = 16;
+      s.remove_prefix(2);
+    } else if (p == 'b') {
+      base = 2;
+      s.remove_prefix(2);
+    } else if (p == 'o') {
+      base = 8;
+      s.remove_prefix(2);
+    } else if (p == 'd') {
+      base = 10;
+      s.remove_prefix(2);
+    } else {
+      base = 8;
+      s.remove_prefix(1);
+    }
+  }
+  if (s.empty()) return false;
+  __int128 v = 0;
+  bool prev_digit = false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    int d;
+    if (c == '_') {
+      if (!prev_digit || i + 1 >= s.size()) return false;
+      prev_digit = false;
+      continue;
+    }
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'z')
+      d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'Z')
+      d = c - 'A' + 10;
+    else
+      return false;
+    if (d >= base) return false;
+    v = v * base + d;
+    if (v > INT64_MAX) return false;
+    prev_digit = true;
+  }
+  *out = static_cast<int64_t>(neg ? -v : v);
+  return true;
+}
+
+}  // namespace
+
+bool Evaluator::EvalPipeline(const Pipeline& p, Value* out, bool* escaped_or_raw) {
+  *escaped_or_raw = false;
+  if (p.empty) {
+    *out = Value();
+    return true;
+  }
+  Value v;
+  if (!Eval(p.expr, &v)) return false;
+  for (const FilterCall& f : p.filters) {
+    if (!st_.Step(f.pos)) return false;
+    if (f.entry == nullptr) {
+      if (st_.options.strict) {
+        return st_.Fail(f.pos, ErrorCode::kInvalid, "Liquid error: undefined filter " + std::string(f.name));
+      }
+      continue;
+    }
+    Value args_buf[8];
+    std::vector<Value> args_heap;
+    Value* args = args_buf;
+    if (f.args.size() > 8) {
+      args_heap.resize(f.args.size());
+      args = args_heap.data();
+    }
+    for (size_t i = 0; i < f.args.size(); ++i) {
+      if (!Eval(f.args[i], &args[i])) return false;
+    }
+    std::vector<std::pair<std::string_view, Value>> kwargs;
+    if (!f.kwargs.empty()) {
+      kwargs.resize(f.kwargs.size());
+      for (size_t i = 0; i < f.kwargs.size(); ++i) {
+        kwargs[i].first = f.kwargs[i].first;
+        if (!Eval(f.kwargs[i].second, &kwargs[i].second)) return false;
+      }
+    }
+    size_t given = f.args.size() + (f.kwargs.empty() ? 0 : 1);
+    if (given < f.entry->min_args || given > f.entry->max_args) {
+      std::string expected = std::to_string(f.entry->min_args);
+      if (f.entry->max_args != f.entry->min_args) {
+        expected += ".." + std::to_string(f.entry->max_args);
+      }
+      return st_.Fail(f.pos, ErrorCode::kInvalid,
+                      "Liquid error: wrong number of arguments (given " + std::to_string(given + 1) +
+                          ", expected " + expected + ") for " + std::string(f.name));
+    }
+    FilterArgs fa{args, f.args.size(), kwargs.data(), kwargs.size()};
+    FilterContext ctx{st_.arena, st_.options, st_.scratch, st_.memory_budget()};
+    Result<Value> r = f.entry->fn(ctx, v, fa);
+    if (!r.ok()) return st_.Fail(f.pos, std::move(r).error());
+    v = *r;
+    if (f.name == "raw" || f.name == "escape" || f.name == "escape_once" || f.name == "h") {
+      *escaped_or_raw = true;
+    }
+    if (st_.arena.bytes_used() > st_.memory_budget()) {
+      return st_.Fail(f.pos, ErrorCode::kLimitExceeded, "Liquid error: memory limit exceeded");
+    }
+  }
+  *out = v;
+  return true;
+}
+
+bool Evaluator::Lookup(const Value& obj, std::string_view key, bool command, Value* out, bool* found) {
+  *found = true;
+  switch (obj.kind()) {
+    case Value::Kind::kObject: {
+      const ObjectData& o = obj.as_object();
+      if (const Value* v = o.Find(key)) {
+        *out = *v;
+        return true;
+      }
+      if (command) {
+        if (key == "size") {
+          *out = Value::Int(static_cast<int64_t>(o.size));
+          return true;
+        }
+        if (key == "first") {
+          if (o.size == 0) {
+            *out = Value();
+            return true;
+          }
+          Value pair[2] = {Value::String(o.members[0].key), o.members[0].value};
+          *out = Value::Array(MakeArray(st_.arena, pair, 2));
+          return true;
+        }
+      }
+      break;
+    }
+    case Value::Kind::kArray: {
+      const ArrayData& a = obj.as_array();
+      if (command) {
+        if (key == "size") {
+          *out = Value::Int(static_cast<int64_t>(a.size));
+          return true;
+        }
+        if (key == "first") {
+          *out = a.size ? a.items[0] : Value();
+          return true;
+        }
+        if (key == "last") {
+          *out = a.size ? a.items[a.size - 1] : Value();
+          return true;
+        }
+      }
+      break;
+    }
+    case Value::Kind::kString:
+      if (command && key == "size") {
+        *out = Value::Int(static_cast<int64_t>(Utf8Length(obj.as_string())));
+        return true;
+      }
+      break;
+    case Value::Kind::kRange:
+      if (command) {
+        int64_t lo = obj.range_first(), hi = obj.range_last();
+        if (key == "size") {
+          *out = Value::Int(RangeCount(lo, hi));
+          return true;
+        }
+        if (key == "first") {
+          *out = Value::Int(lo);
+          return true;
+        }
+        if (key == "last") {
+          *out = Value::Int(hi);
+          return true;
+        }
+      }
+      break;
+    case Value::Kind::kInt:
+      if (command && key == "size") {
+        *out = Value::Int(8);
+        return true;
+      }
+      break;
+    case Value::Kind::kLoop: {
+      const LoopState& l = obj.as_loop();
+      *out = Value();
+      if (key == "index")
+        *out = Value::Int(l.index0 + 1);
+      else if (key == "index0")
+        *out = Value::Int(l.index0);
+      else if (key == "rindex")
+        *out = Value::Int(l.length - l.index0);
+      else if (key == "rindex0")
+        *out = Value::Int(l.length - l.index0 - 1);
+      else if (key == "first")
+        *out = Value::Bool(l.index0 == 0);
+      else if (key == "last")
+        *out = Value::Bool(l.index0 == l.length - 1);
+      else if (key == "length")
+        *out = Value::Int(l.length);
+      else if (!l.tablerow && key == "name")
+        *out = Value::String(l.name);
+      else if (!l.tablerow && key == "parentloop") {
+        if (l.parent) *out = Value::Loop(l.parent);
+      } else if (l.tablerow) {
+        if (key == "col")
+          *out = Value::Int(l.col);
+        else if (key == "col0")
+          *out = Value::Int(l.col - 1);
+        else if (key == "col_first")
+          *out = Value::Bool(l.col == 1);
+        else if (key == "col_last")
+          *out = Value::Bool(l.col == l.cols);
+        else if (key == "row")
+          *out = Value::Int(l.row);
+      }
+      return true;
+    }
+    default: break;
+  }
+  *out = Value();
+  *found = false;
+  return true;
+}
+
+bool Evaluator::LookupIndex(const Value& obj, const Value& key, Value* out) {
+  *out = Value();
+  if (obj.is_array() && key.is_int()) {
+    const ArrayData& a = obj.as_array();
+    int64_t i = key.as_int();
+    if (i < 0) i += static_cast<int64_t>(a.size);
+    if (i >= 0 && i < static_cast<int64_t>(a.size)) *out = a.items[i];
+    return true;
+  }
+  if (key.is_string()) {
+    bool found;
+    return Lookup(obj, key.as_string(), false, out, &found);
+  }
+  return true;
+}
+
+bool Evaluator::Eval(const Expr& e, Value* out) {
+  switch (e.kind) {
+    case Expr::Kind::kLiteral: *out = e.literal; return true;
+    case Expr::Kind::kRange: {
+      Value lo, hi;
+      if (!Eval(*e.lo, &lo) || !Eval(*e.hi, &hi)) return false;
+      int64_t a, b;
+      bool literal = e.lo->kind == Expr::Kind::kLiteral && e.hi->kind == Expr::Kind::kLiteral;
+      auto conv = [&](const Value& v, int64_t* r) {
+        if (v.is_int()) {
+          *r = v.as_int();
+          return true;
+        }
+        if (literal || v.is_nil() || v.is_string()) {
+          *r = ValueToI(v);
+          return true;
+        }
+        return ToInteger(v, r);
+      };
+      if (!conv(lo, &a) || !conv(hi, &b)) {
+        return st_.Fail(e.pos, ErrorCode::kInvalid, "Liquid error: invalid integer");
+      }
+      *out = Value::Range(a, b);
+      return true;
+    }
+    case Expr::Kind::kVariable: break;
+  }
+  Value cur;
+  bool found = false;
+  std::string_view root = e.root;
+  if (e.root_expr) {
+    Value k;
+    if (!Eval(*e.root_expr, &k)) return false;
+    if (!k.is_string()) {
+      if (st_.options.strict) {
+        return st_.Fail(e.pos, ErrorCode::kInvalid, "Liquid error: undefined variable");
+      }
+      *out = Value();
+      return true;
+    }
+    root = k.as_string();
+  }
+  found = st_.scope->Find(root, &cur);
+  if (!found && st_.options.strict) {
+    return st_.Fail(e.pos, ErrorCode::kInvalid, "Liquid error: undefined variable " + std::string(root));
+  }
+  for (const PathItem& item : e.path) {
+    if (item.index) {
+      Value k;
+      if (!Eval(*item.index, &k)) return false;
+      bool ok_key = (cur.is_array() && k.is_int()) ||
+                    (cur.is_object() && k.is_string() && cur.as_object().Find(k.as_string()));
+      if (cur.kind() == Value::Kind::kLoop) ok_key = true;
+      if (!ok_key) {
+        if (st_.options.strict) {
+          std::string ks;
+          AppendValue(ks, k);
+          return st_.Fail(e.pos, ErrorCode::kInvalid, "Liquid error: undefined variable " + ks);
+        }
+        *out = Value();
+        return true;
+      }
+      Value next;
+      LookupIndex(cur, k, &next);
+      cur = next;
+    } else {
+      Value next;
+      Lookup(cur, item.name, item.is_command, &next, &found);
+      if (!found) {
+        if (st_.options.strict) {
+          return st_.Fail(e.pos, ErrorCode::kInvalid,
+                          "Liquid error: undefined variable " + std::string(item.name));
+        }
+        *out = Value();
+        return true;
+      }
+      cur = next;
+    }
+  }
+  *out = cur;
+  return true;
+}
+
+bool Evaluator::ToInteger(const Value& v, int64_t* out) {
+  if (v.is_int()) {
+    *out = v.as_int();
+    return true;
+  }
+  std::string s;
+  AppendValue(s, v);
+  if (v.is_nil()) s.clear();
+  return ParseRubyInteger(s, out);
+}
+
+bool Evaluator::EvalCondition(const Condition& first, bool* result) {
+  const Condition* c = &first;
+  while (true) {
+    Value l, r, v;
+    if (!Eval(c->left, &l)) return false;
+    if (c->op != Condition::Op::kTruthy && !Eval(c->right, &r)) return false;
+    Result<Value> cmp = CompareValues(c->op, l, r);
+    if (!cmp.ok()) return st_.Fail(c->pos, std::move(cmp).error());
+    v = *cmp;
+    bool truthy = v.Truthy();
+    if (c->rel == Condition::Rel::kOr && truthy) {
+      *result = true;
+      return true;
+    }
+    if (c->rel == Condition::Rel::kAnd && !truthy) {
+      *result = false;
+      return true;
+    }
+    if (c->rel == Condition::Rel::kNone || !c->child) {
+      *result = truthy;
+      return true;
+    }
+    c = c->child.get();
+  }
+}
+
+}  // namespace rapport::liquid

@@ -1,0 +1,44 @@
+#include "template/scope.h"
+
+namespace rapport::liquid {
+
+bool Scope::Find(std::string_view name, Value* out) const {
+  for (size_t i = locals.size(); i-- > 0;) {
+    if (locals[i].name == name) {
+      *out = locals[i].value;
+      return true;
+    }
+  }
+  for (size_t i = globals.size(); i-- > 0;) {
+    if (globals[i].name == name) {
+      *out = globals[i].value;
+      return true;
+    }
+  }
+  for (const Var& c : counters) {
+    if (c.name == name) {
+      *out = c.value;
+      return true;
+    }
+  }
+  if (data.is_object()) {
+    if (const Value* v = data.as_object().Find(name)) {
+      *out = *v;
+      return true;
+    }
+  }
+  *out = Value();
+  return false;
+}
+
+void Scope::SetGlobal(std::string_view name, const Value& v) {
+  for (Var& g : globals) {
+    if (g.name == name) {
+      g.value = v;
+      return;
+    }
+  }
+  globals.push_back({name, v});
+}
+
+}  // namespace rapport::liquid
