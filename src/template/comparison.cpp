@@ -12,21 +12,36 @@ bool IsMethodLiteral(const Value& v) {
   return v.kind() == Value::Kind::kEmpty || v.kind() == Value::Kind::kBlank;
 }
 
-// `other == empty` / `other == blank`, with the literal's method applied to the other value.
-Value ApplyMethodLiteral(const Value& literal, const Value& other) {
-  if (literal.kind() == Value::Kind::kBlank) return Value();
+bool IsRubySpaceChar(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
+
+// `other == blank` / `other == empty`, as current Shopify Liquid evaluates them (Condition's
+// liquid_blank? and liquid_empty?, which emulate ActiveSupport): blank is nil, false, a string of
+// only whitespace, or an empty array or hash; empty is an empty string, array or hash. A method
+// literal compared with another is neither. (ruby-liquid 5.4 without ActiveSupport answered nil
+// for every `== blank` and for `nil == empty`; both are falsy, so only `blank` changed.)
+bool ApplyMethodLiteral(const Value& literal, const Value& other) {
+  bool blank = literal.kind() == Value::Kind::kBlank;
   switch (other.kind()) {
-    case Value::Kind::kString: return Value::Bool(other.as_string().empty());
-    case Value::Kind::kArray: return Value::Bool(other.as_array().size == 0);
-    case Value::Kind::kObject: return Value::Bool(other.as_object().size == 0);
-    default: return Value();
+    case Value::Kind::kNil: return blank;
+    case Value::Kind::kBool: return blank && !other.as_bool();
+    case Value::Kind::kString: {
+      std::string_view s = other.as_string();
+      if (!blank) return s.empty();
+      for (char c : s) {
+        if (!IsRubySpaceChar(c)) return false;
+      }
+      return true;
+    }
+    case Value::Kind::kArray: return other.as_array().size == 0;
+    case Value::Kind::kObject: return other.as_object().size == 0;
+    default: return false;
   }
 }
 
-Value Equal(const Value& a, const Value& b) {
+bool Equal(const Value& a, const Value& b) {
   if (IsMethodLiteral(a)) return ApplyMethodLiteral(a, b);
   if (IsMethodLiteral(b)) return ApplyMethodLiteral(b, a);
-  return Value::Bool(ValueEquals(a, b));
+  return ValueEquals(a, b);
 }
 
 Value Contains(const Value& l, const Value& r) {
@@ -52,14 +67,14 @@ Value Contains(const Value& l, const Value& r) {
 
 }  // namespace
 
-bool ConditionEquals(const Value& a, const Value& b) { return Equal(a, b).Truthy(); }
+bool ConditionEquals(const Value& a, const Value& b) { return Equal(a, b); }
 
 Result<Value> CompareValues(Condition::Op op, const Value& l, const Value& r) {
   using Op = Condition::Op;
   switch (op) {
     case Op::kTruthy: return l;
-    case Op::kEq: return Equal(l, r);
-    case Op::kNe: return Value::Bool(!Equal(l, r).Truthy());
+    case Op::kEq: return Value::Bool(Equal(l, r));
+    case Op::kNe: return Value::Bool(!Equal(l, r));
     case Op::kContains: return Contains(l, r);
     default: break;
   }
