@@ -24,11 +24,34 @@ struct SourcePos {
 
 struct Expr;
 
+// The names a lookup step may mean besides a hash key, resolved once at parse time: the commands
+// size/first/last and the properties of forloop and tablerowloop.
+enum class PropertyId : uint8_t {
+  kOther,
+  kSize,
+  kFirst,
+  kLast,
+  kIndex,
+  kIndex0,
+  kRindex,
+  kRindex0,
+  kLength,
+  kName,
+  kParentloop,
+  kCol,
+  kCol0,
+  kColFirst,
+  kColLast,
+  kRow
+};
+PropertyId PropertyIdOf(std::string_view name);
+
 // One step of a variable lookup: `.name` (is_command when name is size/first/last) or `[expr]`.
 struct PathItem {
   std::string_view name;
   std::unique_ptr<Expr> index;
   bool is_command = false;
+  PropertyId property = PropertyId::kOther;
 };
 
 struct Expr {
@@ -45,6 +68,7 @@ struct Expr {
 struct FilterCall {
   const FilterEntry* entry = nullptr;  // null: unknown filter (error in strict mode)
   std::string_view name;
+  bool marks_html = false;  // raw, escape, escape_once, h: automatic escaping leaves the result alone
   std::vector<Expr> args;
   std::vector<std::pair<std::string_view, Expr>> kwargs;
   SourcePos pos;

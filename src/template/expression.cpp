@@ -1,6 +1,7 @@
 #include "template/expression.h"
 
 #include <cstring>
+#include <new>
 #include <vector>
 
 #include "template/comparison.h"
@@ -83,6 +84,20 @@ bool Evaluator::EvalPipeline(const Pipeline& p, Value* out, bool* escaped_or_raw
   }
   Value v;
   if (!Eval(p.expr, &v)) return false;
+  if (p.filters.empty()) {
+    *out = v;
+    return true;
+  }
+  const size_t budget = st_.memory_budget();
+  FilterContext ctx{st_.arena, st_.options, st_.scratch, budget};
+  // Argument slots on the stack, left uninitialized (zeroing them cost more than most filters):
+  // each slot is constructed when its argument is evaluated.
+  constexpr size_t kInline = 8;
+  using KwArg = std::pair<std::string_view, Value>;
+  alignas(Value) unsigned char args_raw[kInline * sizeof(Value)];
+  alignas(KwArg) unsigned char kwargs_raw[kInline * sizeof(KwArg)];
+  Value* const args_buf = reinterpret_cast<Value*>(args_raw);
+  KwArg* const kwargs_buf = reinterpret_cast<KwArg*>(kwargs_raw);
   for (const FilterCall& f : p.filters) {
     if (!st_.Step(f.pos)) return false;
     if (f.entry == nullptr) {
@@ -91,25 +106,29 @@ bool Evaluator::EvalPipeline(const Pipeline& p, Value* out, bool* escaped_or_raw
       }
       continue;
     }
-    Value args_buf[8];
+    const size_t nargs = f.args.size();
+    const size_t nkwargs = f.kwargs.size();
     std::vector<Value> args_heap;
     Value* args = args_buf;
-    if (f.args.size() > 8) {
-      args_heap.resize(f.args.size());
+    if (nargs > kInline) {
+      args_heap.resize(nargs);
       args = args_heap.data();
     }
-    for (size_t i = 0; i < f.args.size(); ++i) {
+    for (size_t i = 0; i < nargs; ++i) {
+      new (&args[i]) Value();
       if (!Eval(f.args[i], &args[i])) return false;
     }
-    std::vector<std::pair<std::string_view, Value>> kwargs;
-    if (!f.kwargs.empty()) {
-      kwargs.resize(f.kwargs.size());
-      for (size_t i = 0; i < f.kwargs.size(); ++i) {
-        kwargs[i].first = f.kwargs[i].first;
-        if (!Eval(f.kwargs[i].second, &kwargs[i].second)) return false;
-      }
+    std::vector<KwArg> kwargs_heap;
+    KwArg* kwargs = kwargs_buf;
+    if (nkwargs > kInline) {
+      kwargs_heap.resize(nkwargs);
+      kwargs = kwargs_heap.data();
     }
-    size_t given = f.args.size() + (f.kwargs.empty() ? 0 : 1);
+    for (size_t i = 0; i < nkwargs; ++i) {
+      new (&kwargs[i]) KwArg(f.kwargs[i].first, Value());
+      if (!Eval(f.kwargs[i].second, &kwargs[i].second)) return false;
+    }
+    size_t given = nargs + (nkwargs == 0 ? 0 : 1);
     if (given < f.entry->min_args || given > f.entry->max_args) {
       std::string expected = std::to_string(f.entry->min_args);
       if (f.entry->max_args != f.entry->min_args) {
@@ -119,15 +138,12 @@ bool Evaluator::EvalPipeline(const Pipeline& p, Value* out, bool* escaped_or_raw
                       "Liquid error: wrong number of arguments (given " + std::to_string(given + 1) +
                           ", expected " + expected + ") for " + std::string(f.name));
     }
-    FilterArgs fa{args, f.args.size(), kwargs.data(), kwargs.size()};
-    FilterContext ctx{st_.arena, st_.options, st_.scratch, st_.memory_budget()};
+    FilterArgs fa{args, nargs, nkwargs == 0 ? nullptr : kwargs, nkwargs};
     Result<Value> r = f.entry->fn(ctx, v, fa);
     if (!r.ok()) return st_.Fail(f.pos, std::move(r).error());
     v = *r;
-    if (f.name == "raw" || f.name == "escape" || f.name == "escape_once" || f.name == "h") {
-      *escaped_or_raw = true;
-    }
-    if (st_.arena.bytes_used() > st_.memory_budget()) {
+    if (f.marks_html) *escaped_or_raw = true;
+    if (st_.arena.bytes_used() > budget) {
       return st_.Fail(f.pos, ErrorCode::kLimitExceeded, "Liquid error: memory limit exceeded");
     }
   }
@@ -135,7 +151,9 @@ bool Evaluator::EvalPipeline(const Pipeline& p, Value* out, bool* escaped_or_raw
   return true;
 }
 
-bool Evaluator::Lookup(const Value& obj, std::string_view key, bool command, Value* out, bool* found) {
+bool Evaluator::Lookup(const Value& obj, std::string_view key, PropertyId prop, bool command, Value* out,
+                       bool* found) {
+  using P = PropertyId;
   *found = true;
   switch (obj.kind()) {
     case Value::Kind::kObject: {
@@ -145,11 +163,11 @@ bool Evaluator::Lookup(const Value& obj, std::string_view key, bool command, Val
         return true;
       }
       if (command) {
-        if (key == "size") {
+        if (prop == P::kSize) {
           *out = Value::Int(static_cast<int64_t>(o.size));
           return true;
         }
-        if (key == "first") {
+        if (prop == P::kFirst) {
           if (o.size == 0) {
             *out = Value();
             return true;
@@ -164,15 +182,15 @@ bool Evaluator::Lookup(const Value& obj, std::string_view key, bool command, Val
     case Value::Kind::kArray: {
       const ArrayData& a = obj.as_array();
       if (command) {
-        if (key == "size") {
+        if (prop == P::kSize) {
           *out = Value::Int(static_cast<int64_t>(a.size));
           return true;
         }
-        if (key == "first") {
+        if (prop == P::kFirst) {
           *out = a.size ? a.items[0] : Value();
           return true;
         }
-        if (key == "last") {
+        if (prop == P::kLast) {
           *out = a.size ? a.items[a.size - 1] : Value();
           return true;
         }
@@ -180,7 +198,7 @@ bool Evaluator::Lookup(const Value& obj, std::string_view key, bool command, Val
       break;
     }
     case Value::Kind::kString:
-      if (command && key == "size") {
+      if (command && prop == P::kSize) {
         *out = Value::Int(static_cast<int64_t>(Utf8Length(obj.as_string())));
         return true;
       }
@@ -188,22 +206,22 @@ bool Evaluator::Lookup(const Value& obj, std::string_view key, bool command, Val
     case Value::Kind::kRange:
       if (command) {
         int64_t lo = obj.range_first(), hi = obj.range_last();
-        if (key == "size") {
+        if (prop == P::kSize) {
           *out = Value::Int(RangeCount(lo, hi));
           return true;
         }
-        if (key == "first") {
+        if (prop == P::kFirst) {
           *out = Value::Int(lo);
           return true;
         }
-        if (key == "last") {
+        if (prop == P::kLast) {
           *out = Value::Int(hi);
           return true;
         }
       }
       break;
     case Value::Kind::kInt:
-      if (command && key == "size") {
+      if (command && prop == P::kSize) {
         *out = Value::Int(8);
         return true;
       }
@@ -211,34 +229,34 @@ bool Evaluator::Lookup(const Value& obj, std::string_view key, bool command, Val
     case Value::Kind::kLoop: {
       const LoopState& l = obj.as_loop();
       *out = Value();
-      if (key == "index")
+      if (prop == P::kIndex)
         *out = Value::Int(l.index0 + 1);
-      else if (key == "index0")
+      else if (prop == P::kIndex0)
         *out = Value::Int(l.index0);
-      else if (key == "rindex")
+      else if (prop == P::kRindex)
         *out = Value::Int(l.length - l.index0);
-      else if (key == "rindex0")
+      else if (prop == P::kRindex0)
         *out = Value::Int(l.length - l.index0 - 1);
-      else if (key == "first")
+      else if (prop == P::kFirst)
         *out = Value::Bool(l.index0 == 0);
-      else if (key == "last")
+      else if (prop == P::kLast)
         *out = Value::Bool(l.index0 == l.length - 1);
-      else if (key == "length")
+      else if (prop == P::kLength)
         *out = Value::Int(l.length);
-      else if (!l.tablerow && key == "name")
+      else if (!l.tablerow && prop == P::kName)
         *out = Value::String(l.name);
-      else if (!l.tablerow && key == "parentloop") {
+      else if (!l.tablerow && prop == P::kParentloop) {
         if (l.parent) *out = Value::Loop(l.parent);
       } else if (l.tablerow) {
-        if (key == "col")
+        if (prop == P::kCol)
           *out = Value::Int(l.col);
-        else if (key == "col0")
+        else if (prop == P::kCol0)
           *out = Value::Int(l.col - 1);
-        else if (key == "col_first")
+        else if (prop == P::kColFirst)
           *out = Value::Bool(l.col == 1);
-        else if (key == "col_last")
+        else if (prop == P::kColLast)
           *out = Value::Bool(l.col == l.cols);
-        else if (key == "row")
+        else if (prop == P::kRow)
           *out = Value::Int(l.row);
       }
       return true;
@@ -261,7 +279,8 @@ bool Evaluator::LookupIndex(const Value& obj, const Value& key, Value* out) {
   }
   if (key.is_string()) {
     bool found;
-    return Lookup(obj, key.as_string(), false, out, &found);
+    PropertyId prop = obj.kind() == Value::Kind::kLoop ? PropertyIdOf(key.as_string()) : PropertyId::kOther;
+    return Lookup(obj, key.as_string(), prop, false, out, &found);
   }
   return true;
 }
@@ -333,7 +352,7 @@ bool Evaluator::Eval(const Expr& e, Value* out) {
       cur = next;
     } else {
       Value next;
-      Lookup(cur, item.name, item.is_command, &next, &found);
+      Lookup(cur, item.name, item.property, item.is_command, &next, &found);
       if (!found) {
         if (st_.options.strict) {
           return st_.Fail(e.pos, ErrorCode::kInvalid,

@@ -57,52 +57,85 @@ bool RenderFor(Renderer& r, const ForNode& node, std::string& out) {
       if (__builtin_add_overflow(to, from, &to)) to = from > 0 ? INT64_MAX : INT64_MIN;
     }
   }
-  std::vector<Value> segment;
+  // The items to walk: a view of an array's items, a range generated on the fly, or (for a hash's
+  // pairs and a string) a few values made in the arena. Nothing is copied for arrays and ranges.
+  const Value* list = nullptr;
+  int64_t range_lo = 0;
+  bool is_range = false;
+  int64_t count = 0;
   if (coll.is_range()) {
     int64_t lo = coll.range_first(), hi = coll.range_last();
     int64_t n = RangeCount(lo, hi);
     int64_t start = std::max<int64_t>(from, 0);
     int64_t end = has_to ? std::min(n, to) : n;
     if (end > start) {
-      uint64_t count = static_cast<uint64_t>(end - start);
-      if (count > st.options.limits.max_loop_iterations) {
-        return st.Fail(node.pos, ErrorCode::kLimitExceeded,
-                       "Liquid error: loop iteration limit exceeded (" +
-                           std::to_string(st.options.limits.max_loop_iterations) + ")");
+      if (static_cast<uint64_t>(end - start) > st.options.limits.max_loop_iterations) {
+        return st.LoopLimit(node.pos);
       }
-      segment.reserve(count);
-      for (int64_t i = start; i < end; ++i) segment.push_back(Value::Int(lo + i));
+      is_range = true;
+      range_lo = lo + start;
+      count = end - start;
     }
-  } else if (coll.is_string()) {
-    if (!coll.as_string().empty()) segment.push_back(coll);
   } else {
-    std::vector<Value> all;
-    Collect(st.arena, coll, all);
+    size_t total = 0;
+    const Value* all = nullptr;
+    Value single;
+    switch (coll.kind()) {
+      case Value::Kind::kArray:
+        all = coll.as_array().items;
+        total = coll.as_array().size;
+        break;
+      case Value::Kind::kString:
+        if (!coll.as_string().empty()) {
+          single = coll;
+          all = &single;
+          total = 1;
+        }
+        break;
+      case Value::Kind::kObject: {
+        const ObjectData& o = coll.as_object();
+        Value* pairs = st.arena.AllocateArray<Value>(o.size);
+        for (size_t k = 0; k < o.size; ++k) {
+          Value pair[2] = {Value::String(o.members[k].key), o.members[k].value};
+          pairs[k] = Value::Array(MakeArray(st.arena, pair, 2));
+        }
+        all = pairs;
+        total = o.size;
+        break;
+      }
+      default: break;
+    }
     int64_t start = std::max<int64_t>(from, 0);
-    int64_t end =
-        has_to ? std::min<int64_t>(static_cast<int64_t>(all.size()), to) : static_cast<int64_t>(all.size());
-    if (end > start) segment.assign(all.begin() + start, all.begin() + end);
+    int64_t end = has_to ? std::min<int64_t>(static_cast<int64_t>(total), to) : static_cast<int64_t>(total);
+    if (end > start) {
+      if (all == &single) {
+        Value* copy = st.arena.AllocateArray<Value>(1);
+        copy[0] = single;
+        all = copy;
+      }
+      list = all + start;
+      count = end - start;
+    }
   }
-  if (node.reversed) std::reverse(segment.begin(), segment.end());
   int64_t next;
-  if (__builtin_add_overflow(from, static_cast<int64_t>(segment.size()), &next)) next = INT64_MAX;
+  if (__builtin_add_overflow(from, count, &next)) next = INT64_MAX;
   bool stored = false;
   for (auto& o : st.offsets) {
-    if (o.first == node.name) {
+    if (SameKey(o.first, node.name)) {
       o.second = next;
       stored = true;
     }
   }
-  if (!stored) st.offsets.emplace_back(node.name, next);
+  if (!stored) st.offsets.emplace_back(st.arena.Copy(node.name), next);
 
-  if (segment.empty()) return r.RenderBlock(node.else_body, out);
+  if (count == 0) return r.RenderBlock(node.else_body, out);
 
   if (++st.depth > st.options.limits.max_depth) {
     return st.Fail(node.pos, ErrorCode::kLimitExceeded, "Liquid error: Nesting too deep");
   }
   LoopState loop;
   loop.name = node.name;
-  loop.length = static_cast<int64_t>(segment.size());
+  loop.length = count;
   loop.parent = st.for_stack.empty() ? nullptr : st.for_stack.back();
   st.for_stack.push_back(&loop);
   auto& locals = st.scope->locals;
@@ -110,15 +143,14 @@ bool RenderFor(Renderer& r, const ForNode& node, std::string& out) {
   locals.push_back({"forloop", Value::Loop(&loop)});
   locals.push_back({node.var, Value()});
   bool ok = true;
-  for (const Value& item : segment) {
+  for (int64_t k = 0; k < count; ++k) {
     if (++st.iterations > st.options.limits.max_loop_iterations) {
-      ok = st.Fail(node.pos, ErrorCode::kLimitExceeded,
-                   "Liquid error: loop iteration limit exceeded (" +
-                       std::to_string(st.options.limits.max_loop_iterations) + ")");
+      ok = st.LoopLimit(node.pos);
       break;
     }
+    int64_t at = node.reversed ? count - 1 - k : k;
     // The body may have pushed and popped; the loop variable sits at mark + 1.
-    st.scope->locals[mark + 1].value = item;
+    st.scope->locals[mark + 1].value = is_range ? Value::Int(range_lo + at) : list[at];
     if (!r.RenderBlock(node.body, out)) {
       ok = false;
       break;
@@ -241,33 +273,26 @@ bool RenderTablerow(Renderer& r, const TablerowNode& node, std::string& out) {
 bool RenderCycle(Renderer& r, const CycleNode& node, std::string& out) {
   RenderState& st = r.state();
   Evaluator& ev = r.evaluator();
-  std::string key;
+  std::string_view key = node.key;
   if (node.group) {
     Value g;
     if (!ev.Eval(*node.group, &g)) return false;
-    key = "g";
-    key += static_cast<char>('0' + static_cast<int>(g.kind()));
-    AppendValue(key, g);
-  } else {
-    key = node.key;
+    std::string& k = st.cycle_key;
+    k.assign("g");
+    k += static_cast<char>('0' + static_cast<int>(g.kind()));
+    AppendValue(k, g);
+    key = k;
   }
-  int64_t* counter = nullptr;
-  for (auto& c : st.cycles) {
-    if (c.first == key) counter = &c.second;
+  size_t slot = st.cycles.size();
+  for (size_t c = 0; c < st.cycles.size(); ++c) {
+    if (SameKey(st.cycles[c].first, key)) slot = c;
   }
-  if (counter == nullptr) {
-    st.cycles.emplace_back(key, 0);
-    counter = &st.cycles.back().second;
-  }
-  int64_t i = *counter;
+  if (slot == st.cycles.size()) st.cycles.emplace_back(st.arena.Copy(key), 0);
+  int64_t i = st.cycles[slot].second;
   Value v;
+  // Expressions render no tags, so evaluating one leaves the cycles (and `slot`) as they are.
   if (!ev.Eval(node.values[static_cast<size_t>(i) % node.values.size()], &v)) return false;
-  // Re-find: Eval cannot add cycles, but keep the pointer discipline simple.
-  for (auto& c : st.cycles) {
-    if (c.first == key) {
-      c.second = i + 1 >= static_cast<int64_t>(node.values.size()) ? 0 : i + 1;
-    }
-  }
+  st.cycles[slot].second = i + 1 >= static_cast<int64_t>(node.values.size()) ? 0 : i + 1;
   AppendValue(out, v);
   return st.CheckOutput(out, node.pos);
 }

@@ -32,13 +32,10 @@ bool RenderState::LoopLimit(SourcePos pos) {
                   std::to_string(options.limits.max_loop_iterations) + ")");
 }
 
-bool RenderState::CheckOutput(const std::string& out, SourcePos pos) {
-  size_t limit = options.limits.max_output_bytes;
-  if (out.size() - std::min(out.size(), out_base) > limit || arena.bytes_used() > memory_budget()) {
-    return Fail(pos, ErrorCode::kLimitExceeded,
-                "Liquid error: output size limit exceeded (" + std::to_string(limit) + " bytes)");
-  }
-  return true;
+bool RenderState::OutputLimit(SourcePos pos) {
+  return Fail(pos, ErrorCode::kLimitExceeded,
+              "Liquid error: output size limit exceeded (" + std::to_string(options.limits.max_output_bytes) +
+                  " bytes)");
 }
 
 }  // namespace rapport::liquid

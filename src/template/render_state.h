@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -46,29 +47,38 @@ struct RenderState {
     return true;
   }
   // Checks the output written by this render (from out_base) and the arena against the limits.
-  bool CheckOutput(const std::string& out, SourcePos pos);
+  bool CheckOutput(const std::string& out, SourcePos pos) {
+    size_t written = out.size() > out_base ? out.size() - out_base : 0;
+    if (written <= options.limits.max_output_bytes && arena.bytes_used() <= memory_budget()) return true;
+    return OutputLimit(pos);
+  }
   // The most memory values made while rendering may take (strings made by filters included).
   size_t memory_budget() const { return 4 * options.limits.max_output_bytes + (16u << 20); }
   bool LoopLimit(SourcePos pos);
 
   const RenderOptions& options;
   Arena& arena;
-  std::string scratch;  // reusable buffer for filters and printing
+  std::string scratch;                                        // reusable buffer for filters and printing
+  std::vector<std::unique_ptr<std::string>> capture_buffers;  // one per nesting level of capture
+  size_t capture_depth = 0;
   Scope* scope = nullptr;
   Flow flow = Flow::kNormal;
   uint64_t steps = 0;
   uint64_t iterations = 0;
   uint32_t depth = 0;
   size_t out_base = 0;
-  std::vector<std::pair<std::string, int64_t>> cycles;   // cycle key -> next index
-  std::vector<std::pair<std::string, int64_t>> offsets;  // for loop name -> offset:continue
-  std::vector<const LoopState*> for_stack;               // for parentloop
-  std::string_view template_name;                        // the snippet being rendered
+  // Keys are copied into the arena, which outlives the render.
+  std::vector<std::pair<std::string_view, int64_t>> cycles;   // cycle key -> next index
+  std::vector<std::pair<std::string_view, int64_t>> offsets;  // for loop name -> offset:continue
+  std::string cycle_key;                                      // buffer for a cycle group's key
+  std::vector<const LoopState*> for_stack;                    // for parentloop
+  std::string_view template_name;                             // the snippet being rendered
   Error error;
   bool failed = false;
 
  private:
   bool StepLimit(SourcePos pos);
+  bool OutputLimit(SourcePos pos);
 };
 
 }  // namespace rapport::liquid

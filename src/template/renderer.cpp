@@ -63,11 +63,17 @@ bool Renderer::RenderNode(const Node& node, std::string& out) {
     }
     case NodeKind::kCapture: {
       const auto& c = static_cast<const CaptureNode&>(node);
-      std::string buf;
+      // One buffer per nesting level, kept for the render: no allocation once grown.
+      if (st_.capture_depth == st_.capture_buffers.size()) {
+        st_.capture_buffers.push_back(std::make_unique<std::string>());
+      }
+      std::string& buf = *st_.capture_buffers[st_.capture_depth++];
+      buf.clear();
       size_t saved_base = st_.out_base;
       st_.out_base = 0;
       bool ok = RenderBlock(c.body, buf);
       st_.out_base = saved_base;
+      --st_.capture_depth;
       if (!ok) return false;
       st_.scope->SetGlobal(c.name, Value::String(st_.arena.Copy(buf)));
       return st_.CheckOutput(buf, node.pos);

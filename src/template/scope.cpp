@@ -4,19 +4,19 @@ namespace rapport::liquid {
 
 bool Scope::Find(std::string_view name, Value* out) const {
   for (size_t i = locals.size(); i-- > 0;) {
-    if (locals[i].name == name) {
+    if (SameKey(locals[i].name, name)) {
       *out = locals[i].value;
       return true;
     }
   }
   for (size_t i = globals.size(); i-- > 0;) {
-    if (globals[i].name == name) {
+    if (SameKey(globals[i].name, name)) {
       *out = globals[i].value;
       return true;
     }
   }
   for (const Var& c : counters) {
-    if (c.name == name) {
+    if (SameKey(c.name, name)) {
       *out = c.value;
       return true;
     }
@@ -33,7 +33,7 @@ bool Scope::Find(std::string_view name, Value* out) const {
 
 void Scope::SetGlobal(std::string_view name, const Value& v) {
   for (Var& g : globals) {
-    if (g.name == name) {
+    if (SameKey(g.name, name)) {
       g.value = v;
       return;
     }

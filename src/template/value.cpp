@@ -58,7 +58,7 @@ void Arena::Reset() {
 const Value* ObjectData::Find(std::string_view key) const {
   if (sorted == nullptr) {
     for (size_t i = size; i-- > 0;) {
-      if (members[i].key == key) return &members[i].value;
+      if (SameKey(members[i].key, key)) return &members[i].value;
     }
     return nullptr;
   }
@@ -151,58 +151,76 @@ void AppendInt(std::string& out, int64_t i) {
   out.append(buf, r.ptr);
 }
 
-void AppendRubyFloat(std::string& out, double d) {
+size_t FormatRubyFloat(double d, char* buf) {
+  char* o = buf;
+  auto put = [&o](std::string_view t) {
+    std::memcpy(o, t.data(), t.size());
+    o += t.size();
+  };
   if (std::isnan(d)) {
-    out += "NaN";
-    return;
+    put("NaN");
+    return o - buf;
   }
   if (std::isinf(d)) {
-    out += d < 0 ? "-Infinity" : "Infinity";
-    return;
+    put(d < 0 ? "-Infinity" : "Infinity");
+    return o - buf;
   }
   if (d == 0) {
-    out += std::signbit(d) ? "-0.0" : "0.0";
-    return;
+    put(std::signbit(d) ? "-0.0" : "0.0");
+    return o - buf;
   }
   // Shortest round-trip digits in scientific form: d.ddde[+-]x
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
-  std::string_view s(buf, r.ptr - buf);
-  bool neg = s[0] == '-';
-  if (neg) s.remove_prefix(1);
+  char sci[40];
+  auto r = std::to_chars(sci, sci + sizeof sci, d, std::chars_format::scientific);
+  std::string_view s(sci, r.ptr - sci);
+  if (s[0] == '-') {
+    *o++ = '-';
+    s.remove_prefix(1);
+  }
   size_t e = s.find('e');
-  std::string digits;
-  digits += s[0];
-  if (e > 1) digits.append(s.substr(2, e - 2));
-  int exp = std::atoi(std::string(s.substr(e + 1)).c_str());
-  if (neg) out += '-';
+  char digits[24];
+  size_t nd = 0;
+  digits[nd++] = s[0];
+  for (size_t k = 2; k < e; ++k) digits[nd++] = s[k];
+  int exp = 0;
+  std::from_chars(s.data() + e + 1 + (s[e + 1] == '+' ? 1 : 0), s.data() + s.size(), exp);
   if (exp >= 16 || exp < -4) {
-    out += digits[0];
-    out += '.';
-    out += digits.size() > 1 ? digits.substr(1) : "0";
-    out += 'e';
-    out += exp < 0 ? '-' : '+';
+    *o++ = digits[0];
+    *o++ = '.';
+    if (nd > 1) {
+      put(std::string_view(digits + 1, nd - 1));
+    } else {
+      *o++ = '0';
+    }
+    *o++ = 'e';
+    *o++ = exp < 0 ? '-' : '+';
     int ae = exp < 0 ? -exp : exp;
-    if (ae < 10) out += '0';
-    AppendInt(out, ae);
-    return;
+    if (ae < 10) *o++ = '0';
+    o = std::to_chars(o, o + 8, ae).ptr;
+    return o - buf;
   }
   if (exp < 0) {
-    out += "0.";
-    out.append(static_cast<size_t>(-exp - 1), '0');
-    out += digits;
-    return;
+    put("0.");
+    for (int k = 0; k < -exp - 1; ++k) *o++ = '0';
+    put(std::string_view(digits, nd));
+    return o - buf;
   }
   size_t int_len = static_cast<size_t>(exp) + 1;
-  if (digits.size() <= int_len) {
-    out += digits;
-    out.append(int_len - digits.size(), '0');
-    out += ".0";
+  if (nd <= int_len) {
+    put(std::string_view(digits, nd));
+    for (size_t k = nd; k < int_len; ++k) *o++ = '0';
+    put(".0");
   } else {
-    out.append(digits, 0, int_len);
-    out += '.';
-    out.append(digits, int_len, std::string::npos);
+    put(std::string_view(digits, int_len));
+    *o++ = '.';
+    put(std::string_view(digits + int_len, nd - int_len));
   }
+  return o - buf;
+}
+
+void AppendRubyFloat(std::string& out, double d) {
+  char buf[kRubyFloatChars];
+  out.append(buf, FormatRubyFloat(d, buf));
 }
 
 namespace {

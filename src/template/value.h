@@ -44,6 +44,15 @@ class Arena {
   }
   char* AllocateChars(size_t n) { return static_cast<char*>(Allocate(n == 0 ? 1 : n, 1)); }
   std::string_view Copy(std::string_view s);
+  // Gives back the unused end of the latest allocation: `p` was allocated with `allocated` bytes
+  // and only `used` are kept. Does nothing when something was allocated after p.
+  void TrimLast(const char* p, size_t allocated, size_t used) {
+    if (p + allocated == cur_ && used <= allocated) {
+      cur_ -= allocated - used;
+      left_ += allocated - used;
+      used_total_ -= allocated - used;
+    }
+  }
   void Reset();
   size_t bytes_used() const { return used_total_; }
 
@@ -168,6 +177,15 @@ class Value {
   int64_t b_;
 };
 
+// Key and variable-name equality, rejecting on length and first byte before comparing the rest:
+// most comparisons in a lookup are misses.
+inline bool SameKey(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  if (a.empty()) return true;
+  if (a[0] != b[0]) return false;
+  return std::memcmp(a.data() + 1, b.data() + 1, a.size() - 1) == 0;
+}
+
 struct ArrayData {
   const Value* items = nullptr;
   size_t size = 0;
@@ -198,6 +216,9 @@ Value FromJson(const boost::json::value& json, Arena& arena);
 
 // Ruby's Float#to_s ("1.0", "0.30000000000000004", "1.0e+20").
 void AppendRubyFloat(std::string& out, double d);
+// The same into `buf` (at least kRubyFloatChars bytes); returns the length.
+constexpr size_t kRubyFloatChars = 40;
+size_t FormatRubyFloat(double d, char* buf);
 // Ruby's Integer#to_s.
 void AppendInt(std::string& out, int64_t i);
 // How Liquid prints a value into output: nil and empty -> "", arrays joined recursively,
