@@ -105,7 +105,8 @@ enum class NodeKind : uint8_t {
   kCounter,
   kBreak,
   kContinue,
-  kInclude
+  kInclude,
+  kIfchanged
 };
 
 struct Node {
@@ -199,6 +200,13 @@ struct BreakNode : Node {
 
 struct ContinueNode : Node {
   ContinueNode() : Node(NodeKind::kContinue) {}
+};
+
+// {% ifchanged %}: renders its body and outputs it only when it differs from what the last
+// ifchanged of this render output.
+struct IfchangedNode : Node {
+  IfchangedNode() : Node(NodeKind::kIfchanged) {}
+  Block body;
 };
 
 // {% render %} (isolated) and {% include %} (shares the caller's variables).

@@ -373,8 +373,9 @@ bool Evaluator::ToInteger(const Value& v, int64_t* out) {
     *out = v.as_int();
     return true;
   }
+  if (v.is_string()) return ParseRubyInteger(v.as_string(), out);
   std::string s;
-  AppendValue(s, v);
+  AppendToS(s, v);  // Integer(num.to_s): an array is its #inspect, so never an integer
   if (v.is_nil()) s.clear();
   return ParseRubyInteger(s, out);
 }

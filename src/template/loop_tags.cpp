@@ -168,6 +168,24 @@ bool RenderFor(Renderer& r, const ForNode& node, std::string& out) {
   return ok;
 }
 
+namespace {
+
+// A tablerow attribute: Ruby's #to_i, which nil, numbers and strings have; anything else
+// (true, an array, a hash, a range, a loop) is "invalid integer", as in current Shopify Liquid.
+bool TablerowInteger(const Value& v, int64_t* out) {
+  switch (v.kind()) {
+    case Value::Kind::kNil:
+    case Value::Kind::kInt:
+    case Value::Kind::kDouble:
+    case Value::Kind::kString:
+    case Value::Kind::kEmpty:
+    case Value::Kind::kBlank: *out = ValueToI(v); return true;
+    default: return false;
+  }
+}
+
+}  // namespace
+
 bool RenderTablerow(Renderer& r, const TablerowNode& node, std::string& out) {
   RenderState& st = r.state();
   Evaluator& ev = r.evaluator();
@@ -180,14 +198,16 @@ bool RenderTablerow(Renderer& r, const TablerowNode& node, std::string& out) {
   if (node.offset) {
     Value v;
     if (!ev.Eval(*node.offset, &v)) return false;
-    if (v.is_bool()) return st.Fail(node.pos, ErrorCode::kInvalid, "Liquid error: invalid integer");
-    from = ValueToI(v);
+    if (!TablerowInteger(v, &from))
+      return st.Fail(node.pos, ErrorCode::kInvalid, "Liquid error: invalid integer");
   }
   if (node.limit) {
     Value v;
     if (!ev.Eval(*node.limit, &v)) return false;
-    if (v.is_bool()) return st.Fail(node.pos, ErrorCode::kInvalid, "Liquid error: invalid integer");
-    if (__builtin_add_overflow(from, ValueToI(v), &to)) to = from > 0 ? INT64_MAX : INT64_MIN;
+    int64_t limit;
+    if (!TablerowInteger(v, &limit))
+      return st.Fail(node.pos, ErrorCode::kInvalid, "Liquid error: invalid integer");
+    if (__builtin_add_overflow(from, limit, &to)) to = from > 0 ? INT64_MAX : INT64_MIN;
     has_to = true;
   }
   std::vector<Value> segment;
@@ -213,11 +233,14 @@ bool RenderTablerow(Renderer& r, const TablerowNode& node, std::string& out) {
       if (end > start) segment.assign(all.begin() + start, all.begin() + end);
     }
   }
-  int64_t cols = 0;
+  // Without cols, current Shopify Liquid puts every cell in one row of `length` columns (so
+  // tablerowloop.col_last is true on the last cell); ruby-liquid 5.4 used 0.
+  int64_t cols = static_cast<int64_t>(segment.size());
   if (node.cols) {
     Value v;
     if (!ev.Eval(*node.cols, &v)) return false;
-    cols = ValueToI(v);
+    if (!TablerowInteger(v, &cols))
+      return st.Fail(node.pos, ErrorCode::kInvalid, "Liquid error: invalid integer");
   }
   if (++st.depth > st.options.limits.max_depth) {
     return st.Fail(node.pos, ErrorCode::kLimitExceeded, "Liquid error: Nesting too deep");
@@ -245,8 +268,12 @@ bool RenderTablerow(Renderer& r, const TablerowNode& node, std::string& out) {
       ok = false;
       break;
     }
+    // {% break %} ends the table after this cell (current Shopify Liquid; ruby-liquid 5.4 went
+    // on); {% continue %} only ends the cell.
+    bool stop = st.flow == RenderState::Flow::kBreak;
     st.flow = RenderState::Flow::kNormal;
     out += "</td>";
+    if (stop) break;
     if (loop.col == loop.cols && loop.index0 != loop.length - 1) {
       out += "</tr>\n<tr class=\"row";
       AppendInt(out, loop.row + 1);

@@ -61,6 +61,8 @@ struct RenderState {
   std::string scratch;                                        // reusable buffer for filters and printing
   std::vector<std::unique_ptr<std::string>> capture_buffers;  // one per nesting level of capture
   size_t capture_depth = 0;
+  std::string ifchanged_last;  // what the last {% ifchanged %} output
+  bool ifchanged_seen = false;
   Scope* scope = nullptr;
   Flow flow = Flow::kNormal;
   uint64_t steps = 0;

@@ -82,6 +82,7 @@ bool Renderer::RenderNode(const Node& node, std::string& out) {
     case NodeKind::kBreak: st_.flow = RenderState::Flow::kBreak; return true;
     case NodeKind::kContinue: st_.flow = RenderState::Flow::kContinue; return true;
     case NodeKind::kInclude: return RenderInclude(static_cast<const IncludeNode&>(node), out);
+    case NodeKind::kIfchanged: return RenderIfchanged(static_cast<const IfchangedNode&>(node), out);
   }
   return true;
 }
@@ -139,6 +140,27 @@ bool Renderer::RenderCase(const CaseNode& node, std::string& out) {
     }
   }
   return true;
+}
+
+bool Renderer::RenderIfchanged(const IfchangedNode& node, std::string& out) {
+  if (st_.capture_depth == st_.capture_buffers.size()) {
+    st_.capture_buffers.push_back(std::make_unique<std::string>());
+  }
+  std::string& buf = *st_.capture_buffers[st_.capture_depth++];
+  buf.clear();
+  size_t saved_base = st_.out_base;
+  st_.out_base = 0;
+  bool ok = RenderBlock(node.body, buf);
+  st_.out_base = saved_base;
+  --st_.capture_depth;
+  if (!ok) return false;
+  // One "last output" for every ifchanged of the render, like ruby-liquid's register.
+  if (!st_.ifchanged_seen || buf != st_.ifchanged_last) {
+    st_.ifchanged_seen = true;
+    st_.ifchanged_last = buf;
+    out += buf;
+  }
+  return st_.CheckOutput(out, node.pos);
 }
 
 bool Renderer::RenderCounter(const CounterNode& node, std::string& out) {
@@ -219,12 +241,16 @@ bool Renderer::RenderInclude(const IncludeNode& node, std::string& out) {
       if (!var.is_nil()) inner.locals.push_back({var_name, var});
       Scope* saved = st_.scope;
       auto saved_cycles = st_.cycles;
+      std::string saved_ifchanged = st_.ifchanged_last;
+      bool saved_ifchanged_seen = st_.ifchanged_seen;
       st_.scope = &inner;
       st_.template_name = name;
       bool r = RenderBlock(tpl->root(), out);
       st_.flow = RenderState::Flow::kNormal;
       st_.scope = saved;
       st_.cycles = std::move(saved_cycles);
+      st_.ifchanged_last = std::move(saved_ifchanged);
+      st_.ifchanged_seen = saved_ifchanged_seen;
       st_.template_name = saved_name;
       return r;
     };

@@ -1,5 +1,5 @@
 // Renderer: walks a compiled template's nodes and appends the output. It renders text and
-// {{ }} (with automatic HTML escaping), if/unless/case, assign, capture, increment/decrement and
+// {{ }} (with automatic HTML escaping), if/unless/case, assign, capture, ifchanged, increment/decrement and
 // render/include itself; expressions are evaluated by its Evaluator (expression.h), the loop
 // tags by loop_tags.h, and the per-render state (scope, limits, first error) is its RenderState
 // (render_state.h). One Renderer per render call; not thread-safe (a Template is, and makes one
@@ -37,6 +37,7 @@ class Renderer {
   bool RenderIf(const IfNode& node, std::string& out);
   bool RenderCase(const CaseNode& node, std::string& out);
   bool RenderCounter(const CounterNode& node, std::string& out);
+  bool RenderIfchanged(const IfchangedNode& node, std::string& out);
   bool RenderInclude(const IncludeNode& node, std::string& out);
 
   RenderState st_;
