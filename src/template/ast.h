@@ -52,6 +52,7 @@ struct PathItem {
   std::unique_ptr<Expr> index;
   bool is_command = false;
   PropertyId property = PropertyId::kOther;
+  mutable LookupHint hint;  // where `.name` was last found in an object
 };
 
 struct Expr {
@@ -63,6 +64,7 @@ struct Expr {
   std::vector<PathItem> path;
   std::unique_ptr<Expr> lo, hi;  // kRange
   SourcePos pos;
+  mutable LookupHint root_hint;  // where `root` was last found in the render's data
 };
 
 struct FilterCall {

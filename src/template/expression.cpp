@@ -151,14 +151,14 @@ bool Evaluator::EvalPipeline(const Pipeline& p, Value* out, bool* escaped_or_raw
   return true;
 }
 
-bool Evaluator::Lookup(const Value& obj, std::string_view key, PropertyId prop, bool command, Value* out,
-                       bool* found) {
+bool Evaluator::Lookup(const Value& obj, std::string_view key, PropertyId prop, bool command,
+                       LookupHint* hint, Value* out, bool* found) {
   using P = PropertyId;
   *found = true;
   switch (obj.kind()) {
     case Value::Kind::kObject: {
       const ObjectData& o = obj.as_object();
-      if (const Value* v = o.Find(key)) {
+      if (const Value* v = hint != nullptr ? o.Find(key, *hint) : o.Find(key)) {
         *out = *v;
         return true;
       }
@@ -280,7 +280,7 @@ bool Evaluator::LookupIndex(const Value& obj, const Value& key, Value* out) {
   if (key.is_string()) {
     bool found;
     PropertyId prop = obj.kind() == Value::Kind::kLoop ? PropertyIdOf(key.as_string()) : PropertyId::kOther;
-    return Lookup(obj, key.as_string(), prop, false, out, &found);
+    return Lookup(obj, key.as_string(), prop, false, nullptr, out, &found);
   }
   return true;
 }
@@ -327,7 +327,7 @@ bool Evaluator::Eval(const Expr& e, Value* out) {
     }
     root = k.as_string();
   }
-  found = st_.scope->Find(root, &cur);
+  found = e.root_expr ? st_.scope->Find(root, &cur) : st_.scope->Find(root, &cur, e.root_hint);
   if (!found && st_.options.strict) {
     return st_.Fail(e.pos, ErrorCode::kInvalid, "Liquid error: undefined variable " + std::string(root));
   }
@@ -352,7 +352,7 @@ bool Evaluator::Eval(const Expr& e, Value* out) {
       cur = next;
     } else {
       Value next;
-      Lookup(cur, item.name, item.property, item.is_command, &next, &found);
+      Lookup(cur, item.name, item.property, item.is_command, &item.hint, &next, &found);
       if (!found) {
         if (st_.options.strict) {
           return st_.Fail(e.pos, ErrorCode::kInvalid,

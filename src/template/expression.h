@@ -29,7 +29,8 @@ class Evaluator {
   bool ToInteger(const Value& v, int64_t* out);
 
  private:
-  bool Lookup(const Value& obj, std::string_view key, PropertyId prop, bool command, Value* out, bool* found);
+  bool Lookup(const Value& obj, std::string_view key, PropertyId prop, bool command, LookupHint* hint,
+              Value* out, bool* found);
   bool LookupIndex(const Value& obj, const Value& key, Value* out);
 
   RenderState& st_;

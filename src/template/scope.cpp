@@ -3,6 +3,11 @@
 namespace rapport::liquid {
 
 bool Scope::Find(std::string_view name, Value* out) const {
+  LookupHint hint;
+  return Find(name, out, hint);
+}
+
+bool Scope::Find(std::string_view name, Value* out, LookupHint& hint) const {
   for (size_t i = locals.size(); i-- > 0;) {
     if (SameKey(locals[i].name, name)) {
       *out = locals[i].value;
@@ -22,7 +27,7 @@ bool Scope::Find(std::string_view name, Value* out) const {
     }
   }
   if (data.is_object()) {
-    if (const Value* v = data.as_object().Find(name)) {
+    if (const Value* v = data.as_object().Find(name, hint)) {
       *out = *v;
       return true;
     }

@@ -21,6 +21,8 @@ struct Var {
 struct Scope {
   // The variable `name`: true and *out set when it exists, else false and *out nil.
   bool Find(std::string_view name, Value* out) const;
+  // As above; `hint` speeds up the lookup in the data (value.h).
+  bool Find(std::string_view name, Value* out, LookupHint& hint) const;
   // assign / capture: replaces the global `name` or adds it.
   void SetGlobal(std::string_view name, const Value& v);
 

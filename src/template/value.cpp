@@ -55,19 +55,19 @@ void Arena::Reset() {
   used_total_ = 0;
 }
 
-const Value* ObjectData::Find(std::string_view key) const {
+size_t ObjectData::FindIndex(std::string_view key) const {
   if (sorted == nullptr) {
     for (size_t i = size; i-- > 0;) {
-      if (SameKey(members[i].key, key)) return &members[i].value;
+      if (SameKey(members[i].key, key)) return i;
     }
-    return nullptr;
+    return kNone;
   }
   // The sorted index is stable by key then by position; find the last member with this key.
   const uint32_t* it = std::upper_bound(
       sorted, sorted + size, key, [this](std::string_view k, uint32_t idx) { return k < members[idx].key; });
-  if (it == sorted) return nullptr;
-  const Member& m = members[*(it - 1)];
-  return m.key == key ? &m.value : nullptr;
+  if (it == sorted) return kNone;
+  uint32_t i = *(it - 1);
+  return members[i].key == key ? i : kNone;
 }
 
 const ArrayData* MakeArray(Arena& arena, const Value* items, size_t n) {
@@ -86,12 +86,19 @@ const ObjectData* MakeObject(Arena& arena, const Member* members, size_t n) {
   data->members = copy;
   data->size = n;
   data->sorted = nullptr;
+  bool unique = true;
   if (n > kSmallObject) {
     auto* idx = arena.AllocateArray<uint32_t>(n);
     for (size_t i = 0; i < n; ++i) idx[i] = static_cast<uint32_t>(i);
     std::stable_sort(idx, idx + n, [copy](uint32_t a, uint32_t b) { return copy[a].key < copy[b].key; });
     data->sorted = idx;
+    for (size_t i = 1; i < n && unique; ++i) unique = copy[idx[i - 1]].key != copy[idx[i]].key;
+  } else {
+    for (size_t i = 0; i < n && unique; ++i) {
+      for (size_t j = i + 1; j < n && unique; ++j) unique = !SameKey(copy[i].key, copy[j].key);
+    }
   }
+  data->unique_keys = unique;
   return data;
 }
 
@@ -132,6 +139,7 @@ Value FromJson(const boost::json::value& json, Arena& arena) {
       data->members = members;
       data->size = i;
       data->sorted = nullptr;
+      data->unique_keys = true;  // a boost::json::object's keys are unique
       if (i > kSmallObject) {
         auto* idx = arena.AllocateArray<uint32_t>(i);
         for (size_t k = 0; k < i; ++k) idx[k] = static_cast<uint32_t>(k);

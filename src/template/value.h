@@ -12,6 +12,7 @@
 // Thread-safety: Values are immutable views; an Arena is single-threaded.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -198,11 +199,46 @@ struct Member {
   Value value;
 };
 
+// A lookup site's guess of where a key sits in the objects it sees: objects made from data of
+// one shape keep their keys at the same index, so the guess is usually right and a lookup costs
+// one key comparison. A template's lookup sites are shared by the threads rendering it, hence
+// the relaxed atomic; a guess is always checked before it is used.
+class LookupHint {
+ public:
+  LookupHint() = default;
+  LookupHint(const LookupHint& other) : index_(other.get()) {}
+  LookupHint& operator=(const LookupHint& other) {
+    set(other.get());
+    return *this;
+  }
+  uint32_t get() const { return index_.load(std::memory_order_relaxed); }
+  void set(uint32_t i) { index_.store(i, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint32_t> index_{0};
+};
+
 struct ObjectData {
   const Member* members = nullptr;
   size_t size = 0;
   const uint32_t* sorted = nullptr;  // member indexes sorted by key; null when size is small
-  const Value* Find(std::string_view key) const;
+  bool unique_keys = false;          // no key appears twice, so a hinted index can be trusted
+  const Value* Find(std::string_view key) const {
+    size_t i = FindIndex(key);
+    return i == kNone ? nullptr : &members[i].value;
+  }
+  // As Find, trying the hinted index first and remembering where the key was found.
+  const Value* Find(std::string_view key, LookupHint& hint) const {
+    uint32_t h = hint.get();
+    if (unique_keys && h < size && SameKey(members[h].key, key)) return &members[h].value;
+    size_t i = FindIndex(key);
+    if (i == kNone) return nullptr;
+    if (unique_keys) hint.set(static_cast<uint32_t>(i));
+    return &members[i].value;
+  }
+  // The index of the last member named `key`, or kNone.
+  static constexpr size_t kNone = static_cast<size_t>(-1);
+  size_t FindIndex(std::string_view key) const;
 };
 
 // Builds arrays and objects in an arena.
