@@ -118,6 +118,11 @@ bool Evaluator::EvalPipeline(const Pipeline& p, Value* out, bool* escaped_or_raw
       new (&args[i]) Value();
       if (!Eval(f.args[i], &args[i])) return false;
     }
+    // A filter may read a slot past `nargs` (up to its max_args) when keyword arguments stood in
+    // for a positional one: like ruby-liquid, which passes them as a trailing hash, the first
+    // such slot holds them as an object; any other reads nil.
+    for (size_t i = nargs; i < f.entry->max_args && i < kInline && args == args_buf; ++i)
+      new (&args[i]) Value();
     std::vector<KwArg> kwargs_heap;
     KwArg* kwargs = kwargs_buf;
     if (nkwargs > kInline) {
@@ -127,6 +132,11 @@ bool Evaluator::EvalPipeline(const Pipeline& p, Value* out, bool* escaped_or_raw
     for (size_t i = 0; i < nkwargs; ++i) {
       new (&kwargs[i]) KwArg(f.kwargs[i].first, Value());
       if (!Eval(f.kwargs[i].second, &kwargs[i].second)) return false;
+    }
+    if (nkwargs > 0 && nargs < f.entry->max_args && nargs < kInline && args == args_buf) {
+      Member* members = st_.arena.AllocateArray<Member>(nkwargs);
+      for (size_t i = 0; i < nkwargs; ++i) new (&members[i]) Member{kwargs[i].first, kwargs[i].second};
+      args[nargs] = Value::Object(MakeObject(st_.arena, members, nkwargs));
     }
     size_t given = nargs + (nkwargs == 0 ? 0 : 1);
     if (given < f.entry->min_args || given > f.entry->max_args) {
