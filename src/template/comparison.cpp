@@ -12,7 +12,9 @@ bool IsMethodLiteral(const Value& v) {
   return v.kind() == Value::Kind::kEmpty || v.kind() == Value::Kind::kBlank;
 }
 
-bool IsRubySpaceChar(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
+bool IsRubySpaceChar(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
 
 // `other == blank` / `other == empty`, as current Shopify Liquid evaluates them (Condition's
 // liquid_blank? and liquid_empty?, which emulate ActiveSupport): blank is nil, false, a string of
