@@ -6,6 +6,13 @@
 // contact i is built as boost::json (as rapport stores attributes), converted with FromJson into
 // the caller's per-render arena and joined with the shared values.
 //
+// The templates and data stay clear of the places where liquidjs and ruby-liquid (which rapport
+// follows) disagree, so that byte identity is a fair check: integer division is always followed
+// by `floor` (liquidjs divides as floats), floats that may be whole are never printed bare
+// (liquidjs prints 3.0 as "3"), money is computed in integer cents, a blank-only tag body never
+// carries output whitespace (ruby-liquid drops it), and excerpts have more words than
+// truncatewords keeps.
+//
 // Thread-safety: a Scenario is used by one thread. Failure: MakeScenario returns null for an
 // unknown name.
 #pragma once
