@@ -24,11 +24,35 @@ struct SourcePos {
 
 struct Expr;
 
+// The names a lookup step may mean besides a hash key, resolved once at parse time: the commands
+// size/first/last and the properties of forloop and tablerowloop.
+enum class PropertyId : uint8_t {
+  kOther,
+  kSize,
+  kFirst,
+  kLast,
+  kIndex,
+  kIndex0,
+  kRindex,
+  kRindex0,
+  kLength,
+  kName,
+  kParentloop,
+  kCol,
+  kCol0,
+  kColFirst,
+  kColLast,
+  kRow
+};
+PropertyId PropertyIdOf(std::string_view name);
+
 // One step of a variable lookup: `.name` (is_command when name is size/first/last) or `[expr]`.
 struct PathItem {
   std::string_view name;
   std::unique_ptr<Expr> index;
   bool is_command = false;
+  PropertyId property = PropertyId::kOther;
+  mutable LookupHint hint;  // where `.name` was last found in an object
 };
 
 struct Expr {
@@ -40,11 +64,13 @@ struct Expr {
   std::vector<PathItem> path;
   std::unique_ptr<Expr> lo, hi;  // kRange
   SourcePos pos;
+  mutable LookupHint root_hint;  // where `root` was last found in the render's data
 };
 
 struct FilterCall {
   const FilterEntry* entry = nullptr;  // null: unknown filter (error in strict mode)
   std::string_view name;
+  bool marks_html = false;  // raw, escape, escape_once, h: automatic escaping leaves the result alone
   std::vector<Expr> args;
   std::vector<std::pair<std::string_view, Expr>> kwargs;
   SourcePos pos;
@@ -81,7 +107,8 @@ enum class NodeKind : uint8_t {
   kCounter,
   kBreak,
   kContinue,
-  kInclude
+  kInclude,
+  kIfchanged
 };
 
 struct Node {
@@ -175,6 +202,13 @@ struct BreakNode : Node {
 
 struct ContinueNode : Node {
   ContinueNode() : Node(NodeKind::kContinue) {}
+};
+
+// {% ifchanged %}: renders its body and outputs it only when it differs from what the last
+// ifchanged of this render output.
+struct IfchangedNode : Node {
+  IfchangedNode() : Node(NodeKind::kIfchanged) {}
+  Block body;
 };
 
 // {% render %} (isolated) and {% include %} (shares the caller's variables).

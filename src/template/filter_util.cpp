@@ -88,7 +88,16 @@ size_t CharCount(std::string_view s) {
   return n;
 }
 
-bool IsRubySpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
+size_t CharByteOffset(std::string_view s, size_t n) {
+  size_t seen = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) {
+      if (seen == n) return i;
+      ++seen;
+    }
+  }
+  return s.size();
+}
 
 Value PropertyOf(const Value& item, const Value& property, bool* responds) {
   *responds = true;

@@ -22,7 +22,10 @@ Result<int64_t> ToIntegerArg(const Value& v);
 // The byte offsets of each UTF-8 character start in s, plus s.size() at the end.
 void CharOffsets(std::string_view s, std::vector<size_t>& offsets);
 size_t CharCount(std::string_view s);
-bool IsRubySpace(char c);
+// The byte offset of the n-th UTF-8 character of s (s.size() when s has n or fewer).
+size_t CharByteOffset(std::string_view s, size_t n);
+// Ruby's ASCII whitespace: space, \t, \n, \v, \f, \r.
+inline bool IsRubySpace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 // item[property] for a hash item; for other items *ok is false when Ruby would raise.
 Value PropertyOf(const Value& item, const Value& property, bool* responds);
 

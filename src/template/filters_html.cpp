@@ -1,5 +1,6 @@
 // HTML, URL and Base64 filters, and rapport's `raw` (marks output as already safe when
 // html_escape is on).
+#include <cstring>
 #include <string>
 
 #include "core/utf8.h"
@@ -15,9 +16,12 @@ using R = Result<Value>;
 
 R Escape(FilterContext& ctx, const Value& in, const FilterArgs&) {
   if (in.is_nil()) return Value();
-  ctx.scratch.clear();
-  AppendEscapedHtml(ctx.scratch, AsText(ctx, in));
-  return MakeString(ctx, ctx.scratch);
+  std::string_view s = AsText(ctx, in);
+  size_t size = EscapedHtmlSize(s);
+  if (size == s.size()) return Value::String(s);  // nothing to escape
+  char* p = ctx.arena.AllocateChars(size);
+  WriteEscapedHtml(p, s);
+  return Value::String({p, size});
 }
 
 bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -55,22 +59,36 @@ R EscapeOnce(FilterContext& ctx, const Value& in, const FilterArgs&) {
 R UrlEncode(FilterContext& ctx, const Value& in, const FilterArgs&) {
   if (in.is_nil()) return Value();
   std::string_view s = AsText(ctx, in);
-  std::string& out = ctx.scratch;
-  out.clear();
-  static const char* kHex = "0123456789ABCDEF";
+  auto unreserved = [](unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-' || c == '~';
+  };
+  size_t size = 0;
+  bool changed = false;
   for (unsigned char c : s) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-        c == '-' || c == '~') {
-      out += static_cast<char>(c);
-    } else if (c == ' ') {
-      out += '+';
+    if (unreserved(c)) {
+      ++size;
     } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
+      changed = true;
+      size += c == ' ' ? 1 : 3;
     }
   }
-  return MakeString(ctx, out);
+  if (!changed) return Value::String(s);
+  static const char* kHex = "0123456789ABCDEF";
+  char* p = ctx.arena.AllocateChars(size);
+  size_t w = 0;
+  for (unsigned char c : s) {
+    if (unreserved(c)) {
+      p[w++] = static_cast<char>(c);
+    } else if (c == ' ') {
+      p[w++] = '+';
+    } else {
+      p[w++] = '%';
+      p[w++] = kHex[c >> 4];
+      p[w++] = kHex[c & 15];
+    }
+  }
+  return Value::String({p, size});
 }
 
 int HexVal(char c) {
@@ -196,25 +214,16 @@ R B64UrlDecode(FilterContext& ctx, const Value& in, const FilterArgs&) {
 }
 
 // Removes every match of open.*?close (non-greedy, across lines).
-std::string RemoveBlocks(std::string_view s, std::string_view open, std::string_view close) {
-  std::string out;
-  size_t pos = 0;
-  while (true) {
-    size_t b = s.find(open, pos);
-    if (b == std::string_view::npos) break;
-    size_t e = s.find(close, b + open.size());
-    if (e == std::string_view::npos) break;
-    out.append(s.substr(pos, b - pos));
-    pos = e + close.size();
-  }
-  out.append(s.substr(pos));
-  return out;
-}
-
 R StripHtml(FilterContext& ctx, const Value& in, const FilterArgs&) {
   std::string_view s = AsText(ctx, in);
-  // Regexp.union(script, comment, style): leftmost match first, whichever kind.
-  std::string pass;
+  if (s.find('<') == std::string_view::npos) return Value::String(s);
+  // Regexp.union(script, comment, style): leftmost match first, whichever kind. The text
+  // without those blocks is s itself when there are none (the usual case), else built in the
+  // scratch buffer.
+  std::string_view pass = s;
+  std::string& buf = ctx.scratch;
+  buf.clear();
+  bool removed = false;
   size_t pos = 0;
   while (pos < s.size()) {
     size_t best = std::string_view::npos, best_end = 0;
@@ -222,25 +231,40 @@ R StripHtml(FilterContext& ctx, const Value& in, const FilterArgs&) {
         {"<script", "</script>"}, {"<!--", "-->"}, {"<style", "</style>"}};
     for (const auto& k : kinds) {
       size_t b = s.find(k.first, pos);
-      while (b != std::string_view::npos) {
+      if (b != std::string_view::npos) {
         size_t e = s.find(k.second, b + k.first.size());
-        if (e != std::string_view::npos) {
-          if (b < best) {
-            best = b;
-            best_end = e + k.second.size();
-          }
-          break;
+        if (e != std::string_view::npos && b < best) {
+          best = b;
+          best_end = e + k.second.size();
         }
-        b = std::string_view::npos;
       }
     }
     if (best == std::string_view::npos) break;
-    pass.append(s.substr(pos, best - pos));
+    buf.append(s.substr(pos, best - pos));
     pos = best_end;
+    removed = true;
   }
-  pass.append(s.substr(std::min(pos, s.size())));
-  std::string out = RemoveBlocks(pass, "<", ">");
-  return MakeString(ctx, out);
+  if (removed) {
+    buf.append(s.substr(std::min(pos, s.size())));
+    pass = buf;
+  }
+  // Tags: the result is no longer than `pass`, so it is built in the arena directly.
+  char* p = ctx.arena.AllocateChars(pass.size());
+  size_t w = 0;
+  pos = 0;
+  while (true) {
+    size_t b = pass.find('<', pos);
+    if (b == std::string_view::npos) break;
+    size_t e = pass.find('>', b + 1);
+    if (e == std::string_view::npos) break;
+    std::memcpy(p + w, pass.data() + pos, b - pos);
+    w += b - pos;
+    pos = e + 1;
+  }
+  std::memcpy(p + w, pass.data() + pos, pass.size() - pos);
+  w += pass.size() - pos;
+  ctx.arena.TrimLast(p, pass.size(), w);
+  return Value::String({p, w});
 }
 
 R Raw(FilterContext&, const Value& in, const FilterArgs&) { return in; }

@@ -19,7 +19,15 @@ R Apply(const Value& in, const Value& arg, ArithOp op) {
 R Plus(FilterContext&, const Value& in, const FilterArgs& a) { return Apply(in, a[0], ArithOp::kAdd); }
 R Minus(FilterContext&, const Value& in, const FilterArgs& a) { return Apply(in, a[0], ArithOp::kSub); }
 R Times(FilterContext&, const Value& in, const FilterArgs& a) { return Apply(in, a[0], ArithOp::kMul); }
-R DividedBy(FilterContext&, const Value& in, const FilterArgs& a) { return Apply(in, a[0], ArithOp::kDiv); }
+R DividedBy(FilterContext&, const Value& in, const FilterArgs& a) {
+  // Unless both are integers (floored division), Liquid divides as Floats; a Float's decimal
+  // (Utils.to_number) converts back to the same Float, so numbers divide directly.
+  const Value& d = a[0];
+  if (in.is_number() && d.is_number() && !(in.is_int() && d.is_int())) {
+    return Value::Double(in.as_number() / d.as_number());
+  }
+  return Apply(in, d, ArithOp::kDiv);
+}
 R Modulo(FilterContext&, const Value& in, const FilterArgs& a) { return Apply(in, a[0], ArithOp::kMod); }
 
 R Abs(FilterContext&, const Value& in, const FilterArgs&) { return NumberValue(Abs(ToNumber(in))); }

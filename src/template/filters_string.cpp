@@ -13,9 +13,9 @@ namespace {
 
 using R = Result<Value>;
 
-// ASCII and Latin-1 case mapping (Ruby maps all of Unicode; see docs/templates.md).
-void MapCase(std::string& out, std::string_view s, bool upper) {
-  out.reserve(out.size() + s.size());
+// ASCII and Latin-1 case mapping (Ruby maps all of Unicode; see docs/templates.md). The mapping
+// keeps every character's length, so the result has the input's size.
+void MapCase(char* out, std::string_view s, bool upper) {
   for (size_t i = 0; i < s.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
@@ -23,7 +23,7 @@ void MapCase(std::string& out, std::string_view s, bool upper) {
         c -= 32;
       else if (!upper && c >= 'A' && c <= 'Z')
         c += 32;
-      out += static_cast<char>(c);
+      out[i] = static_cast<char>(c);
     } else if (c == 0xC3 && i + 1 < s.size()) {
       unsigned char d = static_cast<unsigned char>(s[i + 1]);
       // U+00C0..U+00DE (except U+00D7) <-> U+00E0..U+00FE (except U+00F7)
@@ -31,38 +31,58 @@ void MapCase(std::string& out, std::string_view s, bool upper) {
         d -= 0x20;
       else if (!upper && d >= 0x80 && d <= 0x9E && d != 0x97)
         d += 0x20;
-      out += static_cast<char>(c);
-      out += static_cast<char>(d);
+      out[i] = static_cast<char>(c);
+      out[i + 1] = static_cast<char>(d);
       ++i;
     } else {
-      out += static_cast<char>(c);
+      out[i] = static_cast<char>(c);
     }
   }
 }
 
+// Whether MapCase would change anything in s.
+bool CaseChanges(std::string_view s, bool upper) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      if (upper ? (c >= 'a' && c <= 'z') : (c >= 'A' && c <= 'Z')) return true;
+    } else if (c == 0xC3 && i + 1 < s.size()) {
+      unsigned char d = static_cast<unsigned char>(s[i + 1]);
+      if (upper ? (d >= 0xA0 && d <= 0xBE && d != 0xB7) : (d >= 0x80 && d <= 0x9E && d != 0x97)) return true;
+      ++i;
+    }
+  }
+  return false;
+}
+
+Value MapCaseValue(FilterContext& ctx, std::string_view s, bool upper) {
+  if (!CaseChanges(s, upper)) return Value::String(s);
+  char* p = ctx.arena.AllocateChars(s.size());
+  MapCase(p, s, upper);
+  return Value::String({p, s.size()});
+}
+
 R Upcase(FilterContext& ctx, const Value& in, const FilterArgs&) {
-  ctx.scratch.clear();
-  MapCase(ctx.scratch, AsText(ctx, in), true);
-  return MakeString(ctx, ctx.scratch);
+  return MapCaseValue(ctx, AsText(ctx, in), true);
 }
 
 R Downcase(FilterContext& ctx, const Value& in, const FilterArgs&) {
-  ctx.scratch.clear();
-  MapCase(ctx.scratch, AsText(ctx, in), false);
-  return MakeString(ctx, ctx.scratch);
+  return MapCaseValue(ctx, AsText(ctx, in), false);
 }
 
 R Capitalize(FilterContext& ctx, const Value& in, const FilterArgs&) {
   std::string_view s = AsText(ctx, in);
-  ctx.scratch.clear();
-  if (s.empty()) return MakeString(ctx, "");
+  if (s.empty()) return Value::String("");
   size_t first_len = 1;
   unsigned char c = static_cast<unsigned char>(s[0]);
   if (c >= 0xC0) first_len = c >= 0xF0 ? 4 : (c >= 0xE0 ? 3 : 2);
   first_len = std::min(first_len, s.size());
-  MapCase(ctx.scratch, s.substr(0, first_len), true);
-  MapCase(ctx.scratch, s.substr(first_len), false);
-  return MakeString(ctx, ctx.scratch);
+  std::string_view head = s.substr(0, first_len), tail = s.substr(first_len);
+  if (!CaseChanges(head, true) && !CaseChanges(tail, false)) return Value::String(s);
+  char* p = ctx.arena.AllocateChars(s.size());
+  MapCase(p, head, true);
+  MapCase(p + first_len, tail, false);
+  return Value::String({p, s.size()});
 }
 
 std::string_view StripLeft(std::string_view s) {
@@ -173,32 +193,29 @@ R Truncate(FilterContext& ctx, const Value& in, const FilterArgs& a) {
   int64_t count = static_cast<int64_t>(CharCount(s));
   if (count <= length) return Value::String(s);
   int64_t l = std::max<int64_t>(0, length - static_cast<int64_t>(CharCount(ellipsis)));
-  std::vector<size_t> offs;
-  CharOffsets(s, offs);
-  size_t cut = offs[static_cast<size_t>(std::min<int64_t>(l, count))];
-  std::string& out = ctx.scratch;
-  out.assign(s.substr(0, cut));
-  out += ellipsis;
-  return MakeString(ctx, out);
+  size_t cut = CharByteOffset(s, static_cast<size_t>(std::min<int64_t>(l, count)));
+  char* p = ctx.arena.AllocateChars(cut + ellipsis.size());
+  std::memcpy(p, s.data(), cut);
+  if (!ellipsis.empty()) std::memcpy(p + cut, ellipsis.data(), ellipsis.size());
+  return Value::String({p, cut + ellipsis.size()});
 }
 
-// Ruby's awk-style split(" ", limit).
-void SplitWords(std::string_view s, size_t limit, std::vector<std::string_view>& out) {
+// Ruby's awk-style split(" ") (no limit): the words between runs of whitespace.
+void SplitWords(std::string_view s, std::vector<std::string_view>& out) {
   size_t i = 0;
   while (i < s.size()) {
-    while (i < s.size() && (IsRubySpace(s[i]) || s[i] == '\0')) ++i;
+    while (i < s.size() && IsRubySpace(s[i])) ++i;
     if (i >= s.size()) break;
-    if (limit > 0 && out.size() + 1 == limit) {
-      out.push_back(s.substr(i));
-      return;
-    }
     size_t j = i;
-    while (j < s.size() && !(IsRubySpace(s[j]) || s[j] == '\0')) ++j;
+    while (j < s.size() && !IsRubySpace(s[j])) ++j;
     out.push_back(s.substr(i, j - i));
     i = j;
   }
 }
 
+// ruby-liquid: words = input.split(" ", n + 1); input if words.length <= n, else the first n
+// joined by " " plus the ellipsis. With a limit, Ruby's split keeps the remainder after the n-th
+// word as a last field even when it is empty (trailing whitespace), so "a b " has 3 fields.
 R Truncatewords(FilterContext& ctx, const Value& in, const FilterArgs& a) {
   if (in.is_nil()) return Value();
   std::string_view s = AsText(ctx, in);
@@ -209,19 +226,45 @@ R Truncatewords(FilterContext& ctx, const Value& in, const FilterArgs& a) {
   if (words <= 0) words = 1;
   std::string_view ellipsis = "...";
   if (a.count > 1) ellipsis = AsText(ctx, a[1]);
-  std::vector<std::string_view> list;
-  size_t limit = words >= (1 << 30) ? 0 : static_cast<size_t>(words) + 1;
-  SplitWords(s, limit, list);
-  if (static_cast<int64_t>(list.size()) <= words) return Value::String(s);
-  list.pop_back();
-  std::string& out = ctx.scratch;
-  out.clear();
-  for (size_t i = 0; i < list.size(); ++i) {
-    if (i) out += ' ';
-    out += list[i];
+  // Count fields as split(" ", words + 1) would, stopping once there are more than `words`.
+  const size_t n = static_cast<size_t>(std::min<int64_t>(words, int64_t{1} << 40));
+  size_t fields = 0;  // words followed by whitespace, then the remainder
+  size_t i = 0;
+  size_t kept_end = 0;  // end of the n-th word
+  bool more = false;
+  while (i < s.size() && IsRubySpace(s[i])) ++i;
+  while (i < s.size()) {
+    size_t j = i;
+    while (j < s.size() && !IsRubySpace(s[j])) ++j;
+    if (fields == n) {  // a word past the n-th: the remainder is a field
+      more = true;
+      break;
+    }
+    if (j == s.size()) break;  // the last word, not followed by whitespace: the remainder
+    ++fields;
+    if (fields == n) kept_end = j;
+    i = j;
+    while (i < s.size() && IsRubySpace(s[i])) ++i;
+    if (i == s.size() && fields == n) more = true;  // an empty remainder after the n-th word
   }
-  out += ellipsis;
-  return MakeString(ctx, out);
+  if (s.empty() || !more) return Value::String(s);
+  // The first n words joined by single spaces.
+  char* p = ctx.arena.AllocateChars(kept_end + ellipsis.size());
+  size_t w = 0;
+  i = 0;
+  size_t done = 0;
+  while (done < n) {
+    while (IsRubySpace(s[i])) ++i;
+    size_t j = i;
+    while (j < kept_end && !IsRubySpace(s[j])) ++j;
+    if (done) p[w++] = ' ';
+    std::memcpy(p + w, s.data() + i, j - i);
+    w += j - i;
+    i = j;
+    ++done;
+  }
+  if (!ellipsis.empty()) std::memcpy(p + w, ellipsis.data(), ellipsis.size());
+  return Value::String({p, w + ellipsis.size()});
 }
 
 R Split(FilterContext& ctx, const Value& in, const FilterArgs& a) {
@@ -230,7 +273,7 @@ R Split(FilterContext& ctx, const Value& in, const FilterArgs& a) {
   std::vector<Value> items;
   if (pat == " ") {
     std::vector<std::string_view> words;
-    SplitWords(s, 0, words);
+    SplitWords(s, words);
     for (auto w : words) items.push_back(Value::String(w));
   } else if (pat.empty()) {
     std::vector<size_t> offs;
@@ -275,11 +318,10 @@ R Slice(FilterContext& ctx, const Value& in, const FilterArgs& a) {
     return Value::Array(MakeArray(ctx.arena, arr.items + start, static_cast<size_t>(len)));
   }
   std::string_view s = AsText(ctx, in);
-  std::vector<size_t> offs;
-  CharOffsets(s, offs);
-  int64_t count = static_cast<int64_t>(offs.size()) - 1;
+  int64_t count = static_cast<int64_t>(CharCount(s));
   if (!window(count, &start, &len)) return Value::String("");
-  size_t b = offs[static_cast<size_t>(start)], e = offs[static_cast<size_t>(start + len)];
+  size_t b = CharByteOffset(s, static_cast<size_t>(start));
+  size_t e = b + CharByteOffset(s.substr(b), static_cast<size_t>(len));
   return Value::String(s.substr(b, e - b));
 }
 

@@ -13,4 +13,9 @@ void AppendEscapedHtml(std::string& out, std::string_view s);
 // `s` escaped.
 std::string EscapeHtml(std::string_view s);
 
+// The size of `s` escaped (s.size() when nothing needs escaping).
+size_t EscapedHtmlSize(std::string_view s);
+// Writes `s` escaped to `out`, which has room for EscapedHtmlSize(s) bytes.
+void WriteEscapedHtml(char* out, std::string_view s);
+
 }  // namespace rapport::liquid

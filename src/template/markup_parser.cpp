@@ -289,7 +289,9 @@ Status MarkupParser::ParseLookups(Expr& e, uint32_t depth) {
       RAPPORT_ASSIGN_OR_RETURN(std::string_view name, Consume(K::kId));
       PathItem item;
       item.name = name;
-      item.is_command = name == "size" || name == "first" || name == "last";
+      item.property = PropertyIdOf(name);
+      item.is_command = item.property == PropertyId::kSize || item.property == PropertyId::kFirst ||
+                        item.property == PropertyId::kLast;
       e.path.push_back(std::move(item));
     } else {
       return {};
@@ -310,6 +312,7 @@ Result<Pipeline> MarkupParser::ParsePipeline() {
     f.pos = PeekPos();
     RAPPORT_ASSIGN_OR_RETURN(f.name, Consume(K::kId));
     f.entry = filters_ ? filters_->Find(f.name) : nullptr;
+    f.marks_html = f.name == "raw" || f.name == "escape" || f.name == "escape_once" || f.name == "h";
     if (ConsumeIf(K::kColon)) {
       do {
         if (Look(K::kId) && Look(K::kColon, 1)) {
@@ -389,6 +392,29 @@ Status MarkupParser::ParseAttributes(std::vector<std::pair<std::string_view, Exp
     if (!ConsumeIf(K::kComma)) break;
   }
   return ExpectEnd();
+}
+
+PropertyId PropertyIdOf(std::string_view name) {
+  static constexpr std::pair<std::string_view, PropertyId> kNames[] = {
+      {"size", PropertyId::kSize},
+      {"first", PropertyId::kFirst},
+      {"last", PropertyId::kLast},
+      {"index", PropertyId::kIndex},
+      {"index0", PropertyId::kIndex0},
+      {"rindex", PropertyId::kRindex},
+      {"rindex0", PropertyId::kRindex0},
+      {"length", PropertyId::kLength},
+      {"name", PropertyId::kName},
+      {"parentloop", PropertyId::kParentloop},
+      {"col", PropertyId::kCol},
+      {"col0", PropertyId::kCol0},
+      {"col_first", PropertyId::kColFirst},
+      {"col_last", PropertyId::kColLast},
+      {"row", PropertyId::kRow}};
+  for (const auto& [n, id] : kNames) {
+    if (n == name) return id;
+  }
+  return PropertyId::kOther;
 }
 
 Expr LiteralOrVariable(std::string_view text) {

@@ -78,6 +78,17 @@ double Number::ToDouble() const {
     case Kind::kInt: return static_cast<double>(i);
     case Kind::kDouble: return d;
     case Kind::kDecimal: {
+      // Exact fast path (Clinger): the mantissa and 10^scale are both exact doubles, so one
+      // correctly rounded division gives the correctly rounded result, as strtod would.
+      constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+      constexpr __int128 kExact = __int128{1} << 53;
+      if (m > -kExact && m < kExact && scale >= 0 && scale <= 22) {
+        return static_cast<double>(static_cast<int64_t>(m)) / kPow10[scale];
+      }
+      if (m > -kExact && m < kExact && scale < 0 && scale >= -22) {
+        return static_cast<double>(static_cast<int64_t>(m)) * kPow10[-scale];
+      }
       __int128 v = m < 0 ? -m : m;
       char buf[64];
       int p = 63;
@@ -108,6 +119,15 @@ int64_t RangeCount(int64_t lo, int64_t hi) {
   if (hi < lo) return 0;
   __int128 n = static_cast<__int128>(hi) - lo + 1;
   return n > INT64_MAX ? INT64_MAX : static_cast<int64_t>(n);
+}
+
+int64_t ValueToI(const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::kInt: return v.as_int();
+    case Value::Kind::kDouble: return ClampToInt64(v.as_double());
+    case Value::Kind::kString: return RubyStringToI(v.as_string());
+    default: return 0;
+  }
 }
 
 int64_t RubyStringToI(std::string_view s) {
@@ -192,9 +212,8 @@ Number ToNumber(const Value& v) {
     case Value::Kind::kDouble: {
       double d = v.as_double();
       if (!std::isfinite(d)) return Number::Double(d);
-      std::string s;
-      AppendRubyFloat(s, d);
-      return ParseDecimal(s);
+      char buf[kRubyFloatChars];
+      return ParseDecimal(std::string_view(buf, FormatRubyFloat(d, buf)));
     }
     case Value::Kind::kString: {
       std::string_view s = v.as_string();

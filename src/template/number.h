@@ -43,6 +43,9 @@ struct Number {
 int64_t RubyStringToI(std::string_view s);
 // A double truncated toward zero and clamped to int64 (NaN -> 0), like a saturating to_i.
 int64_t ClampToInt64(double d);
+// Ruby's #to_i of a value: integers as they are, floats truncated, strings with String#to_i,
+// anything else 0.
+int64_t ValueToI(const Value& v);
 // hi - lo + 1 for an inclusive range, 0 when empty, saturated at INT64_MAX.
 int64_t RangeCount(int64_t lo, int64_t hi);
 // Parses a decimal such as "12.50", "-0.1", "1.0e+20" exactly when it fits.

@@ -133,6 +133,8 @@ class Parser {
       *blank = true;
       return ParseComment(t);
     }
+    if (name == "doc") return ParseDoc(t, blank);
+    if (name == "ifchanged") return ParseIfchanged(t, out, blank);
     if (name == "raw") return ParseRaw(t, out, blank);
     if (name == "assign") {
       *blank = true;
@@ -168,7 +170,9 @@ class Parser {
       }
       return {};
     }
-    if (name == "liquid" && !in_liquid_tag_) return ParseLiquid(t, out, blank);
+    // Current Shopify Liquid also reads a `liquid` line inside a liquid tag: its markup (the rest
+    // of the line) is parsed as tags of the enclosing body.
+    if (name == "liquid") return ParseLiquid(t, out, blank);
     if (name == "render" || name == "include") return ParseInclude(t, out);
     *known = false;
     return {};
@@ -263,8 +267,10 @@ class Parser {
 
   Status ParseLoopAttributes(MarkupParser& mp, std::unique_ptr<Expr>* limit, std::unique_ptr<Expr>* offset,
                              std::unique_ptr<Expr>* cols, bool* offset_continue) {
-    while ((cols != nullptr && mp.Look(MK::kComma)) || mp.Look(MK::kId)) {
-      if (cols != nullptr) mp.ConsumeIf(MK::kComma);
+    // Attributes may be separated by commas (current Shopify Liquid's strict parser; ruby-liquid
+    // 5.4 accepted them in tablerow only).
+    while (mp.Look(MK::kComma) || mp.Look(MK::kId)) {
+      mp.ConsumeIf(MK::kComma);
       std::string_view key = mp.Peek().text;
       if (!mp.Look(MK::kId)) return mp.ErrorHere("Invalid attribute in \"" + std::string(key) + "\"");
       if (key == "limit" || key == "offset" || (cols != nullptr && key == "cols")) {
@@ -387,6 +393,43 @@ class Parser {
       if (end.tag == nullptr) return NeverClosed(t);
       if (end.tag->name == "endcomment") break;
     }
+    --depth_;
+    return {};
+  }
+
+  // {% doc %}: documentation, kept out of the output. As in current Shopify Liquid
+  // (lib/liquid/tags/doc.rb) the body is raw text up to {% enddoc %} (tags inside are not parsed),
+  // the tag takes no arguments, a nested {% doc %} is an error, and a doc with a body is not
+  // blank (whitespace around it in an if/for body is kept). Inside a liquid tag there is no
+  // {% enddoc %} token to end it, so it is never closed there, as in Shopify's.
+  Status ParseDoc(const Token& t, bool* blank) {
+    if (!IsBlankText(t.markup)) {
+      return SyntaxErrorAt(t.pos, "Syntax Error in 'doc' - Valid syntax: {% doc %}{% enddoc %}");
+    }
+    if (in_liquid_tag_) return NeverClosed(t);
+    const char* body_begin = t.span.data() + t.span.size();
+    while (p_ < tokens_.size()) {
+      const Token& x = tokens_[p_++];
+      if (x.kind != Token::Kind::kTag) continue;
+      if (x.name == "doc")
+        return SyntaxErrorAt(x.pos, "Syntax Error in 'doc' - Nested doc tags are not allowed");
+      if (x.name == "enddoc") {
+        *blank = x.span.data() == body_begin;
+        return {};
+      }
+    }
+    return NeverClosed(t);
+  }
+
+  Status ParseIfchanged(const Token& t, Block& out, bool* blank) {
+    RAPPORT_TRY(Enter(t));
+    auto node = std::make_unique<IfchangedNode>();
+    node->pos = t.pos;
+    RAPPORT_ASSIGN_OR_RETURN(BodyEnd end, ParseBody(node->body));
+    if (end.tag == nullptr) return NeverClosed(t);
+    if (end.tag->name != "endifchanged") return UnknownTag(*end.tag, "ifchanged");
+    *blank = end.blank;
+    out.push_back(std::move(node));
     --depth_;
     return {};
   }

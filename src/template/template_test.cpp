@@ -152,6 +152,33 @@ TEST(Template, RendersFromOneCompiledTemplateOnManyThreads) {
   for (int f : failures) EXPECT_EQ(f, 0);
 }
 
+// Lookup hints (value.h) remember where a key was found; objects of another shape, or with a
+// duplicated key (where the last one wins), must still resolve correctly.
+TEST(Template, LookupHintsFollowTheShapeOfEachObject) {
+  auto tpl = Template::Parse("{{ o.b }}{{ b }}");
+  ASSERT_TRUE(tpl.ok());
+  Arena arena;
+  auto render = [&](Value data) {
+    std::string out;
+    EXPECT_TRUE((*tpl)->Render(data, RenderOptions{}, out, arena).ok());
+    return out;
+  };
+  auto object = [&](std::vector<Member> members) {
+    return Value::Object(MakeObject(arena, members.data(), members.size()));
+  };
+  EXPECT_EQ(
+      render(object({{"o", object({{"a", Value::Int(1)}, {"b", Value::Int(2)}})}, {"b", Value::Int(7)}})),
+      "27");
+  EXPECT_EQ(
+      render(object({{"b", Value::Int(8)}, {"o", object({{"b", Value::Int(3)}, {"a", Value::Int(4)}})}})),
+      "38");
+  // Same shape as the first, then a duplicated key at the hinted index: the last one wins.
+  EXPECT_EQ(
+      render(object({{"o", object({{"b", Value::Int(5)}, {"b", Value::Int(6)}})}, {"b", Value::Int(9)}})),
+      "69");
+  EXPECT_EQ(render(object({{"o", object({{"a", Value::Int(1)}})}})), "");
+}
+
 TEST(Value, ConvertsJsonWithoutCopyingStrings) {
   boost::json::value json = boost::json::parse(
       R"({"s": "text", "i": -3, "u": 18446744073709551615, "d": 2.5, "b": true, "n": null,

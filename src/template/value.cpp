@@ -55,19 +55,19 @@ void Arena::Reset() {
   used_total_ = 0;
 }
 
-const Value* ObjectData::Find(std::string_view key) const {
+size_t ObjectData::FindIndex(std::string_view key) const {
   if (sorted == nullptr) {
     for (size_t i = size; i-- > 0;) {
-      if (members[i].key == key) return &members[i].value;
+      if (SameKey(members[i].key, key)) return i;
     }
-    return nullptr;
+    return kNone;
   }
   // The sorted index is stable by key then by position; find the last member with this key.
   const uint32_t* it = std::upper_bound(
       sorted, sorted + size, key, [this](std::string_view k, uint32_t idx) { return k < members[idx].key; });
-  if (it == sorted) return nullptr;
-  const Member& m = members[*(it - 1)];
-  return m.key == key ? &m.value : nullptr;
+  if (it == sorted) return kNone;
+  uint32_t i = *(it - 1);
+  return members[i].key == key ? i : kNone;
 }
 
 const ArrayData* MakeArray(Arena& arena, const Value* items, size_t n) {
@@ -86,12 +86,19 @@ const ObjectData* MakeObject(Arena& arena, const Member* members, size_t n) {
   data->members = copy;
   data->size = n;
   data->sorted = nullptr;
+  bool unique = true;
   if (n > kSmallObject) {
     auto* idx = arena.AllocateArray<uint32_t>(n);
     for (size_t i = 0; i < n; ++i) idx[i] = static_cast<uint32_t>(i);
     std::stable_sort(idx, idx + n, [copy](uint32_t a, uint32_t b) { return copy[a].key < copy[b].key; });
     data->sorted = idx;
+    for (size_t i = 1; i < n && unique; ++i) unique = copy[idx[i - 1]].key != copy[idx[i]].key;
+  } else {
+    for (size_t i = 0; i < n && unique; ++i) {
+      for (size_t j = i + 1; j < n && unique; ++j) unique = !SameKey(copy[i].key, copy[j].key);
+    }
   }
+  data->unique_keys = unique;
   return data;
 }
 
@@ -132,6 +139,7 @@ Value FromJson(const boost::json::value& json, Arena& arena) {
       data->members = members;
       data->size = i;
       data->sorted = nullptr;
+      data->unique_keys = true;  // a boost::json::object's keys are unique
       if (i > kSmallObject) {
         auto* idx = arena.AllocateArray<uint32_t>(i);
         for (size_t k = 0; k < i; ++k) idx[k] = static_cast<uint32_t>(k);
@@ -151,58 +159,76 @@ void AppendInt(std::string& out, int64_t i) {
   out.append(buf, r.ptr);
 }
 
-void AppendRubyFloat(std::string& out, double d) {
+size_t FormatRubyFloat(double d, char* buf) {
+  char* o = buf;
+  auto put = [&o](std::string_view t) {
+    std::memcpy(o, t.data(), t.size());
+    o += t.size();
+  };
   if (std::isnan(d)) {
-    out += "NaN";
-    return;
+    put("NaN");
+    return o - buf;
   }
   if (std::isinf(d)) {
-    out += d < 0 ? "-Infinity" : "Infinity";
-    return;
+    put(d < 0 ? "-Infinity" : "Infinity");
+    return o - buf;
   }
   if (d == 0) {
-    out += std::signbit(d) ? "-0.0" : "0.0";
-    return;
+    put(std::signbit(d) ? "-0.0" : "0.0");
+    return o - buf;
   }
   // Shortest round-trip digits in scientific form: d.ddde[+-]x
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
-  std::string_view s(buf, r.ptr - buf);
-  bool neg = s[0] == '-';
-  if (neg) s.remove_prefix(1);
+  char sci[40];
+  auto r = std::to_chars(sci, sci + sizeof sci, d, std::chars_format::scientific);
+  std::string_view s(sci, r.ptr - sci);
+  if (s[0] == '-') {
+    *o++ = '-';
+    s.remove_prefix(1);
+  }
   size_t e = s.find('e');
-  std::string digits;
-  digits += s[0];
-  if (e > 1) digits.append(s.substr(2, e - 2));
-  int exp = std::atoi(std::string(s.substr(e + 1)).c_str());
-  if (neg) out += '-';
+  char digits[24];
+  size_t nd = 0;
+  digits[nd++] = s[0];
+  for (size_t k = 2; k < e; ++k) digits[nd++] = s[k];
+  int exp = 0;
+  std::from_chars(s.data() + e + 1 + (s[e + 1] == '+' ? 1 : 0), s.data() + s.size(), exp);
   if (exp >= 16 || exp < -4) {
-    out += digits[0];
-    out += '.';
-    out += digits.size() > 1 ? digits.substr(1) : "0";
-    out += 'e';
-    out += exp < 0 ? '-' : '+';
+    *o++ = digits[0];
+    *o++ = '.';
+    if (nd > 1) {
+      put(std::string_view(digits + 1, nd - 1));
+    } else {
+      *o++ = '0';
+    }
+    *o++ = 'e';
+    *o++ = exp < 0 ? '-' : '+';
     int ae = exp < 0 ? -exp : exp;
-    if (ae < 10) out += '0';
-    AppendInt(out, ae);
-    return;
+    if (ae < 10) *o++ = '0';
+    o = std::to_chars(o, o + 8, ae).ptr;
+    return o - buf;
   }
   if (exp < 0) {
-    out += "0.";
-    out.append(static_cast<size_t>(-exp - 1), '0');
-    out += digits;
-    return;
+    put("0.");
+    for (int k = 0; k < -exp - 1; ++k) *o++ = '0';
+    put(std::string_view(digits, nd));
+    return o - buf;
   }
   size_t int_len = static_cast<size_t>(exp) + 1;
-  if (digits.size() <= int_len) {
-    out += digits;
-    out.append(int_len - digits.size(), '0');
-    out += ".0";
+  if (nd <= int_len) {
+    put(std::string_view(digits, nd));
+    for (size_t k = nd; k < int_len; ++k) *o++ = '0';
+    put(".0");
   } else {
-    out.append(digits, 0, int_len);
-    out += '.';
-    out.append(digits, int_len, std::string::npos);
+    put(std::string_view(digits, int_len));
+    *o++ = '.';
+    put(std::string_view(digits + int_len, nd - int_len));
   }
+  return o - buf;
+}
+
+void AppendRubyFloat(std::string& out, double d) {
+  char buf[kRubyFloatChars];
+  out.append(buf, FormatRubyFloat(d, buf));
 }
 
 namespace {

@@ -12,6 +12,7 @@
 // Thread-safety: Values are immutable views; an Arena is single-threaded.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -44,6 +45,15 @@ class Arena {
   }
   char* AllocateChars(size_t n) { return static_cast<char*>(Allocate(n == 0 ? 1 : n, 1)); }
   std::string_view Copy(std::string_view s);
+  // Gives back the unused end of the latest allocation: `p` was allocated with `allocated` bytes
+  // and only `used` are kept. Does nothing when something was allocated after p.
+  void TrimLast(const char* p, size_t allocated, size_t used) {
+    if (p + allocated == cur_ && used <= allocated) {
+      cur_ -= allocated - used;
+      left_ += allocated - used;
+      used_total_ -= allocated - used;
+    }
+  }
   void Reset();
   size_t bytes_used() const { return used_total_; }
 
@@ -168,6 +178,15 @@ class Value {
   int64_t b_;
 };
 
+// Key and variable-name equality, rejecting on length and first byte before comparing the rest:
+// most comparisons in a lookup are misses.
+inline bool SameKey(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  if (a.empty()) return true;
+  if (a[0] != b[0]) return false;
+  return std::memcmp(a.data() + 1, b.data() + 1, a.size() - 1) == 0;
+}
+
 struct ArrayData {
   const Value* items = nullptr;
   size_t size = 0;
@@ -180,11 +199,46 @@ struct Member {
   Value value;
 };
 
+// A lookup site's guess of where a key sits in the objects it sees: objects made from data of
+// one shape keep their keys at the same index, so the guess is usually right and a lookup costs
+// one key comparison. A template's lookup sites are shared by the threads rendering it, hence
+// the relaxed atomic; a guess is always checked before it is used.
+class LookupHint {
+ public:
+  LookupHint() = default;
+  LookupHint(const LookupHint& other) : index_(other.get()) {}
+  LookupHint& operator=(const LookupHint& other) {
+    set(other.get());
+    return *this;
+  }
+  uint32_t get() const { return index_.load(std::memory_order_relaxed); }
+  void set(uint32_t i) { index_.store(i, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint32_t> index_{0};
+};
+
 struct ObjectData {
   const Member* members = nullptr;
   size_t size = 0;
   const uint32_t* sorted = nullptr;  // member indexes sorted by key; null when size is small
-  const Value* Find(std::string_view key) const;
+  bool unique_keys = false;          // no key appears twice, so a hinted index can be trusted
+  const Value* Find(std::string_view key) const {
+    size_t i = FindIndex(key);
+    return i == kNone ? nullptr : &members[i].value;
+  }
+  // As Find, trying the hinted index first and remembering where the key was found.
+  const Value* Find(std::string_view key, LookupHint& hint) const {
+    uint32_t h = hint.get();
+    if (unique_keys && h < size && SameKey(members[h].key, key)) return &members[h].value;
+    size_t i = FindIndex(key);
+    if (i == kNone) return nullptr;
+    if (unique_keys) hint.set(static_cast<uint32_t>(i));
+    return &members[i].value;
+  }
+  // The index of the last member named `key`, or kNone.
+  static constexpr size_t kNone = static_cast<size_t>(-1);
+  size_t FindIndex(std::string_view key) const;
 };
 
 // Builds arrays and objects in an arena.
@@ -198,6 +252,9 @@ Value FromJson(const boost::json::value& json, Arena& arena);
 
 // Ruby's Float#to_s ("1.0", "0.30000000000000004", "1.0e+20").
 void AppendRubyFloat(std::string& out, double d);
+// The same into `buf` (at least kRubyFloatChars bytes); returns the length.
+constexpr size_t kRubyFloatChars = 40;
+size_t FormatRubyFloat(double d, char* buf);
 // Ruby's Integer#to_s.
 void AppendInt(std::string& out, int64_t i);
 // How Liquid prints a value into output: nil and empty -> "", arrays joined recursively,
