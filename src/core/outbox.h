@@ -46,6 +46,7 @@ struct OutboxMessage {
   MessageClass message_class = MessageClass::kTransactional;
   MessageState state = MessageState::kQueued;
   std::string template_name;  // what produced it, for display
+  std::optional<std::string> topic;  // the topic key it is sent under (marketing consent), if any
   std::string mail_from;      // envelope sender (bounce address)
   std::string rcpt_to;        // envelope recipient
   std::string subject;

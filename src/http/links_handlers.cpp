@@ -4,10 +4,10 @@
 //   POST /u/{token}  unsubscribes: RFC 8058 one-click (mail clients POST
 //                    "List-Unsubscribe=One-Click") and the page's button alike
 // Unsubscribing sets the contact's status to unsubscribed (no more marketing mail; transactional
-// mail still arrives), records a "contact.unsubscribed" event on the timeline and an audit entry.
+// mail still arrives), which the store records as a "contact.status_changed" event (origin: the
+// link and its method) in the same transaction, and an audit entry.
 // A bounced, complained or erased contact keeps its status. A forged or altered token gets 404.
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "http/error_response.h"
 #include "http/handlers.h"
@@ -80,20 +80,13 @@ void AddLinkRoutes(Router& router, Services& s) {
       return contact.error();
     }
     if (contact->status == ContactStatus::kActive) {
+      bool one_click = call.request.body.find("List-Unsubscribe=One-Click") != std::string::npos;
       ContactInput patch;
       patch.status = ContactStatus::kUnsubscribed;
-      RAPPORT_TRY(s.store.contacts().Update(ws, contact->id, patch));
-      bool one_click = call.request.body.find("List-Unsubscribe=One-Click") != std::string::npos;
-      NewEvent ev;
-      ev.contact.id = contact->id;
-      ev.name = "contact.unsubscribed";
-      ev.properties = json::object{{"method", one_click ? "one-click" : "page"}};
-      ev.contact.create_contact = false;
-      Timestamp now = s.clock.Now();
-      ev.occurred_at = now;
-      auto appended = s.store.events().Append(ws, {ev}, now);
-      if (!appended.ok())
-        spdlog::warn("unsubscribe of contact {}: timeline event: {}", contact->id, appended.error().message);
+      // The store records "contact.status_changed" with this origin in the same transaction.
+      RAPPORT_TRY(s.store.contacts().Update(
+          ws, contact->id, patch,
+          json::object{{"via", "unsubscribe_link"}, {"method", one_click ? "one-click" : "page"}}));
       CallContext as_link{call.request, call.params, ApiKey{}};
       as_link.key.workspace_id = ws;
       Audit(s, as_link, "contact.unsubscribe", "contact", std::to_string(contact->id),

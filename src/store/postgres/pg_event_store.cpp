@@ -161,6 +161,7 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
     }
     Resolved known;
     RAPPORT_TRY(LookupContacts(s, ws, ids, emails, exts, known));
+    std::unordered_map<ContactId, Contact> created;  // by this transaction, not yet recorded
     std::string create_json = "[";
     std::unordered_set<std::string> create_emails, create_exts;
     for (size_t i = 0; i < n; ++i) {
@@ -188,6 +189,13 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
                  "FROM jsonb_to_recordset($3::jsonb) AS r(e text, x text) ON CONFLICT DO NOTHING "
                  "RETURNING id, email, external_id",
                  {ws, ToMicros(received_at), std::string_view(create_json)}, [&](const Row& r) {
+                   Contact c;
+                   c.id = r.Int(0);
+                   c.workspace_id = ws;
+                   if (!r.IsNull(1)) c.email = std::string(r.Text(1));
+                   if (!r.IsNull(2)) c.external_id = std::string(r.Text(2));
+                   c.created_at = c.updated_at = received_at;
+                   created.emplace(c.id, std::move(c));
                    known.by_id[r.Int(0)] = true;
                    if (!r.IsNull(1)) create_emails.erase(std::string(r.Text(1)));
                    if (!r.IsNull(1)) known.by_email[std::string(r.Text(1))] = r.Int(0);
@@ -238,27 +246,74 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
       ++to_store;
     }
 
-    // 4. Attribute merges, in order (jsonb_strip_nulls drops the keys the patch set to null).
-    for (size_t i = 0; i < n; ++i) {
-      if (!pending[i] || !events[i].contact_attributes || events[i].contact_attributes->empty()) continue;
-      std::string patch = sql::SerializeObject(*events[i].contact_attributes);
-      RAPPORT_TRY(
-          s.Exec("UPDATE contacts SET attributes = jsonb_strip_nulls(attributes || $3::jsonb), "
-                 "updated_at = $4 WHERE id = $1 AND workspace_id = $2",
-                 {out[i].contact_id, ws, std::string_view(patch), ToMicros(received_at)}));
+    // 4. The change events each stored event causes (its contact's creation, its attribute
+    // merge), recorded just before it; attribute merges in order, on the contacts read and
+    // locked once, then written once each.
+    std::vector<std::vector<sql::ChangeEvent>> before(n);
+    std::unordered_map<ContactId, Contact> merged;  // contacts with attribute patches, as merged
+    {
+      std::unordered_set<int64_t> patched;
+      for (size_t i = 0; i < n; ++i)
+        if (pending[i] && events[i].contact_attributes && !events[i].contact_attributes->empty())
+          patched.insert(out[i].contact_id);
+      if (!patched.empty()) {
+        std::string arr = IntArray(patched);
+        RAPPORT_TRY(s.Exec("SELECT " + std::string(sql::kContactColumns) +
+                               " FROM contacts WHERE workspace_id = $1 AND id IN (SELECT unnest($2::bigint[])) "
+                               "ORDER BY id FOR UPDATE",
+                           {ws, std::string_view(arr)}, [&](const Row& r) {
+                             Contact c = sql::ReadContact(r);
+                             merged.emplace(c.id, std::move(c));
+                           }));
+      }
     }
+    for (size_t i = 0; i < n; ++i) {
+      if (!pending[i]) continue;
+      if (auto it = created.find(out[i].contact_id); it != created.end()) {
+        sql::ContactCreated(it->second, {}, nullptr, before[i]);
+        created.erase(it);
+      }
+      if (!events[i].contact_attributes || events[i].contact_attributes->empty()) continue;
+      auto it = merged.find(out[i].contact_id);
+      if (it == merged.end()) continue;
+      Contact after = it->second;
+      sql::MergeAttributes(after.attributes, *events[i].contact_attributes);
+      sql::ContactChanged(it->second, after, {}, nullptr, before[i]);
+      it->second = std::move(after);
+    }
+    if (!merged.empty()) {
+      std::string rows = "[";
+      for (const auto& [id, c] : merged) {
+        if (rows.size() > 1) rows.push_back(',');
+        rows += "{\"i\":" + std::to_string(id) + ",\"a\":" + sql::SerializeObject(c.attributes) + "}";
+      }
+      rows.push_back(']');
+      RAPPORT_TRY(s.Exec("UPDATE contacts SET attributes = r.a, updated_at = $2 FROM jsonb_to_recordset($3::jsonb) "
+                         "AS r(i bigint, a jsonb) WHERE contacts.id = r.i AND contacts.workspace_id = $1",
+                         {ws, ToMicros(received_at), std::string_view(rows)}));
+    }
+    // Contacts created for events that were then not stored (duplicates) are recorded last.
+    std::vector<sql::ChangeEvent> after_all;
+    for (const auto& [id, c] : created) sql::ContactCreated(c, {}, nullptr, after_all);
+    size_t change_count = after_all.size();
+    for (const auto& b : before) change_count += b.size();
 
     // 5. Event ids, then the keys (a key another writer took meanwhile makes a duplicate).
+    const std::vector<bool> had_ids = pending;  // the events given ids below
     std::vector<EventId> new_ids;
-    if (to_store > 0) {
-      new_ids.reserve(to_store);
+    const size_t id_count = to_store + change_count;
+    size_t next_id = 0;  // the next of new_ids to hand out
+    if (id_count > 0) {
+      new_ids.reserve(id_count);
       RAPPORT_TRY(
           s.Exec("SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1::int)",
-                 {static_cast<int64_t>(to_store)}, [&](const Row& r) { new_ids.push_back(r.Int(0)); }));
-      if (new_ids.size() != to_store) return Error::Internal("the event sequence returned too few ids");
-      size_t k = 0;
-      for (size_t i = 0; i < n; ++i)
-        if (pending[i]) out[i].event_id = new_ids[k++];
+                 {static_cast<int64_t>(id_count)}, [&](const Row& r) { new_ids.push_back(r.Int(0)); }));
+      if (new_ids.size() != id_count) return Error::Internal("the event sequence returned too few ids");
+      for (size_t i = 0; i < n; ++i) {
+        if (!pending[i]) continue;
+        next_id += before[i].size();
+        out[i].event_id = new_ids[next_id++];
+      }
     }
     std::string keys_json = "[";
     for (size_t i = 0; i < n; ++i) {
@@ -291,25 +346,55 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
       }
     }
 
-    // 6. The events.
+    // 6. The events (each after the change events it caused), with their feed positions, taken
+    // last: the counter row stays locked from here to the commit.
     std::string rows = "[";
+    size_t row_count = 0;
+    int64_t position = 0;
+    auto add_row = [&](EventId id, ContactId contact, std::string_view name, std::string_view properties,
+                       Timestamp occurred) {
+      if (rows.size() > 1) rows.push_back(',');
+      rows += "{\"i\":" + std::to_string(id) + ",\"c\":" + std::to_string(contact) + ",\"n\":";
+      AppendJsonString(rows, name);
+      rows += ",\"p\":";
+      rows += properties;
+      rows += ",\"o\":" + std::to_string(ToMicros(occurred)) + ",\"q\":" + std::to_string(++position) + "}";
+      ++row_count;
+    };
+    // Rows in order: for each event that had ids in step 5, the change events it caused, then
+    // itself unless it lost its key to another writer there (its id stays unused); then the
+    // contacts created for events that were not stored.
+    struct Pending {
+      EventId id;
+      ContactId contact;
+      std::string_view name, properties;
+      Timestamp occurred;
+    };
+    std::vector<Pending> ordered;
+    ordered.reserve(id_count);
+    next_id = 0;
     for (size_t i = 0; i < n; ++i) {
+      if (!had_ids[i]) continue;
+      for (const sql::ChangeEvent& c : before[i])
+        ordered.push_back({new_ids[next_id++], c.contact_id, c.name, c.properties, received_at});
+      EventId id = new_ids[next_id++];
       if (!pending[i]) continue;
       const NewEvent& e = events[i];
-      if (rows.size() > 1) rows.push_back(',');
-      rows += "{\"i\":" + std::to_string(out[i].event_id) + ",\"c\":" + std::to_string(out[i].contact_id) +
-              ",\"n\":";
-      AppendJsonString(rows, e.name);
-      rows += ",\"p\":";
-      rows += props[i];
-      rows += ",\"o\":" + std::to_string(ToMicros(e.occurred_at.value_or(received_at))) + "}";
+      ordered.push_back({id, out[i].contact_id, e.name, props[i], e.occurred_at.value_or(received_at)});
     }
+    for (const sql::ChangeEvent& c : after_all)
+      ordered.push_back({new_ids[next_id++], c.contact_id, c.name, c.properties, received_at});
+    if (!ordered.empty()) {
+      RAPPORT_ASSIGN_OR_RETURN(int64_t last, sql::ReservePositions(s, static_cast<int64_t>(ordered.size())));
+      position = last - static_cast<int64_t>(ordered.size());
+    }
+    for (const Pending& p : ordered) add_row(p.id, p.contact, p.name, p.properties, p.occurred);
     rows.push_back(']');
-    if (rows.size() > 2) {
+    if (row_count > 0) {
       RAPPORT_TRY(s.Exec(
-          "INSERT INTO events (id, workspace_id, contact_id, name, properties, occurred_at, received_at) "
-          "SELECT r.i, $1, r.c, r.n, r.p, r.o, $2 FROM jsonb_to_recordset($3::jsonb) "
-          "AS r(i bigint, c bigint, n text, p jsonb, o bigint)",
+          "INSERT INTO events (id, workspace_id, contact_id, name, properties, occurred_at, received_at, "
+          "position) SELECT r.i, $1, r.c, r.n, r.p, r.o, $2, r.q FROM jsonb_to_recordset($3::jsonb) "
+          "AS r(i bigint, c bigint, n text, p jsonb, o bigint, q bigint)",
           {ws, ToMicros(received_at), std::string_view(rows)}));
     }
 

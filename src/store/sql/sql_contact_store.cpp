@@ -36,7 +36,8 @@ Result<Contact> FindContact(Session& s, WorkspaceId ws, ContactId id) {
   return std::move(*found);
 }
 
-Result<Contact> InsertContactIn(Session& s, WorkspaceId ws, const ContactInput& input, Timestamp now) {
+Result<Contact> InsertContactIn(Session& s, WorkspaceId ws, const ContactInput& input, Timestamp now,
+                                std::vector<ChangeEvent>& changes, const ChangeNames& names) {
   RAPPORT_TRY(RequireKey(input));
   std::string attributes = "{}";
   if (input.attributes) {
@@ -58,11 +59,14 @@ Result<Contact> InsertContactIn(Session& s, WorkspaceId ws, const ContactInput& 
               std::string_view(input.locale ? *input.locale : std::string()), ToMicros(now)},
              [&](const Row& r) { c = ReadContact(r); }));
   if (!c) return Error::Internal("insert returned no row");
+  ContactCreated(*c, names, nullptr, changes);
   return std::move(*c);
 }
 
-Status UpdateContactIn(Session& s, Contact& c, const ContactInput& patch, Timestamp now) {
+Status UpdateContactIn(Session& s, Contact& c, const ContactInput& patch, Timestamp now,
+                       std::vector<ChangeEvent>& changes, const ChangeNames& names, const json::object* origin) {
   if (c.status == ContactStatus::kErased) return Error::Conflict("the contact is erased", "status");
+  const Contact before = c;
   if (patch.email) c.email = *patch.email;
   if (patch.external_id) c.external_id = patch.external_id;
   if (patch.status) c.status = *patch.status;
@@ -81,10 +85,12 @@ Status UpdateContactIn(Session& s, Contact& c, const ContactInput& patch, Timest
   RAPPORT_TRY(s.Exec(sql, {c.id, c.workspace_id, email, OptParam(c.external_id), ContactStatusName(c.status),
                            std::string_view(attributes), std::string_view(c.timezone),
                            std::string_view(c.locale), ToMicros(now)}));
+  ContactChanged(before, c, names, origin, changes);
   return {};
 }
 
-Result<UpsertResult> UpsertContactIn(Session& s, WorkspaceId ws, const ContactInput& input, Timestamp now) {
+Result<UpsertResult> UpsertContactIn(Session& s, WorkspaceId ws, const ContactInput& input, Timestamp now,
+                                     std::vector<ChangeEvent>& changes, const ChangeNames& names) {
   RAPPORT_TRY(RequireKey(input));
   std::optional<Contact> by_ext, by_email;
   if (input.external_id) {
@@ -97,12 +103,12 @@ Result<UpsertResult> UpsertContactIn(Session& s, WorkspaceId ws, const ContactIn
     return Error::Conflict("the email and the external_id belong to two different contacts", "email");
   std::optional<Contact>& target = by_ext ? by_ext : by_email;
   if (!target) {
-    RAPPORT_ASSIGN_OR_RETURN(Contact c, InsertContactIn(s, ws, input, now));
+    RAPPORT_ASSIGN_OR_RETURN(Contact c, InsertContactIn(s, ws, input, now, changes, names));
     return UpsertResult{std::move(c), true};
   }
   if (target->external_id && input.external_id && *target->external_id != *input.external_id)
     return Error::Conflict("the contact with this email has another external_id", "external_id");
-  RAPPORT_TRY(UpdateContactIn(s, *target, input, now));
+  RAPPORT_TRY(UpdateContactIn(s, *target, input, now, changes, names));
   return UpsertResult{std::move(*target), false};
 }
 
@@ -134,8 +140,9 @@ Result<Contact> SqlContactStore::Create(WorkspaceId ws, const ContactInput& raw)
       RAPPORT_ASSIGN_OR_RETURN(auto existing, FindContactBy(s, ws, "external_id", *input.external_id));
       if (existing) return Error::Conflict("a contact with this external_id exists", "external_id");
     }
-    RAPPORT_ASSIGN_OR_RETURN(out, InsertContactIn(s, ws, input, now));
-    return {};
+    std::vector<ChangeEvent> changes;
+    RAPPORT_ASSIGN_OR_RETURN(out, InsertContactIn(s, ws, input, now, changes));
+    return InsertChangeEvents(s, changes, now);
   }));
   return out;
 }
@@ -146,8 +153,9 @@ Result<UpsertResult> SqlContactStore::Upsert(WorkspaceId ws, const ContactInput&
   UpsertResult out;
   Timestamp now = clock_.Now();
   RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
-    RAPPORT_ASSIGN_OR_RETURN(out, UpsertContactIn(s, ws, input, now));
-    return {};
+    std::vector<ChangeEvent> changes;
+    RAPPORT_ASSIGN_OR_RETURN(out, UpsertContactIn(s, ws, input, now, changes));
+    return InsertChangeEvents(s, changes, now);
   }));
   return out;
 }
@@ -181,7 +189,12 @@ Result<Contact> SqlContactStore::GetByExternalId(WorkspaceId ws, std::string_vie
   return std::move(*out);
 }
 
-Result<Contact> SqlContactStore::Update(WorkspaceId ws, ContactId id, const ContactInput& raw) {
+Result<Contact> SqlContactStore::Update(WorkspaceId ws, ContactId id, const ContactInput& patch) {
+  return Update(ws, id, patch, json::object{});
+}
+
+Result<Contact> SqlContactStore::Update(WorkspaceId ws, ContactId id, const ContactInput& raw,
+                                        const json::object& origin) {
   ContactInput patch = raw;
   RAPPORT_TRY(ValidateContactInput(patch));
   Contact out;
@@ -196,7 +209,9 @@ Result<Contact> SqlContactStore::Update(WorkspaceId ws, ContactId id, const Cont
       RAPPORT_ASSIGN_OR_RETURN(auto other, FindContactBy(s, ws, "external_id", *patch.external_id));
       if (other) return Error::Conflict("a contact with this external_id exists", "external_id");
     }
-    return UpdateContactIn(s, out, patch, now);
+    std::vector<ChangeEvent> changes;
+    RAPPORT_TRY(UpdateContactIn(s, out, patch, now, changes, {}, &origin));
+    return InsertChangeEvents(s, changes, now);
   }));
   return out;
 }
@@ -228,6 +243,8 @@ Status SqlContactStore::Erase(WorkspaceId ws, ContactId id) {
                "attributes = '{}', timezone = '', locale = '', updated_at = $4 "
                "WHERE id = $1 AND workspace_id = $2",
                {id, ws, hash, ToMicros(now)}));
+    // The tombstone: that the contact was erased, and nothing about who it was.
+    RAPPORT_TRY(InsertEventIn(s, ws, id, "contact.erased", "{}", now, now));
     return {};
   });
 }
@@ -273,11 +290,14 @@ Status SqlContactStore::Import(WorkspaceId ws, const std::vector<ContactInput>& 
     Timestamp now = clock_.Now();
     RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
       results.assign(n, std::nullopt);
+      std::vector<ChangeEvent> changes;
       for (size_t i = 0; i < n; ++i) {
         if (invalid[i]) continue;
         // PostgreSQL aborts a transaction at its first error: each row gets a savepoint there.
         if (s.pg()) RAPPORT_TRY(s.Exec("SAVEPOINT import_row", {}));
-        Result<UpsertResult> r = UpsertContactIn(s, ws, valid[i], now);
+        size_t recorded = changes.size();
+        Result<UpsertResult> r = UpsertContactIn(s, ws, valid[i], now, changes, kImportChangeNames);
+        if (!r.ok()) changes.resize(recorded);  // a refused row changed nothing
         if (!r.ok() && r.error().code == ErrorCode::kUnavailable) return r.error();
         if (s.pg()) {
           RAPPORT_TRY(
@@ -285,7 +305,7 @@ Status SqlContactStore::Import(WorkspaceId ws, const std::vector<ContactInput>& 
         }
         results[i] = std::move(r);
       }
-      return {};
+      return InsertChangeEvents(s, changes, now);
     }));
     for (size_t i = 0; i < n; ++i) {
       if (invalid[i])

@@ -19,7 +19,9 @@ class ContactResolver {
  public:
   ContactResolver(Session& s, WorkspaceId ws, Timestamp now) : s_(s), ws_(ws), now_(now) {}
 
-  Result<ContactId> Resolve(const ContactRef& ref) {
+  // `created` is set to the contact this call created, if it did.
+  Result<ContactId> Resolve(const ContactRef& ref, std::optional<Contact>& created) {
+    created.reset();
     if (ref.id) {
       bool live = false, found = false;
       RAPPORT_TRY(s_.Exec("SELECT status FROM contacts WHERE id = $1 AND workspace_id = $2", {*ref.id, ws_},
@@ -48,6 +50,13 @@ class ContactResolver {
                   "locale, created_at, updated_at) VALUES ($1, $2, $3, 'active', '{}', '', '', $4, $4) "
                   "RETURNING id",
                   {ws_, email, ext, ToMicros(now_)}, [&](const Row& r) { id = r.Int(0); }));
+      Contact c;
+      c.id = id;
+      c.workspace_id = ws_;
+      if (by_email) c.email = key;
+      if (!by_email) c.external_id = key;
+      c.created_at = c.updated_at = now_;
+      created = std::move(c);
     }
     cache.emplace(key, id);
     return id;
@@ -86,6 +95,8 @@ Result<std::vector<AppendResult>> SqlEventStore::Append(WorkspaceId ws, const st
   RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
     out.assign(events.size(), AppendResult{});
     ContactResolver resolver(s, ws, received_at);
+    std::vector<ChangeEvent> changes;
+    std::optional<Contact> created;
     for (size_t i = 0; i < events.size(); ++i) {
       const NewEvent& e = events[i];
       AppendResult& r = out[i];
@@ -115,19 +126,22 @@ Result<std::vector<AppendResult>> SqlEventStore::Append(WorkspaceId ws, const st
           continue;
         }
       }
-      Result<ContactId> contact = resolver.Resolve(e.contact);
+      Result<ContactId> contact = resolver.Resolve(e.contact, created);
       if (!contact.ok()) {
         if (contact.error().code != ErrorCode::kNotFound) return contact.error();
         fail(contact.error());
         continue;
       }
       r.contact_id = *contact;
+      changes.clear();
+      if (created) ContactCreated(*created, {}, nullptr, changes);
       if (e.contact_attributes && !e.contact_attributes->empty()) {
         RAPPORT_ASSIGN_OR_RETURN(Contact c, FindContact(s, ws, r.contact_id));
         ContactInput patch;
         patch.attributes = *e.contact_attributes;
-        RAPPORT_TRY(UpdateContactIn(s, c, patch, received_at));
+        RAPPORT_TRY(UpdateContactIn(s, c, patch, received_at, changes));
       }
+      RAPPORT_TRY(InsertChangeEvents(s, changes, received_at));
       RAPPORT_ASSIGN_OR_RETURN(r.event_id, InsertEventIn(s, ws, r.contact_id, e.name, props,
                                                          e.occurred_at.value_or(received_at), received_at));
       if (e.idempotency_key) {

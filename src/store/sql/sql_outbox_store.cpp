@@ -32,6 +32,7 @@ Status ValidateMessage(const OutboxMessage& m) {
   if (m.idempotency_key &&
       (m.idempotency_key->empty() || m.idempotency_key->size() > kMaxIdempotencyKeyLength))
     return Error::Invalid("idempotency_key", "idempotency_key is 1 to 255 characters");
+  if (m.topic) RAPPORT_TRY(ValidateSlug(*m.topic, "topic", "a topic key"));
   return {};
 }
 
@@ -156,14 +157,15 @@ Result<EnqueueResult> SqlOutboxStore::Enqueue(const OutboxMessage& m) {
         "rcpt_to, "
         "subject, idempotency_key, attempts, next_attempt_at, created_at, updated_at, last_reply, "
         "lease_owner, "
-        "lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $11, $11, '', '', 0) RETURNING " +
+        "lease_until, topic) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $11, $11, '', '', 0, $12) "
+        "RETURNING " +
         std::string(kMessageColumns);
     RAPPORT_TRY(
         s.Exec(sql,
                {m.workspace_id, m.contact_id, MessageClassName(m.message_class), MessageStateName(m.state),
                 std::string_view(m.template_name), std::string_view(m.mail_from), std::string_view(m.rcpt_to),
                 std::string_view(m.subject), OptParam(m.idempotency_key), ToMicros(m.next_attempt_at),
-                ToMicros(created)},
+                ToMicros(created), OptParam(m.topic)},
                [&](const Row& r) { row = ReadMessage(r); }));
     if (row) {
       RAPPORT_TRY(s.Exec("INSERT INTO outbox_bodies (contact_id, message_id, mime) VALUES ($1, $2, $3)",

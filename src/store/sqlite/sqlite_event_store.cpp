@@ -1,6 +1,7 @@
 #include "store/sqlite/sqlite_event_store.h"
 
 #include <array>
+#include <deque>
 #include <bit>
 #include <limits>
 #include <optional>
@@ -120,11 +121,23 @@ Result<std::vector<AppendResult>> SqliteEventStore::Append(WorkspaceId ws,
 
   std::vector<Param> params;
   params.reserve(7 * kChunk);
-  std::vector<size_t> written;  // indexes of the events to insert, in order
+  // The rows to insert, in order: each event, after the change events it caused.
+  struct Slot {
+    EventId id;
+    ContactId contact;
+    std::string_view name, props;
+    int64_t occurred;
+  };
+  std::vector<Slot> written;
   written.reserve(n);
+  std::deque<sql::ChangeEvent> change_rows;  // stable: `written` holds views into them
+  std::vector<sql::ChangeEvent> changes;
+  std::vector<size_t> keyed;  // events with an idempotency key that are stored
   RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
     out.assign(n, AppendResult{});
     written.clear();
+    change_rows.clear();
+    keyed.clear();
     // Keys stored before, then also those this batch writes (a later duplicate names the first).
     std::unordered_map<std::string_view, KeyHit> key_hits;
     RAPPORT_TRY(LookupIn(s, SelectKeys(), ws, keys, params, [&](const Row& r) {
@@ -143,8 +156,11 @@ Result<std::vector<AppendResult>> SqliteEventStore::Append(WorkspaceId ws,
       if (auto it = ext_set.find(r.Text(1)); it != ext_set.end()) by_ext.emplace(*it, r.Int(0));
     }));
     int64_t last_id = 0;
-    RAPPORT_TRY(
-        s.Exec("SELECT COALESCE(MAX(id), 0) FROM events", {}, [&](const Row& r) { last_id = r.Int(0); }));
+    // The highest id ever given (AUTOINCREMENT keeps it in sqlite_sequence, so the ids of erased
+    // events never come back), at least the highest present.
+    RAPPORT_TRY(s.Exec("SELECT MAX(COALESCE((SELECT MAX(id) FROM events), 0), "
+                       "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0))",
+                       {}, [&](const Row& r) { last_id = r.Int(0); }));
     if (last_id > std::numeric_limits<int64_t>::max() - static_cast<int64_t>(n))
       return Error::Internal("event ids are exhausted");
 
@@ -168,6 +184,7 @@ Result<std::vector<AppendResult>> SqliteEventStore::Append(WorkspaceId ws,
         }
       }
       const ContactRef& ref = e.contact;
+      changes.clear();
       if (ref.id) {
         auto it = live_by_id.find(*ref.id);
         if (it == live_by_id.end() || !it->second) {
@@ -196,16 +213,31 @@ Result<std::vector<AppendResult>> SqliteEventStore::Append(WorkspaceId ws,
           known.emplace(name, id);
           live_by_id[id] = true;  // a later event of the batch may name it by id
           r.contact_id = id;
+          Contact c;
+          c.id = id;
+          c.workspace_id = ws;
+          if (by_mail) c.email = std::string(name);
+          if (!by_mail) c.external_id = std::string(name);
+          c.created_at = c.updated_at = received_at;
+          sql::ContactCreated(c, {}, nullptr, changes);
         }
       }
       if (e.contact_attributes && !e.contact_attributes->empty()) {
         RAPPORT_ASSIGN_OR_RETURN(Contact c, sql::FindContact(s, ws, r.contact_id));
         ContactInput patch;
         patch.attributes = *e.contact_attributes;
-        RAPPORT_TRY(sql::UpdateContactIn(s, c, patch, received_at));
+        RAPPORT_TRY(sql::UpdateContactIn(s, c, patch, received_at, changes));
+      }
+      const int64_t received = ToMicros(received_at);
+      for (sql::ChangeEvent& change : changes) {
+        change_rows.push_back(std::move(change));
+        const sql::ChangeEvent& row = change_rows.back();
+        written.push_back(Slot{++last_id, row.contact_id, row.name, row.properties, received});
       }
       r.event_id = ++last_id;
-      written.push_back(i);
+      written.push_back(Slot{r.event_id, r.contact_id, e.name, props[i],
+                             e.occurred_at ? ToMicros(*e.occurred_at) : received});
+      if (e.idempotency_key) keyed.push_back(i);
       if (e.idempotency_key) key_hits.emplace(*e.idempotency_key, KeyHit{r.event_id, r.contact_id});
     }
 
@@ -213,18 +245,12 @@ Result<std::vector<AppendResult>> SqliteEventStore::Append(WorkspaceId ws,
     RAPPORT_TRY(ForChunks(written.size(), [&](size_t begin, size_t count) -> Status {
       params.clear();
       for (size_t k = begin; k < begin + count; ++k) {
-        size_t i = written[k];
-        const NewEvent& e = events[i];
-        params.insert(params.end(), {out[i].event_id, ws, out[i].contact_id, std::string_view(e.name),
-                                     std::string_view(props[i]),
-                                     e.occurred_at ? ToMicros(*e.occurred_at) : received, received});
+        const Slot& w = written[k];
+        params.insert(params.end(), {w.id, ws, w.contact, w.name, w.props, w.occurred, received});
       }
       RAPPORT_TRY(s.Exec(InsertEvents().For(count), params, nullptr));
       return {};
     }));
-    std::vector<size_t> keyed;
-    for (size_t i : written)
-      if (events[i].idempotency_key) keyed.push_back(i);
     RAPPORT_TRY(ForChunks(keyed.size(), [&](size_t begin, size_t count) -> Status {
       params.clear();
       for (size_t k = begin; k < begin + count; ++k) {
