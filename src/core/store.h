@@ -63,6 +63,17 @@ class ContactStore {
   // order with the index and the outcome of each input; a bad input does not stop the others.
   virtual Status Import(WorkspaceId ws, const std::vector<ContactInput>& inputs,
                         const std::function<void(size_t, const Result<UpsertResult>&)>& on_result) = 0;
+  // Contacts whose emails differ only in letter case (one contact per address whatever its case:
+  // core/email_address.h; migration v6 left the ones it found, merging nothing itself): groups of
+  // two or more live contacts, oldest first, groups in key order.
+  virtual Result<std::vector<std::vector<Contact>>> ListDuplicates(WorkspaceId ws) = 0;
+  // Merges `from` into `into` in one transaction: moves from's events, idempotency keys,
+  // subscriptions (of two to one topic, the more recently updated wins), messages and delivery
+  // attempts to into; adds from's attributes into lacks and its external_id when into has none;
+  // leaves from as a row without identifiers (status erased, no email hash: the person still gets
+  // mail as `into`); records "contact.merged" on into. Returns into as merged. kNotFound for
+  // unknown ids, kInvalid when they are the same, kConflict when either is erased.
+  virtual Result<Contact> Merge(WorkspaceId ws, ContactId into, ContactId from) = 0;
   // Streams every contact of the workspace in id order (for export). Stops when fn returns false.
   virtual Status ForEach(WorkspaceId ws, const std::function<bool(const Contact&)>& fn) = 0;
   virtual Result<int64_t> Count(WorkspaceId ws) = 0;

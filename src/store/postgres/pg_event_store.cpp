@@ -1,10 +1,12 @@
 #include "store/postgres/pg_event_store.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/email_address.h"
 #include "store/sql/codec.h"
 
 namespace rapport::postgres {
@@ -67,7 +69,7 @@ constexpr std::string_view kSelectKeys =
 
 struct Resolved {
   std::unordered_map<int64_t, bool> by_id;  // id -> live
-  std::unordered_map<std::string, ContactId> by_email, by_ext;
+  std::unordered_map<std::string, ContactId> by_email, by_ext;  // by_email: by identity key
 };
 
 Status LookupContacts(Session& s, WorkspaceId ws, const std::unordered_set<int64_t>& ids,
@@ -78,11 +80,11 @@ Status LookupContacts(Session& s, WorkspaceId ws, const std::unordered_set<int64
   // Joins with unnest() (index lookups per value) rather than "= ANY(array)", which a generic
   // plan runs as a scan comparing every row with the whole array.
   RAPPORT_TRY(
-      s.Exec("SELECT c.id, c.email, c.external_id, c.status FROM unnest($2::bigint[]) AS u(v) "
+      s.Exec("SELECT c.id, c.email_key, c.external_id, c.status FROM unnest($2::bigint[]) AS u(v) "
              "JOIN contacts c ON c.id = u.v AND c.workspace_id = $1 "
-             "UNION ALL SELECT c.id, c.email, c.external_id, c.status FROM unnest($3::text[]) AS u(v) "
-             "JOIN contacts c ON c.workspace_id = $1 AND c.email = u.v "
-             "UNION ALL SELECT c.id, c.email, c.external_id, c.status FROM unnest($4::text[]) AS u(v) "
+             "UNION ALL SELECT c.id, c.email_key, c.external_id, c.status FROM unnest($3::text[]) AS u(v) "
+             "JOIN contacts c ON c.workspace_id = $1 AND c.email_key = u.v "
+             "UNION ALL SELECT c.id, c.email_key, c.external_id, c.status FROM unnest($4::text[]) AS u(v) "
              "JOIN contacts c ON c.workspace_id = $1 AND c.external_id = u.v",
              {ws, std::string_view(id_arr), std::string_view(email_arr), std::string_view(ext_arr)},
              [&](const Row& r) {
@@ -110,6 +112,12 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
     if (props[i].size() > kMaxEventPropertiesBytes)
       invalid[i] = Error::Invalid("properties", "event properties are at most 64 KiB of JSON");
   }
+
+  // Emails by their identity key (any letter case names the same contact).
+  std::vector<std::string> email_keys(n);
+  for (size_t i = 0; i < n; ++i)
+    if (!invalid[i] && !events[i].contact.id && events[i].contact.email)
+      email_keys[i] = EmailIdentityKey(*events[i].contact.email);
 
   std::vector<AppendResult> out;
   RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
@@ -155,7 +163,7 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
       if (c.id)
         ids.insert(*c.id);
       else if (c.email)
-        emails.insert(*c.email);
+        emails.insert(email_keys[i]);
       else
         exts.insert(*c.external_id);
     }
@@ -168,15 +176,17 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
       if (!pending[i]) continue;
       const ContactRef& c = events[i].contact;
       if (c.id || !c.create_contact) continue;
-      if (c.email && !known.by_email.count(*c.email) && create_emails.insert(*c.email).second) {
+      if (c.email && !known.by_email.count(email_keys[i]) && create_emails.insert(email_keys[i]).second) {
         if (create_json.size() > 1) create_json.push_back(',');
         create_json += "{\"e\":";
         AppendJsonString(create_json, *c.email);
+        create_json += ",\"k\":";
+        AppendJsonString(create_json, email_keys[i]);
         create_json += ",\"x\":null}";
       } else if (!c.email && !known.by_ext.count(*c.external_id) &&
                  create_exts.insert(*c.external_id).second) {
         if (create_json.size() > 1) create_json.push_back(',');
-        create_json += "{\"e\":null,\"x\":";
+        create_json += "{\"e\":null,\"k\":null,\"x\":";
         AppendJsonString(create_json, *c.external_id);
         create_json += "}";
       }
@@ -185,9 +195,9 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
     if (!create_emails.empty() || !create_exts.empty()) {
       RAPPORT_TRY(
           s.Exec("INSERT INTO contacts (workspace_id, email, external_id, status, attributes, timezone, "
-                 "locale, created_at, updated_at) SELECT $1, r.e, r.x, 'active', '{}', '', '', $2, $2 "
-                 "FROM jsonb_to_recordset($3::jsonb) AS r(e text, x text) ON CONFLICT DO NOTHING "
-                 "RETURNING id, email, external_id",
+                 "locale, created_at, updated_at, email_key) SELECT $1, r.e, r.x, 'active', '{}', '', '', $2, $2, "
+                 "r.k FROM jsonb_to_recordset($3::jsonb) AS r(e text, k text, x text) ON CONFLICT DO NOTHING "
+                 "RETURNING id, email, external_id, email_key",
                  {ws, ToMicros(received_at), std::string_view(create_json)}, [&](const Row& r) {
                    Contact c;
                    c.id = r.Int(0);
@@ -197,8 +207,8 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
                    c.created_at = c.updated_at = received_at;
                    created.emplace(c.id, std::move(c));
                    known.by_id[r.Int(0)] = true;
-                   if (!r.IsNull(1)) create_emails.erase(std::string(r.Text(1)));
-                   if (!r.IsNull(1)) known.by_email[std::string(r.Text(1))] = r.Int(0);
+                   if (!r.IsNull(3)) create_emails.erase(std::string(r.Text(3)));
+                   if (!r.IsNull(3)) known.by_email[std::string(r.Text(3))] = r.Int(0);
                    if (!r.IsNull(2)) create_exts.erase(std::string(r.Text(2)));
                    if (!r.IsNull(2)) known.by_ext[std::string(r.Text(2))] = r.Int(0);
                  }));
@@ -213,7 +223,7 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
         auto it = known.by_id.find(*c.id);
         if (it != known.by_id.end() && it->second) id = *c.id;
       } else if (c.email) {
-        if (auto it = known.by_email.find(*c.email); it != known.by_email.end()) id = it->second;
+        if (auto it = known.by_email.find(email_keys[i]); it != known.by_email.end()) id = it->second;
       } else if (auto it = known.by_ext.find(*c.external_id); it != known.by_ext.end()) {
         id = it->second;
       }

@@ -227,6 +227,21 @@ CREATE TABLE feed_consumer_state (
 ALTER TABLE outbox_messages ADD COLUMN topic TEXT;
 )sql";
 
+// v6: one contact per email address whatever the letter case (core/email_address.h,
+// EmailIdentityKey). contacts.email_key is the address with ASCII letters lower-cased (translate(),
+// not lower(), which would follow the database's locale); lookups by email use it, and it is
+// unique per workspace. Existing case variants are not merged here: the oldest keeps the key, the
+// others keep theirs NULL until `rapport contacts duplicates` lists them and a merge resolves them.
+constexpr const char* kV6 = R"sql(
+ALTER TABLE contacts ADD COLUMN email_key TEXT;
+UPDATE contacts c SET email_key = translate(c.email, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')
+  FROM (SELECT DISTINCT ON (workspace_id, translate(email, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'))
+          id FROM contacts WHERE email IS NOT NULL
+        ORDER BY workspace_id, translate(email, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), id) AS first
+  WHERE c.id = first.id;
+CREATE UNIQUE INDEX contacts_uq__email_key ON contacts (workspace_id, email_key);
+)sql";
+
 }  // namespace
 
 std::vector<sql::Migration> PgMigrations() {
@@ -234,7 +249,8 @@ std::vector<sql::Migration> PgMigrations() {
           {2, "templates", kV2},
           {3, "outbox bodies", kV3},
           {4, "due messages indexed per state", kV4},
-          {5, "the feed, message topics", kV5}};
+          {5, "the feed, message topics", kV5},
+          {6, "contact email keys", kV6}};
 }
 
 }  // namespace rapport::postgres

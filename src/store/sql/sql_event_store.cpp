@@ -1,6 +1,7 @@
 #include <limits>
 #include <unordered_map>
 
+#include "core/email_address.h"
 #include "store/sql/codec.h"
 #include "store/sql/sql_store.h"
 
@@ -33,27 +34,29 @@ class ContactResolver {
       return *ref.id;
     }
     bool by_email = ref.email.has_value();
-    const std::string& key = by_email ? *ref.email : *ref.external_id;
+    // Emails by their identity key: any letter case names the same contact.
+    const std::string key = by_email ? EmailIdentityKey(*ref.email) : *ref.external_id;
     auto& cache = by_email ? by_email_ : by_ext_;
     if (auto it = cache.find(key); it != cache.end()) return it->second;
     ContactId id = 0;
-    RAPPORT_TRY(s_.Exec(by_email ? "SELECT id FROM contacts WHERE workspace_id = $1 AND email = $2"
+    RAPPORT_TRY(s_.Exec(by_email ? "SELECT id FROM contacts WHERE workspace_id = $1 AND email_key = $2"
                                  : "SELECT id FROM contacts WHERE workspace_id = $1 AND external_id = $2",
                         {ws_, std::string_view(key)}, [&](const Row& r) { id = r.Int(0); }));
     if (id == 0) {
       if (!ref.create_contact)
         return Error::NotFound(by_email ? "no contact with this email" : "no contact with this external_id");
-      Param email = by_email ? Param(std::string_view(key)) : Param(nullptr);
+      Param email = by_email ? Param(std::string_view(*ref.email)) : Param(nullptr);
+      Param email_key = by_email ? Param(std::string_view(key)) : Param(nullptr);
       Param ext = by_email ? Param(nullptr) : Param(std::string_view(key));
       RAPPORT_TRY(
           s_.Exec("INSERT INTO contacts (workspace_id, email, external_id, status, attributes, timezone, "
-                  "locale, created_at, updated_at) VALUES ($1, $2, $3, 'active', '{}', '', '', $4, $4) "
-                  "RETURNING id",
-                  {ws_, email, ext, ToMicros(now_)}, [&](const Row& r) { id = r.Int(0); }));
+                  "locale, created_at, updated_at, email_key) VALUES ($1, $2, $3, 'active', '{}', '', '', $4, $4, "
+                  "$5) RETURNING id",
+                  {ws_, email, ext, ToMicros(now_), email_key}, [&](const Row& r) { id = r.Int(0); }));
       Contact c;
       c.id = id;
       c.workspace_id = ws_;
-      if (by_email) c.email = key;
+      if (by_email) c.email = *ref.email;
       if (!by_email) c.external_id = key;
       c.created_at = c.updated_at = now_;
       created = std::move(c);

@@ -57,6 +57,8 @@ class SqlContactStore final : public ContactStore {
                 const std::function<void(size_t, const Result<UpsertResult>&)>& on_result) override;
   Status ForEach(WorkspaceId ws, const std::function<bool(const Contact&)>& fn) override;
   Result<int64_t> Count(WorkspaceId ws) override;
+  Result<std::vector<std::vector<Contact>>> ListDuplicates(WorkspaceId ws) override;  // sql_contact_merge.cpp
+  Result<Contact> Merge(WorkspaceId ws, ContactId into, ContactId from) override;     // sql_contact_merge.cpp
 
   // How many inputs Import upserts per transaction.
   static constexpr size_t kImportBatch = 5000;

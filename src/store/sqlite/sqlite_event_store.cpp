@@ -11,6 +11,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "core/email_address.h"
 #include "store/sql/codec.h"
 #include "store/sql/statement_set.h"
 
@@ -49,7 +50,7 @@ const StatementSet& SelectIds() {
   return set;
 }
 const StatementSet& SelectEmails() {
-  static const StatementSet set("SELECT id, email FROM contacts WHERE workspace_id = $1 AND email IN ", 0,
+  static const StatementSet set("SELECT id, email_key FROM contacts WHERE workspace_id = $1 AND email_key IN ", 0,
                                 StatementSet::Shape::kInList);
   return set;
 }
@@ -100,7 +101,13 @@ Result<std::vector<AppendResult>> SqliteEventStore::Append(WorkspaceId ws,
       refused[i] = Error::Invalid("properties", "event properties are at most 64 KiB of JSON");
   }
 
-  // What the batch names, each once (views into `events`, which outlive the call).
+  // Emails by their identity key (any letter case names the same contact).
+  std::vector<std::string> email_keys(n);
+  for (size_t i = 0; i < n; ++i)
+    if (!refused[i] && !events[i].contact.id && events[i].contact.email)
+      email_keys[i] = EmailIdentityKey(*events[i].contact.email);
+
+  // What the batch names, each once (views into `events` and `email_keys`, which outlive the call).
   std::unordered_set<std::string_view> key_set, email_set, ext_set;
   std::unordered_set<int64_t> id_set;
   for (size_t i = 0; i < n; ++i) {
@@ -110,7 +117,7 @@ Result<std::vector<AppendResult>> SqliteEventStore::Append(WorkspaceId ws,
     if (e.contact.id)
       id_set.insert(*e.contact.id);
     else if (e.contact.email)
-      email_set.insert(*e.contact.email);
+      email_set.insert(email_keys[i]);
     else
       ext_set.insert(*e.contact.external_id);
   }
@@ -194,7 +201,7 @@ Result<std::vector<AppendResult>> SqliteEventStore::Append(WorkspaceId ws,
         r.contact_id = *ref.id;
       } else {
         bool by_mail = ref.email.has_value();
-        std::string_view name = by_mail ? std::string_view(*ref.email) : std::string_view(*ref.external_id);
+        std::string_view name = by_mail ? std::string_view(email_keys[i]) : std::string_view(*ref.external_id);
         auto& known = by_mail ? by_email : by_ext;
         if (auto it = known.find(name); it != known.end()) {
           r.contact_id = it->second;
@@ -205,10 +212,11 @@ Result<std::vector<AppendResult>> SqliteEventStore::Append(WorkspaceId ws,
           ContactId id = 0;
           RAPPORT_TRY(
               s.Exec("INSERT INTO contacts (workspace_id, email, external_id, status, attributes, timezone, "
-                     "locale, created_at, updated_at) VALUES ($1, $2, $3, 'active', '{}', '', '', $4, $4) "
-                     "RETURNING id",
-                     {ws, by_mail ? Param(name) : Param(nullptr), by_mail ? Param(nullptr) : Param(name),
-                      ToMicros(received_at)},
+                     "locale, created_at, updated_at, email_key) VALUES ($1, $2, $3, 'active', '{}', '', '', $4, "
+                     "$4, $5) RETURNING id",
+                     {ws, by_mail ? Param(std::string_view(*ref.email)) : Param(nullptr),
+                      by_mail ? Param(nullptr) : Param(name), ToMicros(received_at),
+                      by_mail ? Param(name) : Param(nullptr)},
                      [&](const Row& row) { id = row.Int(0); }));
           known.emplace(name, id);
           live_by_id[id] = true;  // a later event of the batch may name it by id
@@ -216,7 +224,7 @@ Result<std::vector<AppendResult>> SqliteEventStore::Append(WorkspaceId ws,
           Contact c;
           c.id = id;
           c.workspace_id = ws;
-          if (by_mail) c.email = std::string(name);
+          if (by_mail) c.email = *ref.email;
           if (!by_mail) c.external_id = std::string(name);
           c.created_at = c.updated_at = received_at;
           sql::ContactCreated(c, {}, nullptr, changes);

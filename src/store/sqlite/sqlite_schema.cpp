@@ -364,6 +364,22 @@ CREATE TABLE feed_consumer_state (
 ) WITHOUT ROWID;
 )sql";
 
+// v6: one contact per email address whatever the letter case (core/email_address.h,
+// EmailIdentityKey). contacts.email_key is the address with ASCII letters lower-cased (SQLite's
+// lower() lowers ASCII only, as EmailIdentityKey does); lookups by email use it, and it is unique
+// per workspace. Existing case variants are not merged here: the oldest keeps the key, the others
+// keep theirs NULL until `rapport contacts duplicates` lists them and a merge resolves them.
+constexpr const char* kV6 = R"sql(
+ALTER TABLE contacts ADD COLUMN email_key TEXT;
+CREATE INDEX contacts_email_lower_v6 ON contacts (workspace_id, lower(email));
+UPDATE contacts SET email_key = lower(email)
+  WHERE email IS NOT NULL AND NOT EXISTS (
+    SELECT 1 FROM contacts o WHERE o.workspace_id = contacts.workspace_id AND lower(o.email) = lower(contacts.email)
+      AND o.email IS NOT NULL AND o.id < contacts.id);
+DROP INDEX contacts_email_lower_v6;
+CREATE UNIQUE INDEX contacts_email_key ON contacts (workspace_id, email_key);
+)sql";
+
 }  // namespace
 
 std::vector<sql::Migration> SqliteMigrations() {
@@ -371,7 +387,8 @@ std::vector<sql::Migration> SqliteMigrations() {
           {2, "templates", kV2},
           {3, "outbox bodies", kV3},
           {4, "due messages indexed per state", kV4},
-          {5, "ids never reused, the feed, message topics", kV5, /*foreign_keys_off=*/true}};
+          {5, "ids never reused, the feed, message topics", kV5, /*foreign_keys_off=*/true},
+          {6, "contact email keys", kV6}};
 }
 
 }  // namespace rapport::sqlite
