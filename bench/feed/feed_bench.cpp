@@ -83,9 +83,10 @@ int ReadAll(Store& store, int batch) {
     count += static_cast<int64_t>(events->size());
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("rapport feed: %lld events in %.3f s = %.0f events/s (batch %d, process CPU %.3f s, check %lld)\n",
-              static_cast<long long>(count), secs, count / secs, batch, CpuSeconds() - cpu0,
-              static_cast<long long>(checksum));
+  std::printf(
+      "rapport feed: %lld events in %.3f s = %.0f events/s (batch %d, process CPU %.3f s, check %lld)\n",
+      static_cast<long long>(count), secs, count / secs, batch, CpuSeconds() - cpu0,
+      static_cast<long long>(checksum));
   return 0;
 }
 
@@ -98,13 +99,19 @@ int main(int argc, char** argv) {
   bool fill = true, read = true;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--db" && i + 1 < argc) db = argv[++i];
-    else if (a == "--events" && i + 1 < argc) events = std::atoll(argv[++i]);
-    else if (a == "--batch" && i + 1 < argc) batch = std::atoi(argv[++i]);
-    else if (a == "--fill-only") read = false;
-    else if (a == "--read-only") fill = false;
+    if (a == "--db" && i + 1 < argc)
+      db = argv[++i];
+    else if (a == "--events" && i + 1 < argc)
+      events = std::atoll(argv[++i]);
+    else if (a == "--batch" && i + 1 < argc)
+      batch = std::atoi(argv[++i]);
+    else if (a == "--fill-only")
+      read = false;
+    else if (a == "--read-only")
+      fill = false;
     else {
-      std::fprintf(stderr, "usage: feed_bench --db PATH [--events N] [--batch B] [--fill-only|--read-only]\n");
+      std::fprintf(stderr,
+                   "usage: feed_bench --db PATH [--events N] [--batch B] [--fill-only|--read-only]\n");
       return 2;
     }
   }

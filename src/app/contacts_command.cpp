@@ -182,8 +182,8 @@ Status Duplicates(const ContactsOptions& o) {
     for (const Contact& c : group)
       std::cout << fmt::format("{}\t{}\t{}\n", c.id, c.email, FormatTimestamp(c.created_at));
     for (size_t i = 1; i < group.size(); ++i)
-      std::cout << fmt::format("  merge: POST /api/v1/contacts/{}/merge {{\"contact_id\": {}}}\n", group[0].id,
-                               group[i].id);
+      std::cout << fmt::format("  merge: POST /api/v1/contacts/{}/merge {{\"contact_id\": {}}}\n",
+                               group[0].id, group[i].id);
     std::cout << "\n";
   }
   std::cout << fmt::format("{} groups of duplicates", groups.size()) << std::endl;

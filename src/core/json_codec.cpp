@@ -240,7 +240,8 @@ Result<NewEvent> DecodeNewEvent(const json::value& item) {
   }
   if (!has_name) return Error::Invalid("name", "an event needs a name");
   if (flat && nested)
-    return Error::Invalid("contact", "name the contact with contact or with contact_id/email/external_id, not both");
+    return Error::Invalid("contact",
+                          "name the contact with contact or with contact_id/email/external_id, not both");
   Status st = ValidateNewEvent(ev);
   if (!st.ok()) {
     Error e = st.error();

@@ -102,7 +102,8 @@ TEST(DecodeNewEvent, AcceptsTheContactReferenceShapeOfMessages) {
   auto by_id = DecodeNewEvent(Parse(R"({"name":"x","contact":{"id":7}})"));
   ASSERT_TRUE(by_id.ok());
   EXPECT_EQ(*by_id->contact.id, 7);
-  auto by_ext = DecodeNewEvent(Parse(R"({"name":"x","contact":{"external_id":"cus_1"},"create_contact":false})"));
+  auto by_ext =
+      DecodeNewEvent(Parse(R"({"name":"x","contact":{"external_id":"cus_1"},"create_contact":false})"));
   ASSERT_TRUE(by_ext.ok());
   EXPECT_EQ(*by_ext->contact.external_id, "cus_1");
   EXPECT_FALSE(by_ext->contact.create_contact);

@@ -45,10 +45,10 @@ struct OutboxMessage {
   ContactId contact_id = 0;
   MessageClass message_class = MessageClass::kTransactional;
   MessageState state = MessageState::kQueued;
-  std::string template_name;  // what produced it, for display
+  std::string template_name;         // what produced it, for display
   std::optional<std::string> topic;  // the topic key it is sent under (marketing consent), if any
-  std::string mail_from;      // envelope sender (bounce address)
-  std::string rcpt_to;        // envelope recipient
+  std::string mail_from;             // envelope sender (bounce address)
+  std::string rcpt_to;               // envelope recipient
   std::string subject;
   std::string mime;  // the complete message, CRLF line ends, unsigned (empty in listings)
   int64_t size = 0;  // bytes of `mime` (set by the store, also in listings)

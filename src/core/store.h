@@ -98,9 +98,9 @@ class EventStore {
   virtual ~EventStore() = default;
   // Appends a batch in one transaction: resolves (and may create) each event's contact, merges
   // contact_attributes (a contact created or changed this way gets its "contact.created" /
-  // "contact.updated" event just before the event that caused it), skips events whose idempotency key the workspace has seen already
-  // (kDuplicate). Items that fail are reported and the rest are stored. When this returns OK,
-  // every kAccepted event is durable. `received_at` is stamped by the caller's clock.
+  // "contact.updated" event just before the event that caused it), skips events whose idempotency key the
+  // workspace has seen already (kDuplicate). Items that fail are reported and the rest are stored. When this
+  // returns OK, every kAccepted event is durable. `received_at` is stamped by the caller's clock.
   virtual Result<std::vector<AppendResult>> Append(WorkspaceId ws, const std::vector<NewEvent>& events,
                                                    Timestamp received_at) = 0;
   virtual Result<Page<Event>> ListForContact(WorkspaceId ws, ContactId contact, const EventQuery& q) = 0;

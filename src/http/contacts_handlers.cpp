@@ -71,28 +71,31 @@ void AddContactRoutes(Router& router, Services& s) {
   });
 
   // Body {"contact": {"id"|"email"|"external_id"}} or {"contact_id": N}: the contact merged into {id}.
-  router.Add("POST", "/api/v1/contacts/{id}/merge", Access::kWrite, [&s](CallContext& call) -> Result<Response> {
-    RAPPORT_ASSIGN_OR_RETURN(ContactId id, PathId(call, "id", "contact"));
-    RAPPORT_ASSIGN_OR_RETURN(json::value body, ParseBody(call.request));
-    if (!body.is_object()) return Error::Invalid("contact", "the body is {\"contact\": {\"id\": N}}");
-    ContactRef ref;
-    for (const auto& [key, v] : body.get_object()) {
-      if (key == "contact") {
-        RAPPORT_ASSIGN_OR_RETURN(ref, DecodeContactRef(v, "contact"));
-      } else if (key == "contact_id") {
-        RAPPORT_ASSIGN_OR_RETURN(ref, DecodeContactRef(json::object{{"id", v}}, "contact_id"));
-      } else {
-        return Error::Invalid(std::string(key), "unknown field '" + std::string(key) + "'");
-      }
-    }
-    if (!ref.id && !ref.email && !ref.external_id)
-      return Error::Invalid("contact", "name the contact to merge with contact or contact_id");
-    RAPPORT_ASSIGN_OR_RETURN(Contact other, FindByRef(s.store, call.key.workspace_id, ref));
-    RAPPORT_ASSIGN_OR_RETURN(Contact merged, s.store.contacts().Merge(call.key.workspace_id, id, other.id));
-    Audit(s, call, "contact.merge", "contact", std::to_string(id),
-          json::object{{"merged_contact_id", other.id}});
-    return JsonResponse(200, EncodeContact(merged));
-  });
+  router.Add("POST", "/api/v1/contacts/{id}/merge", Access::kWrite,
+             [&s](CallContext& call) -> Result<Response> {
+               RAPPORT_ASSIGN_OR_RETURN(ContactId id, PathId(call, "id", "contact"));
+               RAPPORT_ASSIGN_OR_RETURN(json::value body, ParseBody(call.request));
+               if (!body.is_object())
+                 return Error::Invalid("contact", "the body is {\"contact\": {\"id\": N}}");
+               ContactRef ref;
+               for (const auto& [key, v] : body.get_object()) {
+                 if (key == "contact") {
+                   RAPPORT_ASSIGN_OR_RETURN(ref, DecodeContactRef(v, "contact"));
+                 } else if (key == "contact_id") {
+                   RAPPORT_ASSIGN_OR_RETURN(ref, DecodeContactRef(json::object{{"id", v}}, "contact_id"));
+                 } else {
+                   return Error::Invalid(std::string(key), "unknown field '" + std::string(key) + "'");
+                 }
+               }
+               if (!ref.id && !ref.email && !ref.external_id)
+                 return Error::Invalid("contact", "name the contact to merge with contact or contact_id");
+               RAPPORT_ASSIGN_OR_RETURN(Contact other, FindByRef(s.store, call.key.workspace_id, ref));
+               RAPPORT_ASSIGN_OR_RETURN(Contact merged,
+                                        s.store.contacts().Merge(call.key.workspace_id, id, other.id));
+               Audit(s, call, "contact.merge", "contact", std::to_string(id),
+                     json::object{{"merged_contact_id", other.id}});
+               return JsonResponse(200, EncodeContact(merged));
+             });
 
   router.Add(
       "GET", "/api/v1/contacts/{id}/events", Access::kRead, [&s](CallContext& call) -> Result<Response> {

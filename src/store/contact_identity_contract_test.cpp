@@ -18,7 +18,8 @@ class ContactIdentity : public StoreContract {
   // contact's email, with no identity key.
   ContactId InsertLegacyVariant(const std::string& email) {
     const std::string sql =
-        "INSERT INTO contacts (workspace_id, email, status, attributes, timezone, locale, created_at, updated_at) "
+        "INSERT INTO contacts (workspace_id, email, status, attributes, timezone, locale, created_at, "
+        "updated_at) "
         "VALUES ($1, $2, 'active', '{\"legacy\": true}', '', '', 1, 1) RETURNING id";
     ContactId id = 0;
     auto on_row = [&](const sql::Row& r) { id = r.Int(0); };
@@ -102,7 +103,8 @@ TEST_P(ContactIdentity, OldCaseVariantsAreListedAndMergedIntoOneContactWithAnEve
   on_legacy.name = "legacy.event";
   ASSERT_OK(store_->events().Append(ws_, {on_legacy}, kT0));
   ASSERT_OK(store_->topics().Create(ws_, Topic{.key = "news", .name = "News"}));
-  ASSERT_OK(store_->topics().SetSubscription(ws_, legacy, "news", SubscriptionStatus::kSubscribed, {.source = "old"}));
+  ASSERT_OK(store_->topics().SetSubscription(ws_, legacy, "news", SubscriptionStatus::kSubscribed,
+                                             {.source = "old"}));
   auto message = store_->outbox().Enqueue(Message(legacy, "legacy-msg"));
   ASSERT_OK(message);
 

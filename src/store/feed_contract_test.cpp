@@ -134,18 +134,18 @@ TEST_P(StoreContract, EveryContactChangeRecordsOneEventWithIt) {
 TEST_P(StoreContract, SubscriptionChangesRecordTheirEventWithTheConsent) {
   Contact c = MakeContact("sub@example.com");
   ASSERT_OK(store_->topics().Create(ws_, Topic{.key = "news", .name = "News"}));
-  Consent consent{.source = "form:signup", .at = kT0, .ip = "192.0.2.1", .user_agent = "UA", .text_version = "v2"};
+  Consent consent{
+      .source = "form:signup", .at = kT0, .ip = "192.0.2.1", .user_agent = "UA", .text_version = "v2"};
   ASSERT_OK(store_->topics().SetSubscription(ws_, c.id, "news", SubscriptionStatus::kSubscribed, consent));
   ASSERT_OK(store_->topics().SetSubscription(ws_, c.id, "news", SubscriptionStatus::kUnsubscribed,
                                              Consent{.source = "preference_center"}));
   ASSERT_OK(store_->topics().DeleteSubscription(ws_, c.id, "news"));
   EXPECT_FALSE(store_->topics().DeleteSubscription(ws_, c.id, "news").ok());
-  EXPECT_FALSE(store_->topics()
-                   .SetSubscription(ws_, c.id, "nope", SubscriptionStatus::kSubscribed, consent)
-                   .ok());
+  EXPECT_FALSE(
+      store_->topics().SetSubscription(ws_, c.id, "nope", SubscriptionStatus::kSubscribed, consent).ok());
   auto events = Timeline(*store_, ws_, c.id);
-  ASSERT_EQ(Names(events), (std::vector<std::string>{"contact.created", "topic.subscribed", "topic.unsubscribed",
-                                                      "topic.subscription_removed"}));
+  ASSERT_EQ(Names(events), (std::vector<std::string>{"contact.created", "topic.subscribed",
+                                                     "topic.unsubscribed", "topic.subscription_removed"}));
   EXPECT_EQ(events[1].properties.at("topic"), "news");
   EXPECT_EQ(events[1].properties.at("consent").at("source"), "form:signup");
   EXPECT_EQ(events[1].properties.at("consent").at("ip"), "192.0.2.1");
@@ -164,7 +164,8 @@ TEST_P(StoreContract, ImportRecordsOneEventPerContactItCreatesOrChanges) {
   rows[2].attributes = json::object{{"plan", "free"}};
   rows[3].email = "bad";
   int failed = 0;
-  ASSERT_OK(store_->contacts().Import(ws_, rows, [&](size_t, const Result<UpsertResult>& r) { failed += !r.ok(); }));
+  ASSERT_OK(store_->contacts().Import(ws_, rows,
+                                      [&](size_t, const Result<UpsertResult>& r) { failed += !r.ok(); }));
   EXPECT_EQ(failed, 1);
   auto created = store_->contacts().GetByEmail(ws_, "new@example.com");
   ASSERT_OK(created);
@@ -192,7 +193,7 @@ TEST_P(StoreContract, EventsThatCreateOrChangeContactsRecordThoseChangesFirst) {
   ContactId id = (*r)[0].contact_id;
   auto events = Timeline(*store_, ws_, id);
   ASSERT_EQ(Names(events), (std::vector<std::string>{"contact.created", "contact.updated", "signed_up",
-                                                      "contact.updated", "upgraded", "visited"}));
+                                                     "contact.updated", "upgraded", "visited"}));
   EXPECT_EQ(events[1].properties.at("changes").at("attributes").at("plan"),
             (json::object{{"old", nullptr}, {"new", "trial"}}));
   EXPECT_EQ(events[3].properties.at("changes").at("attributes").at("plan"),
@@ -326,7 +327,8 @@ TEST_P(StoreContract, ConsumerPositionsAndStateCommitTogetherAndNeverMoveBack) {
 TEST_P(StoreContract, AConsumerKilledMidRunResumesWithNothingMissedOrRepeated) {
   for (int b = 0; b < 20; ++b) {
     std::vector<NewEvent> batch;
-    for (int i = 0; i < 50; ++i) batch.push_back(EventFor("k" + std::to_string(i % 13) + "@example.com", "e"));
+    for (int i = 0; i < 50; ++i)
+      batch.push_back(EventFor("k" + std::to_string(i % 13) + "@example.com", "e"));
     ASSERT_OK(store_->events().Append(ws_, batch, kT0));
   }
   std::vector<Event> all = ReadAll(store_->feed());
@@ -397,10 +399,12 @@ TEST_P(StoreContract, ACommitThatAppendsEventsWakesWaitingConsumers) {
 // ---- ids are never reused ----------------------------------------------------------------------
 
 TEST_P(StoreContract, IdsOfDeletedAndErasedRowsAreNeverGivenAgain) {
-  auto t1 = store_->templates().Create(MessageTemplate{.workspace_id = ws_, .name = "a", .subject = "s", .html = "h"});
+  auto t1 = store_->templates().Create(
+      MessageTemplate{.workspace_id = ws_, .name = "a", .subject = "s", .html = "h"});
   ASSERT_OK(t1);
   ASSERT_OK(store_->templates().Delete(ws_, t1->id));
-  auto t2 = store_->templates().Create(MessageTemplate{.workspace_id = ws_, .name = "b", .subject = "s", .html = "h"});
+  auto t2 = store_->templates().Create(
+      MessageTemplate{.workspace_id = ws_, .name = "b", .subject = "s", .html = "h"});
   ASSERT_OK(t2);
   EXPECT_GT(t2->id, t1->id);
 
@@ -432,8 +436,10 @@ TEST_P(StoreContract, IdsOfDeletedAndErasedRowsAreNeverGivenAgain) {
   auto gone_message = store_->outbox().Get(ws_, m1->message.id);
   EXPECT_EQ(CodeOfResult(gone_message), ErrorCode::kNotFound);
 
-  auto k1 = store_->keys().Create(ApiKey{.workspace_id = ws_, .name = "k", .prefix = "p", .hash = "h1", .scopes = 1});
-  auto k2 = store_->keys().Create(ApiKey{.workspace_id = ws_, .name = "k", .prefix = "p", .hash = "h2", .scopes = 1});
+  auto k1 = store_->keys().Create(
+      ApiKey{.workspace_id = ws_, .name = "k", .prefix = "p", .hash = "h1", .scopes = 1});
+  auto k2 = store_->keys().Create(
+      ApiKey{.workspace_id = ws_, .name = "k", .prefix = "p", .hash = "h2", .scopes = 1});
   ASSERT_OK(k1);
   ASSERT_OK(k2);
   EXPECT_GT(k2->id, k1->id);

@@ -15,11 +15,11 @@
 #include <set>
 #include <thread>
 
-#include "store/store_contract_fixture.h"
 #include "core/store.h"
 #include "store/open.h"
 #include "store/postgres/pg_connection.h"
 #include "store/sqlite/sqlite_connection.h"
+#include "store/store_contract_fixture.h"
 
 namespace rapport {
 namespace {

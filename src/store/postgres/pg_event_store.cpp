@@ -68,7 +68,7 @@ constexpr std::string_view kSelectKeys =
     "JOIN event_keys k ON k.workspace_id = $1 AND k.key = u.v";
 
 struct Resolved {
-  std::unordered_map<int64_t, bool> by_id;  // id -> live
+  std::unordered_map<int64_t, bool> by_id;                      // id -> live
   std::unordered_map<std::string, ContactId> by_email, by_ext;  // by_email: by identity key
 };
 
@@ -193,25 +193,25 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
     }
     create_json.push_back(']');
     if (!create_emails.empty() || !create_exts.empty()) {
-      RAPPORT_TRY(
-          s.Exec("INSERT INTO contacts (workspace_id, email, external_id, status, attributes, timezone, "
-                 "locale, created_at, updated_at, email_key) SELECT $1, r.e, r.x, 'active', '{}', '', '', $2, $2, "
-                 "r.k FROM jsonb_to_recordset($3::jsonb) AS r(e text, k text, x text) ON CONFLICT DO NOTHING "
-                 "RETURNING id, email, external_id, email_key",
-                 {ws, ToMicros(received_at), std::string_view(create_json)}, [&](const Row& r) {
-                   Contact c;
-                   c.id = r.Int(0);
-                   c.workspace_id = ws;
-                   if (!r.IsNull(1)) c.email = std::string(r.Text(1));
-                   if (!r.IsNull(2)) c.external_id = std::string(r.Text(2));
-                   c.created_at = c.updated_at = received_at;
-                   created.emplace(c.id, std::move(c));
-                   known.by_id[r.Int(0)] = true;
-                   if (!r.IsNull(3)) create_emails.erase(std::string(r.Text(3)));
-                   if (!r.IsNull(3)) known.by_email[std::string(r.Text(3))] = r.Int(0);
-                   if (!r.IsNull(2)) create_exts.erase(std::string(r.Text(2)));
-                   if (!r.IsNull(2)) known.by_ext[std::string(r.Text(2))] = r.Int(0);
-                 }));
+      RAPPORT_TRY(s.Exec(
+          "INSERT INTO contacts (workspace_id, email, external_id, status, attributes, timezone, "
+          "locale, created_at, updated_at, email_key) SELECT $1, r.e, r.x, 'active', '{}', '', '', $2, $2, "
+          "r.k FROM jsonb_to_recordset($3::jsonb) AS r(e text, k text, x text) ON CONFLICT DO NOTHING "
+          "RETURNING id, email, external_id, email_key",
+          {ws, ToMicros(received_at), std::string_view(create_json)}, [&](const Row& r) {
+            Contact c;
+            c.id = r.Int(0);
+            c.workspace_id = ws;
+            if (!r.IsNull(1)) c.email = std::string(r.Text(1));
+            if (!r.IsNull(2)) c.external_id = std::string(r.Text(2));
+            c.created_at = c.updated_at = received_at;
+            created.emplace(c.id, std::move(c));
+            known.by_id[r.Int(0)] = true;
+            if (!r.IsNull(3)) create_emails.erase(std::string(r.Text(3)));
+            if (!r.IsNull(3)) known.by_email[std::string(r.Text(3))] = r.Int(0);
+            if (!r.IsNull(2)) create_exts.erase(std::string(r.Text(2)));
+            if (!r.IsNull(2)) known.by_ext[std::string(r.Text(2))] = r.Int(0);
+          }));
       // Whatever another writer created in the meantime.
       RAPPORT_TRY(LookupContacts(s, ws, {}, create_emails, create_exts, known));
     }
@@ -268,13 +268,14 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
           patched.insert(out[i].contact_id);
       if (!patched.empty()) {
         std::string arr = IntArray(patched);
-        RAPPORT_TRY(s.Exec("SELECT " + std::string(sql::kContactColumns) +
-                               " FROM contacts WHERE workspace_id = $1 AND id IN (SELECT unnest($2::bigint[])) "
-                               "ORDER BY id FOR UPDATE",
-                           {ws, std::string_view(arr)}, [&](const Row& r) {
-                             Contact c = sql::ReadContact(r);
-                             merged.emplace(c.id, std::move(c));
-                           }));
+        RAPPORT_TRY(
+            s.Exec("SELECT " + std::string(sql::kContactColumns) +
+                       " FROM contacts WHERE workspace_id = $1 AND id IN (SELECT unnest($2::bigint[])) "
+                       "ORDER BY id FOR UPDATE",
+                   {ws, std::string_view(arr)}, [&](const Row& r) {
+                     Contact c = sql::ReadContact(r);
+                     merged.emplace(c.id, std::move(c));
+                   }));
       }
     }
     for (size_t i = 0; i < n; ++i) {
@@ -298,9 +299,10 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
         rows += "{\"i\":" + std::to_string(id) + ",\"a\":" + sql::SerializeObject(c.attributes) + "}";
       }
       rows.push_back(']');
-      RAPPORT_TRY(s.Exec("UPDATE contacts SET attributes = r.a, updated_at = $2 FROM jsonb_to_recordset($3::jsonb) "
-                         "AS r(i bigint, a jsonb) WHERE contacts.id = r.i AND contacts.workspace_id = $1",
-                         {ws, ToMicros(received_at), std::string_view(rows)}));
+      RAPPORT_TRY(
+          s.Exec("UPDATE contacts SET attributes = r.a, updated_at = $2 FROM jsonb_to_recordset($3::jsonb) "
+                 "AS r(i bigint, a jsonb) WHERE contacts.id = r.i AND contacts.workspace_id = $1",
+                 {ws, ToMicros(received_at), std::string_view(rows)}));
     }
     // Contacts created for events that were then not stored (duplicates) are recorded last.
     std::vector<sql::ChangeEvent> after_all;

@@ -44,16 +44,19 @@ void ContactCreated(const Contact& c, const ChangeNames& names, const json::obje
 void ContactChanged(const Contact& before, const Contact& after, const ChangeNames& names,
                     const json::object* origin, std::vector<ChangeEvent>& out) {
   json::object changes;
-  if (before.email != after.email) changes["email"] = Change(TextOrNull(before.email), TextOrNull(after.email));
+  if (before.email != after.email)
+    changes["email"] = Change(TextOrNull(before.email), TextOrNull(after.email));
   if (before.external_id != after.external_id)
     changes["external_id"] = Change(OptString(before.external_id), OptString(after.external_id));
   if (before.timezone != after.timezone)
     changes["timezone"] = Change(TextOrNull(before.timezone), TextOrNull(after.timezone));
-  if (before.locale != after.locale) changes["locale"] = Change(TextOrNull(before.locale), TextOrNull(after.locale));
+  if (before.locale != after.locale)
+    changes["locale"] = Change(TextOrNull(before.locale), TextOrNull(after.locale));
   json::object attributes;
   for (const auto& [key, value] : after.attributes) {
     const json::value* old_value = before.attributes.if_contains(key);
-    if (!old_value || *old_value != value) attributes[key] = Change(old_value ? *old_value : json::value(nullptr), value);
+    if (!old_value || *old_value != value)
+      attributes[key] = Change(old_value ? *old_value : json::value(nullptr), value);
   }
   for (const auto& [key, value] : before.attributes)
     if (!after.attributes.contains(key)) attributes[key] = Change(value, nullptr);

@@ -13,7 +13,8 @@ namespace {
 // The ASCII lower-casing of EmailIdentityKey in each dialect (PostgreSQL's lower() would follow
 // the database's locale).
 std::string_view LowerEmail(Session& s) {
-  return s.pg() ? "translate(email, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')" : "lower(email)";
+  return s.pg() ? "translate(email, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+                : "lower(email)";
 }
 
 }  // namespace
@@ -25,11 +26,14 @@ Result<std::vector<std::vector<Contact>>> SqlContactStore::ListDuplicates(Worksp
     const std::string lower(LowerEmail(s));
     // Only a contact the migration left without a key has a case variant (writes since check the
     // key); its group is every live contact with its lower-cased address.
-    const std::string sql = "SELECT " + std::string(kContactColumns) +
-                            " FROM contacts WHERE workspace_id = $1 AND email IS NOT NULL AND status <> 'erased' "
-                            "AND " + lower + " IN (SELECT " + lower +
-                            " FROM contacts WHERE workspace_id = $1 AND email IS NOT NULL AND status <> 'erased' "
-                            "AND email_key IS NULL) ORDER BY " + lower + ", id";
+    const std::string sql =
+        "SELECT " + std::string(kContactColumns) +
+        " FROM contacts WHERE workspace_id = $1 AND email IS NOT NULL AND status <> 'erased' "
+        "AND " +
+        lower + " IN (SELECT " + lower +
+        " FROM contacts WHERE workspace_id = $1 AND email IS NOT NULL AND status <> 'erased' "
+        "AND email_key IS NULL) ORDER BY " +
+        lower + ", id";
     std::string last;
     RAPPORT_TRY(s.Exec(sql, {ws}, [&](const Row& r) {
       Contact c = ReadContact(r);
@@ -55,25 +59,29 @@ Result<Contact> SqlContactStore::Merge(WorkspaceId ws, ContactId into_id, Contac
       return Error::Conflict("an erased contact cannot be merged", "contact");
     auto moved = [&](std::string_view sql) -> Result<int64_t> { return s.Exec(sql, {into_id, from_id, ws}); };
     // Subscriptions: of two to one topic, the more recently updated wins.
-    RAPPORT_TRY(moved(
-        "DELETE FROM subscriptions WHERE contact_id = $1 AND workspace_id = $3 AND topic_id IN (SELECT f.topic_id "
-        "FROM subscriptions f WHERE f.contact_id = $2 AND f.updated_at > subscriptions.updated_at)"));
-    RAPPORT_TRY(moved(
-        "DELETE FROM subscriptions WHERE contact_id = $2 AND workspace_id = $3 AND topic_id IN (SELECT i.topic_id "
-        "FROM subscriptions i WHERE i.contact_id = $1)"));
+    RAPPORT_TRY(
+        moved("DELETE FROM subscriptions WHERE contact_id = $1 AND workspace_id = $3 AND topic_id IN (SELECT "
+              "f.topic_id "
+              "FROM subscriptions f WHERE f.contact_id = $2 AND f.updated_at > subscriptions.updated_at)"));
+    RAPPORT_TRY(
+        moved("DELETE FROM subscriptions WHERE contact_id = $2 AND workspace_id = $3 AND topic_id IN (SELECT "
+              "i.topic_id "
+              "FROM subscriptions i WHERE i.contact_id = $1)"));
     RAPPORT_ASSIGN_OR_RETURN(
         int64_t subscriptions,
         moved("UPDATE subscriptions SET contact_id = $1 WHERE contact_id = $2 AND workspace_id = $3"));
-    RAPPORT_ASSIGN_OR_RETURN(int64_t events,
-                             moved("UPDATE events SET contact_id = $1 WHERE contact_id = $2 AND workspace_id = $3"));
+    RAPPORT_ASSIGN_OR_RETURN(
+        int64_t events,
+        moved("UPDATE events SET contact_id = $1 WHERE contact_id = $2 AND workspace_id = $3"));
     RAPPORT_TRY(moved("UPDATE event_keys SET contact_id = $1 WHERE contact_id = $2 AND workspace_id = $3"));
     RAPPORT_ASSIGN_OR_RETURN(
         int64_t messages,
         moved("UPDATE outbox_messages SET contact_id = $1 WHERE contact_id = $2 AND workspace_id = $3"));
-    RAPPORT_TRY(moved(
-        "UPDATE outbox_bodies SET contact_id = $1 WHERE contact_id = $2 AND message_id IN "
-        "(SELECT id FROM outbox_messages WHERE contact_id = $1 AND workspace_id = $3)"));
-    RAPPORT_TRY(moved("UPDATE delivery_attempts SET contact_id = $1 WHERE contact_id = $2 AND workspace_id = $3"));
+    RAPPORT_TRY(
+        moved("UPDATE outbox_bodies SET contact_id = $1 WHERE contact_id = $2 AND message_id IN "
+              "(SELECT id FROM outbox_messages WHERE contact_id = $1 AND workspace_id = $3)"));
+    RAPPORT_TRY(
+        moved("UPDATE delivery_attempts SET contact_id = $1 WHERE contact_id = $2 AND workspace_id = $3"));
 
     // `from` keeps its row (its id stays taken) without identifiers; then `into` takes what it lacks.
     RAPPORT_TRY(
@@ -95,12 +103,15 @@ Result<Contact> SqlContactStore::Merge(WorkspaceId ws, ContactId into_id, Contac
     // A case variant left without a key by migration v6 takes it once the other is gone.
     if (!into.email.empty()) {
       std::string key = EmailIdentityKey(into.email);
-      RAPPORT_TRY(s.Exec("UPDATE contacts SET email_key = $3 WHERE id = $1 AND workspace_id = $2 AND email_key IS NULL "
-                         "AND NOT EXISTS (SELECT 1 FROM contacts o WHERE o.workspace_id = $2 AND o.email_key = $3)",
-                         {into_id, ws, std::string_view(key)}));
+      RAPPORT_TRY(s.Exec(
+          "UPDATE contacts SET email_key = $3 WHERE id = $1 AND workspace_id = $2 AND email_key IS NULL "
+          "AND NOT EXISTS (SELECT 1 FROM contacts o WHERE o.workspace_id = $2 AND o.email_key = $3)",
+          {into_id, ws, std::string_view(key)}));
     }
-    json::object props{{"merged_contact_id", from_id},
-                       {"moved", json::object{{"events", events}, {"subscriptions", subscriptions}, {"messages", messages}}}};
+    json::object props{
+        {"merged_contact_id", from_id},
+        {"moved",
+         json::object{{"events", events}, {"subscriptions", subscriptions}, {"messages", messages}}}};
     if (!from.email.empty()) props["merged_email"] = from.email;
     changes.insert(changes.begin(), ChangeEvent{ws, into_id, "contact.merged", SerializeObject(props)});
     RAPPORT_TRY(InsertChangeEvents(s, changes, now));

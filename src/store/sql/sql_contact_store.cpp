@@ -73,7 +73,8 @@ Result<Contact> InsertContactIn(Session& s, WorkspaceId ws, const ContactInput& 
 }
 
 Status UpdateContactIn(Session& s, Contact& c, const ContactInput& patch, Timestamp now,
-                       std::vector<ChangeEvent>& changes, const ChangeNames& names, const json::object* origin) {
+                       std::vector<ChangeEvent>& changes, const ChangeNames& names,
+                       const json::object* origin) {
   if (c.status == ContactStatus::kErased) return Error::Conflict("the contact is erased", "status");
   const Contact before = c;
   if (patch.email) c.email = *patch.email;
@@ -124,8 +125,8 @@ Result<UpsertResult> UpsertContactIn(Session& s, WorkspaceId ws, const ContactIn
     return Error::Conflict("the contact with this email has another external_id", "external_id");
   // The address is kept as first given: a letter-case variant names the contact, it does not
   // rewrite its address.
-  if (input.email && !target->email.empty() && EmailIdentityKey(*input.email) == EmailIdentityKey(target->email) &&
-      *input.email != target->email) {
+  if (input.email && !target->email.empty() &&
+      EmailIdentityKey(*input.email) == EmailIdentityKey(target->email) && *input.email != target->email) {
     ContactInput same_address = input;
     same_address.email.reset();
     RAPPORT_TRY(UpdateContactIn(s, *target, same_address, now, changes, names));

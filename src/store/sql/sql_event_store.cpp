@@ -48,11 +48,11 @@ class ContactResolver {
       Param email = by_email ? Param(std::string_view(*ref.email)) : Param(nullptr);
       Param email_key = by_email ? Param(std::string_view(key)) : Param(nullptr);
       Param ext = by_email ? Param(nullptr) : Param(std::string_view(key));
-      RAPPORT_TRY(
-          s_.Exec("INSERT INTO contacts (workspace_id, email, external_id, status, attributes, timezone, "
-                  "locale, created_at, updated_at, email_key) VALUES ($1, $2, $3, 'active', '{}', '', '', $4, $4, "
-                  "$5) RETURNING id",
-                  {ws_, email, ext, ToMicros(now_), email_key}, [&](const Row& r) { id = r.Int(0); }));
+      RAPPORT_TRY(s_.Exec(
+          "INSERT INTO contacts (workspace_id, email, external_id, status, attributes, timezone, "
+          "locale, created_at, updated_at, email_key) VALUES ($1, $2, $3, 'active', '{}', '', '', $4, $4, "
+          "$5) RETURNING id",
+          {ws_, email, ext, ToMicros(now_), email_key}, [&](const Row& r) { id = r.Int(0); }));
       Contact c;
       c.id = id;
       c.workspace_id = ws_;

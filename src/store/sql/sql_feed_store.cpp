@@ -26,10 +26,11 @@ Status CommitPositionIn(Session& s, std::string_view consumer, int64_t position,
   if (position < 0) return Error::Invalid("position", "a feed position is 0 or more");
   RAPPORT_ASSIGN_OR_RETURN(
       int64_t changed,
-      s.Exec("INSERT INTO feed_consumers (name, position, updated_at) VALUES ($1, $2, $3) "
-             "ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at "
-             "WHERE feed_consumers.position <= excluded.position",
-             {consumer, position, ToMicros(now)}));
+      s.Exec(
+          "INSERT INTO feed_consumers (name, position, updated_at) VALUES ($1, $2, $3) "
+          "ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at "
+          "WHERE feed_consumers.position <= excluded.position",
+          {consumer, position, ToMicros(now)}));
   if (changed == 0)
     return Error::Conflict("consumer '" + std::string(consumer) + "' has committed a later position",
                            "position");
@@ -39,8 +40,8 @@ Status CommitPositionIn(Session& s, std::string_view consumer, int64_t position,
 Result<std::vector<Event>> SqlFeedStore::Read(int64_t after, int limit) {
   if (limit < 1 || limit > kMaxRead) return Error::Invalid("limit", "read 1 to 10000 events at a time");
   // SQLite: the id is the position (one writer; ids never reused), read along the rowid.
-  static const std::string sqlite_sql = "SELECT " + std::string(kEventColumns) +
-                                        ", id FROM events WHERE id > $1 ORDER BY id LIMIT $2";
+  static const std::string sqlite_sql =
+      "SELECT " + std::string(kEventColumns) + ", id FROM events WHERE id > $1 ORDER BY id LIMIT $2";
   static const std::string pg_sql = "SELECT " + std::string(kEventColumns) +
                                     ", position FROM events WHERE position > $1 ORDER BY position LIMIT $2";
   std::vector<Event> out;
@@ -88,9 +89,10 @@ Status SqlFeedStore::Commit(std::string_view consumer, int64_t position,
     RAPPORT_TRY(CommitPositionIn(s, consumer, position, now));
     for (const ConsumerStateWrite& w : state) {
       if (w.value) {
-        RAPPORT_TRY(s.Exec("INSERT INTO feed_consumer_state (consumer, key, value) VALUES ($1, $2, $3) "
-                           "ON CONFLICT (consumer, key) DO UPDATE SET value = excluded.value",
-                           {consumer, std::string_view(w.key), Blob{*w.value}}));
+        RAPPORT_TRY(
+            s.Exec("INSERT INTO feed_consumer_state (consumer, key, value) VALUES ($1, $2, $3) "
+                   "ON CONFLICT (consumer, key) DO UPDATE SET value = excluded.value",
+                   {consumer, std::string_view(w.key), Blob{*w.value}}));
       } else {
         RAPPORT_TRY(s.Exec("DELETE FROM feed_consumer_state WHERE consumer = $1 AND key = $2",
                            {consumer, std::string_view(w.key)}));
@@ -104,8 +106,8 @@ Result<std::optional<std::string>> SqlFeedStore::State(std::string_view consumer
   RAPPORT_TRY(CheckConsumer(consumer));
   std::optional<std::string> value;
   RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
-    RAPPORT_TRY(s.Exec("SELECT value FROM feed_consumer_state WHERE consumer = $1 AND key = $2", {consumer, key},
-                       [&](const Row& r) { value = r.Bytes(0); }));
+    RAPPORT_TRY(s.Exec("SELECT value FROM feed_consumer_state WHERE consumer = $1 AND key = $2",
+                       {consumer, key}, [&](const Row& r) { value = r.Bytes(0); }));
     return {};
   }));
   return value;

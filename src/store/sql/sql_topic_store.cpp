@@ -109,7 +109,8 @@ Result<Subscription> SqlTopicStore::SetSubscription(WorkspaceId ws, ContactId co
          std::string_view(consent.text_version), ToMicros(now)}));
     out = Subscription{contact, t.id, t.key, status, consent, now};
     out.consent.at = consent_at;
-    std::string_view name = status == SubscriptionStatus::kSubscribed ? "topic.subscribed" : "topic.unsubscribed";
+    std::string_view name =
+        status == SubscriptionStatus::kSubscribed ? "topic.subscribed" : "topic.unsubscribed";
     return InsertChangeEvents(s, {SubscriptionChanged(ws, contact, name, t.key, &out.consent)}, now);
   }));
   return out;

@@ -1,8 +1,8 @@
 #include "store/sqlite/sqlite_event_store.h"
 
 #include <array>
-#include <deque>
 #include <bit>
+#include <deque>
 #include <limits>
 #include <optional>
 #include <string>
@@ -50,8 +50,9 @@ const StatementSet& SelectIds() {
   return set;
 }
 const StatementSet& SelectEmails() {
-  static const StatementSet set("SELECT id, email_key FROM contacts WHERE workspace_id = $1 AND email_key IN ", 0,
-                                StatementSet::Shape::kInList);
+  static const StatementSet set(
+      "SELECT id, email_key FROM contacts WHERE workspace_id = $1 AND email_key IN ", 0,
+      StatementSet::Shape::kInList);
   return set;
 }
 const StatementSet& SelectExternalIds() {
@@ -165,9 +166,10 @@ Result<std::vector<AppendResult>> SqliteEventStore::Append(WorkspaceId ws,
     int64_t last_id = 0;
     // The highest id ever given (AUTOINCREMENT keeps it in sqlite_sequence, so the ids of erased
     // events never come back), at least the highest present.
-    RAPPORT_TRY(s.Exec("SELECT MAX(COALESCE((SELECT MAX(id) FROM events), 0), "
-                       "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0))",
-                       {}, [&](const Row& r) { last_id = r.Int(0); }));
+    RAPPORT_TRY(
+        s.Exec("SELECT MAX(COALESCE((SELECT MAX(id) FROM events), 0), "
+               "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0))",
+               {}, [&](const Row& r) { last_id = r.Int(0); }));
     if (last_id > std::numeric_limits<int64_t>::max() - static_cast<int64_t>(n))
       return Error::Internal("event ids are exhausted");
 
@@ -201,7 +203,8 @@ Result<std::vector<AppendResult>> SqliteEventStore::Append(WorkspaceId ws,
         r.contact_id = *ref.id;
       } else {
         bool by_mail = ref.email.has_value();
-        std::string_view name = by_mail ? std::string_view(email_keys[i]) : std::string_view(*ref.external_id);
+        std::string_view name =
+            by_mail ? std::string_view(email_keys[i]) : std::string_view(*ref.external_id);
         auto& known = by_mail ? by_email : by_ext;
         if (auto it = known.find(name); it != known.end()) {
           r.contact_id = it->second;
@@ -210,14 +213,14 @@ Result<std::vector<AppendResult>> SqliteEventStore::Append(WorkspaceId ws,
           continue;
         } else {
           ContactId id = 0;
-          RAPPORT_TRY(
-              s.Exec("INSERT INTO contacts (workspace_id, email, external_id, status, attributes, timezone, "
-                     "locale, created_at, updated_at, email_key) VALUES ($1, $2, $3, 'active', '{}', '', '', $4, "
-                     "$4, $5) RETURNING id",
-                     {ws, by_mail ? Param(std::string_view(*ref.email)) : Param(nullptr),
-                      by_mail ? Param(nullptr) : Param(name), ToMicros(received_at),
-                      by_mail ? Param(name) : Param(nullptr)},
-                     [&](const Row& row) { id = row.Int(0); }));
+          RAPPORT_TRY(s.Exec(
+              "INSERT INTO contacts (workspace_id, email, external_id, status, attributes, timezone, "
+              "locale, created_at, updated_at, email_key) VALUES ($1, $2, $3, 'active', '{}', '', '', $4, "
+              "$4, $5) RETURNING id",
+              {ws, by_mail ? Param(std::string_view(*ref.email)) : Param(nullptr),
+               by_mail ? Param(nullptr) : Param(name), ToMicros(received_at),
+               by_mail ? Param(name) : Param(nullptr)},
+              [&](const Row& row) { id = row.Int(0); }));
           known.emplace(name, id);
           live_by_id[id] = true;  // a later event of the batch may name it by id
           r.contact_id = id;
