@@ -45,10 +45,9 @@ struct OutboxMessage {
   ContactId contact_id = 0;
   MessageClass message_class = MessageClass::kTransactional;
   MessageState state = MessageState::kQueued;
-  std::string template_name;         // what produced it, for display
-  std::optional<std::string> topic;  // the topic key it is sent under (marketing consent), if any
-  std::string mail_from;             // envelope sender (bounce address)
-  std::string rcpt_to;               // envelope recipient
+  std::string template_name;  // what produced it, for display
+  std::string mail_from;      // envelope sender (bounce address)
+  std::string rcpt_to;        // envelope recipient
   std::string subject;
   std::string mime;  // the complete message, CRLF line ends, unsigned (empty in listings)
   int64_t size = 0;  // bytes of `mime` (set by the store, also in listings)
@@ -60,6 +59,8 @@ struct OutboxMessage {
   std::string last_reply;   // the last SMTP reply or transport error text
   std::string lease_owner;  // set while kSending
   Timestamp lease_until{};
+  // The topic key the message is sent under (marketing consent), if any; stored with it.
+  std::optional<std::string> topic;
 };
 
 struct DeliveryAttempt {
