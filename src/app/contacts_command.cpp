@@ -166,13 +166,37 @@ Status Export(const ContactsOptions& o) {
   return {};
 }
 
+// Lists the contacts whose emails differ only in letter case, one group per paragraph, with the
+// command that merges each extra one into the oldest.
+Status Duplicates(const ContactsOptions& o) {
+  RAPPORT_ASSIGN_OR_RETURN(Config config, LoadAppConfig(o.common));
+  RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenAndMigrateStore(config));
+  auto ws = ResolveWorkspace(*store, o.workspace, /*create_default=*/false);
+  if (!ws.ok() && o.workspace.empty() && ws.error().code == ErrorCode::kNotFound) {
+    std::cout << "no duplicates" << std::endl;
+    return {};
+  }
+  if (!ws.ok()) return std::move(ws).error();
+  RAPPORT_ASSIGN_OR_RETURN(auto groups, store->contacts().ListDuplicates(ws->id));
+  for (const std::vector<Contact>& group : groups) {
+    for (const Contact& c : group)
+      std::cout << fmt::format("{}\t{}\t{}\n", c.id, c.email, FormatTimestamp(c.created_at));
+    for (size_t i = 1; i < group.size(); ++i)
+      std::cout << fmt::format("  merge: POST /api/v1/contacts/{}/merge {{\"contact_id\": {}}}\n",
+                               group[0].id, group[i].id);
+    std::cout << "\n";
+  }
+  std::cout << fmt::format("{} groups of duplicates", groups.size()) << std::endl;
+  return {};
+}
+
 int Run(const Status& status) { return status.ok() ? 0 : PrintError(status.error()); }
 
 }  // namespace
 
 void RegisterContactsCommand(CLI::App& root, int& exit_code) {
   auto options = std::make_shared<ContactsOptions>();
-  CLI::App* contacts = root.add_subcommand("contacts", "Import and export contacts");
+  CLI::App* contacts = root.add_subcommand("contacts", "Import, export and find duplicate contacts");
   contacts->require_subcommand(1);
 
   CLI::App* import =
@@ -195,6 +219,13 @@ exp->add_option("--workspace", options->workspace, "workspace name (default: \"d
 AddCommonOptions(*exp, options->common);
 AddDatabaseOption(*exp, options->common);
 exp->callback([options, &exit_code] { exit_code = Run(Export(*options)); });
+
+CLI::App* dups = contacts->add_subcommand(
+    "duplicates", "List contacts whose emails differ only in letter case (merge them with the API)");
+dups->add_option("--workspace", options->workspace, "workspace name (default: \"default\")");
+AddCommonOptions(*dups, options->common);
+AddDatabaseOption(*dups, options->common);
+dups->callback([options, &exit_code] { exit_code = Run(Duplicates(*options)); });
 }  // namespace rapport::app
 
 }  // namespace rapport::app

@@ -137,4 +137,11 @@ Result<std::string> NormalizeEmail(std::string_view input, std::string_view fiel
   return addr.ToString();
 }
 
+std::string EmailIdentityKey(std::string_view email) {
+  std::string key(email);
+  for (char& c : key)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return key;
+}
+
 }  // namespace rapport

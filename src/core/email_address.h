@@ -28,4 +28,10 @@ Result<EmailAddress> ParseEmailAddress(std::string_view input, std::string_view 
 // Convenience: the normalized "local@domain" string.
 Result<std::string> NormalizeEmail(std::string_view input, std::string_view field = "email");
 
+// A contact's identity key: the normalized address with ASCII letters lower-cased, so
+// "Ada.Lovelace@Example.COM" and "ada.lovelace@example.com" are one contact (mail providers
+// treat local parts case-insensitively; the address as given is still the one mail is sent to).
+// Non-ASCII letters are kept as they are (the databases' ASCII lower() agrees: migration v6).
+std::string EmailIdentityKey(std::string_view normalized_email);
+
 }  // namespace rapport

@@ -56,4 +56,12 @@ TEST(EmailAddress, RejectsInvalidUtf8) {
 }
 
 }  // namespace
+TEST(EmailAddress, IdentityKeyIgnoresTheCaseOfAsciiLetters) {
+  EXPECT_EQ(EmailIdentityKey("Ada.Lovelace@example.com"), "ada.lovelace@example.com");
+  EXPECT_EQ(EmailIdentityKey(*NormalizeEmail("Ada.Lovelace@Example.COM")),
+            EmailIdentityKey(*NormalizeEmail("ada.lovelace@example.com")));
+  EXPECT_NE(EmailIdentityKey("ada@example.com"), EmailIdentityKey("ada2@example.com"));
+  EXPECT_EQ(EmailIdentityKey("\xc3\x89lodie@example.com"), "\xc3\x89lodie@example.com");  // non-ASCII kept
+}
+
 }  // namespace rapport

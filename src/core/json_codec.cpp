@@ -161,25 +161,61 @@ Result<ContactInput> DecodeContactInput(const json::value& body) {
   return in;
 }
 
+namespace {
+Result<int64_t> PositiveId(const json::value& v, const std::string& field) {
+  int64_t id = 0;
+  if (v.is_int64())
+    id = v.get_int64();
+  else if (v.is_uint64() && v.get_uint64() <= uint64_t(std::numeric_limits<int64_t>::max()))
+    id = int64_t(v.get_uint64());
+  if (id <= 0) return Error::Invalid(field, field + " must be a positive integer");
+  return id;
+}
+}  // namespace
+
+Result<ContactRef> DecodeContactRef(const json::value& v, std::string_view field) {
+  const std::string f(field);
+  if (!v.is_object()) return Error::Invalid(f, f + " is {\"id\"}, {\"email\"} or {\"external_id\"}");
+  ContactRef ref;
+  for (const auto& [key, x] : v.get_object()) {
+    std::string at = f + "." + std::string(key);
+    if (key == "id") {
+      RAPPORT_ASSIGN_OR_RETURN(ref.id, PositiveId(x, at));
+    } else if (key == "email") {
+      RAPPORT_ASSIGN_OR_RETURN(ref.email, String(x, at));
+    } else if (key == "external_id") {
+      RAPPORT_ASSIGN_OR_RETURN(ref.external_id, String(x, at));
+    } else {
+      return Error::Invalid(at, "unknown field '" + std::string(key) + "'");
+    }
+  }
+  if (!ref.id && !ref.email && !ref.external_id)
+    return Error::Invalid(f, f + " needs an id, an email or an external_id");
+  return ref;
+}
+
 Result<NewEvent> DecodeNewEvent(const json::value& item) {
   if (!item.is_object()) return NotObject("an event");
   NewEvent ev;
-  bool has_name = false;
+  bool has_name = false, flat = false, nested = false;
   for (const auto& [key, v] : item.get_object()) {
     if (key == "name") {
       RAPPORT_ASSIGN_OR_RETURN(ev.name, String(v, "name"));
       has_name = true;
+    } else if (key == "contact") {
+      RAPPORT_ASSIGN_OR_RETURN(ContactRef ref, DecodeContactRef(v, "contact"));
+      ev.contact.id = ref.id;
+      ev.contact.email = std::move(ref.email);
+      ev.contact.external_id = std::move(ref.external_id);
+      nested = true;
     } else if (key == "contact_id") {
-      int64_t id = 0;
-      if (v.is_int64())
-        id = v.get_int64();
-      else if (v.is_uint64() && v.get_uint64() <= uint64_t(std::numeric_limits<int64_t>::max()))
-        id = int64_t(v.get_uint64());
-      if (id <= 0) return Error::Invalid("contact_id", "contact_id must be a positive integer");
-      ev.contact.id = id;
+      RAPPORT_ASSIGN_OR_RETURN(ev.contact.id, PositiveId(v, "contact_id"));
+      flat = true;
     } else if (key == "email") {
+      flat = true;
       RAPPORT_ASSIGN_OR_RETURN(ev.contact.email, String(v, "email"));
     } else if (key == "external_id") {
+      flat = true;
       RAPPORT_ASSIGN_OR_RETURN(ev.contact.external_id, String(v, "external_id"));
     } else if (key == "properties") {
       if (!v.is_null()) {
@@ -203,7 +239,16 @@ Result<NewEvent> DecodeNewEvent(const json::value& item) {
     }
   }
   if (!has_name) return Error::Invalid("name", "an event needs a name");
-  RAPPORT_TRY(ValidateNewEvent(ev));
+  if (flat && nested)
+    return Error::Invalid("contact",
+                          "name the contact with contact or with contact_id/email/external_id, not both");
+  Status st = ValidateNewEvent(ev);
+  if (!st.ok()) {
+    Error e = st.error();
+    // Name the field as the caller wrote it.
+    if (nested && (e.field == "email" || e.field == "external_id")) e.field = "contact." + e.field;
+    return e;
+  }
   return ev;
 }
 

@@ -47,8 +47,16 @@ Result<json::value> ParseJson(std::string_view text);
 // like any unknown field.
 Result<ContactInput> DecodeContactInput(const json::value& body);
 
-// One event object -> a validated NewEvent (ValidateNewEvent applied). Fields: name, contact_id |
-// email | external_id, properties, occurred_at (RFC 3339), idempotency_key, attributes (merged
+// A contact reference: {"id": N} | {"email": "..."} | {"external_id": "..."} (several may be
+// given; the id wins, then the email, as in ContactRef). Errors are kInvalid naming
+// "<field>.<key>" (or `field` itself for a value that is not such an object). The email is not
+// normalized here (ValidateNewEvent / ValidateContactInput do it). Shared by every endpoint that
+// names a contact.
+Result<ContactRef> DecodeContactRef(const json::value& v, std::string_view field);
+
+// One event object -> a validated NewEvent (ValidateNewEvent applied). Fields: name, contact
+// ({"id"|"email"|"external_id"}, DecodeContactRef) or the flat contact_id | email | external_id
+// (not both forms), properties, occurred_at (RFC 3339), idempotency_key, attributes (merged
 // into the contact), create_contact (default true).
 Result<NewEvent> DecodeNewEvent(const json::value& item);
 

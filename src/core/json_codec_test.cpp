@@ -95,6 +95,36 @@ TEST(DecodeNewEvent, ReadsEveryField) {
   EXPECT_EQ(*by_id->contact.id, 42);
 }
 
+TEST(DecodeNewEvent, AcceptsTheContactReferenceShapeOfMessages) {
+  auto by_email = DecodeNewEvent(Parse(R"({"name":"x","contact":{"email":"Ada@EXAMPLE.com"}})"));
+  ASSERT_TRUE(by_email.ok()) << by_email.error().message;
+  EXPECT_EQ(*by_email->contact.email, "Ada@example.com");
+  auto by_id = DecodeNewEvent(Parse(R"({"name":"x","contact":{"id":7}})"));
+  ASSERT_TRUE(by_id.ok());
+  EXPECT_EQ(*by_id->contact.id, 7);
+  auto by_ext =
+      DecodeNewEvent(Parse(R"({"name":"x","contact":{"external_id":"cus_1"},"create_contact":false})"));
+  ASSERT_TRUE(by_ext.ok());
+  EXPECT_EQ(*by_ext->contact.external_id, "cus_1");
+  EXPECT_FALSE(by_ext->contact.create_contact);
+  struct Case {
+    const char* body;
+    const char* field;
+  } cases[] = {
+      {R"({"name":"x","contact":"a@b.co"})", "contact"},
+      {R"({"name":"x","contact":{}})", "contact"},
+      {R"({"name":"x","contact":{"id":0}})", "contact.id"},
+      {R"({"name":"x","contact":{"emial":"a@b.co"}})", "contact.emial"},
+      {R"({"name":"x","contact":{"email":"bad"}})", "contact.email"},
+      {R"({"name":"x","contact":{"email":"a@b.co"},"email":"a@b.co"})", "contact"},
+  };
+  for (const auto& c : cases) {
+    auto r = DecodeNewEvent(Parse(c.body));
+    ASSERT_FALSE(r.ok()) << c.body;
+    EXPECT_EQ(r.error().field, c.field) << c.body;
+  }
+}
+
 TEST(DecodeNewEvent, Errors) {
   struct Case {
     const char* body;

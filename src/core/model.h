@@ -101,6 +101,7 @@ struct Event {
   Timestamp occurred_at{};
   Timestamp received_at{};
   std::optional<std::string> idempotency_key;
+  int64_t position = 0;  // its place in the feed (set by FeedStore::Read only)
 };
 
 // How an incoming event names its contact: by id, by email, or by external id (first one set

@@ -59,6 +59,8 @@ struct OutboxMessage {
   std::string last_reply;   // the last SMTP reply or transport error text
   std::string lease_owner;  // set while kSending
   Timestamp lease_until{};
+  // The topic key the message is sent under (marketing consent), if any; stored with it.
+  std::optional<std::string> topic;
 };
 
 // Why an attempt did not deliver, as the reply tells it (delivery classifies replies:
@@ -118,9 +120,15 @@ struct OutboxQuery {
   std::string cursor;
 };
 
+class MailRule;  // core/mail_rule.h
+
 class OutboxStore {
  public:
   virtual ~OutboxStore() = default;
+  // The rule Claim() asks again for each due message (default: DefaultMailRule(), the consent
+  // rule). The composition root gives the send service and the store the same rule. `rule`
+  // must outlive the store; set it before claims start.
+  virtual void UseMailRule(const MailRule& rule) = 0;
   // Queues a message (state kQueued or kSuppressed as given, next_attempt_at as given).
   virtual Result<EnqueueResult> Enqueue(const OutboxMessage& message) = 0;
   // Enqueue() for many messages in one transaction (a campaign's batch): one result per message,
@@ -131,9 +139,10 @@ class OutboxStore {
   // Claims up to `max` messages of the lane that are due: kQueued/kDeferred with
   // next_attempt_at <= now, or kSending whose lease has expired. Marks them kSending with
   // lease_owner = owner and lease_until = now + lease. Never hands one message to two live leases.
-  // Suppression is checked again here, in the same transaction: a due message whose contact may
-  // no longer get its class of mail (SuppressionReason) becomes kSuppressed, with the reason as
-  // last_reply and a "message.suppressed" timeline event, and is not returned.
+  // The mail rule is asked again here, in the same transaction, with the contact's status and its
+  // subscription to the message's topic as they are now: a due message it refuses becomes
+  // kSuppressed, with the reason as last_reply and a "message.suppressed" timeline event, and is
+  // not returned.
   virtual Result<std::vector<OutboxMessage>> Claim(MessageClass lane, int max, std::string_view owner,
                                                    Timestamp now, Micros lease) = 0;
   // Records the outcome of an attempt for a message this owner holds: appends the attempt,

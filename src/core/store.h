@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/feed_notifier.h"
 #include "core/message_template.h"
 #include "core/model.h"
 #include "core/outbox.h"
@@ -32,6 +33,12 @@ struct UpsertResult {
   bool created = false;
 };
 
+// Every write below records itself on the contact's timeline, in the same transaction as the
+// change (docs/events.md lists the names and properties): Create "contact.created"; Update and
+// Upsert "contact.updated" (the changed fields and attribute keys, old and new values) and, when
+// the status changes, "contact.status_changed"; Erase a "contact.erased" tombstone without
+// personal data; Import "contact.imported" per contact it creates or changes; Merge
+// "contact.merged". A write that changes nothing records nothing.
 class ContactStore {
  public:
   virtual ~ContactStore() = default;
@@ -44,6 +51,10 @@ class ContactStore {
   virtual Result<Contact> GetByEmail(WorkspaceId ws, std::string_view email) = 0;
   virtual Result<Contact> GetByExternalId(WorkspaceId ws, std::string_view external_id) = 0;
   virtual Result<Contact> Update(WorkspaceId ws, ContactId id, const ContactInput& patch) = 0;
+  // The same, with `origin` (what made the change, e.g. {"via": "unsubscribe_link"}) recorded as
+  // the "origin" property of the change events.
+  virtual Result<Contact> Update(WorkspaceId ws, ContactId id, const ContactInput& patch,
+                                 const json::object& origin) = 0;
   // GDPR erasure: removes the contact's events, subscriptions, attributes and identifiers, keeps
   // a row with status erased and the SHA-256 of the email (so it is never mailed again).
   virtual Status Erase(WorkspaceId ws, ContactId id) = 0;
@@ -52,6 +63,17 @@ class ContactStore {
   // order with the index and the outcome of each input; a bad input does not stop the others.
   virtual Status Import(WorkspaceId ws, const std::vector<ContactInput>& inputs,
                         const std::function<void(size_t, const Result<UpsertResult>&)>& on_result) = 0;
+  // Contacts whose emails differ only in letter case (one contact per address whatever its case:
+  // core/email_address.h; migration v6 left the ones it found, merging nothing itself): groups of
+  // two or more live contacts, oldest first, groups in key order.
+  virtual Result<std::vector<std::vector<Contact>>> ListDuplicates(WorkspaceId ws) = 0;
+  // Merges `from` into `into` in one transaction: moves from's events, idempotency keys,
+  // subscriptions (of two to one topic, the more recently updated wins), messages and delivery
+  // attempts to into; adds from's attributes into lacks and its external_id when into has none;
+  // leaves from as a row without identifiers (status erased, no email hash: the person still gets
+  // mail as `into`); records "contact.merged" on into. Returns into as merged. kNotFound for
+  // unknown ids, kInvalid when they are the same, kConflict when either is erased.
+  virtual Result<Contact> Merge(WorkspaceId ws, ContactId into, ContactId from) = 0;
   // Streams every contact of the workspace in id order (for export). Stops when fn returns false.
   virtual Status ForEach(WorkspaceId ws, const std::function<bool(const Contact&)>& fn) = 0;
   virtual Result<int64_t> Count(WorkspaceId ws) = 0;
@@ -75,9 +97,10 @@ class EventStore {
  public:
   virtual ~EventStore() = default;
   // Appends a batch in one transaction: resolves (and may create) each event's contact, merges
-  // contact_attributes, skips events whose idempotency key the workspace has seen already
-  // (kDuplicate). Items that fail are reported and the rest are stored. When this returns OK,
-  // every kAccepted event is durable. `received_at` is stamped by the caller's clock.
+  // contact_attributes (a contact created or changed this way gets its "contact.created" /
+  // "contact.updated" event just before the event that caused it), skips events whose idempotency key the
+  // workspace has seen already (kDuplicate). Items that fail are reported and the rest are stored. When this
+  // returns OK, every kAccepted event is durable. `received_at` is stamped by the caller's clock.
   virtual Result<std::vector<AppendResult>> Append(WorkspaceId ws, const std::vector<NewEvent>& events,
                                                    Timestamp received_at) = 0;
   virtual Result<Page<Event>> ListForContact(WorkspaceId ws, ContactId contact, const EventQuery& q) = 0;
@@ -91,11 +114,57 @@ class TopicStore {
   virtual Result<std::vector<Topic>> List(WorkspaceId ws) = 0;
   virtual Result<Topic> GetByKey(WorkspaceId ws, std::string_view key) = 0;
   // Sets the contact's subscription to the topic with the consent record; creates or replaces.
+  // Records "topic.subscribed" or "topic.unsubscribed" (topic key and consent) in the same
+  // transaction.
   virtual Result<Subscription> SetSubscription(WorkspaceId ws, ContactId contact, std::string_view topic_key,
                                                SubscriptionStatus status, const Consent& consent) = 0;
-  // Removes the subscription row (kNotFound when there is none).
+  // Removes the subscription row (kNotFound when there is none); records
+  // "topic.subscription_removed" in the same transaction.
   virtual Status DeleteSubscription(WorkspaceId ws, ContactId contact, std::string_view topic_key) = 0;
   virtual Result<std::vector<Subscription>> ListSubscriptions(WorkspaceId ws, ContactId contact) = 0;
+};
+
+// One write of a feed consumer's own state, committed with its position (FeedStore::Commit).
+struct ConsumerStateWrite {
+  std::string key;                   // 1..255 bytes
+  std::optional<std::string> value;  // bytes; nullopt deletes the key
+};
+
+// The event log as a feed: read in commit order after a position, in batches, by consumers whose
+// positions are kept here (docs/events.md, "The feed").
+//
+// Positions: every event gets a position when its transaction commits its events; positions
+// are unique, increase in commit order (a reader that has read up to P never later finds a new
+// event at or below P) and are never reused. SQLite: the event id (one writer at a time, ids
+// never reused). PostgreSQL: a counter row taken as the transaction appends its events and held
+// until it commits, so the next transaction's positions come after (events.position).
+// Erasure deletes a contact's events, so a position may be missing from the log later; the
+// order of those that remain holds.
+//
+// A consumer commits its position (and, in the same transaction, its own state) after it has
+// handled the events up to it; after a restart it reads after Position(): nothing missed, and
+// nothing it committed is read again. Engines whose state lives in store tables of their own
+// commit the position inside their own write transaction (sql::CommitPositionIn).
+class FeedStore {
+ public:
+  virtual ~FeedStore() = default;
+  // Events of every workspace with position > after, in position order; at most `limit`
+  // (1..10000, else kInvalid "limit"). Each Event has its position set.
+  virtual Result<std::vector<Event>> Read(int64_t after, int limit) = 0;
+  // The highest position in the log (0 when empty).
+  virtual Result<int64_t> Head() = 0;
+  // The consumer's committed position; 0 when it never committed.
+  virtual Result<int64_t> Position(std::string_view consumer) = 0;
+  // Commits the consumer's position and its state writes in one transaction. kInvalid for an
+  // empty name (or longer than 255 bytes), a negative position or a bad key; kConflict when
+  // `position` is below the committed one (a consumer never moves back, so a second instance
+  // of the same consumer is noticed).
+  virtual Status Commit(std::string_view consumer, int64_t position,
+                        const std::vector<ConsumerStateWrite>& state) = 0;
+  // One value of the consumer's state; nullopt when absent.
+  virtual Result<std::optional<std::string>> State(std::string_view consumer, std::string_view key) = 0;
+  // Signalled after every commit (through this store object) that appended events.
+  virtual FeedNotifier& notifier() = 0;
 };
 
 class KeyStore {
@@ -143,6 +212,7 @@ class Store {
   virtual AuditStore& audit() = 0;
   virtual OutboxStore& outbox() = 0;
   virtual TemplateStore& templates() = 0;
+  virtual FeedStore& feed() = 0;
 };
 
 }  // namespace rapport

@@ -1,4 +1,5 @@
-// Routes: /api/v1/contacts, /api/v1/contacts/{id}, /api/v1/contacts/{id}/events.
+// Routes: /api/v1/contacts, /api/v1/contacts/{id}, /api/v1/contacts/{id}/merge,
+// /api/v1/contacts/{id}/events.
 #include "core/email_address.h"
 #include "http/handlers.h"
 
@@ -7,6 +8,16 @@ namespace rapport::http {
 namespace {
 
 json::value NextCursor(const std::string& c) { return c.empty() ? json::value(nullptr) : json::value(c); }
+
+// The contact a reference names ({"id"} | {"email"} | {"external_id"}), or kNotFound.
+Result<Contact> FindByRef(Store& store, WorkspaceId ws, const ContactRef& ref) {
+  if (ref.id) return store.contacts().Get(ws, *ref.id);
+  if (ref.email) {
+    RAPPORT_ASSIGN_OR_RETURN(std::string email, NormalizeEmail(*ref.email, "contact.email"));
+    return store.contacts().GetByEmail(ws, email);
+  }
+  return store.contacts().GetByExternalId(ws, *ref.external_id);
+}
 
 }  // namespace
 
@@ -58,6 +69,33 @@ void AddContactRoutes(Router& router, Services& s) {
     Audit(s, call, "contact.erase", "contact", std::to_string(id));
     return NoContent();
   });
+
+  // Body {"contact": {"id"|"email"|"external_id"}} or {"contact_id": N}: the contact merged into {id}.
+  router.Add("POST", "/api/v1/contacts/{id}/merge", Access::kWrite,
+             [&s](CallContext& call) -> Result<Response> {
+               RAPPORT_ASSIGN_OR_RETURN(ContactId id, PathId(call, "id", "contact"));
+               RAPPORT_ASSIGN_OR_RETURN(json::value body, ParseBody(call.request));
+               if (!body.is_object())
+                 return Error::Invalid("contact", "the body is {\"contact\": {\"id\": N}}");
+               ContactRef ref;
+               for (const auto& [key, v] : body.get_object()) {
+                 if (key == "contact") {
+                   RAPPORT_ASSIGN_OR_RETURN(ref, DecodeContactRef(v, "contact"));
+                 } else if (key == "contact_id") {
+                   RAPPORT_ASSIGN_OR_RETURN(ref, DecodeContactRef(json::object{{"id", v}}, "contact_id"));
+                 } else {
+                   return Error::Invalid(std::string(key), "unknown field '" + std::string(key) + "'");
+                 }
+               }
+               if (!ref.id && !ref.email && !ref.external_id)
+                 return Error::Invalid("contact", "name the contact to merge with contact or contact_id");
+               RAPPORT_ASSIGN_OR_RETURN(Contact other, FindByRef(s.store, call.key.workspace_id, ref));
+               RAPPORT_ASSIGN_OR_RETURN(Contact merged,
+                                        s.store.contacts().Merge(call.key.workspace_id, id, other.id));
+               Audit(s, call, "contact.merge", "contact", std::to_string(id),
+                     json::object{{"merged_contact_id", other.id}});
+               return JsonResponse(200, EncodeContact(merged));
+             });
 
   router.Add(
       "GET", "/api/v1/contacts/{id}/events", Access::kRead, [&s](CallContext& call) -> Result<Response> {

@@ -3,16 +3,18 @@
 //                    link scanners and prefetchers cannot unsubscribe anyone)
 //   POST /u/{token}  unsubscribes: RFC 8058 one-click (mail clients POST
 //                    "List-Unsubscribe=One-Click") and the page's button alike
-// Unsubscribing sets the contact's status to unsubscribed (no more marketing mail; transactional
-// mail still arrives), records a "contact.unsubscribed" event on the timeline and an audit entry.
-// A bounced, complained or erased contact keeps its status. A forged or altered token gets 404.
+// Unsubscribing applies the rule of tracking/unsubscribe.h: an active contact becomes unsubscribed
+// (no more marketing mail; transactional mail still arrives), recorded as a
+// "contact.status_changed" event (origin: the link and its method) in the same transaction; a
+// bounced, complained or erased contact keeps its status. An audit entry follows. A forged or
+// altered token gets 404.
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "http/error_response.h"
 #include "http/handlers.h"
 #include "template/html_escape.h"
 #include "tracking/link_signer.h"
+#include "tracking/unsubscribe.h"
 
 namespace rapport::http {
 
@@ -74,29 +76,18 @@ void AddLinkRoutes(Router& router, Services& s) {
     auto claims = s.links.Verify(call.params.at(0).second, tracking::LinkKind::kUnsubscribe);
     if (!claims.ok()) return NotValid();
     WorkspaceId ws = claims->workspace_id;
-    auto contact = s.store.contacts().Get(ws, claims->contact_id);
-    if (!contact.ok()) {
-      if (contact.error().code == ErrorCode::kNotFound) return NotValid();
-      return contact.error();
+    bool one_click = call.request.body.find("List-Unsubscribe=One-Click") != std::string::npos;
+    auto out = tracking::Unsubscribe(
+        s.store.contacts(), ws, claims->contact_id,
+        one_click ? tracking::UnsubscribeMethod::kOneClick : tracking::UnsubscribeMethod::kPage);
+    if (!out.ok()) {
+      if (out.error().code == ErrorCode::kNotFound) return NotValid();
+      return out.error();
     }
-    if (contact->status == ContactStatus::kActive) {
-      ContactInput patch;
-      patch.status = ContactStatus::kUnsubscribed;
-      RAPPORT_TRY(s.store.contacts().Update(ws, contact->id, patch));
-      bool one_click = call.request.body.find("List-Unsubscribe=One-Click") != std::string::npos;
-      NewEvent ev;
-      ev.contact.id = contact->id;
-      ev.name = "contact.unsubscribed";
-      ev.properties = json::object{{"method", one_click ? "one-click" : "page"}};
-      ev.contact.create_contact = false;
-      Timestamp now = s.clock.Now();
-      ev.occurred_at = now;
-      auto appended = s.store.events().Append(ws, {ev}, now);
-      if (!appended.ok())
-        spdlog::warn("unsubscribe of contact {}: timeline event: {}", contact->id, appended.error().message);
+    if (out->changed) {
       CallContext as_link{call.request, call.params, ApiKey{}};
       as_link.key.workspace_id = ws;
-      Audit(s, as_link, "contact.unsubscribe", "contact", std::to_string(contact->id),
+      Audit(s, as_link, "contact.unsubscribe", "contact", std::to_string(out->contact.id),
             json::object{{"method", one_click ? "one-click" : "page"}});
     }
     return Page(200, "You are unsubscribed", "<p>You will not receive marketing email from us.</p>");

@@ -200,7 +200,7 @@ TEST_F(ServerTest, ShutdownFinishesTheRequestInFlightAndClosesIdleConnections) {
   close(busy);
   auto count = env_.store->events().Count(env_.workspace);
   ASSERT_TRUE(count.ok());
-  EXPECT_EQ(*count, 2);  // acknowledged means stored
+  EXPECT_EQ(*count, 3);  // acknowledged means stored: the two events and their contact's "contact.created"
 }
 
 TEST_F(ServerTest, DrainTimeoutEndsRunWhenAClientNeverFinishes) {

@@ -153,7 +153,7 @@ Result<OutboxMessage> SendService::Build(WorkspaceId ws, const MessageTemplate& 
   m.mime = std::move(composed.mime);
   m.idempotency_key = std::move(key);
   m.next_attempt_at = cr.now;
-  (void)topic;
+  m.topic = topic;  // the claim asks the mail rule again, with the subscription as it is then
   return m;
 }
 

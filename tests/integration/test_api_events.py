@@ -11,8 +11,10 @@ def test_single_event_creates_contact_and_appears_on_timeline(api):
     tl = api.get(f"/api/v1/contacts/{c['id']}/events")
     assert tl.status == 200
     events = tl.json()["data"]
-    assert [e["name"] for e in events] == ["signed_up"]
+    # Newest first: the event, then the creation of its contact, recorded with it.
+    assert [e["name"] for e in events] == ["signed_up", "contact.created"]
     assert events[0]["properties"] == {"source": "landing"}
+    assert events[1]["properties"]["email"] == "new@example.com"
 
 
 def test_batch_keeps_good_items_and_reports_bad_ones_by_index(api):
@@ -40,7 +42,7 @@ def test_batch_keeps_good_items_and_reports_bad_ones_by_index(api):
     assert r.json()["duplicates"] == 1 and r.json()["accepted"] == 0
     c = api.get("/api/v1/contacts?email=shopper@example.com").json()["data"][0]
     names = [e["name"] for e in api.get(f"/api/v1/contacts/{c['id']}/events").json()["data"]]
-    assert sorted(names) == ["order_placed", "viewed_product"]
+    assert sorted(names) == ["contact.created", "order_placed", "viewed_product"]
 
 
 def test_timeline_is_newest_first_and_paginates(api):
@@ -55,7 +57,8 @@ def test_timeline_is_newest_first_and_paginates(api):
         cursor = page.get("next_cursor") or ""
         if not cursor:
             break
-    assert len(names) == 25 and len(set(names)) == 25
+    assert names[-1] == "contact.created"  # the oldest: the contact the first event created
+    assert len(names) == 26 and len(set(names)) == 26
 
 
 def test_too_many_events_in_one_request(api):

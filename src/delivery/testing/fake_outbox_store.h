@@ -13,6 +13,8 @@ namespace rapport::delivery::testing {
 
 class FakeOutboxStore final : public OutboxStore {
  public:
+  // The fake hands out every due message: suppression is the real stores' job (contract-tested).
+  void UseMailRule(const MailRule&) override {}
   Result<EnqueueResult> Enqueue(const OutboxMessage& message) override {
     std::lock_guard lock(mu_);
     OutboxMessage m = message;

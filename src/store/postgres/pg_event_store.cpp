@@ -1,10 +1,12 @@
 #include "store/postgres/pg_event_store.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/email_address.h"
 #include "store/sql/codec.h"
 
 namespace rapport::postgres {
@@ -66,8 +68,8 @@ constexpr std::string_view kSelectKeys =
     "JOIN event_keys k ON k.workspace_id = $1 AND k.key = u.v";
 
 struct Resolved {
-  std::unordered_map<int64_t, bool> by_id;  // id -> live
-  std::unordered_map<std::string, ContactId> by_email, by_ext;
+  std::unordered_map<int64_t, bool> by_id;                      // id -> live
+  std::unordered_map<std::string, ContactId> by_email, by_ext;  // by_email: by identity key
 };
 
 Status LookupContacts(Session& s, WorkspaceId ws, const std::unordered_set<int64_t>& ids,
@@ -78,11 +80,11 @@ Status LookupContacts(Session& s, WorkspaceId ws, const std::unordered_set<int64
   // Joins with unnest() (index lookups per value) rather than "= ANY(array)", which a generic
   // plan runs as a scan comparing every row with the whole array.
   RAPPORT_TRY(
-      s.Exec("SELECT c.id, c.email, c.external_id, c.status FROM unnest($2::bigint[]) AS u(v) "
+      s.Exec("SELECT c.id, c.email_key, c.external_id, c.status FROM unnest($2::bigint[]) AS u(v) "
              "JOIN contacts c ON c.id = u.v AND c.workspace_id = $1 "
-             "UNION ALL SELECT c.id, c.email, c.external_id, c.status FROM unnest($3::text[]) AS u(v) "
-             "JOIN contacts c ON c.workspace_id = $1 AND c.email = u.v "
-             "UNION ALL SELECT c.id, c.email, c.external_id, c.status FROM unnest($4::text[]) AS u(v) "
+             "UNION ALL SELECT c.id, c.email_key, c.external_id, c.status FROM unnest($3::text[]) AS u(v) "
+             "JOIN contacts c ON c.workspace_id = $1 AND c.email_key = u.v "
+             "UNION ALL SELECT c.id, c.email_key, c.external_id, c.status FROM unnest($4::text[]) AS u(v) "
              "JOIN contacts c ON c.workspace_id = $1 AND c.external_id = u.v",
              {ws, std::string_view(id_arr), std::string_view(email_arr), std::string_view(ext_arr)},
              [&](const Row& r) {
@@ -110,6 +112,12 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
     if (props[i].size() > kMaxEventPropertiesBytes)
       invalid[i] = Error::Invalid("properties", "event properties are at most 64 KiB of JSON");
   }
+
+  // Emails by their identity key (any letter case names the same contact).
+  std::vector<std::string> email_keys(n);
+  for (size_t i = 0; i < n; ++i)
+    if (!invalid[i] && !events[i].contact.id && events[i].contact.email)
+      email_keys[i] = EmailIdentityKey(*events[i].contact.email);
 
   std::vector<AppendResult> out;
   RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
@@ -155,45 +163,55 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
       if (c.id)
         ids.insert(*c.id);
       else if (c.email)
-        emails.insert(*c.email);
+        emails.insert(email_keys[i]);
       else
         exts.insert(*c.external_id);
     }
     Resolved known;
     RAPPORT_TRY(LookupContacts(s, ws, ids, emails, exts, known));
+    std::unordered_map<ContactId, Contact> created;  // by this transaction, not yet recorded
     std::string create_json = "[";
     std::unordered_set<std::string> create_emails, create_exts;
     for (size_t i = 0; i < n; ++i) {
       if (!pending[i]) continue;
       const ContactRef& c = events[i].contact;
       if (c.id || !c.create_contact) continue;
-      if (c.email && !known.by_email.count(*c.email) && create_emails.insert(*c.email).second) {
+      if (c.email && !known.by_email.count(email_keys[i]) && create_emails.insert(email_keys[i]).second) {
         if (create_json.size() > 1) create_json.push_back(',');
         create_json += "{\"e\":";
         AppendJsonString(create_json, *c.email);
+        create_json += ",\"k\":";
+        AppendJsonString(create_json, email_keys[i]);
         create_json += ",\"x\":null}";
       } else if (!c.email && !known.by_ext.count(*c.external_id) &&
                  create_exts.insert(*c.external_id).second) {
         if (create_json.size() > 1) create_json.push_back(',');
-        create_json += "{\"e\":null,\"x\":";
+        create_json += "{\"e\":null,\"k\":null,\"x\":";
         AppendJsonString(create_json, *c.external_id);
         create_json += "}";
       }
     }
     create_json.push_back(']');
     if (!create_emails.empty() || !create_exts.empty()) {
-      RAPPORT_TRY(
-          s.Exec("INSERT INTO contacts (workspace_id, email, external_id, status, attributes, timezone, "
-                 "locale, created_at, updated_at) SELECT $1, r.e, r.x, 'active', '{}', '', '', $2, $2 "
-                 "FROM jsonb_to_recordset($3::jsonb) AS r(e text, x text) ON CONFLICT DO NOTHING "
-                 "RETURNING id, email, external_id",
-                 {ws, ToMicros(received_at), std::string_view(create_json)}, [&](const Row& r) {
-                   known.by_id[r.Int(0)] = true;
-                   if (!r.IsNull(1)) create_emails.erase(std::string(r.Text(1)));
-                   if (!r.IsNull(1)) known.by_email[std::string(r.Text(1))] = r.Int(0);
-                   if (!r.IsNull(2)) create_exts.erase(std::string(r.Text(2)));
-                   if (!r.IsNull(2)) known.by_ext[std::string(r.Text(2))] = r.Int(0);
-                 }));
+      RAPPORT_TRY(s.Exec(
+          "INSERT INTO contacts (workspace_id, email, external_id, status, attributes, timezone, "
+          "locale, created_at, updated_at, email_key) SELECT $1, r.e, r.x, 'active', '{}', '', '', $2, $2, "
+          "r.k FROM jsonb_to_recordset($3::jsonb) AS r(e text, k text, x text) ON CONFLICT DO NOTHING "
+          "RETURNING id, email, external_id, email_key",
+          {ws, ToMicros(received_at), std::string_view(create_json)}, [&](const Row& r) {
+            Contact c;
+            c.id = r.Int(0);
+            c.workspace_id = ws;
+            if (!r.IsNull(1)) c.email = std::string(r.Text(1));
+            if (!r.IsNull(2)) c.external_id = std::string(r.Text(2));
+            c.created_at = c.updated_at = received_at;
+            created.emplace(c.id, std::move(c));
+            known.by_id[r.Int(0)] = true;
+            if (!r.IsNull(3)) create_emails.erase(std::string(r.Text(3)));
+            if (!r.IsNull(3)) known.by_email[std::string(r.Text(3))] = r.Int(0);
+            if (!r.IsNull(2)) create_exts.erase(std::string(r.Text(2)));
+            if (!r.IsNull(2)) known.by_ext[std::string(r.Text(2))] = r.Int(0);
+          }));
       // Whatever another writer created in the meantime.
       RAPPORT_TRY(LookupContacts(s, ws, {}, create_emails, create_exts, known));
     }
@@ -205,7 +223,7 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
         auto it = known.by_id.find(*c.id);
         if (it != known.by_id.end() && it->second) id = *c.id;
       } else if (c.email) {
-        if (auto it = known.by_email.find(*c.email); it != known.by_email.end()) id = it->second;
+        if (auto it = known.by_email.find(email_keys[i]); it != known.by_email.end()) id = it->second;
       } else if (auto it = known.by_ext.find(*c.external_id); it != known.by_ext.end()) {
         id = it->second;
       }
@@ -238,27 +256,76 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
       ++to_store;
     }
 
-    // 4. Attribute merges, in order (jsonb_strip_nulls drops the keys the patch set to null).
-    for (size_t i = 0; i < n; ++i) {
-      if (!pending[i] || !events[i].contact_attributes || events[i].contact_attributes->empty()) continue;
-      std::string patch = sql::SerializeObject(*events[i].contact_attributes);
-      RAPPORT_TRY(
-          s.Exec("UPDATE contacts SET attributes = jsonb_strip_nulls(attributes || $3::jsonb), "
-                 "updated_at = $4 WHERE id = $1 AND workspace_id = $2",
-                 {out[i].contact_id, ws, std::string_view(patch), ToMicros(received_at)}));
+    // 4. The change events each stored event causes (its contact's creation, its attribute
+    // merge), recorded just before it; attribute merges in order, on the contacts read and
+    // locked once, then written once each.
+    std::vector<std::vector<sql::ChangeEvent>> before(n);
+    std::unordered_map<ContactId, Contact> merged;  // contacts with attribute patches, as merged
+    {
+      std::unordered_set<int64_t> patched;
+      for (size_t i = 0; i < n; ++i)
+        if (pending[i] && events[i].contact_attributes && !events[i].contact_attributes->empty())
+          patched.insert(out[i].contact_id);
+      if (!patched.empty()) {
+        std::string arr = IntArray(patched);
+        RAPPORT_TRY(
+            s.Exec("SELECT " + std::string(sql::kContactColumns) +
+                       " FROM contacts WHERE workspace_id = $1 AND id IN (SELECT unnest($2::bigint[])) "
+                       "ORDER BY id FOR UPDATE",
+                   {ws, std::string_view(arr)}, [&](const Row& r) {
+                     Contact c = sql::ReadContact(r);
+                     merged.emplace(c.id, std::move(c));
+                   }));
+      }
     }
+    for (size_t i = 0; i < n; ++i) {
+      if (!pending[i]) continue;
+      if (auto it = created.find(out[i].contact_id); it != created.end()) {
+        sql::ContactCreated(it->second, {}, nullptr, before[i]);
+        created.erase(it);
+      }
+      if (!events[i].contact_attributes || events[i].contact_attributes->empty()) continue;
+      auto it = merged.find(out[i].contact_id);
+      if (it == merged.end()) continue;
+      Contact after = it->second;
+      sql::MergeAttributes(after.attributes, *events[i].contact_attributes);
+      sql::ContactChanged(it->second, after, {}, nullptr, before[i]);
+      it->second = std::move(after);
+    }
+    if (!merged.empty()) {
+      std::string rows = "[";
+      for (const auto& [id, c] : merged) {
+        if (rows.size() > 1) rows.push_back(',');
+        rows += "{\"i\":" + std::to_string(id) + ",\"a\":" + sql::SerializeObject(c.attributes) + "}";
+      }
+      rows.push_back(']');
+      RAPPORT_TRY(
+          s.Exec("UPDATE contacts SET attributes = r.a, updated_at = $2 FROM jsonb_to_recordset($3::jsonb) "
+                 "AS r(i bigint, a jsonb) WHERE contacts.id = r.i AND contacts.workspace_id = $1",
+                 {ws, ToMicros(received_at), std::string_view(rows)}));
+    }
+    // Contacts created for events that were then not stored (duplicates) are recorded last.
+    std::vector<sql::ChangeEvent> after_all;
+    for (const auto& [id, c] : created) sql::ContactCreated(c, {}, nullptr, after_all);
+    size_t change_count = after_all.size();
+    for (const auto& b : before) change_count += b.size();
 
     // 5. Event ids, then the keys (a key another writer took meanwhile makes a duplicate).
+    const std::vector<bool> had_ids = pending;  // the events given ids below
     std::vector<EventId> new_ids;
-    if (to_store > 0) {
-      new_ids.reserve(to_store);
+    const size_t id_count = to_store + change_count;
+    size_t next_id = 0;  // the next of new_ids to hand out
+    if (id_count > 0) {
+      new_ids.reserve(id_count);
       RAPPORT_TRY(
           s.Exec("SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1::int)",
-                 {static_cast<int64_t>(to_store)}, [&](const Row& r) { new_ids.push_back(r.Int(0)); }));
-      if (new_ids.size() != to_store) return Error::Internal("the event sequence returned too few ids");
-      size_t k = 0;
-      for (size_t i = 0; i < n; ++i)
-        if (pending[i]) out[i].event_id = new_ids[k++];
+                 {static_cast<int64_t>(id_count)}, [&](const Row& r) { new_ids.push_back(r.Int(0)); }));
+      if (new_ids.size() != id_count) return Error::Internal("the event sequence returned too few ids");
+      for (size_t i = 0; i < n; ++i) {
+        if (!pending[i]) continue;
+        next_id += before[i].size();
+        out[i].event_id = new_ids[next_id++];
+      }
     }
     std::string keys_json = "[";
     for (size_t i = 0; i < n; ++i) {
@@ -291,25 +358,55 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
       }
     }
 
-    // 6. The events.
+    // 6. The events (each after the change events it caused), with their feed positions, taken
+    // last: the counter row stays locked from here to the commit.
     std::string rows = "[";
+    size_t row_count = 0;
+    int64_t position = 0;
+    auto add_row = [&](EventId id, ContactId contact, std::string_view name, std::string_view properties,
+                       Timestamp occurred) {
+      if (rows.size() > 1) rows.push_back(',');
+      rows += "{\"i\":" + std::to_string(id) + ",\"c\":" + std::to_string(contact) + ",\"n\":";
+      AppendJsonString(rows, name);
+      rows += ",\"p\":";
+      rows += properties;
+      rows += ",\"o\":" + std::to_string(ToMicros(occurred)) + ",\"q\":" + std::to_string(++position) + "}";
+      ++row_count;
+    };
+    // Rows in order: for each event that had ids in step 5, the change events it caused, then
+    // itself unless it lost its key to another writer there (its id stays unused); then the
+    // contacts created for events that were not stored.
+    struct Pending {
+      EventId id;
+      ContactId contact;
+      std::string_view name, properties;
+      Timestamp occurred;
+    };
+    std::vector<Pending> ordered;
+    ordered.reserve(id_count);
+    next_id = 0;
     for (size_t i = 0; i < n; ++i) {
+      if (!had_ids[i]) continue;
+      for (const sql::ChangeEvent& c : before[i])
+        ordered.push_back({new_ids[next_id++], c.contact_id, c.name, c.properties, received_at});
+      EventId id = new_ids[next_id++];
       if (!pending[i]) continue;
       const NewEvent& e = events[i];
-      if (rows.size() > 1) rows.push_back(',');
-      rows += "{\"i\":" + std::to_string(out[i].event_id) + ",\"c\":" + std::to_string(out[i].contact_id) +
-              ",\"n\":";
-      AppendJsonString(rows, e.name);
-      rows += ",\"p\":";
-      rows += props[i];
-      rows += ",\"o\":" + std::to_string(ToMicros(e.occurred_at.value_or(received_at))) + "}";
+      ordered.push_back({id, out[i].contact_id, e.name, props[i], e.occurred_at.value_or(received_at)});
     }
+    for (const sql::ChangeEvent& c : after_all)
+      ordered.push_back({new_ids[next_id++], c.contact_id, c.name, c.properties, received_at});
+    if (!ordered.empty()) {
+      RAPPORT_ASSIGN_OR_RETURN(int64_t last, sql::ReservePositions(s, static_cast<int64_t>(ordered.size())));
+      position = last - static_cast<int64_t>(ordered.size());
+    }
+    for (const Pending& p : ordered) add_row(p.id, p.contact, p.name, p.properties, p.occurred);
     rows.push_back(']');
-    if (rows.size() > 2) {
+    if (row_count > 0) {
       RAPPORT_TRY(s.Exec(
-          "INSERT INTO events (id, workspace_id, contact_id, name, properties, occurred_at, received_at) "
-          "SELECT r.i, $1, r.c, r.n, r.p, r.o, $2 FROM jsonb_to_recordset($3::jsonb) "
-          "AS r(i bigint, c bigint, n text, p jsonb, o bigint)",
+          "INSERT INTO events (id, workspace_id, contact_id, name, properties, occurred_at, received_at, "
+          "position) SELECT r.i, $1, r.c, r.n, r.p, r.o, $2, r.q FROM jsonb_to_recordset($3::jsonb) "
+          "AS r(i bigint, c bigint, n text, p jsonb, o bigint, q bigint)",
           {ws, ToMicros(received_at), std::string_view(rows)}));
     }
 

@@ -2,7 +2,9 @@
 // (a handful of round trips per batch instead of several per event): existing idempotency keys
 // in one query, contacts resolved with one query and created with one INSERT ... ON CONFLICT,
 // event ids drawn from the sequence at once, keys claimed with one INSERT ... ON CONFLICT DO
-// NOTHING RETURNING, and the events written with one INSERT ... SELECT FROM json_to_recordset.
+// NOTHING RETURNING, attribute merges read (locked) and written once per contact, and the events,
+// each after the change events it caused, written with one INSERT ... SELECT FROM
+// json_to_recordset, their feed positions reserved with one counter update just before it.
 // Results match the row-by-row SqlEventStore::Append (the contract suite runs both), except that
 // a contact named only by an in-batch duplicate may still be created.
 // Thread-safety and failure: as sql::SqlEventStore.

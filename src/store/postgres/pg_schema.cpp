@@ -188,13 +188,69 @@ CREATE INDEX outbox_queued ON outbox_messages (lane, next_attempt_at) WHERE stat
 CREATE INDEX outbox_deferred ON outbox_messages (lane, next_attempt_at) WHERE state = 'deferred';
 )sql";
 
+// v5: the log is a feed, and messages name their topic.
+// - events.position: the event's place in commit order. Identity values are not commit-ordered
+//   (a transaction can take id 7, commit after the one that took id 8, and a reader that read 8
+//   never sees 7), so positions come from one counter row, feed_clock, which a transaction
+//   updates as it appends its events: the row stays locked until it commits, so the next
+//   transaction's positions are taken after this one is visible. The store takes a range per
+//   statement (sql::ReservePositions); the column default takes one per row for any other insert.
+//   Existing events keep their ids as positions (they are all committed).
+// - feed_consumers, feed_consumer_state: consumers' positions and their own state.
+// - outbox_messages.topic. (Ids were already never reused here: identity sequences.)
+constexpr const char* kV5 = R"sql(
+CREATE TABLE feed_clock (
+  id INT PRIMARY KEY CHECK (id = 1),
+  position BIGINT NOT NULL
+);
+ALTER TABLE events ADD COLUMN position BIGINT;
+UPDATE events SET position = id;
+INSERT INTO feed_clock (id, position) SELECT 1, COALESCE(MAX(position), 0) FROM events;
+CREATE FUNCTION rapport_feed_next_position() RETURNS BIGINT LANGUAGE sql VOLATILE AS
+  'UPDATE feed_clock SET position = position + 1 WHERE id = 1 RETURNING position';
+ALTER TABLE events ALTER COLUMN position SET DEFAULT rapport_feed_next_position();
+ALTER TABLE events ALTER COLUMN position SET NOT NULL;
+CREATE UNIQUE INDEX events_position ON events (position);
+
+CREATE TABLE feed_consumers (
+  name TEXT PRIMARY KEY,
+  position BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE feed_consumer_state (
+  consumer TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value BYTEA NOT NULL,
+  PRIMARY KEY (consumer, key)
+);
+
+ALTER TABLE outbox_messages ADD COLUMN topic TEXT;
+)sql";
+
+// v6: one contact per email address whatever the letter case (core/email_address.h,
+// EmailIdentityKey). contacts.email_key is the address with ASCII letters lower-cased (translate(),
+// not lower(), which would follow the database's locale); lookups by email use it, and it is
+// unique per workspace. Existing case variants are not merged here: the oldest keeps the key, the
+// others keep theirs NULL until `rapport contacts duplicates` lists them and a merge resolves them.
+constexpr const char* kV6 = R"sql(
+ALTER TABLE contacts ADD COLUMN email_key TEXT;
+UPDATE contacts c SET email_key = translate(c.email, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')
+  FROM (SELECT DISTINCT ON (workspace_id, translate(email, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'))
+          id FROM contacts WHERE email IS NOT NULL
+        ORDER BY workspace_id, translate(email, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), id) AS first
+  WHERE c.id = first.id;
+CREATE UNIQUE INDEX contacts_uq__email_key ON contacts (workspace_id, email_key);
+)sql";
+
 }  // namespace
 
 std::vector<sql::Migration> PgMigrations() {
   return {{1, "initial schema", kV1},
           {2, "templates", kV2},
           {3, "outbox bodies", kV3},
-          {4, "due messages indexed per state", kV4}};
+          {4, "due messages indexed per state", kV4},
+          {5, "the feed, message topics", kV5},
+          {6, "contact email keys", kV6}};
 }
 
 }  // namespace rapport::postgres

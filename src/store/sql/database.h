@@ -73,6 +73,10 @@ class Database {
   // for a retry (PostgreSQL serialization failures), so it must not have side effects outside
   // the session besides resetting its own outputs.
   virtual Status Write(const TxFn& fn) = 0;
+  // Write() with foreign keys unenforced while fn runs (schema rebuilds: SQLite drops and renames
+  // parent tables), then every foreign key checked before the commit (kInternal if one fails).
+  // PostgreSQL has nothing to turn off: the same as Write().
+  virtual Status WriteWithoutForeignKeys(const TxFn& fn) { return Write(fn); }
   // Runs fn in a read-only snapshot.
   virtual Status Read(const TxFn& fn) = 0;
   virtual Dialect dialect() const = 0;

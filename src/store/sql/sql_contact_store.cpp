@@ -1,5 +1,6 @@
 #include <algorithm>
 
+#include "core/email_address.h"
 #include "store/sql/codec.h"
 #include "store/sql/sql_store.h"
 
@@ -22,6 +23,13 @@ Status RequireKey(const ContactInput& input) {
 Result<std::optional<Contact>> FindContactBy(Session& s, WorkspaceId ws, std::string_view column,
                                              std::string_view value) {
   std::optional<Contact> found;
+  // An email is looked up by its identity key (any letter case finds the contact).
+  std::string key;
+  if (column == "email") {
+    key = EmailIdentityKey(value);
+    column = "email_key";
+    value = key;
+  }
   // `column` is one of our own column names, never input.
   std::string sql = kSelectContact + "WHERE workspace_id = $1 AND " + std::string(column) + " = $2";
   RAPPORT_TRY(s.Exec(sql, {ws, value}, [&](const Row& r) { found = ReadContact(r); }));
@@ -36,7 +44,8 @@ Result<Contact> FindContact(Session& s, WorkspaceId ws, ContactId id) {
   return std::move(*found);
 }
 
-Result<Contact> InsertContactIn(Session& s, WorkspaceId ws, const ContactInput& input, Timestamp now) {
+Result<Contact> InsertContactIn(Session& s, WorkspaceId ws, const ContactInput& input, Timestamp now,
+                                std::vector<ChangeEvent>& changes, const ChangeNames& names) {
   RAPPORT_TRY(RequireKey(input));
   std::string attributes = "{}";
   if (input.attributes) {
@@ -47,22 +56,27 @@ Result<Contact> InsertContactIn(Session& s, WorkspaceId ws, const ContactInput& 
   std::optional<Contact> c;
   static const std::string sql =
       "INSERT INTO contacts (workspace_id, email, external_id, status, attributes, timezone, locale, "
-      "created_at, "
-      "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING " +
+      "created_at, updated_at, email_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING " +
       std::string(kContactColumns);
+  std::optional<std::string> key;
+  if (input.email) key = EmailIdentityKey(*input.email);
   RAPPORT_TRY(
       s.Exec(sql,
              {ws, OptParam(input.email), OptParam(input.external_id),
               OptStatusParam(input.status.value_or(ContactStatus::kActive)), std::string_view(attributes),
               std::string_view(input.timezone ? *input.timezone : std::string()),
-              std::string_view(input.locale ? *input.locale : std::string()), ToMicros(now)},
+              std::string_view(input.locale ? *input.locale : std::string()), ToMicros(now), OptParam(key)},
              [&](const Row& r) { c = ReadContact(r); }));
   if (!c) return Error::Internal("insert returned no row");
+  ContactCreated(*c, names, nullptr, changes);
   return std::move(*c);
 }
 
-Status UpdateContactIn(Session& s, Contact& c, const ContactInput& patch, Timestamp now) {
+Status UpdateContactIn(Session& s, Contact& c, const ContactInput& patch, Timestamp now,
+                       std::vector<ChangeEvent>& changes, const ChangeNames& names,
+                       const json::object* origin) {
   if (c.status == ContactStatus::kErased) return Error::Conflict("the contact is erased", "status");
+  const Contact before = c;
   if (patch.email) c.email = *patch.email;
   if (patch.external_id) c.external_id = patch.external_id;
   if (patch.status) c.status = *patch.status;
@@ -73,18 +87,25 @@ Status UpdateContactIn(Session& s, Contact& c, const ContactInput& patch, Timest
     return Error::Invalid("email", "a contact needs an email or an external_id");
   c.updated_at = now;
   std::string attributes = SerializeObject(c.attributes);
+  // The key changes only with the email: a contact left without one by migration v6 (a case
+  // variant of an older contact) keeps it NULL until it is merged.
   static const std::string sql =
       "UPDATE contacts SET email = $3, external_id = $4, status = $5, attributes = $6, timezone = $7, locale "
-      "= $8, "
-      "updated_at = $9 WHERE id = $1 AND workspace_id = $2";
+      "= $8, updated_at = $9, email_key = CASE WHEN $10 = 1 THEN $11 ELSE email_key END "
+      "WHERE id = $1 AND workspace_id = $2";
   Param email = c.email.empty() ? Param(nullptr) : Param(std::string_view(c.email));
+  const bool email_changed = c.email != before.email;
+  std::string key = c.email.empty() ? std::string() : EmailIdentityKey(c.email);
+  Param key_param = c.email.empty() ? Param(nullptr) : Param(std::string_view(key));
   RAPPORT_TRY(s.Exec(sql, {c.id, c.workspace_id, email, OptParam(c.external_id), ContactStatusName(c.status),
                            std::string_view(attributes), std::string_view(c.timezone),
-                           std::string_view(c.locale), ToMicros(now)}));
+                           std::string_view(c.locale), ToMicros(now), int64_t{email_changed}, key_param}));
+  ContactChanged(before, c, names, origin, changes);
   return {};
 }
 
-Result<UpsertResult> UpsertContactIn(Session& s, WorkspaceId ws, const ContactInput& input, Timestamp now) {
+Result<UpsertResult> UpsertContactIn(Session& s, WorkspaceId ws, const ContactInput& input, Timestamp now,
+                                     std::vector<ChangeEvent>& changes, const ChangeNames& names) {
   RAPPORT_TRY(RequireKey(input));
   std::optional<Contact> by_ext, by_email;
   if (input.external_id) {
@@ -97,12 +118,21 @@ Result<UpsertResult> UpsertContactIn(Session& s, WorkspaceId ws, const ContactIn
     return Error::Conflict("the email and the external_id belong to two different contacts", "email");
   std::optional<Contact>& target = by_ext ? by_ext : by_email;
   if (!target) {
-    RAPPORT_ASSIGN_OR_RETURN(Contact c, InsertContactIn(s, ws, input, now));
+    RAPPORT_ASSIGN_OR_RETURN(Contact c, InsertContactIn(s, ws, input, now, changes, names));
     return UpsertResult{std::move(c), true};
   }
   if (target->external_id && input.external_id && *target->external_id != *input.external_id)
     return Error::Conflict("the contact with this email has another external_id", "external_id");
-  RAPPORT_TRY(UpdateContactIn(s, *target, input, now));
+  // The address is kept as first given: a letter-case variant names the contact, it does not
+  // rewrite its address.
+  if (input.email && !target->email.empty() &&
+      EmailIdentityKey(*input.email) == EmailIdentityKey(target->email) && *input.email != target->email) {
+    ContactInput same_address = input;
+    same_address.email.reset();
+    RAPPORT_TRY(UpdateContactIn(s, *target, same_address, now, changes, names));
+  } else {
+    RAPPORT_TRY(UpdateContactIn(s, *target, input, now, changes, names));
+  }
   return UpsertResult{std::move(*target), false};
 }
 
@@ -134,8 +164,9 @@ Result<Contact> SqlContactStore::Create(WorkspaceId ws, const ContactInput& raw)
       RAPPORT_ASSIGN_OR_RETURN(auto existing, FindContactBy(s, ws, "external_id", *input.external_id));
       if (existing) return Error::Conflict("a contact with this external_id exists", "external_id");
     }
-    RAPPORT_ASSIGN_OR_RETURN(out, InsertContactIn(s, ws, input, now));
-    return {};
+    std::vector<ChangeEvent> changes;
+    RAPPORT_ASSIGN_OR_RETURN(out, InsertContactIn(s, ws, input, now, changes));
+    return InsertChangeEvents(s, changes, now);
   }));
   return out;
 }
@@ -146,8 +177,9 @@ Result<UpsertResult> SqlContactStore::Upsert(WorkspaceId ws, const ContactInput&
   UpsertResult out;
   Timestamp now = clock_.Now();
   RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
-    RAPPORT_ASSIGN_OR_RETURN(out, UpsertContactIn(s, ws, input, now));
-    return {};
+    std::vector<ChangeEvent> changes;
+    RAPPORT_ASSIGN_OR_RETURN(out, UpsertContactIn(s, ws, input, now, changes));
+    return InsertChangeEvents(s, changes, now);
   }));
   return out;
 }
@@ -181,7 +213,12 @@ Result<Contact> SqlContactStore::GetByExternalId(WorkspaceId ws, std::string_vie
   return std::move(*out);
 }
 
-Result<Contact> SqlContactStore::Update(WorkspaceId ws, ContactId id, const ContactInput& raw) {
+Result<Contact> SqlContactStore::Update(WorkspaceId ws, ContactId id, const ContactInput& patch) {
+  return Update(ws, id, patch, json::object{});
+}
+
+Result<Contact> SqlContactStore::Update(WorkspaceId ws, ContactId id, const ContactInput& raw,
+                                        const json::object& origin) {
   ContactInput patch = raw;
   RAPPORT_TRY(ValidateContactInput(patch));
   Contact out;
@@ -190,13 +227,15 @@ Result<Contact> SqlContactStore::Update(WorkspaceId ws, ContactId id, const Cont
     RAPPORT_ASSIGN_OR_RETURN(out, FindContact(s, ws, id));
     if (patch.email && *patch.email != out.email) {
       RAPPORT_ASSIGN_OR_RETURN(auto other, FindContactBy(s, ws, "email", *patch.email));
-      if (other) return Error::Conflict("a contact with this email exists", "email");
+      if (other && other->id != out.id) return Error::Conflict("a contact with this email exists", "email");
     }
     if (patch.external_id && patch.external_id != out.external_id) {
       RAPPORT_ASSIGN_OR_RETURN(auto other, FindContactBy(s, ws, "external_id", *patch.external_id));
       if (other) return Error::Conflict("a contact with this external_id exists", "external_id");
     }
-    return UpdateContactIn(s, out, patch, now);
+    std::vector<ChangeEvent> changes;
+    RAPPORT_TRY(UpdateContactIn(s, out, patch, now, changes, {}, &origin));
+    return InsertChangeEvents(s, changes, now);
   }));
   return out;
 }
@@ -224,10 +263,13 @@ Status SqlContactStore::Erase(WorkspaceId ws, ContactId id) {
       RAPPORT_TRY(s.Exec(sql, {id, ws}));
     }
     RAPPORT_TRY(
-        s.Exec("UPDATE contacts SET email = NULL, external_id = NULL, email_hash = $3, status = 'erased', "
+        s.Exec("UPDATE contacts SET email = NULL, email_key = NULL, external_id = NULL, email_hash = $3, "
+               "status = 'erased', "
                "attributes = '{}', timezone = '', locale = '', updated_at = $4 "
                "WHERE id = $1 AND workspace_id = $2",
                {id, ws, hash, ToMicros(now)}));
+    // The tombstone: that the contact was erased, and nothing about who it was.
+    RAPPORT_TRY(InsertEventIn(s, ws, id, "contact.erased", "{}", now, now));
     return {};
   });
 }
@@ -237,15 +279,16 @@ Result<Page<Contact>> SqlContactStore::List(WorkspaceId ws, const ContactQuery& 
   RAPPORT_ASSIGN_OR_RETURN(int64_t after, DecodeCursor(q.cursor));
   std::string sql = kSelectContact + "WHERE workspace_id = $1 AND id > $2";
   if (!q.include_erased) sql += " AND status <> 'erased'";
-  if (q.email) sql += " AND email = $4";
+  if (q.email) sql += " AND email_key = $4";
   sql += " ORDER BY id LIMIT $3";
+  const std::string email_key = q.email ? EmailIdentityKey(*q.email) : std::string();
   Page<Contact> page;
   RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
     page.items.clear();
     auto on_row = [&](const Row& r) { page.items.push_back(ReadContact(r)); };
     int64_t fetch = q.limit + 1;
     if (q.email)
-      RAPPORT_TRY(s.Exec(sql, {ws, after, fetch, std::string_view(*q.email)}, on_row));
+      RAPPORT_TRY(s.Exec(sql, {ws, after, fetch, std::string_view(email_key)}, on_row));
     else
       RAPPORT_TRY(s.Exec(sql, {ws, after, fetch}, on_row));
     return {};
@@ -273,11 +316,14 @@ Status SqlContactStore::Import(WorkspaceId ws, const std::vector<ContactInput>& 
     Timestamp now = clock_.Now();
     RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
       results.assign(n, std::nullopt);
+      std::vector<ChangeEvent> changes;
       for (size_t i = 0; i < n; ++i) {
         if (invalid[i]) continue;
         // PostgreSQL aborts a transaction at its first error: each row gets a savepoint there.
         if (s.pg()) RAPPORT_TRY(s.Exec("SAVEPOINT import_row", {}));
-        Result<UpsertResult> r = UpsertContactIn(s, ws, valid[i], now);
+        size_t recorded = changes.size();
+        Result<UpsertResult> r = UpsertContactIn(s, ws, valid[i], now, changes, kImportChangeNames);
+        if (!r.ok()) changes.resize(recorded);  // a refused row changed nothing
         if (!r.ok() && r.error().code == ErrorCode::kUnavailable) return r.error();
         if (s.pg()) {
           RAPPORT_TRY(
@@ -285,7 +331,7 @@ Status SqlContactStore::Import(WorkspaceId ws, const std::vector<ContactInput>& 
         }
         results[i] = std::move(r);
       }
-      return {};
+      return InsertChangeEvents(s, changes, now);
     }));
     for (size_t i = 0; i < n; ++i) {
       if (invalid[i])

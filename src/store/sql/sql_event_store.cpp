@@ -1,6 +1,7 @@
 #include <limits>
 #include <unordered_map>
 
+#include "core/email_address.h"
 #include "store/sql/codec.h"
 #include "store/sql/sql_store.h"
 
@@ -19,7 +20,9 @@ class ContactResolver {
  public:
   ContactResolver(Session& s, WorkspaceId ws, Timestamp now) : s_(s), ws_(ws), now_(now) {}
 
-  Result<ContactId> Resolve(const ContactRef& ref) {
+  // `created` is set to the contact this call created, if it did.
+  Result<ContactId> Resolve(const ContactRef& ref, std::optional<Contact>& created) {
+    created.reset();
     if (ref.id) {
       bool live = false, found = false;
       RAPPORT_TRY(s_.Exec("SELECT status FROM contacts WHERE id = $1 AND workspace_id = $2", {*ref.id, ws_},
@@ -31,23 +34,32 @@ class ContactResolver {
       return *ref.id;
     }
     bool by_email = ref.email.has_value();
-    const std::string& key = by_email ? *ref.email : *ref.external_id;
+    // Emails by their identity key: any letter case names the same contact.
+    const std::string key = by_email ? EmailIdentityKey(*ref.email) : *ref.external_id;
     auto& cache = by_email ? by_email_ : by_ext_;
     if (auto it = cache.find(key); it != cache.end()) return it->second;
     ContactId id = 0;
-    RAPPORT_TRY(s_.Exec(by_email ? "SELECT id FROM contacts WHERE workspace_id = $1 AND email = $2"
+    RAPPORT_TRY(s_.Exec(by_email ? "SELECT id FROM contacts WHERE workspace_id = $1 AND email_key = $2"
                                  : "SELECT id FROM contacts WHERE workspace_id = $1 AND external_id = $2",
                         {ws_, std::string_view(key)}, [&](const Row& r) { id = r.Int(0); }));
     if (id == 0) {
       if (!ref.create_contact)
         return Error::NotFound(by_email ? "no contact with this email" : "no contact with this external_id");
-      Param email = by_email ? Param(std::string_view(key)) : Param(nullptr);
+      Param email = by_email ? Param(std::string_view(*ref.email)) : Param(nullptr);
+      Param email_key = by_email ? Param(std::string_view(key)) : Param(nullptr);
       Param ext = by_email ? Param(nullptr) : Param(std::string_view(key));
-      RAPPORT_TRY(
-          s_.Exec("INSERT INTO contacts (workspace_id, email, external_id, status, attributes, timezone, "
-                  "locale, created_at, updated_at) VALUES ($1, $2, $3, 'active', '{}', '', '', $4, $4) "
-                  "RETURNING id",
-                  {ws_, email, ext, ToMicros(now_)}, [&](const Row& r) { id = r.Int(0); }));
+      RAPPORT_TRY(s_.Exec(
+          "INSERT INTO contacts (workspace_id, email, external_id, status, attributes, timezone, "
+          "locale, created_at, updated_at, email_key) VALUES ($1, $2, $3, 'active', '{}', '', '', $4, $4, "
+          "$5) RETURNING id",
+          {ws_, email, ext, ToMicros(now_), email_key}, [&](const Row& r) { id = r.Int(0); }));
+      Contact c;
+      c.id = id;
+      c.workspace_id = ws_;
+      if (by_email) c.email = *ref.email;
+      if (!by_email) c.external_id = key;
+      c.created_at = c.updated_at = now_;
+      created = std::move(c);
     }
     cache.emplace(key, id);
     return id;
@@ -86,6 +98,8 @@ Result<std::vector<AppendResult>> SqlEventStore::Append(WorkspaceId ws, const st
   RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
     out.assign(events.size(), AppendResult{});
     ContactResolver resolver(s, ws, received_at);
+    std::vector<ChangeEvent> changes;
+    std::optional<Contact> created;
     for (size_t i = 0; i < events.size(); ++i) {
       const NewEvent& e = events[i];
       AppendResult& r = out[i];
@@ -115,19 +129,22 @@ Result<std::vector<AppendResult>> SqlEventStore::Append(WorkspaceId ws, const st
           continue;
         }
       }
-      Result<ContactId> contact = resolver.Resolve(e.contact);
+      Result<ContactId> contact = resolver.Resolve(e.contact, created);
       if (!contact.ok()) {
         if (contact.error().code != ErrorCode::kNotFound) return contact.error();
         fail(contact.error());
         continue;
       }
       r.contact_id = *contact;
+      changes.clear();
+      if (created) ContactCreated(*created, {}, nullptr, changes);
       if (e.contact_attributes && !e.contact_attributes->empty()) {
         RAPPORT_ASSIGN_OR_RETURN(Contact c, FindContact(s, ws, r.contact_id));
         ContactInput patch;
         patch.attributes = *e.contact_attributes;
-        RAPPORT_TRY(UpdateContactIn(s, c, patch, received_at));
+        RAPPORT_TRY(UpdateContactIn(s, c, patch, received_at, changes));
       }
+      RAPPORT_TRY(InsertChangeEvents(s, changes, received_at));
       RAPPORT_ASSIGN_OR_RETURN(r.event_id, InsertEventIn(s, ws, r.contact_id, e.name, props,
                                                          e.occurred_at.value_or(received_at), received_at));
       if (e.idempotency_key) {

@@ -1,8 +1,10 @@
 #include <algorithm>
 #include <limits>
+#include <map>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/mail_rule.h"
 #include "store/sql/codec.h"
 #include "store/sql/lease_claim.h"
 #include "store/sql/sql_store.h"
@@ -33,6 +35,7 @@ Status ValidateMessage(const OutboxMessage& m) {
   if (m.idempotency_key &&
       (m.idempotency_key->empty() || m.idempotency_key->size() > kMaxIdempotencyKeyLength))
     return Error::Invalid("idempotency_key", "idempotency_key is 1 to 255 characters");
+  if (m.topic) RAPPORT_TRY(ValidateSlug(*m.topic, "topic", "a topic key"));
   return {};
 }
 
@@ -101,25 +104,47 @@ Status LoadBodies(Session& s, std::vector<OutboxMessage>& messages) {
 
 // The send-time suppression check of Claim(): drops from `claimed` (and marks suppressed) every
 // message whose contact may no longer get its class of mail.
-Status SuppressClaimed(Session& s, std::vector<OutboxMessage>& claimed, Timestamp now) {
+Status SuppressClaimed(Session& s, std::vector<OutboxMessage>& claimed, Timestamp now, const MailRule& rule) {
   static const StatementSet select("SELECT id, status FROM contacts WHERE id IN ", 0,
                                    StatementSet::Shape::kInList, /*leading=*/0);
-  std::vector<int64_t> contacts;
-  std::unordered_set<ContactId> seen;
+  static const StatementSet select_subscriptions(
+      "SELECT s.contact_id, t.key, s.status FROM subscriptions s JOIN topics t ON t.id = s.topic_id WHERE "
+      "s.contact_id IN ",
+      0, StatementSet::Shape::kInList, /*leading=*/0);
+  std::vector<int64_t> contacts, with_topic;
+  std::unordered_set<ContactId> seen, seen_topic;
   for (const OutboxMessage& m : claimed) {
     if (seen.insert(m.contact_id).second) contacts.push_back(m.contact_id);
+    if (m.topic && seen_topic.insert(m.contact_id).second) with_topic.push_back(m.contact_id);
   }
   std::unordered_map<ContactId, ContactStatus> status;
   RAPPORT_TRY(SelectIn(s, select, contacts, [&](const Row& r) {
     status[r.Int(0)] = ParseContactStatus(r.Text(1)).value_or(ContactStatus::kErased);
   }));
+  // (contact, topic key) -> subscription, only for contacts of messages sent under a topic.
+  std::map<std::pair<ContactId, std::string>, SubscriptionStatus, std::less<>> subscriptions;
+  RAPPORT_TRY(SelectIn(s, select_subscriptions, with_topic, [&](const Row& r) {
+    if (auto st = ParseSubscriptionStatus(r.Text(2))) subscriptions[{r.Int(0), std::string(r.Text(1))}] = *st;
+  }));
   std::vector<OutboxMessage> kept;
   kept.reserve(claimed.size());
   for (OutboxMessage& m : claimed) {
     auto it = status.find(m.contact_id);
-    std::optional<std::string_view> reason =
-        it == status.end() ? std::optional<std::string_view>("the contact no longer exists")
-                           : SuppressionReason(it->second, m.message_class);
+    std::optional<std::string> reason;
+    if (it == status.end()) {
+      reason = "the contact no longer exists";
+    } else {
+      MailCandidate candidate;
+      candidate.status = it->second;
+      candidate.message_class = m.message_class;
+      candidate.now = now;
+      if (m.topic) {
+        candidate.topic = *m.topic;
+        auto sub = subscriptions.find(std::pair<ContactId, std::string>(m.contact_id, *m.topic));
+        if (sub != subscriptions.end()) candidate.subscription = sub->second;
+      }
+      reason = rule.Refusal(candidate);
+    }
     if (!reason) {
       kept.push_back(std::move(m));
       continue;
@@ -127,7 +152,7 @@ Status SuppressClaimed(Session& s, std::vector<OutboxMessage>& claimed, Timestam
     RAPPORT_TRY(
         s.Exec("UPDATE outbox_messages SET state = 'suppressed', last_reply = $2, lease_owner = '', "
                "lease_until = 0, updated_at = $3 WHERE id = $1",
-               {m.id, *reason, ToMicros(now)}));
+               {m.id, std::string_view(*reason), ToMicros(now)}));
     RAPPORT_TRY(TimelineEvent(s, m, "message.suppressed", json::object{{"reason", *reason}}, now));
   }
   claimed = std::move(kept);
@@ -153,14 +178,16 @@ Result<EnqueueResult> EnqueueIn(Session& s, const OutboxMessage& m, Timestamp no
       "rcpt_to, "
       "subject, idempotency_key, attempts, next_attempt_at, created_at, updated_at, last_reply, "
       "lease_owner, "
-      "lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $11, $11, '', '', 0) RETURNING " +
+      "lease_until, topic) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $11, $11, '', '', 0, $12) "
+      "RETURNING " +
       std::string(kMessageColumns);
-  RAPPORT_TRY(s.Exec(sql,
-                     {m.workspace_id, m.contact_id, MessageClassName(m.message_class),
-                      MessageStateName(m.state), std::string_view(m.template_name),
-                      std::string_view(m.mail_from), std::string_view(m.rcpt_to), std::string_view(m.subject),
-                      OptParam(m.idempotency_key), ToMicros(m.next_attempt_at), ToMicros(created)},
-                     [&](const Row& r) { row = ReadMessage(r); }));
+  RAPPORT_TRY(
+      s.Exec(sql,
+             {m.workspace_id, m.contact_id, MessageClassName(m.message_class), MessageStateName(m.state),
+              std::string_view(m.template_name), std::string_view(m.mail_from), std::string_view(m.rcpt_to),
+              std::string_view(m.subject), OptParam(m.idempotency_key), ToMicros(m.next_attempt_at),
+              ToMicros(created), OptParam(m.topic)},
+             [&](const Row& r) { row = ReadMessage(r); }));
   if (!row) return Error::Internal("insert returned no row");
   RAPPORT_TRY(s.Exec("INSERT INTO outbox_bodies (contact_id, message_id, mime) VALUES ($1, $2, $3)",
                      {m.contact_id, row->id, Blob{m.mime}}));
@@ -252,7 +279,7 @@ Result<std::vector<OutboxMessage>> SqlOutboxStore::Claim(MessageClass lane, int 
     RAPPORT_TRY(s.Exec(sql,
                        {owner, ToMicros(now + lease), ToMicros(now), MessageClassName(lane), int64_t{max}},
                        [&](const Row& r) { out.push_back(ReadMessage(r)); }));
-    RAPPORT_TRY(SuppressClaimed(s, out, now));
+    RAPPORT_TRY(SuppressClaimed(s, out, now, *rule_.load()));
     return LoadBodies(s, out);
   }));
   std::sort(out.begin(), out.end(), [](const OutboxMessage& a, const OutboxMessage& b) {

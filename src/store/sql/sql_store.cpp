@@ -1,6 +1,7 @@
 #include "store/sql/sql_store.h"
 
 #include "store/sql/codec.h"
+#include "store/sql/notifying_database.h"
 
 namespace rapport::sql {
 
@@ -20,29 +21,34 @@ Result<int> CurrentVersion(Session& s) {
 }  // namespace
 
 SqlStore::SqlStore(std::unique_ptr<Database> db, std::vector<Migration> migrations, std::string backend,
-                   const Clock& clock, std::unique_ptr<SqlEventStore> events)
-    : db_(std::move(db)),
+                   const Clock& clock, const EventStoreFactory& events)
+    : db_(std::make_unique<NotifyingDatabase>(std::move(db), notifier_)),
       migrations_(std::move(migrations)),
       backend_(std::move(backend)),
       workspaces_(*db_, clock),
       contacts_(*db_, clock),
-      events_(events ? std::move(events) : std::make_unique<SqlEventStore>(*db_, clock)),
+      events_(events ? events(*db_, clock) : std::make_unique<SqlEventStore>(*db_, clock)),
       topics_(*db_, clock),
       keys_(*db_, clock),
       audit_(*db_),
       outbox_(*db_, clock),
-      templates_(*db_, clock) {}
+      templates_(*db_, clock),
+      feed_(*db_, clock, notifier_) {}
 
 SqlStore::~SqlStore() = default;
 
 Result<int> SqlStore::Migrate() {
+  int applied = 0;
   RAPPORT_TRY(db_->Write([&](Session& s) -> Status {
     if (s.pg()) RAPPORT_TRY(s.Exec(kMigrationLock, {}));
-    return s.ExecScript(kCreateMigrations);
+    RAPPORT_TRY(s.ExecScript(kCreateMigrations));
+    RAPPORT_ASSIGN_OR_RETURN(applied, CurrentVersion(s));
+    return {};
   }));
-  int version = 0;
+  int version = applied;
   for (const Migration& m : migrations_) {
-    RAPPORT_TRY(db_->Write([&](Session& s) -> Status {
+    if (m.version <= applied) continue;
+    auto apply = [&](Session& s) -> Status {
       if (s.pg()) RAPPORT_TRY(s.Exec(kMigrationLock, {}));
       RAPPORT_ASSIGN_OR_RETURN(int current, CurrentVersion(s));
       version = current;
@@ -53,7 +59,8 @@ Result<int> SqlStore::Migrate() {
                  {int64_t{m.version}, std::string_view(m.name), ToMicros(SystemClock::Instance().Now())}));
       version = m.version;
       return {};
-    }));
+    };
+    RAPPORT_TRY(m.foreign_keys_off ? db_->WriteWithoutForeignKeys(apply) : db_->Write(apply));
   }
   return version;
 }

@@ -7,12 +7,16 @@
 // core/store.h.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/clock.h"
+#include "core/mail_rule.h"
 #include "core/store.h"
+#include "store/sql/change_events.h"
 #include "store/sql/database.h"
 
 namespace rapport::sql {
@@ -22,6 +26,8 @@ struct Migration {
   int version = 0;
   std::string name;
   std::string script;
+  // Runs with foreign keys unenforced (SQLite table rebuilds), checked before it commits.
+  bool foreign_keys_off = false;
 };
 
 class SqlWorkspaceStore final : public WorkspaceStore {
@@ -45,12 +51,16 @@ class SqlContactStore final : public ContactStore {
   Result<Contact> GetByEmail(WorkspaceId ws, std::string_view email) override;
   Result<Contact> GetByExternalId(WorkspaceId ws, std::string_view external_id) override;
   Result<Contact> Update(WorkspaceId ws, ContactId id, const ContactInput& patch) override;
+  Result<Contact> Update(WorkspaceId ws, ContactId id, const ContactInput& patch,
+                         const json::object& origin) override;
   Status Erase(WorkspaceId ws, ContactId id) override;
   Result<Page<Contact>> List(WorkspaceId ws, const ContactQuery& q) override;
   Status Import(WorkspaceId ws, const std::vector<ContactInput>& inputs,
                 const std::function<void(size_t, const Result<UpsertResult>&)>& on_result) override;
   Status ForEach(WorkspaceId ws, const std::function<bool(const Contact&)>& fn) override;
   Result<int64_t> Count(WorkspaceId ws) override;
+  Result<std::vector<std::vector<Contact>>> ListDuplicates(WorkspaceId ws) override;  // sql_contact_merge.cpp
+  Result<Contact> Merge(WorkspaceId ws, ContactId into, ContactId from) override;     // sql_contact_merge.cpp
 
   // How many inputs Import upserts per transaction.
   static constexpr size_t kImportBatch = 5000;
@@ -64,14 +74,28 @@ class SqlContactStore final : public ContactStore {
 Result<std::optional<Contact>> FindContactBy(Session& s, WorkspaceId ws, std::string_view column,
                                              std::string_view value);
 Result<Contact> FindContact(Session& s, WorkspaceId ws, ContactId id);
-// `input` must have been validated (ValidateContactInput).
-Result<UpsertResult> UpsertContactIn(Session& s, WorkspaceId ws, const ContactInput& input, Timestamp now);
-Result<Contact> InsertContactIn(Session& s, WorkspaceId ws, const ContactInput& input, Timestamp now);
+// `input` must have been validated (ValidateContactInput). Each adds the events of the change it
+// makes to `changes` (the caller inserts them, last in its transaction: InsertChangeEvents).
+Result<UpsertResult> UpsertContactIn(Session& s, WorkspaceId ws, const ContactInput& input, Timestamp now,
+                                     std::vector<ChangeEvent>& changes, const ChangeNames& names = {});
+Result<Contact> InsertContactIn(Session& s, WorkspaceId ws, const ContactInput& input, Timestamp now,
+                                std::vector<ChangeEvent>& changes, const ChangeNames& names = {});
 // Applies a validated patch to `contact` and writes it.
-Status UpdateContactIn(Session& s, Contact& contact, const ContactInput& patch, Timestamp now);
+Status UpdateContactIn(Session& s, Contact& contact, const ContactInput& patch, Timestamp now,
+                       std::vector<ChangeEvent>& changes, const ChangeNames& names = {},
+                       const json::object* origin = nullptr);
 // Appends one event row (properties as JSON object text); returns its id.
 Result<EventId> InsertEventIn(Session& s, WorkspaceId ws, ContactId contact, std::string_view name,
                               std::string_view properties_json, Timestamp occurred_at, Timestamp received_at);
+
+// PostgreSQL: takes `n` feed positions for events this transaction appends; returns the last
+// (the range is (last - n, last]). The counter row stays locked until the transaction ends, so
+// positions follow commit order (core/store.h, FeedStore). Take it late: it serializes every
+// transaction that appends events from here to its commit.
+Result<int64_t> ReservePositions(Session& s, int64_t n);
+// Commits a feed consumer's position inside the caller's write transaction (for engines whose
+// state lives in tables of their own); the checks of FeedStore::Commit.
+Status CommitPositionIn(Session& s, std::string_view consumer, int64_t position, Timestamp now);
 
 class SqlEventStore : public EventStore {
  public:
@@ -105,6 +129,26 @@ class SqlTopicStore final : public TopicStore {
   const Clock& clock_;
 };
 
+class SqlFeedStore final : public FeedStore {
+ public:
+  SqlFeedStore(Database& db, const Clock& clock, FeedNotifier& notifier)
+      : db_(db), clock_(clock), notifier_(notifier) {}
+  Result<std::vector<Event>> Read(int64_t after, int limit) override;
+  Result<int64_t> Head() override;
+  Result<int64_t> Position(std::string_view consumer) override;
+  Status Commit(std::string_view consumer, int64_t position,
+                const std::vector<ConsumerStateWrite>& state) override;
+  Result<std::optional<std::string>> State(std::string_view consumer, std::string_view key) override;
+  FeedNotifier& notifier() override { return notifier_; }
+
+  static constexpr int kMaxRead = 10000;
+
+ private:
+  Database& db_;
+  const Clock& clock_;
+  FeedNotifier& notifier_;
+};
+
 class SqlKeyStore final : public KeyStore {
  public:
   explicit SqlKeyStore(Database& db, const Clock& clock) : db_(db), clock_(clock) {}
@@ -132,6 +176,7 @@ class SqlAuditStore final : public AuditStore {
 class SqlOutboxStore final : public OutboxStore {
  public:
   SqlOutboxStore(Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+  void UseMailRule(const MailRule& rule) override { rule_.store(&rule); }
   Result<EnqueueResult> Enqueue(const OutboxMessage& message) override;
   Result<std::vector<Result<EnqueueResult>>> EnqueueBatch(std::span<const OutboxMessage> batch) override;
   Result<std::vector<OutboxMessage>> Claim(MessageClass lane, int max, std::string_view owner, Timestamp now,
@@ -152,6 +197,7 @@ class SqlOutboxStore final : public OutboxStore {
  private:
   Database& db_;
   const Clock& clock_;
+  std::atomic<const MailRule*> rule_{&DefaultMailRule()};
 };
 
 class SqlTemplateStore final : public TemplateStore {
@@ -169,12 +215,16 @@ class SqlTemplateStore final : public TemplateStore {
   const Clock& clock_;
 };
 
-// The whole store over one Database. Owns the database and the facets.
+// Makes a backend's event facet over the store's Database.
+using EventStoreFactory = std::function<std::unique_ptr<SqlEventStore>(Database&, const Clock&)>;
+
+// The whole store over one Database. Owns the database and the facets. Every facet writes through
+// a NotifyingDatabase, so the feed's notifier hears of every commit that appended events.
 class SqlStore final : public Store {
  public:
   // `events` may be null (the generic row-by-row Append is used).
   SqlStore(std::unique_ptr<Database> db, std::vector<Migration> migrations, std::string backend,
-           const Clock& clock, std::unique_ptr<SqlEventStore> events = nullptr);
+           const Clock& clock, const EventStoreFactory& events = nullptr);
   ~SqlStore() override;
 
   Result<int> Migrate() override;
@@ -190,10 +240,12 @@ class SqlStore final : public Store {
   AuditStore& audit() override { return audit_; }
   OutboxStore& outbox() override { return outbox_; }
   TemplateStore& templates() override { return templates_; }
+  FeedStore& feed() override { return feed_; }
 
   Database& database() { return *db_; }
 
  private:
+  FeedNotifier notifier_;
   std::unique_ptr<Database> db_;
   std::vector<Migration> migrations_;
   std::string backend_;
@@ -205,6 +257,7 @@ class SqlStore final : public Store {
   SqlAuditStore audit_;
   SqlOutboxStore outbox_;
   SqlTemplateStore templates_;
+  SqlFeedStore feed_;
 };
 
 }  // namespace rapport::sql

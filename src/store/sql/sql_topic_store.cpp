@@ -109,12 +109,15 @@ Result<Subscription> SqlTopicStore::SetSubscription(WorkspaceId ws, ContactId co
          std::string_view(consent.text_version), ToMicros(now)}));
     out = Subscription{contact, t.id, t.key, status, consent, now};
     out.consent.at = consent_at;
-    return {};
+    std::string_view name =
+        status == SubscriptionStatus::kSubscribed ? "topic.subscribed" : "topic.unsubscribed";
+    return InsertChangeEvents(s, {SubscriptionChanged(ws, contact, name, t.key, &out.consent)}, now);
   }));
   return out;
 }
 
 Status SqlTopicStore::DeleteSubscription(WorkspaceId ws, ContactId contact, std::string_view topic_key) {
+  Timestamp now = clock_.Now();
   return db_.Write([&](Session& s) -> Status {
     RAPPORT_ASSIGN_OR_RETURN(Topic t, FindTopic(s, ws, topic_key));
     RAPPORT_ASSIGN_OR_RETURN(int64_t n,
@@ -122,7 +125,8 @@ Status SqlTopicStore::DeleteSubscription(WorkspaceId ws, ContactId contact, std:
                                     "AND workspace_id = $3",
                                     {contact, t.id, ws}));
     if (n == 0) return Error::NotFound("no subscription to '" + std::string(topic_key) + "'");
-    return {};
+    return InsertChangeEvents(
+        s, {SubscriptionChanged(ws, contact, "topic.subscription_removed", t.key, nullptr)}, now);
   });
 }
 

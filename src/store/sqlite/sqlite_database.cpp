@@ -46,6 +46,22 @@ Status SqliteDatabase::Write(const sql::TxFn& fn) {
   return RunTx(*writer_, "BEGIN IMMEDIATE", fn);
 }
 
+Status SqliteDatabase::WriteWithoutForeignKeys(const sql::TxFn& fn) {
+  std::lock_guard lock(write_mu_);
+  // The pragma is a no-op inside a transaction: set it around one.
+  RAPPORT_TRY(writer_->ExecScript("PRAGMA foreign_keys = OFF"));
+  Status st = RunTx(*writer_, "BEGIN IMMEDIATE", [&](sql::Session& s) -> Status {
+    RAPPORT_TRY(fn(s));
+    int64_t broken = 0;
+    RAPPORT_TRY(s.Exec("PRAGMA foreign_key_check", {}, [&](const sql::Row&) { ++broken; }));
+    if (broken > 0) return Error::Internal(std::to_string(broken) + " rows break a foreign key");
+    return {};
+  });
+  Status on = writer_->ExecScript("PRAGMA foreign_keys = ON");
+  if (!st.ok()) return st;
+  return on;
+}
+
 Status SqliteDatabase::Read(const sql::TxFn& fn) {
   if (memory_) {
     std::lock_guard lock(write_mu_);

@@ -34,6 +34,7 @@ class SqliteDatabase final : public sql::Database {
   static Result<std::unique_ptr<SqliteDatabase>> Open(const std::string& path, const Options& options = {});
 
   Status Write(const sql::TxFn& fn) override;
+  Status WriteWithoutForeignKeys(const sql::TxFn& fn) override;
   Status Read(const sql::TxFn& fn) override;
   sql::Dialect dialect() const override { return sql::Dialect::kSqlite; }
 

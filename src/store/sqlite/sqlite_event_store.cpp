@@ -2,6 +2,7 @@
 
 #include <array>
 #include <bit>
+#include <deque>
 #include <limits>
 #include <optional>
 #include <string>
@@ -10,6 +11,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "core/email_address.h"
 #include "store/sql/codec.h"
 #include "store/sql/statement_set.h"
 
@@ -48,8 +50,9 @@ const StatementSet& SelectIds() {
   return set;
 }
 const StatementSet& SelectEmails() {
-  static const StatementSet set("SELECT id, email FROM contacts WHERE workspace_id = $1 AND email IN ", 0,
-                                StatementSet::Shape::kInList);
+  static const StatementSet set(
+      "SELECT id, email_key FROM contacts WHERE workspace_id = $1 AND email_key IN ", 0,
+      StatementSet::Shape::kInList);
   return set;
 }
 const StatementSet& SelectExternalIds() {
@@ -99,7 +102,13 @@ Result<std::vector<AppendResult>> SqliteEventStore::Append(WorkspaceId ws,
       refused[i] = Error::Invalid("properties", "event properties are at most 64 KiB of JSON");
   }
 
-  // What the batch names, each once (views into `events`, which outlive the call).
+  // Emails by their identity key (any letter case names the same contact).
+  std::vector<std::string> email_keys(n);
+  for (size_t i = 0; i < n; ++i)
+    if (!refused[i] && !events[i].contact.id && events[i].contact.email)
+      email_keys[i] = EmailIdentityKey(*events[i].contact.email);
+
+  // What the batch names, each once (views into `events` and `email_keys`, which outlive the call).
   std::unordered_set<std::string_view> key_set, email_set, ext_set;
   std::unordered_set<int64_t> id_set;
   for (size_t i = 0; i < n; ++i) {
@@ -109,7 +118,7 @@ Result<std::vector<AppendResult>> SqliteEventStore::Append(WorkspaceId ws,
     if (e.contact.id)
       id_set.insert(*e.contact.id);
     else if (e.contact.email)
-      email_set.insert(*e.contact.email);
+      email_set.insert(email_keys[i]);
     else
       ext_set.insert(*e.contact.external_id);
   }
@@ -120,11 +129,23 @@ Result<std::vector<AppendResult>> SqliteEventStore::Append(WorkspaceId ws,
 
   std::vector<Param> params;
   params.reserve(7 * kChunk);
-  std::vector<size_t> written;  // indexes of the events to insert, in order
+  // The rows to insert, in order: each event, after the change events it caused.
+  struct Slot {
+    EventId id;
+    ContactId contact;
+    std::string_view name, props;
+    int64_t occurred;
+  };
+  std::vector<Slot> written;
   written.reserve(n);
+  std::deque<sql::ChangeEvent> change_rows;  // stable: `written` holds views into them
+  std::vector<sql::ChangeEvent> changes;
+  std::vector<size_t> keyed;  // events with an idempotency key that are stored
   RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
     out.assign(n, AppendResult{});
     written.clear();
+    change_rows.clear();
+    keyed.clear();
     // Keys stored before, then also those this batch writes (a later duplicate names the first).
     std::unordered_map<std::string_view, KeyHit> key_hits;
     RAPPORT_TRY(LookupIn(s, SelectKeys(), ws, keys, params, [&](const Row& r) {
@@ -143,8 +164,12 @@ Result<std::vector<AppendResult>> SqliteEventStore::Append(WorkspaceId ws,
       if (auto it = ext_set.find(r.Text(1)); it != ext_set.end()) by_ext.emplace(*it, r.Int(0));
     }));
     int64_t last_id = 0;
+    // The highest id ever given (AUTOINCREMENT keeps it in sqlite_sequence, so the ids of erased
+    // events never come back), at least the highest present.
     RAPPORT_TRY(
-        s.Exec("SELECT COALESCE(MAX(id), 0) FROM events", {}, [&](const Row& r) { last_id = r.Int(0); }));
+        s.Exec("SELECT MAX(COALESCE((SELECT MAX(id) FROM events), 0), "
+               "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0))",
+               {}, [&](const Row& r) { last_id = r.Int(0); }));
     if (last_id > std::numeric_limits<int64_t>::max() - static_cast<int64_t>(n))
       return Error::Internal("event ids are exhausted");
 
@@ -168,6 +193,7 @@ Result<std::vector<AppendResult>> SqliteEventStore::Append(WorkspaceId ws,
         }
       }
       const ContactRef& ref = e.contact;
+      changes.clear();
       if (ref.id) {
         auto it = live_by_id.find(*ref.id);
         if (it == live_by_id.end() || !it->second) {
@@ -177,7 +203,8 @@ Result<std::vector<AppendResult>> SqliteEventStore::Append(WorkspaceId ws,
         r.contact_id = *ref.id;
       } else {
         bool by_mail = ref.email.has_value();
-        std::string_view name = by_mail ? std::string_view(*ref.email) : std::string_view(*ref.external_id);
+        std::string_view name =
+            by_mail ? std::string_view(email_keys[i]) : std::string_view(*ref.external_id);
         auto& known = by_mail ? by_email : by_ext;
         if (auto it = known.find(name); it != known.end()) {
           r.contact_id = it->second;
@@ -186,26 +213,42 @@ Result<std::vector<AppendResult>> SqliteEventStore::Append(WorkspaceId ws,
           continue;
         } else {
           ContactId id = 0;
-          RAPPORT_TRY(
-              s.Exec("INSERT INTO contacts (workspace_id, email, external_id, status, attributes, timezone, "
-                     "locale, created_at, updated_at) VALUES ($1, $2, $3, 'active', '{}', '', '', $4, $4) "
-                     "RETURNING id",
-                     {ws, by_mail ? Param(name) : Param(nullptr), by_mail ? Param(nullptr) : Param(name),
-                      ToMicros(received_at)},
-                     [&](const Row& row) { id = row.Int(0); }));
+          RAPPORT_TRY(s.Exec(
+              "INSERT INTO contacts (workspace_id, email, external_id, status, attributes, timezone, "
+              "locale, created_at, updated_at, email_key) VALUES ($1, $2, $3, 'active', '{}', '', '', $4, "
+              "$4, $5) RETURNING id",
+              {ws, by_mail ? Param(std::string_view(*ref.email)) : Param(nullptr),
+               by_mail ? Param(nullptr) : Param(name), ToMicros(received_at),
+               by_mail ? Param(name) : Param(nullptr)},
+              [&](const Row& row) { id = row.Int(0); }));
           known.emplace(name, id);
           live_by_id[id] = true;  // a later event of the batch may name it by id
           r.contact_id = id;
+          Contact c;
+          c.id = id;
+          c.workspace_id = ws;
+          if (by_mail) c.email = *ref.email;
+          if (!by_mail) c.external_id = std::string(name);
+          c.created_at = c.updated_at = received_at;
+          sql::ContactCreated(c, {}, nullptr, changes);
         }
       }
       if (e.contact_attributes && !e.contact_attributes->empty()) {
         RAPPORT_ASSIGN_OR_RETURN(Contact c, sql::FindContact(s, ws, r.contact_id));
         ContactInput patch;
         patch.attributes = *e.contact_attributes;
-        RAPPORT_TRY(sql::UpdateContactIn(s, c, patch, received_at));
+        RAPPORT_TRY(sql::UpdateContactIn(s, c, patch, received_at, changes));
+      }
+      const int64_t received = ToMicros(received_at);
+      for (sql::ChangeEvent& change : changes) {
+        change_rows.push_back(std::move(change));
+        const sql::ChangeEvent& row = change_rows.back();
+        written.push_back(Slot{++last_id, row.contact_id, row.name, row.properties, received});
       }
       r.event_id = ++last_id;
-      written.push_back(i);
+      written.push_back(Slot{r.event_id, r.contact_id, e.name, props[i],
+                             e.occurred_at ? ToMicros(*e.occurred_at) : received});
+      if (e.idempotency_key) keyed.push_back(i);
       if (e.idempotency_key) key_hits.emplace(*e.idempotency_key, KeyHit{r.event_id, r.contact_id});
     }
 
@@ -213,18 +256,12 @@ Result<std::vector<AppendResult>> SqliteEventStore::Append(WorkspaceId ws,
     RAPPORT_TRY(ForChunks(written.size(), [&](size_t begin, size_t count) -> Status {
       params.clear();
       for (size_t k = begin; k < begin + count; ++k) {
-        size_t i = written[k];
-        const NewEvent& e = events[i];
-        params.insert(params.end(), {out[i].event_id, ws, out[i].contact_id, std::string_view(e.name),
-                                     std::string_view(props[i]),
-                                     e.occurred_at ? ToMicros(*e.occurred_at) : received, received});
+        const Slot& w = written[k];
+        params.insert(params.end(), {w.id, ws, w.contact, w.name, w.props, w.occurred, received});
       }
       RAPPORT_TRY(s.Exec(InsertEvents().For(count), params, nullptr));
       return {};
     }));
-    std::vector<size_t> keyed;
-    for (size_t i : written)
-      if (events[i].idempotency_key) keyed.push_back(i);
     RAPPORT_TRY(ForChunks(keyed.size(), [&](size_t begin, size_t count) -> Status {
       params.clear();
       for (size_t k = begin; k < begin + count; ++k) {

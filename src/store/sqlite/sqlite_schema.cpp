@@ -188,13 +188,207 @@ CREATE INDEX outbox_queued ON outbox_messages (lane, next_attempt_at) WHERE stat
 CREATE INDEX outbox_deferred ON outbox_messages (lane, next_attempt_at) WHERE state = 'deferred';
 )sql";
 
+// v5: ids are never reused and the log is a feed.
+// - Every table with public ids is rebuilt with AUTOINCREMENT (SQLite otherwise gives a new row
+//   the highest id + 1, so deleting the newest row handed its id to the next one): the highest
+//   id ever given is kept in sqlite_sequence. Runs with foreign keys off (the rebuild drops and
+//   renames parents); the migration checks them before it commits.
+// - The feed: an event's position is its id (one writer at a time; ids never reused), so no
+//   column is added; consumers' positions and their own state in feed_consumers and
+//   feed_consumer_state.
+// - outbox_messages.topic: the topic a message is sent under (marketing consent).
+constexpr const char* kV5 = R"sql(
+CREATE TABLE workspaces_v5 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 200),
+  default_timezone TEXT NOT NULL DEFAULT 'UTC',
+  created_at INTEGER NOT NULL
+);
+INSERT INTO workspaces_v5 (id, name, default_timezone, created_at)
+  SELECT id, name, default_timezone, created_at FROM workspaces;
+DROP TABLE workspaces;
+ALTER TABLE workspaces_v5 RENAME TO workspaces;
+
+CREATE TABLE contacts_v5 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  workspace_id INTEGER NOT NULL REFERENCES workspaces (id),
+  email TEXT,
+  email_hash TEXT,
+  external_id TEXT,
+  status TEXT NOT NULL DEFAULT 'active'
+    CHECK (status IN ('active', 'unsubscribed', 'bounced', 'complained', 'erased')),
+  attributes TEXT NOT NULL DEFAULT '{}',
+  timezone TEXT NOT NULL DEFAULT '',
+  locale TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  CHECK (status = 'erased' OR email IS NOT NULL OR external_id IS NOT NULL),
+  UNIQUE (workspace_id, email),
+  UNIQUE (workspace_id, external_id)
+);
+INSERT INTO contacts_v5 (id, workspace_id, email, email_hash, external_id, status, attributes, timezone,
+                         locale, created_at, updated_at)
+  SELECT id, workspace_id, email, email_hash, external_id, status, attributes, timezone, locale, created_at,
+         updated_at FROM contacts;
+DROP TABLE contacts;
+ALTER TABLE contacts_v5 RENAME TO contacts;
+CREATE INDEX contacts_email_hash ON contacts (workspace_id, email_hash) WHERE email_hash IS NOT NULL;
+
+CREATE TABLE events_v5 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  contact_id INTEGER NOT NULL,
+  workspace_id INTEGER NOT NULL,
+  name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 128),
+  properties TEXT NOT NULL DEFAULT '{}',
+  occurred_at INTEGER NOT NULL,
+  received_at INTEGER NOT NULL
+);
+INSERT INTO events_v5 (id, contact_id, workspace_id, name, properties, occurred_at, received_at)
+  SELECT id, contact_id, workspace_id, name, properties, occurred_at, received_at FROM events;
+DROP TABLE events;
+ALTER TABLE events_v5 RENAME TO events;
+CREATE INDEX events_contact ON events (contact_id, id);
+
+CREATE TABLE topics_v5 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  workspace_id INTEGER NOT NULL REFERENCES workspaces (id),
+  key TEXT NOT NULL,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  UNIQUE (workspace_id, key)
+);
+INSERT INTO topics_v5 (id, workspace_id, key, name, description, created_at)
+  SELECT id, workspace_id, key, name, description, created_at FROM topics;
+DROP TABLE topics;
+ALTER TABLE topics_v5 RENAME TO topics;
+
+CREATE TABLE api_keys_v5 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  workspace_id INTEGER NOT NULL REFERENCES workspaces (id),
+  name TEXT NOT NULL DEFAULT '',
+  prefix TEXT NOT NULL DEFAULT '',
+  hash TEXT NOT NULL UNIQUE,
+  scopes INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_used_at INTEGER,
+  revoked_at INTEGER
+);
+INSERT INTO api_keys_v5 (id, workspace_id, name, prefix, hash, scopes, created_at, last_used_at, revoked_at)
+  SELECT id, workspace_id, name, prefix, hash, scopes, created_at, last_used_at, revoked_at FROM api_keys;
+DROP TABLE api_keys;
+ALTER TABLE api_keys_v5 RENAME TO api_keys;
+CREATE INDEX api_keys_workspace ON api_keys (workspace_id);
+
+CREATE TABLE audit_log_v5 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  workspace_id INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  entity TEXT NOT NULL DEFAULT '',
+  entity_id TEXT NOT NULL DEFAULT '',
+  details TEXT NOT NULL DEFAULT '{}',
+  at INTEGER NOT NULL
+);
+INSERT INTO audit_log_v5 (id, workspace_id, actor, action, entity, entity_id, details, at)
+  SELECT id, workspace_id, actor, action, entity, entity_id, details, at FROM audit_log;
+DROP TABLE audit_log;
+ALTER TABLE audit_log_v5 RENAME TO audit_log;
+CREATE INDEX audit_log_workspace ON audit_log (workspace_id, id);
+
+CREATE TABLE outbox_messages_v5 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  contact_id INTEGER NOT NULL REFERENCES contacts (id),
+  workspace_id INTEGER NOT NULL,
+  lane TEXT NOT NULL CHECK (lane IN ('transactional', 'marketing')),
+  state TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'sent', 'deferred', 'bounced', 'failed',
+                                        'suppressed', 'cancelled')),
+  template_name TEXT NOT NULL DEFAULT '',
+  mail_from TEXT NOT NULL DEFAULT '',
+  rcpt_to TEXT NOT NULL,
+  subject TEXT NOT NULL DEFAULT '',
+  idempotency_key TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  last_reply TEXT NOT NULL DEFAULT '',
+  lease_owner TEXT NOT NULL DEFAULT '',
+  lease_until INTEGER NOT NULL DEFAULT 0,
+  topic TEXT,
+  UNIQUE (workspace_id, idempotency_key)
+);
+INSERT INTO outbox_messages_v5 (id, contact_id, workspace_id, lane, state, template_name, mail_from, rcpt_to,
+                                subject, idempotency_key, attempts, next_attempt_at, created_at, updated_at,
+                                last_reply, lease_owner, lease_until)
+  SELECT id, contact_id, workspace_id, lane, state, template_name, mail_from, rcpt_to, subject,
+         idempotency_key, attempts, next_attempt_at, created_at, updated_at, last_reply, lease_owner,
+         lease_until FROM outbox_messages;
+DROP TABLE outbox_messages;
+ALTER TABLE outbox_messages_v5 RENAME TO outbox_messages;
+CREATE INDEX outbox_contact ON outbox_messages (contact_id, id);
+CREATE INDEX outbox_leases ON outbox_messages (lane, lease_until) WHERE state = 'sending';
+CREATE INDEX outbox_queued ON outbox_messages (lane, next_attempt_at) WHERE state = 'queued';
+CREATE INDEX outbox_deferred ON outbox_messages (lane, next_attempt_at) WHERE state = 'deferred';
+
+CREATE TABLE templates_v5 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  workspace_id INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  preheader TEXT NOT NULL DEFAULT '',
+  html TEXT NOT NULL DEFAULT '',
+  text TEXT NOT NULL DEFAULT '',
+  snippets TEXT NOT NULL DEFAULT '{}',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (workspace_id, name)
+);
+INSERT INTO templates_v5 (id, workspace_id, name, subject, preheader, html, text, snippets, created_at,
+                          updated_at)
+  SELECT id, workspace_id, name, subject, preheader, html, text, snippets, created_at, updated_at
+  FROM templates;
+DROP TABLE templates;
+ALTER TABLE templates_v5 RENAME TO templates;
+
+CREATE TABLE feed_consumers (
+  name TEXT PRIMARY KEY,
+  position INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE feed_consumer_state (
+  consumer TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value BLOB NOT NULL,
+  PRIMARY KEY (consumer, key)
+) WITHOUT ROWID;
+)sql";
+
+// v6: one contact per email address whatever the letter case (core/email_address.h,
+// EmailIdentityKey). contacts.email_key is the address with ASCII letters lower-cased (SQLite's
+// lower() lowers ASCII only, as EmailIdentityKey does); lookups by email use it, and it is unique
+// per workspace. Existing case variants are not merged here: the oldest keeps the key, the others
+// keep theirs NULL until `rapport contacts duplicates` lists them and a merge resolves them.
+constexpr const char* kV6 = R"sql(
+ALTER TABLE contacts ADD COLUMN email_key TEXT;
+CREATE INDEX contacts_email_lower_v6 ON contacts (workspace_id, lower(email));
+UPDATE contacts SET email_key = lower(email)
+  WHERE email IS NOT NULL AND NOT EXISTS (
+    SELECT 1 FROM contacts o WHERE o.workspace_id = contacts.workspace_id AND lower(o.email) = lower(contacts.email)
+      AND o.email IS NOT NULL AND o.id < contacts.id);
+DROP INDEX contacts_email_lower_v6;
+CREATE UNIQUE INDEX contacts_email_key ON contacts (workspace_id, email_key);
+)sql";
+
 }  // namespace
 
 std::vector<sql::Migration> SqliteMigrations() {
   return {{1, "initial schema", kV1},
           {2, "templates", kV2},
           {3, "outbox bodies", kV3},
-          {4, "due messages indexed per state", kV4}};
+          {4, "due messages indexed per state", kV4},
+          {5, "ids never reused, the feed, message topics", kV5, /*foreign_keys_off=*/true},
+          {6, "contact email keys", kV6}};
 }
 
 }  // namespace rapport::sqlite

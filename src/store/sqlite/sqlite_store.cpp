@@ -11,9 +11,11 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, const Cl
                                                const SqliteOptions& options) {
   RAPPORT_ASSIGN_OR_RETURN(
       auto db, sqlite::SqliteDatabase::Open(path, {.synchronous_full = options.synchronous_full}));
-  auto events = std::make_unique<sqlite::SqliteEventStore>(*db, clock);
-  return std::unique_ptr<Store>(std::make_unique<sql::SqlStore>(std::move(db), sqlite::SqliteMigrations(),
-                                                                "sqlite", clock, std::move(events)));
+  auto events = [](sql::Database& d, const Clock& c) {
+    return std::make_unique<sqlite::SqliteEventStore>(d, c);
+  };
+  return std::unique_ptr<Store>(
+      std::make_unique<sql::SqlStore>(std::move(db), sqlite::SqliteMigrations(), "sqlite", clock, events));
 }
 
 }  // namespace rapport
