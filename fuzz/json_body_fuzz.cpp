@@ -1,4 +1,4 @@
-// Fuzzes the API's JSON body decoders (core/json_codec.h): the reusable body parser, contacts,
+// Fuzzes the API's JSON body decoders (http/json_codec.h): the reusable body parser, contacts,
 // event batches, send requests, topics and subscriptions. Beyond "no crash, no sanitizer report" it checks
 // that the arena parser and the one-shot parser agree, that a decoded batch accounts for every item, and that
 // a decoded contact survives a round trip through its own normalization.
@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "core/json_codec.h"
+#include "http/json_codec.h"
 #include "http/send_request_codec.h"
 
 namespace {
@@ -18,10 +18,10 @@ void Check(bool ok) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static rapport::JsonBodyParser parser;
+  static rapport::http::JsonBodyParser parser;
   std::string_view text(reinterpret_cast<const char*>(data), size);
   auto arena = parser.Parse(text);
-  auto plain = rapport::ParseJson(text);
+  auto plain = rapport::http::ParseJson(text);
   Check(arena.ok() == plain.ok());
   if (!arena.ok()) {
     Check(arena.error().code == rapport::ErrorCode::kBadRequest);
@@ -30,7 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Check(*arena == *plain);
   const rapport::json::value& body = *arena;
 
-  auto contact = rapport::DecodeContactInput(body);
+  auto contact = rapport::http::DecodeContactInput(body);
   if (contact.ok()) {
     rapport::ContactInput again = *contact;
     Check(rapport::ValidateContactInput(again).ok());  // normalization is idempotent
@@ -39,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(contact.error().code == rapport::ErrorCode::kInvalid);
   }
 
-  auto batch = rapport::DecodeEventBatch(body, 100);
+  auto batch = rapport::http::DecodeEventBatch(body, 100);
   if (batch.ok()) {
     Check(batch->events.size() == batch->indexes.size());
     Check(batch->events.size() + batch->errors.size() == batch->total);
@@ -65,7 +65,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(send.error().code == rapport::ErrorCode::kInvalid);
   }
 
-  (void)rapport::DecodeTopicInput(body);
-  (void)rapport::DecodeSubscriptionInput(body);
+  (void)rapport::http::DecodeTopicInput(body);
+  (void)rapport::http::DecodeSubscriptionInput(body);
   return 0;
 }

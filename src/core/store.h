@@ -18,6 +18,7 @@
 #include "core/message_template.h"
 #include "core/model.h"
 #include "core/outbox.h"
+#include "core/work_queue.h"
 
 namespace rapport {
 
@@ -213,6 +214,7 @@ class Store {
   virtual OutboxStore& outbox() = 0;
   virtual TemplateStore& templates() = 0;
   virtual FeedStore& feed() = 0;
+  virtual WorkQueueStore& work() = 0;
 };
 
 }  // namespace rapport

@@ -6,9 +6,9 @@
 
 #include <filesystem>
 
-#include "core/json_codec.h"
 #include "http/api_key.h"
 #include "http/api_test_fixture.h"
+#include "http/json_codec.h"
 
 namespace rapport::http {
 namespace {

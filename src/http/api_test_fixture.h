@@ -8,8 +8,8 @@
 #include <string>
 #include <utility>
 
-#include "core/json_codec.h"
 #include "http/api.h"
+#include "http/json_codec.h"
 #include "http/test_store.h"
 
 namespace rapport::http {

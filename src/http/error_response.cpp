@@ -1,7 +1,7 @@
 #include "http/error_response.h"
 
-#include "core/json_codec.h"
 #include "core/json_write.h"
+#include "http/json_codec.h"
 
 namespace rapport::http {
 

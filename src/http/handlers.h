@@ -6,10 +6,10 @@
 #include <string_view>
 
 #include "core/clock.h"
-#include "core/json_codec.h"
 #include "core/store.h"
 #include "http/api.h"
 #include "http/auth.h"
+#include "http/json_codec.h"
 #include "http/metrics.h"
 #include "http/router.h"
 #include "send/send_service.h"

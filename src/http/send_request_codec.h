@@ -14,7 +14,7 @@
 // kInvalid naming the field otherwise. Pure; thread-safe.
 #pragma once
 
-#include "core/json_codec.h"
+#include "http/json_codec.h"
 #include "send/send_request.h"
 
 namespace rapport::http {

@@ -33,7 +33,8 @@ SqlStore::SqlStore(std::unique_ptr<Database> db, std::vector<Migration> migratio
       audit_(*db_),
       outbox_(*db_, clock),
       templates_(*db_, clock),
-      feed_(*db_, clock, notifier_) {}
+      feed_(*db_, clock, notifier_),
+      work_(*db_, clock) {}
 
 SqlStore::~SqlStore() = default;
 

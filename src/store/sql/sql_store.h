@@ -18,6 +18,7 @@
 #include "core/store.h"
 #include "store/sql/change_events.h"
 #include "store/sql/database.h"
+#include "store/sql/sql_work_queue_store.h"
 
 namespace rapport::sql {
 
@@ -241,6 +242,7 @@ class SqlStore final : public Store {
   OutboxStore& outbox() override { return outbox_; }
   TemplateStore& templates() override { return templates_; }
   FeedStore& feed() override { return feed_; }
+  WorkQueueStore& work() override { return work_; }
 
   Database& database() { return *db_; }
 
@@ -258,6 +260,7 @@ class SqlStore final : public Store {
   SqlOutboxStore outbox_;
   SqlTemplateStore templates_;
   SqlFeedStore feed_;
+  SqlWorkQueueStore work_;
 };
 
 }  // namespace rapport::sql

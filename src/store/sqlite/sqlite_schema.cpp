@@ -380,6 +380,27 @@ DROP INDEX contacts_email_lower_v6;
 CREATE UNIQUE INDEX contacts_email_key ON contacts (workspace_id, email_key);
 )sql";
 
+// v7: the leased work queue (core/work_queue.h): journey timers, campaign batches. Claimable items
+// are indexed by why they are claimable, as the outbox's are, so a claim reads each index in order.
+constexpr const char* kV7 = R"sql(
+CREATE TABLE work_items (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  workspace_id INTEGER NOT NULL,
+  queue TEXT NOT NULL,
+  key TEXT NOT NULL,
+  payload TEXT NOT NULL DEFAULT '',
+  due_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  lease_owner TEXT NOT NULL DEFAULT '',
+  lease_until INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  UNIQUE (queue, key)
+);
+CREATE INDEX work_items_due ON work_items (queue, due_at, id) WHERE lease_owner = '';
+CREATE INDEX work_items_leases ON work_items (queue, lease_until, id) WHERE lease_owner <> '';
+CREATE INDEX work_items_owner ON work_items (lease_owner) WHERE lease_owner <> '';
+)sql";
+
 }  // namespace
 
 std::vector<sql::Migration> SqliteMigrations() {
@@ -388,7 +409,8 @@ std::vector<sql::Migration> SqliteMigrations() {
           {3, "outbox bodies", kV3},
           {4, "due messages indexed per state", kV4},
           {5, "ids never reused, the feed, message topics", kV5, /*foreign_keys_off=*/true},
-          {6, "contact email keys", kV6}};
+          {6, "contact email keys", kV6},
+          {7, "the leased work queue", kV7}};
 }
 
 }  // namespace rapport::sqlite

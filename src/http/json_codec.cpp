@@ -1,11 +1,11 @@
-#include "core/json_codec.h"
+#include "http/json_codec.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <optional>
 
-namespace rapport {
+namespace rapport::http {
 
 namespace {
 
@@ -413,4 +413,4 @@ json::object EncodeItemError(size_t index, const Error& e) {
                       {"field", OptionalString(e.field)}};
 }
 
-}  // namespace rapport
+}  // namespace rapport::http

@@ -1,8 +1,8 @@
-#include "core/json_codec.h"
+#include "http/json_codec.h"
 
 #include <gtest/gtest.h>
 
-namespace rapport {
+namespace rapport::http {
 namespace {
 
 json::value Parse(std::string_view s) {
@@ -221,4 +221,4 @@ TEST(Encode, ContactAndError) {
 }
 
 }  // namespace
-}  // namespace rapport
+}  // namespace rapport::http

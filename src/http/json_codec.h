@@ -1,7 +1,8 @@
 // The JSON wire format of the API: decoders (JSON -> validated input values, with errors that name
 // the offending field) and encoders (model values -> JSON objects).
 //
-// Pure functions with no I/O, so the fuzz build (core only) exercises every decoder. Decoders
+// Part of http/ (the API owns its wire format), pure functions with no I/O: the fuzz build
+// compiles this file alone into its target, so it exercises every decoder. Decoders
 // never throw: every failure is an Error (kBadRequest for text that is not JSON, kInvalid naming
 // the field for JSON that does not fit). Unknown fields are rejected (kInvalid naming them) so
 // that a typo never silently vanishes. Thread-safety: JsonBodyParser is one per thread (it reuses
@@ -19,7 +20,7 @@
 #include "core/error.h"
 #include "core/model.h"
 
-namespace rapport {
+namespace rapport::http {
 
 // Parses request bodies into JSON, reusing its parser state and a monotonic arena between calls
 // (the arena is reset on every Parse). The returned value lives in that arena: it is valid until
@@ -92,4 +93,4 @@ json::object EncodeError(const Error& e);
 // An error as a batch item: {"index","code","message","field"}.
 json::object EncodeItemError(size_t index, const Error& e);
 
-}  // namespace rapport
+}  // namespace rapport::http
