@@ -167,12 +167,8 @@ Result<std::string> LoadOrCreateNodeId(const Config& config) {
   char host[256] = {};
   gethostname(host, sizeof(host) - 1);
   std::string node_id;
-  for (const char* p = host; *p != '\0' && node_id.size() < 40; ++p) {
-    char c = *p;
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-              c == '_' || c == '-';
-    node_id += ok ? c : '-';
-  }
+  for (const char* p = host; *p != '\0' && node_id.size() < 40; ++p)
+    node_id += NodeIdProblem(std::string_view(p, 1)) ? '-' : *p;
   if (node_id.empty()) node_id = "node";
   uint32_t suffix = 0;
   if (RAND_bytes(reinterpret_cast<unsigned char*>(&suffix), sizeof(suffix)) != 1)
