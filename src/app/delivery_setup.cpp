@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <openssl/rand.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -176,6 +177,27 @@ Result<std::string> LoadOrCreateNodeId(const Config& config) {
   node_id += fmt::format("-{:08x}", suffix);
   RAPPORT_TRY(CreateSecretFile(path, node_id + "\n", "delivery.node_id"));
   return node_id;
+}
+
+NodeLock::~NodeLock() { ::close(fd_); }
+
+Result<std::unique_ptr<NodeLock>> LockNode(const Config& config) {
+  const std::string path = config.data_dir + "/node.lock";
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return Error::Invalid("data_dir", fmt::format("cannot open {}: {}", path, std::strerror(errno)));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK)
+      return Error::Conflict(fmt::format("another rapport serve uses the data directory {} (it holds {})",
+                                         config.data_dir, path),
+                             "data_dir");
+    return Error::Invalid("data_dir", fmt::format("cannot lock {}: {}", path, std::strerror(err)));
+  }
+  return std::make_unique<NodeLock>(fd);
 }
 
 Result<int64_t> ReleaseEarlierLeases(Store& store, const DeliveryStack& stack, const Clock& clock) {

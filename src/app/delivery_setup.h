@@ -48,6 +48,22 @@ Result<std::unique_ptr<mail::DkimKeyring>> LoadDkimKeyring(const Config& config)
 // copied to another node: two live processes with one node id release each other's leases.
 Result<std::string> LoadOrCreateNodeId(const Config& config);
 
+// An exclusive lock on <data_dir>/node.lock, held while it lives (released by the kernel when the
+// process dies, kill -9 included): two `rapport serve` of one data directory never run at once,
+// since each would take the other's leases back when it starts.
+class NodeLock {
+ public:
+  explicit NodeLock(int fd) : fd_(fd) {}
+  ~NodeLock();
+  NodeLock(const NodeLock&) = delete;
+  NodeLock& operator=(const NodeLock&) = delete;
+
+ private:
+  int fd_;
+};
+// kConflict (field "data_dir") when another process holds the lock.
+Result<std::unique_ptr<NodeLock>> LockNode(const Config& config);
+
 // Hands back the leases that earlier processes of this node held (a crash or kill -9 left them
 // until they expire): their messages are due again at once. Call before the worker starts.
 Result<int64_t> ReleaseEarlierLeases(Store& store, const DeliveryStack& stack, const Clock& clock);

@@ -101,6 +101,8 @@ Status Serve(const ServeOptions& o) {
     }
   }
 
+  // One `rapport serve` per data directory (node): it releases its node's earlier leases below.
+  RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<NodeLock> node_lock, LockNode(config));
   // The send path: messages queued by the API are delivered by the outbox worker.
   RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<DeliveryStack> delivery,
                            BuildDeliveryStack(config, *store, clock));

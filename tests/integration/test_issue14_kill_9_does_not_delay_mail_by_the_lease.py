@@ -13,6 +13,8 @@ import sqlite3
 import stat
 import time
 
+import pytest
+
 from conftest import Client, Server, create_key, run_cli
 
 TEMPLATE = {"name": "order-shipped", "subject": "Order {{ data.order }} shipped", "text": "Order {{ data.order }}."}
@@ -89,6 +91,11 @@ def test_kill_9_mid_delivery_does_not_delay_the_claimed_messages_by_the_lease(da
         assert node_file.read_text().strip() == node_id, "the node id is stable across restarts"
         log = restarted.read_log()
         assert f"released {stranded} messages leased by an earlier process of node {node_id}" in log, log
+        # A second serve of the same node would take the live process's leases back: it is refused.
+        second = Server(data_dir)
+        with pytest.raises(AssertionError, match="another rapport serve uses the data directory"):
+            second.start()
+        second.stop()
     finally:
         restarted.stop()
     orders = delivered_orders(data_dir)
