@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "core/email_address.h"
+#include "core/outbox.h"
 #include "mail/header.h"
 
 extern char** environ;
@@ -181,6 +182,15 @@ Result<std::string> AsNonEmpty(std::string_view key, const Raw& raw, const Origi
   return s;
 }
 
+// Empty (kept in <data_dir>/node-id) or a node id (core/outbox.h).
+Result<std::string> AsNodeId(std::string_view key, const Raw& raw, const Origin& o) {
+  RAPPORT_ASSIGN_OR_RETURN(std::string s, AsString(key, raw, o));
+  if (!s.empty()) {
+    if (auto problem = NodeIdProblem(s)) return Bad(key, o, *problem);
+  }
+  return s;
+}
+
 using Setter = Status (*)(Config&, std::string_view key, const Raw&, const Origin&);
 
 struct KeySpec {
@@ -257,6 +267,7 @@ const std::vector<KeySpec>& Keys() {
       {"delivery", "burst_threshold", RAPPORT_CFG_SET(delivery.burst_threshold, AsInt(k, r, o, 1, 100000))},
       {"delivery", "batch_size", RAPPORT_CFG_SET(delivery.batch_size, AsInt(k, r, o, 1, 1000))},
       {"delivery", "lease", RAPPORT_CFG_SET(delivery.lease, AsDuration(k, r, o))},
+      {"delivery", "node_id", RAPPORT_CFG_SET(delivery.node_id, AsNodeId(k, r, o))},
       {"sender", "from", RAPPORT_CFG_SET(sender.from, AsMailbox(k, r, o, false))},
       {"sender", "reply_to", RAPPORT_CFG_SET(sender.reply_to, AsMailbox(k, r, o, true))},
       {"sender", "bounce_address",
@@ -422,6 +433,8 @@ std::string Config::StoreUrl() const {
   if (!store.url.empty()) return store.url;
   return data_dir + "/rapport.db";
 }
+
+std::string Config::NodeIdFile() const { return data_dir + "/node-id"; }
 
 std::string Config::LinkSecretFile() const {
   if (!server.link_secret_file.empty()) return server.link_secret_file;

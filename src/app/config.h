@@ -66,6 +66,7 @@ struct DeliveryConfig {
   int burst_threshold = 5;                      // this many 4xx within a minute halve the rate
   int batch_size = 100;                         // messages claimed per round and lane
   std::chrono::seconds lease{300};              // a claimed message is reclaimable after this
+  std::string node_id;  // this node's id in lease owners; empty: kept in <data_dir>/node-id
 };
 
 // Who the mail is from (POST /api/v1/messages). Mailboxes are "Name <addr>" or "addr".
@@ -104,6 +105,8 @@ struct Config {
 
   // The store URL or path to open: store.url, or <data_dir>/rapport.db.
   std::string StoreUrl() const;
+  // Where the node id is kept when delivery.node_id is not set: <data_dir>/node-id.
+  std::string NodeIdFile() const;
   // The link secret's file: server.link_secret_file, or <data_dir>/link-secret.
   std::string LinkSecretFile() const;
   // The maildir of outgoing messages: delivery.outbox_dir, or <data_dir>/outbox.

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <openssl/rand.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <spdlog/spdlog.h>
@@ -104,10 +106,13 @@ Result<std::unique_ptr<DeliveryStack>> BuildDeliveryStack(const Config& config, 
   }
   stack->limiter = std::make_unique<delivery::RateLimiter>(clock, limits);
 
+  RAPPORT_ASSIGN_OR_RETURN(stack->node_id, LoadOrCreateNodeId(config));
+  uint32_t nonce = 0;
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(&nonce), sizeof(nonce)) != 1)
+    return Error::Internal("no randomness for the lease owner");
+  stack->lease_owner = LeaseOwner(stack->node_id, fmt::format("{}-{:08x}", getpid(), nonce));
   delivery::OutboxWorkerOptions wo;
-  char host[256] = {};
-  gethostname(host, sizeof(host) - 1);
-  wo.owner = fmt::format("{}:{}", host, getpid());
+  wo.owner = stack->lease_owner;
   wo.batch_size = config.delivery.batch_size;
   wo.lease = config.delivery.lease;
   wo.retry.max_age = config.delivery.max_age;
@@ -125,6 +130,80 @@ Result<std::unique_ptr<DeliveryStack>> BuildDeliveryStack(const Config& config, 
   return stack;
 }
 
+namespace {
+
+// A file's text without trailing line ends.
+std::optional<std::string> ReadSmallFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string s = text.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+// Creates `path` (mode 0600, O_EXCL) holding `line`, fsynced.
+Status CreateSecretFile(const std::string& path, const std::string& line, const std::string& field) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) return Error::Invalid(field, fmt::format("cannot create {}: {}", path, std::strerror(errno)));
+  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return Error::Invalid(field, "cannot write " + path);
+  return {};
+}
+
+}  // namespace
+
+Result<std::string> LoadOrCreateNodeId(const Config& config) {
+  if (!config.delivery.node_id.empty()) return config.delivery.node_id;
+  const std::string path = config.NodeIdFile();
+  if (auto text = ReadSmallFile(path)) {
+    if (auto problem = NodeIdProblem(*text))
+      return Error::Invalid("delivery.node_id", fmt::format("{}: {}", path, *problem));
+    return *text;
+  }
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  std::string node_id;
+  for (const char* p = host; *p != '\0' && node_id.size() < 40; ++p)
+    node_id += NodeIdProblem(std::string_view(p, 1)) ? '-' : *p;
+  if (node_id.empty()) node_id = "node";
+  uint32_t suffix = 0;
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(&suffix), sizeof(suffix)) != 1)
+    return Error::Internal("no randomness for the node id");
+  node_id += fmt::format("-{:08x}", suffix);
+  RAPPORT_TRY(CreateSecretFile(path, node_id + "\n", "delivery.node_id"));
+  return node_id;
+}
+
+NodeLock::~NodeLock() { ::close(fd_); }
+
+Result<std::unique_ptr<NodeLock>> LockNode(const Config& config) {
+  const std::string path = config.data_dir + "/node.lock";
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return Error::Invalid("data_dir", fmt::format("cannot open {}: {}", path, std::strerror(errno)));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK)
+      return Error::Conflict(fmt::format("another rapport serve uses the data directory {} (it holds {})",
+                                         config.data_dir, path),
+                             "data_dir");
+    return Error::Invalid("data_dir", fmt::format("cannot lock {}: {}", path, std::strerror(err)));
+  }
+  return std::make_unique<NodeLock>(fd);
+}
+
+Result<int64_t> ReleaseEarlierLeases(Store& store, const DeliveryStack& stack, const Clock& clock) {
+  return store.outbox().ReleaseNode(stack.node_id, stack.lease_owner, clock.Now());
+}
+
 Result<compose::Sender> BuildSender(const Config& config) {
   compose::Sender s;
   RAPPORT_ASSIGN_OR_RETURN(s.from, mail::ParseMailbox("sender.from", config.sender.from));
@@ -139,12 +218,8 @@ Result<compose::Sender> BuildSender(const Config& config) {
 
 Result<std::string> LoadOrCreateLinkSecret(const Config& config) {
   const std::string path = config.LinkSecretFile();
-  std::ifstream in(path, std::ios::binary);
-  if (in) {
-    std::stringstream text;
-    text << in.rdbuf();
-    std::string secret = text.str();
-    while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  if (auto text = ReadSmallFile(path)) {
+    std::string secret = std::move(*text);
     if (secret.size() < 32)
       return Error::Invalid("server.link_secret_file", path + ": the link secret must be at least 32 bytes");
     return secret;
@@ -153,16 +228,7 @@ Result<std::string> LoadOrCreateLinkSecret(const Config& config) {
   if (RAND_bytes(raw, sizeof(raw)) != 1) return Error::Internal("no randomness for the link secret");
   std::string secret;
   for (unsigned char b : raw) secret += fmt::format("{:02x}", b);
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-  if (fd < 0)
-    return Error::Invalid("server.link_secret_file",
-                          fmt::format("cannot create {}: {}", path, std::strerror(errno)));
-  std::string line = secret + "\n";
-  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) return Error::Invalid("server.link_secret_file", "cannot write " + path);
+  RAPPORT_TRY(CreateSecretFile(path, secret + "\n", "server.link_secret_file"));
   return secret;
 }
 

@@ -32,6 +32,8 @@ struct DeliveryStack {
   std::unique_ptr<delivery::RateLimiter> limiter;
   std::unique_ptr<delivery::OutboxWorker> worker;
   std::string description;  // for the start-up log line: transport, DKIM domains
+  std::string node_id;      // this node (delivery.node_id or <data_dir>/node-id)
+  std::string lease_owner;  // this process: "<node_id>/<pid>-<random>", the worker's lease owner
 };
 
 // The transport URL of the configuration: "maildir:<outbox dir>" or the smtp_url with the
@@ -40,6 +42,31 @@ std::string TransportUrl(const Config& config);
 
 // The configured [[dkim]] keys, loaded (empty when there are none).
 Result<std::unique_ptr<mail::DkimKeyring>> LoadDkimKeyring(const Config& config);
+
+// The node id: delivery.node_id, else read from config.NodeIdFile(), else created there on first
+// start (the host name, cleaned, and 8 random hex digits; mode 0600). The file must not be
+// copied to another node: two live processes with one node id release each other's leases.
+Result<std::string> LoadOrCreateNodeId(const Config& config);
+
+// An exclusive lock on <data_dir>/node.lock, held while it lives (released by the kernel when the
+// process dies, kill -9 included): two `rapport serve` of one data directory never run at once,
+// since each would take the other's leases back when it starts.
+class NodeLock {
+ public:
+  explicit NodeLock(int fd) : fd_(fd) {}
+  ~NodeLock();
+  NodeLock(const NodeLock&) = delete;
+  NodeLock& operator=(const NodeLock&) = delete;
+
+ private:
+  int fd_;
+};
+// kConflict (field "data_dir") when another process holds the lock.
+Result<std::unique_ptr<NodeLock>> LockNode(const Config& config);
+
+// Hands back the leases that earlier processes of this node held (a crash or kill -9 left them
+// until they expire): their messages are due again at once. Call before the worker starts.
+Result<int64_t> ReleaseEarlierLeases(Store& store, const DeliveryStack& stack, const Clock& clock);
 
 Result<std::unique_ptr<DeliveryStack>> BuildDeliveryStack(const Config& config, Store& store,
                                                           const Clock& clock);

@@ -97,5 +97,35 @@ TEST_F(DeliverySetupTest, DkimEntriesLoadIntoOneKeyring) {
   EXPECT_EQ(twice.error().field, "dkim[2].selector");
 }
 
+// Issue 14 item 5: a node's id is created once (mode 0600) and kept; each process's lease owner
+// is "<node id>/<nonce>", new per process; [delivery] node_id overrides the file.
+TEST_F(DeliverySetupTest, Issue14TheNodeIdIsKeptInTheDataDirectoryAndOwnsEveryLease) {
+  Config c;
+  c.data_dir = dir;
+  auto first = BuildDeliveryStack(c, *store, SystemClock::Instance());
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  const std::string node = (*first)->node_id;
+  EXPECT_FALSE(NodeIdProblem(node).has_value()) << node;
+  EXPECT_EQ(fs::status(c.NodeIdFile()).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_TRUE(LeaseOwnerOfNode((*first)->lease_owner, node)) << (*first)->lease_owner;
+  auto second = BuildDeliveryStack(c, *store, SystemClock::Instance());
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  EXPECT_EQ((*second)->node_id, node);
+  EXPECT_NE((*second)->lease_owner, (*first)->lease_owner);
+
+  c.delivery.node_id = "mx-1.eu";
+  auto configured = BuildDeliveryStack(c, *store, SystemClock::Instance());
+  ASSERT_TRUE(configured.ok()) << configured.error().message;
+  EXPECT_EQ((*configured)->node_id, "mx-1.eu");
+  EXPECT_EQ((*configured)->lease_owner.rfind("mx-1.eu/", 0), 0u);
+
+  std::ofstream(c.NodeIdFile(), std::ios::trunc) << "not/a node\n";
+  c.delivery.node_id.clear();
+  auto bad = BuildDeliveryStack(c, *store, SystemClock::Instance());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().field, "delivery.node_id");
+}
+
 }  // namespace
 }  // namespace rapport::app

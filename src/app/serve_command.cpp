@@ -101,6 +101,8 @@ Status Serve(const ServeOptions& o) {
     }
   }
 
+  // One `rapport serve` per data directory (node): it releases its node's earlier leases below.
+  RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<NodeLock> node_lock, LockNode(config));
   // The send path: messages queued by the API are delivered by the outbox worker.
   RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<DeliveryStack> delivery,
                            BuildDeliveryStack(config, *store, clock));
@@ -113,8 +115,13 @@ Status Serve(const ServeOptions& o) {
   http::Server server(*store, clock, server_options);
   RAPPORT_TRY(server.Start());
   spdlog::info("rapport {} listening on http://{}:{}", RAPPORT_VERSION, listen.host, server.port());
+  // An earlier process of this node that was killed left its claimed messages leased; hand them
+  // back so they go now rather than when the leases expire.
+  RAPPORT_ASSIGN_OR_RETURN(int64_t released, ReleaseEarlierLeases(*store, *delivery, clock));
+  if (released > 0)
+    spdlog::info("released {} messages leased by an earlier process of node {}", released, delivery->node_id);
   worker.Start();
-  spdlog::info("delivering through {}", delivery->description);
+  spdlog::info("delivering through {} as {}", delivery->description, delivery->lease_owner);
   SignalWatcher watcher(set, server);
   server.Run();
   watcher.Stop();

@@ -24,6 +24,33 @@ std::optional<MessageState> ParseMessageState(std::string_view s) {
   return std::nullopt;
 }
 
+std::optional<std::string_view> NodeIdProblem(std::string_view node_id) {
+  if (node_id.empty() || node_id.size() > 64) return "a node id is 1 to 64 characters";
+  for (char c : node_id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+              c == '_' || c == '-';
+    if (!ok) return "a node id holds only letters, digits, '.', '_' and '-'";
+  }
+  return std::nullopt;
+}
+
+std::string LeaseOwner(std::string_view node_id, std::string_view nonce) {
+  std::string owner(node_id);
+  owner += '/';
+  owner += nonce;
+  return owner;
+}
+
+bool LeaseOwnerOfNode(std::string_view owner, std::string_view node_id) {
+  // A node id holds no '/', so the owner's node is everything before its first '/'.
+  size_t slash = owner.find('/');
+  return slash != std::string_view::npos && owner.substr(0, slash) == node_id;
+}
+
+MessageState ReleasedState(int attempts) {
+  return attempts == 0 ? MessageState::kQueued : MessageState::kDeferred;
+}
+
 std::string_view MessageClassName(MessageClass c) {
   return c == MessageClass::kTransactional ? "transactional" : "marketing";
 }

@@ -5,6 +5,9 @@
 // queued -> suppressed | cancelled. A worker claims due messages with a lease; a lease that
 // expires (the process died) makes the message claimable again, so a kill loses nothing.
 // A message is marked sent only after the server accepted it.
+// Lease owners are "<node id>/<process nonce>" (LeaseOwner below): a node that starts again
+// after a crash hands back every lease its earlier processes held (ReleaseNode), so their
+// messages are due at once instead of when the leases expire.
 // Every state change is recorded in the same transaction as an event on the contact's timeline
 // (names "message.queued", "message.sent", "message.deferred", "message.bounced",
 // "message.failed", "message.suppressed"; properties carry message_id and the SMTP reply).
@@ -26,6 +29,18 @@ using MessageId = int64_t;
 enum class MessageState { kQueued, kSending, kSent, kDeferred, kBounced, kFailed, kSuppressed, kCancelled };
 std::string_view MessageStateName(MessageState s);
 std::optional<MessageState> ParseMessageState(std::string_view s);
+
+// A node id names one rapport node (one data directory): 1 to 64 of [A-Za-z0-9._-]. Returns
+// the reason it is not one, or nullopt when it is.
+std::optional<std::string_view> NodeIdProblem(std::string_view node_id);
+// The lease owner of one process of a node: "<node_id>/<nonce>" (the nonce is new per process).
+std::string LeaseOwner(std::string_view node_id, std::string_view nonce);
+// Whether `owner` is a lease owner of a process of `node_id` (an owner without a '/' belongs to
+// no node).
+bool LeaseOwnerOfNode(std::string_view owner, std::string_view node_id);
+// The state a message goes back to when its lease is handed back unsent: kQueued if it was never
+// attempted, kDeferred (its next_attempt_at kept) otherwise.
+MessageState ReleasedState(int attempts);
 
 // Transactional mail has its own lane and never waits behind marketing mail.
 enum class MessageClass { kTransactional, kMarketing };
@@ -160,6 +175,15 @@ class OutboxStore {
                                                     std::string_view owner) = 0;
   // Extends the leases of messages this owner holds (long SMTP sessions).
   virtual Status Renew(const std::vector<MessageId>& ids, std::string_view owner, Timestamp lease_until) = 0;
+  // Hands back the leases held by earlier processes of this node: every kSending message whose
+  // lease_owner belongs to `node_id` (LeaseOwnerOfNode) and is not `current_owner` goes back to
+  // ReleasedState(attempts) with its lease cleared, in one transaction, whatever the lane and
+  // however long the lease has to run. Leases of other nodes are never touched. No timeline event
+  // (claims and lease expiry write none either). Call it when a node starts, before its worker
+  // claims; it is only safe if no other live process uses the same node id. Returns how many
+  // messages were released.
+  virtual Result<int64_t> ReleaseNode(std::string_view node_id, std::string_view current_owner,
+                                      Timestamp now) = 0;
   // Cancels a queued or deferred message (kConflict in any other state).
   virtual Status Cancel(WorkspaceId ws, MessageId id) = 0;
   virtual Result<OutboxMessage> Get(WorkspaceId ws, MessageId id) = 0;

@@ -72,8 +72,9 @@ Result<RoundStats> OutboxWorker::RunOnce(MessageClass lane_class) {
 
   // 1. Admit what the last rounds claimed and rate control held back (or a pipelined round
   //    claimed ahead), then claim only what the batch still lacks: a claim not overlapped with a
-  //    send is on the critical path. Never hold more than a few batches back for rate control.
-  //    Held messages keep their lease, renewed when half of it is used.
+  //    send is on the critical path. Never hold more than one batch claimed and unsent (what a
+  //    crash strands until the node starts again or the leases expire). Held messages keep
+  //    their lease, renewed when half of it is used.
   std::vector<Claimed> batch;
   std::vector<std::string> domains;
   std::vector<MessageId> renew;
@@ -97,7 +98,7 @@ Result<RoundStats> OutboxWorker::RunOnce(MessageClass lane_class) {
   };
   for (Claimed& c : candidates) admit(std::move(c));
   const int missing = options_.batch_size - static_cast<int>(batch.size());
-  const int room = options_.batch_size * 4 - static_cast<int>(lane.held.size());
+  const int room = options_.batch_size - static_cast<int>(lane.held.size());
   if (missing > 0 && room > 0 && !stopping_) {
     auto claimed = store_.Claim(lane_class, std::min(room, missing), options_.owner, start, options_.lease);
     if (claimed.ok()) {
@@ -145,8 +146,11 @@ Result<RoundStats> OutboxWorker::RunOnce(MessageClass lane_class) {
       // while this one records the previous round's outcomes before it signs too, so the
       // store's and the signer's work overlap the network's and each other's (recording first
       // left a core idle while the transport and the server did not fill it). The previous
-      // round's leases are still held: the claim cannot take those messages back.
-      if (!stopping_ && static_cast<int>(lane.held.size()) < options_.batch_size) {
+      // round's leases are still held: the claim cannot take those messages back. Only when
+      // rate control holds nothing back: then the next round sends what is claimed now; if it
+      // holds messages back, the next round is bound by the rate and a batch claimed ahead
+      // would only wait (and be stranded by a crash).
+      if (!stopping_ && lane.held.empty()) {
         auto next =
             store_.Claim(lane_class, options_.batch_size, options_.owner, clock_.Now(), options_.lease);
         if (next.ok()) {

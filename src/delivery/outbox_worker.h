@@ -11,7 +11,10 @@
 // does not exist) or failed, and the attempt carries the reply's DeliveryFailure class, which
 // the worker also counts per mailbox provider (Failures()). While a batch
 // is being sent, its leases are renewed every lease/3, and (pipeline) the previous batch's
-// outcomes are recorded and the next batch claimed and signed. Stop() lets the in-flight batch
+// outcomes are recorded and the next batch claimed and signed (only when rate control holds
+// nothing back). At most one batch beyond the one on the wire is claimed and unsent at any time
+// (held back by rate control or claimed ahead): that is all a crash can strand, and a node that
+// starts again releases it at once (OutboxStore::ReleaseNode). Stop() lets the in-flight batch
 // finish and be recorded, then releases held messages (their lease is set to expire now, so any
 // worker may claim them at once).
 //
@@ -50,7 +53,7 @@ using MessageSigner = std::function<Result<std::string>(const OutboxMessage& mes
 MessageSigner DkimMessageSigner(const mail::DkimKeyring& keyring);
 
 struct OutboxWorkerOptions {
-  std::string owner = "worker";  // the lease owner: unique per process/node
+  std::string owner = "worker";  // the lease owner: unique per process (LeaseOwner in core/outbox.h)
   int batch_size = 100;
   Micros lease = std::chrono::minutes(5);
   std::chrono::milliseconds idle_poll{500};  // Start() loops: sleep when a round did nothing

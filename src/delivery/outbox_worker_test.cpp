@@ -364,5 +364,27 @@ TEST_F(WorkerTest, StartAndStopDeliverEverything) {
   EXPECT_EQ(store.CountByState(MessageState::kSending).value(), 0);
 }
 
+// Issue 14: a crash strands what is claimed and unsent. Under rate control a lane holds at most
+// one batch claimed beyond the one on the wire (it used to hold up to four, and claim ahead more).
+TEST_F(WorkerTest, Issue14RateControlKeepsAtMostOneBatchClaimedAndUnsent) {
+  options.pipeline = true;
+  limits.global_rate = 2;
+  Make();
+  for (int i = 0; i < 60; ++i) Queue("user" + std::to_string(i) + "@example.com");
+  int sent = 0;
+  for (int round = 0; round < 8; ++round) {
+    auto r = worker->RunOnce(MessageClass::kTransactional);
+    ASSERT_TRUE(r.ok());
+    sent += r->sent;
+    EXPECT_LE(r->held, options.batch_size) << "round " << round;
+    // What is `sending` now: this round's batch (outcomes pending) and what is claimed unsent.
+    EXPECT_LE(store.CountByState(MessageState::kSending).value() - r->Completed(), options.batch_size)
+        << "round " << round;
+    clock.Advance(1s);
+  }
+  EXPECT_GT(sent, 0);
+  EXPECT_LT(sent, 60) << "rate control must have held messages back for the test to mean anything";
+}
+
 }  // namespace
 }  // namespace rapport::delivery

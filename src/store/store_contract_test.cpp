@@ -1174,6 +1174,140 @@ TEST(PgConnectionTest, BinaryResultsReadLikeTextResults) {
   }
 }
 
+// ---- issue 14: a node that starts again releases its earlier processes' leases -------------------
+
+TEST_P(StoreContract, Issue14ReleaseNodeHandsBackOnlyTheNodesEarlierLeases) {
+  Contact c = MakeContact("lease@example.com");
+  std::vector<MessageId> ids;
+  for (int i = 0; i < 6; ++i) ids.push_back(store_->outbox().Enqueue(Message(c.id))->message.id);
+  MessageId mk = store_->outbox().Enqueue(Message(c.id, {}, MessageClass::kMarketing))->message.id;
+  auto claim_one = [&](std::string_view owner, Timestamp at,
+                       MessageClass lane = MessageClass::kTransactional) {
+    auto r = store_->outbox().Claim(lane, 1, owner, at, 5min);
+    EXPECT_TRUE(r.ok() && r->size() == 1u) << owner;
+    return r.ok() && !r->empty() ? r->front().id : MessageId{0};
+  };
+  // An attempt of an earlier process deferred `retried`; a later process took it again.
+  MessageId retried = claim_one("node-a/0", kT0);
+  DeliveryAttempt deferred{.at = kT0, .outcome = MessageState::kDeferred, .smtp_code = 451, .reply = "later"};
+  ASSERT_OK(store_->outbox().Complete(retried, "node-a/0", deferred, kT0 + 1min));
+  MessageId fresh = claim_one("node-a/1", kT0);
+  MessageId other_node = claim_one("node-b/1", kT0);
+  MessageId prefix_node = claim_one("node-ab/1", kT0);  // "node-a" is a prefix of its node id
+  MessageId no_node = claim_one("node-a", kT0);         // an owner of no node (no '/')
+  MessageId current = claim_one("node-a/2", kT0);
+  EXPECT_EQ(claim_one("node-a/1", kT0 + 1min), retried);
+  EXPECT_EQ(claim_one("node-a/1", kT0, MessageClass::kMarketing), mk);
+  EXPECT_EQ(store_->outbox().Get(ws_, retried)->attempts, 1);
+  const std::vector<std::string> timeline = TimelineNames(c.id);
+
+  auto released = store_->outbox().ReleaseNode("node-a", "node-a/2", kT0 + 2min);
+  ASSERT_OK(released);
+  EXPECT_EQ(*released, 3);
+  auto fresh_m = store_->outbox().Get(ws_, fresh);
+  EXPECT_EQ(fresh_m->state, MessageState::kQueued);
+  EXPECT_EQ(fresh_m->lease_owner, "");
+  EXPECT_EQ(fresh_m->next_attempt_at, kT0);
+  auto retried_m = store_->outbox().Get(ws_, retried);
+  EXPECT_EQ(retried_m->state, MessageState::kDeferred);
+  EXPECT_EQ(retried_m->attempts, 1);
+  EXPECT_EQ(retried_m->next_attempt_at, kT0 + 1min);  // kept
+  EXPECT_EQ(retried_m->lease_owner, "");
+  EXPECT_EQ(store_->outbox().Get(ws_, mk)->state, MessageState::kQueued);  // every lane
+  EXPECT_EQ(store_->outbox().Get(ws_, other_node)->lease_owner, "node-b/1");
+  EXPECT_EQ(store_->outbox().Get(ws_, prefix_node)->lease_owner, "node-ab/1");
+  EXPECT_EQ(store_->outbox().Get(ws_, no_node)->lease_owner, "node-a");
+  EXPECT_EQ(store_->outbox().Get(ws_, current)->lease_owner, "node-a/2");
+  for (MessageId id : {other_node, prefix_node, no_node, current})
+    EXPECT_EQ(store_->outbox().Get(ws_, id)->state, MessageState::kSending) << id;
+  EXPECT_EQ(TimelineNames(c.id), timeline) << "a release writes no timeline event";
+
+  // Due at once, three minutes before the leases would have expired; the dead process can no
+  // longer record an outcome for them.
+  auto again = store_->outbox().Claim(MessageClass::kTransactional, 10, "node-a/2", kT0 + 2min, 5min);
+  ASSERT_OK(again);
+  std::set<MessageId> got;
+  for (const auto& m : *again) got.insert(m.id);
+  EXPECT_EQ(got, (std::set<MessageId>{fresh, retried}));
+  DeliveryAttempt sent{.at = kT0 + 2min, .outcome = MessageState::kSent, .smtp_code = 250, .reply = "OK"};
+  EXPECT_EQ(CodeOf(store_->outbox().Complete(fresh, "node-a/1", sent, {})), ErrorCode::kConflict);
+  ASSERT_OK(store_->outbox().Complete(fresh, "node-a/2", sent, {}));
+
+  // Nothing more to release; node ids are checked.
+  EXPECT_EQ(store_->outbox().ReleaseNode("node-a", "node-a/3", kT0 + 3min).value(), 2)
+      << "node-a/2's leases are an earlier process's for node-a/3";
+  EXPECT_EQ(store_->outbox().ReleaseNode("node-a", "node-a/3", kT0 + 3min).value(), 0);
+  EXPECT_EQ(store_->outbox().ReleaseNode("", "x/1", kT0).error().field, "node_id");
+  EXPECT_EQ(store_->outbox().ReleaseNode("node/a", "x/1", kT0).error().field, "node_id");
+  EXPECT_EQ(store_->outbox().Get(ws_, other_node)->lease_owner, "node-b/1");
+}
+
+TEST_P(StoreContract, Issue14TwoNodesOnOneStoreNeverReleaseEachOthersLeases) {
+  // Two nodes, each with its own connection to the same database, restart at the same time while
+  // the other claims and completes.
+  auto opened = OpenStore(url_, clock_);
+  ASSERT_OK(opened);
+  std::unique_ptr<Store> node_b = std::move(opened).value();
+  Contact c = MakeContact("two@example.com");
+  for (int i = 0; i < 60; ++i) ASSERT_OK(store_->outbox().Enqueue(Message(c.id)));
+  auto a1 = store_->outbox().Claim(MessageClass::kTransactional, 10, "a/1", kT0, 5min);
+  auto b1 = node_b->outbox().Claim(MessageClass::kTransactional, 10, "b/1", kT0, 5min);
+  ASSERT_OK(a1);
+  ASSERT_OK(b1);
+  ASSERT_EQ(a1->size(), 10u);
+  ASSERT_EQ(b1->size(), 10u);
+
+  std::atomic<int> errors{0};
+  int64_t a_released = -1;
+  std::vector<MessageId> b_claimed;
+  std::thread a_thread([&] {
+    auto r = store_->outbox().ReleaseNode("a", "a/2", kT0 + 1s);
+    if (r.ok())
+      a_released = *r;
+    else
+      ++errors;
+  });
+  std::thread b_thread([&] {
+    // Node b keeps working: it claims more and records its first batch's outcomes.
+    for (int round = 0; round < 3; ++round) {
+      auto r = node_b->outbox().Claim(MessageClass::kTransactional, 5, "b/1", kT0 + 1s, 5min);
+      if (!r.ok()) {
+        ++errors;
+        continue;
+      }
+      for (auto& m : *r) b_claimed.push_back(m.id);
+    }
+    std::vector<OutboxCompletion> done;
+    for (const auto& m : *b1)
+      done.push_back(
+          {m.id, {.at = kT0 + 1s, .outcome = MessageState::kSent, .smtp_code = 250, .reply = "OK"}, {}});
+    auto r = node_b->outbox().CompleteBatch(done, "b/1");
+    if (!r.ok())
+      ++errors;
+    else
+      for (const Status& st : *r) errors += st.ok() ? 0 : 1;
+  });
+  a_thread.join();
+  b_thread.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(a_released, 10);
+  for (const auto& m : *a1) EXPECT_NE(store_->outbox().Get(ws_, m.id)->lease_owner, "a/1");
+  for (const auto& m : *b1) EXPECT_EQ(store_->outbox().Get(ws_, m.id)->state, MessageState::kSent);
+  EXPECT_EQ(b_claimed.size(), 15u);
+  for (MessageId id : b_claimed) EXPECT_EQ(store_->outbox().Get(ws_, id)->lease_owner, "b/1") << id;
+
+  // Now b restarts: it releases exactly its own 15 leases, and a's new ones stay.
+  auto a2 = store_->outbox().Claim(MessageClass::kTransactional, 10, "a/2", kT0 + 2s, 5min);
+  ASSERT_OK(a2);
+  ASSERT_EQ(a2->size(), 10u);
+  auto b_released = node_b->outbox().ReleaseNode("b", "b/2", kT0 + 3s);
+  ASSERT_OK(b_released);
+  EXPECT_EQ(*b_released, 15);
+  for (const auto& m : *a2) EXPECT_EQ(store_->outbox().Get(ws_, m.id)->lease_owner, "a/2");
+  EXPECT_EQ(store_->outbox().CountByState(MessageState::kSending).value(), 10);
+  EXPECT_EQ(store_->outbox().CountByState(MessageState::kSent).value(), 10);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContract, ::testing::Values("sqlite", "postgres"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 

@@ -1,5 +1,5 @@
 // An in-memory OutboxStore for engine tests of the outbox worker (header-only, tests only).
-// Follows the contract of core/outbox.h for Claim/Complete/Renew; thread-safe with one mutex.
+// Follows the contract of core/outbox.h for Claim/Complete/Renew/ReleaseNode; thread-safe with one mutex.
 #pragma once
 
 #include <algorithm>
@@ -82,6 +82,20 @@ class FakeOutboxStore final : public OutboxStore {
       }
     }
     return {};
+  }
+  Result<int64_t> ReleaseNode(std::string_view node_id, std::string_view current_owner, Timestamp) override {
+    std::lock_guard lock(mu_);
+    int64_t n = 0;
+    for (auto& [id, m] : messages_) {
+      if (m.state != MessageState::kSending || m.lease_owner == current_owner ||
+          !LeaseOwnerOfNode(m.lease_owner, node_id))
+        continue;
+      m.state = ReleasedState(m.attempts);
+      m.lease_owner.clear();
+      m.lease_until = Timestamp{};
+      ++n;
+    }
+    return n;
   }
   Status Cancel(WorkspaceId, MessageId id) override {
     std::lock_guard lock(mu_);

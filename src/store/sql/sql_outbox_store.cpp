@@ -491,6 +491,44 @@ Status SqlOutboxStore::Renew(const std::vector<MessageId>& ids, std::string_view
   return {};
 }
 
+Result<int64_t> SqlOutboxStore::ReleaseNode(std::string_view node_id, std::string_view current_owner,
+                                            Timestamp now) {
+  if (auto problem = NodeIdProblem(node_id)) return Error::Invalid("node_id", std::string(*problem));
+  // Which owners are the node's is decided here (LeaseOwnerOfNode), not in SQL; the leases in
+  // force are few (what the workers have claimed), read from the outbox_leases index. Each update
+  // names the owner it read, so a lease another node took over meanwhile (it expired) stays.
+  static const StatementSet update(
+      "UPDATE outbox_messages SET state = $1, lease_owner = '', lease_until = 0, updated_at = $2 "
+      "WHERE state = 'sending' AND lease_owner = $3 AND id IN ",
+      0, StatementSet::Shape::kInList, /*leading=*/3);
+  int64_t released = 0;
+  RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
+    released = 0;
+    // (owner, state to go back to) -> ids
+    std::map<std::pair<std::string, MessageState>, std::vector<int64_t>> groups;
+    RAPPORT_TRY(
+        s.Exec("SELECT id, attempts, lease_owner FROM outbox_messages WHERE state = 'sending'", {},
+               [&](const Row& r) {
+                 std::string_view owner = r.Text(2);
+                 if (owner == current_owner || !LeaseOwnerOfNode(owner, node_id)) return;
+                 groups[{std::string(owner), ReleasedState(static_cast<int>(r.Int(1)))}].push_back(r.Int(0));
+               }));
+    std::vector<Param> params;
+    for (const auto& [key, ids] : groups) {
+      RAPPORT_TRY(ForChunks(ids.size(), [&](size_t begin, size_t count) -> Status {
+        params.assign({MessageStateName(key.second), ToMicros(now), std::string_view(key.first)});
+        params.insert(params.end(), ids.begin() + static_cast<std::ptrdiff_t>(begin),
+                      ids.begin() + static_cast<std::ptrdiff_t>(begin + count));
+        RAPPORT_ASSIGN_OR_RETURN(int64_t n, s.Exec(update.For(count), params, nullptr));
+        released += n;
+        return {};
+      }));
+    }
+    return {};
+  }));
+  return released;
+}
+
 Status SqlOutboxStore::Cancel(WorkspaceId ws, MessageId id) {
   Timestamp now = clock_.Now();
   return db_.Write([&](Session& s) -> Status {

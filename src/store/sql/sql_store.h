@@ -187,6 +187,8 @@ class SqlOutboxStore final : public OutboxStore {
   Result<std::vector<Status>> CompleteBatch(std::span<const OutboxCompletion> batch,
                                             std::string_view owner) override;
   Status Renew(const std::vector<MessageId>& ids, std::string_view owner, Timestamp lease_until) override;
+  Result<int64_t> ReleaseNode(std::string_view node_id, std::string_view current_owner,
+                              Timestamp now) override;
   Status Cancel(WorkspaceId ws, MessageId id) override;
   Result<OutboxMessage> Get(WorkspaceId ws, MessageId id) override;
   Result<std::optional<OutboxMessage>> FindByIdempotencyKey(WorkspaceId ws, std::string_view key) override;
