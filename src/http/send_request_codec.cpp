@@ -40,19 +40,19 @@ Status DecodeReplyTo(const json::value& v, SendRequest& out) {
   return {};
 }
 
-Status DecodeContactRef(const json::value& v, SendRequest& out) {
-  if (!v.is_object()) return Error::Invalid("contact", "contact is {\"email\"} or {\"external_id\"}");
-  for (const auto& [k, x] : v.get_object()) {
-    if (k == "email") {
-      RAPPORT_ASSIGN_OR_RETURN(out.contact.email, StringOf(x, "contact.email"));
-    } else if (k == "external_id") {
-      RAPPORT_ASSIGN_OR_RETURN(out.contact.external_id, StringOf(x, "contact.external_id"));
-    } else {
-      return Error::Invalid("contact." + std::string(k), "unknown field '" + std::string(k) + "'");
-    }
-  }
-  if (!out.contact.email && !out.contact.external_id)
-    return Error::Invalid("contact", "contact needs an email or an external_id");
+// The contact, named as events name it: {"id"} | {"email"} | {"external_id"} (shared decoder).
+Status DecodeContactObject(const json::value& v, SendRequest& out) {
+  RAPPORT_ASSIGN_OR_RETURN(ContactRef ref, DecodeContactRef(v, "contact"));
+  if (ref.id && (ref.email || ref.external_id))
+    return Error::Invalid("contact", "name the contact by id, or by email and/or external_id");
+  out.contact_id = ref.id;
+  out.contact.email = std::move(ref.email);
+  out.contact.external_id = std::move(ref.external_id);
+  return {};
+}
+
+Status CheckContactInput(SendRequest& out) {
+  if (out.contact_id) return {};
   Status st = ValidateContactInput(out.contact);
   if (!st.ok()) {
     Error e = st.error();
@@ -67,7 +67,10 @@ Status DecodeContactRef(const json::value& v, SendRequest& out) {
 Result<SendRequest> DecodeSendRequest(const json::value& body) {
   if (!body.is_object()) return Error::Invalid("", "the body must be a JSON object");
   SendRequest r;
-  bool has_contact = false;
+  // A contact is named one way: contact_id, contact {...}, or email/external_id at the top level
+  // (the flat form events take).
+  int ways = 0;
+  bool flat = false;
   for (const auto& [key, v] : body.get_object()) {
     if (key == "template") {
       RAPPORT_ASSIGN_OR_RETURN(r.template_name, StringOf(v, "template"));
@@ -76,9 +79,16 @@ Result<SendRequest> DecodeSendRequest(const json::value& body) {
       RAPPORT_ASSIGN_OR_RETURN(r.template_id, IdOf(v, "template_id"));
     } else if (key == "contact_id") {
       RAPPORT_ASSIGN_OR_RETURN(r.contact_id, IdOf(v, "contact_id"));
+      ++ways;
     } else if (key == "contact") {
-      RAPPORT_TRY(DecodeContactRef(v, r));
-      has_contact = true;
+      RAPPORT_TRY(DecodeContactObject(v, r));
+      ++ways;
+    } else if (key == "email") {
+      RAPPORT_ASSIGN_OR_RETURN(r.contact.email, StringOf(v, "email"));
+      flat = true;
+    } else if (key == "external_id") {
+      RAPPORT_ASSIGN_OR_RETURN(r.contact.external_id, StringOf(v, "external_id"));
+      flat = true;
     } else if (key == "class") {
       RAPPORT_ASSIGN_OR_RETURN(std::string c, StringOf(v, "class"));
       auto parsed = ParseMessageClass(c);
@@ -109,8 +119,11 @@ Result<SendRequest> DecodeSendRequest(const json::value& body) {
   }
   if (r.template_id.has_value() == !r.template_name.empty())
     return Error::Invalid("template", "give one of template (a name) or template_id");
-  if (r.contact_id.has_value() == has_contact)
-    return Error::Invalid("contact_id", "give one of contact_id or contact");
+  if (flat) ++ways;
+  if (ways != 1)
+    return Error::Invalid("contact_id",
+                          "name the contact one way: contact_id, contact {...}, or email/external_id");
+  RAPPORT_TRY(CheckContactInput(r));
   return r;
 }
 

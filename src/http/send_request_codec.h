@@ -2,7 +2,7 @@
 // shape:
 //
 //   {"template": "order-shipped" | "template_id": 3,
-//    "contact_id": 12 | "contact": {"email": "...", "external_id": "..."},
+//    "contact_id": 12 | "contact": {"id" | "email" | "external_id": ...} | "email": "..." (flat, as events),
 //    "class": "transactional" | "marketing",         (default transactional)
 //    "topic": "newsletter",                           (marketing: the topic it is sent under)
 //    "data": {...},                                   (extra template variables)

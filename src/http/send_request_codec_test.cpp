@@ -31,6 +31,15 @@ TEST(SendRequest, DecodesEveryField) {
   ASSERT_EQ(r->headers.size(), 1u);
   EXPECT_EQ(r->headers[0].first, "X-Order-Id");
 
+  // The contact may be named as events name it: flat, or {"id"} inside contact.
+  auto flat = Decode(R"({"template":"a","email":"Bo@Example.com","external_id":"u-9"})");
+  ASSERT_TRUE(flat.ok()) << flat.error().message;
+  EXPECT_EQ(flat->contact.email, "Bo@example.com");
+  EXPECT_EQ(flat->contact.external_id, "u-9");
+  EXPECT_EQ(Decode(R"({"template":"a","contact":{"id":12}})")->contact_id, 12);
+  EXPECT_EQ(Decode(R"({"template":"a","email":"b@x.example","contact_id":1})").error().field, "contact_id");
+  EXPECT_EQ(Decode(R"({"template":"a","contact":{"id":1,"email":"b@x.example"}})").error().field, "contact");
+
   auto by_id = Decode(R"({"template_id":3,"contact_id":12})");
   ASSERT_TRUE(by_id.ok());
   EXPECT_EQ(by_id->template_id, 3);
