@@ -43,11 +43,19 @@ void SetupLogging(const LogConfig& log) {
 Result<std::unique_ptr<Store>> OpenAndMigrateStore(const Config& config) {
   std::string url = config.StoreUrl();
   if (config.store.url.empty()) {
+    // The data directory holds the contacts and the secrets: created private (0700).
     std::error_code ec;
+    bool existed = std::filesystem::exists(config.data_dir, ec);
     std::filesystem::create_directories(config.data_dir, ec);
     if (ec)
       return Error::Unavailable(
           fmt::format("cannot create the data directory {}: {}", config.data_dir, ec.message()));
+    if (!existed) {
+      std::filesystem::permissions(config.data_dir, std::filesystem::perms::owner_all, ec);
+      if (ec)
+        return Error::Unavailable(
+            fmt::format("cannot make the data directory {} private: {}", config.data_dir, ec.message()));
+    }
   }
   RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(url));
   auto version = store->Migrate();

@@ -87,3 +87,19 @@ def test_serve_without_config_and_demo_data(data_dir):
         assert len(page["data"]) == 100 and page["next_cursor"]
     finally:
         srv.stop()
+
+
+def test_issue14_data_dir_and_database_are_private(tmp_path):
+    import stat
+    data = tmp_path / "fresh" / "var"
+    old = os.umask(0o022)
+    try:
+        run_cli("migrate", data=data)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(data).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(data / "rapport.db").st_mode) == 0o600
+    for suffix in ("-wal", "-shm"):
+        side = data / ("rapport.db" + suffix)
+        if side.exists():
+            assert stat.S_IMODE(os.stat(side).st_mode) == 0o600
