@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "app/config.h"
 #include "core/error.h"
@@ -43,7 +44,12 @@ Result<std::unique_ptr<Store>> OpenAndMigrateStore(const Config& config);
 // `create_default` (otherwise kNotFound).
 Result<Workspace> ResolveWorkspace(Store& store, const std::string& name, bool create_default);
 
-// Prints "rapport: <message>" on one line to stderr and returns the exit code 1.
+// `text` safe to print on a terminal: control bytes (C0, DEL) and bytes that are not valid
+// UTF-8 become \xNN, a backslash becomes \\; valid UTF-8 text is kept as it is. Pure.
+std::string EscapeForTerminal(std::string_view text);
+
+// Prints "rapport: <message>" on one line to stderr (escaped by EscapeForTerminal) and returns
+// the exit code 1.
 int PrintError(const Error& error);
 
 }  // namespace rapport::app

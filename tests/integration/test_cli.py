@@ -4,7 +4,9 @@ import io
 import json
 import os
 
-from conftest import Client, Server, create_key, run_cli
+import subprocess
+
+from conftest import Client, Server, create_key, rapport_bin, run_cli
 
 
 def test_version_and_help(data_dir):
@@ -103,3 +105,20 @@ def test_issue14_data_dir_and_database_are_private(tmp_path):
         side = data / ("rapport.db" + suffix)
         if side.exists():
             assert stat.S_IMODE(os.stat(side).st_mode) == 0o600
+
+
+def test_issue14_import_of_only_rejected_rows_fails_and_keeps_the_rows_as_they_were(data_dir, tmp_path):
+    run_cli("migrate", data=data_dir)
+    src = tmp_path / "bad.csv"
+    raw_rows = [b'"not-an-email","c1"', b'bin\x00\x1b[2Jary@,\xff\xfe', b'"x@example.com",c"2,extra']
+    src.write_bytes(b'"email",external_id\r\n' + b"\r\n".join(raw_rows) + b"\r\n")
+    proc = subprocess.run([rapport_bin(), "contacts", "import", str(src), "--data", str(data_dir)],
+                          capture_output=True, timeout=600)
+    assert proc.returncode != 0, proc.stdout
+    for byte in (b"\x00", b"\x1b", b"\xff"):
+        assert byte not in proc.stderr, proc.stderr
+    rejects = (tmp_path / "bad.csv.rejects.csv").read_bytes()
+    lines = rejects.split(b"\r\n")
+    assert lines[0] == b'"email",external_id,reason'
+    for raw, line in zip(raw_rows, lines[1:]):
+        assert line.startswith(raw + b","), (raw, line)
