@@ -68,7 +68,7 @@ Result<std::unique_ptr<Store>> OpenAndMigrateStore(const Config& config) {
 }
 
 Result<Workspace> ResolveWorkspace(Store& store, const std::string& name, bool create_default) {
-  const std::string wanted = name.empty() ? "default" : name;
+  const std::string wanted = name.empty() ? std::string(kDefaultWorkspace) : name;
   RAPPORT_ASSIGN_OR_RETURN(std::optional<Workspace> found, store.workspaces().FindByName(wanted));
   if (found) return *found;
   if (name.empty() && create_default) return store.workspaces().Create(wanted);

@@ -40,8 +40,12 @@ void SetupLogging(const LogConfig& log);
 // applies pending migrations.
 Result<std::unique_ptr<Store>> OpenAndMigrateStore(const Config& config);
 
-// The workspace named `name`; when `name` is empty, the workspace "default", created when
-// `create_default` (otherwise kNotFound).
+// The data directory's default workspace: every command without --workspace and the demo data
+// of `serve --demo` use it.
+inline constexpr std::string_view kDefaultWorkspace = "default";
+
+// The workspace named `name`; when `name` is empty, the default workspace (kDefaultWorkspace),
+// created when `create_default` (otherwise kNotFound).
 Result<Workspace> ResolveWorkspace(Store& store, const std::string& name, bool create_default);
 
 // `text` safe to print on a terminal: control bytes (C0, DEL) and bytes that are not valid

@@ -91,6 +91,30 @@ def test_serve_without_config_and_demo_data(data_dir):
         srv.stop()
 
 
+def _demo_key(srv):
+    return next(line.split("admin API key:")[1].strip() for line in srv.read_log().splitlines()
+                if "admin API key:" in line)
+
+
+def test_issue14_cli_and_demo_share_the_default_workspace(data_dir, tmp_path):
+    run_cli("migrate", data=data_dir)
+    srv = Server(data_dir, extra_args=["--demo"]).start()
+    try:
+        demo = Client(srv.base, _demo_key(srv))
+        rows = tmp_path / "new.csv"
+        rows.write_text("email,first_name\nnewcomer@example.com,New\n")
+        run_cli("contacts", "import", str(rows), data=data_dir)
+        found = demo.get("/api/v1/contacts?email=newcomer@example.com")
+        assert found.status == 200, found
+        exported = run_cli("contacts", "export", "--format", "jsonl", data=data_dir).stdout.splitlines()
+        assert len(exported) == 301
+        cli_key = create_key(data_dir, "read", "me")
+        page = Client(srv.base, cli_key).get("/api/v1/contacts?limit=5")
+        assert page.status == 200 and len(page.json()["data"]) == 5
+    finally:
+        srv.stop()
+
+
 def test_issue14_data_dir_and_database_are_private(tmp_path):
     import stat
     data = tmp_path / "fresh" / "var"
