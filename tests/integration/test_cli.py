@@ -146,3 +146,26 @@ def test_issue14_import_of_only_rejected_rows_fails_and_keeps_the_rows_as_they_w
     assert lines[0] == b'"email",external_id,reason'
     for raw, line in zip(raw_rows, lines[1:]):
         assert line.startswith(raw + b","), (raw, line)
+
+
+def test_issue14_serve_demo_prints_the_next_steps_once(data_dir):
+    srv = Server(data_dir, extra_args=["--demo"]).start()
+    try:
+        log = srv.read_log()
+        key = _demo_key(srv)
+        assert log.count("admin API key:") == 1
+        assert log.count(f"export KEY={key}") == 1
+        first_call = f"curl -s -H \"Authorization: Bearer $KEY\" '{srv.base}/api/v1/contacts?limit=5'"
+        assert log.count(first_call) == 1, log
+        assert "docs/api.md" in log
+        page = Client(srv.base, key).get("/api/v1/contacts?limit=5")
+        assert page.status == 200 and len(page.json()["data"]) == 5
+    finally:
+        srv.stop()
+    again = Server(data_dir, extra_args=["--demo"]).start()
+    try:
+        log = again.read_log()
+        assert log.count("admin API key:") == 1  # the first start's only
+        assert "rapport keys create" in log
+    finally:
+        again.stop()
