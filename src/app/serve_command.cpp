@@ -141,7 +141,7 @@ std::string DemoNextSteps(const std::string& base_url, const std::string& data_d
                 "  (the admin key was printed on the first start; a new one: rapport keys create --data {} "
                 "--name me --scope admin)\n  export KEY=rk_...\n",
                 data_dir)
-          : fmt::format("  admin API key: {}   (shown only this once; stored hashed)\n  export KEY={}\n",
+          : fmt::format("  admin API key: {}\n  (shown only this once; stored hashed)\n  export KEY={}\n",
                         admin_key, admin_key);
   return fmt::format(
       "\n"
