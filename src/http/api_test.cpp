@@ -174,7 +174,8 @@ TEST_F(ApiTest, Issue14EventTimelineReturnsTheIdempotencyKey) {
   r = Admin("GET", "/api/v1/contacts/" + cid + "/events");
   ASSERT_EQ(r.status, 200) << r.body;
   int keyed = 0, unkeyed = 0;
-  for (const json::value& e : Json(r).at("data").as_array()) {
+  json::value body = Json(r);
+  for (const json::value& e : body.at("data").as_array()) {
     const std::string name(e.at("name").as_string());
     if (name == "order_placed") {
       EXPECT_EQ(e.at("idempotency_key").as_string(), "order-7") << r.body;
