@@ -43,11 +43,19 @@ void SetupLogging(const LogConfig& log) {
 Result<std::unique_ptr<Store>> OpenAndMigrateStore(const Config& config) {
   std::string url = config.StoreUrl();
   if (config.store.url.empty()) {
+    // The data directory holds the contacts and the secrets: created private (0700).
     std::error_code ec;
+    bool existed = std::filesystem::exists(config.data_dir, ec);
     std::filesystem::create_directories(config.data_dir, ec);
     if (ec)
       return Error::Unavailable(
           fmt::format("cannot create the data directory {}: {}", config.data_dir, ec.message()));
+    if (!existed) {
+      std::filesystem::permissions(config.data_dir, std::filesystem::perms::owner_all, ec);
+      if (ec)
+        return Error::Unavailable(
+            fmt::format("cannot make the data directory {} private: {}", config.data_dir, ec.message()));
+    }
   }
   RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(url));
   auto version = store->Migrate();
@@ -60,15 +68,60 @@ Result<std::unique_ptr<Store>> OpenAndMigrateStore(const Config& config) {
 }
 
 Result<Workspace> ResolveWorkspace(Store& store, const std::string& name, bool create_default) {
-  const std::string wanted = name.empty() ? "default" : name;
+  const std::string wanted = name.empty() ? std::string(kDefaultWorkspace) : name;
   RAPPORT_ASSIGN_OR_RETURN(std::optional<Workspace> found, store.workspaces().FindByName(wanted));
   if (found) return *found;
   if (name.empty() && create_default) return store.workspaces().Create(wanted);
   return Error::NotFound(fmt::format("no workspace named \"{}\"", wanted));
 }
 
+std::string EscapeForTerminal(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  auto escape = [&out](unsigned char c) { out += fmt::format("\\x{:02X}", c); };
+  for (size_t i = 0; i < text.size();) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7F) {
+      escape(c);
+      ++i;
+      continue;
+    }
+    if (c == '\\') {
+      out += "\\\\";
+      ++i;
+      continue;
+    }
+    if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+      ++i;
+      continue;
+    }
+    // A UTF-8 sequence: its length from the lead byte, then continuation bytes (no overlong
+    // forms, no surrogates, nothing past U+10FFFF).
+    size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    bool valid = n != 0 && i + n <= text.size();
+    for (size_t k = 1; valid && k < n; ++k) {
+      auto cc = static_cast<unsigned char>(text[i + k]);
+      unsigned char lo = 0x80, hi = 0xBF;
+      if (k == 1 && c == 0xE0) lo = 0xA0;
+      if (k == 1 && c == 0xED) hi = 0x9F;
+      if (k == 1 && c == 0xF0) lo = 0x90;
+      if (k == 1 && c == 0xF4) hi = 0x8F;
+      valid = cc >= lo && cc <= hi;
+    }
+    if (!valid) {
+      escape(c);
+      ++i;
+      continue;
+    }
+    out.append(text.substr(i, n));
+    i += n;
+  }
+  return out;
+}
+
 int PrintError(const Error& error) {
-  std::cerr << "rapport: " << error.message << std::endl;
+  std::cerr << "rapport: " << EscapeForTerminal(error.message) << std::endl;
   return 1;
 }
 

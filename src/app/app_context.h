@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "app/config.h"
 #include "core/error.h"
@@ -39,11 +40,20 @@ void SetupLogging(const LogConfig& log);
 // applies pending migrations.
 Result<std::unique_ptr<Store>> OpenAndMigrateStore(const Config& config);
 
-// The workspace named `name`; when `name` is empty, the workspace "default", created when
-// `create_default` (otherwise kNotFound).
+// The data directory's default workspace: every command without --workspace and the demo data
+// of `serve --demo` use it.
+inline constexpr std::string_view kDefaultWorkspace = "default";
+
+// The workspace named `name`; when `name` is empty, the default workspace (kDefaultWorkspace),
+// created when `create_default` (otherwise kNotFound).
 Result<Workspace> ResolveWorkspace(Store& store, const std::string& name, bool create_default);
 
-// Prints "rapport: <message>" on one line to stderr and returns the exit code 1.
+// `text` safe to print on a terminal: control bytes (C0, DEL) and bytes that are not valid
+// UTF-8 become \xNN, a backslash becomes \\; valid UTF-8 text is kept as it is. Pure.
+std::string EscapeForTerminal(std::string_view text);
+
+// Prints "rapport: <message>" on one line to stderr (escaped by EscapeForTerminal) and returns
+// the exit code 1.
 int PrintError(const Error& error);
 
 }  // namespace rapport::app

@@ -1,6 +1,7 @@
 #include "app/contact_export.h"
 
 #include "app/csv_reader.h"
+#include "core/json_codec.h"
 #include "core/json_write.h"
 
 namespace rapport::app {
@@ -35,17 +36,8 @@ void AppendContactCsv(std::string& out, const Contact& c) {
 }
 
 void AppendContactJsonLine(std::string& out, const Contact& c) {
-  json::object o;
-  o["id"] = c.id;
-  o["email"] = c.email;
-  o["external_id"] = c.external_id ? json::value(*c.external_id) : json::value(nullptr);
-  o["status"] = ContactStatusName(c.status);
-  o["timezone"] = c.timezone;
-  o["locale"] = c.locale;
-  o["attributes"] = c.attributes;
-  o["created_at"] = FormatTimestamp(c.created_at);
-  o["updated_at"] = FormatTimestamp(c.updated_at);
-  out += WriteJson(o);
+  // The API's encoder: an absent optional field is null in both.
+  out += WriteJson(EncodeContact(c));
   out.push_back('\n');
 }
 

@@ -3,8 +3,9 @@
 // CSV has a fixed header: email, external_id, status, timezone, locale, created_at, updated_at,
 // attributes; the attributes column holds the contact's attributes as one JSON object (so the
 // columns do not depend on the data and the file can be written in one pass; `contacts import`
-// reads that column back). JSON lines write one object per contact: id, email, external_id
-// (null when absent), status, timezone, locale, attributes, created_at, updated_at (RFC 3339).
+// reads that column back). JSON lines write one object per contact exactly as the API encodes it
+// (EncodeContact): id, email, external_id, status, timezone, locale, attributes, created_at,
+// updated_at (RFC 3339); an absent optional field is null, as in the API.
 // Erased contacts are not exported. The Append* functions are pure; ExportContacts writes to the
 // stream it is given. Not thread-safe per stream.
 #pragma once

@@ -6,6 +6,7 @@
 
 #include "app/contact_import.h"
 #include "app/csv_reader.h"
+#include "core/json_codec.h"
 
 namespace rapport::app {
 namespace {
@@ -60,6 +61,19 @@ TEST(ContactExportTest, JsonLine) {
   std::string line;
   AppendContactJsonLine(line, bare);
   EXPECT_TRUE(json::parse(line).as_object()["external_id"].is_null());
+}
+
+TEST(ContactExportTest, Issue14AbsentOptionalFieldsAreNullAsInTheApi) {
+  Contact bare;
+  bare.id = 3;
+  bare.email = "a@example.com";
+  std::string line;
+  AppendContactJsonLine(line, bare);
+  json::object v = json::parse(line).as_object();
+  EXPECT_TRUE(v["external_id"].is_null()) << line;
+  EXPECT_TRUE(v["timezone"].is_null()) << line;
+  EXPECT_TRUE(v["locale"].is_null()) << line;
+  EXPECT_EQ(json::value(v), json::value(EncodeContact(bare)));
 }
 
 TEST(ContactExportTest, ParseFormat) {

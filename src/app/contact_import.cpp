@@ -236,10 +236,10 @@ namespace {
 // The rows of one batch waiting for the store's verdict.
 class Batch {
  public:
-  void Add(ContactInput&& input, int64_t line, const std::vector<std::string_view>& fields) {
+  void Add(ContactInput&& input, int64_t line, std::string_view raw) {
     inputs_.push_back(std::move(input));
     lines_.push_back(line);
-    AppendCsvRow(rows_, fields);
+    rows_.append(raw);
     row_ends_.push_back(rows_.size());
   }
   size_t size() const { return inputs_.size(); }
@@ -266,7 +266,7 @@ class Batch {
  private:
   std::vector<ContactInput> inputs_;
   std::vector<int64_t> lines_;
-  std::string rows_;  // the rows CSV-encoded back to back (for rejects reported by the store)
+  std::string rows_;  // the rows as in the input, back to back (for rejects reported by the store)
   std::vector<size_t> row_ends_;
 };
 
@@ -282,33 +282,26 @@ Result<ImportSummary> ImportContacts(CsvReader& reader, ContactStore& store, Wor
   if (!record.error.empty())
     return Error::Invalid("header", fmt::format("line {}: {}", record.line, record.error));
   RAPPORT_ASSIGN_OR_RETURN(ImportMapping mapping, MapHeader(record.fields));
-  {
-    std::string header;
-    AppendCsvRow(header, record.fields);
-    listener.OnHeader(header);
-  }
+  listener.OnHeader(record.raw);
 
   ImportSummary summary;
   Batch batch;
-  std::string scratch;
-  auto reject = [&](const std::vector<std::string_view>& fields, int64_t line, std::string_view reason) {
+  auto reject = [&](std::string_view raw, int64_t line, std::string_view reason) {
     summary.rejected++;
-    scratch.clear();
-    AppendCsvRow(scratch, fields);
-    listener.OnReject(line, scratch, reason);
+    listener.OnReject(line, raw, reason);
   };
   const size_t batch_size = std::max<size_t>(1, options.batch_size);
   while (reader.Next(record)) {
     if (!record.error.empty()) {
-      reject(record.fields, record.line, record.error);
+      reject(record.raw, record.line, record.error);
       continue;
     }
     auto input = MapRow(mapping, record.fields);
     if (!input.ok()) {
-      reject(record.fields, record.line, RejectReason(input.error()));
+      reject(record.raw, record.line, RejectReason(input.error()));
       continue;
     }
-    batch.Add(std::move(input).value(), record.line, record.fields);
+    batch.Add(std::move(input).value(), record.line, record.raw);
     if (batch.size() >= batch_size) {
       RAPPORT_TRY(batch.Flush(store, ws, summary, listener));
       listener.OnProgress(reader.bytes_read(), summary);

@@ -80,9 +80,10 @@ struct ImportSummary {
 class ImportListener {
  public:
   virtual ~ImportListener() = default;
-  // The header row, CSV-encoded (no line end), before any reject.
+  // The header row as in the input (no line end), before any reject.
   virtual void OnHeader(std::string_view csv_header) {}
-  // A rejected row: the physical line where it starts, the row CSV-encoded, and why.
+  // A rejected row: the physical line where it starts, the row's bytes exactly as in the input
+  // (no line end), and why.
   virtual void OnReject(int64_t line, std::string_view csv_row, std::string_view reason) = 0;
   // After each batch: bytes of input read so far and the summary so far.
   virtual void OnProgress(uint64_t bytes_read, const ImportSummary& summary) {}

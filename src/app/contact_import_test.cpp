@@ -249,6 +249,27 @@ TEST_F(ImportContactsTest, KeepsGoodRowsAndReportsBadOnesByLine) {
   EXPECT_EQ(bob->attributes.at("city"), json::value("Multi\nline"));
 }
 
+TEST_F(ImportContactsTest, Issue14RejectedRowsAreWrittenExactlyAsInTheInput) {
+  RecordingListener l;
+  // Quotes that need none, a multi-line field, a malformed record and spaces: each reject must be the input's
+  // bytes, not the row re-encoded.
+  auto s =
+      Run("\"email\",\"external_id\",city\r\n"
+          "\"ada@example.com\",\"c1\",Paris\r\n"
+          "\"not-an-email\",c2,\"Ly\non\"\r\n"
+          "\"bob@example.com\",\"c1\",\"Nice\"\r\n"
+          "x@example.com,\"c\"3,Rome\n"
+          "eve@example.com, c5 ,Oslo,extra\n",
+          l, /*batch=*/1);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(l.header, "\"email\",\"external_id\",city");
+  std::sort(l.rejects.begin(), l.rejects.end(), [](auto& a, auto& b) { return a.line < b.line; });
+  ASSERT_EQ(l.rejects.size(), 3u);
+  EXPECT_EQ(l.rejects[0].row, "\"not-an-email\",c2,\"Ly\non\"");
+  EXPECT_EQ(l.rejects[1].row, "x@example.com,\"c\"3,Rome");
+  EXPECT_EQ(l.rejects[2].row, "eve@example.com, c5 ,Oslo,extra");
+}
+
 TEST_F(ImportContactsTest, HeaderProblemsStopTheImport) {
   RecordingListener l;
   auto empty = Run("", l);

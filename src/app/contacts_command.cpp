@@ -42,7 +42,7 @@ class CliImportListener final : public ImportListener {
     ++rejects_;
     if (rejects_ <= kRejectsShown) {
       ClearBar();
-      std::cerr << "line " << line << ": " << reason << '\n';
+      std::cerr << "line " << line << ": " << EscapeForTerminal(reason) << '\n';
     }
     if (!reject_out_.is_open()) {
       reject_out_.open(reject_path_, std::ios::binary | std::ios::trunc);
@@ -71,6 +71,8 @@ class CliImportListener final : public ImportListener {
               << std::flush;
     bar_shown_ = true;
   }
+
+  const std::string& reject_path() const { return reject_path_; }
 
   // Ends the bar and reports where the rejects went.
   Status Finish() {
@@ -138,6 +140,9 @@ Status Import(const ContactsOptions& o) {
   std::cout << fmt::format("imported {} (created {}, updated {}), rejected {}", summary->imported(),
                            summary->created, summary->updated, summary->rejected)
             << std::endl;
+  if (summary->imported() == 0 && summary->rejected > 0)
+    return Error::Invalid("file", fmt::format("every row of {} was rejected ({}); they are in {}", o.file,
+                                              summary->rejected, listener.reject_path()));
   return {};
 }
 
@@ -204,7 +209,9 @@ void RegisterContactsCommand(CLI::App& root, int& exit_code) {
   import->add_option("FILE", options->file, "the CSV file")->required();
   import->add_option("--workspace", options->workspace,
                      "workspace name (default: \"default\", created if missing)");
-  import->add_option("--reject", options->reject_file, "where rejected rows go (default FILE.rejects.csv)");
+  import->add_option(
+      "--reject", options->reject_file,
+      "where rejected rows go (default: the input path with .rejects.csv appended, FILE.csv.rejects.csv)");
   import->add_option("--batch", options->batch_size, "rows per store transaction")
       ->check(CLI::Range(size_t{1}, size_t{100000}));
   AddCommonOptions(*import, options->common);

@@ -43,6 +43,12 @@ bool CsvReader::Next(CsvRecord& record) {
   size_t field_begin = 0;
   bool has_content = false;  // any byte of this record consumed (blank lines have none)
   record.line = line_;
+  raw_.clear();
+  size_t raw_begin = pos_;  // the first byte of buffer_ not yet copied to raw_
+  auto take_raw = [&](size_t upto) {
+    raw_.append(buffer_.data() + raw_begin, upto - raw_begin);
+    raw_begin = upto;
+  };
 
   auto end_field = [&] {
     spans_.emplace_back(field_begin, data_.size());
@@ -52,12 +58,17 @@ bool CsvReader::Next(CsvRecord& record) {
     record.fields.clear();
     record.fields.reserve(spans_.size());
     for (auto [b, e] : spans_) record.fields.emplace_back(data_.data() + b, e - b);
+    record.raw = raw_;
     return true;
   };
 
   for (;;) {
     if (pos_ == end_) {
-      if (Refill()) continue;  // (a chunk may hold only a BOM)
+      take_raw(end_);
+      if (Refill()) {
+        raw_begin = pos_;
+        continue;  // (a chunk may hold only a BOM)
+      }
       if (!has_content) return false;
       if (state == State::kQuoted) record.error = kUnterminated;
       end_field();
@@ -69,6 +80,8 @@ bool CsvReader::Next(CsvRecord& record) {
       skip_lf_ = false;
       if (c == '\n') {
         ++pos_;
+        raw_.clear();  // the line end of the previous record
+        raw_begin = pos_;
         continue;
       }
     }
@@ -89,11 +102,14 @@ bool CsvReader::Next(CsvRecord& record) {
           break;
         }
         if (c == '\n' || c == '\r') {
+          if (has_content) take_raw(pos_);
           ++pos_;
           ++line_;
           skip_lf_ = (c == '\r');
           if (!has_content) {  // an empty line: skip it
             record.line = line_;
+            raw_.clear();
+            raw_begin = pos_;
             break;
           }
           end_field();

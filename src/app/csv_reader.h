@@ -5,9 +5,11 @@
 // skipped; empty lines are skipped. Each record carries the physical line (1-based) where it
 // starts. A malformed record (a character after a closing quote, a quote left open at the end
 // of the input) is still returned, with `error` set and the fields as far as they could be read,
-// so that the caller can report it and go on. Fields are views into the reader's buffer, valid
-// until the next call to Next(); a record costs no allocation once the buffers have grown.
-// Not thread-safe (one reader per stream).
+// so that the caller can report it and go on. Each record also carries its raw bytes as they
+// were in the input (quotes, separators and embedded line breaks included, its own line end
+// excluded), so that a rejected row can be written back unchanged. Fields are views into the reader's buffer,
+// valid until the next call to Next(); a record costs no allocation once the buffers have grown. Not
+// thread-safe (one reader per stream).
 #pragma once
 
 #include <cstdint>
@@ -22,6 +24,7 @@ struct CsvRecord {
   std::vector<std::string_view> fields;  // valid until the next CsvReader::Next()
   int64_t line = 0;                      // physical line where the record starts (1-based)
   std::string_view error;                // not empty: the record is malformed, and why
+  std::string_view raw;                  // the record's bytes exactly as in the input, without its line end
 };
 
 class CsvReader {
@@ -52,6 +55,7 @@ class CsvReader {
   uint64_t bytes_read_ = 0;
   std::string data_;                              // the current record's field bytes, unescaped
   std::vector<std::pair<size_t, size_t>> spans_;  // [begin, end) of each field in data_
+  std::string raw_;                               // the current record's input bytes
 };
 
 // Appends `field` to `out`, quoted when it holds a separator, a quote, CR or LF, or starts or

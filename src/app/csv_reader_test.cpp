@@ -29,6 +29,22 @@ std::vector<Row> ReadAll(const std::string& text, size_t chunk = 1 << 20) {
 
 using Fields = std::vector<std::string>;
 
+TEST(CsvReaderTest, Issue14RecordsCarryTheirRawBytes) {
+  const std::string text =
+      "\xEF\xBB\xBF\"a\",b\r\n\r\n\"x\"\"y\",\"multi\r\nline\"\n\n"
+      "\"bad\"z,1\rlast, spaced ";
+  for (size_t chunk : {size_t{16}, size_t{1} << 20}) {
+    std::istringstream in(text);
+    CsvReader reader(in, ',', chunk);
+    CsvRecord rec;
+    std::vector<std::string> raws;
+    while (reader.Next(rec)) raws.emplace_back(rec.raw);
+    EXPECT_EQ(raws, (std::vector<std::string>{"\"a\",b", "\"x\"\"y\",\"multi\r\nline\"", "\"bad\"z,1",
+                                              "last, spaced "}))
+        << chunk;
+  }
+}
+
 TEST(CsvReaderTest, PlainRecordsLfAndCrlf) {
   for (size_t chunk : {size_t{16}, size_t{1} << 20}) {
     auto rows = ReadAll("a,b,c\r\n1,2,3\n4,5,6", chunk);

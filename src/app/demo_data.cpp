@@ -5,6 +5,7 @@
 #include <array>
 #include <random>
 
+#include "app/app_context.h"
 #include "http/api_key.h"
 
 namespace rapport::app {
@@ -155,12 +156,10 @@ Result<std::vector<ContactId>> SeedContacts(Store& store, WorkspaceId ws, Rng& r
 
 Result<DemoResult> SeedDemoWorkspace(Store& store, Timestamp now, uint64_t seed) {
   DemoResult result;
-  RAPPORT_ASSIGN_OR_RETURN(std::optional<Workspace> existing, store.workspaces().FindByName(kDemoWorkspace));
-  if (existing) {
-    result.workspace_id = existing->id;
-    return result;
-  }
-  RAPPORT_ASSIGN_OR_RETURN(Workspace ws, store.workspaces().Create(kDemoWorkspace));
+  RAPPORT_ASSIGN_OR_RETURN(Workspace ws, ResolveWorkspace(store, "", /*create_default=*/true));
+  result.workspace_id = ws.id;
+  RAPPORT_ASSIGN_OR_RETURN(int64_t existing_contacts, store.contacts().Count(ws.id));
+  if (existing_contacts > 0) return result;
   result.created = true;
   result.workspace_id = ws.id;
   Rng rng(seed);

@@ -1,10 +1,15 @@
-// The demo workspace `rapport serve --demo` creates on its first start: ~300 contacts with
-// realistic names, attributes and time zones, three topics with subscriptions and consent, and
-// a few thousand events over the 90 days before `now`.
+// The demo data `rapport serve --demo` seeds on its first start: ~300 contacts with realistic
+// names, attributes and time zones, three topics with subscriptions and consent, a few thousand
+// events over the 90 days before `now`, two templates and an admin key.
+//
+// It goes into the data directory's default workspace (kDefaultWorkspace, created if missing),
+// the one every CLI command uses without --workspace, so `contacts import`, `contacts export`
+// and `keys create` act on the demo's contacts.
 //
 // Deterministic: the same seed gives the same contacts, subscriptions and event offsets (the
-// timestamps are relative to `now`). Never re-seeds: when the workspace "demo" exists, returns
-// created = false and touches nothing. Writes through the Store only; not thread-safe.
+// timestamps are relative to `now`). Never re-seeds: when the default workspace already holds a
+// contact, returns created = false and touches nothing. Writes through the Store only; not
+// thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +21,6 @@
 
 namespace rapport::app {
 
-inline constexpr std::string_view kDemoWorkspace = "demo";
 inline constexpr uint64_t kDemoSeed = 0x5eed2026;
 
 struct DemoResult {

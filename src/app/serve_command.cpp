@@ -89,14 +89,16 @@ Status Serve(const ServeOptions& o) {
   spdlog::info("store {} ({}) at schema version {}", store->Backend(), RedactUrl(config.StoreUrl()), version);
 
   Clock& clock = SystemClock::Instance();
+  std::string demo_key;  // set when this start seeded the demo
   if (o.demo) {
     RAPPORT_ASSIGN_OR_RETURN(DemoResult demo, SeedDemoWorkspace(*store, clock.Now()));
     if (demo.created) {
-      spdlog::info("created the demo workspace: {} contacts, {} events", demo.contacts, demo.events);
-      std::cout << "admin API key: " << demo.admin_key << std::endl;
+      spdlog::info("seeded the demo data in the default workspace: {} contacts, {} events", demo.contacts,
+                   demo.events);
+      demo_key = demo.admin_key;
     } else {
       spdlog::info(
-          "the demo workspace exists; not seeding it again (rapport keys create --workspace demo "
+          "the default workspace holds contacts; not seeding the demo again (rapport keys create "
           "--name me --scope admin makes a new key)");
     }
   }
@@ -120,6 +122,10 @@ Status Serve(const ServeOptions& o) {
   RAPPORT_ASSIGN_OR_RETURN(int64_t released, ReleaseEarlierLeases(*store, *delivery, clock));
   if (released > 0)
     spdlog::info("released {} messages leased by an earlier process of node {}", released, delivery->node_id);
+  if (o.demo)
+    std::cout << DemoNextSteps(fmt::format("http://{}:{}", listen.host, server.port()), config.data_dir,
+                               demo_key)
+              << std::flush;
   worker.Start();
   spdlog::info("delivering through {} as {}", delivery->description, delivery->lease_owner);
   SignalWatcher watcher(set, server);
@@ -133,6 +139,29 @@ Status Serve(const ServeOptions& o) {
 }
 
 }  // namespace
+
+std::string DemoNextSteps(const std::string& base_url, const std::string& data_dir,
+                          const std::string& admin_key) {
+  std::string key_line =
+      admin_key.empty()
+          ? fmt::format(
+                "  (the admin key was printed on the first start; a new one: rapport keys create --data {} "
+                "--name me --scope admin)\n  export KEY=rk_...\n",
+                data_dir)
+          : fmt::format("  admin API key: {}\n  (shown only this once; stored hashed)\n  export KEY={}\n",
+                        admin_key, admin_key);
+  return fmt::format(
+      "\n"
+      "rapport is serving the demo workspace at {0}\n"
+      "\n"
+      "{1}"
+      "\n"
+      "  first call:  curl -s -H \"Authorization: Bearer $KEY\" '{0}/api/v1/contacts?limit=5'\n"
+      "  API docs:    docs/api.md, or {0}/api/v1/openapi.json; more examples in README.md\n"
+      "  CLI:         rapport contacts import FILE.csv --data {2}   (the same workspace as the demo)\n"
+      "\n",
+      base_url, key_line, data_dir);
+}
 
 void RegisterServeCommand(CLI::App& root, int& exit_code) {
   auto options = std::make_shared<ServeOptions>();

@@ -68,6 +68,14 @@ bool HasControl(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x20 || c == 0x7F; });
 }
 
+// Control characters a text value may not hold: NUL and the other C0 controls and DEL, except
+// tab, line feed and carriage return, which multi-line text carries.
+bool HasControlInText(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](unsigned char c) {
+    return (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F;
+  });
+}
+
 // The length of `o` serialized, counted through a stack buffer (the store serializes it again
 // to write it), and only until it passes `limit`.
 size_t SerializedSizeUpTo(const json::object& o, size_t limit) {
@@ -105,6 +113,8 @@ Status ValidateAttributes(const json::object& attributes) {
       return Error::Invalid(field, "an attribute is a string, number, bool, date, timestamp or list");
     if (value.is_string() && value.get_string().size() > kMaxAttributeStringLength)
       return Error::Invalid(field, "a string attribute is at most 8192 bytes");
+    if (value.is_string() && HasControlInText(value.get_string()))
+      return Error::Invalid(field, "a string attribute may not hold NUL or other control characters");
     if (value.is_double() && !std::isfinite(value.get_double()))
       return Error::Invalid(field, "a number must be finite");
     if (value.is_array()) {
@@ -116,6 +126,8 @@ Status ValidateAttributes(const json::object& attributes) {
           return Error::Invalid(field, "a list holds strings, numbers or bools");
         if (item.is_string() && item.get_string().size() > kMaxAttributeStringLength)
           return Error::Invalid(field, "a list item is at most 8192 bytes");
+        if (item.is_string() && HasControlInText(item.get_string()))
+          return Error::Invalid(field, "a list item may not hold NUL or other control characters");
       }
     }
   }

@@ -43,6 +43,24 @@ TEST(Model, ValidatesContactInputAndNamesTheField) {
   EXPECT_EQ(s.error().field, "attributes.9lives");
 }
 
+TEST(Model, Issue14NulInAnAttributeValueIsRefused) {
+  for (std::string bad : {std::string("a\0b", 3), std::string("bell\x07"), std::string("del\x7F")}) {
+    ContactInput in;
+    in.attributes = json::object{{"note", bad}};
+    auto s = ValidateContactInput(in);
+    ASSERT_FALSE(s.ok()) << bad.size();
+    EXPECT_EQ(s.error().field, "attributes.note");
+    ContactInput list;
+    list.attributes = json::object{{"tags", json::array{"ok", json::value(bad)}}};
+    s = ValidateContactInput(list);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().field, "attributes.tags");
+  }
+  ContactInput text;
+  text.attributes = json::object{{"address", "1 Main St\r\nFlat 2\tB"}};
+  EXPECT_TRUE(ValidateContactInput(text).ok());
+}
+
 TEST(Model, ParsesScopes) {
   auto s = ParseScopes("read, write");
   ASSERT_TRUE(s.ok());

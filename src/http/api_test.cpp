@@ -163,6 +163,32 @@ TEST_F(ApiTest, StoreFailuresAre500WithoutDetails) {
   EXPECT_NE(api_->metrics().Render().find("store_errors_total 1"), std::string::npos);
 }
 
+TEST_F(ApiTest, Issue14EventTimelineReturnsTheIdempotencyKey) {
+  int64_t id = CreateContact("keyed@example.com");
+  std::string cid = std::to_string(id);
+  Response r = Call("POST", "/api/v1/events",
+                    R"({"events":[{"name":"order_placed","contact_id":)" + cid +
+                        R"(,"idempotency_key":"order-7"},{"name":"viewed","contact_id":)" + cid + "}]}",
+                    &writer_);
+  ASSERT_EQ(r.status, 202) << r.body;
+  r = Admin("GET", "/api/v1/contacts/" + cid + "/events");
+  ASSERT_EQ(r.status, 200) << r.body;
+  int keyed = 0, unkeyed = 0;
+  json::value body = Json(r);
+  for (const json::value& e : body.at("data").as_array()) {
+    const std::string name(e.at("name").as_string());
+    if (name == "order_placed") {
+      EXPECT_EQ(e.at("idempotency_key").as_string(), "order-7") << r.body;
+      ++keyed;
+    } else if (name == "viewed") {
+      EXPECT_TRUE(e.at("idempotency_key").is_null()) << r.body;
+      ++unkeyed;
+    }
+  }
+  EXPECT_EQ(keyed, 1);
+  EXPECT_EQ(unkeyed, 1);
+}
+
 TEST_F(ApiTest, EventsBatchKeepsGoodItemsAndReportsBadOnesByIndex) {
   int64_t known = CreateContact("known@example.com");
   std::string batch = R"({"events":[

@@ -4,7 +4,9 @@ import io
 import json
 import os
 
-from conftest import Client, Server, create_key, run_cli
+import subprocess
+
+from conftest import Client, Server, create_key, rapport_bin, run_cli
 
 
 def test_version_and_help(data_dir):
@@ -87,3 +89,83 @@ def test_serve_without_config_and_demo_data(data_dir):
         assert len(page["data"]) == 100 and page["next_cursor"]
     finally:
         srv.stop()
+
+
+def _demo_key(srv):
+    return next(line.split("admin API key:")[1].strip() for line in srv.read_log().splitlines()
+                if "admin API key:" in line)
+
+
+def test_issue14_cli_and_demo_share_the_default_workspace(data_dir, tmp_path):
+    run_cli("migrate", data=data_dir)
+    srv = Server(data_dir, extra_args=["--demo"]).start()
+    try:
+        demo = Client(srv.base, _demo_key(srv))
+        rows = tmp_path / "new.csv"
+        rows.write_text("email,first_name\nnewcomer@example.com,New\n")
+        run_cli("contacts", "import", str(rows), data=data_dir)
+        found = demo.get("/api/v1/contacts?email=newcomer@example.com")
+        assert found.status == 200, found
+        exported = run_cli("contacts", "export", "--format", "jsonl", data=data_dir).stdout.splitlines()
+        assert len(exported) == 301
+        cli_key = create_key(data_dir, "read", "me")
+        page = Client(srv.base, cli_key).get("/api/v1/contacts?limit=5")
+        assert page.status == 200 and len(page.json()["data"]) == 5
+    finally:
+        srv.stop()
+
+
+def test_issue14_data_dir_and_database_are_private(tmp_path):
+    import stat
+    data = tmp_path / "fresh" / "var"
+    old = os.umask(0o022)
+    try:
+        run_cli("migrate", data=data)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(data).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(data / "rapport.db").st_mode) == 0o600
+    for suffix in ("-wal", "-shm"):
+        side = data / ("rapport.db" + suffix)
+        if side.exists():
+            assert stat.S_IMODE(os.stat(side).st_mode) == 0o600
+
+
+def test_issue14_import_of_only_rejected_rows_fails_and_keeps_the_rows_as_they_were(data_dir, tmp_path):
+    run_cli("migrate", data=data_dir)
+    src = tmp_path / "bad.csv"
+    raw_rows = [b'"not-an-email","c1"', b'bin\x00\x1b[2Jary@,\xff\xfe', b'"x@example.com",c"2,extra']
+    src.write_bytes(b'"email",external_id\r\n' + b"\r\n".join(raw_rows) + b"\r\n")
+    proc = subprocess.run([rapport_bin(), "contacts", "import", str(src), "--data", str(data_dir)],
+                          capture_output=True, timeout=600)
+    assert proc.returncode != 0, proc.stdout
+    for byte in (b"\x00", b"\x1b", b"\xff"):
+        assert byte not in proc.stderr, proc.stderr
+    rejects = (tmp_path / "bad.csv.rejects.csv").read_bytes()
+    lines = rejects.split(b"\r\n")
+    assert lines[0] == b'"email",external_id,reason'
+    for raw, line in zip(raw_rows, lines[1:]):
+        assert line.startswith(raw + b","), (raw, line)
+
+
+def test_issue14_serve_demo_prints_the_next_steps_once(data_dir):
+    srv = Server(data_dir, extra_args=["--demo"]).start()
+    try:
+        log = srv.read_log()
+        key = _demo_key(srv)
+        assert log.count("admin API key:") == 1
+        assert log.count(f"export KEY={key}") == 1
+        first_call = f"curl -s -H \"Authorization: Bearer $KEY\" '{srv.base}/api/v1/contacts?limit=5'"
+        assert log.count(first_call) == 1, log
+        assert "docs/api.md" in log
+        page = Client(srv.base, key).get("/api/v1/contacts?limit=5")
+        assert page.status == 200 and len(page.json()["data"]) == 5
+    finally:
+        srv.stop()
+    again = Server(data_dir, extra_args=["--demo"]).start()
+    try:
+        log = again.read_log()
+        assert log.count("admin API key:") == 1  # the first start's only
+        assert "rapport keys create" in log
+    finally:
+        again.stop()

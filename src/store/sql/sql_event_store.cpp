@@ -171,6 +171,17 @@ Result<Page<Event>> SqlEventStore::ListForContact(WorkspaceId ws, ContactId cont
     page.items.clear();
     RAPPORT_TRY(s.Exec(sql, {contact, ws, before, int64_t{q.limit} + 1},
                        [&](const Row& r) { page.items.push_back(ReadEvent(r)); }));
+    if (page.items.empty()) return {};
+    // The idempotency keys live beside the events (event_keys); one range read for the page.
+    std::unordered_map<EventId, std::string> keys;
+    RAPPORT_TRY(
+        s.Exec("SELECT event_id, key FROM event_keys WHERE workspace_id = $1 AND contact_id = $2 "
+               "AND event_id BETWEEN $3 AND $4",
+               {ws, contact, page.items.back().id, page.items.front().id},
+               [&](const Row& r) { keys.emplace(r.Int(0), std::string(r.Text(1))); }));
+    for (Event& e : page.items) {
+      if (auto it = keys.find(e.id); it != keys.end()) e.idempotency_key = std::move(it->second);
+    }
     return {};
   }));
   if (page.items.size() > static_cast<size_t>(q.limit)) {

@@ -1,6 +1,12 @@
 #include "store/sqlite/sqlite_database.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <vector>
 
 namespace rapport::sqlite {
 
@@ -10,10 +16,26 @@ Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& 
   if (!memory) {
     std::filesystem::path parent = std::filesystem::path(path).parent_path();
     if (!parent.empty()) {
+      // The directories it creates are private (0700): they hold the contacts.
+      std::vector<std::filesystem::path> missing;
+      for (std::filesystem::path p = parent; !p.empty() && !std::filesystem::exists(p); p = p.parent_path()) {
+        missing.push_back(p);
+        if (p == p.parent_path()) break;
+      }
       std::error_code ec;
       std::filesystem::create_directories(parent, ec);
       if (ec) return Error::Unavailable("cannot create directory " + parent.string() + ": " + ec.message());
+      for (const std::filesystem::path& p : missing) {
+        std::filesystem::permissions(p, std::filesystem::perms::owner_all, ec);
+        if (ec)
+          return Error::Unavailable("cannot make directory " + p.string() + " private: " + ec.message());
+      }
     }
+    // A new database file is private (0600); SQLite gives its -wal and -shm files the same mode.
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+      return Error::Unavailable("cannot open SQLite database " + path + ": " + std::strerror(errno));
+    ::close(fd);
   }
   RAPPORT_ASSIGN_OR_RETURN(auto writer,
                            Connection::Open(path, {.synchronous_full = options.synchronous_full}));
