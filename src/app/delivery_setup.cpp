@@ -137,8 +137,8 @@ Result<compose::Sender> BuildSender(const Config& config) {
   return s;
 }
 
-Result<std::string> LoadOrCreateLinkSecret(const Config& config) {
-  const std::string path = config.LinkSecretFile();
+Result<std::string> LoadOrCreateSecretFile(const std::string& path, const std::string& field,
+                                           std::string_view what) {
   std::ifstream in(path, std::ios::binary);
   if (in) {
     std::stringstream text;
@@ -146,24 +146,27 @@ Result<std::string> LoadOrCreateLinkSecret(const Config& config) {
     std::string secret = text.str();
     while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
     if (secret.size() < 32)
-      return Error::Invalid("server.link_secret_file", path + ": the link secret must be at least 32 bytes");
+      return Error::Invalid(field, fmt::format("{}: the {} must be at least 32 bytes", path, what));
     return secret;
   }
   unsigned char raw[32];
-  if (RAND_bytes(raw, sizeof(raw)) != 1) return Error::Internal("no randomness for the link secret");
+  if (RAND_bytes(raw, sizeof(raw)) != 1)
+    return Error::Internal(fmt::format("no randomness for the {}", what));
   std::string secret;
   for (unsigned char b : raw) secret += fmt::format("{:02x}", b);
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-  if (fd < 0)
-    return Error::Invalid("server.link_secret_file",
-                          fmt::format("cannot create {}: {}", path, std::strerror(errno)));
+  if (fd < 0) return Error::Invalid(field, fmt::format("cannot create {}: {}", path, std::strerror(errno)));
   std::string line = secret + "\n";
   bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
   ::close(fd);
-  if (!ok) return Error::Invalid("server.link_secret_file", "cannot write " + path);
+  if (!ok) return Error::Invalid(field, "cannot write " + path);
   return secret;
+}
+
+Result<std::string> LoadOrCreateLinkSecret(const Config& config) {
+  return LoadOrCreateSecretFile(config.LinkSecretFile(), "server.link_secret_file", "link secret");
 }
 
 }  // namespace rapport::app

@@ -178,7 +178,8 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
       std::unordered_map<std::string, std::string> hash_to_key;
       for (size_t i = 0; i < n; ++i) {
         const ContactRef& c = events[i].contact;
-        if (!pending[i] || c.id || !c.create_contact || !c.email || known.by_email.count(email_keys[i])) continue;
+        if (!pending[i] || c.id || !c.create_contact || !c.email || known.by_email.count(email_keys[i]))
+          continue;
         hash_to_key.emplace(sql::ErasureHash(key, *c.email), email_keys[i]);
         hash_to_key.emplace(sql::Sha256Hex(*c.email), email_keys[i]);
       }
@@ -186,12 +187,12 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
         std::vector<std::string> hashes;
         for (const auto& [h, k] : hash_to_key) hashes.push_back(h);
         std::string arr = TextArray(hashes);
-        RAPPORT_TRY(s.Exec(
-            "SELECT email_hash FROM contacts WHERE workspace_id = $1 AND email_hash = ANY($2::text[])",
-            {ws, std::string_view(arr)}, [&](const Row& r) {
-              if (auto it = hash_to_key.find(std::string(r.Text(0))); it != hash_to_key.end())
-                erased.insert(it->second);
-            }));
+        RAPPORT_TRY(
+            s.Exec("SELECT email_hash FROM contacts WHERE workspace_id = $1 AND email_hash = ANY($2::text[])",
+                   {ws, std::string_view(arr)}, [&](const Row& r) {
+                     if (auto it = hash_to_key.find(std::string(r.Text(0))); it != hash_to_key.end())
+                       erased.insert(it->second);
+                   }));
       }
     }
     for (size_t i = 0; i < n; ++i) {

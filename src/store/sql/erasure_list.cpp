@@ -47,8 +47,9 @@ Status CheckErasedIn(Session& s, WorkspaceId ws, std::string_view email, const E
   if (!reconsent) return ErasedAddressError();
   const std::string keyed = ErasureHash(key.Get(), email);
   const std::string legacy = Sha256Hex(email);
-  RAPPORT_TRY(s.Exec("UPDATE contacts SET email_hash = NULL WHERE workspace_id = $1 AND email_hash IN ($2, $3)",
-                     {ws, std::string_view(keyed), std::string_view(legacy)}));
+  RAPPORT_TRY(
+      s.Exec("UPDATE contacts SET email_hash = NULL WHERE workspace_id = $1 AND email_hash IN ($2, $3)",
+             {ws, std::string_view(keyed), std::string_view(legacy)}));
   if (reconsented) *reconsented = true;
   return {};
 }
