@@ -136,9 +136,9 @@ Result<std::vector<AppendResult>> SqlEventStore::Append(WorkspaceId ws, const st
       }
       Result<ContactId> contact = resolver.Resolve(e.contact, created);
       if (!contact.ok()) {
-        const ErrorCode code = contact.error().code;
         // Unknown and erased contacts fail this event only; anything else fails the batch.
-        if (code != ErrorCode::kNotFound && code != ErrorCode::kConflict) return contact.error();
+        const bool erased = contact.error().message == ErasedAddressError().message;
+        if (contact.error().code != ErrorCode::kNotFound && !erased) return contact.error();
         fail(contact.error());
         continue;
       }
