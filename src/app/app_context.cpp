@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "app/delivery_setup.h"
 #include "store/open.h"
 
 namespace rapport::app {
@@ -64,6 +65,12 @@ Result<std::unique_ptr<Store>> OpenAndMigrateStore(const Config& config) {
     e.message = "migrating the store failed: " + e.message;
     return e;
   }
+  // The key of the erasure list (store/sql/erasure_list.h): erased addresses are kept as HMACs
+  // under a secret of the data directory, never as a hash a dictionary of addresses reverses.
+  RAPPORT_ASSIGN_OR_RETURN(
+      std::string erasure_secret,
+      LoadOrCreateSecretFile(config.data_dir + "/erasure-secret", "data_dir", "erasure secret"));
+  store->SetErasureKey(std::move(erasure_secret));
   return store;
 }
 

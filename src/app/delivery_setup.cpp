@@ -216,20 +216,25 @@ Result<compose::Sender> BuildSender(const Config& config) {
   return s;
 }
 
-Result<std::string> LoadOrCreateLinkSecret(const Config& config) {
-  const std::string path = config.LinkSecretFile();
+Result<std::string> LoadOrCreateSecretFile(const std::string& path, const std::string& field,
+                                           std::string_view what) {
   if (auto text = ReadSmallFile(path)) {
     std::string secret = std::move(*text);
     if (secret.size() < 32)
-      return Error::Invalid("server.link_secret_file", path + ": the link secret must be at least 32 bytes");
+      return Error::Invalid(field, fmt::format("{}: the {} must be at least 32 bytes", path, what));
     return secret;
   }
   unsigned char raw[32];
-  if (RAND_bytes(raw, sizeof(raw)) != 1) return Error::Internal("no randomness for the link secret");
+  if (RAND_bytes(raw, sizeof(raw)) != 1)
+    return Error::Internal(fmt::format("no randomness for the {}", what));
   std::string secret;
   for (unsigned char b : raw) secret += fmt::format("{:02x}", b);
-  RAPPORT_TRY(CreateSecretFile(path, secret + "\n", "server.link_secret_file"));
+  RAPPORT_TRY(CreateSecretFile(path, secret + "\n", field));
   return secret;
+}
+
+Result<std::string> LoadOrCreateLinkSecret(const Config& config) {
+  return LoadOrCreateSecretFile(config.LinkSecretFile(), "server.link_secret_file", "link secret");
 }
 
 }  // namespace rapport::app

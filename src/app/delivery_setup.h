@@ -78,4 +78,9 @@ Result<compose::Sender> BuildSender(const Config& config);
 // mode 0600) when the file does not exist.
 Result<std::string> LoadOrCreateLinkSecret(const Config& config);
 
+// A secret file: read from `path` (at least 32 bytes, trailing newline dropped), or created there
+// (32 random bytes, hex, mode 0600, fsynced) when it does not exist. Errors name `field`.
+Result<std::string> LoadOrCreateSecretFile(const std::string& path, const std::string& field,
+                                           std::string_view what);
+
 }  // namespace rapport::app

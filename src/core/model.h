@@ -82,6 +82,9 @@ struct ContactInput {
   std::optional<json::object> attributes;
   std::optional<std::string> timezone;
   std::optional<std::string> locale;
+  // A new contact for an erased address (store/sql/erasure_list.h) is created only with this set:
+  // the person gave fresh consent ("reconsent": true on POST /api/v1/contacts). Never implied.
+  bool reconsent = false;
 };
 
 // Validates and normalizes in place (email normalization, lengths, timezone name, locale form,

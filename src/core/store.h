@@ -56,8 +56,10 @@ class ContactStore {
   // the "origin" property of the change events.
   virtual Result<Contact> Update(WorkspaceId ws, ContactId id, const ContactInput& patch,
                                  const json::object& origin) = 0;
-  // GDPR erasure: removes the contact's events, subscriptions, attributes and identifiers, keeps
-  // a row with status erased and the SHA-256 of the email (so it is never mailed again).
+  // GDPR erasure: removes the contact's events, subscriptions, attributes, identifiers, outbox
+  // messages and bodies and delivery attempts; keeps a row with status erased and the keyed hash
+  // of the email (Store::SetErasureKey): every create path then refuses the address with
+  // kConflict (field "email", message starting "erased:") unless ContactInput::reconsent.
   virtual Status Erase(WorkspaceId ws, ContactId id) = 0;
   virtual Result<Page<Contact>> List(WorkspaceId ws, const ContactQuery& q) = 0;
   // Bulk import: upserts every input in as few transactions as it can. `on_result` is called in
@@ -215,6 +217,12 @@ class Store {
   virtual TemplateStore& templates() = 0;
   virtual FeedStore& feed() = 0;
   virtual WorkQueueStore& work() = 0;
+
+  // The key of the erasure list's HMAC (store/sql/erasure_list.h): a secret of the data
+  // directory (app/ reads <data_dir>/erasure-secret). Set it before serving; every create path
+  // (contacts, events, import, send) refuses an address erased under this key or, for tombstones
+  // written before keys existed, under the bare SHA-256. Thread-safe.
+  virtual void SetErasureKey(std::string key) = 0;
 };
 
 }  // namespace rapport

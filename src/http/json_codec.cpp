@@ -151,6 +151,9 @@ Result<ContactInput> DecodeContactInput(const json::value& body) {
       else {
         RAPPORT_ASSIGN_OR_RETURN(in.locale, String(v, "locale"));
       }
+    } else if (key == "reconsent") {
+      if (!v.is_bool()) return Error::Invalid("reconsent", "reconsent must be true or false");
+      in.reconsent = v.get_bool();
     } else if (key == "id" || key == "created_at" || key == "updated_at") {
       return Error::Invalid(std::string(key), std::string(key) + " is read-only");
     } else {

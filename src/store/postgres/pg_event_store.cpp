@@ -8,6 +8,7 @@
 
 #include "core/email_address.h"
 #include "store/sql/codec.h"
+#include "store/sql/erasure_list.h"
 
 namespace rapport::postgres {
 
@@ -169,6 +170,38 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
     }
     Resolved known;
     RAPPORT_TRY(LookupContacts(s, ws, ids, emails, exts, known));
+    // An event never re-creates an erased person (no reconsent through events): the addresses
+    // this batch would create, looked up in the erasure list (keyed hash, or a legacy bare one).
+    std::unordered_set<std::string> erased;  // email keys
+    {
+      const std::string key = erasure_.Get();
+      std::unordered_map<std::string, std::string> hash_to_key;
+      for (size_t i = 0; i < n; ++i) {
+        const ContactRef& c = events[i].contact;
+        if (!pending[i] || c.id || !c.create_contact || !c.email || known.by_email.count(email_keys[i]))
+          continue;
+        hash_to_key.emplace(sql::ErasureHash(key, *c.email), email_keys[i]);
+        hash_to_key.emplace(sql::Sha256Hex(*c.email), email_keys[i]);
+      }
+      if (!hash_to_key.empty()) {
+        std::vector<std::string> hashes;
+        for (const auto& [h, k] : hash_to_key) hashes.push_back(h);
+        std::string arr = TextArray(hashes);
+        RAPPORT_TRY(
+            s.Exec("SELECT email_hash FROM contacts WHERE workspace_id = $1 AND email_hash = ANY($2::text[])",
+                   {ws, std::string_view(arr)}, [&](const Row& r) {
+                     if (auto it = hash_to_key.find(std::string(r.Text(0))); it != hash_to_key.end())
+                       erased.insert(it->second);
+                   }));
+      }
+    }
+    for (size_t i = 0; i < n; ++i) {
+      const ContactRef& c = events[i].contact;
+      if (!pending[i] || c.id || !c.email || !erased.count(email_keys[i])) continue;
+      out[i].outcome = AppendOutcome::kFailed;
+      out[i].error = sql::ErasedAddressError();
+      pending[i] = false;
+    }
     std::unordered_map<ContactId, Contact> created;  // by this transaction, not yet recorded
     std::string create_json = "[";
     std::unordered_set<std::string> create_emails, create_exts;

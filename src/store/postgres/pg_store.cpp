@@ -8,8 +8,8 @@ namespace rapport {
 
 Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& url, const Clock& clock) {
   RAPPORT_ASSIGN_OR_RETURN(auto db, postgres::PgDatabase::Open(url));
-  auto events = [](sql::Database& d, const Clock& c) {
-    return std::make_unique<postgres::PgEventStore>(d, c);
+  auto events = [](sql::Database& d, const Clock& c, const sql::ErasureKey& e) {
+    return std::make_unique<postgres::PgEventStore>(d, c, e);
   };
   return std::unique_ptr<Store>(
       std::make_unique<sql::SqlStore>(std::move(db), postgres::PgMigrations(), "postgres", clock, events));

@@ -2,6 +2,7 @@
 
 #include "core/email_address.h"
 #include "store/sql/codec.h"
+#include "store/sql/erasure_list.h"
 #include "store/sql/sql_store.h"
 
 namespace rapport::sql {
@@ -45,8 +46,11 @@ Result<Contact> FindContact(Session& s, WorkspaceId ws, ContactId id) {
 }
 
 Result<Contact> InsertContactIn(Session& s, WorkspaceId ws, const ContactInput& input, Timestamp now,
-                                std::vector<ChangeEvent>& changes, const ChangeNames& names) {
+                                std::vector<ChangeEvent>& changes, const ErasureKey& erasure,
+                                const ChangeNames& names) {
   RAPPORT_TRY(RequireKey(input));
+  bool reconsented = false;
+  if (input.email) RAPPORT_TRY(CheckErasedIn(s, ws, *input.email, erasure, input.reconsent, &reconsented));
   std::string attributes = "{}";
   if (input.attributes) {
     json::object a;
@@ -68,14 +72,19 @@ Result<Contact> InsertContactIn(Session& s, WorkspaceId ws, const ContactInput& 
               std::string_view(input.locale ? *input.locale : std::string()), ToMicros(now), OptParam(key)},
              [&](const Row& r) { c = ReadContact(r); }));
   if (!c) return Error::Internal("insert returned no row");
-  ContactCreated(*c, names, nullptr, changes);
+  // A contact re-created for an erased address says so on its timeline.
+  const json::object fresh{{"reconsent", true}};
+  ContactCreated(*c, names, reconsented ? &fresh : nullptr, changes);
   return std::move(*c);
 }
 
 Status UpdateContactIn(Session& s, Contact& c, const ContactInput& patch, Timestamp now,
                        std::vector<ChangeEvent>& changes, const ChangeNames& names,
-                       const json::object* origin) {
+                       const json::object* origin, const ErasureKey* erasure) {
   if (c.status == ContactStatus::kErased) return Error::Conflict("the contact is erased", "status");
+  // Moving a contact onto an erased address would mail that person again.
+  if (erasure && patch.email && EmailIdentityKey(*patch.email) != EmailIdentityKey(c.email))
+    RAPPORT_TRY(CheckErasedIn(s, c.workspace_id, *patch.email, *erasure, patch.reconsent));
   const Contact before = c;
   if (patch.email) c.email = *patch.email;
   if (patch.external_id) c.external_id = patch.external_id;
@@ -105,7 +114,8 @@ Status UpdateContactIn(Session& s, Contact& c, const ContactInput& patch, Timest
 }
 
 Result<UpsertResult> UpsertContactIn(Session& s, WorkspaceId ws, const ContactInput& input, Timestamp now,
-                                     std::vector<ChangeEvent>& changes, const ChangeNames& names) {
+                                     std::vector<ChangeEvent>& changes, const ErasureKey& erasure,
+                                     const ChangeNames& names) {
   RAPPORT_TRY(RequireKey(input));
   std::optional<Contact> by_ext, by_email;
   if (input.external_id) {
@@ -118,7 +128,7 @@ Result<UpsertResult> UpsertContactIn(Session& s, WorkspaceId ws, const ContactIn
     return Error::Conflict("the email and the external_id belong to two different contacts", "email");
   std::optional<Contact>& target = by_ext ? by_ext : by_email;
   if (!target) {
-    RAPPORT_ASSIGN_OR_RETURN(Contact c, InsertContactIn(s, ws, input, now, changes, names));
+    RAPPORT_ASSIGN_OR_RETURN(Contact c, InsertContactIn(s, ws, input, now, changes, erasure, names));
     return UpsertResult{std::move(c), true};
   }
   if (target->external_id && input.external_id && *target->external_id != *input.external_id)
@@ -131,7 +141,7 @@ Result<UpsertResult> UpsertContactIn(Session& s, WorkspaceId ws, const ContactIn
     same_address.email.reset();
     RAPPORT_TRY(UpdateContactIn(s, *target, same_address, now, changes, names));
   } else {
-    RAPPORT_TRY(UpdateContactIn(s, *target, input, now, changes, names));
+    RAPPORT_TRY(UpdateContactIn(s, *target, input, now, changes, names, nullptr, &erasure));
   }
   return UpsertResult{std::move(*target), false};
 }
@@ -165,7 +175,7 @@ Result<Contact> SqlContactStore::Create(WorkspaceId ws, const ContactInput& raw)
       if (existing) return Error::Conflict("a contact with this external_id exists", "external_id");
     }
     std::vector<ChangeEvent> changes;
-    RAPPORT_ASSIGN_OR_RETURN(out, InsertContactIn(s, ws, input, now, changes));
+    RAPPORT_ASSIGN_OR_RETURN(out, InsertContactIn(s, ws, input, now, changes, erasure_));
     return InsertChangeEvents(s, changes, now);
   }));
   return out;
@@ -178,7 +188,7 @@ Result<UpsertResult> SqlContactStore::Upsert(WorkspaceId ws, const ContactInput&
   Timestamp now = clock_.Now();
   RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
     std::vector<ChangeEvent> changes;
-    RAPPORT_ASSIGN_OR_RETURN(out, UpsertContactIn(s, ws, input, now, changes));
+    RAPPORT_ASSIGN_OR_RETURN(out, UpsertContactIn(s, ws, input, now, changes, erasure_));
     return InsertChangeEvents(s, changes, now);
   }));
   return out;
@@ -234,7 +244,7 @@ Result<Contact> SqlContactStore::Update(WorkspaceId ws, ContactId id, const Cont
       if (other) return Error::Conflict("a contact with this external_id exists", "external_id");
     }
     std::vector<ChangeEvent> changes;
-    RAPPORT_TRY(UpdateContactIn(s, out, patch, now, changes, {}, &origin));
+    RAPPORT_TRY(UpdateContactIn(s, out, patch, now, changes, {}, &origin, &erasure_));
     return InsertChangeEvents(s, changes, now);
   }));
   return out;
@@ -248,7 +258,7 @@ Status SqlContactStore::Erase(WorkspaceId ws, ContactId id) {
     Param hash = nullptr;
     std::string digest;
     if (!c.email.empty()) {
-      digest = Sha256Hex(c.email);
+      digest = ErasureHash(erasure_.Get(), c.email);
       hash = std::string_view(digest);
     }
     for (std::string_view sql : {
@@ -322,7 +332,7 @@ Status SqlContactStore::Import(WorkspaceId ws, const std::vector<ContactInput>& 
         // PostgreSQL aborts a transaction at its first error: each row gets a savepoint there.
         if (s.pg()) RAPPORT_TRY(s.Exec("SAVEPOINT import_row", {}));
         size_t recorded = changes.size();
-        Result<UpsertResult> r = UpsertContactIn(s, ws, valid[i], now, changes, kImportChangeNames);
+        Result<UpsertResult> r = UpsertContactIn(s, ws, valid[i], now, changes, erasure_, kImportChangeNames);
         if (!r.ok()) changes.resize(recorded);  // a refused row changed nothing
         if (!r.ok() && r.error().code == ErrorCode::kUnavailable) return r.error();
         if (s.pg()) {

@@ -3,6 +3,7 @@
 
 #include "core/email_address.h"
 #include "store/sql/codec.h"
+#include "store/sql/erasure_list.h"
 #include "store/sql/sql_store.h"
 
 namespace rapport::sql {
@@ -18,7 +19,8 @@ bool HasControl(std::string_view s) {
 // Resolves (and may create) the contact an event names, caching within one batch.
 class ContactResolver {
  public:
-  ContactResolver(Session& s, WorkspaceId ws, Timestamp now) : s_(s), ws_(ws), now_(now) {}
+  ContactResolver(Session& s, WorkspaceId ws, Timestamp now, const ErasureKey& erasure)
+      : s_(s), ws_(ws), now_(now), erasure_(erasure) {}
 
   // `created` is set to the contact this call created, if it did.
   Result<ContactId> Resolve(const ContactRef& ref, std::optional<Contact>& created) {
@@ -45,6 +47,8 @@ class ContactResolver {
     if (id == 0) {
       if (!ref.create_contact)
         return Error::NotFound(by_email ? "no contact with this email" : "no contact with this external_id");
+      // An event never re-creates an erased person (no reconsent through events).
+      if (by_email) RAPPORT_TRY(CheckErasedIn(s_, ws_, *ref.email, erasure_, /*reconsent=*/false));
       Param email = by_email ? Param(std::string_view(*ref.email)) : Param(nullptr);
       Param email_key = by_email ? Param(std::string_view(key)) : Param(nullptr);
       Param ext = by_email ? Param(nullptr) : Param(std::string_view(key));
@@ -69,6 +73,7 @@ class ContactResolver {
   Session& s_;
   WorkspaceId ws_;
   Timestamp now_;
+  const ErasureKey& erasure_;
   std::unordered_map<std::string, ContactId> by_email_, by_ext_;
 };
 
@@ -97,7 +102,7 @@ Result<std::vector<AppendResult>> SqlEventStore::Append(WorkspaceId ws, const st
   std::string props;
   RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
     out.assign(events.size(), AppendResult{});
-    ContactResolver resolver(s, ws, received_at);
+    ContactResolver resolver(s, ws, received_at, erasure_);
     std::vector<ChangeEvent> changes;
     std::optional<Contact> created;
     for (size_t i = 0; i < events.size(); ++i) {
@@ -131,7 +136,9 @@ Result<std::vector<AppendResult>> SqlEventStore::Append(WorkspaceId ws, const st
       }
       Result<ContactId> contact = resolver.Resolve(e.contact, created);
       if (!contact.ok()) {
-        if (contact.error().code != ErrorCode::kNotFound) return contact.error();
+        // Unknown and erased contacts fail this event only; anything else fails the batch.
+        const bool erased = contact.error().message == ErasedAddressError().message;
+        if (contact.error().code != ErrorCode::kNotFound && !erased) return contact.error();
         fail(contact.error());
         continue;
       }

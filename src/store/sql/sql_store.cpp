@@ -26,8 +26,9 @@ SqlStore::SqlStore(std::unique_ptr<Database> db, std::vector<Migration> migratio
       migrations_(std::move(migrations)),
       backend_(std::move(backend)),
       workspaces_(*db_, clock),
-      contacts_(*db_, clock),
-      events_(events ? events(*db_, clock) : std::make_unique<SqlEventStore>(*db_, clock)),
+      contacts_(*db_, clock, erasure_),
+      events_(events ? events(*db_, clock, erasure_)
+                     : std::make_unique<SqlEventStore>(*db_, clock, erasure_)),
       topics_(*db_, clock),
       keys_(*db_, clock),
       audit_(*db_),

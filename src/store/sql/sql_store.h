@@ -19,6 +19,7 @@
 #include "store/sql/change_events.h"
 #include "store/sql/database.h"
 #include "store/sql/sql_work_queue_store.h"
+#include "store/sql/erasure_list.h"
 
 namespace rapport::sql {
 
@@ -45,7 +46,8 @@ class SqlWorkspaceStore final : public WorkspaceStore {
 
 class SqlContactStore final : public ContactStore {
  public:
-  SqlContactStore(Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+  SqlContactStore(Database& db, const Clock& clock, const ErasureKey& erasure)
+      : db_(db), clock_(clock), erasure_(erasure) {}
   Result<Contact> Create(WorkspaceId ws, const ContactInput& input) override;
   Result<UpsertResult> Upsert(WorkspaceId ws, const ContactInput& input) override;
   Result<Contact> Get(WorkspaceId ws, ContactId id) override;
@@ -69,6 +71,7 @@ class SqlContactStore final : public ContactStore {
  private:
   Database& db_;
   const Clock& clock_;
+  const ErasureKey& erasure_;
 };
 
 // Contact operations inside a caller's transaction (shared by the contact and event facets).
@@ -77,14 +80,18 @@ Result<std::optional<Contact>> FindContactBy(Session& s, WorkspaceId ws, std::st
 Result<Contact> FindContact(Session& s, WorkspaceId ws, ContactId id);
 // `input` must have been validated (ValidateContactInput). Each adds the events of the change it
 // makes to `changes` (the caller inserts them, last in its transaction: InsertChangeEvents).
+// Creating refuses an erased address (erasure_list.h) unless input.reconsent.
 Result<UpsertResult> UpsertContactIn(Session& s, WorkspaceId ws, const ContactInput& input, Timestamp now,
-                                     std::vector<ChangeEvent>& changes, const ChangeNames& names = {});
+                                     std::vector<ChangeEvent>& changes, const ErasureKey& erasure,
+                                     const ChangeNames& names = {});
 Result<Contact> InsertContactIn(Session& s, WorkspaceId ws, const ContactInput& input, Timestamp now,
-                                std::vector<ChangeEvent>& changes, const ChangeNames& names = {});
-// Applies a validated patch to `contact` and writes it.
+                                std::vector<ChangeEvent>& changes, const ErasureKey& erasure,
+                                const ChangeNames& names = {});
+// Applies a validated patch to `contact` and writes it. With `erasure`, a patch that moves the
+// contact to an erased address is refused (unless patch.reconsent).
 Status UpdateContactIn(Session& s, Contact& contact, const ContactInput& patch, Timestamp now,
                        std::vector<ChangeEvent>& changes, const ChangeNames& names = {},
-                       const json::object* origin = nullptr);
+                       const json::object* origin = nullptr, const ErasureKey* erasure = nullptr);
 // Appends one event row (properties as JSON object text); returns its id.
 Result<EventId> InsertEventIn(Session& s, WorkspaceId ws, ContactId contact, std::string_view name,
                               std::string_view properties_json, Timestamp occurred_at, Timestamp received_at);
@@ -100,7 +107,8 @@ Status CommitPositionIn(Session& s, std::string_view consumer, int64_t position,
 
 class SqlEventStore : public EventStore {
  public:
-  SqlEventStore(Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+  SqlEventStore(Database& db, const Clock& clock, const ErasureKey& erasure)
+      : db_(db), clock_(clock), erasure_(erasure) {}
   Result<std::vector<AppendResult>> Append(WorkspaceId ws, const std::vector<NewEvent>& events,
                                            Timestamp received_at) override;
   Result<Page<Event>> ListForContact(WorkspaceId ws, ContactId contact, const EventQuery& q) override;
@@ -112,6 +120,7 @@ class SqlEventStore : public EventStore {
   static Status PrecheckEvent(const NewEvent& event);
   Database& db_;
   const Clock& clock_;
+  const ErasureKey& erasure_;  // an event never creates a contact for an erased address
 };
 
 class SqlTopicStore final : public TopicStore {
@@ -219,7 +228,8 @@ class SqlTemplateStore final : public TemplateStore {
 };
 
 // Makes a backend's event facet over the store's Database.
-using EventStoreFactory = std::function<std::unique_ptr<SqlEventStore>(Database&, const Clock&)>;
+using EventStoreFactory =
+    std::function<std::unique_ptr<SqlEventStore>(Database&, const Clock&, const ErasureKey&)>;
 
 // The whole store over one Database. Owns the database and the facets. Every facet writes through
 // a NotifyingDatabase, so the feed's notifier hears of every commit that appended events.
@@ -246,9 +256,12 @@ class SqlStore final : public Store {
   FeedStore& feed() override { return feed_; }
   WorkQueueStore& work() override { return work_; }
 
+  void SetErasureKey(std::string key) override { erasure_.Set(std::move(key)); }
+
   Database& database() { return *db_; }
 
  private:
+  ErasureKey erasure_;
   FeedNotifier notifier_;
   std::unique_ptr<Database> db_;
   std::vector<Migration> migrations_;

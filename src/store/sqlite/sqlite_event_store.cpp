@@ -13,6 +13,7 @@
 
 #include "core/email_address.h"
 #include "store/sql/codec.h"
+#include "store/sql/erasure_list.h"
 #include "store/sql/statement_set.h"
 
 namespace rapport::sqlite {
@@ -212,6 +213,14 @@ Result<std::vector<AppendResult>> SqliteEventStore::Append(WorkspaceId ws,
           fail(Error::NotFound(by_mail ? "no contact with this email" : "no contact with this external_id"));
           continue;
         } else {
+          // An event never re-creates an erased person (no reconsent through events).
+          if (by_mail) {
+            RAPPORT_ASSIGN_OR_RETURN(bool erased, sql::IsErasedIn(s, ws, *ref.email, erasure_));
+            if (erased) {
+              fail(sql::ErasedAddressError());
+              continue;
+            }
+          }
           ContactId id = 0;
           RAPPORT_TRY(s.Exec(
               "INSERT INTO contacts (workspace_id, email, external_id, status, attributes, timezone, "

@@ -11,8 +11,8 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, const Cl
                                                const SqliteOptions& options) {
   RAPPORT_ASSIGN_OR_RETURN(
       auto db, sqlite::SqliteDatabase::Open(path, {.synchronous_full = options.synchronous_full}));
-  auto events = [](sql::Database& d, const Clock& c) {
-    return std::make_unique<sqlite::SqliteEventStore>(d, c);
+  auto events = [](sql::Database& d, const Clock& c, const sql::ErasureKey& e) {
+    return std::make_unique<sqlite::SqliteEventStore>(d, c, e);
   };
   return std::unique_ptr<Store>(
       std::make_unique<sql::SqlStore>(std::move(db), sqlite::SqliteMigrations(), "sqlite", clock, events));
