@@ -1,7 +1,7 @@
 #include "app/contact_export.h"
 
 #include "app/csv_reader.h"
-#include "core/json_codec.h"
+#include "http/json_codec.h"
 #include "core/json_write.h"
 
 namespace rapport::app {
@@ -37,7 +37,7 @@ void AppendContactCsv(std::string& out, const Contact& c) {
 
 void AppendContactJsonLine(std::string& out, const Contact& c) {
   // The API's encoder: an absent optional field is null in both.
-  out += WriteJson(EncodeContact(c));
+  out += WriteJson(http::EncodeContact(c));
   out.push_back('\n');
 }
 

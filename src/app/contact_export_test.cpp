@@ -6,7 +6,7 @@
 
 #include "app/contact_import.h"
 #include "app/csv_reader.h"
-#include "core/json_codec.h"
+#include "http/json_codec.h"
 
 namespace rapport::app {
 namespace {
@@ -73,7 +73,7 @@ TEST(ContactExportTest, Issue14AbsentOptionalFieldsAreNullAsInTheApi) {
   EXPECT_TRUE(v["external_id"].is_null()) << line;
   EXPECT_TRUE(v["timezone"].is_null()) << line;
   EXPECT_TRUE(v["locale"].is_null()) << line;
-  EXPECT_EQ(json::value(v), json::value(EncodeContact(bare)));
+  EXPECT_EQ(json::value(v), json::value(http::EncodeContact(bare)));
 }
 
 TEST(ContactExportTest, ParseFormat) {
