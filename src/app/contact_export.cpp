@@ -1,8 +1,8 @@
 #include "app/contact_export.h"
 
 #include "app/csv_reader.h"
-#include "http/json_codec.h"
 #include "core/json_write.h"
+#include "http/json_codec.h"
 
 namespace rapport::app {
 
