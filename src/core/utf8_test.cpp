@@ -15,7 +15,7 @@ TEST(Utf8, AcceptsWellFormedText) {
 }
 
 TEST(Utf8, RefusesMalformedText) {
-  for (const std::string bad : {std::string("\x80"), std::string("\xC3"), std::string("\xE2\x82"),
+  for (const std::string& bad : {std::string("\x80"), std::string("\xC3"), std::string("\xE2\x82"),
                                 std::string("\xC0\xAF"),          // overlong '/'
                                 std::string("\xE0\x80\xAF"),      // overlong
                                 std::string("\xED\xA0\x80"),      // surrogate U+D800

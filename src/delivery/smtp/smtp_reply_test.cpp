@@ -161,7 +161,9 @@ TEST(DotStuff, RandomMessagesRoundTrip) {
       break;
     }
     auto shape = InspectMessage(in);
-    if (shape.transparent) EXPECT_EQ(in + ".\r\n", wire);
+    if (shape.transparent) {
+      EXPECT_EQ(in + ".\r\n", wire);
+    }
   }
 }
 
