@@ -16,11 +16,11 @@ TEST(Utf8, AcceptsWellFormedText) {
 
 TEST(Utf8, RefusesMalformedText) {
   for (const std::string& bad : {std::string("\x80"), std::string("\xC3"), std::string("\xE2\x82"),
-                                std::string("\xC0\xAF"),          // overlong '/'
-                                std::string("\xE0\x80\xAF"),      // overlong
-                                std::string("\xED\xA0\x80"),      // surrogate U+D800
-                                std::string("\xF4\x90\x80\x80"),  // above U+10FFFF
-                                std::string("\xF8\x88\x80\x80\x80"), std::string("ok\xC3(")})
+                                 std::string("\xC0\xAF"),          // overlong '/'
+                                 std::string("\xE0\x80\xAF"),      // overlong
+                                 std::string("\xED\xA0\x80"),      // surrogate U+D800
+                                 std::string("\xF4\x90\x80\x80"),  // above U+10FFFF
+                                 std::string("\xF8\x88\x80\x80\x80"), std::string("ok\xC3(")})
     EXPECT_FALSE(IsValidUtf8(bad)) << bad.size();
 }
 
