@@ -23,7 +23,7 @@ function(rapport_module name)
   endif()
   target_include_directories(rapport_${name} ${scope} ${PROJECT_SOURCE_DIR}/src)
   target_link_libraries(rapport_${name} ${scope} ${ARG_DEPS})
-  target_compile_definitions(rapport_${name} ${scope} RAPPORT_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  target_include_directories(rapport_${name} ${scope} ${PROJECT_BINARY_DIR}/generated)
 
   if(RAPPORT_TESTS AND tests)
     add_executable(${name}_test ${tests})

@@ -39,6 +39,7 @@
 #include "store/open.h"
 
 #include "../../tests/pg/pg_fixture.h"
+#include "source_dir.h"
 
 using namespace rapport;
 using namespace rapport::delivery;

@@ -15,6 +15,7 @@
 
 #include "mail/dkim_canonical.h"
 #include "mail/mime_writer.h"
+#include "source_dir.h"
 
 namespace rapport::mail {
 namespace {

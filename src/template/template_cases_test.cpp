@@ -3,6 +3,7 @@
 // (tests/liquid/reference.rb fill), except for cases of rapport's extensions.
 #include <gtest/gtest.h>
 
+#include "source_dir.h"
 #include "template/case_file.h"
 
 namespace rapport::liquid {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "../../../tests/support/watchdog.h"
+#include "source_dir.h"
 
 namespace rapport::delivery::testing {
 
