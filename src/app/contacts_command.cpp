@@ -13,6 +13,8 @@
 #include "app/contact_export.h"
 #include "app/contact_import.h"
 #include "app/csv_reader.h"
+#include "app/delivery_setup.h"
+#include "tracking/erasure.h"
 
 namespace rapport::app {
 
@@ -28,6 +30,7 @@ struct ContactsOptions {
   size_t batch_size = 5000;
   std::string format = "csv";
   std::string output;
+  std::string erase;  // `contacts erase`: a contact id or an email address
 };
 
 // Writes rejects to stderr and the reject file; draws the progress bar.
@@ -195,6 +198,34 @@ Status Duplicates(const ContactsOptions& o) {
   return {};
 }
 
+// GDPR erasure from the command line: the same use case as DELETE /api/v1/contacts/{id}, with
+// the configured transports' kept copies (the maildir's files) erased too; audited (actor "cli").
+Status Erase(const ContactsOptions& o) {
+  RAPPORT_ASSIGN_OR_RETURN(Config config, LoadAppConfig(o.common));
+  RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenAndMigrateStore(config));
+  RAPPORT_ASSIGN_OR_RETURN(Workspace ws, ResolveWorkspace(*store, o.workspace, /*create_default=*/false));
+  Contact contact;
+  if (!o.erase.empty() && o.erase.find_first_not_of("0123456789") == std::string::npos) {
+    RAPPORT_ASSIGN_OR_RETURN(contact, store->contacts().Get(ws.id, std::stoll(o.erase)));
+  } else {
+    RAPPORT_ASSIGN_OR_RETURN(contact, store->contacts().GetByEmail(ws.id, o.erase));
+  }
+  RAPPORT_ASSIGN_OR_RETURN(Transports lanes, BuildTransports(config));
+  delivery::TransportCopies copies({lanes.transactional.get(), lanes.marketing.get()});
+  RAPPORT_TRY(tracking::EraseContact(*store, &copies, ws.id, contact.id));
+  AuditEntry entry;
+  entry.workspace_id = ws.id;
+  entry.actor = "cli";
+  entry.action = "contact.erase";
+  entry.entity = "contact";
+  entry.entity_id = std::to_string(contact.id);
+  entry.at = SystemClock::Instance().Now();
+  if (auto st = store->audit().Record(entry); !st.ok())
+    std::cerr << "warning: the audit entry was not recorded: " << st.error().message << "\n";
+  std::cout << fmt::format("erased contact {}", contact.id) << std::endl;
+  return {};
+}
+
 int Run(const Status& status) { return status.ok() ? 0 : PrintError(status.error()); }
 
 }  // namespace
@@ -233,6 +264,14 @@ dups->add_option("--workspace", options->workspace, "workspace name (default: \"
 AddCommonOptions(*dups, options->common);
 AddDatabaseOption(*dups, options->common);
 dups->callback([options, &exit_code] { exit_code = Run(Duplicates(*options)); });
+
+CLI::App* erase = contacts->add_subcommand(
+    "erase", "Erase a contact (GDPR): its data, events and messages, and the copies of its mail");
+erase->add_option("CONTACT", options->erase, "the contact's id or email address")->required();
+erase->add_option("--workspace", options->workspace, "workspace name (default: \"default\")");
+AddCommonOptions(*erase, options->common);
+AddDatabaseOption(*erase, options->common);
+erase->callback([options, &exit_code] { exit_code = Run(Erase(*options)); });
 }  // namespace rapport::app
 
 }  // namespace rapport::app

@@ -1,4 +1,5 @@
-// `rapport contacts import FILE.csv` and `rapport contacts export`.
+// `rapport contacts import FILE.csv`, `rapport contacts export`, `rapport contacts duplicates` and
+// `rapport contacts erase ID|EMAIL` (tracking/erasure.h, as DELETE /api/v1/contacts/{id}).
 //
 // import streams the CSV into the store (see contact_import.h for the mapping), reports each
 // rejected row on stderr as "line N: reason" (the first 100; all of them go to the reject file,

@@ -49,9 +49,7 @@ Result<std::unique_ptr<mail::DkimKeyring>> LoadDkimKeyring(const Config& config)
   return ring;
 }
 
-Result<std::unique_ptr<DeliveryStack>> BuildDeliveryStack(const Config& config, Store& store,
-                                                          const Clock& clock) {
-  auto stack = std::make_unique<DeliveryStack>();
+Result<Transports> BuildTransports(const Config& config) {
   std::string url = TransportUrl(config);
   if (config.delivery.transport != "smtp") {
     std::error_code ec;
@@ -71,12 +69,25 @@ Result<std::unique_ptr<DeliveryStack>> BuildDeliveryStack(const Config& config, 
     return e;
   };
   // One transport per lane: a marketing batch never holds a connection a receipt needs.
+  Transports out;
   auto transactional = transports.Create(url);
   if (!transactional.ok()) return field_error(std::move(transactional).error());
-  stack->transactional = std::move(transactional).value();
+  out.transactional = std::move(transactional).value();
   auto marketing = transports.Create(url);
   if (!marketing.ok()) return field_error(std::move(marketing).error());
-  stack->marketing = std::move(marketing).value();
+  out.marketing = std::move(marketing).value();
+  return out;
+}
+
+Result<std::unique_ptr<DeliveryStack>> BuildDeliveryStack(const Config& config, Store& store,
+                                                          const Clock& clock) {
+  auto stack = std::make_unique<DeliveryStack>();
+  std::string url = TransportUrl(config);
+  RAPPORT_ASSIGN_OR_RETURN(Transports lanes, BuildTransports(config));
+  stack->transactional = std::move(lanes.transactional);
+  stack->marketing = std::move(lanes.marketing);
+  stack->copies = std::make_unique<delivery::TransportCopies>(
+      std::vector<delivery::Transport*>{stack->transactional.get(), stack->marketing.get()});
   if (config.delivery.transport == "smtp") {
     auto smtp = delivery::ParseSmtpUrl(url);
     if (smtp.ok() && !smtp->user.empty() && smtp->allow_plaintext_auth &&

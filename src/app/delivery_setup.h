@@ -28,7 +28,8 @@ namespace rapport::app {
 struct DeliveryStack {
   std::unique_ptr<delivery::Transport> transactional;
   std::unique_ptr<delivery::Transport> marketing;
-  std::unique_ptr<mail::DkimKeyring> keyring;  // the worker's signer signs with it
+  std::unique_ptr<delivery::TransportCopies> copies;  // over both lanes: erased with a contact
+  std::unique_ptr<mail::DkimKeyring> keyring;         // the worker's signer signs with it
   std::unique_ptr<delivery::RateLimiter> limiter;
   std::unique_ptr<delivery::OutboxWorker> worker;
   std::string description;  // for the start-up log line: transport, DKIM domains
@@ -39,6 +40,14 @@ struct DeliveryStack {
 // The transport URL of the configuration: "maildir:<outbox dir>" or the smtp_url with the
 // configured tls mode added to smtp:// URLs that do not name one.
 std::string TransportUrl(const Config& config);
+
+// The two lanes' transports of the configuration (transactional, marketing), created from
+// TransportUrl(config); a config error names its field and never quotes the URL.
+struct Transports {
+  std::unique_ptr<delivery::Transport> transactional;
+  std::unique_ptr<delivery::Transport> marketing;
+};
+Result<Transports> BuildTransports(const Config& config);
 
 // The configured [[dkim]] keys, loaded (empty when there are none).
 Result<std::unique_ptr<mail::DkimKeyring>> LoadDkimKeyring(const Config& config);

@@ -113,6 +113,7 @@ Status Serve(const ServeOptions& o) {
   RAPPORT_ASSIGN_OR_RETURN(server_options.link_secret, LoadOrCreateLinkSecret(config));
   delivery::OutboxWorker& worker = *delivery->worker;
   server_options.on_queued = [&worker](MessageClass lane) { worker.Wake(lane); };
+  server_options.copies = delivery->copies.get();
 
   http::Server server(*store, clock, server_options);
   RAPPORT_TRY(server.Start());

@@ -135,6 +135,16 @@ struct OutboxQuery {
   std::string cursor;
 };
 
+// Copies of messages that rapport keeps outside the store after delivering them (the maildir
+// transport's files). Erasing a contact erases them too (tracking/erasure.h).
+// Thread-safety: implementations are thread-safe.
+class DeliveredCopies {
+ public:
+  virtual ~DeliveredCopies() = default;
+  // Removes every kept copy of these messages; ids with no copy are no error.
+  virtual Status EraseCopies(std::span<const MessageId> ids) = 0;
+};
+
 class MailRule;  // core/mail_rule.h
 
 class OutboxStore {

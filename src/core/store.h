@@ -29,6 +29,13 @@ struct ContactQuery {
   bool include_erased = false;
 };
 
+// What ContactStore::Erase removed that lives on outside the store: the ids of the contact's
+// outbox messages, whose delivered copies (a maildir transport's files) the caller erases too
+// (DeliveredCopies in core/outbox.h; the use case is tracking/erasure.h).
+struct ErasedContact {
+  std::vector<MessageId> message_ids;
+};
+
 struct UpsertResult {
   Contact contact;
   bool created = false;
@@ -60,7 +67,10 @@ class ContactStore {
   // messages and bodies and delivery attempts; keeps a row with status erased and the keyed hash
   // of the email (Store::SetErasureKey): every create path then refuses the address with
   // kConflict (field "email", message starting "erased:") unless ContactInput::reconsent.
-  virtual Status Erase(WorkspaceId ws, ContactId id) = 0;
+  // Nothing deleted stays in a file of the store (sql::Database::WriteAndPurge on SQLite: the
+  // deleted content zeroed and the WAL truncated before it returns). Erasing an erased contact
+  // changes nothing and returns no message ids.
+  virtual Result<ErasedContact> Erase(WorkspaceId ws, ContactId id) = 0;
   virtual Result<Page<Contact>> List(WorkspaceId ws, const ContactQuery& q) = 0;
   // Bulk import: upserts every input in as few transactions as it can. `on_result` is called in
   // order with the index and the outcome of each input; a bad input does not stop the others.

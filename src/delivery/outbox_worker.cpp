@@ -136,6 +136,7 @@ Result<RoundStats> OutboxWorker::RunOnce(MessageClass lane_class) {
     out.envelope.mail_from = c.message.mail_from;
     out.envelope.rcpt_to = {c.message.rcpt_to};
     out.data = std::move(c.message.mime);  // not needed after this round
+    out.message_id = c.message.id;
     ids.push_back(c.message.id);
   }
   std::vector<SendResult> results;
@@ -235,9 +236,19 @@ Status OutboxWorker::Flush(Lane& lane) {
         "recording " + std::to_string(pending.size()) + " outcomes failed: " + completed.error().message,
         completed.error().field};
   }
+  std::vector<MessageId> gone;
   for (size_t i = 0; i < completed->size(); ++i) {
-    if (!(*completed)[i].ok())
-      spdlog::warn("outbox: completing message {}: {}", pending[i].id, (*completed)[i].error().message);
+    const Status& st = (*completed)[i];
+    if (st.ok()) continue;
+    if (st.error().code == ErrorCode::kNotFound) {
+      gone.push_back(pending[i].id);  // erased while it was being sent: its copy goes too
+    } else {
+      spdlog::warn("outbox: completing message {}: {}", pending[i].id, st.error().message);
+    }
+  }
+  if (!gone.empty()) {
+    if (auto st = lane.transport->EraseCopies(gone); !st.ok())
+      spdlog::warn("outbox: erasing the copies of {} erased messages: {}", gone.size(), st.error().message);
   }
   return {};
 }

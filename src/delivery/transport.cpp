@@ -1,5 +1,7 @@
 #include "delivery/transport.h"
 
+#include <algorithm>
+
 namespace rapport::delivery {
 
 std::string_view SmtpStepName(SmtpStep s) {
@@ -29,6 +31,16 @@ SendResult UniformResult(const OutgoingMessage& m, int code, std::string enhance
     r.recipients.push_back({rcpt, code, enhanced_code, text, step});
   }
   return r;
+}
+
+Status TransportCopies::EraseCopies(std::span<const MessageId> ids) {
+  std::vector<Transport*> seen;
+  for (Transport* t : transports_) {
+    if (!t || std::find(seen.begin(), seen.end(), t) != seen.end()) continue;
+    seen.push_back(t);
+    RAPPORT_TRY(t->EraseCopies(ids));
+  }
+  return {};
 }
 
 }  // namespace rapport::delivery

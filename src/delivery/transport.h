@@ -18,6 +18,9 @@
 #include <string_view>
 #include <vector>
 
+#include "core/error.h"
+#include "core/outbox.h"
+
 namespace rapport::delivery {
 
 struct Envelope {
@@ -28,6 +31,9 @@ struct Envelope {
 struct OutgoingMessage {
   Envelope envelope;
   std::string data;  // the complete message, CRLF line ends, not dot-stuffed
+  // The outbox message's id (0 when it is not from the outbox): a transport that keeps a copy
+  // names the copy by it, so that EraseCopies can find it.
+  int64_t message_id = 0;
 };
 
 // The protocol step whose reply (or failure) decided an outcome. A reply to the greeting, EHLO,
@@ -71,6 +77,20 @@ class Transport {
   // A short description for logs and DeliveryAttempt::remote ("smtp://host:port"); never
   // contains credentials.
   virtual std::string Describe() const = 0;
+  // Removes every copy this transport kept of the messages with these ids (the maildir's files;
+  // an SMTP transport keeps none). Ids without a copy are no error.
+  virtual Status EraseCopies(std::span<const int64_t> message_ids) { return {}; }
+};
+
+// DeliveredCopies over the transports rapport sends through (both lanes; the same transport may
+// be named twice).
+class TransportCopies final : public DeliveredCopies {
+ public:
+  explicit TransportCopies(std::vector<Transport*> transports) : transports_(std::move(transports)) {}
+  Status EraseCopies(std::span<const MessageId> ids) override;
+
+ private:
+  std::vector<Transport*> transports_;
 };
 
 // Fills every recipient of `m` with the same outcome (used for whole-message failures).

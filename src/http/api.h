@@ -44,6 +44,9 @@ struct ApiOptions {
   // One log line per request: method, route pattern (never the path, which may hold a token),
   // status, time and the request id (also sent back as X-Request-Id). Never a key or a body.
   bool access_log = false;
+  // The copies of delivered mail that the transports keep (the maildir's files), erased with a
+  // contact (tracking/erasure.h); null when there are none.
+  DeliveredCopies* copies = nullptr;
 };
 
 class Api {

@@ -2,6 +2,7 @@
 // /api/v1/contacts/{id}/events.
 #include "core/email_address.h"
 #include "http/handlers.h"
+#include "tracking/erasure.h"
 
 namespace rapport::http {
 
@@ -65,7 +66,7 @@ void AddContactRoutes(Router& router, Services& s) {
 
   router.Add("DELETE", "/api/v1/contacts/{id}", Access::kWrite, [&s](CallContext& call) -> Result<Response> {
     RAPPORT_ASSIGN_OR_RETURN(ContactId id, PathId(call, "id", "contact"));
-    RAPPORT_TRY(s.store.contacts().Erase(call.key.workspace_id, id));
+    RAPPORT_TRY(tracking::EraseContact(s.store, s.options.copies, call.key.workspace_id, id));
     Audit(s, call, "contact.erase", "contact", std::to_string(id));
     return NoContent();
   });

@@ -292,7 +292,9 @@ TEST(MimeWriterTest, RandomBodiesRoundTrip) {
     ASSERT_EQ(p.parts.size(), want) << *mime;
     EXPECT_EQ(p.parts[0].content, CanonicalizeLineEnds(m.text)) << *mime;
     EXPECT_EQ(p.parts[0].charset, "utf-8");
-    if (want == 2) EXPECT_EQ(p.parts[1].content, CanonicalizeLineEnds(m.html)) << *mime;
+    if (want == 2) {
+      EXPECT_EQ(p.parts[1].content, CanonicalizeLineEnds(m.html)) << *mime;
+    }
   }
   EXPECT_GT(seen[1], 0);  // quoted-printable exercised
 }

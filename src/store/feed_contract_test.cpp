@@ -238,7 +238,9 @@ TEST_P(StoreContract, FeedReadsEveryEventInPositionOrderInBatches) {
   for (size_t i = 0; i < all.size(); ++i) {
     EXPECT_EQ(all[i].position, small[i].position);
     EXPECT_EQ(all[i].id, small[i].id);
-    if (i > 0) EXPECT_GT(all[i].position, all[i - 1].position);
+    if (i > 0) {
+      EXPECT_GT(all[i].position, all[i - 1].position);
+    }
   }
   auto head = store_->feed().Head();
   ASSERT_OK(head);

@@ -43,9 +43,10 @@ class PgEnvironment : public ::testing::Environment {
   static inline std::string error_;
 };
 
-inline std::optional<ErrorCode> CodeOf(const Status& s) {
-  if (s.ok()) return std::nullopt;
-  return s.error().code;
+template <typename T>
+std::optional<ErrorCode> CodeOf(const Result<T>& r) {
+  if (r.ok()) return std::nullopt;
+  return r.error().code;
 }
 
 inline const Timestamp kT0 = FromMicros(1'790'000'000'000'000);

@@ -1148,7 +1148,7 @@ TEST(PgConnectionTest, BinaryResultsReadLikeTextResults) {
   const std::string columns =
       "-5::int8, -7::int4, -3::int2, 300::int2, true, false, 'caf\xc3\xa9'::text, 'v'::varchar, "
       "NULL::int8, 9007199254740993::int8, (-9223372036854775807 - 1)::int8";
-  for (const std::string sql : {"SELECT $1::bytea, " + columns, "SELECT length($1::bytea), " + columns}) {
+  for (const std::string& sql : {"SELECT $1::bytea, " + columns, "SELECT length($1::bytea), " + columns}) {
     int rows = 0;
     auto r = (*conn)->Exec(sql, {sql::Param(sql::Blob{bytes})}, [&](const sql::Row& row) {
       ++rows;

@@ -1,12 +1,15 @@
 #include "delivery/maildir/maildir_transport.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
+#include <unordered_set>
 
 #include "delivery/transport_registry.h"
 
@@ -79,7 +82,8 @@ SendResult MaildirTransport::WriteOne(const OutgoingMessage& m) {
   std::string name =
       std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now).count()) + "." +
       std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(now).count() % 1000000) + "P" +
-      std::to_string(::getpid()) + "Q" + std::to_string(++counter_) + ".eml";
+      std::to_string(::getpid()) + "Q" + std::to_string(++counter_) +
+      (m.message_id > 0 ? "M" + std::to_string(m.message_id) : std::string()) + ".eml";
   std::string tmp_path = tmp_dir + "/" + name, new_path = new_dir + "/" + name;
   int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
   if (fd < 0) return fail(Errno("creating " + tmp_path));
@@ -101,6 +105,48 @@ SendResult MaildirTransport::WriteOne(const OutgoingMessage& m) {
   }
   if (!FsyncDir(new_dir)) return fail(Errno("syncing " + new_dir));
   return UniformResult(m, 250, "2.0.0", "written to " + new_path, "maildir");
+}
+
+int64_t MaildirMessageId(std::string_view name) {
+  size_t eml = name.rfind(".eml");
+  if (eml == std::string_view::npos) return 0;
+  size_t m = name.rfind('M', eml);
+  if (m == std::string_view::npos || m + 1 >= eml) return 0;
+  int64_t id = 0;
+  for (size_t i = m + 1; i < eml; ++i) {
+    if (name[i] < '0' || name[i] > '9' || id > (INT64_MAX - 9) / 10) return 0;
+    id = id * 10 + (name[i] - '0');
+  }
+  return id;
+}
+
+Status MaildirTransport::EraseCopies(std::span<const int64_t> message_ids) {
+  if (message_ids.empty()) return {};
+  std::unordered_set<int64_t> ids(message_ids.begin(), message_ids.end());
+  std::vector<std::string> synced;
+  for (const char* sub : {"/tmp", "/new", "/cur"}) {
+    std::string dir = directory_ + sub;
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) {
+      if (errno == ENOENT) continue;
+      return Error::Unavailable(Errno("reading " + dir));
+    }
+    bool removed = false;
+    std::string failure;
+    while (dirent* e = ::readdir(d)) {
+      if (!ids.contains(MaildirMessageId(e->d_name))) continue;
+      std::string path = dir + "/" + e->d_name;
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+        failure = Errno("removing " + path);
+        break;
+      }
+      removed = true;
+    }
+    ::closedir(d);
+    if (!failure.empty()) return Error::Unavailable(failure);
+    if (removed && !FsyncDir(dir)) return Error::Unavailable(Errno("syncing " + dir));
+  }
+  return {};
 }
 
 std::vector<SendResult> MaildirTransport::Send(std::span<const OutgoingMessage> batch) {

@@ -77,6 +77,13 @@ class Database {
   // parent tables), then every foreign key checked before the commit (kInternal if one fails).
   // PostgreSQL has nothing to turn off: the same as Write().
   virtual Status WriteWithoutForeignKeys(const TxFn& fn) { return Write(fn); }
+  // Write() for a transaction that deletes personal data (erasure), after which no copy of what
+  // it deleted may stay in a file of the store. SQLite overwrites the deleted content with zeros
+  // (secure_delete) and, after the commit, checkpoints the WAL into the database file and
+  // truncates it to zero bytes, waiting for readers that still see older pages. PostgreSQL keeps
+  // dead row versions until VACUUM reclaims them (docs/architecture.md, "Erasure"): the same as
+  // Write().
+  virtual Status WriteAndPurge(const TxFn& fn) { return Write(fn); }
   // Runs fn in a read-only snapshot.
   virtual Status Read(const TxFn& fn) = 0;
   virtual Dialect dialect() const = 0;

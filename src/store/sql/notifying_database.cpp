@@ -23,16 +23,21 @@ class NotingSession final : public Session {
 
 }  // namespace
 
-Status NotifyingDatabase::Write(const TxFn& fn) {
+Status NotifyingDatabase::Noting(const TxFn& fn, bool purge) {
   bool appended = false;
-  Status st = inner_->Write([&](Session& s) -> Status {
+  auto noted = [&](Session& s) -> Status {
     NotingSession noting(s);
     Status result = fn(noting);
     appended = noting.appended();  // the last attempt's, when the backend retries
     return result;
-  });
-  if (st.ok() && appended) notifier_.Notify();
+  };
+  Status st = purge ? inner_->WriteAndPurge(noted) : inner_->Write(noted);
+  if (appended && (st.ok() || purge)) notifier_.Notify();  // a purge's commit precedes its checkpoint
   return st;
 }
+
+Status NotifyingDatabase::Write(const TxFn& fn) { return Noting(fn, false); }
+
+Status NotifyingDatabase::WriteAndPurge(const TxFn& fn) { return Noting(fn, true); }
 
 }  // namespace rapport::sql

@@ -12,11 +12,14 @@
 namespace rapport::sql {
 
 class NotifyingDatabase final : public Database {
+  Status Noting(const TxFn& fn, bool purge);
+
  public:
   NotifyingDatabase(std::unique_ptr<Database> inner, FeedNotifier& notifier)
       : inner_(std::move(inner)), notifier_(notifier) {}
   Status Write(const TxFn& fn) override;
   Status WriteWithoutForeignKeys(const TxFn& fn) override { return inner_->WriteWithoutForeignKeys(fn); }
+  Status WriteAndPurge(const TxFn& fn) override;
   Status Read(const TxFn& fn) override { return inner_->Read(fn); }
   Dialect dialect() const override { return inner_->dialect(); }
 

@@ -250,11 +250,33 @@ Result<Contact> SqlContactStore::Update(WorkspaceId ws, ContactId id, const Cont
   return out;
 }
 
-Status SqlContactStore::Erase(WorkspaceId ws, ContactId id) {
+Result<ErasedContact> SqlContactStore::Erase(WorkspaceId ws, ContactId id) {
   Timestamp now = clock_.Now();
-  return db_.Write([&](Session& s) -> Status {
+  ErasedContact erased;
+  RAPPORT_TRY(db_.WriteAndPurge([&](Session& s) -> Status {
+    erased.message_ids.clear();
     RAPPORT_ASSIGN_OR_RETURN(Contact c, FindContact(s, ws, id));
-    if (c.status == ContactStatus::kErased) return {};
+    if (c.status == ContactStatus::kErased) {
+      // Already erased: the message ids its tombstone recorded, so that a caller whose erasure
+      // of the delivered copies failed can try again.
+      std::string props;
+      RAPPORT_TRY(
+          s.Exec("SELECT properties FROM events WHERE contact_id = $1 AND workspace_id = $2 AND "
+                 "name = 'contact.erased' ORDER BY id LIMIT 1",
+                 {id, ws}, [&](const Row& r) { props = std::string(r.Text(0)); }));
+      boost::system::error_code ec;
+      json::value v = json::parse(props, ec);
+      if (!ec && v.is_object()) {
+        if (const json::value* ids = v.as_object().if_contains("message_ids"); ids && ids->is_array()) {
+          for (const json::value& m : ids->as_array())
+            if (m.is_int64()) erased.message_ids.push_back(m.as_int64());
+        }
+      }
+      return {};
+    }
+    RAPPORT_TRY(
+        s.Exec("SELECT id FROM outbox_messages WHERE contact_id = $1 AND workspace_id = $2 ORDER BY id",
+               {id, ws}, [&](const Row& r) { erased.message_ids.push_back(r.Int(0)); }));
     Param hash = nullptr;
     std::string digest;
     if (!c.email.empty()) {
@@ -278,10 +300,18 @@ Status SqlContactStore::Erase(WorkspaceId ws, ContactId id) {
                "attributes = '{}', timezone = '', locale = '', updated_at = $4 "
                "WHERE id = $1 AND workspace_id = $2",
                {id, ws, hash, ToMicros(now)}));
-    // The tombstone: that the contact was erased, and nothing about who it was.
-    RAPPORT_TRY(InsertEventIn(s, ws, id, "contact.erased", "{}", now, now));
+    // The tombstone: that the contact was erased, and nothing about who it was; the ids of its
+    // messages (counters, not personal data) name the delivered copies to erase.
+    json::object tombstone;
+    if (!erased.message_ids.empty()) {
+      json::array ids;
+      for (MessageId m : erased.message_ids) ids.push_back(m);
+      tombstone["message_ids"] = std::move(ids);
+    }
+    RAPPORT_TRY(InsertEventIn(s, ws, id, "contact.erased", json::serialize(tombstone), now, now));
     return {};
-  });
+  }));
+  return erased;
 }
 
 Result<Page<Contact>> SqlContactStore::List(WorkspaceId ws, const ContactQuery& q) {

@@ -56,7 +56,7 @@ class SqlContactStore final : public ContactStore {
   Result<Contact> Update(WorkspaceId ws, ContactId id, const ContactInput& patch) override;
   Result<Contact> Update(WorkspaceId ws, ContactId id, const ContactInput& patch,
                          const json::object& origin) override;
-  Status Erase(WorkspaceId ws, ContactId id) override;
+  Result<ErasedContact> Erase(WorkspaceId ws, ContactId id) override;
   Result<Page<Contact>> List(WorkspaceId ws, const ContactQuery& q) override;
   Status Import(WorkspaceId ws, const std::vector<ContactInput>& inputs,
                 const std::function<void(size_t, const Result<UpsertResult>&)>& on_result) override;

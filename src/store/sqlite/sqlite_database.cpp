@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 #include <vector>
 
 namespace rapport::sqlite {
@@ -82,6 +84,42 @@ Status SqliteDatabase::WriteWithoutForeignKeys(const sql::TxFn& fn) {
   Status on = writer_->ExecScript("PRAGMA foreign_keys = ON");
   if (!st.ok()) return st;
   return on;
+}
+
+Status SqliteDatabase::WriteAndPurge(const sql::TxFn& fn) {
+  std::lock_guard lock(write_mu_);
+  // secure_delete is the connection's setting, outside any transaction: on for this one only,
+  // so ordinary writes do not pay for zeroing what they free.
+  RAPPORT_TRY(writer_->ExecScript("PRAGMA secure_delete = ON"));
+  Status st = RunTx(*writer_, "BEGIN IMMEDIATE", fn);
+  Status off = writer_->ExecScript("PRAGMA secure_delete = OFF");
+  RAPPORT_TRY(st);
+  RAPPORT_TRY(off);
+  if (memory_) return {};
+  return TruncateWal();
+}
+
+Status SqliteDatabase::TruncateWal() {
+  // The committed transaction's frames (and older frames still holding the deleted rows) are in
+  // the WAL: copy every frame into the database file, then truncate the WAL. A reader whose
+  // snapshot predates the last frame makes the checkpoint report busy (after busy_timeout);
+  // readers here are short, so try again for a while.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    int64_t busy = 1, log = -1, done = -1;
+    RAPPORT_TRY(writer_->Exec("PRAGMA wal_checkpoint(TRUNCATE)", {}, [&](const sql::Row& r) {
+      busy = r.Int(0);
+      log = r.Int(1);
+      done = r.Int(2);
+    }));
+    if (busy == 0 && log == done) return {};
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Error::Unavailable(
+          "the erasure is committed, but the WAL could not be truncated: a reader held "
+          "it for 30 s (it is truncated at the next erasure or checkpoint)");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 Status SqliteDatabase::Read(const sql::TxFn& fn) {

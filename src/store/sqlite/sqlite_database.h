@@ -35,6 +35,7 @@ class SqliteDatabase final : public sql::Database {
 
   Status Write(const sql::TxFn& fn) override;
   Status WriteWithoutForeignKeys(const sql::TxFn& fn) override;
+  Status WriteAndPurge(const sql::TxFn& fn) override;
   Status Read(const sql::TxFn& fn) override;
   sql::Dialect dialect() const override { return sql::Dialect::kSqlite; }
 
@@ -47,6 +48,7 @@ class SqliteDatabase final : public sql::Database {
     return {.read_only = read_only, .synchronous_full = options_.synchronous_full};
   }
   Status RunTx(Connection& conn, std::string_view begin, const sql::TxFn& fn);
+  Status TruncateWal();  // with write_mu_ held
 
   const std::string path_;
   const Options options_;
