@@ -294,6 +294,12 @@ Result<ErasedContact> SqlContactStore::Erase(WorkspaceId ws, ContactId id) {
          }) {
       RAPPORT_TRY(s.Exec(sql, {id, ws}));
     }
+    // The audit trail keeps who did what to the contact, and when, but not the details a write
+    // recorded (a consent's source, changed values): those can be personal data.
+    const std::string entity_id = std::to_string(id);
+    RAPPORT_TRY(s.Exec("UPDATE audit_log SET details = '{}' WHERE workspace_id = $1 AND entity = 'contact' AND "
+                       "entity_id = $2 AND details <> '{}'",
+                       {ws, std::string_view(entity_id)}));
     RAPPORT_TRY(
         s.Exec("UPDATE contacts SET email = NULL, email_key = NULL, external_id = NULL, email_hash = $3, "
                "status = 'erased', "
