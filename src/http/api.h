@@ -23,6 +23,10 @@
 #include "http/metrics.h"
 #include "send/send_service.h"
 
+namespace rapport::segment {
+class SegmentService;
+}
+
 namespace rapport::http {
 
 struct ApiOptions {
@@ -44,6 +48,9 @@ struct ApiOptions {
   // One log line per request: method, route pattern (never the path, which may hold a token),
   // status, time and the request id (also sent back as X-Request-Id). Never a key or a body.
   bool access_log = false;
+  // The segment service behind /api/v1/segments (segment/segment_service.h); null: those routes
+  // answer 503. Must outlive the Api.
+  segment::SegmentService* segments = nullptr;
 };
 
 class Api {
