@@ -173,15 +173,33 @@ std::string Format(const Expr& e) {
       }
       return s + ")";
     }
-    case Expr::Kind::kNot: return "not " + Format(*e.children.at(0));
+    case Expr::Kind::kNot: {
+      std::string s = "not ";  // appended, not `"not " + x` (g++ 12 warns falsely on that form)
+      s += Format(*e.children.at(0));
+      return s;
+    }
     case Expr::Kind::kField: {
       std::string name = e.field.kind == FieldKind::kAttribute ? "attributes." + e.field.name : e.field.name;
-      std::string salt = e.field.salt.empty() ? "" : "(" + Quote(e.field.salt) + ")";
-      return name + salt + " " + FormatCondition(e.condition);
+      if (!e.field.salt.empty()) {
+        name += "(";
+        name += Quote(e.field.salt);
+        name += ")";
+      }
+      name += " ";
+      name += FormatCondition(e.condition);
+      return name;
     }
     case Expr::Kind::kBehavior: return FormatBehavior(e.behavior);
-    case Expr::Kind::kTopic: return "subscribed to " + FormatName(e.name);
-    case Expr::Kind::kSegment: return "in segment " + FormatName(e.name);
+    case Expr::Kind::kTopic: {
+      std::string s = "subscribed to ";
+      s += FormatName(e.name);
+      return s;
+    }
+    case Expr::Kind::kSegment: {
+      std::string s = "in segment ";
+      s += FormatName(e.name);
+      return s;
+    }
   }
   return {};
 }

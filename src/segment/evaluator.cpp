@@ -553,6 +553,49 @@ Bitmap Evaluator::Scan(const Expr& e, const Bitmap& universe) {
       break;
     default: break;
   }
+  if (e.kind == Expr::Kind::kField && e.field.kind == FieldKind::kAttribute) {
+    // Fast paths over a typed column: the dictionary codes that match are found once, then the
+    // rows are a loop over a plain array.
+    const AttributeColumn* col = index_.Attribute(e.field.name);
+    const Condition& c = e.condition;
+    if (col && col->other.empty() && col->type == ValueType::kString &&
+        ((c.kind == Condition::Kind::kCompare && c.op == CmpOp::kEq) ||
+         (c.kind == Condition::Kind::kIn && !c.negated))) {
+      std::vector<uint32_t> codes;
+      for (const Literal& l : c.values)
+        if (l.kind == Literal::Kind::kString)
+          if (auto code = col->dict.Find(l.text)) codes.push_back(*code);
+      Bitmap out;
+      if (codes.empty()) return out;
+      Bitmap cand = col->present;
+      cand &= universe;
+      std::vector<uint32_t> buf;
+      cand.ForEach([&](uint32_t r) {
+        uint32_t v = col->codes[r];
+        for (uint32_t code : codes)
+          if (v == code) {
+            buf.push_back(r);
+            break;
+          }
+      });
+      out.AddMany(buf.data(), buf.size());
+      return out;
+    }
+    if (col && col->other.empty() && col->type == ValueType::kNumber && c.kind == Condition::Kind::kCompare &&
+        c.values[0].kind == Literal::Kind::kNumber) {
+      Bitmap cand = col->present;
+      cand &= universe;
+      std::vector<uint32_t> buf;
+      const double lit = c.values[0].number;
+      const CmpOp op = c.op;
+      cand.ForEach([&](uint32_t r) {
+        if (Cmp(col->numbers[r], op, lit)) buf.push_back(r);
+      });
+      Bitmap out;
+      out.AddMany(buf.data(), buf.size());
+      return out;
+    }
+  }
   bool outside = false;
   Bitmap cand = Candidates(e, universe, &outside);
   Bitmap out;

@@ -1,6 +1,7 @@
 #include "segment/segment_engine.h"
 
 #include <limits>
+#include <optional>
 
 #include "segment/checker.h"
 
@@ -105,13 +106,17 @@ void SegmentEngine::Schedule(SegmentId id, Row r, int64_t at) {
   queue_.emplace(at, id, r);
 }
 
-void SegmentEngine::Evaluate(Saved& s, Row r, int64_t now, int depth) {
+void SegmentEngine::Evaluate(Saved& s, Row r, int64_t now, int depth, Evaluator* shared) {
   if (depth > 64) return;
   bool in = false;
   int64_t next = kNever;
   if (index_.live().Contains(r) && index_.WorkspaceOf(r) == s.saved.workspace_id) {
-    Evaluator ev(index_, Context(s.saved.workspace_id, now));
-    in = ev.Matches(*s.expr, r, &next);
+    if (shared) {
+      in = shared->Matches(*s.expr, r, &next);
+    } else {
+      Evaluator ev(index_, Context(s.saved.workspace_id, now));
+      in = ev.Matches(*s.expr, r, &next);
+    }
   }
   if (s.timed) Schedule(s.saved.id, r, next);
   if (in == s.members.Contains(r)) return;
@@ -121,7 +126,7 @@ void SegmentEngine::Evaluate(Saved& s, Row r, int64_t now, int depth) {
   for (auto& [id, d] : saved_)
     if (d->saved.workspace_id == s.saved.workspace_id &&
         std::find(d->refs.begin(), d->refs.end(), s.saved.id) != d->refs.end())
-      Evaluate(*d, r, now, depth + 1);
+      Evaluate(*d, r, now, depth + 1, shared);
 }
 
 bool SegmentEngine::Apply(const Event& e, int64_t now) {
@@ -142,9 +147,13 @@ bool SegmentEngine::Apply(const Event& e, int64_t now) {
   if (loading_) return true;
   bool all = TouchesEverySegment(e.name);
   bool profile = IsProfileEvent(e.name);
+  std::optional<Evaluator> ev;  // one for every segment this event touches
   for (auto& [id, s] : saved_) {
     if (s->saved.workspace_id != e.workspace_id) continue;
-    if (all || (profile && s->profile) || s->events.count(e.name)) Evaluate(*s, *r, now, 0);
+    if (all || (profile && s->profile) || s->events.count(e.name)) {
+      if (!ev) ev.emplace(index_, Context(e.workspace_id, now));
+      Evaluate(*s, *r, now, 0, &*ev);
+    }
   }
   return true;
 }

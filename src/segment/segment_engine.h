@@ -99,7 +99,7 @@ class SegmentEngine {
     Bitmap dirty;  // rows whose members bit differs from emitted, maybe
     std::string timezone;
   };
-  void Evaluate(Saved& s, Row r, int64_t now, int depth);
+  void Evaluate(Saved& s, Row r, int64_t now, int depth, Evaluator* ev = nullptr);
   void Schedule(SegmentId id, Row r, int64_t at);
 
   ProfileIndex index_;
