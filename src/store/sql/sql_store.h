@@ -18,8 +18,8 @@
 #include "core/store.h"
 #include "store/sql/change_events.h"
 #include "store/sql/database.h"
-#include "store/sql/sql_segment_store.h"
 #include "store/sql/erasure_list.h"
+#include "store/sql/sql_segment_store.h"
 #include "store/sql/sql_work_queue_store.h"
 
 namespace rapport::sql {
