@@ -9,6 +9,7 @@
 #include "app/keys_command.h"
 #include "app/migrate_command.h"
 #include "app/render_command.h"
+#include "app/segments_command.h"
 #include "app/serve_command.h"
 #include "app/version_command.h"
 
@@ -45,6 +46,7 @@ int main(int argc, char** argv) {
   rapport::app::RegisterKeysCommand(app, exit_code);
   rapport::app::RegisterContactsCommand(app, exit_code);
   rapport::app::RegisterRenderCommand(app, exit_code);
+  rapport::app::RegisterSegmentsCommand(app, exit_code);
   RegisterDkimCommand(app, exit_code);
   rapport::app::RegisterVersionCommand(app, exit_code);
   app.require_subcommand(0, 1);

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <chrono>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -15,6 +16,7 @@
 #include "app/demo_data.h"
 #include "core/redact.h"
 #include "http/server.h"
+#include "segment/segment_service.h"
 
 namespace rapport::app {
 
@@ -115,6 +117,18 @@ Status Serve(const ServeOptions& o) {
   server_options.on_queued = [&worker](MessageClass lane) { worker.Wake(lane); };
   server_options.copies = delivery->copies.get();
 
+  // The segment engine: the profile index rebuilt from the log, then kept current from the feed.
+  segment::SegmentService segments(*store, clock);
+  auto index_start = std::chrono::steady_clock::now();
+  RAPPORT_TRY(segments.Start());
+  segment::IndexStats index_stats = segments.Stats();
+  spdlog::info(
+      "segment index: {} contacts, {} events in {} ms ({} MB)", index_stats.contacts, index_stats.events,
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - index_start)
+          .count(),
+      index_stats.bytes / (1024 * 1024));
+  server_options.segments = &segments;
+
   http::Server server(*store, clock, server_options);
   RAPPORT_TRY(server.Start());
   spdlog::info("rapport {} listening on http://{}:{}", RAPPORT_VERSION, listen.host, server.port());
@@ -135,6 +149,7 @@ Status Serve(const ServeOptions& o) {
   // The API has drained: nothing new is queued. The in-flight batches finish and are recorded;
   // what was not sent stays in the outbox for the next start.
   worker.Stop();
+  segments.Stop();
   spdlog::info("stopped");
   return {};
 }

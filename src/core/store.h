@@ -18,6 +18,7 @@
 #include "core/message_template.h"
 #include "core/model.h"
 #include "core/outbox.h"
+#include "core/saved_segment.h"
 #include "core/work_queue.h"
 
 namespace rapport {
@@ -227,6 +228,7 @@ class Store {
   virtual TemplateStore& templates() = 0;
   virtual FeedStore& feed() = 0;
   virtual WorkQueueStore& work() = 0;
+  virtual SegmentStore& segments() = 0;  // saved segments (core/saved_segment.h)
 
   // The key of the erasure list's HMAC (store/sql/erasure_list.h): a secret of the data
   // directory (app/ reads <data_dir>/erasure-secret). Set it before serving; every create path

@@ -113,7 +113,7 @@ struct Api::Impl {
                                    metrics.AddMessagesQueued(1);
                                    if (options.on_queued) options.on_queued(c);
                                  }}),
-        services{store, clock, metrics, auth, options, links, sender} {
+        services{store, clock, metrics, auth, options, links, sender, options.segments} {
     AddSystemRoutes(router, services);
     AddContactRoutes(router, services);
     AddEventRoutes(router, services);
@@ -122,6 +122,7 @@ struct Api::Impl {
     AddTemplateRoutes(router, services);
     AddMessageRoutes(router, services);
     AddLinkRoutes(router, services);
+    AddSegmentRoutes(router, services);
   }
 
   struct Admission {

@@ -23,6 +23,10 @@
 #include "http/metrics.h"
 #include "send/send_service.h"
 
+namespace rapport::segment {
+class SegmentService;
+}
+
 namespace rapport::http {
 
 struct ApiOptions {
@@ -47,6 +51,9 @@ struct ApiOptions {
   // The copies of delivered mail that the transports keep (the maildir's files), erased with a
   // contact (tracking/erasure.h); null when there are none.
   DeliveredCopies* copies = nullptr;
+  // The segment service behind /api/v1/segments (segment/segment_service.h); null: those routes
+  // answer 503. Must outlive the Api.
+  segment::SegmentService* segments = nullptr;
 };
 
 class Api {

@@ -15,6 +15,10 @@
 #include "send/send_service.h"
 #include "tracking/link_signer.h"
 
+namespace rapport::segment {
+class SegmentService;
+}
+
 namespace rapport::http {
 
 struct Services {
@@ -25,6 +29,7 @@ struct Services {
   const ApiOptions& options;
   const tracking::LinkSigner& links;
   send::SendService& sender;
+  segment::SegmentService* segments;  // null: the segment routes answer 503
 };
 
 // The body as JSON, parsed with this thread's reusable parser: valid until the next ParseBody on
@@ -48,6 +53,8 @@ void AddKeyRoutes(Router& router, Services& s);
 void AddTemplateRoutes(Router& router, Services& s);
 void AddSystemRoutes(Router& router, Services& s);
 void AddMessageRoutes(Router& router, Services& s);
+// Saved segments, counts, members, previews, a contact's segments and explain (segments_handlers.cpp).
+void AddSegmentRoutes(Router& router, Services& s);
 // The public pages behind signed links: /u/{token} (unsubscribe, RFC 8058 one-click on POST).
 void AddLinkRoutes(Router& router, Services& s);
 

@@ -18,6 +18,10 @@
 #include "core/error.h"
 #include "core/store.h"
 
+namespace rapport::segment {
+class SegmentService;
+}
+
 namespace rapport::http {
 
 struct ServerOptions {
@@ -47,8 +51,9 @@ struct ServerOptions {
   // per second on the public link pages.
   int auth_failures_per_minute = 20;
   double public_requests_per_second = 20;
-  bool access_log = true;             // see ApiOptions
-  DeliveredCopies* copies = nullptr;  // see ApiOptions
+  bool access_log = true;                       // see ApiOptions
+  DeliveredCopies* copies = nullptr;            // see ApiOptions
+  segment::SegmentService* segments = nullptr;  // see ApiOptions
 };
 
 class Server {

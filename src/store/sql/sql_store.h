@@ -19,6 +19,7 @@
 #include "store/sql/change_events.h"
 #include "store/sql/database.h"
 #include "store/sql/erasure_list.h"
+#include "store/sql/sql_segment_store.h"
 #include "store/sql/sql_work_queue_store.h"
 
 namespace rapport::sql {
@@ -255,6 +256,7 @@ class SqlStore final : public Store {
   TemplateStore& templates() override { return templates_; }
   FeedStore& feed() override { return feed_; }
   WorkQueueStore& work() override { return work_; }
+  SegmentStore& segments() override { return segments_; }
 
   void SetErasureKey(std::string key) override { erasure_.Set(std::move(key)); }
 
@@ -276,6 +278,7 @@ class SqlStore final : public Store {
   SqlTemplateStore templates_;
   SqlFeedStore feed_;
   SqlWorkQueueStore work_;
+  SqlSegmentStore segments_;
 };
 
 }  // namespace rapport::sql

@@ -401,6 +401,21 @@ CREATE INDEX work_items_leases ON work_items (queue, lease_until, id) WHERE leas
 CREATE INDEX work_items_owner ON work_items (lease_owner) WHERE lease_owner <> '';
 )sql";
 
+// v8: saved segments (core/saved_segment.h): a named expression of the segment language per
+// workspace; members live in the profile index, and changes of membership in the event log.
+constexpr const char* kV8 = R"sql(
+CREATE TABLE segments (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  workspace_id INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  expression TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (workspace_id, name)
+);
+)sql";
+
 }  // namespace
 
 std::vector<sql::Migration> SqliteMigrations() {
@@ -410,7 +425,8 @@ std::vector<sql::Migration> SqliteMigrations() {
           {4, "due messages indexed per state", kV4},
           {5, "ids never reused, the feed, message topics", kV5, /*foreign_keys_off=*/true},
           {6, "contact email keys", kV6},
-          {7, "the leased work queue", kV7}};
+          {7, "the leased work queue", kV7},
+          {8, "saved segments", kV8}};
 }
 
 }  // namespace rapport::sqlite

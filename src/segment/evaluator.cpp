@@ -1,0 +1,673 @@
+#include "segment/evaluator.h"
+
+#include <date/date.h>
+#include <date/tz.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace rapport::segment {
+
+namespace {
+
+constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+constexpr int64_t kDayUs = 86'400'000'000;
+
+void Lower(int64_t* next, int64_t t) {
+  if (next && t < *next) *next = t;
+}
+
+bool Cmp(double a, CmpOp op, double b) {
+  switch (op) {
+    case CmpOp::kEq: return a == b;
+    case CmpOp::kNe: return a != b;
+    case CmpOp::kLt: return a < b;
+    case CmpOp::kLe: return a <= b;
+    case CmpOp::kGt: return a > b;
+    case CmpOp::kGe: return a >= b;
+  }
+  return false;
+}
+
+template <typename T>
+bool CmpT(const T& a, CmpOp op, const T& b) {
+  switch (op) {
+    case CmpOp::kEq: return a == b;
+    case CmpOp::kNe: return !(a == b);
+    case CmpOp::kLt: return a < b;
+    case CmpOp::kLe: return !(b < a);
+    case CmpOp::kGt: return b < a;
+    case CmpOp::kGe: return !(a < b);
+  }
+  return false;
+}
+
+std::optional<int64_t> LiteralDays(const Literal& l) {
+  if (IsIsoDate(l.text)) {
+    int y = std::stoi(l.text.substr(0, 4));
+    unsigned m = static_cast<unsigned>(std::stoi(l.text.substr(5, 2)));
+    unsigned d = static_cast<unsigned>(std::stoi(l.text.substr(8, 2)));
+    return date::sys_days(date::year(y) / m / d).time_since_epoch().count();
+  }
+  if (auto t = ParseTimestamp(l.text)) return date::floor<date::days>(*t).time_since_epoch().count();
+  return std::nullopt;
+}
+
+std::optional<int64_t> LiteralMicros(const Literal& l) {
+  if (IsIsoDate(l.text)) return *LiteralDays(l) * kDayUs;
+  if (auto t = ParseTimestamp(l.text)) return ToMicros(*t);
+  return std::nullopt;
+}
+
+bool TextMatch(const std::string& lower_value, Condition::Kind k, const std::string& lower_needle) {
+  switch (k) {
+    case Condition::Kind::kContains: return lower_value.find(lower_needle) != std::string::npos;
+    case Condition::Kind::kStartsWith: return lower_value.rfind(lower_needle, 0) == 0;
+    case Condition::Kind::kEndsWith:
+      return lower_value.size() >= lower_needle.size() &&
+             lower_value.compare(lower_value.size() - lower_needle.size(), lower_needle.size(),
+                                 lower_needle) == 0;
+    default: return false;
+  }
+}
+
+// A text value against a condition (=, in, text ops); `present` false for absent.
+bool TextCondition(const std::string* v, const Condition& c) {
+  if (c.kind == Condition::Kind::kExists) return (v != nullptr) != c.negated;
+  if (!v) return false;
+  switch (c.kind) {
+    case Condition::Kind::kCompare:
+      if (c.values[0].kind != Literal::Kind::kString && c.values[0].kind != Literal::Kind::kDate)
+        return false;
+      return CmpT(*v, c.op, c.values[0].text);
+    case Condition::Kind::kIn: {
+      bool any = false;
+      for (const Literal& l : c.values)
+        if ((l.kind == Literal::Kind::kString || l.kind == Literal::Kind::kDate) && *v == l.text) any = true;
+      return any != c.negated;
+    }
+    case Condition::Kind::kContains:
+    case Condition::Kind::kStartsWith:
+    case Condition::Kind::kEndsWith:
+      return TextMatch(AsciiLower(*v), c.kind, AsciiLower(c.values[0].text)) != c.negated;
+    default: return false;
+  }
+}
+
+bool NumberCondition(double v, const Condition& c) {
+  switch (c.kind) {
+    case Condition::Kind::kCompare:
+      return c.values[0].kind == Literal::Kind::kNumber && Cmp(v, c.op, c.values[0].number);
+    case Condition::Kind::kIn: {
+      bool any = false;
+      for (const Literal& l : c.values)
+        if (l.kind == Literal::Kind::kNumber && v == l.number) any = true;
+      return any != c.negated;
+    }
+    default: return false;
+  }
+}
+
+bool BoolCondition(bool v, const Condition& c) {
+  switch (c.kind) {
+    case Condition::Kind::kCompare:
+      return c.values[0].kind == Literal::Kind::kBool && CmpT(v, c.op, c.values[0].boolean);
+    case Condition::Kind::kIn: {
+      bool any = false;
+      for (const Literal& l : c.values)
+        if (l.kind == Literal::Kind::kBool && v == l.boolean) any = true;
+      return any != c.negated;
+    }
+    default: return false;
+  }
+}
+
+}  // namespace
+
+int RandomBucket(ContactId id, std::string_view salt) {
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a of the salt, then splitmix64 with the id
+  for (char c : salt) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ULL;
+  }
+  uint64_t z = h ^ (static_cast<uint64_t>(id) + 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  z = z ^ (z >> 31);
+  return static_cast<int>(z % 100);
+}
+
+std::vector<int> BindStreams(Expr& e, ProfileIndex& index) {
+  std::vector<int> fresh;
+  if (e.kind == Expr::Kind::kBehavior) {
+    Behavior& b = e.behavior;
+    StreamSpec spec{b.event, b.filters,
+                    b.measure == Behavior::Measure::kSum || b.measure == Behavior::Measure::kMin ||
+                            b.measure == Behavior::Measure::kMax
+                        ? b.property
+                        : std::string()};
+    auto [id, created] = index.EnsureStream(spec);
+    b.stream = id;
+    if (created) fresh.push_back(id);
+  }
+  for (auto& c : e.children) {
+    auto more = BindStreams(*c, index);
+    fresh.insert(fresh.end(), more.begin(), more.end());
+  }
+  return fresh;
+}
+
+Evaluator::Evaluator(const ProfileIndex& index, EvalContext ctx) : index_(index), ctx_(std::move(ctx)) {}
+
+const Evaluator::TzDay& Evaluator::Day(Row r) {
+  uint16_t code = index_.TimezoneCode(r);
+  if (tz_days_.size() <= code) tz_days_.resize(code + 1);
+  if (!tz_days_[code]) {
+    std::string name = index_.TimezoneName(code);
+    if (name.empty()) name = ctx_.default_timezone;
+    const date::time_zone* zone = nullptr;
+    try {
+      zone = date::locate_zone(name);
+    } catch (const std::exception&) {
+      zone = date::locate_zone("UTC");
+    }
+    Timestamp now = FromMicros(ctx_.now);
+    auto local = zone->to_local(now);
+    auto local_day = date::floor<date::days>(local);
+    TzDay d;
+    d.today = local_day.time_since_epoch().count();
+    auto next_local = local_day + date::days(1);
+    auto info = zone->get_info(next_local);
+    int64_t next_utc;
+    if (info.result == date::local_info::nonexistent) {
+      next_utc =
+          ToMicros(Timestamp(std::chrono::duration_cast<Micros>(info.second.begin.time_since_epoch())));
+    } else {
+      next_utc = ToMicros(zone->to_sys(next_local, date::choose::earliest));
+    }
+    d.next_midnight = std::max(next_utc, ctx_.now + 1);
+    tz_days_[code] = d;
+  }
+  return *tz_days_[code];
+}
+
+bool Evaluator::TimeCondition(const Condition& c, int64_t v, Row r, int64_t* next) {
+  int64_t now = ctx_.now;
+  switch (c.kind) {
+    case Condition::Kind::kExists: return !c.negated;
+    case Condition::Kind::kCompare: {
+      auto lit = LiteralMicros(c.values[0]);
+      return lit && CmpT(v, c.op, *lit);
+    }
+    case Condition::Kind::kIn: {
+      bool any = false;
+      for (const Literal& l : c.values)
+        if (auto lit = LiteralMicros(l); lit && *lit == v) any = true;
+      return any != c.negated;
+    }
+    case Condition::Kind::kWithinLast: {
+      int64_t p = c.period.Micros();
+      if (v > now) {
+        Lower(next, v);
+        return false;
+      }
+      if (v >= now - p) {
+        Lower(next, v + p + 1);
+        return true;
+      }
+      return false;
+    }
+    case Condition::Kind::kWithinNext: {
+      int64_t p = c.period.Micros();
+      if (v < now) return false;
+      if (v <= now + p) {
+        Lower(next, v + 1);
+        return true;
+      }
+      Lower(next, v - p);
+      return false;
+    }
+    case Condition::Kind::kMoreThanAgo: {
+      int64_t p = c.period.Micros();
+      if (v < now - p) return true;
+      Lower(next, v + p + 1);
+      return false;
+    }
+    case Condition::Kind::kBefore: {
+      auto lit = LiteralMicros(c.values[0]);
+      return lit && v < *lit;
+    }
+    case Condition::Kind::kAfter: {
+      auto lit = LiteralMicros(c.values[0]);
+      if (!lit) return false;
+      // A date after D means after the whole day D.
+      int64_t bound = IsIsoDate(c.values[0].text) ? *lit + kDayUs - 1 : *lit;
+      return v > bound;
+    }
+    case Condition::Kind::kAnniversary: {
+      date::sys_days d{date::days(date::floor<date::days>(FromMicros(v)).time_since_epoch().count())};
+      return DateCondition(c, d.time_since_epoch().count(), r, next);
+    }
+    default: return false;
+  }
+}
+
+bool Evaluator::DateCondition(const Condition& c, int64_t days, Row r, int64_t* next) {
+  switch (c.kind) {
+    case Condition::Kind::kExists: return !c.negated;
+    case Condition::Kind::kCompare: {
+      auto lit = LiteralDays(c.values[0]);
+      return lit && CmpT(days, c.op, *lit);
+    }
+    case Condition::Kind::kIn: {
+      bool any = false;
+      for (const Literal& l : c.values)
+        if (auto lit = LiteralDays(l); lit && *lit == days) any = true;
+      return any != c.negated;
+    }
+    case Condition::Kind::kBefore: {
+      auto lit = LiteralDays(c.values[0]);
+      return lit && days < *lit;
+    }
+    case Condition::Kind::kAfter: {
+      auto lit = LiteralDays(c.values[0]);
+      return lit && days > *lit;
+    }
+    default: break;
+  }
+  const TzDay& day = Day(r);
+  Lower(next, day.next_midnight);  // every relative date condition may change at local midnight
+  int64_t n = c.period.Days();
+  switch (c.kind) {
+    case Condition::Kind::kWithinLast: return days <= day.today && days >= day.today - n;
+    case Condition::Kind::kWithinNext: return days >= day.today && days <= day.today + n;
+    case Condition::Kind::kMoreThanAgo: return days < day.today - n;
+    case Condition::Kind::kAnniversary: {
+      // The month and day fall on one of today .. today + n - 1 (at least today), year ignored;
+      // 29 February falls on 28 February in other years.
+      date::year_month_day v{date::sys_days(date::days(days))};
+      int64_t span = std::max<int64_t>(n, 1);
+      for (int64_t k = 0; k < span && k < 366; ++k) {
+        date::year_month_day t{date::sys_days(date::days(day.today + k))};
+        unsigned vm = static_cast<unsigned>(v.month()), vd = static_cast<unsigned>(v.day());
+        if (vm == 2 && vd == 29 && !t.year().is_leap()) vd = 28;
+        if (static_cast<unsigned>(t.month()) == vm && static_cast<unsigned>(t.day()) == vd) return true;
+      }
+      return false;
+    }
+    default: return false;
+  }
+}
+
+bool Evaluator::FieldRow(const Expr& e, Row r, int64_t* next) {
+  const Field& f = e.field;
+  const Condition& c = e.condition;
+  switch (f.kind) {
+    case FieldKind::kEmail: {
+      const std::string& v = index_.Email(r);
+      return TextCondition(v.empty() ? nullptr : &v, c);
+    }
+    case FieldKind::kExternalId: {
+      const auto& v = index_.ExternalId(r);
+      return TextCondition(v ? &*v : nullptr, c);
+    }
+    case FieldKind::kStatus: {
+      std::string v(ContactStatusName(index_.Status(r)));
+      return TextCondition(&v, c);
+    }
+    case FieldKind::kTimezone: {
+      const std::string& v = index_.Timezone(r);
+      return TextCondition(v.empty() ? nullptr : &v, c);
+    }
+    case FieldKind::kLocale: {
+      const std::string& v = index_.Locale(r);
+      return TextCondition(v.empty() ? nullptr : &v, c);
+    }
+    case FieldKind::kCreatedAt: return TimeCondition(c, index_.CreatedAt(r), r, next);
+    case FieldKind::kUpdatedAt: return TimeCondition(c, index_.UpdatedAt(r), r, next);
+    case FieldKind::kRandomBucket: return NumberCondition(RandomBucket(index_.IdOf(r), f.salt), c);
+    case FieldKind::kAttribute:
+    case FieldKind::kUnresolved: break;
+  }
+  const AttributeColumn* col = index_.Attribute(f.name);
+  if (!col) return c.kind == Condition::Kind::kExists && c.negated;
+  auto other = col->other.find(r);
+  if (other != col->other.end()) {
+    // A value of another type than its column's: compared as JSON.
+    const json::value& v = other->second;
+    if (c.kind == Condition::Kind::kExists) return !c.negated;
+    if (v.is_string()) {
+      std::string s(v.get_string());
+      if (IsIsoDate(s) && (c.kind != Condition::Kind::kCompare || c.values[0].kind == Literal::Kind::kDate))
+        if (c.kind != Condition::Kind::kContains && c.kind != Condition::Kind::kStartsWith &&
+            c.kind != Condition::Kind::kEndsWith && c.kind != Condition::Kind::kIn &&
+            c.kind != Condition::Kind::kCompare)
+          return DateCondition(c, *LiteralDays(Literal{Literal::Kind::kDate, s, 0, false, {}}), r, next);
+      if (auto t = ParseTimestamp(s);
+          t && !IsIsoDate(s) && c.kind != Condition::Kind::kCompare && c.kind != Condition::Kind::kIn &&
+          c.kind != Condition::Kind::kContains && c.kind != Condition::Kind::kStartsWith &&
+          c.kind != Condition::Kind::kEndsWith)
+        return TimeCondition(c, ToMicros(*t), r, next);
+      return TextCondition(&s, c);
+    }
+    if (v.is_number()) return NumberCondition(v.to_number<double>(), c);
+    if (v.is_bool()) return BoolCondition(v.get_bool(), c);
+    if (v.is_array() && c.kind == Condition::Kind::kContains) {
+      std::string needle = AsciiLower(c.values[0].text);
+      bool any = false;
+      for (const json::value& item : v.get_array()) {
+        std::string s = item.is_string() ? std::string(item.get_string()) : json::serialize(item);
+        if (AsciiLower(s) == needle) any = true;
+      }
+      return any != c.negated;
+    }
+    return false;
+  }
+  if (!col->present.Contains(r)) return c.kind == Condition::Kind::kExists && c.negated;
+  switch (col->type) {
+    case ValueType::kString: {
+      const std::string& v = col->dict.At(col->codes[r]);
+      return TextCondition(&v, c);
+    }
+    case ValueType::kNumber:
+      if (c.kind == Condition::Kind::kExists) return !c.negated;
+      return NumberCondition(col->numbers[r], c);
+    case ValueType::kBool:
+      if (c.kind == Condition::Kind::kExists) return !c.negated;
+      return BoolCondition(col->truth.Contains(r), c);
+    case ValueType::kDate: return DateCondition(c, col->times[r], r, next);
+    case ValueType::kTimestamp: return TimeCondition(c, col->times[r], r, next);
+    case ValueType::kList: {
+      if (c.kind == Condition::Kind::kExists) return !c.negated;
+      if (c.kind != Condition::Kind::kContains) return false;
+      std::string needle = AsciiLower(c.values[0].text);
+      bool any = false;
+      for (uint32_t code : col->lists[r])
+        if (col->dict.LowerAt(code) == needle) any = true;
+      return any != c.negated;
+    }
+    case ValueType::kUnknown: break;
+  }
+  return false;
+}
+
+bool Evaluator::BehaviorRow(const Behavior& b, Row r, int64_t* next, json::value* shown) {
+  const EventStream& s = index_.stream(b.stream);
+  const EventStream::Entries* en = s.For(r);
+  int64_t now = ctx_.now;
+  size_t lo = 0, hi = 0;
+  if (en) {
+    hi = static_cast<size_t>(std::upper_bound(en->times.begin(), en->times.end(), now) - en->times.begin());
+    if (hi < en->times.size()) Lower(next, en->times[hi]);  // a future event enters at its time
+    if (b.window) {
+      int64_t from = now - b.window->Micros();
+      lo = static_cast<size_t>(
+          std::lower_bound(en->times.begin(), en->times.begin() + static_cast<std::ptrdiff_t>(hi), from) -
+          en->times.begin());
+      if (lo < hi) Lower(next, en->times[lo] + b.window->Micros() + 1);  // the oldest leaves the window
+    }
+  }
+  switch (b.measure) {
+    case Behavior::Measure::kCount: {
+      double count = static_cast<double>(hi - lo);
+      if (shown) *shown = static_cast<int64_t>(hi - lo);
+      return Cmp(count, b.op, b.value);
+    }
+    case Behavior::Measure::kSum:
+    case Behavior::Measure::kMin:
+    case Behavior::Measure::kMax: {
+      double acc = b.measure == Behavior::Measure::kSum ? 0 : std::numeric_limits<double>::quiet_NaN();
+      for (size_t i = lo; i < hi; ++i) {
+        double v = en->values[i];
+        if (std::isnan(v)) continue;
+        if (b.measure == Behavior::Measure::kSum)
+          acc += v;
+        else if (std::isnan(acc))
+          acc = v;
+        else
+          acc = b.measure == Behavior::Measure::kMin ? std::min(acc, v) : std::max(acc, v);
+      }
+      if (std::isnan(acc)) {
+        if (shown) *shown = nullptr;
+        return false;  // min/max of nothing: no value to compare
+      }
+      if (shown) *shown = acc;
+      return Cmp(acc, b.op, b.value);
+    }
+    case Behavior::Measure::kFirstTime:
+    case Behavior::Measure::kLastTime: {
+      if (hi == 0) {
+        if (shown) *shown = nullptr;
+        return false;
+      }
+      int64_t t = b.measure == Behavior::Measure::kFirstTime ? en->times[0] : en->times[hi - 1];
+      if (shown) *shown = json::string(FormatTimestamp(FromMicros(t)));
+      return TimeCondition(b.time, t, r, next);
+    }
+  }
+  return false;
+}
+
+bool Evaluator::Leaf(const Expr& e, Row r, int64_t* next) {
+  switch (e.kind) {
+    case Expr::Kind::kField: return FieldRow(e, r, next);
+    case Expr::Kind::kBehavior: return BehaviorRow(e.behavior, r, next, nullptr);
+    case Expr::Kind::kTopic: {
+      const Bitmap* b = index_.TopicRows(e.name);
+      return b && b->Contains(r);
+    }
+    case Expr::Kind::kSegment: {
+      const Bitmap* b = ctx_.segments ? ctx_.segments(e.name) : nullptr;
+      return b && b->Contains(r);
+    }
+    default: return false;
+  }
+}
+
+bool Evaluator::Matches(const Expr& e, Row r, int64_t* next) {
+  switch (e.kind) {
+    case Expr::Kind::kAnd: {
+      bool all = true;
+      for (const auto& c : e.children) all = Matches(*c, r, next) && all;  // every child, for `next`
+      return all;
+    }
+    case Expr::Kind::kOr: {
+      bool any = false;
+      for (const auto& c : e.children) any = Matches(*c, r, next) || any;
+      return any;
+    }
+    case Expr::Kind::kNot: return !Matches(*e.children[0], r, next);
+    default: return Leaf(e, r, next);
+  }
+}
+
+Bitmap Evaluator::Candidates(const Expr& e, const Bitmap& universe, bool* outside) {
+  *outside = false;
+  Bitmap cand;
+  if (e.kind == Expr::Kind::kField && e.field.kind == FieldKind::kAttribute) {
+    const AttributeColumn* col = index_.Attribute(e.field.name);
+    *outside = e.condition.kind == Condition::Kind::kExists && e.condition.negated;  // absent rows
+    if (!col) return cand;
+    cand = col->present;
+    for (const auto& [row, v] : col->other) cand.Add(row);
+    cand &= universe;
+    return cand;
+  }
+  if (e.kind == Expr::Kind::kBehavior) {
+    const Behavior& b = e.behavior;
+    const EventStream& s = index_.stream(b.stream);
+    // A row without events: count 0, sum 0, no min/max/first/last.
+    if (b.measure == Behavior::Measure::kCount)
+      *outside = Cmp(0, b.op, b.value);
+    else if (b.measure == Behavior::Measure::kSum)
+      *outside = Cmp(0, b.op, b.value);
+    cand = s.rows;
+    cand &= universe;
+    return cand;
+  }
+  cand = universe;
+  return cand;
+}
+
+Bitmap Evaluator::Scan(const Expr& e, const Bitmap& universe) {
+  switch (e.kind) {
+    case Expr::Kind::kAnd: {
+      Bitmap acc = Scan(*e.children[0], universe);
+      for (size_t i = 1; i < e.children.size() && !acc.Empty(); ++i) acc &= Scan(*e.children[i], acc);
+      return acc;
+    }
+    case Expr::Kind::kOr: {
+      Bitmap acc;
+      for (const auto& c : e.children) acc |= Scan(*c, universe);
+      return acc;
+    }
+    case Expr::Kind::kNot: {
+      Bitmap acc = universe;
+      acc -= Scan(*e.children[0], universe);
+      return acc;
+    }
+    case Expr::Kind::kTopic: {
+      Bitmap acc = universe;
+      const Bitmap* b = index_.TopicRows(e.name);
+      if (!b) return Bitmap();
+      acc &= *b;
+      return acc;
+    }
+    case Expr::Kind::kSegment: {
+      Bitmap acc = universe;
+      const Bitmap* b = ctx_.segments ? ctx_.segments(e.name) : nullptr;
+      if (!b) return Bitmap();
+      acc &= *b;
+      return acc;
+    }
+    case Expr::Kind::kField:
+      if (e.field.kind == FieldKind::kStatus && e.condition.kind == Condition::Kind::kCompare &&
+          e.condition.op == CmpOp::kEq) {
+        Bitmap acc = universe;
+        auto s = ParseContactStatus(e.condition.values[0].text);
+        if (!s) return Bitmap();
+        acc &= index_.StatusRows(*s);
+        return acc;
+      }
+      break;
+    default: break;
+  }
+  if (e.kind == Expr::Kind::kField && e.field.kind == FieldKind::kAttribute) {
+    // Fast paths over a typed column: the dictionary codes that match are found once, then the
+    // rows are a loop over a plain array.
+    const AttributeColumn* col = index_.Attribute(e.field.name);
+    const Condition& c = e.condition;
+    if (col && col->other.empty() && col->type == ValueType::kString &&
+        ((c.kind == Condition::Kind::kCompare && c.op == CmpOp::kEq) ||
+         (c.kind == Condition::Kind::kIn && !c.negated))) {
+      std::vector<uint32_t> codes;
+      for (const Literal& l : c.values)
+        if (l.kind == Literal::Kind::kString)
+          if (auto code = col->dict.Find(l.text)) codes.push_back(*code);
+      Bitmap out;
+      if (codes.empty()) return out;
+      Bitmap cand = col->present;
+      cand &= universe;
+      std::vector<uint32_t> buf;
+      cand.ForEach([&](uint32_t r) {
+        uint32_t v = col->codes[r];
+        for (uint32_t code : codes)
+          if (v == code) {
+            buf.push_back(r);
+            break;
+          }
+      });
+      out.AddMany(buf.data(), buf.size());
+      return out;
+    }
+    if (col && col->other.empty() && col->type == ValueType::kNumber && c.kind == Condition::Kind::kCompare &&
+        c.values[0].kind == Literal::Kind::kNumber) {
+      Bitmap cand = col->present;
+      cand &= universe;
+      std::vector<uint32_t> buf;
+      const double lit = c.values[0].number;
+      const CmpOp op = c.op;
+      cand.ForEach([&](uint32_t r) {
+        if (Cmp(col->numbers[r], op, lit)) buf.push_back(r);
+      });
+      Bitmap out;
+      out.AddMany(buf.data(), buf.size());
+      return out;
+    }
+  }
+  bool outside = false;
+  Bitmap cand = Candidates(e, universe, &outside);
+  Bitmap out;
+  std::vector<uint32_t> buf;
+  buf.reserve(4096);
+  cand.ForEach([&](uint32_t r) {
+    if (Leaf(e, r, nullptr)) {
+      buf.push_back(r);
+      if (buf.size() == 4096) {
+        out.AddMany(buf.data(), buf.size());
+        buf.clear();
+      }
+    }
+  });
+  out.AddMany(buf.data(), buf.size());
+  if (outside) {
+    Bitmap rest = universe;
+    rest -= cand;
+    out |= rest;
+  }
+  return out;
+}
+
+json::value Evaluator::Shown(const Expr& e, Row r) {
+  switch (e.kind) {
+    case Expr::Kind::kField:
+      switch (e.field.kind) {
+        case FieldKind::kEmail: return json::string(index_.Email(r));
+        case FieldKind::kExternalId:
+          return index_.ExternalId(r) ? json::value(json::string(*index_.ExternalId(r)))
+                                      : json::value(nullptr);
+        case FieldKind::kStatus: return json::string(ContactStatusName(index_.Status(r)));
+        case FieldKind::kTimezone: return json::string(index_.Timezone(r));
+        case FieldKind::kLocale: return json::string(index_.Locale(r));
+        case FieldKind::kCreatedAt: return json::string(FormatTimestamp(FromMicros(index_.CreatedAt(r))));
+        case FieldKind::kUpdatedAt: return json::string(FormatTimestamp(FromMicros(index_.UpdatedAt(r))));
+        case FieldKind::kRandomBucket: return RandomBucket(index_.IdOf(r), e.field.salt);
+        default: {
+          const AttributeColumn* col = index_.Attribute(e.field.name);
+          return col ? index_.AttributeValue(*col, r) : json::value(nullptr);
+        }
+      }
+    case Expr::Kind::kBehavior: {
+      json::value v;
+      BehaviorRow(e.behavior, r, nullptr, &v);
+      return v;
+    }
+    case Expr::Kind::kTopic:
+    case Expr::Kind::kSegment: return Leaf(e, r, nullptr);
+    default: return nullptr;
+  }
+}
+
+std::vector<Evaluator::Step> Evaluator::Explain(const Expr& e, Row r) {
+  std::vector<Step> out;
+  std::function<void(const Expr&, int)> walk = [&](const Expr& x, int depth) {
+    Step s;
+    s.depth = depth;
+    s.result = Matches(x, r, nullptr);
+    if (x.kind == Expr::Kind::kAnd || x.kind == Expr::Kind::kOr || x.kind == Expr::Kind::kNot) {
+      s.op = x.kind == Expr::Kind::kAnd ? "and" : x.kind == Expr::Kind::kOr ? "or" : "not";
+      s.predicate = Format(x);
+      out.push_back(std::move(s));
+      for (const auto& c : x.children) walk(*c, depth + 1);
+      return;
+    }
+    s.predicate = x.source.empty() ? Format(x) : x.source;
+    s.value = Shown(x, r);
+    out.push_back(std::move(s));
+  };
+  walk(e, 0);
+  return out;
+}
+
+}  // namespace rapport::segment

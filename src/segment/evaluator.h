@@ -1,0 +1,81 @@
+// Evaluating a checked expression against the profile index: a scan over every contact of a
+// workspace (a Bitmap of rows), one contact (with the next moment its membership can change,
+// for the deadline queue), and an explanation of each predicate for one contact.
+//
+// Semantics (docs/segments.md): a comparison with an absent value is false (so `city != "Paris"`
+// needs a city, while `not city = "Paris"` includes contacts without one); text = and < are
+// exact and by byte order, contains / starts with / ends with are case-insensitive; dates are
+// compared in the contact's timezone (the workspace's default when the contact has none);
+// behavior counts events at or before now, within the window when one is given.
+// Thread-safety: reads the index; the caller holds its lock.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "segment/ast.h"
+#include "segment/bitmap.h"
+#include "segment/profile_index.h"
+
+namespace rapport::segment {
+
+// How a binding reaches another saved segment's current members (by name).
+using SegmentLookup = std::function<const Bitmap*(const std::string& name)>;
+
+struct EvalContext {
+  int64_t now = 0;                       // microseconds
+  std::string default_timezone = "UTC";  // the workspace's
+  SegmentLookup segments;                // for `in segment "x"`
+};
+
+// Registers the streams the expression's behaviors need (Behavior::stream) and returns the ids
+// of the streams that are new (the caller replays the log into them before evaluating).
+std::vector<int> BindStreams(Expr& e, ProfileIndex& index);
+
+class Evaluator {
+ public:
+  Evaluator(const ProfileIndex& index, EvalContext ctx);
+
+  // Every member among `universe` (the workspace's live rows).
+  Bitmap Scan(const Expr& e, const Bitmap& universe);
+  // One row; `next_change` (when not null) is lowered to the first moment after now at which
+  // the result may change as time passes (unchanged when it cannot).
+  bool Matches(const Expr& e, Row r, int64_t* next_change = nullptr);
+
+  struct Step {
+    std::string predicate;  // its text as written
+    bool result = false;
+    json::value value;  // what the contact has for it (attribute value, count, time ...)
+    int depth = 0;
+    std::string op;  // "and", "or", "not" for combinators; empty for predicates
+  };
+  // Each node in pre-order with its result for the row.
+  std::vector<Step> Explain(const Expr& e, Row r);
+
+ private:
+  struct TzDay {
+    int64_t today = 0;          // days since the epoch, local
+    int64_t next_midnight = 0;  // microseconds UTC
+  };
+  const TzDay& Day(Row r);
+  bool Leaf(const Expr& e, Row r, int64_t* next);
+  bool FieldRow(const Expr& e, Row r, int64_t* next);
+  bool BehaviorRow(const Behavior& b, Row r, int64_t* next, json::value* shown);
+  bool TimeCondition(const Condition& c, int64_t micros, Row r, int64_t* next);
+  bool DateCondition(const Condition& c, int64_t days, Row r, int64_t* next);
+  json::value Shown(const Expr& e, Row r);
+  // Rows outside the leaf's candidates all get one result; returns the candidates.
+  Bitmap Candidates(const Expr& e, const Bitmap& universe, bool* outside);
+
+  const ProfileIndex& index_;
+  EvalContext ctx_;
+  std::vector<std::optional<TzDay>> tz_days_;  // by timezone code
+  std::vector<std::string> tz_names_;
+};
+
+// The stable random bucket (0..99) of a contact for a salt.
+int RandomBucket(ContactId id, std::string_view salt);
+
+}  // namespace rapport::segment

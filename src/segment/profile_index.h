@@ -1,0 +1,192 @@
+// ProfileIndex: every contact's profile in memory, laid out for scans, kept current from the feed.
+//
+// Rows: each contact gets a dense row number (uint32) in the order the index first sees it; a
+// row is never reused (an erased contact's row leaves `live`). Contact ids grow with time, so
+// rows are in id order and RowOf is a binary search.
+// Columns: the contact's fields (status as one bitmap per status, workspace as one bitmap per
+// workspace, timezone and locale dictionary-encoded, times as int64 microseconds) and one typed
+// column per custom attribute (AttributeColumn: numbers as double, text dictionary-encoded as
+// uint32 codes, dates as days, timestamps as microseconds, booleans as a bitmap, lists as codes;
+// a value whose type differs from its column's is kept aside, exactly).
+// Topics: one bitmap of subscribed rows per topic key.
+// Behavior: one EventStream per event name (every event's time, 8 bytes an event) and, where a
+// segment asks, one per (event name, property filters, aggregated property) holding the times
+// (and values) of the events that pass the filters.
+//
+// Apply() takes the feed's events in order: contact.* and topic.* events change the profile
+// (docs/events.md), and every event adds to the streams of its name. Pure: no I/O, no clock.
+// Thread-safety: none inside; the owner (SegmentService) guards it with a shared mutex.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/model.h"
+#include "segment/ast.h"
+#include "segment/bitmap.h"
+#include "segment/checker.h"
+
+namespace rapport::segment {
+
+using Row = uint32_t;
+
+// Strings to dense codes, with each string's lower case kept for case-insensitive matching.
+class Dictionary {
+ public:
+  uint32_t Intern(std::string_view s);
+  std::optional<uint32_t> Find(std::string_view s) const;
+  const std::string& At(uint32_t code) const { return values_[code]; }
+  const std::string& LowerAt(uint32_t code) const { return lower_[code]; }
+  size_t size() const { return values_.size(); }
+  size_t Bytes() const;
+
+ private:
+  std::vector<std::string> values_;
+  std::vector<std::string> lower_;
+  std::unordered_map<std::string, uint32_t> codes_;
+};
+
+std::string AsciiLower(std::string_view s);
+
+// One custom attribute over all rows.
+struct AttributeColumn {
+  ValueType type = ValueType::kUnknown;        // the type of the first value seen
+  Bitmap present;                              // rows holding a value of `type`
+  std::vector<double> numbers;                 // kNumber
+  std::vector<uint32_t> codes;                 // kString
+  std::vector<int64_t> times;                  // kDate: days since 1970-01-01; kTimestamp: microseconds
+  Bitmap truth;                                // kBool: rows whose value is true
+  std::vector<std::vector<uint32_t>> lists;    // kList: codes of the items (as text)
+  Dictionary dict;                             // kString, kList
+  std::unordered_map<Row, json::value> other;  // rows whose value has another type
+  size_t Bytes() const;
+};
+
+// What events a stream keeps: all of one name, or those passing property filters; with the
+// value of `property` when a sum, min or max needs it.
+struct StreamSpec {
+  std::string event;
+  std::vector<PropertyFilter> filters;
+  std::string property;
+  std::string Key() const;
+};
+
+struct EventStream {
+  StreamSpec spec;
+  Bitmap rows;                 // rows with at least one event
+  std::vector<uint32_t> slot;  // row -> 1 + index into entries; 0: none
+  struct Entries {
+    std::vector<int64_t> times;  // ascending, microseconds
+    std::vector<double> values;  // parallel to times when spec.property is set (NaN: absent)
+  };
+  std::vector<Entries> entries;
+  const Entries* For(Row r) const { return r < slot.size() && slot[r] ? &entries[slot[r] - 1] : nullptr; }
+  void Add(Row r, int64_t time, double value);
+  size_t events = 0;
+};
+
+// Does an event's property satisfy a filter? (shared by the index and the SQL oracle's tests)
+bool MatchProperty(const json::object& properties, const PropertyFilter& f);
+
+struct IndexStats {
+  size_t contacts = 0;  // live rows
+  size_t rows = 0;
+  size_t events = 0;  // events kept in streams (each counted once per stream)
+  size_t bytes = 0;   // approximate heap bytes of the whole index
+};
+
+class ProfileIndex {
+ public:
+  ProfileIndex();
+
+  // Applies one event of the feed (in feed order). Returns false when the event names a contact
+  // the index has not seen created (the caller may fetch it from the store and SetContact).
+  bool Apply(const Event& e);
+  // Sets a contact's whole profile (after a merge, or to fill in one the feed did not create).
+  void SetContact(const Contact& c);
+  // Replaces a contact's topic subscriptions (key, subscribed).
+  void SetSubscriptions(ContactId id, const std::vector<std::pair<std::string, bool>>& subs);
+  // Moves every event of `from` onto `into` (a merge moved them in the store).
+  void MoveEvents(ContactId from, ContactId into);
+
+  // Registers the stream a behavior needs (the caller fills it by replaying the log through
+  // ApplyToStream when it is new). Returns its id and whether it was created just now.
+  std::pair<int, bool> EnsureStream(const StreamSpec& spec);
+  void ApplyToStream(int stream, const Event& e);
+  const EventStream& stream(int id) const { return *streams_[id]; }
+  // The stream of every event of that name, or -1.
+  int NameStream(std::string_view event) const;
+
+  std::optional<Row> RowOf(ContactId id) const;
+  ContactId IdOf(Row r) const { return ids_[r]; }
+  Row rows() const { return static_cast<Row>(ids_.size()); }
+  const Bitmap& live() const { return live_; }
+  // Live rows of a workspace (empty bitmap for an unknown one).
+  const Bitmap& Workspace(WorkspaceId ws) const;
+  WorkspaceId WorkspaceOf(Row r) const { return workspace_[r]; }
+
+  // Contact fields.
+  const std::string& Email(Row r) const { return email_[r]; }
+  const std::optional<std::string>& ExternalId(Row r) const { return external_id_[r]; }
+  ContactStatus Status(Row r) const { return static_cast<ContactStatus>(status_[r]); }
+  const Bitmap& StatusRows(ContactStatus s) const { return status_rows_[static_cast<int>(s)]; }
+  const std::string& Timezone(Row r) const { return timezones_.At(timezone_[r]); }
+  uint16_t TimezoneCode(Row r) const { return timezone_[r]; }
+  const std::string& TimezoneName(uint16_t code) const { return timezones_.At(code); }
+  const std::string& Locale(Row r) const { return locales_.At(locale_[r]); }
+  int64_t CreatedAt(Row r) const { return created_at_[r]; }
+  int64_t UpdatedAt(Row r) const { return updated_at_[r]; }
+  const AttributeColumn* Attribute(std::string_view name) const;
+  const Bitmap* TopicRows(std::string_view key) const;
+  // The attribute's value for a row as JSON (null when absent).
+  json::value AttributeValue(const AttributeColumn& c, Row r) const;
+
+  // What the checker may resolve names against: attributes and their types, event names, topic
+  // keys seen in the workspace (segments are added by the caller).
+  Schema SchemaFor(WorkspaceId ws) const;
+  IndexStats Stats() const;
+
+  // The feed position of the last event applied (kept by the caller).
+  int64_t position() const { return position_; }
+  void set_position(int64_t p) { position_ = p; }
+
+ private:
+  Row RowFor(ContactId id, WorkspaceId ws);  // creates the row when new
+  void SetAttribute(Row r, const std::string& name, const json::value& v);
+  void ClearRow(Row r);
+  void SetStatus(Row r, ContactStatus s);
+  void ApplyCreated(Row r, const Event& e);
+  void ApplyChanged(Row r, const json::object& changes);
+
+  std::vector<ContactId> ids_;                    // row -> contact id
+  std::vector<ContactId> search_ids_;             // non-decreasing keys for RowOf's binary search
+  std::unordered_map<ContactId, Row> late_rows_;  // contacts whose id is below an existing row's
+  Bitmap live_;
+  std::vector<WorkspaceId> workspace_;
+  std::map<WorkspaceId, Bitmap> workspace_rows_;
+  Bitmap empty_;
+  std::vector<std::string> email_;
+  std::vector<std::optional<std::string>> external_id_;
+  std::vector<uint8_t> status_;
+  Bitmap status_rows_[5];
+  Dictionary timezones_;
+  Dictionary locales_;
+  std::vector<uint16_t> timezone_;
+  std::vector<uint16_t> locale_;
+  std::vector<int64_t> created_at_;
+  std::vector<int64_t> updated_at_;
+  std::map<std::string, std::unique_ptr<AttributeColumn>, std::less<>> attributes_;
+  std::map<std::string, Bitmap, std::less<>> topics_;
+  std::vector<std::unique_ptr<EventStream>> streams_;
+  std::unordered_map<std::string, int> stream_keys_;
+  std::unordered_map<std::string, std::vector<int>> streams_by_event_;
+  std::unordered_map<std::string, int> name_streams_;
+  int64_t position_ = 0;
+};
+
+}  // namespace rapport::segment

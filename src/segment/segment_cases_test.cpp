@@ -1,0 +1,136 @@
+// The language's case files (tests/segments/*.seg): an expression, the data, the expected
+// members (or the expected error with its line and column). Each case is checked three ways:
+// the scan, the per-contact evaluation, and the canonical text parsed again.
+//
+//   --- data            JSON (segment_test_data.h); applies to the cases after it in the file
+//   === case name
+//   --- expression
+//   city = "Paris"
+//   --- expect          the member ids, ascending, comma-separated (empty line: none)
+//   1, 3
+//   --- error           or: the error, "LINE:COLUMN message substring"
+//   1:1 unknown attribute
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "segment/checker.h"
+#include "segment/evaluator.h"
+#include "segment/parser.h"
+#include "segment/segment_test_data.h"
+#include "source_dir.h"
+
+namespace rapport::segment {
+namespace {
+
+struct Case {
+  std::string file, name, data, expression, expect, error;
+  bool has_error = false;
+};
+
+std::vector<Case> LoadCases() {
+  std::vector<Case> out;
+  std::vector<std::filesystem::path> files;
+  for (const auto& e :
+       std::filesystem::directory_iterator(std::string(RAPPORT_SOURCE_DIR) + "/tests/segments"))
+    if (e.path().extension() == ".seg") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  for (const auto& path : files) {
+    std::ifstream in(path);
+    std::string line, section, data;
+    Case* c = nullptr;
+    auto append = [](std::string& s, const std::string& l) { s += (s.empty() ? "" : "\n") + l; };
+    while (std::getline(in, line)) {
+      if (line.rfind("=== ", 0) == 0) {
+        out.push_back(Case{path.filename().string(), line.substr(4), data, "", "", "", false});
+        c = &out.back();
+        section.clear();
+      } else if (line.rfind("--- ", 0) == 0) {
+        section = line.substr(4);
+        if (section == "data") data.clear();
+        if (section == "error" && c) c->has_error = true;
+      } else if (section == "data" && !c) {
+        append(data, line);
+      } else if (section == "data" && c) {
+        // A data block after a case starts the data of the cases that follow it.
+        append(data, line);
+      } else if (c && section == "expression") {
+        append(c->expression, line);
+      } else if (c && section == "expect") {
+        append(c->expect, line);
+      } else if (c && section == "error") {
+        append(c->error, line);
+      }
+      if (section == "data" && c && line.rfind("--- data", 0) == 0) c = nullptr;
+    }
+  }
+  auto trim = [](std::string& s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  };
+  for (Case& c : out) {
+    trim(c.expect);
+    trim(c.expression);
+    trim(c.error);
+  }
+  return out;
+}
+
+std::string Ids(const testing::TestData& d, const Bitmap& b) {
+  std::string s;
+  b.ForEach([&](uint32_t r) { s += (s.empty() ? "" : ", ") + std::to_string(d.index.IdOf(r)); });
+  return s;
+}
+
+TEST(SegmentCases, AllCaseFilesPass) {
+  auto cases = LoadCases();
+  ASSERT_GT(cases.size(), 40u);
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.file + ": " + c.name);
+    testing::TestData d;
+    ASSERT_TRUE(testing::LoadTestData(c.data.empty() ? "{}" : c.data, d).ok());
+    Schema schema = d.index.SchemaFor(1);
+    schema.topics = {"news", "offers"};
+    schema.segments = {"vip"};
+    auto compiled = Compile(c.expression, schema);
+    if (c.has_error) {
+      ASSERT_TRUE(std::holds_alternative<ParseError>(compiled)) << "expected an error: " << c.error;
+      const ParseError& e = std::get<ParseError>(compiled);
+      std::string got = std::to_string(e.pos.line) + ":" + std::to_string(e.pos.column) + " " + e.message +
+                        (e.hint.empty() ? "" : " (" + e.hint + ")");
+      size_t space = c.error.find(' ');
+      EXPECT_EQ(got.substr(0, got.find(' ')), c.error.substr(0, space)) << got;
+      EXPECT_NE(got.find(c.error.substr(space + 1)), std::string::npos) << got;
+      continue;
+    }
+    if (auto* e = std::get_if<ParseError>(&compiled)) FAIL() << e->ToString();
+    ExprPtr expr = std::get<ExprPtr>(std::move(compiled));
+    BindStreams(*expr, d.index);
+    // The data were applied before the streams existed: replay the events into the new ones.
+    testing::TestData again;
+    BindStreams(*expr, again.index);
+    ASSERT_TRUE(testing::LoadTestData(c.data.empty() ? "{}" : c.data, again).ok());
+    Bitmap vip;  // `in segment "vip"`: contacts with the attribute vip = true
+    if (const AttributeColumn* col = again.index.Attribute("vip")) vip = col->truth;
+    EvalContext ctx{again.now, "UTC", [&](const std::string& n) { return n == "vip" ? &vip : nullptr; }};
+    Evaluator ev(again.index, ctx);
+    Bitmap members = ev.Scan(*expr, again.index.live());
+    EXPECT_EQ(Ids(again, members), c.expect) << Format(*expr);
+    Bitmap by_row;
+    again.index.live().ForEach([&](uint32_t r) {
+      if (ev.Matches(*expr, r)) by_row.Add(r);
+    });
+    EXPECT_EQ(Ids(again, by_row), c.expect) << "per contact";
+    // The canonical text means the same.
+    auto reparsed = Compile(Format(*expr), schema);
+    ASSERT_TRUE(std::holds_alternative<ExprPtr>(reparsed)) << Format(*expr);
+    ExprPtr e2 = std::get<ExprPtr>(std::move(reparsed));
+    BindStreams(*e2, again.index);
+    EXPECT_EQ(Format(*e2), Format(*expr));
+    EXPECT_EQ(Ids(again, ev.Scan(*e2, again.index.live())), c.expect) << "canonical: " << Format(*expr);
+  }
+}
+
+}  // namespace
+}  // namespace rapport::segment

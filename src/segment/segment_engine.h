@@ -1,0 +1,119 @@
+// SegmentEngine: the profile index, the saved segments compiled against it, and each segment's
+// members kept current event by event and as time passes. Pure: no I/O, no clock of its own
+// (every call that depends on time takes `now`). The SegmentService drives it from the feed.
+//
+// Incremental evaluation: an event re-evaluates, for its contact only, the segments it can
+// affect (those that read its event name; every segment that reads the profile for contact.*
+// and topic.* events; every segment for a contact created, imported, erased or merged), then
+// the segments that refer to a segment whose membership changed. Each evaluation also yields
+// the next moment the contact's membership can change as time passes (a window's edge, local
+// midnight for date conditions, a future event's time); that moment goes into a deadline queue
+// that Advance(now) drains in time order. Nothing is rescanned as time passes.
+//
+// Emission: `emitted` is what the log says about membership (segment_entered / segment_exited
+// events, read back from the feed); `members` is what the index says now. TakeChanges() returns
+// the difference as events to append and counts them as emitted, so each change is appended once;
+// after a restart, replaying the log rebuilds both.
+// Thread-safety: none inside; SegmentService guards it.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/saved_segment.h"
+#include "segment/ast.h"
+#include "segment/evaluator.h"
+#include "segment/profile_index.h"
+
+namespace rapport::segment {
+
+inline constexpr std::string_view kSegmentEntered = "segment_entered";
+inline constexpr std::string_view kSegmentExited = "segment_exited";
+
+struct MembershipChange {
+  WorkspaceId workspace_id = 0;
+  SegmentId segment_id = 0;
+  std::string segment_name;
+  ContactId contact_id = 0;
+  bool entered = false;
+};
+
+class SegmentEngine {
+ public:
+  ProfileIndex& index() { return index_; }
+  const ProfileIndex& index() const { return index_; }
+
+  // Applies one event of the feed at time `now`. Returns false when the index did not know the
+  // event's contact (see ProfileIndex::Apply).
+  bool Apply(const Event& e, int64_t now);
+  // Re-evaluates the contact in every segment (after SetContact / MoveEvents for a merge).
+  void Refresh(ContactId id, int64_t now);
+  // Re-evaluates the (segment, contact) pairs whose deadline is at or before `now`.
+  void Advance(int64_t now);
+  // The earliest deadline in the queue (INT64_MAX when none).
+  int64_t NextDeadline() const;
+
+  // Compiles and (re)computes a saved segment with a full scan. The expression must compile
+  // against `schema` (segments included); returns the streams that are new (to backfill from
+  // the log, then call Recompute).
+  Result<std::vector<int>> Upsert(const SavedSegment& s, const Schema& schema, int64_t now,
+                                  const std::string& default_timezone);
+  void Recompute(SegmentId id, int64_t now);
+  void Remove(SegmentId id);
+
+  // While loading (the start-up replay of the log), Apply only fills the index and records what
+  // was emitted; Upsert does not compute. Call Recompute for every segment after.
+  void set_loading(bool loading) { loading_ = loading; }
+  std::vector<SegmentId> AllSegmentIds() const;
+  // Puts changes that could not be appended back, to be taken again.
+  void Requeue(const std::vector<MembershipChange>& changes);
+
+  // Membership changes not yet emitted (at most `limit`), counted as emitted once returned.
+  std::vector<MembershipChange> TakeChanges(size_t limit);
+  size_t PendingChanges() const;
+
+  const Bitmap* Members(SegmentId id) const;
+  const Bitmap* MembersByName(WorkspaceId ws, std::string_view name) const;
+  const Expr* Expression(SegmentId id) const;
+  // Saved segments of a workspace the contact is a member of.
+  std::vector<SegmentId> SegmentsOf(WorkspaceId ws, ContactId id) const;
+  std::vector<SegmentId> SegmentIds(WorkspaceId ws) const;
+  std::string DefaultTimezone(WorkspaceId ws) const;
+  EvalContext Context(WorkspaceId ws, int64_t now) const;
+  size_t QueueSize() const { return queue_.size(); }
+
+ private:
+  struct Saved {
+    SavedSegment saved;
+    ExprPtr expr;
+    std::set<std::string> events;  // event names its behaviors read
+    bool profile = false;          // reads fields, attributes or topics
+    bool timed = false;            // its value can change as time passes
+    std::vector<SegmentId> refs;   // segments it refers to
+    Bitmap members;
+    Bitmap emitted;
+    Bitmap dirty;  // rows whose members bit differs from emitted, maybe
+    std::string timezone;
+  };
+  void Evaluate(Saved& s, Row r, int64_t now, int depth, Evaluator* ev = nullptr);
+  void Schedule(SegmentId id, Row r, int64_t at);
+
+  ProfileIndex index_;
+  std::map<SegmentId, std::unique_ptr<Saved>> saved_;
+  std::map<WorkspaceId, std::string> timezones_;
+  // Deadline queue: (time, segment, row); scheduled_ holds each pair's current time so stale
+  // entries are skipped.
+  std::set<std::tuple<int64_t, SegmentId, Row>> queue_;
+  std::unordered_map<uint64_t, int64_t> scheduled_;
+  std::set<SegmentId> dirty_segments_;
+  bool loading_ = false;
+};
+
+// True when the expression's value can change as time passes (windows, relative dates, `now`).
+bool IsTimed(const Expr& e);
+
+}  // namespace rapport::segment
