@@ -21,7 +21,9 @@
 #include "core/store.h"
 #include "http/message.h"
 #include "http/metrics.h"
+#include "http/tracking_options.h"
 #include "send/send_service.h"
+#include "tracking/link_signer.h"
 
 namespace rapport::http {
 
@@ -44,6 +46,10 @@ struct ApiOptions {
   // One log line per request: method, route pattern (never the path, which may hold a token),
   // status, time and the request id (also sent back as X-Request-Id). Never a key or a body.
   bool access_log = false;
+  TrackingOptions tracking;
+  // The deployment's link signer (its key ring, rotated by `rapport links rotate`); null: a
+  // signer of one key, link_secret.
+  std::shared_ptr<tracking::LinkSigner> link_signer;
 };
 
 class Api {

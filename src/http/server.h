@@ -17,6 +17,8 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/store.h"
+#include "http/tracking_options.h"
+#include "tracking/link_signer.h"
 
 namespace rapport::http {
 
@@ -47,7 +49,9 @@ struct ServerOptions {
   // per second on the public link pages.
   int auth_failures_per_minute = 20;
   double public_requests_per_second = 20;
-  bool access_log = true;  // see ApiOptions
+  bool access_log = true;                             // see ApiOptions
+  TrackingOptions tracking;                           // see ApiOptions
+  std::shared_ptr<tracking::LinkSigner> link_signer;  // see ApiOptions
 };
 
 class Server {

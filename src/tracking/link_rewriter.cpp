@@ -117,6 +117,8 @@ bool NameIs(std::string_view name, std::string_view lower) {
 }
 
 bool IsHttp(std::string_view url) {
+  for (char c : url)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;  // never into a Location header
   return StartsWithNoCase(url, "http://") || StartsWithNoCase(url, "https://");
 }
 
@@ -231,25 +233,22 @@ RewrittenHtml RewriteLinks(std::string_view doc, const RewriteOptions& options) 
     copied = href->raw_end;
     r.links.push_back(std::move(target));
   }
-  std::string_view tail = doc.substr(copied);
-  if (options.pixel_url.empty()) {
-    r.html.append(tail);
-    return r;
-  }
-  std::string pixel = "<img src=\"";
-  AppendAttributeEscaped(pixel, options.pixel_url);
-  pixel += "\" width=\"1\" height=\"1\" alt=\"\" style=\"display:block;border:0;width:1px;height:1px\">";
-  // The last </body> of the document, if it lies in the part not yet copied.
-  size_t body = RFindNoCase(doc, "</body");
-  if (body != std::string_view::npos && body >= copied) {
-    r.html.append(doc.substr(copied, body - copied));
-    r.html += pixel;
-    r.html.append(doc.substr(body));
-  } else {
-    r.html.append(tail);
-    r.html += pixel;
-  }
+  r.html.append(doc.substr(copied));
   return r;
+}
+
+std::string AddOpenPixel(std::string_view doc, std::string_view pixel_url) {
+  std::string pixel = "<img src=\"";
+  AppendAttributeEscaped(pixel, pixel_url);
+  pixel += "\" width=\"1\" height=\"1\" alt=\"\" style=\"display:block;border:0;width:1px;height:1px\">";
+  std::string out;
+  out.reserve(doc.size() + pixel.size());
+  size_t body = RFindNoCase(doc, "</body");
+  if (body == std::string_view::npos) body = doc.size();
+  out.append(doc.substr(0, body));
+  out += pixel;
+  out.append(doc.substr(body));
+  return out;
 }
 
 }  // namespace rapport::tracking

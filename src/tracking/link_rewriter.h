@@ -2,13 +2,14 @@
 //
 // Every http(s) link (`href` of <a> and <area>) becomes a click URL for its index, numbered in
 // document order from 0; the original targets are returned by index so the message can keep
-// them (the click endpoint looks the target up there, never in the token). Left alone: other
+// them (the click endpoint looks the target up there, never in the token). Left alone: targets
+// with control characters (after decoding), other
 // schemes (mailto:, tel:, sms:, javascript: ...), anchors (#top), relative links, links whose tag
 // carries `data-rapport-notrack`, links that start with one of `keep_prefixes` (rapport's own
 // unsubscribe and preference pages), anything inside comments, <script> and <style>, and links
 // past `max_links`. Hrefs are HTML-decoded (&amp; -> &) before they are kept, and the new URL is
-// written attribute-escaped in double quotes. The open pixel (a 1x1 <img>) goes just before the
-// last </body>, or at the end when there is none.
+// written attribute-escaped in double quotes. AddOpenPixel puts the open pixel (a 1x1 <img>) just
+// before the last </body>, or at the end when there is none.
 //
 // Pure; no allocation beyond the output. Any input is accepted (malformed HTML is copied as it
 // is, past the point it stops making sense).
@@ -23,7 +24,6 @@ namespace rapport::tracking {
 
 struct RewriteOptions {
   std::function<std::string(size_t index)> click_url;  // required
-  std::string pixel_url;                               // empty: no pixel
   std::vector<std::string> keep_prefixes;
   size_t max_links = 1000;
 };
@@ -34,6 +34,7 @@ struct RewrittenHtml {
 };
 
 RewrittenHtml RewriteLinks(std::string_view html, const RewriteOptions& options);
+std::string AddOpenPixel(std::string_view html, std::string_view pixel_url);
 
 // The HTML entities of an attribute value decoded (&amp; &lt; &gt; &quot; &apos; &#N; &#xH;);
 // unknown or malformed entities are kept as written.

@@ -5,10 +5,9 @@
 namespace rapport::tracking {
 namespace {
 
-RewriteOptions Options(std::string pixel = "") {
+RewriteOptions Options() {
   RewriteOptions o;
   o.click_url = [](size_t i) { return "https://t.example/c/T" + std::to_string(i); };
-  o.pixel_url = std::move(pixel);
   o.keep_prefixes = {"https://t.example/u/", "https://t.example/p/"};
   return o;
 }
@@ -45,12 +44,12 @@ TEST(LinkRewriter, LeavesOtherSchemesAnchorsMarkedAndOwnLinksAlone) {
 }
 
 TEST(LinkRewriter, AddsThePixelBeforeTheLastBody) {
-  auto r = RewriteLinks("<html><body><p>Hi</p></BODY></html>", Options("https://t.example/o/P&Q"));
-  EXPECT_EQ(r.html,
+  std::string html = AddOpenPixel("<html><body><p>Hi</p></BODY></html>", "https://t.example/o/P&Q");
+  EXPECT_EQ(html,
             "<html><body><p>Hi</p><img src=\"https://t.example/o/P&amp;Q\" width=\"1\" height=\"1\" alt=\"\" "
             "style=\"display:block;border:0;width:1px;height:1px\"></BODY></html>");
-  auto bare = RewriteLinks("<p>Hi</p>", Options("https://t.example/o/P"));
-  EXPECT_TRUE(bare.html.starts_with("<p>Hi</p><img src=\"https://t.example/o/P\""));
+  std::string bare = AddOpenPixel("<p>Hi</p>", "https://t.example/o/P");
+  EXPECT_TRUE(bare.starts_with("<p>Hi</p><img src=\"https://t.example/o/P\""));
 }
 
 TEST(LinkRewriter, EscapesTheNewUrlAndSurvivesBrokenHtml) {
@@ -63,6 +62,14 @@ TEST(LinkRewriter, EscapesTheNewUrlAndSurvivesBrokenHtml) {
     auto b = RewriteLinks(broken, Options());
     EXPECT_LE(b.links.size(), 1u) << broken;
   }
+}
+
+TEST(LinkRewriter, NeverKeepsATargetWithAControlCharacter) {
+  std::string html =
+      "<a href=\"https://x.example/&#10;Set-Cookie: a=b\">x</a><a href=\"https://y.example/\tz\">y</a>";
+  auto r = RewriteLinks(html, Options());
+  EXPECT_TRUE(r.links.empty());
+  EXPECT_EQ(r.html, html);
 }
 
 TEST(LinkRewriter, StopsAtMaxLinks) {

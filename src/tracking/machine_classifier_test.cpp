@@ -1,6 +1,7 @@
 // The machine heuristic, from the case file tests/tracking/machine_cases.txt against the shipped
 // ranges (data/tracking/machine-ranges.txt).
 #include "tracking/machine_classifier.h"
+#include "tracking/click_bursts.h"
 
 #include <gtest/gtest.h>
 
@@ -94,6 +95,19 @@ TEST(TruncateIp, KeepsTheNetworkOnly) {
   EXPECT_EQ(TruncateIp("::ffff:203.0.113.77"), "203.0.113.0");
   EXPECT_EQ(TruncateIp("not an ip"), "");
   EXPECT_EQ(TruncateIp(""), "");
+}
+
+TEST(ClickBursts, CountsDistinctLinksWithinTheWindow) {
+  ClickBursts b(std::chrono::seconds(5), 2);
+  Timestamp t0(std::chrono::seconds(1000));
+  EXPECT_EQ(b.Record(1, 0, t0), 1);
+  EXPECT_EQ(b.Record(1, 0, t0 + std::chrono::seconds(1)), 1);
+  EXPECT_EQ(b.Record(1, 1, t0 + std::chrono::seconds(2)), 2);
+  EXPECT_EQ(b.Record(2, 0, t0 + std::chrono::seconds(2)), 1);
+  EXPECT_EQ(b.Record(1, 2, t0 + std::chrono::seconds(4)), 3);
+  // Past the window, the earlier clicks no longer count.
+  EXPECT_EQ(b.Record(1, 3, t0 + std::chrono::seconds(8)), 2);
+  EXPECT_EQ(b.Record(1, 0, t0 + std::chrono::seconds(30)), 1);
 }
 
 }  // namespace

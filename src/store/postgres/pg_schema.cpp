@@ -264,6 +264,25 @@ CREATE INDEX work_items_leases ON work_items (queue, lease_until, id) WHERE leas
 CREATE INDEX work_items_owner ON work_items (lease_owner) WHERE lease_owner <> '';
 )sql";
 
+// v9: tracked messages (tracking/, docs/tracking.md): a message's tracking key (named by its signed
+// open, click and web-view tokens), the original targets of its rewritten links by index and its
+// HTML for the web view; and the per-template and per-topic switch that turns tracking off.
+constexpr const char* kV9 = R"sql(
+CREATE TABLE message_tracking (
+  contact_id BIGINT NOT NULL,
+  message_id BIGINT NOT NULL,
+  workspace_id BIGINT NOT NULL,
+  message_key BIGINT NOT NULL,
+  links TEXT NOT NULL,
+  html TEXT NOT NULL,
+  PRIMARY KEY (contact_id, message_id)
+);
+CREATE UNIQUE INDEX message_tracking_key ON message_tracking (message_key);
+CREATE UNIQUE INDEX message_tracking_message ON message_tracking (message_id);
+ALTER TABLE templates ADD COLUMN tracking INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE topics ADD COLUMN tracking INTEGER NOT NULL DEFAULT 1;
+)sql";
+
 }  // namespace
 
 std::vector<sql::Migration> PgMigrations() {
@@ -273,7 +292,8 @@ std::vector<sql::Migration> PgMigrations() {
           {4, "due messages indexed per state", kV4},
           {5, "the feed, message topics", kV5},
           {6, "contact email keys", kV6},
-          {7, "the leased work queue", kV7}};
+          {7, "the leased work queue", kV7},
+          {9, "tracked messages", kV9}};
 }
 
 }  // namespace rapport::postgres
