@@ -207,88 +207,98 @@ struct KeySpec {
   }
 
 const std::vector<KeySpec>& Keys() {
-  static const std::vector<KeySpec> keys = {
-      {"", "data_dir", RAPPORT_CFG_SET(data_dir, AsNonEmpty(k, r, o))},
-      {"server", "listen",
-       [](Config& c, std::string_view k, const Raw& r, const Origin& o) -> Status {
-         RAPPORT_ASSIGN_OR_RETURN(std::string s, AsString(k, r, o));
-         auto hp = ParseHostPort(s, k);
-         if (!hp.ok()) return Bad(k, o, hp.error().message);
-         c.server.listen = s;
-         return {};
-       }},
-      {"server", "threads", RAPPORT_CFG_SET(server.threads, AsInt(k, r, o, 1, 256))},
-      {"server", "body_limit", RAPPORT_CFG_SET(server.body_limit, AsSize(k, r, o))},
-      {"server", "max_connections", RAPPORT_CFG_SET(server.max_connections, AsInt(k, r, o, 1, 1000000))},
-      {"server", "header_timeout", RAPPORT_CFG_SET(server.header_timeout, AsDuration(k, r, o))},
-      {"server", "read_timeout", RAPPORT_CFG_SET(server.read_timeout, AsDuration(k, r, o))},
-      {"log", "access", RAPPORT_CFG_SET(log.access, AsBool(k, r, o))},
-      {"server", "trust_forwarded_for", RAPPORT_CFG_SET(server.trust_forwarded_for, AsBool(k, r, o))},
-      {"server", "auth_failures_per_minute",
-       RAPPORT_CFG_SET(server.auth_failures_per_minute, AsInt(k, r, o, 1, 1000000))},
-      {"server", "public_requests_per_second",
-       RAPPORT_CFG_SET(server.public_requests_per_second, AsInt(k, r, o, 1, 1000000))},
-      {"server", "write_timeout", RAPPORT_CFG_SET(server.write_timeout, AsDuration(k, r, o))},
-      {"server", "link_secret_file", RAPPORT_CFG_SET(server.link_secret_file, AsString(k, r, o))},
-      {"server", "public_url",
-       [](Config& c, std::string_view k, const Raw& r, const Origin& o) -> Status {
-         RAPPORT_ASSIGN_OR_RETURN(std::string s, AsString(k, r, o));
-         if (!s.empty() && s.rfind("http://", 0) != 0 && s.rfind("https://", 0) != 0)
-           return Bad(k, o, "must start with http:// or https://");
-         while (!s.empty() && s.back() == '/') s.pop_back();
-         c.server.public_url = s;
-         return {};
-       }},
-      {"store", "url", RAPPORT_CFG_SET(store.url, AsString(k, r, o))},
-      {"log", "level",
-       RAPPORT_CFG_SET(log.level,
-                       AsOneOf(k, r, o, {"trace", "debug", "info", "warn", "error", "critical", "off"}))},
-      {"log", "format", RAPPORT_CFG_SET(log.format, AsOneOf(k, r, o, {"text", "json"}))},
-      {"delivery", "transport", RAPPORT_CFG_SET(delivery.transport, AsOneOf(k, r, o, {"maildir", "smtp"}))},
-      {"delivery", "smtp_url",
-       [](Config& c, std::string_view k, const Raw& r, const Origin& o) -> Status {
-         RAPPORT_ASSIGN_OR_RETURN(std::string s, AsString(k, r, o));
-         if (!s.empty() && s.rfind("smtp://", 0) != 0 && s.rfind("smtps://", 0) != 0)
-           return Bad(k, o, "must start with smtp:// or smtps://");
-         c.delivery.smtp_url = s;
-         return {};
-       }},
-      {"delivery", "tls",
-       RAPPORT_CFG_SET(delivery.tls, AsOneOf(k, r, o, {"none", "opportunistic", "required"}))},
-      {"delivery", "outbox_dir", RAPPORT_CFG_SET(delivery.outbox_dir, AsString(k, r, o))},
-      {"delivery", "rate", RAPPORT_CFG_SET(delivery.rate, AsPositiveNumber(k, r, o))},
-      {"delivery", "max_age", RAPPORT_CFG_SET(delivery.max_age, AsDuration(k, r, o))},
-      {"delivery", "domain_concurrency",
-       RAPPORT_CFG_SET(delivery.domain_concurrency, AsInt(k, r, o, 1, 10000))},
-      {"delivery", "domain_rate", RAPPORT_CFG_SET(delivery.domain_rate, AsRate(k, r, o))},
-      {"delivery", "backoff_cooldown", RAPPORT_CFG_SET(delivery.backoff_cooldown, AsDuration(k, r, o))},
-      {"delivery", "recovery_interval", RAPPORT_CFG_SET(delivery.recovery_interval, AsDuration(k, r, o))},
-      {"delivery", "recovery_step", RAPPORT_CFG_SET(delivery.recovery_step, AsPositiveNumber(k, r, o))},
-      {"delivery", "burst_threshold", RAPPORT_CFG_SET(delivery.burst_threshold, AsInt(k, r, o, 1, 100000))},
-      {"delivery", "batch_size", RAPPORT_CFG_SET(delivery.batch_size, AsInt(k, r, o, 1, 1000))},
-      {"delivery", "lease", RAPPORT_CFG_SET(delivery.lease, AsDuration(k, r, o))},
-      {"delivery", "node_id", RAPPORT_CFG_SET(delivery.node_id, AsNodeId(k, r, o))},
-      {"sender", "from", RAPPORT_CFG_SET(sender.from, AsMailbox(k, r, o, false))},
-      {"sender", "reply_to", RAPPORT_CFG_SET(sender.reply_to, AsMailbox(k, r, o, true))},
-      {"sender", "bounce_address",
-       [](Config& c, std::string_view k, const Raw& r, const Origin& o) -> Status {
-         RAPPORT_ASSIGN_OR_RETURN(std::string s, AsString(k, r, o));
-         if (!s.empty()) {
-           auto a = ParseEmailAddress(s, k);
-           if (!a.ok()) return Bad(k, o, a.error().message);
-         }
-         c.sender.bounce_address = s;
-         return {};
-       }},
-      {"sender", "list_id", RAPPORT_CFG_SET(sender.list_id, AsString(k, r, o))},
-      {"sender", "unsubscribe_mailto",
-       [](Config& c, std::string_view k, const Raw& r, const Origin& o) -> Status {
-         RAPPORT_ASSIGN_OR_RETURN(std::string s, AsString(k, r, o));
-         if (!s.empty() && s.rfind("mailto:", 0) != 0) return Bad(k, o, "must start with mailto:");
-         c.sender.unsubscribe_mailto = s;
-         return {};
-       }},
-  };
+  static const std::vector<KeySpec> keys =
+      {
+          {"", "data_dir", RAPPORT_CFG_SET(data_dir, AsNonEmpty(k, r, o))},
+          {"server", "listen",
+           [](Config& c, std::string_view k, const Raw& r, const Origin& o) -> Status {
+             RAPPORT_ASSIGN_OR_RETURN(std::string s, AsString(k, r, o));
+             auto hp = ParseHostPort(s, k);
+             if (!hp.ok()) return Bad(k, o, hp.error().message);
+             c.server.listen = s;
+             return {};
+           }},
+          {"server", "threads", RAPPORT_CFG_SET(server.threads, AsInt(k, r, o, 1, 256))},
+          {"server", "body_limit", RAPPORT_CFG_SET(server.body_limit, AsSize(k, r, o))},
+          {"server", "max_connections", RAPPORT_CFG_SET(server.max_connections, AsInt(k, r, o, 1, 1000000))},
+          {"server", "header_timeout", RAPPORT_CFG_SET(server.header_timeout, AsDuration(k, r, o))},
+          {"server", "read_timeout", RAPPORT_CFG_SET(server.read_timeout, AsDuration(k, r, o))},
+          {"log", "access", RAPPORT_CFG_SET(log.access, AsBool(k, r, o))},
+          {"server", "trust_forwarded_for", RAPPORT_CFG_SET(server.trust_forwarded_for, AsBool(k, r, o))},
+          {"server", "auth_failures_per_minute",
+           RAPPORT_CFG_SET(server.auth_failures_per_minute, AsInt(k, r, o, 1, 1000000))},
+          {"server", "public_requests_per_second",
+           RAPPORT_CFG_SET(server.public_requests_per_second, AsInt(k, r, o, 1, 1000000))},
+          {"server", "write_timeout", RAPPORT_CFG_SET(server.write_timeout, AsDuration(k, r, o))},
+          {"server", "link_secret_file", RAPPORT_CFG_SET(server.link_secret_file, AsString(k, r, o))},
+          {"server", "public_url",
+           [](Config& c, std::string_view k, const Raw& r, const Origin& o) -> Status {
+             RAPPORT_ASSIGN_OR_RETURN(std::string s, AsString(k, r, o));
+             if (!s.empty() && s.rfind("http://", 0) != 0 && s.rfind("https://", 0) != 0)
+               return Bad(k, o, "must start with http:// or https://");
+             while (!s.empty() && s.back() == '/') s.pop_back();
+             c.server.public_url = s;
+             return {};
+           }},
+          {"store", "url", RAPPORT_CFG_SET(store.url, AsString(k, r, o))},
+          {"tracking", "ipv4_prefix", RAPPORT_CFG_SET(tracking.ipv4_prefix, AsInt(k, r, o, 0, 32))},
+          {"tracking", "ipv6_prefix", RAPPORT_CFG_SET(tracking.ipv6_prefix, AsInt(k, r, o, 0, 128))},
+          {"tracking", "key_retention_days",
+           RAPPORT_CFG_SET(tracking.key_retention_days, AsInt(k, r, o, 1, 36500))},
+          {"tracking", "key_ring_file", RAPPORT_CFG_SET(tracking.key_ring_file, AsString(k, r, o))},
+          {"tracking", "ranges_file", RAPPORT_CFG_SET(tracking.ranges_file, AsString(k, r, o))},
+          {"tracking", "apple_ranges_url", RAPPORT_CFG_SET(tracking.apple_ranges_url, AsString(k, r, o))},
+          {"log", "level",
+           RAPPORT_CFG_SET(log.level,
+                           AsOneOf(k, r, o, {"trace", "debug", "info", "warn", "error", "critical", "off"}))},
+          {"log", "format", RAPPORT_CFG_SET(log.format, AsOneOf(k, r, o, {"text", "json"}))},
+          {"delivery", "transport",
+           RAPPORT_CFG_SET(delivery.transport, AsOneOf(k, r, o, {"maildir", "smtp"}))},
+          {"delivery", "smtp_url",
+           [](Config& c, std::string_view k, const Raw& r, const Origin& o) -> Status {
+             RAPPORT_ASSIGN_OR_RETURN(std::string s, AsString(k, r, o));
+             if (!s.empty() && s.rfind("smtp://", 0) != 0 && s.rfind("smtps://", 0) != 0)
+               return Bad(k, o, "must start with smtp:// or smtps://");
+             c.delivery.smtp_url = s;
+             return {};
+           }},
+          {"delivery", "tls",
+           RAPPORT_CFG_SET(delivery.tls, AsOneOf(k, r, o, {"none", "opportunistic", "required"}))},
+          {"delivery", "outbox_dir", RAPPORT_CFG_SET(delivery.outbox_dir, AsString(k, r, o))},
+          {"delivery", "rate", RAPPORT_CFG_SET(delivery.rate, AsPositiveNumber(k, r, o))},
+          {"delivery", "max_age", RAPPORT_CFG_SET(delivery.max_age, AsDuration(k, r, o))},
+          {"delivery", "domain_concurrency",
+           RAPPORT_CFG_SET(delivery.domain_concurrency, AsInt(k, r, o, 1, 10000))},
+          {"delivery", "domain_rate", RAPPORT_CFG_SET(delivery.domain_rate, AsRate(k, r, o))},
+          {"delivery", "backoff_cooldown", RAPPORT_CFG_SET(delivery.backoff_cooldown, AsDuration(k, r, o))},
+          {"delivery", "recovery_interval", RAPPORT_CFG_SET(delivery.recovery_interval, AsDuration(k, r, o))},
+          {"delivery", "recovery_step", RAPPORT_CFG_SET(delivery.recovery_step, AsPositiveNumber(k, r, o))},
+          {"delivery", "burst_threshold",
+           RAPPORT_CFG_SET(delivery.burst_threshold, AsInt(k, r, o, 1, 100000))},
+          {"delivery", "batch_size", RAPPORT_CFG_SET(delivery.batch_size, AsInt(k, r, o, 1, 1000))},
+          {"delivery", "lease", RAPPORT_CFG_SET(delivery.lease, AsDuration(k, r, o))},
+          {"delivery", "node_id", RAPPORT_CFG_SET(delivery.node_id, AsNodeId(k, r, o))},
+          {"sender", "from", RAPPORT_CFG_SET(sender.from, AsMailbox(k, r, o, false))},
+          {"sender", "reply_to", RAPPORT_CFG_SET(sender.reply_to, AsMailbox(k, r, o, true))},
+          {"sender", "bounce_address",
+           [](Config& c, std::string_view k, const Raw& r, const Origin& o) -> Status {
+             RAPPORT_ASSIGN_OR_RETURN(std::string s, AsString(k, r, o));
+             if (!s.empty()) {
+               auto a = ParseEmailAddress(s, k);
+               if (!a.ok()) return Bad(k, o, a.error().message);
+             }
+             c.sender.bounce_address = s;
+             return {};
+           }},
+          {"sender", "list_id", RAPPORT_CFG_SET(sender.list_id, AsString(k, r, o))},
+          {"sender", "unsubscribe_mailto",
+           [](Config& c, std::string_view k, const Raw& r, const Origin& o) -> Status {
+             RAPPORT_ASSIGN_OR_RETURN(std::string s, AsString(k, r, o));
+             if (!s.empty() && s.rfind("mailto:", 0) != 0) return Bad(k, o, "must start with mailto:");
+             c.sender.unsubscribe_mailto = s;
+             return {};
+           }},
+      };
   return keys;
 }
 
@@ -439,6 +449,16 @@ std::string Config::NodeIdFile() const { return data_dir + "/node-id"; }
 std::string Config::LinkSecretFile() const {
   if (!server.link_secret_file.empty()) return server.link_secret_file;
   return data_dir + "/link-secret";
+}
+
+std::string Config::KeyRingFile() const {
+  if (!tracking.key_ring_file.empty()) return tracking.key_ring_file;
+  return data_dir + "/link-keys";
+}
+
+std::string Config::RangesFile() const {
+  if (!tracking.ranges_file.empty()) return tracking.ranges_file;
+  return data_dir + "/machine-ranges.txt";
 }
 
 std::string Config::OutboxDir() const {

@@ -93,6 +93,16 @@ struct ProviderConfig {
   std::optional<double> rate;  // messages per second; 0 = unlimited
 };
 
+// Open and click tracking (docs/tracking.md).
+struct TrackingConfig {
+  int ipv4_prefix = 24;          // stored client addresses keep this many bits (IPv4)
+  int ipv6_prefix = 48;          // and this many (IPv6)
+  int key_retention_days = 400;  // a rotated-out link key keeps verifying this long
+  std::string key_ring_file;     // empty: <data_dir>/link-keys
+  std::string ranges_file;       // empty: <data_dir>/machine-ranges.txt (the shipped copy on first start)
+  std::string apple_ranges_url = "https://mask-api.icloud.com/egress-ip-ranges.csv";
+};
+
 struct Config {
   std::string data_dir = "var";
   ServerConfig server;
@@ -102,6 +112,7 @@ struct Config {
   SenderConfig sender;
   std::vector<DkimConfig> dkim;
   std::vector<ProviderConfig> providers;  // [[provider]]
+  TrackingConfig tracking;
 
   // The store URL or path to open: store.url, or <data_dir>/rapport.db.
   std::string StoreUrl() const;
@@ -109,6 +120,10 @@ struct Config {
   std::string NodeIdFile() const;
   // The link secret's file: server.link_secret_file, or <data_dir>/link-secret.
   std::string LinkSecretFile() const;
+  // The link-signing key ring: tracking.key_ring_file, or <data_dir>/link-keys.
+  std::string KeyRingFile() const;
+  // The machine ranges: tracking.ranges_file, or <data_dir>/machine-ranges.txt.
+  std::string RangesFile() const;
   // The maildir of outgoing messages: delivery.outbox_dir, or <data_dir>/outbox.
   std::string OutboxDir() const;
 };

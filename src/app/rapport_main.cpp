@@ -11,6 +11,7 @@
 #include "app/render_command.h"
 #include "app/segments_command.h"
 #include "app/serve_command.h"
+#include "app/tracking_command.h"
 #include "app/version_command.h"
 
 namespace {
@@ -47,6 +48,8 @@ int main(int argc, char** argv) {
   rapport::app::RegisterContactsCommand(app, exit_code);
   rapport::app::RegisterRenderCommand(app, exit_code);
   rapport::app::RegisterSegmentsCommand(app, exit_code);
+  rapport::app::RegisterLinksCommand(app, exit_code);
+  rapport::app::RegisterTrackingCommand(app, exit_code);
   RegisterDkimCommand(app, exit_code);
   rapport::app::RegisterVersionCommand(app, exit_code);
   app.require_subcommand(0, 1);

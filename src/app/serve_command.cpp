@@ -14,6 +14,7 @@
 #include "app/app_context.h"
 #include "app/delivery_setup.h"
 #include "app/demo_data.h"
+#include "app/tracking_setup.h"
 #include "core/redact.h"
 #include "http/server.h"
 #include "segment/segment_service.h"
@@ -113,6 +114,13 @@ Status Serve(const ServeOptions& o) {
   http::ServerOptions server_options = ServerOptionsFrom(config, listen);
   RAPPORT_ASSIGN_OR_RETURN(server_options.sender, BuildSender(config));
   RAPPORT_ASSIGN_OR_RETURN(server_options.link_secret, LoadOrCreateLinkSecret(config));
+  // Links are signed with the key ring (the link secret is its first key); rotations reload.
+  RAPPORT_ASSIGN_OR_RETURN(tracking::KeyRing ring, LoadOrCreateKeyRing(config, clock.Now()));
+  server_options.link_signer = std::make_shared<tracking::LinkSigner>(std::move(ring), clock);
+  KeyRingReloader ring_reloader(config, *server_options.link_signer);
+  RAPPORT_ASSIGN_OR_RETURN(server_options.tracking.ranges, LoadOrCreateMachineRanges(config));
+  server_options.tracking.ipv4_prefix = config.tracking.ipv4_prefix;
+  server_options.tracking.ipv6_prefix = config.tracking.ipv6_prefix;
   delivery::OutboxWorker& worker = *delivery->worker;
   server_options.on_queued = [&worker](MessageClass lane) { worker.Wake(lane); };
   server_options.copies = delivery->copies.get();

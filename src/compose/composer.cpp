@@ -7,6 +7,7 @@
 #include "compose/html_to_text.h"
 #include "core/email_address.h"
 #include "mail/mime_writer.h"
+#include "tracking/link_rewriter.h"
 
 namespace rapport::compose {
 namespace {
@@ -136,6 +137,20 @@ Result<ComposedMessage> Compose(const CompiledTemplate& tpl, const Sender& sende
                                 const ComposeRequest& request) {
   RAPPORT_ASSIGN_OR_RETURN(ComposedMessage out, RenderParts(tpl, request));
   const Contact& contact = *request.contact;
+  // The text part was derived from the HTML as written; tracking rewrites the HTML part only.
+  if (request.tracking && !out.html.empty()) {
+    tracking::RewriteOptions ro;
+    ro.click_url = request.tracking->click_url;
+    ro.keep_prefixes = request.tracking->keep_prefixes;
+    tracking::RewrittenHtml rewritten = tracking::RewriteLinks(out.html, ro);
+    out.links = std::move(rewritten.links);
+    out.view_html = std::move(rewritten.html);
+    out.html = request.tracking->pixel_url.empty()
+                   ? out.view_html
+                   : tracking::AddOpenPixel(out.view_html, request.tracking->pixel_url);
+  } else {
+    out.view_html = out.html;
+  }
   RAPPORT_ASSIGN_OR_RETURN(EmailAddress to, ParseEmailAddress(contact.email, "email"));
 
   mail::MimeMessage m;

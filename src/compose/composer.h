@@ -21,6 +21,7 @@
 
 #include <boost/json/object.hpp>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,6 +62,14 @@ struct Sender {
   std::string unsubscribe_mailto;  // "mailto:unsubscribe@example.com"; optional
 };
 
+// Open and click tracking of the HTML part (tracking/link_rewriter.h): every http(s) link becomes
+// click_url(index) and the open pixel is added. Absent: links stay as written and no pixel.
+struct LinkTracking {
+  std::function<std::string(size_t index)> click_url;
+  std::string pixel_url;
+  std::vector<std::string> keep_prefixes;  // links left alone (rapport's own pages)
+};
+
 struct ComposeRequest {
   const Contact* contact = nullptr;  // required
   MessageClass message_class = MessageClass::kTransactional;
@@ -75,11 +84,14 @@ struct ComposeRequest {
   std::vector<mail::HeaderField> headers;  // extra headers (validated by the MIME writer)
   Timestamp now{};
   bool strict = false;
+  std::optional<LinkTracking> tracking;
 };
 
 struct ComposedMessage {
   std::string subject;
-  std::string html;
+  std::string html;                // as sent (tracked links and pixel when tracking)
+  std::string view_html;           // as rendered, links tracked, no pixel (the web view)
+  std::vector<std::string> links;  // the original targets of the tracked links, by index
   std::string text;
   std::string mime;       // the whole message, CRLF, unsigned
   std::string mail_from;  // envelope sender

@@ -133,5 +133,44 @@ TEST(Composer, StrictModeReportsUndefinedVariables) {
   EXPECT_EQ(r.error().field, "html");
 }
 
+TEST(Composer, TracksTheLinksOfTheHtmlPartOnly) {
+  MessageTemplate t = Welcome();
+  t.html =
+      "<html><body><p><a href=\"https://shop.example/tea?a=1&amp;b=2\">Tea</a> "
+      "<a href=\"mailto:help@shop.example\">Help</a></p><a href=\"{{ unsubscribe_url }}\">Unsubscribe</a>"
+      "</body></html>";
+  auto compiled = CompiledTemplate::Compile(t);
+  ASSERT_TRUE(compiled.ok());
+  Contact ada = Ada();
+  ComposeRequest req;
+  req.contact = &ada;
+  req.message_class = MessageClass::kMarketing;
+  req.unsubscribe_url = "https://m.example/u/abc";
+  LinkTracking tracking;
+  tracking.click_url = [](size_t i) { return "https://m.example/c/K" + std::to_string(i); };
+  tracking.pixel_url = "https://m.example/o/P";
+  tracking.keep_prefixes = {"https://m.example/u/"};
+  req.tracking = tracking;
+  auto msg = Compose(**compiled, Shop(), req);
+  ASSERT_TRUE(msg.ok()) << msg.error().message;
+  EXPECT_EQ(msg->links, std::vector<std::string>{"https://shop.example/tea?a=1&b=2"});
+  EXPECT_NE(msg->html.find("href=\"https://m.example/c/K0\""), std::string::npos) << msg->html;
+  EXPECT_NE(msg->html.find("<img src=\"https://m.example/o/P\""), std::string::npos);
+  EXPECT_NE(msg->html.find("href=\"https://m.example/u/abc\""), std::string::npos);
+  EXPECT_NE(msg->html.find("mailto:help@shop.example"), std::string::npos);
+  // The web view has the tracked links but no pixel; the text part keeps the original targets.
+  EXPECT_NE(msg->view_html.find("https://m.example/c/K0"), std::string::npos);
+  EXPECT_EQ(msg->view_html.find("/o/P"), std::string::npos);
+  EXPECT_NE(msg->text.find("https://shop.example/tea?a=1&b=2"), std::string::npos) << msg->text;
+  EXPECT_EQ(msg->text.find("m.example/c/"), std::string::npos);
+  // Without tracking: no pixel, no rewrite, no links kept.
+  req.tracking.reset();
+  auto plain = Compose(**compiled, Shop(), req);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE(plain->links.empty());
+  EXPECT_EQ(plain->html.find("m.example/c/"), std::string::npos);
+  EXPECT_EQ(plain->html.find("<img"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace rapport::compose

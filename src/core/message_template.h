@@ -27,6 +27,7 @@ struct MessageTemplate {
   std::map<std::string, std::string, std::less<>> snippets;  // name -> Liquid source
   Timestamp created_at{};
   Timestamp updated_at{};
+  bool tracking = true;  // false: no open pixel and no tracked links in mail from this template
 };
 
 class TemplateStore {

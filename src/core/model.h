@@ -138,6 +138,7 @@ struct Topic {
   std::string name;
   std::string description;
   Timestamp created_at{};
+  bool tracking = true;  // false: mail sent under this topic has no open pixel and no tracked links
 };
 Status ValidateTopicKey(std::string_view key);
 // A stable name: 1 to 64 of a-z, 0-9, _ and -, starting with a letter or digit. kInvalid naming

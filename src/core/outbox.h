@@ -54,6 +54,16 @@ std::optional<MessageClass> ParseMessageClass(std::string_view s);
 // Returns the reason the contact must not get this class of mail, or nullopt when it may.
 std::optional<std::string_view> SuppressionReason(ContactStatus status, MessageClass message_class);
 
+// A tracked message's tracking data (tracking/, migration v9): the random key its signed open,
+// click and web-view tokens name, the original targets of its rewritten links by index (a click
+// goes where the stored message pointed, never where a token says), and its HTML as rendered
+// (links rewritten, no pixel) for the web view. Stored with the message, in the same transaction.
+struct MessageTracking {
+  int64_t key = 0;  // > 0; unique
+  std::vector<std::string> links;
+  std::string html;
+};
+
 struct OutboxMessage {
   MessageId id = 0;
   WorkspaceId workspace_id = 0;
@@ -76,6 +86,9 @@ struct OutboxMessage {
   Timestamp lease_until{};
   // The topic key the message is sent under (marketing consent), if any; stored with it.
   std::optional<std::string> topic;
+  // Set on enqueue for a message with tracked links, a pixel or a web view; not read back in
+  // claims or listings (TrackingStore reads it).
+  std::optional<MessageTracking> tracking;
 };
 
 // Why an attempt did not deliver, as the reply tells it (delivery classifies replies:

@@ -207,6 +207,28 @@ class WorkspaceStore {
   virtual Result<std::optional<Workspace>> FindByName(std::string_view name) = 0;
 };
 
+// A tracked message as the public tracking endpoints need it (tracking/, docs/tracking.md).
+struct TrackedMessage {
+  MessageId message_id = 0;
+  WorkspaceId workspace_id = 0;
+  ContactId contact_id = 0;  // the message's contact now (a merge moves it)
+  std::string template_name;
+  MessageClass message_class = MessageClass::kTransactional;
+  MessageState state = MessageState::kQueued;
+  Timestamp updated_at{};          // when the state last changed: the sending time once kSent
+  std::vector<std::string> links;  // original targets by link index
+  std::string html;                // the web view
+};
+
+// The tracking data kept with messages (OutboxMessage::tracking, written by Enqueue).
+class TrackingStore {
+ public:
+  virtual ~TrackingStore() = default;
+  // The message whose tracking key is `key` in the workspace; kNotFound when there is none
+  // (never tracked, erased with its contact, or another workspace's).
+  virtual Result<TrackedMessage> FindByKey(WorkspaceId ws, int64_t key) = 0;
+};
+
 // The whole store. Owns its connections; facets live as long as it does.
 class Store {
  public:
@@ -229,6 +251,7 @@ class Store {
   virtual FeedStore& feed() = 0;
   virtual WorkQueueStore& work() = 0;
   virtual SegmentStore& segments() = 0;  // saved segments (core/saved_segment.h)
+  virtual TrackingStore& tracking() = 0;
 
   // The key of the erasure list's HMAC (store/sql/erasure_list.h): a secret of the data
   // directory (app/ reads <data_dir>/erasure-secret). Set it before serving; every create path

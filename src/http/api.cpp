@@ -14,6 +14,7 @@
 #include "http/client_limiter.h"
 #include "http/error_response.h"
 #include "http/handlers.h"
+#include "tracking/machine_classifier.h"
 
 namespace rapport::http {
 
@@ -89,31 +90,41 @@ std::string_view ScopeName(Access a) {
   }
 }
 
-tracking::LinkSigner MakeLinkSigner(const std::string& secret) {
-  if (auto s = tracking::LinkSigner::Create(secret); s.ok()) return std::move(s).value();
+std::shared_ptr<tracking::LinkSigner> MakeLinkSigner(const ApiOptions& options) {
+  if (options.link_signer) return options.link_signer;
+  const std::string& secret = options.link_secret;
+  if (auto s = tracking::LinkSigner::Create(secret); s.ok())
+    return std::make_shared<tracking::LinkSigner>(std::move(s).value());
   if (!secret.empty()) spdlog::warn("the link secret is shorter than 32 bytes; using a random one");
   std::string random(32, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(random.data()), static_cast<int>(random.size())) != 1)
     std::abort();  // no randomness: nothing safe to sign with
-  return std::move(tracking::LinkSigner::Create(random)).value();
+  return std::make_shared<tracking::LinkSigner>(std::move(tracking::LinkSigner::Create(random)).value());
+}
+
+ApiOptions WithRanges(ApiOptions o) {
+  if (!o.tracking.ranges)
+    o.tracking.ranges = std::make_shared<const tracking::MachineRanges>(*tracking::MachineRanges::Parse(""));
+  return o;
 }
 
 }  // namespace
 
 struct Api::Impl {
   Impl(Store& store, Clock& clock, ApiOptions opts)
-      : options(std::move(opts)),
+      : options(WithRanges(std::move(opts))),
         auth(store.keys(), clock, options.key_cache_ttl),
-        links(MakeLinkSigner(options.link_secret)),
+        links(MakeLinkSigner(options)),
         auth_failures(clock, options.auth_failures_per_minute / 60.0, options.auth_failures_per_minute),
         public_hits(clock, options.public_requests_per_second, options.public_requests_per_second * 5),
-        sender(store, clock, links,
+        sender(store, clock, *links,
                send::SendOptions{options.sender, options.public_url,
                                  [this](MessageClass c) {
                                    metrics.AddMessagesQueued(1);
                                    if (options.on_queued) options.on_queued(c);
                                  }}),
-        services{store, clock, metrics, auth, options, links, sender, options.segments} {
+        bursts(tracking::kBurstWindow),
+        services{store, clock, metrics, auth, options, *links, sender, options.segments, bursts} {
     AddSystemRoutes(router, services);
     AddContactRoutes(router, services);
     AddEventRoutes(router, services);
@@ -123,6 +134,7 @@ struct Api::Impl {
     AddMessageRoutes(router, services);
     AddLinkRoutes(router, services);
     AddSegmentRoutes(router, services);
+    AddTrackingRoutes(router, services);
   }
 
   struct Admission {
@@ -140,10 +152,11 @@ struct Api::Impl {
   ApiOptions options;
   Metrics metrics;
   Authenticator auth;
-  tracking::LinkSigner links;
+  std::shared_ptr<tracking::LinkSigner> links;
   ClientLimiter auth_failures;
   ClientLimiter public_hits;
   send::SendService sender;
+  tracking::ClickBursts bursts;
   Services services;
   Router router;
 };

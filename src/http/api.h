@@ -21,7 +21,9 @@
 #include "core/store.h"
 #include "http/message.h"
 #include "http/metrics.h"
+#include "http/tracking_options.h"
 #include "send/send_service.h"
+#include "tracking/link_signer.h"
 
 namespace rapport::segment {
 class SegmentService;
@@ -54,6 +56,10 @@ struct ApiOptions {
   // The segment service behind /api/v1/segments (segment/segment_service.h); null: those routes
   // answer 503. Must outlive the Api.
   segment::SegmentService* segments = nullptr;
+  TrackingOptions tracking;
+  // The deployment's link signer (its key ring, rotated by `rapport links rotate`); null: a
+  // signer of one key, link_secret.
+  std::shared_ptr<tracking::LinkSigner> link_signer;
 };
 
 class Api {

@@ -13,6 +13,7 @@
 #include "http/metrics.h"
 #include "http/router.h"
 #include "send/send_service.h"
+#include "tracking/click_bursts.h"
 #include "tracking/link_signer.h"
 
 namespace rapport::segment {
@@ -30,6 +31,7 @@ struct Services {
   const tracking::LinkSigner& links;
   send::SendService& sender;
   segment::SegmentService* segments;  // null: the segment routes answer 503
+  tracking::ClickBursts& bursts;  // recent clicks per message (the machine rule)
 };
 
 // The body as JSON, parsed with this thread's reusable parser: valid until the next ParseBody on
@@ -57,5 +59,7 @@ void AddMessageRoutes(Router& router, Services& s);
 void AddSegmentRoutes(Router& router, Services& s);
 // The public pages behind signed links: /u/{token} (unsubscribe, RFC 8058 one-click on POST).
 void AddLinkRoutes(Router& router, Services& s);
+// The public tracking routes: /o/{token} (open pixel), /c/{token} (click), /v/{token} (web view).
+void AddTrackingRoutes(Router& router, Services& s);
 
 }  // namespace rapport::http

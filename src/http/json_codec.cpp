@@ -310,6 +310,9 @@ Result<Topic> DecodeTopicInput(const json::value& body) {
       if (!v.is_null()) {
         RAPPORT_ASSIGN_OR_RETURN(t.description, String(v, "description"));
       }
+    } else if (key == "tracking") {
+      if (!v.is_bool()) return Error::Invalid("tracking", "tracking is true or false");
+      t.tracking = v.get_bool();
     } else {
       return Unknown(key);
     }
@@ -389,6 +392,7 @@ json::object EncodeTopic(const Topic& t) {
                       {"key", t.key},
                       {"name", t.name},
                       {"description", t.description},
+                      {"tracking", t.tracking},
                       {"created_at", FormatTimestamp(t.created_at)}};
 }
 

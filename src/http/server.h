@@ -17,6 +17,8 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/store.h"
+#include "http/tracking_options.h"
+#include "tracking/link_signer.h"
 
 namespace rapport::segment {
 class SegmentService;
@@ -51,9 +53,11 @@ struct ServerOptions {
   // per second on the public link pages.
   int auth_failures_per_minute = 20;
   double public_requests_per_second = 20;
-  bool access_log = true;                       // see ApiOptions
-  DeliveredCopies* copies = nullptr;            // see ApiOptions
-  segment::SegmentService* segments = nullptr;  // see ApiOptions
+  bool access_log = true;                             // see ApiOptions
+  DeliveredCopies* copies = nullptr;                  // see ApiOptions
+  segment::SegmentService* segments = nullptr;        // see ApiOptions
+  TrackingOptions tracking;                           // see ApiOptions
+  std::shared_ptr<tracking::LinkSigner> link_signer;  // see ApiOptions
 };
 
 class Server {

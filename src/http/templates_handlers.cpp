@@ -18,6 +18,7 @@ json::object EncodeTemplate(const MessageTemplate& t) {
                       {"html", t.html},
                       {"text", t.text},
                       {"snippets", std::move(snippets)},
+                      {"tracking", t.tracking},
                       {"created_at", FormatTimestamp(t.created_at)},
                       {"updated_at", FormatTimestamp(t.updated_at)}};
 }
@@ -37,7 +38,8 @@ Result<MessageTemplate> DecodeTemplate(const json::value& body) {
   if (!body.is_object()) return Error::Invalid("", "the body must be a JSON object");
   const json::object& o = body.get_object();
   for (const auto& [k, v] : o) {
-    if (k != "name" && k != "subject" && k != "preheader" && k != "html" && k != "text" && k != "snippets")
+    if (k != "name" && k != "subject" && k != "preheader" && k != "html" && k != "text" && k != "snippets" &&
+        k != "tracking")
       return Error::Invalid(std::string(k), "unknown field '" + std::string(k) + "'");
   }
   MessageTemplate t;
@@ -53,6 +55,10 @@ Result<MessageTemplate> DecodeTemplate(const json::value& body) {
       if (!v.is_string()) return Error::Invalid("snippets." + std::string(k), "a snippet is a string");
       t.snippets.emplace(std::string(k), std::string(v.get_string()));
     }
+  }
+  if (auto it = o.find("tracking"); it != o.end() && !it->value().is_null()) {
+    if (!it->value().is_bool()) return Error::Invalid("tracking", "tracking is true or false");
+    t.tracking = it->value().get_bool();
   }
   RAPPORT_TRY(compose::CompiledTemplate::Compile(t));
   return t;

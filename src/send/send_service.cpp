@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <openssl/rand.h>
+
 #include "mail/header.h"
 #include "mail/mime_writer.h"
 
@@ -43,6 +45,23 @@ Result<std::vector<mail::HeaderField>> CheckHeaders(
   return out;
 }
 
+// A tracked message's key: 63 random bits, never 0.
+Result<int64_t> NewTrackingKey() {
+  uint64_t v = 0;
+  while (v == 0) {
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(&v), sizeof(v)) != 1)
+      return Error::Internal("no randomness for a tracking key");
+    v &= 0x7fffffffffffffffULL;
+  }
+  return static_cast<int64_t>(v);
+}
+
+// `tracking: false` among the contact's attributes turns tracking off for that contact.
+bool ContactAllowsTracking(const Contact& c) {
+  auto it = c.attributes.find("tracking");
+  return it == c.attributes.end() || !it->value().is_bool() || it->value().get_bool();
+}
+
 Error Suppressed(std::string_view reason, MessageClass c) {
   return Error{ErrorCode::kSuppressed,
                fmt::format("{}: no {} mail is sent to it", reason, MessageClassName(c)), "contact"};
@@ -75,9 +94,9 @@ Result<MessageTemplate> SendService::ResolveTemplate(WorkspaceId ws, const std::
   return tpl;
 }
 
-Status SendService::CheckTopic(WorkspaceId ws, const std::string& key) {
+Result<Topic> SendService::CheckTopic(WorkspaceId ws, const std::string& key) {
   auto topic = store_.topics().GetByKey(ws, key);
-  if (topic.ok()) return {};
+  if (topic.ok()) return topic;
   Error e = topic.error();
   if (e.code == ErrorCode::kNotFound) e.field = "topic";
   return e;
@@ -126,7 +145,7 @@ Result<OutboxMessage> SendService::Build(WorkspaceId ws, const MessageTemplate& 
                                          MessageClass c, const std::optional<std::string>& topic,
                                          boost::json::object data, std::vector<mail::HeaderField> headers,
                                          std::optional<mail::Mailbox> reply_to,
-                                         std::optional<std::string> key) {
+                                         std::optional<std::string> key, bool tracking) {
   compose::ComposeRequest cr;
   cr.contact = &contact;
   cr.message_class = c;
@@ -138,6 +157,29 @@ Result<OutboxMessage> SendService::Build(WorkspaceId ws, const MessageTemplate& 
     cr.feedback_id = fmt::format("{}:{}:{}:rapport", tpl.name, MessageClassName(c), ws);
   cr.reply_to = std::move(reply_to);
   cr.headers = std::move(headers);
+  int64_t tracking_key = 0;
+  const std::string& base = options_.public_url;
+  if (compiled.html() != nullptr) {
+    RAPPORT_ASSIGN_OR_RETURN(tracking_key, NewTrackingKey());
+    cr.view_in_browser_url =
+        tracking::LinkUrl(base, tracking::LinkKind::kView,
+                          links_.Sign({tracking::LinkKind::kView, ws, contact.id, 0, tracking_key}));
+    if (tracking && ContactAllowsTracking(contact)) {
+      compose::LinkTracking t;
+      t.click_url = [&, tracking_key](size_t index) {
+        return tracking::LinkUrl(base, tracking::LinkKind::kClick,
+                                 links_.Sign({tracking::LinkKind::kClick, ws, contact.id, 0, tracking_key,
+                                              static_cast<int32_t>(index)}));
+      };
+      t.pixel_url =
+          tracking::LinkUrl(base, tracking::LinkKind::kOpen,
+                            links_.Sign({tracking::LinkKind::kOpen, ws, contact.id, 0, tracking_key}));
+      for (tracking::LinkKind own :
+           {tracking::LinkKind::kUnsubscribe, tracking::LinkKind::kPreferences, tracking::LinkKind::kView})
+        t.keep_prefixes.push_back(tracking::LinkUrl(base, own, ""));
+      cr.tracking = std::move(t);
+    }
+  }
   RAPPORT_ASSIGN_OR_RETURN(compose::ComposedMessage composed,
                            compose::Compose(compiled, options_.sender, cr));
 
@@ -154,6 +196,8 @@ Result<OutboxMessage> SendService::Build(WorkspaceId ws, const MessageTemplate& 
   m.idempotency_key = std::move(key);
   m.next_attempt_at = cr.now;
   m.topic = topic;  // the claim asks the mail rule again, with the subscription as it is then
+  if (tracking_key != 0)
+    m.tracking = MessageTracking{tracking_key, std::move(composed.links), std::move(composed.view_html)};
   return m;
 }
 
@@ -182,7 +226,11 @@ Result<SendOutcome> SendService::Send(WorkspaceId ws, SendRequest req) {
   RAPPORT_TRY(CheckClass(req.message_class));
   RAPPORT_ASSIGN_OR_RETURN(MessageTemplate tpl, ResolveTemplate(ws, req.template_id, req.template_name));
   RAPPORT_ASSIGN_OR_RETURN(auto compiled, templates_.Compiled(tpl));
-  if (req.topic) RAPPORT_TRY(CheckTopic(ws, *req.topic));
+  bool tracking = tpl.tracking;
+  if (req.topic) {
+    RAPPORT_ASSIGN_OR_RETURN(Topic topic, CheckTopic(ws, *req.topic));
+    tracking = tracking && topic.tracking;
+  }
   RAPPORT_ASSIGN_OR_RETURN(Contact contact, ResolveContact(ws, req));
   Status lookup;
   if (auto reason = Refusal(ws, contact, req.message_class, req.topic, lookup))
@@ -193,7 +241,7 @@ Result<SendOutcome> SendService::Send(WorkspaceId ws, SendRequest req) {
   if (req.reply_to) reply_to = mail::Mailbox{req.reply_to_name, *req.reply_to};
   RAPPORT_ASSIGN_OR_RETURN(
       OutboxMessage m, Build(ws, tpl, *compiled, contact, req.message_class, req.topic, std::move(req.data),
-                             std::move(headers), std::move(reply_to), key));
+                             std::move(headers), std::move(reply_to), key, tracking));
   RAPPORT_ASSIGN_OR_RETURN(EnqueueResult queued, store_.outbox().Enqueue(m));
   // Another request with the same key won the race: answer as its replay.
   if (!queued.created) return ReplayOrConflict(std::move(queued.message), req, &tpl, &contact);
@@ -205,7 +253,11 @@ Result<std::vector<Result<SendOutcome>>> SendService::SendBulk(WorkspaceId ws, c
   RAPPORT_TRY(CheckClass(bulk.message_class));
   RAPPORT_ASSIGN_OR_RETURN(MessageTemplate tpl, ResolveTemplate(ws, bulk.template_id, bulk.template_name));
   RAPPORT_ASSIGN_OR_RETURN(auto compiled, templates_.Compiled(tpl));
-  if (bulk.topic) RAPPORT_TRY(CheckTopic(ws, *bulk.topic));
+  bool tracking = tpl.tracking;
+  if (bulk.topic) {
+    RAPPORT_ASSIGN_OR_RETURN(Topic topic, CheckTopic(ws, *bulk.topic));
+    tracking = tracking && topic.tracking;
+  }
 
   std::vector<Result<SendOutcome>> out(bulk.recipients.size(), Error::Internal("not sent"));
   std::vector<OutboxMessage> batch;
@@ -227,7 +279,7 @@ Result<std::vector<Result<SendOutcome>>> SendService::SendBulk(WorkspaceId ws, c
     boost::json::object data = bulk.data;
     for (const auto& [k, v] : r.data) data[k] = v;
     auto m = Build(ws, tpl, *compiled, *contact, bulk.message_class, bulk.topic, std::move(data), {},
-                   std::nullopt, r.idempotency_key);
+                   std::nullopt, r.idempotency_key, tracking);
     if (!m.ok()) {
       out[i] = m.error();
       continue;

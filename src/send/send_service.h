@@ -9,6 +9,10 @@
 //   5. the contact is resolved (created when named by an unknown email);
 //   6. the MailRule decides whether this contact may get this mail now (kSuppressed otherwise);
 //   7. the signed unsubscribe link, the composition (Liquid -> MIME) and the enqueue.
+//      A message with an HTML part gets a random tracking key, a web-view link
+//      (`view_in_browser_url`) and, unless tracking is off for its template, its topic or its
+//      contact (attribute `tracking: false`), an open pixel and tracked links
+//      (tracking/link_rewriter.h); its links and HTML are stored with it (MessageTracking).
 // After a message is queued, `on_queued` is told (it wakes the delivery worker).
 //
 // SendBulk queues one template to many contacts in one store transaction (campaigns): every
@@ -81,14 +85,15 @@ class SendService {
                                           const std::string& name);
   Result<Contact> ResolveContact(WorkspaceId ws, const SendRequest& req);
   Status CheckClass(MessageClass c) const;
-  Status CheckTopic(WorkspaceId ws, const std::string& key);
+  Result<Topic> CheckTopic(WorkspaceId ws, const std::string& key);
   std::optional<std::string> Refusal(WorkspaceId ws, const Contact& contact, MessageClass c,
                                      const std::optional<std::string>& topic, Status& error);
   Result<OutboxMessage> Build(WorkspaceId ws, const MessageTemplate& tpl,
                               const compose::CompiledTemplate& compiled, const Contact& contact,
                               MessageClass c, const std::optional<std::string>& topic,
                               boost::json::object data, std::vector<mail::HeaderField> headers,
-                              std::optional<mail::Mailbox> reply_to, std::optional<std::string> key);
+                              std::optional<mail::Mailbox> reply_to, std::optional<std::string> key,
+                              bool tracking);
 
   Store& store_;
   const Clock& clock_;

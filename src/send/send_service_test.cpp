@@ -200,5 +200,84 @@ TEST_F(SendServiceTest, BulkQueuesEveryMayMailRecipientInOneCallAndReportsTheRes
   EXPECT_EQ(Queued(), 2);
 }
 
+// Tracked mail: links rewritten to click tokens that name the message, the targets kept with the
+// message in the store (what the click endpoint reads), the pixel; tracking off for a template,
+// a topic and a contact leaves the HTML as written.
+TEST_F(SendServiceTest, TracksLinksAndKeepsTheirTargetsWithTheMessage) {
+  MessageTemplate t;
+  t.workspace_id = ws_;
+  t.name = "promo";
+  t.subject = "Promo";
+  t.html =
+      "<p><a href=\"https://shop.example/a?x=1&amp;y=2\">A</a> <a href=\"{{ view_in_browser_url "
+      "}}\">web</a></p>";
+  ASSERT_TRUE(store_->templates().Create(t).ok());
+  ContactId ada = AddContact("ada@example.com");
+  SendRequest r = To(ada);
+  r.template_name = "promo";
+  auto sent = service_->Send(ws_, r);
+  ASSERT_TRUE(sent.ok()) << sent.error().message;
+  // The body as text whatever its transfer encoding (7bit or quoted-printable for this HTML).
+  auto unqp = [](std::string m) {
+    for (size_t p; (p = m.find("=\r\n")) != std::string::npos;) m.erase(p, 3);
+    for (size_t p; (p = m.find("=3D")) != std::string::npos;) m.replace(p, 3, "=");
+    return m;
+  };
+  const std::string mime = unqp(sent->message.mime);
+  EXPECT_NE(mime.find("https://mail.shop.example/c/"), std::string::npos);
+  EXPECT_NE(mime.find("https://mail.shop.example/o/"), std::string::npos);
+  EXPECT_NE(mime.find("https://mail.shop.example/v/"), std::string::npos);
+  // The click token names the message's tracking key and the link's index; the store has the target.
+  size_t at = mime.find("https://mail.shop.example/c/");
+  std::string token = mime.substr(at + 28, mime.find('"', at) - at - 28);
+  auto claims = links_->Verify(token, tracking::LinkKind::kClick);
+  ASSERT_TRUE(claims.ok()) << token;
+  EXPECT_EQ(claims->contact_id, ada);
+  EXPECT_EQ(claims->link_index, 0);
+  auto tracked = store_->tracking().FindByKey(ws_, claims->message_key);
+  ASSERT_TRUE(tracked.ok()) << tracked.error().message;
+  EXPECT_EQ(tracked->message_id, sent->message.id);
+  EXPECT_EQ(tracked->contact_id, ada);
+  EXPECT_EQ(tracked->links, std::vector<std::string>{"https://shop.example/a?x=1&y=2"});
+  EXPECT_NE(tracked->html.find("/c/"), std::string::npos);
+  EXPECT_EQ(tracked->html.find("/o/"), std::string::npos);
+  EXPECT_EQ(store_->tracking().FindByKey(ws_ + 1, claims->message_key).error().code, ErrorCode::kNotFound);
+
+  // Tracking off: per template, per topic, per contact.
+  auto untracked = [&](const SendRequest& req) {
+    auto out = service_->Send(ws_, req);
+    EXPECT_TRUE(out.ok()) << out.error().message;
+    if (!out.ok()) return false;
+    const std::string m = unqp(out->message.mime);
+    return m.find("mail.shop.example/c/") == std::string::npos &&
+           m.find("mail.shop.example/o/") == std::string::npos &&
+           m.find("https://shop.example/a?x=1&amp;y=2") != std::string::npos;
+  };
+  t.name = "quiet";
+  t.tracking = false;
+  ASSERT_TRUE(store_->templates().Create(t).ok());
+  SendRequest quiet = To(ada);
+  quiet.template_name = "quiet";
+  EXPECT_TRUE(untracked(quiet));
+  Topic secret;
+  secret.workspace_id = ws_;
+  secret.key = "secret";
+  secret.name = "Secret";
+  secret.tracking = false;
+  ASSERT_TRUE(store_->topics().Create(ws_, secret).ok());
+  SendRequest under_topic = To(ada);
+  under_topic.template_name = "promo";
+  under_topic.topic = "secret";
+  EXPECT_TRUE(untracked(under_topic));
+  ContactInput bob;
+  bob.email = "bob@example.com";
+  bob.attributes = boost::json::object{{"tracking", false}};
+  ASSERT_TRUE(ValidateContactInput(bob).ok());
+  ContactId bob_id = store_->contacts().Create(ws_, bob)->id;
+  SendRequest to_bob = To(bob_id);
+  to_bob.template_name = "promo";
+  EXPECT_TRUE(untracked(to_bob));
+}
+
 }  // namespace
 }  // namespace rapport::send

@@ -34,17 +34,17 @@ TEST_P(StoreContract, MigrateIsVersionedAndIdempotent) {
   EXPECT_EQ(store_->Backend(), GetParam());
   auto again = store_->Migrate();
   ASSERT_OK(again);
-  EXPECT_EQ(*again, 8);
+  EXPECT_EQ(*again, 9);
   auto v = store_->SchemaVersion();
   ASSERT_OK(v);
-  EXPECT_EQ(*v, 8);
+  EXPECT_EQ(*v, 9);
   EXPECT_TRUE(store_->Ping().ok());
   // A second store on the same database sees the same version and migrates nothing.
   auto other = OpenStore(url_, clock_);
   ASSERT_OK(other);
   auto v2 = (*other)->Migrate();
   ASSERT_OK(v2);
-  EXPECT_EQ(*v2, 8);
+  EXPECT_EQ(*v2, 9);
 }
 
 TEST_P(StoreContract, Templates) {
@@ -1310,6 +1310,49 @@ TEST_P(StoreContract, Issue14TwoNodesOnOneStoreNeverReleaseEachOthersLeases) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContract, ::testing::Values("sqlite", "postgres"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+}  // namespace
+}  // namespace rapport
+
+namespace rapport {
+namespace {
+
+using namespace contract;
+
+// ---- tracked messages (migration v9) ------------------------------------------------------------
+
+TEST_P(StoreContract, TrackedMessagesKeepTheirLinksAndFollowTheirContact) {
+  Contact ada = MakeContact("ada@acme.test");
+  Contact other = MakeContact("ada.other@acme.test");
+  OutboxMessage m = Message(ada.id);
+  m.tracking = MessageTracking{0x1234567890abcdLL,
+                               {"https://a.example/x?y=1&z=2", "http://b.example/\xc3\xa9"},
+                               "<p><a href=\"/c/T0\">x</a></p>"};
+  auto queued = store_->outbox().Enqueue(m);
+  ASSERT_OK(queued);
+  auto found = store_->tracking().FindByKey(ws_, 0x1234567890abcdLL);
+  ASSERT_OK(found);
+  EXPECT_EQ(found->message_id, queued->message.id);
+  EXPECT_EQ(found->contact_id, ada.id);
+  EXPECT_EQ(found->template_name, "welcome");
+  EXPECT_EQ(found->state, MessageState::kQueued);
+  EXPECT_EQ(found->links,
+            (std::vector<std::string>{"https://a.example/x?y=1&z=2", "http://b.example/\xc3\xa9"}));
+  EXPECT_EQ(found->html, "<p><a href=\"/c/T0\">x</a></p>");
+  // Another workspace, another key: nothing.
+  EXPECT_EQ(store_->tracking().FindByKey(ws_ + 1, 0x1234567890abcdLL).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store_->tracking().FindByKey(ws_, 42).error().code, ErrorCode::kNotFound);
+  // A second message with the same key is refused (keys are unique).
+  OutboxMessage dup = Message(ada.id);
+  dup.tracking = MessageTracking{0x1234567890abcdLL, {}, ""};
+  EXPECT_FALSE(store_->outbox().Enqueue(dup).ok());
+  // A merge moves the message: the hit goes to the surviving contact.
+  ASSERT_OK(store_->contacts().Merge(ws_, other.id, ada.id));
+  EXPECT_EQ(store_->tracking().FindByKey(ws_, 0x1234567890abcdLL)->contact_id, other.id);
+  // Erasure removes it.
+  ASSERT_OK(store_->contacts().Erase(ws_, other.id));
+  EXPECT_EQ(store_->tracking().FindByKey(ws_, 0x1234567890abcdLL).error().code, ErrorCode::kNotFound);
+}
 
 }  // namespace
 }  // namespace rapport

@@ -36,6 +36,7 @@ Status ValidateMessage(const OutboxMessage& m) {
       (m.idempotency_key->empty() || m.idempotency_key->size() > kMaxIdempotencyKeyLength))
     return Error::Invalid("idempotency_key", "idempotency_key is 1 to 255 characters");
   if (m.topic) RAPPORT_TRY(ValidateSlug(*m.topic, "topic", "a topic key"));
+  if (m.tracking && m.tracking->key <= 0) return Error::Invalid("tracking", "a tracking key is positive");
   return {};
 }
 
@@ -191,6 +192,7 @@ Result<EnqueueResult> EnqueueIn(Session& s, const OutboxMessage& m, Timestamp no
   if (!row) return Error::Internal("insert returned no row");
   RAPPORT_TRY(s.Exec("INSERT INTO outbox_bodies (contact_id, message_id, mime) VALUES ($1, $2, $3)",
                      {m.contact_id, row->id, Blob{m.mime}}));
+  if (m.tracking) RAPPORT_TRY(InsertTrackingIn(s, m, row->id));
   row->mime = m.mime;
   row->size = static_cast<int64_t>(m.mime.size());
   json::object props;

@@ -36,7 +36,8 @@ SqlStore::SqlStore(std::unique_ptr<Database> db, std::vector<Migration> migratio
       templates_(*db_, clock),
       feed_(*db_, clock, notifier_),
       work_(*db_, clock),
-      segments_(*db_, clock) {}
+      segments_(*db_, clock),
+      tracking_(*db_) {}
 
 SqlStore::~SqlStore() = default;
 

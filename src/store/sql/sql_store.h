@@ -33,6 +33,19 @@ struct Migration {
   bool foreign_keys_off = false;
 };
 
+// Tracked messages (sql_tracking_store.cpp; table message_tracking, migration v9).
+class SqlTrackingStore final : public TrackingStore {
+ public:
+  explicit SqlTrackingStore(Database& db) : db_(db) {}
+  Result<TrackedMessage> FindByKey(WorkspaceId ws, int64_t key) override;
+
+ private:
+  Database& db_;
+};
+
+// Writes a message's tracking row inside the caller's transaction (the outbox's enqueue).
+Status InsertTrackingIn(Session& s, const OutboxMessage& m, MessageId id);
+
 class SqlWorkspaceStore final : public WorkspaceStore {
  public:
   SqlWorkspaceStore(Database& db, const Clock& clock) : db_(db), clock_(clock) {}
@@ -257,6 +270,7 @@ class SqlStore final : public Store {
   FeedStore& feed() override { return feed_; }
   WorkQueueStore& work() override { return work_; }
   SegmentStore& segments() override { return segments_; }
+  TrackingStore& tracking() override { return tracking_; }
 
   void SetErasureKey(std::string key) override { erasure_.Set(std::move(key)); }
 
@@ -279,6 +293,7 @@ class SqlStore final : public Store {
   SqlFeedStore feed_;
   SqlWorkQueueStore work_;
   SqlSegmentStore segments_;
+  SqlTrackingStore tracking_;
 };
 
 }  // namespace rapport::sql

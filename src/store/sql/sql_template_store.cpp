@@ -8,7 +8,7 @@ namespace rapport::sql {
 namespace {
 
 constexpr std::string_view kColumns =
-    "id, workspace_id, name, subject, preheader, html, text, snippets, created_at, updated_at";
+    "id, workspace_id, name, subject, preheader, html, text, snippets, created_at, updated_at, tracking";
 
 MessageTemplate ReadTemplate(const Row& r) {
   MessageTemplate t;
@@ -23,6 +23,7 @@ MessageTemplate ReadTemplate(const Row& r) {
     if (v.is_string()) t.snippets.emplace(std::string(k), std::string(v.get_string()));
   t.created_at = FromMicros(r.Int(8));
   t.updated_at = FromMicros(r.Int(9));
+  t.tracking = r.Int(10) != 0;
   return t;
 }
 
@@ -51,14 +52,14 @@ Result<MessageTemplate> SqlTemplateStore::Create(const MessageTemplate& tpl) {
   RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
     RAPPORT_ASSIGN_OR_RETURN(auto existing, FindBy(s, tpl.workspace_id, "name", std::string_view(tpl.name)));
     if (existing) return Error::Conflict("a template with this name exists", "name");
-    RAPPORT_TRY(
-        s.Exec("INSERT INTO templates (workspace_id, name, subject, preheader, html, text, snippets, "
-               "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING " +
-                   std::string(kColumns),
-               {tpl.workspace_id, std::string_view(tpl.name), std::string_view(tpl.subject),
-                std::string_view(tpl.preheader), std::string_view(tpl.html), std::string_view(tpl.text),
-                std::string_view(snippets), ToMicros(now)},
-               [&](const Row& r) { out = ReadTemplate(r); }));
+    RAPPORT_TRY(s.Exec(
+        "INSERT INTO templates (workspace_id, name, subject, preheader, html, text, snippets, "
+        "created_at, updated_at, tracking) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING " +
+            std::string(kColumns),
+        {tpl.workspace_id, std::string_view(tpl.name), std::string_view(tpl.subject),
+         std::string_view(tpl.preheader), std::string_view(tpl.html), std::string_view(tpl.text),
+         std::string_view(snippets), ToMicros(now), int64_t{tpl.tracking ? 1 : 0}},
+        [&](const Row& r) { out = ReadTemplate(r); }));
     return {};
   }));
   return out;
@@ -104,14 +105,14 @@ Result<MessageTemplate> SqlTemplateStore::Update(const MessageTemplate& tpl) {
   RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
     RAPPORT_ASSIGN_OR_RETURN(auto clash, FindBy(s, tpl.workspace_id, "name", std::string_view(tpl.name)));
     if (clash && clash->id != tpl.id) return Error::Conflict("a template with this name exists", "name");
-    RAPPORT_TRY(
-        s.Exec("UPDATE templates SET name = $3, subject = $4, preheader = $5, html = $6, text = $7, "
-               "snippets = $8, updated_at = $9 WHERE workspace_id = $1 AND id = $2 RETURNING " +
-                   std::string(kColumns),
-               {tpl.workspace_id, tpl.id, std::string_view(tpl.name), std::string_view(tpl.subject),
-                std::string_view(tpl.preheader), std::string_view(tpl.html), std::string_view(tpl.text),
-                std::string_view(snippets), ToMicros(now)},
-               [&](const Row& r) { out = ReadTemplate(r); }));
+    RAPPORT_TRY(s.Exec(
+        "UPDATE templates SET name = $3, subject = $4, preheader = $5, html = $6, text = $7, "
+        "snippets = $8, updated_at = $9, tracking = $10 WHERE workspace_id = $1 AND id = $2 RETURNING " +
+            std::string(kColumns),
+        {tpl.workspace_id, tpl.id, std::string_view(tpl.name), std::string_view(tpl.subject),
+         std::string_view(tpl.preheader), std::string_view(tpl.html), std::string_view(tpl.text),
+         std::string_view(snippets), ToMicros(now), int64_t{tpl.tracking ? 1 : 0}},
+        [&](const Row& r) { out = ReadTemplate(r); }));
     return {};
   }));
   if (!out) return Error::NotFound("no template " + std::to_string(tpl.id));

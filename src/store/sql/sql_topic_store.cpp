@@ -4,14 +4,15 @@
 namespace rapport::sql {
 
 namespace {
-constexpr std::string_view kTopicColumns = "id, workspace_id, key, name, description, created_at";
+constexpr std::string_view kTopicColumns = "id, workspace_id, key, name, description, created_at, tracking";
 Topic ReadTopic(const Row& r) {
   return Topic{r.Int(0),
                r.Int(1),
                std::string(r.Text(2)),
                std::string(r.Text(3)),
                std::string(r.Text(4)),
-               FromMicros(r.Int(5))};
+               FromMicros(r.Int(5)),
+               r.Int(6) != 0};
 }
 
 Result<Topic> FindTopic(Session& s, WorkspaceId ws, std::string_view key) {
@@ -52,11 +53,12 @@ Result<Topic> SqlTopicStore::Create(WorkspaceId ws, const Topic& topic) {
   RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
     if (FindTopic(s, ws, topic.key).ok()) return Error::Conflict("a topic with this key exists", "key");
     RAPPORT_TRY(s.Exec(
-        "INSERT INTO topics (workspace_id, key, name, description, created_at) VALUES ($1, $2, $3, $4, $5) "
+        "INSERT INTO topics (workspace_id, key, name, description, created_at, tracking) VALUES ($1, $2, $3, "
+        "$4, $5, $6) "
         "RETURNING " +
             std::string(kTopicColumns),
         {ws, std::string_view(topic.key), std::string_view(topic.name), std::string_view(topic.description),
-         ToMicros(now)},
+         ToMicros(now), int64_t{topic.tracking ? 1 : 0}},
         [&](const Row& r) { out = ReadTopic(r); }));
     return {};
   }));

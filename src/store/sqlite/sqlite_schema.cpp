@@ -416,6 +416,25 @@ CREATE TABLE segments (
 );
 )sql";
 
+// v9: tracked messages (tracking/, docs/tracking.md): a message's tracking key (named by its signed
+// open, click and web-view tokens), the original targets of its rewritten links by index and its
+// HTML for the web view; and the per-template and per-topic switch that turns tracking off.
+constexpr const char* kV9 = R"sql(
+CREATE TABLE message_tracking (
+  contact_id INTEGER NOT NULL,
+  message_id INTEGER NOT NULL,
+  workspace_id INTEGER NOT NULL,
+  message_key INTEGER NOT NULL,
+  links TEXT NOT NULL,
+  html TEXT NOT NULL,
+  PRIMARY KEY (contact_id, message_id)
+);
+CREATE UNIQUE INDEX message_tracking_key ON message_tracking (message_key);
+CREATE UNIQUE INDEX message_tracking_message ON message_tracking (message_id);
+ALTER TABLE templates ADD COLUMN tracking INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE topics ADD COLUMN tracking INTEGER NOT NULL DEFAULT 1;
+)sql";
+
 }  // namespace
 
 std::vector<sql::Migration> SqliteMigrations() {
@@ -426,7 +445,8 @@ std::vector<sql::Migration> SqliteMigrations() {
           {5, "ids never reused, the feed, message topics", kV5, /*foreign_keys_off=*/true},
           {6, "contact email keys", kV6},
           {7, "the leased work queue", kV7},
-          {8, "saved segments", kV8}};
+          {8, "saved segments", kV8},
+          {9, "tracked messages", kV9}};
 }
 
 }  // namespace rapport::sqlite

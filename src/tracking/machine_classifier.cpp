@@ -1,0 +1,88 @@
+#include "tracking/machine_classifier.h"
+
+#include <cctype>
+
+namespace rapport::tracking {
+
+namespace {
+
+bool ContainsNoCase(std::string_view hay, std::string_view lower_needle) {
+  if (lower_needle.size() > hay.size()) return false;
+  for (size_t i = 0; i + lower_needle.size() <= hay.size(); ++i) {
+    size_t j = 0;
+    while (j < lower_needle.size() && std::tolower(static_cast<unsigned char>(hay[i + j])) == lower_needle[j])
+      ++j;
+    if (j == lower_needle.size()) return true;
+  }
+  return false;
+}
+
+// Lower-case fragments of user agents sent by security scanners, link checkers, crawlers and
+// HTTP libraries (a person's mail client or browser sends none of these).
+constexpr std::string_view kScannerAgents[] = {
+    "barracuda",
+    "mimecast",
+    "proofpoint",
+    "urldefense",
+    "messagelabs",
+    "symantec",
+    "forcepoint",
+    "trendmicro",
+    "sophos",
+    "fortiguard",
+    "ironport",
+    "safelinks",
+    "bingpreview",
+    "bot/",
+    "bot;",
+    "crawler",
+    "spider",
+    "python-requests",
+    "python-urllib",
+    "aiohttp",
+    "curl/",
+    "wget/",
+    "go-http-client",
+    "java/",
+    "okhttp",
+    "apache-httpclient",
+    "libwww-perl",
+    "headlesschrome",
+    "phantomjs",
+    "facebookexternalhit",
+    "skypeuripreview",
+    "whatsapp",
+    "zgrab",
+    "masscan",
+    "nessus",
+};
+
+MachineVerdict Machine(std::string reason) { return MachineVerdict{true, std::move(reason)}; }
+
+}  // namespace
+
+MachineVerdict ClassifyHit(const Hit& hit, const MachineRanges& ranges) {
+  IpAddress ip{};
+  bool has_ip = ParseIp(hit.ip, ip);
+  if (hit.kind == HitKind::kOpen) {
+    if (hit.user_agent == "Mozilla/5.0" && has_ip && ranges.Contains("apple", ip))
+      return Machine("apple_mpp");
+    if (ContainsNoCase(hit.user_agent, "googleimageproxy")) return Machine("gmail_image_proxy");
+    if (ContainsNoCase(hit.user_agent, "yahoomailproxy")) return Machine("yahoo_image_proxy");
+  }
+  if (hit.method == "HEAD") return Machine("head_request");
+  if (hit.user_agent.empty()) return Machine("no_user_agent");
+  for (std::string_view agent : kScannerAgents)
+    if (ContainsNoCase(hit.user_agent, agent)) return Machine("scanner_user_agent");
+  if (has_ip && ranges.Contains("scanner", ip)) return Machine("scanner_network");
+  if (hit.kind == HitKind::kClick) {
+    if (hit.since_sent && *hit.since_sent >= Micros(0) && *hit.since_sent < kFastClick)
+      return Machine("click_within_seconds_of_delivery");
+    if ((hit.links_in_message >= 2 && hit.distinct_links_in_burst >= hit.links_in_message) ||
+        hit.distinct_links_in_burst >= 5)
+      return Machine("all_links_at_once");
+  }
+  return {};
+}
+
+}  // namespace rapport::tracking
