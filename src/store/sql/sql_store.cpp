@@ -35,7 +35,8 @@ SqlStore::SqlStore(std::unique_ptr<Database> db, std::vector<Migration> migratio
       outbox_(*db_, clock),
       templates_(*db_, clock),
       feed_(*db_, clock, notifier_),
-      work_(*db_, clock) {}
+      work_(*db_, clock),
+      feedback_(*db_, clock) {}
 
 SqlStore::~SqlStore() = default;
 

@@ -227,6 +227,19 @@ class SqlTemplateStore final : public TemplateStore {
   const Clock& clock_;
 };
 
+class SqlFeedbackStore final : public FeedbackStore {
+ public:
+  SqlFeedbackStore(Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+  Result<FeedbackOutcome> Record(const FeedbackInput& input, const BouncePolicy& policy) override;
+  Result<std::vector<DeliverabilityCounts>> Deliverability(WorkspaceId ws, int64_t from_day,
+                                                           int64_t to_day) override;
+  Result<std::vector<FeedbackRecord>> ListForContact(WorkspaceId ws, ContactId contact) override;
+
+ private:
+  Database& db_;
+  const Clock& clock_;
+};
+
 // Makes a backend's event facet over the store's Database.
 using EventStoreFactory =
     std::function<std::unique_ptr<SqlEventStore>(Database&, const Clock&, const ErasureKey&)>;
@@ -255,6 +268,7 @@ class SqlStore final : public Store {
   TemplateStore& templates() override { return templates_; }
   FeedStore& feed() override { return feed_; }
   WorkQueueStore& work() override { return work_; }
+  FeedbackStore& feedback() override { return feedback_; }
 
   void SetErasureKey(std::string key) override { erasure_.Set(std::move(key)); }
 
@@ -276,6 +290,7 @@ class SqlStore final : public Store {
   SqlTemplateStore templates_;
   SqlFeedStore feed_;
   SqlWorkQueueStore work_;
+  SqlFeedbackStore feedback_;
 };
 
 }  // namespace rapport::sql
