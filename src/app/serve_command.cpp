@@ -13,6 +13,7 @@
 #include "app/app_context.h"
 #include "app/delivery_setup.h"
 #include "app/demo_data.h"
+#include "app/inbound_setup.h"
 #include "core/redact.h"
 #include "http/server.h"
 
@@ -113,6 +114,11 @@ Status Serve(const ServeOptions& o) {
   RAPPORT_ASSIGN_OR_RETURN(server_options.link_secret, LoadOrCreateLinkSecret(config));
   delivery::OutboxWorker& worker = *delivery->worker;
   server_options.on_queued = [&worker](MessageClass lane) { worker.Wake(lane); };
+  server_options.bounce_policy = BouncePolicyFrom(config);
+  // Bounces and complaints an MTA delivers into [inbound] maildir.
+  RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<InboundMaildirPoller> inbound,
+                           InboundMaildirPoller::Create(config, *store, clock));
+  RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<InboundSmtp> inbound_smtp, InboundSmtp::Start(config, *store, clock));
 
   http::Server server(*store, clock, server_options);
   RAPPORT_TRY(server.Start());
@@ -128,9 +134,12 @@ Status Serve(const ServeOptions& o) {
               << std::flush;
   worker.Start();
   spdlog::info("delivering through {} as {}", delivery->description, delivery->lease_owner);
+  if (inbound) inbound->Start();
   SignalWatcher watcher(set, server);
   server.Run();
   watcher.Stop();
+  if (inbound) inbound->Stop();
+  if (inbound_smtp) inbound_smtp->Stop();
   // The API has drained: nothing new is queued. The in-flight batches finish and are recorded;
   // what was not sent stays in the outbox for the next start.
   worker.Stop();

@@ -98,6 +98,16 @@ tracking::LinkSigner MakeLinkSigner(const std::string& secret) {
   return std::move(tracking::LinkSigner::Create(random)).value();
 }
 
+// The VERP codec shares the link secret (a key of its own is derived from it); a random one when
+// the secret is too short, as for links.
+tracking::VerpCodec MakeVerpCodec(const std::string& secret) {
+  if (auto v = tracking::VerpCodec::Create(secret); v.ok()) return std::move(v).value();
+  std::string random(32, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(random.data()), static_cast<int>(random.size())) != 1)
+    std::abort();
+  return std::move(tracking::VerpCodec::Create(random)).value();
+}
+
 }  // namespace
 
 struct Api::Impl {
@@ -113,7 +123,9 @@ struct Api::Impl {
                                    metrics.AddMessagesQueued(1);
                                    if (options.on_queued) options.on_queued(c);
                                  }}),
-        services{store, clock, metrics, auth, options, links, sender} {
+        verp(MakeVerpCodec(options.link_secret)),
+        feedback(store, verp, options.bounce_policy, clock),
+        services{store, clock, metrics, auth, options, links, sender, feedback} {
     AddSystemRoutes(router, services);
     AddContactRoutes(router, services);
     AddEventRoutes(router, services);
@@ -122,6 +134,8 @@ struct Api::Impl {
     AddTemplateRoutes(router, services);
     AddMessageRoutes(router, services);
     AddLinkRoutes(router, services);
+    AddFeedbackRoutes(router, services);
+    AddExportRoutes(router, services);
   }
 
   struct Admission {
@@ -143,6 +157,8 @@ struct Api::Impl {
   ClientLimiter auth_failures;
   ClientLimiter public_hits;
   send::SendService sender;
+  tracking::VerpCodec verp;
+  tracking::FeedbackIntake feedback;
   Services services;
   Router router;
 };

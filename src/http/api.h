@@ -44,6 +44,8 @@ struct ApiOptions {
   // One log line per request: method, route pattern (never the path, which may hold a token),
   // status, time and the request id (also sent back as X-Request-Id). Never a key or a body.
   bool access_log = false;
+  // Bounces and complaints (POST /api/v1/feedback): when a contact is bounced after soft bounces.
+  BouncePolicy bounce_policy;
 };
 
 class Api {

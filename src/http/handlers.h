@@ -13,6 +13,7 @@
 #include "http/metrics.h"
 #include "http/router.h"
 #include "send/send_service.h"
+#include "tracking/feedback_intake.h"
 #include "tracking/link_signer.h"
 
 namespace rapport::http {
@@ -25,6 +26,7 @@ struct Services {
   const ApiOptions& options;
   const tracking::LinkSigner& links;
   send::SendService& sender;
+  tracking::FeedbackIntake& feedback;
 };
 
 // The body as JSON, parsed with this thread's reusable parser: valid until the next ParseBody on
@@ -50,5 +52,9 @@ void AddSystemRoutes(Router& router, Services& s);
 void AddMessageRoutes(Router& router, Services& s);
 // The public pages behind signed links: /u/{token} (unsubscribe, RFC 8058 one-click on POST).
 void AddLinkRoutes(Router& router, Services& s);
+// POST /api/v1/feedback, GET /api/v1/deliverability (feedback_handlers.cpp).
+void AddFeedbackRoutes(Router& router, Services& s);
+// GET /api/v1/contacts/{id}/export (export_handlers.cpp).
+void AddExportRoutes(Router& router, Services& s);
 
 }  // namespace rapport::http

@@ -47,7 +47,7 @@ struct ServerState {
             ApiOptions{options.trust_forwarded_for, options.max_events_per_request, options.key_cache_ttl,
                        options.public_url, options.sender, options.link_secret, options.on_queued,
                        options.auth_failures_per_minute, options.public_requests_per_second,
-                       options.access_log}),
+                       options.access_log, options.bounce_policy}),
         ioc(std::max(1, options.threads)),
         control(net::make_strand(ioc)),
         acceptor(control),

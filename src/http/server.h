@@ -48,6 +48,7 @@ struct ServerOptions {
   int auth_failures_per_minute = 20;
   double public_requests_per_second = 20;
   bool access_log = true;  // see ApiOptions
+  BouncePolicy bounce_policy;  // see ApiOptions
 };
 
 class Server {
