@@ -134,7 +134,7 @@ def test_feedback_api_blocks_soft_bounces_and_complaints(data_dir):
         yahoo = [p for p in d["providers"] if p["provider"] == "yahoo.com"][0]
         assert yahoo["complaints"] == 1 and yahoo["warning"] == "complaints_over_0.3%", yahoo
         assert any(w["provider"] == "yahoo.com" for w in d["warnings"])
-        metrics = Client(srv.base).get("/metrics").body.decode()
+        metrics = Client(srv.base).get("/metrics").body
         assert 'feedback_reports_total{kind="complaint",provider="yahoo.com"} 1' in metrics
 
         # Refusals: unknown fields, bad types, a forged VERP address, another workspace's message.
@@ -181,11 +181,16 @@ def test_export_holds_everything_and_is_recorded(data_dir):
 
 
 def test_the_inbound_smtp_listener_with_swaks_and_starttls(data_dir, tmp_path):
+    """swaks (Debian's, without Net::SSLeay, so in clear) and Python's smtplib with STARTTLS
+    verifying the configured certificate."""
+    import smtplib
+    import ssl
     import subprocess
     from conftest import free_port
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=mx.shop.example",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+                    "-addext", "subjectAltName=DNS:mx.shop.example,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
     port = free_port()
     srv, api = start(data_dir, {"RAPPORT_INBOUND_LISTEN": f"127.0.0.1:{port}", "RAPPORT_INBOUND_HOSTNAME": "mx.shop.example",
                                 "RAPPORT_INBOUND_TLS_CERT_FILE": str(cert), "RAPPORT_INBOUND_TLS_KEY_FILE": str(key)})
@@ -196,22 +201,29 @@ def test_the_inbound_smtp_listener_with_swaks_and_starttls(data_dir, tmp_path):
         with open(os.path.join(SAMPLES, "yahoo_no_account.eml"), encoding="utf-8") as f:
             report.write_text(f.read().replace("\n", "\r\n"))
         out = subprocess.run(["swaks", "--server", f"127.0.0.1:{port}", "--from", "mailer-daemon@yahoo.test",
-                              "--to", verp, "--data", str(report), "--tls", "--tls-verify-host", "--silent", "1",
-                              "--tls-ca-path", str(cert), "--timeout", "20"],
+                              "--to", verp, "--data", "@" + str(report), "--timeout", "20"],
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stdout + out.stderr
+        assert "250-STARTTLS" in out.stdout and "mx.shop.example" in out.stdout, out.stdout
         wait_for(lambda: status(api, cid) == "bounced", what="the contact to be bounced over SMTP")
         assert api.get(f"/api/v1/messages/{mid}").json()["state"] == "bounced"
 
-        # Without TLS the listener still takes mail; a report about nothing of ours is accepted
-        # (250: never bounced back to a mailer-daemon) and changes nothing.
-        stray = subprocess.run(["swaks", "--server", f"127.0.0.1:{port}", "--from", "x@y.test", "--to", "bounces@shop.example",
-                                "--data", str(report), "--silent", "1", "--timeout", "20"],
+        # A report about nothing of ours is accepted (250: never bounced back to a mailer-daemon).
+        stray = subprocess.run(["swaks", "--server", f"127.0.0.1:{port}", "--from", "x@y.test",
+                                "--to", "bounces@shop.example", "--data", "@" + str(report), "--timeout", "20"],
                                capture_output=True, text=True, timeout=60)
         assert stray.returncode == 0, stray.stdout + stray.stderr
-        # The listener offers STARTTLS with the configured certificate.
-        ehlo = subprocess.run(["swaks", "--server", f"127.0.0.1:{port}", "--quit-after", "EHLO", "--to", "a@b.test"],
-                              capture_output=True, text=True, timeout=60)
-        assert "STARTTLS" in ehlo.stdout and "mx.shop.example" in ehlo.stdout, ehlo.stdout
+
+        # STARTTLS, the certificate verified, then a complaint (Microsoft JMRP) for another message.
+        mid2, cid2, verp2 = send(api, data_dir, "someone@hotmail.com")
+        context = ssl.create_default_context(cafile=str(cert))
+        with smtplib.SMTP("127.0.0.1", port, timeout=20) as smtp:
+            smtp.ehlo("relay.test")
+            assert smtp.has_extn("starttls")
+            smtp.starttls(context=context)
+            smtp.ehlo("relay.test")
+            assert not smtp.has_extn("starttls")
+            smtp.sendmail("staff@hotmail.test", [verp2], sample("outlook_jmrp_complaint.eml", "nobody@x.test").encode())
+        wait_for(lambda: status(api, cid2) == "complained", what="the complaint over STARTTLS")
     finally:
         srv.stop()
