@@ -101,9 +101,9 @@ struct InboundConfig {
   std::string hostname = "localhost";  // the listener's name in its greeting
   std::string tls_cert_file;           // PEM certificate chain; with tls_key_file, STARTTLS
   std::string tls_key_file;
-  bool verp = true;                    // envelope senders bounces+<signed message id>@domain
-  int soft_bounce_threshold = 3;       // soft bounces among ...
-  int soft_bounce_window = 5;          // ... the contact's last this many messages bounce them
+  bool verp = true;               // envelope senders bounces+<signed message id>@domain
+  int soft_bounce_threshold = 3;  // soft bounces among ...
+  int soft_bounce_window = 5;     // ... the contact's last this many messages bounce them
 };
 
 struct Config {

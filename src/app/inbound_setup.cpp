@@ -36,8 +36,8 @@ Result<delivery::InboxScan> InboundMaildirPoller::ScanOnce() {
     if (r->ignored)
       spdlog::info("inbound: report ignored: {}", r->ignored_reason);
     else
-      spdlog::info("inbound: {} for message {} (contact {} now {}){}", FeedbackKindName(r->kind), r->message_id,
-                   r->outcome.contact_id, ContactStatusName(r->outcome.status_after),
+      spdlog::info("inbound: {} for message {} (contact {} now {}){}", FeedbackKindName(r->kind),
+                   r->message_id, r->outcome.contact_id, ContactStatusName(r->outcome.status_after),
                    r->outcome.duplicate ? ", already recorded" : "");
     return {};
   });
@@ -69,7 +69,8 @@ void InboundMaildirPoller::Stop() {
 InboundSmtp::InboundSmtp(const Config& config, Store& store, const Clock& clock, tracking::VerpCodec verp)
     : verp_(std::move(verp)), intake_(store, verp_, BouncePolicyFrom(config), clock) {}
 
-Result<std::unique_ptr<InboundSmtp>> InboundSmtp::Start(const Config& config, Store& store, const Clock& clock) {
+Result<std::unique_ptr<InboundSmtp>> InboundSmtp::Start(const Config& config, Store& store,
+                                                        const Clock& clock) {
   if (config.inbound.listen.empty()) return std::unique_ptr<InboundSmtp>();
   RAPPORT_ASSIGN_OR_RETURN(HostPort hp, ParseHostPort(config.inbound.listen, "inbound.listen"));
   RAPPORT_ASSIGN_OR_RETURN(std::string secret, LoadOrCreateLinkSecret(config));
@@ -82,14 +83,16 @@ Result<std::unique_ptr<InboundSmtp>> InboundSmtp::Start(const Config& config, St
   o.tls_cert_file = config.inbound.tls_cert_file;
   o.tls_key_file = config.inbound.tls_key_file;
   tracking::FeedbackIntake* intake = &in->intake_;
-  in->listener_ = std::make_unique<delivery::SmtpListener>(o, [intake](const delivery::InboundMessage& m) -> Status {
-    auto r = intake->IngestMessage(m.data, m.rcpt_to.empty() ? std::string_view() : std::string_view(m.rcpt_to[0]));
-    if (!r.ok()) return r.error();
-    if (!r->ignored)
-      spdlog::info("inbound smtp: {} for message {} (contact {} now {})", FeedbackKindName(r->kind), r->message_id,
-                   r->outcome.contact_id, ContactStatusName(r->outcome.status_after));
-    return {};
-  });
+  in->listener_ =
+      std::make_unique<delivery::SmtpListener>(o, [intake](const delivery::InboundMessage& m) -> Status {
+        auto r = intake->IngestMessage(
+            m.data, m.rcpt_to.empty() ? std::string_view() : std::string_view(m.rcpt_to[0]));
+        if (!r.ok()) return r.error();
+        if (!r->ignored)
+          spdlog::info("inbound smtp: {} for message {} (contact {} now {})", FeedbackKindName(r->kind),
+                       r->message_id, r->outcome.contact_id, ContactStatusName(r->outcome.status_after));
+        return {};
+      });
   RAPPORT_TRY(in->listener_->Start());
   spdlog::info("receiving bounces and complaints by SMTP on {}:{}{}", hp.host, in->listener_->port(),
                o.tls_cert_file.empty() ? "" : " (STARTTLS)");

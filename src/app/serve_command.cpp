@@ -118,7 +118,8 @@ Status Serve(const ServeOptions& o) {
   // Bounces and complaints an MTA delivers into [inbound] maildir.
   RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<InboundMaildirPoller> inbound,
                            InboundMaildirPoller::Create(config, *store, clock));
-  RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<InboundSmtp> inbound_smtp, InboundSmtp::Start(config, *store, clock));
+  RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<InboundSmtp> inbound_smtp,
+                           InboundSmtp::Start(config, *store, clock));
 
   http::Server server(*store, clock, server_options);
   RAPPORT_TRY(server.Start());

@@ -29,9 +29,9 @@ Result<std::string> OptString(const json::object& o, std::string_view key, size_
 }
 
 Result<tracking::FeedbackNotice> DecodeNotice(const json::object& o) {
-  static constexpr std::string_view kKnown[] = {"type",      "message_id",    "envelope_sender", "status",
-                                                "smtp_code", "diagnostic",    "feedback_type",   "reporter",
-                                                "permanent", "raw",           "envelope_recipient"};
+  static constexpr std::string_view kKnown[] = {"type",      "message_id", "envelope_sender",   "status",
+                                                "smtp_code", "diagnostic", "feedback_type",     "reporter",
+                                                "permanent", "raw",        "envelope_recipient"};
   for (const auto& [key, value] : o) {
     bool known = false;
     for (std::string_view k : kKnown) known |= key == k;
@@ -40,7 +40,8 @@ Result<tracking::FeedbackNotice> DecodeNotice(const json::object& o) {
   tracking::FeedbackNotice n;
   RAPPORT_ASSIGN_OR_RETURN(n.type, OptString(o, "type", 32));
   if (const json::value* id = o.if_contains("message_id"); id && !id->is_null()) {
-    if (!id->is_int64() || id->as_int64() <= 0) return Error::Invalid("message_id", "message_id is a positive integer");
+    if (!id->is_int64() || id->as_int64() <= 0)
+      return Error::Invalid("message_id", "message_id is a positive integer");
     n.message_id = id->as_int64();
   }
   RAPPORT_ASSIGN_OR_RETURN(n.envelope_sender, OptString(o, "envelope_sender", 320));
@@ -115,7 +116,8 @@ void AddFeedbackRoutes(Router& router, Services& s) {
       result = s.feedback.IngestNotice(call.key.workspace_id, notice);
     }
     if (!result.ok()) return result.error();
-    if (!result->ignored && !result->outcome.duplicate) s.metrics.AddFeedback(FeedbackKindName(result->kind), result->provider);
+    if (!result->ignored && !result->outcome.duplicate)
+      s.metrics.AddFeedback(FeedbackKindName(result->kind), result->provider);
     return JsonResponse(result->ignored || result->outcome.duplicate ? 200 : 201, EncodeResult(*result));
   });
 
@@ -149,7 +151,8 @@ void AddFeedbackRoutes(Router& router, Services& s) {
                      {"complaint_rate", h.complaint_rate}};
       d["warning"] = h.warning.empty() ? json::value(nullptr) : json::value(h.warning);
       if (!h.warning.empty())
-        warnings.push_back(json::object{{"day", FormatDay(h.day)}, {"provider", h.provider}, {"warning", h.warning}});
+        warnings.push_back(
+            json::object{{"day", FormatDay(h.day)}, {"provider", h.provider}, {"warning", h.warning}});
       days.push_back(std::move(d));
     }
     return JsonResponse(200, json::object{{"from", FormatDay(from)},

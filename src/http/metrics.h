@@ -43,7 +43,7 @@ class Metrics {
   mutable std::mutex mu_;
   std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;  // GUARDED_BY(mu_)
   std::map<std::pair<std::string, std::string>, Histogram> latency_;        // GUARDED_BY(mu_)
-  std::map<std::pair<std::string, std::string>, uint64_t> feedback_;         // GUARDED_BY(mu_)
+  std::map<std::pair<std::string, std::string>, uint64_t> feedback_;        // GUARDED_BY(mu_)
   std::atomic<int64_t> events_ingested_{0};
   std::atomic<int64_t> messages_queued_{0};
   std::atomic<int64_t> store_errors_{0};

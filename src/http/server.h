@@ -47,7 +47,7 @@ struct ServerOptions {
   // per second on the public link pages.
   int auth_failures_per_minute = 20;
   double public_requests_per_second = 20;
-  bool access_log = true;  // see ApiOptions
+  bool access_log = true;      // see ApiOptions
   BouncePolicy bounce_policy;  // see ApiOptions
 };
 

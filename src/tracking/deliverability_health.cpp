@@ -36,7 +36,8 @@ std::vector<ProviderHealth> SummarizeDeliverability(const std::vector<Deliverabi
       h.bounce_rate = static_cast<double>(c.hard_bounces + c.soft_bounces + c.rejected) / attempted;
       h.block_rate = static_cast<double>(c.blocks) / attempted;
     }
-    if (c.delivered > 0) h.complaint_rate = static_cast<double>(c.complaints) / static_cast<double>(c.delivered);
+    if (c.delivered > 0)
+      h.complaint_rate = static_cast<double>(c.complaints) / static_cast<double>(c.delivered);
     h.warning = ComplaintWarning(h.complaint_rate);
     out.push_back(std::move(h));
   }

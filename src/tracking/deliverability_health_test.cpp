@@ -5,8 +5,8 @@
 namespace rapport::tracking {
 namespace {
 
-DeliverabilityCounts Row(int64_t day, std::string domain, int64_t delivered, int64_t complaints, int64_t blocks = 0,
-                         int64_t hard = 0, int64_t rejected = 0) {
+DeliverabilityCounts Row(int64_t day, std::string domain, int64_t delivered, int64_t complaints,
+                         int64_t blocks = 0, int64_t hard = 0, int64_t rejected = 0) {
   DeliverabilityCounts c;
   c.day = day;
   c.domain = std::move(domain);
@@ -19,8 +19,9 @@ DeliverabilityCounts Row(int64_t day, std::string domain, int64_t delivered, int
 }
 
 TEST(DeliverabilityHealth, FoldsDomainsIntoProvidersWithRates) {
-  auto h = SummarizeDeliverability({Row(10, "gmail.com", 600, 1), Row(10, "googlemail.com", 400, 0),
-                                    Row(10, "yahoo.com", 1000, 4, 10, 5, 0), Row(11, "gmail.com", 0, 0, 0, 0, 2)});
+  auto h =
+      SummarizeDeliverability({Row(10, "gmail.com", 600, 1), Row(10, "googlemail.com", 400, 0),
+                               Row(10, "yahoo.com", 1000, 4, 10, 5, 0), Row(11, "gmail.com", 0, 0, 0, 0, 2)});
   ASSERT_EQ(h.size(), 3u);
   EXPECT_EQ(h[0].provider, "gmail.com");
   EXPECT_EQ(h[0].counts.delivered, 1000);

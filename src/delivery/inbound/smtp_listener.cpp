@@ -96,7 +96,8 @@ void SmtpListener::Impl::Serve(Connection& c) {
       InboundSmtpSession::Step step = session.OnLine(line);
       if (step.message) {
         Status st = sink(*step.message);
-        bool retry = !st.ok() && (st.error().code == ErrorCode::kUnavailable || st.error().code == ErrorCode::kInternal);
+        bool retry = !st.ok() &&
+                     (st.error().code == ErrorCode::kUnavailable || st.error().code == ErrorCode::kInternal);
         if (!st.ok() && !retry) spdlog::info("inbound smtp: report refused: {}", st.error().message);
         step.reply = retry ? InboundSmtpSession::TryLater() : InboundSmtpSession::Accepted();
       }
@@ -198,7 +199,9 @@ Status SmtpListener::Start() {
   if (!ec) m.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) m.acceptor.bind(ep, ec);
   if (!ec) m.acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return Error::Unavailable("cannot listen on " + m.options.host + ":" + std::to_string(m.options.port) + ": " + ec.message());
+  if (ec)
+    return Error::Unavailable("cannot listen on " + m.options.host + ":" + std::to_string(m.options.port) +
+                              ": " + ec.message());
   m.accept_thread = std::thread([&m] { m.AcceptLoop(); });
   return {};
 }

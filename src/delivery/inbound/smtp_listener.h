@@ -22,7 +22,7 @@ namespace rapport::delivery {
 
 struct SmtpListenerOptions {
   std::string host = "127.0.0.1";
-  int port = 0;               // 0: any free port (port() tells which)
+  int port = 0;  // 0: any free port (port() tells which)
   std::string hostname = "localhost";
   std::string tls_cert_file;  // PEM; with tls_key_file, STARTTLS is offered
   std::string tls_key_file;

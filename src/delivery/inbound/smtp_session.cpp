@@ -91,7 +91,8 @@ InboundSmtpSession::Step InboundSmtpSession::Command(std::string_view line) {
     return s;
   }
   if (StartsWithNoCase(line, "RCPT TO:")) {
-    if (state_ != State::kMail && state_ != State::kRcpt) return bad("503 5.5.1 Bad sequence of commands\r\n");
+    if (state_ != State::kMail && state_ != State::kRcpt)
+      return bad("503 5.5.1 Bad sequence of commands\r\n");
     auto to = PathArgument(line.substr(8));
     if (!to || to->empty()) return bad("501 5.5.4 Syntax: RCPT TO:<address>\r\n");
     if (current_.rcpt_to.size() >= kMaxRecipients) {

@@ -33,9 +33,9 @@ class InboundSmtpSession {
       : hostname_(std::move(hostname)), tls_available_(tls_available), max_bytes_(max_message_bytes) {}
 
   struct Step {
-    std::string reply;                     // to send (CRLF-terminated lines); may be empty in DATA
-    bool start_tls = false;                // after sending the reply, start the TLS handshake
-    bool close = false;                    // after sending the reply, close the connection
+    std::string reply;                      // to send (CRLF-terminated lines); may be empty in DATA
+    bool start_tls = false;                 // after sending the reply, start the TLS handshake
+    bool close = false;                     // after sending the reply, close the connection
     std::optional<InboundMessage> message;  // a complete message: deliver it, then send SetResult's reply
   };
 
