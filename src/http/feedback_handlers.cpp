@@ -107,10 +107,7 @@ void AddFeedbackRoutes(Router& router, Services& s) {
       if (o.size() > 2 || (o.size() == 2 && !o.contains("envelope_recipient")))
         return Error::Invalid("raw", "raw goes alone (with envelope_recipient at most)");
       RAPPORT_ASSIGN_OR_RETURN(std::string rcpt, OptString(o, "envelope_recipient", 320));
-      result = s.feedback.IngestMessage(raw->as_string(), rcpt);
-      // A report that names another workspace's message is not this key's to act on.
-      if (result.ok() && !result->ignored && result->workspace_id != call.key.workspace_id)
-        return Error::NotFound("the report names no message of this workspace");
+      result = s.feedback.IngestMessage(raw->as_string(), rcpt, call.key.workspace_id);
     } else {
       RAPPORT_ASSIGN_OR_RETURN(tracking::FeedbackNotice notice, DecodeNotice(o));
       result = s.feedback.IngestNotice(call.key.workspace_id, notice);

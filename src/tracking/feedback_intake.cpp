@@ -56,7 +56,8 @@ Result<IngestResult> FeedbackIntake::Record(WorkspaceId ws, MessageId id, Feedba
   return r;
 }
 
-Result<IngestResult> FeedbackIntake::IngestMessage(std::string_view raw, std::string_view envelope_rcpt) {
+Result<IngestResult> FeedbackIntake::IngestMessage(std::string_view raw, std::string_view envelope_rcpt,
+                                                   std::optional<WorkspaceId> only_workspace) {
   RAPPORT_ASSIGN_OR_RETURN(mail::FeedbackReport report, mail::ParseFeedbackReport(raw));
   std::optional<VerpClaims> claims;
   std::vector<std::string> candidates;
@@ -70,6 +71,8 @@ Result<IngestResult> FeedbackIntake::IngestMessage(std::string_view raw, std::st
     }
   }
   if (!claims) return Error::NotFound("the report names no message of ours (no valid VERP address)");
+  if (only_workspace && claims->workspace_id != *only_workspace)
+    return Error::NotFound("the report names no message of this workspace");
 
   if (report.kind == mail::ReportKind::kComplaint) {
     const std::string& type = report.complaint.feedback_type;

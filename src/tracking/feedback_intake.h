@@ -54,8 +54,11 @@ class FeedbackIntake {
       : store_(store), verp_(verp), policy_(policy), clock_(clock) {}
 
   // A raw DSN or ARF message; `envelope_rcpt` is the RCPT TO it arrived for (empty when unknown,
-  // as for a maildir file). kInvalid (field "report") for what is not a report.
-  Result<IngestResult> IngestMessage(std::string_view raw, std::string_view envelope_rcpt = {});
+  // as for a maildir file). kInvalid (field "report") for what is not a report. With
+  // `only_workspace` (the API key's), a report about another workspace's message is kNotFound
+  // and records nothing.
+  Result<IngestResult> IngestMessage(std::string_view raw, std::string_view envelope_rcpt = {},
+                                     std::optional<WorkspaceId> only_workspace = std::nullopt);
   // A notice of workspace `ws` (the API key's): a message id or a VERP address of another
   // workspace is kNotFound. kInvalid naming the field for a bad notice.
   Result<IngestResult> IngestNotice(WorkspaceId ws, const FeedbackNotice& notice);

@@ -137,6 +137,15 @@ TEST_F(FeedbackIntakeTest, TheEnvelopeRecipientFindsTheMessage) {
   forged[forged.find('@') - 1] = forged[forged.find('@') - 1] == 'a' ? 'b' : 'a';
   EXPECT_FALSE(intake_->IngestMessage(Sample("gmail_address_not_found.eml"), forged).ok());
   EXPECT_EQ(intake_->IngestMessage(Sample("not_a_report.eml")).error().code, ErrorCode::kInvalid);
+  // Through the API a key acts on its own workspace only: nothing is recorded for another.
+  auto foreign = intake_->IngestMessage(Sample("gmail_address_not_found.eml"),
+                                        verp_.Encode("bounces@rapport.test", ws_, id), ws_ + 1);
+  ASSERT_FALSE(foreign.ok());
+  EXPECT_EQ(foreign.error().code, ErrorCode::kNotFound);
+  auto own = intake_->IngestMessage(Sample("gmail_address_not_found.eml"),
+                                    verp_.Encode("bounces@rapport.test", ws_, id), ws_);
+  ASSERT_TRUE(own.ok());
+  EXPECT_TRUE(own->outcome.duplicate);  // recorded once, above
 }
 
 TEST_F(FeedbackIntakeTest, SoftBouncesOfThreeMessagesBounceTheContact) {
