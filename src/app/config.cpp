@@ -206,6 +206,17 @@ struct KeySpec {
     return {};                                                                 \
   }
 
+// [inbound] listen: empty (no listener) or HOST:PORT.
+Status SetInboundListen(Config& c, std::string_view k, const Raw& r, const Origin& o) {
+  RAPPORT_ASSIGN_OR_RETURN(std::string s, AsString(k, r, o));
+  if (!s.empty()) {
+    auto hp = ParseHostPort(s, k);
+    if (!hp.ok()) return Bad(k, o, hp.error().message);
+  }
+  c.inbound.listen = s;
+  return {};
+}
+
 const std::vector<KeySpec>& Keys() {
   static const std::vector<KeySpec> keys =
       {
@@ -291,6 +302,16 @@ const std::vector<KeySpec>& Keys() {
              return {};
            }},
           {"sender", "list_id", RAPPORT_CFG_SET(sender.list_id, AsString(k, r, o))},
+          {"inbound", "maildir", RAPPORT_CFG_SET(inbound.maildir, AsString(k, r, o))},
+          {"inbound", "poll", RAPPORT_CFG_SET(inbound.poll, AsDuration(k, r, o))},
+          {"inbound", "listen", SetInboundListen},
+          {"inbound", "hostname", RAPPORT_CFG_SET(inbound.hostname, AsNonEmpty(k, r, o))},
+          {"inbound", "tls_cert_file", RAPPORT_CFG_SET(inbound.tls_cert_file, AsString(k, r, o))},
+          {"inbound", "tls_key_file", RAPPORT_CFG_SET(inbound.tls_key_file, AsString(k, r, o))},
+          {"inbound", "verp", RAPPORT_CFG_SET(inbound.verp, AsBool(k, r, o))},
+          {"inbound", "soft_bounce_threshold",
+           RAPPORT_CFG_SET(inbound.soft_bounce_threshold, AsInt(k, r, o, 1, 100))},
+          {"inbound", "soft_bounce_window", RAPPORT_CFG_SET(inbound.soft_bounce_window, AsInt(k, r, o, 1, 100))},
           {"sender", "unsubscribe_mailto",
            [](Config& c, std::string_view k, const Raw& r, const Origin& o) -> Status {
              RAPPORT_ASSIGN_OR_RETURN(std::string s, AsString(k, r, o));
@@ -561,6 +582,13 @@ Status ApplyConfigFlags(Config& config, const ConfigFlags& flags) {
 }
 
 Status ValidateConfig(const Config& config) {
+  if (config.inbound.tls_cert_file.empty() != config.inbound.tls_key_file.empty())
+    return Error::Invalid("inbound.tls_key_file",
+                          "inbound.tls_cert_file and inbound.tls_key_file go together");
+  if (config.inbound.poll.count() < 1) return Error::Invalid("inbound.poll", "inbound.poll: at least 1 s");
+  if (config.inbound.soft_bounce_threshold > config.inbound.soft_bounce_window)
+    return Error::Invalid("inbound.soft_bounce_threshold",
+                          "inbound.soft_bounce_threshold: at most inbound.soft_bounce_window");
   if (config.delivery.transport == "smtp" && config.delivery.smtp_url.empty())
     return Error::Invalid("delivery.smtp_url",
                           "delivery.smtp_url: required when delivery.transport is \"smtp\"");

@@ -103,6 +103,19 @@ struct TrackingConfig {
   std::string apple_ranges_url = "https://mask-api.icloud.com/egress-ip-ranges.csv";
 };
 
+// Bounces and complaints coming back (docs/feedback.md).
+struct InboundConfig {
+  std::string maildir;                 // a maildir an MTA delivers DSN/ARF reports into; empty: none
+  std::chrono::seconds poll{5};        // how often the maildir's new/ is scanned
+  std::string listen;                  // HOST:PORT of the inbound SMTP listener; empty: none
+  std::string hostname = "localhost";  // the listener's name in its greeting
+  std::string tls_cert_file;           // PEM certificate chain; with tls_key_file, STARTTLS
+  std::string tls_key_file;
+  bool verp = true;               // envelope senders bounces+<signed message id>@domain
+  int soft_bounce_threshold = 3;  // soft bounces among ...
+  int soft_bounce_window = 5;     // ... the contact's last this many messages bounce them
+};
+
 struct Config {
   std::string data_dir = "var";
   ServerConfig server;
@@ -113,6 +126,7 @@ struct Config {
   std::vector<DkimConfig> dkim;
   std::vector<ProviderConfig> providers;  // [[provider]]
   TrackingConfig tracking;
+  InboundConfig inbound;
 
   // The store URL or path to open: store.url, or <data_dir>/rapport.db.
   std::string StoreUrl() const;

@@ -285,5 +285,35 @@ TEST(ConfigTest, SenderMailboxesAreCheckedAtLoad) {
   EXPECT_EQ(st.error().field, "sender.unsubscribe_mailto");
 }
 
+// Issue 16 item 6: the inbound side (maildir, SMTP listener, VERP, the soft bounce rule).
+TEST(ConfigTest, InboundKeys) {
+  auto d = LoadConfig("", {}, {});
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d->inbound.verp);
+  EXPECT_EQ(d->inbound.soft_bounce_threshold, 3);
+  EXPECT_EQ(d->inbound.soft_bounce_window, 5);
+  EXPECT_TRUE(d->inbound.maildir.empty() && d->inbound.listen.empty());
+  auto c = LoadConfig("",
+                      {{"RAPPORT_INBOUND_MAILDIR", "/var/mail/b"},
+                       {"RAPPORT_INBOUND_LISTEN", "0.0.0.0:2525"},
+                       {"RAPPORT_INBOUND_POLL", "10s"},
+                       {"RAPPORT_INBOUND_SOFT_BOUNCE_THRESHOLD", "2"}},
+                      {});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->inbound.maildir, "/var/mail/b");
+  EXPECT_EQ(c->inbound.listen, "0.0.0.0:2525");
+  EXPECT_EQ(c->inbound.poll.count(), 10);
+  EXPECT_EQ(c->inbound.soft_bounce_threshold, 2);
+  auto bad_listen = LoadConfig("", {{"RAPPORT_INBOUND_LISTEN", "nope"}}, {});
+  ASSERT_FALSE(bad_listen.ok());
+  EXPECT_EQ(bad_listen.error().field, "inbound.listen");
+  auto over = LoadConfig("", {{"RAPPORT_INBOUND_SOFT_BOUNCE_THRESHOLD", "6"}}, {});
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.error().field, "inbound.soft_bounce_threshold");
+  auto half_tls = LoadConfig("", {{"RAPPORT_INBOUND_TLS_CERT_FILE", "c.pem"}}, {});
+  ASSERT_FALSE(half_tls.ok());
+  EXPECT_EQ(half_tls.error().field, "inbound.tls_key_file");
+}
+
 }  // namespace
 }  // namespace rapport::app

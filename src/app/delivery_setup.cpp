@@ -128,6 +128,15 @@ Result<std::unique_ptr<DeliveryStack>> BuildDeliveryStack(const Config& config, 
   wo.lease = config.delivery.lease;
   wo.retry.max_age = config.delivery.max_age;
   wo.pipeline = true;
+  if (config.inbound.verp) {
+    // VERP: each message's envelope sender names it, so an asynchronous bounce finds it.
+    RAPPORT_ASSIGN_OR_RETURN(std::string secret, LoadOrCreateLinkSecret(config));
+    RAPPORT_ASSIGN_OR_RETURN(tracking::VerpCodec verp, tracking::VerpCodec::Create(secret));
+    stack->verp = std::make_unique<tracking::VerpCodec>(std::move(verp));
+    wo.envelope_sender = [v = stack->verp.get()](const OutboxMessage& m) {
+      return v->Encode(m.mail_from, m.workspace_id, m.id);
+    };
+  }
   stack->worker =
       std::make_unique<delivery::OutboxWorker>(store.outbox(), clock, *stack->limiter, *stack->transactional,
                                                *stack->marketing, std::move(signer), wo);

@@ -22,6 +22,7 @@
 #include "delivery/rate_limiter.h"
 #include "delivery/transport.h"
 #include "mail/dkim_keyring.h"
+#include "tracking/verp_address.h"
 
 namespace rapport::app {
 
@@ -31,6 +32,7 @@ struct DeliveryStack {
   std::unique_ptr<delivery::TransportCopies> copies;  // over both lanes: erased with a contact
   std::unique_ptr<mail::DkimKeyring> keyring;         // the worker's signer signs with it
   std::unique_ptr<delivery::RateLimiter> limiter;
+  std::unique_ptr<tracking::VerpCodec> verp;  // set when inbound.verp: the worker's envelope senders
   std::unique_ptr<delivery::OutboxWorker> worker;
   std::string description;  // for the start-up log line: transport, DKIM domains
   std::string node_id;      // this node (delivery.node_id or <data_dir>/node-id)

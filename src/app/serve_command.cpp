@@ -15,6 +15,7 @@
 #include "app/delivery_setup.h"
 #include "app/demo_data.h"
 #include "app/tracking_setup.h"
+#include "app/inbound_setup.h"
 #include "core/redact.h"
 #include "http/server.h"
 #include "segment/segment_service.h"
@@ -137,6 +138,13 @@ Status Serve(const ServeOptions& o) {
       index_stats.bytes / (1024 * 1024));
   server_options.segments = &segments;
 
+  server_options.bounce_policy = BouncePolicyFrom(config);
+  // Bounces and complaints an MTA delivers into [inbound] maildir.
+  RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<InboundMaildirPoller> inbound,
+                           InboundMaildirPoller::Create(config, *store, clock));
+  RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<InboundSmtp> inbound_smtp,
+                           InboundSmtp::Start(config, *store, clock));
+
   http::Server server(*store, clock, server_options);
   RAPPORT_TRY(server.Start());
   spdlog::info("rapport {} listening on http://{}:{}", RAPPORT_VERSION, listen.host, server.port());
@@ -151,9 +159,12 @@ Status Serve(const ServeOptions& o) {
               << std::flush;
   worker.Start();
   spdlog::info("delivering through {} as {}", delivery->description, delivery->lease_owner);
+  if (inbound) inbound->Start();
   SignalWatcher watcher(set, server);
   server.Run();
   watcher.Stop();
+  if (inbound) inbound->Stop();
+  if (inbound_smtp) inbound_smtp->Stop();
   // The API has drained: nothing new is queued. The in-flight batches finish and are recorded;
   // what was not sent stays in the outbox for the next start.
   worker.Stop();

@@ -133,7 +133,8 @@ Result<RoundStats> OutboxWorker::RunOnce(MessageClass lane_class) {
   for (Claimed& c : batch) {
     if (!c.sign_error.empty()) continue;
     OutgoingMessage& out = sending.emplace_back();
-    out.envelope.mail_from = c.message.mail_from;
+    out.envelope.mail_from =
+        options_.envelope_sender ? options_.envelope_sender(c.message) : c.message.mail_from;
     out.envelope.rcpt_to = {c.message.rcpt_to};
     out.data = std::move(c.message.mime);  // not needed after this round
     out.message_id = c.message.id;

@@ -64,6 +64,9 @@ struct OutboxWorkerOptions {
   // an idle round, or Stop()); a crash in between re-sends them (at least once, as always).
   bool pipeline = false;
   RetryPolicyOptions retry;
+  // The envelope sender (MAIL FROM) of a message; unset: its stored mail_from. The composition
+  // root sets the VERP form (tracking/verp_address.h), so an asynchronous bounce finds its message.
+  std::function<std::string(const OutboxMessage&)> envelope_sender;
 };
 
 // Attempts that did not deliver, by mailbox provider (ProviderGroup of the recipient's domain)

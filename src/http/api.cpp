@@ -108,6 +108,16 @@ ApiOptions WithRanges(ApiOptions o) {
   return o;
 }
 
+// The VERP codec shares the link secret (a key of its own is derived from it); a random one when
+// the secret is too short, as for links.
+tracking::VerpCodec MakeVerpCodec(const std::string& secret) {
+  if (auto v = tracking::VerpCodec::Create(secret); v.ok()) return std::move(v).value();
+  std::string random(32, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(random.data()), static_cast<int>(random.size())) != 1)
+    std::abort();
+  return std::move(tracking::VerpCodec::Create(random)).value();
+}
+
 }  // namespace
 
 struct Api::Impl {
@@ -124,7 +134,9 @@ struct Api::Impl {
                                    if (options.on_queued) options.on_queued(c);
                                  }}),
         bursts(tracking::kBurstWindow),
-        services{store, clock, metrics, auth, options, *links, sender, options.segments, bursts} {
+        verp(MakeVerpCodec(options.link_secret)),
+        feedback(store, verp, options.bounce_policy, clock),
+        services{store, clock, metrics, auth, options, *links, sender, options.segments, bursts, feedback} {
     AddSystemRoutes(router, services);
     AddContactRoutes(router, services);
     AddEventRoutes(router, services);
@@ -135,6 +147,8 @@ struct Api::Impl {
     AddLinkRoutes(router, services);
     AddSegmentRoutes(router, services);
     AddTrackingRoutes(router, services);
+    AddFeedbackRoutes(router, services);
+    AddExportRoutes(router, services);
   }
 
   struct Admission {
@@ -157,6 +171,8 @@ struct Api::Impl {
   ClientLimiter public_hits;
   send::SendService sender;
   tracking::ClickBursts bursts;
+  tracking::VerpCodec verp;
+  tracking::FeedbackIntake feedback;
   Services services;
   Router router;
 };

@@ -60,6 +60,8 @@ struct ApiOptions {
   // The deployment's link signer (its key ring, rotated by `rapport links rotate`); null: a
   // signer of one key, link_secret.
   std::shared_ptr<tracking::LinkSigner> link_signer;
+  // Bounces and complaints (POST /api/v1/feedback): when a contact is bounced after soft bounces.
+  BouncePolicy bounce_policy;
 };
 
 class Api {

@@ -14,6 +14,7 @@
 #include "http/router.h"
 #include "send/send_service.h"
 #include "tracking/click_bursts.h"
+#include "tracking/feedback_intake.h"
 #include "tracking/link_signer.h"
 
 namespace rapport::segment {
@@ -32,6 +33,7 @@ struct Services {
   send::SendService& sender;
   segment::SegmentService* segments;  // null: the segment routes answer 503
   tracking::ClickBursts& bursts;  // recent clicks per message (the machine rule)
+  tracking::FeedbackIntake& feedback;
 };
 
 // The body as JSON, parsed with this thread's reusable parser: valid until the next ParseBody on
@@ -61,5 +63,9 @@ void AddSegmentRoutes(Router& router, Services& s);
 void AddLinkRoutes(Router& router, Services& s);
 // The public tracking routes: /o/{token} (open pixel), /c/{token} (click), /v/{token} (web view).
 void AddTrackingRoutes(Router& router, Services& s);
+// POST /api/v1/feedback, GET /api/v1/deliverability (feedback_handlers.cpp).
+void AddFeedbackRoutes(Router& router, Services& s);
+// GET /api/v1/contacts/{id}/export (export_handlers.cpp).
+void AddExportRoutes(Router& router, Services& s);
 
 }  // namespace rapport::http

@@ -1,5 +1,7 @@
 #include "http/metrics.h"
 
+#include <algorithm>
+
 #include <cstdio>
 
 namespace rapport::http {
@@ -66,7 +68,29 @@ std::string Metrics::Render() const {
   out += "# HELP store_errors_total Store calls that failed as internal or unavailable.\n";
   out += "# TYPE store_errors_total counter\n";
   out += "store_errors_total " + std::to_string(store_errors_.load()) + "\n";
+  out +=
+      "# HELP feedback_reports_total Bounces, blocks and complaints recorded, by kind and mailbox "
+      "provider.\n";
+  out += "# TYPE feedback_reports_total counter\n";
+  for (const auto& [key, n] : feedback_)
+    out += "feedback_reports_total{kind=\"" + key.first + "\",provider=\"" + key.second + "\"} " +
+           std::to_string(n) + "\n";
   return out;
+}
+
+void Metrics::AddFeedback(std::string_view kind, std::string_view provider) {
+  bool plain =
+      !provider.empty() && provider.size() <= 64 && std::all_of(provider.begin(), provider.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
+      });
+  std::lock_guard lock(mu_);
+  std::pair<std::string, std::string> key{std::string(kind), plain ? std::string(provider) : "other"};
+  if (!feedback_.contains(key)) {
+    size_t providers = 0;
+    for (const auto& [k, n] : feedback_) providers += k.first == key.first;
+    if (providers >= 32) key.second = "other";
+  }
+  ++feedback_[key];
 }
 
 }  // namespace rapport::http

@@ -4,6 +4,8 @@
 //   events_ingested_total                               counter (accepted events)
 //   messages_queued_total                               counter (messages queued through the API)
 //   store_errors_total                                  counter (internal/unavailable store results)
+//   feedback_reports_total{kind,provider}               counter (bounces, blocks, complaints recorded;
+//                                                       provider: a known mailbox provider or "other")
 // `route` is the route pattern ("/api/v1/contacts/{id}"), "unmatched" for unknown paths, so
 // label cardinality stays bounded. Thread-safe.
 #pragma once
@@ -26,6 +28,9 @@ class Metrics {
   void AddEventsIngested(int64_t n) { events_ingested_.fetch_add(n, std::memory_order_relaxed); }
   void AddMessagesQueued(int64_t n) { messages_queued_.fetch_add(n, std::memory_order_relaxed); }
   void AddStoreError() { store_errors_.fetch_add(1, std::memory_order_relaxed); }
+  // One recorded report (core/feedback.h FeedbackKindName, the provider group). At most 32
+  // providers get their own label; the rest count as "other".
+  void AddFeedback(std::string_view kind, std::string_view provider);
   std::string Render() const;
 
  private:
@@ -38,6 +43,7 @@ class Metrics {
   mutable std::mutex mu_;
   std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;  // GUARDED_BY(mu_)
   std::map<std::pair<std::string, std::string>, Histogram> latency_;        // GUARDED_BY(mu_)
+  std::map<std::pair<std::string, std::string>, uint64_t> feedback_;        // GUARDED_BY(mu_)
   std::atomic<int64_t> events_ingested_{0};
   std::atomic<int64_t> messages_queued_{0};
   std::atomic<int64_t> store_errors_{0};

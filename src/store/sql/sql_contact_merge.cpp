@@ -84,6 +84,8 @@ Result<Contact> SqlContactStore::Merge(WorkspaceId ws, ContactId into_id, Contac
         moved("UPDATE message_tracking SET contact_id = $1 WHERE contact_id = $2 AND workspace_id = $3"));
     RAPPORT_TRY(
         moved("UPDATE delivery_attempts SET contact_id = $1 WHERE contact_id = $2 AND workspace_id = $3"));
+    RAPPORT_TRY(
+        moved("UPDATE message_feedback SET contact_id = $1 WHERE contact_id = $2 AND workspace_id = $3"));
 
     // `from` keeps its row (its id stays taken) without identifiers; then `into` takes what it lacks.
     RAPPORT_TRY(

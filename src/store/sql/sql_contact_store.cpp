@@ -289,6 +289,7 @@ Result<ErasedContact> SqlContactStore::Erase(WorkspaceId ws, ContactId id) {
              std::string_view("DELETE FROM subscriptions WHERE contact_id = $1 AND workspace_id = $2"),
              std::string_view("DELETE FROM delivery_attempts WHERE contact_id = $1 AND workspace_id = $2"),
              std::string_view("DELETE FROM message_tracking WHERE contact_id = $1 AND workspace_id = $2"),
+             std::string_view("DELETE FROM message_feedback WHERE contact_id = $1 AND workspace_id = $2"),
              std::string_view("DELETE FROM outbox_bodies WHERE contact_id = $1 AND message_id IN "
                               "(SELECT id FROM outbox_messages WHERE contact_id = $1 AND workspace_id = $2)"),
              std::string_view("DELETE FROM outbox_messages WHERE contact_id = $1 AND workspace_id = $2"),

@@ -37,7 +37,8 @@ SqlStore::SqlStore(std::unique_ptr<Database> db, std::vector<Migration> migratio
       feed_(*db_, clock, notifier_),
       work_(*db_, clock),
       segments_(*db_, clock),
-      tracking_(*db_) {}
+      tracking_(*db_),
+      feedback_(*db_, clock) {}
 
 SqlStore::~SqlStore() = default;
 

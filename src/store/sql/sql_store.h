@@ -241,6 +241,19 @@ class SqlTemplateStore final : public TemplateStore {
   const Clock& clock_;
 };
 
+class SqlFeedbackStore final : public FeedbackStore {
+ public:
+  SqlFeedbackStore(Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+  Result<FeedbackOutcome> Record(const FeedbackInput& input, const BouncePolicy& policy) override;
+  Result<std::vector<DeliverabilityCounts>> Deliverability(WorkspaceId ws, int64_t from_day,
+                                                           int64_t to_day) override;
+  Result<std::vector<FeedbackRecord>> ListForContact(WorkspaceId ws, ContactId contact) override;
+
+ private:
+  Database& db_;
+  const Clock& clock_;
+};
+
 // Makes a backend's event facet over the store's Database.
 using EventStoreFactory =
     std::function<std::unique_ptr<SqlEventStore>(Database&, const Clock&, const ErasureKey&)>;
@@ -271,6 +284,7 @@ class SqlStore final : public Store {
   WorkQueueStore& work() override { return work_; }
   SegmentStore& segments() override { return segments_; }
   TrackingStore& tracking() override { return tracking_; }
+  FeedbackStore& feedback() override { return feedback_; }
 
   void SetErasureKey(std::string key) override { erasure_.Set(std::move(key)); }
 
@@ -294,6 +308,7 @@ class SqlStore final : public Store {
   SqlWorkQueueStore work_;
   SqlSegmentStore segments_;
   SqlTrackingStore tracking_;
+  SqlFeedbackStore feedback_;
 };
 
 }  // namespace rapport::sql

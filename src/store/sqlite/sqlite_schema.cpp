@@ -435,6 +435,32 @@ ALTER TABLE templates ADD COLUMN tracking INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE topics ADD COLUMN tracking INTEGER NOT NULL DEFAULT 1;
 )sql";
 
+// v10: feedback about delivered messages (core/feedback.h): one row per message and kind (a
+// report read twice records nothing), by recipient domain and UTC day for deliverability health;
+// delivery attempts by workspace and time for the same report's delivered counts.
+constexpr const char* kV10 = R"sql(
+CREATE TABLE message_feedback (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  workspace_id INTEGER NOT NULL,
+  message_id INTEGER NOT NULL,
+  contact_id INTEGER NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('hard_bounce', 'soft_bounce', 'block', 'complaint')),
+  failure TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL DEFAULT '',
+  diagnostic TEXT NOT NULL DEFAULT '',
+  source TEXT NOT NULL DEFAULT '',
+  reporter TEXT NOT NULL DEFAULT '',
+  provider TEXT NOT NULL DEFAULT '',
+  domain TEXT NOT NULL DEFAULT '',
+  day INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  UNIQUE (message_id, kind)
+);
+CREATE INDEX message_feedback_contact ON message_feedback (contact_id, message_id);
+CREATE INDEX message_feedback_day ON message_feedback (workspace_id, day);
+CREATE INDEX delivery_attempts_at ON delivery_attempts (workspace_id, at);
+)sql";
+
 }  // namespace
 
 std::vector<sql::Migration> SqliteMigrations() {
@@ -446,7 +472,8 @@ std::vector<sql::Migration> SqliteMigrations() {
           {6, "contact email keys", kV6},
           {7, "the leased work queue", kV7},
           {8, "saved segments", kV8},
-          {9, "tracked messages", kV9}};
+          {9, "tracked messages", kV9},
+          {10, "message feedback", kV10}};
 }
 
 }  // namespace rapport::sqlite
