@@ -264,6 +264,14 @@ CREATE INDEX work_items_leases ON work_items (queue, lease_until, id) WHERE leas
 CREATE INDEX work_items_owner ON work_items (lease_owner) WHERE lease_owner <> '';
 )sql";
 
+// v11: the live contacts of a workspace in id order, for the contact list (first page and every
+// cursor), the export and the count: a page reads `limit` entries of this index from
+// (workspace_id, cursor) on. Partial, as the list's WHERE is: erased and merged rows are never
+// listed.
+constexpr const char* kV11 = R"sql(
+CREATE INDEX contacts_live ON contacts (workspace_id, id) WHERE status <> 'erased';
+)sql";
+
 }  // namespace
 
 std::vector<sql::Migration> PgMigrations() {
@@ -273,7 +281,8 @@ std::vector<sql::Migration> PgMigrations() {
           {4, "due messages indexed per state", kV4},
           {5, "the feed, message topics", kV5},
           {6, "contact email keys", kV6},
-          {7, "the leased work queue", kV7}};
+          {7, "the leased work queue", kV7},
+          {11, "live contacts indexed in id order", kV11}};
 }
 
 }  // namespace rapport::postgres

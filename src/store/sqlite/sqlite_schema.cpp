@@ -401,6 +401,15 @@ CREATE INDEX work_items_leases ON work_items (queue, lease_until, id) WHERE leas
 CREATE INDEX work_items_owner ON work_items (lease_owner) WHERE lease_owner <> '';
 )sql";
 
+// v11: the live contacts of a workspace in id order, for the contact list (first page and every
+// cursor), the export and the count: a page seeks to (workspace_id, cursor) and reads `limit`
+// entries, where without it SQLite chose a unique (workspace_id, email...) index and sorted every
+// contact of the workspace in a temporary B-tree for each page (218-337 ms at 1M contacts).
+// Partial (status <> 'erased'), as the list's WHERE is: erased and merged rows are never listed.
+constexpr const char* kV11 = R"sql(
+CREATE INDEX contacts_live ON contacts (workspace_id, id) WHERE status <> 'erased';
+)sql";
+
 }  // namespace
 
 std::vector<sql::Migration> SqliteMigrations() {
@@ -410,7 +419,8 @@ std::vector<sql::Migration> SqliteMigrations() {
           {4, "due messages indexed per state", kV4},
           {5, "ids never reused, the feed, message topics", kV5, /*foreign_keys_off=*/true},
           {6, "contact email keys", kV6},
-          {7, "the leased work queue", kV7}};
+          {7, "the leased work queue", kV7},
+          {11, "live contacts indexed in id order", kV11}};
 }
 
 }  // namespace rapport::sqlite
