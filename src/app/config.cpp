@@ -240,6 +240,12 @@ const std::vector<KeySpec>& Keys() {
          return {};
        }},
       {"store", "url", RAPPORT_CFG_SET(store.url, AsString(k, r, o))},
+      {"store", "sqlite_cache_mb", RAPPORT_CFG_SET(store.sqlite_cache_mb, AsInt(k, r, o, 1, 65536))},
+      {"store", "sqlite_mmap_mb",
+       [](Config& c, std::string_view k, const Raw& r, const Origin& o) -> Status {
+         RAPPORT_ASSIGN_OR_RETURN(c.store.sqlite_mmap_mb, AsInt(k, r, o, 0, 1048576));
+         return {};
+       }},
       {"log", "level",
        RAPPORT_CFG_SET(log.level,
                        AsOneOf(k, r, o, {"trace", "debug", "info", "warn", "error", "critical", "off"}))},
