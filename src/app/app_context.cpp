@@ -58,7 +58,9 @@ Result<std::unique_ptr<Store>> OpenAndMigrateStore(const Config& config) {
             fmt::format("cannot make the data directory {} private: {}", config.data_dir, ec.message()));
     }
   }
-  RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(url));
+  const StoreOptions store_options{.sqlite_cache_mb = config.store.sqlite_cache_mb,
+                                   .sqlite_mmap_mb = config.store.sqlite_mmap_mb};
+  RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(url, store_options));
   auto version = store->Migrate();
   if (!version.ok()) {
     Error e = std::move(version).error();

@@ -252,6 +252,12 @@ const std::vector<KeySpec>& Keys() {
              return {};
            }},
           {"store", "url", RAPPORT_CFG_SET(store.url, AsString(k, r, o))},
+          {"store", "sqlite_cache_mb", RAPPORT_CFG_SET(store.sqlite_cache_mb, AsInt(k, r, o, 1, 65536))},
+          {"store", "sqlite_mmap_mb",
+           [](Config& c, std::string_view k, const Raw& r, const Origin& o) -> Status {
+             RAPPORT_ASSIGN_OR_RETURN(c.store.sqlite_mmap_mb, AsInt(k, r, o, 0, 1048576));
+             return {};
+           }},
           {"tracking", "ipv4_prefix", RAPPORT_CFG_SET(tracking.ipv4_prefix, AsInt(k, r, o, 0, 32))},
           {"tracking", "ipv6_prefix", RAPPORT_CFG_SET(tracking.ipv6_prefix, AsInt(k, r, o, 0, 128))},
           {"tracking", "key_retention_days",
@@ -311,7 +317,8 @@ const std::vector<KeySpec>& Keys() {
           {"inbound", "verp", RAPPORT_CFG_SET(inbound.verp, AsBool(k, r, o))},
           {"inbound", "soft_bounce_threshold",
            RAPPORT_CFG_SET(inbound.soft_bounce_threshold, AsInt(k, r, o, 1, 100))},
-          {"inbound", "soft_bounce_window", RAPPORT_CFG_SET(inbound.soft_bounce_window, AsInt(k, r, o, 1, 100))},
+          {"inbound", "soft_bounce_window",
+           RAPPORT_CFG_SET(inbound.soft_bounce_window, AsInt(k, r, o, 1, 100))},
           {"sender", "unsubscribe_mailto",
            [](Config& c, std::string_view k, const Raw& r, const Origin& o) -> Status {
              RAPPORT_ASSIGN_OR_RETURN(std::string s, AsString(k, r, o));

@@ -43,6 +43,9 @@ struct ServerConfig {
 
 struct StoreConfig {
   std::string url;  // empty: SQLite at <data_dir>/rapport.db (see Config::StoreUrl)
+  // SQLite memory per connection, in MiB (store/open.h StoreOptions).
+  int64_t sqlite_cache_mb = 64;
+  int64_t sqlite_mmap_mb = 256;
 };
 
 struct LogConfig {

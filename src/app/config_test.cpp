@@ -121,6 +121,22 @@ TEST(ConfigTest, PrecedenceFlagOverEnvOverFileOverDefault) {
   EXPECT_EQ(e->OutboxDir(), "envdir/outbox");
 }
 
+// Issue 14: the memory SQLite may hold is set by configuration (docs/configuration.md).
+TEST(ConfigTest, Issue14SqliteMemoryIsConfigured) {
+  auto d = LoadConfig("", {}, {});
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->store.sqlite_cache_mb, 64);
+  EXPECT_EQ(d->store.sqlite_mmap_mb, 256);
+  auto c =
+      LoadConfig("", {{"RAPPORT_STORE_SQLITE_CACHE_MB", "8"}, {"RAPPORT_STORE_SQLITE_MMAP_MB", "0"}}, {});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->store.sqlite_cache_mb, 8);
+  EXPECT_EQ(c->store.sqlite_mmap_mb, 0);
+  auto bad = LoadConfig("", {{"RAPPORT_STORE_SQLITE_CACHE_MB", "0"}}, {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().field, "store.sqlite_cache_mb");
+}
+
 TEST(ConfigTest, UnknownKeysAreNamed) {
   Config c;
   auto st = ApplyConfigToml(c, "[server]\nlisten = \"127.0.0.1:1\"\nthread = 4\n", "x.toml");

@@ -2,11 +2,17 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <sstream>
+#include <streambuf>
 
 #include "app/contact_import.h"
 #include "app/csv_reader.h"
+#include "core/json_write.h"
 #include "http/json_codec.h"
+#include "store/open.h"
 
 namespace rapport::app {
 namespace {
@@ -74,6 +80,87 @@ TEST(ContactExportTest, Issue14AbsentOptionalFieldsAreNullAsInTheApi) {
   EXPECT_TRUE(v["timezone"].is_null()) << line;
   EXPECT_TRUE(v["locale"].is_null()) << line;
   EXPECT_EQ(json::value(v), json::value(http::EncodeContact(bare)));
+}
+
+// The export writes each line in place (no JSON value per contact): byte for byte what the API's
+// encoder writes, for every kind of field.
+TEST(ContactExportTest, Issue14JsonLineIsTheApiEncodingByteForByte) {
+  std::vector<Contact> contacts;
+  contacts.push_back(Sample());
+  Contact bare;
+  bare.id = 1;
+  bare.external_id = "only-ext";
+  contacts.push_back(bare);
+  Contact odd = Sample();
+  odd.id = 9007199254740993;
+  odd.email = "q\"uo\\te\x01\x1f\t@exa\xc3\xa9mple.com";
+  odd.external_id = std::string("nul\0byte", 8);
+  odd.status = ContactStatus::kComplained;
+  odd.timezone = "";
+  odd.locale = "pt-BR";
+  odd.attributes = json::parse(R"({"n":42.5,"tiny":1.5e-7,"big":1e21,"neg":-3,"t":true,"f":false,"z":null,)"
+                               R"("nested":{"a":[1,"x\n",{"b":0.1}]},"s":"\u2028 \"x\""})")
+                       .as_object();
+  contacts.push_back(odd);
+  for (const Contact& c : contacts) {
+    std::string line;
+    AppendContactJsonLine(line, c);
+    EXPECT_EQ(line, WriteJson(http::EncodeContact(c)) + "\n");
+  }
+}
+
+// A stream buffer that keeps only the size of each write.
+class WriteSizes : public std::streambuf {
+ public:
+  std::vector<size_t> sizes;
+
+ protected:
+  std::streamsize xsputn(const char*, std::streamsize n) override {
+    sizes.push_back(static_cast<size_t>(n));
+    return n;
+  }
+  int overflow(int c) override {
+    if (c != traits_type::eof()) sizes.push_back(1);
+    return c;
+  }
+};
+
+// The export holds a bounded buffer whatever the size of the workspace: it writes as it reads
+// (here ~3.5 MB of contacts in writes of about 1 MiB, never the whole file at once).
+TEST(ContactExportTest, Issue14ExportStreamsInBoundedWrites) {
+  auto dir = std::filesystem::temp_directory_path() / ("rapport_export_test_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  {
+    auto store = OpenStore((dir / "rapport.db").string());
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    ASSERT_TRUE((*store)->Migrate().ok());
+    auto ws = (*store)->workspaces().Create("default");
+    ASSERT_TRUE(ws.ok());
+    std::vector<ContactInput> inputs(3000);
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      inputs[i].email = "c" + std::to_string(i) + "@example.com";
+      inputs[i].attributes = json::object{{"bio", std::string(1000, 'a' + static_cast<char>(i % 26))}};
+    }
+    ASSERT_TRUE(
+        (*store)
+            ->contacts()
+            .Import(ws->id, inputs,
+                    [](size_t, const Result<UpsertResult>& r) { ASSERT_TRUE(r.ok()) << r.error().message; })
+            .ok());
+    for (ExportFormat format : {ExportFormat::kJsonLines, ExportFormat::kCsv}) {
+      WriteSizes sink;
+      std::ostream out(&sink);
+      auto count = ExportContacts((*store)->contacts(), ws->id, format, out);
+      ASSERT_TRUE(count.ok()) << count.error().message;
+      EXPECT_EQ(*count, 3000);
+      size_t total = 0, largest = 0;
+      for (size_t n : sink.sizes) total += n, largest = std::max(largest, n);
+      EXPECT_GT(total, 3'000'000u);
+      EXPECT_GE(sink.sizes.size(), 3u);
+      EXPECT_LE(largest, (1u << 20) + 4096) << "one write of " << largest << " bytes";
+    }
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(ContactExportTest, ParseFormat) {

@@ -91,6 +91,8 @@ void AppendJsonNumber(std::string& out, double v) {
   }
 }
 
+void AppendJsonString(std::string& out, std::string_view value) { AppendString(out, value); }
+
 void AppendJson(std::string& out, const boost::json::value& v) {
   switch (v.kind()) {
     case boost::json::kind::null: out += "null"; return;
@@ -110,20 +112,21 @@ void AppendJson(std::string& out, const boost::json::value& v) {
       out.push_back(']');
       return;
     }
-    case boost::json::kind::object: {
-      out.push_back('{');
-      bool first = true;
-      for (const auto& [key, item] : v.get_object()) {
-        if (!first) out.push_back(',');
-        first = false;
-        AppendString(out, key);
-        out.push_back(':');
-        AppendJson(out, item);
-      }
-      out.push_back('}');
-      return;
-    }
+    case boost::json::kind::object: AppendJson(out, v.get_object()); return;
   }
+}
+
+void AppendJson(std::string& out, const boost::json::object& object) {
+  out.push_back('{');
+  bool first = true;
+  for (const auto& [key, item] : object) {
+    if (!first) out.push_back(',');
+    first = false;
+    AppendString(out, key);
+    out.push_back(':');
+    AppendJson(out, item);
+  }
+  out.push_back('}');
 }
 
 std::string WriteJson(const boost::json::value& value) {

@@ -6,14 +6,19 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 namespace rapport {
 
 void AppendJson(std::string& out, const boost::json::value& value);
+void AppendJson(std::string& out, const boost::json::object& object);  // without copying it into a value
 std::string WriteJson(const boost::json::value& value);
 // One number, as above.
 void AppendJsonNumber(std::string& out, double value);
+// One string, quoted and escaped as above (for writers that stream JSON without building a value).
+void AppendJsonString(std::string& out, std::string_view value);
 
 }  // namespace rapport

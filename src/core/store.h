@@ -89,7 +89,9 @@ class ContactStore {
   // mail as `into`); records "contact.merged" on into. Returns into as merged. kNotFound for
   // unknown ids, kInvalid when they are the same, kConflict when either is erased.
   virtual Result<Contact> Merge(WorkspaceId ws, ContactId into, ContactId from) = 0;
-  // Streams every contact of the workspace in id order (for export). Stops when fn returns false.
+  // Streams every live contact of the workspace (erased and merged ones skipped) in id order, for
+  // export, in chunks each read by one keyset query on (workspace_id, id) (migration v11), so
+  // memory stays that of a chunk whatever the size of the workspace. Stops when fn returns false.
   virtual Status ForEach(WorkspaceId ws, const std::function<bool(const Contact&)>& fn) = 0;
   virtual Result<int64_t> Count(WorkspaceId ws) = 0;
 };

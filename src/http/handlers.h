@@ -32,7 +32,7 @@ struct Services {
   const tracking::LinkSigner& links;
   send::SendService& sender;
   segment::SegmentService* segments;  // null: the segment routes answer 503
-  tracking::ClickBursts& bursts;  // recent clicks per message (the machine rule)
+  tracking::ClickBursts& bursts;      // recent clicks per message (the machine rule)
   tracking::FeedbackIntake& feedback;
 };
 

@@ -58,7 +58,7 @@ struct ServerOptions {
   segment::SegmentService* segments = nullptr;        // see ApiOptions
   TrackingOptions tracking;                           // see ApiOptions
   std::shared_ptr<tracking::LinkSigner> link_signer;  // see ApiOptions
-  BouncePolicy bounce_policy;  // see ApiOptions
+  BouncePolicy bounce_policy;                         // see ApiOptions
 };
 
 class Server {

@@ -10,6 +10,11 @@
 namespace rapport {
 
 Result<std::unique_ptr<Store>> OpenStore(std::string_view url, const Clock& clock) {
+  return OpenStore(url, StoreOptions{}, clock);
+}
+
+Result<std::unique_ptr<Store>> OpenStore(std::string_view url, const StoreOptions& store_options,
+                                         const Clock& clock) {
   auto starts = [&](std::string_view prefix) { return url.substr(0, prefix.size()) == prefix; };
   if (starts("postgres://") || starts("postgresql://")) {
     auto store = OpenPostgresStore(std::string(url), clock);
@@ -23,6 +28,8 @@ Result<std::unique_ptr<Store>> OpenStore(std::string_view url, const Clock& cloc
   }
   std::string_view path = url;
   SqliteOptions options;
+  options.cache_mb = store_options.sqlite_cache_mb;
+  options.mmap_mb = store_options.sqlite_mmap_mb;
   if (starts("sqlite:")) {
     path.remove_prefix(starts("sqlite://") ? 9 : 7);
     if (size_t q = path.find('?'); q != std::string_view::npos) {

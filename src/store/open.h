@@ -17,7 +17,18 @@
 
 namespace rapport {
 
+// How much memory the store may hold (SQLite only; PostgreSQL's is the server's own): per
+// connection, a page cache of sqlite_cache_mb and a memory map of at most sqlite_mmap_mb of the
+// file (docs/configuration.md, "SQLite memory"). Config keys store.sqlite_cache_mb and
+// store.sqlite_mmap_mb.
+struct StoreOptions {
+  int64_t sqlite_cache_mb = 64;
+  int64_t sqlite_mmap_mb = 256;
+};
+
 Result<std::unique_ptr<Store>> OpenStore(std::string_view url_or_path,
+                                         const Clock& clock = SystemClock::Instance());
+Result<std::unique_ptr<Store>> OpenStore(std::string_view url_or_path, const StoreOptions& store_options,
                                          const Clock& clock = SystemClock::Instance());
 
 }  // namespace rapport

@@ -324,6 +324,14 @@ CREATE INDEX message_feedback_day ON message_feedback (workspace_id, day);
 CREATE INDEX delivery_attempts_at ON delivery_attempts (workspace_id, at);
 )sql";
 
+// v11: the live contacts of a workspace in id order, for the contact list (first page and every
+// cursor), the export and the count: a page reads `limit` entries of this index from
+// (workspace_id, cursor) on. Partial, as the list's WHERE is: erased and merged rows are never
+// listed.
+constexpr const char* kV11 = R"sql(
+CREATE INDEX contacts_live ON contacts (workspace_id, id) WHERE status <> 'erased';
+)sql";
+
 }  // namespace
 
 std::vector<sql::Migration> PgMigrations() {
@@ -336,7 +344,8 @@ std::vector<sql::Migration> PgMigrations() {
           {7, "the leased work queue", kV7},
           {8, "saved segments", kV8},
           {9, "tracked messages", kV9},
-          {10, "message feedback", kV10}};
+          {10, "message feedback", kV10},
+          {11, "live contacts indexed in id order", kV11}};
 }
 
 }  // namespace rapport::postgres

@@ -72,6 +72,11 @@ class SqlContactStore final : public ContactStore {
                          const json::object& origin) override;
   Result<ErasedContact> Erase(WorkspaceId ws, ContactId id) override;
   Result<Page<Contact>> List(WorkspaceId ws, const ContactQuery& q) override;
+  // The statements of a List page ($1 workspace, $2 the cursor's id, $3 limit + 1, [$4 the email
+  // key]) and of a ForEach chunk ($1 workspace, $2 the last id read): keyset reads on the index
+  // contacts_live (migration v11). Public for the contract's query-plan checks.
+  static std::string ListSql(const ContactQuery& q);
+  static const std::string& ChunkSql();
   Status Import(WorkspaceId ws, const std::vector<ContactInput>& inputs,
                 const std::function<void(size_t, const Result<UpsertResult>&)>& on_result) override;
   Status ForEach(WorkspaceId ws, const std::function<bool(const Contact&)>& fn) override;
@@ -94,13 +99,16 @@ Result<std::optional<Contact>> FindContactBy(Session& s, WorkspaceId ws, std::st
 Result<Contact> FindContact(Session& s, WorkspaceId ws, ContactId id);
 // `input` must have been validated (ValidateContactInput). Each adds the events of the change it
 // makes to `changes` (the caller inserts them, last in its transaction: InsertChangeEvents).
-// Creating refuses an erased address (erasure_list.h) unless input.reconsent.
+// Creating refuses an erased address (erasure_list.h) unless input.reconsent. `no_tombstones`
+// says the caller has found, in this same write transaction and under the writer's lock (SQLite),
+// that the workspace's erasure list is empty: the per-address check (a keyed hash and a lookup)
+// is then skipped, as it could find nothing (SqlContactStore::Import, per batch).
 Result<UpsertResult> UpsertContactIn(Session& s, WorkspaceId ws, const ContactInput& input, Timestamp now,
                                      std::vector<ChangeEvent>& changes, const ErasureKey& erasure,
-                                     const ChangeNames& names = {});
+                                     const ChangeNames& names = {}, bool no_tombstones = false);
 Result<Contact> InsertContactIn(Session& s, WorkspaceId ws, const ContactInput& input, Timestamp now,
                                 std::vector<ChangeEvent>& changes, const ErasureKey& erasure,
-                                const ChangeNames& names = {});
+                                const ChangeNames& names = {}, bool no_tombstones = false);
 // Applies a validated patch to `contact` and writes it. With `erasure`, a patch that moves the
 // contact to an erased address is refused (unless patch.reconsent).
 Status UpdateContactIn(Session& s, Contact& contact, const ContactInput& patch, Timestamp now,

@@ -58,12 +58,15 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, co
       std::string("PRAGMA journal_mode = WAL; PRAGMA synchronous = ") +
       (options.synchronous_full ? "FULL" : "NORMAL") +
       "; PRAGMA foreign_keys = ON; "
-      "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; "
+      "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -" +
+      std::to_string(options.cache_mb * 1024) +
+      "; "
       // Checkpoint every ~40 MB of WAL rather than 4 MB (bulk imports), and trim the WAL after.
       // (A SqliteDatabase's writer hands its checkpoints to a Checkpointer thread instead.)
       "PRAGMA wal_autocheckpoint = 10000; PRAGMA journal_size_limit = 67108864; "
       // Read pages (message bodies of 50 KB span a dozen) from the mapped file, not by pread.
-      "PRAGMA mmap_size = 1073741824;";
+      "PRAGMA mmap_size = " +
+      std::to_string(options.mmap_mb * 1024 * 1024) + ";";
   if (options.read_only) pragmas += " PRAGMA query_only = ON;";
   RAPPORT_TRY(conn->ExecScript(pragmas));
   return conn;

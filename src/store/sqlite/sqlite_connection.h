@@ -26,9 +26,15 @@ class Connection final : public sql::Session {
     bool read_only = false;  // PRAGMA query_only on this connection
     int busy_timeout_ms = 5000;
     bool synchronous_full = false;  // synchronous=FULL rather than NORMAL
+    // The connection's page cache (PRAGMA cache_size) and how much of the file it reads through
+    // a memory map (PRAGMA mmap_size), in MiB: together they bound the memory it holds
+    // (docs/configuration.md, "SQLite memory"). mmap 0 reads every page with pread.
+    int64_t cache_mb = 64;
+    int64_t mmap_mb = 256;
   };
   // Opens (creating when missing) the database file and applies the connection's PRAGMAs:
-  // journal_mode=WAL, synchronous=NORMAL (or FULL), foreign_keys=ON, busy_timeout.
+  // journal_mode=WAL, synchronous=NORMAL (or FULL), foreign_keys=ON, busy_timeout, cache_size,
+  // mmap_size.
   static Result<std::unique_ptr<Connection>> Open(const std::string& path, const Options& options);
   ~Connection() override;
   Connection(const Connection&) = delete;

@@ -39,8 +39,9 @@ Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& 
       return Error::Unavailable("cannot open SQLite database " + path + ": " + std::strerror(errno));
     ::close(fd);
   }
-  RAPPORT_ASSIGN_OR_RETURN(auto writer,
-                           Connection::Open(path, {.synchronous_full = options.synchronous_full}));
+  RAPPORT_ASSIGN_OR_RETURN(auto writer, Connection::Open(path, {.synchronous_full = options.synchronous_full,
+                                                                .cache_mb = options.cache_mb,
+                                                                .mmap_mb = options.mmap_mb}));
   std::unique_ptr<SqliteDatabase> db(new SqliteDatabase(path, options, std::move(writer), memory));
   if (!memory) {
     RAPPORT_ASSIGN_OR_RETURN(

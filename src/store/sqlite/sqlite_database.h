@@ -25,6 +25,9 @@ namespace rapport::sqlite {
 
 struct DatabaseOptions {
   bool synchronous_full = false;  // see Durability above
+  // Per connection (the writer and each of up to kMaxReaders readers): Connection::Options.
+  int64_t cache_mb = 64;
+  int64_t mmap_mb = 256;
 };
 
 class SqliteDatabase final : public sql::Database {
@@ -45,7 +48,10 @@ class SqliteDatabase final : public sql::Database {
   SqliteDatabase(std::string path, Options options, std::unique_ptr<Connection> writer, bool memory)
       : path_(std::move(path)), options_(options), writer_(std::move(writer)), memory_(memory) {}
   Connection::Options ConnectionOptions(bool read_only) const {
-    return {.read_only = read_only, .synchronous_full = options_.synchronous_full};
+    return {.read_only = read_only,
+            .synchronous_full = options_.synchronous_full,
+            .cache_mb = options_.cache_mb,
+            .mmap_mb = options_.mmap_mb};
   }
   Status RunTx(Connection& conn, std::string_view begin, const sql::TxFn& fn);
   Status TruncateWal();  // with write_mu_ held

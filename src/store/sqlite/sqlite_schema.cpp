@@ -461,6 +461,15 @@ CREATE INDEX message_feedback_day ON message_feedback (workspace_id, day);
 CREATE INDEX delivery_attempts_at ON delivery_attempts (workspace_id, at);
 )sql";
 
+// v11: the live contacts of a workspace in id order, for the contact list (first page and every
+// cursor), the export and the count: a page seeks to (workspace_id, cursor) and reads `limit`
+// entries, where without it SQLite chose a unique (workspace_id, email...) index and sorted every
+// contact of the workspace in a temporary B-tree for each page (218-337 ms at 1M contacts).
+// Partial (status <> 'erased'), as the list's WHERE is: erased and merged rows are never listed.
+constexpr const char* kV11 = R"sql(
+CREATE INDEX contacts_live ON contacts (workspace_id, id) WHERE status <> 'erased';
+)sql";
+
 }  // namespace
 
 std::vector<sql::Migration> SqliteMigrations() {
@@ -473,7 +482,8 @@ std::vector<sql::Migration> SqliteMigrations() {
           {7, "the leased work queue", kV7},
           {8, "saved segments", kV8},
           {9, "tracked messages", kV9},
-          {10, "message feedback", kV10}};
+          {10, "message feedback", kV10},
+          {11, "live contacts indexed in id order", kV11}};
 }
 
 }  // namespace rapport::sqlite

@@ -13,6 +13,9 @@ namespace rapport {
 struct SqliteOptions {
   // synchronous=FULL instead of NORMAL: every commit fsyncs the WAL (survives power loss).
   bool synchronous_full = false;
+  // Memory per connection, in MiB (sqlite_database.h, docs/configuration.md "SQLite memory").
+  int64_t cache_mb = 64;
+  int64_t mmap_mb = 256;
 };
 
 // Opens (creating the file and its directory when missing) the database at `path`; does not
