@@ -228,7 +228,7 @@ def test_a_key_rotation_keeps_links_already_sent_working(data_dir):
         out = run_cli("links", "rotate", data=data_dir).stdout
         assert "key 2 is now current" in out, out
         ring = open(data_dir / "link-keys").read()
-        assert re.search(r"^1 \d+ \d+ [0-9a-f]{64}$", ring, re.M) and re.search(r"^2 \d+ - [0-9a-f]{64}$", ring, re.M)
+        assert re.search(r"^1 \d+ \d+ [0-9a-f]{64,}$", ring, re.M) and re.search(r"^2 \d+ - [0-9a-f]{64}$", ring, re.M)
         assert oct(os.stat(data_dir / "link-keys").st_mode & 0o777) == "0o600"
         time.sleep(1.5)  # the server reloads the ring within a second
 
@@ -286,3 +286,47 @@ def test_tracking_off_for_a_template_a_topic_or_a_contact_means_no_pixel_and_no_
         assert len(tracked_links(body)) == 2 and pixel(body)
     finally:
         srv.stop()
+
+
+def test_update_ranges_replaces_the_apple_ranges_from_a_file_or_over_http(data_dir, tmp_path):
+    import subprocess
+    import sys
+    from conftest import free_port
+
+    run_cli("migrate", data=data_dir)
+    csv = tmp_path / "egress-ip-ranges.csv"
+    csv.write_text("172.224.224.0/27,GB,GB-EN,London,\n2a02:26f7:b3c0:4000::/64,FR,FR-IDF,Paris,\n")
+    out = run_cli("tracking", "update-ranges", "--from", str(csv), data=data_dir).stdout
+    assert "2 Apple ranges written" in out, out
+    ranges = open(data_dir / "machine-ranges.txt").read()
+    assert "apple 172.224.224.0/27\n" in ranges and "apple 2a02:26f7:b3c0:4000::/64\n" in ranges
+    assert "apple 17.0.0.0/8" not in ranges and "scanner 40.107.0.0/16" in ranges  # scanners kept
+    # A malformed list changes nothing.
+    bad = tmp_path / "bad.csv"
+    bad.write_text("not-a-prefix,GB\n")
+    assert run_cli("tracking", "update-ranges", "--from", str(bad), data=data_dir, check=False).returncode == 1
+    assert open(data_dir / "machine-ranges.txt").read() == ranges
+    # Fetched over HTTP from [tracking] apple_ranges_url.
+    csv.write_text("17.58.0.0/16,US,US-CA,Cupertino,\n")
+    port = free_port()
+    web = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+                           cwd=str(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}/egress-ip-ranges.csv"
+        deadline = time.time() + 20
+        while True:
+            proc = run_cli("tracking", "update-ranges", data=data_dir, check=False,
+                           env={"RAPPORT_TRACKING_APPLE_RANGES_URL": url})
+            if proc.returncode == 0 or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        assert proc.returncode == 0, proc.stderr
+        assert "1 Apple ranges written" in proc.stdout
+        ranges = open(data_dir / "machine-ranges.txt").read()
+        assert "apple 17.58.0.0/16\n" in ranges and "apple 172.224.224.0/27" not in ranges
+        missing = run_cli("tracking", "update-ranges", data=data_dir, check=False,
+                          env={"RAPPORT_TRACKING_APPLE_RANGES_URL": url + ".missing"})
+        assert missing.returncode == 1 and "404" in missing.stderr
+    finally:
+        web.terminate()
+        web.wait()
