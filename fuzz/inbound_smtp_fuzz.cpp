@@ -29,16 +29,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     in = eol == std::string_view::npos ? std::string_view() : in.substr(eol + 1);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     auto step = s.OnLine(line);
-    if (step.message) {
-      Check(step.message->data.size() <= 200, "a message over the limit");
-      Check(!step.message->rcpt_to.empty(), "a message without recipients");
+    if (in_data) {
+      if (line != ".") {
+        Check(step.reply.empty() && !step.message, "a data line answered");
+        continue;
+      }
       in_data = false;
-      continue;
+      if (step.message) {
+        Check(step.message->data.size() <= 200, "a message over the limit");
+        Check(!step.message->rcpt_to.empty(), "a message without recipients");
+        continue;
+      }
     }
-    if (!in_data || line == ".") {
-      Check(step.reply.size() >= 5 && step.reply.ends_with("\r\n"), "a command without a reply");
-      Check(step.reply[0] >= '2' && step.reply[0] <= '5', "a reply without a code");
-    }
+    Check(step.reply.size() >= 5 && step.reply.ends_with("\r\n"), "a command without a reply");
+    Check(step.reply[0] >= '2' && step.reply[0] <= '5', "a reply without a code");
     in_data = step.reply.starts_with("354");
     if (step.start_tls) s.TlsStarted();
     if (step.close) break;

@@ -147,6 +147,16 @@ def test_feedback_api_blocks_soft_bounces_and_complaints(data_dir):
         assert api.get("/api/v1/deliverability?from=2026-13-01").status == 422
         reader = create_key(data_dir, "read", "reader")
         assert Client(srv.base, reader).post("/api/v1/feedback", {"type": "complaint", "message_id": mid}).status == 403
+        # A key of another workspace cannot act on this workspace's message, even with its VERP report.
+        import sqlite3
+        with sqlite3.connect(str(data_dir / "rapport.db")) as db:  # no CLI makes a workspace yet
+            db.execute("INSERT INTO workspaces (name, default_timezone, created_at) VALUES ('other', 'UTC', 0)")
+        other = run_cli("keys", "create", "--name", "other", "--scope", "write", "--workspace", "other",
+                        data=data_dir).stdout.strip().splitlines()[-1].strip()
+        mid3, cid3, verp3 = send(api, data_dir, "third@gmail.com")
+        foreign = Client(srv.base, other).post("/api/v1/feedback", {"raw": sample("gmail_address_not_found.eml", verp3)})
+        assert foreign.status == 404, foreign
+        assert status(api, cid3) == "active" and api.get(f"/api/v1/messages/{mid3}").json()["state"] == "sent"
     finally:
         srv.stop()
 
