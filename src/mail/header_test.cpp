@@ -104,7 +104,9 @@ TEST(HeaderTest, RandomRoundTripsThroughGMime) {
     ASSERT_EQ(CheckLines(*h), "") << *h;
     ExpectEncodedWordsShort(*h);
     // Lines stay within 78 unless one unbreakable plain word is longer.
-    if (h->find("=?UTF-8?") != std::string::npos) ASSERT_EQ(CheckLines(*h, 78), "") << *h;
+    if (h->find("=?UTF-8?") != std::string::npos) {
+      ASSERT_EQ(CheckLines(*h, 78), "") << *h;
+    }
     ASSERT_EQ(GMimeDecodeHeader(*h), value) << *h;
   }
 }
