@@ -11,7 +11,6 @@ namespace rapport::segment {
 
 namespace {
 
-constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 constexpr int64_t kDayUs = 86'400'000'000;
 
 void Lower(int64_t* next, int64_t t) {
