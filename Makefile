@@ -3,9 +3,9 @@ SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 DATA ?= var
 LISTEN ?= 127.0.0.1:8080
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 10
 # The template engine parses untrusted templates: it gets a longer pass in `make test`.
-FUZZ_SECONDS_template ?= 60
+FUZZ_SECONDS_template ?= 30
 export FUZZ_SECONDS_template
 
 DEBUG_DIR := build/debug
