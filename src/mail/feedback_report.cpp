@@ -142,7 +142,9 @@ void ReadDeliveryStatus(std::string_view body, FeedbackReport& out) {
     } else {
       r.diagnostic = diag;
     }
-    if (r.diagnostic_type == "smtp" && r.diagnostic.size() >= 3 &&
+    // An SMTP reply code is three digits, the first 2 to 5 (RFC 5321 4.2): "018" is not one.
+    if (r.diagnostic_type == "smtp" && r.diagnostic.size() >= 3 && r.diagnostic[0] >= '2' &&
+        r.diagnostic[0] <= '5' &&
         std::all_of(r.diagnostic.begin(), r.diagnostic.begin() + 3,
                     [](char c) { return c >= '0' && c <= '9'; }) &&
         (r.diagnostic.size() == 3 || r.diagnostic[3] == ' ' || r.diagnostic[3] == '-'))

@@ -165,4 +165,23 @@ TEST(FeedbackReport, FieldBlocks) {
 }
 
 }  // namespace
+// Found by feedback_report_fuzz: "018" is three digits but no SMTP reply code (RFC 5321: the
+// first digit is 2 to 5), so the recipient carries no code rather than 18.
+TEST(FeedbackReport, ADiagnosticThatIsNoReplyCodeGivesNoCode) {
+  std::string dsn = Sample("yahoo_mailbox_full.eml");
+  size_t at = dsn.find("Diagnostic-Code: smtp; ");
+  ASSERT_NE(at, std::string::npos);
+  at += std::string("Diagnostic-Code: smtp; ").size();
+  std::string coded = dsn, bogus = dsn;
+  bogus.replace(at, 3, "018");
+  auto good = ParseFeedbackReport(coded);
+  ASSERT_TRUE(good.ok()) << good.error().message;
+  ASSERT_FALSE(good->recipients.empty());
+  EXPECT_GE(good->recipients[0].smtp_code, 200);
+  auto r = ParseFeedbackReport(bogus);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_FALSE(r->recipients.empty());
+  EXPECT_EQ(r->recipients[0].smtp_code, 0);
+}
+
 }  // namespace rapport::mail
