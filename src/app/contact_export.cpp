@@ -37,6 +37,54 @@ void AppendContactCsv(std::string& out, const Contact& c) {
   out += "\r\n";
 }
 
+void AppendTimestampString(std::string& out, Timestamp t) {
+  const int64_t us = ToMicros(t);
+  constexpr int64_t kDay = int64_t{86'400'000'000};
+  int64_t days = us >= 0 ? us / kDay : (us - kDay + 1) / kDay;
+  int64_t rest = us - days * kDay;  // 0 <= rest < kDay
+  // Days since 1970-01-01 to a civil date (Howard Hinnant's days_from_civil, inverted).
+  const int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
+  const int64_t m = mp < 10 ? mp + 3 : mp - 9;
+  const int64_t y = yoe + era * 400 + (m <= 2);
+  if (y < 0 || y > 9999) {  // outside the four-digit years: as FormatTimestamp writes them
+    AppendJsonString(out, FormatTimestamp(t));
+    return;
+  }
+  char buf[32];
+  char* p = buf;
+  auto two = [&p](int64_t v) {
+    *p++ = static_cast<char>('0' + v / 10);
+    *p++ = static_cast<char>('0' + v % 10);
+  };
+  *p++ = '"';
+  two(y / 100);
+  two(y % 100);
+  *p++ = '-';
+  two(m);
+  *p++ = '-';
+  two(d);
+  *p++ = 'T';
+  const int64_t secs = rest / 1'000'000, frac = rest % 1'000'000;
+  two(secs / 3600);
+  *p++ = ':';
+  two(secs / 60 % 60);
+  *p++ = ':';
+  two(secs % 60);
+  if (frac != 0) {
+    *p++ = '.';
+    for (int64_t div = 100'000; div >= 1; div /= 10) *p++ = static_cast<char>('0' + frac / div % 10);
+  }
+  *p++ = 'Z';
+  *p++ = '"';
+  out.append(buf, p);
+}
+
 namespace {
 
 // An optional text field as the API writes it: absent (empty) is null.
@@ -73,9 +121,9 @@ void AppendContactJsonLine(std::string& out, const Contact& c) {
   out += ",\"locale\":";
   AppendOptionalString(out, c.locale);
   out += ",\"created_at\":";
-  AppendJsonString(out, FormatTimestamp(c.created_at));
+  AppendTimestampString(out, c.created_at);
   out += ",\"updated_at\":";
-  AppendJsonString(out, FormatTimestamp(c.updated_at));
+  AppendTimestampString(out, c.updated_at);
   out += "}\n";
 }
 

@@ -28,6 +28,8 @@ Result<ExportFormat> ParseExportFormat(std::string_view name);
 void AppendContactCsvHeader(std::string& out);
 void AppendContactCsv(std::string& out, const Contact& contact);       // with "\r\n"
 void AppendContactJsonLine(std::string& out, const Contact& contact);  // with "\n"
+// FormatTimestamp(t) as a JSON string, written in place (no snprintf, no string per call).
+void AppendTimestampString(std::string& out, Timestamp t);
 
 // Streams the workspace's contacts to `out`; returns how many were written. kUnavailable when
 // the stream fails.

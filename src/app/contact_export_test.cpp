@@ -109,6 +109,31 @@ TEST(ContactExportTest, Issue14JsonLineIsTheApiEncodingByteForByte) {
   }
 }
 
+TEST(ContactExportTest, Issue14TimestampsAreWrittenAsFormatTimestampWrites) {
+  std::vector<int64_t> micros = {0,
+                                 1,
+                                 -1,
+                                 999'999,
+                                 1'000'000,
+                                 -86'400'000'000,
+                                 951'782'400'000'000,
+                                 1'700'000'000'123'456,
+                                 253'402'300'799'999'999,
+                                 253'402'300'800'000'000,
+                                 -62'167'219'200'000'000,
+                                 -62'167'219'200'000'001};
+  uint64_t x = 88172645463325252u;  // xorshift: timestamps over years 0..9999 and beyond
+  for (int i = 0; i < 20000; ++i) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    micros.push_back(static_cast<int64_t>(x % 700'000'000'000'000'000u) - 350'000'000'000'000'000);
+  }
+  for (int64_t us : micros) {
+    std::string out;
+    AppendTimestampString(out, FromMicros(us));
+    ASSERT_EQ(out, "\"" + FormatTimestamp(FromMicros(us)) + "\"") << us;
+  }
+}
+
 // A stream buffer that keeps only the size of each write.
 class WriteSizes : public std::streambuf {
  public:
