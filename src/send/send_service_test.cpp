@@ -2,12 +2,11 @@
 #include "send/send_service.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
+#include <optional>
 
 #include "mail/header.h"
-#include "store/open.h"
+#include "store/testing/temp_sqlite_store.h"
 
 namespace rapport::send {
 namespace {
@@ -15,14 +14,9 @@ namespace {
 class SendServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "rapport-send-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    auto opened = OpenStore("sqlite:" + dir_ + "/rapport.db", clock_);
-    ASSERT_TRUE(opened.ok()) << opened.error().message;
-    store_ = std::move(opened).value();
-    ASSERT_TRUE(store_->Migrate().ok());
-    ws_ = store_->workspaces().Create("shop")->id;
+    temp_.emplace(clock_, "shop");
+    store_ = temp_->store.get();
+    ws_ = temp_->workspace;
     MessageTemplate t;
     t.workspace_id = ws_;
     t.name = "welcome";
@@ -40,12 +34,6 @@ class SendServiceTest : public ::testing::Test {
     options.public_url = "https://mail.shop.example";
     options.on_queued = [this](MessageClass) { ++woken_; };
     service_.emplace(*store_, clock_, *links_, std::move(options));
-  }
-  void TearDown() override {
-    service_.reset();
-    store_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
   }
   ContactId AddContact(const std::string& email, ContactStatus status = ContactStatus::kActive) {
     ContactInput in;
@@ -77,8 +65,8 @@ class SendServiceTest : public ::testing::Test {
   int64_t Queued() { return *store_->outbox().CountByState(MessageState::kQueued); }
 
   FakeClock clock_{FromMicros(1'700'000'000'000'000)};
-  std::string dir_;
-  std::unique_ptr<Store> store_;
+  std::optional<TempSqliteStore> temp_;  // the services below are destroyed before it
+  Store* store_ = nullptr;
   WorkspaceId ws_ = 0;
   std::optional<tracking::LinkSigner> links_;
   std::optional<SendService> service_;

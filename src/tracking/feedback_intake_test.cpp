@@ -3,14 +3,14 @@
 #include "tracking/feedback_intake.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
+#include <optional>
+
 #include <fstream>
 #include <sstream>
 
 #include "source_dir.h"
-#include "store/open.h"
+#include "store/testing/temp_sqlite_store.h"
 
 namespace rapport::tracking {
 namespace {
@@ -33,20 +33,10 @@ std::string ReplaceAll(std::string s, std::string_view from, std::string_view to
 class FeedbackIntakeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "rapport-intake-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    auto opened = OpenStore("sqlite:" + dir_ + "/rapport.db", clock_);
-    ASSERT_TRUE(opened.ok()) << opened.error().message;
-    store_ = std::move(opened).value();
-    ASSERT_TRUE(store_->Migrate().ok());
-    ws_ = store_->workspaces().Create("shop")->id;
+    temp_.emplace(clock_, "shop");
+    store_ = temp_->store.get();
+    ws_ = temp_->workspace;
     intake_.emplace(*store_, verp_, BouncePolicy{}, clock_);
-  }
-  void TearDown() override {
-    store_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
   }
   // A delivered marketing message to `email`; returns its id.
   MessageId Delivered(const std::string& email) {
@@ -80,9 +70,9 @@ class FeedbackIntakeTest : public ::testing::Test {
     return store_->contacts().GetByEmail(ws_, email)->status;
   }
 
-  std::string dir_;
   FakeClock clock_{FromMicros(1'790'000'000'000'000)};
-  std::unique_ptr<Store> store_;
+  std::optional<TempSqliteStore> temp_;  // the services below are destroyed before it
+  Store* store_ = nullptr;
   WorkspaceId ws_ = 0;
   VerpCodec verp_ = *VerpCodec::Create("0123456789abcdef0123456789abcdef");
   std::optional<FeedbackIntake> intake_;

@@ -3,11 +3,10 @@
 #include "tracking/unsubscribe.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
+#include <optional>
 
-#include "store/open.h"
+#include "store/testing/temp_sqlite_store.h"
 
 namespace rapport::tracking {
 namespace {
@@ -15,19 +14,9 @@ namespace {
 class UnsubscribeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "rapport-unsub-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    auto opened = OpenStore("sqlite:" + dir_ + "/rapport.db", clock_);
-    ASSERT_TRUE(opened.ok()) << opened.error().message;
-    store_ = std::move(opened).value();
-    ASSERT_TRUE(store_->Migrate().ok());
-    ws_ = store_->workspaces().Create("shop")->id;
-  }
-  void TearDown() override {
-    store_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
+    temp_.emplace(clock_, "shop");
+    store_ = temp_->store.get();
+    ws_ = temp_->workspace;
   }
   Contact Add(const std::string& email, ContactStatus status = ContactStatus::kActive) {
     ContactInput in;
@@ -45,8 +34,8 @@ class UnsubscribeTest : public ::testing::Test {
   }
 
   FakeClock clock_{FromMicros(1'700'000'000'000'000)};
-  std::string dir_;
-  std::unique_ptr<Store> store_;
+  std::optional<TempSqliteStore> temp_;
+  Store* store_ = nullptr;
   WorkspaceId ws_ = 0;
 };
 
