@@ -24,5 +24,17 @@ TEST(Utf8, RefusesMalformedText) {
     EXPECT_FALSE(IsValidUtf8(bad)) << bad.size();
 }
 
+TEST(Utf8, AppendUtf8EncodesEachLengthAndReplacesWhatIsNoCharacter) {
+  std::string out;
+  for (uint32_t cp : {0x41u, 0xE9u, 0x20ACu, 0x1F600u}) AppendUtf8(out, cp);
+  EXPECT_EQ(out, "A\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80");
+  EXPECT_TRUE(IsValidUtf8(out));
+  for (uint32_t cp : {0x0u, 0xD800u, 0xDFFFu, 0x110000u}) {
+    std::string bad;
+    AppendUtf8(bad, cp);
+    EXPECT_EQ(bad, "\xEF\xBF\xBD") << cp;
+  }
+}
+
 }  // namespace
 }  // namespace rapport

@@ -3,6 +3,8 @@
 #include <cctype>
 #include <cstdint>
 
+#include "core/utf8.h"
+
 namespace rapport::tracking {
 
 namespace {
@@ -30,25 +32,6 @@ size_t RFindNoCase(std::string_view s, std::string_view needle) {
   for (size_t i = s.size() - needle.size() + 1; i-- > 0;)
     if (StartsWithNoCase(s.substr(i), needle)) return i;
   return std::string_view::npos;
-}
-
-void AppendUtf8(std::string& out, uint32_t cp) {
-  if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
 }
 
 void AppendAttributeEscaped(std::string& out, std::string_view s) {
