@@ -149,6 +149,18 @@ class Server:
         return self.proc.returncode if self.proc else None
 
 
+def wait_for(predicate, timeout=60, interval=0.1, what="condition"):
+    """Polls predicate every interval seconds until it returns something true (returned), or fails
+    the test after timeout seconds."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
 def create_key(data, scope="admin", name="test"):
     out = run_cli("keys", "create", "--name", name, "--scope", scope, data=data).stdout
     lines = [l for l in out.splitlines() if l.strip()]

@@ -7,9 +7,8 @@ in the same transaction), and a call that fails adds none.
 import glob
 import os
 import re
-import time
 
-from conftest import Client, Server, create_key, run_cli
+from conftest import Client, Server, create_key, run_cli, wait_for
 
 TEMPLATE = {"name": "news", "subject": "News", "html": "<p>Hi</p><p><a href=\"{{ unsubscribe_url }}\">Unsubscribe</a></p>"}
 
@@ -42,16 +41,6 @@ class Timeline:
         assert [e["name"] for e in added] == list(names), added
         self.seen = now
         return added
-
-
-def wait_for(predicate, timeout=60, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_each_change_through_api_cli_and_link_is_one_event_committed_with_it(data_dir, tmp_path):

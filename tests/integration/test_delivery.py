@@ -22,7 +22,7 @@ import json
 
 import pytest
 
-from conftest import ROOT, Client, Server, create_key, free_port, rapport_bin, run_cli
+from conftest import ROOT, Client, Server, create_key, free_port, rapport_bin, run_cli, wait_for
 
 PY = "/usr/bin/python3"  # Debian's python, with python3-dkim and python3-aiosmtpd
 TEMPLATE = {
@@ -31,16 +31,6 @@ TEMPLATE = {
     "html": "<p>Hi {{ contact.first_name | default: 'friend' }}, order {{ data.order }} is on its way.</p>"
             "<p><a href=\"{{ unsubscribe_url }}\">Unsubscribe</a></p>",
 }
-
-
-def wait_for(predicate, timeout=60, interval=0.1, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def wait_state(api, message_id, states, timeout=60):

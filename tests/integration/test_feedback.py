@@ -4,22 +4,11 @@ tests/feedback/, addressed to that sender, is read from the inbound maildir or p
 POST /api/v1/feedback, and the contact, the message and the deliverability report follow."""
 import glob
 import os
-import time
 
-from conftest import ROOT, Client, Server, create_key, run_cli
+from conftest import ROOT, Client, Server, create_key, run_cli, wait_for
 
 TEMPLATE = {"name": "news", "subject": "News", "html": "<p>Hello</p><p><a href=\"{{ unsubscribe_url }}\">Unsubscribe</a></p>"}
 SAMPLES = os.path.join(ROOT, "tests", "feedback")
-
-
-def wait_for(predicate, timeout=30, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def start(data_dir, env=None):
@@ -43,8 +32,8 @@ def send(api, data_dir, email, cls="transactional"):
     r = api.post("/api/v1/messages", {"template": "news", "contact_id": cid, "class": cls})
     assert r.status == 202, r
     mid = r.json()["id"]
-    wait_for(lambda: api.get(f"/api/v1/messages/{mid}").json()["state"] == "sent", what="sent")
-    new = wait_for(lambda: set(glob.glob(str(data_dir / "outbox" / "new" / "*.eml"))) - before, what="eml")
+    wait_for(lambda: api.get(f"/api/v1/messages/{mid}").json()["state"] == "sent", timeout=30, what="sent")
+    new = wait_for(lambda: set(glob.glob(str(data_dir / "outbox" / "new" / "*.eml"))) - before, timeout=30, what="eml")
     head = open(new.pop(), "rb").read().split(b"\r\n\r\n", 1)[0].decode()
     sender = [l.split(":", 1)[1].strip() for l in head.split("\r\n") if l.startswith("X-Rapport-Envelope-From:")][0]
     return mid, cid, sender
@@ -74,7 +63,7 @@ def test_verp_sender_and_a_dsn_in_the_inbound_maildir_bounce_the_contact(data_di
 
         # The MTA delivers Gmail's "Address not found" to the VERP address.
         (inbound / "new" / "1765000000.M1P1.mx").write_text(sample("gmail_address_not_found.eml", verp))
-        wait_for(lambda: status(api, cid) == "bounced", what="the contact to be bounced")
+        wait_for(lambda: status(api, cid) == "bounced", timeout=30, what="the contact to be bounced")
         m = api.get(f"/api/v1/messages/{mid}").json()
         assert m["state"] == "bounced"
         assert "hard_bounce (dsn) 5.1.1" in m["last_reply"], m["last_reply"]
@@ -85,7 +74,7 @@ def test_verp_sender_and_a_dsn_in_the_inbound_maildir_bounce_the_contact(data_di
         # A report that names no message of ours is filed aside, flagged.
         (inbound / "new" / "1765000001.M2P1.mx").write_text(sample("gmail_address_not_found.eml", "bounces@x.test"))
         (inbound / "new" / "1765000002.M3P1.mx").write_text(sample("not_a_report.eml", verp))
-        wait_for(lambda: len(glob.glob(str(inbound / "cur" / "*:2,FS"))) == 2, what="refused reports filed")
+        wait_for(lambda: len(glob.glob(str(inbound / "cur" / "*:2,FS"))) == 2, timeout=30, what="refused reports filed")
 
         # Marketing and transactional mail now both refuse the bounced address.
         r = api.post("/api/v1/messages", {"template": "news", "contact_id": cid})
@@ -215,7 +204,7 @@ def test_the_inbound_smtp_listener_with_swaks_and_starttls(data_dir, tmp_path):
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stdout + out.stderr
         assert "250-STARTTLS" in out.stdout and "mx.shop.example" in out.stdout, out.stdout
-        wait_for(lambda: status(api, cid) == "bounced", what="the contact to be bounced over SMTP")
+        wait_for(lambda: status(api, cid) == "bounced", timeout=30, what="the contact to be bounced over SMTP")
         assert api.get(f"/api/v1/messages/{mid}").json()["state"] == "bounced"
 
         # A report about nothing of ours is accepted (250: never bounced back to a mailer-daemon).
@@ -234,6 +223,6 @@ def test_the_inbound_smtp_listener_with_swaks_and_starttls(data_dir, tmp_path):
             smtp.ehlo("relay.test")
             assert not smtp.has_extn("starttls")
             smtp.sendmail("staff@hotmail.test", [verp2], sample("outlook_jmrp_complaint.eml", "nobody@x.test").encode())
-        wait_for(lambda: status(api, cid2) == "complained", what="the complaint over STARTTLS")
+        wait_for(lambda: status(api, cid2) == "complained", timeout=30, what="the complaint over STARTTLS")
     finally:
         srv.stop()

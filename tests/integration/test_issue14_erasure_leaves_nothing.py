@@ -10,22 +10,11 @@ erased is still found (so the search can fail).
 import glob
 import os
 import signal
-import time
 
-from conftest import Client, Server, create_key, run_cli
+from conftest import Client, Server, create_key, run_cli, wait_for
 
 TEMPLATE = {"name": "receipt", "subject": "Your receipt, {{ contact.first_name }}",
             "html": "<p>Hi {{ contact.first_name }} from {{ contact.city }}.</p>"}
-
-
-def wait_for(predicate, timeout=60, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def files_containing(root, needles):

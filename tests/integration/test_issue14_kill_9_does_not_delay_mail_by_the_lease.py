@@ -15,20 +15,10 @@ import time
 
 import pytest
 
-from conftest import Client, Server, create_key, run_cli
+from conftest import Client, Server, create_key, run_cli, wait_for
 
 TEMPLATE = {"name": "order-shipped", "subject": "Order {{ data.order }} shipped", "text": "Order {{ data.order }}."}
 TOTAL = 30
-
-
-def wait_for(predicate, timeout, interval=0.05, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def count(db, state):
@@ -69,7 +59,7 @@ def test_kill_9_mid_delivery_does_not_delay_the_claimed_messages_by_the_lease(da
             assert r.status == 202, r
 
         # Mid-delivery: some sent, more claimed but not sent.
-        wait_for(lambda: count(db, "sent") >= 2 and count(db, "sending") > 0, 30, what="delivery under way")
+        wait_for(lambda: count(db, "sent") >= 2 and count(db, "sending") > 0, 30, interval=0.05, what="delivery under way")
         srv.proc.send_signal(signal.SIGKILL)
         srv.proc.wait(timeout=30)
     finally:
@@ -86,7 +76,7 @@ def test_kill_9_mid_delivery_does_not_delay_the_claimed_messages_by_the_lease(da
     began = time.time()
     restarted.start()
     try:
-        wait_for(lambda: count(db, "sent") == TOTAL, 20, what=f"all {TOTAL} messages to be sent after the restart")
+        wait_for(lambda: count(db, "sent") == TOTAL, 20, interval=0.05, what=f"all {TOTAL} messages to be sent after the restart")
         elapsed = time.time() - began
         assert node_file.read_text().strip() == node_id, "the node id is stable across restarts"
         log = restarted.read_log()

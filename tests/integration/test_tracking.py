@@ -17,7 +17,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import Client, Server, create_key, run_cli
+from conftest import Client, Server, create_key, run_cli, wait_for
 
 PUBLIC = "https://mail.shop.example"
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
@@ -31,16 +31,6 @@ TEMPLATE = {
             "<p><a href=\"{{ view_in_browser_url }}\">View in browser</a>"
             " <a href=\"{{ unsubscribe_url }}\">Unsubscribe</a></p></body></html>",
 }
-
-
-def wait_for(predicate, timeout=60, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def start(data_dir, **env):
