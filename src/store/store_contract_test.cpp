@@ -44,7 +44,7 @@ TEST_P(StoreContract, MigrateIsVersionedAndIdempotent) {
   ASSERT_OK(other);
   auto v2 = (*other)->Migrate();
   ASSERT_OK(v2);
-  EXPECT_EQ(*v2, 11);
+  EXPECT_EQ(*v2, 12);
 }
 
 TEST_P(StoreContract, Templates) {
