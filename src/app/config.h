@@ -106,6 +106,13 @@ struct TrackingConfig {
   std::string apple_ranges_url = "https://mask-api.icloud.com/egress-ip-ranges.csv";
 };
 
+// Sign-up and double opt-in (docs/consent.md).
+struct ConsentConfig {
+  int confirm_ttl_seconds = 7 * 86400;  // how long a double opt-in confirmation link works (7 days)
+  std::string confirmation_template = "confirm-subscription";
+  int subscribes_per_minute = 6;  // POST /api/v1/subscribe per client address
+};
+
 // Bounces and complaints coming back (docs/feedback.md).
 struct InboundConfig {
   std::string maildir;                 // a maildir an MTA delivers DSN/ARF reports into; empty: none
@@ -130,6 +137,7 @@ struct Config {
   std::vector<ProviderConfig> providers;  // [[provider]]
   TrackingConfig tracking;
   InboundConfig inbound;
+  ConsentConfig consent;
 
   // The store URL or path to open: store.url, or <data_dir>/rapport.db.
   std::string StoreUrl() const;

@@ -7,6 +7,7 @@
 
 #include "app/app_context.h"
 #include "http/api_key.h"
+#include "send/signup.h"
 
 namespace rapport::app {
 
@@ -288,8 +289,11 @@ Result<DemoResult> SeedDemoWorkspace(Store& store, Timestamp now, uint64_t seed)
       "<h1>Hi {{ contact.first_name | default: 'there' }},</h1>\n"
       "<p>Thanks for joining us{% if contact.city %} from {{ contact.city }}{% endif %}. "
       "Every Thursday we write about new arrivals and how to brew them well.</p>\n"
-      "<p><a href=\"{{ unsubscribe_url }}\">Unsubscribe</a></p>\n";
+      "<p><a href=\"{{ preferences_url }}\">Email preferences</a> · "
+      "<a href=\"{{ unsubscribe_url }}\">Unsubscribe</a></p>\n";
   RAPPORT_TRY(store.templates().Create(welcome));
+  // The double opt-in confirmation mail (English and French), as POST /api/v1/subscribe sends it.
+  RAPPORT_TRY(store.templates().Create(send::DefaultConfirmationTemplate(ws.id, "confirm-subscription")));
 
   std::string secret = http::GenerateApiKey();
   ApiKey key;

@@ -122,6 +122,9 @@ Status Serve(const ServeOptions& o) {
   RAPPORT_ASSIGN_OR_RETURN(server_options.tracking.ranges, LoadOrCreateMachineRanges(config));
   server_options.tracking.ipv4_prefix = config.tracking.ipv4_prefix;
   server_options.tracking.ipv6_prefix = config.tracking.ipv6_prefix;
+  server_options.signup.confirm_ttl = std::chrono::seconds(config.consent.confirm_ttl_seconds);
+  server_options.signup.confirmation_template = config.consent.confirmation_template;
+  server_options.subscribes_per_minute = config.consent.subscribes_per_minute;
   delivery::OutboxWorker& worker = *delivery->worker;
   server_options.on_queued = [&worker](MessageClass lane) { worker.Wake(lane); };
   server_options.copies = delivery->copies.get();

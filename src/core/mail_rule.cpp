@@ -6,7 +6,10 @@ namespace rapport {
 
 std::optional<std::string> ConsentRule::Refusal(const MailCandidate& c) const {
   if (auto reason = SuppressionReason(c.status, c.message_class)) return std::string(*reason);
-  if (c.message_class != MessageClass::kMarketing || !c.topic) return std::nullopt;
+  if (c.message_class != MessageClass::kMarketing) return std::nullopt;
+  if (c.paused_until && c.now < *c.paused_until)
+    return fmt::format("the contact paused marketing mail until {}", FormatTimestamp(*c.paused_until));
+  if (!c.topic) return std::nullopt;
   if (!c.subscription) return fmt::format("the contact has not subscribed to topic '{}'", *c.topic);
   if (*c.subscription != SubscriptionStatus::kSubscribed)
     return fmt::format("the contact unsubscribed from topic '{}'", *c.topic);

@@ -29,6 +29,8 @@ struct MailCandidate {
   std::optional<std::string_view> topic;
   std::optional<SubscriptionStatus> subscription;
   Timestamp now{};
+  // The contact's pause from the preference center (core/consent.h): no marketing mail before it.
+  std::optional<Timestamp> paused_until{};
 };
 
 class MailRule {
@@ -43,6 +45,7 @@ class MailRule {
 // - marketing mail never goes to unsubscribed, bounced, complained or erased contacts;
 // - transactional mail (an order confirmation, a password reset) still reaches unsubscribed and
 //   complained contacts, but never a bounced address or an erased person;
+// - marketing mail waits while the contact has paused it (preference center, 30 or 90 days);
 // - marketing mail sent under a topic needs the contact's subscription to that topic (consent is
 //   given per topic, never assumed); transactional mail ignores topics.
 class ConsentRule final : public MailRule {

@@ -51,6 +51,23 @@ TEST(ConsentRule, TransactionalIgnoresTopics) {
   EXPECT_FALSE(rule.Refusal(m));
 }
 
+TEST(ConsentRule, APauseHoldsBackMarketingOnlyAndOnlyUntilItEnds) {
+  ConsentRule rule;
+  MailCandidate m = Candidate(ContactStatus::kActive, MessageClass::kMarketing);
+  m.paused_until = m.now + std::chrono::hours(1);
+  auto reason = rule.Refusal(m);
+  ASSERT_TRUE(reason);
+  EXPECT_NE(reason->find("paused"), std::string::npos);
+  m.topic = "news";
+  m.subscription = SubscriptionStatus::kSubscribed;
+  EXPECT_TRUE(rule.Refusal(m));  // subscribed, but paused
+  m.now = *m.paused_until;
+  EXPECT_FALSE(rule.Refusal(m));  // the pause is over
+  MailCandidate t = Candidate(ContactStatus::kActive, MessageClass::kTransactional);
+  t.paused_until = t.now + std::chrono::hours(1);
+  EXPECT_FALSE(rule.Refusal(t));
+}
+
 class RefuseAfter final : public MailRule {
  public:
   explicit RefuseAfter(Timestamp t) : t_(t) {}

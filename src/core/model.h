@@ -139,6 +139,8 @@ struct Topic {
   std::string description;
   Timestamp created_at{};
   bool tracking = true;  // false: mail sent under this topic has no open pixel and no tracked links
+  // Joining by the public sign-up form needs a confirmation by mail first (docs/consent.md).
+  bool double_opt_in = false;
 };
 Status ValidateTopicKey(std::string_view key);
 // A stable name: 1 to 64 of a-z, 0-9, _ and -, starting with a letter or digit. kInvalid naming

@@ -136,7 +136,11 @@ struct Api::Impl {
         bursts(tracking::kBurstWindow),
         verp(MakeVerpCodec(options.link_secret)),
         feedback(store, verp, options.bounce_policy, clock),
-        services{store, clock, metrics, auth, options, *links, sender, options.segments, bursts, feedback} {
+        subscribe_limit(clock, options.subscribes_per_minute / 60.0,
+                        std::max(1.0, options.subscribes_per_minute)),
+        signup(store, clock, *links, sender, options.signup),
+        services{store,  clock,    metrics, auth,           options, *links, sender, options.segments,
+                 bursts, feedback, signup,  subscribe_limit} {
     AddSystemRoutes(router, services);
     AddContactRoutes(router, services);
     AddEventRoutes(router, services);
@@ -149,6 +153,7 @@ struct Api::Impl {
     AddTrackingRoutes(router, services);
     AddFeedbackRoutes(router, services);
     AddExportRoutes(router, services);
+    AddConsentRoutes(router, services);
   }
 
   struct Admission {
@@ -173,6 +178,8 @@ struct Api::Impl {
   tracking::ClickBursts bursts;
   tracking::VerpCodec verp;
   tracking::FeedbackIntake feedback;
+  ClientLimiter subscribe_limit;
+  send::Signup signup;
   Services services;
   Router router;
 };

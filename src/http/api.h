@@ -23,6 +23,7 @@
 #include "http/metrics.h"
 #include "http/tracking_options.h"
 #include "send/send_service.h"
+#include "send/signup.h"
 #include "tracking/link_signer.h"
 
 namespace rapport::segment {
@@ -62,6 +63,10 @@ struct ApiOptions {
   std::shared_ptr<tracking::LinkSigner> link_signer;
   // Bounces and complaints (POST /api/v1/feedback): when a contact is bounced after soft bounces.
   BouncePolicy bounce_policy;
+  // Sign-up and double opt-in (POST /api/v1/subscribe, /confirm/): the confirmation template and
+  // how long its link works; sign-ups allowed per client address and minute (then 429).
+  send::SignupOptions signup;
+  double subscribes_per_minute = 6;
 };
 
 class Api {

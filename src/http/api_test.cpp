@@ -282,7 +282,7 @@ TEST_F(ApiTest, TopicsAndSubscriptionsRecordConsent) {
   EXPECT_EQ(sub.at("topic").as_string(), "newsletter");
   EXPECT_EQ(sub.at("status").as_string(), "subscribed");
   EXPECT_EQ(sub.at("consent").at("source").as_string(), "form:footer");
-  EXPECT_EQ(sub.at("consent").at("ip").as_string(), "192.0.2.7");
+  EXPECT_EQ(sub.at("consent").at("ip").as_string(), "192.0.2.0");  // truncated to /24 (docs/consent.md)
   EXPECT_EQ(sub.at("consent").at("user_agent").as_string(), "api-test/1.0");
   EXPECT_EQ(sub.at("consent").at("text_version").as_string(), "v3");
 
@@ -316,11 +316,12 @@ TEST_F(ApiTest, ForwardedForIsTrustedOnlyWhenConfigured) {
     req.peer_ip = "10.0.0.1";
     return api.Handle(req);
   };
-  EXPECT_EQ(Json(put(*api_)).at("consent").at("ip").as_string(), "10.0.0.1");
+  EXPECT_EQ(Json(put(*api_)).at("consent").at("ip").as_string(), "10.0.0.0");  // the peer, truncated
   ApiOptions trusting;
   trusting.trust_forwarded_for = true;
   Api behind_proxy(*env_->store, env_->clock, trusting);
-  EXPECT_EQ(Json(put(behind_proxy)).at("consent").at("ip").as_string(), "203.0.113.9");
+  EXPECT_EQ(Json(put(behind_proxy)).at("consent").at("ip").as_string(),
+            "203.0.113.0");  // the forwarded address, truncated
 }
 
 TEST_F(ApiTest, KeysCreatedThroughTheApiWorkAndRevocationIsImmediate) {

@@ -91,6 +91,10 @@ void AddExportRoutes(Router& router, Services& s) {
           subscriptions.push_back(EncodeSubscription(sub));
           consents.push_back(EncodeConsent(sub));
         }
+        json::array ledger;
+        RAPPORT_ASSIGN_OR_RETURN(auto records, s.store.consents().List(ws, id));
+        for (const ConsentRecord& r : records) ledger.push_back(EncodeConsentRecord(r));
+        RAPPORT_ASSIGN_OR_RETURN(ContactPreferences prefs, s.store.consents().Preferences(ws, id));
         json::array feedback;
         RAPPORT_ASSIGN_OR_RETURN(auto reports, s.store.feedback().ListForContact(ws, id));
         for (const FeedbackRecord& f : reports) feedback.push_back(EncodeFeedback(f));
@@ -101,6 +105,8 @@ void AddExportRoutes(Router& router, Services& s) {
                          {"messages", std::move(messages)},
                          {"subscriptions", std::move(subscriptions)},
                          {"consents", std::move(consents)},
+                         {"consent_ledger", std::move(ledger)},
+                         {"preferences", EncodePreferences(prefs)},
                          {"feedback", std::move(feedback)}};
 
         // The export itself is part of the record: an audit entry and a timeline event.

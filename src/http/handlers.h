@@ -9,10 +9,12 @@
 #include "core/store.h"
 #include "http/api.h"
 #include "http/auth.h"
+#include "http/client_limiter.h"
 #include "http/json_codec.h"
 #include "http/metrics.h"
 #include "http/router.h"
 #include "send/send_service.h"
+#include "send/signup.h"
 #include "tracking/click_bursts.h"
 #include "tracking/feedback_intake.h"
 #include "tracking/link_signer.h"
@@ -34,6 +36,8 @@ struct Services {
   segment::SegmentService* segments;  // null: the segment routes answer 503
   tracking::ClickBursts& bursts;      // recent clicks per message (the machine rule)
   tracking::FeedbackIntake& feedback;
+  send::Signup& signup;            // POST /api/v1/subscribe and /confirm/ (consent_handlers.cpp)
+  ClientLimiter& subscribe_limit;  // sign-ups per client address
 };
 
 // The body as JSON, parsed with this thread's reusable parser: valid until the next ParseBody on
@@ -67,5 +71,8 @@ void AddTrackingRoutes(Router& router, Services& s);
 void AddFeedbackRoutes(Router& router, Services& s);
 // GET /api/v1/contacts/{id}/export (export_handlers.cpp).
 void AddExportRoutes(Router& router, Services& s);
+// The preference center /p/{token}, double opt-in /confirm/{token}, POST /api/v1/subscribe and
+// GET /api/v1/contacts/{id}/consents (consent_handlers.cpp).
+void AddConsentRoutes(Router& router, Services& s);
 
 }  // namespace rapport::http

@@ -313,6 +313,9 @@ Result<Topic> DecodeTopicInput(const json::value& body) {
     } else if (key == "tracking") {
       if (!v.is_bool()) return Error::Invalid("tracking", "tracking is true or false");
       t.tracking = v.get_bool();
+    } else if (key == "double_opt_in") {
+      if (!v.is_bool()) return Error::Invalid("double_opt_in", "double_opt_in is true or false");
+      t.double_opt_in = v.get_bool();
     } else {
       return Unknown(key);
     }
@@ -387,12 +390,33 @@ json::object EncodeEvent(const Event& e) {
   return o;
 }
 
+json::object EncodeConsentRecord(const ConsentRecord& r) {
+  json::object o{{"id", r.id},
+                 {"topic", r.topic_key.empty() ? json::value(nullptr) : json::value(r.topic_key)},
+                 {"action", ConsentActionName(r.action)},
+                 {"source", r.consent.source},
+                 {"at", FormatTimestamp(r.consent.at)},
+                 {"ip", r.consent.ip},
+                 {"user_agent", r.consent.user_agent},
+                 {"text_version", r.consent.text_version}};
+  if (r.request_id != 0) o["request_id"] = r.request_id;
+  if (r.expires_at) o["expires_at"] = FormatTimestamp(*r.expires_at);
+  return o;
+}
+
+json::object EncodePreferences(const ContactPreferences& p) {
+  return json::object{{"frequency", MailFrequencyName(p.frequency)},
+                      {"paused_until", p.paused_until ? json::value(FormatTimestamp(*p.paused_until))
+                                                      : json::value(nullptr)}};
+}
+
 json::object EncodeTopic(const Topic& t) {
   return json::object{{"id", t.id},
                       {"key", t.key},
                       {"name", t.name},
                       {"description", t.description},
                       {"tracking", t.tracking},
+                      {"double_opt_in", t.double_opt_in},
                       {"created_at", FormatTimestamp(t.created_at)}};
 }
 

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/consent.h"
 #include "core/error.h"
 #include "core/model.h"
 
@@ -88,6 +89,9 @@ json::object EncodeContact(const Contact& c);
 json::object EncodeEvent(const Event& e);
 json::object EncodeTopic(const Topic& t);
 json::object EncodeSubscription(const Subscription& s);
+// A consent ledger record and a contact's preferences (core/consent.h; docs/consent.md).
+json::object EncodeConsentRecord(const ConsentRecord& r);
+json::object EncodePreferences(const ContactPreferences& p);
 // {"error":{"code","message","field"}} with field null when the error names none.
 json::object EncodeError(const Error& e);
 // An error as a batch item: {"index","code","message","field"}.

@@ -7,20 +7,23 @@
 // (no more marketing mail; transactional mail still arrives), recorded as a
 // "contact.status_changed" event (origin: the link and its method) in the same transaction; a
 // bounced, complained or erased contact keeps its status. An audit entry follows. A forged or
-// altered token gets 404.
+// altered token gets 404. The pages are in the contact's language (tracking/preference_center.h
+// holds the wording, English and French) and name the sender; the truncated client address and
+// the user agent go with the withdrawal into the consent ledger (docs/consent.md).
 #include <fmt/format.h>
 
 #include "http/error_response.h"
 #include "http/handlers.h"
-#include "template/html_escape.h"
 #include "tracking/link_signer.h"
+#include "tracking/machine_ranges.h"
+#include "tracking/preference_center.h"
 #include "tracking/unsubscribe.h"
 
 namespace rapport::http {
 
 namespace {
 
-Response Page(int status, std::string_view title, std::string_view body_html) {
+Response Html(int status, std::string body) {
   Response r;
   r.status = status;
   r.content_type = "text/html; charset=utf-8";
@@ -28,27 +31,24 @@ Response Page(int status, std::string_view title, std::string_view body_html) {
   r.headers.emplace_back("Referrer-Policy", "no-referrer");
   r.headers.emplace_back("Content-Security-Policy",
                          "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'");
-  r.body = fmt::format(
-      "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-      "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{}</title>"
-      "<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 "
-      "1rem;color:#222}}"
-      "button{{font:inherit;padding:.5rem 1.25rem;border:0;border-radius:.375rem;background:#222;color:#fff;"
-      "cursor:pointer}}</style></head><body><h1>{}</h1>{}</body></html>",
-      liquid::EscapeHtml(title), liquid::EscapeHtml(title), body_html);
+  r.body = std::move(body);
   return r;
 }
 
-Response NotValid() {
-  return Page(404, "This link is not valid",
-              "<p>The link may be incomplete. Copy the whole link from the email and try again.</p>");
+// The sender's name for the pages' footer.
+std::string SenderName(const Services& s) {
+  const mail::Mailbox& from = s.sender.options().sender.from;
+  return from.display_name.empty() ? from.address.domain : from.display_name;
 }
 
-// Masks the local part: "ada@example.com" -> "a***@example.com" (the page may be seen by others).
-std::string Masked(std::string_view email) {
-  size_t at = email.find('@');
-  if (at == std::string_view::npos || at == 0) return "your address";
-  return std::string(email.substr(0, 1)) + "***" + std::string(email.substr(at));
+Response NotValid(const Services& s) {
+  const tracking::PageWords& w = tracking::WordsFor("");
+  return Html(404, tracking::RenderMessagePage(w, SenderName(s), w.invalid_link, w.invalid_link_body));
+}
+
+Response Unsubscribed(const Services& s, const Contact& c) {
+  const tracking::PageWords& w = tracking::WordsFor(c.locale);
+  return Html(200, tracking::RenderMessagePage(w, SenderName(s), w.unsubscribed_title, w.unsubscribed_body));
 }
 
 }  // namespace
@@ -56,32 +56,37 @@ std::string Masked(std::string_view email) {
 void AddLinkRoutes(Router& router, Services& s) {
   router.Add("GET", "/u/{token}", Access::kPublic, [&s](CallContext& call) -> Result<Response> {
     auto claims = s.links.Verify(call.params.at(0).second, tracking::LinkKind::kUnsubscribe);
-    if (!claims.ok()) return NotValid();
+    if (!claims.ok()) return NotValid(s);
     auto contact = s.store.contacts().Get(claims->workspace_id, claims->contact_id);
     if (!contact.ok()) {
-      if (contact.error().code == ErrorCode::kNotFound) return NotValid();
+      if (contact.error().code == ErrorCode::kNotFound) return NotValid(s);
       return contact.error();
     }
-    if (contact->status != ContactStatus::kActive)
-      return Page(200, "You are unsubscribed", "<p>You will not receive marketing email from us.</p>");
-    return Page(200, "Unsubscribe",
-                fmt::format("<p>Stop marketing email to <strong>{}</strong>? Order and account email "
-                            "will still arrive.</p><form method=\"post\"><input type=\"hidden\" "
-                            "name=\"List-Unsubscribe\" value=\"One-Click\"><button type=\"submit\">"
-                            "Unsubscribe</button></form>",
-                            liquid::EscapeHtml(Masked(contact->email))));
+    if (contact->status != ContactStatus::kActive) return Unsubscribed(s, *contact);
+    const tracking::PageWords& w = tracking::WordsFor(contact->locale);
+    std::string masked = tracking::MaskedEmail(contact->email);
+    return Html(200, tracking::RenderMessagePage(
+                         w, SenderName(s), w.unsubscribe_title,
+                         fmt::format(fmt::runtime(std::string(w.unsubscribe_question)), masked),
+                         w.unsubscribe_button, {{"List-Unsubscribe", "One-Click"}}));
   });
 
   router.Add("POST", "/u/{token}", Access::kPublic, [&s](CallContext& call) -> Result<Response> {
     auto claims = s.links.Verify(call.params.at(0).second, tracking::LinkKind::kUnsubscribe);
-    if (!claims.ok()) return NotValid();
+    if (!claims.ok()) return NotValid(s);
     WorkspaceId ws = claims->workspace_id;
     bool one_click = call.request.body.find("List-Unsubscribe=One-Click") != std::string::npos;
+    Consent who;
+    who.ip = tracking::TruncateIp(ClientAddress(s.options.trust_forwarded_for, call.request),
+                                  s.options.tracking.ipv4_prefix, s.options.tracking.ipv6_prefix);
+    if (const std::string* ua = call.request.Header("user-agent"))
+      for (unsigned char c : ua->substr(0, 512))
+        who.user_agent.push_back(c < 0x20 || c == 0x7F ? ' ' : char(c));
     auto out = tracking::Unsubscribe(
         s.store.contacts(), ws, claims->contact_id,
-        one_click ? tracking::UnsubscribeMethod::kOneClick : tracking::UnsubscribeMethod::kPage);
+        one_click ? tracking::UnsubscribeMethod::kOneClick : tracking::UnsubscribeMethod::kPage, &who);
     if (!out.ok()) {
-      if (out.error().code == ErrorCode::kNotFound) return NotValid();
+      if (out.error().code == ErrorCode::kNotFound) return NotValid(s);
       return out.error();
     }
     if (out->changed) {
@@ -90,7 +95,7 @@ void AddLinkRoutes(Router& router, Services& s) {
       Audit(s, as_link, "contact.unsubscribe", "contact", std::to_string(out->contact.id),
             json::object{{"method", one_click ? "one-click" : "page"}});
     }
-    return Page(200, "You are unsubscribed", "<p>You will not receive marketing email from us.</p>");
+    return Unsubscribed(s, out->contact);
   });
 }
 

@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "core/store.h"
 #include "http/tracking_options.h"
+#include "send/signup.h"
 #include "tracking/link_signer.h"
 
 namespace rapport::segment {
@@ -59,6 +60,8 @@ struct ServerOptions {
   TrackingOptions tracking;                           // see ApiOptions
   std::shared_ptr<tracking::LinkSigner> link_signer;  // see ApiOptions
   BouncePolicy bounce_policy;                         // see ApiOptions
+  send::SignupOptions signup;                         // see ApiOptions
+  double subscribes_per_minute = 6;                   // see ApiOptions
 };
 
 class Server {

@@ -34,7 +34,7 @@ int Connect(uint16_t port) {
 
 void SendAll(int fd, std::string_view data) {
   while (!data.empty()) {
-    ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
     ASSERT_GT(n, 0) << "send failed";
     data.remove_prefix(static_cast<size_t>(n));
   }

@@ -1,13 +1,16 @@
 // Routes: /api/v1/topics and /api/v1/contacts/{id}/subscriptions[/{topic}].
 #include "http/handlers.h"
+#include "tracking/machine_ranges.h"
 
 namespace rapport::http {
 
 namespace {
 
-// The consent IP: the TCP peer, or the first X-Forwarded-For hop when the proxy is trusted.
+// The consent IP: the TCP peer, or the first X-Forwarded-For hop when the proxy is trusted,
+// truncated as the tracking endpoints truncate it (docs/consent.md).
 std::string ClientIp(const Services& s, const Request& req) {
-  return ClientAddress(s.options.trust_forwarded_for, req);
+  return tracking::TruncateIp(ClientAddress(s.options.trust_forwarded_for, req),
+                              s.options.tracking.ipv4_prefix, s.options.tracking.ipv6_prefix);
 }
 
 std::string UserAgent(const Request& req) {

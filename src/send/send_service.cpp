@@ -127,6 +127,14 @@ std::optional<std::string> SendService::Refusal(WorkspaceId ws, const Contact& c
   candidate.status = contact.status;
   candidate.message_class = c;
   candidate.now = clock_.Now();
+  if (c == MessageClass::kMarketing) {
+    auto prefs = store_.consents().Preferences(ws, contact.id);
+    if (!prefs.ok()) {
+      error = prefs.error();
+      return std::nullopt;
+    }
+    candidate.paused_until = prefs->paused_until;
+  }
   if (topic) {
     candidate.topic = *topic;
     auto subs = store_.topics().ListSubscriptions(ws, contact.id);
@@ -153,6 +161,8 @@ Result<OutboxMessage> SendService::Build(WorkspaceId ws, const MessageTemplate& 
   cr.now = clock_.Now();
   cr.unsubscribe_url = tracking::LinkUrl(options_.public_url, tracking::LinkKind::kUnsubscribe,
                                          links_.Sign({tracking::LinkKind::kUnsubscribe, ws, contact.id, 0}));
+  cr.preferences_url = tracking::LinkUrl(options_.public_url, tracking::LinkKind::kPreferences,
+                                         links_.Sign({tracking::LinkKind::kPreferences, ws, contact.id, 0}));
   if (c == MessageClass::kMarketing)
     cr.feedback_id = fmt::format("{}:{}:{}:rapport", tpl.name, MessageClassName(c), ws);
   cr.reply_to = std::move(reply_to);

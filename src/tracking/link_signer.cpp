@@ -43,7 +43,10 @@ std::string LinkUrl(std::string_view base, LinkKind kind, std::string_view token
   std::string url(base);
   while (!url.empty() && url.back() == '/') url.pop_back();
   url += '/';
-  url.push_back(static_cast<char>(kind));
+  if (kind == LinkKind::kConfirm)
+    url += "confirm";
+  else
+    url.push_back(static_cast<char>(kind));
   url += '/';
   url += token;
   return url;

@@ -52,7 +52,8 @@ class LinkSigner {
 };
 
 // The URL of a link: base (e.g. "https://mail.example.com") + "/" + kind letter + "/" + token:
-// /u/ unsubscribe, /p/ preferences, /v/ view in browser, /o/ open pixel, /c/ click.
+// /u/ unsubscribe, /p/ preferences, /v/ view in browser, /o/ open pixel, /c/ click, and
+// /confirm/ for a double opt-in confirmation.
 std::string LinkUrl(std::string_view base, LinkKind kind, std::string_view token);
 
 }  // namespace rapport::tracking

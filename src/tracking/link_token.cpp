@@ -74,7 +74,8 @@ bool KnownKind(char c) {
     case 'p':
     case 'v':
     case 'o':
-    case 'c': return true;
+    case 'c':
+    case 'k': return true;
     default: return false;
   }
 }

@@ -38,6 +38,9 @@ enum class LinkKind : char {
   kView = 'v',   // the message in a browser
   kOpen = 'o',   // the open pixel
   kClick = 'c',  // a tracked link
+  // A double opt-in confirmation (/confirm/{token}): message_id names the ledger's request id
+  // (core/consent.h), and the token expires (default 7 days).
+  kConfirm = 'k',
 };
 
 struct LinkClaims {

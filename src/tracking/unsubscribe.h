@@ -17,7 +17,9 @@ struct UnsubscribeOutcome {
   bool changed = false;  // this call unsubscribed it
 };
 
+// `who` (optional): the request's truncated address and user agent, recorded in the origin and so
+// in the consent ledger's withdrawal (core/consent.h).
 Result<UnsubscribeOutcome> Unsubscribe(ContactStore& contacts, WorkspaceId ws, ContactId id,
-                                       UnsubscribeMethod method);
+                                       UnsubscribeMethod method, const Consent* who = nullptr);
 
 }  // namespace rapport::tracking

@@ -70,6 +70,15 @@ Result<Contact> SqlContactStore::Merge(WorkspaceId ws, ContactId into_id, Contac
     RAPPORT_ASSIGN_OR_RETURN(
         int64_t subscriptions,
         moved("UPDATE subscriptions SET contact_id = $1 WHERE contact_id = $2 AND workspace_id = $3"));
+    // The consent ledger moves whole (it is history); into keeps its own preferences if it has any.
+    RAPPORT_TRY(
+        moved("UPDATE consent_ledger SET contact_id = $1 WHERE contact_id = $2 AND workspace_id = $3"));
+    RAPPORT_TRY(
+        moved("DELETE FROM contact_preferences WHERE contact_id = $2 AND workspace_id = $3 AND EXISTS "
+              "(SELECT 1 FROM "
+              "contact_preferences i WHERE i.contact_id = $1)"));
+    RAPPORT_TRY(
+        moved("UPDATE contact_preferences SET contact_id = $1 WHERE contact_id = $2 AND workspace_id = $3"));
     RAPPORT_ASSIGN_OR_RETURN(
         int64_t events,
         moved("UPDATE events SET contact_id = $1 WHERE contact_id = $2 AND workspace_id = $3"));

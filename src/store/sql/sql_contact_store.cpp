@@ -117,6 +117,31 @@ Status UpdateContactIn(Session& s, Contact& c, const ContactInput& patch, Timest
                            std::string_view(attributes), std::string_view(c.timezone),
                            std::string_view(c.locale), ToMicros(now), int64_t{email_changed}, key_param}));
   ContactChanged(before, c, names, origin, changes);
+  if (auto action = ActionForStatusChange(before.status, c.status)) {
+    // Unsubscribed from all marketing (a link, a complaint, the API): a withdrawal in the ledger.
+    ConsentRecord record;
+    record.workspace_id = c.workspace_id;
+    record.contact_id = c.id;
+    record.action = *action;
+    record.consent.at = now;
+    record.consent.source = c.status == ContactStatus::kComplained ? "complaint" : "api";
+    if (origin) {
+      auto text = [&](std::string_view key) -> std::string {
+        auto it = origin->find(key);
+        return it != origin->end() && it->value().is_string() ? std::string(it->value().get_string())
+                                                              : std::string();
+      };
+      if (std::string via = text("via"); !via.empty()) {
+        record.consent.source = via;
+        if (std::string method = text("method"); !method.empty()) record.consent.source += ":" + method;
+        if (std::string kind = text("kind"); !kind.empty()) record.consent.source += ":" + kind;
+      }
+      record.consent.ip = text("ip");
+      record.consent.user_agent = text("user_agent");
+      record.consent.text_version = text("text_version");
+    }
+    RAPPORT_TRY(InsertConsentIn(s, record));
+  }
   return {};
 }
 
@@ -296,6 +321,8 @@ Result<ErasedContact> SqlContactStore::Erase(WorkspaceId ws, ContactId id) {
              std::string_view("DELETE FROM event_keys WHERE contact_id = $1 AND workspace_id = $2"),
              std::string_view("DELETE FROM events WHERE contact_id = $1 AND workspace_id = $2"),
              std::string_view("DELETE FROM subscriptions WHERE contact_id = $1 AND workspace_id = $2"),
+             std::string_view("DELETE FROM consent_ledger WHERE contact_id = $1 AND workspace_id = $2"),
+             std::string_view("DELETE FROM contact_preferences WHERE contact_id = $1 AND workspace_id = $2"),
              std::string_view("DELETE FROM delivery_attempts WHERE contact_id = $1 AND workspace_id = $2"),
              std::string_view("DELETE FROM message_tracking WHERE contact_id = $1 AND workspace_id = $2"),
              std::string_view("DELETE FROM message_feedback WHERE contact_id = $1 AND workspace_id = $2"),

@@ -112,12 +112,22 @@ Status SuppressClaimed(Session& s, std::vector<OutboxMessage>& claimed, Timestam
       "SELECT s.contact_id, t.key, s.status FROM subscriptions s JOIN topics t ON t.id = s.topic_id WHERE "
       "s.contact_id IN ",
       0, StatementSet::Shape::kInList, /*leading=*/0);
-  std::vector<int64_t> contacts, with_topic;
-  std::unordered_set<ContactId> seen, seen_topic;
+  static const StatementSet select_pauses(
+      "SELECT contact_id, paused_until FROM contact_preferences WHERE paused_until IS NOT NULL AND "
+      "contact_id IN ",
+      0, StatementSet::Shape::kInList, /*leading=*/0);
+  std::vector<int64_t> contacts, with_topic, marketing;
+  std::unordered_set<ContactId> seen, seen_topic, seen_marketing;
   for (const OutboxMessage& m : claimed) {
     if (seen.insert(m.contact_id).second) contacts.push_back(m.contact_id);
     if (m.topic && seen_topic.insert(m.contact_id).second) with_topic.push_back(m.contact_id);
+    if (m.message_class == MessageClass::kMarketing && seen_marketing.insert(m.contact_id).second)
+      marketing.push_back(m.contact_id);
   }
+  // Pauses from the preference center (core/consent.h), only for contacts of marketing mail.
+  std::unordered_map<ContactId, Timestamp> paused;
+  RAPPORT_TRY(
+      SelectIn(s, select_pauses, marketing, [&](const Row& r) { paused[r.Int(0)] = FromMicros(r.Int(1)); }));
   std::unordered_map<ContactId, ContactStatus> status;
   RAPPORT_TRY(SelectIn(s, select, contacts, [&](const Row& r) {
     status[r.Int(0)] = ParseContactStatus(r.Text(1)).value_or(ContactStatus::kErased);
@@ -139,6 +149,7 @@ Status SuppressClaimed(Session& s, std::vector<OutboxMessage>& claimed, Timestam
       candidate.status = it->second;
       candidate.message_class = m.message_class;
       candidate.now = now;
+      if (auto p = paused.find(m.contact_id); p != paused.end()) candidate.paused_until = p->second;
       if (m.topic) {
         candidate.topic = *m.topic;
         auto sub = subscriptions.find(std::pair<ContactId, std::string>(m.contact_id, *m.topic));

@@ -127,6 +127,17 @@ Result<int64_t> ReservePositions(Session& s, int64_t n);
 // state lives in tables of their own); the checks of FeedStore::Commit.
 Status CommitPositionIn(Session& s, std::string_view consumer, int64_t position, Timestamp now);
 
+// The topic named `key`; kNotFound otherwise.
+Result<Topic> FindTopicIn(Session& s, WorkspaceId ws, std::string_view key);
+// Sets c's subscription to the topic, appends its consent record (core/consent.h: granted or
+// withdrawn, or confirmed when `request_id` names the double opt-in request it confirms) and its
+// "topic.subscribed"/"topic.unsubscribed" event, all in the caller's transaction.
+Status SetSubscriptionIn(Session& s, WorkspaceId ws, const Contact& c, std::string_view topic_key,
+                         SubscriptionStatus status, const Consent& consent, Timestamp now, int64_t request_id,
+                         Subscription* out);
+// Appends one consent ledger record in the caller's transaction; returns its id.
+Result<int64_t> InsertConsentIn(Session& s, const ConsentRecord& record);
+
 class SqlEventStore : public EventStore {
  public:
   SqlEventStore(Database& db, const Clock& clock, const ErasureKey& erasure)
@@ -262,6 +273,24 @@ class SqlFeedbackStore final : public FeedbackStore {
   const Clock& clock_;
 };
 
+class SqlConsentStore final : public ConsentStore {
+ public:
+  SqlConsentStore(Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+  Result<std::vector<ConsentRecord>> List(WorkspaceId ws, ContactId contact) override;
+  Result<ContactPreferences> Preferences(WorkspaceId ws, ContactId contact) override;
+  Result<ContactPreferences> SetPreferences(WorkspaceId ws, ContactId contact,
+                                            const ContactPreferences& prefs, const Consent& origin) override;
+  Result<int64_t> RequestConfirmation(WorkspaceId ws, ContactId contact,
+                                      const std::vector<std::string>& topics, const Consent& consent,
+                                      Timestamp expires_at) override;
+  Result<std::vector<Subscription>> Confirm(WorkspaceId ws, ContactId contact, int64_t request_id,
+                                            const Consent& consent) override;
+
+ private:
+  Database& db_;
+  const Clock& clock_;
+};
+
 // Makes a backend's event facet over the store's Database.
 using EventStoreFactory =
     std::function<std::unique_ptr<SqlEventStore>(Database&, const Clock&, const ErasureKey&)>;
@@ -293,6 +322,7 @@ class SqlStore final : public Store {
   SegmentStore& segments() override { return segments_; }
   TrackingStore& tracking() override { return tracking_; }
   FeedbackStore& feedback() override { return feedback_; }
+  ConsentStore& consents() override { return consents_; }
 
   void SetErasureKey(std::string key) override { erasure_.Set(std::move(key)); }
 
@@ -317,6 +347,7 @@ class SqlStore final : public Store {
   SqlSegmentStore segments_;
   SqlTrackingStore tracking_;
   SqlFeedbackStore feedback_;
+  SqlConsentStore consents_;
 };
 
 }  // namespace rapport::sql

@@ -4,7 +4,8 @@
 namespace rapport::sql {
 
 namespace {
-constexpr std::string_view kTopicColumns = "id, workspace_id, key, name, description, created_at, tracking";
+constexpr std::string_view kTopicColumns =
+    "id, workspace_id, key, name, description, created_at, tracking, double_opt_in";
 Topic ReadTopic(const Row& r) {
   return Topic{r.Int(0),
                r.Int(1),
@@ -12,10 +13,13 @@ Topic ReadTopic(const Row& r) {
                std::string(r.Text(3)),
                std::string(r.Text(4)),
                FromMicros(r.Int(5)),
-               r.Int(6) != 0};
+               r.Int(6) != 0,
+               r.Int(7) != 0};
 }
 
-Result<Topic> FindTopic(Session& s, WorkspaceId ws, std::string_view key) {
+}  // namespace
+
+Result<Topic> FindTopicIn(Session& s, WorkspaceId ws, std::string_view key) {
   std::optional<Topic> t;
   static const std::string sql =
       "SELECT " + std::string(kTopicColumns) + " FROM topics WHERE workspace_id = $1 AND key = $2";
@@ -23,6 +27,9 @@ Result<Topic> FindTopic(Session& s, WorkspaceId ws, std::string_view key) {
   if (!t) return Error::NotFound("no topic '" + std::string(key) + "'");
   return std::move(*t);
 }
+
+namespace {
+Result<Topic> FindTopic(Session& s, WorkspaceId ws, std::string_view key) { return FindTopicIn(s, ws, key); }
 
 constexpr std::string_view kSubscriptionSelect =
     "SELECT s.contact_id, s.topic_id, t.key, s.status, s.consent_source, s.consent_at, s.consent_ip, "
@@ -53,12 +60,13 @@ Result<Topic> SqlTopicStore::Create(WorkspaceId ws, const Topic& topic) {
   RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
     if (FindTopic(s, ws, topic.key).ok()) return Error::Conflict("a topic with this key exists", "key");
     RAPPORT_TRY(s.Exec(
-        "INSERT INTO topics (workspace_id, key, name, description, created_at, tracking) VALUES ($1, $2, $3, "
-        "$4, $5, $6) "
+        "INSERT INTO topics (workspace_id, key, name, description, created_at, tracking, double_opt_in) "
+        "VALUES "
+        "($1, $2, $3, $4, $5, $6, $7) "
         "RETURNING " +
             std::string(kTopicColumns),
         {ws, std::string_view(topic.key), std::string_view(topic.name), std::string_view(topic.description),
-         ToMicros(now), int64_t{topic.tracking ? 1 : 0}},
+         ToMicros(now), int64_t{topic.tracking ? 1 : 0}, int64_t{topic.double_opt_in ? 1 : 0}},
         [&](const Row& r) { out = ReadTopic(r); }));
     return {};
   }));
@@ -86,34 +94,51 @@ Result<Topic> SqlTopicStore::GetByKey(WorkspaceId ws, std::string_view key) {
   return out;
 }
 
+Status SetSubscriptionIn(Session& s, WorkspaceId ws, const Contact& c, std::string_view topic_key,
+                         SubscriptionStatus status, const Consent& consent, Timestamp now, int64_t request_id,
+                         Subscription* out) {
+  if (c.status == ContactStatus::kErased) return Error::Conflict("the contact is erased", "status");
+  RAPPORT_ASSIGN_OR_RETURN(Topic t, FindTopic(s, ws, topic_key));
+  Timestamp consent_at = consent.at == Timestamp{} ? now : consent.at;
+  RAPPORT_TRY(s.Exec(
+      "INSERT INTO subscriptions (contact_id, topic_id, workspace_id, status, consent_source, consent_at, "
+      "consent_ip, consent_user_agent, consent_text_version, updated_at) VALUES ($1, $2, $3, $4, $5, $6, "
+      "$7, $8, "
+      "$9, $10) ON CONFLICT (contact_id, topic_id) DO UPDATE SET status = excluded.status, consent_source "
+      "= "
+      "excluded.consent_source, consent_at = excluded.consent_at, consent_ip = excluded.consent_ip, "
+      "consent_user_agent = excluded.consent_user_agent, consent_text_version = "
+      "excluded.consent_text_version, "
+      "updated_at = excluded.updated_at",
+      {c.id, t.id, ws, SubscriptionStatusName(status), std::string_view(consent.source), ToMicros(consent_at),
+       std::string_view(consent.ip), std::string_view(consent.user_agent),
+       std::string_view(consent.text_version), ToMicros(now)}));
+  Subscription sub{c.id, t.id, t.key, status, consent, now};
+  sub.consent.at = consent_at;
+  // The ledger keeps every change, where the row above keeps only the last one.
+  ConsentRecord record;
+  record.workspace_id = ws;
+  record.contact_id = c.id;
+  record.topic_key = t.key;
+  record.action = ActionForSubscription(status, request_id != 0);
+  record.consent = sub.consent;
+  record.request_id = request_id;
+  RAPPORT_TRY(InsertConsentIn(s, record));
+  std::string_view name =
+      status == SubscriptionStatus::kSubscribed ? "topic.subscribed" : "topic.unsubscribed";
+  RAPPORT_TRY(InsertChangeEvents(s, {SubscriptionChanged(ws, c.id, name, t.key, &sub.consent)}, now));
+  if (out) *out = std::move(sub);
+  return {};
+}
+
 Result<Subscription> SqlTopicStore::SetSubscription(WorkspaceId ws, ContactId contact,
                                                     std::string_view topic_key, SubscriptionStatus status,
                                                     const Consent& consent) {
   Subscription out;
   Timestamp now = clock_.Now();
-  Timestamp consent_at = consent.at == Timestamp{} ? now : consent.at;
   RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
     RAPPORT_ASSIGN_OR_RETURN(Contact c, FindContact(s, ws, contact));
-    if (c.status == ContactStatus::kErased) return Error::Conflict("the contact is erased", "status");
-    RAPPORT_ASSIGN_OR_RETURN(Topic t, FindTopic(s, ws, topic_key));
-    RAPPORT_TRY(s.Exec(
-        "INSERT INTO subscriptions (contact_id, topic_id, workspace_id, status, consent_source, consent_at, "
-        "consent_ip, consent_user_agent, consent_text_version, updated_at) VALUES ($1, $2, $3, $4, $5, $6, "
-        "$7, $8, "
-        "$9, $10) ON CONFLICT (contact_id, topic_id) DO UPDATE SET status = excluded.status, consent_source "
-        "= "
-        "excluded.consent_source, consent_at = excluded.consent_at, consent_ip = excluded.consent_ip, "
-        "consent_user_agent = excluded.consent_user_agent, consent_text_version = "
-        "excluded.consent_text_version, "
-        "updated_at = excluded.updated_at",
-        {contact, t.id, ws, SubscriptionStatusName(status), std::string_view(consent.source),
-         ToMicros(consent_at), std::string_view(consent.ip), std::string_view(consent.user_agent),
-         std::string_view(consent.text_version), ToMicros(now)}));
-    out = Subscription{contact, t.id, t.key, status, consent, now};
-    out.consent.at = consent_at;
-    std::string_view name =
-        status == SubscriptionStatus::kSubscribed ? "topic.subscribed" : "topic.unsubscribed";
-    return InsertChangeEvents(s, {SubscriptionChanged(ws, contact, name, t.key, &out.consent)}, now);
+    return SetSubscriptionIn(s, ws, c, topic_key, status, consent, now, 0, &out);
   }));
   return out;
 }

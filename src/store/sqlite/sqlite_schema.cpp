@@ -470,6 +470,35 @@ constexpr const char* kV11 = R"sql(
 CREATE INDEX contacts_live ON contacts (workspace_id, id) WHERE status <> 'erased';
 )sql";
 
+// v12: the consent ledger (core/consent.h): one row per consent given, asked for, confirmed or
+// withdrawn, never updated, keyed by contact first; a contact's preferences (frequency, pause);
+// topics that need a double opt-in.
+constexpr const char* kV12 = R"sql(
+CREATE TABLE consent_ledger (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  contact_id INTEGER NOT NULL,
+  workspace_id INTEGER NOT NULL,
+  topic_key TEXT NOT NULL DEFAULT '',
+  action TEXT NOT NULL CHECK (action IN ('granted', 'withdrawn', 'requested', 'confirmed')),
+  source TEXT NOT NULL DEFAULT '',
+  at INTEGER NOT NULL,
+  ip TEXT NOT NULL DEFAULT '',
+  user_agent TEXT NOT NULL DEFAULT '',
+  text_version TEXT NOT NULL DEFAULT '',
+  request_id INTEGER NOT NULL DEFAULT 0,
+  expires_at INTEGER
+);
+CREATE INDEX consent_ledger_contact ON consent_ledger (contact_id, id);
+CREATE TABLE contact_preferences (
+  contact_id INTEGER PRIMARY KEY,
+  workspace_id INTEGER NOT NULL,
+  frequency TEXT NOT NULL DEFAULT 'everything' CHECK (frequency IN ('everything', 'weekly')),
+  paused_until INTEGER,
+  updated_at INTEGER NOT NULL
+);
+ALTER TABLE topics ADD COLUMN double_opt_in INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 }  // namespace
 
 std::vector<sql::Migration> SqliteMigrations() {
@@ -483,7 +512,8 @@ std::vector<sql::Migration> SqliteMigrations() {
           {8, "saved segments", kV8},
           {9, "tracked messages", kV9},
           {10, "message feedback", kV10},
-          {11, "live contacts indexed in id order", kV11}};
+          {11, "live contacts indexed in id order", kV11},
+          {12, "the consent ledger and preferences", kV12}};
 }
 
 }  // namespace rapport::sqlite

@@ -1,0 +1,108 @@
+"""Helpers shared by the consent tests (test_preferences.py, test_public_pages_browser.py):
+start a server that writes mail to its maildir, read the mail it wrote, and find its links."""
+import email
+import email.policy
+import glob
+import html
+import re
+import time
+
+from conftest import Client, Server, create_key, run_cli, wait_for
+
+PUBLIC = "https://mail.shop.example"
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
+NEWS = {
+    "name": "news",
+    "subject": "News for {{ contact.first_name }}",
+    "html": "<html><body><p>Hi {{ contact.first_name }}</p>"
+            "<p><a href=\"https://shop.example/item\">Item</a></p>"
+            "<p><a href=\"{{ preferences_url }}\">Email preferences</a>"
+            " <a href=\"{{ unsubscribe_url }}\">Unsubscribe</a></p></body></html>",
+}
+
+
+def start(data_dir, **env):
+    run_cli("migrate", data=data_dir)
+    admin = create_key(data_dir, "admin", "admin")
+    full_env = {
+        "RAPPORT_SENDER_FROM": "Tea Shop <hello@shop.example>",
+        "RAPPORT_SERVER_PUBLIC_URL": PUBLIC,
+        "RAPPORT_SERVER_TRUST_FORWARDED_FOR": "true",
+        "RAPPORT_SERVER_PUBLIC_REQUESTS_PER_SECOND": "100000",
+    }
+    full_env.update(env)
+    srv = Server(data_dir, env=full_env).start()
+    return srv, Client(srv.base, admin)
+
+
+def setup_shop(api, double_opt_in=("offers",)):
+    for key, name in (("news", "Weekly news"), ("offers", "Offers")):
+        r = api.post("/api/v1/topics", {"key": key, "name": name, "description": f"About {name.lower()}",
+                                        "double_opt_in": key in double_opt_in})
+        assert r.status == 201, r
+    r = api.post("/api/v1/templates", NEWS)
+    assert r.status == 201, r
+
+
+def mail_files(data_dir):
+    return set(glob.glob(str(data_dir / "outbox" / "new" / "*.eml")))
+
+
+def read_mail(path):
+    raw = open(path, "rb").read()
+    while raw.startswith(b"X-Rapport-Envelope-"):
+        raw = raw[raw.index(b"\r\n") + 2:]
+    return email.message_from_bytes(raw, policy=email.policy.default)
+
+
+def wait_new_mail(data_dir, before):
+    new = wait_for(lambda: mail_files(data_dir) - before, what="a new .eml in the maildir")
+    assert len(new) == 1, new
+    return read_mail(new.pop())
+
+
+def send_news(api, data_dir, contact_id):
+    before = mail_files(data_dir)
+    r = api.post("/api/v1/messages", {"template": "news", "contact_id": contact_id, "class": "marketing",
+                                      "topic": "news"})
+    assert r.status == 202, r
+    return wait_new_mail(data_dir, before)
+
+
+def links(msg):
+    body = msg.get_body(("html",)).get_content()
+    return [html.unescape(h) for h in re.findall(r'href="([^"]+)"', body)]
+
+
+def link_to(msg, kind):
+    found = [l for l in links(msg) if l.startswith(f"{PUBLIC}/{kind}/")]
+    assert found, f"no /{kind}/ link in {links(msg)}"
+    return found[0][len(PUBLIC):]
+
+
+def confirm_link(msg):
+    return link_to(msg, "confirm")
+
+
+def events(api, contact_id):
+    return api.get(f"/api/v1/contacts/{contact_id}/events?limit=200").json()["data"]
+
+
+def consents(api, contact_id):
+    r = api.get(f"/api/v1/contacts/{contact_id}/consents")
+    assert r.status == 200, r
+    return r.json()
+
+
+def subscribed(api, contact_id):
+    subs = api.get(f"/api/v1/contacts/{contact_id}/subscriptions").json()["data"]
+    return sorted(s["topic"] for s in subs if s["status"] == "subscribed")
+
+
+def contact_by_email(api, address):
+    data = api.get(f"/api/v1/contacts?email={address}").json()["data"]
+    return data[0] if data else None
+
+
+def wait_seconds(n):
+    time.sleep(n)
