@@ -332,6 +332,28 @@ constexpr const char* kV11 = R"sql(
 CREATE INDEX contacts_live ON contacts (workspace_id, id) WHERE status <> 'erased';
 )sql";
 
+// v13: the analytics consumer's state (core/analytics_store.h): daily values per workspace,
+// dimension, key, day and metric (the value as text: the shortest form that reads back exactly),
+// and entity states (a message's report flags, a contact's engagement, purchases and lifecycle).
+constexpr const char* kV13 = R"sql(
+CREATE TABLE analytics_daily (
+  workspace_id BIGINT NOT NULL,
+  dimension TEXT NOT NULL,
+  key TEXT NOT NULL,
+  day BIGINT NOT NULL,
+  metric TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (workspace_id, dimension, key, day, metric)
+);
+CREATE TABLE analytics_entities (
+  workspace_id BIGINT NOT NULL,
+  kind TEXT NOT NULL,
+  id BIGINT NOT NULL,
+  state TEXT NOT NULL,
+  PRIMARY KEY (workspace_id, kind, id)
+);
+)sql";
+
 }  // namespace
 
 std::vector<sql::Migration> PgMigrations() {
@@ -345,7 +367,8 @@ std::vector<sql::Migration> PgMigrations() {
           {8, "saved segments", kV8},
           {9, "tracked messages", kV9},
           {10, "message feedback", kV10},
-          {11, "live contacts indexed in id order", kV11}};
+          {11, "live contacts indexed in id order", kV11},
+          {13, "analytics state", kV13}};
 }
 
 }  // namespace rapport::postgres
