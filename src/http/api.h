@@ -25,6 +25,9 @@
 #include "send/send_service.h"
 #include "tracking/link_signer.h"
 
+namespace rapport::analytics {
+class AnalyticsService;
+}
 namespace rapport::segment {
 class SegmentService;
 }
@@ -62,6 +65,9 @@ struct ApiOptions {
   std::shared_ptr<tracking::LinkSigner> link_signer;
   // Bounces and complaints (POST /api/v1/feedback): when a contact is bounced after soft bounces.
   BouncePolicy bounce_policy;
+  // The analytics consumer behind /api/v1/reports (analytics/analytics_service.h); null: those
+  // routes answer 503. Must outlive the Api.
+  analytics::AnalyticsService* analytics = nullptr;
 };
 
 class Api {
