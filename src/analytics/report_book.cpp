@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "core/json_write.h"
 
@@ -98,7 +99,7 @@ ReportBook::ReportBook(AnalyticsOptions options, TimezoneFn timezone)
 ReportBook::~ReportBook() = default;
 
 int32_t ReportBook::Intern(std::string_view s) {
-  auto it = name_ids_.find(std::string(s));
+  auto it = name_ids_.find(s);
   if (it != name_ids_.end()) return it->second;
   int32_t id = static_cast<int32_t>(names_.size());
   names_.emplace_back(s);
@@ -109,16 +110,24 @@ int32_t ReportBook::Intern(std::string_view s) {
 int64_t ReportBook::DayOf(WorkspaceId ws, int64_t at_us) {
   auto it = zones_.find(ws);
   if (it == zones_.end()) {
-    const date::time_zone* zone = nullptr;
+    ZoneCache z;
     try {
-      zone = date::locate_zone(timezone_ ? timezone_(ws) : "UTC");
+      z.zone = date::locate_zone(timezone_ ? timezone_(ws) : "UTC");
     } catch (const std::exception&) {
-      zone = date::locate_zone("UTC");
+      z.zone = date::locate_zone("UTC");
     }
-    it = zones_.emplace(ws, zone).first;
+    it = zones_.emplace(ws, z).first;
   }
-  auto local = it->second->to_local(std::chrono::sys_time<Micros>(Micros(at_us)));
-  return date::floor<date::days>(local).time_since_epoch().count();
+  ZoneCache& z = it->second;
+  if (at_us < z.begin_us || at_us >= z.end_us) {  // outside the cached offset's span: look it up
+    date::sys_info info = z.zone->get_info(std::chrono::sys_time<Micros>(Micros(at_us)));
+    auto micros = [](auto t) { return std::chrono::duration_cast<Micros>(t.time_since_epoch()).count(); };
+    z.begin_us = info.begin <= date::sys_seconds::min() ? INT64_MIN : micros(info.begin);
+    z.end_us = info.end >= date::sys_seconds::max() ? INT64_MAX : micros(info.end);
+    z.offset_us = std::chrono::duration_cast<Micros>(info.offset).count();
+  }
+  int64_t local = at_us + z.offset_us;
+  return local >= 0 ? local / kMicrosPerDay : -((-local + kMicrosPerDay - 1) / kMicrosPerDay);
 }
 
 void ReportBook::Add(WorkspaceId ws, Dimension d, int32_t key, int64_t day, Metric m, double delta) {
@@ -167,6 +176,9 @@ ReportBook::ContactState& ReportBook::ContactFor(WorkspaceId ws, ContactId id) {
   auto [it, fresh] = contacts_.try_emplace(id);
   if (fresh) {
     it->second.ws = ws;
+    auto& dense = dense_[ws];
+    it->second.slot = static_cast<uint32_t>(dense.size());
+    dense.push_back(DenseEngagement{-std::numeric_limits<double>::infinity(), 0});
     stages_[ws][static_cast<size_t>(Stage::kSubscriber)]++;
   }
   dirty_contacts_.insert(id);
@@ -247,9 +259,16 @@ void ReportBook::Goal(const Event& e, ContactState& c, int64_t day) {
   Schedule(id, c, at);
 }
 
+void ReportBook::Sync(const ContactState& c) {
+  DenseEngagement& d = dense_[c.ws][c.slot];
+  d.log2_sum = c.engagement.sum > 0 ? std::log2(c.engagement.sum) : -std::numeric_limits<double>::infinity();
+  d.at_us = c.engagement.at_us;
+}
+
 void ReportBook::RemoveContact(ContactId id) {
   auto it = contacts_.find(id);
   if (it == contacts_.end()) return;
+  dense_[it->second.ws][it->second.slot].at_us = -1;
   stages_[it->second.ws][static_cast<size_t>(it->second.stage)]--;
   removed_contacts_[id] = it->second.ws;
   dirty_contacts_.erase(id);
@@ -276,6 +295,7 @@ void ReportBook::Apply(const Event& e, int64_t now_us) {
     into.engagement.Add(
         gone.engagement.SumAt(std::max(into.engagement.at_us, gone.engagement.at_us), options_.engagement),
         std::max(into.engagement.at_us, gone.engagement.at_us), options_.engagement);
+    Sync(into);
     into.opens += gone.opens;
     into.clicks += gone.clicks;
     into.touches.insert(into.touches.end(), gone.touches.begin(), gone.touches.end());
@@ -344,6 +364,7 @@ void ReportBook::Apply(const Event& e, int64_t now_us) {
     c.touches.push_back(Touch{mid, at, click});
     c.engagement.Add(click ? options_.engagement.click_weight : options_.engagement.open_weight, at,
                      options_.engagement);
+    Sync(c);
     (click ? c.clicks : c.opens)++;
     return;
   }
@@ -374,7 +395,10 @@ void ReportBook::Apply(const Event& e, int64_t now_us) {
   }
   ContactState& c = ContactFor(e.workspace_id, e.contact_id);
   auto w = options_.engagement_events.find(n);
-  if (w != options_.engagement_events.end()) c.engagement.Add(w->second, at, options_.engagement);
+  if (w != options_.engagement_events.end()) {
+    c.engagement.Add(w->second, at, options_.engagement);
+    Sync(c);
+  }
   if (n == options_.goal_event) Goal(e, c, day);
 }
 
@@ -487,7 +511,12 @@ void ReportBook::LoadEntity(WorkspaceId ws, std::string_view kind, int64_t id, s
 
 void ReportBook::Rebuilt() {
   stages_.clear();
+  dense_.clear();
   for (auto& [id, c] : contacts_) {
+    auto& dense = dense_[c.ws];
+    c.slot = static_cast<uint32_t>(dense.size());
+    dense.push_back({});
+    Sync(c);
     stages_[c.ws][static_cast<size_t>(c.stage)]++;
     Schedule(id, c, std::max(c.stage_since, c.purchases.last_us));
   }
@@ -499,7 +528,7 @@ void ReportBook::Rebuilt() {
 std::vector<std::pair<int64_t, Counts>> ReportBook::Series(WorkspaceId ws, Dimension d, std::string_view key,
                                                            int64_t from_day, int64_t to_day) const {
   std::vector<std::pair<int64_t, Counts>> out;
-  auto id = name_ids_.find(std::string(key));
+  auto id = name_ids_.find(key);
   for (int64_t day = from_day; day <= to_day; ++day) {
     Counts c;
     if (id != name_ids_.end()) {
@@ -553,7 +582,9 @@ const ClvModel& ReportBook::FitModel(WorkspaceId ws, int64_t now_us) {
     s.m = s.x > 0 ? (c.revenue - c.first_value) / s.x : 0;
     customers.push_back(s);
   }
-  return models_[ws] = FitClv(customers, options_.clv);
+  auto& slot = models_[ws];
+  slot = {FitClv(customers, options_.clv), now_us};
+  return slot.first;
 }
 
 ContactView ReportBook::Contact(WorkspaceId ws, ContactId id, int64_t now_us) {
@@ -572,7 +603,9 @@ ContactView ReportBook::Contact(WorkspaceId ws, ContactId id, int64_t now_us) {
   v.human_opens = c.opens;
   v.human_clicks = c.clicks;
   auto m = models_.find(ws);
-  const ClvModel& model = m != models_.end() ? m->second : FitModel(ws, now_us);
+  constexpr int64_t kRefitUs = 3'600'000'000;
+  const ClvModel& model =
+      m != models_.end() && now_us - m->second.second < kRefitUs ? m->second.first : FitModel(ws, now_us);
   v.model_fitted = model.fitted;
   v.model_reason = model.reason;
   if (c.purchases.orders > 0) {
@@ -593,10 +626,20 @@ Overview ReportBook::OverviewOf(WorkspaceId ws, int64_t from_day, int64_t to_day
   o.series = Series(ws, Dimension::kWorkspace, "", from_day, to_day);
   for (const auto& [day, c] : o.series) o.totals += c;
   if (auto it = stages_.find(ws); it != stages_.end()) o.lifecycle = it->second;
-  for (const auto& [id, c] : contacts_) {
-    if (c.ws != ws) continue;
-    int s = c.engagement.ScoreAt(now_us, options_.engagement);
-    o.engagement[static_cast<size_t>(std::min(s / 10, 9))]++;
+  // Score bands by thresholds on log2 S: score >= 10k  <=>  S >= -K ln(1 - (10k - 0.5) / 100)
+  // (the score is rounded), so one subtraction and a few comparisons per contact.
+  std::array<double, 10> bound{};  // bound[k]: log2 of the least S scoring at least 10k
+  for (size_t k = 1; k < 10; ++k)
+    bound[k] = std::log2(-options_.engagement.scale * std::log(1 - (10.0 * k - 0.5) / 100));
+  double per_us = 1.0 / (options_.engagement.half_life_days * static_cast<double>(kMicrosPerDay));
+  if (auto d = dense_.find(ws); d != dense_.end()) {
+    for (const DenseEngagement& e : d->second) {
+      if (e.at_us < 0) continue;
+      double v = e.log2_sum - static_cast<double>(std::max<int64_t>(0, now_us - e.at_us)) * per_us;
+      size_t band = 0;
+      while (band < 9 && v >= bound[band + 1]) ++band;
+      o.engagement[band]++;
+    }
   }
   o.top_templates = Breakdown(ws, Dimension::kTemplate, from_day, to_day);
   std::sort(o.top_templates.begin(), o.top_templates.end(), [](const auto& a, const auto& b) {

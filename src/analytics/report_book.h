@@ -112,7 +112,8 @@ class ReportBook {
   std::optional<MessageView> Message(WorkspaceId ws, int64_t message_id) const;
   ContactView Contact(WorkspaceId ws, ContactId id, int64_t now_us);
   Overview OverviewOf(WorkspaceId ws, int64_t from_day, int64_t to_day, int64_t now_us, size_t top = 10);
-  // Fits the workspace's CLV model on its customers as of now (called by the owner, e.g. hourly).
+  // Fits the workspace's CLV model on its customers as of now. Contact() refits a model older
+  // than an hour.
   const ClvModel& FitModel(WorkspaceId ws, int64_t now_us);
   const AnalyticsOptions& options() const { return options_; }
   size_t contacts() const { return contacts_.size(); }
@@ -136,6 +137,7 @@ class ReportBook {
   };
   struct ContactState {
     WorkspaceId ws = 0;
+    uint32_t slot = 0;  // index in dense_[ws]
     Engagement engagement;
     PurchaseHistory purchases;
     double revenue = 0;
@@ -146,6 +148,22 @@ class ReportBook {
     std::vector<Touch> touches;
   };
 
+  // The engagement of a workspace's contacts laid out for the overview's distribution: log2 of
+  // the sum at its time (-inf for 0; at_us -1 for a removed contact).
+  struct DenseEngagement {
+    double log2_sum = 0;
+    int64_t at_us = 0;
+  };
+  void Sync(const ContactState& c);
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  struct ZoneCache {
+    const date::time_zone* zone = nullptr;
+    int64_t begin_us = 1, end_us = 0;  // where `offset_us` holds
+    int64_t offset_us = 0;
+  };
   int32_t Intern(std::string_view s);
   const std::string& Name(int32_t id) const { return names_[static_cast<size_t>(id)]; }
   MessageState* MessageFor(const Event& e);
@@ -162,15 +180,16 @@ class ReportBook {
 
   AnalyticsOptions options_;
   TimezoneFn timezone_;
-  std::unordered_map<WorkspaceId, const date::time_zone*> zones_;
+  std::unordered_map<WorkspaceId, ZoneCache> zones_;
   std::vector<std::string> names_;
-  std::unordered_map<std::string, int32_t> name_ids_;
+  std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> name_ids_;
+  std::unordered_map<WorkspaceId, std::vector<DenseEngagement>> dense_;
   std::unordered_map<DailyKey, Counts, DailyHash> daily_;
   std::map<std::pair<WorkspaceId, uint8_t>, std::set<int32_t>> keys_;
   std::unordered_map<int64_t, MessageState> messages_;
   std::unordered_map<ContactId, ContactState> contacts_;
   std::unordered_map<WorkspaceId, std::array<int64_t, kStageCount>> stages_;
-  std::unordered_map<WorkspaceId, ClvModel> models_;
+  std::unordered_map<WorkspaceId, std::pair<ClvModel, int64_t>> models_;  // the model, when fitted
   // (time, contact): lifecycle thresholds; stale entries are skipped when popped.
   std::priority_queue<std::pair<int64_t, ContactId>, std::vector<std::pair<int64_t, ContactId>>,
                       std::greater<>>

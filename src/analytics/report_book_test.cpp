@@ -163,6 +163,13 @@ TEST(ReportBook, EngagementFollowsTheDocumentedFormula) {
   EXPECT_EQ(v.orders, 1);
   EXPECT_DOUBLE_EQ(v.revenue, 50);
   EXPECT_EQ(s.book.Contact(1, 3, now).engagement_score, 0);  // no human touch
+  // The overview's distribution puts each contact in the band of its score.
+  for (int64_t at : {now, T("2026-03-02T16:00:00Z"), T("2026-03-06T00:00:00Z"), T("2026-08-01T00:00:00Z")}) {
+    std::array<int64_t, 10> want{};
+    for (ContactId c : {1, 2, 3})
+      want[static_cast<size_t>(std::min(s.book.Contact(1, c, at).engagement_score / 10, 9))]++;
+    EXPECT_EQ(s.book.OverviewOf(1, 0, 0, at).engagement, want);
+  }
 }
 
 TEST(ReportBook, LifecycleChangesByOrdersAndByTime) {
