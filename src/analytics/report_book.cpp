@@ -250,12 +250,12 @@ void ReportBook::Goal(const Event& e, ContactState& c, int64_t day) {
   // Purchases and lifecycle.
   ContactId id = e.contact_id;
   Stage before = StageAt(c.purchases, at, options_.lifecycle);
-  if (before != c.stage) SetStage(id, c, before, at, "t" + std::to_string(at));
+  if (before != c.stage) SetStage(id, c, before, at, fmt::format("t{}", at));
   if (c.purchases.orders == 0) c.first_value = value;
   c.purchases.AddOrder(at, before);
   c.revenue += value;
   Stage after = StageAt(c.purchases, at, options_.lifecycle);
-  SetStage(id, c, after, at, "e" + std::to_string(e.id));
+  SetStage(id, c, after, at, fmt::format("e{}", e.id));
   Schedule(id, c, at);
 }
 
@@ -315,7 +315,7 @@ void ReportBook::Apply(const Event& e, int64_t now_us) {
       into.revenue += gone.revenue;
     }
     SetStage(e.contact_id, into, StageAt(into.purchases, at, options_.lifecycle), at,
-             "e" + std::to_string(e.id));
+             fmt::format("e{}", e.id));
     Schedule(e.contact_id, into, at);
     return;
   }
