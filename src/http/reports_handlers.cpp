@@ -1,5 +1,6 @@
 // Routes: GET /api/v1/reports/overview, /api/v1/reports/daily, /api/v1/reports/{dimension},
 // /api/v1/reports/{dimension}/{key}, /api/v1/reports/messages/{id}, /api/v1/reports/clv-model,
+// POST /api/v1/reports/rebuild (admin),
 // /api/v1/contacts/{id}/analytics. The analytics service (analytics/) does the work; these parse
 // the period (?from=&to=, dates in the workspace's timezone, default the last 30 days) and answer
 // JSON, or CSV with `Accept: text/csv` or `?format=csv`. Shapes in docs/analytics.md.
@@ -237,6 +238,19 @@ void AddReportRoutes(Router& router, Services& s) {
 
   router.Add("GET", "/api/v1/reports/daily", Access::kRead, [&s](CallContext& call) -> Result<Response> {
     return SeriesResponse(s, call, analytics::Dimension::kWorkspace, "");
+  });
+
+  // Drops the analytics state and folds the whole log again (after a change of [analytics]
+  // settings, e.g. the goal event or the windows); answers when it is done.
+  router.Add("POST", "/api/v1/reports/rebuild", Access::kAdmin, [&s](CallContext& call) -> Result<Response> {
+    RAPPORT_ASSIGN_OR_RETURN(analytics::AnalyticsService * svc, Service(s));
+    auto start = std::chrono::steady_clock::now();
+    RAPPORT_TRY(svc->Rebuild());
+    int64_t ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)
+            .count();
+    Audit(s, call, "reports.rebuild", "reports", "", json::object{{"position", svc->position()}});
+    return JsonResponse(200, json::object{{"position", svc->position()}, {"milliseconds", ms}});
   });
 
   router.Add("GET", "/api/v1/reports/clv-model", Access::kRead, [&s](CallContext& call) -> Result<Response> {

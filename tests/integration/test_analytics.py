@@ -96,6 +96,11 @@ def test_reports_after_sends_opens_clicks_and_an_order(data_dir):
         assert bad.status == 422 and bad.json()["error"]["field"] == "from"
         assert api.get("/api/v1/reports/nonsense").status == 404
         before = news()
+        # A rebuild from the log gives the same numbers and appends no second lifecycle change.
+        rebuilt = api.post("/api/v1/reports/rebuild", {})
+        assert rebuilt.status == 200 and rebuilt.json()["position"] > 0, rebuilt
+        assert news() == before
+        assert len(timeline(api, ada, "lifecycle_changed")) == 1
     finally:
         srv.stop()
 
