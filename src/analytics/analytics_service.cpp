@@ -105,6 +105,9 @@ Result<size_t> AnalyticsService::StepLocked() {
       e.properties = json::object{{"from", StageName(c.from)}, {"to", StageName(c.to)}};
       e.occurred_at = FromMicros(c.at_us);
       e.idempotency_key = c.idempotency_key;
+      // The stage also becomes the contact's attribute `lifecycle` (merged by the store in the
+      // same transaction, with its contact.updated): templates read {{ contact.lifecycle }}.
+      e.contact_attributes = json::object{{"lifecycle", StageName(c.to)}};
       by_ws[c.workspace_id].push_back(std::move(e));
     }
     for (auto& [ws, events] : by_ws) {

@@ -2,7 +2,8 @@
 //
 // Start() loads the state the consumer committed (core/analytics_store.h) and reads the feed
 // from its committed position; then a consumer thread folds each new batch of events into the
-// ReportBook (report_book.h), appends the `lifecycle_changed` events the batch caused (with
+// ReportBook (report_book.h), appends the `lifecycle_changed` events the batch caused (each also
+// setting the contact's attribute `lifecycle`, so templates see `contact.lifecycle`; with
 // idempotency keys, so a batch folded again after a crash appends nothing twice), then commits
 // the changed values and entity states with the batch's position in one transaction. So every
 // event is counted exactly once across restarts, and Rebuild() (state dropped, the whole log

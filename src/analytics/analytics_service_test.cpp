@@ -124,6 +124,9 @@ TEST_F(AnalyticsServiceTest, TimeMovesAContactToAtRiskAndAppendsTheChange) {
   ASSERT_TRUE(timeline.ok());
   ASSERT_EQ(timeline->items.front().name, kLifecycleChanged);
   EXPECT_EQ(timeline->items.front().properties.at("to").as_string(), "at_risk");
+  auto contact = db_.store->contacts().Get(db_.workspace, contacts_[0]);
+  ASSERT_TRUE(contact.ok());
+  EXPECT_EQ(contact->attributes.at("lifecycle").as_string(), "at_risk");
 }
 
 }  // namespace

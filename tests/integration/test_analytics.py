@@ -84,6 +84,8 @@ def test_reports_after_sends_opens_clicks_and_an_order(data_dir):
         changes = timeline(api, ada, "lifecycle_changed")
         assert len(changes) == 1 and changes[0]["properties"] == {"from": "subscriber", "to": "new_customer"}
         assert report(api, f"/api/v1/contacts/{bob}/analytics")["lifecycle"] == "subscriber"
+        # The stage is also the contact's attribute, for templates ({{ contact.lifecycle }}).
+        assert api.get(f"/api/v1/contacts/{ada}").json()["attributes"]["lifecycle"] == "new_customer"
 
         five_days_ago = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400 * 5))
         ov = report(api, f"/api/v1/reports/overview?from={five_days_ago}")
