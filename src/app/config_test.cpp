@@ -333,3 +333,27 @@ TEST(ConfigTest, InboundKeys) {
 
 }  // namespace
 }  // namespace rapport::app
+
+// Issue 17: the conversion goal and windows are configuration (docs/analytics.md).
+TEST(ConfigTest, Issue17AnalyticsIsConfigured) {
+  auto d = LoadConfig("", {}, {});
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->analytics.goal_event, "order_placed");
+  EXPECT_EQ(d->analytics.revenue_property, "total");
+  EXPECT_EQ(d->analytics.click_window, std::chrono::seconds(5 * 86400));
+  EXPECT_EQ(d->analytics.open_window, std::chrono::seconds(86400));
+  Config c;
+  auto st = ApplyConfigToml(c,
+                            "[analytics]\ngoal_event = \"purchase\"\nrevenue_property = \"amount\"\n"
+                            "click_window = \"2d\"\nopen_window = \"6h\"\nengagement_half_life_days = 14\n",
+                            "x.toml");
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(c.analytics.goal_event, "purchase");
+  EXPECT_EQ(c.analytics.revenue_property, "amount");
+  EXPECT_EQ(c.analytics.click_window, std::chrono::seconds(2 * 86400));
+  EXPECT_EQ(c.analytics.open_window, std::chrono::seconds(6 * 3600));
+  EXPECT_EQ(c.analytics.engagement_half_life_days, 14);
+  auto bad = LoadConfig("", {{"RAPPORT_ANALYTICS_ENGAGEMENT_HALF_LIFE_DAYS", "0"}}, {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().field, "analytics.engagement_half_life_days");
+}
