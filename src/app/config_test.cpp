@@ -252,9 +252,6 @@ TEST(ConfigTest, ParseHostPort) {
   EXPECT_FALSE(ParseHostPort("host:").ok());
 }
 
-}  // namespace
-}  // namespace rapport::app
-
 namespace rapport::app {
 namespace {
 
@@ -357,3 +354,6 @@ TEST(ConfigTest, Issue17AnalyticsIsConfigured) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().field, "analytics.engagement_half_life_days");
 }
+
+}  // namespace
+}  // namespace rapport::app
