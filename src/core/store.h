@@ -256,7 +256,7 @@ class Store {
   virtual WorkQueueStore& work() = 0;
   virtual SegmentStore& segments() = 0;  // saved segments (core/saved_segment.h)
   virtual TrackingStore& tracking() = 0;
-  virtual FeedbackStore& feedback() = 0;  // bounces and complaints after delivery (core/feedback.h)
+  virtual FeedbackStore& feedback() = 0;    // bounces and complaints after delivery (core/feedback.h)
   virtual AnalyticsStore& analytics() = 0;  // the analytics consumer's state (core/analytics_store.h)
 
   // The key of the erasure list's HMAC (store/sql/erasure_list.h): a secret of the data
