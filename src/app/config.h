@@ -126,6 +126,15 @@ struct InboundConfig {
   int soft_bounce_window = 5;     // ... the contact's last this many messages bounce them
 };
 
+// Reports, conversions and attribution, engagement (docs/analytics.md).
+struct AnalyticsConfig {
+  std::string goal_event = "order_placed";       // the conversion event
+  std::string revenue_property = "total";        // its revenue
+  std::chrono::seconds click_window{5 * 86400};  // a conversion this long after a human click
+  std::chrono::seconds open_window{86400};       // or this long after a human open
+  int engagement_half_life_days = 30;
+};
+
 struct Config {
   std::string data_dir = "var";
   ServerConfig server;
@@ -138,6 +147,7 @@ struct Config {
   TrackingConfig tracking;
   InboundConfig inbound;
   ConsentConfig consent;
+  AnalyticsConfig analytics;
 
   // The store URL or path to open: store.url, or <data_dir>/rapport.db.
   std::string StoreUrl() const;

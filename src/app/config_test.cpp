@@ -252,9 +252,6 @@ TEST(ConfigTest, ParseHostPort) {
   EXPECT_FALSE(ParseHostPort("host:").ok());
 }
 
-}  // namespace
-}  // namespace rapport::app
-
 namespace rapport::app {
 namespace {
 
@@ -329,6 +326,33 @@ TEST(ConfigTest, InboundKeys) {
   auto half_tls = LoadConfig("", {{"RAPPORT_INBOUND_TLS_CERT_FILE", "c.pem"}}, {});
   ASSERT_FALSE(half_tls.ok());
   EXPECT_EQ(half_tls.error().field, "inbound.tls_key_file");
+}
+
+}  // namespace
+}  // namespace rapport::app
+
+// Issue 17: the conversion goal and windows are configuration (docs/analytics.md).
+TEST(ConfigTest, Issue17AnalyticsIsConfigured) {
+  auto d = LoadConfig("", {}, {});
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->analytics.goal_event, "order_placed");
+  EXPECT_EQ(d->analytics.revenue_property, "total");
+  EXPECT_EQ(d->analytics.click_window, std::chrono::seconds(5 * 86400));
+  EXPECT_EQ(d->analytics.open_window, std::chrono::seconds(86400));
+  Config c;
+  auto st = ApplyConfigToml(c,
+                            "[analytics]\ngoal_event = \"purchase\"\nrevenue_property = \"amount\"\n"
+                            "click_window = \"2d\"\nopen_window = \"6h\"\nengagement_half_life_days = 14\n",
+                            "x.toml");
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(c.analytics.goal_event, "purchase");
+  EXPECT_EQ(c.analytics.revenue_property, "amount");
+  EXPECT_EQ(c.analytics.click_window, std::chrono::seconds(2 * 86400));
+  EXPECT_EQ(c.analytics.open_window, std::chrono::seconds(6 * 3600));
+  EXPECT_EQ(c.analytics.engagement_half_life_days, 14);
+  auto bad = LoadConfig("", {{"RAPPORT_ANALYTICS_ENGAGEMENT_HALF_LIFE_DAYS", "0"}}, {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().field, "analytics.engagement_half_life_days");
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <memory>
 #include <thread>
 
+#include "analytics/analytics_service.h"
 #include "app/app_context.h"
 #include "app/delivery_setup.h"
 #include "app/demo_data.h"
@@ -23,6 +24,16 @@
 namespace rapport::app {
 
 namespace {
+
+analytics::AnalyticsOptions AnalyticsOptionsFrom(const Config& config) {
+  analytics::AnalyticsOptions o;
+  o.goal_event = config.analytics.goal_event;
+  o.revenue_property = config.analytics.revenue_property;
+  o.windows.click_us = config.analytics.click_window.count() * 1'000'000;
+  o.windows.open_us = config.analytics.open_window.count() * 1'000'000;
+  o.engagement.half_life_days = config.analytics.engagement_half_life_days;
+  return o;
+}
 
 struct ServeOptions {
   CommonOptions common;
@@ -141,6 +152,16 @@ Status Serve(const ServeOptions& o) {
       index_stats.bytes / (1024 * 1024));
   server_options.segments = &segments;
 
+  // Analytics: reports, attribution, engagement, lifecycle and CLV, folded from the feed.
+  analytics::AnalyticsService reports(*store, clock, AnalyticsOptionsFrom(config));
+  auto reports_start = std::chrono::steady_clock::now();
+  RAPPORT_TRY(reports.Start());
+  spdlog::info(
+      "analytics: caught up to position {} in {} ms", reports.position(),
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - reports_start)
+          .count());
+  server_options.analytics = &reports;
+
   server_options.bounce_policy = BouncePolicyFrom(config);
   // Bounces and complaints an MTA delivers into [inbound] maildir.
   RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<InboundMaildirPoller> inbound,
@@ -172,6 +193,7 @@ Status Serve(const ServeOptions& o) {
   // what was not sent stays in the outbox for the next start.
   worker.Stop();
   segments.Stop();
+  reports.Stop();
   spdlog::info("stopped");
   return {};
 }

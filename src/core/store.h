@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/analytics_store.h"
 #include "core/consent.h"
 #include "core/feed_notifier.h"
 #include "core/feedback.h"
@@ -256,8 +257,10 @@ class Store {
   virtual WorkQueueStore& work() = 0;
   virtual SegmentStore& segments() = 0;  // saved segments (core/saved_segment.h)
   virtual TrackingStore& tracking() = 0;
-  virtual FeedbackStore& feedback() = 0;  // bounces and complaints after delivery (core/feedback.h)
-  virtual ConsentStore& consents() = 0;   // the consent ledger and preferences (core/consent.h)
+  virtual FeedbackStore& feedback() = 0;    // bounces and complaints after delivery (core/feedback.h)
+  virtual ConsentStore& consents() = 0;     // the consent ledger and preferences (core/consent.h)
+  virtual FeedbackStore& feedback() = 0;    // bounces and complaints after delivery (core/feedback.h)
+  virtual AnalyticsStore& analytics() = 0;  // the analytics consumer's state (core/analytics_store.h)
 
   // The key of the erasure list's HMAC (store/sql/erasure_list.h): a secret of the data
   // directory (app/ reads <data_dir>/erasure-secret). Set it before serving; every create path

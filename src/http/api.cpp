@@ -139,8 +139,9 @@ struct Api::Impl {
         subscribe_limit(clock, options.subscribes_per_minute / 60.0,
                         std::max(1.0, options.subscribes_per_minute)),
         signup(store, clock, *links, sender, options.signup),
-        services{store,  clock,    metrics, auth,           options, *links, sender, options.segments,
-                 bursts, feedback, signup,  subscribe_limit} {
+        services{store,  clock,           metrics,          auth,   options,
+                 *links, sender,          options.segments, bursts, feedback,
+                 signup, subscribe_limit, options.analytics} {
     AddSystemRoutes(router, services);
     AddContactRoutes(router, services);
     AddEventRoutes(router, services);
@@ -154,6 +155,7 @@ struct Api::Impl {
     AddFeedbackRoutes(router, services);
     AddExportRoutes(router, services);
     AddConsentRoutes(router, services);
+    AddReportRoutes(router, services);
   }
 
   struct Admission {

@@ -26,6 +26,9 @@
 #include "send/signup.h"
 #include "tracking/link_signer.h"
 
+namespace rapport::analytics {
+class AnalyticsService;
+}
 namespace rapport::segment {
 class SegmentService;
 }
@@ -67,6 +70,9 @@ struct ApiOptions {
   // how long its link works; sign-ups allowed per client address and minute (then 429).
   send::SignupOptions signup;
   double subscribes_per_minute = 6;
+  // The analytics consumer behind /api/v1/reports (analytics/analytics_service.h); null: those
+  // routes answer 503. Must outlive the Api.
+  analytics::AnalyticsService* analytics = nullptr;
 };
 
 class Api {

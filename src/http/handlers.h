@@ -22,6 +22,9 @@
 namespace rapport::segment {
 class SegmentService;
 }
+namespace rapport::analytics {
+class AnalyticsService;
+}
 
 namespace rapport::http {
 
@@ -36,8 +39,9 @@ struct Services {
   segment::SegmentService* segments;  // null: the segment routes answer 503
   tracking::ClickBursts& bursts;      // recent clicks per message (the machine rule)
   tracking::FeedbackIntake& feedback;
-  send::Signup& signup;            // POST /api/v1/subscribe and /confirm/ (consent_handlers.cpp)
-  ClientLimiter& subscribe_limit;  // sign-ups per client address
+  send::Signup& signup;                    // POST /api/v1/subscribe and /confirm/ (consent_handlers.cpp)
+  ClientLimiter& subscribe_limit;          // sign-ups per client address
+  analytics::AnalyticsService* analytics;  // null: the report routes answer 503
 };
 
 // The body as JSON, parsed with this thread's reusable parser: valid until the next ParseBody on
@@ -74,5 +78,7 @@ void AddExportRoutes(Router& router, Services& s);
 // The preference center /p/{token}, double opt-in /confirm/{token}, POST /api/v1/subscribe and
 // GET /api/v1/contacts/{id}/consents (consent_handlers.cpp).
 void AddConsentRoutes(Router& router, Services& s);
+// GET /api/v1/reports/..., /api/v1/contacts/{id}/analytics (reports_handlers.cpp).
+void AddReportRoutes(Router& router, Services& s);
 
 }  // namespace rapport::http

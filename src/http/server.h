@@ -24,6 +24,9 @@
 namespace rapport::segment {
 class SegmentService;
 }
+namespace rapport::analytics {
+class AnalyticsService;
+}
 
 namespace rapport::http {
 
@@ -62,6 +65,7 @@ struct ServerOptions {
   BouncePolicy bounce_policy;                         // see ApiOptions
   send::SignupOptions signup;                         // see ApiOptions
   double subscribes_per_minute = 6;                   // see ApiOptions
+  analytics::AnalyticsService* analytics = nullptr;   // see ApiOptions
 };
 
 class Server {

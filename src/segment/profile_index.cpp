@@ -401,6 +401,9 @@ bool ProfileIndex::Apply(const Event& e) {
   } else if (n == "topic.subscribed" || n == "topic.unsubscribed" || n == "topic.subscription_removed") {
     if (auto* v = e.properties.if_contains("topic"); v && v->is_string())
       topics_[std::string(v->get_string())].Set(r, n == "topic.subscribed");
+  } else if (n == "lifecycle_changed") {
+    // The analytics consumer's lifecycle stage (docs/analytics.md) as the text field `lifecycle`.
+    if (auto* v = e.properties.if_contains("to"); v && v->is_string()) SetAttribute(r, "lifecycle", *v);
   }
   // Every event, the profile's own included, is behavior of its name.
   int name_stream = NameStream(n);

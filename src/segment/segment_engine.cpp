@@ -23,7 +23,9 @@ void Collect(const Expr& e, std::set<std::string>& events, bool& profile, std::v
   for (const auto& c : e.children) Collect(*c, events, profile, nullptr);
 }
 
-bool IsProfileEvent(std::string_view n) { return n.rfind("contact.", 0) == 0 || n.rfind("topic.", 0) == 0; }
+bool IsProfileEvent(std::string_view n) {
+  return n.rfind("contact.", 0) == 0 || n.rfind("topic.", 0) == 0 || n == "lifecycle_changed";
+}
 
 bool TouchesEverySegment(std::string_view n) {
   return n == "contact.created" || n == "contact.imported" || n == "contact.erased" || n == "contact.merged";

@@ -359,6 +359,26 @@ CREATE TABLE contact_preferences (
   updated_at BIGINT NOT NULL
 );
 ALTER TABLE topics ADD COLUMN double_opt_in BIGINT NOT NULL DEFAULT 0;
+// v13: the analytics consumer's state (core/analytics_store.h): daily values per workspace,
+// dimension, key, day and metric (the value as text: the shortest form that reads back exactly),
+// and entity states (a message's report flags, a contact's engagement, purchases and lifecycle).
+constexpr const char* kV13 = R"sql(
+CREATE TABLE analytics_daily (
+  workspace_id BIGINT NOT NULL,
+  dimension TEXT NOT NULL,
+  key TEXT NOT NULL,
+  day BIGINT NOT NULL,
+  metric TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (workspace_id, dimension, key, day, metric)
+);
+CREATE TABLE analytics_entities (
+  workspace_id BIGINT NOT NULL,
+  kind TEXT NOT NULL,
+  id BIGINT NOT NULL,
+  state TEXT NOT NULL,
+  PRIMARY KEY (workspace_id, kind, id)
+);
 )sql";
 
 }  // namespace
@@ -375,7 +395,8 @@ std::vector<sql::Migration> PgMigrations() {
           {9, "tracked messages", kV9},
           {10, "message feedback", kV10},
           {11, "live contacts indexed in id order", kV11},
-          {12, "the consent ledger and preferences", kV12}};
+          {12, "the consent ledger and preferences", kV12},
+          {13, "analytics state", kV13}};
 }
 
 }  // namespace rapport::postgres

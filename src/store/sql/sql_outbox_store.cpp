@@ -60,6 +60,7 @@ std::string TimelineProperties(const OutboxMessage& m, json::object props) {
   props["message_id"] = m.id;
   if (!m.template_name.empty()) props["template"] = m.template_name;
   props["class"] = MessageClassName(m.message_class);
+  if (m.topic) props["topic"] = *m.topic;  // reports per topic (analytics)
   return SerializeObject(props);
 }
 

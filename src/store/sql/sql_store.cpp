@@ -39,7 +39,8 @@ SqlStore::SqlStore(std::unique_ptr<Database> db, std::vector<Migration> migratio
       segments_(*db_, clock),
       tracking_(*db_),
       feedback_(*db_, clock),
-      consents_(*db_, clock) {}
+      consents_(*db_, clock),
+      analytics_(*db_, clock) {}
 
 SqlStore::~SqlStore() = default;
 

@@ -19,6 +19,7 @@
 #include "store/sql/change_events.h"
 #include "store/sql/database.h"
 #include "store/sql/erasure_list.h"
+#include "store/sql/sql_analytics_store.h"
 #include "store/sql/sql_segment_store.h"
 #include "store/sql/sql_work_queue_store.h"
 
@@ -323,6 +324,7 @@ class SqlStore final : public Store {
   TrackingStore& tracking() override { return tracking_; }
   FeedbackStore& feedback() override { return feedback_; }
   ConsentStore& consents() override { return consents_; }
+  AnalyticsStore& analytics() override { return analytics_; }
 
   void SetErasureKey(std::string key) override { erasure_.Set(std::move(key)); }
 
@@ -348,6 +350,7 @@ class SqlStore final : public Store {
   SqlTrackingStore tracking_;
   SqlFeedbackStore feedback_;
   SqlConsentStore consents_;
+  SqlAnalyticsStore analytics_;
 };
 
 }  // namespace rapport::sql

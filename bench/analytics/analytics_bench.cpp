@@ -1,0 +1,202 @@
+// bench/analytics (see ./run):
+//   analytics_bench models              the CLV model checks: parameter recovery on data drawn
+//                                       from known parameters, and a calibration/holdout split
+//                                       against the naive "same as last period" baseline
+//   analytics_bench fold N M DIR ROUNDS  generates N contacts and M events, folds them into the
+//                                       ReportBook on one core (events/s), times the overview
+//                                       call, and writes DIR/events.csv for DuckDB's side
+#include <time.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "analytics/clv_model.h"
+#include "analytics/report_book.h"
+
+using namespace rapport;
+using namespace rapport::analytics;
+
+namespace {
+
+double Pearson(const std::vector<double>& a, const std::vector<double>& b) {
+  double ma = 0, mb = 0;
+  for (size_t i = 0; i < a.size(); ++i) ma += a[i], mb += b[i];
+  ma /= static_cast<double>(a.size());
+  mb /= static_cast<double>(b.size());
+  double sab = 0, saa = 0, sbb = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    sab += (a[i] - ma) * (b[i] - mb);
+    saa += (a[i] - ma) * (a[i] - ma);
+    sbb += (b[i] - mb) * (b[i] - mb);
+  }
+  return sab / std::sqrt(saa * sbb);
+}
+
+int Models() {
+  BgNbdParams truth{0.5, 10.0, 0.7, 2.5};
+  GammaGammaParams spend{6.0, 4.0, 15.0};
+  for (int n : {2000, 6000, 20000}) {
+    std::mt19937_64 rng(2026 + static_cast<uint64_t>(n));
+    auto sim = Simulate(truth, spend, n, 180, 360, rng);
+    std::vector<CustomerSummary> data;
+    for (const auto& c : sim) data.push_back(Summarize(c, c.T));
+    auto t0 = std::chrono::steady_clock::now();
+    auto bg = FitBgNbd(data);
+    auto gg = FitGammaGamma(data);
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!bg || !gg) return 1;
+    fmt::print(
+        "recovery n={}: r {:.3f} (true {}), alpha {:.2f} ({}), a {:.3f} ({}), b {:.3f} ({}); "
+        "p {:.2f} ({}), q {:.2f} ({}), gamma {:.2f} ({}), mean spend {:.2f} ({:.2f}); fit {:.2f} s\n",
+        n, bg->r, truth.r, bg->alpha, truth.alpha, bg->a, truth.a, bg->b, truth.b, gg->p, spend.p, gg->q,
+        spend.q, gg->gamma, spend.gamma, gg->p * gg->gamma / (gg->q - 1),
+        spend.p * spend.gamma / (spend.q - 1), secs);
+  }
+  // Calibration/holdout: customers observed for 360 days after their first purchase (their
+  // first purchases spread over the first 180 days of the period), fitted on the first 270 days
+  // of each one's history, predicted for the next 90; the naive baseline predicts the purchases
+  // of the last 90 days of the calibration period.
+  std::mt19937_64 rng(7);
+  auto sim = Simulate(truth, spend, 10000, 360, 360, rng);
+  double cal = 270, hold = 90;
+  std::vector<CustomerSummary> calib;
+  for (const auto& c : sim) calib.push_back(Summarize(c, cal));
+  auto bg = FitBgNbd(calib);
+  if (!bg) return 1;
+  std::vector<double> predicted, naive, actual;
+  for (size_t i = 0; i < sim.size(); ++i) {
+    double in_hold = 0, last = 0;
+    for (double t : sim[i].times) {
+      if (t > cal && t <= cal + hold) in_hold += 1;
+      if (t > cal - hold && t <= cal) last += 1;
+    }
+    actual.push_back(in_hold);
+    naive.push_back(last);
+    predicted.push_back(ExpectedPurchases(*bg, calib[i], hold));
+  }
+  double sum_p = 0, sum_a = 0, mae_p = 0, mae_n = 0;
+  for (size_t i = 0; i < actual.size(); ++i) {
+    sum_p += predicted[i], sum_a += actual[i];
+    mae_p += std::fabs(predicted[i] - actual[i]);
+    mae_n += std::fabs(naive[i] - actual[i]);
+  }
+  auto n = static_cast<double>(actual.size());
+  fmt::print(
+      "holdout (10000 customers, 270-day calibration, 90-day holdout): correlation with actual "
+      "purchases: BG/NBD {:.3f}, naive {:.3f}; mean absolute error: BG/NBD {:.3f}, naive {:.3f}; "
+      "total purchases predicted {:.0f}, actual {:.0f}\n",
+      Pearson(predicted, actual), Pearson(naive, actual), mae_p / n, mae_n / n, sum_p, sum_a);
+  return 0;
+}
+
+int Fold(int64_t contacts, int64_t events, const std::string& dir, int rounds) {
+  std::mt19937_64 rng(42);
+  const int64_t day = kMicrosPerDay;
+  const int64_t start = 1'767'225'600'000'000;  // 2026-01-01
+  const int64_t span = 180 * day;
+  std::vector<std::string> templates;
+  for (int i = 0; i < 40; ++i) templates.push_back("template_" + std::to_string(i));
+  ReportBook book(AnalyticsOptions{}, [](WorkspaceId) { return std::string("UTC"); });
+  std::ofstream csv(dir + "/events.csv");
+  csv << "contact_id,name,at,message_id,template,machine,total\n";
+  // Events in time order, generated in chunks: per message queued, sent, maybe opened (human or
+  // machine), maybe clicked; some contacts order.
+  int64_t made = 0, message = 0;
+  double fold_seconds = 0;
+  std::vector<Event> chunk;
+  chunk.reserve(100'000);
+  int64_t t = start;
+  const int64_t step = span / std::max<int64_t>(1, events);
+  double fold_cpu = 0;
+  auto cpu_now = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+  };
+  auto flush = [&] {
+    auto t0 = std::chrono::steady_clock::now();
+    double c0 = cpu_now();
+    for (const Event& e : chunk) book.Apply(e, ToMicros(e.occurred_at));
+    fold_cpu += cpu_now() - c0;
+    fold_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    chunk.clear();
+  };
+  auto add = [&](ContactId c, const char* name, int64_t at, int64_t mid, const std::string& tpl, int machine,
+                 double total) {
+    Event e;
+    e.id = ++made;
+    e.position = e.id;
+    e.workspace_id = 1;
+    e.contact_id = c;
+    e.name = name;
+    if (mid) {
+      e.properties = json::object{{"message_id", mid}, {"template", tpl}, {"class", "marketing"}};
+      if (machine >= 0) e.properties["machine"] = machine == 1;
+    } else {
+      e.properties = json::object{{"total", total}};
+    }
+    e.occurred_at = FromMicros(at);
+    csv << c << ',' << name << ',' << at << ',' << mid << ',' << (mid ? tpl : "") << ','
+        << (machine == 1 ? "true" : "false") << ',' << total << '\n';
+    chunk.push_back(std::move(e));
+    if (chunk.size() == 100'000) flush();
+  };
+  std::uniform_int_distribution<int64_t> who(1, contacts);
+  std::uniform_real_distribution<double> u(0, 1);
+  while (made < events) {
+    ContactId c = who(rng);
+    int64_t mid = ++message;
+    const std::string& tpl = templates[rng() % templates.size()];
+    t += step * 3;
+    add(c, "message.queued", t, mid, tpl, -1, 0);
+    add(c, "message.sent", t + 1000, mid, tpl, -1, 0);
+    if (u(rng) < 0.35) add(c, "email_opened", t + 3'600'000'000, mid, tpl, u(rng) < 0.3 ? 1 : 0, 0);
+    if (u(rng) < 0.08) add(c, "email_clicked", t + 3'700'000'000, mid, tpl, 0, 0);
+    if (u(rng) < 0.03) add(c, "order_placed", t + 7'200'000'000, 0, "", -1, std::round(u(rng) * 20000) / 100);
+  }
+  flush();
+  csv.close();
+  int64_t now = t + day;
+  int64_t from = book.DayOf(1, start), to = book.DayOf(1, now);
+  std::vector<double> ms, cpu_ms;
+  Overview o;
+  for (int r = 0; r < rounds; ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    double c0 = cpu_now();
+    o = book.OverviewOf(1, from, to, now);
+    cpu_ms.push_back((cpu_now() - c0) * 1000);
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  std::sort(cpu_ms.begin(), cpu_ms.end());
+  fmt::print(
+      "{{\"kind\":\"fold\",\"contacts\":{},\"events\":{},\"fold_seconds\":{:.3f},\"events_per_second\":{:.0f}"
+      ","
+      "\"fold_cpu_seconds\":{:.3f},\"events_per_cpu_second\":{:.0f},\"overview_median_ms\":{:.3f},\"overview_"
+      "cpu_median_ms\":{:.3f},\"sent\":{},\"opened_human\":{},\"clicked_human\":{},\"orders\":{},"
+      "\"order_revenue\":{:.2f},\"days\":{},\"known_contacts\":{}}}\n",
+      contacts, made, fold_seconds, static_cast<double>(made) / fold_seconds, fold_cpu,
+      static_cast<double>(made) / fold_cpu, ms[ms.size() / 2], cpu_ms[cpu_ms.size() / 2],
+      o.totals[Metric::kSent], o.totals[Metric::kOpenedHuman], o.totals[Metric::kClickedHuman],
+      o.totals[Metric::kOrders], o.totals[Metric::kOrderRevenue], o.series.size(), book.contacts());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string mode = argc > 1 ? argv[1] : "models";
+  if (mode == "models") return Models();
+  if (mode == "fold" && argc >= 6)
+    return Fold(std::stoll(argv[2]), std::stoll(argv[3]), argv[4], std::stoi(argv[5]));
+  std::fprintf(stderr, "usage: analytics_bench models | fold CONTACTS EVENTS DIR ROUNDS\n");
+  return 2;
+}

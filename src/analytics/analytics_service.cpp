@@ -1,0 +1,204 @@
+#include "analytics/analytics_service.h"
+
+#include <chrono>
+
+namespace rapport::analytics {
+
+namespace {
+constexpr int kBatch = 10000;
+}  // namespace
+
+AnalyticsService::AnalyticsService(Store& store, const Clock& clock, AnalyticsOptions options)
+    : store_(store), clock_(clock), options_(std::move(options)) {}
+
+AnalyticsService::~AnalyticsService() { Stop(); }
+
+std::string AnalyticsService::TimezoneOf(WorkspaceId ws) {
+  auto w = store_.workspaces().Get(ws);
+  if (!w.ok() || w->default_timezone.empty()) return "UTC";
+  return w->default_timezone;
+}
+
+Status AnalyticsService::LoadLocked() {
+  book_ = std::make_unique<ReportBook>(options_, [this](WorkspaceId ws) { return TimezoneOf(ws); });
+  RAPPORT_ASSIGN_OR_RETURN(position_, store_.feed().Position(kConsumerName));
+  RAPPORT_TRY(store_.analytics().ForEachDaily([&](const AnalyticsDailyValue& v) {
+    book_->LoadDaily(v);
+    return true;
+  }));
+  RAPPORT_TRY(store_.analytics().ForEachEntity(
+      [&](WorkspaceId ws, std::string_view kind, int64_t id, std::string_view state) {
+        book_->LoadEntity(ws, kind, id, state);
+        return true;
+      }));
+  book_->Rebuilt();
+  return {};
+}
+
+Status AnalyticsService::Start(bool run_thread) {
+  {
+    std::lock_guard lock(mu_);
+    RAPPORT_TRY(LoadLocked());
+    RAPPORT_TRY(StepLocked());
+  }
+  if (run_thread) {
+    running_ = true;
+    consumer_ = std::thread([this] { Run(); });
+    watcher_ = std::thread([this] {
+      uint64_t seen = store_.feed().notifier().Generation();
+      while (running_) {
+        uint64_t now = store_.feed().notifier().WaitPast(seen, std::chrono::milliseconds(200));
+        if (now != seen) {
+          seen = now;
+          alarm_.Ring();
+        }
+      }
+    });
+  }
+  return {};
+}
+
+void AnalyticsService::Stop() {
+  if (!running_.exchange(false)) return;
+  alarm_.Ring();
+  store_.feed().notifier().Notify();
+  if (consumer_.joinable()) consumer_.join();
+  if (watcher_.joinable()) watcher_.join();
+}
+
+void AnalyticsService::Run() {
+  while (running_) {
+    std::optional<int64_t> next;
+    {
+      std::lock_guard lock(mu_);
+      (void)StepLocked();
+      next = next_deadline_;
+    }
+    // Events from other processes are not heard by the notifier: look again within a second.
+    Timestamp wake = clock_.Now() + std::chrono::seconds(1);
+    if (next && FromMicros(*next) < wake) wake = FromMicros(*next);
+    clock_.SleepUntil(wake, alarm_);
+  }
+}
+
+Result<size_t> AnalyticsService::Step() {
+  std::lock_guard lock(mu_);
+  return StepLocked();
+}
+
+Result<size_t> AnalyticsService::StepLocked() {
+  size_t folded = 0;
+  while (true) {
+    RAPPORT_ASSIGN_OR_RETURN(std::vector<Event> batch, store_.feed().Read(position_, kBatch));
+    int64_t now = ToMicros(clock_.Now());
+    for (const Event& e : batch) book_->Apply(e, now);
+    next_deadline_ = book_->Advance(now);
+    int64_t position = batch.empty() ? position_ : batch.back().position;
+    std::vector<LifecycleChange> changes = book_->TakeLifecycleChanges();
+    // Appended before the commit: folded again after a crash, the same keys append nothing.
+    std::map<WorkspaceId, std::vector<NewEvent>> by_ws;
+    for (const LifecycleChange& c : changes) {
+      NewEvent e;
+      e.contact.id = c.contact_id;
+      e.contact.create_contact = false;
+      e.name = std::string(kLifecycleChanged);
+      e.properties = json::object{{"from", StageName(c.from)}, {"to", StageName(c.to)}};
+      e.occurred_at = FromMicros(c.at_us);
+      e.idempotency_key = c.idempotency_key;
+      // The stage also becomes the contact's attribute `lifecycle` (merged by the store in the
+      // same transaction, with its contact.updated): templates read {{ contact.lifecycle }}.
+      e.contact_attributes = json::object{{"lifecycle", StageName(c.to)}};
+      by_ws[c.workspace_id].push_back(std::move(e));
+    }
+    for (auto& [ws, events] : by_ws) {
+      auto r = store_.events().Append(ws, events, clock_.Now());
+      if (!r.ok()) {
+        (void)LoadLocked();  // the fold is ahead of what is committed: start again from the store
+        return r.error();
+      }
+    }
+    std::vector<AnalyticsDailyValue> daily;
+    std::vector<AnalyticsEntityWrite> entities;
+    book_->TakeChanges(daily, entities);
+    if (batch.empty() && daily.empty() && entities.empty()) break;
+    Status st = store_.analytics().Commit(kConsumerName, position, daily, entities);
+    if (!st.ok()) {
+      (void)LoadLocked();
+      return st.error();
+    }
+    position_ = position;
+    folded += batch.size();
+    if (batch.size() < static_cast<size_t>(kBatch)) break;
+  }
+  return folded;
+}
+
+Status AnalyticsService::Rebuild() {
+  std::lock_guard lock(mu_);
+  RAPPORT_TRY(store_.analytics().Reset(kConsumerName));
+  RAPPORT_TRY(LoadLocked());
+  RAPPORT_TRY(StepLocked());
+  return {};
+}
+
+Status AnalyticsService::CatchUp() {
+  RAPPORT_ASSIGN_OR_RETURN(int64_t head, store_.feed().Head());
+  std::lock_guard lock(mu_);
+  if (position_ >= head) return {};
+  RAPPORT_TRY(StepLocked());
+  return {};
+}
+
+int64_t AnalyticsService::position() {
+  std::lock_guard lock(mu_);
+  return position_;
+}
+
+Result<int64_t> AnalyticsService::Today(WorkspaceId ws) {
+  std::lock_guard lock(mu_);
+  return book_->DayOf(ws, ToMicros(clock_.Now()));
+}
+
+Result<std::vector<std::pair<int64_t, Counts>>> AnalyticsService::Series(WorkspaceId ws, Dimension d,
+                                                                         const std::string& key,
+                                                                         int64_t from_day, int64_t to_day) {
+  RAPPORT_TRY(CatchUp());
+  std::lock_guard lock(mu_);
+  return book_->Series(ws, d, key, from_day, to_day);
+}
+
+Result<std::vector<std::pair<std::string, Counts>>> AnalyticsService::Breakdown(WorkspaceId ws, Dimension d,
+                                                                                int64_t from_day,
+                                                                                int64_t to_day) {
+  RAPPORT_TRY(CatchUp());
+  std::lock_guard lock(mu_);
+  return book_->Breakdown(ws, d, from_day, to_day);
+}
+
+Result<Overview> AnalyticsService::OverviewOf(WorkspaceId ws, int64_t from_day, int64_t to_day) {
+  RAPPORT_TRY(CatchUp());
+  std::lock_guard lock(mu_);
+  return book_->OverviewOf(ws, from_day, to_day, ToMicros(clock_.Now()));
+}
+
+Result<ContactView> AnalyticsService::Contact(WorkspaceId ws, ContactId id) {
+  RAPPORT_TRY(CatchUp());
+  std::lock_guard lock(mu_);
+  return book_->Contact(ws, id, ToMicros(clock_.Now()));
+}
+
+Result<ReportBook::MessageView> AnalyticsService::Message(WorkspaceId ws, int64_t message_id) {
+  RAPPORT_TRY(CatchUp());
+  std::lock_guard lock(mu_);
+  auto m = book_->Message(ws, message_id);
+  if (!m) return Error::NotFound("no report for message " + std::to_string(message_id));
+  return *m;
+}
+
+Result<ClvModel> AnalyticsService::Model(WorkspaceId ws) {
+  RAPPORT_TRY(CatchUp());
+  std::lock_guard lock(mu_);
+  return book_->FitModel(ws, ToMicros(clock_.Now()));
+}
+
+}  // namespace rapport::analytics

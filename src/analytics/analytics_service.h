@@ -1,0 +1,76 @@
+// AnalyticsService: the analytics consumer of the feed and the reads the API makes of it.
+//
+// Start() loads the state the consumer committed (core/analytics_store.h) and reads the feed
+// from its committed position; then a consumer thread folds each new batch of events into the
+// ReportBook (report_book.h), appends the `lifecycle_changed` events the batch caused (each also
+// setting the contact's attribute `lifecycle`, so templates see `contact.lifecycle`; with
+// idempotency keys, so a batch folded again after a crash appends nothing twice), then commits
+// the changed values and entity states with the batch's position in one transaction. So every
+// event is counted exactly once across restarts, and Rebuild() (state dropped, the whole log
+// folded again) gives the same numbers.
+//
+// Time comes from the Clock only; the store is reached through its facets. Thread-safety: every
+// public method is thread-safe. Reads first catch up with the log (read-your-writes within this
+// process). Failure: store errors are returned.
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "analytics/report_book.h"
+#include "core/clock.h"
+#include "core/store.h"
+
+namespace rapport::analytics {
+
+inline constexpr std::string_view kConsumerName = "analytics";
+
+class AnalyticsService {
+ public:
+  AnalyticsService(Store& store, const Clock& clock, AnalyticsOptions options = {});
+  ~AnalyticsService();
+
+  // Loads the committed state and catches up with the log; with run_thread, keeps folding as
+  // events arrive (tests drive Step() themselves).
+  Status Start(bool run_thread = true);
+  void Stop();
+  // One pass: folds the events after the committed position and the lifecycle thresholds due
+  // now, appends the lifecycle changes, commits. Returns the number of events folded.
+  Result<size_t> Step();
+  // Drops the state and folds the whole log again.
+  Status Rebuild();
+
+  Result<int64_t> Today(WorkspaceId ws);
+  Result<std::vector<std::pair<int64_t, Counts>>> Series(WorkspaceId ws, Dimension d, const std::string& key,
+                                                         int64_t from_day, int64_t to_day);
+  Result<std::vector<std::pair<std::string, Counts>>> Breakdown(WorkspaceId ws, Dimension d, int64_t from_day,
+                                                                int64_t to_day);
+  Result<Overview> OverviewOf(WorkspaceId ws, int64_t from_day, int64_t to_day);
+  Result<ContactView> Contact(WorkspaceId ws, ContactId id);
+  Result<ReportBook::MessageView> Message(WorkspaceId ws, int64_t message_id);
+  // The workspace's CLV model, fitted now.
+  Result<ClvModel> Model(WorkspaceId ws);
+  int64_t position();
+
+ private:
+  Status LoadLocked();
+  Result<size_t> StepLocked();
+  Status CatchUp();
+  void Run();
+  std::string TimezoneOf(WorkspaceId ws);
+
+  Store& store_;
+  const Clock& clock_;
+  AnalyticsOptions options_;
+  std::mutex mu_;
+  std::unique_ptr<ReportBook> book_;  // guarded by mu_
+  int64_t position_ = 0;              // guarded by mu_
+  std::optional<int64_t> next_deadline_;
+  std::atomic<bool> running_{false};
+  Alarm alarm_;
+  std::thread consumer_;
+  std::thread watcher_;
+};
+
+}  // namespace rapport::analytics

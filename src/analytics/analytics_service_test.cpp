@@ -1,0 +1,133 @@
+// The consumer over a real SQLite store: counts after a scripted history, a restart resumes from
+// the committed state without counting twice, a rebuild from the feed gives the same numbers, and
+// lifecycle changes are appended once.
+#include "analytics/analytics_service.h"
+
+#include <gtest/gtest.h>
+
+#include "store/testing/temp_sqlite_store.h"
+
+namespace rapport::analytics {
+namespace {
+
+int64_t T(const char* iso) { return ToMicros(*ParseTimestamp(iso)); }
+
+class AnalyticsServiceTest : public ::testing::Test {
+ protected:
+  FakeClock clock_{*ParseTimestamp("2026-03-01T00:00:00Z")};
+  TempSqliteStore db_{clock_, "shop"};
+  std::vector<ContactId> contacts_;
+
+  void SetUp() override {
+    for (int i = 0; i < 3; ++i) {
+      ContactInput in;
+      in.email = "c" + std::to_string(i) + "@example.com";
+      auto c = db_.store->contacts().Create(db_.workspace, in);
+      ASSERT_TRUE(c.ok());
+      contacts_.push_back(c->id);
+    }
+  }
+  void Append(int who, const std::string& name, const char* at, json::object props) {
+    NewEvent e;
+    e.contact.id = contacts_[static_cast<size_t>(who)];
+    e.name = name;
+    e.properties = std::move(props);
+    e.occurred_at = *ParseTimestamp(at);
+    auto r = db_.store->events().Append(db_.workspace, {e}, clock_.Now());
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ((*r)[0].outcome, AppendOutcome::kAccepted);
+  }
+  void History() {
+    json::object m1{{"message_id", 101}, {"template", "welcome"}, {"class", "marketing"}, {"topic", "news"}};
+    json::object m2{{"message_id", 102}, {"template", "welcome"}, {"class", "marketing"}};
+    Append(0, "message.queued", "2026-03-02T10:00:00Z", m1);
+    Append(1, "message.queued", "2026-03-02T10:00:00Z", m2);
+    Append(0, "message.sent", "2026-03-02T10:01:00Z", m1);
+    Append(1, "message.sent", "2026-03-02T10:01:00Z", m2);
+    json::object hit = m1;
+    hit["machine"] = false;
+    Append(0, "email_opened", "2026-03-02T11:00:00Z", hit);
+    Append(0, "email_clicked", "2026-03-02T11:01:00Z", hit);
+    Append(0, "order_placed", "2026-03-03T09:00:00Z", json::object{{"total", 80}});
+  }
+  int64_t Day(const char* iso) { return T(iso) / kMicrosPerDay; }
+  Counts Total(AnalyticsService& svc) {
+    auto s = svc.Series(db_.workspace, Dimension::kTemplate, "welcome", Day("2026-03-01T00:00:00Z"),
+                        Day("2026-03-31T00:00:00Z"));
+    EXPECT_TRUE(s.ok());
+    Counts sum;
+    for (const auto& [d, c] : *s) sum += c;
+    return sum;
+  }
+};
+
+TEST_F(AnalyticsServiceTest, CountsRestartAndRebuild) {
+  History();
+  clock_.Set(*ParseTimestamp("2026-03-04T00:00:00Z"));
+  Counts first;
+  {
+    AnalyticsService svc(*db_.store, clock_);
+    ASSERT_TRUE(svc.Start(false).ok());
+    first = Total(svc);
+    EXPECT_EQ(first[Metric::kSent], 2);
+    EXPECT_EQ(first[Metric::kDelivered], 2);
+    EXPECT_EQ(first[Metric::kOpenedHuman], 1);
+    EXPECT_EQ(first[Metric::kClickedHuman], 1);
+    EXPECT_EQ(first[Metric::kConversions], 1);
+    EXPECT_EQ(first[Metric::kRevenue], 80);
+    auto view = svc.Contact(db_.workspace, contacts_[0]);
+    ASSERT_TRUE(view.ok());
+    EXPECT_EQ(view->lifecycle, Stage::kNewCustomer);
+    EXPECT_EQ(view->orders, 1);
+    EXPECT_GT(view->engagement_score, 0);
+  }
+  // The lifecycle change was appended once, as an event of the contact.
+  auto timeline = db_.store->events().ListForContact(db_.workspace, contacts_[0], EventQuery{});
+  ASSERT_TRUE(timeline.ok());
+  int changes = 0;
+  for (const Event& e : timeline->items) changes += e.name == kLifecycleChanged;
+  EXPECT_EQ(changes, 1);
+  // A restart loads the committed state and counts nothing twice; new events add on.
+  Append(1, "email_opened", "2026-03-03T12:00:00Z",
+         json::object{{"message_id", 102}, {"template", "welcome"}, {"machine", false}});
+  {
+    AnalyticsService svc(*db_.store, clock_);
+    ASSERT_TRUE(svc.Start(false).ok());
+    Counts again = Total(svc);
+    Counts want = first;
+    want[Metric::kOpenedHuman] += 1;
+    EXPECT_EQ(again, want);
+    // A rebuild from the feed: the same numbers, and no second lifecycle event.
+    ASSERT_TRUE(svc.Rebuild().ok());
+    EXPECT_EQ(Total(svc), want);
+    auto msg = svc.Message(db_.workspace, 101);
+    ASSERT_TRUE(msg.ok());
+    EXPECT_EQ(msg->outcomes, (std::vector<std::string>{"opened_human", "clicked_human"}));
+  }
+  timeline = db_.store->events().ListForContact(db_.workspace, contacts_[0], EventQuery{});
+  changes = 0;
+  for (const Event& e : timeline->items) changes += e.name == kLifecycleChanged;
+  EXPECT_EQ(changes, 1);
+}
+
+TEST_F(AnalyticsServiceTest, TimeMovesAContactToAtRiskAndAppendsTheChange) {
+  History();
+  clock_.Set(*ParseTimestamp("2026-03-04T00:00:00Z"));
+  AnalyticsService svc(*db_.store, clock_);
+  ASSERT_TRUE(svc.Start(false).ok());
+  clock_.Set(*ParseTimestamp("2026-09-30T00:00:00Z"));  // 181 days after the only order
+  ASSERT_TRUE(svc.Step().ok());
+  auto view = svc.Contact(db_.workspace, contacts_[0]);
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ(view->lifecycle, Stage::kAtRisk);
+  auto timeline = db_.store->events().ListForContact(db_.workspace, contacts_[0], EventQuery{});
+  ASSERT_TRUE(timeline.ok());
+  ASSERT_EQ(timeline->items.front().name, kLifecycleChanged);
+  EXPECT_EQ(timeline->items.front().properties.at("to").as_string(), "at_risk");
+  auto contact = db_.store->contacts().Get(db_.workspace, contacts_[0]);
+  ASSERT_TRUE(contact.ok());
+  EXPECT_EQ(contact->attributes.at("lifecycle").as_string(), "at_risk");
+}
+
+}  // namespace
+}  // namespace rapport::analytics

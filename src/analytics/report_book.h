@@ -1,0 +1,205 @@
+// ReportBook: the analytics fold (pure). Takes the log's events in feed order and keeps
+//   - daily values per (workspace, dimension, key, day in the workspace's timezone, metric),
+//   - per message: its dimension keys and which unique outcomes it has had (first human open...),
+//   - per contact: recent touches (for attribution), engagement, purchases, lifecycle stage,
+// and says what changed since the last TakeChanges (to persist) and which lifecycle changes to
+// append as `lifecycle_changed` events. docs/analytics.md lists the event -> metric rules.
+//
+// No I/O: the workspace's timezone comes from a callback, time from the caller. Not thread-safe:
+// the owner (AnalyticsService) serializes calls.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <queue>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "analytics/attribution.h"
+#include "analytics/clv_model.h"
+#include "analytics/engagement.h"
+#include "analytics/lifecycle.h"
+#include "analytics/metrics.h"
+#include "core/analytics_store.h"
+#include "core/model.h"
+
+namespace date {
+class time_zone;
+}
+
+namespace rapport::analytics {
+
+struct AnalyticsOptions {
+  std::string goal_event = "order_placed";
+  std::string revenue_property = "total";
+  AttributionWindows windows;
+  EngagementOptions engagement;
+  // Events that add to the engagement score besides opens and clicks, with their weight
+  // (the goal event is added with engagement.goal_weight unless named here).
+  std::map<std::string, double> engagement_events;
+  LifecycleOptions lifecycle;
+  ClvOptions clv;
+};
+
+inline constexpr std::string_view kLifecycleChanged = "lifecycle_changed";
+
+struct LifecycleChange {
+  WorkspaceId workspace_id = 0;
+  ContactId contact_id = 0;
+  Stage from = Stage::kSubscriber;
+  Stage to = Stage::kSubscriber;
+  int64_t at_us = 0;            // when it happened (the order, or the passing of a threshold)
+  std::string idempotency_key;  // the same change replayed gets the same key
+};
+
+struct ContactView {
+  bool known = false;
+  int engagement_score = 0;
+  Stage lifecycle = Stage::kSubscriber;
+  int64_t lifecycle_since_us = 0;
+  int64_t orders = 0;
+  double revenue = 0;  // historic CLV
+  int64_t first_order_us = 0, last_order_us = 0;
+  int64_t human_opens = 0, human_clicks = 0;
+  ClvPrediction predicted;
+  bool model_fitted = false;
+  std::string model_reason;
+};
+
+struct Overview {
+  std::vector<std::pair<int64_t, Counts>> series;  // the workspace's days
+  Counts totals;
+  std::array<int64_t, kStageCount> lifecycle{};
+  std::array<int64_t, 10> engagement{};                       // contacts by score: 0-9, 10-19, ..., 90-100
+  std::vector<std::pair<std::string, Counts>> top_templates;  // by revenue, then conversions
+};
+
+class ReportBook {
+ public:
+  using TimezoneFn = std::function<std::string(WorkspaceId)>;
+  ReportBook(AnalyticsOptions options, TimezoneFn timezone);
+  ~ReportBook();
+
+  // Folds one event. `now_us` is the caller's clock: lifecycle thresholds that passed before
+  // min(event time, now) are applied first.
+  void Apply(const Event& e, int64_t now_us);
+  // Applies the lifecycle thresholds due at or before now_us; returns the next one (or nullopt).
+  std::optional<int64_t> Advance(int64_t now_us);
+
+  // What changed since the last call: values and entity states to write (absolute).
+  void TakeChanges(std::vector<AnalyticsDailyValue>& daily, std::vector<AnalyticsEntityWrite>& entities);
+  std::vector<LifecycleChange> TakeLifecycleChanges();
+  // Loads persisted state (after a restart), in any order; call Rebuilt() after.
+  void LoadDaily(const AnalyticsDailyValue& v);
+  void LoadEntity(WorkspaceId ws, std::string_view kind, int64_t id, std::string_view state);
+  void Rebuilt();
+
+  int64_t DayOf(WorkspaceId ws, int64_t at_us);
+  std::vector<std::pair<int64_t, Counts>> Series(WorkspaceId ws, Dimension d, std::string_view key,
+                                                 int64_t from_day, int64_t to_day) const;
+  std::vector<std::pair<std::string, Counts>> Breakdown(WorkspaceId ws, Dimension d, int64_t from_day,
+                                                        int64_t to_day) const;
+  // A message's keys and flags; nullopt when unknown.
+  struct MessageView {
+    WorkspaceId workspace_id = 0;
+    std::array<std::string, kDimensionCount> keys;
+    std::vector<std::string> outcomes;  // "opened_human", ...
+  };
+  std::optional<MessageView> Message(WorkspaceId ws, int64_t message_id) const;
+  ContactView Contact(WorkspaceId ws, ContactId id, int64_t now_us);
+  Overview OverviewOf(WorkspaceId ws, int64_t from_day, int64_t to_day, int64_t now_us, size_t top = 10);
+  // Fits the workspace's CLV model on its customers as of now. Contact() refits a model older
+  // than an hour.
+  const ClvModel& FitModel(WorkspaceId ws, int64_t now_us);
+  const AnalyticsOptions& options() const { return options_; }
+  size_t contacts() const { return contacts_.size(); }
+  size_t messages() const { return messages_.size(); }
+
+ private:
+  struct DailyKey {
+    WorkspaceId ws;
+    uint8_t dim;
+    int32_t key;
+    int64_t day;
+    bool operator==(const DailyKey&) const = default;
+  };
+  struct DailyHash {
+    size_t operator()(const DailyKey& k) const;
+  };
+  struct MessageState {
+    WorkspaceId ws = 0;
+    std::array<int32_t, kDimensionCount> keys{};  // interned; -1 none
+    uint16_t flags = 0;
+  };
+  struct ContactState {
+    WorkspaceId ws = 0;
+    uint32_t slot = 0;  // index in dense_[ws]
+    Engagement engagement;
+    PurchaseHistory purchases;
+    double revenue = 0;
+    double first_value = 0;
+    Stage stage = Stage::kSubscriber;
+    int64_t stage_since = 0;
+    int64_t opens = 0, clicks = 0;
+    std::vector<Touch> touches;
+  };
+
+  // The engagement of a workspace's contacts laid out for the overview's distribution: log2 of
+  // the sum at its time (-inf for 0; at_us -1 for a removed contact).
+  struct DenseEngagement {
+    double log2_sum = 0;
+    int64_t at_us = 0;
+  };
+  void Sync(const ContactState& c);
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  struct ZoneCache {
+    const date::time_zone* zone = nullptr;
+    int64_t begin_us = 1, end_us = 0;  // where `offset_us` holds
+    int64_t offset_us = 0;
+  };
+  int32_t Intern(std::string_view s);
+  const std::string& Name(int32_t id) const { return names_[static_cast<size_t>(id)]; }
+  MessageState* MessageFor(const Event& e);
+  ContactState& ContactFor(WorkspaceId ws, ContactId id);
+  void Add(WorkspaceId ws, Dimension d, int32_t key, int64_t day, Metric m, double delta);
+  void AddForMessage(const MessageState& m, int64_t day, Metric metric, double delta);
+  void Once(MessageState& m, uint16_t flag, int64_t day, Metric metric);
+  void Goal(const Event& e, ContactState& c, int64_t day);
+  void SetStage(ContactId id, ContactState& c, Stage to, int64_t at, std::string basis);
+  void Schedule(ContactId id, const ContactState& c, int64_t now);
+  void RemoveContact(ContactId id);
+  std::string Serialize(const MessageState& m) const;
+  std::string Serialize(const ContactState& c) const;
+
+  AnalyticsOptions options_;
+  TimezoneFn timezone_;
+  std::unordered_map<WorkspaceId, ZoneCache> zones_;
+  std::vector<std::string> names_;
+  std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> name_ids_;
+  std::unordered_map<WorkspaceId, std::vector<DenseEngagement>> dense_;
+  std::unordered_map<DailyKey, Counts, DailyHash> daily_;
+  std::map<std::pair<WorkspaceId, uint8_t>, std::set<int32_t>> keys_;
+  std::unordered_map<int64_t, MessageState> messages_;
+  std::unordered_map<ContactId, ContactState> contacts_;
+  std::unordered_map<WorkspaceId, std::array<int64_t, kStageCount>> stages_;
+  std::unordered_map<WorkspaceId, std::pair<ClvModel, int64_t>> models_;  // the model, when fitted
+  // (time, contact): lifecycle thresholds; stale entries are skipped when popped.
+  std::priority_queue<std::pair<int64_t, ContactId>, std::vector<std::pair<int64_t, ContactId>>,
+                      std::greater<>>
+      deadlines_;
+  int64_t now_ = 0;
+  std::unordered_set<DailyKey, DailyHash> dirty_daily_;
+  std::unordered_set<int64_t> dirty_messages_;
+  std::unordered_set<ContactId> dirty_contacts_;
+  std::unordered_map<ContactId, WorkspaceId> removed_contacts_;
+  std::vector<LifecycleChange> changes_;
+};
+
+}  // namespace rapport::analytics

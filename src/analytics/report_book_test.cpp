@@ -1,0 +1,248 @@
+// The fold after a scripted history: every number below is counted by hand from the script.
+#include "analytics/report_book.h"
+
+#include <date/date.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+namespace rapport::analytics {
+namespace {
+
+int64_t T(const char* iso) { return ToMicros(*ParseTimestamp(iso)); }
+
+// Days since 1970-01-01 of a calendar date.
+int64_t Day(int y, unsigned m, unsigned d) {
+  return date::sys_days(date::year{y} / m / d).time_since_epoch().count();
+}
+
+struct Script {
+  ReportBook book{AnalyticsOptions{}, [](WorkspaceId) { return std::string("America/New_York"); }};
+  EventId next_id = 1;
+  void Add(ContactId c, const std::string& name, const char* at, json::object props = {}) {
+    Event e;
+    e.id = next_id++;
+    e.position = e.id;
+    e.workspace_id = 1;
+    e.contact_id = c;
+    e.name = name;
+    e.properties = std::move(props);
+    e.occurred_at = e.received_at = FromMicros(T(at));
+    book.Apply(e, T(at));
+  }
+};
+
+json::object Msg(int64_t id, const char* tpl, const char* topic = nullptr) {
+  json::object o{{"message_id", id}, {"template", tpl}, {"class", "marketing"}};
+  if (topic) o["topic"] = topic;
+  return o;
+}
+json::object Hit(int64_t id, const char* tpl, bool machine) {
+  json::object o = Msg(id, tpl);
+  o["machine"] = machine;
+  return o;
+}
+
+void RunScript(Script& s) {
+  s.Add(1, "message.queued", "2026-03-02T14:00:00Z", Msg(1, "welcome", "news"));
+  s.Add(2, "message.queued", "2026-03-02T14:00:00Z", Msg(2, "welcome"));
+  s.Add(3, "message.queued", "2026-03-03T03:00:00Z", Msg(3, "promo"));  // 22:00 on 03-02 in New York
+  s.Add(1, "message.sent", "2026-03-02T14:01:00Z", Msg(1, "welcome", "news"));
+  s.Add(2, "message.sent", "2026-03-02T14:01:00Z", Msg(2, "welcome"));
+  s.Add(3, "message.deferred", "2026-03-03T03:01:00Z", Msg(3, "promo"));
+  s.Add(3, "message.sent", "2026-03-03T03:30:00Z", Msg(3, "promo"));
+  s.Add(1, "email_opened", "2026-03-02T14:05:00Z", Hit(1, "welcome", true));
+  s.Add(1, "email_opened", "2026-03-02T15:00:00Z", Hit(1, "welcome", false));
+  s.Add(1, "email_clicked", "2026-03-02T15:05:00Z", Hit(1, "welcome", false));
+  s.Add(1, "email_opened", "2026-03-02T16:00:00Z", Hit(1, "welcome", false));
+  s.Add(2, "email_clicked", "2026-03-03T17:00:00Z", Hit(2, "welcome", false));  // no open before it
+  s.Add(3, "message.soft_bounced", "2026-03-03T15:00:00Z", Msg(3, "promo"));
+  s.Add(3, "message.soft_bounced", "2026-03-03T16:00:00Z", Msg(3, "promo"));
+  s.Add(2, "message.complained", "2026-03-04T17:00:00Z", Msg(2, "welcome"));
+  // 3 days after contact 1's click on message 1: last touch message 1.
+  s.Add(1, "order_placed", "2026-03-05T15:00:00Z", json::object{{"total", 50}});
+  // 7 days after contact 2's click: outside the 5-day window, not attributed.
+  s.Add(2, "order_placed", "2026-03-10T17:00:00Z", json::object{{"total", "20.5"}});
+  s.Add(
+      3, "contact.status_changed", "2026-03-06T17:00:00Z",
+      json::object{{"old", "active"}, {"new", "unsubscribed"}, {"origin", json::object{{"message_id", 3}}}});
+}
+
+Counts Of(std::initializer_list<std::pair<Metric, double>> list) {
+  Counts c;
+  for (auto [m, v] : list) c[m] = v;
+  return c;
+}
+
+TEST(ReportBook, ScriptedHistoryDailySeriesInTheWorkspaceTimezone) {
+  Script s;
+  RunScript(s);
+  auto series = s.book.Series(1, Dimension::kWorkspace, "", Day(2026, 3, 2), Day(2026, 3, 10));
+  ASSERT_EQ(series.size(), 9u);
+  using M = Metric;
+  EXPECT_EQ(series[0].second, Of({{M::kSent, 3},
+                                  {M::kDelivered, 3},
+                                  {M::kDeferred, 1},
+                                  {M::kOpenedMachine, 1},
+                                  {M::kOpenedHuman, 1},
+                                  {M::kClickedHuman, 1}}));
+  EXPECT_EQ(series[1].second, Of({{M::kOpenedHuman, 1}, {M::kClickedHuman, 1}, {M::kBouncedSoft, 1}}));
+  EXPECT_EQ(series[2].second, Of({{M::kComplained, 1}}));
+  EXPECT_EQ(series[3].second, Of({{M::kConversions, 1},
+                                  {M::kRevenue, 50},
+                                  {M::kConversionsFirst, 1},
+                                  {M::kRevenueFirst, 50},
+                                  {M::kConversionsLinear, 1},
+                                  {M::kRevenueLinear, 50},
+                                  {M::kOrders, 1},
+                                  {M::kOrderRevenue, 50}}));
+  EXPECT_EQ(series[4].second, Of({{M::kUnsubscribed, 1}}));
+  EXPECT_EQ(series[5].second, Counts{});
+  EXPECT_EQ(series[8].second, Of({{M::kOrders, 1}, {M::kOrderRevenue, 20.5}}));
+}
+
+TEST(ReportBook, ScriptedHistoryPerTemplateAndTopic) {
+  Script s;
+  RunScript(s);
+  using M = Metric;
+  auto templates = s.book.Breakdown(1, Dimension::kTemplate, Day(2026, 3, 1), Day(2026, 3, 31));
+  ASSERT_EQ(templates.size(), 2u);
+  EXPECT_EQ(templates[0].first, "promo");
+  EXPECT_EQ(templates[0].second, Of({{M::kSent, 1},
+                                     {M::kDelivered, 1},
+                                     {M::kDeferred, 1},
+                                     {M::kBouncedSoft, 1},
+                                     {M::kUnsubscribed, 1}}));
+  EXPECT_EQ(templates[1].first, "welcome");
+  EXPECT_EQ(templates[1].second, Of({{M::kSent, 2},
+                                     {M::kDelivered, 2},
+                                     {M::kOpenedMachine, 1},
+                                     {M::kOpenedHuman, 2},
+                                     {M::kClickedHuman, 2},
+                                     {M::kComplained, 1},
+                                     {M::kConversions, 1},
+                                     {M::kRevenue, 50},
+                                     {M::kConversionsFirst, 1},
+                                     {M::kRevenueFirst, 50},
+                                     {M::kConversionsLinear, 1},
+                                     {M::kRevenueLinear, 50}}));
+  Rates r = RatesOf(templates[1].second);
+  EXPECT_DOUBLE_EQ(*r.click_rate, 1.0);
+  EXPECT_DOUBLE_EQ(*r.click_to_open, 1.0);
+  auto topics = s.book.Breakdown(1, Dimension::kTopic, Day(2026, 3, 1), Day(2026, 3, 31));
+  ASSERT_EQ(topics.size(), 1u);
+  EXPECT_EQ(topics[0].first, "news");
+  EXPECT_EQ(topics[0].second[M::kSent], 1);
+  EXPECT_EQ(topics[0].second[M::kRevenue], 50);
+  // A period that cuts the script: only its days.
+  auto part = s.book.Breakdown(1, Dimension::kTemplate, Day(2026, 3, 3), Day(2026, 3, 3));
+  ASSERT_EQ(part.size(), 2u);
+  EXPECT_EQ(part[0].second, Of({{M::kBouncedSoft, 1}}));
+  EXPECT_EQ(part[1].second, Of({{M::kOpenedHuman, 1}, {M::kClickedHuman, 1}}));
+  auto m1 = s.book.Message(1, 1);
+  ASSERT_TRUE(m1);
+  EXPECT_EQ(m1->outcomes, (std::vector<std::string>{"opened_human", "opened_machine", "clicked_human"}));
+  EXPECT_FALSE(s.book.Message(2, 1));  // another workspace
+}
+
+TEST(ReportBook, EngagementFollowsTheDocumentedFormula) {
+  Script s;
+  RunScript(s);
+  int64_t now = T("2026-03-20T00:00:00Z");
+  ContactView v = s.book.Contact(1, 1, now);
+  ASSERT_TRUE(v.known);
+  auto decay = [&](const char* at) {
+    return std::exp2(-static_cast<double>(now - T(at)) / static_cast<double>(kMicrosPerDay) / 30.0);
+  };
+  double sum = 1 * decay("2026-03-02T15:00:00Z") + 3 * decay("2026-03-02T15:05:00Z") +
+               1 * decay("2026-03-02T16:00:00Z") + 5 * decay("2026-03-05T15:00:00Z");
+  EXPECT_EQ(v.engagement_score, static_cast<int>(std::lround(100 * (1 - std::exp(-sum / 5)))));
+  EXPECT_EQ(v.human_opens, 2);
+  EXPECT_EQ(v.human_clicks, 1);
+  EXPECT_EQ(v.orders, 1);
+  EXPECT_DOUBLE_EQ(v.revenue, 50);
+  EXPECT_EQ(s.book.Contact(1, 3, now).engagement_score, 0);  // no human touch
+  // The overview's distribution puts each contact in the band of its score.
+  for (int64_t at : {now, T("2026-03-02T16:00:00Z"), T("2026-03-06T00:00:00Z"), T("2026-08-01T00:00:00Z")}) {
+    std::array<int64_t, 10> want{};
+    for (ContactId c : {1, 2, 3})
+      want[static_cast<size_t>(std::min(s.book.Contact(1, c, at).engagement_score / 10, 9))]++;
+    EXPECT_EQ(s.book.OverviewOf(1, 0, 0, at).engagement, want);
+  }
+}
+
+TEST(ReportBook, LifecycleChangesByOrdersAndByTime) {
+  Script s;
+  RunScript(s);
+  auto changes = s.book.TakeLifecycleChanges();
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(changes[0].contact_id, 1);
+  EXPECT_EQ(changes[0].from, Stage::kSubscriber);
+  EXPECT_EQ(changes[0].to, Stage::kNewCustomer);
+  EXPECT_EQ(changes[0].at_us, T("2026-03-05T15:00:00Z"));
+  // Default rhythm 90 days: at risk after 180 days, lapsed after 360.
+  s.book.Advance(T("2026-03-05T15:00:00Z") + 180 * kMicrosPerDay);
+  EXPECT_TRUE(s.book.TakeLifecycleChanges().empty());
+  s.book.Advance(T("2026-03-05T15:00:00Z") + 180 * kMicrosPerDay + 1);
+  changes = s.book.TakeLifecycleChanges();
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].to, Stage::kAtRisk);
+  s.book.Advance(T("2026-03-05T15:00:00Z") + 400 * kMicrosPerDay);
+  changes = s.book.TakeLifecycleChanges();  // both contacts lapse; contact 2 passes at risk first
+  ASSERT_EQ(changes.size(), 3u);
+  // Contact 1 buys again while lapsed: won back.
+  s.Add(1, "order_placed", "2027-06-01T12:00:00Z", json::object{{"total", 10}});
+  changes = s.book.TakeLifecycleChanges();
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].from, Stage::kLapsed);
+  EXPECT_EQ(changes[0].to, Stage::kWonBack);
+  Overview o = s.book.OverviewOf(1, Day(2026, 3, 1), Day(2026, 3, 31), T("2027-06-02T00:00:00Z"));
+  EXPECT_EQ(o.lifecycle[static_cast<size_t>(Stage::kWonBack)], 1);
+  EXPECT_EQ(o.lifecycle[static_cast<size_t>(Stage::kLapsed)], 1);
+  EXPECT_EQ(o.lifecycle[static_cast<size_t>(Stage::kSubscriber)], 1);
+  EXPECT_EQ(o.totals[Metric::kSent], 3);
+  ASSERT_FALSE(o.top_templates.empty());
+  EXPECT_EQ(o.top_templates[0].first, "welcome");
+}
+
+// Counts of any period equal the events of the feed in that period (random histories).
+TEST(ReportBook, CountsOverAnyPeriodEqualTheEvents) {
+  std::mt19937_64 rng(17);
+  for (int round = 0; round < 5; ++round) {
+    ReportBook book(AnalyticsOptions{}, [](WorkspaceId) { return std::string("Europe/Berlin"); });
+    std::vector<Event> events;
+    int64_t start = T("2026-01-01T00:00:00Z");
+    const char* names[] = {"message.queued", "message.sent", "message.deferred", "message.failed"};
+    for (int i = 0; i < 3000; ++i) {
+      Event e;
+      e.id = i + 1;
+      e.workspace_id = 1;
+      e.contact_id = 1 + static_cast<int64_t>(rng() % 50);
+      e.name = names[rng() % 4];
+      e.properties = Msg(1 + static_cast<int64_t>(rng() % 400), rng() % 2 ? "a" : "b");
+      e.occurred_at = FromMicros(start + static_cast<int64_t>(rng() % (60 * kMicrosPerDay)));
+      book.Apply(e, ToMicros(e.occurred_at));
+      events.push_back(e);
+    }
+    int64_t a = book.DayOf(1, start) + static_cast<int64_t>(rng() % 30);
+    int64_t b = a + static_cast<int64_t>(rng() % 30);
+    double sent = 0, delivered = 0;
+    for (const auto& [k, c] : book.Breakdown(1, Dimension::kTemplate, a, b)) {
+      sent += c[Metric::kSent];
+      delivered += c[Metric::kDelivered];
+    }
+    int64_t want_sent = 0, want_delivered = 0;
+    for (const Event& e : events) {
+      int64_t d = book.DayOf(1, ToMicros(e.occurred_at));
+      if (d < a || d > b) continue;
+      want_sent += e.name == "message.queued";
+      want_delivered += e.name == "message.sent";
+    }
+    EXPECT_EQ(sent, static_cast<double>(want_sent));
+    EXPECT_EQ(delivered, static_cast<double>(want_delivered));
+  }
+}
+
+}  // namespace
+}  // namespace rapport::analytics
