@@ -16,6 +16,7 @@
 
 #include "core/feed_notifier.h"
 #include "core/feedback.h"
+#include "core/journey.h"
 #include "core/message_template.h"
 #include "core/model.h"
 #include "core/outbox.h"
@@ -256,6 +257,7 @@ class Store {
   virtual SegmentStore& segments() = 0;  // saved segments (core/saved_segment.h)
   virtual TrackingStore& tracking() = 0;
   virtual FeedbackStore& feedback() = 0;  // bounces and complaints after delivery (core/feedback.h)
+  virtual JourneyStore& journeys() = 0;   // journeys, versions, runs (core/journey.h)
 
   // The key of the erasure list's HMAC (store/sql/erasure_list.h): a secret of the data
   // directory (app/ reads <data_dir>/erasure-secret). Set it before serving; every create path

@@ -136,7 +136,8 @@ struct Api::Impl {
         bursts(tracking::kBurstWindow),
         verp(MakeVerpCodec(options.link_secret)),
         feedback(store, verp, options.bounce_policy, clock),
-        services{store, clock, metrics, auth, options, *links, sender, options.segments, bursts, feedback} {
+        services{store,  clock,    metrics,         auth, options, *links, sender, options.segments,
+                 bursts, feedback, options.journeys} {
     AddSystemRoutes(router, services);
     AddContactRoutes(router, services);
     AddEventRoutes(router, services);
@@ -149,6 +150,7 @@ struct Api::Impl {
     AddTrackingRoutes(router, services);
     AddFeedbackRoutes(router, services);
     AddExportRoutes(router, services);
+    AddJourneyRoutes(router, services);
   }
 
   struct Admission {

@@ -28,6 +28,9 @@
 namespace rapport::segment {
 class SegmentService;
 }
+namespace rapport::automation {
+class JourneyService;
+}
 
 namespace rapport::http {
 
@@ -62,6 +65,9 @@ struct ApiOptions {
   std::shared_ptr<tracking::LinkSigner> link_signer;
   // Bounces and complaints (POST /api/v1/feedback): when a contact is bounced after soft bounces.
   BouncePolicy bounce_policy;
+  // The journey engine behind /api/v1/journeys (automation/journey_service.h); null: those routes
+  // answer 503. Must outlive the Api.
+  automation::JourneyService* journeys = nullptr;
 };
 
 class Api {

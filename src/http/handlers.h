@@ -20,6 +20,9 @@
 namespace rapport::segment {
 class SegmentService;
 }
+namespace rapport::automation {
+class JourneyService;
+}
 
 namespace rapport::http {
 
@@ -34,6 +37,7 @@ struct Services {
   segment::SegmentService* segments;  // null: the segment routes answer 503
   tracking::ClickBursts& bursts;      // recent clicks per message (the machine rule)
   tracking::FeedbackIntake& feedback;
+  automation::JourneyService* journeys;  // null: the journey routes answer 503
 };
 
 // The body as JSON, parsed with this thread's reusable parser: valid until the next ParseBody on
@@ -67,5 +71,7 @@ void AddTrackingRoutes(Router& router, Services& s);
 void AddFeedbackRoutes(Router& router, Services& s);
 // GET /api/v1/contacts/{id}/export (export_handlers.cpp).
 void AddExportRoutes(Router& router, Services& s);
+// Journeys, their versions, status, entries, stats, simulation and recipes (journeys_handlers.cpp).
+void AddJourneyRoutes(Router& router, Services& s);
 
 }  // namespace rapport::http

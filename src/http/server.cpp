@@ -48,7 +48,7 @@ struct ServerState {
                        options.public_url, options.sender, options.link_secret, options.on_queued,
                        options.auth_failures_per_minute, options.public_requests_per_second,
                        options.access_log, options.copies, options.segments, options.tracking,
-                       options.link_signer, options.bounce_policy}),
+                       options.link_signer, options.bounce_policy, options.journeys}),
         ioc(std::max(1, options.threads)),
         control(net::make_strand(ioc)),
         acceptor(control),

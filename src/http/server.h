@@ -23,6 +23,9 @@
 namespace rapport::segment {
 class SegmentService;
 }
+namespace rapport::automation {
+class JourneyService;
+}
 
 namespace rapport::http {
 
@@ -59,6 +62,7 @@ struct ServerOptions {
   TrackingOptions tracking;                           // see ApiOptions
   std::shared_ptr<tracking::LinkSigner> link_signer;  // see ApiOptions
   BouncePolicy bounce_policy;                         // see ApiOptions
+  automation::JourneyService* journeys = nullptr;     // see ApiOptions
 };
 
 class Server {

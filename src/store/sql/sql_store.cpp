@@ -38,7 +38,8 @@ SqlStore::SqlStore(std::unique_ptr<Database> db, std::vector<Migration> migratio
       work_(*db_, clock),
       segments_(*db_, clock),
       tracking_(*db_),
-      feedback_(*db_, clock) {}
+      feedback_(*db_, clock),
+      journeys_(*db_, clock) {}
 
 SqlStore::~SqlStore() = default;
 

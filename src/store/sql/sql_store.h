@@ -19,6 +19,7 @@
 #include "store/sql/change_events.h"
 #include "store/sql/database.h"
 #include "store/sql/erasure_list.h"
+#include "store/sql/sql_journey_store.h"
 #include "store/sql/sql_segment_store.h"
 #include "store/sql/sql_work_queue_store.h"
 
@@ -293,6 +294,7 @@ class SqlStore final : public Store {
   SegmentStore& segments() override { return segments_; }
   TrackingStore& tracking() override { return tracking_; }
   FeedbackStore& feedback() override { return feedback_; }
+  JourneyStore& journeys() override { return journeys_; }
 
   void SetErasureKey(std::string key) override { erasure_.Set(std::move(key)); }
 
@@ -317,6 +319,7 @@ class SqlStore final : public Store {
   SqlSegmentStore segments_;
   SqlTrackingStore tracking_;
   SqlFeedbackStore feedback_;
+  SqlJourneyStore journeys_;
 };
 
 }  // namespace rapport::sql
