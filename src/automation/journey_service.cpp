@@ -166,10 +166,13 @@ Result<size_t> JourneyService::Consume() {
   std::lock_guard lock(mu_);
   RAPPORT_ASSIGN_OR_RETURN(int64_t position, store_.feed().Position(kJourneyConsumer));
   if (position == 0) {
-    // First start: the history before journeys existed triggers nothing.
-    RAPPORT_ASSIGN_OR_RETURN(int64_t head, store_.feed().Head());
-    if (head > 0) {
-      RAPPORT_TRY(store_.feed().Commit(kJourneyConsumer, head, {}));
+    // First start: the history before journeys existed triggers nothing. The state key tells a
+    // first start from one that began on an empty log.
+    RAPPORT_ASSIGN_OR_RETURN(std::optional<std::string> started,
+                             store_.feed().State(kJourneyConsumer, "started"));
+    if (!started) {
+      RAPPORT_ASSIGN_OR_RETURN(int64_t head, store_.feed().Head());
+      RAPPORT_TRY(store_.feed().Commit(kJourneyConsumer, head, {ConsumerStateWrite{"started", "1"}}));
       return size_t{0};
     }
   }
@@ -334,7 +337,9 @@ Result<EnterResult> JourneyService::TryEnter(const Journey& j, const JourneyDef&
 // ---- the scheduler ---------------------------------------------------------------------------
 
 Result<size_t> JourneyService::RunTimers() {
+  constexpr int kMaxRounds = 50;
   size_t handled = 0;
+  int rounds = 0;
   while (true) {
     Timestamp now = clock_.Now();
     RAPPORT_ASSIGN_OR_RETURN(
@@ -359,7 +364,9 @@ Result<size_t> JourneyService::RunTimers() {
       }
     }
     handled += items.size();
-    if (items.size() < static_cast<size_t>(options_.claim_batch)) break;
+    // Runs entered or woken by these items are due now: claim again until nothing is due (a chain
+    // that is due again at once after kMaxStepsPerAdvance steps waits for the next pass).
+    if (items.empty() || ++rounds >= kMaxRounds) break;
   }
   return handled;
 }
