@@ -179,3 +179,19 @@ def test_kill_9_with_many_due_timers_loses_no_step_and_sends_nothing_twice(data_
     finally:
         restarted.stop()
     print(f"{at_kill} of {2 * total} messages queued at the kill; all {2 * total} once after the restart")
+
+
+def test_cli_installs_lists_and_shows_stats(data_dir):
+    run_cli("migrate", data=data_dir)
+    out = run_cli("journeys", "install", "abandoned_cart", data=data_dir).stdout
+    assert "installed journey 1 'abandoned_cart' (active), version 1" in out, out
+    assert "template created: cart-reminder-discount" in out, out
+    listed = run_cli("journeys", "list", data=data_dir).stdout
+    assert re.search(r"^\s+1\s+abandoned_cart\s+active\s+1$", listed, re.M), listed
+    assert "password_reset" in listed  # the recipes are listed too
+    stats = run_cli("journeys", "stats", "abandoned_cart", data=data_dir).stdout
+    assert "VERSION" in stats and "CONVERTED" in stats, stats
+    bad = run_cli("journeys", "install", "nope", data=data_dir, check=False)
+    assert bad.returncode == 1 and "no recipe 'nope'" in bad.stderr
+    again = run_cli("journeys", "install", "abandoned_cart", data=data_dir, check=False)
+    assert again.returncode == 1 and "exists" in again.stderr, again.stderr
