@@ -158,6 +158,7 @@ Status Serve(const ServeOptions& o) {
   HttpWebhookClient journey_webhooks;
   automation::JourneyServiceOptions journey_options;
   journey_options.owner = delivery->node_id + "/journeys";  // stable: a restart takes its leases back
+  journey_options.on_error = [](const Error& e) { spdlog::warn("journeys: {} (retried)", e.message); };
   automation::JourneyService journeys(
       *store, clock, *step_registry,
       automation::JourneyPorts{&journey_mailer, &journey_segments, &journey_webhooks}, journey_options);

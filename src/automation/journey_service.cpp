@@ -99,6 +99,7 @@ void JourneyService::Run() {
     auto done = Step();
     if (!done.ok()) {
       // The store is busy or away: try again shortly, nothing is lost (positions and leases).
+      if (options_.on_error) options_.on_error(done.error());
       clock_.SleepUntil(clock_.Now() + std::chrono::milliseconds(500), alarm_);
       continue;
     }
@@ -360,6 +361,7 @@ Result<size_t> JourneyService::RunTimers() {
       }
       if (!st.ok() && st.error().code != ErrorCode::kConflict) {
         // Not done: back in the queue after a pause (a store hiccup, a send service error).
+        if (options_.on_error) options_.on_error(st.error());
         (void)store_.work().Retry(item.id, options_.owner, clock_.Now() + options_.error_retry);
       }
     }

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -50,6 +51,10 @@ struct JourneyServiceOptions {
   Micros paused_recheck = std::chrono::seconds(30);
   Micros error_retry = std::chrono::seconds(30);
   int claim_batch = 200;
+  // Told of each failure the service retries by itself (a store error, a step that failed and is
+  // tried again in error_retry), so the operator sees it; null: not told. Called on the worker
+  // thread; must not call back into the service.
+  std::function<void(const Error&)> on_error;
 };
 
 struct SimulationRequest {
