@@ -16,7 +16,9 @@
 #include "app/delivery_setup.h"
 #include "app/demo_data.h"
 #include "app/inbound_setup.h"
+#include "app/journey_setup.h"
 #include "app/tracking_setup.h"
+#include "automation/journey_service.h"
 #include "core/redact.h"
 #include "http/server.h"
 #include "segment/segment_service.h"
@@ -169,6 +171,24 @@ Status Serve(const ServeOptions& o) {
   RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<InboundSmtp> inbound_smtp,
                            InboundSmtp::Start(config, *store, clock));
 
+  // Journeys: a feed consumer and the journey timers; they send through a send service of their
+  // own with the API's sender, links and wake-up.
+  std::unique_ptr<automation::StepRegistry> step_registry = BuildStepRegistry();
+  send::SendService journey_sender(
+      *store, clock, *server_options.link_signer,
+      send::SendOptions{server_options.sender, server_options.public_url, server_options.on_queued});
+  SendServiceMailer journey_mailer(*store, journey_sender, clock);
+  SegmentServiceMembership journey_segments(segments);
+  HttpWebhookClient journey_webhooks;
+  automation::JourneyServiceOptions journey_options;
+  journey_options.owner = delivery->node_id + "/journeys";  // stable: a restart takes its leases back
+  journey_options.on_error = [](const Error& e) { spdlog::warn("journeys: {} (retried)", e.message); };
+  automation::JourneyService journeys(
+      *store, clock, *step_registry,
+      automation::JourneyPorts{&journey_mailer, &journey_segments, &journey_webhooks}, journey_options);
+  RAPPORT_TRY(journeys.Start());
+  server_options.journeys = &journeys;
+
   http::Server server(*store, clock, server_options);
   RAPPORT_TRY(server.Start());
   spdlog::info("rapport {} listening on http://{}:{}", RAPPORT_VERSION, listen.host, server.port());
@@ -191,6 +211,7 @@ Status Serve(const ServeOptions& o) {
   if (inbound_smtp) inbound_smtp->Stop();
   // The API has drained: nothing new is queued. The in-flight batches finish and are recorded;
   // what was not sent stays in the outbox for the next start.
+  journeys.Stop();
   worker.Stop();
   segments.Stop();
   reports.Stop();

@@ -15,6 +15,12 @@ bool IsKindName(std::string_view s) {
 
 }  // namespace
 
+std::vector<StepTarget> StepKind::Targets(const boost::json::object& config) const {
+  const boost::json::value* next = config.if_contains("next");
+  if (next && next->is_string()) return {StepTarget{"next", std::string(next->get_string())}};
+  return {};
+}
+
 Status StepRegistry::Register(std::unique_ptr<const StepKind> kind) {
   if (!kind) return Error::Invalid("kind", "a step kind is required");
   std::string name(kind->name());

@@ -17,8 +17,19 @@
 #include <boost/json.hpp>
 
 #include "core/error.h"
+#include "core/model.h"
 
 namespace rapport::automation {
+
+struct StepContext;  // step_context.h: what a step sees when it runs
+struct StepOutcome;
+
+// Where a step may go next: the JSON field that names the target (relative to the step) and the
+// target step's id.
+struct StepTarget {
+  std::string field;
+  std::string step;
+};
 
 class StepKind {
  public:
@@ -29,6 +40,16 @@ class StepKind {
   // journey is saved, so a journey that runs never meets a malformed step. kInvalid naming the
   // field ("wait.duration").
   virtual Status Validate(const boost::json::object& config) const = 0;
+  // The steps it may go to (checked to exist; the graph is checked for cycles without a wait).
+  // By default the step's "next" when it is a string.
+  virtual std::vector<StepTarget> Targets(const boost::json::object& config) const;
+  // True for kinds that hold a run until a time or an event (a cycle must pass through one).
+  virtual bool Waits() const { return false; }
+  // The templates it sends (checked to exist when the journey is saved).
+  virtual std::vector<std::string> Templates(const boost::json::object&) const { return {}; }
+  // Runs the step for one run (step_context.h). Errors are failures of the world (the store, the
+  // send service); the run stays where it is and is tried again.
+  virtual Result<StepOutcome> Run(StepContext& ctx) const = 0;
 };
 
 class StepRegistry {

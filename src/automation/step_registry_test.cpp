@@ -1,5 +1,7 @@
 #include "automation/step_registry.h"
 
+#include "automation/step_context.h"
+
 #include <gtest/gtest.h>
 
 namespace rapport::automation {
@@ -16,6 +18,7 @@ class Pause final : public StepKind {
       return Error::Invalid(name_ + ".seconds", "seconds is a positive integer");
     return {};
   }
+  Result<StepOutcome> Run(StepContext&) const override { return StepOutcome::Next(""); }
 
  private:
   std::string name_;

@@ -18,6 +18,7 @@
 #include "core/consent.h"
 #include "core/feed_notifier.h"
 #include "core/feedback.h"
+#include "core/journey.h"
 #include "core/message_template.h"
 #include "core/model.h"
 #include "core/outbox.h"
@@ -259,8 +260,8 @@ class Store {
   virtual TrackingStore& tracking() = 0;
   virtual FeedbackStore& feedback() = 0;    // bounces and complaints after delivery (core/feedback.h)
   virtual ConsentStore& consents() = 0;     // the consent ledger and preferences (core/consent.h)
-  virtual FeedbackStore& feedback() = 0;    // bounces and complaints after delivery (core/feedback.h)
   virtual AnalyticsStore& analytics() = 0;  // the analytics consumer's state (core/analytics_store.h)
+  virtual JourneyStore& journeys() = 0;     // journeys, versions, runs (core/journey.h)
 
   // The key of the erasure list's HMAC (store/sql/erasure_list.h): a secret of the data
   // directory (app/ reads <data_dir>/erasure-secret). Set it before serving; every create path

@@ -139,9 +139,20 @@ struct Api::Impl {
         subscribe_limit(clock, options.subscribes_per_minute / 60.0,
                         std::max(1.0, options.subscribes_per_minute)),
         signup(store, clock, *links, sender, options.signup),
-        services{store,  clock,           metrics,          auth,   options,
-                 *links, sender,          options.segments, bursts, feedback,
-                 signup, subscribe_limit, options.analytics} {
+        services{store,
+                 clock,
+                 metrics,
+                 auth,
+                 options,
+                 *links,
+                 sender,
+                 options.segments,
+                 bursts,
+                 feedback,
+                 signup,
+                 subscribe_limit,
+                 options.analytics,
+                 options.journeys} {
     AddSystemRoutes(router, services);
     AddContactRoutes(router, services);
     AddEventRoutes(router, services);
@@ -156,6 +167,7 @@ struct Api::Impl {
     AddExportRoutes(router, services);
     AddConsentRoutes(router, services);
     AddReportRoutes(router, services);
+    AddJourneyRoutes(router, services);
   }
 
   struct Admission {

@@ -32,6 +32,9 @@ class AnalyticsService;
 namespace rapport::segment {
 class SegmentService;
 }
+namespace rapport::automation {
+class JourneyService;
+}
 
 namespace rapport::http {
 
@@ -73,6 +76,9 @@ struct ApiOptions {
   // The analytics consumer behind /api/v1/reports (analytics/analytics_service.h); null: those
   // routes answer 503. Must outlive the Api.
   analytics::AnalyticsService* analytics = nullptr;
+  // The journey engine behind /api/v1/journeys (automation/journey_service.h); null: those routes
+  // answer 503. Must outlive the Api.
+  automation::JourneyService* journeys = nullptr;
 };
 
 class Api {

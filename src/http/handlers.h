@@ -25,6 +25,9 @@ class SegmentService;
 namespace rapport::analytics {
 class AnalyticsService;
 }
+namespace rapport::automation {
+class JourneyService;
+}
 
 namespace rapport::http {
 
@@ -42,6 +45,7 @@ struct Services {
   send::Signup& signup;                    // POST /api/v1/subscribe and /confirm/ (consent_handlers.cpp)
   ClientLimiter& subscribe_limit;          // sign-ups per client address
   analytics::AnalyticsService* analytics;  // null: the report routes answer 503
+  automation::JourneyService* journeys;    // null: the journey routes answer 503
 };
 
 // The body as JSON, parsed with this thread's reusable parser: valid until the next ParseBody on
@@ -80,5 +84,7 @@ void AddExportRoutes(Router& router, Services& s);
 void AddConsentRoutes(Router& router, Services& s);
 // GET /api/v1/reports/..., /api/v1/contacts/{id}/analytics (reports_handlers.cpp).
 void AddReportRoutes(Router& router, Services& s);
+// Journeys, their versions, status, entries, stats, simulation and recipes (journeys_handlers.cpp).
+void AddJourneyRoutes(Router& router, Services& s);
 
 }  // namespace rapport::http

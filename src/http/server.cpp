@@ -49,7 +49,7 @@ struct ServerState {
                        options.auth_failures_per_minute, options.public_requests_per_second,
                        options.access_log, options.copies, options.segments, options.tracking,
                        options.link_signer, options.bounce_policy, options.signup,
-                       options.subscribes_per_minute, options.analytics}),
+                       options.subscribes_per_minute, options.analytics, options.journeys}),
         ioc(std::max(1, options.threads)),
         control(net::make_strand(ioc)),
         acceptor(control),

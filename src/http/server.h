@@ -27,6 +27,9 @@ class SegmentService;
 namespace rapport::analytics {
 class AnalyticsService;
 }
+namespace rapport::automation {
+class JourneyService;
+}
 
 namespace rapport::http {
 
@@ -66,6 +69,7 @@ struct ServerOptions {
   send::SignupOptions signup;                         // see ApiOptions
   double subscribes_per_minute = 6;                   // see ApiOptions
   analytics::AnalyticsService* analytics = nullptr;   // see ApiOptions
+  automation::JourneyService* journeys = nullptr;     // see ApiOptions
 };
 
 class Server {

@@ -20,6 +20,7 @@
 #include "store/sql/database.h"
 #include "store/sql/erasure_list.h"
 #include "store/sql/sql_analytics_store.h"
+#include "store/sql/sql_journey_store.h"
 #include "store/sql/sql_segment_store.h"
 #include "store/sql/sql_work_queue_store.h"
 
@@ -325,6 +326,7 @@ class SqlStore final : public Store {
   FeedbackStore& feedback() override { return feedback_; }
   ConsentStore& consents() override { return consents_; }
   AnalyticsStore& analytics() override { return analytics_; }
+  JourneyStore& journeys() override { return journeys_; }
 
   void SetErasureKey(std::string key) override { erasure_.Set(std::move(key)); }
 
@@ -351,6 +353,7 @@ class SqlStore final : public Store {
   SqlFeedbackStore feedback_;
   SqlConsentStore consents_;
   SqlAnalyticsStore analytics_;
+  SqlJourneyStore journeys_;
 };
 
 }  // namespace rapport::sql

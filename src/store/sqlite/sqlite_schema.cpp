@@ -517,6 +517,55 @@ CREATE TABLE analytics_entities (
   state TEXT NOT NULL,
   PRIMARY KEY (workspace_id, kind, id)
 ) WITHOUT ROWID;
+// v14: journeys (core/journey.h, docs/journeys.md): journeys and their versions (the documents),
+// runs (a contact's position in one version, keyed by contact first) and the per-step entry
+// counters of the stats; a run's timer is a work item of queue "journey.timer" (v7).
+constexpr const char* kV14 = R"sql(
+CREATE TABLE journeys (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  workspace_id INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('draft', 'active', 'paused', 'archived')),
+  version INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (workspace_id, name)
+);
+CREATE TABLE journey_versions (
+  journey_id INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  definition TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (journey_id, version)
+);
+CREATE TABLE journey_runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  workspace_id INTEGER NOT NULL,
+  contact_id INTEGER NOT NULL,
+  journey_id INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  run_key TEXT NOT NULL DEFAULT '',
+  state TEXT NOT NULL CHECK (state IN ('active', 'waiting', 'completed', 'exited', 'converted')),
+  step TEXT NOT NULL DEFAULT '',
+  seq INTEGER NOT NULL DEFAULT 0,
+  context TEXT NOT NULL DEFAULT '{}',
+  revenue_cents INTEGER NOT NULL DEFAULT 0,
+  reason TEXT NOT NULL DEFAULT '',
+  entered_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX journey_runs_contact ON journey_runs (workspace_id, contact_id, id);
+CREATE INDEX journey_runs_live ON journey_runs (workspace_id, contact_id) WHERE state IN ('active', 'waiting');
+CREATE INDEX journey_runs_latest ON journey_runs (journey_id, contact_id, run_key, id);
+CREATE INDEX journey_runs_stats ON journey_runs (journey_id, version, step, state);
+CREATE TABLE journey_step_counts (
+  journey_id INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  step TEXT NOT NULL,
+  workspace_id INTEGER NOT NULL,
+  entered INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (journey_id, version, step)
+);
 )sql";
 
 }  // namespace
@@ -534,7 +583,8 @@ std::vector<sql::Migration> SqliteMigrations() {
           {10, "message feedback", kV10},
           {11, "live contacts indexed in id order", kV11},
           {12, "the consent ledger and preferences", kV12},
-          {13, "analytics state", kV13}};
+          {13, "analytics state", kV13},
+          {14, "journeys", kV14}};
 }
 
 }  // namespace rapport::sqlite

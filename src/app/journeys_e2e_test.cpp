@@ -1,0 +1,389 @@
+// Journeys end to end on a fake clock with the real parts: a SQLite store, the one send service
+// and its outbox, the recipes and their templates, and a webhook receiver on loopback.
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <optional>
+#include <thread>
+
+#include "app/journey_setup.h"
+#include "automation/journey_service.h"
+#include "automation/recipes.h"
+#include "mail/header.h"
+#include "store/testing/temp_sqlite_store.h"
+
+namespace rapport::app {
+namespace {
+
+using automation::JourneyService;
+
+Timestamp At(const char* text) { return *ParseTimestamp(text); }
+
+class JourneysE2E : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    temp_.emplace(clock_, "shop");
+    store_ = temp_->store.get();
+    ws_ = temp_->workspace;
+    links_.emplace(std::move(tracking::LinkSigner::Create(std::string(32, 'k'))).value());
+    send::SendOptions options;
+    options.sender.from = *mail::ParseMailbox("from", "Shop <hello@shop.example>");
+    options.public_url = "https://mail.shop.example";
+    sender_.emplace(*store_, clock_, *links_, std::move(options));
+    mailer_.emplace(*store_, *sender_, clock_);
+    registry_ = BuildStepRegistry();
+    journeys_.emplace(*store_, clock_, *registry_, automation::JourneyPorts{&*mailer_, nullptr, &webhooks_});
+    ASSERT_TRUE(journeys_->Step().ok());  // the consumer's first start: at the head of the log
+  }
+  void TearDown() override {
+    journeys_.reset();
+    temp_.reset();
+  }
+  ContactId AddContact(const std::string& email, json::object attributes = {}, std::string tz = "") {
+    ContactInput in;
+    in.email = email;
+    in.attributes = std::move(attributes);
+    if (!tz.empty()) in.timezone = tz;
+    EXPECT_TRUE(ValidateContactInput(in).ok());
+    auto c = store_->contacts().Create(ws_, in);
+    EXPECT_TRUE(c.ok()) << c.error().message;
+    return c->id;
+  }
+  void Post(ContactId c, const std::string& name, json::object props) {
+    NewEvent e;
+    e.contact.id = c;
+    e.contact.create_contact = false;
+    e.name = name;
+    e.properties = std::move(props);
+    auto r = store_->events().Append(ws_, {e}, clock_.Now());
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r->at(0).outcome, AppendOutcome::kAccepted);
+  }
+  void Run() {
+    auto r = journeys_->Step();
+    ASSERT_TRUE(r.ok()) << r.error().message;
+  }
+  void Advance(Micros d) {
+    clock_.Advance(d);
+    Run();
+  }
+  Journey Install(const std::string& recipe, json::object options = {}) {
+    auto r = automation::InstallRecipe(*journeys_, ws_, recipe, options);
+    EXPECT_TRUE(r.ok()) << r.error().field << ": " << r.error().message;
+    return r->journey;
+  }
+  // The outbox's messages to `c`, oldest first: their template names.
+  std::vector<std::string> Mail(ContactId c) {
+    std::vector<std::string> out;
+    EventQuery q;
+    q.limit = 1000;
+    auto page = store_->events().ListForContact(ws_, c, q);
+    EXPECT_TRUE(page.ok());
+    for (auto it = page->items.rbegin(); it != page->items.rend(); ++it)
+      if (it->name == "message.queued") {
+        const json::value* t = it->properties.if_contains("template");
+        out.push_back(t && t->is_string() ? std::string(t->get_string()) : "?");
+      }
+    return out;
+  }
+  JourneyStatsRow VersionStats(JourneyId id, int version = 1) {
+    auto rows = store_->journeys().Stats(ws_, id);
+    EXPECT_TRUE(rows.ok());
+    for (const auto& r : *rows)
+      if (r.step.empty() && r.version == version) return r;
+    return {};
+  }
+
+  FakeClock clock_{At("2026-03-01T00:00:00Z")};
+  std::optional<TempSqliteStore> temp_;
+  Store* store_ = nullptr;
+  WorkspaceId ws_ = 0;
+  std::optional<tracking::LinkSigner> links_;
+  std::optional<send::SendService> sender_;
+  std::optional<SendServiceMailer> mailer_;
+  HttpWebhookClient webhooks_;
+  std::unique_ptr<automation::StepRegistry> registry_;
+  std::optional<JourneyService> journeys_;
+};
+
+TEST_F(JourneysE2E, AbandonedCartSendsTwoRemindersWithoutAPurchaseAndNoneAfterOne) {
+  Journey cart = Install("abandoned_cart");
+  ContactId ada = AddContact("ada@example.com");
+  ContactId bob = AddContact("bob@example.com");
+  Post(ada, "cart_updated", json::object{{"cart_id", "c-1"}});
+  Post(bob, "cart_updated", json::object{{"cart_id", "c-2"}});
+  Run();
+  EXPECT_TRUE(Mail(ada).empty());
+  Advance(std::chrono::minutes(30));
+  Post(bob, "order_placed", json::object{{"cart_id", "c-2"}, {"total", 42.5}});
+  Run();
+  Advance(std::chrono::minutes(30));
+  EXPECT_EQ(Mail(ada), std::vector<std::string>{"cart-reminder"});
+  Advance(std::chrono::hours(24));
+  EXPECT_EQ(Mail(ada), (std::vector<std::string>{"cart-reminder", "cart-reminder-discount"}));
+  Advance(std::chrono::hours(72));
+  EXPECT_EQ(Mail(ada).size(), 2u);
+  EXPECT_TRUE(Mail(bob).empty());
+  JourneyStatsRow s = VersionStats(cart.id);
+  EXPECT_EQ(s.entered, 2);
+  EXPECT_EQ(s.completed, 1);
+  EXPECT_EQ(s.converted, 1);
+  EXPECT_EQ(s.revenue_cents, 4250);
+  auto runs = store_->journeys().ContactRuns(ws_, bob, 10);
+  ASSERT_EQ(runs->size(), 1u);
+  EXPECT_EQ(runs->at(0).state, RunState::kConverted);
+}
+
+TEST_F(JourneysE2E, OneLiveRunPerCartAndANewCartIsANewRun) {
+  Install("abandoned_cart",
+          json::object{{"steps", json::object{{"wait_1h", json::object{{"duration", "10s"}}}}}});
+  ContactId ada = AddContact("ada@example.com");
+  Post(ada, "cart_updated", json::object{{"cart_id", "c-1"}});
+  Post(ada, "cart_updated", json::object{{"cart_id", "c-1"}});  // the same cart again
+  Post(ada, "cart_updated", json::object{{"cart_id", "c-9"}});
+  Run();
+  EXPECT_EQ(store_->journeys().LiveRuns(ws_, ada)->size(), 2u);
+  Advance(std::chrono::seconds(10));
+  EXPECT_EQ(Mail(ada).size(), 2u);
+}
+
+TEST_F(JourneysE2E, BirthdayOnceAYearAtNineLocalAcrossDaylightSaving) {
+  // Paris changes to summer time on 29 March 2026: 09:00 is 08:00 UTC before, 07:00 UTC after.
+  ContactId ada = AddContact("ada@example.com", json::object{{"birthday", "1990-03-30"}}, "Europe/Paris");
+  ContactId bob = AddContact("bob@example.com", json::object{{"birthday", "1985-03-02"}}, "Europe/Paris");
+  Install("birthday");
+  Run();
+  clock_.Set(At("2026-03-02T07:59:00Z"));
+  Run();
+  EXPECT_TRUE(Mail(bob).empty());
+  clock_.Set(At("2026-03-02T08:00:00Z"));
+  Run();
+  EXPECT_EQ(Mail(bob).size(), 1u);
+  clock_.Set(At("2026-03-30T06:59:00Z"));
+  Run();
+  EXPECT_TRUE(Mail(ada).empty());
+  clock_.Set(At("2026-03-30T07:00:00Z"));
+  Run();
+  EXPECT_EQ(Mail(ada), std::vector<std::string>{"birthday"});
+  clock_.Set(At("2027-03-30T06:00:00Z"));
+  Run();
+  EXPECT_EQ(Mail(ada).size(), 1u);
+  clock_.Set(At("2027-03-30T07:00:00Z"));
+  Run();
+  EXPECT_EQ(Mail(ada).size(), 2u);
+  EXPECT_EQ(Mail(bob).size(), 2u);  // 2 March 2027 came on the way
+}
+
+TEST_F(JourneysE2E, EveryRecipeInstallsAndRunsItsFirstMessage) {
+  for (const automation::Recipe& r : automation::Recipes()) {
+    auto installed = automation::InstallRecipe(*journeys_, ws_, r.name, {});
+    ASSERT_TRUE(installed.ok()) << r.name << ": " << installed.error().message;
+    EXPECT_EQ(installed->journey.status, JourneyStatus::kActive);
+  }
+  ContactId ada = AddContact("ada@example.com", json::object{{"first_name", "Ada"}});
+  Run();
+  Post(ada, "password_reset_requested", json::object{{"reset_url", "https://shop.example/reset/abc"}});
+  Post(ada, "order_placed", json::object{{"order_id", "A-1"}, {"total", 10}});
+  Post(ada, "order_shipped", json::object{{"order_id", "A-1"}, {"tracking_number", "1Z999"}});
+  Post(ada, "order_delivered", json::object{{"order_id", "A-1"}});
+  Run();
+  std::vector<std::string> mail = Mail(ada);
+  for (const char* t : {"welcome-1", "password-reset", "order-confirmed", "shipping-notice"})
+    EXPECT_NE(std::find(mail.begin(), mail.end(), t), mail.end()) << t;
+  Advance(std::chrono::hours(24 * 3));  // welcome-2, then 4 days to welcome-3
+  Advance(std::chrono::hours(24 * 4));
+  Advance(std::chrono::hours(24 * 1));
+  mail = Mail(ada);
+  for (const char* t : {"welcome-2", "welcome-3", "review-request"})
+    EXPECT_NE(std::find(mail.begin(), mail.end(), t), mail.end()) << t;
+}
+
+TEST_F(JourneysE2E, RunsInFlightFinishOnTheirVersion) {
+  MessageTemplate a, b;
+  a.workspace_id = b.workspace_id = ws_;
+  a.name = "old-mail";
+  b.name = "new-mail";
+  a.subject = b.subject = "Hi";
+  a.text = b.text = "Hello";
+  ASSERT_TRUE(store_->templates().Create(a).ok());
+  ASSERT_TRUE(store_->templates().Create(b).ok());
+  auto v1 = json::parse(R"({"name":"nurture","trigger":{"type":"event","event":"joined"},"steps":[
+      {"id":"w","kind":"wait","duration":"1h","next":"s"},
+      {"id":"s","kind":"send","template":"old-mail","class":"transactional"}]})");
+  auto v2 = json::parse(R"({"name":"nurture","trigger":{"type":"event","event":"joined"},"steps":[
+      {"id":"s","kind":"send","template":"new-mail","class":"transactional"}]})");
+  auto j = journeys_->Create(ws_, v1);
+  ASSERT_TRUE(j.ok());
+  ASSERT_TRUE(journeys_->Activate(ws_, j->id).ok());
+  ContactId ada = AddContact("ada@example.com");
+  ContactId bob = AddContact("bob@example.com");
+  Post(ada, "joined", {});
+  Run();
+  auto updated = journeys_->Update(ws_, j->id, v2);
+  ASSERT_TRUE(updated.ok());
+  EXPECT_EQ(updated->version, 2);
+  Post(bob, "joined", {});
+  Run();
+  EXPECT_EQ(Mail(bob), std::vector<std::string>{"new-mail"});
+  EXPECT_TRUE(Mail(ada).empty());
+  Advance(std::chrono::hours(1));
+  EXPECT_EQ(Mail(ada), std::vector<std::string>{"old-mail"});
+  EXPECT_EQ(VersionStats(j->id, 1).completed, 1);
+  EXPECT_EQ(VersionStats(j->id, 2).completed, 1);
+}
+
+TEST_F(JourneysE2E, APausedJourneyHoldsItsRunsAndResumeSendsThem) {
+  Journey cart = Install("abandoned_cart");
+  ContactId ada = AddContact("ada@example.com");
+  Post(ada, "cart_updated", json::object{{"cart_id", "c-1"}});
+  Run();
+  ASSERT_TRUE(journeys_->Pause(ws_, cart.id).ok());
+  Advance(std::chrono::hours(2));
+  EXPECT_TRUE(Mail(ada).empty());
+  ASSERT_TRUE(journeys_->Resume(ws_, cart.id).ok());
+  Advance(std::chrono::minutes(1));
+  EXPECT_EQ(Mail(ada), std::vector<std::string>{"cart-reminder"});
+}
+
+TEST_F(JourneysE2E, ACrashBetweenTheSendAndTheRunsWriteSendsOnce) {
+  Install("password_reset");
+  ContactId ada = AddContact("ada@example.com");
+  Post(ada, "password_reset_requested", json::object{{"reset_url", "https://x.example/r"}});
+  Run();
+  ASSERT_EQ(Mail(ada).size(), 1u);
+  // The step again on the same run and visit, as after a kill before the run's write: the same
+  // idempotency key, so the send service queues nothing new.
+  auto runs = store_->journeys().ContactRuns(ws_, ada, 1);
+  ASSERT_EQ(runs->size(), 1u);
+  automation::SendAsk ask;
+  ask.workspace_id = ws_;
+  ask.contact_id = ada;
+  ask.template_name = "password-reset";
+  ask.message_class = MessageClass::kTransactional;
+  ask.idempotency_key = automation::StepIdempotencyKey(runs->at(0), "link", 1);
+  auto again = mailer_->Send(ask);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->replayed);
+  EXPECT_EQ(Mail(ada).size(), 1u);
+}
+
+// A receiver on loopback that answers 500 twice, then 200, and keeps what it was sent.
+class FlakyReceiver {
+ public:
+  FlakyReceiver() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int one = 1;
+    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    socklen_t len = sizeof(addr);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    listen(fd_, 8);
+    thread_ = std::thread([this] {
+      while (true) {
+        int c = accept(fd_, nullptr, nullptr);
+        if (c < 0 || stop_) {
+          if (c >= 0) close(c);
+          return;
+        }
+        std::string req;
+        char buf[4096];
+        while (true) {
+          ssize_t n = read(c, buf, sizeof(buf));
+          if (n <= 0) break;
+          req.append(buf, static_cast<size_t>(n));
+          size_t head = req.find("\r\n\r\n");
+          if (head == std::string::npos) continue;
+          size_t cl = req.find("Content-Length: ");
+          size_t want = cl == std::string::npos ? 0 : std::stoul(req.substr(cl + 16));
+          if (req.size() >= head + 4 + want) break;
+        }
+        int n = ++hits_;
+        requests_.push_back(req);
+        std::string status = n <= 2 ? "500 Internal Server Error" : "200 OK";
+        std::string resp = "HTTP/1.1 " + status + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        (void)!write(c, resp.data(), resp.size());
+        close(c);
+      }
+    });
+  }
+  ~FlakyReceiver() {
+    stop_ = true;
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port_);
+    (void)connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    close(c);
+    thread_.join();
+    close(fd_);
+  }
+  int port() const { return port_; }
+  int hits() const { return hits_; }
+  const std::vector<std::string>& requests() const { return requests_; }  // read after hits() settles
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> hits_{0};
+  std::vector<std::string> requests_;
+  std::thread thread_;
+};
+
+std::string Header(const std::string& req, const std::string& name) {
+  size_t at = req.find(name + ": ");
+  if (at == std::string::npos) return "";
+  size_t end = req.find("\r\n", at);
+  return req.substr(at + name.size() + 2, end - at - name.size() - 2);
+}
+
+TEST_F(JourneysE2E, AWebhookThatFailsTwiceIsRetriedAndSignedThenTheRunGoesOn) {
+  FlakyReceiver receiver;
+  std::string doc = fmt::format(
+      R"({{"name":"crm_sync","trigger":{{"type":"event","event":"signed_up"}},"steps":[
+      {{"id":"hook","kind":"webhook","url":"http://127.0.0.1:{}/hook","secret":"0123456789abcdef0123","next":"done"}},
+      {{"id":"done","kind":"update","attributes":{{"synced":true}}}}]}})",
+      receiver.port());
+  auto j = journeys_->Create(ws_, json::parse(doc));
+  ASSERT_TRUE(j.ok()) << j.error().field << ": " << j.error().message;
+  ASSERT_TRUE(journeys_->Activate(ws_, j->id).ok());
+  ContactId ada = AddContact("ada@example.com");
+  Post(ada, "signed_up", {});
+  Run();
+  EXPECT_EQ(receiver.hits(), 1);
+  Advance(std::chrono::seconds(30));
+  EXPECT_EQ(receiver.hits(), 2);
+  Advance(std::chrono::seconds(120));
+  EXPECT_EQ(receiver.hits(), 3);
+  Advance(std::chrono::hours(1));
+  EXPECT_EQ(receiver.hits(), 3);
+  auto contact = store_->contacts().Get(ws_, ada);
+  EXPECT_EQ(contact->attributes.at("synced"), json::value(true));
+  const std::string& last = receiver.requests().back();
+  std::string body = last.substr(last.find("\r\n\r\n") + 4);
+  int64_t ts = std::stoll(Header(last, "X-Rapport-Timestamp"));
+  EXPECT_EQ(Header(last, "X-Rapport-Signature"), WebhookSignature("0123456789abcdef0123", ts, body));
+  EXPECT_EQ(Header(receiver.requests()[0], "Idempotency-Key"), Header(last, "Idempotency-Key"));
+  EXPECT_EQ(last.find("0123456789abcdef0123"), std::string::npos);  // the secret is never sent
+}
+
+TEST_F(JourneysE2E, RefusesBadDocumentsWithTheirPath) {
+  auto r = journeys_->Create(ws_, json::parse(R"({"name":"x","trigger":{"type":"api"},"steps":[
+      {"id":"a","kind":"send","template":"no-such-template"}]})"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalid);
+  EXPECT_EQ(r.error().field, "steps[0].template");
+}
+
+}  // namespace
+}  // namespace rapport::app

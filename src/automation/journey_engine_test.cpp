@@ -1,0 +1,199 @@
+// The engine alone (journey_engine.h) with a recording JourneyEnv: how runs move, wait, match,
+// branch, retry webhooks and end. The real store and send service are in app/journeys_e2e_test.
+#include "automation/journey_engine.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+
+#include "automation/steps.h"
+
+namespace rapport::automation {
+namespace {
+
+class RecordingEnv final : public JourneyEnv {
+ public:
+  Result<Contact> GetContact(WorkspaceId ws, ContactId id) override {
+    Contact c;
+    c.id = id;
+    c.workspace_id = ws;
+    c.timezone = "Europe/Paris";
+    c.attributes = attributes;
+    return c;
+  }
+  Result<bool> InSegment(WorkspaceId, ContactId, std::string_view s) override { return s == in_segment; }
+  Result<SendReply> Send(const SendAsk& ask) override {
+    sent.push_back(ask);
+    SendReply r;
+    if (refuse) {
+      r.skipped_reason = "suppressed";
+      return r;
+    }
+    r.queued = true;
+    r.message_id = static_cast<MessageId>(sent.size());
+    r.subject = "subject of " + ask.template_name;
+    return r;
+  }
+  Result<Engagement> MessageEngagement(WorkspaceId, ContactId, MessageId) override { return engagement; }
+  Status UpdateContact(WorkspaceId, ContactId, const json::object& a,
+                       const std::map<std::string, bool>&) override {
+    for (const auto& [k, v] : a) attributes[k] = v;
+    return {};
+  }
+  WebhookReply PostWebhook(const WebhookAsk& ask) override {
+    hooks.push_back(ask);
+    int status = statuses.empty() ? 200 : statuses.front();
+    if (!statuses.empty()) statuses.pop_front();
+    return WebhookReply{status, ""};
+  }
+
+  std::vector<SendAsk> sent;
+  std::vector<WebhookAsk> hooks;
+  std::deque<int> statuses;
+  json::object attributes;
+  std::string in_segment;
+  Engagement engagement;
+  bool refuse = false;
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(RegisterBuiltinSteps(registry_).ok()); }
+  JourneyDef Def(std::string_view text) {
+    auto d = ParseJourney(text, registry_);
+    EXPECT_TRUE(d.ok()) << d.error().field << ": " << d.error().message;
+    return std::move(d).value();
+  }
+  JourneyRun Start(const JourneyDef& def, json::object props = {}) {
+    Journey j;
+    j.id = 3;
+    j.workspace_id = 1;
+    j.version = 1;
+    JourneyRun run = NewRun(def, j, 9, RunKey(def, props).value_or(""), "cart_updated", props, now_);
+    run.id = 77;
+    return run;
+  }
+  StepRegistry registry_;
+  RecordingEnv env_;
+  Timestamp now_ = *ParseTimestamp("2026-03-04T12:00:00Z");
+};
+
+TEST_F(EngineTest, WaitsThenSendsWithAKeyPerRunStepAndVisit) {
+  JourneyDef def = Def(R"({"name":"j","trigger":{"type":"api"},"steps":[
+      {"id":"w","kind":"wait","duration":"1h","next":"s"},
+      {"id":"s","kind":"send","template":"hello","class":"transactional"}]})");
+  JourneyRun run = Start(def);
+  auto r = Advance(def, run, now_, env_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(run.state, RunState::kWaiting);
+  EXPECT_EQ(*r->timer, now_ + std::chrono::hours(1));
+  EXPECT_TRUE(env_.sent.empty());
+  r = Advance(def, run, now_ + std::chrono::hours(1), env_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(run.state, RunState::kCompleted);
+  ASSERT_EQ(env_.sent.size(), 1u);
+  EXPECT_EQ(env_.sent[0].idempotency_key, "journey:77:s:1");
+  EXPECT_EQ(r->messages.at(0).second, "subject of hello");
+  EXPECT_EQ(r->entered, std::vector<std::string>{"s"});
+}
+
+TEST_F(EngineTest, AWaitForAnEventTakesTheMatchOrTheTimeout) {
+  JourneyDef def =
+      Def(R"({"name":"j","trigger":{"type":"event","event":"cart_updated"},"entry":{"key":"cart_id"},
+      "steps":[{"id":"w","kind":"wait_for_event","event":"order_placed","match":"cart_id","timeout":"1d",
+                "next":"thanks","timeout_next":"nudge"},
+               {"id":"thanks","kind":"send","template":"thanks"},
+               {"id":"nudge","kind":"send","template":"nudge"}]})");
+  JourneyRun run = Start(def, json::object{{"cart_id", "c1"}});
+  ASSERT_TRUE(Advance(def, run, now_, env_).ok());
+  Event other;
+  other.name = "order_placed";
+  other.properties = json::object{{"cart_id", "c2"}};
+  EXPECT_FALSE(WaitMatched(run, other));
+  Event same = other;
+  same.properties = json::object{{"cart_id", "c1"}};
+  ASSERT_TRUE(WaitMatched(run, same));
+  json::object ctx = ParseContext(run.context);
+  ctx["matched"] = json::object{};
+  run.context = json::serialize(ctx);
+  ASSERT_TRUE(Advance(def, run, now_, env_).ok());
+  ASSERT_EQ(env_.sent.size(), 1u);
+  EXPECT_EQ(env_.sent[0].template_name, "thanks");
+
+  JourneyRun late = Start(def, json::object{{"cart_id", "c3"}});
+  ASSERT_TRUE(Advance(def, late, now_, env_).ok());
+  ASSERT_TRUE(Advance(def, late, now_ + std::chrono::hours(24), env_).ok());  // the timer: no event came
+  EXPECT_EQ(env_.sent.back().template_name, "nudge");
+}
+
+TEST_F(EngineTest, ASkippedSendIsAnEventWithItsReasonAndTheRunGoesOn) {
+  JourneyDef def = Def(R"({"name":"j","trigger":{"type":"api"},"entry":{"segment":"vip"},"steps":[
+      {"id":"s","kind":"send","template":"offer","next":"u"},
+      {"id":"u","kind":"update","attributes":{"offered":true}}]})");
+  JourneyRun run = Start(def);
+  auto r = Advance(def, run, now_, env_);  // not in "vip" any more: skipped before the send
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(env_.sent.empty());
+  bool skipped = false;
+  for (const auto& [name, props] : r->events) skipped = skipped || name == "journey.message_skipped";
+  EXPECT_TRUE(skipped);
+  EXPECT_EQ(run.state, RunState::kCompleted);
+  EXPECT_EQ(env_.attributes.at("offered"), json::value(true));
+}
+
+TEST_F(EngineTest, BranchesOnOpensAndSplitsStablyPerContact) {
+  JourneyDef def = Def(R"({"name":"j","trigger":{"type":"api"},"steps":[
+      {"id":"s","kind":"send","template":"first","next":"b"},
+      {"id":"b","kind":"branch","if":{"opened":true},"then":"x","else":"y"},
+      {"id":"x","kind":"exit","reason":"engaged"},
+      {"id":"y","kind":"split","paths":[{"percent":100,"next":"z"},{"percent":0}]},
+      {"id":"z","kind":"send","template":"second"}]})");
+  JourneyRun opened = Start(def);
+  env_.engagement.opened = true;
+  ASSERT_TRUE(Advance(def, opened, now_, env_).ok());
+  EXPECT_EQ(opened.state, RunState::kExited);
+  EXPECT_EQ(opened.reason, "engaged");
+  JourneyRun not_opened = Start(def);
+  env_.engagement.opened = false;
+  auto r = Advance(def, not_opened, now_, env_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(env_.sent.back().template_name, "second");
+  EXPECT_EQ(r->path, (std::vector<std::string>{"s", "b", "y", "z"}));
+}
+
+TEST_F(EngineTest, AWebhookIsRetriedWithBackoffThenGoesOn) {
+  JourneyDef def = Def(R"({"name":"j","trigger":{"type":"api"},"steps":[
+      {"id":"h","kind":"webhook","url":"http://127.0.0.1:9/x","secret":"0123456789abcdef","next":"s"},
+      {"id":"s","kind":"send","template":"after"}]})");
+  env_.statuses = {500, 503, 200};
+  JourneyRun run = Start(def);
+  auto r = Advance(def, run, now_, env_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(run.state, RunState::kWaiting);
+  EXPECT_EQ(*r->timer, now_ + std::chrono::seconds(30));
+  r = Advance(def, run, *r->timer, env_);
+  EXPECT_EQ(*r->timer, now_ + std::chrono::seconds(30 + 120));
+  r = Advance(def, run, *r->timer, env_);
+  EXPECT_EQ(run.state, RunState::kCompleted);
+  ASSERT_EQ(env_.hooks.size(), 3u);
+  // One key for every try of the same visit: the receiver can drop repeats.
+  EXPECT_EQ(env_.hooks[0].headers, env_.hooks[2].headers);
+  EXPECT_EQ(env_.sent.size(), 1u);
+}
+
+TEST_F(EngineTest, GoalsMatchTheRunsKeyAndCarryRevenue) {
+  JourneyDef def =
+      Def(R"({"name":"j","trigger":{"type":"event","event":"cart_updated"},"entry":{"key":"cart_id"},
+      "goal":{"event":"order_placed","match":"cart_id","revenue":"total"},
+      "steps":[{"id":"w","kind":"wait","duration":"1h"}]})");
+  JourneyRun run = Start(def, json::object{{"cart_id", "c1"}});
+  Event e;
+  e.name = "order_placed";
+  e.properties = json::object{{"cart_id", "c2"}, {"total", 10}};
+  EXPECT_FALSE(GoalReached(def, run, e).has_value());
+  e.properties = json::object{{"cart_id", "c1"}, {"total", "42.50"}};
+  EXPECT_EQ(GoalReached(def, run, e), 4250);
+}
+
+}  // namespace
+}  // namespace rapport::automation

@@ -1,0 +1,170 @@
+// The journey document: what it accepts, and the JSON path it names for what it refuses.
+#include "automation/journey_model.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "automation/local_time.h"
+#include "automation/recipes.h"
+#include "automation/steps.h"
+
+namespace rapport::automation {
+namespace {
+
+class JourneyModelTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(RegisterBuiltinSteps(registry_).ok()); }
+  Result<JourneyDef> Parse(std::string_view text, TemplateLookup t = nullptr) {
+    return ParseJourney(text, registry_, t);
+  }
+  std::string FaultOf(std::string_view text, TemplateLookup t = nullptr) {
+    auto r = Parse(text, t);
+    EXPECT_FALSE(r.ok()) << text;
+    return r.ok() ? "<accepted>" : r.error().field;
+  }
+  StepRegistry registry_;
+};
+
+TEST_F(JourneyModelTest, ParsesTriggersEntryGoalAndSteps) {
+  auto def =
+      Parse(R"({"name":"cart","trigger":{"type":"event","event":"cart_updated","where":{"total":{"gt":10}}},
+    "entry":{"key":"cart_id","reentry":"cooldown","cooldown":"7d","segment":"buyers"},
+    "goal":{"event":"order_placed","match":"cart_id","revenue":"total"},
+    "steps":[{"id":"w","kind":"wait","duration":"1h30m","next":"s"},
+             {"id":"s","kind":"send","template":"t","class":"marketing"}]})");
+  ASSERT_TRUE(def.ok()) << def.error().field << ": " << def.error().message;
+  ASSERT_EQ(def->triggers.size(), 1u);
+  EXPECT_EQ(def->triggers[0].event, "cart_updated");
+  EXPECT_EQ(def->entry.reentry, Reentry::kCooldown);
+  EXPECT_EQ(def->entry.cooldown, std::chrono::hours(24 * 7));
+  EXPECT_EQ(def->goal->match, "cart_id");
+  EXPECT_EQ(def->start, "w");
+  EXPECT_NE(def->Find("s"), nullptr);
+}
+
+TEST_F(JourneyModelTest, NamesThePathOfEachFault) {
+  constexpr std::string_view kTrigger = R"("trigger":{"type":"api"})";
+  auto doc = [&](std::string_view steps) {
+    return fmt::format(R"({{"name":"j",{},"steps":[{}]}})", kTrigger, steps);
+  };
+  EXPECT_EQ(
+      FaultOf(doc(R"({"id":"a","kind":"send","template":"t","next":"b"},{"id":"b","kind":"teleport"})")),
+      "steps[1].kind");
+  EXPECT_EQ(FaultOf(doc(R"({"id":"a","kind":"branch","if":{"opened":true},"then":"nowhere"})")),
+            "steps[0].then");
+  EXPECT_EQ(
+      FaultOf(
+          doc(R"({"id":"a","kind":"split","paths":[{"percent":50,"next":"a"},{"percent":50,"next":"zz"}]})")),
+      "steps[0].paths[1].next");
+  // a -> b -> a with no wait between: refused where the loop closes.
+  EXPECT_EQ(FaultOf(doc(R"({"id":"a","kind":"update","attributes":{"x":1},"next":"b"},
+                          {"id":"b","kind":"branch","if":{"opened":true},"then":"a","else":"a"})")),
+            "steps[1].then");
+  EXPECT_EQ(FaultOf(doc(R"({"id":"a","kind":"wait","duration":"soon"})")), "steps[0].duration");
+  EXPECT_EQ(FaultOf(doc(R"({"id":"a","kind":"wait_until","at":"25:00"})")), "steps[0].at");
+  EXPECT_EQ(FaultOf(doc(R"({"id":"a","kind":"send","template":"gone"})"),
+                    [](std::string_view name) { return name == "here"; }),
+            "steps[0].template");
+  EXPECT_EQ(FaultOf(doc(R"({"id":"a","kind":"send","template":"t","colour":"red"})")), "steps[0].colour");
+  EXPECT_EQ(FaultOf(doc(R"({"id":"a","kind":"webhook","url":"ftp://x","secret":"0123456789abcdef"})")),
+            "steps[0].url");
+  EXPECT_EQ(FaultOf(doc(R"({"id":"a","kind":"exit"},{"id":"a","kind":"exit"})")), "steps[1].id");
+  EXPECT_EQ(FaultOf(R"({"name":"j","trigger":{"type":"event"},"steps":[{"id":"a","kind":"exit"}]})"),
+            "trigger.event");
+  EXPECT_EQ(FaultOf(R"({"name":"j","trigger":{"type":"event","event":"x","where":{"n":{"near":1}}},
+                       "steps":[{"id":"a","kind":"exit"}]})"),
+            "trigger.where.n.near");
+  EXPECT_EQ(FaultOf(R"({"name":"j","trigger":{"type":"api"},"goal":{"event":"o","match":"cart_id"},
+                       "steps":[{"id":"a","kind":"exit"}]})"),
+            "goal.match");
+  EXPECT_EQ(FaultOf(R"({"name":"j","trigger":{"type":"api"},"steps":[]})"), "steps");
+  EXPECT_EQ(
+      FaultOf(R"({"name":"j","trigger":{"type":"api"},"start":"b","steps":[{"id":"a","kind":"exit"}]})"),
+      "start");
+  EXPECT_EQ(FaultOf("[1,2"), "");
+}
+
+TEST_F(JourneyModelTest, ACycleThroughAWaitIsAccepted) {
+  auto def = Parse(R"({"name":"j","trigger":{"type":"api"},"steps":[
+      {"id":"a","kind":"send","template":"t","next":"w"},
+      {"id":"w","kind":"wait","duration":"1d","next":"b"},
+      {"id":"b","kind":"branch","if":{"clicked":true},"else":"a"}]})");
+  EXPECT_TRUE(def.ok()) << def.error().field << ": " << def.error().message;
+}
+
+TEST_F(JourneyModelTest, EveryRecipeParsesWithItsOwnTemplates) {
+  for (const Recipe& r : Recipes()) {
+    TemplateLookup has = [&](std::string_view name) {
+      for (const auto& t : r.templates)
+        if (t.name == name) return true;
+      return false;
+    };
+    auto def = ParseJourney(r.document, registry_, has);
+    EXPECT_TRUE(def.ok()) << r.name << ": " << def.error().field << ": " << def.error().message;
+  }
+}
+
+TEST(PropertiesMatch, EqualityAndOperators) {
+  json::object props{{"total", 42.5}, {"plan", "pro"}, {"n", "7"}};
+  EXPECT_TRUE(PropertiesMatch(json::object{{"plan", "pro"}}, props));
+  EXPECT_FALSE(PropertiesMatch(json::object{{"plan", "free"}}, props));
+  EXPECT_TRUE(PropertiesMatch(json::object{{"total", json::object{{"gte", 42.5}, {"lt", 50}}}}, props));
+  EXPECT_TRUE(PropertiesMatch(json::object{{"n", json::object{{"gt", 6}}}}, props));
+  EXPECT_TRUE(
+      PropertiesMatch(json::object{{"plan", json::object{{"in", json::array{"basic", "pro"}}}}}, props));
+  EXPECT_TRUE(PropertiesMatch(json::object{{"coupon", json::object{{"exists", false}}}}, props));
+  EXPECT_FALSE(PropertiesMatch(json::object{{"coupon", "X"}}, props));
+  EXPECT_TRUE(PropertiesMatch(json::object{{"n", 7}}, props));  // "7" and 7 are one number
+}
+
+TEST(ParseDuration, UnitsAndLimits) {
+  EXPECT_EQ(*ParseDuration(json::value("90s"), "d"), std::chrono::seconds(90));
+  EXPECT_EQ(*ParseDuration(json::value("1h30m"), "d"), std::chrono::minutes(90));
+  EXPECT_EQ(*ParseDuration(json::value("2w"), "d"), std::chrono::hours(24 * 14));
+  EXPECT_EQ(*ParseDuration(json::value(5), "d"), std::chrono::seconds(5));
+  EXPECT_FALSE(ParseDuration(json::value("10"), "d").ok());
+  EXPECT_FALSE(ParseDuration(json::value("h"), "d").ok());
+  EXPECT_FALSE(ParseDuration(json::value("99999999999d"), "d").ok());
+  EXPECT_FALSE(ParseDuration(json::value(-1), "d").ok());
+}
+
+Timestamp At(const char* text) { return *ParseTimestamp(text); }
+
+TEST(LocalTime, AnniversaryAtNineLocalAcrossDaylightSaving) {
+  // Paris: UTC+1 in winter, UTC+2 from the last Sunday of March (29 March 2026).
+  EXPECT_EQ(*NextAnniversary("1990-03-30", At("2026-03-01T00:00:00Z"), "Europe/Paris", 9, 0),
+            At("2026-03-30T07:00:00Z"));
+  EXPECT_EQ(*NextAnniversary("1990-11-15", At("2026-03-01T00:00:00Z"), "Europe/Paris", 9, 0),
+            At("2026-11-15T08:00:00Z"));
+  // Just after this year's: next year's.
+  EXPECT_EQ(*NextAnniversary("1990-03-30", At("2026-03-30T07:00:00Z"), "Europe/Paris", 9, 0),
+            At("2027-03-30T07:00:00Z"));
+  // 29 February in a common year is the 28th.
+  EXPECT_EQ(*NextAnniversary("2000-02-29", At("2026-01-01T00:00:00Z"), "UTC", 9, 0),
+            At("2026-02-28T09:00:00Z"));
+  // A time the clocks skip (02:30 on 29 March 2026 in Paris) is the instant they jump.
+  EXPECT_EQ(*NextAnniversary("1990-03-29", At("2026-03-01T00:00:00Z"), "Europe/Paris", 2, 30),
+            At("2026-03-29T01:00:00Z"));
+  EXPECT_FALSE(NextAnniversary("soon", At("2026-03-01T00:00:00Z"), "UTC", 9, 0).has_value());
+  // An unknown zone is UTC.
+  EXPECT_EQ(*NextAnniversary("1990-06-01", At("2026-03-01T00:00:00Z"), "Mars/Olympus", 9, 0),
+            At("2026-06-01T09:00:00Z"));
+}
+
+TEST(LocalTime, NextLocalTimeOnWeekdays) {
+  // 2026-03-04 is a Wednesday. 10:00 in New York (EST, UTC-5) on Mondays only.
+  EXPECT_EQ(NextLocalTime(At("2026-03-04T12:00:00Z"), "America/New_York", 10, 0, {1}),
+            At("2026-03-09T14:00:00Z"));
+  EXPECT_EQ(NextLocalTime(At("2026-03-04T12:00:00Z"), "America/New_York", 10, 0), At("2026-03-04T15:00:00Z"));
+}
+
+TEST(SplitBucket, StablePerContactAndSpread) {
+  EXPECT_EQ(SplitBucket(1, "ab", 42), SplitBucket(1, "ab", 42));
+  int low = 0;
+  for (ContactId c = 1; c <= 2000; ++c) low += SplitBucket(7, "ab", c) < 50 ? 1 : 0;
+  EXPECT_GT(low, 850);
+  EXPECT_LT(low, 1150);
+}
+
+}  // namespace
+}  // namespace rapport::automation

@@ -1,0 +1,616 @@
+#include "automation/journey_service.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <limits>
+
+#include "automation/local_time.h"
+#include "core/json_write.h"
+
+namespace rapport::automation {
+
+namespace {
+
+constexpr int kBatch = 1000;
+constexpr Micros kLiveRefresh = std::chrono::seconds(2);
+
+bool IsContactChange(std::string_view name) {
+  return name == "contact.created" || name == "contact.updated" || name == "contact.imported" ||
+         name == "contact.merged";
+}
+
+bool Machine(const Event& e) {
+  const json::value* m = e.properties.if_contains("machine");
+  return m && m->is_bool() && m->get_bool();
+}
+
+std::string TimerKey(std::string_view kind, JourneyId j, ContactId c) {
+  return fmt::format("{}:{}:{}", kind, j, c);
+}
+
+// "kind:journey:contact" -> its parts.
+bool SplitKey(std::string_view key, std::string& kind, JourneyId& j, ContactId& c) {
+  auto a = key.find(':');
+  auto b = key.find(':', a == std::string_view::npos ? a : a + 1);
+  if (a == std::string_view::npos || b == std::string_view::npos) return false;
+  kind = std::string(key.substr(0, a));
+  try {
+    j = std::stoll(std::string(key.substr(a + 1, b - a - 1)));
+    c = std::stoll(std::string(key.substr(b + 1)));
+  } catch (const std::exception&) {
+    return false;
+  }
+  return true;
+}
+
+std::optional<std::string> AnniversaryValue(const Trigger& t, const Contact& c) {
+  if (t.attribute == "created_at") return FormatTimestamp(c.created_at);
+  const json::value* v = c.attributes.if_contains(t.attribute);
+  if (!v || !v->is_string()) return std::nullopt;
+  return std::string(v->get_string());
+}
+
+bool Empty(const JourneyWrite& w) { return w.runs.empty() && w.timers.empty() && w.events.empty(); }
+
+}  // namespace
+
+JourneyService::JourneyService(Store& store, const Clock& clock, const StepRegistry& registry,
+                               JourneyPorts ports, JourneyServiceOptions options)
+    : store_(store),
+      clock_(clock),
+      registry_(registry),
+      options_(std::move(options)),
+      ports_(ports),
+      env_(MakeStoreEnv(store, clock, ports)) {}
+
+JourneyService::~JourneyService() { Stop(); }
+
+Status JourneyService::Start() {
+  // A node restarted under the same name takes its timers back at once.
+  RAPPORT_TRY(store_.work().ReleaseOwner(options_.owner));
+  running_ = true;
+  worker_ = std::thread([this] { Run(); });
+  watcher_ = std::thread([this] {
+    uint64_t seen = store_.feed().notifier().Generation();
+    while (running_) {
+      uint64_t now = store_.feed().notifier().WaitPast(seen, std::chrono::milliseconds(200));
+      if (now != seen) {
+        seen = now;
+        alarm_.Ring();
+      }
+    }
+  });
+  return {};
+}
+
+void JourneyService::Stop() {
+  if (!running_.exchange(false)) return;
+  alarm_.Ring();
+  store_.feed().notifier().Notify();
+  if (worker_.joinable()) worker_.join();
+  if (watcher_.joinable()) watcher_.join();
+}
+
+void JourneyService::Wake() { alarm_.Ring(); }
+
+void JourneyService::Run() {
+  while (running_) {
+    auto done = Step();
+    if (!done.ok()) {
+      // The store is busy or away: try again shortly, nothing is lost (positions and leases).
+      if (options_.on_error) options_.on_error(done.error());
+      clock_.SleepUntil(clock_.Now() + std::chrono::milliseconds(500), alarm_);
+      continue;
+    }
+    Timestamp wake = clock_.Now() + std::chrono::seconds(1);
+    auto next = store_.work().NextDue(kJourneyTimerQueue);
+    if (next.ok() && *next && **next < wake) wake = **next;
+    if (wake > clock_.Now()) clock_.SleepUntil(wake, alarm_);
+  }
+}
+
+Result<size_t> JourneyService::Step() {
+  RAPPORT_ASSIGN_OR_RETURN(size_t events, Consume());
+  RAPPORT_ASSIGN_OR_RETURN(size_t timers, RunTimers());
+  return events + timers;
+}
+
+void JourneyService::Invalidate() {
+  std::lock_guard lock(cache_mu_);
+  live_loaded_ = false;
+}
+
+Result<std::shared_ptr<const JourneyDef>> JourneyService::Definition(WorkspaceId ws, JourneyId id,
+                                                                     int version) {
+  {
+    std::lock_guard lock(cache_mu_);
+    auto it = defs_.find({id, version});
+    if (it != defs_.end()) return it->second;
+  }
+  RAPPORT_ASSIGN_OR_RETURN(std::string text, store_.journeys().GetVersion(ws, id, version));
+  // Stored versions were checked when saved; templates are not looked up again (one deleted
+  // since makes its sends skipped, with the reason, not the journey unreadable).
+  RAPPORT_ASSIGN_OR_RETURN(JourneyDef def, ParseJourney(text, registry_));
+  auto ptr = std::make_shared<const JourneyDef>(std::move(def));
+  std::lock_guard lock(cache_mu_);
+  defs_[{id, version}] = ptr;
+  return ptr;
+}
+
+Result<std::vector<JourneyService::Live>> JourneyService::LiveJourneys(WorkspaceId ws) {
+  {
+    std::lock_guard lock(cache_mu_);
+    if (live_loaded_ && clock_.Now() - live_loaded_at_ < kLiveRefresh) {
+      auto it = live_.find(ws);
+      return it == live_.end() ? std::vector<Live>{} : it->second;
+    }
+  }
+  RAPPORT_ASSIGN_OR_RETURN(std::vector<Journey> all, store_.journeys().ListLive());
+  std::map<WorkspaceId, std::vector<Live>> live;
+  for (Journey& j : all) {
+    auto def = Definition(j.workspace_id, j.id, j.version);
+    if (!def.ok()) continue;  // a document that no longer parses (a step kind removed) starts nothing
+    live[j.workspace_id].push_back(Live{std::move(j), *def});
+  }
+  std::lock_guard lock(cache_mu_);
+  live_ = std::move(live);
+  live_loaded_ = true;
+  live_loaded_at_ = clock_.Now();
+  auto it = live_.find(ws);
+  return it == live_.end() ? std::vector<Live>{} : it->second;
+}
+
+// ---- the feed consumer ----------------------------------------------------------------------
+
+Result<size_t> JourneyService::Consume() {
+  std::lock_guard lock(mu_);
+  RAPPORT_ASSIGN_OR_RETURN(int64_t position, store_.feed().Position(kJourneyConsumer));
+  if (position == 0) {
+    // First start: the history before journeys existed triggers nothing. The state key tells a
+    // first start from one that began on an empty log.
+    RAPPORT_ASSIGN_OR_RETURN(std::optional<std::string> started,
+                             store_.feed().State(kJourneyConsumer, "started"));
+    if (!started) {
+      RAPPORT_ASSIGN_OR_RETURN(int64_t head, store_.feed().Head());
+      RAPPORT_TRY(store_.feed().Commit(kJourneyConsumer, head, {ConsumerStateWrite{"started", "1"}}));
+      return size_t{0};
+    }
+  }
+  size_t read = 0;
+  while (true) {
+    RAPPORT_ASSIGN_OR_RETURN(std::vector<Event> batch, store_.feed().Read(position, kBatch));
+    if (batch.empty()) break;
+    bool committed = false;
+    for (const Event& e : batch) {
+      JourneyWrite w;
+      RAPPORT_TRY(HandleEvent(e, w));
+      if (!Empty(w)) {
+        w.position = {std::string(kJourneyConsumer), e.position};
+        RAPPORT_TRY(store_.journeys().Apply(w));
+        committed = true;
+      } else {
+        committed = false;
+      }
+    }
+    position = batch.back().position;
+    if (!committed) RAPPORT_TRY(store_.feed().Commit(kJourneyConsumer, position, {}));
+    read += batch.size();
+    if (batch.size() < static_cast<size_t>(kBatch)) break;
+  }
+  return read;
+}
+
+Status JourneyService::HandleEvent(const Event& e, JourneyWrite& w) {
+  if (e.contact_id <= 0) return {};
+  RAPPORT_ASSIGN_OR_RETURN(std::vector<Live> live, LiveJourneys(e.workspace_id));
+  Timestamp now = clock_.Now();
+  // Goals and waits of the contact's runs, when the workspace has an active or paused journey.
+  if (!live.empty() && e.name.rfind("journey.", 0) != 0) {
+    RAPPORT_ASSIGN_OR_RETURN(std::vector<JourneyRun> runs,
+                             store_.journeys().LiveRuns(e.workspace_id, e.contact_id));
+    for (JourneyRun& run : runs) {
+      auto def = Definition(run.workspace_id, run.journey_id, run.version);
+      if (!def.ok()) continue;
+      int64_t seq = run.seq;
+      if (auto revenue = GoalReached(**def, run, e)) {
+        run.state = RunState::kConverted;
+        run.revenue_cents = *revenue;
+        run.reason = "goal " + e.name;
+        run.seq = seq + 1;
+        w.events.push_back(JourneyEvent{e.workspace_id, e.contact_id, "journey.converted",
+                                        json::object{{"journey_id", run.journey_id},
+                                                     {"version", run.version},
+                                                     {"run_id", run.id},
+                                                     {"step", run.step},
+                                                     {"goal", e.name},
+                                                     {"revenue", static_cast<double>(*revenue) / 100.0},
+                                                     {"event_id", e.id}},
+                                        -1});
+        w.runs.push_back(RunWrite{std::move(run), seq, std::nullopt});
+      } else if (WaitMatched(run, e)) {
+        json::object ctx = ParseContext(run.context);
+        ctx["matched"] = json::object{{"event", e.name}, {"event_id", e.id}, {"properties", e.properties}};
+        run.context = WriteJson(ctx);
+        run.seq = seq + 1;
+        w.runs.push_back(RunWrite{std::move(run), seq, now});
+      }
+    }
+  }
+  for (const Live& l : live) {
+    if (l.journey.status != JourneyStatus::kActive) continue;
+    const JourneyDef& def = *l.def;
+    if (EventTrigger(def, e))
+      RAPPORT_TRY(TryEnter(l.journey, def, e.contact_id, e.name, e.properties, now, w));
+    for (const Trigger& t : def.triggers) {
+      if (t.type == TriggerType::kInactivity) {
+        bool activity = e.name == "contact.created";
+        for (const std::string& name : t.activity) activity = activity || (name == e.name && !Machine(e));
+        if (activity)
+          w.timers.push_back(TimerWrite{e.workspace_id, TimerKey("inactive", l.journey.id, e.contact_id),
+                                        "{}", e.occurred_at + std::chrono::hours(24) * t.days});
+      } else if (t.type == TriggerType::kAnniversary && IsContactChange(e.name)) {
+        auto contact = store_.contacts().Get(e.workspace_id, e.contact_id);
+        if (!contact.ok()) {
+          if (contact.error().code == ErrorCode::kNotFound) continue;
+          return contact.error();
+        }
+        RAPPORT_TRY(ScheduleContactTimers(l.journey, def, *contact, w));
+      }
+    }
+  }
+  return {};
+}
+
+Status JourneyService::ScheduleContactTimers(const Journey& j, const JourneyDef& def, const Contact& c,
+                                             JourneyWrite& w) {
+  Timestamp now = clock_.Now();
+  for (const Trigger& t : def.triggers) {
+    if (t.type == TriggerType::kAnniversary) {
+      std::string key = TimerKey("anniv", j.id, c.id);
+      std::optional<Timestamp> due;
+      if (auto value = AnniversaryValue(t, c))
+        due = NextAnniversary(*value, now, c.timezone, t.hour, t.minute);
+      w.timers.push_back(TimerWrite{c.workspace_id, key, "{}", due});
+    } else if (t.type == TriggerType::kInactivity) {
+      w.timers.push_back(TimerWrite{c.workspace_id, TimerKey("inactive", j.id, c.id), "{}",
+                                    std::max(now, c.created_at) + std::chrono::hours(24) * t.days});
+    }
+  }
+  return {};
+}
+
+Result<EnterResult> JourneyService::TryEnter(const Journey& j, const JourneyDef& def, ContactId contact,
+                                             std::string_view event, const json::object& properties,
+                                             Timestamp now, JourneyWrite& w) {
+  EnterResult out;
+  std::optional<std::string> key = RunKey(def, properties);
+  if (!key) {
+    out.reason = fmt::format("the entry event has no '{}'", def.entry.key);
+    return out;
+  }
+  // A run of this journey already written in this pass (two triggers of one event).
+  for (const RunWrite& r : w.runs)
+    if (r.run.journey_id == j.id && r.run.contact_id == contact && r.run.run_key == *key &&
+        !RunEnded(r.run.state)) {
+      out.reason = "already in the journey";
+      return out;
+    }
+  RAPPORT_ASSIGN_OR_RETURN(
+      std::optional<JourneyRun> latest,
+      store_.journeys().LatestRun(j.workspace_id, j.id, contact,
+                                  def.entry.key.empty() ? std::nullopt : std::optional<std::string>(*key)));
+  if (latest) {
+    bool ended = RunEnded(latest->state);
+    for (const RunWrite& r : w.runs)
+      if (r.run.id == latest->id) ended = RunEnded(r.run.state);
+    if (!ended) {
+      out.reason = "already in the journey";
+      return out;
+    }
+    if (def.entry.reentry == Reentry::kNever) {
+      out.reason = "re-entry is never";
+      return out;
+    }
+    if (def.entry.reentry == Reentry::kCooldown && latest->entered_at + def.entry.cooldown > now) {
+      out.reason = "within the re-entry cool-down";
+      return out;
+    }
+  }
+  if (!def.entry.segment.empty()) {
+    RAPPORT_ASSIGN_OR_RETURN(bool in, env_->InSegment(j.workspace_id, contact, def.entry.segment));
+    if (!in) {
+      out.reason = "not in the entry segment " + def.entry.segment;
+      return out;
+    }
+  }
+  JourneyRun run = NewRun(def, j, contact, *key, event, properties, now);
+  int index = static_cast<int>(w.runs.size());
+  w.runs.push_back(RunWrite{run, 0, now});
+  w.counts.push_back(StepCount{j.workspace_id, j.id, j.version, def.start, 1});
+  json::object props{{"journey_id", j.id}, {"journey", j.name}, {"version", j.version}, {"trigger", event}};
+  if (!key->empty()) props["key"] = *key;
+  w.events.push_back(JourneyEvent{j.workspace_id, contact, "journey.entered", std::move(props), index});
+  out.entered = true;
+  return out;
+}
+
+// ---- the scheduler ---------------------------------------------------------------------------
+
+Result<size_t> JourneyService::RunTimers() {
+  constexpr int kMaxRounds = 50;
+  size_t handled = 0;
+  int rounds = 0;
+  while (true) {
+    Timestamp now = clock_.Now();
+    RAPPORT_ASSIGN_OR_RETURN(
+        std::vector<WorkItem> items,
+        store_.work().Claim(kJourneyTimerQueue, options_.claim_batch, options_.owner, now, options_.lease));
+    for (const WorkItem& item : items) {
+      std::lock_guard lock(mu_);
+      Status st;
+      if (item.key.rfind("run:", 0) == 0) {
+        RunId id = 0;
+        try {
+          id = std::stoll(item.key.substr(4));
+        } catch (const std::exception&) {
+        }
+        st = id > 0 ? HandleRunTimer(item, id) : store_.work().Complete(item.id, options_.owner);
+      } else {
+        st = HandleEntryTimer(item);
+      }
+      if (!st.ok() && st.error().code != ErrorCode::kConflict) {
+        // Not done: back in the queue after a pause (a store hiccup, a send service error).
+        if (options_.on_error) options_.on_error(st.error());
+        (void)store_.work().Retry(item.id, options_.owner, clock_.Now() + options_.error_retry);
+      }
+    }
+    handled += items.size();
+    // Runs entered or woken by these items are due now: claim again until nothing is due (a chain
+    // that is due again at once after kMaxStepsPerAdvance steps waits for the next pass).
+    if (items.empty() || ++rounds >= kMaxRounds) break;
+  }
+  return handled;
+}
+
+Status JourneyService::HandleRunTimer(const WorkItem& item, RunId id) {
+  auto got = store_.journeys().GetRun(id);
+  if (!got.ok()) {
+    if (got.error().code == ErrorCode::kNotFound) return store_.work().Complete(item.id, options_.owner);
+    return got.error();
+  }
+  JourneyRun run = std::move(got).value();
+  if (RunEnded(run.state)) return store_.work().Complete(item.id, options_.owner);
+  RAPPORT_ASSIGN_OR_RETURN(Journey j, store_.journeys().Get(run.workspace_id, run.journey_id));
+  Timestamp now = clock_.Now();
+  if (j.status == JourneyStatus::kPaused || j.status == JourneyStatus::kDraft)
+    return store_.work().Retry(item.id, options_.owner, now + options_.paused_recheck);
+  int64_t seq = run.seq;
+  JourneyWrite w;
+  if (j.status == JourneyStatus::kArchived) {
+    run.state = RunState::kExited;
+    run.reason = "journey archived";
+    run.seq = seq + 1;
+    w.events.push_back(JourneyEvent{run.workspace_id, run.contact_id, "journey.exited",
+                                    json::object{{"journey_id", run.journey_id},
+                                                 {"version", run.version},
+                                                 {"run_id", run.id},
+                                                 {"step", run.step},
+                                                 {"reason", run.reason}},
+                                    -1});
+    w.runs.push_back(RunWrite{std::move(run), seq, std::nullopt});
+    return store_.journeys().Apply(w);
+  }
+  RAPPORT_ASSIGN_OR_RETURN(std::shared_ptr<const JourneyDef> def,
+                           Definition(run.workspace_id, run.journey_id, run.version));
+  RAPPORT_ASSIGN_OR_RETURN(AdvanceResult r, Advance(*def, run, now, *env_));
+  run.seq = seq + 1;
+  for (const std::string& step : r.entered)
+    w.counts.push_back(StepCount{run.workspace_id, run.journey_id, run.version, step, 1});
+  for (auto& [name, props] : r.events) {
+    props["run_id"] = run.id;
+    w.events.push_back(JourneyEvent{run.workspace_id, run.contact_id, name, std::move(props), -1});
+  }
+  w.runs.push_back(RunWrite{std::move(run), seq, r.timer});
+  return store_.journeys().Apply(w);
+}
+
+Status JourneyService::HandleEntryTimer(const WorkItem& item) {
+  std::string kind;
+  JourneyId jid = 0;
+  ContactId cid = 0;
+  if (!SplitKey(item.key, kind, jid, cid)) return store_.work().Complete(item.id, options_.owner);
+  auto j = store_.journeys().Get(item.workspace_id, jid);
+  if (!j.ok()) {
+    if (j.error().code == ErrorCode::kNotFound) return store_.work().Complete(item.id, options_.owner);
+    return j.error();
+  }
+  Timestamp now = clock_.Now();
+  if (j->status == JourneyStatus::kArchived) return store_.work().Complete(item.id, options_.owner);
+  if (j->status != JourneyStatus::kActive)
+    return store_.work().Retry(item.id, options_.owner, now + options_.paused_recheck);
+  RAPPORT_ASSIGN_OR_RETURN(std::shared_ptr<const JourneyDef> def,
+                           Definition(j->workspace_id, j->id, j->version));
+  auto contact = store_.contacts().Get(j->workspace_id, cid);
+  if (!contact.ok()) {
+    if (contact.error().code == ErrorCode::kNotFound) return store_.work().Complete(item.id, options_.owner);
+    return contact.error();
+  }
+  if (contact->status == ContactStatus::kErased) return store_.work().Complete(item.id, options_.owner);
+  JourneyWrite w;
+  json::object props;
+  if (kind == "anniv") {
+    for (const Trigger& t : def->triggers)
+      if (t.type == TriggerType::kAnniversary) {
+        props["attribute"] = t.attribute;
+        if (auto v = AnniversaryValue(t, *contact)) props["date"] = *v;
+      }
+    RAPPORT_TRY(TryEnter(*j, *def, cid, "anniversary", props, now, w));
+    // The next year's (computed after now: this one has passed).
+    RAPPORT_TRY(ScheduleContactTimers(*j, *def, *contact, w));
+    std::erase_if(w.timers, [&](const TimerWrite& t) { return t.key != item.key; });
+  } else if (kind == "inactive") {
+    for (const Trigger& t : def->triggers)
+      if (t.type == TriggerType::kInactivity) props["days"] = t.days;
+    RAPPORT_TRY(TryEnter(*j, *def, cid, "inactivity", props, now, w));
+    w.timers.push_back(TimerWrite{j->workspace_id, item.key, "", std::nullopt});
+  } else {
+    return store_.work().Complete(item.id, options_.owner);
+  }
+  return store_.journeys().Apply(w);
+}
+
+// ---- operations ------------------------------------------------------------------------------
+
+Result<JourneyDef> JourneyService::Check(WorkspaceId ws, const json::value& document) {
+  TemplateLookup templates = [this, ws](std::string_view name) {
+    return store_.templates().GetByName(ws, name).ok();
+  };
+  return ParseJourney(document, registry_, templates);
+}
+
+namespace {
+
+Result<std::string> NameOf(const json::value& document) {
+  const json::value* n = document.is_object() ? document.get_object().if_contains("name") : nullptr;
+  if (!n || !n->is_string() || n->get_string().empty())
+    return Error::Invalid("name", "a journey needs a name");
+  return std::string(n->get_string());
+}
+
+}  // namespace
+
+Result<Journey> JourneyService::Create(WorkspaceId ws, const json::value& document) {
+  RAPPORT_TRY(Check(ws, document));
+  Journey j;
+  j.workspace_id = ws;
+  RAPPORT_ASSIGN_OR_RETURN(j.name, NameOf(document));
+  j.definition = WriteJson(document);
+  return store_.journeys().Create(j);
+}
+
+Result<Journey> JourneyService::Update(WorkspaceId ws, JourneyId id, const json::value& document) {
+  RAPPORT_TRY(Check(ws, document));
+  RAPPORT_ASSIGN_OR_RETURN(Journey current, store_.journeys().Get(ws, id));
+  RAPPORT_ASSIGN_OR_RETURN(std::string name, NameOf(document));
+  if (name != current.name)
+    return Error::Invalid("name", "a journey's name does not change with a new version");
+  if (current.status == JourneyStatus::kArchived) return Error::Conflict("the journey is archived", "status");
+  RAPPORT_ASSIGN_OR_RETURN(Journey j, store_.journeys().AddVersion(ws, id, WriteJson(document)));
+  Invalidate();
+  Wake();
+  return j;
+}
+
+Result<Journey> JourneyService::SetStatus(WorkspaceId ws, JourneyId id, JourneyStatus status) {
+  RAPPORT_ASSIGN_OR_RETURN(Journey j, store_.journeys().SetStatus(ws, id, status));
+  Invalidate();
+  Wake();
+  return j;
+}
+
+Result<Journey> JourneyService::Activate(WorkspaceId ws, JourneyId id) {
+  RAPPORT_ASSIGN_OR_RETURN(Journey current, store_.journeys().Get(ws, id));
+  if (current.status == JourneyStatus::kArchived) return Error::Conflict("the journey is archived", "status");
+  if (current.status == JourneyStatus::kActive) return current;
+  RAPPORT_ASSIGN_OR_RETURN(Journey j, SetStatus(ws, id, JourneyStatus::kActive));
+  RAPPORT_TRY(BackfillTimers(j));
+  return j;
+}
+
+Result<Journey> JourneyService::Pause(WorkspaceId ws, JourneyId id) {
+  RAPPORT_ASSIGN_OR_RETURN(Journey current, store_.journeys().Get(ws, id));
+  if (current.status != JourneyStatus::kActive)
+    return Error::Conflict(
+        fmt::format("only an active journey pauses; this one is {}", JourneyStatusName(current.status)),
+        "status");
+  return SetStatus(ws, id, JourneyStatus::kPaused);
+}
+
+Result<Journey> JourneyService::Resume(WorkspaceId ws, JourneyId id) {
+  RAPPORT_ASSIGN_OR_RETURN(Journey current, store_.journeys().Get(ws, id));
+  if (current.status != JourneyStatus::kPaused)
+    return Error::Conflict(
+        fmt::format("only a paused journey resumes; this one is {}", JourneyStatusName(current.status)),
+        "status");
+  return SetStatus(ws, id, JourneyStatus::kActive);
+}
+
+Result<Journey> JourneyService::Archive(WorkspaceId ws, JourneyId id) {
+  RAPPORT_TRY(store_.journeys().Get(ws, id));
+  return SetStatus(ws, id, JourneyStatus::kArchived);
+}
+
+// Anniversaries and inactivity of the contacts that exist when the journey is activated.
+Status JourneyService::BackfillTimers(const Journey& j) {
+  RAPPORT_ASSIGN_OR_RETURN(std::shared_ptr<const JourneyDef> def,
+                           Definition(j.workspace_id, j.id, j.version));
+  bool needed = false;
+  for (const Trigger& t : def->triggers)
+    needed = needed || t.type == TriggerType::kAnniversary || t.type == TriggerType::kInactivity;
+  if (!needed) return {};
+  JourneyWrite w;
+  Status failed;
+  RAPPORT_TRY(store_.contacts().ForEach(j.workspace_id, [&](const Contact& c) {
+    failed = ScheduleContactTimers(j, *def, c, w);
+    if (!failed.ok()) return false;
+    if (w.timers.size() >= 1000) {
+      std::erase_if(w.timers, [](const TimerWrite& t) { return !t.due; });
+      failed = store_.journeys().Apply(w);
+      w = JourneyWrite{};
+      if (!failed.ok()) return false;
+    }
+    return true;
+  }));
+  RAPPORT_TRY(failed);
+  std::erase_if(w.timers, [](const TimerWrite& t) { return !t.due; });
+  if (!w.timers.empty()) RAPPORT_TRY(store_.journeys().Apply(w));
+  Wake();
+  return {};
+}
+
+Result<EnterResult> JourneyService::Enter(WorkspaceId ws, JourneyId id, ContactId contact,
+                                          const json::object& properties) {
+  RAPPORT_ASSIGN_OR_RETURN(Journey j, store_.journeys().Get(ws, id));
+  if (j.status != JourneyStatus::kActive)
+    return Error::Conflict(fmt::format("the journey is {}, not active", JourneyStatusName(j.status)),
+                           "status");
+  RAPPORT_ASSIGN_OR_RETURN(std::shared_ptr<const JourneyDef> def, Definition(ws, id, j.version));
+  bool api = false;
+  for (const Trigger& t : def->triggers) api = api || t.type == TriggerType::kApi;
+  if (!api) return Error::Invalid("trigger", "this journey has no \"api\" trigger");
+  RAPPORT_TRY(store_.contacts().Get(ws, contact));
+  EnterResult r;
+  {
+    std::lock_guard lock(mu_);
+    JourneyWrite w;
+    RAPPORT_ASSIGN_OR_RETURN(r, TryEnter(j, *def, contact, "api", properties, clock_.Now(), w));
+    if (r.entered) {
+      RAPPORT_TRY(store_.journeys().Apply(w));
+      r.run_id = w.runs.front().run.id;
+    }
+  }
+  Wake();
+  return r;
+}
+
+Result<std::vector<SimPath>> JourneyService::Simulate(WorkspaceId ws, JourneyId id,
+                                                      const SimulationRequest& request) {
+  if (!ports_.mailer) return Error::Unavailable("no mailer: subjects cannot be rendered in this process");
+  RAPPORT_ASSIGN_OR_RETURN(Journey j, store_.journeys().Get(ws, id));
+  if (request.version) j.version = *request.version;
+  RAPPORT_ASSIGN_OR_RETURN(std::shared_ptr<const JourneyDef> def, Definition(ws, id, j.version));
+  std::vector<SimEvent> events = request.events;
+  for (ContactId c : request.contacts) {
+    RAPPORT_TRY(store_.contacts().Get(ws, c));
+    EventQuery q;
+    q.limit = 1000;
+    RAPPORT_ASSIGN_OR_RETURN(Page<Event> page, store_.events().ListForContact(ws, c, q));
+    for (const Event& e : page.items)
+      if (e.name.rfind("journey.", 0) != 0)
+        events.push_back(SimEvent{c, e.name, e.properties, e.occurred_at});
+  }
+  return automation::Simulate(j, *def, std::move(events), *env_, *ports_.mailer, request.options);
+}
+
+}  // namespace rapport::automation

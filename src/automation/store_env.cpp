@@ -1,0 +1,89 @@
+// The service's JourneyEnv: contacts, topics and engagement from the store; sends, segment
+// membership and webhooks through the ports app/ wires.
+#include <fmt/format.h>
+
+#include "automation/journey_service.h"
+
+namespace rapport::automation {
+
+namespace {
+
+constexpr int kEngagementScan = 500;  // newest events looked at for a message's opens and clicks
+
+class StoreEnv final : public JourneyEnv {
+ public:
+  StoreEnv(Store& store, const Clock& clock, JourneyPorts ports)
+      : store_(store), clock_(clock), ports_(ports) {}
+
+  Result<Contact> GetContact(WorkspaceId ws, ContactId contact) override {
+    return store_.contacts().Get(ws, contact);
+  }
+
+  Result<bool> InSegment(WorkspaceId ws, ContactId contact, std::string_view segment) override {
+    if (!ports_.segments) return Error::Unavailable("segments are not running in this process");
+    return ports_.segments->InSegment(ws, contact, segment);
+  }
+
+  Result<SendReply> Send(const SendAsk& ask) override {
+    if (!ports_.mailer) return Error::Unavailable("no mailer: journeys cannot send in this process");
+    return ports_.mailer->Send(ask);
+  }
+
+  Result<Engagement> MessageEngagement(WorkspaceId ws, ContactId contact, MessageId message) override {
+    Engagement out;
+    EventQuery q;
+    q.limit = 250;
+    int seen = 0;
+    while (seen < kEngagementScan) {
+      RAPPORT_ASSIGN_OR_RETURN(Page<Event> page, store_.events().ListForContact(ws, contact, q));
+      for (const Event& e : page.items) {
+        if (e.name != "email_opened" && e.name != "email_clicked") continue;
+        const json::value* id = e.properties.if_contains("message_id");
+        const json::value* machine = e.properties.if_contains("machine");
+        if (!id || !id->is_int64() || id->get_int64() != message) continue;
+        if (machine && machine->is_bool() && machine->get_bool()) continue;
+        (e.name == "email_opened" ? out.opened : out.clicked) = true;
+      }
+      seen += static_cast<int>(page.items.size());
+      if (page.next_cursor.empty() || page.items.empty()) break;
+      q.cursor = page.next_cursor;
+    }
+    return out;
+  }
+
+  Status UpdateContact(WorkspaceId ws, ContactId contact, const json::object& attributes,
+                       const std::map<std::string, bool>& topics) override {
+    if (!attributes.empty()) {
+      ContactInput patch;
+      patch.attributes = attributes;
+      RAPPORT_TRY(store_.contacts().Update(ws, contact, patch, json::object{{"via", "journey"}}));
+    }
+    for (const auto& [key, on] : topics) {
+      Consent consent;
+      consent.source = "journey";
+      consent.at = clock_.Now();
+      RAPPORT_TRY(store_.topics().SetSubscription(
+          ws, contact, key, on ? SubscriptionStatus::kSubscribed : SubscriptionStatus::kUnsubscribed,
+          consent));
+    }
+    return {};
+  }
+
+  WebhookReply PostWebhook(const WebhookAsk& ask) override {
+    if (!ports_.webhooks) return WebhookReply{0, "no webhook client in this process"};
+    return ports_.webhooks->Post(ask);
+  }
+
+ private:
+  Store& store_;
+  const Clock& clock_;
+  JourneyPorts ports_;
+};
+
+}  // namespace
+
+std::unique_ptr<JourneyEnv> MakeStoreEnv(Store& store, const Clock& clock, JourneyPorts ports) {
+  return std::make_unique<StoreEnv>(store, clock, ports);
+}
+
+}  // namespace rapport::automation
