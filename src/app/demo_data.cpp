@@ -319,4 +319,27 @@ Result<DemoResult> SeedDemoWorkspace(Store& store, Timestamp now, uint64_t seed)
   return result;
 }
 
+Result<int> QueueDemoWelcome(Store& store, send::SendService& sender, WorkspaceId ws, int count) {
+  int queued = 0;
+  ContactQuery q;
+  q.limit = 100;
+  RAPPORT_ASSIGN_OR_RETURN(Page<Contact> page, store.contacts().List(ws, q));
+  for (const Contact& c : page.items) {
+    if (queued >= count) break;
+    send::SendRequest r;
+    r.template_name = "welcome";
+    r.contact_id = c.id;
+    r.message_class = MessageClass::kMarketing;
+    r.topic = "newsletter";
+    r.idempotency_key = "demo-welcome-" + std::to_string(c.id);
+    Result<send::SendOutcome> sent = sender.Send(ws, std::move(r));
+    if (sent.ok()) {
+      ++queued;
+    } else if (sent.error().code != ErrorCode::kSuppressed) {
+      return sent.error();  // anything but "not subscribed" is a real failure
+    }
+  }
+  return queued;
+}
+
 }  // namespace rapport::app

@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/store.h"
+#include "send/send_service.h"
 
 namespace rapport::app {
 
@@ -32,5 +33,12 @@ struct DemoResult {
 };
 
 Result<DemoResult> SeedDemoWorkspace(Store& store, Timestamp now, uint64_t seed = kDemoSeed);
+
+// Queues the demo's first marketing mail through the one send service: the `welcome` template
+// under the `newsletter` topic to the first `count` contacts subscribed to it (the send service
+// refuses the others), so that `make run` leaves a real message in the outbox with its tracked
+// links, open pixel, one-click unsubscribe and preference center. Each send has the idempotency
+// key `demo-welcome-<contact id>`: a second call queues nothing new. Returns how many it queued.
+Result<int> QueueDemoWelcome(Store& store, send::SendService& sender, WorkspaceId ws, int count = 3);
 
 }  // namespace rapport::app

@@ -107,12 +107,14 @@ Status Serve(const ServeOptions& o) {
 
   Clock& clock = SystemClock::Instance();
   std::string demo_key;  // set when this start seeded the demo
+  WorkspaceId demo_workspace = 0;
   if (o.demo) {
     RAPPORT_ASSIGN_OR_RETURN(DemoResult demo, SeedDemoWorkspace(*store, clock.Now()));
     if (demo.created) {
       spdlog::info("seeded the demo data in the default workspace: {} contacts, {} events", demo.contacts,
                    demo.events);
       demo_key = demo.admin_key;
+      demo_workspace = demo.workspace_id;
     } else {
       spdlog::info(
           "the default workspace holds contacts; not seeding the demo again (rapport keys create "
@@ -188,6 +190,16 @@ Status Serve(const ServeOptions& o) {
       automation::JourneyPorts{&journey_mailer, &journey_segments, &journey_webhooks}, journey_options);
   RAPPORT_TRY(journeys.Start());
   server_options.journeys = &journeys;
+  if (demo_workspace != 0) {
+    // The demo's first newsletter mail, queued through the send service, so that the outbox
+    // holds a marketing message to try in a browser (tracked links, pixel, unsubscribe,
+    // preferences). Not fatal: the demo data is already there.
+    Result<int> queued = QueueDemoWelcome(*store, journey_sender, demo_workspace);
+    if (queued.ok())
+      spdlog::info("queued {} demo welcome messages (marketing, topic newsletter)", *queued);
+    else
+      spdlog::warn("demo welcome messages not queued: {}", queued.error().message);
+  }
 
   http::Server server(*store, clock, server_options);
   RAPPORT_TRY(server.Start());

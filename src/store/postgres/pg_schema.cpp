@@ -359,6 +359,8 @@ CREATE TABLE contact_preferences (
   updated_at BIGINT NOT NULL
 );
 ALTER TABLE topics ADD COLUMN double_opt_in BIGINT NOT NULL DEFAULT 0;
+)sql";
+
 // v13: the analytics consumer's state (core/analytics_store.h): daily values per workspace,
 // dimension, key, day and metric (the value as text: the shortest form that reads back exactly),
 // and entity states (a message's report flags, a contact's engagement, purchases and lifecycle).
@@ -378,6 +380,9 @@ CREATE TABLE analytics_entities (
   id BIGINT NOT NULL,
   state TEXT NOT NULL,
   PRIMARY KEY (workspace_id, kind, id)
+);
+)sql";
+
 // v14: journeys (core/journey.h, docs/journeys.md): journeys and their versions (the documents),
 // runs (a contact's position in one version, keyed by contact first) and the per-step entry
 // counters of the stats; a run's timer is a work item of queue "journey.timer" (v7).
