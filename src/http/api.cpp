@@ -14,6 +14,7 @@
 #include "http/client_limiter.h"
 #include "http/error_response.h"
 #include "http/handlers.h"
+#include "http/hit_batcher.h"
 #include "tracking/machine_classifier.h"
 
 namespace rapport::http {
@@ -139,8 +140,9 @@ struct Api::Impl {
         subscribe_limit(clock, options.subscribes_per_minute / 60.0,
                         std::max(1.0, options.subscribes_per_minute)),
         signup(store, clock, *links, sender, options.signup),
-        services{store,  clock,    metrics, auth,           options, *links, sender, options.segments,
-                 bursts, feedback, signup,  subscribe_limit} {
+        hits(store.events(), clock),
+        services{store,    clock,  metrics,         auth, options, *links, sender, options.segments, bursts,
+                 feedback, signup, subscribe_limit, hits} {
     AddSystemRoutes(router, services);
     AddContactRoutes(router, services);
     AddEventRoutes(router, services);
@@ -180,6 +182,7 @@ struct Api::Impl {
   tracking::FeedbackIntake feedback;
   ClientLimiter subscribe_limit;
   send::Signup signup;
+  HitBatcher hits;
   Services services;
   Router router;
 };

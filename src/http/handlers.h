@@ -10,6 +10,7 @@
 #include "http/api.h"
 #include "http/auth.h"
 #include "http/client_limiter.h"
+#include "http/hit_batcher.h"
 #include "http/json_codec.h"
 #include "http/metrics.h"
 #include "http/router.h"
@@ -38,6 +39,7 @@ struct Services {
   tracking::FeedbackIntake& feedback;
   send::Signup& signup;            // POST /api/v1/subscribe and /confirm/ (consent_handlers.cpp)
   ClientLimiter& subscribe_limit;  // sign-ups per client address
+  HitBatcher& hits;                // group commit of the open and click events (hit_batcher.h)
 };
 
 // The body as JSON, parsed with this thread's reusable parser: valid until the next ParseBody on
