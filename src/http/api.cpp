@@ -14,6 +14,7 @@
 #include "http/client_limiter.h"
 #include "http/error_response.h"
 #include "http/handlers.h"
+#include "http/hit_batcher.h"
 #include "tracking/machine_classifier.h"
 
 namespace rapport::http {
@@ -139,6 +140,7 @@ struct Api::Impl {
         subscribe_limit(clock, options.subscribes_per_minute / 60.0,
                         std::max(1.0, options.subscribes_per_minute)),
         signup(store, clock, *links, sender, options.signup),
+        hits(store.events(), clock),
         services{store,
                  clock,
                  metrics,
@@ -151,6 +153,7 @@ struct Api::Impl {
                  feedback,
                  signup,
                  subscribe_limit,
+                 hits,
                  options.analytics,
                  options.journeys} {
     AddSystemRoutes(router, services);
@@ -194,6 +197,7 @@ struct Api::Impl {
   tracking::FeedbackIntake feedback;
   ClientLimiter subscribe_limit;
   send::Signup signup;
+  HitBatcher hits;
   Services services;
   Router router;
 };

@@ -10,6 +10,7 @@
 #include "http/api.h"
 #include "http/auth.h"
 #include "http/client_limiter.h"
+#include "http/hit_batcher.h"
 #include "http/json_codec.h"
 #include "http/metrics.h"
 #include "http/router.h"
@@ -44,6 +45,7 @@ struct Services {
   tracking::FeedbackIntake& feedback;
   send::Signup& signup;                    // POST /api/v1/subscribe and /confirm/ (consent_handlers.cpp)
   ClientLimiter& subscribe_limit;          // sign-ups per client address
+  HitBatcher& hits;                        // group commit of the open and click events (hit_batcher.h)
   analytics::AnalyticsService* analytics;  // null: the report routes answer 503
   automation::JourneyService* journeys;    // null: the journey routes answer 503
 };

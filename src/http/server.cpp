@@ -1,6 +1,8 @@
 // The Beast server: the only translation unit that includes Beast. It turns HTTP/1.1 messages into
-// Request values, calls Api::Handle on the I/O thread that read them (handlers are synchronous and
-// short; the store does the waiting), and writes the Response back.
+// Request values, calls Api::Handle on a handler thread (ServerOptions::handler_threads; handlers
+// are synchronous and may wait for the store: a tracking hit waits for its group commit, so many
+// must be in flight at once, which the I/O threads could not afford), and writes the Response back
+// on the connection's strand.
 //
 // Shutdown: the acceptor closes; idle keep-alive connections close; a connection that is mid-request
 // finishes it (its response says Connection: close); Run returns when no connection is left or
@@ -53,7 +55,9 @@ struct ServerState {
         ioc(std::max(1, options.threads)),
         control(net::make_strand(ioc)),
         acceptor(control),
-        drain_timer(control) {}
+        drain_timer(control) {
+    if (options.handler_threads > 0) handlers.emplace(static_cast<size_t>(options.handler_threads));
+  }
   ~ServerState() { destroying = true; }
 
   void Accept();
@@ -83,6 +87,9 @@ struct ServerState {
   net::strand<net::io_context::executor_type> control;  // acceptor and drain timer
   tcp::acceptor acceptor;
   net::steady_timer drain_timer;
+  // Request handlers (absent: they run on the I/O threads). Declared last: destroyed first, so a
+  // running handler finishes while the Api and the io_context are still there.
+  std::optional<net::thread_pool> handlers;
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -207,9 +214,22 @@ class Session : public std::enable_shared_from_this<Session> {
     bool bad_target = false;
     Request req = ToRequest(msg, bad_target);
     req.body = std::move(msg.body());
-    Response r = bad_target ? ErrorResponse(Error::BadRequest("malformed request target"))
-                            : server_.api.HandleAdmitted(req);
-    Write(std::move(r), msg.version(), msg.keep_alive() && !server_.stopping, false);
+    if (bad_target || !server_.handlers) {
+      Response r = bad_target ? ErrorResponse(Error::BadRequest("malformed request target"))
+                              : server_.api.HandleAdmitted(req);
+      return Write(std::move(r), msg.version(), msg.keep_alive() && !server_.stopping, false);
+    }
+    // On a handler thread: a handler may wait (a tracking hit waits for its group commit) without
+    // holding an I/O thread. The work guard keeps Run (and the drain) going until it is written.
+    net::post(*server_.handlers, [self = shared_from_this(), req = std::move(req), version = msg.version(),
+                                  keep_alive = msg.keep_alive(),
+                                  work = net::make_work_guard(stream_.get_executor())]() mutable {
+      Response r = self->server_.api.HandleAdmitted(req);
+      net::post(self->stream_.get_executor(), [self, r = std::move(r), version, keep_alive]() mutable {
+        self->Write(std::move(r), version, keep_alive && !self->server_.stopping, false);
+      });
+      work.reset();
+    });
   }
 
   void Write(Response r, unsigned version, bool keep_alive, bool linger) {

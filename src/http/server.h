@@ -35,8 +35,11 @@ namespace rapport::http {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  uint16_t port = 8080;                  // 0: pick a free port (see Server::port())
-  int threads = 2;                       // I/O + handler threads
+  uint16_t port = 8080;  // 0: pick a free port (see Server::port())
+  int threads = 2;       // I/O threads
+  // Threads that run the request handlers (0: the I/O threads run them). A tracking hit waits on
+  // its handler thread for its group commit (hit_batcher.h): this many hits can share a commit.
+  int handler_threads = 64;
   size_t body_limit = 32 * 1024 * 1024;  // bytes; larger bodies get 413
   // Connections open at once; more are closed as they are accepted.
   size_t max_connections = 1024;

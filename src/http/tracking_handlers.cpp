@@ -4,7 +4,8 @@
 //   GET|HEAD /c/{token}  a tracked link: 302 to the link's target as stored with the message
 //   GET      /v/{token}  the message in a browser (its HTML as sent, without the pixel)
 // Each open and click is an "email_opened" / "email_clicked" event on the contact's timeline,
-// appended (committed) before the response is sent, with the user agent, the client address
+// appended (committed, in a group commit shared with the hits that arrive meanwhile:
+// http/hit_batcher.h) before the response is sent, with the user agent, the client address
 // truncated (/24 and /48 by default) and the machine verdict (tracking/machine_classifier.h). A
 // click goes only where the stored message pointed: the token names the message and the link's
 // index, never a URL. A tampered, unknown or expired token gets a 404 that says nothing more; so
@@ -14,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "http/handlers.h"
+#include "http/hit_batcher.h"
 #include "tracking/click_bursts.h"
 #include "tracking/link_signer.h"
 #include "tracking/machine_classifier.h"
@@ -90,10 +92,9 @@ Status RecordHit(Services& s, const CallContext& call, const Located& at, tracki
   p["machine"] = verdict.machine;
   if (verdict.machine) p["machine_reason"] = verdict.reason;
   e.properties = std::move(p);
-  RAPPORT_ASSIGN_OR_RETURN(std::vector<AppendResult> appended,
-                           s.store.events().Append(at.message.workspace_id, {std::move(e)}, s.clock.Now()));
-  if (appended.empty()) return Error::Internal("the hit's event was not appended");
-  if (appended[0].outcome == AppendOutcome::kFailed) return appended[0].error;
+  // Group commit (http/hit_batcher.h): returns once the transaction holding the event returned.
+  RAPPORT_ASSIGN_OR_RETURN(AppendResult appended, s.hits.Submit(at.message.workspace_id, std::move(e)));
+  if (appended.outcome == AppendOutcome::kFailed) return appended.error;
   return {};
 }
 

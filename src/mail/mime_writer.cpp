@@ -116,7 +116,10 @@ Status WriteHeaders(const MimeMessage& m, std::string& out) {
     if (m.list_unsubscribe_url.empty())
       return Error::Invalid("list_unsubscribe_url",
                             "marketing mail needs an https one-click unsubscribe URL");
-    RAPPORT_TRY(ValidateListUri("list_unsubscribe_url", m.list_unsubscribe_url, "https://"));
+    if (!OneClickUrlAllowed(m.list_unsubscribe_url))
+      return Error::Invalid("list_unsubscribe_url",
+                            "must start with https:// (http:// only on a loopback host)");
+    RAPPORT_TRY(ValidateListUri("list_unsubscribe_url", m.list_unsubscribe_url, "http"));
     out.append("List-Unsubscribe: <");
     out.append(m.list_unsubscribe_url);
     out.push_back('>');
@@ -189,6 +192,41 @@ Status WriteMimeImpl(const MimeMessage& m, std::string& out) {
 }
 
 }  // namespace
+
+bool OneClickUrlAllowed(std::string_view url) {
+  if (url.starts_with("https://")) return true;
+  if (!url.starts_with("http://")) return false;
+  std::string_view rest = url.substr(7);
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  if (rest.find('@') != std::string_view::npos) return false;  // userinfo: not a plain base
+  std::string_view host = rest;
+  if (host.starts_with("[")) {
+    size_t close = host.find(']');
+    if (close == std::string_view::npos) return false;
+    host = host.substr(1, close - 1);
+    return host == "::1";
+  }
+  host = host.substr(0, host.find(':'));
+  if (host == "localhost") return true;
+  // 127.0.0.0/8 as four decimal octets.
+  if (!host.starts_with("127.")) return false;
+  int parts = 0;
+  for (size_t i = 0; i <= host.size();) {
+    size_t end = host.find('.', i);
+    if (end == std::string_view::npos) end = host.size();
+    std::string_view octet = host.substr(i, end - i);
+    if (octet.empty() || octet.size() > 3) return false;
+    int v = 0;
+    for (char ch : octet) {
+      if (ch < '0' || ch > '9') return false;
+      v = v * 10 + (ch - '0');
+    }
+    if (v > 255) return false;
+    ++parts;
+    i = end + 1;
+  }
+  return parts == 4;
+}
 
 bool IsReservedHeaderName(std::string_view name) {
   for (std::string_view r : kReserved)

@@ -13,8 +13,8 @@
 // bulk headers, even when the fields are set.
 //
 // Failure: kInvalid naming the field for any invalid value (a header value with CR, LF or other
-// control characters, invalid UTF-8, a bad address, a marketing message without an https
-// unsubscribe URL, an extra header that would replace one the writer owns, no body at all).
+// control characters, invalid UTF-8, a bad address, a marketing message without an https (or
+// loopback http) unsubscribe URL, an extra header that would replace one the writer owns, no body at all).
 // On failure nothing usable is produced. Pure (reads a per-thread RNG for the boundary and a
 // missing Message-ID); thread-safe.
 #pragma once
@@ -65,5 +65,10 @@ Result<std::string> BuildMime(const MimeMessage& message);
 
 // Header names the writer owns; an extra header with one of these names is rejected.
 bool IsReservedHeaderName(std::string_view name);
+
+// Whether a one-click unsubscribe URL (and so the base of marketing mail's links) is acceptable:
+// https:// (RFC 8058), or http:// on a loopback host (localhost, 127.0.0.0/8, [::1]), which only
+// this machine can follow: the development and demo setting (`make run`).
+bool OneClickUrlAllowed(std::string_view url);
 
 }  // namespace rapport::mail

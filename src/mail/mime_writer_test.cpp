@@ -346,5 +346,22 @@ TEST(MimeWriterTest, QuotedPrintableDecodesExactly) {
   }
 }
 
+TEST(OneClickUrl, HttpsEverywhereAndPlainHttpOnlyOnLoopback) {
+  EXPECT_TRUE(OneClickUrlAllowed("https://mail.shop.example"));
+  EXPECT_TRUE(OneClickUrlAllowed("http://127.0.0.1:8080"));
+  EXPECT_TRUE(OneClickUrlAllowed("http://127.1.2.3"));
+  EXPECT_TRUE(OneClickUrlAllowed("http://localhost:8080/rapport"));
+  EXPECT_TRUE(OneClickUrlAllowed("http://[::1]:8080"));
+  EXPECT_FALSE(OneClickUrlAllowed("http://mail.shop.example"));
+  EXPECT_FALSE(OneClickUrlAllowed("http://127.0.0.1.evil.example"));
+  EXPECT_FALSE(OneClickUrlAllowed("http://localhost.evil.example"));
+  EXPECT_FALSE(OneClickUrlAllowed("http://127.0.0.1@evil.example"));
+  EXPECT_FALSE(OneClickUrlAllowed("http://[::2]:8080"));
+  EXPECT_FALSE(OneClickUrlAllowed("http://128.0.0.1"));
+  EXPECT_FALSE(OneClickUrlAllowed("http://127.0.0.256"));
+  EXPECT_FALSE(OneClickUrlAllowed("ftp://127.0.0.1"));
+  EXPECT_FALSE(OneClickUrlAllowed(""));
+}
+
 }  // namespace
 }  // namespace rapport::mail

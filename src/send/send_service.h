@@ -45,11 +45,6 @@ struct SendOptions {
   std::function<void(MessageClass)> on_queued;
 };
 
-// Whether marketing mail may be sent with links under `public_url`: its one-click unsubscribe
-// link must be https:// (RFC 8058), except on a loopback host (localhost, 127.0.0.0/8, [::1]),
-// where nobody but this machine can follow it: the development and demo setting (`make run`).
-bool OneClickBaseAllowed(std::string_view public_url);
-
 struct SendOutcome {
   OutboxMessage message;  // as queued (mime included)
   bool replayed = false;  // an earlier send with the same idempotency key
