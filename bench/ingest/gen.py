@@ -5,7 +5,9 @@ the N batches, one transaction per batch; the runner repeats the pass), written 
   sqlite-rows.sql:  two statements per event (INSERT OR IGNORE the contact, INSERT the event
                     naming it by a subquery), each compiled by the CLI;
   sqlite-multi.sql: two statements per batch (a multi-row INSERT OR IGNORE of the contacts, and
-                    INSERT ... SELECT of the events from a VALUES list joined to them).
+                    INSERT ... SELECT of the events from a VALUES list joined to them);
+  sqlite-bare.sql:  one multi-row INSERT per batch into a bare table without index (the issue's
+                    "bare sqlite3 append": no contacts, no schema of rapport's).
 Usage: gen.py OUT [N]"""
 import json
 import os
@@ -37,7 +39,10 @@ for b, events in enumerate(batches):
         json.dump({"events": events}, f)
 
 with open(os.path.join(out, "sqlite-rows.sql"), "w") as rows, \
-        open(os.path.join(out, "sqlite-multi.sql"), "w") as multi:
+        open(os.path.join(out, "sqlite-multi.sql"), "w") as multi, \
+        open(os.path.join(out, "sqlite-bare.sql"), "w") as bare:
+    bare.write("CREATE TABLE IF NOT EXISTS bare_events (id INTEGER PRIMARY KEY, email TEXT NOT NULL, "
+               "name TEXT NOT NULL, properties TEXT NOT NULL, occurred_at INTEGER NOT NULL);\n")
     for events in batches:
         items = [(q(e["email"]), q(json.dumps(e["properties"], separators=(",", ":")))) for e in events]
         rows.write("BEGIN IMMEDIATE;\n")
@@ -56,3 +61,7 @@ with open(os.path.join(out, "sqlite-rows.sql"), "w") as rows, \
                     + ",".join(f"({em},{props})" for em, props in items)
                     + ") AS v CROSS JOIN contacts c ON c.workspace_id=1 AND c.email=v.column1;\n")
         multi.write("COMMIT;\n")
+        bare.write("BEGIN IMMEDIATE;\n")
+        bare.write("INSERT INTO bare_events(email,name,properties,occurred_at) VALUES "
+                   + ",".join(f"({em},'page_viewed',{props},1)" for em, props in items) + ";\n")
+        bare.write("COMMIT;\n")
