@@ -289,6 +289,9 @@ Result<DemoResult> SeedDemoWorkspace(Store& store, Timestamp now, uint64_t seed)
       "<h1>Hi {{ contact.first_name | default: 'there' }},</h1>\n"
       "<p>Thanks for joining us{% if contact.city %} from {{ contact.city }}{% endif %}. "
       "Every Thursday we write about new arrivals and how to brew them well.</p>\n"
+      "<p><a href=\"https://shop.example/new-arrivals?utm_source=rapport\">See this week's new "
+      "arrivals</a> or <a href=\"https://shop.example/guides/brewing\">read the brewing "
+      "guide</a>.</p>\n"
       "<p><a href=\"{{ preferences_url }}\">Email preferences</a> · "
       "<a href=\"{{ unsubscribe_url }}\">Unsubscribe</a></p>\n";
   RAPPORT_TRY(store.templates().Create(welcome));
