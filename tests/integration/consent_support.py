@@ -7,10 +7,9 @@ import html
 import re
 import time
 
-from conftest import Client, Server, create_key, run_cli, wait_for
+from conftest import wait_for
+from test_tracking import BROWSER, PUBLIC, start  # noqa: F401 (start, BROWSER and PUBLIC are re-exported)
 
-PUBLIC = "https://mail.shop.example"
-BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
 NEWS = {
     "name": "news",
     "subject": "News for {{ contact.first_name }}",
@@ -19,20 +18,6 @@ NEWS = {
             "<p><a href=\"{{ preferences_url }}\">Email preferences</a>"
             " <a href=\"{{ unsubscribe_url }}\">Unsubscribe</a></p></body></html>",
 }
-
-
-def start(data_dir, **env):
-    run_cli("migrate", data=data_dir)
-    admin = create_key(data_dir, "admin", "admin")
-    full_env = {
-        "RAPPORT_SENDER_FROM": "Tea Shop <hello@shop.example>",
-        "RAPPORT_SERVER_PUBLIC_URL": PUBLIC,
-        "RAPPORT_SERVER_TRUST_FORWARDED_FOR": "true",
-        "RAPPORT_SERVER_PUBLIC_REQUESTS_PER_SECOND": "100000",
-    }
-    full_env.update(env)
-    srv = Server(data_dir, env=full_env).start()
-    return srv, Client(srv.base, admin)
 
 
 def setup_shop(api, double_opt_in=("offers",)):
