@@ -74,26 +74,6 @@ json::object EncodeResult(const tracking::IngestResult& r) {
   return o;
 }
 
-std::string FormatDay(int64_t day) {
-  std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{day}}};
-  return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                     static_cast<unsigned>(ymd.day()));
-}
-
-Result<int64_t> ParseDay(std::string_view s, std::string_view field) {
-  int y = 0;
-  unsigned m = 0, d = 0;
-  auto bad = Error::Invalid(std::string(field), std::string(field) + " is a date, YYYY-MM-DD");
-  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return bad;
-  if (std::from_chars(s.data(), s.data() + 4, y).ec != std::errc() ||
-      std::from_chars(s.data() + 5, s.data() + 7, m).ec != std::errc() ||
-      std::from_chars(s.data() + 8, s.data() + 10, d).ec != std::errc())
-    return bad;
-  std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{m}, std::chrono::day{d}};
-  if (!ymd.ok()) return bad;
-  return std::chrono::sys_days{ymd}.time_since_epoch().count();
-}
-
 }  // namespace
 
 void AddFeedbackRoutes(Router& router, Services& s) {

@@ -55,6 +55,10 @@ struct Services {
 Result<json::value> ParseBody(const Request& request);
 Response JsonResponse(int status, const json::value& body);
 Response NoContent();
+// A day of the query string ("2026-12-07", field `from`, `to`) as days since the epoch;
+// kInvalid naming the field otherwise. FormatDay writes one back the same way.
+Result<int64_t> ParseDay(std::string_view s, std::string_view field);
+std::string FormatDay(int64_t day);
 // An entity id from the path; kNotFound for anything that is not a positive integer.
 Result<int64_t> PathId(const CallContext& call, std::string_view name, std::string_view what);
 // ?limit= within 1..1000 (default 50); kInvalid naming "limit" otherwise.
