@@ -5,6 +5,19 @@
 # One static library per folder of src/: every *.cpp below the folder except *_test.cpp and
 # *_main.cpp. Every *_test.cpp below it becomes one GoogleTest binary, <name>_test, registered
 # with CTest. Files are globbed with CONFIGURE_DEPENDS so adding a file needs no CMake edit.
+
+# The common headers every target precompiles (RAPPORT_PCH): system headers only, so an edit of
+# rapport's own headers never rebuilds a precompiled header.
+set(RAPPORT_PCH_HEADERS <algorithm> <chrono> <cstdint> <functional> <map> <memory> <optional>
+    <span> <string> <string_view> <unordered_map> <utility> <variant> <vector> <boost/json.hpp>)
+
+function(rapport_precompile target)
+  if(RAPPORT_PCH)
+    target_precompile_headers(${target} PRIVATE ${RAPPORT_PCH_HEADERS} ${ARGN})
+    target_compile_options(${target} PRIVATE -Xclang -fno-pch-timestamp)
+  endif()
+endfunction()
+
 function(rapport_module name)
   cmake_parse_arguments(ARG "" "" "DEPS;TEST_DEPS" ${ARGN})
   file(GLOB_RECURSE all_sources CONFIGURE_DEPENDS
@@ -17,6 +30,7 @@ function(rapport_module name)
   if(sources)
     add_library(rapport_${name} STATIC ${sources})
     set(scope PUBLIC)
+    rapport_precompile(rapport_${name})
   else()  # a module still being written: headers only
     add_library(rapport_${name} INTERFACE)
     set(scope INTERFACE)
@@ -29,6 +43,7 @@ function(rapport_module name)
     add_executable(${name}_test ${tests})
     target_link_libraries(${name}_test PRIVATE rapport_${name} ${ARG_TEST_DEPS}
                           GTest::gtest GTest::gmock GTest::gtest_main)
+    rapport_precompile(${name}_test <gtest/gtest.h> <gmock/gmock.h>)
     # One CTest test per binary, not per test case: a sanitized process start and a throwaway
     # PostgreSQL cluster per case cost more than most cases themselves (`make test` on 2 cores).
     # A failure prints the binary's GoogleTest output; run one case with --gtest_filter.
