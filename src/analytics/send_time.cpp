@@ -293,6 +293,7 @@ void SendTimeBook::LoadEntity(WorkspaceId ws, std::string_view kind, int64_t id,
 
 SendTimeProfile SendTimeBook::Profile(WorkspaceId ws, ContactId id, std::string_view timezone) {
   SendTimeProfile p;
+  p.options = options_;
   p.contact_timezone = !timezone.empty();
   p.timezone = ZoneOf(ws, std::string(timezone))->name();
   if (auto it = contacts_.find(id); it != contacts_.end() && it->second.ws == ws) {

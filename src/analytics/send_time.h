@@ -97,6 +97,7 @@ struct SendTimeProfile {
   double personal_share = 0;  // N / (N + a): how much the contact's own pattern weighs
   WeekWeights population{};   // pi
   WeekWeights posterior{};    // w
+  SendTimeOptions options;    // the model's parameters
 };
 
 class SendTimeBook {
