@@ -142,12 +142,12 @@ Result<SendTimeChoice> BestInWindow(const WeekWeights& weights, const date::time
 SendTimeBook::SendTimeBook(SendTimeOptions options, TimezoneFn workspace_timezone)
     : options_(options), workspace_timezone_(std::move(workspace_timezone)) {}
 
-const date::time_zone* SendTimeBook::ZoneOf(WorkspaceId ws, const std::string& contact_timezone) {
-  if (!contact_timezone.empty()) return ZoneOrUtc(contact_timezone);
+const date::time_zone* SendTimeBook::ZoneOf(WorkspaceId ws, const date::time_zone* contact_zone) {
+  if (contact_zone) return contact_zone;
   auto it = workspace_zones_.find(ws);
   if (it == workspace_zones_.end())
-    it = workspace_zones_.emplace(ws, workspace_timezone_ ? workspace_timezone_(ws) : "UTC").first;
-  return ZoneOrUtc(it->second);
+    it = workspace_zones_.emplace(ws, ZoneOrUtc(workspace_timezone_ ? workspace_timezone_(ws) : "UTC")).first;
+  return it->second;
 }
 
 void SendTimeBook::Count(ContactState& c, int hour, const HourCounts& delta) {
@@ -169,7 +169,7 @@ void SendTimeBook::Apply(const Event& e) {
     auto [it, fresh] = contacts_.try_emplace(e.contact_id);
     ContactState& c = it->second;
     if (fresh) c.ws = e.workspace_id;
-    const int hour = HourOfWeek(e.occurred_at, *ZoneOf(c.ws, c.timezone));
+    const int hour = HourOfWeek(e.occurred_at, *ZoneOf(c.ws, c.zone));
     Count(c, hour, n == "email_clicked" ? HourCounts{.clicks = 1} : HourCounts{.opens = 1});
     dirty_contacts_.insert(e.contact_id);
     removed_contacts_.erase(e.contact_id);
@@ -190,8 +190,9 @@ void SendTimeBook::Apply(const Event& e) {
       it = contacts_.try_emplace(e.contact_id).first;
       it->second.ws = e.workspace_id;
     }
-    if (it->second.timezone == *tz) return;
-    it->second.timezone = *tz;
+    const date::time_zone* zone = tz->empty() ? nullptr : ZoneOrUtc(*tz);
+    if (it->second.zone == zone) return;
+    it->second.zone = zone;
     dirty_contacts_.insert(e.contact_id);
     removed_contacts_.erase(e.contact_id);
     return;
@@ -241,7 +242,7 @@ std::string SendTimeBook::Serialize(const ContactState& c) const {
   std::vector<std::pair<int, HourCounts>> hours;
   for (const Entry& x : c.hours) hours.emplace_back(x.hour, x.counts);
   json::object o{{"hours", Encode(hours)}};
-  if (!c.timezone.empty()) o["timezone"] = c.timezone;
+  if (c.zone) o["timezone"] = c.zone->name();
   return json::serialize(o);
 }
 
@@ -249,7 +250,7 @@ void SendTimeBook::TakeChanges(std::vector<AnalyticsEntityWrite>& entities) {
   for (ContactId id : dirty_contacts_) {
     auto it = contacts_.find(id);
     const ContactState& c = it->second;
-    if (c.hours.empty() && c.timezone.empty()) {  // nothing left to remember
+    if (c.hours.empty() && !c.zone) {  // nothing left to remember
       entities.push_back(AnalyticsEntityWrite{c.ws, std::string(kSendTimeKind), id, std::nullopt});
       contacts_.erase(it);
       continue;
@@ -285,7 +286,7 @@ void SendTimeBook::LoadEntity(WorkspaceId ws, std::string_view kind, int64_t id,
   }
   ContactState c;
   c.ws = ws;
-  c.timezone = String(o, "timezone").value_or("");
+  if (auto tz = String(o, "timezone"); tz && !tz->empty()) c.zone = ZoneOrUtc(*tz);
   for (const auto& [h, counts] : Decode(o)) c.hours.push_back(Entry{static_cast<uint8_t>(h), counts});
   std::sort(c.hours.begin(), c.hours.end(), [](const Entry& x, const Entry& y) { return x.hour < y.hour; });
   contacts_[id] = std::move(c);
@@ -295,7 +296,7 @@ SendTimeProfile SendTimeBook::Profile(WorkspaceId ws, ContactId id, std::string_
   SendTimeProfile p;
   p.options = options_;
   p.contact_timezone = !timezone.empty();
-  p.timezone = ZoneOf(ws, std::string(timezone))->name();
+  p.timezone = ZoneOf(ws, timezone.empty() ? nullptr : ZoneOrUtc(timezone))->name();
   if (auto it = contacts_.find(id); it != contacts_.end() && it->second.ws == ws) {
     for (const Entry& x : it->second.hours) {
       p.own[x.hour] = x.counts;

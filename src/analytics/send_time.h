@@ -122,16 +122,16 @@ class SendTimeBook {
   };
   struct ContactState {
     WorkspaceId ws = 0;
-    std::string timezone;      // as the log has it now; empty: the workspace's default
-    std::vector<Entry> hours;  // sparse, by hour
+    const date::time_zone* zone = nullptr;  // as the log has it now; null: the workspace's default
+    std::vector<Entry> hours;               // sparse, by hour
   };
-  const date::time_zone* ZoneOf(WorkspaceId ws, const std::string& contact_timezone);
+  const date::time_zone* ZoneOf(WorkspaceId ws, const date::time_zone* contact_zone);
   void Count(ContactState& c, int hour, const HourCounts& delta);  // to the contact and population
   std::string Serialize(const ContactState& c) const;
 
   SendTimeOptions options_;
   TimezoneFn workspace_timezone_;
-  std::unordered_map<WorkspaceId, std::string> workspace_zones_;  // cached defaults
+  std::unordered_map<WorkspaceId, const date::time_zone*> workspace_zones_;  // cached defaults
   std::unordered_map<ContactId, ContactState> contacts_;
   std::unordered_map<WorkspaceId, WeekCounts> population_;
   std::unordered_set<ContactId> dirty_contacts_;
