@@ -23,6 +23,11 @@ class SendTimeOptimizer final : public SendTimeAdvisor {
 
   Result<SendTimeChoice> BestTime(WorkspaceId ws, ContactId contact, Timestamp window_start,
                                   Timestamp window_end) const override;
+  // The same for a caller that has the contact at hand (a campaign walking its frozen audience):
+  // `timezone` is the contact's (empty: the workspace's default); no store read, so an unknown
+  // contact is treated as one with no history.
+  Result<SendTimeChoice> BestTimeIn(WorkspaceId ws, ContactId contact, std::string_view timezone,
+                                    Timestamp window_start, Timestamp window_end) const;
 
  private:
   Store& store_;

@@ -97,6 +97,14 @@ TEST_F(SendTimeServiceTest, FoldedEngagementGivesTheExpectedBestHours) {
   EXPECT_EQ(c->hour_of_week, 5 * 24 + 16);
   EXPECT_EQ(c->at, At("2026-03-13T20:00:00Z"));
 
+  // With the contact's zone at hand, no store read: the same answer.
+  auto direct = advisor.BestTimeIn(db_.workspace, owl, "Asia/Tokyo", from, to);
+  ASSERT_TRUE(direct.ok());
+  EXPECT_EQ(direct->at, At("2026-03-12T13:00:00Z"));
+  direct = advisor.BestTimeIn(db_.workspace, newcomer, "Europe/Paris", from, to);  // Tuesday 10:00 CET
+  ASSERT_TRUE(direct.ok());
+  EXPECT_EQ(direct->at, At("2026-03-10T09:00:00Z"));
+
   // Errors of the port.
   EXPECT_EQ(advisor.BestTime(db_.workspace, 987654, from, to).error().code, ErrorCode::kNotFound);
   EXPECT_EQ(advisor.BestTime(db_.workspace, owl, to, from).error().code, ErrorCode::kInvalid);
