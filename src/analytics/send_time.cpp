@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <optional>
 
 namespace rapport::analytics {
@@ -119,20 +120,36 @@ int HourOfWeek(Timestamp t, const date::time_zone& zone) {
 Result<SendTimeChoice> BestInWindow(const WeekWeights& weights, const date::time_zone& zone, Timestamp start,
                                     Timestamp end, bool personal) {
   if (end <= start) return Error::Invalid("window", "the send-time window is empty");
-  auto choice_at = [&](Timestamp t) {
-    const int h = HourOfWeek(t, zone);
-    return SendTimeChoice{
-        .at = t, .hour_of_week = h, .expected = weights[static_cast<size_t>(h)], .personal = personal};
+  // The zone's offset holds over [begin_us, end_us): one tzdb lookup per offset change, not per hour.
+  int64_t begin_us = 1, end_us = 0, offset_us = 0;
+  auto local_of = [&](int64_t us) {
+    if (us < begin_us || us >= end_us) {
+      const date::sys_info info = zone.get_info(std::chrono::floor<std::chrono::seconds>(FromMicros(us)));
+      auto micros = [](auto tp) { return std::chrono::duration_cast<Micros>(tp.time_since_epoch()).count(); };
+      begin_us = info.begin <= date::sys_seconds::min() ? INT64_MIN : micros(info.begin);
+      end_us = info.end >= date::sys_seconds::max() ? INT64_MAX : micros(info.end);
+      offset_us = std::chrono::duration_cast<Micros>(info.offset).count();
+    }
+    return us + offset_us;
   };
-  SendTimeChoice best = choice_at(start);
+  auto choice_at = [&](int64_t us) {
+    const int64_t local = local_of(us);
+    const auto h = static_cast<int>(FloorMod(FloorDiv(local, kMicrosPerDay) + 4, 7) * 24 +
+                                    FloorMod(local, kMicrosPerDay) / kMicrosPerHour);
+    return SendTimeChoice{.at = FromMicros(us),
+                          .hour_of_week = h,
+                          .expected = weights[static_cast<size_t>(h)],
+                          .personal = personal};
+  };
+  const int64_t start_us = ToMicros(start), end_us_window = ToMicros(end);
+  SendTimeChoice best = choice_at(start_us);
   if (end - start < std::chrono::hours(1)) return best;
   // Every hour of the week comes up within 8 days, even across a DST change: a longer window
   // only repeats them, and the earliest wins ties.
-  Timestamp t = start;
+  int64_t t = start_us;
   for (int i = 0; i < 8 * 24 + 2; ++i) {
-    const int64_t local = ToMicros(t) + OffsetMicros(t, zone);
-    t += Micros(kMicrosPerHour - FloorMod(local, kMicrosPerHour));  // the next local top of the hour
-    if (t >= end) break;
+    t += kMicrosPerHour - FloorMod(local_of(t), kMicrosPerHour);  // the next local top of the hour
+    if (t >= end_us_window) break;
     const SendTimeChoice c = choice_at(t);
     if (c.expected > best.expected) best = c;
   }
@@ -150,6 +167,26 @@ const date::time_zone* SendTimeBook::ZoneOf(WorkspaceId ws, const date::time_zon
   return it->second;
 }
 
+int SendTimeBook::LocalHourOfWeek(Timestamp t, const date::time_zone* zone) {
+  ZoneSpan& z = spans_[zone];
+  const int64_t us = ToMicros(t);
+  if (us < z.begin_us || us >= z.end_us) {  // outside the cached offset's span: look it up
+    const date::sys_info info = zone->get_info(std::chrono::floor<std::chrono::seconds>(t));
+    auto micros = [](auto tp) { return std::chrono::duration_cast<Micros>(tp.time_since_epoch()).count(); };
+    z.begin_us = info.begin <= date::sys_seconds::min() ? INT64_MIN : micros(info.begin);
+    z.end_us = info.end >= date::sys_seconds::max() ? INT64_MAX : micros(info.end);
+    z.offset_us = std::chrono::duration_cast<Micros>(info.offset).count();
+  }
+  const int64_t local = us + z.offset_us;
+  return static_cast<int>(FloorMod(FloorDiv(local, kMicrosPerDay) + 4, 7) * 24 +
+                          FloorMod(local, kMicrosPerDay) / kMicrosPerHour);
+}
+
+void SendTimeBook::PopulationChanged(WorkspaceId ws) {
+  dirty_population_.insert(ws);
+  priors_.erase(ws);
+}
+
 void SendTimeBook::Count(ContactState& c, int hour, const HourCounts& delta) {
   auto it = std::lower_bound(c.hours.begin(), c.hours.end(), hour,
                              [](const Entry& e, int h) { return e.hour < h; });
@@ -159,7 +196,7 @@ void SendTimeBook::Count(ContactState& c, int hour, const HourCounts& delta) {
   HourCounts& p = population_[c.ws][static_cast<size_t>(hour)];
   p.opens += delta.opens;
   p.clicks += delta.clicks;
-  dirty_population_.insert(c.ws);
+  PopulationChanged(c.ws);
 }
 
 void SendTimeBook::Apply(const Event& e) {
@@ -169,7 +206,7 @@ void SendTimeBook::Apply(const Event& e) {
     auto [it, fresh] = contacts_.try_emplace(e.contact_id);
     ContactState& c = it->second;
     if (fresh) c.ws = e.workspace_id;
-    const int hour = HourOfWeek(e.occurred_at, *ZoneOf(c.ws, c.zone));
+    const int hour = LocalHourOfWeek(e.occurred_at, ZoneOf(c.ws, c.zone));
     Count(c, hour, n == "email_clicked" ? HourCounts{.clicks = 1} : HourCounts{.opens = 1});
     dirty_contacts_.insert(e.contact_id);
     removed_contacts_.erase(e.contact_id);
@@ -215,7 +252,7 @@ void SendTimeBook::Apply(const Event& e) {
       p.opens -= x.counts.opens;
       p.clicks -= x.counts.clicks;
     }
-    dirty_population_.insert(gone.ws);
+    PopulationChanged(gone.ws);
     removed_contacts_[gone_id] = gone.ws;
     dirty_contacts_.erase(gone_id);
     dirty_contacts_.insert(e.contact_id);
@@ -231,7 +268,7 @@ void SendTimeBook::Apply(const Event& e) {
       p.opens -= x.counts.opens;
       p.clicks -= x.counts.clicks;
     }
-    dirty_population_.insert(it->second.ws);
+    PopulationChanged(it->second.ws);
     removed_contacts_[e.contact_id] = it->second.ws;
     dirty_contacts_.erase(e.contact_id);
     contacts_.erase(it);
@@ -280,6 +317,7 @@ void SendTimeBook::LoadEntity(WorkspaceId ws, std::string_view kind, int64_t id,
   const json::object& o = v.get_object();
   if (kind == kSendTimePopulationKind) {
     WeekCounts& p = population_[ws];
+    priors_.erase(ws);
     p = WeekCounts{};
     for (const auto& [h, c] : Decode(o)) p[static_cast<size_t>(h)] = c;
     return;
@@ -304,8 +342,14 @@ SendTimeProfile SendTimeBook::Profile(WorkspaceId ws, ContactId id, std::string_
       p.clicks += x.counts.clicks;
     }
   }
-  auto pop = population_.find(ws);
-  p.population = PopulationPrior(pop == population_.end() ? WeekCounts{} : pop->second, options_);
+  auto prior = priors_.find(ws);
+  if (prior == priors_.end()) {
+    auto pop = population_.find(ws);
+    prior =
+        priors_.emplace(ws, PopulationPrior(pop == population_.end() ? WeekCounts{} : pop->second, options_))
+            .first;
+  }
+  p.population = prior->second;
   p.posterior = ContactPosterior(p.own, p.population, options_);
   for (const HourCounts& c : p.own) p.evidence += Weighted(c, options_);
   const double a = std::max(options_.contact_strength, 0.0);

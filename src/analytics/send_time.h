@@ -128,6 +128,14 @@ class SendTimeBook {
   const date::time_zone* ZoneOf(WorkspaceId ws, const date::time_zone* contact_zone);
   void Count(ContactState& c, int hour, const HourCounts& delta);  // to the contact and population
   std::string Serialize(const ContactState& c) const;
+  void PopulationChanged(WorkspaceId ws);
+  // HourOfWeek with the zone's current offset span cached (the log is in time order, so one tzdb
+  // lookup per zone and offset change rather than per event).
+  int LocalHourOfWeek(Timestamp t, const date::time_zone* zone);
+  struct ZoneSpan {
+    int64_t begin_us = 1, end_us = 0;  // where offset_us holds
+    int64_t offset_us = 0;
+  };
 
   SendTimeOptions options_;
   TimezoneFn workspace_timezone_;
@@ -137,6 +145,8 @@ class SendTimeBook {
   std::unordered_set<ContactId> dirty_contacts_;
   std::unordered_map<ContactId, WorkspaceId> removed_contacts_;
   std::unordered_set<WorkspaceId> dirty_population_;
+  std::unordered_map<const date::time_zone*, ZoneSpan> spans_;
+  std::unordered_map<WorkspaceId, WeekWeights> priors_;  // pi per workspace, until its counts change
 };
 
 }  // namespace rapport::analytics
