@@ -149,29 +149,31 @@ int main(int argc, char** argv) {
 
     using campaign::ArmOutcome;
     t0 = std::chrono::steady_clock::now();
-    auto d2 = campaign::Decide(campaign::WinnerMetric::kClicks,
-                               {ArmOutcome{.recipients = 5000, .successes = 150},
-                                ArmOutcome{.recipients = 5000, .successes = 175}},
-                               {});
+    auto d2 = campaign::Decide(
+        campaign::WinnerMetric::kClicks,
+        {ArmOutcome{.recipients = 5000, .successes = 150}, ArmOutcome{.recipients = 5000, .successes = 175}},
+        {});
     decide2_ms.push_back(Seconds(t0) * 1000);
     t0 = std::chrono::steady_clock::now();
-    auto d4 = campaign::Decide(campaign::WinnerMetric::kClicks,
-                               {ArmOutcome{.recipients = 5000, .successes = 150},
-                                ArmOutcome{.recipients = 5000, .successes = 175},
-                                ArmOutcome{.recipients = 5000, .successes = 160},
-                                ArmOutcome{.recipients = 5000, .successes = 140}},
-                               {});
+    auto d4 = campaign::Decide(
+        campaign::WinnerMetric::kClicks,
+        {ArmOutcome{.recipients = 5000, .successes = 150}, ArmOutcome{.recipients = 5000, .successes = 175},
+         ArmOutcome{.recipients = 5000, .successes = 160}, ArmOutcome{.recipients = 5000, .successes = 140}},
+        {});
     decide4_ms.push_back(Seconds(t0) * 1000);
     std::printf(
-        "round %d: events %zu; peer ReportBook %.0f events/s; ReportBook+SendTimeBook %.0f events/s; ratio %.3f; "
-        "best moment %.0f contacts/s (%lld personal); Decide 2 variants %.2f ms (P(B best) %.3f), 4 variants %.2f "
+        "round %d: events %zu; peer ReportBook %.0f events/s; ReportBook+SendTimeBook %.0f events/s; ratio "
+        "%.3f; "
+        "best moment %.0f contacts/s (%lld personal); Decide 2 variants %.2f ms (P(B best) %.3f), 4 variants "
+        "%.2f "
         "ms\n",
         r + 1, log.size(), peer_rate.back(), both_rate.back(), ratio.back(), choices_rate.back(),
         static_cast<long long>(personal), decide2_ms.back(), d2.probability_best[1], decide4_ms.back());
     (void)d4;
   }
   std::printf(
-      "median: peer %.0f events/s, with send-time %.0f events/s, time ratio %.3f; best moment %.0f contacts/s; "
+      "median: peer %.0f events/s, with send-time %.0f events/s, time ratio %.3f; best moment %.0f "
+      "contacts/s; "
       "Decide %.2f ms (2 variants), %.2f ms (4)\n",
       Median(peer_rate), Median(both_rate), Median(ratio), Median(choices_rate), Median(decide2_ms),
       Median(decide4_ms));

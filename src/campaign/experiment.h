@@ -56,7 +56,7 @@ struct Decision {
   std::optional<int> winner;             // set only when the rules are met
   int send_variant = 0;                  // winner, or the fallback
   std::vector<double> probability_best;  // per variant, sums to 1
-  double srm_p_value = 1;                // chi-square of recipients against an even split
+  double srm_p_value = 1;                // chi-square of recipients against the expected shares
   bool srm_warning = false;
   std::string reason;  // why this variant (a sentence for the report)
 };
