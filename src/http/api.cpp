@@ -170,6 +170,7 @@ struct Api::Impl {
     AddExportRoutes(router, services);
     AddConsentRoutes(router, services);
     AddReportRoutes(router, services);
+    AddSendTimeRoutes(router, services);
     AddJourneyRoutes(router, services);
   }
 

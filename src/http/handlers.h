@@ -92,5 +92,7 @@ void AddConsentRoutes(Router& router, Services& s);
 void AddReportRoutes(Router& router, Services& s);
 // Journeys, their versions, status, entries, stats, simulation and recipes (journeys_handlers.cpp).
 void AddJourneyRoutes(Router& router, Services& s);
+// GET /api/v1/contacts/{id}/send-time (send_time_handlers.cpp).
+void AddSendTimeRoutes(Router& router, Services& s);
 
 }  // namespace rapport::http
