@@ -93,4 +93,7 @@ void AddReportRoutes(Router& router, Services& s);
 // Journeys, their versions, status, entries, stats, simulation and recipes (journeys_handlers.cpp).
 void AddJourneyRoutes(Router& router, Services& s);
 
+// Sender identities: /api/v1/senders[/{id}] (senders_handlers.cpp).
+void AddSenderRoutes(Router& router, Services& s);
+
 }  // namespace rapport::http
