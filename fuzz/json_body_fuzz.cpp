@@ -1,13 +1,16 @@
 // Fuzzes the API's JSON body decoders (http/json_codec.h): the reusable body parser, contacts,
-// event batches, send requests, topics and subscriptions. Beyond "no crash, no sanitizer report" it checks
-// that the arena parser and the one-shot parser agree, that a decoded batch accounts for every item, and that
-// a decoded contact survives a round trip through its own normalization.
+// event batches, send requests (with "from"), sender identities, topics and subscriptions. Beyond "no crash,
+// no sanitizer report" it checks that the arena parser and the one-shot parser agree, that a decoded batch
+// accounts for every item, and that a decoded contact survives a round trip through its own normalization.
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "http/json_codec.h"
 #include "http/send_request_codec.h"
+#include "http/sender_codec.h"
 
 namespace {
 
@@ -56,6 +59,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(batch.error().code == rapport::ErrorCode::kInvalid ||
           batch.error().code == rapport::ErrorCode::kTooLarge);
   }
+
+  auto sender = rapport::http::DecodeSender(body);
+  if (sender.ok()) {
+    rapport::SenderIdentity once = *sender;
+    if (rapport::ValidateSender(once).ok()) {
+      rapport::SenderIdentity twice = once;
+      Check(rapport::ValidateSender(twice).ok());  // normalization is idempotent
+      Check(twice.email == once.email && twice.reply_to_email == once.reply_to_email);
+      for (const std::string* f : {&once.name, &once.reply_to_name, &once.postal_address})
+        Check(f->find('\r') == std::string::npos && f->find('\n') == std::string::npos);
+      (void)rapport::http::EncodeSender(once);
+    }
+  } else {
+    Check(sender.error().code == rapport::ErrorCode::kInvalid);
+  }
+  std::optional<std::string> from_email;
+  auto with_from = rapport::http::DecodeSendRequest(body, &from_email);
+  if (with_from.ok() && from_email) Check(rapport::NormalizeEmail(*from_email).ok());
 
   auto send = rapport::http::DecodeSendRequest(body);
   if (send.ok()) {

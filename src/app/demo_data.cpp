@@ -293,8 +293,29 @@ Result<DemoResult> SeedDemoWorkspace(Store& store, Timestamp now, uint64_t seed)
       "arrivals</a> or <a href=\"https://shop.example/guides/brewing\">read the brewing "
       "guide</a>.</p>\n"
       "<p><a href=\"{{ preferences_url }}\">Email preferences</a> · "
-      "<a href=\"{{ unsubscribe_url }}\">Unsubscribe</a></p>\n";
+      "<a href=\"{{ unsubscribe_url }}\">Unsubscribe</a></p>\n"
+      "<p>{{ sender.name }} · {{ sender.postal_address }}</p>\n";
   RAPPORT_TRY(store.templates().Create(welcome));
+  // Who the demo's mail is from (docs/senders.md): the newsletter's sender is the default; the
+  // order confirmations name theirs ("from": "orders@shop.example"). `serve --demo` makes a DKIM
+  // key for the domain (senders_command.h, AddDemoDkimKey), so marketing mail may go out.
+  const std::string domain(kDemoSenderDomain);
+  const std::string postal = "Northwind Tea & Coffee, 12 Harbour Street, Portland, ME 04101, USA";
+  SenderIdentity news;
+  news.workspace_id = ws.id;
+  news.name = "Northwind Tea & Coffee";
+  news.email = "news@" + domain;
+  news.reply_to_email = "hello@" + domain;
+  news.reply_to_name = "Northwind Customer Care";
+  news.postal_address = postal;
+  news.is_default = true;
+  RAPPORT_TRY(store.senders().Create(news));
+  SenderIdentity orders;
+  orders.workspace_id = ws.id;
+  orders.name = "Northwind Orders";
+  orders.email = "orders@" + domain;
+  orders.postal_address = postal;
+  RAPPORT_TRY(store.senders().Create(orders));
   // The double opt-in confirmation mail (English and French), as POST /api/v1/subscribe sends it.
   RAPPORT_TRY(store.templates().Create(send::DefaultConfirmationTemplate(ws.id, "confirm-subscription")));
 

@@ -1,6 +1,7 @@
 // The demo data `rapport serve --demo` seeds on its first start: ~300 contacts with realistic
 // names, attributes and time zones, three topics with subscriptions and consent, a few thousand
-// events over the 90 days before `now`, two templates and an admin key.
+// events over the 90 days before `now`, two templates, two sender identities (news@ as the
+// default, with a postal address; orders@) and an admin key.
 //
 // It goes into the data directory's default workspace (kDefaultWorkspace, created if missing),
 // the one every CLI command uses without --workspace, so `contacts import`, `contacts export`
@@ -14,6 +15,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "core/clock.h"
 #include "core/error.h"
@@ -23,6 +25,8 @@
 namespace rapport::app {
 
 inline constexpr uint64_t kDemoSeed = 0x5eed2026;
+// The domain of the demo's sender identities (its DKIM key: senders_command.h, AddDemoDkimKey).
+inline constexpr std::string_view kDemoSenderDomain = "shop.example";
 
 struct DemoResult {
   bool created = false;

@@ -30,6 +30,7 @@ Result<automation::SendReply> SendServiceMailer::Send(const automation::SendAsk&
   req.topic = ask.topic;
   req.data = ask.data;
   req.idempotency_key = ask.idempotency_key;
+  req.sender_id = ask.sender_id;
   auto sent = sender_.Send(ask.workspace_id, std::move(req));
   automation::SendReply reply;
   if (!sent.ok()) {

@@ -11,6 +11,7 @@
 #include "app/migrate_command.h"
 #include "app/render_command.h"
 #include "app/segments_command.h"
+#include "app/senders_command.h"
 #include "app/serve_command.h"
 #include "app/tracking_command.h"
 #include "app/version_command.h"
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
   rapport::app::RegisterLinksCommand(app, exit_code);
   rapport::app::RegisterTrackingCommand(app, exit_code);
   RegisterDkimCommand(app, exit_code);
+  rapport::app::RegisterSendersCommand(app, exit_code);
   rapport::app::RegisterVersionCommand(app, exit_code);
   app.require_subcommand(0, 1);
   try {

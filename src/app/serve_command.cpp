@@ -17,6 +17,7 @@
 #include "app/demo_data.h"
 #include "app/inbound_setup.h"
 #include "app/journey_setup.h"
+#include "app/senders_command.h"
 #include "app/tracking_setup.h"
 #include "automation/journey_service.h"
 #include "core/redact.h"
@@ -122,6 +123,11 @@ Status Serve(const ServeOptions& o) {
     }
   }
 
+  // Sender identities: the demo's DKIM key (made on the first --demo start, used whenever it is
+  // there), then the configured keys' domains, which marketing mail from a sender needs.
+  RAPPORT_TRY(AddDemoDkimKey(config, o.demo));
+  std::vector<std::string> dkim_domains = DkimDomains(config);
+
   // One `rapport serve` per data directory (node): it releases its node's earlier leases below.
   RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<NodeLock> node_lock, LockNode(config));
   // The send path: messages queued by the API are delivered by the outbox worker.
@@ -129,6 +135,12 @@ Status Serve(const ServeOptions& o) {
                            BuildDeliveryStack(config, *store, clock));
   http::ServerOptions server_options = ServerOptionsFrom(config, listen);
   RAPPORT_ASSIGN_OR_RETURN(server_options.sender, BuildSender(config));
+  server_options.dkim_domains = dkim_domains;
+  if (!DkimCovers(dkim_domains, server_options.sender.from.address.domain))
+    spdlog::warn(
+        "no [[dkim]] key covers {}, the configured [sender]'s domain: its mail goes out unsigned (sender "
+        "identities of that domain may not send marketing mail; rapport senders check)",
+        server_options.sender.from.address.domain);
   RAPPORT_ASSIGN_OR_RETURN(server_options.link_secret, LoadOrCreateLinkSecret(config));
   // Links are signed with the key ring (the link secret is its first key); rotations reload.
   RAPPORT_ASSIGN_OR_RETURN(tracking::KeyRing ring, LoadOrCreateKeyRing(config, clock.Now()));
@@ -176,9 +188,9 @@ Status Serve(const ServeOptions& o) {
   // Journeys: a feed consumer and the journey timers; they send through a send service of their
   // own with the API's sender, links and wake-up.
   std::unique_ptr<automation::StepRegistry> step_registry = BuildStepRegistry();
-  send::SendService journey_sender(
-      *store, clock, *server_options.link_signer,
-      send::SendOptions{server_options.sender, server_options.public_url, server_options.on_queued});
+  send::SendService journey_sender(*store, clock, *server_options.link_signer,
+                                   send::SendOptions{server_options.sender, server_options.public_url,
+                                                     server_options.on_queued, dkim_domains});
   SendServiceMailer journey_mailer(*store, journey_sender, clock);
   SegmentServiceMembership journey_segments(segments);
   HttpWebhookClient journey_webhooks;

@@ -195,5 +195,25 @@ TEST_F(EngineTest, GoalsMatchTheRunsKeyAndCarryRevenue) {
   EXPECT_EQ(GoalReached(def, run, e), 4250);
 }
 
+// Issue 19: a send step names its sender identity; the ask carries it to the send service.
+TEST_F(EngineTest, ASendStepNamesItsSender) {
+  JourneyDef def = Def(R"({"name":"j","trigger":{"type":"api"},"steps":[
+      {"id":"s","kind":"send","template":"hello","sender":4,"next":"t"},
+      {"id":"t","kind":"send","template":"bye"}]})");
+  JourneyRun run = Start(def);
+  ASSERT_TRUE(Advance(def, run, now_, env_).ok());
+  ASSERT_EQ(env_.sent.size(), 2u);
+  EXPECT_EQ(env_.sent[0].sender_id, std::optional<int64_t>(4));
+  EXPECT_EQ(env_.sent[1].sender_id, std::nullopt);  // the workspace's default
+  for (std::string bad : {"\"news@shop.example\"", "0", "-2", "1.5"}) {
+    auto d = ParseJourney(R"({"name":"j","trigger":{"type":"api"},"steps":[
+        {"id":"s","kind":"send","template":"hello","sender":)" +
+                              bad + "}]}",
+                          registry_);
+    ASSERT_FALSE(d.ok()) << bad;
+    EXPECT_NE(d.error().field.find("sender"), std::string::npos) << bad << ": " << d.error().field;
+  }
+}
+
 }  // namespace
 }  // namespace rapport::automation

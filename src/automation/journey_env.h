@@ -26,7 +26,8 @@ struct SendAsk {
   MessageClass message_class = MessageClass::kMarketing;
   std::optional<std::string> topic;
   boost::json::object data;
-  std::string idempotency_key;  // deterministic per run, step and visit: a retry queues nothing
+  std::string idempotency_key;       // deterministic per run, step and visit: a retry queues nothing
+  std::optional<int64_t> sender_id;  // the step's "sender" (core/sender.h); absent: the default
 };
 
 struct SendReply {

@@ -54,7 +54,7 @@ class SendStep final : public StepKind {
  public:
   std::string_view name() const override { return "send"; }
   Status Validate(const object& c) const override {
-    RAPPORT_TRY(Keys(c, {"template", "class", "topic", "data", "next"}));
+    RAPPORT_TRY(Keys(c, {"template", "class", "topic", "data", "next", "sender"}));
     const value* t = c.if_contains("template");
     if (!t || !t->is_string() || t->get_string().empty())
       return Error::Invalid("template", "send needs the name of a template");
@@ -65,6 +65,8 @@ class SendStep final : public StepKind {
       return Error::Invalid("topic", "topic is a topic key");
     if (const value* d = c.if_contains("data"); d && !d->is_object())
       return Error::Invalid("data", "data is an object of template variables");
+    if (const value* sd = c.if_contains("sender"); sd && (!sd->is_int64() || sd->get_int64() <= 0))
+      return Error::Invalid("sender", "sender is the id of a sender identity (GET /api/v1/senders)");
     return TargetField(c, "next");
   }
   std::vector<std::string> Templates(const object& c) const override { return {Str(c, "template")}; }
@@ -82,6 +84,7 @@ class SendStep final : public StepKind {
     ask.data["entry"] = Entry(c);
     ask.data["journey_id"] = c.run.journey_id;
     ask.idempotency_key = c.idempotency_key;
+    if (const value* sd = cfg.if_contains("sender"); sd && sd->is_int64()) ask.sender_id = sd->get_int64();
     c.detail["template"] = ask.template_name;
     // The journey's own entry rule is checked again before each marketing send, as the send
     // service checks suppression and consent: a contact who left the segment gets nothing more.

@@ -55,6 +55,31 @@ std::string InjectPreheader(const std::string& html, const std::string& preheade
   return html.substr(0, body + 1) + hidden + html.substr(body + 1);
 }
 
+// CAN-SPAM's postal address in a marketing message: added at the end of each part (before the
+// HTML's </body>) that does not already show it (a template that writes {{ sender.postal_address }}
+// in its own footer keeps its layout).
+void AddPostalFooter(ComposedMessage& out, const std::string& postal) {
+  if (!out.text.empty() && out.text.find(postal) == std::string::npos) {
+    if (!out.text.ends_with('\n')) out.text += '\n';
+    out.text += "\n" + postal + "\n";
+  }
+  if (out.html.empty()) return;
+  std::string escaped = liquid::EscapeHtml(postal);
+  if (out.html.find(escaped) != std::string::npos || out.html.find(postal) != std::string::npos) return;
+  std::string footer = "<p style=\"font-size:12px;color:#666666\">" + escaped + "</p>";
+  size_t body = std::string::npos;
+  for (size_t at = out.html.find("</"); at != std::string::npos; at = out.html.find("</", at + 2)) {
+    std::string_view tag = std::string_view(out.html).substr(at + 2, 4);
+    if (tag.size() == 4 && (tag[0] | 0x20) == 'b' && (tag[1] | 0x20) == 'o' && (tag[2] | 0x20) == 'd' &&
+        (tag[3] | 0x20) == 'y')
+      body = at;
+  }
+  if (body == std::string::npos)
+    out.html += footer;
+  else
+    out.html.insert(body, footer);
+}
+
 }  // namespace
 
 Result<std::shared_ptr<const CompiledTemplate>> CompiledTemplate::Compile(const MessageTemplate& tpl) {
@@ -106,6 +131,7 @@ Result<ComposedMessage> RenderParts(const CompiledTemplate& tpl, const ComposeRe
   vars["unsubscribe_url"] = request.unsubscribe_url;
   vars["preferences_url"] = request.preferences_url;
   vars["view_in_browser_url"] = request.view_in_browser_url;
+  vars["sender"] = request.sender;
   boost::json::object message{{"class", MessageClassName(request.message_class)}};
   vars["message"] = message;
 
@@ -137,6 +163,8 @@ Result<ComposedMessage> Compose(const CompiledTemplate& tpl, const Sender& sende
                                 const ComposeRequest& request) {
   RAPPORT_ASSIGN_OR_RETURN(ComposedMessage out, RenderParts(tpl, request));
   const Contact& contact = *request.contact;
+  if (request.message_class == MessageClass::kMarketing && !request.postal_address.empty())
+    AddPostalFooter(out, request.postal_address);
   // The text part was derived from the HTML as written; tracking rewrites the HTML part only.
   if (request.tracking && !out.html.empty()) {
     tracking::RewriteOptions ro;

@@ -9,7 +9,8 @@
 // `contact.attributes`), `event` (the triggering event's properties, when there is one),
 // `data` (the caller's extra data, also merged at top level), `message` (class, subject once
 // rendered), and the link variables `unsubscribe_url`, `preferences_url`,
-// `view_in_browser_url`. Dates render in the contact's timezone and locale.
+// `view_in_browser_url`, and `sender` (the sender identity: name, email, reply_to,
+// postal_address). Dates render in the contact's timezone and locale.
 // The HTML part renders with automatic escaping; subject, preheader and text do not.
 // Lax mode at send time (a missing attribute renders empty); strict for previews on request.
 //
@@ -85,6 +86,11 @@ struct ComposeRequest {
   Timestamp now{};
   bool strict = false;
   std::optional<LinkTracking> tracking;
+  // The `sender` variables (send/send_service.h: id, name, email, reply_to, postal_address).
+  boost::json::object sender;
+  // Marketing mail: the sender's postal address (CAN-SPAM), added as a footer to each part that
+  // does not show it already. Empty: nothing added.
+  std::string postal_address;
 };
 
 struct ComposedMessage {

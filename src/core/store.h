@@ -23,6 +23,7 @@
 #include "core/model.h"
 #include "core/outbox.h"
 #include "core/saved_segment.h"
+#include "core/sender.h"
 #include "core/work_queue.h"
 
 namespace rapport {
@@ -268,6 +269,8 @@ class Store {
   // (contacts, events, import, send) refuses an address erased under this key or, for tombstones
   // written before keys existed, under the bare SHA-256. Thread-safe.
   virtual void SetErasureKey(std::string key) = 0;
+
+  virtual SenderStore& senders() = 0;  // sender identities (core/sender.h)
 };
 
 }  // namespace rapport

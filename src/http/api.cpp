@@ -133,7 +133,8 @@ struct Api::Impl {
                                  [this](MessageClass c) {
                                    metrics.AddMessagesQueued(1);
                                    if (options.on_queued) options.on_queued(c);
-                                 }}),
+                                 },
+                                 options.dkim_domains}),
         bursts(tracking::kBurstWindow),
         verp(MakeVerpCodec(options.link_secret)),
         feedback(store, verp, options.bounce_policy, clock),
@@ -172,6 +173,7 @@ struct Api::Impl {
     AddReportRoutes(router, services);
     AddSendTimeRoutes(router, services);
     AddJourneyRoutes(router, services);
+    AddSenderRoutes(router, services);
   }
 
   struct Admission {

@@ -79,6 +79,9 @@ struct ApiOptions {
   // The journey engine behind /api/v1/journeys (automation/journey_service.h); null: those routes
   // answer 503. Must outlive the Api.
   automation::JourneyService* journeys = nullptr;
+  // The domains of the configured DKIM keys: marketing mail from a sender identity of another
+  // domain is refused (send::SendOptions::dkim_domains, core/sender.h).
+  std::vector<std::string> dkim_domains;
 };
 
 class Api {

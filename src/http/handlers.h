@@ -95,4 +95,7 @@ void AddJourneyRoutes(Router& router, Services& s);
 // GET /api/v1/contacts/{id}/send-time (send_time_handlers.cpp).
 void AddSendTimeRoutes(Router& router, Services& s);
 
+// Sender identities: /api/v1/senders[/{id}] (senders_handlers.cpp).
+void AddSenderRoutes(Router& router, Services& s);
+
 }  // namespace rapport::http

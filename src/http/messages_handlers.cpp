@@ -79,7 +79,17 @@ void AddMessageRoutes(Router& router, Services& s) {
   router.Add("POST", "/api/v1/messages", Access::kSend, [&s](CallContext& call) -> Result<Response> {
     RAPPORT_ASSIGN_OR_RETURN(std::optional<std::string> key, IdempotencyKey(call.request));
     RAPPORT_ASSIGN_OR_RETURN(json::value body, ParseBody(call.request));
-    RAPPORT_ASSIGN_OR_RETURN(send::SendRequest req, DecodeSendRequest(body));
+    std::optional<std::string> from_email;
+    RAPPORT_ASSIGN_OR_RETURN(send::SendRequest req, DecodeSendRequest(body, &from_email));
+    if (from_email) {  // "from" named a sender by its address: it must be one of the workspace's
+      auto sender = s.store.senders().GetByEmail(call.key.workspace_id, *from_email);
+      if (!sender.ok()) {
+        if (sender.error().code != ErrorCode::kNotFound) return sender.error();
+        return Error::Invalid("from", "no sender of this workspace sends from " + *from_email +
+                                          " (POST /api/v1/senders creates one)");
+      }
+      req.sender_id = sender->id;
+    }
     req.idempotency_key = std::move(key);
     RAPPORT_ASSIGN_OR_RETURN(send::SendOutcome sent, s.sender.Send(call.key.workspace_id, std::move(req)));
     Response r = JsonResponse(202, EncodeAccepted(sent.message));

@@ -65,6 +65,13 @@ Status CheckContactInput(SendRequest& out) {
 }  // namespace
 
 Result<SendRequest> DecodeSendRequest(const json::value& body) {
+  std::optional<std::string> from_email;
+  RAPPORT_ASSIGN_OR_RETURN(SendRequest r, DecodeSendRequest(body, &from_email));
+  if (from_email) return Error::Invalid("from", "from is a sender id here");
+  return r;
+}
+
+Result<SendRequest> DecodeSendRequest(const json::value& body, std::optional<std::string>* from_email) {
   if (!body.is_object()) return Error::Invalid("", "the body must be a JSON object");
   SendRequest r;
   // A contact is named one way: contact_id, contact {...}, or email/external_id at the top level
@@ -105,6 +112,15 @@ Result<SendRequest> DecodeSendRequest(const json::value& body) {
         return Error::Invalid("data", "data is at most 64 KiB of JSON");
     } else if (key == "reply_to") {
       RAPPORT_TRY(DecodeReplyTo(v, r));
+    } else if (key == "from") {
+      if (v.is_string()) {
+        RAPPORT_ASSIGN_OR_RETURN(std::string email, NormalizeEmail(v.get_string(), "from"));
+        *from_email = std::move(email);
+      } else if (v.is_int64() || v.is_uint64()) {
+        RAPPORT_ASSIGN_OR_RETURN(r.sender_id, IdOf(v, "from"));
+      } else {
+        return Error::Invalid("from", "from is a sender id or a sender's from address");
+      }
     } else if (key == "headers") {
       if (!v.is_object()) return Error::Invalid("headers", "headers is an object of name -> value");
       if (v.get_object().size() > send::kMaxSendHeaders)

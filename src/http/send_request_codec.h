@@ -7,6 +7,7 @@
 //    "topic": "newsletter",                           (marketing: the topic it is sent under)
 //    "data": {...},                                   (extra template variables)
 //    "reply_to": "help@example.com" | {"email": "...", "name": "..."},
+//    "from": 3 | "news@example.com",                 (a sender identity: id or From address)
 //    "headers": {"X-Order-Id": "A-1001", ...}}        (extra headers)
 //
 // Exactly one of template/template_id and one of contact_id/contact. Header names and values are
@@ -20,5 +21,8 @@
 namespace rapport::http {
 
 Result<send::SendRequest> DecodeSendRequest(const json::value& body);
+// The same; a "from" given as an address is normalized into *from_email (the caller resolves it
+// in the workspace: store().senders().GetByEmail); one given as an id goes to sender_id.
+Result<send::SendRequest> DecodeSendRequest(const json::value& body, std::optional<std::string>* from_email);
 
 }  // namespace rapport::http

@@ -73,6 +73,7 @@ struct ServerOptions {
   double subscribes_per_minute = 6;                   // see ApiOptions
   analytics::AnalyticsService* analytics = nullptr;   // see ApiOptions
   automation::JourneyService* journeys = nullptr;     // see ApiOptions
+  std::vector<std::string> dkim_domains;              // see ApiOptions
 };
 
 class Server {

@@ -36,6 +36,9 @@ struct SendRequest {
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers, in order
   // A retried send with the same key queues nothing and returns the first message.
   std::optional<std::string> idempotency_key;
+  // The sender identity (core/sender.h) it is from; absent: the workspace's default sender, else
+  // the configured sender (SendOptions). An unknown id is kInvalid naming "from".
+  std::optional<int64_t> sender_id;
 };
 
 }  // namespace rapport::send

@@ -84,6 +84,48 @@ Status SendService::CheckClass(MessageClass c) const {
   return {};
 }
 
+Result<ResolvedSender> SendService::ResolveSender(WorkspaceId ws, const std::optional<int64_t>& id,
+                                                  MessageClass c) {
+  ResolvedSender out;
+  out.sender = options_.sender;
+  std::optional<SenderIdentity> identity;
+  if (id) {
+    auto found = store_.senders().Get(ws, *id);
+    if (!found.ok()) {
+      if (found.error().code == ErrorCode::kNotFound)
+        return Error::Invalid("from", "no sender " + std::to_string(*id) + " in this workspace");
+      return found.error();
+    }
+    identity = std::move(found).value();
+  } else {
+    RAPPORT_ASSIGN_OR_RETURN(identity, store_.senders().GetDefault(ws));
+  }
+  if (!identity) {  // the configured sender
+    const mail::Mailbox& from = out.sender.from;
+    out.variables = {{"id", nullptr},
+                     {"name", from.display_name},
+                     {"email", from.address.ToString()},
+                     {"reply_to", out.sender.reply_to ? out.sender.reply_to->address.ToString() : ""},
+                     {"postal_address", ""}};
+    return out;
+  }
+  RAPPORT_TRY(MarketingRefusal(*identity, c, options_.dkim_domains));
+  RAPPORT_ASSIGN_OR_RETURN(EmailAddress email, ParseEmailAddress(identity->email, "from"));
+  out.sender.from = mail::Mailbox{identity->name, std::move(email)};
+  out.sender.reply_to.reset();
+  if (!identity->reply_to_email.empty()) {
+    RAPPORT_ASSIGN_OR_RETURN(EmailAddress reply_to, ParseEmailAddress(identity->reply_to_email, "reply_to"));
+    out.sender.reply_to = mail::Mailbox{identity->reply_to_name, std::move(reply_to)};
+  }
+  out.postal_address = identity->postal_address;
+  out.variables = {{"id", identity->id},
+                   {"name", identity->name},
+                   {"email", identity->email},
+                   {"reply_to", identity->reply_to_email},
+                   {"postal_address", identity->postal_address}};
+  return out;
+}
+
 Result<MessageTemplate> SendService::ResolveTemplate(WorkspaceId ws, const std::optional<TemplateId>& id,
                                                      const std::string& name) {
   Result<MessageTemplate> tpl = id ? store_.templates().Get(ws, *id) : store_.templates().GetByName(ws, name);
@@ -154,8 +196,11 @@ Result<OutboxMessage> SendService::Build(WorkspaceId ws, const MessageTemplate& 
                                          MessageClass c, const std::optional<std::string>& topic,
                                          boost::json::object data, std::vector<mail::HeaderField> headers,
                                          std::optional<mail::Mailbox> reply_to,
-                                         std::optional<std::string> key, bool tracking) {
+                                         std::optional<std::string> key, bool tracking,
+                                         const ResolvedSender& from) {
   compose::ComposeRequest cr;
+  cr.sender = from.variables;
+  cr.postal_address = from.postal_address;
   cr.contact = &contact;
   cr.message_class = c;
   cr.data = std::move(data);
@@ -191,8 +236,7 @@ Result<OutboxMessage> SendService::Build(WorkspaceId ws, const MessageTemplate& 
       cr.tracking = std::move(t);
     }
   }
-  RAPPORT_ASSIGN_OR_RETURN(compose::ComposedMessage composed,
-                           compose::Compose(compiled, options_.sender, cr));
+  RAPPORT_ASSIGN_OR_RETURN(compose::ComposedMessage composed, compose::Compose(compiled, from.sender, cr));
 
   OutboxMessage m;
   m.workspace_id = ws;
@@ -235,6 +279,7 @@ Result<SendOutcome> SendService::Send(WorkspaceId ws, SendRequest req) {
   }
   RAPPORT_ASSIGN_OR_RETURN(std::vector<mail::HeaderField> headers, CheckHeaders(req.headers));
   RAPPORT_TRY(CheckClass(req.message_class));
+  RAPPORT_ASSIGN_OR_RETURN(ResolvedSender from, ResolveSender(ws, req.sender_id, req.message_class));
   RAPPORT_ASSIGN_OR_RETURN(MessageTemplate tpl, ResolveTemplate(ws, req.template_id, req.template_name));
   RAPPORT_ASSIGN_OR_RETURN(auto compiled, templates_.Compiled(tpl));
   bool tracking = tpl.tracking;
@@ -252,7 +297,7 @@ Result<SendOutcome> SendService::Send(WorkspaceId ws, SendRequest req) {
   if (req.reply_to) reply_to = mail::Mailbox{req.reply_to_name, *req.reply_to};
   RAPPORT_ASSIGN_OR_RETURN(
       OutboxMessage m, Build(ws, tpl, *compiled, contact, req.message_class, req.topic, std::move(req.data),
-                             std::move(headers), std::move(reply_to), key, tracking));
+                             std::move(headers), std::move(reply_to), key, tracking, from));
   RAPPORT_ASSIGN_OR_RETURN(EnqueueResult queued, store_.outbox().Enqueue(m));
   // Another request with the same key won the race: answer as its replay.
   if (!queued.created) return ReplayOrConflict(std::move(queued.message), req, &tpl, &contact);
@@ -262,6 +307,7 @@ Result<SendOutcome> SendService::Send(WorkspaceId ws, SendRequest req) {
 
 Result<std::vector<Result<SendOutcome>>> SendService::SendBulk(WorkspaceId ws, const BulkSend& bulk) {
   RAPPORT_TRY(CheckClass(bulk.message_class));
+  RAPPORT_ASSIGN_OR_RETURN(ResolvedSender from, ResolveSender(ws, bulk.sender_id, bulk.message_class));
   RAPPORT_ASSIGN_OR_RETURN(MessageTemplate tpl, ResolveTemplate(ws, bulk.template_id, bulk.template_name));
   RAPPORT_ASSIGN_OR_RETURN(auto compiled, templates_.Compiled(tpl));
   bool tracking = tpl.tracking;
@@ -290,7 +336,7 @@ Result<std::vector<Result<SendOutcome>>> SendService::SendBulk(WorkspaceId ws, c
     boost::json::object data = bulk.data;
     for (const auto& [k, v] : r.data) data[k] = v;
     auto m = Build(ws, tpl, *compiled, *contact, bulk.message_class, bulk.topic, std::move(data), {},
-                   std::nullopt, r.idempotency_key, tracking);
+                   std::nullopt, r.idempotency_key, tracking, from);
     if (!m.ok()) {
       out[i] = m.error();
       continue;

@@ -5,6 +5,9 @@
 //      or kConflict when the key was used for another template, contact or class;
 //   2. extra headers are checked (no CR/LF, no header rapport sets itself);
 //   3. marketing mail needs an https public URL (its one-click unsubscribe link, RFC 8058);
+//   3b. the sender: the named sender identity, else the workspace's default, else the configured
+//       one; marketing mail from an identity needs its postal address and a DKIM key of its
+//       domain (core/sender.h), else kInvalid naming "from" says what to publish;
 //   4. the template is resolved and compiled once per saved version (TemplateCache);
 //   5. the contact is resolved (created when named by an unknown email);
 //   6. the MailRule decides whether this contact may get this mail now (kSuppressed otherwise);
@@ -43,6 +46,18 @@ struct SendOptions {
   compose::Sender sender;
   std::string public_url;  // base of signed links ("https://mail.example.com")
   std::function<void(MessageClass)> on_queued;
+  // The domains of the configured DKIM keys ([[dkim]]): marketing mail from a sender identity
+  // whose domain (or a parent) is not among them is refused (core/sender.h, MarketingRefusal).
+  // The configured `sender` above is not checked (docs/senders.md says why).
+  std::vector<std::string> dkim_domains;
+};
+
+// Who a message is from, as resolved for one send: the sender for the MIME writer and the
+// `sender` template variables (name, email, reply_to, postal_address).
+struct ResolvedSender {
+  compose::Sender sender;
+  std::string postal_address;
+  boost::json::object variables;
 };
 
 struct SendOutcome {
@@ -64,6 +79,7 @@ struct BulkSend {
   std::optional<std::string> topic;
   boost::json::object data;  // shared by every recipient
   std::vector<BulkRecipient> recipients;
+  std::optional<int64_t> sender_id;  // as SendRequest::sender_id
 };
 
 class SendService {
@@ -85,6 +101,8 @@ class SendService {
                                           const std::string& name);
   Result<Contact> ResolveContact(WorkspaceId ws, const SendRequest& req);
   Status CheckClass(MessageClass c) const;
+  // The sender of a send (SendRequest::sender_id's rule) checked for its class (MarketingRefusal).
+  Result<ResolvedSender> ResolveSender(WorkspaceId ws, const std::optional<int64_t>& id, MessageClass c);
   Result<Topic> CheckTopic(WorkspaceId ws, const std::string& key);
   std::optional<std::string> Refusal(WorkspaceId ws, const Contact& contact, MessageClass c,
                                      const std::optional<std::string>& topic, Status& error);
@@ -93,7 +111,7 @@ class SendService {
                               MessageClass c, const std::optional<std::string>& topic,
                               boost::json::object data, std::vector<mail::HeaderField> headers,
                               std::optional<mail::Mailbox> reply_to, std::optional<std::string> key,
-                              bool tracking);
+                              bool tracking, const ResolvedSender& from);
 
   Store& store_;
   const Clock& clock_;

@@ -22,6 +22,7 @@
 #include "store/sql/sql_analytics_store.h"
 #include "store/sql/sql_journey_store.h"
 #include "store/sql/sql_segment_store.h"
+#include "store/sql/sql_sender_store.h"
 #include "store/sql/sql_work_queue_store.h"
 
 namespace rapport::sql {
@@ -330,6 +331,8 @@ class SqlStore final : public Store {
 
   void SetErasureKey(std::string key) override { erasure_.Set(std::move(key)); }
 
+  SenderStore& senders() override { return senders_; }
+
   Database& database() { return *db_; }
 
  private:
@@ -354,6 +357,7 @@ class SqlStore final : public Store {
   SqlConsentStore consents_;
   SqlAnalyticsStore analytics_;
   SqlJourneyStore journeys_;
+  SqlSenderStore senders_;
 };
 
 }  // namespace rapport::sql

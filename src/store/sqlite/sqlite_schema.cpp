@@ -572,6 +572,27 @@ CREATE TABLE journey_step_counts (
 );
 )sql";
 
+// v15: sender identities (core/sender.h, docs/senders.md): a workspace's From addresses with
+// their Reply-To and postal address. email_key is the address's identity key (EmailIdentityKey),
+// unique per workspace; at most one default per workspace (a partial unique index).
+constexpr const char* kV15 = R"sql(
+CREATE TABLE senders (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  workspace_id INTEGER NOT NULL REFERENCES workspaces (id),
+  name TEXT NOT NULL DEFAULT '',
+  email TEXT NOT NULL,
+  email_key TEXT NOT NULL,
+  reply_to_email TEXT NOT NULL DEFAULT '',
+  reply_to_name TEXT NOT NULL DEFAULT '',
+  postal_address TEXT NOT NULL DEFAULT '',
+  is_default INTEGER NOT NULL DEFAULT 0 CHECK (is_default IN (0, 1)),
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (workspace_id, email_key)
+);
+CREATE UNIQUE INDEX senders_default ON senders (workspace_id) WHERE is_default = 1;
+)sql";
+
 }  // namespace
 
 std::vector<sql::Migration> SqliteMigrations() {
@@ -588,7 +609,8 @@ std::vector<sql::Migration> SqliteMigrations() {
           {11, "live contacts indexed in id order", kV11},
           {12, "the consent ledger and preferences", kV12},
           {13, "analytics state", kV13},
-          {14, "journeys", kV14}};
+          {14, "journeys", kV14},
+          {15, "sender identities", kV15}};
 }
 
 }  // namespace rapport::sqlite
