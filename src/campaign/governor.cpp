@@ -5,6 +5,7 @@
 #include <date/date.h>
 #include <date/tz.h>
 #include <algorithm>
+#include <limits>
 
 namespace rapport::campaign {
 
@@ -90,6 +91,9 @@ Timestamp QuietEnd(const date::time_zone* zone, const QuietHours& q, Timestamp t
   }
   return t + std::chrono::hours(24);  // unreachable: one of three days has the time after t
 }
+
+// No message is excluded from the counts (ids of unsaved messages may be 0 or negative).
+constexpr MessageId kNone = std::numeric_limits<MessageId>::min();
 
 bool Counts(const GovernedMessage& m) {
   return m.state != MessageState::kSuppressed && m.state != MessageState::kCancelled;
@@ -221,7 +225,7 @@ GovernorDecision Decide(const GovernorPolicy& policy, const GovernorCandidate& c
   GovernorDecision d;
 
   // First: where would it go, stopping at the first cap?
-  Placement first = Place(c, candidate.topic, facts.recent, 0, facts.now, /*stop_at_cap=*/true);
+  Placement first = Place(c, candidate.topic, facts.recent, kNone, facts.now, /*stop_at_cap=*/true);
   if (first.at) {
     d.at = *first.at;
     if (*first.at == facts.now) return d;  // allowed now
@@ -252,7 +256,7 @@ GovernorDecision Decide(const GovernorPolicy& policy, const GovernorCandidate& c
       // The yielding message, decided again with the candidate counted in its place.
       std::vector<GovernedMessage> after(facts.recent.begin(), facts.recent.end());
       GovernedMessage placed;
-      placed.id = -1;  // not stored yet
+      placed.id = kNone + 1;  // not stored yet
       placed.contact_id = victim->contact_id;
       placed.state = MessageState::kQueued;
       placed.at = d.at;
@@ -288,7 +292,7 @@ GovernorDecision Decide(const GovernorPolicy& policy, const GovernorCandidate& c
           fmt::format("skipped: {} (this send skips when a cap is reached)", first.full.front().reason);
       return d;
     }
-    Placement later = Place(c, candidate.topic, facts.recent, 0, facts.now, /*stop_at_cap=*/false);
+    Placement later = Place(c, candidate.topic, facts.recent, kNone, facts.now, /*stop_at_cap=*/false);
     if (later.at) {
       d.verdict = GovernorVerdict::kDefer;
       d.at = *later.at;

@@ -18,22 +18,6 @@
 
 namespace rapport {
 
-// What the governor decided when a marketing message was queued.
-enum class GovernorVerdict { kAllow, kDefer, kSkip };
-std::string_view GovernorVerdictName(GovernorVerdict v);  // "allowed", "deferred", "skipped"
-
-// Stored with a governed (marketing) message. Enqueue writes it; when the verdict is not kAllow,
-// the message's last_reply is `reason` and a "message.governed" event (decision, reason, source,
-// priority, until) is appended to the contact's timeline in the same transaction. A kSkip message
-// is enqueued kSuppressed; a kDefer one kQueued with next_attempt_at = the allowed moment.
-struct MessageGovernance {
-  std::string source;        // who sent it: "campaign:7", "journey:3:welcome", "api"
-  int priority = 0;          // higher wins a full cap
-  bool skip_on_cap = false;  // what the message does when a cap stops it (else it is deferred)
-  GovernorVerdict verdict = GovernorVerdict::kAllow;
-  std::string reason;  // empty when allowed
-};
-
 // One marketing message of a contact as the governor sees it. `at` is the moment the governor
 // placed it (when it was, or will be, sent: next_attempt_at when it was queued; created_at for
 // messages queued before v16). Every state counts against the caps except kSuppressed and
