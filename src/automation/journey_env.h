@@ -27,6 +27,11 @@ struct SendAsk {
   std::optional<std::string> topic;
   boost::json::object data;
   std::string idempotency_key;  // deterministic per run, step and visit: a retry queues nothing
+  // The frequency governor (docs/governor.md): who sends ("journey:<id>:<step>"), the step's
+  // priority and what it does when a cap stops it (skip, else defer).
+  std::string source;
+  int priority = 0;
+  bool skip_on_cap = false;
 };
 
 struct SendReply {

@@ -171,6 +171,7 @@ struct Api::Impl {
     AddConsentRoutes(router, services);
     AddReportRoutes(router, services);
     AddJourneyRoutes(router, services);
+    AddGovernorRoutes(router, services);
   }
 
   struct Admission {

@@ -92,5 +92,7 @@ void AddConsentRoutes(Router& router, Services& s);
 void AddReportRoutes(Router& router, Services& s);
 // Journeys, their versions, status, entries, stats, simulation and recipes (journeys_handlers.cpp).
 void AddJourneyRoutes(Router& router, Services& s);
+// GET/PUT /api/v1/governor: the frequency governor's policy (governor_handlers.cpp).
+void AddGovernorRoutes(Router& router, Services& s);
 
 }  // namespace rapport::http

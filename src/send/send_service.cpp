@@ -92,6 +92,15 @@ Result<campaign::GovernorPolicy> SendService::Policy(WorkspaceId ws) {
   return campaign::ParsePolicy(v);
 }
 
+Result<campaign::GovernorPolicy> SendService::SetGovernorPolicy(WorkspaceId ws,
+                                                                const boost::json::value& patch) {
+  std::lock_guard<std::mutex> lock(governor_mu_);
+  RAPPORT_ASSIGN_OR_RETURN(campaign::GovernorPolicy current, Policy(ws));
+  RAPPORT_ASSIGN_OR_RETURN(campaign::GovernorPolicy next, campaign::ParsePolicy(patch, current));
+  RAPPORT_TRY(store_.governor().SetPolicy(ws, boost::json::serialize(campaign::PolicyToJson(next))));
+  return next;
+}
+
 Status SendService::Govern(WorkspaceId ws, const campaign::GovernorPolicy& policy,
                            const Governance& governance, const Contact& contact, MailFrequency frequency,
                            std::vector<GovernedMessage>& recent, OutboxMessage& m) {

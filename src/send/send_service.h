@@ -87,6 +87,13 @@ class SendService {
   // One result per recipient, in order; the call fails only when the template or the store does.
   Result<std::vector<Result<SendOutcome>>> SendBulk(WorkspaceId ws, const BulkSend& bulk);
 
+  // The workspace's frequency governor policy (campaign::DefaultPolicy() until it sets one), and
+  // its change: the members of `patch` (campaign::ParsePolicy's JSON form) over the current
+  // policy; kInvalid naming the member. Later sends use the new policy; queued ones keep their
+  // places.
+  Result<campaign::GovernorPolicy> GovernorPolicy(WorkspaceId ws) { return Policy(ws); }
+  Result<campaign::GovernorPolicy> SetGovernorPolicy(WorkspaceId ws, const boost::json::value& patch);
+
   TemplateCache& templates() { return templates_; }
   const SendOptions& options() const { return options_; }
 

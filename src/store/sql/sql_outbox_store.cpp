@@ -219,6 +219,7 @@ Result<EnqueueResult> EnqueueIn(Session& s, const OutboxMessage& m, Timestamp no
   if (m.tracking) RAPPORT_TRY(InsertTrackingIn(s, m, row->id));
   row->mime = m.mime;
   row->size = static_cast<int64_t>(m.mime.size());
+  row->governance = m.governance;
   json::object props;
   props["subject"] = m.subject;
   if (stopped) {
