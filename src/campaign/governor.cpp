@@ -352,7 +352,7 @@ Result<GovernorPolicy> ParsePolicy(const boost::json::value& json, const Governo
                                                 "topics",  "quiet_hours", "timezone"};
   for (const auto& [k, v] : json.get_object()) {
     if (std::find(std::begin(kKnown), std::end(kKnown), std::string_view(k)) == std::end(kKnown))
-      return Error::Invalid(std::string(k),
+      return Error::Invalid(k.empty() ? std::string("body") : std::string(k),
                             "unknown member (enabled, per_day, per_week, topics, quiet_hours, "
                             "timezone)");
     if (k == "enabled") {

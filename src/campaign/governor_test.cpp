@@ -333,6 +333,7 @@ TEST(GovernorPolicyJson, RefusesBadValuesNamingTheField) {
   EXPECT_EQ(field(R"({"topics": {"Bad Key": {"per_day": 1}}})"), "topics.Bad Key");
   EXPECT_EQ(field(R"({"topics": {"offers": {"per_month": 1}}})"), "topics.offers.per_month");
   EXPECT_EQ(field(R"({"cap": 1})"), "cap");
+  EXPECT_EQ(field(R"({"": 1})"), "body");  // found by governor_policy_fuzz
   EXPECT_EQ(field(R"({"per_day": 0, "per_week": 0, "quiet_hours": null})"), "ok");
 }
 
