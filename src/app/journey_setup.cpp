@@ -31,6 +31,9 @@ Result<automation::SendReply> SendServiceMailer::Send(const automation::SendAsk&
   req.data = ask.data;
   req.idempotency_key = ask.idempotency_key;
   req.sender_id = ask.sender_id;
+  req.governance.source = ask.source;
+  req.governance.priority = ask.priority;
+  req.governance.on_cap = ask.skip_on_cap ? send::Governance::OnCap::kSkip : send::Governance::OnCap::kDefer;
   auto sent = sender_.Send(ask.workspace_id, std::move(req));
   automation::SendReply reply;
   if (!sent.ok()) {
@@ -45,6 +48,11 @@ Result<automation::SendReply> SendServiceMailer::Send(const automation::SendAsk&
         return reply;
       default: return e;
     }
+  }
+  if (sent->message.state == MessageState::kSuppressed) {  // skipped by the frequency governor
+    reply.queued = false;
+    reply.skipped_reason = sent->message.last_reply;
+    return reply;
   }
   reply.queued = true;
   reply.replayed = sent->replayed;

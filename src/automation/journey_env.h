@@ -28,6 +28,11 @@ struct SendAsk {
   boost::json::object data;
   std::string idempotency_key;       // deterministic per run, step and visit: a retry queues nothing
   std::optional<int64_t> sender_id;  // the step's "sender" (core/sender.h); absent: the default
+  // The frequency governor (docs/governor.md): who sends ("journey:<id>:<step>"), the step's
+  // priority and what it does when a cap stops it (skip, else defer).
+  std::string source;
+  int priority = 0;
+  bool skip_on_cap = false;
 };
 
 struct SendReply {

@@ -66,6 +66,12 @@ TEST_F(JourneyModelTest, NamesThePathOfEachFault) {
                     [](std::string_view name) { return name == "here"; }),
             "steps[0].template");
   EXPECT_EQ(FaultOf(doc(R"({"id":"a","kind":"send","template":"t","colour":"red"})")), "steps[0].colour");
+  // The frequency governor's priority and on_cap (docs/governor.md).
+  EXPECT_TRUE(
+      Parse(doc(R"({"id":"a","kind":"send","template":"t","priority":2,"on_cap":"skip"})"), nullptr).ok());
+  EXPECT_EQ(FaultOf(doc(R"({"id":"a","kind":"send","template":"t","priority":"high"})")),
+            "steps[0].priority");
+  EXPECT_EQ(FaultOf(doc(R"({"id":"a","kind":"send","template":"t","on_cap":"drop"})")), "steps[0].on_cap");
   EXPECT_EQ(FaultOf(doc(R"({"id":"a","kind":"webhook","url":"ftp://x","secret":"0123456789abcdef"})")),
             "steps[0].url");
   EXPECT_EQ(FaultOf(doc(R"({"id":"a","kind":"exit"},{"id":"a","kind":"exit"})")), "steps[1].id");

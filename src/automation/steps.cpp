@@ -54,7 +54,14 @@ class SendStep final : public StepKind {
  public:
   std::string_view name() const override { return "send"; }
   Status Validate(const object& c) const override {
-    RAPPORT_TRY(Keys(c, {"template", "class", "topic", "data", "next", "sender"}));
+    RAPPORT_TRY(Keys(c, {"template", "class", "topic", "data", "next", "sender", "priority", "on_cap"}));
+    if (const value* p = c.if_contains("priority");
+        p && (!p->is_int64() || p->get_int64() < -1000 || p->get_int64() > 1000))
+      return Error::Invalid("priority",
+                            "priority is a whole number from -1000 to 1000 (the frequency governor)");
+    if (const value* oc = c.if_contains("on_cap");
+        oc && (!oc->is_string() || (oc->get_string() != "defer" && oc->get_string() != "skip")))
+      return Error::Invalid("on_cap", "on_cap is \"defer\" or \"skip\"");
     const value* t = c.if_contains("template");
     if (!t || !t->is_string() || t->get_string().empty())
       return Error::Invalid("template", "send needs the name of a template");
@@ -85,6 +92,10 @@ class SendStep final : public StepKind {
     ask.data["journey_id"] = c.run.journey_id;
     ask.idempotency_key = c.idempotency_key;
     if (const value* sd = cfg.if_contains("sender"); sd && sd->is_int64()) ask.sender_id = sd->get_int64();
+    ask.source = "journey:" + std::to_string(c.run.journey_id) + ":" + c.step.id;
+    if (const value* p = cfg.if_contains("priority"); p && p->is_int64())
+      ask.priority = static_cast<int>(p->get_int64());
+    ask.skip_on_cap = Str(cfg, "on_cap") == "skip";
     c.detail["template"] = ask.template_name;
     // The journey's own entry rule is checked again before each marketing send, as the send
     // service checks suppression and consent: a contact who left the segment gets nothing more.

@@ -64,6 +64,24 @@ struct MessageTracking {
   std::string html;
 };
 
+// The frequency governor's record on a marketing message (core/governance.h, campaign/governor.h,
+// migration v16).
+// What the governor decided when a marketing message was queued.
+enum class GovernorVerdict { kAllow, kDefer, kSkip };
+std::string_view GovernorVerdictName(GovernorVerdict v);  // "allowed", "deferred", "skipped"
+
+// Stored with a governed (marketing) message. Enqueue writes it; when the verdict is not kAllow,
+// the message's last_reply is `reason` and a "message.governed" event (decision, reason, source,
+// priority, until) is appended to the contact's timeline in the same transaction. A kSkip message
+// is enqueued kSuppressed; a kDefer one kQueued with next_attempt_at = the allowed moment.
+struct MessageGovernance {
+  std::string source;        // who sent it: "campaign:7", "journey:3:welcome", "api"
+  int priority = 0;          // higher wins a full cap
+  bool skip_on_cap = false;  // what the message does when a cap stops it (else it is deferred)
+  GovernorVerdict verdict = GovernorVerdict::kAllow;
+  std::string reason;  // empty when allowed
+};
+
 struct OutboxMessage {
   MessageId id = 0;
   WorkspaceId workspace_id = 0;
@@ -89,6 +107,9 @@ struct OutboxMessage {
   // Set on enqueue for a message with tracked links, a pixel or a web view; not read back in
   // claims or listings (TrackingStore reads it).
   std::optional<MessageTracking> tracking;
+  // Set on enqueue by the send service for marketing mail (MessageGovernance); not read back in
+  // claims or listings (GovernorStore::Recent reads it).
+  std::optional<MessageGovernance> governance;
 };
 
 // Why an attempt did not deliver, as the reply tells it (delivery classifies replies:

@@ -18,6 +18,7 @@
 #include "core/consent.h"
 #include "core/feed_notifier.h"
 #include "core/feedback.h"
+#include "core/governance.h"
 #include "core/journey.h"
 #include "core/message_template.h"
 #include "core/model.h"
@@ -263,6 +264,7 @@ class Store {
   virtual ConsentStore& consents() = 0;     // the consent ledger and preferences (core/consent.h)
   virtual AnalyticsStore& analytics() = 0;  // the analytics consumer's state (core/analytics_store.h)
   virtual JourneyStore& journeys() = 0;     // journeys, versions, runs (core/journey.h)
+  virtual GovernorStore& governor() = 0;    // the frequency governor's policy and facts (core/governance.h)
 
   // The key of the erasure list's HMAC (store/sql/erasure_list.h): a secret of the data
   // directory (app/ reads <data_dir>/erasure-secret). Set it before serving; every create path

@@ -174,6 +174,7 @@ struct Api::Impl {
     AddSendTimeRoutes(router, services);
     AddJourneyRoutes(router, services);
     AddSenderRoutes(router, services);
+    AddGovernorRoutes(router, services);
   }
 
   struct Admission {

@@ -97,5 +97,7 @@ void AddSendTimeRoutes(Router& router, Services& s);
 
 // Sender identities: /api/v1/senders[/{id}] (senders_handlers.cpp).
 void AddSenderRoutes(Router& router, Services& s);
+// GET/PUT /api/v1/governor: the frequency governor's policy (governor_handlers.cpp).
+void AddGovernorRoutes(Router& router, Services& s);
 
 }  // namespace rapport::http

@@ -19,15 +19,24 @@ namespace rapport::http {
 namespace {
 
 // The POST response: facts fixed when the message was accepted, so a replay returns the same body.
+// A marketing message the frequency governor deferred or skipped (docs/governor.md) says so: state
+// "suppressed" when skipped, and "governor": {decision, reason, send_at} (first response only).
 json::object EncodeAccepted(const OutboxMessage& m) {
-  return json::object{{"id", m.id},
-                      {"state", "queued"},
-                      {"class", MessageClassName(m.message_class)},
-                      {"template", m.template_name},
-                      {"contact_id", m.contact_id},
-                      {"to", m.rcpt_to},
-                      {"subject", m.subject},
-                      {"created_at", FormatTimestamp(m.created_at)}};
+  json::object o{{"id", m.id},
+                 {"state", m.state == MessageState::kSuppressed ? "suppressed" : "queued"},
+                 {"class", MessageClassName(m.message_class)},
+                 {"template", m.template_name},
+                 {"contact_id", m.contact_id},
+                 {"to", m.rcpt_to},
+                 {"subject", m.subject},
+                 {"created_at", FormatTimestamp(m.created_at)}};
+  if (m.governance && (m.governance->verdict != GovernorVerdict::kAllow || !m.governance->reason.empty())) {
+    json::object g{{"decision", GovernorVerdictName(m.governance->verdict)},
+                   {"reason", m.governance->reason}};
+    if (m.governance->verdict != GovernorVerdict::kSkip) g["send_at"] = FormatTimestamp(m.next_attempt_at);
+    o["governor"] = std::move(g);
+  }
+  return o;
 }
 
 json::object EncodeMessage(const OutboxMessage& m) {

@@ -17,6 +17,37 @@ Result<int64_t> IdOf(const json::value& v, std::string field) {
   return v.get_int64();
 }
 
+// {"source": "campaign:7", "priority": 0, "on_cap": "defer" | "skip"}, every member optional.
+Status DecodeGovernance(const json::value& v, SendRequest& out) {
+  if (!v.is_object())
+    return Error::Invalid("governance", "governance is {\"source\", \"priority\", \"on_cap\"}");
+  for (const auto& [k, x] : v.get_object()) {
+    if (k == "source") {
+      RAPPORT_ASSIGN_OR_RETURN(std::string source, StringOf(x, "governance.source"));
+      if (source.size() > 100) return Error::Invalid("governance.source", "a source is at most 100 bytes");
+      for (unsigned char c : source)
+        if (c < 0x20 || c == 0x7F)
+          return Error::Invalid("governance.source", "a source has no control characters");
+      out.governance.source = std::move(source);
+    } else if (k == "priority") {
+      if (!x.is_int64() || x.get_int64() < -1000 || x.get_int64() > 1000)
+        return Error::Invalid("governance.priority", "priority is a whole number from -1000 to 1000");
+      out.governance.priority = static_cast<int>(x.get_int64());
+    } else if (k == "on_cap") {
+      RAPPORT_ASSIGN_OR_RETURN(std::string on_cap, StringOf(x, "governance.on_cap"));
+      if (on_cap == "defer")
+        out.governance.on_cap = send::Governance::OnCap::kDefer;
+      else if (on_cap == "skip")
+        out.governance.on_cap = send::Governance::OnCap::kSkip;
+      else
+        return Error::Invalid("governance.on_cap", "on_cap is defer or skip");
+    } else {
+      return Error::Invalid("governance." + std::string(k), "unknown field '" + std::string(k) + "'");
+    }
+  }
+  return {};
+}
+
 Status DecodeReplyTo(const json::value& v, SendRequest& out) {
   std::string email;
   if (v.is_string()) {
@@ -121,6 +152,8 @@ Result<SendRequest> DecodeSendRequest(const json::value& body, std::optional<std
       } else {
         return Error::Invalid("from", "from is a sender id or a sender's from address");
       }
+    } else if (key == "governance") {
+      RAPPORT_TRY(DecodeGovernance(v, r));
     } else if (key == "headers") {
       if (!v.is_object()) return Error::Invalid("headers", "headers is an object of name -> value");
       if (v.get_object().size() > send::kMaxSendHeaders)

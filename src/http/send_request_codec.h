@@ -8,7 +8,9 @@
 //    "data": {...},                                   (extra template variables)
 //    "reply_to": "help@example.com" | {"email": "...", "name": "..."},
 //    "from": 3 | "news@example.com",                 (a sender identity: id or From address)
-//    "headers": {"X-Order-Id": "A-1001", ...}}        (extra headers)
+//    "headers": {"X-Order-Id": "A-1001", ...},        (extra headers)
+//    "governance": {"source": "app:digest", "priority": 0, "on_cap": "defer" | "skip"}}
+//                                                     (marketing: how the frequency governor treats it)
 //
 // Exactly one of template/template_id and one of contact_id/contact. Header names and values are
 // checked by the send service (the MIME writer's rules); everything else is checked here.

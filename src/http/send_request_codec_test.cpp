@@ -49,6 +49,30 @@ TEST(SendRequest, DecodesEveryField) {
             "x@y.example");
 }
 
+TEST(SendRequest, DecodesTheGovernance) {
+  auto r = Decode(
+      R"({"template":"a","contact_id":1,"class":"marketing","governance":{"source":"app:digest","priority":3,"on_cap":"skip"}})");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->governance.source, "app:digest");
+  EXPECT_EQ(r->governance.priority, 3);
+  EXPECT_EQ(r->governance.on_cap, send::Governance::OnCap::kSkip);
+  auto plain = Decode(R"({"template":"a","contact_id":1})");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->governance.source, "");
+  EXPECT_EQ(plain->governance.on_cap, send::Governance::OnCap::kDefer);
+  EXPECT_EQ(Decode(R"({"template":"a","contact_id":1,"governance":[]})").error().field, "governance");
+  EXPECT_EQ(Decode(R"({"template":"a","contact_id":1,"governance":{"on_cap":"drop"}})").error().field,
+            "governance.on_cap");
+  EXPECT_EQ(Decode(R"({"template":"a","contact_id":1,"governance":{"priority":1.5}})").error().field,
+            "governance.priority");
+  EXPECT_EQ(Decode(R"({"template":"a","contact_id":1,"governance":{"priority":5000}})").error().field,
+            "governance.priority");
+  EXPECT_EQ(Decode(R"({"template":"a","contact_id":1,"governance":{"source":"a\nb"}})").error().field,
+            "governance.source");
+  EXPECT_EQ(Decode(R"({"template":"a","contact_id":1,"governance":{"who":"x"}})").error().field,
+            "governance.who");
+}
+
 TEST(SendRequest, NamesTheBadField) {
   struct Case {
     const char* body;

@@ -19,6 +19,16 @@ inline constexpr size_t kMaxSendHeaders = 20;
 inline constexpr size_t kMaxSendDataBytes = 64 * 1024;
 inline constexpr size_t kMaxIdempotencyKeyBytes = 255;
 
+// How the frequency governor (campaign/governor.h, docs/governor.md) treats a marketing send:
+// who sends it, its priority (a higher one may take the place of a lower queued message when a
+// cap is full) and what it does when a cap stops it (deferred to the next allowed moment, or
+// skipped). Transactional mail ignores it: it is never governed.
+struct Governance {
+  std::string source;  // "campaign:7", "journey:3:welcome"; empty: "api"
+  int priority = 0;
+  enum class OnCap { kDefer, kSkip } on_cap = OnCap::kDefer;
+};
+
 struct SendRequest {
   // Exactly one of template_id and template_name.
   std::optional<TemplateId> template_id;
@@ -39,6 +49,7 @@ struct SendRequest {
   // The sender identity (core/sender.h) it is from; absent: the workspace's default sender, else
   // the configured sender (SendOptions). An unknown id is kInvalid naming "from".
   std::optional<int64_t> sender_id;
+  Governance governance;  // marketing mail only
 };
 
 }  // namespace rapport::send

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <unordered_map>
+
 #include <openssl/rand.h>
 
 #include "mail/header.h"
@@ -67,7 +70,98 @@ Error Suppressed(std::string_view reason, MessageClass c) {
                fmt::format("{}: no {} mail is sent to it", reason, MessageClassName(c)), "contact"};
 }
 
+// How far back the governor's facts reach, and what one governed message looks like to it.
+constexpr auto kGovernorLookback = campaign::kLookback;
+
+MessageGovernance Record(const Governance& g) {
+  MessageGovernance out;
+  out.source = g.source.empty() ? "api" : g.source;
+  out.priority = g.priority;
+  out.skip_on_cap = g.on_cap == Governance::OnCap::kSkip;
+  return out;
+}
+
 }  // namespace
+
+Result<campaign::GovernorPolicy> SendService::Policy(WorkspaceId ws) {
+  RAPPORT_ASSIGN_OR_RETURN(std::optional<std::string> text, store_.governor().Policy(ws));
+  if (!text) return campaign::DefaultPolicy();
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(*text, ec);
+  if (ec) return Error::Internal("the stored governor policy is not JSON");
+  return campaign::ParsePolicy(v);
+}
+
+Result<campaign::GovernorPolicy> SendService::SetGovernorPolicy(WorkspaceId ws,
+                                                                const boost::json::value& patch) {
+  std::lock_guard<std::mutex> lock(governor_mu_);
+  RAPPORT_ASSIGN_OR_RETURN(campaign::GovernorPolicy current, Policy(ws));
+  RAPPORT_ASSIGN_OR_RETURN(campaign::GovernorPolicy next, campaign::ParsePolicy(patch, current));
+  RAPPORT_TRY(store_.governor().SetPolicy(ws, boost::json::serialize(campaign::PolicyToJson(next))));
+  return next;
+}
+
+Status SendService::Govern(WorkspaceId ws, const campaign::GovernorPolicy& policy,
+                           const Governance& governance, const Contact& contact, MailFrequency frequency,
+                           std::vector<GovernedMessage>& recent, OutboxMessage& m) {
+  campaign::GovernorCandidate candidate;
+  candidate.topic = m.topic;
+  candidate.priority = governance.priority;
+  candidate.skip_on_cap = governance.on_cap == Governance::OnCap::kSkip;
+  campaign::GovernorFacts facts;
+  facts.frequency = frequency;
+  facts.timezone = contact.timezone;
+  facts.now = m.next_attempt_at;
+  campaign::GovernorDecision d;
+  // A message that was to yield may have been claimed meanwhile: decide again without it.
+  for (int round = 0;; ++round) {
+    facts.recent = recent;
+    d = campaign::Decide(policy, candidate, facts);
+    bool conflict = false;
+    for (const campaign::Yielded& y : d.yielded) {
+      MessageGovernance yg;
+      for (const GovernedMessage& r : recent)
+        if (r.id == y.id) yg = MessageGovernance{r.source, r.priority, r.skip_on_cap, y.verdict, y.reason};
+      yg.verdict = y.verdict;
+      yg.reason = y.reason;
+      Status st = store_.governor().Yield(ws, y.id, yg, y.until);
+      if (!st.ok() && st.error().code != ErrorCode::kConflict && st.error().code != ErrorCode::kNotFound)
+        return st;
+      for (GovernedMessage& r : recent) {
+        if (r.id != y.id) continue;
+        if (!st.ok()) {
+          r.state = MessageState::kSending;  // no longer queued: it keeps its place
+          conflict = true;
+        } else if (y.verdict == GovernorVerdict::kSkip) {
+          r.state = MessageState::kSuppressed;
+        } else {
+          r.at = y.until;
+        }
+      }
+    }
+    if (!conflict || round >= 3) break;
+  }
+  MessageGovernance g = Record(governance);
+  g.verdict = d.verdict;
+  g.reason = d.reason;
+  if (d.verdict == GovernorVerdict::kSkip) {
+    m.state = MessageState::kSuppressed;
+  } else {
+    m.next_attempt_at = d.at;
+    GovernedMessage placed;  // not stored yet: it counts, and cannot yield (not kQueued to the engine)
+    placed.id = -static_cast<MessageId>(recent.size()) - 1;
+    placed.state = MessageState::kSending;
+    placed.contact_id = contact.id;
+    placed.at = d.at;
+    placed.topic = m.topic;
+    placed.priority = g.priority;
+    placed.skip_on_cap = g.skip_on_cap;
+    placed.source = g.source;
+    recent.push_back(std::move(placed));  // a later recipient of the same bulk sees it
+  }
+  m.governance = std::move(g);
+  return {};
+}
 
 SendService::SendService(Store& store, const Clock& clock, const tracking::LinkSigner& links,
                          SendOptions options, const MailRule& rule)
@@ -165,7 +259,8 @@ Result<Contact> SendService::ResolveContact(WorkspaceId ws, const SendRequest& r
 // The rule's answer for this contact, reading the facts it needs (the topic subscription).
 // A store failure is returned through `error` (and the answer is then meaningless).
 std::optional<std::string> SendService::Refusal(WorkspaceId ws, const Contact& contact, MessageClass c,
-                                                const std::optional<std::string>& topic, Status& error) {
+                                                const std::optional<std::string>& topic, Status& error,
+                                                MailFrequency* frequency) {
   MailCandidate candidate;
   candidate.status = contact.status;
   candidate.message_class = c;
@@ -177,6 +272,7 @@ std::optional<std::string> SendService::Refusal(WorkspaceId ws, const Contact& c
       return std::nullopt;
     }
     candidate.paused_until = prefs->paused_until;
+    if (frequency) *frequency = prefs->frequency;
   }
   if (topic) {
     candidate.topic = *topic;
@@ -289,7 +385,8 @@ Result<SendOutcome> SendService::Send(WorkspaceId ws, SendRequest req) {
   }
   RAPPORT_ASSIGN_OR_RETURN(Contact contact, ResolveContact(ws, req));
   Status lookup;
-  if (auto reason = Refusal(ws, contact, req.message_class, req.topic, lookup))
+  MailFrequency frequency = MailFrequency::kEverything;
+  if (auto reason = Refusal(ws, contact, req.message_class, req.topic, lookup, &frequency))
     return Suppressed(*reason, req.message_class);
   RAPPORT_TRY(lookup);
 
@@ -298,7 +395,18 @@ Result<SendOutcome> SendService::Send(WorkspaceId ws, SendRequest req) {
   RAPPORT_ASSIGN_OR_RETURN(
       OutboxMessage m, Build(ws, tpl, *compiled, contact, req.message_class, req.topic, std::move(req.data),
                              std::move(headers), std::move(reply_to), key, tracking, from));
+  // Marketing mail: the governor's decision and the enqueue, one at a time in this process.
+  std::unique_lock<std::mutex> governed;
+  if (req.message_class == MessageClass::kMarketing) {
+    governed = std::unique_lock<std::mutex>(governor_mu_);
+    RAPPORT_ASSIGN_OR_RETURN(campaign::GovernorPolicy policy, Policy(ws));
+    const ContactId ids[] = {contact.id};
+    RAPPORT_ASSIGN_OR_RETURN(std::vector<GovernedMessage> recent,
+                             store_.governor().Recent(ws, ids, m.next_attempt_at - kGovernorLookback));
+    RAPPORT_TRY(Govern(ws, policy, req.governance, contact, frequency, recent, m));
+  }
   RAPPORT_ASSIGN_OR_RETURN(EnqueueResult queued, store_.outbox().Enqueue(m));
+  if (governed.owns_lock()) governed.unlock();
   // Another request with the same key won the race: answer as its replay.
   if (!queued.created) return ReplayOrConflict(std::move(queued.message), req, &tpl, &contact);
   if (options_.on_queued) options_.on_queued(req.message_class);
@@ -320,29 +428,70 @@ Result<std::vector<Result<SendOutcome>>> SendService::SendBulk(WorkspaceId ws, c
   std::vector<OutboxMessage> batch;
   std::vector<size_t> slot;  // batch index -> recipient index
   batch.reserve(bulk.recipients.size());
-  for (size_t i = 0; i < bulk.recipients.size(); ++i) {
-    const BulkRecipient& r = bulk.recipients[i];
-    auto contact = store_.contacts().Get(ws, r.contact_id);
-    if (!contact.ok()) {
-      out[i] = contact.error();
-      continue;
+  // Marketing mail is governed: the policy once, the facts of each chunk of recipients in one
+  // lookup (GovernorStore::Recent), the decisions and the enqueue one bulk at a time.
+  const bool governed = bulk.message_class == MessageClass::kMarketing;
+  std::unique_lock<std::mutex> governor_lock;
+  campaign::GovernorPolicy policy;
+  if (governed) {
+    governor_lock = std::unique_lock<std::mutex>(governor_mu_);
+    RAPPORT_ASSIGN_OR_RETURN(policy, Policy(ws));
+  }
+  constexpr size_t kGovernChunk = 512;
+  struct Pending {
+    size_t index;
+    Contact contact;
+    MailFrequency frequency;
+  };
+  std::vector<Pending> pending;
+  std::unordered_map<ContactId, std::vector<GovernedMessage>> recent;
+  for (size_t begin = 0; begin < bulk.recipients.size(); begin += kGovernChunk) {
+    const size_t end = std::min(bulk.recipients.size(), begin + kGovernChunk);
+    pending.clear();
+    for (size_t i = begin; i < end; ++i) {
+      const BulkRecipient& r = bulk.recipients[i];
+      auto contact = store_.contacts().Get(ws, r.contact_id);
+      if (!contact.ok()) {
+        out[i] = contact.error();
+        continue;
+      }
+      Status lookup;
+      MailFrequency frequency = MailFrequency::kEverything;
+      if (auto reason = Refusal(ws, *contact, bulk.message_class, bulk.topic, lookup, &frequency)) {
+        out[i] = Suppressed(*reason, bulk.message_class);
+        continue;
+      }
+      if (!lookup.ok()) return lookup.error();
+      pending.push_back({i, std::move(contact).value(), frequency});
     }
-    Status lookup;
-    if (auto reason = Refusal(ws, *contact, bulk.message_class, bulk.topic, lookup)) {
-      out[i] = Suppressed(*reason, bulk.message_class);
-      continue;
+    Timestamp now = clock_.Now();
+    if (governed && !pending.empty()) {
+      std::vector<ContactId> ids;
+      ids.reserve(pending.size());
+      for (const Pending& p : pending)
+        if (!recent.contains(p.contact.id)) ids.push_back(p.contact.id);
+      std::sort(ids.begin(), ids.end());
+      ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+      RAPPORT_ASSIGN_OR_RETURN(std::vector<GovernedMessage> facts,
+                               store_.governor().Recent(ws, ids, now - kGovernorLookback));
+      for (ContactId id : ids) recent[id];  // known, even with no message
+      for (GovernedMessage& f : facts) recent[f.contact_id].push_back(std::move(f));
     }
-    if (!lookup.ok()) return lookup.error();
-    boost::json::object data = bulk.data;
-    for (const auto& [k, v] : r.data) data[k] = v;
-    auto m = Build(ws, tpl, *compiled, *contact, bulk.message_class, bulk.topic, std::move(data), {},
-                   std::nullopt, r.idempotency_key, tracking, from);
-    if (!m.ok()) {
-      out[i] = m.error();
-      continue;
+    for (Pending& p : pending) {
+      const BulkRecipient& r = bulk.recipients[p.index];
+      boost::json::object data = bulk.data;
+      for (const auto& [k, v] : r.data) data[k] = v;
+      auto m = Build(ws, tpl, *compiled, p.contact, bulk.message_class, bulk.topic, std::move(data), {},
+                     std::nullopt, r.idempotency_key, tracking, from);
+      if (!m.ok()) {
+        out[p.index] = m.error();
+        continue;
+      }
+      if (governed)
+        RAPPORT_TRY(Govern(ws, policy, bulk.governance, p.contact, p.frequency, recent[p.contact.id], *m));
+      batch.push_back(std::move(m).value());
+      slot.push_back(p.index);
     }
-    batch.push_back(std::move(m).value());
-    slot.push_back(i);
   }
   if (batch.empty()) return out;
   RAPPORT_ASSIGN_OR_RETURN(std::vector<Result<EnqueueResult>> queued, store_.outbox().EnqueueBatch(batch));

@@ -11,6 +11,13 @@
 //   4. the template is resolved and compiled once per saved version (TemplateCache);
 //   5. the contact is resolved (created when named by an unknown email);
 //   6. the MailRule decides whether this contact may get this mail now (kSuppressed otherwise);
+//   6b. marketing mail asks the frequency governor (campaign/governor.h, docs/governor.md) with
+//      the workspace's policy and the contact's recent marketing messages: allowed, deferred
+//      (queued with next_attempt_at = the allowed moment) or skipped (recorded kSuppressed);
+//      either way with the decision's reason as last_reply and a "message.governed" event.
+//      A lower-priority queued message that yields its place is moved or skipped first
+//      (GovernorStore::Yield). Governed decisions and their enqueues are serialized within the
+//      process, so two sends to one contact cannot both take its last slot;
 //   7. the signed unsubscribe link, the composition (Liquid -> MIME) and the enqueue.
 //      A message with an HTML part gets a random tracking key, a web-view link
 //      (`view_in_browser_url`) and, unless tracking is off for its template, its topic or its
@@ -28,10 +35,12 @@
 #pragma once
 
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "campaign/governor.h"
 #include "compose/composer.h"
 #include "core/clock.h"
 #include "core/mail_rule.h"
@@ -80,6 +89,7 @@ struct BulkSend {
   boost::json::object data;  // shared by every recipient
   std::vector<BulkRecipient> recipients;
   std::optional<int64_t> sender_id;  // as SendRequest::sender_id
+  Governance governance;  // marketing mail only
 };
 
 class SendService {
@@ -93,6 +103,13 @@ class SendService {
   // One result per recipient, in order; the call fails only when the template or the store does.
   Result<std::vector<Result<SendOutcome>>> SendBulk(WorkspaceId ws, const BulkSend& bulk);
 
+  // The workspace's frequency governor policy (campaign::DefaultPolicy() until it sets one), and
+  // its change: the members of `patch` (campaign::ParsePolicy's JSON form) over the current
+  // policy; kInvalid naming the member. Later sends use the new policy; queued ones keep their
+  // places.
+  Result<campaign::GovernorPolicy> GovernorPolicy(WorkspaceId ws) { return Policy(ws); }
+  Result<campaign::GovernorPolicy> SetGovernorPolicy(WorkspaceId ws, const boost::json::value& patch);
+
   TemplateCache& templates() { return templates_; }
   const SendOptions& options() const { return options_; }
 
@@ -105,7 +122,16 @@ class SendService {
   Result<ResolvedSender> ResolveSender(WorkspaceId ws, const std::optional<int64_t>& id, MessageClass c);
   Result<Topic> CheckTopic(WorkspaceId ws, const std::string& key);
   std::optional<std::string> Refusal(WorkspaceId ws, const Contact& contact, MessageClass c,
-                                     const std::optional<std::string>& topic, Status& error);
+                                     const std::optional<std::string>& topic, Status& error,
+                                     MailFrequency* frequency = nullptr);
+  // The workspace's governor policy (campaign::DefaultPolicy() when it never set one).
+  Result<campaign::GovernorPolicy> Policy(WorkspaceId ws);
+  // Decides message `m` (built, not queued) for `contact` with `recent` (the contact's marketing
+  // messages, updated with `m` as placed) and applies what yields; sets m.governance, its state
+  // and next_attempt_at.
+  Status Govern(WorkspaceId ws, const campaign::GovernorPolicy& policy, const Governance& governance,
+                const Contact& contact, MailFrequency frequency, std::vector<GovernedMessage>& recent,
+                OutboxMessage& m);
   Result<OutboxMessage> Build(WorkspaceId ws, const MessageTemplate& tpl,
                               const compose::CompiledTemplate& compiled, const Contact& contact,
                               MessageClass c, const std::optional<std::string>& topic,
@@ -119,6 +145,7 @@ class SendService {
   SendOptions options_;
   const MailRule& rule_;
   TemplateCache templates_;
+  std::mutex governor_mu_;  // one governed decision and its enqueue at a time
 };
 
 }  // namespace rapport::send

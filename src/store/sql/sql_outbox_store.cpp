@@ -7,6 +7,7 @@
 #include "core/mail_rule.h"
 #include "store/sql/codec.h"
 #include "store/sql/lease_claim.h"
+#include "store/sql/sql_governor_store.h"
 #include "store/sql/sql_store.h"
 #include "store/sql/statement_set.h"
 
@@ -191,24 +192,42 @@ Result<EnqueueResult> EnqueueIn(Session& s, const OutboxMessage& m, Timestamp no
       "rcpt_to, "
       "subject, idempotency_key, attempts, next_attempt_at, created_at, updated_at, last_reply, "
       "lease_owner, "
-      "lease_until, topic) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $11, $11, '', '', 0, $12) "
+      "lease_until, topic, governed_at, gov_source, gov_priority, gov_skip) VALUES ($1, $2, $3, $4, $5, $6, "
+      "$7, "
+      "$8, $9, 0, $10, $11, $11, $13, '', 0, $12, $14, $15, $16, $17) "
       "RETURNING " +
       std::string(kMessageColumns);
-  RAPPORT_TRY(
-      s.Exec(sql,
-             {m.workspace_id, m.contact_id, MessageClassName(m.message_class), MessageStateName(m.state),
-              std::string_view(m.template_name), std::string_view(m.mail_from), std::string_view(m.rcpt_to),
-              std::string_view(m.subject), OptParam(m.idempotency_key), ToMicros(m.next_attempt_at),
-              ToMicros(created), OptParam(m.topic)},
-             [&](const Row& r) { row = ReadMessage(r); }));
+  // Marketing mail is placed at its next attempt for the frequency governor (core/governance.h);
+  // a governed message that was deferred or skipped says why in last_reply.
+  const MessageGovernance* g = m.governance ? &*m.governance : nullptr;
+  const bool marketing = m.message_class == MessageClass::kMarketing;
+  // Allowed with a reason: it took the place of a lower-priority message (recorded too).
+  const bool stopped = g && (g->verdict != GovernorVerdict::kAllow || !g->reason.empty());
+  RAPPORT_TRY(s.Exec(
+      sql,
+      {m.workspace_id, m.contact_id, MessageClassName(m.message_class), MessageStateName(m.state),
+       std::string_view(m.template_name), std::string_view(m.mail_from), std::string_view(m.rcpt_to),
+       std::string_view(m.subject), OptParam(m.idempotency_key), ToMicros(m.next_attempt_at),
+       ToMicros(created), OptParam(m.topic), std::string_view(stopped ? g->reason : std::string_view()),
+       marketing ? Param(ToMicros(m.next_attempt_at)) : Param(nullptr),
+       std::string_view(g ? std::string_view(g->source) : std::string_view()), int64_t{g ? g->priority : 0},
+       int64_t{g && g->skip_on_cap ? 1 : 0}},
+      [&](const Row& r) { row = ReadMessage(r); }));
   if (!row) return Error::Internal("insert returned no row");
   RAPPORT_TRY(s.Exec("INSERT INTO outbox_bodies (contact_id, message_id, mime) VALUES ($1, $2, $3)",
                      {m.contact_id, row->id, Blob{m.mime}}));
   if (m.tracking) RAPPORT_TRY(InsertTrackingIn(s, m, row->id));
   row->mime = m.mime;
   row->size = static_cast<int64_t>(m.mime.size());
+  row->governance = m.governance;
   json::object props;
   props["subject"] = m.subject;
+  if (stopped) {
+    std::optional<Timestamp> until;
+    if (g->verdict == GovernorVerdict::kDefer) until = m.next_attempt_at;
+    RAPPORT_TRY(RecordGovernedIn(s, *row, *g, until, created));
+    if (m.state == MessageState::kSuppressed) props["reason"] = g->reason;
+  }
   RAPPORT_TRY(TimelineEvent(s, *row,
                             m.state == MessageState::kSuppressed ? "message.suppressed" : "message.queued",
                             std::move(props), created));

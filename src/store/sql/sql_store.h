@@ -20,6 +20,7 @@
 #include "store/sql/database.h"
 #include "store/sql/erasure_list.h"
 #include "store/sql/sql_analytics_store.h"
+#include "store/sql/sql_governor_store.h"
 #include "store/sql/sql_journey_store.h"
 #include "store/sql/sql_segment_store.h"
 #include "store/sql/sql_sender_store.h"
@@ -328,6 +329,7 @@ class SqlStore final : public Store {
   ConsentStore& consents() override { return consents_; }
   AnalyticsStore& analytics() override { return analytics_; }
   JourneyStore& journeys() override { return journeys_; }
+  GovernorStore& governor() override { return governor_; }
 
   void SetErasureKey(std::string key) override { erasure_.Set(std::move(key)); }
 
@@ -358,6 +360,7 @@ class SqlStore final : public Store {
   SqlAnalyticsStore analytics_;
   SqlJourneyStore journeys_;
   SqlSenderStore senders_;
+  SqlGovernorStore governor_;
 };
 
 }  // namespace rapport::sql

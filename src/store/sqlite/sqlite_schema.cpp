@@ -593,6 +593,23 @@ CREATE TABLE senders (
 CREATE UNIQUE INDEX senders_default ON senders (workspace_id) WHERE is_default = 1;
 )sql";
 
+// v16: the frequency governor (campaign/governor.h, docs/governor.md): the moment each marketing
+// message is placed at (what the caps count; created_at for older messages) and its source,
+// priority and on_cap, indexed per contact; and each workspace's policy document.
+constexpr const char* kV16 = R"sql(
+ALTER TABLE outbox_messages ADD COLUMN governed_at INTEGER;
+ALTER TABLE outbox_messages ADD COLUMN gov_source TEXT NOT NULL DEFAULT '';
+ALTER TABLE outbox_messages ADD COLUMN gov_priority INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbox_messages ADD COLUMN gov_skip INTEGER NOT NULL DEFAULT 0;
+UPDATE outbox_messages SET governed_at = created_at WHERE lane = 'marketing';
+CREATE INDEX outbox_governed ON outbox_messages (contact_id, governed_at) WHERE governed_at IS NOT NULL;
+CREATE TABLE governor_policies (
+  workspace_id INTEGER PRIMARY KEY,
+  policy TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+)sql";
+
 }  // namespace
 
 std::vector<sql::Migration> SqliteMigrations() {
@@ -610,7 +627,8 @@ std::vector<sql::Migration> SqliteMigrations() {
           {12, "the consent ledger and preferences", kV12},
           {13, "analytics state", kV13},
           {14, "journeys", kV14},
-          {15, "sender identities", kV15}};
+          {15, "sender identities", kV15},
+          {16, "the frequency governor", kV16}};
 }
 
 }  // namespace rapport::sqlite
