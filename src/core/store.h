@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/analytics_store.h"
+#include "core/campaign.h"
 #include "core/consent.h"
 #include "core/feed_notifier.h"
 #include "core/feedback.h"
@@ -268,6 +269,9 @@ class Store {
   // (contacts, events, import, send) refuses an address erased under this key or, for tombstones
   // written before keys existed, under the bare SHA-256. Thread-safe.
   virtual void SetErasureKey(std::string key) = 0;
+
+  // Campaigns, their occurrences and frozen recipients (core/campaign.h).
+  virtual CampaignStore& campaigns() = 0;
 };
 
 }  // namespace rapport

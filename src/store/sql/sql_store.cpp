@@ -41,7 +41,8 @@ SqlStore::SqlStore(std::unique_ptr<Database> db, std::vector<Migration> migratio
       feedback_(*db_, clock),
       consents_(*db_, clock),
       analytics_(*db_, clock),
-      journeys_(*db_, clock) {}
+      journeys_(*db_, clock),
+      campaigns_(*db_, clock) {}
 
 SqlStore::~SqlStore() = default;
 

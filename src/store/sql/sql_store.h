@@ -20,6 +20,7 @@
 #include "store/sql/database.h"
 #include "store/sql/erasure_list.h"
 #include "store/sql/sql_analytics_store.h"
+#include "store/sql/sql_campaign_store.h"
 #include "store/sql/sql_journey_store.h"
 #include "store/sql/sql_segment_store.h"
 #include "store/sql/sql_work_queue_store.h"
@@ -327,6 +328,7 @@ class SqlStore final : public Store {
   ConsentStore& consents() override { return consents_; }
   AnalyticsStore& analytics() override { return analytics_; }
   JourneyStore& journeys() override { return journeys_; }
+  CampaignStore& campaigns() override { return campaigns_; }
 
   void SetErasureKey(std::string key) override { erasure_.Set(std::move(key)); }
 
@@ -354,6 +356,7 @@ class SqlStore final : public Store {
   SqlConsentStore consents_;
   SqlAnalyticsStore analytics_;
   SqlJourneyStore journeys_;
+  SqlCampaignStore campaigns_;
 };
 
 }  // namespace rapport::sql
