@@ -21,6 +21,8 @@ std::string AnalyticsService::TimezoneOf(WorkspaceId ws) {
 
 Status AnalyticsService::LoadLocked() {
   book_ = std::make_unique<ReportBook>(options_, [this](WorkspaceId ws) { return TimezoneOf(ws); });
+  send_time_ =
+      std::make_unique<SendTimeBook>(options_.send_time, [this](WorkspaceId ws) { return TimezoneOf(ws); });
   RAPPORT_ASSIGN_OR_RETURN(position_, store_.feed().Position(kConsumerName));
   RAPPORT_TRY(store_.analytics().ForEachDaily([&](const AnalyticsDailyValue& v) {
     book_->LoadDaily(v);
@@ -29,6 +31,7 @@ Status AnalyticsService::LoadLocked() {
   RAPPORT_TRY(store_.analytics().ForEachEntity(
       [&](WorkspaceId ws, std::string_view kind, int64_t id, std::string_view state) {
         book_->LoadEntity(ws, kind, id, state);
+        send_time_->LoadEntity(ws, kind, id, state);
         return true;
       }));
   book_->Rebuilt();
@@ -91,7 +94,10 @@ Result<size_t> AnalyticsService::StepLocked() {
   while (true) {
     RAPPORT_ASSIGN_OR_RETURN(std::vector<Event> batch, store_.feed().Read(position_, kBatch));
     int64_t now = ToMicros(clock_.Now());
-    for (const Event& e : batch) book_->Apply(e, now);
+    for (const Event& e : batch) {
+      book_->Apply(e, now);
+      send_time_->Apply(e);
+    }
     next_deadline_ = book_->Advance(now);
     int64_t position = batch.empty() ? position_ : batch.back().position;
     std::vector<LifecycleChange> changes = book_->TakeLifecycleChanges();
@@ -120,6 +126,7 @@ Result<size_t> AnalyticsService::StepLocked() {
     std::vector<AnalyticsDailyValue> daily;
     std::vector<AnalyticsEntityWrite> entities;
     book_->TakeChanges(daily, entities);
+    send_time_->TakeChanges(entities);
     if (batch.empty() && daily.empty() && entities.empty()) break;
     Status st = store_.analytics().Commit(kConsumerName, position, daily, entities);
     if (!st.ok()) {
@@ -199,6 +206,13 @@ Result<ClvModel> AnalyticsService::Model(WorkspaceId ws) {
   RAPPORT_TRY(CatchUp());
   std::lock_guard lock(mu_);
   return book_->FitModel(ws, ToMicros(clock_.Now()));
+}
+
+Result<SendTimeProfile> AnalyticsService::SendTime(WorkspaceId ws, ContactId id, std::string_view timezone,
+                                                   bool catch_up) {
+  if (catch_up) RAPPORT_TRY(CatchUp());
+  std::lock_guard lock(mu_);
+  return send_time_->Profile(ws, id, timezone);
 }
 
 }  // namespace rapport::analytics

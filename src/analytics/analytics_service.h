@@ -51,6 +51,11 @@ class AnalyticsService {
   Result<ReportBook::MessageView> Message(WorkspaceId ws, int64_t message_id);
   // The workspace's CLV model, fitted now.
   Result<ClvModel> Model(WorkspaceId ws);
+  // The contact's send-time profile (send_time.h); `timezone` is the contact's zone now (empty:
+  // the workspace's default). Without catch_up it reads what is folded already (at most about a
+  // second behind the log while the consumer thread runs): for callers asking for many contacts.
+  Result<SendTimeProfile> SendTime(WorkspaceId ws, ContactId id, std::string_view timezone,
+                                   bool catch_up = true);
   int64_t position();
 
  private:
@@ -64,8 +69,9 @@ class AnalyticsService {
   const Clock& clock_;
   AnalyticsOptions options_;
   std::mutex mu_;
-  std::unique_ptr<ReportBook> book_;  // guarded by mu_
-  int64_t position_ = 0;              // guarded by mu_
+  std::unique_ptr<ReportBook> book_;         // guarded by mu_
+  std::unique_ptr<SendTimeBook> send_time_;  // guarded by mu_
+  int64_t position_ = 0;                     // guarded by mu_
   std::optional<int64_t> next_deadline_;
   std::atomic<bool> running_{false};
   Alarm alarm_;

@@ -24,6 +24,7 @@
 #include "analytics/engagement.h"
 #include "analytics/lifecycle.h"
 #include "analytics/metrics.h"
+#include "analytics/send_time.h"
 #include "core/analytics_store.h"
 #include "core/model.h"
 
@@ -43,6 +44,7 @@ struct AnalyticsOptions {
   std::map<std::string, double> engagement_events;
   LifecycleOptions lifecycle;
   ClvOptions clv;
+  SendTimeOptions send_time;  // send_time.h
 };
 
 inline constexpr std::string_view kLifecycleChanged = "lifecycle_changed";

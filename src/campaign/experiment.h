@@ -1,6 +1,6 @@
 // Experiments and holdouts, as pure functions (no I/O, no clock): who is in which arm, which
 // variant won, and what the mail did against the holdout. The campaign engine calls them; the
-// statistics are documented in docs/campaigns.md (priors, thresholds, the sample-ratio check).
+// statistics are documented in docs/experiments.md (priors, thresholds, the sample-ratio check).
 #pragma once
 
 #include <cstdint>
@@ -77,5 +77,36 @@ struct Lift {
 
 Lift ConversionLift(const ArmOutcome& treated, const ArmOutcome& holdout);
 Lift RevenueLift(const ArmOutcome& treated, const ArmOutcome& holdout);
+
+// --- Additions beside the declared seam.
+
+// The sample-ratio mismatch test on its own: the p-value of Pearson's chi-square goodness of fit
+// of `observed` counts against `expected_shares` (empty or of another size: an even split; shares
+// need not sum to 1). 1 for fewer than two arms or no observations; 0 when an arm expected to
+// be empty has members.
+double SampleRatioPValue(const std::vector<int64_t>& observed,
+                         const std::vector<double>& expected_shares = {});
+
+// ConversionLift for the rate metrics (human opens, clicks, conversions), RevenueLift for revenue
+// per recipient.
+Lift MetricLift(WinnerMetric metric, const ArmOutcome& treated, const ArmOutcome& control);
+
+// "Did it help?" for a treatment against a control: send-time optimization against a fixed send
+// time, a campaign against its holdout. kHelped when P(treated better) >= min_probability, kHurt
+// when P(treated worse) >= min_probability, otherwise kInconclusive (also when an arm is empty).
+enum class Verdict { kHelped, kHurt, kInconclusive };
+
+struct Comparison {
+  Lift lift;
+  Verdict verdict = Verdict::kInconclusive;
+  // For the report, e.g. "Send-time optimization helped: it raised human unique opens from 10.0%
+  // (a fixed time) to 12.1%, +2.1 points (95% interval +1.2 points to +3.0 points); probability
+  // 0.99 that it helped."
+  std::string sentence;
+};
+
+Comparison Compare(WinnerMetric metric, const ArmOutcome& treated, const ArmOutcome& control,
+                   std::string_view treated_name, std::string_view control_name,
+                   double min_probability = 0.90);
 
 }  // namespace rapport::campaign

@@ -1,0 +1,314 @@
+#include "analytics/send_time.h"
+
+#include <date/tz.h>
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+
+namespace rapport::analytics {
+
+namespace {
+
+constexpr int64_t kMicrosPerHour = int64_t{3600} * 1000000;
+constexpr int64_t kMicrosPerDay = 24 * kMicrosPerHour;
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+int64_t FloorMod(int64_t a, int64_t b) { return a - FloorDiv(a, b) * b; }
+
+int64_t OffsetMicros(Timestamp t, const date::time_zone& zone) {
+  const date::sys_info info = zone.get_info(std::chrono::floor<std::chrono::seconds>(t));
+  return std::chrono::duration_cast<Micros>(info.offset).count();
+}
+
+bool IsMachine(const json::object& o) {
+  const json::value* v = o.if_contains("machine");
+  return v && v->is_bool() && v->get_bool();
+}
+
+std::optional<std::string> String(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  if (v && v->is_string()) return std::string(v->get_string());
+  return std::nullopt;
+}
+
+int64_t Integer(const json::value& v) {
+  if (v.is_int64()) return v.get_int64();
+  if (v.is_uint64()) return static_cast<int64_t>(v.get_uint64());
+  if (v.is_double()) return static_cast<int64_t>(v.get_double());
+  return 0;
+}
+
+json::array Encode(const std::vector<std::pair<int, HourCounts>>& hours) {
+  json::array a;
+  for (const auto& [h, c] : hours) a.push_back(json::array{h, c.opens, c.clicks});
+  return a;
+}
+
+// [[hour, opens, clicks], ...] -> (hour, counts); malformed rows are skipped.
+std::vector<std::pair<int, HourCounts>> Decode(const json::object& o) {
+  std::vector<std::pair<int, HourCounts>> out;
+  const json::value* h = o.if_contains("hours");
+  if (!h || !h->is_array()) return out;
+  for (const json::value& row : h->get_array()) {
+    if (!row.is_array() || row.get_array().size() != 3) continue;
+    const auto& r = row.get_array();
+    const int64_t hour = Integer(r[0]);
+    if (hour < 0 || hour >= kHoursPerWeek) continue;
+    out.emplace_back(static_cast<int>(hour), HourCounts{Integer(r[1]), Integer(r[2])});
+  }
+  return out;
+}
+
+}  // namespace
+
+double Weighted(const HourCounts& c, const SendTimeOptions& o) {
+  return o.open_weight * static_cast<double>(c.opens) + o.click_weight * static_cast<double>(c.clicks);
+}
+
+WeekWeights PopulationPrior(const WeekCounts& population, const SendTimeOptions& o) {
+  WeekWeights raw{};
+  double total = 0;
+  for (int h = 0; h < kHoursPerWeek; ++h) {
+    raw[static_cast<size_t>(h)] = std::max(0.0, Weighted(population[static_cast<size_t>(h)], o));
+    total += raw[static_cast<size_t>(h)];
+  }
+  const double b = std::max(o.population_strength, 0.0);
+  WeekWeights pi{};
+  if (total + b <= 0) {
+    pi.fill(1.0 / kHoursPerWeek);
+    return pi;
+  }
+  for (int h = 0; h < kHoursPerWeek; ++h) {
+    const double prev = raw[static_cast<size_t>((h + kHoursPerWeek - 1) % kHoursPerWeek)];
+    const double next = raw[static_cast<size_t>((h + 1) % kHoursPerWeek)];
+    const double smoothed = 0.25 * prev + 0.5 * raw[static_cast<size_t>(h)] + 0.25 * next;
+    pi[static_cast<size_t>(h)] = (smoothed + b / kHoursPerWeek) / (total + b);
+  }
+  return pi;
+}
+
+WeekWeights ContactPosterior(const WeekCounts& own, const WeekWeights& prior, const SendTimeOptions& o) {
+  double n = 0;
+  for (const HourCounts& c : own) n += std::max(0.0, Weighted(c, o));
+  const double a = std::max(o.contact_strength, 0.0);
+  WeekWeights w{};
+  if (n <= 0) return prior;  // exactly the population's pattern
+  for (size_t h = 0; h < w.size(); ++h) w[h] = (std::max(0.0, Weighted(own[h], o)) + a * prior[h]) / (n + a);
+  return w;
+}
+
+const date::time_zone* ZoneOrUtc(std::string_view name) {
+  if (!name.empty()) {
+    try {
+      return date::locate_zone(name);
+    } catch (const std::exception&) {
+    }
+  }
+  return date::locate_zone("UTC");
+}
+
+int HourOfWeek(Timestamp t, const date::time_zone& zone) {
+  const int64_t local = ToMicros(t) + OffsetMicros(t, zone);
+  const int64_t day = FloorDiv(local, kMicrosPerDay);
+  const int64_t hour = FloorMod(local, kMicrosPerDay) / kMicrosPerHour;
+  const int64_t weekday = FloorMod(day + 4, 7);  // 1970-01-01 was a Thursday; 0 = Sunday
+  return static_cast<int>(weekday * 24 + hour);
+}
+
+Result<SendTimeChoice> BestInWindow(const WeekWeights& weights, const date::time_zone& zone, Timestamp start,
+                                    Timestamp end, bool personal) {
+  if (end <= start) return Error::Invalid("window", "the send-time window is empty");
+  auto choice_at = [&](Timestamp t) {
+    const int h = HourOfWeek(t, zone);
+    return SendTimeChoice{
+        .at = t, .hour_of_week = h, .expected = weights[static_cast<size_t>(h)], .personal = personal};
+  };
+  SendTimeChoice best = choice_at(start);
+  if (end - start < std::chrono::hours(1)) return best;
+  // Every hour of the week comes up within 8 days, even across a DST change: a longer window
+  // only repeats them, and the earliest wins ties.
+  Timestamp t = start;
+  for (int i = 0; i < 8 * 24 + 2; ++i) {
+    const int64_t local = ToMicros(t) + OffsetMicros(t, zone);
+    t += Micros(kMicrosPerHour - FloorMod(local, kMicrosPerHour));  // the next local top of the hour
+    if (t >= end) break;
+    const SendTimeChoice c = choice_at(t);
+    if (c.expected > best.expected) best = c;
+  }
+  return best;
+}
+
+SendTimeBook::SendTimeBook(SendTimeOptions options, TimezoneFn workspace_timezone)
+    : options_(options), workspace_timezone_(std::move(workspace_timezone)) {}
+
+const date::time_zone* SendTimeBook::ZoneOf(WorkspaceId ws, const std::string& contact_timezone) {
+  if (!contact_timezone.empty()) return ZoneOrUtc(contact_timezone);
+  auto it = workspace_zones_.find(ws);
+  if (it == workspace_zones_.end())
+    it = workspace_zones_.emplace(ws, workspace_timezone_ ? workspace_timezone_(ws) : "UTC").first;
+  return ZoneOrUtc(it->second);
+}
+
+void SendTimeBook::Count(ContactState& c, int hour, const HourCounts& delta) {
+  auto it = std::lower_bound(c.hours.begin(), c.hours.end(), hour,
+                             [](const Entry& e, int h) { return e.hour < h; });
+  if (it == c.hours.end() || it->hour != hour) it = c.hours.insert(it, Entry{static_cast<uint8_t>(hour), {}});
+  it->counts.opens += delta.opens;
+  it->counts.clicks += delta.clicks;
+  HourCounts& p = population_[c.ws][static_cast<size_t>(hour)];
+  p.opens += delta.opens;
+  p.clicks += delta.clicks;
+  dirty_population_.insert(c.ws);
+}
+
+void SendTimeBook::Apply(const Event& e) {
+  const std::string& n = e.name;
+  if (n == "email_opened" || n == "email_clicked") {
+    if (IsMachine(e.properties)) return;
+    auto [it, fresh] = contacts_.try_emplace(e.contact_id);
+    ContactState& c = it->second;
+    if (fresh) c.ws = e.workspace_id;
+    const int hour = HourOfWeek(e.occurred_at, *ZoneOf(c.ws, c.timezone));
+    Count(c, hour, n == "email_clicked" ? HourCounts{.clicks = 1} : HourCounts{.opens = 1});
+    dirty_contacts_.insert(e.contact_id);
+    removed_contacts_.erase(e.contact_id);
+    return;
+  }
+  if (n == "contact.created" || n == "contact.updated") {
+    std::optional<std::string> tz;
+    if (n == "contact.created") {
+      tz = String(e.properties, "timezone");
+    } else if (const json::value* ch = e.properties.if_contains("changes"); ch && ch->is_object()) {
+      if (const json::value* z = ch->get_object().if_contains("timezone"); z && z->is_object())
+        tz = String(z->get_object(), "new").value_or("");
+    }
+    if (!tz) return;
+    auto it = contacts_.find(e.contact_id);
+    if (it == contacts_.end()) {
+      if (tz->empty()) return;  // the default, as for every contact we hold nothing of
+      it = contacts_.try_emplace(e.contact_id).first;
+      it->second.ws = e.workspace_id;
+    }
+    if (it->second.timezone == *tz) return;
+    it->second.timezone = *tz;
+    dirty_contacts_.insert(e.contact_id);
+    removed_contacts_.erase(e.contact_id);
+    return;
+  }
+  if (n == "contact.merged") {
+    const json::value* from = e.properties.if_contains("merged_contact_id");
+    if (!from) return;
+    const ContactId gone_id = Integer(*from);
+    auto found = contacts_.find(gone_id);
+    if (found == contacts_.end() || gone_id == e.contact_id) return;
+    const ContactState gone = std::move(found->second);
+    contacts_.erase(found);
+    auto [it, fresh] = contacts_.try_emplace(e.contact_id);
+    ContactState& into = it->second;
+    if (fresh) into.ws = e.workspace_id;
+    // The counts move with their local hours (the population is unchanged within a workspace).
+    for (const Entry& x : gone.hours) {
+      Count(into, x.hour, x.counts);
+      HourCounts& p = population_[gone.ws][x.hour];
+      p.opens -= x.counts.opens;
+      p.clicks -= x.counts.clicks;
+    }
+    dirty_population_.insert(gone.ws);
+    removed_contacts_[gone_id] = gone.ws;
+    dirty_contacts_.erase(gone_id);
+    dirty_contacts_.insert(e.contact_id);
+    removed_contacts_.erase(e.contact_id);
+    return;
+  }
+  if (n == "contact.erased") {
+    auto it = contacts_.find(e.contact_id);
+    if (it == contacts_.end()) return;
+    // Erased people leave the population's pattern too, as if their events had never been.
+    for (const Entry& x : it->second.hours) {
+      HourCounts& p = population_[it->second.ws][x.hour];
+      p.opens -= x.counts.opens;
+      p.clicks -= x.counts.clicks;
+    }
+    dirty_population_.insert(it->second.ws);
+    removed_contacts_[e.contact_id] = it->second.ws;
+    dirty_contacts_.erase(e.contact_id);
+    contacts_.erase(it);
+  }
+}
+
+std::string SendTimeBook::Serialize(const ContactState& c) const {
+  std::vector<std::pair<int, HourCounts>> hours;
+  for (const Entry& x : c.hours) hours.emplace_back(x.hour, x.counts);
+  json::object o{{"hours", Encode(hours)}};
+  if (!c.timezone.empty()) o["timezone"] = c.timezone;
+  return json::serialize(o);
+}
+
+void SendTimeBook::TakeChanges(std::vector<AnalyticsEntityWrite>& entities) {
+  for (ContactId id : dirty_contacts_) {
+    auto it = contacts_.find(id);
+    const ContactState& c = it->second;
+    if (c.hours.empty() && c.timezone.empty()) {  // nothing left to remember
+      entities.push_back(AnalyticsEntityWrite{c.ws, std::string(kSendTimeKind), id, std::nullopt});
+      contacts_.erase(it);
+      continue;
+    }
+    entities.push_back(AnalyticsEntityWrite{c.ws, std::string(kSendTimeKind), id, Serialize(c)});
+  }
+  dirty_contacts_.clear();
+  for (auto [id, ws] : removed_contacts_)
+    entities.push_back(AnalyticsEntityWrite{ws, std::string(kSendTimeKind), id, std::nullopt});
+  removed_contacts_.clear();
+  for (WorkspaceId ws : dirty_population_) {
+    std::vector<std::pair<int, HourCounts>> hours;
+    const WeekCounts& p = population_[ws];
+    for (int h = 0; h < kHoursPerWeek; ++h)
+      if (p[static_cast<size_t>(h)] != HourCounts{}) hours.emplace_back(h, p[static_cast<size_t>(h)]);
+    entities.push_back(AnalyticsEntityWrite{ws, std::string(kSendTimePopulationKind), 0,
+                                            json::serialize(json::object{{"hours", Encode(hours)}})});
+  }
+  dirty_population_.clear();
+}
+
+void SendTimeBook::LoadEntity(WorkspaceId ws, std::string_view kind, int64_t id, std::string_view state) {
+  if (kind != kSendTimeKind && kind != kSendTimePopulationKind) return;
+  boost::system::error_code ec;
+  json::value v = json::parse(state, ec);
+  if (ec || !v.is_object()) return;
+  const json::object& o = v.get_object();
+  if (kind == kSendTimePopulationKind) {
+    WeekCounts& p = population_[ws];
+    p = WeekCounts{};
+    for (const auto& [h, c] : Decode(o)) p[static_cast<size_t>(h)] = c;
+    return;
+  }
+  ContactState c;
+  c.ws = ws;
+  c.timezone = String(o, "timezone").value_or("");
+  for (const auto& [h, counts] : Decode(o)) c.hours.push_back(Entry{static_cast<uint8_t>(h), counts});
+  std::sort(c.hours.begin(), c.hours.end(), [](const Entry& x, const Entry& y) { return x.hour < y.hour; });
+  contacts_[id] = std::move(c);
+}
+
+SendTimeProfile SendTimeBook::Profile(WorkspaceId ws, ContactId id, std::string_view timezone) {
+  SendTimeProfile p;
+  p.contact_timezone = !timezone.empty();
+  p.timezone = ZoneOf(ws, std::string(timezone))->name();
+  if (auto it = contacts_.find(id); it != contacts_.end() && it->second.ws == ws) {
+    for (const Entry& x : it->second.hours) {
+      p.own[x.hour] = x.counts;
+      p.opens += x.counts.opens;
+      p.clicks += x.counts.clicks;
+    }
+  }
+  auto pop = population_.find(ws);
+  p.population = PopulationPrior(pop == population_.end() ? WeekCounts{} : pop->second, options_);
+  p.posterior = ContactPosterior(p.own, p.population, options_);
+  for (const HourCounts& c : p.own) p.evidence += Weighted(c, options_);
+  const double a = std::max(options_.contact_strength, 0.0);
+  p.personal_share = p.evidence + a > 0 ? p.evidence / (p.evidence + a) : 0;
+  return p;
+}
+
+}  // namespace rapport::analytics
