@@ -155,7 +155,8 @@ struct Api::Impl {
                  subscribe_limit,
                  hits,
                  options.analytics,
-                 options.journeys} {
+                 options.journeys,
+                 options.campaigns} {
     AddSystemRoutes(router, services);
     AddContactRoutes(router, services);
     AddEventRoutes(router, services);
@@ -171,6 +172,7 @@ struct Api::Impl {
     AddConsentRoutes(router, services);
     AddReportRoutes(router, services);
     AddJourneyRoutes(router, services);
+    AddCampaignRoutes(router, services);
   }
 
   struct Admission {

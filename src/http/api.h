@@ -35,6 +35,9 @@ class SegmentService;
 namespace rapport::automation {
 class JourneyService;
 }
+namespace rapport::campaign {
+class CampaignService;
+}
 
 namespace rapport::http {
 
@@ -79,6 +82,9 @@ struct ApiOptions {
   // The journey engine behind /api/v1/journeys (automation/journey_service.h); null: those routes
   // answer 503. Must outlive the Api.
   automation::JourneyService* journeys = nullptr;
+  // The campaign engine behind /api/v1/campaigns (campaign/campaign_service.h); null: those
+  // routes answer 503. Must outlive the Api.
+  campaign::CampaignService* campaigns = nullptr;
 };
 
 class Api {

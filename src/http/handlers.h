@@ -29,6 +29,9 @@ class AnalyticsService;
 namespace rapport::automation {
 class JourneyService;
 }
+namespace rapport::campaign {
+class CampaignService;
+}
 
 namespace rapport::http {
 
@@ -48,6 +51,7 @@ struct Services {
   HitBatcher& hits;                        // group commit of the open and click events (hit_batcher.h)
   analytics::AnalyticsService* analytics;  // null: the report routes answer 503
   automation::JourneyService* journeys;    // null: the journey routes answer 503
+  campaign::CampaignService* campaigns;    // null: the campaign routes answer 503
 };
 
 // The body as JSON, parsed with this thread's reusable parser: valid until the next ParseBody on
@@ -92,5 +96,8 @@ void AddConsentRoutes(Router& router, Services& s);
 void AddReportRoutes(Router& router, Services& s);
 // Journeys, their versions, status, entries, stats, simulation and recipes (journeys_handlers.cpp).
 void AddJourneyRoutes(Router& router, Services& s);
+// Campaigns, their schedule, pause/resume/cancel, proofs, reports and the public archive
+// /archive/{workspace}/{campaign} (campaigns_handlers.cpp).
+void AddCampaignRoutes(Router& router, Services& s);
 
 }  // namespace rapport::http

@@ -30,6 +30,9 @@ class AnalyticsService;
 namespace rapport::automation {
 class JourneyService;
 }
+namespace rapport::campaign {
+class CampaignService;
+}
 
 namespace rapport::http {
 
@@ -73,6 +76,7 @@ struct ServerOptions {
   double subscribes_per_minute = 6;                   // see ApiOptions
   analytics::AnalyticsService* analytics = nullptr;   // see ApiOptions
   automation::JourneyService* journeys = nullptr;     // see ApiOptions
+  campaign::CampaignService* campaigns = nullptr;     // see ApiOptions
 };
 
 class Server {

@@ -64,6 +64,10 @@ struct BulkSend {
   std::optional<std::string> topic;
   boost::json::object data;  // shared by every recipient
   std::vector<BulkRecipient> recipients;
+  // Liquid sources that replace the template's subject / preheader for this send (a campaign's
+  // A/B variant); compiled once per call, not cached.
+  std::optional<std::string> subject_override;
+  std::optional<std::string> preheader_override;
 };
 
 class SendService {
