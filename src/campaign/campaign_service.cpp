@@ -487,6 +487,30 @@ Result<Campaign> CampaignService::Schedule(WorkspaceId ws, CampaignId id) {
                             fmt::format("no template named '{}'", def.variants[i].template_name));
     if (!t.ok()) return t.error();
   }
+  // The audience's segments and topics must exist (a tick could not resolve it otherwise).
+  auto segments = [&](const std::vector<std::string>& names, std::string_view key) -> Status {
+    for (size_t i = 0; i < names.size(); ++i) {
+      auto g = store_.segments().GetByName(ws, names[i]);
+      if (!g.ok() && g.error().code == ErrorCode::kNotFound)
+        return Error::Invalid(fmt::format("audience.{}[{}]", key, i),
+                              fmt::format("no segment named '{}'", names[i]));
+      if (!g.ok()) return g.error();
+    }
+    return {};
+  };
+  auto topics = [&](const std::vector<std::string>& keys, std::string_view key) -> Status {
+    for (size_t i = 0; i < keys.size(); ++i) {
+      auto t = store_.topics().GetByKey(ws, keys[i]);
+      if (!t.ok() && t.error().code == ErrorCode::kNotFound)
+        return Error::Invalid(fmt::format("audience.{}[{}]", key, i), fmt::format("no topic '{}'", keys[i]));
+      if (!t.ok()) return t.error();
+    }
+    return {};
+  };
+  RAPPORT_TRY(segments(def.audience.include_segments, "include_segments"));
+  RAPPORT_TRY(segments(def.audience.exclude_segments, "exclude_segments"));
+  RAPPORT_TRY(topics(def.audience.include_topics, "include_topics"));
+  RAPPORT_TRY(topics(def.audience.exclude_topics, "exclude_topics"));
   if (def.topic) {
     auto t = store_.topics().GetByKey(ws, *def.topic);
     if (!t.ok() && t.error().code == ErrorCode::kNotFound)

@@ -94,6 +94,11 @@ class CampaignServiceTest : public ::testing::Test {
     t.subject = "News";
     t.html = "<p>Hi</p>";
     ASSERT_TRUE(store_->templates().Create(t).ok());
+    SavedSegment all;
+    all.workspace_id = ws_;
+    all.name = "all";
+    all.expression = "status = \"active\"";
+    ASSERT_TRUE(store_->segments().Create(all).ok());
     service_ =
         std::make_unique<CampaignService>(*store_, clock_, CampaignPorts{&mailer_, &audience_, nullptr});
   }
@@ -329,6 +334,12 @@ TEST_F(CampaignServiceTest, SettingsAreCheckedWithTheirPath) {
       ws_, json::parse(R"({"name":"x","template":"missing","audience":{"include_topics":["n"]}})"));
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(service_->Schedule(ws_, ok->id).error().field, "template");
+  auto unknown = service_->Create(
+      ws_,
+      json::parse(
+          R"({"name":"y","template":"news","audience":{"include_segments":["all"],"exclude_segments":["gone"]}})"));
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_EQ(service_->Schedule(ws_, unknown->id).error().field, "audience.exclude_segments[0]");
   auto proof = service_->SendProof(ws_, ok->id, {"a@example.com"});
   ASSERT_TRUE(proof.ok());
   EXPECT_EQ(mailer_.proofs, 1u);
