@@ -319,6 +319,51 @@ TEST_F(CampaignServiceTest, EqualVariantsDeclareNoWinnerAndSendTheFallback) {
   EXPECT_FALSE(d.at("reason").as_string().empty());
 }
 
+class HourAdvisor final : public SendTimeAdvisor {
+ public:
+  // Contact n's best moment: n hours into the window (clamped to it).
+  Result<SendTimeChoice> BestTime(WorkspaceId, ContactId contact, Timestamp start,
+                                  Timestamp end) const override {
+    SendTimeChoice c;
+    c.at = std::min(start + std::chrono::hours(contact), end - std::chrono::minutes(1));
+    c.personal = true;
+    return c;
+  }
+};
+
+TEST_F(CampaignServiceTest, SendTimeOptimizedWithinTheWindowAndAtATime) {
+  HourAdvisor advisor;
+  service_ =
+      std::make_unique<CampaignService>(*store_, clock_, CampaignPorts{&mailer_, &audience_, &advisor});
+  std::vector<ContactId> ids;
+  for (int i = 0; i < 4; ++i) ids.push_back(AddContact("s" + std::to_string(i) + "@example.com"));
+  Campaign c = MakeCampaign(
+      {{"schedule",
+        json::object{{"type", "sto"}, {"at", "2026-10-13T00:00:00Z"}, {"until", "2026-10-14T00:00:00Z"}}}});
+  RunUntil(*ParseTimestamp("2026-10-15T00:00:00Z"));
+  ASSERT_EQ(mailer_.sent.size(), ids.size());
+  Timestamp start = *ParseTimestamp("2026-10-13T00:00:00Z");
+  for (const Sent& s : mailer_.sent) EXPECT_EQ(s.at, start + std::chrono::hours(s.contact)) << s.contact;
+  EXPECT_EQ(State(c.id), CampaignState::kDone);
+}
+
+TEST_F(CampaignServiceTest, AMissedRecurringOccurrenceIsSkippedNotSentLate) {
+  AddContact("m@example.com");
+  // Daily at 09:00 UTC since 1 October; the node starts on 12 October at 00:00: the ten days
+  // missed by more than a day are skipped; 11 October (15 hours late) is sent now, 12 October on time.
+  Campaign c = MakeCampaign({{"schedule", json::object{{"type", "recurring"},
+                                                       {"rrule", "FREQ=DAILY;BYHOUR=9;COUNT=20"},
+                                                       {"dtstart", "2026-10-01T09:00"}}}});
+  RunUntil(*ParseTimestamp("2026-10-13T00:00:00Z"));
+  ASSERT_EQ(mailer_.sent.size(), 2u);
+  EXPECT_EQ(FormatTimestamp(mailer_.sent[0].at), "2026-10-12T00:00:00Z");
+  EXPECT_EQ(FormatTimestamp(mailer_.sent[1].at), "2026-10-12T09:00:00Z");
+  auto occs = store_->campaigns().ListOccurrences(ws_, c.id);
+  ASSERT_EQ(occs->size(), 2u);
+  EXPECT_EQ(occs->at(0).seq, 11);
+  EXPECT_EQ(occs->at(1).seq, 12);
+}
+
 TEST_F(CampaignServiceTest, SettingsAreCheckedWithTheirPath) {
   auto bad = service_->Create(ws_, json::parse(R"({"name":"x","template":"news","audience":{}})"));
   EXPECT_EQ(bad.error().field, "audience.include_segments");
