@@ -6,6 +6,7 @@
 
 #include "app/contacts_command.h"
 #include "app/dkim_command.h"
+#include "app/campaigns_command.h"
 #include "app/journeys_command.h"
 #include "app/keys_command.h"
 #include "app/migrate_command.h"
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
   rapport::app::RegisterRenderCommand(app, exit_code);
   rapport::app::RegisterSegmentsCommand(app, exit_code);
   rapport::app::RegisterJourneysCommand(app, exit_code);
+  rapport::app::RegisterCampaignsCommand(app, exit_code);
   rapport::app::RegisterLinksCommand(app, exit_code);
   rapport::app::RegisterTrackingCommand(app, exit_code);
   RegisterDkimCommand(app, exit_code);

@@ -12,7 +12,9 @@
 #include <thread>
 
 #include "analytics/analytics_service.h"
+#include "analytics/send_time_advisor.h"
 #include "app/app_context.h"
+#include "app/campaign_setup.h"
 #include "app/delivery_setup.h"
 #include "app/demo_data.h"
 #include "app/inbound_setup.h"
@@ -20,6 +22,7 @@
 #include "app/senders_command.h"
 #include "app/tracking_setup.h"
 #include "automation/journey_service.h"
+#include "campaign/campaign_service.h"
 #include "core/redact.h"
 #include "http/server.h"
 #include "segment/segment_service.h"
@@ -202,6 +205,22 @@ Status Serve(const ServeOptions& o) {
       automation::JourneyPorts{&journey_mailer, &journey_segments, &journey_webhooks}, journey_options);
   RAPPORT_TRY(journeys.Start());
   server_options.journeys = &journeys;
+
+  // Campaigns: their leased ticks freeze each occurrence's audience and send its batches through
+  // the journeys' send service (bulk path); send-time optimization from the analytics consumer.
+  SendServiceCampaignMailer campaign_mailer(*store, journey_sender);
+  SegmentAudience campaign_audience(segments);
+  analytics::SendTimeOptimizer send_time(*store, reports);
+  campaign::CampaignServiceOptions campaign_options;
+  campaign_options.owner = delivery->node_id + "/campaigns";  // stable: a restart takes its leases back
+  campaign_options.goal_event = config.analytics.goal_event;
+  campaign_options.revenue_property = config.analytics.revenue_property;
+  campaign_options.on_error = [](const Error& e) { spdlog::warn("campaigns: {} (retried)", e.message); };
+  campaign::CampaignService campaigns(
+      *store, clock, campaign::CampaignPorts{&campaign_mailer, &campaign_audience, &send_time},
+      campaign_options);
+  RAPPORT_TRY(campaigns.Start());
+  server_options.campaigns = &campaigns;
   if (demo_workspace != 0) {
     // The demo's first newsletter mail, queued through the send service, so that the outbox
     // holds a marketing message to try in a browser (tracked links, pixel, unsubscribe,
@@ -235,6 +254,7 @@ Status Serve(const ServeOptions& o) {
   if (inbound_smtp) inbound_smtp->Stop();
   // The API has drained: nothing new is queued. The in-flight batches finish and are recorded;
   // what was not sent stays in the outbox for the next start.
+  campaigns.Stop();
   journeys.Stop();
   worker.Stop();
   segments.Stop();

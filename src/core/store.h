@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/analytics_store.h"
+#include "core/campaign.h"
 #include "core/consent.h"
 #include "core/feed_notifier.h"
 #include "core/feedback.h"
@@ -273,6 +274,8 @@ class Store {
   virtual void SetErasureKey(std::string key) = 0;
 
   virtual SenderStore& senders() = 0;  // sender identities (core/sender.h)
+  // Campaigns, their occurrences and frozen recipients (core/campaign.h).
+  virtual CampaignStore& campaigns() = 0;
 };
 
 }  // namespace rapport

@@ -156,7 +156,8 @@ struct Api::Impl {
                  subscribe_limit,
                  hits,
                  options.analytics,
-                 options.journeys} {
+                 options.journeys,
+                 options.campaigns} {
     AddSystemRoutes(router, services);
     AddContactRoutes(router, services);
     AddEventRoutes(router, services);
@@ -175,6 +176,7 @@ struct Api::Impl {
     AddJourneyRoutes(router, services);
     AddSenderRoutes(router, services);
     AddGovernorRoutes(router, services);
+    AddCampaignRoutes(router, services);
   }
 
   struct Admission {

@@ -35,6 +35,9 @@ class SegmentService;
 namespace rapport::automation {
 class JourneyService;
 }
+namespace rapport::campaign {
+class CampaignService;
+}
 
 namespace rapport::http {
 
@@ -82,6 +85,9 @@ struct ApiOptions {
   // The domains of the configured DKIM keys: marketing mail from a sender identity of another
   // domain is refused (send::SendOptions::dkim_domains, core/sender.h).
   std::vector<std::string> dkim_domains;
+  // The campaign engine behind /api/v1/campaigns (campaign/campaign_service.h); null: those
+  // routes answer 503. Must outlive the Api.
+  campaign::CampaignService* campaigns = nullptr;
 };
 
 class Api {

@@ -29,6 +29,9 @@ class AnalyticsService;
 namespace rapport::automation {
 class JourneyService;
 }
+namespace rapport::campaign {
+class CampaignService;
+}
 
 namespace rapport::http {
 
@@ -48,6 +51,7 @@ struct Services {
   HitBatcher& hits;                        // group commit of the open and click events (hit_batcher.h)
   analytics::AnalyticsService* analytics;  // null: the report routes answer 503
   automation::JourneyService* journeys;    // null: the journey routes answer 503
+  campaign::CampaignService* campaigns;    // null: the campaign routes answer 503
 };
 
 // The body as JSON, parsed with this thread's reusable parser: valid until the next ParseBody on
@@ -99,5 +103,8 @@ void AddSendTimeRoutes(Router& router, Services& s);
 void AddSenderRoutes(Router& router, Services& s);
 // GET/PUT /api/v1/governor: the frequency governor's policy (governor_handlers.cpp).
 void AddGovernorRoutes(Router& router, Services& s);
+// Campaigns, their schedule, pause/resume/cancel, proofs, reports and the public archive
+// /archive/{workspace}/{campaign} (campaigns_handlers.cpp).
+void AddCampaignRoutes(Router& router, Services& s);
 
 }  // namespace rapport::http

@@ -65,7 +65,7 @@ struct ServerState {
                        options.subscribes_per_minute,
                        options.analytics,
                        options.journeys,
-                       options.dkim_domains}),
+                       options.dkim_domains, options.campaigns}),
         ioc(std::max(1, options.threads)),
         control(net::make_strand(ioc)),
         acceptor(control),

@@ -30,6 +30,9 @@ class AnalyticsService;
 namespace rapport::automation {
 class JourneyService;
 }
+namespace rapport::campaign {
+class CampaignService;
+}
 
 namespace rapport::http {
 
@@ -74,6 +77,7 @@ struct ServerOptions {
   analytics::AnalyticsService* analytics = nullptr;   // see ApiOptions
   automation::JourneyService* journeys = nullptr;     // see ApiOptions
   std::vector<std::string> dkim_domains;              // see ApiOptions
+  campaign::CampaignService* campaigns = nullptr;     // see ApiOptions
 };
 
 class Server {

@@ -417,7 +417,14 @@ Result<std::vector<Result<SendOutcome>>> SendService::SendBulk(WorkspaceId ws, c
   RAPPORT_TRY(CheckClass(bulk.message_class));
   RAPPORT_ASSIGN_OR_RETURN(ResolvedSender from, ResolveSender(ws, bulk.sender_id, bulk.message_class));
   RAPPORT_ASSIGN_OR_RETURN(MessageTemplate tpl, ResolveTemplate(ws, bulk.template_id, bulk.template_name));
-  RAPPORT_ASSIGN_OR_RETURN(auto compiled, templates_.Compiled(tpl));
+  std::shared_ptr<const compose::CompiledTemplate> compiled;
+  if (bulk.subject_override || bulk.preheader_override) {
+    if (bulk.subject_override) tpl.subject = *bulk.subject_override;
+    if (bulk.preheader_override) tpl.preheader = *bulk.preheader_override;
+    RAPPORT_ASSIGN_OR_RETURN(compiled, compose::CompiledTemplate::Compile(tpl));
+  } else {
+    RAPPORT_ASSIGN_OR_RETURN(compiled, templates_.Compiled(tpl));
+  }
   bool tracking = tpl.tracking;
   if (bulk.topic) {
     RAPPORT_ASSIGN_OR_RETURN(Topic topic, CheckTopic(ws, *bulk.topic));

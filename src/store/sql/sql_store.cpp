@@ -43,7 +43,8 @@ SqlStore::SqlStore(std::unique_ptr<Database> db, std::vector<Migration> migratio
       analytics_(*db_, clock),
       journeys_(*db_, clock),
       senders_(*db_, clock),
-      governor_(*db_, clock) {}
+      governor_(*db_, clock),
+      campaigns_(*db_, clock) {}
 
 SqlStore::~SqlStore() = default;
 

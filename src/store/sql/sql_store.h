@@ -21,6 +21,7 @@
 #include "store/sql/erasure_list.h"
 #include "store/sql/sql_analytics_store.h"
 #include "store/sql/sql_governor_store.h"
+#include "store/sql/sql_campaign_store.h"
 #include "store/sql/sql_journey_store.h"
 #include "store/sql/sql_segment_store.h"
 #include "store/sql/sql_sender_store.h"
@@ -330,6 +331,7 @@ class SqlStore final : public Store {
   AnalyticsStore& analytics() override { return analytics_; }
   JourneyStore& journeys() override { return journeys_; }
   GovernorStore& governor() override { return governor_; }
+  CampaignStore& campaigns() override { return campaigns_; }
 
   void SetErasureKey(std::string key) override { erasure_.Set(std::move(key)); }
 
@@ -361,6 +363,7 @@ class SqlStore final : public Store {
   SqlJourneyStore journeys_;
   SqlSenderStore senders_;
   SqlGovernorStore governor_;
+  SqlCampaignStore campaigns_;
 };
 
 }  // namespace rapport::sql

@@ -610,6 +610,52 @@ CREATE TABLE governor_policies (
 );
 )sql";
 
+// v17: campaigns (core/campaign.h, docs/campaigns.md): campaigns (the settings document), their
+// occurrences (one per schedule occurrence, unique per campaign and sequence number) and each
+// occurrence's frozen recipients (arm, due time, what became of them); a campaign's work item is
+// of queue "campaign.tick" (v7).
+constexpr const char* kV17 = R"sql(
+CREATE TABLE campaigns (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  workspace_id INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('draft', 'scheduled', 'running', 'paused', 'cancelled', 'done')),
+  definition TEXT NOT NULL,
+  archive INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (workspace_id, name)
+);
+CREATE TABLE campaign_occurrences (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  workspace_id INTEGER NOT NULL,
+  campaign_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  scheduled_at INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('sending', 'deciding', 'done', 'cancelled')),
+  send_variant INTEGER NOT NULL DEFAULT -1,
+  decide_at INTEGER,
+  decision TEXT NOT NULL DEFAULT '',
+  recipients INTEGER NOT NULL DEFAULT 0,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  UNIQUE (campaign_id, seq)
+);
+CREATE TABLE campaign_recipients (
+  occurrence_id INTEGER NOT NULL,
+  contact_id INTEGER NOT NULL,
+  workspace_id INTEGER NOT NULL,
+  arm TEXT NOT NULL CHECK (arm IN ('holdout', 'test', 'rest')),
+  variant INTEGER NOT NULL,
+  due_at INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'queued', 'skipped', 'held')),
+  message_id INTEGER NOT NULL DEFAULT 0,
+  reason TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (occurrence_id, contact_id)
+);
+CREATE INDEX campaign_recipients_due ON campaign_recipients (occurrence_id, due_at, contact_id) WHERE status = 'pending';
+)sql";
+
 }  // namespace
 
 std::vector<sql::Migration> SqliteMigrations() {
@@ -628,7 +674,8 @@ std::vector<sql::Migration> SqliteMigrations() {
           {13, "analytics state", kV13},
           {14, "journeys", kV14},
           {15, "sender identities", kV15},
-          {16, "the frequency governor", kV16}};
+          {16, "the frequency governor", kV16},
+          {17, "campaigns", kV17}};
 }
 
 }  // namespace rapport::sqlite

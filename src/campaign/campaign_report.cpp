@@ -1,0 +1,172 @@
+// CampaignService::Report: per occurrence, the frozen recipients grouped by variant (test
+// portion), the rest (sent the winner or the fallback) and the holdout, each with what its mail
+// did (campaign_outcomes.h); the experiment's probabilities and sample-ratio check (campaign::Decide
+// on the test portion as of now, beside the stored decision); the lift of the treated against the
+// holdout with its 95% interval (ConversionLift, RevenueLift).
+#include <fmt/format.h>
+
+#include <map>
+
+#include "campaign/campaign_outcomes.h"
+#include "campaign/campaign_service.h"
+
+namespace rapport::campaign {
+
+namespace json = boost::json;
+
+namespace {
+
+json::object GroupJson(const GroupTotals& t) {
+  auto rate = [&](int64_t n) {
+    return t.sent > 0 ? static_cast<double>(n) / static_cast<double>(t.sent) : 0.0;
+  };
+  return json::object{{"recipients", t.recipients},
+                      {"sent", t.sent},
+                      {"skipped", t.skipped},
+                      {"delivered", t.delivered},
+                      {"opens_human", t.opened_human},
+                      {"opens_machine", t.opened_machine},
+                      {"clicks_human", t.clicked_human},
+                      {"clicks_machine", t.clicked_machine},
+                      {"conversions", t.conversions},
+                      {"converters", t.converters},
+                      {"revenue", t.revenue},
+                      {"unsubscribes", t.unsubscribed},
+                      {"complaints", t.complained},
+                      {"open_rate", rate(t.opened_human)},
+                      {"click_rate", rate(t.clicked_human)}};
+}
+
+json::object LiftJson(const Lift& l) {
+  return json::object{{"treated", l.treated},
+                      {"holdout", l.holdout},
+                      {"absolute", l.absolute},
+                      {"relative", l.relative},
+                      {"low", l.low},
+                      {"high", l.high},
+                      {"probability_positive", l.probability_positive}};
+}
+
+Result<CampaignDef> ParseStored(const Campaign& c) {
+  try {
+    return ParseCampaign(json::parse(c.definition));
+  } catch (const std::exception& e) {
+    return Error::Internal(fmt::format("campaign {}: stored settings do not parse: {}", c.id, e.what()));
+  }
+}
+
+}  // namespace
+
+Result<json::object> CampaignService::Report(WorkspaceId ws, CampaignId id) {
+  RAPPORT_ASSIGN_OR_RETURN(Campaign c, store_.campaigns().Get(ws, id));
+  RAPPORT_ASSIGN_OR_RETURN(CampaignDef def, ParseStored(c));
+  RAPPORT_ASSIGN_OR_RETURN(auto occs, store_.campaigns().ListOccurrences(ws, id));
+  const Timestamp now = clock_.Now();
+  json::array occurrences;
+  for (const CampaignOccurrence& occ : occs) {
+    OutcomeOptions oo;
+    oo.goal_event = options_.goal_event;
+    oo.revenue_property = options_.revenue_property;
+    oo.from = occ.started_at;
+    oo.to = occ.started_at + std::chrono::hours(24 * def.conversion_window_days);
+    oo.topic = def.topic;
+    std::vector<GroupTotals> variants(def.variants.size());
+    GroupTotals rest, holdout, treated;
+    int64_t pending = 0;
+    ContactId after = 0;
+    for (;;) {
+      RAPPORT_ASSIGN_OR_RETURN(auto page, store_.campaigns().Recipients(occ.id, after, 1000));
+      if (page.empty()) break;
+      after = page.back().contact_id;
+      for (const CampaignRecipient& r : page) {
+        pending += r.status == RecipientStatus::kPending;
+        RecipientResult x;
+        if (r.status != RecipientStatus::kPending) {
+          RAPPORT_ASSIGN_OR_RETURN(x, ReadRecipientResult(store_.events(), ws, r, oo));
+        }
+        if (r.arm == RecipientArm::kHoldout) {
+          holdout.Add(r, x);
+          continue;
+        }
+        if (r.arm == RecipientArm::kRest) {
+          rest.Add(r, x);
+        } else if (r.variant >= 0 && r.variant < static_cast<int>(variants.size())) {
+          variants[static_cast<size_t>(r.variant)].Add(r, x);
+        }
+        if (r.status == RecipientStatus::kQueued) treated.Add(r, x);
+      }
+    }
+    json::object o;
+    o["id"] = occ.id;
+    o["seq"] = occ.seq;
+    o["scheduled_at"] = FormatTimestamp(occ.scheduled_at);
+    o["started_at"] = FormatTimestamp(occ.started_at);
+    o["finished_at"] =
+        occ.finished_at ? json::value(FormatTimestamp(*occ.finished_at)) : json::value(nullptr);
+    o["state"] = OccurrenceStateName(occ.state);
+    o["recipients"] = occ.recipients;
+    o["pending"] = pending;
+    json::array vs;
+    for (size_t i = 0; i < variants.size(); ++i) {
+      json::object v = GroupJson(variants[i]);
+      v["name"] = def.variants[i].name;
+      vs.emplace_back(std::move(v));
+    }
+    o["variants"] = std::move(vs);
+    json::object rest_json = GroupJson(rest);
+    rest_json["variant"] = occ.send_variant >= 0 && occ.send_variant < static_cast<int>(def.variants.size())
+                               ? json::value(def.variants[static_cast<size_t>(occ.send_variant)].name)
+                               : json::value(nullptr);
+    o["rest"] = std::move(rest_json);
+    o["holdout"] = GroupJson(holdout);
+    if (def.variants.size() > 1 && def.experiment.enabled) {
+      std::vector<ArmOutcome> arms;
+      for (const GroupTotals& t : variants) arms.push_back(t.Outcome(def.experiment.metric));
+      DecisionRules rules;
+      rules.min_recipients_per_variant = def.experiment.min_recipients;
+      rules.min_probability = def.experiment.probability;
+      rules.fallback_variant = def.experiment.fallback;
+      // The split is checked on who was assigned (recipients), the metric on who was sent.
+      std::vector<int64_t> assigned;
+      for (const GroupTotals& t : variants) assigned.push_back(t.recipients);
+      campaign::Decision d = campaign::Decide(def.experiment.metric, arms, rules);
+      json::object e;
+      e["metric"] = WinnerMetricName(def.experiment.metric);
+      json::object probs;
+      for (size_t i = 0; i < d.probability_best.size() && i < def.variants.size(); ++i)
+        probs[def.variants[i].name] = d.probability_best[i];
+      e["probability_best"] = std::move(probs);
+      e["leader"] =
+          d.winner ? json::value(def.variants[static_cast<size_t>(*d.winner)].name) : json::value(nullptr);
+      e["winner_probability"] =
+          d.winner ? d.probability_best[static_cast<size_t>(*d.winner)]
+                   : (d.probability_best.empty()
+                          ? 0.0
+                          : *std::max_element(d.probability_best.begin(), d.probability_best.end()));
+      double srm = SampleRatioPValue(assigned);
+      e["srm_p_value"] = srm;
+      e["srm_warning"] = srm < rules.srm_alpha;
+      e["reason"] = d.reason;
+      e["decision"] = occ.decision.empty() ? json::value(nullptr) : json::parse(occ.decision);
+      o["experiment"] = std::move(e);
+    }
+    if (holdout.recipients > 0) {
+      o["lift"] = json::object{
+          {"conversion", LiftJson(ConversionLift(treated.Outcome(WinnerMetric::kConversions),
+                                                 holdout.Outcome(WinnerMetric::kConversions, true)))},
+          {"revenue_per_recipient",
+           LiftJson(RevenueLift(treated.Outcome(WinnerMetric::kRevenuePerRecipient),
+                                holdout.Outcome(WinnerMetric::kRevenuePerRecipient, true)))}};
+    } else {
+      o["lift"] = nullptr;
+    }
+    occurrences.emplace_back(std::move(o));
+  }
+  json::object out;
+  out["campaign"] = ToJson(c);
+  out["generated_at"] = FormatTimestamp(now);
+  out["occurrences"] = std::move(occurrences);
+  return out;
+}
+
+}  // namespace rapport::campaign

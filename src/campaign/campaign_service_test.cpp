@@ -1,0 +1,395 @@
+// The campaign engine on a FakeClock over a real SQLite store, with a recording mailer (that,
+// like the send service, queues nothing twice for one idempotency key) and an audience the test
+// controls.
+#include "campaign/campaign_service.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "store/open.h"
+
+namespace rapport::campaign {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+struct Sent {
+  ContactId contact = 0;
+  std::string key;
+  std::string variant;
+  std::optional<std::string> subject;
+  Timestamp at{};
+  MessageId id = 0;
+};
+
+class RecordingMailer final : public CampaignMailer {
+ public:
+  explicit RecordingMailer(const Clock& clock) : clock_(clock) {}
+  Result<std::vector<BatchItem>> SendBatch(const CampaignBatch& b) override {
+    ++calls;
+    std::vector<BatchItem> out;
+    for (const BatchRecipient& r : b.recipients) {
+      auto it = by_key.find(r.idempotency_key);
+      if (it == by_key.end()) {
+        Sent s{r.contact_id, r.idempotency_key, b.variant.name, b.variant.subject, clock_.Now(), next_id++};
+        sent.push_back(s);
+        it = by_key.emplace(r.idempotency_key, s.id).first;
+      }
+      out.push_back(BatchItem{true, it->second, ""});
+    }
+    if (fail_after_queueing > 0) {
+      --fail_after_queueing;  // queued, then "crashed" before the engine could mark them
+      return Error::Unavailable("connection lost");
+    }
+    return out;
+  }
+  Result<std::vector<BatchItem>> SendProof(const CampaignBatch&,
+                                           const std::vector<std::string>& emails) override {
+    proofs += emails.size();
+    return std::vector<BatchItem>(emails.size(), BatchItem{true, next_id++, ""});
+  }
+  std::vector<Sent> sent;
+  std::map<std::string, MessageId> by_key;
+  int calls = 0;
+  int fail_after_queueing = 0;
+  size_t proofs = 0;
+  MessageId next_id = 1000;
+
+ private:
+  const Clock& clock_;
+};
+
+class FixedAudience final : public AudienceSource {
+ public:
+  Result<std::vector<ContactId>> Resolve(WorkspaceId, const Audience&) override {
+    ++resolved;
+    return std::vector<ContactId>(members.begin(), members.end());
+  }
+  std::set<ContactId> members;
+  int resolved = 0;
+};
+
+class CampaignServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("campaign_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    auto s = OpenStore((dir_ / "rapport.db").string(), clock_);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    store_ = std::move(s).value();
+    ASSERT_TRUE(store_->Migrate().ok());
+    auto ws = store_->workspaces().Create("acme");
+    ASSERT_TRUE(ws.ok());
+    ws_ = ws->id;
+    MessageTemplate t;
+    t.workspace_id = ws_;
+    t.name = "news";
+    t.subject = "News";
+    t.html = "<p>Hi</p>";
+    ASSERT_TRUE(store_->templates().Create(t).ok());
+    SavedSegment all;
+    all.workspace_id = ws_;
+    all.name = "all";
+    all.expression = "status = \"active\"";
+    ASSERT_TRUE(store_->segments().Create(all).ok());
+    service_ =
+        std::make_unique<CampaignService>(*store_, clock_, CampaignPorts{&mailer_, &audience_, nullptr});
+  }
+  void TearDown() override {
+    service_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  ContactId AddContact(const std::string& email, const std::string& tz = "") {
+    ContactInput in;
+    in.email = email;
+    if (!tz.empty()) in.timezone = tz;
+    auto c = store_->contacts().Create(ws_, in);
+    EXPECT_TRUE(c.ok()) << c.error().message;
+    audience_.members.insert(c->id);
+    return c->id;
+  }
+
+  Campaign MakeCampaign(json::object doc) {
+    doc["name"] = "weekly";
+    if (!doc.contains("audience")) doc["audience"] = json::object{{"include_segments", json::array{"all"}}};
+    if (!doc.contains("template") && !doc.contains("variants")) doc["template"] = "news";
+    auto c = service_->Create(ws_, doc);
+    EXPECT_TRUE(c.ok()) << c.error().field << ": " << c.error().message;
+    auto s = service_->Schedule(ws_, c->id);
+    EXPECT_TRUE(s.ok()) << s.error().message;
+    return *s;
+  }
+
+  // Runs the engine, moving time to each next due tick, until `until` or nothing is due.
+  void RunUntil(Timestamp until) {
+    for (int i = 0; i < 100000; ++i) {
+      auto n = service_->Step();
+      ASSERT_TRUE(n.ok()) << n.error().message;
+      auto next = store_->work().NextDue(kCampaignQueue);
+      ASSERT_TRUE(next.ok());
+      if (!*next || **next > until) {
+        clock_.Set(std::max(clock_.Now(), until));
+        ASSERT_TRUE(service_->Step().ok());
+        return;
+      }
+      if (**next > clock_.Now()) clock_.Set(**next);
+    }
+    FAIL() << "the engine never settled";
+  }
+
+  CampaignState State(CampaignId id) { return store_->campaigns().Get(ws_, id)->state; }
+
+  std::filesystem::path dir_;
+  FakeClock clock_{*ParseTimestamp("2026-10-12T00:00:00Z")};  // a Monday
+  std::unique_ptr<Store> store_;
+  WorkspaceId ws_ = 0;
+  RecordingMailer mailer_{clock_};
+  FixedAudience audience_;
+  std::unique_ptr<CampaignService> service_;
+};
+
+TEST_F(CampaignServiceTest, SendNowFreezesTheAudienceAndSendsEachOnce) {
+  for (int i = 0; i < 5; ++i) AddContact("c" + std::to_string(i) + "@example.com");
+  Campaign c = MakeCampaign({{"schedule", json::object{{"type", "now"}}}});
+  EXPECT_EQ(c.state, CampaignState::kScheduled);
+  ASSERT_TRUE(service_->Step().ok());
+  EXPECT_EQ(mailer_.sent.size(), 5u);
+  // A contact who joins after the start is not mailed by this occurrence.
+  AddContact("late@example.com");
+  RunUntil(clock_.Now() + 1h);
+  EXPECT_EQ(mailer_.sent.size(), 5u);
+  EXPECT_EQ(audience_.resolved, 1);
+  EXPECT_EQ(State(c.id), CampaignState::kDone);
+  std::set<std::string> keys;
+  for (const Sent& s : mailer_.sent) keys.insert(s.key);
+  EXPECT_EQ(keys.size(), 5u);
+  EXPECT_TRUE(mailer_.sent[0].key.starts_with("campaign:" + std::to_string(c.id) + ":"));
+  auto report = service_->Report(ws_, c.id);
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  const auto& occ = report->at("occurrences").as_array().at(0).as_object();
+  EXPECT_EQ(occ.at("recipients").as_int64(), 5);
+  EXPECT_EQ(occ.at("variants").as_array().at(0).as_object().at("sent").as_int64(), 5);
+  EXPECT_EQ(occ.at("state").as_string(), "done");
+}
+
+TEST_F(CampaignServiceTest, WeeklyAtEachContactsLocalTenAcrossDstForSixWeeks) {
+  // Paris leaves summer time on 25 October, New York on 1 November; Tokyo has none.
+  std::map<ContactId, std::string> zones;
+  for (const char* tz : {"Europe/Paris", "America/New_York", "Asia/Tokyo"})
+    for (int i = 0; i < 2; ++i)
+      zones[AddContact(std::string(tz).substr(0, 4) + std::to_string(i) + "@example.com", tz)] = tz;
+  Campaign c = MakeCampaign({{"schedule", json::object{{"type", "recurring"},
+                                                       {"rrule", "FREQ=WEEKLY;BYDAY=TU;BYHOUR=10;COUNT=6"},
+                                                       {"dtstart", "2026-10-13T10:00"},
+                                                       {"timezone", "Europe/Paris"},
+                                                       {"local", true}}}});
+  RunUntil(*ParseTimestamp("2026-12-01T00:00:00Z"));
+  ASSERT_EQ(mailer_.sent.size(), 6u * zones.size());
+  std::map<ContactId, std::set<std::string>> days;
+  for (const Sent& s : mailer_.sent) {
+    LocalDateTime local = ToLocal(s.at, zones[s.contact]);
+    EXPECT_EQ(local.hour, 10) << FormatTimestamp(s.at) << " " << zones[s.contact];
+    EXPECT_EQ(local.minute, 0);
+    days[s.contact].insert(FormatLocalDateTime(local).substr(0, 10));
+  }
+  for (const auto& [contact, d] : days)
+    EXPECT_EQ(d, (std::set<std::string>{"2026-10-13", "2026-10-20", "2026-10-27", "2026-11-03", "2026-11-10",
+                                        "2026-11-17"}));
+  auto occs = store_->campaigns().ListOccurrences(ws_, c.id);
+  ASSERT_EQ(occs->size(), 6u);
+  for (const auto& o : *occs) EXPECT_EQ(o.state, OccurrenceState::kDone);
+  EXPECT_EQ(State(c.id), CampaignState::kDone);
+  EXPECT_EQ(audience_.resolved, 6);  // one frozen audience per occurrence
+}
+
+TEST_F(CampaignServiceTest, PauseStopsNewBatchesResumeContinuesNoneTwice) {
+  for (int i = 0; i < 10; ++i) AddContact("p" + std::to_string(i) + "@example.com");
+  Campaign c = MakeCampaign({{"schedule", json::object{{"type", "now"}}}, {"throttle_per_minute", 3}});
+  ASSERT_TRUE(service_->Step().ok());
+  EXPECT_EQ(mailer_.sent.size(), 3u);  // the first minute's budget
+  ASSERT_TRUE(service_->Pause(ws_, c.id).ok());
+  clock_.Advance(10min);
+  RunUntil(clock_.Now() + 1h);
+  EXPECT_EQ(mailer_.sent.size(), 3u);
+  EXPECT_EQ(State(c.id), CampaignState::kPaused);
+  ASSERT_TRUE(service_->Resume(ws_, c.id).ok());
+  // A send that queues and then fails before the marks: the retry sends the same keys.
+  mailer_.fail_after_queueing = 1;
+  RunUntil(clock_.Now() + 1h);
+  EXPECT_EQ(mailer_.sent.size(), 10u);
+  std::set<ContactId> got;
+  for (const Sent& s : mailer_.sent) EXPECT_TRUE(got.insert(s.contact).second) << "sent twice: " << s.contact;
+  EXPECT_EQ(State(c.id), CampaignState::kDone);
+  EXPECT_EQ(service_->Resume(ws_, c.id).error().code, ErrorCode::kConflict);
+}
+
+TEST_F(CampaignServiceTest, CancelStopsForGood) {
+  for (int i = 0; i < 6; ++i) AddContact("x" + std::to_string(i) + "@example.com");
+  Campaign c = MakeCampaign({{"schedule", json::object{{"type", "now"}}}, {"throttle_per_minute", 2}});
+  ASSERT_TRUE(service_->Step().ok());
+  ASSERT_TRUE(service_->Cancel(ws_, c.id).ok());
+  RunUntil(clock_.Now() + 1h);
+  EXPECT_EQ(mailer_.sent.size(), 2u);
+  EXPECT_EQ(store_->campaigns().ListOccurrences(ws_, c.id)->at(0).state, OccurrenceState::kCancelled);
+  EXPECT_EQ(service_->Resume(ws_, c.id).error().code, ErrorCode::kConflict);
+}
+
+TEST_F(CampaignServiceTest, HoldoutGetsNothingButStaysInTheReport) {
+  for (int i = 0; i < 400; ++i) AddContact("h" + std::to_string(i) + "@example.com");
+  Campaign c = MakeCampaign({{"schedule", json::object{{"type", "now"}}}, {"holdout_share", 0.1}});
+  RunUntil(clock_.Now() + 1h);
+  auto report = service_->Report(ws_, c.id);
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  const auto& occ = report->at("occurrences").as_array().at(0).as_object();
+  int64_t held = occ.at("holdout").as_object().at("recipients").as_int64();
+  EXPECT_GT(held, 20);
+  EXPECT_LT(held, 65);
+  EXPECT_EQ(static_cast<int64_t>(mailer_.sent.size()), 400 - held);
+  EXPECT_TRUE(occ.at("lift").is_object());
+}
+
+TEST_F(CampaignServiceTest, ExperimentPicksTheBetterVariantAndSendsItToTheRest) {
+  for (int i = 0; i < 600; ++i) AddContact("e" + std::to_string(i) + "@example.com");
+  Campaign c = MakeCampaign(
+      {{"schedule", json::object{{"type", "now"}}},
+       {"variants",
+        json::array{json::object{{"name", "plain"}, {"template", "news"}, {"subject", "News"}},
+                    json::object{{"name", "bold"}, {"template", "news"}, {"subject", "Big news!"}}}},
+       {"experiment", json::object{{"test_share", 0.5},
+                                   {"metric", "clicks"},
+                                   {"wait_minutes", 60},
+                                   {"min_recipients", 100},
+                                   {"probability", 0.9}}}});
+  ASSERT_TRUE(service_->Step().ok());
+  size_t test_sent = mailer_.sent.size();
+  EXPECT_GT(test_sent, 240u);
+  EXPECT_LT(test_sent, 360u);
+  // Synthetic engagement: "bold" is clicked by 40% of its recipients, "plain" by 10%.
+  std::vector<NewEvent> clicks;
+  std::map<std::string, int> n;
+  for (const Sent& s : mailer_.sent) {
+    int k = n[s.variant]++;
+    if (k % 10 < (s.variant == "bold" ? 4 : 1)) {
+      NewEvent e;
+      e.contact.id = s.contact;
+      e.name = "email_clicked";
+      e.properties = json::object{{"message_id", s.id}, {"machine", false}};
+      clicks.push_back(std::move(e));
+    }
+  }
+  ASSERT_TRUE(store_->events().Append(ws_, clicks, clock_.Now()).ok());
+  clock_.Advance(30min);
+  ASSERT_TRUE(service_->Step().ok());
+  EXPECT_EQ(mailer_.sent.size(), test_sent);  // still waiting
+  RunUntil(clock_.Now() + 2h);
+  EXPECT_EQ(mailer_.sent.size(), 600u);
+  for (size_t i = test_sent; i < mailer_.sent.size(); ++i) EXPECT_EQ(mailer_.sent[i].variant, "bold");
+  auto occ = store_->campaigns().ListOccurrences(ws_, c.id)->at(0);
+  json::object d = json::parse(occ.decision).as_object();
+  EXPECT_EQ(d.at("winner").as_string(), "bold");
+  auto report = service_->Report(ws_, c.id);
+  ASSERT_TRUE(report.ok());
+  const auto& e = report->at("occurrences").as_array().at(0).as_object().at("experiment").as_object();
+  EXPECT_GT(e.at("probability_best").as_object().at("bold").as_double(), 0.9);
+  EXPECT_FALSE(e.at("srm_warning").as_bool());
+}
+
+TEST_F(CampaignServiceTest, EqualVariantsDeclareNoWinnerAndSendTheFallback) {
+  for (int i = 0; i < 300; ++i) AddContact("q" + std::to_string(i) + "@example.com");
+  Campaign c = MakeCampaign(
+      {{"schedule", json::object{{"type", "now"}}},
+       {"variants", json::array{json::object{{"name", "A"}, {"template", "news"}},
+                                json::object{{"name", "B"}, {"template", "news"}, {"subject", "Other"}}}},
+       {"experiment", json::object{{"test_share", 0.5}, {"wait_minutes", 10}, {"fallback", "B"}}}});
+  RunUntil(clock_.Now() + 1h);
+  EXPECT_EQ(mailer_.sent.size(), 300u);
+  auto occ = store_->campaigns().ListOccurrences(ws_, c.id)->at(0);
+  json::object d = json::parse(occ.decision).as_object();
+  EXPECT_TRUE(d.at("winner").is_null());
+  EXPECT_EQ(d.at("send_variant").as_string(), "B");
+  EXPECT_FALSE(d.at("reason").as_string().empty());
+}
+
+class HourAdvisor final : public SendTimeAdvisor {
+ public:
+  // Contact n's best moment: n hours into the window (clamped to it).
+  Result<SendTimeChoice> BestTime(WorkspaceId, ContactId contact, Timestamp start,
+                                  Timestamp end) const override {
+    SendTimeChoice c;
+    c.at = std::min(start + std::chrono::hours(contact), end - std::chrono::minutes(1));
+    c.personal = true;
+    return c;
+  }
+};
+
+TEST_F(CampaignServiceTest, SendTimeOptimizedWithinTheWindowAndAtATime) {
+  HourAdvisor advisor;
+  service_ =
+      std::make_unique<CampaignService>(*store_, clock_, CampaignPorts{&mailer_, &audience_, &advisor});
+  std::vector<ContactId> ids;
+  for (int i = 0; i < 4; ++i) ids.push_back(AddContact("s" + std::to_string(i) + "@example.com"));
+  Campaign c = MakeCampaign(
+      {{"schedule",
+        json::object{{"type", "sto"}, {"at", "2026-10-13T00:00:00Z"}, {"until", "2026-10-14T00:00:00Z"}}}});
+  RunUntil(*ParseTimestamp("2026-10-15T00:00:00Z"));
+  ASSERT_EQ(mailer_.sent.size(), ids.size());
+  Timestamp start = *ParseTimestamp("2026-10-13T00:00:00Z");
+  for (const Sent& s : mailer_.sent) EXPECT_EQ(s.at, start + std::chrono::hours(s.contact)) << s.contact;
+  EXPECT_EQ(State(c.id), CampaignState::kDone);
+}
+
+TEST_F(CampaignServiceTest, AMissedRecurringOccurrenceIsSkippedNotSentLate) {
+  AddContact("m@example.com");
+  // Daily at 09:00 UTC since 1 October; the node starts on 12 October at 00:00: the ten days
+  // missed by more than a day are skipped; 11 October (15 hours late) is sent now, 12 October on time.
+  Campaign c = MakeCampaign({{"schedule", json::object{{"type", "recurring"},
+                                                       {"rrule", "FREQ=DAILY;BYHOUR=9;COUNT=20"},
+                                                       {"dtstart", "2026-10-01T09:00"}}}});
+  RunUntil(*ParseTimestamp("2026-10-13T00:00:00Z"));
+  ASSERT_EQ(mailer_.sent.size(), 2u);
+  EXPECT_EQ(FormatTimestamp(mailer_.sent[0].at), "2026-10-12T00:00:00Z");
+  EXPECT_EQ(FormatTimestamp(mailer_.sent[1].at), "2026-10-12T09:00:00Z");
+  auto occs = store_->campaigns().ListOccurrences(ws_, c.id);
+  ASSERT_EQ(occs->size(), 2u);
+  EXPECT_EQ(occs->at(0).seq, 11);
+  EXPECT_EQ(occs->at(1).seq, 12);
+}
+
+TEST_F(CampaignServiceTest, SettingsAreCheckedWithTheirPath) {
+  auto bad = service_->Create(ws_, json::parse(R"({"name":"x","template":"news","audience":{}})"));
+  EXPECT_EQ(bad.error().field, "audience.include_segments");
+  bad =
+      service_->Create(ws_, json::parse(R"({"name":"x","template":"news","audience":{"include_topics":["n"]},
+                                              "schedule":{"type":"recurring","rrule":"FREQ=YEARLY","dtstart":"2026-12-01T10:00"}})"));
+  EXPECT_EQ(bad.error().field, "schedule.rrule");
+  bad =
+      service_->Create(ws_, json::parse(R"({"name":"x","template":"news","audience":{"include_topics":["n"]},
+                                              "holdout_share":0.9})"));
+  EXPECT_EQ(bad.error().field, "holdout_share");
+  auto ok = service_->Create(
+      ws_, json::parse(R"({"name":"x","template":"missing","audience":{"include_topics":["n"]}})"));
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(service_->Schedule(ws_, ok->id).error().field, "template");
+  auto unknown = service_->Create(
+      ws_,
+      json::parse(
+          R"({"name":"y","template":"news","audience":{"include_segments":["all"],"exclude_segments":["gone"]}})"));
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_EQ(service_->Schedule(ws_, unknown->id).error().field, "audience.exclude_segments[0]");
+  auto proof = service_->SendProof(ws_, ok->id, {"a@example.com"});
+  ASSERT_TRUE(proof.ok());
+  EXPECT_EQ(mailer_.proofs, 1u);
+  EXPECT_TRUE(mailer_.sent.empty());
+}
+
+}  // namespace
+}  // namespace rapport::campaign

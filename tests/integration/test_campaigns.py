@@ -1,0 +1,146 @@
+"""Campaigns through the real binary over real HTTP (issue 19): a campaign created through the API
+with a segment audience, scheduled now, its messages in the maildir outbox, one per member and none
+for a contact outside the segment; the report; the proof; the archive page; settings refused with
+their JSON path; and kill -9 in the middle of a large send, then a restart: every member mailed
+exactly once.
+"""
+import glob
+import re
+import signal
+import sqlite3
+import time
+
+from conftest import Client, Server, create_key, run_cli, wait_for
+
+HTTPS = {"RAPPORT_SERVER_PUBLIC_URL": "https://mail.shop.example"}
+
+
+def outbox(data_dir):
+    mails = []
+    for path in glob.glob(str(data_dir / "outbox" / "new" / "*")):
+        with open(path, "rb") as f:
+            mails.append(f.read())
+    return mails
+
+
+def start(data_dir, env=None):
+    run_cli("migrate", data=data_dir)
+    admin = create_key(data_dir, "admin", "admin")
+    srv = Server(data_dir, env={**HTTPS, **(env or {})}).start()
+    return srv, Client(srv.base, admin)
+
+
+def members(api, n, plan, offset=0):
+    events = [{"name": "signup", "email": f"m{offset + i}@example.com", "attributes": {"plan": plan}}
+              for i in range(n)]
+    for at in range(0, len(events), 5000):
+        r = api.post("/api/v1/events", {"events": events[at:at + 5000]})
+        assert r.status == 202 and r.json()["accepted"] == len(events[at:at + 5000]), r
+
+
+def segment_count(api, sid):
+    return api.get(f"/api/v1/segments/{sid}/count").json()["count"]
+
+
+def test_campaign_to_a_segment_sends_now_and_reports(data_dir):
+    srv, api = start(data_dir)
+    try:
+        assert api.post("/api/v1/templates", {"name": "news", "subject": "Our news",
+                                              "html": "<p>Hello {{ contact.email }}, read <a href=\"https://shop.example/n\">this</a></p>"}).status == 201
+        members(api, 5, "pro")
+        members(api, 2, "free", offset=100)
+        r = api.post("/api/v1/segments", {"name": "pros", "expression": 'plan = "pro"'})
+        assert r.status == 201, r
+        sid = r.json()["id"]
+        wait_for(lambda: segment_count(api, sid) == 5, 30, what="the segment's members")
+
+        bad = api.post("/api/v1/campaigns", {"name": "bad", "template": "news", "audience": {"include_segments": ["pros"]},
+                                             "schedule": {"type": "recurring", "rrule": "FREQ=HOURLY", "dtstart": "2026-12-01T10:00"}})
+        assert bad.status == 422 and bad.json()["error"]["field"] == "schedule.rrule", bad
+        assert api.post("/api/v1/campaigns", {"name": "nothing"}).json()["error"]["field"] == "audience"
+
+        r = api.post("/api/v1/campaigns", {"name": "launch", "template": "news", "archive": True,
+                                           "audience": {"include_segments": ["pros"]},
+                                           "variants": [{"name": "A"}, {"name": "B", "subject": "Big news"}],
+                                           "experiment": {"test_share": 1, "wait_minutes": 0},
+                                           "schedule": {"type": "now"}})
+        assert r.status == 201, r
+        cid = r.json()["id"]
+        assert r.json()["state"] == "draft"
+        assert api.get(f"/api/v1/campaigns/{cid}").json()["settings"]["variants"][1]["subject"] == "Big news"
+        assert api.put(f"/api/v1/campaigns/{cid}", {"template": "news", "archive": True,
+                                                   "audience": {"include_segments": ["pros"]},
+                                                   "schedule": {"type": "now"}}).status == 200
+
+        proof = api.post(f"/api/v1/campaigns/{cid}/test", {"to": ["editor@shop.example"]})
+        assert proof.status == 202 and proof.json()["items"][0]["queued"], proof
+        wait_for(lambda: any(b"editor@shop.example" in m for m in outbox(data_dir)), 30, what="the proof")
+        assert any(b"[Proof] Our news" in m for m in outbox(data_dir))
+
+        r = api.post(f"/api/v1/campaigns/{cid}/schedule", {})
+        assert r.status == 200 and r.json()["state"] in ("scheduled", "running", "done"), r
+        assert api.post(f"/api/v1/campaigns/{cid}/schedule", {}).status == 409
+
+        def campaign_mails():
+            return [m for m in outbox(data_dir) if b"Subject: Our news" in m]
+        wait_for(lambda: len(campaign_mails()) == 5, 60, what="five campaign messages")
+        wait_for(lambda: api.get(f"/api/v1/campaigns/{cid}").json()["state"] == "done", 30, what="the campaign done")
+        to = sorted(re.search(rb"^To: (.*)$", m, re.M).group(1).strip() for m in campaign_mails())
+        assert to == sorted(f"m{i}@example.com".encode() for i in range(5)), to
+
+        report = api.get(f"/api/v1/campaigns/{cid}/report")
+        assert report.status == 200, report
+        occ = report.json()["occurrences"]
+        assert len(occ) == 1 and occ[0]["recipients"] == 5 and occ[0]["state"] == "done", occ
+        assert occ[0]["variants"][0]["sent"] == 5
+        assert occ[0]["holdout"]["recipients"] == 0 and occ[0]["lift"] is None
+
+        page = api.get("/archive/default/launch", key=None)
+        assert page.status == 200 and "Our news" in page.body and "@example.com" not in page.body, page
+        assert api.get("/archive/default/nope", key=None).status == 404
+        assert api.get("/api/v1/campaigns/999999").status == 404
+        assert api.post(f"/api/v1/campaigns/{cid}/pause", {}).status == 409
+    finally:
+        srv.stop()
+
+
+def test_kill_9_during_a_large_send_then_restart_mails_each_member_once(data_dir):
+    total = 3000
+    srv, api = start(data_dir)
+    db = str(data_dir / "rapport.db")
+
+    def queued():
+        with sqlite3.connect(db, timeout=30) as c:
+            return c.execute("SELECT COUNT(*) FROM outbox_messages").fetchone()[0]
+
+    try:
+        assert api.post("/api/v1/templates", {"name": "big", "subject": "Big send", "text": "hi"}).status == 201
+        members(api, total, "pro")
+        r = api.post("/api/v1/segments", {"name": "everyone", "expression": 'plan = "pro"'})
+        sid = r.json()["id"]
+        wait_for(lambda: segment_count(api, sid) == total, 60, what="the segment's members")
+        r = api.post("/api/v1/campaigns", {"name": "big", "template": "big", "audience": {"include_segments": ["everyone"]},
+                                           "schedule": {"type": "now"}, "throttle_per_minute": 60000})
+        cid = r.json()["id"]
+        assert api.post(f"/api/v1/campaigns/{cid}/schedule", {}).status == 200
+        wait_for(lambda: 0 < queued(), 60, interval=0.02, what="the first batch")
+        srv.proc.send_signal(signal.SIGKILL)
+        srv.proc.wait(timeout=30)
+    finally:
+        srv.stop()
+    at_kill = queued()
+    assert at_kill < total, "everything was sent before the kill: the test would prove nothing"
+    restarted = Server(data_dir, env=HTTPS).start()
+    try:
+        api = Client(restarted.base, api.key)
+        wait_for(lambda: queued() >= total, 180, interval=0.2, what=f"all {total} messages after the restart")
+        wait_for(lambda: api.get(f"/api/v1/campaigns/{cid}").json()["state"] == "done", 60, what="the campaign done")
+        time.sleep(1)
+        assert queued() == total, "a member was mailed twice"
+        with sqlite3.connect(db, timeout=30) as c:
+            twice = c.execute("SELECT contact_id FROM outbox_messages GROUP BY contact_id HAVING COUNT(*) > 1").fetchall()
+            states = c.execute("SELECT status, COUNT(*) FROM campaign_recipients GROUP BY status").fetchall()
+        assert twice == [] and states == [("queued", total)], (twice, states)
+    finally:
+        restarted.stop()
+    print(f"{at_kill} of {total} messages queued at the kill; all {total} once after the restart")
