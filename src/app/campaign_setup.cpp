@@ -20,9 +20,12 @@ send::BulkSend BulkOf(const campaign::CampaignBatch& b) {
   bulk.data = b.data;
   bulk.subject_override = b.variant.subject;
   bulk.preheader_override = b.variant.preheader;
-  // TODO(lead, at merge): b.sender_id -> bulk.sender_id (sender identities) and b.governance
-  // {priority, on_cap} -> bulk.governance (the frequency governor); b.variant.from_name with the
-  // sender's display name.
+  bulk.sender_id = b.sender_id;
+  if (b.variant.from_name) bulk.from_name_override = *b.variant.from_name;
+  bulk.governance.source = "campaign:" + std::to_string(b.campaign_id);
+  bulk.governance.priority = b.governance.priority;
+  bulk.governance.on_cap =
+      b.governance.on_cap == "skip" ? send::Governance::OnCap::kSkip : send::Governance::OnCap::kDefer;
   return bulk;
 }
 

@@ -49,8 +49,8 @@ struct CampaignBatch {
   Variant variant;  // template and its overrides
   std::optional<std::string> topic;
   boost::json::object data;  // shared data, with data.campaign = {id, name, occurrence, variant}
-  // For the lead to wire when sender identities and the frequency governor are merged: the
-  // campaign's sender and its governance (priority, on_cap) are carried to the send here.
+  // The campaign's sender identity and what the frequency governor does with its mail (priority,
+  // defer or skip at a cap; the source is "campaign:<id>").
   std::optional<int64_t> sender_id;
   GovernanceSettings governance;
   bool proof = false;  // a proof: transactional-like, to addresses, not counted

@@ -416,6 +416,12 @@ Result<SendOutcome> SendService::Send(WorkspaceId ws, SendRequest req) {
 Result<std::vector<Result<SendOutcome>>> SendService::SendBulk(WorkspaceId ws, const BulkSend& bulk) {
   RAPPORT_TRY(CheckClass(bulk.message_class));
   RAPPORT_ASSIGN_OR_RETURN(ResolvedSender from, ResolveSender(ws, bulk.sender_id, bulk.message_class));
+  if (bulk.from_name_override) {
+    if (bulk.from_name_override->find_first_of("\r\n") != std::string::npos)
+      return Error::Invalid("from_name", "a From name has no line breaks");
+    from.sender.from.display_name = *bulk.from_name_override;
+    from.variables["name"] = *bulk.from_name_override;
+  }
   RAPPORT_ASSIGN_OR_RETURN(MessageTemplate tpl, ResolveTemplate(ws, bulk.template_id, bulk.template_name));
   std::shared_ptr<const compose::CompiledTemplate> compiled;
   if (bulk.subject_override || bulk.preheader_override) {

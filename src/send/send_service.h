@@ -94,6 +94,8 @@ struct BulkSend {
   // A/B variant); compiled once per call, not cached.
   std::optional<std::string> subject_override;
   std::optional<std::string> preheader_override;
+  // The From display name for this send (a campaign's "from name" variant), over the sender's.
+  std::optional<std::string> from_name_override;
 };
 
 class SendService {
