@@ -8,9 +8,10 @@ import glob
 import re
 import signal
 import sqlite3
+import subprocess
 import time
 
-from conftest import Client, Server, create_key, run_cli, wait_for
+from conftest import Client, Server, create_key, rapport_bin, run_cli, wait_for
 
 HTTPS = {"RAPPORT_SERVER_PUBLIC_URL": "https://mail.shop.example"}
 
@@ -144,3 +145,59 @@ def test_kill_9_during_a_large_send_then_restart_mails_each_member_once(data_dir
     finally:
         restarted.stop()
     print(f"{at_kill} of {total} messages queued at the kill; all {total} once after the restart")
+
+
+def test_a_campaign_goes_from_its_sender_with_its_from_name_and_the_governor_skips_past_the_cap(data_dir):
+    """The campaign's sender_id, a variant's from_name and its governance reach the one send
+    service: the From header is the sender's address under the variant's name, and with a cap of
+    one marketing message per day a contact already mailed today is skipped (on_cap "skip"),
+    the reason on the message."""
+    key_file = data_dir / "shop.example-s1.pem"
+    subprocess.run([rapport_bin(), "dkim", "keygen", "--domain", "shop.example",
+                    "--selector", "s1", "--out", str(key_file), "--algorithm", "ed25519"],
+                   capture_output=True, text=True, check=True)
+    srv, api = start(data_dir, {"RAPPORT_DKIM_0_DOMAIN": "shop.example", "RAPPORT_DKIM_0_SELECTOR": "s1",
+                                "RAPPORT_DKIM_0_KEY_FILE": str(key_file),
+                                "RAPPORT_DKIM_0_ALGORITHM": "ed25519-sha256"})
+    try:
+        assert api.post("/api/v1/templates", {"name": "letter", "subject": "Letter",
+                                              "html": "<p>Hello</p>"}).status == 201
+        r = api.post("/api/v1/senders", {"name": "Northwind", "email": "news@shop.example",
+                                         "postal_address": "12 Harbour St, Portland, ME 04101, USA"})
+        assert r.status == 201, r
+        sender = r.json()["id"]
+        members(api, 3, "pro")
+        sid = api.post("/api/v1/segments", {"name": "pros", "expression": 'plan = "pro"'}).json()["id"]
+        wait_for(lambda: segment_count(api, sid) == 3, 30, what="the segment's members")
+        r = api.put("/api/v1/governor", {"enabled": True, "per_day": 1, "per_week": 7, "quiet_hours": None})
+        assert r.status == 200, r
+        # m0 already had its marketing message today.
+        r = api.post("/api/v1/messages", {"template": "letter", "email": "m0@example.com", "class": "marketing",
+                                          "from": sender})
+        assert r.status == 202, r
+
+        r = api.post("/api/v1/campaigns", {"name": "letters", "template": "letter", "sender_id": sender,
+                                           "audience": {"include_segments": ["pros"]},
+                                           "variants": [{"name": "A", "from_name": "Ada at Northwind"}],
+                                           "governance": {"priority": 0, "on_cap": "skip"},
+                                           "schedule": {"type": "now"}})
+        assert r.status == 201, r
+        cid = r.json()["id"]
+        assert api.post(f"/api/v1/campaigns/{cid}/schedule", {}).status == 200
+        wait_for(lambda: api.get(f"/api/v1/campaigns/{cid}").json()["state"] == "done", 60, what="the campaign done")
+
+        def campaign_mails():
+            return [m for m in outbox(data_dir) if b"Subject: Letter" in m and b"Ada at Northwind" in m]
+        wait_for(lambda: len(campaign_mails()) == 2, 60, what="two campaign messages")
+        for m in campaign_mails():
+            assert re.search(rb"^From: \"?Ada at Northwind\"? <news@shop\.example>", m, re.M), m[:400]
+        to = sorted(re.search(rb"^To: (.*)$", m, re.M).group(1).strip() for m in campaign_mails())
+        assert to == [b"m1@example.com", b"m2@example.com"], to
+        with sqlite3.connect(str(data_dir / "rapport.db"), timeout=30) as c:
+            rows = c.execute("SELECT state, last_reply FROM outbox_messages WHERE gov_source = ?",
+                             (f"campaign:{cid}",)).fetchall()
+        skipped = [r for r in rows if r[0] == "suppressed"]
+        assert len(rows) == 3 and len(skipped) == 1, rows
+        assert "cap of 1 marketing message per day" in skipped[0][1], skipped
+    finally:
+        srv.stop()
