@@ -31,7 +31,11 @@ send::BulkSend BulkOf(const campaign::CampaignBatch& b) {
 
 campaign::BatchItem ItemOf(const Result<send::SendOutcome>& r) {
   campaign::BatchItem item;
-  if (r.ok()) {
+  if (r.ok() && r->message.state == MessageState::kSuppressed) {
+    // The frequency governor skipped it (on_cap "skip"): recorded on the message, not sent.
+    item.message_id = r->message.id;
+    item.reason = r->message.last_reply;
+  } else if (r.ok()) {
     item.queued = true;
     item.message_id = r->message.id;
   } else {

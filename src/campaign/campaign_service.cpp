@@ -360,8 +360,8 @@ Status CampaignService::SendGroup(const Campaign& c, const CampaignDef& def, con
   batch.data = def.data;
   batch.data["campaign"] =
       json::object{{"id", c.id}, {"name", c.name}, {"occurrence", occ.seq}, {"variant", batch.variant.name}};
-  // Sender identity and governance: carried to the send (the lead wires them into
-  // send::BulkSend in app/campaign_setup.cpp once sender identities and the governor merge).
+  // Sender identity and governance: carried to the send (app/campaign_setup.cpp puts them on
+  // send::BulkSend); a message the governor skips comes back as a skipped recipient.
   batch.sender_id = def.sender_id;
   batch.governance = def.governance;
   for (const CampaignRecipient& r : group)

@@ -199,5 +199,8 @@ def test_a_campaign_goes_from_its_sender_with_its_from_name_and_the_governor_ski
         skipped = [r for r in rows if r[0] == "suppressed"]
         assert len(rows) == 3 and len(skipped) == 1, rows
         assert "cap of 1 marketing message per day" in skipped[0][1], skipped
+        occ = api.get(f"/api/v1/campaigns/{cid}/report").json()["occurrences"][0]
+        groups = occ["variants"] + ([occ["rest"]] if isinstance(occ.get("rest"), dict) else [])
+        assert sum(g["skipped"] for g in groups) == 1, occ
     finally:
         srv.stop()
