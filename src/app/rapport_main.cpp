@@ -4,9 +4,9 @@
 #include <iostream>
 #include <memory>
 
+#include "app/campaigns_command.h"
 #include "app/contacts_command.h"
 #include "app/dkim_command.h"
-#include "app/campaigns_command.h"
 #include "app/journeys_command.h"
 #include "app/keys_command.h"
 #include "app/migrate_command.h"

@@ -95,7 +95,7 @@ struct CampaignServiceOptions {
   Micros missed_after = std::chrono::hours(24);
   Micros tick_budget = std::chrono::seconds(20);  // a tick yields after this much time sending
   int batch = 500;
-  int claim_batch = 4;  // x tick_budget stays within the lease
+  int claim_batch = 4;                      // x tick_budget stays within the lease
   std::string goal_event = "order_placed";  // conversions for experiments and lift
   std::string revenue_property = "total";
   std::function<void(const Error&)> on_error;

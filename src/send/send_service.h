@@ -89,7 +89,7 @@ struct BulkSend {
   boost::json::object data;  // shared by every recipient
   std::vector<BulkRecipient> recipients;
   std::optional<int64_t> sender_id;  // as SendRequest::sender_id
-  Governance governance;  // marketing mail only
+  Governance governance;             // marketing mail only
   // Liquid sources that replace the template's subject / preheader for this send (a campaign's
   // A/B variant); compiled once per call, not cached.
   std::optional<std::string> subject_override;
