@@ -221,6 +221,14 @@ Arm Assign(const SplitPlan& plan, ContactId contact) {
   return Arm{.kind = ArmKind::kTest, .variant = variant};
 }
 
+bool InGlobalHoldout(WorkspaceId ws, ContactId contact, double share) {
+  if (!(share > 0)) return false;
+  SplitPlan plan;
+  plan.seed = Mix(static_cast<uint64_t>(ws) ^ 0x676c6f62616c686fULL);  // "globalho"
+  plan.holdout_share = share;
+  return Assign(plan, contact).kind == ArmKind::kHoldout;
+}
+
 std::string_view WinnerMetricName(WinnerMetric m) {
   switch (m) {
     case WinnerMetric::kHumanOpens: return "human_opens";

@@ -31,6 +31,12 @@ struct Arm {
 
 Arm Assign(const SplitPlan& plan, ContactId contact);
 
+// The workspace's global holdout (the governor's policy, "global_holdout"): a stable share of
+// its contacts that receives no marketing mail at all, from campaigns, journeys or the API, so
+// the whole programme's effect can be measured against them. Independent of every campaign's own
+// split (its own seed per workspace); growing the share only adds contacts.
+bool InGlobalHoldout(WorkspaceId ws, ContactId contact, double share);
+
 // --- Choosing a winner.
 enum class WinnerMetric { kHumanOpens, kClicks, kConversions, kRevenuePerRecipient };
 std::string_view WinnerMetricName(WinnerMetric m);

@@ -243,5 +243,25 @@ TEST(CompareTest, SaysWhetherTheTreatmentHelped) {
   EXPECT_EQ(c.verdict, Verdict::kInconclusive);
 }
 
+TEST(Experiment, TheGlobalHoldoutIsAStableShareIndependentOfCampaignsAndNested) {
+  int five = 0, ten = 0, both = 0;
+  for (ContactId id = 1; id <= 100000; ++id) {
+    const bool a = InGlobalHoldout(7, id, 0.05), b = InGlobalHoldout(7, id, 0.10);
+    five += a;
+    ten += b;
+    both += a && b;
+    EXPECT_EQ(a, InGlobalHoldout(7, id, 0.05));
+  }
+  EXPECT_NEAR(five / 100000.0, 0.05, 0.004);
+  EXPECT_NEAR(ten / 100000.0, 0.10, 0.005);
+  EXPECT_EQ(both, five);  // growing the share only adds contacts
+  // Another workspace holds out other contacts; no share holds out no one.
+  int same = 0;
+  for (ContactId id = 1; id <= 100000; ++id)
+    same += InGlobalHoldout(7, id, 0.05) && InGlobalHoldout(8, id, 0.05);
+  EXPECT_LT(same, 600);  // independent: about 0.25% = 250
+  EXPECT_FALSE(InGlobalHoldout(7, 1, 0));
+}
+
 }  // namespace
 }  // namespace rapport::campaign

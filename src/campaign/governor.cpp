@@ -223,6 +223,14 @@ GovernorDecision Decide(const GovernorPolicy& policy, const GovernorCandidate& c
   Context c{policy, nullptr, {}, facts.frequency};
   c.zone = ZoneFor(facts.timezone, policy.timezone, c.zone_name);
   GovernorDecision d;
+  if (candidate.in_global_holdout && policy.global_holdout > 0) {
+    d.verdict = GovernorVerdict::kSkip;
+    d.reason = fmt::format(
+        "skipped: the contact is in the workspace's global holdout ({:g}% of contacts get no "
+        "marketing mail, so its effect can be measured against them)",
+        policy.global_holdout * 100);
+    return d;
+  }
 
   // First: where would it go, stopping at the first cap?
   Placement first = Place(c, candidate.topic, facts.recent, kNone, facts.now, /*stop_at_cap=*/true);
@@ -348,13 +356,13 @@ Result<int> ParseHhmm(const boost::json::value& v, const std::string& field) {
 Result<GovernorPolicy> ParsePolicy(const boost::json::value& json, const GovernorPolicy& base) {
   if (!json.is_object()) return Error::Invalid("body", "the governor policy is a JSON object");
   GovernorPolicy p = base;
-  static constexpr std::string_view kKnown[] = {"enabled", "per_day",     "per_week",
-                                                "topics",  "quiet_hours", "timezone"};
+  static constexpr std::string_view kKnown[] = {"enabled",     "per_day",  "per_week",      "topics",
+                                                "quiet_hours", "timezone", "global_holdout"};
   for (const auto& [k, v] : json.get_object()) {
     if (std::find(std::begin(kKnown), std::end(kKnown), std::string_view(k)) == std::end(kKnown))
       return Error::Invalid(k.empty() ? std::string("body") : std::string(k),
                             "unknown member (enabled, per_day, per_week, topics, quiet_hours, "
-                            "timezone)");
+                            "timezone, global_holdout)");
     if (k == "enabled") {
       if (!v.is_bool()) return Error::Invalid("enabled", "enabled is true or false");
       p.enabled = v.get_bool();
@@ -404,6 +412,15 @@ Result<GovernorPolicy> ParsePolicy(const boost::json::value& json, const Governo
       if (!v.is_string() || !FindZone(v.get_string()))
         return Error::Invalid("timezone", "timezone is an IANA time zone name (\"Europe/Berlin\")");
       p.timezone = std::string(v.get_string());
+    } else if (k == "global_holdout") {
+      const double share = v.is_double()  ? v.get_double()
+                           : v.is_int64() ? static_cast<double>(v.get_int64())
+                                          : -1;
+      if (!(share >= 0 && share <= 0.5))
+        return Error::Invalid("global_holdout",
+                              "global_holdout is the share of contacts held out of all marketing "
+                              "mail, from 0 to 0.5 (0.05 is 5%)");
+      p.global_holdout = share;
     }
   }
   return p;
@@ -422,6 +439,7 @@ boost::json::object PolicyToJson(const GovernorPolicy& p) {
   else
     o["quiet_hours"] = nullptr;
   o["timezone"] = p.timezone;
+  o["global_holdout"] = p.global_holdout;
   return o;
 }
 

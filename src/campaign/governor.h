@@ -65,6 +65,10 @@ struct GovernorPolicy {
   std::map<std::string, Caps> topics;  // topic key -> caps for that topic alone
   std::optional<QuietHours> quiet_hours = QuietHours{};
   std::string timezone = "UTC";  // for contacts without one (an IANA name)
+  // The global holdout (0 to 0.5, 0: none): this share of the workspace's contacts gets no
+  // marketing mail at all (campaign/experiment.h, InGlobalHoldout). Applies even when the caps
+  // are off (`enabled` false).
+  double global_holdout = 0;
   bool operator==(const GovernorPolicy&) const = default;
 };
 
@@ -80,7 +84,7 @@ inline constexpr auto kLookback = std::chrono::hours(24 * 8);
 //   {"enabled": true, "per_day": 1, "per_week": 3,
 //    "topics": {"offers": {"per_day": 1, "per_week": 2}},
 //    "quiet_hours": {"start": "21:00", "end": "08:00"} (or null: none),
-//    "timezone": "Europe/Berlin"}
+//    "timezone": "Europe/Berlin", "global_holdout": 0.05}
 // Every member is optional on input: a missing one keeps its value in `base`. kInvalid names the
 // field (caps 0..1000, times HH:MM, start != end, a known timezone, topic keys as slugs).
 Result<GovernorPolicy> ParsePolicy(const boost::json::value& json,
@@ -91,6 +95,9 @@ struct GovernorCandidate {
   std::optional<std::string> topic;
   int priority = 0;
   bool skip_on_cap = false;
+  // The contact is in the workspace's global holdout (InGlobalHoldout with the policy's share):
+  // the message is skipped, whatever its priority.
+  bool in_global_holdout = false;
 };
 
 struct GovernorFacts {

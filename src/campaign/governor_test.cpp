@@ -337,5 +337,37 @@ TEST(GovernorPolicyJson, RefusesBadValuesNamingTheField) {
   EXPECT_EQ(field(R"({"per_day": 0, "per_week": 0, "quiet_hours": null})"), "ok");
 }
 
+TEST(Governor, TheGlobalHoldoutSkipsWhateverThePriorityEvenWithTheCapsOff) {
+  GovernorPolicy p = DefaultPolicy();
+  p.global_holdout = 0.05;
+  GovernorCandidate c;
+  c.priority = 1000;
+  c.in_global_holdout = true;
+  GovernorDecision d = Ask(p, "2026-12-07T10:00:00Z", {}, "UTC", c);
+  EXPECT_EQ(d.verdict, GovernorVerdict::kSkip);
+  EXPECT_NE(d.reason.find("global holdout (5% of contacts"), std::string::npos) << d.reason;
+  c.in_global_holdout = false;
+  EXPECT_EQ(Ask(p, "2026-12-07T10:00:00Z", {}, "UTC", c).verdict, GovernorVerdict::kAllow);
+  // With no holdout share, the flag alone holds no one out.
+  p.global_holdout = 0;
+  c.in_global_holdout = true;
+  EXPECT_EQ(Ask(p, "2026-12-07T10:00:00Z", {}, "UTC", c).verdict, GovernorVerdict::kAllow);
+}
+
+TEST(Governor, TheGlobalHoldoutShareIsFromZeroToOneHalfAndRoundTrips) {
+  auto p = ParsePolicy(boost::json::parse(R"({"global_holdout": 0.05})"));
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_DOUBLE_EQ(p->global_holdout, 0.05);
+  auto again = ParsePolicy(PolicyToJson(*p));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *p);
+  for (const char* bad :
+       {R"({"global_holdout": 0.6})", R"({"global_holdout": -0.1})", R"({"global_holdout": "5%"})"}) {
+    auto r = ParsePolicy(boost::json::parse(bad));
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().field, "global_holdout");
+  }
+}
+
 }  // namespace
 }  // namespace rapport::campaign

@@ -12,6 +12,7 @@
 #include <random>
 #include <set>
 
+#include "campaign/experiment.h"
 #include "campaign/governor.h"
 #include "mail/header.h"
 #include "send/send_service.h"
@@ -105,6 +106,40 @@ class GovernedSendTest : public ::testing::Test {
   std::optional<tracking::LinkSigner> links_;
   std::optional<SendService> service_;
 };
+
+TEST_F(GovernedSendTest, TheGlobalHoldoutGetsNoMarketingMailFromAnySourceButStillItsTransactionalMail) {
+  // Caps off: the holdout applies on its own.
+  SetPolicy(R"({"enabled": false, "global_holdout": 0.2})");
+  std::vector<ContactId> ids;
+  for (int i = 0; i < 200; ++i) ids.push_back(AddContact("c" + std::to_string(i) + "@example.com"));
+  int held = 0;
+  for (ContactId id : ids) {
+    const bool in = campaign::InGlobalHoldout(ws_, id, 0.2);
+    held += in;
+    for (const char* source : {"campaign:1", "journey:2:welcome", ""}) {
+      OutboxMessage m = Send(Marketing(id, source, /*priority=*/1000));
+      if (in) {
+        EXPECT_EQ(m.state, MessageState::kSuppressed) << source;
+        EXPECT_NE(m.last_reply.find("global holdout (20% of contacts"), std::string::npos) << m.last_reply;
+      } else {
+        EXPECT_EQ(m.state, MessageState::kQueued) << source;
+      }
+    }
+    SendRequest receipt = Marketing(id);
+    receipt.message_class = MessageClass::kTransactional;
+    EXPECT_EQ(Send(std::move(receipt)).state, MessageState::kQueued);
+  }
+  // About a fifth, stable, and the timeline says why.
+  EXPECT_GT(held, 20);
+  EXPECT_LT(held, 60);
+  for (ContactId id : ids) {
+    if (!campaign::InGlobalHoldout(ws_, id, 0.2)) continue;
+    auto governed = Governed(id);
+    ASSERT_EQ(governed.size(), 3u);
+    EXPECT_EQ(governed[0].properties.at("decision").as_string(), "skipped");
+    break;
+  }
+}
 
 TEST_F(GovernedSendTest, MarketingPastTheDayCapIsDeferredToTheNextAllowedMomentAndSaysWhy) {
   SetPolicy(

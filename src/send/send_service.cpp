@@ -7,6 +7,7 @@
 
 #include <openssl/rand.h>
 
+#include "campaign/experiment.h"
 #include "mail/header.h"
 #include "mail/mime_writer.h"
 
@@ -108,6 +109,7 @@ Status SendService::Govern(WorkspaceId ws, const campaign::GovernorPolicy& polic
   candidate.topic = m.topic;
   candidate.priority = governance.priority;
   candidate.skip_on_cap = governance.on_cap == Governance::OnCap::kSkip;
+  candidate.in_global_holdout = campaign::InGlobalHoldout(ws, contact.id, policy.global_holdout);
   campaign::GovernorFacts facts;
   facts.frequency = frequency;
   facts.timezone = contact.timezone;

@@ -47,7 +47,8 @@ def test_the_governor_defers_or_skips_marketing_mail_past_its_caps_and_says_why(
         r = api.get("/api/v1/governor")
         assert r.status == 200, r
         assert r.json() == {"enabled": False, "per_day": 1, "per_week": 3, "topics": {},
-                            "quiet_hours": {"start": "21:00", "end": "08:00"}, "timezone": "UTC"}
+                            "quiet_hours": {"start": "21:00", "end": "08:00"}, "timezone": "UTC",
+                            "global_holdout": 0}
         # Bad values are JSON errors naming the member; nothing changes.
         for body, field in (({"per_day": -1}, "per_day"), ({"quiet_hours": {"start": "25:00", "end": "08:00"}},
                                                            "quiet_hours.start"),
@@ -143,5 +144,37 @@ def test_quiet_hours_in_the_contacts_timezone_move_marketing_mail_to_their_end(d
         assert "governor" not in other, other
         wait_for(lambda: message(api, other["id"])["state"] == "sent", what="the message outside quiet hours sent")
         assert message(api, sent["id"])["state"] == "queued"
+    finally:
+        srv.stop()
+
+
+def test_the_global_holdout_gets_no_marketing_mail_and_says_why(data_dir):
+    """A global holdout of 30%: about that share of contacts gets no marketing mail (skipped, the
+    reason on the message and the timeline) whatever the priority, even with the caps off, while
+    their transactional mail goes; the others' marketing mail is queued."""
+    srv, api = start(data_dir)
+    try:
+        setup_shop(api, double_opt_in=())
+        bad = api.put("/api/v1/governor", {"global_holdout": 0.9})
+        assert bad.status == 422 and bad.json()["error"]["field"] == "global_holdout", bad
+        r = api.put("/api/v1/governor", {"global_holdout": 0.3})
+        assert r.status == 200 and r.json()["global_holdout"] == 0.3 and r.json()["enabled"] is False, r
+        held, sent = [], []
+        for i in range(40):
+            cid = new_subscriber(api, f"h{i}@example.com")
+            m = marketing(api, cid, priority=1000)
+            if m.get("governor", {}).get("decision") == "skipped":
+                assert "global holdout (30% of contacts" in m["governor"]["reason"], m
+                assert message(api, m["id"])["state"] == "suppressed"
+                held.append(cid)
+            else:
+                assert m["state"] == "queued", m
+                sent.append(cid)
+        assert 3 <= len(held) <= 25, (len(held), len(sent))
+        cid = held[0]
+        receipt = api.post("/api/v1/messages", {"template": "news", "contact_id": cid, "class": "transactional"})
+        assert receipt.status == 202 and receipt.json()["state"] == "queued", receipt
+        governed = [e for e in events(api, cid) if e["name"] == "message.governed"]
+        assert governed and governed[0]["properties"]["decision"] == "skipped", governed
     finally:
         srv.stop()
