@@ -93,7 +93,7 @@ void AddCampaignRoutes(Router& router, Services& s) {
     RAPPORT_ASSIGN_OR_RETURN(std::vector<Campaign> list, s.store.campaigns().List(call.key.workspace_id));
     json::array items;
     for (const Campaign& c : list) items.emplace_back(CampaignService::ToJson(c));
-    return JsonResponse(200, json::object{{"items", std::move(items)}});
+    return JsonResponse(200, json::object{{"data", std::move(items)}});
   });
   router.Add("POST", "/api/v1/campaigns", Access::kWrite, [&s](CallContext& call) -> Result<Response> {
     RAPPORT_ASSIGN_OR_RETURN(CampaignService * svc, Service(s));

@@ -68,6 +68,8 @@ def test_campaign_to_a_segment_sends_now_and_reports(data_dir):
         assert r.status == 201, r
         cid = r.json()["id"]
         assert r.json()["state"] == "draft"
+        # Lists are {"data": [...]}, like every other list of the API.
+        assert [c["id"] for c in api.get("/api/v1/campaigns").json()["data"]] == [cid]
         assert api.get(f"/api/v1/campaigns/{cid}").json()["settings"]["variants"][1]["subject"] == "Big news"
         assert api.put(f"/api/v1/campaigns/{cid}", {"template": "news", "archive": True,
                                                    "audience": {"include_segments": ["pros"]},
