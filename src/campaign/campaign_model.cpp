@@ -170,10 +170,10 @@ std::string_view ScheduleKindName(ScheduleKind k) {
 Result<CampaignDef> ParseCampaign(const json::value& doc) {
   if (!doc.is_object()) return Bad("", "a campaign is a JSON object");
   const json::object& o = doc.get_object();
-  RAPPORT_TRY(CheckKeys(
-      o, "",
-      {"name", "audience", "template", "variants", "sender_id", "topic", "schedule", "throttle_per_minute",
-       "archive", "experiment", "holdout_share", "governance", "data", "conversion_window_days"}));
+  RAPPORT_TRY(CheckKeys(o, "",
+                        {"name", "audience", "template", "variants", "sender_id", "topic", "schedule",
+                         "throttle_per_minute", "archive", "experiment", "holdout_share", "governance",
+                         "data", "conversion_window_days", "send_time_window_hours"}));
   CampaignDef d;
   // Audience.
   const json::value* aud = o.if_contains("audience");
@@ -203,7 +203,8 @@ Result<CampaignDef> ParseCampaign(const json::value& doc) {
       const json::value& v = vs->get_array()[i];
       if (!v.is_object()) return Bad(path, "a variant is an object");
       const json::object& vo = v.get_object();
-      RAPPORT_TRY(CheckKeys(vo, path, {"name", "template", "subject", "preheader", "from_name"}));
+      RAPPORT_TRY(
+          CheckKeys(vo, path, {"name", "template", "subject", "preheader", "from_name", "send_time"}));
       Variant var;
       var.name = std::string(1, static_cast<char>('A' + i));
       if (const json::value* n = vo.if_contains("name")) {
@@ -221,12 +222,18 @@ Result<CampaignDef> ParseCampaign(const json::value& doc) {
       RAPPORT_ASSIGN_OR_RETURN(var.subject, OptionalText(vo, "subject", path + ".subject"));
       RAPPORT_ASSIGN_OR_RETURN(var.preheader, OptionalText(vo, "preheader", path + ".preheader"));
       RAPPORT_ASSIGN_OR_RETURN(var.from_name, OptionalText(vo, "from_name", path + ".from_name"));
+      if (const json::value* st = vo.if_contains("send_time"); st && !st->is_null()) {
+        RAPPORT_ASSIGN_OR_RETURN(std::string mode, Str(*st, path + ".send_time"));
+        if (mode != "optimized" && mode != "scheduled")
+          return Bad(path + ".send_time", "is \"optimized\" or \"scheduled\"");
+        var.optimized_send_time = mode == "optimized";
+      }
       d.variants.push_back(std::move(var));
     }
   }
   if (d.variants.empty()) {
     if (tpl.empty()) return Bad("template", "a campaign needs a template or variants");
-    d.variants.push_back(Variant{"A", tpl, std::nullopt, std::nullopt, std::nullopt});
+    d.variants.push_back(Variant{"A", tpl, std::nullopt, std::nullopt, std::nullopt, false});
   }
   if (const json::value* s = o.if_contains("sender_id"); s && !s->is_null()) {
     RAPPORT_ASSIGN_OR_RETURN(int64_t id, Int(*s, "sender_id"));
@@ -239,6 +246,16 @@ Result<CampaignDef> ParseCampaign(const json::value& doc) {
     d.topic = std::move(topic);
   }
   RAPPORT_ASSIGN_OR_RETURN(d.schedule, ParseSchedule(o.if_contains("schedule")));
+  for (size_t i = 0; i < d.variants.size(); ++i)
+    if (d.variants[i].optimized_send_time && d.schedule.kind == ScheduleKind::kSto)
+      return Bad(fmt::format("variants[{}].send_time", i),
+                 "the schedule already optimizes every send time (type \"sto\"); give the campaign a "
+                 "fixed schedule to compare against");
+  if (const json::value* w = o.if_contains("send_time_window_hours"); w && !w->is_null()) {
+    RAPPORT_ASSIGN_OR_RETURN(int64_t hours, Int(*w, "send_time_window_hours"));
+    if (hours < 1 || hours > 168) return Bad("send_time_window_hours", "is 1..168");
+    d.send_time_window = std::chrono::hours(hours);
+  }
   if (const json::value* t = o.if_contains("throttle_per_minute"); t && !t->is_null()) {
     RAPPORT_ASSIGN_OR_RETURN(int64_t n, Int(*t, "throttle_per_minute"));
     if (n < 0 || n > 10'000'000) return Bad("throttle_per_minute", "0 (no throttle) to 10000000");
@@ -347,6 +364,7 @@ json::object CampaignToJson(const CampaignDef& d) {
     if (v.subject) vo["subject"] = *v.subject;
     if (v.preheader) vo["preheader"] = *v.preheader;
     if (v.from_name) vo["from_name"] = *v.from_name;
+    vo["send_time"] = v.optimized_send_time ? "optimized" : "scheduled";
     vs.emplace_back(std::move(vo));
   }
   o["template"] = d.variants.front().template_name;
@@ -383,6 +401,7 @@ json::object CampaignToJson(const CampaignDef& d) {
   o["governance"] = json::object{{"priority", d.governance.priority}, {"on_cap", d.governance.on_cap}};
   o["data"] = d.data;
   o["conversion_window_days"] = d.conversion_window_days;
+  o["send_time_window_hours"] = std::chrono::duration_cast<std::chrono::hours>(d.send_time_window).count();
   return o;
 }
 

@@ -28,6 +28,11 @@ struct Variant {
   std::string name;  // "A", "B" ... by default
   std::string template_name;
   std::optional<std::string> subject, preheader, from_name;
+  // "send_time": "optimized": each recipient of this variant gets it at their best hour
+  // (core/send_time.h) within CampaignDef::send_time_window after the moment the schedule gives
+  // them; "scheduled" (the default): at that moment. STO against a fixed time is then an
+  // experiment like any other (docs/campaigns.md).
+  bool optimized_send_time = false;
 };
 
 enum class ScheduleKind { kNow, kAt, kLocal, kSto, kRecurring };
@@ -73,6 +78,8 @@ struct CampaignDef {
   GovernanceSettings governance;
   boost::json::object data;  // shared template data ("data.*")
   int conversion_window_days = 5;
+  // How far after its scheduled moment a variant with an optimized send time may go (1 h..7 d).
+  Micros send_time_window = std::chrono::hours(24);
 };
 
 // The document must be an object; kInvalid with field the JSON path ("schedule.rrule").

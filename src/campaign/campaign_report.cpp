@@ -72,6 +72,7 @@ Result<json::object> CampaignService::Report(WorkspaceId ws, CampaignId id) {
     oo.topic = def.topic;
     std::vector<GroupTotals> variants(def.variants.size());
     GroupTotals rest, holdout, treated;
+    GroupTotals optimized, scheduled;  // the test's variants by send time (STO against a fixed time)
     int64_t pending = 0;
     ContactId after = 0;
     for (;;) {
@@ -92,6 +93,8 @@ Result<json::object> CampaignService::Report(WorkspaceId ws, CampaignId id) {
           rest.Add(r, x);
         } else if (r.variant >= 0 && r.variant < static_cast<int>(variants.size())) {
           variants[static_cast<size_t>(r.variant)].Add(r, x);
+          (def.variants[static_cast<size_t>(r.variant)].optimized_send_time ? optimized : scheduled)
+              .Add(r, x);
         }
         if (r.status == RecipientStatus::kQueued) treated.Add(r, x);
       }
@@ -148,6 +151,17 @@ Result<json::object> CampaignService::Report(WorkspaceId ws, CampaignId id) {
       e["srm_warning"] = srm < rules.srm_alpha;
       e["reason"] = d.reason;
       e["decision"] = occ.decision.empty() ? json::value(nullptr) : json::parse(occ.decision);
+      // Variants with an optimized send time against those at the scheduled time: did STO help?
+      if (optimized.recipients > 0 && scheduled.recipients > 0) {
+        Comparison cmp = Compare(def.experiment.metric, optimized.Outcome(def.experiment.metric),
+                                 scheduled.Outcome(def.experiment.metric), "Send-time optimization",
+                                 "the scheduled time", def.experiment.probability);
+        e["send_time"] = json::object{{"verdict", cmp.verdict == Verdict::kHelped ? "helped"
+                                                  : cmp.verdict == Verdict::kHurt ? "hurt"
+                                                                                  : "inconclusive"},
+                                      {"lift", LiftJson(cmp.lift)},
+                                      {"summary", cmp.sentence}};
+      }
       o["experiment"] = std::move(e);
     }
     if (holdout.recipients > 0) {

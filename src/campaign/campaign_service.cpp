@@ -284,6 +284,12 @@ Status CampaignService::FreezeOccurrence(const Campaign& c, const CampaignDef& d
       auto best = ports_.send_time->BestTime(c.workspace_id, id, s.at, s.until);
       if (best.ok()) r.due_at = best->at;
     }
+    // A variant with an optimized send time: the contact's best hour after its scheduled moment.
+    if (r.arm == RecipientArm::kTest && def.variants[static_cast<size_t>(r.variant)].optimized_send_time &&
+        ports_.send_time) {
+      auto best = ports_.send_time->BestTime(c.workspace_id, id, r.due_at, r.due_at + def.send_time_window);
+      if (best.ok()) r.due_at = best->at;
+    }
     recipients.push_back(std::move(r));
   }
   CampaignOccurrence occ;
@@ -389,8 +395,6 @@ Status CampaignService::Decide(const Campaign& c, const CampaignDef& def, Campai
   OutcomeOptions oo;
   oo.goal_event = options_.goal_event;
   oo.revenue_property = options_.revenue_property;
-  oo.from = occ.started_at;
-  oo.to = now + std::chrono::seconds(1);
   oo.topic = def.topic;
   ContactId after = 0;
   for (;;) {
@@ -400,6 +404,10 @@ Status CampaignService::Decide(const Campaign& c, const CampaignDef& def, Campai
     for (const CampaignRecipient& r : page) {
       if (r.arm != RecipientArm::kTest || r.variant < 0 || r.variant >= static_cast<int>(totals.size()))
         continue;
+      // Equal exposure: each test recipient is measured over the wait after its own due time, so
+      // a variant sent later (an optimized send time, a later time zone) is not judged on less.
+      oo.from = r.due_at;
+      oo.to = std::min(now + std::chrono::seconds(1), r.due_at + def.experiment.wait);
       RAPPORT_ASSIGN_OR_RETURN(RecipientResult x,
                                ReadRecipientResult(store_.events(), c.workspace_id, r, oo));
       totals[static_cast<size_t>(r.variant)].Add(r, x);
@@ -426,6 +434,24 @@ Status CampaignService::Decide(const Campaign& c, const CampaignDef& def, Campai
   o["reason"] = d.reason;
   o["decided_at"] = FormatTimestamp(now);
   occ.decision = json::serialize(o);
+  // A winner with an optimized send time sends the rest at each contact's best hour after now
+  // (planned before the decision is stored: a crash in between plans again).
+  if (def.variants[static_cast<size_t>(d.send_variant)].optimized_send_time && ports_.send_time) {
+    std::vector<std::pair<ContactId, Timestamp>> moves;
+    after = 0;
+    for (;;) {
+      RAPPORT_ASSIGN_OR_RETURN(auto page, store_.campaigns().Recipients(occ.id, after, 1000));
+      if (page.empty()) break;
+      after = page.back().contact_id;
+      moves.clear();
+      for (const CampaignRecipient& r : page) {
+        if (r.arm != RecipientArm::kRest || r.status != RecipientStatus::kPending) continue;
+        auto best = ports_.send_time->BestTime(c.workspace_id, r.contact_id, now, now + def.send_time_window);
+        if (best.ok()) moves.emplace_back(r.contact_id, best->at);
+      }
+      RAPPORT_TRY(store_.campaigns().Reschedule(occ.id, moves));
+    }
+  }
   occ.send_variant = d.send_variant;
   occ.state = OccurrenceState::kSending;
   return store_.campaigns().UpdateOccurrence(occ);

@@ -347,6 +347,80 @@ TEST_F(CampaignServiceTest, SendTimeOptimizedWithinTheWindowAndAtATime) {
   EXPECT_EQ(State(c.id), CampaignState::kDone);
 }
 
+// Contact n's best moment: (n mod 12) hours into the window.
+class ModuloAdvisor final : public SendTimeAdvisor {
+ public:
+  Result<SendTimeChoice> BestTime(WorkspaceId, ContactId contact, Timestamp start, Timestamp) const override {
+    SendTimeChoice c;
+    c.at = start + std::chrono::hours(contact % 12);
+    c.personal = true;
+    return c;
+  }
+};
+
+// Send time as an experiment variant: STO against the scheduled time in one campaign. The
+// optimized variant's test recipients go at their best hours; each is judged over the same wait
+// after its own send; the winner's rest goes at each contact's best hour after the decision, and
+// the report says whether STO helped.
+TEST_F(CampaignServiceTest, SendTimeIsAVariantAndTheWinnersRestGoesAtEachBestHour) {
+  ModuloAdvisor advisor;
+  service_ =
+      std::make_unique<CampaignService>(*store_, clock_, CampaignPorts{&mailer_, &audience_, &advisor});
+  for (int i = 0; i < 600; ++i) AddContact("t" + std::to_string(i) + "@example.com");
+  const Timestamp t0 = clock_.Now();
+  Campaign c = MakeCampaign(
+      {{"schedule", json::object{{"type", "now"}}},
+       {"send_time_window_hours", 24},
+       {"variants",
+        json::array{json::object{{"name", "fixed"}, {"template", "news"}},
+                    json::object{{"name", "sto"}, {"template", "news"}, {"send_time", "optimized"}}}},
+       {"experiment", json::object{{"test_share", 0.5},
+                                   {"metric", "clicks"},
+                                   {"wait_minutes", 60},
+                                   {"min_recipients", 100},
+                                   {"probability", 0.9}}}});
+  RunUntil(t0 + 11h + 30min);  // every test send is out (the last at t0 + 11h), no decision yet
+  size_t test_sent = mailer_.sent.size();
+  EXPECT_GT(test_sent, 240u);
+  EXPECT_LT(test_sent, 360u);
+  std::vector<NewEvent> clicks;
+  std::map<std::string, int> n;
+  for (const Sent& s : mailer_.sent) {
+    if (s.variant == "fixed") EXPECT_EQ(s.at, t0) << s.contact;
+    if (s.variant == "sto") EXPECT_EQ(s.at, t0 + std::chrono::hours(s.contact % 12)) << s.contact;
+    // "sto" is clicked by 40% of its recipients, "fixed" by 10%, a minute after each send.
+    int k = n[s.variant]++;
+    if (k % 10 < (s.variant == "sto" ? 4 : 1)) {
+      NewEvent e;
+      e.contact.id = s.contact;
+      e.name = "email_clicked";
+      e.occurred_at = s.at + 1min;
+      e.properties = json::object{{"message_id", s.id}, {"machine", false}};
+      clicks.push_back(std::move(e));
+    }
+  }
+  ASSERT_TRUE(store_->events().Append(ws_, clicks, clock_.Now()).ok());
+  RunUntil(t0 + 13h);  // the last test send was at t0 + 11h: decided at t0 + 12h
+  auto occ = store_->campaigns().ListOccurrences(ws_, c.id)->at(0);
+  ASSERT_FALSE(occ.decision.empty());
+  json::object d = json::parse(occ.decision).as_object();
+  EXPECT_EQ(d.at("winner").as_string(), "sto");
+  const Timestamp decided = *ParseTimestamp(std::string(d.at("decided_at").as_string()));
+  RunUntil(t0 + 48h);
+  ASSERT_EQ(mailer_.sent.size(), 600u);
+  for (size_t i = test_sent; i < mailer_.sent.size(); ++i) {
+    EXPECT_EQ(mailer_.sent[i].variant, "sto");
+    EXPECT_EQ(mailer_.sent[i].at, decided + std::chrono::hours(mailer_.sent[i].contact % 12));
+  }
+  auto report = service_->Report(ws_, c.id);
+  ASSERT_TRUE(report.ok());
+  const auto& e = report->at("occurrences").as_array().at(0).as_object().at("experiment").as_object();
+  EXPECT_EQ(e.at("send_time").at("verdict").as_string(), "helped");
+  EXPECT_NE(e.at("send_time").at("summary").as_string().find("Send-time optimization helped"),
+            std::string::npos);
+  EXPECT_EQ(State(c.id), CampaignState::kDone);
+}
+
 TEST_F(CampaignServiceTest, AMissedRecurringOccurrenceIsSkippedNotSentLate) {
   AddContact("m@example.com");
   // Daily at 09:00 UTC since 1 October; the node starts on 12 October at 00:00: the ten days
@@ -375,6 +449,17 @@ TEST_F(CampaignServiceTest, SettingsAreCheckedWithTheirPath) {
       service_->Create(ws_, json::parse(R"({"name":"x","template":"news","audience":{"include_topics":["n"]},
                                               "holdout_share":0.9})"));
   EXPECT_EQ(bad.error().field, "holdout_share");
+  bad = service_->Create(ws_, json::parse(R"({"name":"x","audience":{"include_topics":["n"]},
+      "variants":[{"template":"news"},{"template":"news","send_time":"later"}]})"));
+  EXPECT_EQ(bad.error().field, "variants[1].send_time");
+  bad = service_->Create(ws_, json::parse(R"({"name":"x","audience":{"include_topics":["n"]},
+      "schedule":{"type":"sto","at":"2026-10-13T00:00:00Z","until":"2026-10-14T00:00:00Z"},
+      "variants":[{"template":"news"},{"template":"news","send_time":"optimized"}]})"));
+  EXPECT_EQ(bad.error().field, "variants[1].send_time");
+  bad =
+      service_->Create(ws_, json::parse(R"({"name":"x","template":"news","audience":{"include_topics":["n"]},
+      "send_time_window_hours":0})"));
+  EXPECT_EQ(bad.error().field, "send_time_window_hours");
   auto ok = service_->Create(
       ws_, json::parse(R"({"name":"x","template":"missing","audience":{"include_topics":["n"]}})"));
   ASSERT_TRUE(ok.ok());

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/model.h"
@@ -129,6 +130,10 @@ class CampaignStore {
   virtual Result<std::optional<Timestamp>> NextDue(OccurrenceId id, bool include_rest) = 0;
   // Records what sends did, in one transaction; only pending recipients change.
   virtual Status Mark(OccurrenceId id, const std::vector<RecipientOutcome>& outcomes) = 0;
+  // Moves pending recipients to new due times, in one transaction (the rest arm of a test won by
+  // a variant with an optimized send time, each at the contact's best hour); recipients no longer
+  // pending keep theirs.
+  virtual Status Reschedule(OccurrenceId id, const std::vector<std::pair<ContactId, Timestamp>>& due) = 0;
   // Recipients in contact order after `after_contact`, at most `limit` (1..10000), for reports.
   virtual Result<std::vector<CampaignRecipient>> Recipients(OccurrenceId id, ContactId after_contact,
                                                             int limit) = 0;

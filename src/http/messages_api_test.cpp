@@ -119,6 +119,55 @@ TEST_F(MessagesApiTest, ARetriedRequestReturnsTheFirstResponseAndQueuesNothing) 
   EXPECT_EQ(ErrorOf(Send(body, "has space")).second, "Idempotency-Key");
 }
 
+// POST /api/v1/messages/batch: each item answered in order with its own status; a bad item is
+// reported (with its field) while the good ones are queued; the whole body's shape is checked.
+TEST_F(MessagesApiTest, ABatchAnswersEachMessageInOrderAndQueuesTheGoodOnes) {
+  std::string ada = std::to_string(CreateContact("ada@example.com"));
+  Response r = Call("POST", "/api/v1/messages/batch",
+                    R"({"messages":[{"template":"order-shipped","contact_id":)" + ada +
+                        R"(,"data":{"order":"A-1"},"idempotency_key":"o-1"},
+                        {"template":"order-shipped","contact_id":)" +
+                        ada + R"(,"headers":{"X-Order":"1\r\nBcc: evil@example.com"}},
+                        {"template":"nope","contact_id":)" +
+                        ada + R"(},
+                        "not an object",
+                        {"template":"order-shipped","email":"Bob@Example.com","data":{"order":"B-2"}},
+                        {"template":"order-shipped","contact_id":)" +
+                        ada + R"(,"idempotency_key":"o-1"}]})",
+                    &sender_);
+  ASSERT_EQ(r.status, 200) << r.body;
+  json::value v = Json(r);
+  EXPECT_EQ(v.at("accepted").as_int64(), 3);
+  EXPECT_EQ(v.at("failed").as_int64(), 3);
+  const json::array& d = v.at("data").as_array();
+  ASSERT_EQ(d.size(), 6u);
+  EXPECT_EQ(d[0].at("status").as_int64(), 202);
+  EXPECT_EQ(d[0].at("message").at("subject").as_string(), "Order A-1 shipped, friend");
+  EXPECT_EQ(d[1].at("status").as_int64(), 422);
+  EXPECT_EQ(d[1].at("error").at("field").as_string(), "headers.X-Order");
+  EXPECT_EQ(d[2].at("status").as_int64(), 404);
+  EXPECT_EQ(d[3].at("status").as_int64(), 422);
+  EXPECT_EQ(d[4].at("status").as_int64(), 202);
+  EXPECT_EQ(d[4].at("message").at("to").as_string(), "Bob@example.com");  // the domain is lowercased
+  EXPECT_EQ(d[5].at("status").as_int64(), 202);
+  EXPECT_TRUE(d[5].at("replayed").as_bool());
+  EXPECT_EQ(d[5].at("message").at("id"), d[0].at("message").at("id"));
+  EXPECT_EQ(*env_->store->outbox().CountByState(MessageState::kQueued), 2);
+
+  EXPECT_EQ(ErrorOf(Call("POST", "/api/v1/messages/batch", R"({"messages":[]})", &sender_)),
+            (CodeField{"invalid", "messages"}));
+  EXPECT_EQ(ErrorOf(Call("POST", "/api/v1/messages/batch", R"([{"template":"x"}])", &sender_)),
+            (CodeField{"invalid", "messages"}));
+  EXPECT_EQ(ErrorOf(Call("POST", "/api/v1/messages/batch", R"({"messages":[{}],"extra":1})", &sender_)),
+            (CodeField{"invalid", "extra"}));
+  std::string many = R"({"messages":[)";
+  for (int i = 0; i < 501; ++i) many += std::string(i ? "," : "") + "{}";
+  EXPECT_EQ(ErrorOf(Call("POST", "/api/v1/messages/batch", many + "]}", &sender_)),
+            (CodeField{"invalid", "messages"}));
+  // A key that may only read cannot send.
+  EXPECT_EQ(Call("POST", "/api/v1/messages/batch", R"({"messages":[{}]})", &reader_).status, 403);
+}
+
 TEST_F(MessagesApiTest, HeaderValuesWithLineBreaksAreRefusedWith422) {
   int64_t contact = CreateContact("eve@example.com");
   std::string id = std::to_string(contact);

@@ -175,6 +175,26 @@ TEST_F(GovernedSendTest, MarketingPastTheDayCapIsDeferredToTheNextAllowedMomentA
   EXPECT_EQ(later[0].id, second.id);
 }
 
+// A batch of sends is governed in order: the second marketing message to a contact in the same
+// batch sees the first and is deferred by the day's cap, as two single sends would be.
+TEST_F(GovernedSendTest, ManyGovernsTheBatchInOrderAsSingleSendsWould) {
+  SetPolicy(R"({"enabled": true, "per_day": 1, "per_week": 3})");
+  ContactId ada = AddContact("ada@example.com", "Europe/Berlin");
+  ContactId bob = AddContact("bob@example.com", "Europe/Berlin");
+  std::vector<SendRequest> batch{Marketing(ada), Marketing(bob), Marketing(ada, "journey:3:promo")};
+  auto out = service_->SendMany(ws_, batch);
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  ASSERT_EQ(out->size(), 3u);
+  for (const auto& r : *out) ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ((*out)[0]->message.next_attempt_at, clock_.Now());
+  EXPECT_EQ((*out)[1]->message.next_attempt_at, clock_.Now());
+  // The next Berlin day starts at 23:00Z, in the default quiet hours: 08:00 Berlin = 07:00Z.
+  EXPECT_EQ((*out)[2]->message.next_attempt_at, T("2026-12-08T07:00:00Z"));
+  EXPECT_NE((*out)[2]->message.last_reply.find("the cap of 1 marketing message per day"), std::string::npos);
+  ASSERT_EQ(Governed(ada).size(), 1u);
+  EXPECT_TRUE(Governed(bob).empty());
+}
+
 TEST_F(GovernedSendTest, SkipOnCapRecordsTheSkippedMessageWithItsReason) {
   SetPolicy(R"({"enabled": true, "per_day": 1, "quiet_hours": null})");
   ContactId bo = AddContact("bo@example.com");

@@ -82,6 +82,12 @@ MessageGovernance Record(const Governance& g) {
   return out;
 }
 
+// An error of one message that the store finds before it writes anything (an unknown or erased
+// contact): that message fails, the others of a batch go on (OutboxStore::EnqueueBatch).
+bool IsItemError(const Error& e) {
+  return e.code == ErrorCode::kNotFound || (e.code == ErrorCode::kConflict && e.field == "contact_id");
+}
+
 }  // namespace
 
 Result<campaign::GovernorPolicy> SendService::Policy(WorkspaceId ws) {
@@ -355,6 +361,22 @@ Result<OutboxMessage> SendService::Build(WorkspaceId ws, const MessageTemplate& 
 }
 
 Result<SendOutcome> SendService::Send(WorkspaceId ws, SendRequest req) {
+  std::vector<SendRequest> one;
+  one.push_back(std::move(req));
+  RAPPORT_ASSIGN_OR_RETURN(std::vector<Result<SendOutcome>> out, SendMany(ws, std::move(one)));
+  return std::move(out.front());
+}
+
+// One request checked and built by Prepare, waiting for the governor and the enqueue.
+struct SendService::Prepared {
+  size_t index = 0;  // in SendMany's requests
+  MessageTemplate tpl;
+  Contact contact;
+  MailFrequency frequency = MailFrequency::kEverything;
+  OutboxMessage message;
+};
+
+std::optional<Result<SendOutcome>> SendService::Prepare(WorkspaceId ws, SendRequest& req, Prepared& out) {
   const std::optional<std::string>& key = req.idempotency_key;
   if (key && (key->empty() || key->size() > kMaxIdempotencyKeyBytes))
     return Error::Invalid("Idempotency-Key", "Idempotency-Key is 1 to 255 characters");
@@ -378,41 +400,108 @@ Result<SendOutcome> SendService::Send(WorkspaceId ws, SendRequest req) {
   RAPPORT_ASSIGN_OR_RETURN(std::vector<mail::HeaderField> headers, CheckHeaders(req.headers));
   RAPPORT_TRY(CheckClass(req.message_class));
   RAPPORT_ASSIGN_OR_RETURN(ResolvedSender from, ResolveSender(ws, req.sender_id, req.message_class));
-  RAPPORT_ASSIGN_OR_RETURN(MessageTemplate tpl, ResolveTemplate(ws, req.template_id, req.template_name));
-  RAPPORT_ASSIGN_OR_RETURN(auto compiled, templates_.Compiled(tpl));
-  bool tracking = tpl.tracking;
+  RAPPORT_ASSIGN_OR_RETURN(out.tpl, ResolveTemplate(ws, req.template_id, req.template_name));
+  RAPPORT_ASSIGN_OR_RETURN(auto compiled, templates_.Compiled(out.tpl));
+  bool tracking = out.tpl.tracking;
   if (req.topic) {
     RAPPORT_ASSIGN_OR_RETURN(Topic topic, CheckTopic(ws, *req.topic));
     tracking = tracking && topic.tracking;
   }
-  RAPPORT_ASSIGN_OR_RETURN(Contact contact, ResolveContact(ws, req));
+  RAPPORT_ASSIGN_OR_RETURN(out.contact, ResolveContact(ws, req));
   Status lookup;
-  MailFrequency frequency = MailFrequency::kEverything;
-  if (auto reason = Refusal(ws, contact, req.message_class, req.topic, lookup, &frequency))
+  if (auto reason = Refusal(ws, out.contact, req.message_class, req.topic, lookup, &out.frequency))
     return Suppressed(*reason, req.message_class);
   RAPPORT_TRY(lookup);
 
   std::optional<mail::Mailbox> reply_to;
   if (req.reply_to) reply_to = mail::Mailbox{req.reply_to_name, *req.reply_to};
   RAPPORT_ASSIGN_OR_RETURN(
-      OutboxMessage m, Build(ws, tpl, *compiled, contact, req.message_class, req.topic, std::move(req.data),
-                             std::move(headers), std::move(reply_to), key, tracking, from));
-  // Marketing mail: the governor's decision and the enqueue, one at a time in this process.
+      out.message, Build(ws, out.tpl, *compiled, out.contact, req.message_class, req.topic,
+                         std::move(req.data), std::move(headers), std::move(reply_to), key, tracking, from));
+  return std::nullopt;
+}
+
+Result<std::vector<Result<SendOutcome>>> SendService::SendMany(WorkspaceId ws,
+                                                               std::vector<SendRequest> requests) {
+  std::vector<Result<SendOutcome>> out(requests.size(), Error::Internal("not sent"));
+  std::vector<Prepared> ready;
+  ready.reserve(requests.size());
+  bool any_marketing = false;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    Prepared p;
+    p.index = i;
+    if (std::optional<Result<SendOutcome>> answer = Prepare(ws, requests[i], p)) {
+      out[i] = std::move(*answer);
+    } else {
+      any_marketing = any_marketing || requests[i].message_class == MessageClass::kMarketing;
+      ready.push_back(std::move(p));
+    }
+  }
+  if (ready.empty()) return out;
+
+  // Marketing mail: the governor's decisions and the enqueue, one batch at a time in this
+  // process; each decision sees the ones before it in the batch (the contact's `recent`).
   std::unique_lock<std::mutex> governed;
-  if (req.message_class == MessageClass::kMarketing) {
+  if (any_marketing) {
     governed = std::unique_lock<std::mutex>(governor_mu_);
     RAPPORT_ASSIGN_OR_RETURN(campaign::GovernorPolicy policy, Policy(ws));
-    const ContactId ids[] = {contact.id};
-    RAPPORT_ASSIGN_OR_RETURN(std::vector<GovernedMessage> recent,
-                             store_.governor().Recent(ws, ids, m.next_attempt_at - kGovernorLookback));
-    RAPPORT_TRY(Govern(ws, policy, req.governance, contact, frequency, recent, m));
+    std::vector<ContactId> ids;
+    Timestamp since = Timestamp::max();
+    for (const Prepared& p : ready)
+      if (p.message.message_class == MessageClass::kMarketing) {
+        ids.push_back(p.contact.id);
+        since = std::min(since, p.message.next_attempt_at - kGovernorLookback);
+      }
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    RAPPORT_ASSIGN_OR_RETURN(std::vector<GovernedMessage> facts, store_.governor().Recent(ws, ids, since));
+    std::unordered_map<ContactId, std::vector<GovernedMessage>> recent;
+    for (GovernedMessage& f : facts) recent[f.contact_id].push_back(std::move(f));
+    for (Prepared& p : ready)
+      if (p.message.message_class == MessageClass::kMarketing)
+        RAPPORT_TRY(Govern(ws, policy, requests[p.index].governance, p.contact, p.frequency,
+                           recent[p.contact.id], p.message));
   }
-  RAPPORT_ASSIGN_OR_RETURN(EnqueueResult queued, store_.outbox().Enqueue(m));
+
+  std::vector<Result<EnqueueResult>> queued;
+  if (ready.size() == 1) {
+    queued.push_back(store_.outbox().Enqueue(ready.front().message));
+    if (!queued.front().ok() && !IsItemError(queued.front().error())) return queued.front().error();
+  } else {
+    std::vector<OutboxMessage> batch;
+    batch.reserve(ready.size());
+    for (Prepared& p : ready) batch.push_back(std::move(p.message));
+    auto all = store_.outbox().EnqueueBatch(batch);
+    if (all.ok()) {
+      queued = std::move(all).value();
+    } else if (all.error().code == ErrorCode::kConflict) {
+      // A concurrent writer took one of the keys meanwhile: one by one, each answers as its replay.
+      for (const OutboxMessage& m : batch) queued.push_back(store_.outbox().Enqueue(m));
+    } else {
+      return all.error();
+    }
+  }
   if (governed.owns_lock()) governed.unlock();
-  // Another request with the same key won the race: answer as its replay.
-  if (!queued.created) return ReplayOrConflict(std::move(queued.message), req, &tpl, &contact);
-  if (options_.on_queued) options_.on_queued(req.message_class);
-  return SendOutcome{std::move(queued.message), false};
+
+  bool queued_class[2] = {false, false};
+  for (size_t j = 0; j < ready.size(); ++j) {
+    Prepared& p = ready[j];
+    const SendRequest& req = requests[p.index];
+    if (!queued[j].ok()) {
+      out[p.index] = queued[j].error();
+    } else if (!queued[j]->created) {
+      // Another request with the same key won the race (or came first in this batch): its replay.
+      out[p.index] = ReplayOrConflict(std::move(queued[j]->message), req, &p.tpl, &p.contact);
+    } else {
+      queued_class[req.message_class == MessageClass::kMarketing ? 1 : 0] = true;
+      out[p.index] = SendOutcome{std::move(queued[j]->message), false};
+    }
+  }
+  if (options_.on_queued) {
+    if (queued_class[0]) options_.on_queued(MessageClass::kTransactional);
+    if (queued_class[1]) options_.on_queued(MessageClass::kMarketing);
+  }
+  return out;
 }
 
 Result<std::vector<Result<SendOutcome>>> SendService::SendBulk(WorkspaceId ws, const BulkSend& bulk) {

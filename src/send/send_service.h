@@ -106,6 +106,11 @@ class SendService {
   SendService& operator=(const SendService&) = delete;
 
   Result<SendOutcome> Send(WorkspaceId ws, SendRequest request);
+  // Send() for each request (POST /api/v1/messages/batch): one result per request, in order,
+  // each checked by the same rules; the governor decides the batch in order and every message
+  // is queued in one store transaction. One refused or failing request does not stop the others;
+  // the call fails only when the store does.
+  Result<std::vector<Result<SendOutcome>>> SendMany(WorkspaceId ws, std::vector<SendRequest> requests);
   // One result per recipient, in order; the call fails only when the template or the store does.
   Result<std::vector<Result<SendOutcome>>> SendBulk(WorkspaceId ws, const BulkSend& bulk);
 
@@ -120,6 +125,10 @@ class SendService {
   const SendOptions& options() const { return options_; }
 
  private:
+  struct Prepared;
+  // Checks and builds one request (everything but the governor and the enqueue) into `out`
+  // (nullopt), or answers it at once: its error, or the replay of its idempotency key.
+  std::optional<Result<SendOutcome>> Prepare(WorkspaceId ws, SendRequest& req, Prepared& out);
   Result<MessageTemplate> ResolveTemplate(WorkspaceId ws, const std::optional<TemplateId>& id,
                                           const std::string& name);
   Result<Contact> ResolveContact(WorkspaceId ws, const SendRequest& req);

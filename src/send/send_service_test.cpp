@@ -188,6 +188,49 @@ TEST_F(SendServiceTest, BulkQueuesEveryMayMailRecipientInOneCallAndReportsTheRes
   EXPECT_EQ(Queued(), 2);
 }
 
+// SendMany (POST /api/v1/messages/batch): each request answered in order by Send's rules; the
+// good ones are queued together, a key used twice in one batch queues once and replays.
+TEST_F(SendServiceTest, ManyAnswersEachRequestInOrderAndQueuesTheGoodOnesTogether) {
+  ContactId ada = AddContact("ada@example.com");
+  ContactId gone = AddContact("gone@example.com", ContactStatus::kUnsubscribed);
+  std::vector<SendRequest> batch;
+  batch.push_back(To(ada));
+  batch.back().idempotency_key = "order-7";
+  batch.push_back(To(ada));
+  batch.back().template_name = "no-such-template";
+  batch.push_back(To(gone, MessageClass::kMarketing));
+  batch.push_back(To(ada));
+  batch.back().headers = {{"X-Order", "A-1\r\nBcc: evil@example.com"}};
+  SendRequest by_email = To(0);
+  by_email.contact_id.reset();
+  by_email.contact.email = "new@example.com";
+  batch.push_back(by_email);
+  batch.push_back(To(ada));
+  batch.back().idempotency_key = "order-7";  // the same key again, in the same batch
+  auto out = service_->SendMany(ws_, batch);
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  ASSERT_EQ(out->size(), 6u);
+  ASSERT_TRUE((*out)[0].ok());
+  EXPECT_FALSE((*out)[0]->replayed);
+  EXPECT_EQ((*out)[1].error().code, ErrorCode::kNotFound);
+  EXPECT_EQ((*out)[2].error().code, ErrorCode::kSuppressed);
+  EXPECT_EQ((*out)[3].error().field, "headers.X-Order");
+  ASSERT_TRUE((*out)[4].ok()) << (*out)[4].error().message;
+  EXPECT_EQ((*out)[4]->message.rcpt_to, "new@example.com");
+  ASSERT_TRUE((*out)[5].ok());
+  EXPECT_TRUE((*out)[5]->replayed);
+  EXPECT_EQ((*out)[5]->message.id, (*out)[0]->message.id);
+  EXPECT_EQ(Queued(), 2);
+  EXPECT_EQ(woken_, 1);
+  // The key used for another contact conflicts, in a batch as in a single send.
+  std::vector<SendRequest> other{To(gone)};
+  other[0].idempotency_key = "order-7";
+  auto conflict = service_->SendMany(ws_, other);
+  ASSERT_TRUE(conflict.ok());
+  EXPECT_EQ((*conflict)[0].error().code, ErrorCode::kConflict);
+  EXPECT_EQ(Queued(), 2);
+}
+
 // Tracked mail: links rewritten to click tokens that name the message, the targets kept with the
 // message in the store (what the click endpoint reads), the pixel; tracking off for a template,
 // a topic and a contact leaves the HTML as written.

@@ -85,15 +85,19 @@ Result<SignupOutcome> Signup::Subscribe(WorkspaceId ws, const SignupRequest& req
   if (consent.at == Timestamp{}) consent.at = clock_.Now();
   if (consent.source.empty()) consent.source = "form:subscribe";
   std::vector<std::string> pending, pending_names;
+  // A contact who unsubscribed from all marketing comes back only by confirming: anyone can type
+  // an address into a public form, so every topic waits for the link, and following it makes the
+  // contact mailable again (Confirm).
+  const bool coming_back = contact.status == ContactStatus::kUnsubscribed;
   for (const Topic& t : topics) {
     bool subscribed = std::any_of(subs.begin(), subs.end(), [&](const Subscription& s) {
       return s.topic_key == t.key && s.status == SubscriptionStatus::kSubscribed;
     });
-    if (subscribed) {
+    if (subscribed && !coming_back) {
       out.subscribed.push_back(t.key);
       continue;
     }
-    if (t.double_opt_in) {
+    if (t.double_opt_in || coming_back) {
       pending.push_back(t.key);
       pending_names.push_back(t.name);
       continue;
@@ -149,6 +153,17 @@ Result<ConfirmOutcome> Signup::Confirm(std::string_view token, const Consent& co
       out.subscriptions,
       store_.consents().Confirm(claims.workspace_id, claims.contact_id, claims.message_id, how));
   RAPPORT_ASSIGN_OR_RETURN(out.contact, store_.contacts().Get(claims.workspace_id, claims.contact_id));
+  if (out.contact.status == ContactStatus::kUnsubscribed && !out.subscriptions.empty()) {
+    // Confirmed fresh consent from someone who had unsubscribed from all marketing: mailable
+    // again (the change is on the timeline, its origin the confirmation).
+    ContactInput patch;
+    patch.status = ContactStatus::kActive;
+    json::object origin{{"via", how.source}};
+    if (!how.ip.empty()) origin["ip"] = how.ip;
+    if (!how.user_agent.empty()) origin["user_agent"] = how.user_agent;
+    RAPPORT_ASSIGN_OR_RETURN(out.contact,
+                             store_.contacts().Update(claims.workspace_id, claims.contact_id, patch, origin));
+  }
   return out;
 }
 

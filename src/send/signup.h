@@ -13,7 +13,12 @@
 // (the form's explicit fresh-consent box); without it nothing is written and the outcome says
 // `dropped`, so a caller answers as for any sign-up and reveals nothing.
 //
-// Confirm records the confirmation (core/consent.h ConsentStore::Confirm: subscribed, "confirmed").
+// A contact who unsubscribed from all marketing (status unsubscribed) is never resubscribed by the
+// form alone: every topic it asks for waits for the confirmation link, whatever the topic's
+// double opt-in setting. Bounced and complained contacts stay as they are.
+//
+// Confirm records the confirmation (core/consent.h ConsentStore::Confirm: subscribed, "confirmed");
+// a contact who had unsubscribed from all marketing becomes active again.
 // Thread-safe; the store, clock, signer and send service must outlive it.
 #pragma once
 

@@ -151,6 +151,39 @@ TEST_F(SignupTest, DoubleOptInWaitsForTheLinkAndMarketingWaitsWithIt) {
   EXPECT_EQ((*ledger)[1].request_id, (*ledger)[0].request_id);
 }
 
+// Someone who unsubscribed from all marketing signs up again by the form: nothing changes until
+// the confirmation link is followed (even for a topic without double opt-in, and one still
+// marked subscribed), then the contact is mailable again under the confirmed topics.
+TEST_F(SignupTest, AnUnsubscribedContactComesBackOnlyByConfirming) {
+  auto first = signup_->Subscribe(ws_, Request({"news"}));
+  ASSERT_TRUE(first.ok());
+  ContactId ada = first->contact_id;
+  ContactInput unsubscribe;
+  unsubscribe.status = ContactStatus::kUnsubscribed;
+  ASSERT_TRUE(store_->contacts().Update(ws_, ada, unsubscribe).ok());
+  ASSERT_EQ(Promo(ada, "news").error().code, ErrorCode::kSuppressed);
+
+  auto again = signup_->Subscribe(ws_, Request({"news"}));
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_TRUE(again->subscribed.empty());
+  EXPECT_EQ(again->pending, std::vector<std::string>{"news"});
+  ASSERT_TRUE(again->confirmation_message);
+  EXPECT_EQ(store_->contacts().Get(ws_, ada)->status, ContactStatus::kUnsubscribed);
+  EXPECT_EQ(Promo(ada, "news").error().code, ErrorCode::kSuppressed);
+
+  auto confirmed = signup_->Confirm(ConfirmToken(*again->confirmation_message), Consent{});
+  ASSERT_TRUE(confirmed.ok()) << confirmed.error().message;
+  EXPECT_EQ(confirmed->contact.status, ContactStatus::kActive);
+  EXPECT_TRUE(Promo(ada, "news").ok());
+  // A bounced address is not brought back by a form.
+  ContactInput bounce;
+  bounce.status = ContactStatus::kBounced;
+  ASSERT_TRUE(store_->contacts().Update(ws_, ada, bounce).ok());
+  auto bounced = signup_->Subscribe(ws_, Request({"news"}));
+  ASSERT_TRUE(bounced.ok());
+  EXPECT_EQ(store_->contacts().Get(ws_, ada)->status, ContactStatus::kBounced);
+}
+
 TEST_F(SignupTest, TheConfirmationLinkExpiresOnTheClock) {
   auto out = signup_->Subscribe(ws_, Request({"offers"}));
   ASSERT_TRUE(out.ok());

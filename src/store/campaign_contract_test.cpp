@@ -99,6 +99,13 @@ TEST_P(Campaigns, FreezeOnceDueMarkAndPage) {
   EXPECT_EQ(with_rest->size(), 405u);
   EXPECT_EQ(*cs.NextDue(frozen->id, false), kT0);
 
+  // Reschedule moves pending recipients only (and back, for the marks below).
+  ASSERT_TRUE(cs.Reschedule(frozen->id, {{2, kT0 + 3h}, {4, kT0 + 2h}}).ok());
+  auto moved = cs.Due(frozen->id, kT0 + 10min, true, 10000);
+  EXPECT_EQ(moved->size(), 403u);
+  EXPECT_EQ(cs.Due(frozen->id, kT0 + 3h, true, 10000)->size(), 405u);
+  ASSERT_TRUE(cs.Reschedule(frozen->id, {{2, kT0}, {4, kT0}}).ok());
+
   std::vector<RecipientOutcome> marks;
   for (const auto& r : *with_rest)
     marks.push_back({r.contact_id, RecipientStatus::kQueued, 1, r.contact_id * 10, ""});
@@ -106,6 +113,8 @@ TEST_P(Campaigns, FreezeOnceDueMarkAndPage) {
   // Marks change pending recipients only: a second mark keeps the first.
   ASSERT_TRUE(cs.Mark(frozen->id, {{1, RecipientStatus::kSkipped, 2, 0, "suppressed"}}).ok());
   EXPECT_TRUE(cs.Due(frozen->id, kT0 + 10min, true, 100)->empty());
+  EXPECT_FALSE(cs.NextDue(frozen->id, true)->has_value());
+  ASSERT_TRUE(cs.Reschedule(frozen->id, {{2, kT0 + 5h}}).ok());  // no longer pending: unchanged
   EXPECT_FALSE(cs.NextDue(frozen->id, true)->has_value());
 
   std::vector<CampaignRecipient> all;

@@ -331,6 +331,19 @@ Status SqlCampaignStore::Mark(OccurrenceId id, const std::vector<RecipientOutcom
   });
 }
 
+Status SqlCampaignStore::Reschedule(OccurrenceId id,
+                                    const std::vector<std::pair<ContactId, Timestamp>>& due) {
+  if (due.empty()) return {};
+  return db_.Write([&](Session& s) -> Status {
+    for (const auto& [contact, at] : due)
+      RAPPORT_TRY(s.Exec(
+          "UPDATE campaign_recipients SET due_at = $3 WHERE occurrence_id = $1 AND contact_id = $2 AND "
+          "status = 'pending'",
+          {id, contact, ToMicros(at)}));
+    return {};
+  });
+}
+
 Result<std::vector<CampaignRecipient>> SqlCampaignStore::Recipients(OccurrenceId id, ContactId after_contact,
                                                                     int limit) {
   RAPPORT_TRY(CheckLimit(limit));

@@ -27,6 +27,7 @@ class SqlCampaignStore final : public CampaignStore {
                                              int limit) override;
   Result<std::optional<Timestamp>> NextDue(OccurrenceId id, bool include_rest) override;
   Status Mark(OccurrenceId id, const std::vector<RecipientOutcome>& outcomes) override;
+  Status Reschedule(OccurrenceId id, const std::vector<std::pair<ContactId, Timestamp>>& due) override;
   Result<std::vector<CampaignRecipient>> Recipients(OccurrenceId id, ContactId after_contact,
                                                     int limit) override;
   Result<std::vector<Campaign>> ListArchived(WorkspaceId ws) override;
