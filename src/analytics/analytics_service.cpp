@@ -1,6 +1,7 @@
 #include "analytics/analytics_service.h"
 
 #include <chrono>
+#include <cmath>
 
 namespace rapport::analytics {
 
@@ -116,8 +117,51 @@ Result<size_t> AnalyticsService::StepLocked() {
       e.contact_attributes = json::object{{"lifecycle", StageName(c.to)}};
       by_ws[c.workspace_id].push_back(std::move(e));
     }
+    // The engagement score, as published by steps (report_book.h), becomes the attribute
+    // `engagement_score`: segments and templates read it like any attribute.
+    for (const EngagementChange& c : book_->TakeEngagementChanges()) {
+      NewEvent e;
+      e.contact.id = c.contact_id;
+      e.contact.create_contact = false;
+      e.name = std::string(kEngagementChanged);
+      e.properties =
+          json::object{{"from", c.from < 0 ? json::value(nullptr) : json::value(c.from)}, {"to", c.to}};
+      e.occurred_at = FromMicros(c.at_us);
+      e.idempotency_key = c.idempotency_key;
+      e.contact_attributes = json::object{{"engagement_score", c.to}};
+      by_ws[c.workspace_id].push_back(std::move(e));
+    }
+    // Each order: the historic CLV and the prediction with the workspace's model as of now.
+    for (const ClvChange& c : book_->TakeClvChanges()) {
+      ContactView v = book_->Contact(c.workspace_id, c.contact_id, now);
+      if (!v.known) continue;
+      auto cents = [](double x) { return std::round(x * 100) / 100; };
+      NewEvent e;
+      e.contact.id = c.contact_id;
+      e.contact.create_contact = false;
+      e.name = std::string(kClvChanged);
+      e.properties = json::object{{"clv", cents(v.revenue)},
+                                  {"predicted_clv", cents(v.predicted.value)},
+                                  {"p_alive", std::round(v.predicted.p_alive * 1000) / 1000},
+                                  {"orders", v.orders},
+                                  {"fallback", v.predicted.fallback}};
+      e.occurred_at = FromMicros(c.at_us);
+      e.idempotency_key = c.idempotency_key;
+      e.contact_attributes =
+          json::object{{"clv", cents(v.revenue)}, {"predicted_clv", cents(v.predicted.value)}};
+      by_ws[c.workspace_id].push_back(std::move(e));
+    }
     for (auto& [ws, events] : by_ws) {
       auto r = store_.events().Append(ws, events, clock_.Now());
+      if (!r.ok() && r.error().code == ErrorCode::kNotFound) {
+        // A contact erased since (later in the log than this batch): its changes are moot. One
+        // by one, dropping those whose contact is gone, so the consumer never stalls on them.
+        for (const NewEvent& e : events) {
+          r = store_.events().Append(ws, std::vector<NewEvent>{e}, clock_.Now());
+          if (!r.ok() && r.error().code != ErrorCode::kNotFound) break;
+        }
+        if (!r.ok() && r.error().code == ErrorCode::kNotFound) r = std::vector<AppendResult>{};
+      }
       if (!r.ok()) {
         (void)LoadLocked();  // the fold is ahead of what is committed: start again from the store
         return r.error();

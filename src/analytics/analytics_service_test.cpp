@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "store/testing/temp_sqlite_store.h"
 
 namespace rapport::analytics {
@@ -122,11 +124,55 @@ TEST_F(AnalyticsServiceTest, TimeMovesAContactToAtRiskAndAppendsTheChange) {
   EXPECT_EQ(view->lifecycle, Stage::kAtRisk);
   auto timeline = db_.store->events().ListForContact(db_.workspace, contacts_[0], EventQuery{});
   ASSERT_TRUE(timeline.ok());
-  ASSERT_EQ(timeline->items.front().name, kLifecycleChanged);
-  EXPECT_EQ(timeline->items.front().properties.at("to").as_string(), "at_risk");
+  // The newest lifecycle change (the decaying engagement score appends its own events beside it).
+  auto newest = std::find_if(timeline->items.begin(), timeline->items.end(),
+                             [](const Event& e) { return e.name == kLifecycleChanged; });
+  ASSERT_NE(newest, timeline->items.end());
+  EXPECT_EQ(newest->properties.at("to").as_string(), "at_risk");
   auto contact = db_.store->contacts().Get(db_.workspace, contacts_[0]);
   ASSERT_TRUE(contact.ok());
   EXPECT_EQ(contact->attributes.at("lifecycle").as_string(), "at_risk");
+}
+
+// The per-contact values reach the contact as attributes (segments, templates and the API read
+// them there): engagement_score by steps, lifecycle, clv and predicted_clv per order.
+TEST_F(AnalyticsServiceTest, EngagementLifecycleAndClvBecomeContactAttributes) {
+  History();
+  clock_.Set(*ParseTimestamp("2026-03-04T00:00:00Z"));
+  AnalyticsService svc(*db_.store, clock_);
+  ASSERT_TRUE(svc.Start(false).ok());
+  auto timeline = db_.store->events().ListForContact(db_.workspace, contacts_[0], EventQuery{});
+  ASSERT_TRUE(timeline.ok());
+  std::vector<int64_t> scores;
+  int clv_events = 0;
+  for (auto it = timeline->items.rbegin(); it != timeline->items.rend(); ++it) {
+    if (it->name == kEngagementChanged) scores.push_back(it->properties.at("to").as_int64());
+    if (it->name == kClvChanged) {
+      ++clv_events;
+      EXPECT_EQ(it->properties.at("clv").to_number<double>(), 80);
+    }
+  }
+  // By hand (engagement.h): open S=1 -> 18; click a minute later S=4.0 -> 55; the order 21 h 59
+  // min later S = 4 * 2^(-21.98 h / 720 h) + 5 = 8.916 -> 83.
+  EXPECT_EQ(scores, (std::vector<int64_t>{18, 55, 83}));
+  EXPECT_EQ(clv_events, 1);
+  auto contact = db_.store->contacts().Get(db_.workspace, contacts_[0]);
+  ASSERT_TRUE(contact.ok());
+  EXPECT_EQ(contact->attributes.at("engagement_score").to_number<double>(), 83);
+  EXPECT_EQ(contact->attributes.at("lifecycle").as_string(), "new_customer");
+  EXPECT_EQ(contact->attributes.at("clv").to_number<double>(), 80);
+  auto view = svc.Contact(db_.workspace, contacts_[0]);
+  ASSERT_TRUE(view.ok());
+  EXPECT_NEAR(contact->attributes.at("predicted_clv").to_number<double>(), view->predicted.value, 0.005);
+  EXPECT_GT(view->predicted.value, 0);
+  // Contact 2 never engaged: no attribute. A rebuild appends nothing twice.
+  auto other = db_.store->contacts().Get(db_.workspace, contacts_[2]);
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE(other->attributes.contains("engagement_score"));
+  size_t before = timeline->items.size();
+  ASSERT_TRUE(svc.Rebuild().ok());
+  timeline = db_.store->events().ListForContact(db_.workspace, contacts_[0], EventQuery{});
+  EXPECT_EQ(timeline->items.size(), before);
 }
 
 }  // namespace

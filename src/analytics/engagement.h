@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 namespace rapport::analytics {
 
@@ -20,6 +21,10 @@ struct EngagementOptions {
   double click_weight = 3;
   double goal_weight = 5;
   double scale = 5;  // K
+  // The score is published to the contact (attribute `engagement_score`, event
+  // `engagement_changed`) when it has moved by this many points from the last published value,
+  // by an event or by decay (docs/analytics.md).
+  int publish_step = 10;
 };
 
 struct Engagement {
@@ -30,6 +35,9 @@ struct Engagement {
   void Add(double w, int64_t t_us, const EngagementOptions& o);
   double SumAt(int64_t t_us, const EngagementOptions& o) const;
   int ScoreAt(int64_t t_us, const EngagementOptions& o) const;
+  // The first time at or after at_us at which the score, decaying with no new weight, is at
+  // most q (0 <= q < 100); nullopt when the sum is 0 already.
+  std::optional<int64_t> WhenScoreAtMost(int q, const EngagementOptions& o) const;
 };
 
 }  // namespace rapport::analytics

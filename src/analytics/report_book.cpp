@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 
 #include "core/json_write.h"
@@ -12,6 +13,8 @@
 namespace rapport::analytics {
 
 namespace {
+
+constexpr int64_t kUnstamped = std::numeric_limits<int64_t>::max();
 
 enum Flag : uint16_t {
   kFlagOpenedHuman = 1 << 0,
@@ -90,8 +93,15 @@ size_t ReportBook::DailyHash::operator()(const DailyKey& k) const {
   return static_cast<size_t>(h ^ (h >> 31));
 }
 
+size_t ReportBook::ComboHash::operator()(const Combo& c) const {
+  uint64_t h = static_cast<uint64_t>(c.ws) * 0x9E3779B97F4A7C15ull;
+  for (int32_t k : c.keys) h = (h ^ static_cast<uint32_t>(k)) * 0xBF58476D1CE4E5B9ull;
+  return static_cast<size_t>(h ^ (h >> 31));
+}
+
 ReportBook::ReportBook(AnalyticsOptions options, TimezoneFn timezone)
     : options_(std::move(options)), timezone_(std::move(timezone)) {
+  all_ = Intern("");
   if (!options_.engagement_events.count(options_.goal_event))
     options_.engagement_events[options_.goal_event] = options_.engagement.goal_weight;
 }
@@ -130,49 +140,85 @@ int64_t ReportBook::DayOf(WorkspaceId ws, int64_t at_us) {
   return local >= 0 ? local / kMicrosPerDay : -((-local + kMicrosPerDay - 1) / kMicrosPerDay);
 }
 
-void ReportBook::Add(WorkspaceId ws, Dimension d, int32_t key, int64_t day, Metric m, double delta) {
+ReportBook::CellRef ReportBook::CellOf(WorkspaceId ws, Dimension d, int32_t key, int64_t day) {
   DailyKey k{ws, static_cast<uint8_t>(d), key, day};
   auto [it, fresh] = daily_.try_emplace(k);
   if (fresh) keys_[{ws, k.dim}].insert(key);
-  it->second[m] += delta;
-  dirty_daily_.insert(k);
+  return &*it;
+}
+
+const std::array<ReportBook::CellRef, kDimensionCount>& ReportBook::CellsOf(uint32_t combo, int64_t day) {
+  uint64_t k = (static_cast<uint64_t>(combo) << 32) | static_cast<uint32_t>(static_cast<int32_t>(day));
+  auto [it, fresh] = combo_cells_.try_emplace(k);
+  if (fresh) {
+    const Combo& c = combos_[combo];
+    for (size_t d = 0; d < kDimensionCount; ++d)
+      it->second[d] = c.keys[d] >= 0 ? CellOf(c.ws, static_cast<Dimension>(d), c.keys[d], day) : nullptr;
+  }
+  return it->second;
+}
+
+void ReportBook::Add(CellRef cell, Metric m, double delta) {
+  cell->second.counts[m] += delta;
+  if (!cell->second.dirty) {
+    cell->second.dirty = true;
+    dirty_daily_.push_back(cell);
+  }
+}
+
+void ReportBook::Add(WorkspaceId ws, Dimension d, int32_t key, int64_t day, Metric m, double delta) {
+  Add(CellOf(ws, d, key, day), m, delta);
 }
 
 void ReportBook::AddForMessage(const MessageState& m, int64_t day, Metric metric, double delta) {
-  for (size_t d = 0; d < kDimensionCount; ++d)
-    if (m.keys[d] >= 0) Add(m.ws, static_cast<Dimension>(d), m.keys[d], day, metric, delta);
+  for (CellRef cell : CellsOf(m.combo, day))
+    if (cell) Add(cell, metric, delta);
 }
 
 void ReportBook::Once(MessageState& m, uint16_t flag, int64_t day, Metric metric) {
   if (m.flags & flag) return;
   m.flags |= flag;
+  MarkDirty(m);
   AddForMessage(m, day, metric, 1);
 }
 
 ReportBook::MessageState* ReportBook::MessageFor(const Event& e) {
   std::optional<int64_t> id = Int(e.properties, "message_id");
   if (!id) return nullptr;
-  auto [it, fresh] = messages_.try_emplace(*id);
-  MessageState& m = it->second;
-  if (fresh) {
-    m.ws = e.workspace_id;
-    m.keys.fill(-1);
-    m.keys[static_cast<size_t>(Dimension::kWorkspace)] = Intern("");
+  auto it = messages_.find(*id);
+  if (it == messages_.end()) {
+    // Past the horizon: an id at or below the greatest forgotten one is a forgotten message.
+    if (auto f = forgotten_through_.find(e.workspace_id); f != forgotten_through_.end() && *id <= f->second)
+      return nullptr;
+    Combo c;
+    c.ws = e.workspace_id;
+    c.keys.fill(-1);
+    c.keys[static_cast<size_t>(Dimension::kWorkspace)] = all_;
     auto set = [&](Dimension d, std::string_view prop) {
-      if (auto v = Text(e.properties, prop); v && !v->empty()) m.keys[static_cast<size_t>(d)] = Intern(*v);
+      if (auto v = Text(e.properties, prop); v && !v->empty()) c.keys[static_cast<size_t>(d)] = Intern(*v);
     };
     set(Dimension::kTemplate, "template");
     set(Dimension::kTopic, "topic");
     set(Dimension::kClass, "class");
     set(Dimension::kJourney, "journey_id");
     set(Dimension::kCampaign, "campaign_id");
+    auto [ci, fresh_combo] = combo_ids_.try_emplace(c, static_cast<uint32_t>(combos_.size()));
+    if (fresh_combo) combos_.push_back(c);
+    MessageState m;
+    m.id = *id;
+    m.ws = e.workspace_id;
+    m.first_us = ToMicros(e.occurred_at);
+    m.combo = ci->second;
+    it = messages_.emplace(*id, m).first;
+    message_order_.emplace_back(m.first_us, *id);
+    MarkDirty(it->second);  // then only when a flag is set (Once)
   }
+  MessageState& m = it->second;
   if (m.ws != e.workspace_id) return nullptr;  // another workspace's id: never trust it
-  dirty_messages_.insert(*id);
   return &m;
 }
 
-ReportBook::ContactState& ReportBook::ContactFor(WorkspaceId ws, ContactId id) {
+ReportBook::ContactState& ReportBook::ContactFor(WorkspaceId ws, ContactId id, bool changes) {
   auto [it, fresh] = contacts_.try_emplace(id);
   if (fresh) {
     it->second.ws = ws;
@@ -180,10 +226,47 @@ ReportBook::ContactState& ReportBook::ContactFor(WorkspaceId ws, ContactId id) {
     it->second.slot = static_cast<uint32_t>(dense.size());
     dense.push_back(DenseEngagement{-std::numeric_limits<double>::infinity(), 0});
     stages_[ws][static_cast<size_t>(Stage::kSubscriber)]++;
+    if (!removed_contacts_.empty()) removed_contacts_.erase(id);
   }
-  dirty_contacts_.insert(id);
-  removed_contacts_.erase(id);
+  if (fresh || changes) MarkDirty(id, it->second);
   return it->second;
+}
+
+void ReportBook::MarkDirty(MessageState& m) {
+  if (m.dirty) return;
+  m.dirty = true;
+  dirty_messages_.push_back(m.id);
+}
+
+void ReportBook::MarkDirty(ContactId id, ContactState& c) {
+  if (c.dirty) return;
+  c.dirty = true;
+  dirty_contacts_.push_back(id);
+}
+
+void ReportBook::EvictMessages(int64_t at_us) {
+  if (!unstamped_.empty()) {  // states loaded without a time: their horizon starts now
+    for (int64_t id : unstamped_)
+      if (auto it = messages_.find(id); it != messages_.end() && it->second.first_us == kUnstamped) {
+        it->second.first_us = at_us;
+        message_order_.emplace_back(at_us, id);
+      }
+    unstamped_.clear();
+  }
+  while (!message_order_.empty() && message_order_.front().first < at_us - options_.message_horizon_us) {
+    auto [first_us, id] = message_order_.front();
+    message_order_.pop_front();
+    auto it = messages_.find(id);
+    if (it == messages_.end() || it->second.first_us != first_us) continue;
+    WorkspaceId ws = it->second.ws;
+    int64_t& through = forgotten_through_[ws];
+    if (id > through) {
+      through = id;
+      dirty_forgotten_.insert(ws);
+    }
+    evicted_messages_.emplace_back(ws, id);
+    messages_.erase(it);
+  }
 }
 
 void ReportBook::SetStage(ContactId id, ContactState& c, Stage to, int64_t at, std::string basis) {
@@ -195,15 +278,50 @@ void ReportBook::SetStage(ContactId id, ContactState& c, Stage to, int64_t at, s
                                      fmt::format("lifecycle:{}:{}:{}", id, StageName(to), basis)});
   c.stage = to;
   c.stage_since = at;
-  dirty_contacts_.insert(id);
+  MarkDirty(id, c);
 }
 
 void ReportBook::Schedule(ContactId id, const ContactState& c, int64_t now) {
   if (auto next = NextChangeAt(c.purchases, now, options_.lifecycle)) deadlines_.emplace(*next, id);
 }
 
+void ReportBook::PublishScore(ContactId id, ContactState& c, int64_t at, char kind, int64_t basis) {
+  const EngagementOptions& o = options_.engagement;
+  int step = std::max(1, o.publish_step);
+  int score = c.engagement.ScoreAt(at, o);
+  int was = c.published_score;
+  if (was < 0 ? score > 0 : (std::abs(score - was) >= step || (score == 0 && was > 0))) {
+    score_changes_.push_back(EngagementChange{c.ws, id, was, score, at,
+                                              fmt::format("engagement:{}:{}:{}{}", id, score, kind, basis)});
+    c.published_score = score;
+    MarkDirty(id, c);
+  } else if (c.score_due_us != 0) {
+    // A due time already set is never late: new weight only delays the decay, so the moment is
+    // then or later (checked again when it comes). Saves the logarithms on most events.
+    return;
+  }
+  // Decay alone moves it a step down (or to 0) at a known moment: wake then.
+  int64_t due = 0;
+  if (c.published_score > 0)
+    if (auto t = c.engagement.WhenScoreAtMost(std::max(0, c.published_score - step), o))
+      due = std::max(*t, at);
+  if (due != c.score_due_us) {
+    c.score_due_us = due;
+    if (due) score_deadlines_.emplace(due, id);
+    MarkDirty(id, c);
+  }
+}
+
 std::optional<int64_t> ReportBook::Advance(int64_t now_us) {
   if (now_us > now_) now_ = now_us;
+  while (!score_deadlines_.empty() && score_deadlines_.top().first <= now_) {
+    auto [at, id] = score_deadlines_.top();
+    score_deadlines_.pop();
+    auto it = contacts_.find(id);
+    if (it == contacts_.end() || it->second.score_due_us != at) continue;  // gone, or stale
+    it->second.score_due_us = 0;
+    PublishScore(id, it->second, at, 't', at);
+  }
   while (!deadlines_.empty() && deadlines_.top().first <= now_) {
     auto [at, id] = deadlines_.top();
     deadlines_.pop();
@@ -214,37 +332,39 @@ std::optional<int64_t> ReportBook::Advance(int64_t now_us) {
     if (s != c.stage) SetStage(id, c, s, at, std::to_string(at));
     Schedule(id, c, at);
   }
-  if (deadlines_.empty()) return std::nullopt;
-  return deadlines_.top().first;
+  std::optional<int64_t> next;
+  if (!deadlines_.empty()) next = deadlines_.top().first;
+  if (!score_deadlines_.empty() && (!next || score_deadlines_.top().first < *next))
+    next = score_deadlines_.top().first;
+  return next;
 }
 
 void ReportBook::Goal(const Event& e, ContactState& c, int64_t day) {
   int64_t at = ToMicros(e.occurred_at);
   double value = Number(e.properties, options_.revenue_property);
   WorkspaceId ws = e.workspace_id;
-  int32_t all = Intern("");
-  Add(ws, Dimension::kWorkspace, all, day, Metric::kOrders, 1);
-  Add(ws, Dimension::kWorkspace, all, day, Metric::kOrderRevenue, value);
+  CellRef all = CellOf(ws, Dimension::kWorkspace, all_, day);
+  Add(all, Metric::kOrders, 1);
+  Add(all, Metric::kOrderRevenue, value);
   // Attribution over the contact's touches.
   std::vector<Credit> credits = Attribute(c.touches, at, options_.windows);
   // Workspace totals once per conversion; message dimensions per credited message.
   for (const Credit& cr : credits) {
     auto it = messages_.find(cr.message_id);
     if (it == messages_.end()) continue;
-    MessageState& m = it->second;
-    for (size_t d = 0; d < kDimensionCount; ++d) {
-      if (m.keys[d] < 0) continue;
-      auto dim = static_cast<Dimension>(d);
+    if (it->second.ws != ws) continue;
+    for (CellRef cell : CellsOf(it->second.combo, day)) {
+      if (!cell) continue;
       if (cr.last > 0) {
-        Add(ws, dim, m.keys[d], day, Metric::kConversions, cr.last);
-        Add(ws, dim, m.keys[d], day, Metric::kRevenue, cr.last * value);
+        Add(cell, Metric::kConversions, cr.last);
+        Add(cell, Metric::kRevenue, cr.last * value);
       }
       if (cr.first > 0) {
-        Add(ws, dim, m.keys[d], day, Metric::kConversionsFirst, cr.first);
-        Add(ws, dim, m.keys[d], day, Metric::kRevenueFirst, cr.first * value);
+        Add(cell, Metric::kConversionsFirst, cr.first);
+        Add(cell, Metric::kRevenueFirst, cr.first * value);
       }
-      Add(ws, dim, m.keys[d], day, Metric::kConversionsLinear, cr.linear);
-      Add(ws, dim, m.keys[d], day, Metric::kRevenueLinear, cr.linear * value);
+      Add(cell, Metric::kConversionsLinear, cr.linear);
+      Add(cell, Metric::kRevenueLinear, cr.linear * value);
     }
   }
   // Purchases and lifecycle.
@@ -257,6 +377,7 @@ void ReportBook::Goal(const Event& e, ContactState& c, int64_t day) {
   Stage after = StageAt(c.purchases, at, options_.lifecycle);
   SetStage(id, c, after, at, fmt::format("e{}", e.id));
   Schedule(id, c, at);
+  clv_changes_.push_back(ClvChange{ws, id, at, fmt::format("clv:{}:e{}", id, e.id)});
 }
 
 void ReportBook::Sync(const ContactState& c) {
@@ -271,15 +392,14 @@ void ReportBook::RemoveContact(ContactId id) {
   dense_[it->second.ws][it->second.slot].at_us = -1;
   stages_[it->second.ws][static_cast<size_t>(it->second.stage)]--;
   removed_contacts_[id] = it->second.ws;
-  dirty_contacts_.erase(id);
-  contacts_.erase(it);
+  contacts_.erase(it);  // its entry in dirty_contacts_ is skipped: it is no longer found
 }
 
 void ReportBook::Apply(const Event& e, int64_t now_us) {
   int64_t at = ToMicros(e.occurred_at);
   Advance(std::min(at, now_us));
   const std::string& n = e.name;
-  if (n == kLifecycleChanged) return;  // our own output
+  if (n == kLifecycleChanged || n == kEngagementChanged || n == kClvChanged) return;  // our own output
   if (n == "contact.erased") {
     RemoveContact(e.contact_id);
     return;
@@ -296,6 +416,7 @@ void ReportBook::Apply(const Event& e, int64_t now_us) {
         gone.engagement.SumAt(std::max(into.engagement.at_us, gone.engagement.at_us), options_.engagement),
         std::max(into.engagement.at_us, gone.engagement.at_us), options_.engagement);
     Sync(into);
+    PublishScore(e.contact_id, into, at, 'e', e.id);
     into.opens += gone.opens;
     into.clicks += gone.clicks;
     into.touches.insert(into.touches.end(), gone.touches.begin(), gone.touches.end());
@@ -321,6 +442,7 @@ void ReportBook::Apply(const Event& e, int64_t now_us) {
   }
 
   int64_t day = DayOf(e.workspace_id, at);
+  EvictMessages(now_);  // the fold's clock, not the event's own time (which a client may set)
   if (n.starts_with("message.")) {
     MessageState* m = MessageFor(e);
     if (!m) return;
@@ -343,7 +465,7 @@ void ReportBook::Apply(const Event& e, int64_t now_us) {
     } else if (n == "message.complained") {
       Once(*m, kFlagComplained, day, Metric::kComplained);
     }
-    ContactFor(e.workspace_id, e.contact_id);
+    ContactFor(e.workspace_id, e.contact_id, /*changes=*/false);  // known; its state is unchanged
     return;
   }
   if (n == "email_opened" || n == "email_clicked") {
@@ -365,27 +487,27 @@ void ReportBook::Apply(const Event& e, int64_t now_us) {
     c.engagement.Add(click ? options_.engagement.click_weight : options_.engagement.open_weight, at,
                      options_.engagement);
     Sync(c);
+    PublishScore(e.contact_id, c, at, 'e', e.id);
     (click ? c.clicks : c.opens)++;
     return;
   }
   if (n == "contact.status_changed") {
     auto to = Text(e.properties, "new");
     if (to && *to == "unsubscribed") {
-      Add(e.workspace_id, Dimension::kWorkspace, Intern(""), day, Metric::kUnsubscribed, 1);
+      Add(e.workspace_id, Dimension::kWorkspace, all_, day, Metric::kUnsubscribed, 1);
       const json::value* origin = e.properties.if_contains("origin");
       if (origin && origin->is_object()) {
         if (auto mid = Int(origin->get_object(), "message_id")) {
           auto it = messages_.find(*mid);
           if (it != messages_.end() && it->second.ws == e.workspace_id) {
+            const auto& cells = CellsOf(it->second.combo, day);
             for (size_t d = 1; d < kDimensionCount; ++d)
-              if (it->second.keys[d] >= 0)
-                Add(e.workspace_id, static_cast<Dimension>(d), it->second.keys[d], day, Metric::kUnsubscribed,
-                    1);
+              if (cells[d]) Add(cells[d], Metric::kUnsubscribed, 1);
           }
         }
       }
     }
-    ContactFor(e.workspace_id, e.contact_id);
+    ContactFor(e.workspace_id, e.contact_id, /*changes=*/false);
     return;
   }
   if (n == "topic.unsubscribed") {
@@ -393,45 +515,62 @@ void ReportBook::Apply(const Event& e, int64_t now_us) {
       Add(e.workspace_id, Dimension::kTopic, Intern(*topic), day, Metric::kUnsubscribed, 1);
     return;
   }
-  ContactState& c = ContactFor(e.workspace_id, e.contact_id);
   auto w = options_.engagement_events.find(n);
+  bool goal = n == options_.goal_event;
+  ContactState& c = ContactFor(e.workspace_id, e.contact_id, w != options_.engagement_events.end() || goal);
   if (w != options_.engagement_events.end()) {
     c.engagement.Add(w->second, at, options_.engagement);
     Sync(c);
+    PublishScore(e.contact_id, c, at, 'e', e.id);
   }
-  if (n == options_.goal_event) Goal(e, c, day);
+  if (goal) Goal(e, c, day);
 }
 
+// The entity states are streamed (no JSON value built per changed entity: this runs for every
+// contact and message a batch touched); LoadEntity reads them back with the JSON parser.
 std::string ReportBook::Serialize(const MessageState& m) const {
-  json::object o;
-  for (size_t d = 1; d < kDimensionCount; ++d)
-    if (m.keys[d] >= 0) o[DimensionName(static_cast<Dimension>(d))] = Name(m.keys[d]);
-  o["flags"] = m.flags;
-  return json::serialize(o);
+  std::string out = "{";
+  for (size_t d = 1; d < kDimensionCount; ++d) {
+    if (Keys(m)[d] < 0) continue;
+    AppendJsonString(out, DimensionName(static_cast<Dimension>(d)));
+    out += ':';
+    AppendJsonString(out, Name(Keys(m)[d]));
+    out += ',';
+  }
+  fmt::format_to(std::back_inserter(out), "\"flags\":{},\"at\":{}}}", m.flags, m.first_us);
+  return out;
 }
 
 std::string ReportBook::Serialize(const ContactState& c) const {
-  json::array touches;
-  for (const Touch& t : c.touches) touches.push_back(json::array{t.message_id, t.at_us, t.click});
-  json::object o{{"engagement", json::array{c.engagement.sum, c.engagement.at_us}},
-                 {"orders", c.purchases.orders},
-                 {"first_order", c.purchases.first_us},
-                 {"last_order", c.purchases.last_us},
-                 {"won_back", c.purchases.won_back},
-                 {"revenue", c.revenue},
-                 {"first_value", c.first_value},
-                 {"stage", StageName(c.stage)},
-                 {"stage_since", c.stage_since},
-                 {"opens", c.opens},
-                 {"clicks", c.clicks},
-                 {"touches", std::move(touches)}};
-  return json::serialize(o);
+  std::string out;
+  out.reserve(256 + 40 * c.touches.size());
+  auto number = [&](std::string_view key, double v) {
+    out += key;
+    AppendJsonNumber(out, v);
+  };
+  number("{\"engagement\":[", c.engagement.sum);
+  fmt::format_to(std::back_inserter(out),
+                 "{}],\"orders\":{},\"first_order\":{},\"last_order\":{},\"won_back\":{}", c.engagement.at_us,
+                 c.purchases.orders, c.purchases.first_us, c.purchases.last_us, c.purchases.won_back);
+  number(",\"revenue\":", c.revenue);
+  number(",\"first_value\":", c.first_value);
+  fmt::format_to(std::back_inserter(out),
+                 ",\"stage\":\"{}\",\"stage_since\":{},\"opens\":{},\"clicks\":{},\"published_score\":{},"
+                 "\"score_due\":{},\"touches\":[",
+                 StageName(c.stage), c.stage_since, c.opens, c.clicks, c.published_score, c.score_due_us);
+  for (size_t i = 0; i < c.touches.size(); ++i)
+    fmt::format_to(std::back_inserter(out), "{}[{},{},{}]", i ? "," : "", c.touches[i].message_id,
+                   c.touches[i].at_us, c.touches[i].click);
+  out += "]}";
+  return out;
 }
 
 void ReportBook::TakeChanges(std::vector<AnalyticsDailyValue>& daily,
                              std::vector<AnalyticsEntityWrite>& entities) {
-  for (const DailyKey& k : dirty_daily_) {
-    const Counts& c = daily_.at(k);
+  for (CellRef cell : dirty_daily_) {
+    const DailyKey& k = cell->first;
+    const Counts& c = cell->second.counts;
+    cell->second.dirty = false;
     for (size_t i = 0; i < kMetricCount; ++i) {
       if (c.v[i] == 0) continue;
       daily.push_back(AnalyticsDailyValue{k.ws, std::string(DimensionName(static_cast<Dimension>(k.dim))),
@@ -441,13 +580,24 @@ void ReportBook::TakeChanges(std::vector<AnalyticsDailyValue>& daily,
   }
   dirty_daily_.clear();
   for (int64_t id : dirty_messages_) {
-    const MessageState& m = messages_.at(id);
-    entities.push_back(AnalyticsEntityWrite{m.ws, "message", id, Serialize(m)});
+    auto it = messages_.find(id);
+    if (it == messages_.end() || !it->second.dirty) continue;  // forgotten meanwhile
+    it->second.dirty = false;
+    entities.push_back(AnalyticsEntityWrite{it->second.ws, "message", id, Serialize(it->second)});
   }
   dirty_messages_.clear();
+  for (auto [ws, id] : evicted_messages_)
+    entities.push_back(AnalyticsEntityWrite{ws, "message", id, std::nullopt});
+  evicted_messages_.clear();
+  for (WorkspaceId ws : dirty_forgotten_)
+    entities.push_back(AnalyticsEntityWrite{
+        ws, "horizon", 0, fmt::format("{{\"forgotten_through\":{}}}", forgotten_through_[ws])});
+  dirty_forgotten_.clear();
   for (ContactId id : dirty_contacts_) {
-    const ContactState& c = contacts_.at(id);
-    entities.push_back(AnalyticsEntityWrite{c.ws, "contact", id, Serialize(c)});
+    auto it = contacts_.find(id);
+    if (it == contacts_.end() || !it->second.dirty) continue;  // removed, or taken already
+    it->second.dirty = false;
+    entities.push_back(AnalyticsEntityWrite{it->second.ws, "contact", id, Serialize(it->second)});
   }
   dirty_contacts_.clear();
   for (auto [id, ws] : removed_contacts_)
@@ -456,15 +606,16 @@ void ReportBook::TakeChanges(std::vector<AnalyticsDailyValue>& daily,
 }
 
 std::vector<LifecycleChange> ReportBook::TakeLifecycleChanges() { return std::exchange(changes_, {}); }
+std::vector<EngagementChange> ReportBook::TakeEngagementChanges() {
+  return std::exchange(score_changes_, {});
+}
+std::vector<ClvChange> ReportBook::TakeClvChanges() { return std::exchange(clv_changes_, {}); }
 
 void ReportBook::LoadDaily(const AnalyticsDailyValue& v) {
   auto d = ParseDimension(v.dimension);
   auto m = ParseMetric(v.metric);
   if (!d || !m) return;
-  DailyKey k{v.workspace_id, static_cast<uint8_t>(*d), Intern(v.key), v.day};
-  auto [it, fresh] = daily_.try_emplace(k);
-  if (fresh) keys_[{k.ws, k.dim}].insert(k.key);
-  it->second[*m] = v.value;
+  CellOf(v.workspace_id, *d, Intern(v.key), v.day)->second.counts[*m] = v.value;
 }
 
 void ReportBook::LoadEntity(WorkspaceId ws, std::string_view kind, int64_t id, std::string_view state) {
@@ -472,14 +623,25 @@ void ReportBook::LoadEntity(WorkspaceId ws, std::string_view kind, int64_t id, s
   json::value v = json::parse(state, ec);
   if (ec || !v.is_object()) return;
   const json::object& o = v.get_object();
-  if (kind == "message") {
-    MessageState& m = messages_[id];
-    m.ws = ws;
-    m.keys.fill(-1);
-    m.keys[0] = Intern("");
+  if (kind == "horizon") {
+    int64_t& through = forgotten_through_[ws];
+    through = std::max(through, Int(o, "forgotten_through").value_or(0));
+  } else if (kind == "message") {
+    Combo c;
+    c.ws = ws;
+    c.keys.fill(-1);
+    c.keys[0] = all_;
     for (size_t d = 1; d < kDimensionCount; ++d)
-      if (auto t = Text(o, DimensionName(static_cast<Dimension>(d)))) m.keys[d] = Intern(*t);
+      if (auto t = Text(o, DimensionName(static_cast<Dimension>(d)))) c.keys[d] = Intern(*t);
+    auto [ci, fresh_combo] = combo_ids_.try_emplace(c, static_cast<uint32_t>(combos_.size()));
+    if (fresh_combo) combos_.push_back(c);
+    MessageState& m = messages_[id];
+    m.id = id;
+    m.ws = ws;
+    m.combo = ci->second;
     m.flags = static_cast<uint16_t>(Int(o, "flags").value_or(0));
+    // A state written before the horizon existed has no time: its horizon starts now.
+    m.first_us = Int(o, "at").value_or(kUnstamped);
   } else if (kind == "contact") {
     ContactState c;
     c.ws = ws;
@@ -499,6 +661,8 @@ void ReportBook::LoadEntity(WorkspaceId ws, std::string_view kind, int64_t id, s
     c.stage_since = Int(o, "stage_since").value_or(0);
     c.opens = Int(o, "opens").value_or(0);
     c.clicks = Int(o, "clicks").value_or(0);
+    c.published_score = static_cast<int>(Int(o, "published_score").value_or(-1));
+    c.score_due_us = Int(o, "score_due").value_or(0);
     if (const json::value* t = o.if_contains("touches"); t && t->is_array())
       for (const json::value& x : t->get_array())
         if (x.is_array() && x.get_array().size() == 3)
@@ -512,6 +676,18 @@ void ReportBook::LoadEntity(WorkspaceId ws, std::string_view kind, int64_t id, s
 void ReportBook::Rebuilt() {
   stages_.clear();
   dense_.clear();
+  message_order_.clear();
+  {
+    std::vector<std::pair<int64_t, int64_t>> order;
+    order.reserve(messages_.size());
+    for (const auto& [id, m] : messages_)
+      if (m.first_us == kUnstamped)
+        unstamped_.push_back(id);
+      else
+        order.emplace_back(m.first_us, id);
+    std::sort(order.begin(), order.end());
+    message_order_.assign(order.begin(), order.end());
+  }
   for (auto& [id, c] : contacts_) {
     auto& dense = dense_[c.ws];
     c.slot = static_cast<uint32_t>(dense.size());
@@ -519,10 +695,16 @@ void ReportBook::Rebuilt() {
     Sync(c);
     stages_[c.ws][static_cast<size_t>(c.stage)]++;
     Schedule(id, c, std::max(c.stage_since, c.purchases.last_us));
+    if (c.score_due_us) score_deadlines_.emplace(c.score_due_us, id);
   }
+  for (CellRef cell : dirty_daily_) cell->second.dirty = false;
   dirty_daily_.clear();
+  for (auto& [id, m] : messages_) m.dirty = false;
   dirty_messages_.clear();
+  for (auto& [id, c] : contacts_) c.dirty = false;
   dirty_contacts_.clear();
+  evicted_messages_.clear();
+  dirty_forgotten_.clear();
 }
 
 std::vector<std::pair<int64_t, Counts>> ReportBook::Series(WorkspaceId ws, Dimension d, std::string_view key,
@@ -533,7 +715,7 @@ std::vector<std::pair<int64_t, Counts>> ReportBook::Series(WorkspaceId ws, Dimen
     Counts c;
     if (id != name_ids_.end()) {
       auto it = daily_.find(DailyKey{ws, static_cast<uint8_t>(d), id->second, day});
-      if (it != daily_.end()) c = it->second;
+      if (it != daily_.end()) c = it->second.counts;
     }
     out.emplace_back(day, c);
   }
@@ -550,7 +732,7 @@ std::vector<std::pair<std::string, Counts>> ReportBook::Breakdown(WorkspaceId ws
     bool any = false;
     for (int64_t day = from_day; day <= to_day; ++day) {
       auto it = daily_.find(DailyKey{ws, static_cast<uint8_t>(d), key, day});
-      if (it != daily_.end()) sum += it->second, any = true;
+      if (it != daily_.end()) sum += it->second.counts, any = true;
     }
     if (any) out.emplace_back(Name(key), sum);
   }
@@ -564,7 +746,7 @@ std::optional<ReportBook::MessageView> ReportBook::Message(WorkspaceId ws, int64
   MessageView v;
   v.workspace_id = ws;
   for (size_t d = 0; d < kDimensionCount; ++d)
-    if (it->second.keys[d] >= 0) v.keys[d] = Name(it->second.keys[d]);
+    if (Keys(it->second)[d] >= 0) v.keys[d] = Name(Keys(it->second)[d]);
   for (auto [flag, name] : kFlagNames)
     if (it->second.flags & flag) v.outcomes.emplace_back(name);
   return v;

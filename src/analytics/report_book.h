@@ -9,6 +9,7 @@
 // the owner (AnalyticsService) serializes calls.
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -18,6 +19,8 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
+
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "analytics/attribution.h"
 #include "analytics/clv_model.h"
@@ -45,9 +48,36 @@ struct AnalyticsOptions {
   LifecycleOptions lifecycle;
   ClvOptions clv;
   SendTimeOptions send_time;  // send_time.h
+  // How long a message's report state (its dimension keys and unique-outcome flags) is kept
+  // after its first event: the bound of the per-message map (and of its rows in the store).
+  // An event of a message forgotten this way is not counted (docs/analytics.md).
+  int64_t message_horizon_us = 60 * kMicrosPerDay;
 };
 
 inline constexpr std::string_view kLifecycleChanged = "lifecycle_changed";
+inline constexpr std::string_view kEngagementChanged = "engagement_changed";
+inline constexpr std::string_view kClvChanged = "clv_changed";
+
+// The engagement score published to the contact moved by EngagementOptions::publish_step or more
+// (or first became non-zero, or fell to 0): appended as `engagement_changed`, setting the
+// contact's attribute `engagement_score`.
+struct EngagementChange {
+  WorkspaceId workspace_id = 0;
+  ContactId contact_id = 0;
+  int from = -1;  // -1: never published
+  int to = 0;
+  int64_t at_us = 0;
+  std::string idempotency_key;
+};
+
+// A goal event changed the contact's historic CLV: the consumer appends `clv_changed` with the
+// historic and predicted values (ContactView), setting the attributes `clv` and `predicted_clv`.
+struct ClvChange {
+  WorkspaceId workspace_id = 0;
+  ContactId contact_id = 0;
+  int64_t at_us = 0;
+  std::string idempotency_key;
+};
 
 struct LifecycleChange {
   WorkspaceId workspace_id = 0;
@@ -95,6 +125,8 @@ class ReportBook {
   // What changed since the last call: values and entity states to write (absolute).
   void TakeChanges(std::vector<AnalyticsDailyValue>& daily, std::vector<AnalyticsEntityWrite>& entities);
   std::vector<LifecycleChange> TakeLifecycleChanges();
+  std::vector<EngagementChange> TakeEngagementChanges();
+  std::vector<ClvChange> TakeClvChanges();
   // Loads persisted state (after a restart), in any order; call Rebuilt() after.
   void LoadDaily(const AnalyticsDailyValue& v);
   void LoadEntity(WorkspaceId ws, std::string_view kind, int64_t id, std::string_view state);
@@ -132,14 +164,36 @@ class ReportBook {
   struct DailyHash {
     size_t operator()(const DailyKey& k) const;
   };
-  struct MessageState {
+  // A daily cell: its values and whether they changed since the last TakeChanges.
+  struct Cell {
+    Counts counts;
+    bool dirty = false;
+  };
+  using DailyMap = std::unordered_map<DailyKey, Cell, DailyHash>;  // nodes: stable addresses
+  using CellRef = DailyMap::value_type*;
+  // A message's dimension keys, interned once per distinct combination (there are few: one per
+  // template x topic x class x journey x campaign in use), so a message event finds its daily
+  // cells with one lookup of (combination, day) instead of one per dimension.
+  struct Combo {
     WorkspaceId ws = 0;
     std::array<int32_t, kDimensionCount> keys{};  // interned; -1 none
+    bool operator==(const Combo&) const = default;
+  };
+  struct ComboHash {
+    size_t operator()(const Combo& c) const;
+  };
+  struct MessageState {
+    int64_t id = 0;
+    WorkspaceId ws = 0;
+    int64_t first_us = 0;  // its first event (the horizon runs from there)
+    uint32_t combo = 0;
     uint16_t flags = 0;
+    bool dirty = false;
   };
   struct ContactState {
     WorkspaceId ws = 0;
     uint32_t slot = 0;  // index in dense_[ws]
+    bool dirty = false;
     Engagement engagement;
     PurchaseHistory purchases;
     double revenue = 0;
@@ -147,6 +201,8 @@ class ReportBook {
     Stage stage = Stage::kSubscriber;
     int64_t stage_since = 0;
     int64_t opens = 0, clicks = 0;
+    int published_score = -1;  // the engagement score last published to the contact; -1 none
+    int64_t score_due_us = 0;  // when decay moves the score a publish step from it; 0 none
     std::vector<Touch> touches;
   };
 
@@ -167,15 +223,27 @@ class ReportBook {
     int64_t offset_us = 0;
   };
   int32_t Intern(std::string_view s);
+  const std::array<int32_t, kDimensionCount>& Keys(const MessageState& m) const {
+    return combos_[m.combo].keys;
+  }
+  CellRef CellOf(WorkspaceId ws, Dimension d, int32_t key, int64_t day);
+  const std::array<CellRef, kDimensionCount>& CellsOf(uint32_t combo, int64_t day);
+  void MarkDirty(ContactId id, ContactState& c);
+  void MarkDirty(MessageState& m);
+  void EvictMessages(int64_t at_us);
   const std::string& Name(int32_t id) const { return names_[static_cast<size_t>(id)]; }
   MessageState* MessageFor(const Event& e);
-  ContactState& ContactFor(WorkspaceId ws, ContactId id);
+  // The contact's state, created when new; `changes`: the caller changes it (to be written).
+  ContactState& ContactFor(WorkspaceId ws, ContactId id, bool changes = true);
   void Add(WorkspaceId ws, Dimension d, int32_t key, int64_t day, Metric m, double delta);
+  void Add(CellRef cell, Metric m, double delta);
   void AddForMessage(const MessageState& m, int64_t day, Metric metric, double delta);
   void Once(MessageState& m, uint16_t flag, int64_t day, Metric metric);
   void Goal(const Event& e, ContactState& c, int64_t day);
   void SetStage(ContactId id, ContactState& c, Stage to, int64_t at, std::string basis);
   void Schedule(ContactId id, const ContactState& c, int64_t now);
+  // basis: what moved it, kind 'e' (event id) or 't' (time); it makes the idempotency key.
+  void PublishScore(ContactId id, ContactState& c, int64_t at, char kind, int64_t basis);
   void RemoveContact(ContactId id);
   std::string Serialize(const MessageState& m) const;
   std::string Serialize(const ContactState& c) const;
@@ -186,10 +254,21 @@ class ReportBook {
   std::vector<std::string> names_;
   std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> name_ids_;
   std::unordered_map<WorkspaceId, std::vector<DenseEngagement>> dense_;
-  std::unordered_map<DailyKey, Counts, DailyHash> daily_;
+  DailyMap daily_;
   std::map<std::pair<WorkspaceId, uint8_t>, std::set<int32_t>> keys_;
-  std::unordered_map<int64_t, MessageState> messages_;
-  std::unordered_map<ContactId, ContactState> contacts_;
+  std::vector<Combo> combos_;
+  boost::unordered_flat_map<Combo, uint32_t, ComboHash> combo_ids_;
+  // (combination << 32 | day) -> its cells per dimension (null where it has no key).
+  boost::unordered_flat_map<uint64_t, std::array<CellRef, kDimensionCount>> combo_cells_;
+  boost::unordered_flat_map<int64_t, MessageState> messages_;
+  // Messages in the order of their first event, for the horizon; and per workspace the greatest
+  // id forgotten (ids grow with time: an unknown id at or below it was forgotten, not new).
+  std::deque<std::pair<int64_t, int64_t>> message_order_;  // (first_us, id)
+  std::unordered_map<WorkspaceId, int64_t> forgotten_through_;
+  std::unordered_set<WorkspaceId> dirty_forgotten_;
+  std::vector<std::pair<WorkspaceId, int64_t>> evicted_messages_;
+  std::vector<int64_t> unstamped_;  // loaded without a first time (see EvictMessages)
+  boost::unordered_flat_map<ContactId, ContactState> contacts_;
   std::unordered_map<WorkspaceId, std::array<int64_t, kStageCount>> stages_;
   std::unordered_map<WorkspaceId, std::pair<ClvModel, int64_t>> models_;  // the model, when fitted
   // (time, contact): lifecycle thresholds; stale entries are skipped when popped.
@@ -197,11 +276,19 @@ class ReportBook {
                       std::greater<>>
       deadlines_;
   int64_t now_ = 0;
-  std::unordered_set<DailyKey, DailyHash> dirty_daily_;
-  std::unordered_set<int64_t> dirty_messages_;
-  std::unordered_set<ContactId> dirty_contacts_;
+  int32_t all_ = 0;  // Intern("")
+  std::vector<CellRef> dirty_daily_;
+  std::vector<int64_t> dirty_messages_;
+  std::vector<ContactId> dirty_contacts_;
   std::unordered_map<ContactId, WorkspaceId> removed_contacts_;
   std::vector<LifecycleChange> changes_;
+  // (time, contact): when a contact's score decays a publish step; stale ones (not the contact's
+  // score_due_us) are skipped.
+  std::priority_queue<std::pair<int64_t, ContactId>, std::vector<std::pair<int64_t, ContactId>>,
+                      std::greater<>>
+      score_deadlines_;
+  std::vector<EngagementChange> score_changes_;
+  std::vector<ClvChange> clv_changes_;
 };
 
 }  // namespace rapport::analytics

@@ -133,6 +133,8 @@ struct AnalyticsConfig {
   std::chrono::seconds click_window{5 * 86400};  // a conversion this long after a human click
   std::chrono::seconds open_window{86400};       // or this long after a human open
   int engagement_half_life_days = 30;
+  int engagement_publish_step = 10;  // the attribute engagement_score is republished by this many points
+  int message_horizon_days = 60;     // a message's report state is kept this long (docs/analytics.md)
 };
 
 struct Config {

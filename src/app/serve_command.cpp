@@ -38,6 +38,8 @@ analytics::AnalyticsOptions AnalyticsOptionsFrom(const Config& config) {
   o.windows.click_us = config.analytics.click_window.count() * 1'000'000;
   o.windows.open_us = config.analytics.open_window.count() * 1'000'000;
   o.engagement.half_life_days = config.analytics.engagement_half_life_days;
+  o.engagement.publish_step = config.analytics.engagement_publish_step;
+  o.message_horizon_us = int64_t{config.analytics.message_horizon_days} * analytics::kMicrosPerDay;
   return o;
 }
 

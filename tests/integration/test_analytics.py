@@ -114,3 +114,71 @@ def test_reports_after_sends_opens_clicks_and_an_order(data_dir):
         assert len(timeline(api, ada, "lifecycle_changed")) == 1
     finally:
         srv.stop()
+
+
+SCORES = {
+    "name": "scores",
+    "subject": "Your scores",
+    "html": "<html><body><p>score={{ contact.engagement_score }} stage={{ contact.lifecycle }}"
+            " clv={{ contact.clv }} predicted={{ contact.predicted_clv }}</p></body></html>",
+}
+
+
+def test_engagement_lifecycle_and_clv_in_segments_templates_and_the_contact(data_dir):
+    import re
+
+    srv, api = start(data_dir)
+    try:
+        assert api.post("/api/v1/templates", TEMPLATE).status == 201
+        assert api.post("/api/v1/templates", SCORES).status == 201
+        ada = api.post("/api/v1/contacts", {"email": "ada@example.com"}).json()["id"]
+        bob = api.post("/api/v1/contacts", {"email": "bob@example.com"}).json()["id"]
+        cy = api.post("/api/v1/contacts", {"email": "cy@example.com"}).json()["id"]
+        _, body_ada, _, _ = send(api, data_dir, ada)
+        assert hit(srv, local(srv, pixel(body_ada)))[0] == 200  # a human open: S = 1, score 18
+        wait_for(lambda: api.get(f"/api/v1/contacts/{ada}").json()["attributes"].get("engagement_score") == 18,
+                 what="the first published score")
+        for who, total in ((ada, 120), (bob, 10)):
+            r = api.post("/api/v1/events", {"events": [{"contact_id": who, "name": "order_placed",
+                                                        "properties": {"total": total}}]})
+            assert r.status in (200, 202), r
+
+        def attrs(who):
+            return api.get(f"/api/v1/contacts/{who}").json()["attributes"]
+
+        wait_for(lambda: attrs(ada).get("clv") == 120 and attrs(bob).get("clv") == 10, what="the CLV attributes")
+        a, b = attrs(ada), attrs(bob)
+        # By hand: Ada's open (w 1) and order (w 5) seconds apart, S = 6: round(100 (1 - e^-1.2)) = 70;
+        # Bob's order alone, S = 5: 63. Both are new customers; predictions from the fallback.
+        assert a["engagement_score"] == 70 and b["engagement_score"] == 63, (a, b)
+        assert a["lifecycle"] == "new_customer" and b["lifecycle"] == "new_customer"
+        assert a["predicted_clv"] > 0 and b["predicted_clv"] > 0
+        assert "engagement_score" not in attrs(cy)
+        view = report(api, f"/api/v1/contacts/{ada}/analytics")
+        assert abs(view["engagement_score"] - a["engagement_score"]) < 10
+        assert abs(view["clv_predicted"]["value_12_months"] - a["predicted_clv"]) < 0.01
+        assert len(timeline(api, ada, "engagement_changed")) == 2 and len(timeline(api, ada, "clv_changed")) == 1
+
+        # Segments read them as fields.
+        def count(expression):
+            r = api.post("/api/v1/segments/preview", {"expression": expression})
+            assert r.status == 200, r
+            return r.json()["count"]
+
+        assert count("engagement_score > 65") == 1
+        assert count("engagement_score >= 60") == 2
+        assert count('lifecycle = "new_customer"') == 2
+        assert count("clv > 50") == 1
+        assert count("clv > 5 and predicted_clv > 0") == 2
+        seg = api.post("/api/v1/segments", {"name": "big-spenders", "expression": "clv >= 100"})
+        assert seg.status == 201, seg
+        assert api.get(f"/api/v1/segments/{seg.json()['id']}/count").json()["count"] == 1
+
+        # Templates read them on `contact`.
+        _, html_body, _, _ = send(api, data_dir, ada, template="scores")
+        m = re.search(r"score=(\d+) stage=(\w+) clv=([\d.]+) predicted=([\d.]+)", html_body)
+        assert m, html_body
+        assert int(m.group(1)) == 70 and m.group(2) == "new_customer" and float(m.group(3)) == 120
+        assert abs(float(m.group(4)) - a["predicted_clv"]) < 0.01
+    finally:
+        srv.stop()
