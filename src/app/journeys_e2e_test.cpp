@@ -425,6 +425,24 @@ TEST_F(JourneysE2E, ACartAndItsOrderInOneFeedBatchConvertTheRunBeforeAnySend) {
   EXPECT_EQ(converted, 1);
 }
 
+// Re-entry within one batch looks at this contact's and this journey's runs only: another
+// contact's run entered in between does not stand in for the converted one.
+TEST_F(JourneysE2E, ReentryInOneFeedBatchSeesOnlyTheContactsOwnPendingRuns) {
+  Install("abandoned_cart");
+  ContactId ada = AddContact("ada@example.com");
+  ContactId bob = AddContact("bob@example.com");
+  Post(ada, "cart_updated", json::object{{"cart_id", "c-1"}});
+  Post(ada, "order_placed", json::object{{"cart_id", "c-1"}, {"total", 10}});
+  Post(bob, "cart_updated", json::object{{"cart_id", "c-5"}});
+  Post(ada, "cart_updated", json::object{{"cart_id", "c-1"}});  // re-entry is "always": a new run
+  Run();
+  auto runs = store_->journeys().ContactRuns(ws_, ada, 10);
+  ASSERT_EQ(runs->size(), 2u);
+  EXPECT_EQ(runs->at(0).state, RunState::kWaiting);
+  EXPECT_EQ(runs->at(1).state, RunState::kConverted);
+  EXPECT_EQ(store_->journeys().ContactRuns(ws_, bob, 10)->size(), 1u);
+}
+
 // Counts how sends reach the send service.
 class CountingMailer final : public automation::Mailer {
  public:

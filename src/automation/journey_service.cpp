@@ -354,10 +354,12 @@ Result<EnterResult> JourneyService::TryEnter(const Journey& j, const JourneyDef&
   // The latest run as the pending write has it: its own update, or a run entered in this batch
   // (newer than any stored one).
   for (const RunWrite& r : w.runs) {
-    if (latest && r.run.id == latest->id) latest = r.run;
-    if (r.run.id == 0 && r.run.journey_id == j.id && r.run.contact_id == contact &&
-        (def.entry.key.empty() || r.run.run_key == *key))
+    if (r.run.id != 0) {
+      if (latest && latest->id != 0 && r.run.id == latest->id) latest = r.run;
+    } else if (r.run.journey_id == j.id && r.run.contact_id == contact &&
+               (def.entry.key.empty() || r.run.run_key == *key)) {
       latest = r.run;
+    }
   }
   if (latest) {
     bool ended = RunEnded(latest->state);
