@@ -6,8 +6,11 @@
 // a send whose idempotency key was queued from the reply and makes any other one itself.
 //
 // Why it is safe: a probe only records a send that comes before any effect of the run, from the
-// same run, clock and store state as the real pass, so the real pass makes that same send (same
-// idempotency key); had a crash come in between, the retry queues nothing twice (the key).
+// same run and clock as the real pass, so the real pass makes that same send (same idempotency
+// key); had a crash come in between, the retry queues nothing twice (the key). The one gap: a
+// read the probe made (a segment, an engagement) that another thread changes in the
+// milliseconds between the probe and the real pass; the message queued then stays queued once,
+// as a send that raced the same change without batching would have.
 //
 // Thread-safety: none; one claim batch on one thread. The wrapped env must outlive them.
 #pragma once
