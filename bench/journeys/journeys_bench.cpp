@@ -1,6 +1,6 @@
 // journeys_bench: the journey engine on the embedded SQLite store, in one process.
 //
-//   journeys_bench --db PATH [--timers N] [--events N] [--rate R] [--journeys J]
+//   journeys_bench --db PATH [--timers N] [--events N] [--rate R] [--journeys J] [--baseline N]
 //
 // 1. Due timers: N runs of a journey "wait 1s, then update an attribute" are entered at once;
 //    after the wait the scheduler claims and advances them all. Prints the time from the first
@@ -13,6 +13,7 @@
 //    prints p50, p99 and max, and counts that every event queued exactly one message.
 // There is no peer: no other journey engine runs here (Dittofeed needs Temporal and ClickHouse).
 #include <fmt/format.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -38,6 +39,17 @@ using Steady = std::chrono::steady_clock;
 
 int64_t NowNs() { return Steady::now().time_since_epoch().count(); }
 
+// CPU seconds (user + system) of the whole process so far: on a shared, loaded machine the wall
+// time says how much CPU the process was given; this says how much the work needed.
+double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto sec = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return sec(u.ru_utime) + sec(u.ru_stime);
+}
+
 // Wraps the real mailer: records when the message of entry event "n" was queued.
 class TimingMailer final : public automation::Mailer {
  public:
@@ -45,14 +57,18 @@ class TimingMailer final : public automation::Mailer {
   Result<automation::SendReply> Send(const automation::SendAsk& ask) override {
     auto r = real_.Send(ask);
     if (r.ok() && r->queued && !r->replayed) {
-      const json::value* e = ask.data.if_contains("entry");
-      const json::value* n = e && e->is_object() ? e->get_object().if_contains("n") : nullptr;
-      if (n && n->is_int64()) {
-        std::lock_guard lock(mu_);
-        queued_.emplace_back(n->get_int64(), NowNs());
-      }
+      std::lock_guard lock(mu_);
+      Record(ask, NowNs());
     }
     return r;
+  }
+  std::vector<Result<automation::SendReply>> SendMany(const std::vector<automation::SendAsk>& asks) override {
+    auto out = real_.SendMany(asks);
+    int64_t now = NowNs();
+    std::lock_guard lock(mu_);
+    for (size_t i = 0; i < asks.size() && i < out.size(); ++i)
+      if (out[i].ok() && out[i]->queued && !out[i]->replayed) Record(asks[i], now);
+    return out;
   }
   Result<std::string> PreviewSubject(const automation::SendAsk& ask) override {
     return real_.PreviewSubject(ask);
@@ -63,6 +79,11 @@ class TimingMailer final : public automation::Mailer {
   }
 
  private:
+  void Record(const automation::SendAsk& ask, int64_t ns) {  // mu_ held
+    const json::value* e = ask.data.if_contains("entry");
+    const json::value* n = e && e->is_object() ? e->get_object().if_contains("n") : nullptr;
+    if (n && n->is_int64()) queued_.emplace_back(n->get_int64(), ns);
+  }
   automation::Mailer& real_;
   std::mutex mu_;
   std::vector<std::pair<int64_t, int64_t>> queued_;  // (n, ns)
@@ -74,6 +95,7 @@ struct Args {
   int64_t events = 20000;
   int rate = 5000;
   int journeys = 20;
+  int64_t baseline = 0;
 };
 
 }  // namespace
@@ -92,10 +114,13 @@ int main(int argc, char** argv) {
       a.rate = std::stoi(v);
     else if (k == "--journeys")
       a.journeys = std::stoi(v);
+    else if (k == "--baseline")
+      a.baseline = std::stoll(v);
   }
   if (a.db.empty()) {
     std::fprintf(stderr,
-                 "usage: journeys_bench --db PATH [--timers N] [--events N] [--rate R] [--journeys J]\n");
+                 "usage: journeys_bench --db PATH [--timers N] [--events N] [--rate R] [--journeys J] "
+                 "[--baseline N]\n");
     return 2;
   }
   std::filesystem::remove(a.db);
@@ -143,54 +168,81 @@ int main(int argc, char** argv) {
 
   // 1. Due timers, on a service of their own whose clock is a FakeClock: the runs are entered
   // and brought to their wait, then the clock moves past the wait and the time to advance every
-  // due timer is measured (wall time).
-  {
+  // due timer is measured (wall time). With --baseline N, the same is first done for N runs with
+  // a claim batch of 1 (one transaction per timer, one send transaction per message: the engine
+  // before issue 18's batching), and the ratio of the two due-timer rates is printed.
+  auto timers_phase = [&](const std::string& name, int64_t n, int claim_batch, double& rate) -> int {
     FakeClock fake(clock.Now());
+    automation::JourneyServiceOptions options;
+    options.claim_batch = claim_batch;
     automation::JourneyService timers(*store, fake, *registry,
-                                      automation::JourneyPorts{&mailer, nullptr, nullptr});
-    auto timer_doc = json::parse(R"({"name":"timers","trigger":{"type":"event","event":"tick"},
-        "steps":[{"id":"w","kind":"wait","duration":"1h","next":"u"},{"id":"u","kind":"exit"}]})");
+                                      automation::JourneyPorts{&mailer, nullptr, nullptr}, options);
+    auto timer_doc = json::parse(
+        R"({"name":")" + name + R"(","trigger":{"type":"event","event":")" + name +
+        R"("},"steps":[{"id":"w","kind":"wait","duration":"1h","next":"u"},{"id":"u","kind":"exit"}]})");
     auto tj = timers.Create(ws, timer_doc);
     if (!tj.ok() || !timers.Activate(ws, tj->id).ok()) return 1;
     if (!timers.Step().ok()) return 1;
     auto begin = Steady::now();
+    double begin_cpu = CpuSeconds();
     std::vector<NewEvent> batch;
-    for (int64_t i = 0; i < a.timers; ++i) {
+    for (int64_t i = 0; i < n; ++i) {
       NewEvent e;
       e.contact.id = i + 1;
       e.contact.create_contact = false;
-      e.name = "tick";
+      e.name = name;
       batch.push_back(std::move(e));
-      if (batch.size() == 1000 || i + 1 == a.timers) {
+      if (batch.size() == 1000 || i + 1 == n) {
         if (!store->events().Append(ws, batch, clock.Now()).ok()) return 1;
         batch.clear();
       }
     }
-    // Entered, and each run brought to its wait (a pass handles at most 10,000 timers: loop).
+    // Entered, and each run brought to its wait (a pass handles a bounded number: loop).
     for (auto r = timers.Step();; r = timers.Step()) {
       if (!r.ok()) return std::fprintf(stderr, "%s\n", r.error().message.c_str()), 1;
       if (*r == 0) break;
     }
     double enter_s = std::chrono::duration<double>(Steady::now() - begin).count();
+    double enter_cpu = CpuSeconds() - begin_cpu;
     fake.Advance(std::chrono::hours(2));
     auto due = Steady::now();
+    double due_cpu0 = CpuSeconds();
     for (auto r = timers.Step();; r = timers.Step()) {
       if (!r.ok()) return std::fprintf(stderr, "%s\n", r.error().message.c_str()), 1;
       if (*r == 0) break;
     }
     double s = std::chrono::duration<double>(Steady::now() - due).count();
+    double due_cpu = CpuSeconds() - due_cpu0;
     auto rows = store->journeys().Stats(ws, tj->id);
     int64_t exited = rows->front().exited;
+    rate = static_cast<double>(n) / s;
     std::printf(
-        "journeys timers: %lld runs entered (event -> run at its wait) in %.2f s = %.0f/s; %lld due timers "
-        "advanced in %.2f s = %.0f timers/s (runs ended: %lld)\n",
-        static_cast<long long>(a.timers), enter_s, a.timers / enter_s, static_cast<long long>(a.timers), s,
-        a.timers / s, static_cast<long long>(exited));
+        "journeys timers (claim batch %d): %lld runs entered (event -> run at its wait) in %.2f s = %.0f/s; "
+        "%lld due timers advanced in %.2f s = %.0f timers/s (runs ended: %lld)\n",
+        claim_batch, static_cast<long long>(n), enter_s, static_cast<double>(n) / enter_s,
+        static_cast<long long>(n), s, rate, static_cast<long long>(exited));
+    std::printf(
+        "journeys timers (claim batch %d): CPU %.1f us per run entered (append included), %.1f us per due "
+        "timer "
+        "(%.0f timers per CPU-second)\n",
+        claim_batch, 1e6 * enter_cpu / static_cast<double>(n), 1e6 * due_cpu / static_cast<double>(n),
+        static_cast<double>(n) / due_cpu);
+    std::fflush(stdout);
     if (!timers.Archive(ws, tj->id).ok()) return 1;
-    if (exited != a.timers) return 3;
-  }
+    return exited == n ? 0 : 3;
+  };
+  double base_rate = 0, rate = 0;
+  if (a.baseline > 0)
+    if (int rc = timers_phase("tick_one", std::min(a.baseline, contacts), 1, base_rate); rc != 0) return rc;
+  if (a.timers > 0)
+    if (int rc = timers_phase("tick", a.timers, 1000, rate); rc != 0) return rc;
+  if (base_rate > 0 && rate > 0)
+    std::printf("journeys timers: batched / one-at-a-time due timers/s = %.1fx\n", rate / base_rate);
 
-  // 2. Events to message queued, with the service's own thread (woken by appends).
+  // 2. Events to message queued, with the service's own thread (woken by appends). Its consumer
+  // first reads past phase 1's events (no live journey yet: they trigger nothing).
+  for (auto r = svc.Step(); r.ok() && *r > 0; r = svc.Step()) {
+  }
   std::vector<JourneyId> ids;
   for (int j = 0; j < a.journeys; ++j) {
     std::string doc;
@@ -214,6 +266,7 @@ int main(int argc, char** argv) {
   std::this_thread::sleep_for(std::chrono::seconds(3));  // the live set is refreshed
   std::vector<int64_t> accepted(static_cast<size_t>(a.events), 0);
   auto begin = Steady::now();
+  double events_cpu0 = CpuSeconds();
   for (int64_t i = 0; i < a.events; ++i) {
     auto at = begin + std::chrono::nanoseconds(static_cast<int64_t>(1e9 * i / a.rate));
     std::this_thread::sleep_until(at);
@@ -233,6 +286,7 @@ int main(int argc, char** argv) {
     queued = static_cast<int64_t>(mailer.Take().size());
   }
   svc.Stop();
+  double events_cpu = CpuSeconds() - events_cpu0;
   std::vector<int64_t> lat;
   std::vector<int> times(static_cast<size_t>(a.events), 0);
   for (const auto& [n, ns] : mailer.Take()) {
@@ -253,5 +307,10 @@ int main(int argc, char** argv) {
       static_cast<long long>(a.events), a.journeys, a.events / offered, offered, lat.size(),
       static_cast<long long>(outbox), static_cast<long long>(lost), static_cast<long long>(twice),
       pct(0.5) / 1000.0, pct(0.99) / 1000.0, lat.empty() ? 0.0 : lat.back() / 1000.0);
+  if (a.events > 0)
+    std::printf(
+        "journeys events: CPU %.1f us per event (append, run, send, writes; %.1f s in %.1f s of wall time)\n",
+        1e6 * events_cpu / static_cast<double>(a.events), events_cpu,
+        std::chrono::duration<double>(Steady::now() - begin).count());
   return lost == 0 && twice == 0 ? 0 : 3;
 }

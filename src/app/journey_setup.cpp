@@ -4,6 +4,9 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <map>
+#include <tuple>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -22,19 +25,10 @@ namespace bhttp = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-Result<automation::SendReply> SendServiceMailer::Send(const automation::SendAsk& ask) {
-  send::SendRequest req;
-  req.template_name = ask.template_name;
-  req.contact_id = ask.contact_id;
-  req.message_class = ask.message_class;
-  req.topic = ask.topic;
-  req.data = ask.data;
-  req.idempotency_key = ask.idempotency_key;
-  req.sender_id = ask.sender_id;
-  req.governance.source = ask.source;
-  req.governance.priority = ask.priority;
-  req.governance.on_cap = ask.skip_on_cap ? send::Governance::OnCap::kSkip : send::Governance::OnCap::kDefer;
-  auto sent = sender_.Send(ask.workspace_id, std::move(req));
+namespace {
+
+// A refusal of the send service is a skipped send with its reason; other errors stay errors.
+Result<automation::SendReply> ReplyOf(Result<send::SendOutcome> sent) {
   automation::SendReply reply;
   if (!sent.ok()) {
     const Error& e = sent.error();
@@ -59,6 +53,71 @@ Result<automation::SendReply> SendServiceMailer::Send(const automation::SendAsk&
   reply.message_id = sent->message.id;
   reply.subject = sent->message.subject;
   return reply;
+}
+
+send::Governance GovernanceOf(const automation::SendAsk& ask) {
+  send::Governance g;
+  g.source = ask.source;
+  g.priority = ask.priority;
+  g.on_cap = ask.skip_on_cap ? send::Governance::OnCap::kSkip : send::Governance::OnCap::kDefer;
+  return g;
+}
+
+}  // namespace
+
+Result<automation::SendReply> SendServiceMailer::Send(const automation::SendAsk& ask) {
+  send::SendRequest req;
+  req.template_name = ask.template_name;
+  req.contact_id = ask.contact_id;
+  req.message_class = ask.message_class;
+  req.topic = ask.topic;
+  req.data = ask.data;
+  req.idempotency_key = ask.idempotency_key;
+  req.sender_id = ask.sender_id;
+  req.governance = GovernanceOf(ask);
+  return ReplyOf(sender_.Send(ask.workspace_id, std::move(req)));
+}
+
+// The asks that share a template, class, topic, sender and step (the governor's source) go
+// through one SendBulk: one store transaction for all of them, each recipient checked by the
+// same rule as Send. An ask without an idempotency key is sent alone.
+std::vector<Result<automation::SendReply>> SendServiceMailer::SendMany(
+    const std::vector<automation::SendAsk>& asks) {
+  using Key = std::tuple<WorkspaceId, std::string, MessageClass, std::optional<std::string>,
+                         std::optional<int64_t>, std::string, int, bool>;
+  std::vector<Result<automation::SendReply>> out(asks.size(), Error::Internal("not sent"));
+  std::map<Key, std::vector<size_t>> groups;
+  for (size_t i = 0; i < asks.size(); ++i) {
+    const automation::SendAsk& a = asks[i];
+    if (a.idempotency_key.empty()) {
+      out[i] = Send(a);
+      continue;
+    }
+    groups[Key{a.workspace_id, a.template_name, a.message_class, a.topic, a.sender_id, a.source, a.priority,
+               a.skip_on_cap}]
+        .push_back(i);
+  }
+  for (const auto& [key, members] : groups) {
+    const automation::SendAsk& first = asks[members.front()];
+    send::BulkSend bulk;
+    bulk.template_name = first.template_name;
+    bulk.message_class = first.message_class;
+    bulk.topic = first.topic;
+    bulk.sender_id = first.sender_id;
+    bulk.governance = GovernanceOf(first);
+    bulk.recipients.reserve(members.size());
+    for (size_t i : members)
+      bulk.recipients.push_back(
+          send::BulkRecipient{asks[i].contact_id, asks[i].data, asks[i].idempotency_key});
+    auto sent = sender_.SendBulk(first.workspace_id, bulk);
+    if (!sent.ok()) {
+      for (size_t i : members) out[i] = ReplyOf(sent.error());
+      continue;
+    }
+    for (size_t k = 0; k < members.size() && k < sent->size(); ++k)
+      out[members[k]] = ReplyOf(std::move((*sent)[k]));
+  }
+  return out;
 }
 
 Result<std::string> SendServiceMailer::PreviewSubject(const automation::SendAsk& ask) {

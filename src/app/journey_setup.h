@@ -22,6 +22,8 @@ class SendServiceMailer final : public automation::Mailer {
   SendServiceMailer(Store& store, send::SendService& sender, const Clock& clock)
       : store_(store), sender_(sender), clock_(clock) {}
   Result<automation::SendReply> Send(const automation::SendAsk& ask) override;
+  // Asks of one template, class, topic, sender and step share one SendBulk (one transaction).
+  std::vector<Result<automation::SendReply>> SendMany(const std::vector<automation::SendAsk>& asks) override;
   Result<std::string> PreviewSubject(const automation::SendAsk& ask) override;
 
  private:

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <optional>
 #include <thread>
@@ -383,6 +384,167 @@ TEST_F(JourneysE2E, RefusesBadDocumentsWithTheirPath) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kInvalid);
   EXPECT_EQ(r.error().field, "steps[0].template");
+}
+
+// Issue 18's speed work: a feed batch commits in one transaction, so a run entered by one event
+// of the batch is seen (from the pending write) by the next: the order of the same cart, in the
+// same batch, ends it as converted before it ever sends.
+TEST_F(JourneysE2E, ACartAndItsOrderInOneFeedBatchConvertTheRunBeforeAnySend) {
+  Journey cart = Install("abandoned_cart");
+  ContactId ada = AddContact("ada@example.com");
+  Post(ada, "cart_updated", json::object{{"cart_id", "c-1"}});
+  Post(ada, "order_placed", json::object{{"cart_id", "c-1"}, {"total", 10}});
+  Post(ada, "cart_updated", json::object{{"cart_id", "c-2"}});
+  Post(ada, "cart_updated", json::object{{"cart_id", "c-2"}});  // the same cart: no second run
+  Run();
+  Advance(std::chrono::hours(2));
+  EXPECT_EQ(Mail(ada), std::vector<std::string>{"cart-reminder"});  // c-2's only
+  auto runs = store_->journeys().ContactRuns(ws_, ada, 10);
+  ASSERT_EQ(runs->size(), 2u);
+  const JourneyRun& c1 = runs->at(1);
+  EXPECT_EQ(c1.run_key, "c-1");
+  EXPECT_EQ(c1.state, RunState::kConverted);
+  EXPECT_EQ(c1.revenue_cents, 1000);
+  EXPECT_EQ(runs->at(0).run_key, "c-2");
+  EXPECT_EQ(runs->at(0).state, RunState::kWaiting);
+  JourneyStatsRow s = VersionStats(cart.id);
+  EXPECT_EQ(s.entered, 2);
+  EXPECT_EQ(s.converted, 1);
+  // The conversion of the run entered in the same batch names the run's id, given at the write.
+  EventQuery q;
+  q.limit = 100;
+  auto page = store_->events().ListForContact(ws_, ada, q);
+  int converted = 0;
+  for (const Event& e : page->items)
+    if (e.name == "journey.converted") {
+      ++converted;
+      const json::value* id = e.properties.if_contains("run_id");
+      ASSERT_NE(id, nullptr);
+      EXPECT_EQ(id->as_int64(), c1.id);
+    }
+  EXPECT_EQ(converted, 1);
+}
+
+// Re-entry within one batch looks at this contact's and this journey's runs only: another
+// contact's run entered in between does not stand in for the converted one.
+TEST_F(JourneysE2E, ReentryInOneFeedBatchSeesOnlyTheContactsOwnPendingRuns) {
+  Install("abandoned_cart");
+  ContactId ada = AddContact("ada@example.com");
+  ContactId bob = AddContact("bob@example.com");
+  Post(ada, "cart_updated", json::object{{"cart_id", "c-1"}});
+  Post(ada, "order_placed", json::object{{"cart_id", "c-1"}, {"total", 10}});
+  Post(bob, "cart_updated", json::object{{"cart_id", "c-5"}});
+  Post(ada, "cart_updated", json::object{{"cart_id", "c-1"}});  // re-entry is "always": a new run
+  Run();
+  auto runs = store_->journeys().ContactRuns(ws_, ada, 10);
+  ASSERT_EQ(runs->size(), 2u);
+  EXPECT_EQ(runs->at(0).state, RunState::kWaiting);
+  EXPECT_EQ(runs->at(1).state, RunState::kConverted);
+  EXPECT_EQ(store_->journeys().ContactRuns(ws_, bob, 10)->size(), 1u);
+}
+
+// Counts how sends reach the send service.
+class CountingMailer final : public automation::Mailer {
+ public:
+  explicit CountingMailer(automation::Mailer& real) : real_(real) {}
+  Result<automation::SendReply> Send(const automation::SendAsk& ask) override {
+    ++singles;
+    return real_.Send(ask);
+  }
+  std::vector<Result<automation::SendReply>> SendMany(const std::vector<automation::SendAsk>& asks) override {
+    ++calls;
+    batched += static_cast<int>(asks.size());
+    return real_.SendMany(asks);
+  }
+  Result<std::string> PreviewSubject(const automation::SendAsk& ask) override {
+    return real_.PreviewSubject(ask);
+  }
+  int singles = 0, calls = 0, batched = 0;
+
+ private:
+  automation::Mailer& real_;
+};
+
+// A claim batch queues its runs' first sends together (one SendBulk per template and step), each
+// exactly once; a second pass over the same runs and visits (as after a kill before the runs'
+// write) queues nothing new.
+TEST_F(JourneysE2E, AClaimBatchQueuesItsSendsTogetherAndEachOnce) {
+  CountingMailer counting(*mailer_);
+  journeys_.emplace(*store_, clock_, *registry_, automation::JourneyPorts{&counting, nullptr, &webhooks_});
+  Run();
+  Install("password_reset");
+  Install("order_confirmation");
+  std::vector<ContactId> people;
+  for (int i = 0; i < 150; ++i) {
+    ContactId c = AddContact(fmt::format("p{}@example.com", i));
+    people.push_back(c);
+    Post(c, "password_reset_requested", json::object{{"reset_url", "https://x.example/r"}});
+    Post(c, "order_placed", json::object{{"order_id", fmt::format("o-{}", i)}, {"total", 5}});
+  }
+  Run();
+  for (ContactId c : people) {
+    std::vector<std::string> mail = Mail(c);
+    std::sort(mail.begin(), mail.end());
+    EXPECT_EQ(mail, (std::vector<std::string>{"order-confirmed", "password-reset"})) << c;
+  }
+  EXPECT_EQ(*store_->outbox().CountByState(MessageState::kQueued), 300);
+  EXPECT_EQ(counting.batched, 300);
+  EXPECT_EQ(counting.singles, 0);
+  EXPECT_LE(counting.calls, 2);
+  // Every run is past its send, once.
+  for (ContactId c : people) {
+    auto runs = store_->journeys().ContactRuns(ws_, c, 10);
+    ASSERT_EQ(runs->size(), 2u);
+    for (const JourneyRun& r : *runs) EXPECT_TRUE(RunEnded(r.state)) << r.step;
+  }
+  // The same sends again (what a pass after a kill would make): replayed, nothing new queued.
+  std::vector<automation::SendAsk> again;
+  for (ContactId c : people) {
+    auto runs = store_->journeys().ContactRuns(ws_, c, 10);
+    for (const JourneyRun& r : *runs) {
+      if (r.step != "link") continue;
+      automation::SendAsk ask;
+      ask.workspace_id = ws_;
+      ask.contact_id = c;
+      ask.template_name = "password-reset";
+      ask.message_class = MessageClass::kTransactional;
+      ask.source = fmt::format("journey:{}:link", r.journey_id);
+      ask.idempotency_key = automation::StepIdempotencyKey(r, "link", 1);
+      again.push_back(ask);
+    }
+  }
+  ASSERT_EQ(again.size(), 150u);
+  auto replies = mailer_->SendMany(again);
+  for (const auto& r : replies) {
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(r->queued);
+    EXPECT_TRUE(r->replayed);
+  }
+  EXPECT_EQ(*store_->outbox().CountByState(MessageState::kQueued), 300);
+}
+
+// A step with an effect (here an attribute update) before a send stops the batch's look-ahead:
+// the send is made by the run itself, after the update, once.
+TEST_F(JourneysE2E, AnUpdateBeforeASendIsMadeFirstAndTheSendOnce) {
+  auto doc = json::parse(R"({"name":"tagged","trigger":{"type":"event","event":"signed_up"},
+      "steps":[{"id":"tag","kind":"update","attributes":{"stage":"welcomed"},"next":"hi"},
+               {"id":"hi","kind":"send","template":"password-reset","class":"transactional"}]})");
+  Install("password_reset");  // for its template
+  auto j = journeys_->Create(ws_, doc);
+  ASSERT_TRUE(j.ok()) << j.error().field << ": " << j.error().message;
+  ASSERT_TRUE(journeys_->Activate(ws_, j->id).ok());
+  ContactId ada = AddContact("ada@example.com");
+  ContactId bob = AddContact("bob@example.com");
+  Post(ada, "signed_up", {});
+  Post(bob, "signed_up", {});
+  Run();
+  for (ContactId c : {ada, bob}) {
+    EXPECT_EQ(Mail(c), std::vector<std::string>{"password-reset"});
+    auto contact = store_->contacts().Get(ws_, c);
+    const json::value* stage = contact->attributes.if_contains("stage");
+    ASSERT_NE(stage, nullptr);
+    EXPECT_EQ(stage->as_string(), "welcomed");
+  }
 }
 
 }  // namespace

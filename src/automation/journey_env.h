@@ -69,6 +69,14 @@ class Mailer {
   virtual ~Mailer() = default;
   virtual Result<SendReply> Send(const SendAsk& ask) = 0;
   virtual Result<std::string> PreviewSubject(const SendAsk& ask) = 0;
+  // Several sends at once, one reply per ask in order, each as Send would answer it (an
+  // implementation queues them in fewer transactions). Default: Send one by one.
+  virtual std::vector<Result<SendReply>> SendMany(const std::vector<SendAsk>& asks) {
+    std::vector<Result<SendReply>> out;
+    out.reserve(asks.size());
+    for (const SendAsk& ask : asks) out.push_back(Send(ask));
+    return out;
+  }
 };
 
 // Membership of saved segments (the segment service).
@@ -91,6 +99,13 @@ class JourneyEnv {
   virtual Result<Contact> GetContact(WorkspaceId ws, ContactId contact) = 0;
   virtual Result<bool> InSegment(WorkspaceId ws, ContactId contact, std::string_view segment) = 0;
   virtual Result<SendReply> Send(const SendAsk& ask) = 0;
+  // Several sends at once (Mailer::SendMany). Default: Send one by one.
+  virtual std::vector<Result<SendReply>> SendMany(const std::vector<SendAsk>& asks) {
+    std::vector<Result<SendReply>> out;
+    out.reserve(asks.size());
+    for (const SendAsk& ask : asks) out.push_back(Send(ask));
+    return out;
+  }
   virtual Result<Engagement> MessageEngagement(WorkspaceId ws, ContactId contact, MessageId message) = 0;
   // Merges attributes (null removes) and sets topic subscriptions (true subscribed).
   virtual Status UpdateContact(WorkspaceId ws, ContactId contact, const boost::json::object& attributes,

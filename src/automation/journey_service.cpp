@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <limits>
+#include <tuple>
 
 #include "automation/local_time.h"
 #include "core/json_write.h"
@@ -52,6 +54,20 @@ std::optional<std::string> AnniversaryValue(const Trigger& t, const Contact& c) 
 }
 
 bool Empty(const JourneyWrite& w) { return w.runs.empty() && w.timers.empty() && w.events.empty(); }
+
+// A batch's step counters, one row per journey, version and step (one upsert each).
+void MergeCounts(JourneyWrite& w) {
+  std::map<std::tuple<JourneyId, int, std::string>, size_t> at;
+  std::vector<StepCount> merged;
+  for (StepCount& c : w.counts) {
+    auto [it, fresh] = at.try_emplace({c.journey_id, c.version, c.step}, merged.size());
+    if (fresh)
+      merged.push_back(std::move(c));
+    else
+      merged[it->second].entered += c.entered;
+  }
+  w.counts = std::move(merged);
+}
 
 }  // namespace
 
@@ -138,12 +154,13 @@ Result<std::shared_ptr<const JourneyDef>> JourneyService::Definition(WorkspaceId
   return ptr;
 }
 
-Result<std::vector<JourneyService::Live>> JourneyService::LiveJourneys(WorkspaceId ws) {
+Result<JourneyService::LiveList> JourneyService::LiveJourneys(WorkspaceId ws) {
+  static const LiveList kNone = std::make_shared<const std::vector<Live>>();
   {
     std::lock_guard lock(cache_mu_);
     if (live_loaded_ && clock_.Now() - live_loaded_at_ < kLiveRefresh) {
       auto it = live_.find(ws);
-      return it == live_.end() ? std::vector<Live>{} : it->second;
+      return it == live_.end() ? kNone : it->second;
     }
   }
   RAPPORT_ASSIGN_OR_RETURN(std::vector<Journey> all, store_.journeys().ListLive());
@@ -151,14 +168,16 @@ Result<std::vector<JourneyService::Live>> JourneyService::LiveJourneys(Workspace
   for (Journey& j : all) {
     auto def = Definition(j.workspace_id, j.id, j.version);
     if (!def.ok()) continue;  // a document that no longer parses (a step kind removed) starts nothing
+    j.definition.clear();     // parsed once into def; the text is not needed per event
     live[j.workspace_id].push_back(Live{std::move(j), *def});
   }
   std::lock_guard lock(cache_mu_);
-  live_ = std::move(live);
+  live_.clear();
+  for (auto& [w, list] : live) live_[w] = std::make_shared<const std::vector<Live>>(std::move(list));
   live_loaded_ = true;
   live_loaded_at_ = clock_.Now();
   auto it = live_.find(ws);
-  return it == live_.end() ? std::vector<Live>{} : it->second;
+  return it == live_.end() ? kNone : it->second;
 }
 
 // ---- the feed consumer ----------------------------------------------------------------------
@@ -181,59 +200,91 @@ Result<size_t> JourneyService::Consume() {
   while (true) {
     RAPPORT_ASSIGN_OR_RETURN(std::vector<Event> batch, store_.feed().Read(position, kBatch));
     if (batch.empty()) break;
-    bool committed = false;
-    for (const Event& e : batch) {
-      JourneyWrite w;
-      RAPPORT_TRY(HandleEvent(e, w));
-      if (!Empty(w)) {
-        w.position = {std::string(kJourneyConsumer), e.position};
-        RAPPORT_TRY(store_.journeys().Apply(w));
-        committed = true;
-      } else {
-        committed = false;
-      }
-    }
+    // The whole batch commits in one transaction with the position. A run another node moved
+    // meanwhile (kConflict: nothing was written) makes the batch read its runs again.
+    Status st = ConsumeBatch(batch);
+    for (int attempt = 1; !st.ok() && st.error().code == ErrorCode::kConflict && attempt < 3; ++attempt)
+      st = ConsumeBatch(batch);
+    RAPPORT_TRY(st);
     position = batch.back().position;
-    if (!committed) RAPPORT_TRY(store_.feed().Commit(kJourneyConsumer, position, {}));
     read += batch.size();
     if (batch.size() < static_cast<size_t>(kBatch)) break;
   }
   return read;
 }
 
+Status JourneyService::ConsumeBatch(const std::vector<Event>& batch) {
+  JourneyWrite w;
+  for (const Event& e : batch) RAPPORT_TRY(HandleEvent(e, w));
+  if (Empty(w)) return store_.feed().Commit(kJourneyConsumer, batch.back().position, {});
+  w.position = {std::string(kJourneyConsumer), batch.back().position};
+  MergeCounts(w);
+  return store_.journeys().Apply(w);
+}
+
 Status JourneyService::HandleEvent(const Event& e, JourneyWrite& w) {
   if (e.contact_id <= 0) return {};
-  RAPPORT_ASSIGN_OR_RETURN(std::vector<Live> live, LiveJourneys(e.workspace_id));
+  RAPPORT_ASSIGN_OR_RETURN(LiveList live_list, LiveJourneys(e.workspace_id));
+  const std::vector<Live>& live = *live_list;
   Timestamp now = clock_.Now();
   // Goals and waits of the contact's runs, when the workspace has an active or paused journey.
+  // The runs are as this batch left them: a run written earlier in the batch is read from the
+  // pending write (`w`), not the store, and changed there in place.
   if (!live.empty() && e.name.rfind("journey.", 0) != 0) {
-    RAPPORT_ASSIGN_OR_RETURN(std::vector<JourneyRun> runs,
+    RAPPORT_ASSIGN_OR_RETURN(std::vector<JourneyRun> stored,
                              store_.journeys().LiveRuns(e.workspace_id, e.contact_id));
-    for (JourneyRun& run : runs) {
+    std::vector<int> slots;  // w.runs index of each run, -1 for a run read from the store
+    std::vector<JourneyRun> runs;
+    for (JourneyRun& run : stored) {
+      bool pending = false;
+      for (const RunWrite& r : w.runs) pending = pending || r.run.id == run.id;
+      if (!pending) {
+        runs.push_back(std::move(run));
+        slots.push_back(-1);
+      }
+    }
+    for (size_t i = 0; i < w.runs.size(); ++i) {
+      const JourneyRun& r = w.runs[i].run;
+      if (r.workspace_id == e.workspace_id && r.contact_id == e.contact_id && !RunEnded(r.state)) {
+        runs.push_back(r);
+        slots.push_back(static_cast<int>(i));
+      }
+    }
+    for (size_t k = 0; k < runs.size(); ++k) {
+      JourneyRun& run = runs[k];
       auto def = Definition(run.workspace_id, run.journey_id, run.version);
       if (!def.ok()) continue;
+      int slot = slots[k];
       int64_t seq = run.seq;
+      std::optional<Timestamp> timer;
       if (auto revenue = GoalReached(**def, run, e)) {
         run.state = RunState::kConverted;
         run.revenue_cents = *revenue;
         run.reason = "goal " + e.name;
-        run.seq = seq + 1;
-        w.events.push_back(JourneyEvent{e.workspace_id, e.contact_id, "journey.converted",
-                                        json::object{{"journey_id", run.journey_id},
-                                                     {"version", run.version},
-                                                     {"run_id", run.id},
-                                                     {"step", run.step},
-                                                     {"goal", e.name},
-                                                     {"revenue", static_cast<double>(*revenue) / 100.0},
-                                                     {"event_id", e.id}},
-                                        -1});
-        w.runs.push_back(RunWrite{std::move(run), seq, std::nullopt});
+        json::object props{{"journey_id", run.journey_id},
+                           {"version", run.version},
+                           {"step", run.step},
+                           {"goal", e.name},
+                           {"revenue", static_cast<double>(*revenue) / 100.0},
+                           {"event_id", e.id}};
+        if (run.id != 0) props["run_id"] = run.id;
+        // A run entered in this batch has no id yet: the store adds it ("run_index").
+        w.events.push_back(JourneyEvent{e.workspace_id, e.contact_id, "journey.converted", std::move(props),
+                                        run.id == 0 ? slot : -1});
       } else if (WaitMatched(run, e)) {
         json::object ctx = ParseContext(run.context);
         ctx["matched"] = json::object{{"event", e.name}, {"event_id", e.id}, {"properties", e.properties}};
         run.context = WriteJson(ctx);
-        run.seq = seq + 1;
-        w.runs.push_back(RunWrite{std::move(run), seq, now});
+        timer = now;
+      } else {
+        continue;
+      }
+      run.seq = seq + 1;
+      if (slot >= 0) {
+        w.runs[static_cast<size_t>(slot)].run = std::move(run);  // expect_seq stays the stored one
+        w.runs[static_cast<size_t>(slot)].timer = timer;
+      } else {
+        w.runs.push_back(RunWrite{std::move(run), seq, timer});
       }
     }
   }
@@ -300,10 +351,18 @@ Result<EnterResult> JourneyService::TryEnter(const Journey& j, const JourneyDef&
       std::optional<JourneyRun> latest,
       store_.journeys().LatestRun(j.workspace_id, j.id, contact,
                                   def.entry.key.empty() ? std::nullopt : std::optional<std::string>(*key)));
+  // The latest run as the pending write has it: its own update, or a run entered in this batch
+  // (newer than any stored one).
+  for (const RunWrite& r : w.runs) {
+    if (r.run.id != 0) {
+      if (latest && latest->id != 0 && r.run.id == latest->id) latest = r.run;
+    } else if (r.run.journey_id == j.id && r.run.contact_id == contact &&
+               (def.entry.key.empty() || r.run.run_key == *key)) {
+      latest = r.run;
+    }
+  }
   if (latest) {
     bool ended = RunEnded(latest->state);
-    for (const RunWrite& r : w.runs)
-      if (r.run.id == latest->id) ended = RunEnded(r.run.state);
     if (!ended) {
       out.reason = "already in the journey";
       return out;
@@ -341,52 +400,160 @@ Result<size_t> JourneyService::RunTimers() {
   constexpr int kMaxRounds = 50;
   size_t handled = 0;
   int rounds = 0;
+  int batch = std::clamp(options_.claim_batch, 1, 1000);
   while (true) {
     Timestamp now = clock_.Now();
     RAPPORT_ASSIGN_OR_RETURN(
         std::vector<WorkItem> items,
-        store_.work().Claim(kJourneyTimerQueue, options_.claim_batch, options_.owner, now, options_.lease));
-    for (const WorkItem& item : items) {
-      std::lock_guard lock(mu_);
-      Status st;
-      if (item.key.rfind("run:", 0) == 0) {
-        RunId id = 0;
-        try {
-          id = std::stoll(item.key.substr(4));
-        } catch (const std::exception&) {
-        }
-        st = id > 0 ? HandleRunTimer(item, id) : store_.work().Complete(item.id, options_.owner);
-      } else {
-        st = HandleEntryTimer(item);
-      }
-      if (!st.ok() && st.error().code != ErrorCode::kConflict) {
-        // Not done: back in the queue after a pause (a store hiccup, a send service error).
-        if (options_.on_error) options_.on_error(st.error());
-        (void)store_.work().Retry(item.id, options_.owner, clock_.Now() + options_.error_retry);
-      }
-    }
+        store_.work().Claim(kJourneyTimerQueue, batch, options_.owner, now, options_.lease));
+    if (items.empty()) break;
+    AdvanceBatch(items);
     handled += items.size();
     // Runs entered or woken by these items are due now: claim again until nothing is due (a chain
     // that is due again at once after kMaxStepsPerAdvance steps waits for the next pass).
-    if (items.empty() || ++rounds >= kMaxRounds) break;
+    if (++rounds >= kMaxRounds) break;
   }
   return handled;
 }
 
-Status JourneyService::HandleRunTimer(const WorkItem& item, RunId id) {
-  auto got = store_.journeys().GetRun(id);
-  if (!got.ok()) {
-    if (got.error().code == ErrorCode::kNotFound) return store_.work().Complete(item.id, options_.owner);
-    return got.error();
+namespace {
+
+struct Mark {
+  size_t runs, timers, counts, events;
+};
+Mark MarkOf(const JourneyWrite& w) {
+  return {w.runs.size(), w.timers.size(), w.counts.size(), w.events.size()};
+}
+bool Moved(const JourneyWrite& w, const Mark& m) {
+  return w.runs.size() != m.runs || w.timers.size() != m.timers || w.events.size() != m.events;
+}
+void Rewind(JourneyWrite& w, const Mark& m) {
+  w.runs.erase(w.runs.begin() + static_cast<std::ptrdiff_t>(m.runs), w.runs.end());
+  w.timers.erase(w.timers.begin() + static_cast<std::ptrdiff_t>(m.timers), w.timers.end());
+  w.counts.erase(w.counts.begin() + static_cast<std::ptrdiff_t>(m.counts), w.counts.end());
+  w.events.erase(w.events.begin() + static_cast<std::ptrdiff_t>(m.events), w.events.end());
+}
+
+}  // namespace
+
+// One claim batch: the first sends of its due runs queued together (batch_send.h), every item's
+// runs advanced, then their writes (runs, timers, counters, timeline events) committed in one
+// transaction. When that fails (a run moved by another node: kConflict, or the store), the items
+// are taken again one by one, each with its own write: a step that runs again sends with the
+// same idempotency key, so nothing is queued twice.
+void JourneyService::AdvanceBatch(const std::vector<WorkItem>& items) {
+  std::lock_guard lock(mu_);
+  auto fail = [&](const WorkItem& item, const Error& e) {
+    if (e.code == ErrorCode::kConflict) return;  // another worker has it
+    // Not done: back in the queue after a pause (a store hiccup, a send service error).
+    if (options_.on_error) options_.on_error(e);
+    (void)store_.work().Retry(item.id, options_.owner, clock_.Now() + options_.error_retry);
+  };
+  JourneyCache journeys;
+  SendReplies replies;
+  PrefetchSends(items, journeys, replies);
+  PrefetchedEnv prefetched(*env_, replies);
+  journeys.env = &prefetched;
+  JourneyWrite w;
+  std::vector<const WorkItem*> wrote;
+  for (const WorkItem& item : items) {
+    Mark m = MarkOf(w);
+    Status st = HandleItem(item, w, journeys);
+    if (!st.ok()) {
+      Rewind(w, m);
+      fail(item, st.error());
+    } else if (Moved(w, m)) {
+      wrote.push_back(&item);
+    }
   }
-  JourneyRun run = std::move(got).value();
+  if (wrote.empty()) return;
+  MergeCounts(w);
+  Status st = store_.journeys().Apply(w);
+  if (st.ok()) return;
+  if (st.error().code != ErrorCode::kConflict && options_.on_error) options_.on_error(st.error());
+  for (const WorkItem* item : wrote) {
+    JourneyWrite one;
+    JourneyCache fresh;
+    Status s = HandleItem(*item, one, fresh);
+    if (s.ok() && !Empty(one)) s = store_.journeys().Apply(one);
+    if (!s.ok()) fail(*item, s.error());
+  }
+}
+
+void JourneyService::PrefetchSends(const std::vector<WorkItem>& items, Batch& batch, SendReplies& replies) {
+  std::vector<RunId> ids;
+  for (const WorkItem& item : items) {
+    if (item.key.rfind("run:", 0) != 0) continue;
+    try {
+      ids.push_back(std::stoll(item.key.substr(4)));
+    } catch (const std::exception&) {
+    }
+  }
+  if (ids.empty()) return;
+  auto got = store_.journeys().GetRuns(ids);
+  if (!got.ok()) return;  // the real pass reads each run again and decides
+  ProbeEnv probe(*env_);
+  Timestamp now = clock_.Now();
+  for (JourneyRun& read : *got) {
+    JourneyRun run = read;
+    batch.runs[run.id] = std::move(read);
+    if (RunEnded(run.state)) continue;
+    auto j = CachedJourney(run.workspace_id, run.journey_id, batch);
+    if (!j.ok() || j->status != JourneyStatus::kActive) continue;
+    auto def = Definition(run.workspace_id, run.journey_id, run.version);
+    if (!def.ok()) continue;
+    probe.Reset();
+    (void)Advance(**def, run, now, probe);  // a copy: stops at its first send or effect
+  }
+  std::vector<SendAsk>& asks = probe.asks();
+  if (asks.empty()) return;
+  std::vector<Result<SendReply>> sent = env_->SendMany(asks);
+  for (size_t i = 0; i < asks.size() && i < sent.size(); ++i)
+    if (sent[i].ok()) replies.emplace(asks[i].idempotency_key, std::move(sent[i]).value());
+  // A failed one is sent again by the real pass, which then sees the error itself.
+}
+
+Status JourneyService::HandleItem(const WorkItem& item, JourneyWrite& w, JourneyCache& journeys) {
+  if (item.key.rfind("run:", 0) == 0) {
+    RunId id = 0;
+    try {
+      id = std::stoll(item.key.substr(4));
+    } catch (const std::exception&) {
+    }
+    return id > 0 ? HandleRunTimer(item, id, w, journeys) : store_.work().Complete(item.id, options_.owner);
+  }
+  return HandleEntryTimer(item, w, journeys);
+}
+
+Result<Journey> JourneyService::CachedJourney(WorkspaceId ws, JourneyId id, JourneyCache& journeys) {
+  auto it = journeys.journeys.find({ws, id});
+  if (it != journeys.journeys.end()) return it->second;
+  RAPPORT_ASSIGN_OR_RETURN(Journey j, store_.journeys().Get(ws, id));
+  j.definition.clear();  // the parsed version comes from Definition()
+  journeys.journeys.emplace(std::make_pair(ws, id), j);
+  return j;
+}
+
+Status JourneyService::HandleRunTimer(const WorkItem& item, RunId id, JourneyWrite& w,
+                                      JourneyCache& journeys) {
+  JourneyRun run;
+  if (auto read = journeys.runs.find(id); read != journeys.runs.end()) {
+    run = std::move(read->second);
+    journeys.runs.erase(read);
+  } else {
+    auto got = store_.journeys().GetRun(id);
+    if (!got.ok()) {
+      if (got.error().code == ErrorCode::kNotFound) return store_.work().Complete(item.id, options_.owner);
+      return got.error();
+    }
+    run = std::move(got).value();
+  }
   if (RunEnded(run.state)) return store_.work().Complete(item.id, options_.owner);
-  RAPPORT_ASSIGN_OR_RETURN(Journey j, store_.journeys().Get(run.workspace_id, run.journey_id));
+  RAPPORT_ASSIGN_OR_RETURN(Journey j, CachedJourney(run.workspace_id, run.journey_id, journeys));
   Timestamp now = clock_.Now();
   if (j.status == JourneyStatus::kPaused || j.status == JourneyStatus::kDraft)
     return store_.work().Retry(item.id, options_.owner, now + options_.paused_recheck);
   int64_t seq = run.seq;
-  JourneyWrite w;
   if (j.status == JourneyStatus::kArchived) {
     run.state = RunState::kExited;
     run.reason = "journey archived";
@@ -399,11 +566,11 @@ Status JourneyService::HandleRunTimer(const WorkItem& item, RunId id) {
                                                  {"reason", run.reason}},
                                     -1});
     w.runs.push_back(RunWrite{std::move(run), seq, std::nullopt});
-    return store_.journeys().Apply(w);
+    return {};
   }
   RAPPORT_ASSIGN_OR_RETURN(std::shared_ptr<const JourneyDef> def,
                            Definition(run.workspace_id, run.journey_id, run.version));
-  RAPPORT_ASSIGN_OR_RETURN(AdvanceResult r, Advance(*def, run, now, *env_));
+  RAPPORT_ASSIGN_OR_RETURN(AdvanceResult r, Advance(*def, run, now, journeys.env ? *journeys.env : *env_));
   run.seq = seq + 1;
   for (const std::string& step : r.entered)
     w.counts.push_back(StepCount{run.workspace_id, run.journey_id, run.version, step, 1});
@@ -412,15 +579,15 @@ Status JourneyService::HandleRunTimer(const WorkItem& item, RunId id) {
     w.events.push_back(JourneyEvent{run.workspace_id, run.contact_id, name, std::move(props), -1});
   }
   w.runs.push_back(RunWrite{std::move(run), seq, r.timer});
-  return store_.journeys().Apply(w);
+  return {};
 }
 
-Status JourneyService::HandleEntryTimer(const WorkItem& item) {
+Status JourneyService::HandleEntryTimer(const WorkItem& item, JourneyWrite& w, JourneyCache& journeys) {
   std::string kind;
   JourneyId jid = 0;
   ContactId cid = 0;
   if (!SplitKey(item.key, kind, jid, cid)) return store_.work().Complete(item.id, options_.owner);
-  auto j = store_.journeys().Get(item.workspace_id, jid);
+  auto j = CachedJourney(item.workspace_id, jid, journeys);
   if (!j.ok()) {
     if (j.error().code == ErrorCode::kNotFound) return store_.work().Complete(item.id, options_.owner);
     return j.error();
@@ -437,7 +604,6 @@ Status JourneyService::HandleEntryTimer(const WorkItem& item) {
     return contact.error();
   }
   if (contact->status == ContactStatus::kErased) return store_.work().Complete(item.id, options_.owner);
-  JourneyWrite w;
   json::object props;
   if (kind == "anniv") {
     for (const Trigger& t : def->triggers)
@@ -447,8 +613,10 @@ Status JourneyService::HandleEntryTimer(const WorkItem& item) {
       }
     RAPPORT_TRY(TryEnter(*j, *def, cid, "anniversary", props, now, w));
     // The next year's (computed after now: this one has passed).
-    RAPPORT_TRY(ScheduleContactTimers(*j, *def, *contact, w));
-    std::erase_if(w.timers, [&](const TimerWrite& t) { return t.key != item.key; });
+    JourneyWrite next;
+    RAPPORT_TRY(ScheduleContactTimers(*j, *def, *contact, next));
+    for (TimerWrite& t : next.timers)
+      if (t.key == item.key) w.timers.push_back(std::move(t));
   } else if (kind == "inactive") {
     for (const Trigger& t : def->triggers)
       if (t.type == TriggerType::kInactivity) props["days"] = t.days;
@@ -457,7 +625,7 @@ Status JourneyService::HandleEntryTimer(const WorkItem& item) {
   } else {
     return store_.work().Complete(item.id, options_.owner);
   }
-  return store_.journeys().Apply(w);
+  return {};
 }
 
 // ---- operations ------------------------------------------------------------------------------

@@ -6,14 +6,17 @@
 //   - a feed consumer ("journeys") reads every event in order: an event that is a run's goal ends
 //     it as converted; one that a waiting run waits for wakes it; one that triggers a journey
 //     starts a run (entry rules checked) with its timer due now; activity moves inactivity
-//     timers, contact changes move anniversary timers. Each event's writes and the consumer's
-//     position commit in one transaction (JourneyStore::Apply). A first start begins at the head
-//     of the log: history does not trigger journeys.
+//     timers, contact changes move anniversary timers. A feed batch's writes and the consumer's
+//     position commit in one transaction (JourneyStore::Apply); within the batch, an event sees
+//     the runs as the batch's earlier events left them (the pending write, not the store). A
+//     first start begins at the head of the log: history does not trigger journeys.
 //   - a scheduler claims due timers of queue "journey.timer" with leases, as the outbox claims
 //     messages, and advances each run (journey_engine.h) until it waits or ends, then writes the
 //     run, its next timer, the step counters and the timeline events in one transaction checked
-//     against the run's sequence number. A step that runs again after a crash sends with the same
-//     idempotency key, so the send service queues nothing twice.
+//     against the run's sequence number; a whole claim batch (claim_batch timers) commits in one
+//     such transaction, and its runs' first sends are queued together (batch_send.h). A step that
+//     runs again after a crash sends with the same idempotency key, so the send service queues
+//     nothing twice.
 //   - a paused journey holds its runs where they are: their timers are put back by 30 s until it
 //     resumes (no message is skipped); goals still end runs. An archived journey ends each run as
 //     its timer fires (exited, "journey archived") and starts no new ones.
@@ -29,6 +32,7 @@
 #include <mutex>
 #include <thread>
 
+#include "automation/batch_send.h"
 #include "automation/journey_engine.h"
 #include "automation/journey_env.h"
 #include "automation/journey_model.h"
@@ -50,7 +54,8 @@ struct JourneyServiceOptions {
   Micros lease = std::chrono::seconds(60);
   Micros paused_recheck = std::chrono::seconds(30);
   Micros error_retry = std::chrono::seconds(30);
-  int claim_batch = 200;
+  // Timers claimed (and their runs advanced and written in one transaction) at a time, 1..1000.
+  int claim_batch = 1000;
   // Told of each failure the service retries by itself (a store error, a step that failed and is
   // tried again in error_retry), so the operator sees it; null: not told. Called on the worker
   // thread; must not call back into the service.
@@ -112,16 +117,33 @@ class JourneyService {
     Journey journey;
     std::shared_ptr<const JourneyDef> def;
   };
-  Result<std::vector<Live>> LiveJourneys(WorkspaceId ws);
+  using LiveList = std::shared_ptr<const std::vector<Live>>;
+  // What a claim batch reads once: its journeys, its runs (read before their sends are queued
+  // together) and the env its steps run on.
+  struct Batch {
+    std::map<std::pair<WorkspaceId, JourneyId>, Journey> journeys;
+    std::map<RunId, JourneyRun> runs;
+    JourneyEnv* env = nullptr;
+  };
+  using JourneyCache = Batch;
+  Result<LiveList> LiveJourneys(WorkspaceId ws);
   void Invalidate();
   Result<size_t> Consume();
+  Status ConsumeBatch(const std::vector<Event>& batch);
   Result<size_t> RunTimers();
+  void AdvanceBatch(const std::vector<WorkItem>& items);
+  // Queues the first send of every due run of the batch in one go (see AdvanceBatch).
+  void PrefetchSends(const std::vector<WorkItem>& items, Batch& batch, SendReplies& replies);
+  // Adds the writes of one due timer to `w` (a claim batch's pending write, whose runs it sees);
+  // items with nothing to write are completed or put back at once.
+  Status HandleItem(const WorkItem& item, JourneyWrite& w, JourneyCache& journeys);
+  Result<Journey> CachedJourney(WorkspaceId ws, JourneyId id, JourneyCache& journeys);
   Status HandleEvent(const Event& e, JourneyWrite& w);
   Result<EnterResult> TryEnter(const Journey& j, const JourneyDef& def, ContactId contact,
                                std::string_view event, const json::object& properties, Timestamp now,
                                JourneyWrite& w);
-  Status HandleRunTimer(const WorkItem& item, RunId id);
-  Status HandleEntryTimer(const WorkItem& item);
+  Status HandleRunTimer(const WorkItem& item, RunId id, JourneyWrite& w, JourneyCache& journeys);
+  Status HandleEntryTimer(const WorkItem& item, JourneyWrite& w, JourneyCache& journeys);
   Status ScheduleContactTimers(const Journey& j, const JourneyDef& def, const Contact& c, JourneyWrite& w);
   Status BackfillTimers(const Journey& j);
   Result<Journey> SetStatus(WorkspaceId ws, JourneyId id, JourneyStatus status);
@@ -136,7 +158,7 @@ class JourneyService {
   std::mutex mu_;  // one engine pass at a time (the consumer, the scheduler, API entries)
   std::mutex cache_mu_;
   std::map<std::pair<JourneyId, int>, std::shared_ptr<const JourneyDef>> defs_;  // guarded by cache_mu_
-  std::map<WorkspaceId, std::vector<Live>> live_;                                // guarded by cache_mu_
+  std::map<WorkspaceId, LiveList> live_;                                         // guarded by cache_mu_
   bool live_loaded_ = false;                                                     // guarded by cache_mu_
   Timestamp live_loaded_at_{};                                                   // guarded by cache_mu_
   std::atomic<bool> running_{false};

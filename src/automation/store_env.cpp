@@ -29,6 +29,13 @@ class StoreEnv final : public JourneyEnv {
     return ports_.mailer->Send(ask);
   }
 
+  std::vector<Result<SendReply>> SendMany(const std::vector<SendAsk>& asks) override {
+    if (!ports_.mailer)
+      return std::vector<Result<SendReply>>(
+          asks.size(), Error::Unavailable("no mailer: journeys cannot send in this process"));
+    return ports_.mailer->SendMany(asks);
+  }
+
   Result<Engagement> MessageEngagement(WorkspaceId ws, ContactId contact, MessageId message) override {
     Engagement out;
     EventQuery q;

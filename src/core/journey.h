@@ -11,6 +11,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -139,6 +140,8 @@ class JourneyStore {
   // The writes of one engine step (see the header comment). Fills in the ids of inserted runs.
   virtual Status Apply(JourneyWrite& write) = 0;
   virtual Result<JourneyRun> GetRun(RunId id) = 0;
+  // The runs of `ids` that exist, in one read (a claim batch's), ordered by id.
+  virtual Result<std::vector<JourneyRun>> GetRuns(std::span<const RunId> ids) = 0;
   // The contact's runs that have not ended, every journey (the feed consumer's goals and waits).
   virtual Result<std::vector<JourneyRun>> LiveRuns(WorkspaceId ws, ContactId contact) = 0;
   // The contact's runs, newest first, at most `limit`.

@@ -107,6 +107,30 @@ TEST_P(Journeys, ApplyWritesRunsTimersCountsEventsAndPositionTogether) {
   EXPECT_FALSE(store_->work().Find(kJourneyTimerQueue, "anniv:1:2")->has_value());
 }
 
+TEST_P(Journeys, GetRunsReadsABatchOfRunsByIdAndSkipsTheMissing) {
+  JourneyStore& js = store_->journeys();
+  Journey j = Make("cart");
+  Contact ada = MakeContact("ada@example.com");
+  JourneyWrite w;
+  for (int i = 0; i < 600; ++i)  // more than one statement's chunk
+    w.runs.push_back(RunWrite{Run(j, ada.id, "c-" + std::to_string(i)), 0, kT0 + 1h});
+  ASSERT_TRUE(js.Apply(w).ok());
+  std::vector<RunId> ids;
+  for (int i = 599; i >= 0; i -= 2) ids.push_back(w.runs[static_cast<size_t>(i)].run.id);
+  ids.push_back(w.runs.back().run.id + 1000);  // none
+  auto got = js.GetRuns(ids);
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  ASSERT_EQ(got->size(), 300u);
+  for (size_t k = 0; k < got->size(); ++k) {
+    const JourneyRun& r = got->at(k);
+    EXPECT_EQ(r.id, w.runs[2 * k + 1].run.id);  // ordered by id
+    EXPECT_EQ(r.run_key, "c-" + std::to_string(2 * k + 1));
+    EXPECT_EQ(r.contact_id, ada.id);
+    EXPECT_EQ(r.state, RunState::kActive);
+  }
+  EXPECT_TRUE(js.GetRuns({})->empty());
+}
+
 TEST_P(Journeys, StatsPerVersionAndStep) {
   JourneyStore& js = store_->journeys();
   Journey j = Make("cart");

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 
 #include "core/json_write.h"
@@ -288,6 +289,29 @@ Result<JourneyRun> SqlJourneyStore::GetRun(RunId id) {
   }));
   if (!out) return Error::NotFound("no journey run " + std::to_string(id));
   return std::move(*out);
+}
+
+Result<std::vector<JourneyRun>> SqlJourneyStore::GetRuns(std::span<const RunId> ids) {
+  // One statement text of kChunk parameters (prepared once), the unused ones 0 (no run's id).
+  constexpr size_t kChunk = 250;
+  static const std::string sql = [] {
+    std::string q = "SELECT " + std::string(kRunColumns) + " FROM journey_runs WHERE id IN (";
+    for (size_t i = 1; i <= kChunk; ++i) q += fmt::format("{}${}", i == 1 ? "" : ", ", i);
+    return q + ")";
+  }();
+  std::vector<JourneyRun> out;
+  RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
+    out.clear();
+    std::vector<Param> params(kChunk, int64_t{0});
+    for (size_t begin = 0; begin < ids.size(); begin += kChunk) {
+      for (size_t i = 0; i < kChunk; ++i) params[i] = begin + i < ids.size() ? ids[begin + i] : int64_t{0};
+      RAPPORT_TRY(
+          s.Exec(sql, std::span<const Param>(params), [&](const Row& r) { out.push_back(ReadRun(r)); }));
+    }
+    return {};
+  }));
+  std::sort(out.begin(), out.end(), [](const JourneyRun& a, const JourneyRun& b) { return a.id < b.id; });
+  return out;
 }
 
 Result<std::vector<JourneyRun>> SqlJourneyStore::LiveRuns(WorkspaceId ws, ContactId contact) {

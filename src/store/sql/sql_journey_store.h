@@ -21,6 +21,7 @@ class SqlJourneyStore final : public JourneyStore {
   Result<Journey> SetStatus(WorkspaceId ws, JourneyId id, JourneyStatus status) override;
   Status Apply(JourneyWrite& write) override;
   Result<JourneyRun> GetRun(RunId id) override;
+  Result<std::vector<JourneyRun>> GetRuns(std::span<const RunId> ids) override;
   Result<std::vector<JourneyRun>> LiveRuns(WorkspaceId ws, ContactId contact) override;
   Result<std::vector<JourneyRun>> ContactRuns(WorkspaceId ws, ContactId contact, int limit) override;
   Result<std::optional<JourneyRun>> LatestRun(WorkspaceId ws, JourneyId journey, ContactId contact,
