@@ -71,15 +71,17 @@ http::ServerOptions ServerOptionsFrom(const Config& config, const HostPort& list
 }
 
 // Takes SIGINT/SIGTERM on its own thread (they are blocked everywhere else) and asks the server
-// to shut down. Stop() ends the thread when the server stopped for another reason.
+// to shut down. Stop() ends the thread when the server stopped for another reason. `on_signal`
+// runs first: it cancels long work that a request may be waiting for (a segment's first scan).
 class SignalWatcher {
  public:
-  explicit SignalWatcher(const sigset_t& set, http::Server& server) {
-    thread_ = std::thread([this, set, &server] {
+  SignalWatcher(const sigset_t& set, http::Server& server, std::function<void()> on_signal = {}) {
+    thread_ = std::thread([this, set, &server, on_signal = std::move(on_signal)] {
       int sig = 0;
       if (sigwait(&set, &sig) != 0) return;
       if (stopping_.load()) return;
       spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      if (on_signal) on_signal();
       server.Shutdown();
     });
   }
@@ -249,7 +251,7 @@ Status Serve(const ServeOptions& o) {
   worker.Start();
   spdlog::info("delivering through {} as {}", delivery->description, delivery->lease_owner);
   if (inbound) inbound->Start();
-  SignalWatcher watcher(set, server);
+  SignalWatcher watcher(set, server, [&segments] { segments.Stop(); });
   server.Run();
   watcher.Stop();
   if (inbound) inbound->Stop();

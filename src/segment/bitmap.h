@@ -33,6 +33,9 @@ class Bitmap {
     if (to > from) roaring_bitmap_add_range(r_, from, to);
   }
   void Remove(uint32_t x) { roaring_bitmap_remove(r_, x); }
+  void RemoveRange(uint64_t from, uint64_t to) {  // [from, to)
+    if (to > from) roaring_bitmap_remove_range(r_, from, to);
+  }
   void Set(uint32_t x, bool on) { on ? Add(x) : Remove(x); }
   bool Contains(uint32_t x) const { return roaring_bitmap_contains(r_, x); }
   uint64_t Cardinality() const { return roaring_bitmap_get_cardinality(r_); }

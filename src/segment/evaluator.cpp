@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <thread>
 
 namespace rapport::segment {
 
@@ -396,15 +397,17 @@ bool Evaluator::BehaviorRow(const Behavior& b, Row r, int64_t* next, json::value
   const EventStream::Entries* en = s.For(r);
   int64_t now = ctx_.now;
   size_t lo = 0, hi = 0;
+  std::span<const int64_t> times;
   if (en) {
-    hi = static_cast<size_t>(std::upper_bound(en->times.begin(), en->times.end(), now) - en->times.begin());
-    if (hi < en->times.size()) Lower(next, en->times[hi]);  // a future event enters at its time
+    times = en->times();
+    hi = static_cast<size_t>(std::upper_bound(times.begin(), times.end(), now) - times.begin());
+    if (hi < times.size()) Lower(next, times[hi]);  // a future event enters at its time
     if (b.window) {
       int64_t from = now - b.window->Micros();
       lo = static_cast<size_t>(
-          std::lower_bound(en->times.begin(), en->times.begin() + static_cast<std::ptrdiff_t>(hi), from) -
-          en->times.begin());
-      if (lo < hi) Lower(next, en->times[lo] + b.window->Micros() + 1);  // the oldest leaves the window
+          std::lower_bound(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(hi), from) -
+          times.begin());
+      if (lo < hi) Lower(next, times[lo] + b.window->Micros() + 1);  // the oldest leaves the window
     }
   }
   switch (b.measure) {
@@ -418,7 +421,7 @@ bool Evaluator::BehaviorRow(const Behavior& b, Row r, int64_t* next, json::value
     case Behavior::Measure::kMax: {
       double acc = b.measure == Behavior::Measure::kSum ? 0 : std::numeric_limits<double>::quiet_NaN();
       for (size_t i = lo; i < hi; ++i) {
-        double v = en->values[i];
+        double v = en->value(i);
         if (std::isnan(v)) continue;
         if (b.measure == Behavior::Measure::kSum)
           acc += v;
@@ -440,7 +443,7 @@ bool Evaluator::BehaviorRow(const Behavior& b, Row r, int64_t* next, json::value
         if (shown) *shown = nullptr;
         return false;
       }
-      int64_t t = b.measure == Behavior::Measure::kFirstTime ? en->times[0] : en->times[hi - 1];
+      int64_t t = b.measure == Behavior::Measure::kFirstTime ? times[0] : times[hi - 1];
       if (shown) *shown = json::string(FormatTimestamp(FromMicros(t)));
       return TimeCondition(b.time, t, r, next);
     }
@@ -509,11 +512,50 @@ Bitmap Evaluator::Candidates(const Expr& e, const Bitmap& universe, bool* outsid
   return cand;
 }
 
+namespace {
+
+// `=` or `in` of text values over a text column that holds nothing else.
+bool StringEqualityOverCodes(const Expr& e, const AttributeColumn* col) {
+  if (!col || !col->other.empty() || col->type != ValueType::kString) return false;
+  const Condition& c = e.condition;
+  if (!((c.kind == Condition::Kind::kCompare && c.op == CmpOp::kEq) ||
+        (c.kind == Condition::Kind::kIn && !c.negated)))
+    return false;
+  for (const Literal& l : c.values)
+    if (l.kind != Literal::Kind::kString) return false;
+  return true;
+}
+
+}  // namespace
+
+bool Evaluator::FromBitmaps(const Expr& e) const {
+  switch (e.kind) {
+    case Expr::Kind::kTopic:
+    case Expr::Kind::kSegment: return true;
+    case Expr::Kind::kField:
+      if (e.field.kind == FieldKind::kStatus && e.condition.kind == Condition::Kind::kCompare &&
+          e.condition.op == CmpOp::kEq)
+        return true;
+      if (e.field.kind == FieldKind::kAttribute) {
+        const AttributeColumn* col = index_.Attribute(e.field.name);
+        return StringEqualityOverCodes(e, col) && col->has_code_rows;
+      }
+      return false;
+    default: return false;
+  }
+}
+
 Bitmap Evaluator::Scan(const Expr& e, const Bitmap& universe) {
   switch (e.kind) {
     case Expr::Kind::kAnd: {
-      Bitmap acc = Scan(*e.children[0], universe);
-      for (size_t i = 1; i < e.children.size() && !acc.Empty(); ++i) acc &= Scan(*e.children[i], acc);
+      // Operands answered from bitmaps first: the others then scan only the rows those leave.
+      std::vector<const Expr*> order;
+      for (const auto& c : e.children)
+        if (FromBitmaps(*c)) order.push_back(c.get());
+      for (const auto& c : e.children)
+        if (!FromBitmaps(*c)) order.push_back(c.get());
+      Bitmap acc = Scan(*order[0], universe);
+      for (size_t i = 1; i < order.size() && !acc.Empty(); ++i) acc &= Scan(*order[i], acc);
       return acc;
     }
     case Expr::Kind::kOr: {
@@ -557,6 +599,15 @@ Bitmap Evaluator::Scan(const Expr& e, const Bitmap& universe) {
     // rows are a loop over a plain array.
     const AttributeColumn* col = index_.Attribute(e.field.name);
     const Condition& c = e.condition;
+    if (StringEqualityOverCodes(e, col) && col->has_code_rows) {
+      // The union of the matching values' row bitmaps (ProfileIndex keeps one per value).
+      Bitmap out;
+      for (const Literal& l : c.values)
+        if (auto code = col->dict.Find(l.text); code && *code < col->code_rows.size())
+          out |= col->code_rows[*code];
+      out &= universe;
+      return out;
+    }
     if (col && col->other.empty() && col->type == ValueType::kString &&
         ((c.kind == Condition::Kind::kCompare && c.op == CmpOp::kEq) ||
          (c.kind == Condition::Kind::kIn && !c.negated))) {
@@ -667,6 +718,50 @@ std::vector<Evaluator::Step> Evaluator::Explain(const Expr& e, Row r) {
   };
   walk(e, 0);
   return out;
+}
+
+unsigned ScanThreads() {
+  unsigned n = std::thread::hardware_concurrency();
+  return std::clamp(n, 1u, 8u);
+}
+
+Bitmap ParallelScan(const ProfileIndex& index, const EvalContext& ctx, const Expr& e, const Bitmap& universe,
+                    unsigned threads, uint64_t min_rows) {
+  uint64_t rows = index.rows();
+  if (threads <= 1 || universe.Cardinality() < min_rows) return Evaluator(index, ctx).Scan(e, universe);
+  if (e.kind == Expr::Kind::kAnd) {
+    // The operands answered from bitmaps narrow the rows here; the rest are split only when
+    // enough rows are left to pay for the threads.
+    Evaluator here(index, ctx);
+    Bitmap acc = universe;
+    for (const auto& c : e.children)
+      if (here.FromBitmaps(*c)) acc &= here.Scan(*c, acc);
+    for (const auto& c : e.children) {
+      if (acc.Empty()) break;
+      if (!here.FromBitmaps(*c)) acc &= ParallelScan(index, ctx, *c, acc, threads, min_rows);
+    }
+    return acc;
+  }
+  // Ranges of whole 65,536-row chunks (CRoaring's containers), so that the parts split cheaply;
+  // of rows when there are too few chunks.
+  const uint64_t unit = rows >= uint64_t{threads} * 65536 ? 65536 : 1;
+  const uint64_t chunks = (rows + unit - 1) / unit;
+  threads = static_cast<unsigned>(std::min<uint64_t>(threads, chunks));
+  if (threads <= 1) return Evaluator(index, ctx).Scan(e, universe);
+  std::vector<Bitmap> parts(threads), out(threads);
+  for (unsigned t = 0; t < threads; ++t) {
+    uint64_t lo = chunks * t / threads * unit,
+             hi = std::min<uint64_t>(chunks * (t + 1) / threads * unit, rows);
+    parts[t].AddRange(lo, hi);
+    parts[t] &= universe;
+  }
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t)
+    pool.emplace_back([&, t] { out[t] = Evaluator(index, ctx).Scan(e, parts[t]); });
+  out[0] = Evaluator(index, ctx).Scan(e, parts[0]);
+  for (auto& th : pool) th.join();
+  for (unsigned t = 1; t < threads; ++t) out[0] |= out[t];
+  return std::move(out[0]);
 }
 
 }  // namespace rapport::segment

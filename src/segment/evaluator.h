@@ -40,6 +40,8 @@ class Evaluator {
 
   // Every member among `universe` (the workspace's live rows).
   Bitmap Scan(const Expr& e, const Bitmap& universe);
+  // True when Scan answers `e` by bitmap operations alone (no pass over rows).
+  bool FromBitmaps(const Expr& e) const;
   // One row; `next_change` (when not null) is lowered to the first moment after now at which
   // the result may change as time passes (unchanged when it cannot).
   bool Matches(const Expr& e, Row r, int64_t* next_change = nullptr);
@@ -74,6 +76,16 @@ class Evaluator {
   std::vector<std::optional<TzDay>> tz_days_;  // by timezone code
   std::vector<std::string> tz_names_;
 };
+
+// Evaluator::Scan split by row range over up to `threads` threads (the caller's included), each
+// with an Evaluator of its own; the same members as one Scan. Small universes (under
+// kParallelScanMinRows) are scanned on the calling thread. Reads the index only: the caller
+// holds its lock (shared is enough) for the whole call.
+inline constexpr uint64_t kParallelScanMinRows = 1 << 17;
+Bitmap ParallelScan(const ProfileIndex& index, const EvalContext& ctx, const Expr& e, const Bitmap& universe,
+                    unsigned threads, uint64_t min_rows = kParallelScanMinRows);
+// The scan threads to use on this machine (its hardware threads, at most 8).
+unsigned ScanThreads();
 
 // The stable random bucket (0..99) of a contact for a salt.
 int RandomBucket(ContactId id, std::string_view salt);

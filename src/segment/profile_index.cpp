@@ -37,9 +37,27 @@ size_t Dictionary::Bytes() const {
   return b;
 }
 
+void AttributeColumn::Unindex(Row r) {
+  if (type != ValueType::kString || !has_code_rows || r >= codes.size() || !present.Contains(r)) return;
+  if (codes[r] < code_rows.size()) code_rows[codes[r]].Remove(r);
+}
+
+void AttributeColumn::Index(Row r) {
+  if (type != ValueType::kString || !has_code_rows) return;
+  uint32_t code = codes[r];
+  if (dict.size() > kMaxCodeBitmaps) {
+    has_code_rows = false;
+    code_rows = {};
+    return;
+  }
+  if (code_rows.size() <= code) code_rows.resize(code + 1);
+  code_rows[code].Add(r);
+}
+
 size_t AttributeColumn::Bytes() const {
   size_t b = present.Bytes() + truth.Bytes() + numbers.capacity() * 8 + codes.capacity() * 4 +
              times.capacity() * 8 + dict.Bytes() + other.size() * 64;
+  for (const Bitmap& rows : code_rows) b += sizeof(rows) + rows.Bytes();
   for (const auto& l : lists) b += sizeof(l) + l.capacity() * 4;
   return b;
 }
@@ -66,12 +84,46 @@ void EventStream::Add(Row r, int64_t time, double value) {
     slot[r] = static_cast<uint32_t>(entries.size());
     rows.Add(r);
   }
-  Entries& e = entries[slot[r] - 1];
-  auto at = std::upper_bound(e.times.begin(), e.times.end(), time);
-  size_t i = static_cast<size_t>(at - e.times.begin());
-  e.times.insert(at, time);
-  if (!spec.property.empty()) e.values.insert(e.values.begin() + static_cast<std::ptrdiff_t>(i), value);
+  entries[slot[r] - 1].Insert(time, value, !spec.property.empty());
   ++events;
+}
+
+void EventStream::Entries::Insert(int64_t time, double value, bool with_values) {
+  if (size_ == 0 && cap_ == 0 && !with_values) {
+    u_.time = time;
+    size_ = 1;
+    return;
+  }
+  std::span<const int64_t> old = times();
+  const size_t i = static_cast<size_t>(std::upper_bound(old.begin(), old.end(), time) - old.begin());
+  const int64_t bits = std::bit_cast<int64_t>(value);
+  if (size_ + 1 > cap_) {
+    // Grow by half (at least to 2): ~25% slack on average, few copies for a busy contact.
+    uint32_t ncap = std::max<uint32_t>({2, cap_ + cap_ / 2, size_ + 1});
+    int64_t* nd = new int64_t[size_t{ncap} * (with_values ? 2 : 1)];
+    std::copy(old.begin(), old.begin() + static_cast<std::ptrdiff_t>(i), nd);
+    nd[i] = time;
+    std::copy(old.begin() + static_cast<std::ptrdiff_t>(i), old.end(), nd + i + 1);
+    if (with_values) {
+      const int64_t* ov = cap_ ? u_.data + cap_ : nullptr;
+      if (ov) std::copy(ov, ov + i, nd + ncap);
+      nd[ncap + i] = bits;
+      if (ov) std::copy(ov + i, ov + size_, nd + ncap + i + 1);
+    }
+    Free();
+    u_.data = nd;
+    cap_ = ncap;
+  } else {
+    int64_t* t = u_.data;
+    std::copy_backward(t + i, t + size_, t + size_ + 1);
+    t[i] = time;
+    if (with_values) {
+      int64_t* v = u_.data + cap_;
+      std::copy_backward(v + i, v + size_, v + size_ + 1);
+      v[i] = bits;
+    }
+  }
+  ++size_;
 }
 
 namespace {
@@ -243,6 +295,7 @@ void ProfileIndex::SetAttribute(Row r, const std::string& name, const json::valu
   auto& slot = attributes_[name];
   if (!slot) slot = std::make_unique<AttributeColumn>();
   AttributeColumn& c = *slot;
+  c.Unindex(r);
   c.present.Remove(r);
   c.other.erase(r);
   if (c.type == ValueType::kBool) c.truth.Remove(r);
@@ -264,6 +317,7 @@ void ProfileIndex::SetAttribute(Row r, const std::string& name, const json::valu
     case ValueType::kString:
       if (c.codes.size() <= r) c.codes.resize(r + 1);
       c.codes[r] = c.dict.Intern(v.get_string());
+      c.Index(r);
       break;
     case ValueType::kBool: c.truth.Set(r, v.get_bool()); break;
     case ValueType::kDate:
@@ -311,6 +365,7 @@ json::value ProfileIndex::AttributeValue(const AttributeColumn& c, Row r) const 
 
 void ProfileIndex::ClearRow(Row r) {
   for (auto& [name, col] : attributes_) {
+    col->Unindex(r);
     col->present.Remove(r);
     col->truth.Remove(r);
     col->other.erase(r);
@@ -320,9 +375,8 @@ void ProfileIndex::ClearRow(Row r) {
   for (auto& s : streams_) {
     if (r < s->slot.size() && s->slot[r]) {
       auto& e = s->entries[s->slot[r] - 1];
-      s->events -= e.times.size();
-      e.times = {};
-      e.values = {};
+      s->events -= e.size();
+      e.Clear();
       s->rows.Remove(r);
     }
   }
@@ -482,14 +536,16 @@ void ProfileIndex::MoveEvents(ContactId from, ContactId into) {
   for (auto& s : streams_) {
     const EventStream::Entries* src = s->For(*rf);
     if (!src) continue;
-    EventStream::Entries moved = *src;
+    const bool with_values = !s->spec.property.empty();
+    std::vector<std::pair<int64_t, double>> moved;
+    for (size_t i = 0; i < src->size(); ++i)
+      moved.emplace_back(src->times()[i],
+                         with_values ? src->value(i) : std::numeric_limits<double>::quiet_NaN());
     auto& e = s->entries[s->slot[*rf] - 1];
-    s->events -= e.times.size();
-    e = {};
+    s->events -= e.size();
+    e.Clear();
     s->rows.Remove(*rf);
-    for (size_t i = 0; i < moved.times.size(); ++i)
-      s->Add(*ri, moved.times[i],
-             moved.values.empty() ? std::numeric_limits<double>::quiet_NaN() : moved.values[i]);
+    for (const auto& [time, value] : moved) s->Add(*ri, time, value);
   }
 }
 
@@ -518,7 +574,7 @@ IndexStats ProfileIndex::Stats() const {
   for (const auto& s : streams_) {
     st.events += s->events;
     b += s->rows.Bytes() + s->slot.capacity() * 4 + s->entries.capacity() * sizeof(EventStream::Entries);
-    for (const auto& e : s->entries) b += e.times.capacity() * 8 + e.values.capacity() * 8;
+    for (const auto& e : s->entries) b += e.HeapBytes(!s->spec.property.empty());
   }
   st.bytes = b;
   return st;

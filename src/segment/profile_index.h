@@ -18,10 +18,12 @@
 // Thread-safety: none inside; the owner (SegmentService) guards it with a shared mutex.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -64,6 +66,14 @@ struct AttributeColumn {
   std::vector<std::vector<uint32_t>> lists;    // kList: codes of the items (as text)
   Dictionary dict;                             // kString, kList
   std::unordered_map<Row, json::value> other;  // rows whose value has another type
+  // kString with few distinct values (up to kMaxCodeBitmaps): the rows holding each code, so
+  // that `=` and `in` are a union of bitmaps instead of a pass over `codes`. Dropped for good
+  // when the dictionary outgrows the limit (a bitmap per value would cost more than it saves).
+  static constexpr size_t kMaxCodeBitmaps = 4096;
+  std::vector<Bitmap> code_rows;
+  bool has_code_rows = true;
+  void Unindex(Row r);  // takes r's current value out of code_rows
+  void Index(Row r);    // puts r's current value into code_rows
   size_t Bytes() const;
 };
 
@@ -80,9 +90,56 @@ struct EventStream {
   StreamSpec spec;
   Bitmap rows;                 // rows with at least one event
   std::vector<uint32_t> slot;  // row -> 1 + index into entries; 0: none
-  struct Entries {
-    std::vector<int64_t> times;  // ascending, microseconds
-    std::vector<double> values;  // parallel to times when spec.property is set (NaN: absent)
+  // One row's events: times ascending (microseconds) and, when spec.property is set, a value per
+  // time (NaN: absent), in one allocation of `cap` times then `cap` values. 16 bytes and no
+  // allocation at all for a row with one event in a stream without values (the time is kept in
+  // place of the pointer).
+  class Entries {
+   public:
+    Entries() = default;
+    ~Entries() { Free(); }
+    Entries(Entries&& o) noexcept : u_(o.u_), size_(o.size_), cap_(o.cap_) { o.Reset(); }
+    Entries& operator=(Entries&& o) noexcept {
+      if (this != &o) {
+        Free();
+        u_ = o.u_;
+        size_ = o.size_;
+        cap_ = o.cap_;
+        o.Reset();
+      }
+      return *this;
+    }
+    Entries(const Entries&) = delete;
+    Entries& operator=(const Entries&) = delete;
+
+    size_t size() const { return size_; }
+    std::span<const int64_t> times() const {
+      return cap_ == 0 ? std::span<const int64_t>(&u_.time, size_) : std::span<const int64_t>(u_.data, size_);
+    }
+    // The value of the i-th event (streams with values only).
+    double value(size_t i) const { return std::bit_cast<double>(u_.data[cap_ + i]); }
+    // Inserts after the events at the same time (so equal times keep their arrival order).
+    void Insert(int64_t time, double value, bool with_values);
+    void Clear() {
+      Free();
+      Reset();
+    }
+    size_t HeapBytes(bool with_values) const { return size_t{cap_} * 8 * (with_values ? 2 : 1); }
+
+   private:
+    void Free() {
+      if (cap_) delete[] u_.data;
+    }
+    void Reset() {
+      u_.data = nullptr;
+      size_ = cap_ = 0;
+    }
+    union {
+      int64_t* data;
+      int64_t time;  // cap_ == 0 and size_ == 1
+    } u_{nullptr};
+    uint32_t size_ = 0;
+    uint32_t cap_ = 0;
   };
   std::vector<Entries> entries;
   const Entries* For(Row r) const { return r < slot.size() && slot[r] ? &entries[slot[r] - 1] : nullptr; }

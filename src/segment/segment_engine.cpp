@@ -1,5 +1,6 @@
 #include "segment/segment_engine.h"
 
+#include <algorithm>
 #include <limits>
 #include <optional>
 
@@ -10,8 +11,6 @@ namespace rapport::segment {
 namespace {
 
 constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
-
-uint64_t Key(SegmentId id, Row r) { return (static_cast<uint64_t>(id) << 32) | r; }
 
 void Collect(const Expr& e, std::set<std::string>& events, bool& profile, std::vector<SegmentId>*) {
   switch (e.kind) {
@@ -94,18 +93,22 @@ std::vector<SegmentId> SegmentEngine::SegmentsOf(WorkspaceId ws, ContactId id) c
   return out;
 }
 
-void SegmentEngine::Schedule(SegmentId id, Row r, int64_t at) {
-  uint64_t k = Key(id, r);
+void SegmentEngine::Schedule(Saved& s, Row r, int64_t at) {
   if (at == kNever) {
-    scheduled_.erase(k);
+    s.scheduled.erase(r);
     return;
   }
-  auto [it, inserted] = scheduled_.try_emplace(k, at);
+  auto [it, inserted] = s.scheduled.try_emplace(r, at);
   if (!inserted) {
     if (it->second == at) return;
     it->second = at;
   }
-  queue_.emplace(at, id, r);
+  int64_t key = at / kBucketMicros;
+  auto [b, fresh] = buckets_.try_emplace(key, Bucket{{}, at});
+  if (fresh) bucket_keys_.insert(key);
+  b->second.entries.push_back({at, s.saved.id, r});
+  b->second.min_at = std::min(b->second.min_at, at);
+  ++queued_;
 }
 
 void SegmentEngine::Evaluate(Saved& s, Row r, int64_t now, int depth, Evaluator* shared) {
@@ -120,7 +123,7 @@ void SegmentEngine::Evaluate(Saved& s, Row r, int64_t now, int depth, Evaluator*
       in = ev.Matches(*s.expr, r, &next);
     }
   }
-  if (s.timed) Schedule(s.saved.id, r, next);
+  if (s.timed) Schedule(s, r, next);
   if (in == s.members.Contains(r)) return;
   s.members.Set(r, in);
   s.dirty.Add(r);
@@ -135,7 +138,10 @@ bool SegmentEngine::Apply(const Event& e, int64_t now) {
   if (!index_.Apply(e)) return false;
   auto r = index_.RowOf(e.contact_id);
   if (!r) return true;
-  if (e.name == kSegmentEntered || e.name == kSegmentExited) {
+  // The log says what was emitted while it is replayed at start; after that the engine knows
+  // (TakeChanges marks what it hands out), and reading its own events back must not undo a later
+  // change already taken (an exit taken before the entry that preceded it is read back).
+  if (loading_ && (e.name == kSegmentEntered || e.name == kSegmentExited)) {
     const json::value* id = e.properties.if_contains("segment_id");
     if (id && id->is_int64()) {
       auto it = saved_.find(id->get_int64());
@@ -167,25 +173,46 @@ void SegmentEngine::Refresh(ContactId id, int64_t now) {
 }
 
 void SegmentEngine::Advance(int64_t now) {
-  while (!queue_.empty()) {
-    auto [at, id, r] = *queue_.begin();
-    if (at > now) break;
-    queue_.erase(queue_.begin());
-    auto k = scheduled_.find(Key(id, r));
-    if (k == scheduled_.end() || k->second != at) continue;  // stale
-    scheduled_.erase(k);
-    auto it = saved_.find(id);
-    if (it != saved_.end()) Evaluate(*it->second, r, now, 0);
+  while (!bucket_keys_.empty()) {
+    int64_t key = *bucket_keys_.begin();
+    auto b = buckets_.find(key);
+    if (b->second.min_at > now) break;
+    // Evaluate may schedule into this very bucket: work on the entries taken out of it.
+    std::vector<Deadline> entries = std::move(b->second.entries);
+    queued_ -= entries.size();
+    buckets_.erase(b);
+    bucket_keys_.erase(bucket_keys_.begin());
+    std::vector<Deadline> later;
+    for (const Deadline& d : entries) {
+      if (d.at > now) {
+        later.push_back(d);
+        continue;
+      }
+      auto it = saved_.find(d.id);
+      if (it == saved_.end()) continue;
+      auto k = it->second->scheduled.find(d.row);
+      if (k == it->second->scheduled.end() || k->second != d.at) continue;  // stale
+      it->second->scheduled.erase(k);
+      Evaluate(*it->second, d.row, now, 0);
+    }
+    if (!later.empty()) {
+      auto [nb, fresh] = buckets_.try_emplace(key, Bucket{{}, later.front().at});
+      if (fresh) bucket_keys_.insert(key);
+      for (const Deadline& d : later) {
+        nb->second.min_at = std::min(nb->second.min_at, d.at);
+        nb->second.entries.push_back(d);
+      }
+      queued_ += later.size();
+      break;  // the rest of this bucket and every later one are after now
+    }
   }
 }
 
 int64_t SegmentEngine::NextDeadline() const {
-  // Skip stale entries without changing the queue (a const peek).
-  for (const auto& [at, id, r] : queue_) {
-    auto k = scheduled_.find(Key(id, r));
-    if (k != scheduled_.end() && k->second == at) return at;
-  }
-  return kNever;
+  // The first bucket's earliest entry. It may be stale: then the wake-up finds nothing to do,
+  // drops it, and the next call looks further.
+  if (bucket_keys_.empty()) return kNever;
+  return buckets_.at(*bucket_keys_.begin()).min_at;
 }
 
 Result<std::vector<int>> SegmentEngine::Upsert(const SavedSegment& seg, const Schema& schema, int64_t now,
@@ -215,16 +242,15 @@ void SegmentEngine::Recompute(SegmentId id, int64_t now) {
   auto it = saved_.find(id);
   if (it == saved_.end()) return;
   Saved& s = *it->second;
-  for (auto k = scheduled_.begin(); k != scheduled_.end();)
-    k = (k->first >> 32) == static_cast<uint64_t>(id) ? scheduled_.erase(k) : std::next(k);
+  s.scheduled.clear();
   Evaluator ev(index_, Context(s.saved.workspace_id, now));
   const Bitmap& universe = index_.Workspace(s.saved.workspace_id);
-  Bitmap members = ev.Scan(*s.expr, universe);
+  Bitmap members = ParallelScan(index_, Context(s.saved.workspace_id, now), *s.expr, universe, ScanThreads());
   if (s.timed) {
     universe.ForEach([&](uint32_t r) {
       int64_t next = kNever;
       ev.Matches(*s.expr, r, &next);
-      Schedule(id, r, next);
+      Schedule(s, r, next);
     });
   }
   Bitmap changed = members;
@@ -244,12 +270,13 @@ void SegmentEngine::Recompute(SegmentId id, int64_t now) {
 void SegmentEngine::Remove(SegmentId id) {
   saved_.erase(id);
   dirty_segments_.erase(id);
-  for (auto k = scheduled_.begin(); k != scheduled_.end();)
-    k = (k->first >> 32) == static_cast<uint64_t>(id) ? scheduled_.erase(k) : std::next(k);
 }
 
 std::vector<MembershipChange> SegmentEngine::TakeChanges(size_t limit) {
   std::vector<MembershipChange> out;
+  // Rows marked dirty whose bit agrees with `emitted` again (e.g. read back from the log) are
+  // dropped on the way: the scan goes on until `limit` changes or no dirty row is left, so an
+  // empty answer means nothing is pending.
   for (auto it = dirty_segments_.begin(); it != dirty_segments_.end() && out.size() < limit;) {
     auto sit = saved_.find(*it);
     if (sit == saved_.end()) {
@@ -257,14 +284,23 @@ std::vector<MembershipChange> SegmentEngine::TakeChanges(size_t limit) {
       continue;
     }
     Saved& s = *sit->second;
-    std::vector<uint32_t> rows = s.dirty.Slice(0, limit - out.size());
-    for (uint32_t r : rows) {
-      s.dirty.Remove(r);
-      bool in = s.members.Contains(r);
-      if (in == s.emitted.Contains(r)) continue;
-      s.emitted.Set(r, in);
-      if (!index_.live().Contains(r)) continue;  // an erased contact gets no event
-      out.push_back({s.saved.workspace_id, s.saved.id, s.saved.name, index_.IdOf(r), in});
+    while (out.size() < limit && !s.dirty.Empty()) {
+      std::vector<uint32_t> rows = s.dirty.Slice(0, std::max<size_t>(limit - out.size(), 256));
+      size_t taken = 0;
+      for (uint32_t r : rows) {
+        if (out.size() == limit) break;
+        ++taken;
+        bool in = s.members.Contains(r);
+        if (in == s.emitted.Contains(r)) continue;
+        s.emitted.Set(r, in);
+        if (!index_.live().Contains(r)) continue;  // an erased contact gets no event
+        out.push_back({s.saved.workspace_id, s.saved.id, s.saved.name, index_.IdOf(r), in});
+      }
+      if (taken == rows.size() && !rows.empty()) {
+        s.dirty.RemoveRange(rows.front(), uint64_t{rows.back()} + 1);
+      } else {
+        for (size_t i = 0; i < taken; ++i) s.dirty.Remove(rows[i]);
+      }
     }
     if (s.dirty.Empty())
       it = dirty_segments_.erase(it);

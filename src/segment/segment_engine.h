@@ -10,10 +10,11 @@
 // midnight for date conditions, a future event's time); that moment goes into a deadline queue
 // that Advance(now) drains in time order. Nothing is rescanned as time passes.
 //
-// Emission: `emitted` is what the log says about membership (segment_entered / segment_exited
-// events, read back from the feed); `members` is what the index says now. TakeChanges() returns
-// the difference as events to append and counts them as emitted, so each change is appended once;
-// after a restart, replaying the log rebuilds both.
+// Emission: `emitted` is what the log says about membership (at start, the segment_entered /
+// segment_exited events replayed from the log; then what TakeChanges handed out, the events read
+// back being ignored); `members` is what the index says now. TakeChanges() returns the difference
+// as events to append and counts them as emitted, so each change is appended once; after a
+// restart, replaying the log rebuilds both.
 // Thread-safety: none inside; SegmentService guards it.
 #pragma once
 
@@ -84,7 +85,7 @@ class SegmentEngine {
   std::vector<SegmentId> SegmentIds(WorkspaceId ws) const;
   std::string DefaultTimezone(WorkspaceId ws) const;
   EvalContext Context(WorkspaceId ws, int64_t now) const;
-  size_t QueueSize() const { return queue_.size(); }
+  size_t QueueSize() const { return queued_; }
 
  private:
   struct Saved {
@@ -98,17 +99,31 @@ class SegmentEngine {
     Bitmap emitted;
     Bitmap dirty;  // rows whose members bit differs from emitted, maybe
     std::string timezone;
+    // Each row's current deadline in queue_ (entries of queue_ that disagree are stale).
+    std::unordered_map<Row, int64_t> scheduled;
   };
   void Evaluate(Saved& s, Row r, int64_t now, int depth, Evaluator* ev = nullptr);
-  void Schedule(SegmentId id, Row r, int64_t at);
+  void Schedule(Saved& s, Row r, int64_t at);
 
   ProfileIndex index_;
   std::map<SegmentId, std::unique_ptr<Saved>> saved_;
   std::map<WorkspaceId, std::string> timezones_;
-  // Deadline queue: (time, segment, row); scheduled_ holds each pair's current time so stale
-  // entries are skipped.
-  std::set<std::tuple<int64_t, SegmentId, Row>> queue_;
-  std::unordered_map<uint64_t, int64_t> scheduled_;
+  // Deadline queue, bucketed by minute (a wheel): an insertion is a hash lookup and an append,
+  // not a walk down a tree of every (segment, row) pair; Advance drains the buckets in order.
+  // Each Saved's `scheduled` holds its rows' current time so that stale entries are skipped.
+  struct Deadline {
+    int64_t at;
+    SegmentId id;
+    Row row;
+  };
+  struct Bucket {
+    std::vector<Deadline> entries;
+    int64_t min_at;  // the earliest entry (stale ones included)
+  };
+  static constexpr int64_t kBucketMicros = 60'000'000;
+  std::unordered_map<int64_t, Bucket> buckets_;  // by at / kBucketMicros
+  std::set<int64_t> bucket_keys_;                // the keys of buckets_, in order
+  size_t queued_ = 0;
   std::set<SegmentId> dirty_segments_;
   bool loading_ = false;
 };

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <limits>
 #include <mutex>
+#include <set>
 
 #include "segment/checker.h"
 #include "segment/parser.h"
@@ -88,6 +89,7 @@ Status SegmentService::Start(bool run_thread, bool emit) {
       if (!r.ok()) continue;  // a saved segment that no longer compiles stays out of the engine
     }
     while (true) {
+      if (stopping()) return Error::Unavailable("the segment service is stopping");
       RAPPORT_ASSIGN_OR_RETURN(std::vector<Event> batch,
                                store_.feed().Read(engine_.index().position(), kBatch));
       if (batch.empty()) break;
@@ -97,8 +99,10 @@ Status SegmentService::Start(bool run_thread, bool emit) {
     engine_.set_loading(false);
     now = ToMicros(clock_.Now());
     for (SegmentId id : engine_.AllSegmentIds()) engine_.Recompute(id, now);
-    RAPPORT_TRY(EmitLocked());
   }
+  // What the log does not say yet is appended by the consumer thread (batch by batch, so that a
+  // large backlog neither delays the start nor a stop), or here when there is no thread.
+  if (!run_thread) RAPPORT_TRY(EmitAll());
   if (run_thread) {
     running_ = true;
     consumer_ = std::thread([this] { Run(); });
@@ -117,6 +121,7 @@ Status SegmentService::Start(bool run_thread, bool emit) {
 }
 
 void SegmentService::Stop() {
+  stopping_ = true;
   if (!running_.exchange(false)) return;
   alarm_.Ring();
   store_.feed().notifier().Notify();
@@ -129,9 +134,12 @@ void SegmentService::Run() {
     int64_t next = kNever;
     {
       std::unique_lock lock(mu_);
-      (void)StepLocked();
+      (void)ApplyNewLocked();
       next = engine_.NextDeadline();
     }
+    // One batch of membership changes at a time, between which new events are applied.
+    Result<size_t> emitted = EmitBatch(kEmitBatch);
+    if (emitted.ok() && *emitted == kEmitBatch) continue;
     // Events from other processes are not heard by the notifier: look again within a second.
     Timestamp wake = clock_.Now() + std::chrono::seconds(1);
     if (next != kNever && FromMicros(next) < wake) wake = FromMicros(next);
@@ -140,11 +148,16 @@ void SegmentService::Run() {
 }
 
 Result<size_t> SegmentService::Step() {
-  std::unique_lock lock(mu_);
-  return StepLocked();
+  size_t applied = 0;
+  {
+    std::unique_lock lock(mu_);
+    RAPPORT_ASSIGN_OR_RETURN(applied, ApplyNewLocked());
+  }
+  RAPPORT_TRY(EmitAll());
+  return applied;
 }
 
-Result<size_t> SegmentService::StepLocked() {
+Result<size_t> SegmentService::ApplyNewLocked() {
   size_t applied = 0;
   while (true) {
     RAPPORT_ASSIGN_OR_RETURN(std::vector<Event> batch,
@@ -158,32 +171,55 @@ Result<size_t> SegmentService::StepLocked() {
     if (batch.size() < static_cast<size_t>(kBatch)) break;
   }
   engine_.Advance(ToMicros(clock_.Now()));
-  RAPPORT_TRY(EmitLocked());
   return applied;
 }
 
-Status SegmentService::EmitLocked() {
-  if (!emit_) return {};
-  while (true) {
-    std::vector<MembershipChange> changes = engine_.TakeChanges(1000);
-    if (changes.empty()) return {};
-    std::map<WorkspaceId, std::vector<NewEvent>> by_ws;
-    for (const MembershipChange& c : changes) {
-      NewEvent e;
-      e.contact.id = c.contact_id;
-      e.contact.create_contact = false;
-      e.name = std::string(c.entered ? kSegmentEntered : kSegmentExited);
-      e.properties = json::object{{"segment_id", c.segment_id}, {"segment", c.segment_name}};
-      by_ws[c.workspace_id].push_back(std::move(e));
-    }
-    for (auto& [ws, events] : by_ws) {
-      auto r = store_.events().Append(ws, events, clock_.Now());
-      if (!r.ok()) {
-        engine_.Requeue(changes);
-        return r.error();
-      }
-    }
+Result<size_t> SegmentService::EmitBatch(size_t limit) {
+  if (!emit_) return size_t{0};
+  std::lock_guard emitting(emit_mu_);
+  std::vector<MembershipChange> changes;
+  {
+    std::unique_lock lock(mu_);
+    changes = engine_.TakeChanges(limit);
   }
+  if (changes.empty()) return size_t{0};
+  std::map<WorkspaceId, std::vector<NewEvent>> by_ws;
+  for (const MembershipChange& c : changes) {
+    NewEvent e;
+    e.contact.id = c.contact_id;
+    e.contact.create_contact = false;
+    e.name = std::string(c.entered ? kSegmentEntered : kSegmentExited);
+    e.properties = json::object{{"segment_id", c.segment_id}, {"segment", c.segment_name}};
+    by_ws[c.workspace_id].push_back(std::move(e));
+  }
+  std::set<WorkspaceId> appended;
+  for (auto& [ws, events] : by_ws) {
+    auto r = store_.events().Append(ws, events, clock_.Now());
+    if (!r.ok()) {
+      // What was not appended is taken again by the next batch.
+      std::vector<MembershipChange> back;
+      for (const MembershipChange& c : changes)
+        if (!appended.count(c.workspace_id)) back.push_back(c);
+      std::unique_lock lock(mu_);
+      engine_.Requeue(back);
+      return r.error();
+    }
+    appended.insert(ws);
+  }
+  return changes.size();
+}
+
+Status SegmentService::EmitAll() {
+  while (!stopping()) {
+    RAPPORT_ASSIGN_OR_RETURN(size_t n, EmitBatch(kEmitBatch));
+    if (n == 0) return {};
+  }
+  return {};
+}
+
+size_t SegmentService::PendingChanges() {
+  std::shared_lock lock(mu_);
+  return engine_.PendingChanges();
 }
 
 Status SegmentService::CatchUp() {
@@ -193,7 +229,7 @@ Status SegmentService::CatchUp() {
     if (engine_.index().position() >= head) return {};
   }
   std::unique_lock lock(mu_);
-  RAPPORT_TRY(StepLocked());
+  RAPPORT_TRY(ApplyNewLocked());
   return {};
 }
 
@@ -202,6 +238,7 @@ Status SegmentService::Backfill(const std::vector<int>& streams) {
   int64_t at = 0;
   int64_t end = engine_.index().position();
   while (at < end) {
+    if (stopping()) return Error::Unavailable("the segment service is stopping");
     RAPPORT_ASSIGN_OR_RETURN(std::vector<Event> batch, store_.feed().Read(at, kBatch));
     if (batch.empty()) break;
     for (const Event& e : batch) {
@@ -258,7 +295,8 @@ Result<SavedSegment> SegmentService::Create(WorkspaceId ws, SavedSegment s) {
     RAPPORT_TRY(Backfill(fresh));
     engine_.Recompute(created.id, now);
   }
-  RAPPORT_TRY(EmitLocked());
+  lock.unlock();
+  alarm_.Ring();  // the consumer appends the members' segment_entered, batch by batch
   return created;
 }
 
@@ -281,7 +319,8 @@ Result<SavedSegment> SegmentService::Update(WorkspaceId ws, SavedSegment s) {
     RAPPORT_TRY(Backfill(fresh));
     engine_.Recompute(updated.id, now);
   }
-  RAPPORT_TRY(EmitLocked());
+  lock.unlock();
+  alarm_.Ring();
   return updated;
 }
 
@@ -346,12 +385,10 @@ Result<PreviewResult> SegmentService::Preview(WorkspaceId ws, const std::string&
   std::vector<int> fresh = BindStreams(*e, engine_.index());
   RAPPORT_TRY(Backfill(fresh));
   auto start = std::chrono::steady_clock::now();
-  Evaluator ev(engine_.index(), engine_.Context(ws, ToMicros(clock_.Now())));
   RAPPORT_ASSIGN_OR_RETURN(std::string tz, TimezoneOf(ws));
   EvalContext ctx = engine_.Context(ws, ToMicros(clock_.Now()));
   ctx.default_timezone = tz;
-  Evaluator evaluator(engine_.index(), ctx);
-  Bitmap members = evaluator.Scan(*e, engine_.index().Workspace(ws));
+  Bitmap members = ParallelScan(engine_.index(), ctx, *e, engine_.index().Workspace(ws), ScanThreads());
   PreviewResult out;
   out.micros =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();

@@ -10,6 +10,15 @@
 // until the next deadline of the deadline queue (a window's edge) or the next event.
 // Reads first catch up with the log (read-your-writes within this process).
 //
+// Emission (issue 15, creating a segment over existing contacts): a change of membership is
+// computed under the lock (a new segment's members by one scan), then appended by the consumer
+// thread in batches of kEmitBatch events, one transaction each, with no lock held that readers
+// need: the lock is taken only to take a batch of changes from the engine. One thread appends at
+// a time (emit_mu_), so the log holds each contact's changes in the order they were taken. The
+// consumer applies new events between batches (feed lag stays one batch), and Stop() ends it
+// after the batch in flight: what was not appended is recomputed and appended at the next Start
+// (the log says what was emitted), never twice.
+//
 // Time comes from the Clock only. The store is reached only through its core facets.
 // Thread-safety: every public method is thread-safe. Failure: store errors are returned; an
 // expression that does not compile is kInvalid (field "expression") with its line and column.
@@ -17,6 +26,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <thread>
 
@@ -57,10 +67,16 @@ class SegmentService {
   // drive Step() themselves). With emit false nothing is ever appended (a read-only user such as
   // `rapport segments count`).
   Status Start(bool run_thread = true, bool emit = true);
+  // Ends the consumer after the batch it is appending, and makes a long Create, Update or
+  // Preview in another thread return kUnavailable at its next batch of the log. Idempotent.
   void Stop();
   // One pass of the consumer: applies the events after the index's position, the deadlines due
-  // now, and appends the membership changes. Returns the number of events applied.
+  // now, and appends every pending membership change. Returns the number of events applied.
   Result<size_t> Step();
+  // Membership changes computed but not appended yet (for tests and /metrics).
+  size_t PendingChanges();
+  // Events appended per transaction when emitting membership changes.
+  static constexpr size_t kEmitBatch = 5000;
 
   Result<SavedSegment> Create(WorkspaceId ws, SavedSegment s);
   Result<SavedSegment> Update(WorkspaceId ws, SavedSegment s);
@@ -78,17 +94,25 @@ class SegmentService {
   Result<std::string> TimezoneOf(WorkspaceId ws);
   Status Backfill(const std::vector<int>& streams);
   Status ApplyLocked(const Event& e, int64_t now);
-  Status EmitLocked();
+  // Appends up to `limit` pending changes in one transaction (takes emit_mu_, then mu_ briefly).
+  // Returns how many were appended.
+  Result<size_t> EmitBatch(size_t limit);
+  // Appends every pending change, batch by batch, until none is left or Stop() was called.
+  Status EmitAll();
   Status CatchUp();
-  Result<size_t> StepLocked();
+  // Applies the events after the index's position and the deadlines due now (no emission).
+  Result<size_t> ApplyNewLocked();
+  bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
   Status CheckCycle(WorkspaceId ws, const SavedSegment& s);
   void Run();
 
   Store& store_;
   const Clock& clock_;
+  std::mutex emit_mu_;  // taken before mu_, never after
   std::shared_mutex mu_;
   SegmentEngine engine_;  // guarded by mu_
   std::atomic<bool> running_{false};
+  std::atomic<bool> stopping_{false};
   bool emit_ = true;
   Alarm alarm_;
   std::thread consumer_;
