@@ -226,7 +226,6 @@ struct TrackedMessage {
   MessageState state = MessageState::kQueued;
   Timestamp updated_at{};          // when the state last changed: the sending time once kSent
   std::vector<std::string> links;  // original targets by link index
-  std::string html;                // the web view
 };
 
 // The tracking data kept with messages (OutboxMessage::tracking, written by Enqueue).
@@ -235,7 +234,12 @@ class TrackingStore {
   virtual ~TrackingStore() = default;
   // The message whose tracking key is `key` in the workspace; kNotFound when there is none
   // (never tracked, erased with its contact, or another workspace's).
+  // Reads the message's row and its link targets, never its HTML: this is the lookup of every
+  // open and click, so it stays small.
   virtual Result<TrackedMessage> FindByKey(WorkspaceId ws, int64_t key) = 0;
+  // The HTML of the message's web view (as sent, without the pixel); kNotFound as FindByKey, and
+  // an empty string when the message had no HTML part.
+  virtual Result<std::string> ViewHtml(WorkspaceId ws, int64_t key) = 0;
 };
 
 // The whole store. Owns its connections; facets live as long as it does.

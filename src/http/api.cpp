@@ -142,6 +142,7 @@ struct Api::Impl {
                         std::max(1.0, options.subscribes_per_minute)),
         signup(store, clock, *links, sender, options.signup),
         hits(store.events(), clock),
+        link_cache({options.tracking.link_cache_entries, options.tracking.link_cache_ttl}),
         services{store,
                  clock,
                  metrics,
@@ -157,7 +158,8 @@ struct Api::Impl {
                  hits,
                  options.analytics,
                  options.journeys,
-                 options.campaigns} {
+                 options.campaigns,
+                 link_cache} {
     AddSystemRoutes(router, services);
     AddContactRoutes(router, services);
     AddEventRoutes(router, services);
@@ -190,6 +192,8 @@ struct Api::Impl {
   // Stamps the request id on the response and writes the access log line.
   void Finish(const Request& req, std::string_view route, Response& r, double seconds);
   Response Dispatch(const Request& req, Admission admission);
+  // A handler's result as the response (errors mapped, logged and counted).
+  Response Answer(const Request& req, const Route& route, Result<Response> result);
 
   ApiOptions options;
   Metrics metrics;
@@ -204,6 +208,7 @@ struct Api::Impl {
   ClientLimiter subscribe_limit;
   send::Signup signup;
   HitBatcher hits;
+  tracking::LinkTableCache link_cache;
   Services services;
   Router router;
 };
@@ -276,7 +281,10 @@ Response Api::Impl::Dispatch(const Request& req, Admission admission) {
   if (admission.refused) return std::move(*admission.refused);
   const Route& route = *admission.route;
   CallContext call{req, std::move(admission.params), std::move(admission.key)};
-  auto result = route.handler(call);
+  return Answer(req, route, route.handler(call));
+}
+
+Response Api::Impl::Answer(const Request& req, const Route& route, Result<Response> result) {
   if (result.ok()) return std::move(result).value();
   const Error& err = result.error();
   if (err.code == ErrorCode::kInternal || err.code == ErrorCode::kUnavailable) {
@@ -336,5 +344,35 @@ std::optional<Response> Api::Admit(const Request& request) {
 }
 
 Response Api::HandleAdmitted(const Request& request) { return Run(request, /*admitted=*/true); }
+
+bool Api::HandleAdmittedFast(const Request& request, std::function<void(std::optional<Response>)> done) {
+  auto start = std::chrono::steady_clock::now();
+  Impl* impl = impl_.get();
+  try {
+    Impl::Admission admission = impl->Admit(request, /*count_limits=*/false);
+    if (admission.refused || !admission.route->fast) return false;
+    const Route& route = *admission.route;
+    CallContext call{request, std::move(admission.params), std::move(admission.key)};
+    return route.fast(call, [impl, &request, &route, start,
+                             done = std::move(done)](std::optional<Result<Response>> result) mutable {
+      if (!result) return done(std::nullopt);
+      Response r;
+      try {
+        r = impl->Answer(request, route, std::move(*result));
+      } catch (const std::exception& e) {
+        spdlog::error("{} {}: unexpected exception: {}", request.method, route.pattern, e.what());
+        r = ErrorResponse(Error::Internal(e.what()));
+      }
+      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      impl->metrics.ObserveRequest(route.pattern, MethodLabel(request.method), r.status, seconds);
+      impl->Finish(request, route.pattern, r, seconds);
+      done(std::move(r));
+    });
+  } catch (const std::exception& e) {
+    // Nothing was handed on (a fast handler calls nothing after it queued the hit): the slow path.
+    spdlog::error("{} fast path: unexpected exception: {}", request.method, e.what());
+    return false;
+  }
+}
 
 }  // namespace rapport::http

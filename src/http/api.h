@@ -106,6 +106,12 @@ class Api {
   // client's limits, which HandleAdmitted then does not count again.
   std::optional<Response> Admit(const Request& request);
   Response HandleAdmitted(const Request& request);
+  // The same, without blocking, for the routes that have a fast handler (router.h: the open
+  // pixel and the click, when their message is cached): false when the route has none or it
+  // declines (call HandleAdmitted). True: `done` is called exactly once, from any thread, with the
+  // response, or with nullopt to call HandleAdmitted after all. `request` must stay alive until
+  // `done` is called. For the server's I/O threads.
+  bool HandleAdmittedFast(const Request& request, std::function<void(std::optional<Response>)> done);
   Metrics& metrics();
   // The send service behind POST /api/v1/messages, for the other senders of this process.
   send::SendService& sender();

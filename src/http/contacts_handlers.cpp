@@ -67,6 +67,7 @@ void AddContactRoutes(Router& router, Services& s) {
   router.Add("DELETE", "/api/v1/contacts/{id}", Access::kWrite, [&s](CallContext& call) -> Result<Response> {
     RAPPORT_ASSIGN_OR_RETURN(ContactId id, PathId(call, "id", "contact"));
     RAPPORT_TRY(tracking::EraseContact(s.store, s.options.copies, call.key.workspace_id, id));
+    s.link_cache.DropContact(call.key.workspace_id, id);  // nothing of the contact stays in memory
     Audit(s, call, "contact.erase", "contact", std::to_string(id));
     return NoContent();
   });
@@ -93,6 +94,8 @@ void AddContactRoutes(Router& router, Services& s) {
                RAPPORT_ASSIGN_OR_RETURN(Contact other, FindByRef(s.store, call.key.workspace_id, ref));
                RAPPORT_ASSIGN_OR_RETURN(Contact merged,
                                         s.store.contacts().Merge(call.key.workspace_id, id, other.id));
+               s.link_cache.DropContact(call.key.workspace_id, id);  // its messages moved
+               s.link_cache.DropContact(call.key.workspace_id, other.id);
                Audit(s, call, "contact.merge", "contact", std::to_string(id),
                      json::object{{"merged_contact_id", other.id}});
                return JsonResponse(200, EncodeContact(merged));

@@ -19,6 +19,7 @@
 #include "tracking/click_bursts.h"
 #include "tracking/feedback_intake.h"
 #include "tracking/link_signer.h"
+#include "tracking/link_table_cache.h"
 
 namespace rapport::segment {
 class SegmentService;
@@ -52,6 +53,7 @@ struct Services {
   analytics::AnalyticsService* analytics;  // null: the report routes answer 503
   automation::JourneyService* journeys;    // null: the journey routes answer 503
   campaign::CampaignService* campaigns;    // null: the campaign routes answer 503
+  tracking::LinkTableCache& link_cache;    // sent messages' link tables, for the hits (tracking_handlers.cpp)
 };
 
 // The body as JSON, parsed with this thread's reusable parser: valid until the next ParseBody on

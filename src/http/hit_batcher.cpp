@@ -14,6 +14,7 @@ struct HitBatcher::Pending {
   bool done = false;
   Result<AppendResult> result = Error::Internal("the hit was not committed");
   std::condition_variable cv;  // waits on the batcher's mutex
+  Done done_fn;                // SubmitAsync: called instead of waking a waiter
 };
 
 HitBatcher::HitBatcher(EventStore& events, Clock& clock, HitBatcherOptions options)
@@ -39,20 +40,42 @@ HitBatcher::Stats HitBatcher::stats() const {
   return s;
 }
 
+bool HitBatcher::Enqueue(std::unique_lock<std::mutex>&, const std::shared_ptr<Pending>& p) {
+  if (stopping_) {
+    p->result = Error::Unavailable("the server is shutting down");
+    return false;
+  }
+  if (queue_.size() + in_commit_ >= options_.max_queued) {
+    ++stats_.refused;
+    p->result = Error::Unavailable("too many tracking hits are waiting to be stored");
+    return false;
+  }
+  queue_.push_back(p);
+  if (queue_.size() == 1) wake_.notify_one();
+  return true;
+}
+
 Result<AppendResult> HitBatcher::Submit(WorkspaceId ws, NewEvent event) {
   auto p = std::make_shared<Pending>();
   p->ws = ws;
   p->event = std::move(event);
   std::unique_lock lock(mu_);
-  if (stopping_) return Error::Unavailable("the server is shutting down");
-  if (queue_.size() + in_commit_ >= options_.max_queued) {
-    ++stats_.refused;
-    return Error::Unavailable("too many tracking hits are waiting to be stored");
-  }
-  queue_.push_back(p);
-  if (queue_.size() == 1) wake_.notify_one();
+  if (!Enqueue(lock, p)) return std::move(p->result);
   p->cv.wait(lock, [&] { return p->done; });
   return std::move(p->result);
+}
+
+void HitBatcher::SubmitAsync(WorkspaceId ws, NewEvent event, Done done) {
+  auto p = std::make_shared<Pending>();
+  p->ws = ws;
+  p->event = std::move(event);
+  p->done_fn = std::move(done);
+  bool queued;
+  {
+    std::unique_lock lock(mu_);
+    queued = Enqueue(lock, p);
+  }
+  if (!queued) p->done_fn(std::move(p->result));
 }
 
 void HitBatcher::Run() {
@@ -95,11 +118,20 @@ void HitBatcher::Run() {
       for (size_t i = 0; i < batch.size(); ++i) {
         batch[i]->result = std::move(results[i]);
         batch[i]->done = true;
-        batch[i]->cv.notify_one();
+        if (!batch[i]->done_fn) batch[i]->cv.notify_one();
       }
       in_commit_ = 0;
       ++stats_.batches;
       stats_.hits += batch.size();
+    }
+    // The asynchronous callers' callbacks, outside the lock (they post the answers to I/O threads).
+    for (auto& p : batch) {
+      if (!p->done_fn) continue;
+      try {
+        p->done_fn(std::move(p->result));
+      } catch (const std::exception& e) {
+        spdlog::error("tracking hit callback threw: {}", e.what());
+      }
     }
     batch.clear();
   }

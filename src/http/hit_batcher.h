@@ -3,7 +3,9 @@
 // caller's Submit returns only after the transaction that holds its event has committed (or
 // failed). An answered hit is therefore as durable as before (in the database, at the store's
 // synchronous setting), while the commit cost is shared by every hit that arrived during the
-// previous commit. Callers block in Submit, so many must run at once (the server's handler threads).
+// previous commit. Callers either block in Submit (so many must run at once: the server's handler
+// threads) or hand a callback to SubmitAsync, which the writer thread calls after the commit (the
+// server's I/O threads use it: the answer is still written only after the hit's commit).
 //
 // Bounded: at most max_queued hits wait (queued or in the commit under way); one more is refused
 // at once with kUnavailable (-> 503). A failed transaction fails every hit in it and no other.
@@ -13,6 +15,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -38,6 +41,11 @@ class HitBatcher {
   // kAccepted means committed. kUnavailable when the queue is full or the batcher stopped; the
   // transaction's error when it failed.
   Result<AppendResult> Submit(WorkspaceId ws, NewEvent event);
+  // The same without waiting: `done` is called exactly once with what Submit would return, on the
+  // writer thread after the transaction returned (or at once, on the caller's thread, when the
+  // hit is refused). `done` must be cheap and must not call back into the batcher.
+  using Done = std::function<void(Result<AppendResult>)>;
+  void SubmitAsync(WorkspaceId ws, NewEvent event, Done done);
   // Commits what is queued, then ends the writer; later Submits are refused. Idempotent.
   void Stop();
 
@@ -51,6 +59,8 @@ class HitBatcher {
 
  private:
   struct Pending;
+  // Queues p; false (with the reason in p->result) when refused.
+  bool Enqueue(std::unique_lock<std::mutex>& lock, const std::shared_ptr<Pending>& p);
   void Run();
 
   EventStore& events_;

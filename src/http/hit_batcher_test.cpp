@@ -229,5 +229,63 @@ TEST(HitBatcher, StopCommitsWhatIsQueuedThenRefuses) {
   EXPECT_EQ(events.Calls(), 2u);
 }
 
+// SubmitAsync: the callback runs only after the commit that holds the hit returned, with that hit's
+// own result; async and blocking hits share the batch.
+TEST(HitBatcher, AsyncHitsAreAnsweredAfterTheirOwnCommit) {
+  GatedEvents events;
+  FakeClock clock(FromMicros(1'700'000'000'000'000));
+  HitBatcher batcher(events, clock);
+  auto a = Submit(batcher, "a");
+  events.AwaitCalls(1);
+  std::promise<Result<AppendResult>> bp, cp;
+  batcher.SubmitAsync(1, Hit("b"), [&](Result<AppendResult> r) { bp.set_value(std::move(r)); });
+  auto d = Submit(batcher, "d");
+  batcher.SubmitAsync(1, Hit("c"), [&](Result<AppendResult> r) { cp.set_value(std::move(r)); });
+  AwaitQueued(batcher, 3);
+  auto b = bp.get_future();
+  auto c = cp.get_future();
+  EXPECT_FALSE(Ready(b));  // queued behind a's commit
+  events.Release(1);
+  ASSERT_TRUE(a.get().ok());
+  events.AwaitCalls(2);
+  EXPECT_EQ(events.Call(1).second, (std::set<std::string>{"b", "c", "d"}));
+  EXPECT_FALSE(Ready(b));  // its own commit has not returned yet
+  EXPECT_FALSE(Ready(c));
+  events.Release(2);
+  std::set<EventId> ids;
+  for (auto* f : {&b, &c, &d}) {
+    Result<AppendResult> r = f->get();
+    ASSERT_TRUE(r.ok());
+    ids.insert(r->event_id);
+  }
+  EXPECT_EQ(ids, (std::set<EventId>{2, 3, 4}));
+}
+
+TEST(HitBatcher, AsyncHitsShareAFailedCommitsErrorAndARefusalIsAnsweredAtOnce) {
+  GatedEvents events;
+  FakeClock clock(FromMicros(1'700'000'000'000'000));
+  HitBatcher batcher(events, clock, HitBatcherOptions{/*max_queued=*/2, /*max_batch=*/1024});
+  events.FailCall(1);
+  auto a = Submit(batcher, "a");
+  events.AwaitCalls(1);
+  std::promise<Result<AppendResult>> bp;
+  batcher.SubmitAsync(1, Hit("b"), [&](Result<AppendResult> r) { bp.set_value(std::move(r)); });
+  AwaitQueued(batcher, 1);
+  bool refused_now = false;
+  batcher.SubmitAsync(1, Hit("c"), [&](Result<AppendResult> r) {
+    refused_now = !r.ok() && r.error().code == ErrorCode::kUnavailable;
+  });
+  EXPECT_TRUE(refused_now);  // full: called before SubmitAsync returned
+  events.Release(2);
+  EXPECT_TRUE(a.get().ok());
+  Result<AppendResult> b = bp.get_future().get();
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.error().code, ErrorCode::kUnavailable);
+  batcher.Stop();
+  bool after_stop = false;
+  batcher.SubmitAsync(1, Hit("d"), [&](Result<AppendResult> r) { after_stop = !r.ok(); });
+  EXPECT_TRUE(after_stop);
+}
+
 }  // namespace
 }  // namespace rapport::http

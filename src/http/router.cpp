@@ -27,13 +27,14 @@ const std::string& CallContext::Param(std::string_view name) const {
   return kEmpty;
 }
 
-void Router::Add(std::string method, std::string pattern, Access access, Handler handler) {
+void Router::Add(std::string method, std::string pattern, Access access, Handler handler, FastHandler fast) {
   Route r;
   for (std::string_view seg : Split(pattern)) r.segments.emplace_back(seg);
   r.method = std::move(method);
   r.pattern = std::move(pattern);
   r.access = access;
   r.handler = std::move(handler);
+  r.fast = std::move(fast);
   routes_.push_back(std::move(r));
 }
 

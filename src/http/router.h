@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,18 +30,26 @@ struct CallContext {
 };
 
 using Handler = std::function<Result<Response>(CallContext&)>;
+// An optional second way into a route, for a server that must not block its I/O thread: the fast
+// handler either declines at once (returns false: the server calls `handler` on a handler thread,
+// as without one), or takes the request (returns true) and calls `done` exactly once, from any
+// thread, with the response, or with nullopt to hand the request to `handler` after all. It must
+// do no blocking I/O itself, and must not keep a reference to the CallContext once it returns.
+using FastDone = std::function<void(std::optional<Result<Response>>)>;
+using FastHandler = std::function<bool(CallContext&, FastDone)>;
 
 struct Route {
   std::string method;
   std::string pattern;  // also the `route` label in metrics
   Access access = Access::kRead;
   Handler handler;
+  FastHandler fast;                   // optional (above)
   std::vector<std::string> segments;  // the pattern split on '/'
 };
 
 class Router {
  public:
-  void Add(std::string method, std::string pattern, Access access, Handler handler);
+  void Add(std::string method, std::string pattern, Access access, Handler handler, FastHandler fast = {});
 
   struct Match {
     const Route* route = nullptr;  // null: no route

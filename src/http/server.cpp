@@ -2,7 +2,9 @@
 // Request values, calls Api::Handle on a handler thread (ServerOptions::handler_threads; handlers
 // are synchronous and may wait for the store: a tracking hit waits for its group commit, so many
 // must be in flight at once, which the I/O threads could not afford), and writes the Response back
-// on the connection's strand.
+// on the connection's strand. A route with a fast handler (the open pixel and the click of a cached
+// message) is answered without the handler threads: Api::HandleAdmittedFast calls back when the
+// hit's commit returned, and the answer is written then.
 //
 // Shutdown: the acceptor closes; idle keep-alive connections close; a connection that is mid-request
 // finishes it (its response says Connection: close); Run returns when no connection is left or
@@ -234,12 +236,30 @@ class Session : public std::enable_shared_from_this<Session> {
                               : server_.api.HandleAdmitted(req);
       return Write(std::move(r), msg.version(), msg.keep_alive() && !server_.stopping, false);
     }
-    // On a handler thread: a handler may wait (a tracking hit waits for its group commit) without
-    // holding an I/O thread. The work guard keeps Run (and the drain) going until it is written.
-    net::post(*server_.handlers, [self = shared_from_this(), req = std::move(req), version = msg.version(),
-                                  keep_alive = msg.keep_alive(),
+    // The open pixel and the click, when their message is cached, stay on this I/O thread: the hit
+    // is queued to the group commit and the answer is written from the commit's callback (still
+    // after the hit's commit), without a hop through the handler threads (Api::HandleAdmittedFast).
+    auto shared = std::make_shared<Request>(std::move(req));
+    unsigned version = msg.version();
+    bool keep_alive = msg.keep_alive();
+    bool fast = server_.api.HandleAdmittedFast(
+        *shared, [self = shared_from_this(), shared, version, keep_alive,
+                  work = net::make_work_guard(stream_.get_executor())](std::optional<Response> r) mutable {
+          if (!r) return self->HandleOnPool(std::move(shared), version, keep_alive);
+          net::post(self->stream_.get_executor(), [self, r = std::move(*r), version, keep_alive]() mutable {
+            self->Write(std::move(r), version, keep_alive && !self->server_.stopping, false);
+          });
+          work.reset();
+        });
+    if (!fast) HandleOnPool(std::move(shared), version, keep_alive);
+  }
+
+  // On a handler thread: a handler may wait (a tracking hit waits for its group commit) without
+  // holding an I/O thread. The work guard keeps Run (and the drain) going until it is written.
+  void HandleOnPool(std::shared_ptr<Request> req, unsigned version, bool keep_alive) {
+    net::post(*server_.handlers, [self = shared_from_this(), req = std::move(req), version, keep_alive,
                                   work = net::make_work_guard(stream_.get_executor())]() mutable {
-      Response r = self->server_.api.HandleAdmitted(req);
+      Response r = self->server_.api.HandleAdmitted(*req);
       net::post(self->stream_.get_executor(), [self, r = std::move(r), version, keep_alive]() mutable {
         self->Write(std::move(r), version, keep_alive && !self->server_.stopping, false);
       });

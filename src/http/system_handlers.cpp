@@ -1,4 +1,6 @@
 // Routes without a key: /healthz, /metrics, /api/v1/openapi.json.
+#include <fmt/format.h>
+
 #include "http/error_response.h"
 #include "http/handlers.h"
 
@@ -18,6 +20,18 @@ void AddSystemRoutes(Router& router, Services& s) {
     Response r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     r.body = s.metrics.Render();
+    // The tracking hits' group commit (hit_batcher.h) and link-table cache.
+    HitBatcher::Stats hits = s.hits.stats();
+    r.body += fmt::format(
+        "# HELP rapport_tracking_hit_commits_total Transactions that stored open and click events.\n"
+        "# TYPE rapport_tracking_hit_commits_total counter\nrapport_tracking_hit_commits_total {}\n"
+        "# HELP rapport_tracking_hits_stored_total Open and click events handed to those transactions.\n"
+        "# TYPE rapport_tracking_hits_stored_total counter\nrapport_tracking_hits_stored_total {}\n"
+        "# HELP rapport_tracking_hits_refused_total Hits refused because too many waited to be stored.\n"
+        "# TYPE rapport_tracking_hits_refused_total counter\nrapport_tracking_hits_refused_total {}\n"
+        "# HELP rapport_tracking_link_cache_messages Sent messages whose links are cached for the hits.\n"
+        "# TYPE rapport_tracking_link_cache_messages gauge\nrapport_tracking_link_cache_messages {}\n",
+        hits.batches, hits.hits, hits.refused, s.link_cache.size());
     return r;
   });
 

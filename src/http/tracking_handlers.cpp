@@ -55,59 +55,25 @@ bool SafeTarget(std::string_view url) {
 
 struct Located {
   tracking::LinkClaims claims;
-  TrackedMessage message;
+  std::shared_ptr<const TrackedMessage> message;
 };
 
-// The verified token's message; nullopt (-> 404) when the token or the message is not valid.
+// The verified token's message, from the cache of sent messages' link tables or else from the
+// store (then cached if it may be); nullopt (-> 404) when the token or the message is not valid.
 Result<std::optional<Located>> Locate(Services& s, const CallContext& call, tracking::LinkKind kind) {
   auto claims = s.links.Verify(call.params.at(0).second, kind);
   if (!claims.ok() || claims->message_key == 0) return std::optional<Located>();
+  Timestamp now = s.clock.Now();
+  if (auto cached = s.link_cache.Find(claims->workspace_id, claims->message_key, now))
+    return std::optional<Located>(Located{*claims, std::move(cached)});
   auto message = s.store.tracking().FindByKey(claims->workspace_id, claims->message_key);
   if (!message.ok()) {
     if (message.error().code == ErrorCode::kNotFound) return std::optional<Located>();
     return message.error();
   }
-  return std::optional<Located>(Located{*claims, std::move(message).value()});
-}
-
-// Appends the hit's event; committed when this returns OK.
-Status RecordHit(Services& s, const CallContext& call, const Located& at, tracking::HitKind kind,
-                 const tracking::MachineVerdict& verdict, const std::string& ua, const std::string& ip,
-                 int32_t index) {
-  NewEvent e;
-  e.contact.id = at.message.contact_id;
-  e.contact.create_contact = false;
-  e.name = kind == tracking::HitKind::kOpen ? "email_opened" : "email_clicked";
-  json::object p;
-  p["message_id"] = at.message.message_id;
-  if (!at.message.template_name.empty()) p["template"] = at.message.template_name;
-  p["class"] = MessageClassName(at.message.message_class);
-  if (kind == tracking::HitKind::kClick) {
-    p["link_index"] = index;
-    p["url"] = at.message.links[static_cast<size_t>(index)];
-  }
-  p["user_agent"] = ua.substr(0, 512);
-  p["ip"] = tracking::TruncateIp(ip, s.options.tracking.ipv4_prefix, s.options.tracking.ipv6_prefix);
-  p["method"] = call.request.method;
-  p["machine"] = verdict.machine;
-  if (verdict.machine) p["machine_reason"] = verdict.reason;
-  e.properties = std::move(p);
-  // Group commit (http/hit_batcher.h): returns once the transaction holding the event returned.
-  RAPPORT_ASSIGN_OR_RETURN(AppendResult appended, s.hits.Submit(at.message.workspace_id, std::move(e)));
-  if (appended.outcome == AppendOutcome::kFailed) return appended.error;
-  return {};
-}
-
-tracking::Hit MakeHit(Services& s, const CallContext& call, const Located& at, tracking::HitKind kind,
-                      const std::string& ua, const std::string& ip) {
-  tracking::Hit hit;
-  hit.kind = kind;
-  hit.method = call.request.method;
-  hit.user_agent = ua;
-  hit.ip = ip;
-  if (at.message.state == MessageState::kSent) hit.since_sent = s.clock.Now() - at.message.updated_at;
-  hit.links_in_message = static_cast<int>(at.message.links.size());
-  return hit;
+  s.link_cache.Put(claims->message_key, *message, now);
+  return std::optional<Located>(
+      Located{*claims, std::make_shared<const TrackedMessage>(std::move(message).value())});
 }
 
 const std::string& Agent(const Request& req) {
@@ -116,44 +82,63 @@ const std::string& Agent(const Request& req) {
   return ua ? *ua : kNone;
 }
 
-Result<Response> Open(Services& s, CallContext& call) {
-  RAPPORT_ASSIGN_OR_RETURN(std::optional<Located> at, Locate(s, call, tracking::LinkKind::kOpen));
-  if (!at) return NotFound();
+// The hit's event: verified, located, classified (tracking/machine_classifier.h). `index` is the
+// link's index for a click (checked by the caller), 0 for an open.
+NewEvent HitEvent(Services& s, const CallContext& call, const Located& at, tracking::HitKind kind,
+                  int32_t index) {
+  const TrackedMessage& m = *at.message;
   const std::string& ua = Agent(call.request);
   std::string ip = ClientAddress(s.options.trust_forwarded_for, call.request);
-  tracking::Hit hit = MakeHit(s, call, *at, tracking::HitKind::kOpen, ua, ip);
+  tracking::Hit hit;
+  hit.kind = kind;
+  hit.method = call.request.method;
+  hit.user_agent = ua;
+  hit.ip = ip;
+  if (m.state == MessageState::kSent) hit.since_sent = s.clock.Now() - m.updated_at;
+  hit.links_in_message = static_cast<int>(m.links.size());
+  if (kind == tracking::HitKind::kClick)
+    hit.distinct_links_in_burst = s.bursts.Record(at.claims.message_key, index, s.clock.Now());
   tracking::MachineVerdict verdict = tracking::ClassifyHit(hit, *s.options.tracking.ranges);
-  Status recorded = RecordHit(s, call, *at, tracking::HitKind::kOpen, verdict, ua, ip, 0);
-  if (!recorded.ok()) {
-    if (recorded.error().code == ErrorCode::kNotFound) return NotFound();  // erased meanwhile
-    return recorded.error();
+
+  NewEvent e;
+  e.contact.id = m.contact_id;
+  e.contact.create_contact = false;
+  e.name = kind == tracking::HitKind::kOpen ? "email_opened" : "email_clicked";
+  json::object p;
+  p["message_id"] = m.message_id;
+  if (!m.template_name.empty()) p["template"] = m.template_name;
+  p["class"] = MessageClassName(m.message_class);
+  if (kind == tracking::HitKind::kClick) {
+    p["link_index"] = index;
+    p["url"] = m.links[static_cast<size_t>(index)];
   }
+  p["user_agent"] = ua.substr(0, 512);
+  p["ip"] = tracking::TruncateIp(ip, s.options.tracking.ipv4_prefix, s.options.tracking.ipv6_prefix);
+  p["method"] = call.request.method;
+  p["machine"] = verdict.machine;
+  if (verdict.machine) p["machine_reason"] = verdict.reason;
+  e.properties = std::move(p);
+  return e;
+}
+
+// The link's target, or null when the index is not one of the message's links or the stored
+// target is not a safe http(s) URL (-> 404).
+const std::string* ClickTarget(const Located& at) {
+  int32_t index = at.claims.link_index;
+  if (index < 0 || static_cast<size_t>(index) >= at.message->links.size()) return nullptr;
+  const std::string& target = at.message->links[static_cast<size_t>(index)];
+  return SafeTarget(target) ? &target : nullptr;
+}
+
+Response Pixel(bool head) {
   Response r;
   r.content_type = "image/gif";
-  if (call.request.method != "HEAD") r.body.assign(reinterpret_cast<const char*>(kGif), sizeof(kGif));
+  if (!head) r.body.assign(reinterpret_cast<const char*>(kGif), sizeof(kGif));
   NoStore(r);
   return r;
 }
 
-Result<Response> Click(Services& s, CallContext& call) {
-  RAPPORT_ASSIGN_OR_RETURN(std::optional<Located> at, Locate(s, call, tracking::LinkKind::kClick));
-  if (!at) return NotFound();
-  int32_t index = at->claims.link_index;
-  if (index < 0 || static_cast<size_t>(index) >= at->message.links.size()) return NotFound();
-  const std::string& target = at->message.links[static_cast<size_t>(index)];
-  if (!SafeTarget(target)) return NotFound();
-  const std::string& ua = Agent(call.request);
-  std::string ip = ClientAddress(s.options.trust_forwarded_for, call.request);
-  tracking::Hit hit = MakeHit(s, call, *at, tracking::HitKind::kClick, ua, ip);
-  hit.distinct_links_in_burst = s.bursts.Record(at->claims.message_key, index, s.clock.Now());
-  tracking::MachineVerdict verdict = tracking::ClassifyHit(hit, *s.options.tracking.ranges);
-  Status recorded = RecordHit(s, call, *at, tracking::HitKind::kClick, verdict, ua, ip, index);
-  if (!recorded.ok()) {
-    if (recorded.error().code == ErrorCode::kNotFound) return NotFound();
-    // The person still reaches the link; the lost hit is logged and counted.
-    s.metrics.AddStoreError();
-    spdlog::error("click of message {} not recorded: {}", at->message.message_id, recorded.error().message);
-  }
+Response Redirect(const std::string& target) {
   Response r;
   r.status = 302;
   r.content_type = "";
@@ -162,12 +147,95 @@ Result<Response> Click(Services& s, CallContext& call) {
   return r;
 }
 
+// What a hit answers once its event's transaction returned. `recorded` not OK: kNotFound (the
+// contact was erased or merged away meanwhile) -> 404; another error: the pixel fails (503/500),
+// while the person still reaches the link (the lost click is logged and counted).
+Result<Response> AfterRecord(Services& s, tracking::HitKind kind, bool head, const TrackedMessage& m,
+                             const std::string* target, const Status& recorded) {
+  if (!recorded.ok()) {
+    if (recorded.error().code == ErrorCode::kNotFound) return NotFound();
+    if (kind == tracking::HitKind::kOpen) return recorded.error();
+    s.metrics.AddStoreError();
+    spdlog::error("click of message {} not recorded: {}", m.message_id, recorded.error().message);
+  }
+  return kind == tracking::HitKind::kOpen ? Pixel(head) : Redirect(*target);
+}
+
+Status Recorded(const Result<AppendResult>& appended) {
+  if (!appended.ok()) return appended.error();
+  if (appended->outcome == AppendOutcome::kFailed) return appended->error;
+  return {};
+}
+
+// The handler-thread path: may read the store, and waits for the hit's group commit
+// (http/hit_batcher.h).
+Result<Response> Hit(Services& s, CallContext& call, tracking::HitKind kind) {
+  tracking::LinkKind link_kind =
+      kind == tracking::HitKind::kOpen ? tracking::LinkKind::kOpen : tracking::LinkKind::kClick;
+  RAPPORT_ASSIGN_OR_RETURN(std::optional<Located> at, Locate(s, call, link_kind));
+  if (!at) return NotFound();
+  const std::string* target = nullptr;
+  if (kind == tracking::HitKind::kClick && !(target = ClickTarget(*at))) return NotFound();
+  int32_t index = kind == tracking::HitKind::kClick ? at->claims.link_index : 0;
+  Status recorded = Recorded(s.hits.Submit(at->message->workspace_id, HitEvent(s, call, *at, kind, index)));
+  if (!recorded.ok() && recorded.error().code == ErrorCode::kNotFound)
+    s.link_cache.Drop(at->claims.workspace_id, at->claims.message_key);
+  return AfterRecord(s, kind, call.request.method == "HEAD", *at->message, target, recorded);
+}
+
+// The I/O-thread path (router.h's FastHandler): taken only when the message is in the cache (no
+// store read), it queues the hit to the group commit and answers from the commit's callback, so
+// the answer still goes out only after the hit's event is committed. A token that does not verify
+// is answered at once (404). When the store refuses the event as the contact's (erased or merged
+// since the message was cached), the entry is dropped and the hit goes to the handler-thread
+// path, which looks the message up again.
+bool FastHit(Services& s, CallContext& call, const FastDone& done, tracking::HitKind kind) {
+  tracking::LinkKind link_kind =
+      kind == tracking::HitKind::kOpen ? tracking::LinkKind::kOpen : tracking::LinkKind::kClick;
+  auto claims = s.links.Verify(call.params.at(0).second, link_kind);
+  if (!claims.ok() || claims->message_key == 0) {
+    done(Result<Response>(NotFound()));
+    return true;
+  }
+  auto cached = s.link_cache.Find(claims->workspace_id, claims->message_key, s.clock.Now());
+  if (!cached) return false;  // the handler thread reads the store
+  Located at{*claims, std::move(cached)};
+  const std::string* target = nullptr;
+  if (kind == tracking::HitKind::kClick && !(target = ClickTarget(at))) {
+    done(Result<Response>(NotFound()));
+    return true;
+  }
+  int32_t index = kind == tracking::HitKind::kClick ? at.claims.link_index : 0;
+  NewEvent event = HitEvent(s, call, at, kind, index);
+  bool head = call.request.method == "HEAD";
+  WorkspaceId ws = at.message->workspace_id;
+  s.hits.SubmitAsync(ws, std::move(event),
+                     [&s, kind, head, at = std::move(at), target, done](Result<AppendResult> appended) {
+                       Status recorded = Recorded(appended);
+                       if (!recorded.ok() && recorded.error().code == ErrorCode::kNotFound) {
+                         s.link_cache.Drop(at.claims.workspace_id, at.claims.message_key);
+                         return done(std::nullopt);
+                       }
+                       done(AfterRecord(s, kind, head, *at.message, target, recorded));
+                     });
+  return true;
+}
+
+Result<Response> Open(Services& s, CallContext& call) { return Hit(s, call, tracking::HitKind::kOpen); }
+Result<Response> Click(Services& s, CallContext& call) { return Hit(s, call, tracking::HitKind::kClick); }
+
 Result<Response> View(Services& s, CallContext& call) {
-  RAPPORT_ASSIGN_OR_RETURN(std::optional<Located> at, Locate(s, call, tracking::LinkKind::kView));
-  if (!at || at->message.html.empty()) return NotFound();
+  auto claims = s.links.Verify(call.params.at(0).second, tracking::LinkKind::kView);
+  if (!claims.ok() || claims->message_key == 0) return NotFound();
+  auto html = s.store.tracking().ViewHtml(claims->workspace_id, claims->message_key);
+  if (!html.ok()) {
+    if (html.error().code == ErrorCode::kNotFound) return NotFound();
+    return html.error();
+  }
+  if (html->empty()) return NotFound();
   Response r;
   r.content_type = "text/html; charset=utf-8";
-  r.body = at->message.html;
+  r.body = std::move(html).value();
   NoStore(r);
   // The message's own images may load; nothing may run, and forms go nowhere.
   r.headers.emplace_back("Content-Security-Policy",
@@ -180,8 +248,12 @@ Result<Response> View(Services& s, CallContext& call) {
 
 void AddTrackingRoutes(Router& router, Services& s) {
   for (const char* method : {"GET", "HEAD"}) {
-    router.Add(method, "/o/{token}", Access::kPublic, [&s](CallContext& call) { return Open(s, call); });
-    router.Add(method, "/c/{token}", Access::kPublic, [&s](CallContext& call) { return Click(s, call); });
+    router.Add(
+        method, "/o/{token}", Access::kPublic, [&s](CallContext& call) { return Open(s, call); },
+        [&s](CallContext& call, FastDone done) { return FastHit(s, call, done, tracking::HitKind::kOpen); });
+    router.Add(
+        method, "/c/{token}", Access::kPublic, [&s](CallContext& call) { return Click(s, call); },
+        [&s](CallContext& call, FastDone done) { return FastHit(s, call, done, tracking::HitKind::kClick); });
   }
   router.Add("GET", "/v/{token}", Access::kPublic, [&s](CallContext& call) { return View(s, call); });
 }

@@ -43,6 +43,7 @@ class SqlTrackingStore final : public TrackingStore {
  public:
   explicit SqlTrackingStore(Database& db) : db_(db) {}
   Result<TrackedMessage> FindByKey(WorkspaceId ws, int64_t key) override;
+  Result<std::string> ViewHtml(WorkspaceId ws, int64_t key) override;
 
  private:
   Database& db_;

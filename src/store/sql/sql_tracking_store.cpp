@@ -1,5 +1,6 @@
 // Tracked messages: the row a tracked message's enqueue writes (its key, its links by index, its
-// HTML for the web view) and the lookup the public tracking endpoints make by key.
+// HTML for the web view) and the lookups the public tracking endpoints make by key. The hit path
+// (FindByKey) never reads the HTML: only the web view (ViewHtml) does.
 #include <boost/json.hpp>
 
 #include "store/sql/codec.h"
@@ -27,7 +28,7 @@ Result<TrackedMessage> SqlTrackingStore::FindByKey(WorkspaceId ws, int64_t key) 
     found.reset();
     RAPPORT_TRY(
         s.Exec("SELECT t.message_id, t.workspace_id, m.contact_id, m.template_name, m.lane, m.state, "
-               "m.updated_at, t.links, t.html FROM message_tracking t JOIN outbox_messages m ON m.id = "
+               "m.updated_at, t.links FROM message_tracking t JOIN outbox_messages m ON m.id = "
                "t.message_id WHERE t.message_key = $1 AND t.workspace_id = $2",
                {key, ws}, [&](const Row& r) {
                  TrackedMessage t;
@@ -39,7 +40,6 @@ Result<TrackedMessage> SqlTrackingStore::FindByKey(WorkspaceId ws, int64_t key) 
                  t.state = ParseMessageState(r.Text(5)).value_or(MessageState::kQueued);
                  t.updated_at = FromMicros(r.Int(6));
                  links_text = std::string(r.Text(7));
-                 t.html = std::string(r.Text(8));
                  found = std::move(t);
                }));
     return {};
@@ -53,6 +53,18 @@ Result<TrackedMessage> SqlTrackingStore::FindByKey(WorkspaceId ws, int64_t key) 
     found->links.emplace_back(l.as_string());
   }
   return std::move(*found);
+}
+
+Result<std::string> SqlTrackingStore::ViewHtml(WorkspaceId ws, int64_t key) {
+  std::optional<std::string> html;
+  RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
+    html.reset();
+    RAPPORT_TRY(s.Exec("SELECT html FROM message_tracking WHERE message_key = $1 AND workspace_id = $2",
+                       {key, ws}, [&](const Row& r) { html = std::string(r.Text(0)); }));
+    return {};
+  }));
+  if (!html) return Error::NotFound("no tracked message with this key");
+  return std::move(*html);
 }
 
 }  // namespace rapport::sql
