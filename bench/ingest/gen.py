@@ -3,7 +3,9 @@
 HTTP API (bodies/bodyB.json), and the same rows as SQL scripts for the sqlite3 CLI (one pass over
 the N batches, one transaction per batch; the runner repeats the pass), written two ways:
   sqlite-rows.sql:  two statements per event (INSERT OR IGNORE the contact, INSERT the event
-                    naming it by a subquery), each compiled by the CLI;
+                    naming it by a subquery on its email key, as rapport looks contacts up; the
+                    generated addresses are lower case, so the key is the address), each compiled
+                    by the CLI;
   sqlite-multi.sql: two statements per batch (a multi-row INSERT OR IGNORE of the contacts, and
                     INSERT ... SELECT of the events from a VALUES list joined to them);
   sqlite-bare.sql:  one multi-row INSERT per batch into a bare table without index (the issue's
@@ -47,19 +49,19 @@ with open(os.path.join(out, "sqlite-rows.sql"), "w") as rows, \
         items = [(q(e["email"]), q(json.dumps(e["properties"], separators=(",", ":")))) for e in events]
         rows.write("BEGIN IMMEDIATE;\n")
         for em, props in items:
-            rows.write("INSERT OR IGNORE INTO contacts(workspace_id,email,created_at,updated_at) "
-                       f"VALUES(1,{em},1,1);\n")
+            rows.write("INSERT OR IGNORE INTO contacts(workspace_id,email,email_key,created_at,updated_at) "
+                       f"VALUES(1,{em},{em},1,1);\n")
             rows.write("INSERT INTO events(contact_id,workspace_id,name,properties,occurred_at,received_at) "
-                       f"VALUES((SELECT id FROM contacts WHERE workspace_id=1 AND email={em}),"
+                       f"VALUES((SELECT id FROM contacts WHERE workspace_id=1 AND email_key={em}),"
                        f"1,'page_viewed',{props},1,2);\n")
         rows.write("COMMIT;\n")
         multi.write("BEGIN IMMEDIATE;\n")
-        multi.write("INSERT OR IGNORE INTO contacts(workspace_id,email,created_at,updated_at) VALUES "
-                    + ",".join(f"(1,{em},1,1)" for em, _ in items) + ";\n")
+        multi.write("INSERT OR IGNORE INTO contacts(workspace_id,email,email_key,created_at,updated_at) VALUES "
+                    + ",".join(f"(1,{em},{em},1,1)" for em, _ in items) + ";\n")
         multi.write("INSERT INTO events(contact_id,workspace_id,name,properties,occurred_at,received_at) "
                     "SELECT c.id,1,'page_viewed',v.column2,1,2 FROM (VALUES "
                     + ",".join(f"({em},{props})" for em, props in items)
-                    + ") AS v CROSS JOIN contacts c ON c.workspace_id=1 AND c.email=v.column1;\n")
+                    + ") AS v CROSS JOIN contacts c ON c.workspace_id=1 AND c.email_key=v.column1;\n")
         multi.write("COMMIT;\n")
         bare.write("BEGIN IMMEDIATE;\n")
         bare.write("INSERT INTO bare_events(email,name,properties,occurred_at) VALUES "

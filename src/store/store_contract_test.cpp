@@ -34,17 +34,17 @@ TEST_P(StoreContract, MigrateIsVersionedAndIdempotent) {
   EXPECT_EQ(store_->Backend(), GetParam());
   auto again = store_->Migrate();
   ASSERT_OK(again);
-  EXPECT_EQ(*again, 17);
+  EXPECT_EQ(*again, 18);
   auto v = store_->SchemaVersion();
   ASSERT_OK(v);
-  EXPECT_EQ(*v, 17);
+  EXPECT_EQ(*v, 18);
   EXPECT_TRUE(store_->Ping().ok());
   // A second store on the same database sees the same version and migrates nothing.
   auto other = OpenStore(url_, clock_);
   ASSERT_OK(other);
   auto v2 = (*other)->Migrate();
   ASSERT_OK(v2);
-  EXPECT_EQ(*v2, 17);
+  EXPECT_EQ(*v2, 18);
 }
 
 TEST_P(StoreContract, Templates) {

@@ -1,7 +1,9 @@
 // A timed run of the store's hot paths (not a test; timings are reported, never asserted):
-//   store_perf [sqlite|postgres|import|all] [import_count]   or   store_perf url postgres://...
+//   store_perf [sqlite|postgres|import|import-rows|all] [import_count]   or   store_perf url postgres://...
 // - append: 100 batches x 1,000 events naming 10,000 known contacts by email, one Append each;
-// - import: ContactStore::Import of N new contacts (default 1,000,000) into SQLite.
+// - import: ContactStore::Import of N new contacts (default 1,000,000; each with an email, an
+//   external_id and three attributes) into SQLite; import-rows: the same through the row path
+//   (every row upserted on its own, sql_contact_import.cpp), the set path's reference.
 // PostgreSQL runs on a throwaway server started here (tests/pg/pg_fixture.h).
 #include <time.h>
 
@@ -13,6 +15,8 @@
 
 #include "../../tests/pg/pg_fixture.h"
 #include "store/open.h"
+#include "store/sql/sql_contact_import.h"
+#include "store/sql/sql_store.h"
 
 namespace rapport {
 namespace {
@@ -79,14 +83,16 @@ bool RunAppend(const std::string& label, const std::string& url) {
   return *s.events().Count(ws) - before == kBatches * kPerBatch;
 }
 
-bool RunImport(const std::string& path, size_t count) {
+bool RunImport(const std::string& path, size_t count, bool rows_only) {
   auto store = OpenStore("sqlite:" + path);
   if (!store.ok() || !(*store)->Migrate().ok()) return false;
   Store& s = **store;
+  if (rows_only) dynamic_cast<sql::SqlContactStore&>(s.contacts()).SetSetBasedImport(false);
   WorkspaceId ws = s.workspaces().Create("import")->id;
   std::vector<ContactInput> rows(count);
   for (size_t i = 0; i < count; ++i) {
     rows[i].email = "person" + std::to_string(i) + "@example.org";
+    rows[i].external_id = "ext-" + std::to_string(i);
     rows[i].attributes =
         json::object{{"first_name", "Ada"}, {"plan", i % 3 ? "free" : "pro"}, {"score", i % 100}};
   }
@@ -95,8 +101,12 @@ bool RunImport(const std::string& path, size_t count) {
   auto start = Clock_::now();
   Status st = s.contacts().Import(ws, rows, [&](size_t, const Result<UpsertResult>& r) { ok += r.ok(); });
   double secs = Seconds(start);
-  std::printf("sqlite   import: %zu contacts in %.2f s = %.0f contacts/s (%zu ok; process CPU %.2f s)\n",
-              count, secs, count / secs, ok, CpuSeconds() - cpu_start);
+  std::printf(
+      "sqlite   import%s: %zu contacts in %.2f s = %.0f contacts/s (%zu ok, %lld by the set path; process "
+      "CPU "
+      "%.2f s)\n",
+      rows_only ? " (row path)" : "", count, secs, count / secs, ok,
+      static_cast<long long>(sql::ContactsImportedBySetPath()), CpuSeconds() - cpu_start);
   return st.ok() && ok == count;
 }
 
@@ -105,7 +115,7 @@ bool RunImport(const std::string& path, size_t count) {
 
 int main(int argc, char** argv) {
   std::string what = argc > 1 ? argv[1] : "all";
-  size_t import_count = (argc > 2 && what == "import") ? std::stoul(argv[2]) : 1000000;
+  size_t import_count = (argc > 2 && what.starts_with("import")) ? std::stoul(argv[2]) : 1000000;
   auto dir = std::filesystem::temp_directory_path() / ("rapport-perf-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   bool ok = true;
@@ -122,7 +132,10 @@ int main(int argc, char** argv) {
       ok &= rapport::RunAppend("postgres", pg->Url("perf"));
     }
   }
-  if (what == "import" || what == "all") ok &= rapport::RunImport((dir / "import.db").string(), import_count);
+  if (what == "import" || what == "all")
+    ok &= rapport::RunImport((dir / "import.db").string(), import_count, /*rows_only=*/false);
+  if (what == "import-rows")
+    ok &= rapport::RunImport((dir / "import.db").string(), import_count, /*rows_only=*/true);
   std::filesystem::remove_all(dir);
   return ok ? 0 : 1;
 }

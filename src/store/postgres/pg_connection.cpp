@@ -73,12 +73,16 @@ int ResultFormatFor(const PGresult* description) {
   return bytea ? 1 : 0;
 }
 
-// Constraint names end in "__<field>" (contacts_uq__email): the field a conflict is about.
+// Constraint names end in "__<field>" (contacts_uq__external_id): the field a conflict is about.
+// The email's identity key (contacts_uq__email_key) is the address's: the field is "email".
 std::string FieldOfConstraint(const char* name) {
   if (name == nullptr) return {};
   std::string_view n(name);
   size_t at = n.rfind("__");
-  return at == std::string_view::npos ? std::string() : std::string(n.substr(at + 2));
+  if (at == std::string_view::npos) return {};
+  std::string_view field = n.substr(at + 2);
+  if (field == "email_key") return "email";
+  return std::string(field);
 }
 
 }  // namespace

@@ -396,59 +396,7 @@ Result<Page<Contact>> SqlContactStore::List(WorkspaceId ws, const ContactQuery& 
   return page;
 }
 
-Status SqlContactStore::Import(WorkspaceId ws, const std::vector<ContactInput>& inputs,
-                               const std::function<void(size_t, const Result<UpsertResult>&)>& on_result) {
-  std::vector<ContactInput> valid(std::min(inputs.size(), kImportBatch));
-  std::vector<std::optional<Error>> invalid;
-  std::vector<std::optional<Result<UpsertResult>>> results;
-  for (size_t start = 0; start < inputs.size(); start += kImportBatch) {
-    size_t n = std::min(kImportBatch, inputs.size() - start);
-    invalid.assign(n, std::nullopt);
-    for (size_t i = 0; i < n; ++i) {
-      valid[i] = inputs[start + i];
-      Status st = ValidateContactInput(valid[i]);
-      if (!st.ok()) invalid[i] = st.error();
-    }
-    Timestamp now = clock_.Now();
-    RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
-      results.assign(n, std::nullopt);
-      std::vector<ChangeEvent> changes;
-      // SQLite has one writer: a workspace without tombstones now has none until this batch
-      // commits, so no row of it needs the per-address erasure check (a keyed hash and a lookup
-      // per row, 15% of an import). PostgreSQL's writers run side by side: checked per row there.
-      bool no_tombstones = false;
-      if (!s.pg()) {
-        no_tombstones = true;
-        RAPPORT_TRY(
-            s.Exec("SELECT 1 FROM contacts WHERE workspace_id = $1 AND email_hash IS NOT NULL LIMIT 1", {ws},
-                   [&](const Row&) { no_tombstones = false; }));
-      }
-      for (size_t i = 0; i < n; ++i) {
-        if (invalid[i]) continue;
-        // PostgreSQL aborts a transaction at its first error: each row gets a savepoint there.
-        if (s.pg()) RAPPORT_TRY(s.Exec("SAVEPOINT import_row", {}));
-        size_t recorded = changes.size();
-        Result<UpsertResult> r =
-            UpsertContactIn(s, ws, valid[i], now, changes, erasure_, kImportChangeNames, no_tombstones);
-        if (!r.ok()) changes.resize(recorded);  // a refused row changed nothing
-        if (!r.ok() && r.error().code == ErrorCode::kUnavailable) return r.error();
-        if (s.pg()) {
-          RAPPORT_TRY(
-              s.Exec(r.ok() ? "RELEASE SAVEPOINT import_row" : "ROLLBACK TO SAVEPOINT import_row", {}));
-        }
-        results[i] = std::move(r);
-      }
-      return InsertChangeEvents(s, changes, now);
-    }));
-    for (size_t i = 0; i < n; ++i) {
-      if (invalid[i])
-        on_result(start + i, Result<UpsertResult>(*invalid[i]));
-      else
-        on_result(start + i, *results[i]);
-    }
-  }
-  return {};
-}
+// SqlContactStore::Import: sql_contact_import.cpp.
 
 Status SqlContactStore::ForEach(WorkspaceId ws, const std::function<bool(const Contact&)>& fn) {
   const std::string& sql = ChunkSql();

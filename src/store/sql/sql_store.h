@@ -92,11 +92,16 @@ class SqlContactStore final : public ContactStore {
 
   // How many inputs Import upserts per transaction.
   static constexpr size_t kImportBatch = 5000;
+  // Import writes a chunk's new contacts set-based where it can (sql_contact_import.cpp); off,
+  // every row takes the row path (the reference the differential test compares with). Set it
+  // before any Import; not synchronized.
+  void SetSetBasedImport(bool on) { set_based_import_ = on; }
 
  private:
   Database& db_;
   const Clock& clock_;
   const ErasureKey& erasure_;
+  bool set_based_import_ = true;
 };
 
 // Contact operations inside a caller's transaction (shared by the contact and event facets).

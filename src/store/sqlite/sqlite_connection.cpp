@@ -26,11 +26,14 @@ class StatementRow final : public sql::Row {
   sqlite3_stmt* stmt_;
 };
 
-// "UNIQUE constraint failed: contacts.workspace_id, contacts.email" -> "email".
+// "UNIQUE constraint failed: contacts.workspace_id, contacts.email_key" -> "email" (the identity
+// key is the address's, so a conflict on it is about the email the caller gave).
 std::string ConflictField(std::string_view message) {
   size_t dot = message.rfind('.');
   if (dot == std::string_view::npos) return {};
-  return std::string(message.substr(dot + 1));
+  std::string_view field = message.substr(dot + 1);
+  if (field == "email_key") return "email";
+  return std::string(field);
 }
 
 }  // namespace

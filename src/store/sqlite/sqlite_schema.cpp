@@ -656,6 +656,48 @@ CREATE TABLE campaign_recipients (
 CREATE INDEX campaign_recipients_due ON campaign_recipients (occurrence_id, due_at, contact_id) WHERE status = 'pending';
 )sql";
 
+// v18: fewer index writes per contact (issue 14 item 8: import and ingest). UNIQUE (workspace_id,
+// email) is dropped: contacts_email_key (v6) already keeps one contact per address in any letter
+// case, every write sets the key with the address, and no query reads by the raw address (lookups
+// go by email_key). UNIQUE (workspace_id, external_id) becomes a partial index over the rows that
+// have one, so a contact without an external_id writes no entry there; `external_id = ?` and
+// `external_id IN (...)` still use it (they imply IS NOT NULL). SQLite drops a table constraint only
+// by rebuilding the table: the rows keep their ids, and the AUTOINCREMENT high-water mark is carried
+// over so an id given before (even of a row gone since) never comes back.
+constexpr const char* kV18 = R"sql(
+CREATE TABLE contacts_v18 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  workspace_id INTEGER NOT NULL REFERENCES workspaces (id),
+  email TEXT,
+  email_hash TEXT,
+  external_id TEXT,
+  status TEXT NOT NULL DEFAULT 'active'
+    CHECK (status IN ('active', 'unsubscribed', 'bounced', 'complained', 'erased')),
+  attributes TEXT NOT NULL DEFAULT '{}',
+  timezone TEXT NOT NULL DEFAULT '',
+  locale TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  email_key TEXT,
+  CHECK (status = 'erased' OR email IS NOT NULL OR external_id IS NOT NULL)
+);
+INSERT INTO contacts_v18 (id, workspace_id, email, email_hash, external_id, status, attributes, timezone,
+                          locale, created_at, updated_at, email_key)
+  SELECT id, workspace_id, email, email_hash, external_id, status, attributes, timezone, locale, created_at,
+         updated_at, email_key FROM contacts ORDER BY id;
+INSERT INTO sqlite_sequence (name, seq)
+  SELECT 'contacts_v18', 0 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'contacts_v18');
+UPDATE sqlite_sequence SET seq = (
+    SELECT MAX(seq) FROM sqlite_sequence WHERE name IN ('contacts', 'contacts_v18'))
+  WHERE name = 'contacts_v18';
+DROP TABLE contacts;
+ALTER TABLE contacts_v18 RENAME TO contacts;
+CREATE INDEX contacts_email_hash ON contacts (workspace_id, email_hash) WHERE email_hash IS NOT NULL;
+CREATE UNIQUE INDEX contacts_email_key ON contacts (workspace_id, email_key);
+CREATE UNIQUE INDEX contacts_external_id ON contacts (workspace_id, external_id) WHERE external_id IS NOT NULL;
+CREATE INDEX contacts_live ON contacts (workspace_id, id) WHERE status <> 'erased';
+)sql";
+
 }  // namespace
 
 std::vector<sql::Migration> SqliteMigrations() {
@@ -675,7 +717,8 @@ std::vector<sql::Migration> SqliteMigrations() {
           {14, "journeys", kV14},
           {15, "sender identities", kV15},
           {16, "the frequency governor", kV16},
-          {17, "campaigns", kV17}};
+          {17, "campaigns", kV17},
+          {18, "fewer contact indexes", kV18, /*foreign_keys_off=*/true}};
 }
 
 }  // namespace rapport::sqlite
