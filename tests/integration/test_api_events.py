@@ -43,11 +43,12 @@ def test_batch_keeps_good_items_and_reports_bad_ones_by_index(api):
     c = api.get("/api/v1/contacts?email=shopper@example.com").json()["data"][0]
     names = [e["name"] for e in api.get(f"/api/v1/contacts/{c['id']}/events").json()["data"]]
     # The batch wrote these three, once each; engines may append their own after it (the analytics
-    # consumer's lifecycle_changed and its contact.updated for the first order).
+    # consumer's lifecycle_changed, clv_changed and engagement_changed, each with its
+    # contact.updated, for the first order).
     written = sorted(n for n in names if n in ("contact.created", "order_placed", "viewed_product"))
     assert written == ["contact.created", "order_placed", "viewed_product"]
     assert set(names) <= {"contact.created", "order_placed", "viewed_product", "lifecycle_changed",
-                          "contact.updated"}, names
+                          "clv_changed", "engagement_changed", "contact.updated"}, names
 
 
 def test_timeline_is_newest_first_and_paginates(api):
