@@ -198,6 +198,8 @@ Status Serve(const ServeOptions& o) {
   send::SendService journey_sender(*store, clock, *server_options.link_signer,
                                    send::SendOptions{server_options.sender, server_options.public_url,
                                                      server_options.on_queued, dkim_domains});
+  // Send-time optimization from the analytics consumer, for campaigns and wait_best_time steps.
+  analytics::SendTimeOptimizer send_time(*store, reports);
   SendServiceMailer journey_mailer(*store, journey_sender, clock);
   SegmentServiceMembership journey_segments(segments);
   HttpWebhookClient journey_webhooks;
@@ -206,7 +208,8 @@ Status Serve(const ServeOptions& o) {
   journey_options.on_error = [](const Error& e) { spdlog::warn("journeys: {} (retried)", e.message); };
   automation::JourneyService journeys(
       *store, clock, *step_registry,
-      automation::JourneyPorts{&journey_mailer, &journey_segments, &journey_webhooks}, journey_options);
+      automation::JourneyPorts{&journey_mailer, &journey_segments, &journey_webhooks, &send_time},
+      journey_options);
   RAPPORT_TRY(journeys.Start());
   server_options.journeys = &journeys;
 
@@ -214,7 +217,6 @@ Status Serve(const ServeOptions& o) {
   // the journeys' send service (bulk path); send-time optimization from the analytics consumer.
   SendServiceCampaignMailer campaign_mailer(*store, journey_sender);
   SegmentAudience campaign_audience(segments);
-  analytics::SendTimeOptimizer send_time(*store, reports);
   campaign::CampaignServiceOptions campaign_options;
   campaign_options.owner = delivery->node_id + "/campaigns";  // stable: a restart takes its leases back
   campaign_options.goal_event = config.analytics.goal_event;

@@ -39,6 +39,9 @@ class ProbeEnv final : public JourneyEnv {
   Status UpdateContact(WorkspaceId ws, ContactId contact, const boost::json::object& attributes,
                        const std::map<std::string, bool>& topics) override;
   WebhookReply PostWebhook(const WebhookAsk& ask) override;
+  Result<Timestamp> BestSendTime(WorkspaceId ws, ContactId contact, Timestamp from, Timestamp to) override {
+    return real_.BestSendTime(ws, contact, from, to);
+  }
 
  private:
   JourneyEnv& real_;
@@ -65,6 +68,9 @@ class PrefetchedEnv final : public JourneyEnv {
     return real_.UpdateContact(ws, contact, attributes, topics);
   }
   WebhookReply PostWebhook(const WebhookAsk& ask) override { return real_.PostWebhook(ask); }
+  Result<Timestamp> BestSendTime(WorkspaceId ws, ContactId contact, Timestamp from, Timestamp to) override {
+    return real_.BestSendTime(ws, contact, from, to);
+  }
 
  private:
   JourneyEnv& real_;

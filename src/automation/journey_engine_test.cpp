@@ -40,6 +40,11 @@ class RecordingEnv final : public JourneyEnv {
     for (const auto& [k, v] : a) attributes[k] = v;
     return {};
   }
+  // The best moment: `best_offset` into the window (clamped to it), as an advisor would answer.
+  Result<Timestamp> BestSendTime(WorkspaceId, ContactId, Timestamp from, Timestamp to) override {
+    windows.emplace_back(from, to);
+    return std::min(from + best_offset, to);
+  }
   WebhookReply PostWebhook(const WebhookAsk& ask) override {
     hooks.push_back(ask);
     int status = statuses.empty() ? 200 : statuses.front();
@@ -54,6 +59,8 @@ class RecordingEnv final : public JourneyEnv {
   std::string in_segment;
   Engagement engagement;
   bool refuse = false;
+  Micros best_offset = std::chrono::hours(7);
+  std::vector<std::pair<Timestamp, Timestamp>> windows;
 };
 
 class EngineTest : public ::testing::Test {
@@ -95,6 +102,37 @@ TEST_F(EngineTest, WaitsThenSendsWithAKeyPerRunStepAndVisit) {
   EXPECT_EQ(env_.sent[0].idempotency_key, "journey:77:s:1");
   EXPECT_EQ(r->messages.at(0).second, "subject of hello");
   EXPECT_EQ(r->entered, std::vector<std::string>{"s"});
+}
+
+// wait_best_time holds the run until the contact's best hour in its window (send-time
+// optimization), then the send goes; the window is checked (1h..7d).
+TEST_F(EngineTest, AWaitForTheBestTimeSendsAtTheContactsBestHourInTheWindow) {
+  JourneyDef def = Def(R"({"name":"j","trigger":{"type":"api"},"steps":[
+      {"id":"w","kind":"wait_best_time","within":"12h","next":"s"},
+      {"id":"s","kind":"send","template":"hello","class":"marketing"}]})");
+  JourneyRun run = Start(def);
+  auto r = Advance(def, run, now_, env_);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(run.state, RunState::kWaiting);
+  EXPECT_EQ(*r->timer, now_ + std::chrono::hours(7));
+  ASSERT_EQ(env_.windows.size(), 1u);
+  EXPECT_EQ(env_.windows[0], std::make_pair(now_, now_ + std::chrono::hours(12)));
+  EXPECT_TRUE(env_.sent.empty());
+  r = Advance(def, run, now_ + std::chrono::hours(7), env_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(run.state, RunState::kCompleted);
+  EXPECT_EQ(env_.sent.size(), 1u);
+  // No window given: 24 hours.
+  JourneyDef day = Def(R"({"name":"j","trigger":{"type":"api"},"steps":[
+      {"id":"w","kind":"wait_best_time","next":"s"},{"id":"s","kind":"exit"}]})");
+  JourneyRun run2 = Start(day);
+  ASSERT_TRUE(Advance(day, run2, now_, env_).ok());
+  EXPECT_EQ(env_.windows.back().second, now_ + std::chrono::hours(24));
+  auto bad = ParseJourney(std::string_view(R"({"name":"j","trigger":{"type":"api"},"steps":[
+      {"id":"w","kind":"wait_best_time","within":"30m","next":"s"},{"id":"s","kind":"exit"}]})"),
+                          registry_);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().field, "steps[0].within");
 }
 
 TEST_F(EngineTest, AWaitForAnEventTakesTheMatchOrTheTimeout) {

@@ -111,6 +111,9 @@ class JourneyEnv {
   virtual Status UpdateContact(WorkspaceId ws, ContactId contact, const boost::json::object& attributes,
                                const std::map<std::string, bool>& topics) = 0;
   virtual WebhookReply PostWebhook(const WebhookAsk& ask) = 0;
+  // The contact's best moment to get mail in [from, to) (send-time optimization, core/send_time.h);
+  // `from` when no advisor runs in this process, as a campaign's "sto" schedule does.
+  virtual Result<Timestamp> BestSendTime(WorkspaceId ws, ContactId contact, Timestamp from, Timestamp to) = 0;
 };
 
 }  // namespace rapport::automation

@@ -39,6 +39,7 @@
 #include "automation/journey_simulator.h"
 #include "automation/step_registry.h"
 #include "core/clock.h"
+#include "core/send_time.h"
 #include "core/store.h"
 
 namespace rapport::automation {
@@ -47,6 +48,8 @@ struct JourneyPorts {
   Mailer* mailer = nullptr;               // required to send
   SegmentMembership* segments = nullptr;  // null: segment rules answer kUnavailable
   WebhookClient* webhooks = nullptr;      // null: webhooks fail
+  // Send-time optimization for wait_best_time; null: the window's start.
+  const SendTimeAdvisor* send_time = nullptr;
 };
 
 struct JourneyServiceOptions {

@@ -39,6 +39,9 @@ class SimEnv final : public JourneyEnv {
     return {};
   }
   WebhookReply PostWebhook(const WebhookAsk&) override { return WebhookReply{200, ""}; }
+  Result<Timestamp> BestSendTime(WorkspaceId ws, ContactId c, Timestamp from, Timestamp to) override {
+    return real_.BestSendTime(ws, c, from, to);
+  }
 
  private:
   JourneyEnv& real_;

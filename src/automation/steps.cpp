@@ -187,6 +187,39 @@ class WaitUntilStep final : public StepKind {
   }
 };
 
+// Holds the run until the contact's best hour for mail (send-time optimization: the advisor's
+// choice from the contact's own opens and clicks, shrunk towards the workspace's pattern) within
+// `within` (default 24h, 1h..7d), so the next step's send lands when the contact reads mail.
+class WaitBestTimeStep final : public StepKind {
+ public:
+  std::string_view name() const override { return "wait_best_time"; }
+  bool Waits() const override { return true; }
+  Status Validate(const object& c) const override {
+    RAPPORT_TRY(Keys(c, {"within", "next"}));
+    RAPPORT_TRY(Within(c));
+    return TargetField(c, "next");
+  }
+  Result<StepOutcome> Run(StepContext& c) const override {
+    if (c.resumed) return StepOutcome::Next(Str(c.step.config, "next"));
+    RAPPORT_ASSIGN_OR_RETURN(Micros within, Within(c.step.config));
+    RAPPORT_ASSIGN_OR_RETURN(Timestamp t,
+                             c.env.BestSendTime(c.run.workspace_id, c.run.contact_id, c.now, c.now + within));
+    if (t < c.now) t = c.now;
+    c.detail["until"] = FormatTimestamp(t);
+    return StepOutcome::WaitUntil(t);
+  }
+
+ private:
+  static Result<Micros> Within(const object& c) {
+    const value* w = c.if_contains("within");
+    if (!w) return Micros(std::chrono::hours(24));
+    RAPPORT_ASSIGN_OR_RETURN(Micros d, ParseDuration(*w, "within"));
+    if (d < std::chrono::hours(1) || d > std::chrono::hours(24 * 7))
+      return Error::Invalid("within", "the window is 1h to 7d");
+    return d;
+  }
+};
+
 class WaitForEventStep final : public StepKind {
  public:
   std::string_view name() const override { return "wait_for_event"; }
@@ -485,6 +518,7 @@ Status RegisterBuiltinSteps(StepRegistry& registry) {
   RAPPORT_TRY(registry.Register(std::make_unique<SendStep>()));
   RAPPORT_TRY(registry.Register(std::make_unique<WaitStep>()));
   RAPPORT_TRY(registry.Register(std::make_unique<WaitUntilStep>()));
+  RAPPORT_TRY(registry.Register(std::make_unique<WaitBestTimeStep>()));
   RAPPORT_TRY(registry.Register(std::make_unique<WaitForEventStep>()));
   RAPPORT_TRY(registry.Register(std::make_unique<BranchStep>()));
   RAPPORT_TRY(registry.Register(std::make_unique<SplitStep>()));

@@ -2,6 +2,7 @@
 //   send            a template to the contact through the one send service
 //   wait            a duration
 //   wait_until      a local time of day (and weekdays) in the contact's timezone
+//   wait_best_time  the contact's best hour for mail within a window (send-time optimization)
 //   wait_for_event  an event (matching the entry event on a property) or a timeout
 //   branch          on a segment, the previous message opened/clicked, entry event properties or
 //                   contact attributes

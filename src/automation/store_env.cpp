@@ -76,6 +76,12 @@ class StoreEnv final : public JourneyEnv {
     return {};
   }
 
+  Result<Timestamp> BestSendTime(WorkspaceId ws, ContactId contact, Timestamp from, Timestamp to) override {
+    if (!ports_.send_time) return from;
+    RAPPORT_ASSIGN_OR_RETURN(SendTimeChoice best, ports_.send_time->BestTime(ws, contact, from, to));
+    return best.at;
+  }
+
   WebhookReply PostWebhook(const WebhookAsk& ask) override {
     if (!ports_.webhooks) return WebhookReply{0, "no webhook client in this process"};
     return ports_.webhooks->Post(ask);
