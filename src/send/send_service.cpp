@@ -518,7 +518,7 @@ Result<std::vector<Result<SendOutcome>>> SendService::SendBulk(WorkspaceId ws, c
   if (bulk.subject_override || bulk.preheader_override) {
     if (bulk.subject_override) tpl.subject = *bulk.subject_override;
     if (bulk.preheader_override) tpl.preheader = *bulk.preheader_override;
-    RAPPORT_ASSIGN_OR_RETURN(compiled, compose::CompiledTemplate::Compile(tpl));
+    RAPPORT_ASSIGN_OR_RETURN(compiled, templates_.CompiledVariant(tpl));
   } else {
     RAPPORT_ASSIGN_OR_RETURN(compiled, templates_.Compiled(tpl));
   }

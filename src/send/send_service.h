@@ -91,7 +91,7 @@ struct BulkSend {
   std::optional<int64_t> sender_id;  // as SendRequest::sender_id
   Governance governance;             // marketing mail only
   // Liquid sources that replace the template's subject / preheader for this send (a campaign's
-  // A/B variant); compiled once per call, not cached.
+  // A/B variant); compiled once per template version and variant (TemplateCache::CompiledVariant).
   std::optional<std::string> subject_override;
   std::optional<std::string> preheader_override;
   // The From display name for this send (a campaign's "from name" variant), over the sender's.
