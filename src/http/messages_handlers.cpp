@@ -72,28 +72,25 @@ json::object EncodeAttempt(const DeliveryAttempt& a) {
   return o;
 }
 
-// The Idempotency-Key header, checked for shape (the send service checks its length too).
+// An idempotency key checked for shape (the send service checks its length too); `field` names it
+// in errors: the Idempotency-Key header, or a batch item's "idempotency_key".
+Result<std::optional<std::string>> CheckedIdempotencyKey(std::string_view key, const std::string& field) {
+  if (key.empty() || key.size() > send::kMaxIdempotencyKeyBytes)
+    return Error::Invalid(field, field + " is 1 to 255 characters");
+  for (unsigned char c : key)
+    if (c < 0x21 || c > 0x7e) return Error::Invalid(field, field + " is printable ASCII without spaces");
+  return std::optional<std::string>(std::string(key));
+}
+
 Result<std::optional<std::string>> IdempotencyKey(const Request& req) {
   const std::string* key = req.Header("idempotency-key");
   if (!key) return std::optional<std::string>();
-  if (key->empty() || key->size() > send::kMaxIdempotencyKeyBytes)
-    return Error::Invalid("Idempotency-Key", "Idempotency-Key is 1 to 255 characters");
-  for (unsigned char c : *key)
-    if (c < 0x21 || c > 0x7e)
-      return Error::Invalid("Idempotency-Key", "Idempotency-Key is printable ASCII without spaces");
-  return std::optional<std::string>(*key);
+  return CheckedIdempotencyKey(*key, "Idempotency-Key");
 }
 
-// The same key check for a batch item's "idempotency_key" member.
 Result<std::optional<std::string>> ItemIdempotencyKey(const json::value& v) {
   if (!v.is_string()) return Error::Invalid("idempotency_key", "idempotency_key must be a string");
-  const json::string& key = v.get_string();
-  if (key.empty() || key.size() > send::kMaxIdempotencyKeyBytes)
-    return Error::Invalid("idempotency_key", "idempotency_key is 1 to 255 characters");
-  for (unsigned char c : key)
-    if (c < 0x21 || c > 0x7e)
-      return Error::Invalid("idempotency_key", "idempotency_key is printable ASCII without spaces");
-  return std::optional<std::string>(std::string(key));
+  return CheckedIdempotencyKey(v.get_string(), "idempotency_key");
 }
 
 // A "from" given as an address names one of the workspace's senders.

@@ -82,12 +82,6 @@ MessageGovernance Record(const Governance& g) {
   return out;
 }
 
-// An error of one message that the store finds before it writes anything (an unknown or erased
-// contact): that message fails, the others of a batch go on (OutboxStore::EnqueueBatch).
-bool IsItemError(const Error& e) {
-  return e.code == ErrorCode::kNotFound || (e.code == ErrorCode::kConflict && e.field == "contact_id");
-}
-
 }  // namespace
 
 Result<campaign::GovernorPolicy> SendService::Policy(WorkspaceId ws) {
@@ -463,23 +457,19 @@ Result<std::vector<Result<SendOutcome>>> SendService::SendMany(WorkspaceId ws,
                            recent[p.contact.id], p.message));
   }
 
+  // One transaction; an unknown or erased contact fails only its own message (EnqueueBatch).
   std::vector<Result<EnqueueResult>> queued;
-  if (ready.size() == 1) {
-    queued.push_back(store_.outbox().Enqueue(ready.front().message));
-    if (!queued.front().ok() && !IsItemError(queued.front().error())) return queued.front().error();
+  std::vector<OutboxMessage> batch;
+  batch.reserve(ready.size());
+  for (Prepared& p : ready) batch.push_back(std::move(p.message));
+  auto all = store_.outbox().EnqueueBatch(batch);
+  if (all.ok()) {
+    queued = std::move(all).value();
+  } else if (all.error().code == ErrorCode::kConflict) {
+    // A concurrent writer took one of the keys meanwhile: one by one, each answers as its replay.
+    for (const OutboxMessage& m : batch) queued.push_back(store_.outbox().Enqueue(m));
   } else {
-    std::vector<OutboxMessage> batch;
-    batch.reserve(ready.size());
-    for (Prepared& p : ready) batch.push_back(std::move(p.message));
-    auto all = store_.outbox().EnqueueBatch(batch);
-    if (all.ok()) {
-      queued = std::move(all).value();
-    } else if (all.error().code == ErrorCode::kConflict) {
-      // A concurrent writer took one of the keys meanwhile: one by one, each answers as its replay.
-      for (const OutboxMessage& m : batch) queued.push_back(store_.outbox().Enqueue(m));
-    } else {
-      return all.error();
-    }
+    return all.error();
   }
   if (governed.owns_lock()) governed.unlock();
 
