@@ -111,4 +111,10 @@ Result<std::vector<ContactId>> SegmentAudience::Resolve(WorkspaceId ws, const ca
   return ids;
 }
 
+Status SegmentOutcomes::ForEachContact(WorkspaceId ws, const std::string& event, const std::string& property,
+                                       Timestamp from, Timestamp to,
+                                       const std::function<void(ContactId, int64_t, double)>& fn) {
+  return segments_.ForEachEventTotals(ws, event, property, ToMicros(from), ToMicros(to), fn);
+}
+
 }  // namespace rapport::app

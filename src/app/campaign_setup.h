@@ -38,4 +38,16 @@ class SegmentAudience final : public campaign::AudienceSource {
   segment::SegmentService& segments_;
 };
 
+// Each contact's goal events over a period, from the segment service's profile index (a scan of
+// the index, never a database query).
+class SegmentOutcomes final : public campaign::OutcomeSource {
+ public:
+  explicit SegmentOutcomes(segment::SegmentService& segments) : segments_(segments) {}
+  Status ForEachContact(WorkspaceId ws, const std::string& event, const std::string& property, Timestamp from,
+                        Timestamp to, const std::function<void(ContactId, int64_t, double)>& fn) override;
+
+ private:
+  segment::SegmentService& segments_;
+};
+
 }  // namespace rapport::app

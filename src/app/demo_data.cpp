@@ -8,6 +8,7 @@
 
 #include "app/app_context.h"
 #include "campaign/campaign_model.h"
+#include "campaign/governor.h"
 #include "http/api_key.h"
 #include "send/signup.h"
 
@@ -248,7 +249,7 @@ Result<DemoResult> SeedDemoWorkspace(Store& store, Timestamp now, uint64_t seed)
       double amount = p.price * cart["quantity"].to_number<double>();
       json::object order;
       order["order_id"] = fmt::format("ord_{}", ++order_number);
-      order["amount"] = amount;
+      order["total"] = amount;  // the analytics' default revenue property
       order["currency"] = "USD";
       order["items"] = json::array{json::object{{"product_id", p.id}, {"quantity", cart["quantity"]}}};
       add_event(c, "order_placed", std::move(order), t + 420'000'000);
@@ -320,6 +321,12 @@ Result<DemoResult> SeedDemoWorkspace(Store& store, Timestamp now, uint64_t seed)
   RAPPORT_TRY(store.senders().Create(orders));
   // The double opt-in confirmation mail (English and French), as POST /api/v1/subscribe sends it.
   RAPPORT_TRY(store.templates().Create(send::DefaultConfirmationTemplate(ws.id, "confirm-subscription")));
+
+  // A 5% global holdout (docs/governor.md): those contacts get no marketing mail at all, and
+  // GET /api/v1/reports/holdout measures the whole programme against them. The caps stay off.
+  campaign::GovernorPolicy policy = campaign::DefaultPolicy();
+  policy.global_holdout = 0.05;
+  RAPPORT_TRY(store.governor().SetPolicy(ws.id, json::serialize(campaign::PolicyToJson(policy))));
 
   // The weekly newsletter campaign (docs/campaigns.md): every Thursday at 10:00 in each contact's
   // own timezone, to the newsletter's subscribers, with an A/B subject test on 20% of them (the

@@ -217,13 +217,15 @@ Status Serve(const ServeOptions& o) {
   // the journeys' send service (bulk path); send-time optimization from the analytics consumer.
   SendServiceCampaignMailer campaign_mailer(*store, journey_sender);
   SegmentAudience campaign_audience(segments);
+  SegmentOutcomes campaign_outcomes(segments);
   campaign::CampaignServiceOptions campaign_options;
   campaign_options.owner = delivery->node_id + "/campaigns";  // stable: a restart takes its leases back
   campaign_options.goal_event = config.analytics.goal_event;
   campaign_options.revenue_property = config.analytics.revenue_property;
   campaign_options.on_error = [](const Error& e) { spdlog::warn("campaigns: {} (retried)", e.message); };
   campaign::CampaignService campaigns(
-      *store, clock, campaign::CampaignPorts{&campaign_mailer, &campaign_audience, &send_time},
+      *store, clock,
+      campaign::CampaignPorts{&campaign_mailer, &campaign_audience, &send_time, &campaign_outcomes},
       campaign_options);
   RAPPORT_TRY(campaigns.Start());
   server_options.campaigns = &campaigns;

@@ -2,13 +2,17 @@
 // portion), the rest (sent the winner or the fallback) and the holdout, each with what its mail
 // did (campaign_outcomes.h); the experiment's probabilities and sample-ratio check (campaign::Decide
 // on the test portion as of now, beside the stored decision); the lift of the treated against the
-// holdout with its 95% interval (ConversionLift, RevenueLift).
+// holdout with its 95% interval (ConversionLift, RevenueLift). CampaignService::ProgrammeReport: the
+// global holdout against the rest of the workspace over a period, from the OutcomeSource.
 #include <fmt/format.h>
+
+#include <date/date.h>
 
 #include <map>
 
 #include "campaign/campaign_outcomes.h"
 #include "campaign/campaign_service.h"
+#include "campaign/governor.h"
 
 namespace rapport::campaign {
 
@@ -45,6 +49,10 @@ json::object LiftJson(const Lift& l) {
                       {"low", l.low},
                       {"high", l.high},
                       {"probability_positive", l.probability_positive}};
+}
+
+std::string_view VerdictName(Verdict v) {
+  return v == Verdict::kHelped ? "helped" : v == Verdict::kHurt ? "hurt" : "inconclusive";
 }
 
 Result<CampaignDef> ParseStored(const Campaign& c) {
@@ -156,11 +164,8 @@ Result<json::object> CampaignService::Report(WorkspaceId ws, CampaignId id) {
         Comparison cmp = Compare(def.experiment.metric, optimized.Outcome(def.experiment.metric),
                                  scheduled.Outcome(def.experiment.metric), "Send-time optimization",
                                  "the scheduled time", def.experiment.probability);
-        e["send_time"] = json::object{{"verdict", cmp.verdict == Verdict::kHelped ? "helped"
-                                                  : cmp.verdict == Verdict::kHurt ? "hurt"
-                                                                                  : "inconclusive"},
-                                      {"lift", LiftJson(cmp.lift)},
-                                      {"summary", cmp.sentence}};
+        e["send_time"] = json::object{
+            {"verdict", VerdictName(cmp.verdict)}, {"lift", LiftJson(cmp.lift)}, {"summary", cmp.sentence}};
       }
       o["experiment"] = std::move(e);
     }
@@ -180,6 +185,94 @@ Result<json::object> CampaignService::Report(WorkspaceId ws, CampaignId id) {
   out["campaign"] = ToJson(c);
   out["generated_at"] = FormatTimestamp(now);
   out["occurrences"] = std::move(occurrences);
+  return out;
+}
+
+namespace {
+
+// One group of the programme report: contacts, converters and revenue per contact.
+struct ProgrammeGroup {
+  ArmOutcome outcome;  // recipients: contacts; successes: contacts with a conversion
+  int64_t conversions = 0;
+  void Add(int64_t count, double revenue) {
+    ++outcome.recipients;
+    if (count > 0) ++outcome.successes;
+    conversions += count;
+    outcome.revenue += revenue;
+    outcome.revenue_sq += revenue * revenue;
+  }
+  json::object ToJson() const {
+    const double n = static_cast<double>(outcome.recipients);
+    return json::object{{"contacts", outcome.recipients},
+                        {"converters", outcome.successes},
+                        {"conversions", conversions},
+                        {"revenue", outcome.revenue},
+                        {"conversion_rate", n > 0 ? static_cast<double>(outcome.successes) / n : 0.0},
+                        {"revenue_per_contact", n > 0 ? outcome.revenue / n : 0.0}};
+  }
+};
+
+constexpr int64_t kMaxProgrammeDays = 1100;
+
+}  // namespace
+
+Result<json::object> CampaignService::ProgrammeReport(WorkspaceId ws, std::optional<int64_t> from_day,
+                                                      std::optional<int64_t> to_day) {
+  if (!ports_.outcomes) return Error::Unavailable("the global holdout's report needs the segment service");
+  RAPPORT_ASSIGN_OR_RETURN(Workspace w, store_.workspaces().Get(ws));
+  const std::string tz = w.default_timezone.empty() ? std::string("UTC") : w.default_timezone;
+  const Timestamp now = clock_.Now();
+  const int64_t to = to_day.value_or(LocalDayOf(tz, now));
+  const int64_t from = from_day.value_or(to - 29);
+  if (from > to) return Error::Invalid("from", "from is on or before to");
+  if (to - from + 1 > kMaxProgrammeDays)
+    return Error::Invalid("from", fmt::format("a report covers at most {} days", kMaxProgrammeDays));
+  RAPPORT_ASSIGN_OR_RETURN(std::optional<std::string> stored, store_.governor().Policy(ws));
+  RAPPORT_ASSIGN_OR_RETURN(GovernorPolicy policy, ParseStoredPolicy(stored));
+
+  ProgrammeGroup holdout, treated;
+  RAPPORT_TRY(ports_.outcomes->ForEachContact(
+      ws, options_.goal_event, options_.revenue_property, LocalMidnight(tz, from), LocalMidnight(tz, to + 1),
+      [&](ContactId id, int64_t count, double revenue) {
+        (InGlobalHoldout(ws, id, policy.global_holdout) ? holdout : treated).Add(count, revenue);
+      }));
+
+  auto day_text = [](int64_t day) { return date::format("%F", date::sys_days(date::days(day))); };
+  json::object out{{"from", day_text(from)},
+                   {"to", day_text(to)},
+                   {"timezone", tz},
+                   {"global_holdout", policy.global_holdout},
+                   {"goal_event", options_.goal_event},
+                   {"revenue_property", options_.revenue_property},
+                   {"holdout", holdout.ToJson()},
+                   {"treated", treated.ToJson()}};
+  if (policy.global_holdout <= 0 || holdout.outcome.recipients == 0 || treated.outcome.recipients == 0) {
+    out["lift"] = nullptr;
+    out["verdict"] = "inconclusive";
+    out["summary"] = policy.global_holdout <= 0
+                         ? "There is no global holdout: set global_holdout in the governor policy (PUT "
+                           "/api/v1/governor) to hold a share of contacts out of all marketing and measure "
+                           "the programme against them."
+                         : "Not measured yet: the holdout or the rest of the workspace has no contacts.";
+  } else {
+    const Comparison conversion = Compare(WinnerMetric::kConversions, treated.outcome, holdout.outcome,
+                                          "The marketing programme", "the global holdout");
+    const Comparison revenue = Compare(WinnerMetric::kRevenuePerRecipient, treated.outcome, holdout.outcome,
+                                       "The marketing programme", "the global holdout");
+    const double n = static_cast<double>(treated.outcome.recipients);
+    out["lift"] = json::object{{"conversion", LiftJson(conversion.lift)},
+                               {"revenue_per_contact", LiftJson(revenue.lift)}};
+    // What the treated group gained over what it would have done without the mail, by the lift.
+    out["incremental"] = json::object{
+        {"converters", conversion.lift.absolute * n},  {"converters_low", conversion.lift.low * n},
+        {"converters_high", conversion.lift.high * n}, {"revenue", revenue.lift.absolute * n},
+        {"revenue_low", revenue.lift.low * n},         {"revenue_high", revenue.lift.high * n}};
+    out["verdict"] = VerdictName(conversion.verdict);
+    out["summary"] = conversion.sentence;
+    out["revenue_verdict"] = VerdictName(revenue.verdict);
+    out["revenue_summary"] = revenue.sentence;
+  }
+  out["generated_at"] = FormatTimestamp(now);
   return out;
 }
 

@@ -82,10 +82,22 @@ class AudienceSource {
   virtual Result<std::vector<ContactId>> Resolve(WorkspaceId ws, const Audience& audience) = 0;
 };
 
+// Per-contact totals of one event over a period (the segment service's profile index).
+class OutcomeSource {
+ public:
+  virtual ~OutcomeSource() = default;
+  // For every live contact of the workspace created before `to`: fn(id, count, sum), its `event`
+  // events in [from, to) and the sum of their numeric `property` values.
+  virtual Status ForEachContact(WorkspaceId ws, const std::string& event, const std::string& property,
+                                Timestamp from, Timestamp to,
+                                const std::function<void(ContactId, int64_t, double)>& fn) = 0;
+};
+
 struct CampaignPorts {
   CampaignMailer* mailer = nullptr;            // required to send
   AudienceSource* audience = nullptr;          // required to freeze an occurrence
   const SendTimeAdvisor* send_time = nullptr;  // null: "sto" schedules send at the window's start
+  OutcomeSource* outcomes = nullptr;           // required for the global holdout's report
 };
 
 struct CampaignServiceOptions {
@@ -131,6 +143,14 @@ class CampaignService {
                                            const std::vector<std::string>& emails, int variant = 0);
   // The report (docs/campaigns.md, "Report"): per occurrence, per variant, rest and holdout.
   Result<boost::json::object> Report(WorkspaceId ws, CampaignId id);
+  // The global holdout's report (docs/campaigns.md, "The global holdout's report"): over the days
+  // [from_day, to_day] of the workspace's timezone (days since 1970-01-01; default: the 30 days
+  // ending today), every contact in the global holdout against every other contact, by intention
+  // to treat: each group's conversion rate and revenue per contact from the goal event, and the
+  // programme's lift with its 95% interval. kInvalid (field "from") for an empty or over-long
+  // period; kUnavailable without an OutcomeSource.
+  Result<boost::json::object> ProgrammeReport(WorkspaceId ws, std::optional<int64_t> from_day,
+                                              std::optional<int64_t> to_day);
   // The campaign as the API shows it: its row and its settings.
   static boost::json::object ToJson(const Campaign& c);
 

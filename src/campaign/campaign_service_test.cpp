@@ -9,6 +9,8 @@
 #include <map>
 #include <set>
 
+#include "campaign/governor.h"
+#include "segment/segment_service.h"
 #include "store/open.h"
 
 namespace rapport::campaign {
@@ -474,6 +476,120 @@ TEST_F(CampaignServiceTest, SettingsAreCheckedWithTheirPath) {
   ASSERT_TRUE(proof.ok());
   EXPECT_EQ(mailer_.proofs, 1u);
   EXPECT_TRUE(mailer_.sent.empty());
+}
+
+// The global holdout's report over the real profile index (the segment service), with the port as
+// app/ wires it.
+class IndexOutcomes final : public OutcomeSource {
+ public:
+  explicit IndexOutcomes(segment::SegmentService& segments) : segments_(segments) {}
+  Status ForEachContact(WorkspaceId ws, const std::string& event, const std::string& property, Timestamp from,
+                        Timestamp to, const std::function<void(ContactId, int64_t, double)>& fn) override {
+    return segments_.ForEachEventTotals(ws, event, property, ToMicros(from), ToMicros(to), fn);
+  }
+
+ private:
+  segment::SegmentService& segments_;
+};
+
+TEST_F(CampaignServiceTest, TheGlobalHoldoutReportComparesTheProgrammeWithTheContactsHeldOut) {
+  segment::SegmentService segments(*store_, clock_);
+  ASSERT_TRUE(segments.Start(false, false).ok());
+  IndexOutcomes outcomes(segments);
+  service_ = std::make_unique<CampaignService>(*store_, clock_,
+                                               CampaignPorts{&mailer_, &audience_, nullptr, &outcomes});
+
+  // No holdout yet: the report says how to set one, and measures nothing.
+  auto none = service_->ProgrammeReport(ws_, std::nullopt, std::nullopt);
+  ASSERT_TRUE(none.ok()) << none.error().message;
+  EXPECT_TRUE(none->at("lift").is_null());
+  EXPECT_NE(json::value_to<std::string>(none->at("summary")).find("global_holdout"), std::string::npos);
+
+  GovernorPolicy policy = DefaultPolicy();
+  policy.global_holdout = 0.2;
+  ASSERT_TRUE(store_->governor().SetPolicy(ws_, json::serialize(PolicyToJson(policy))).ok());
+
+  // 1,500 contacts; held-out ones convert 1 in 25, the others 1 in 8 (by their order of creation,
+  // independent of the holdout's hash), each order worth 10 + i % 7.
+  struct Expected {
+    int64_t contacts = 0, converters = 0, conversions = 0;
+    double revenue = 0;
+  } held, treated;
+  std::vector<NewEvent> orders;
+  for (int i = 0; i < 1500; ++i) {
+    ContactId id = AddContact("p" + std::to_string(i) + "@example.com");
+    const bool in_holdout = InGlobalHoldout(ws_, id, 0.2);
+    Expected& e = in_holdout ? held : treated;
+    ++e.contacts;
+    if (i % (in_holdout ? 25 : 8) != 0) continue;
+    const int n = i % 3 == 0 ? 2 : 1;  // some convert twice
+    ++e.converters;
+    for (int k = 0; k < n; ++k) {
+      NewEvent o;
+      o.contact.id = id;
+      o.name = "order_placed";
+      o.properties = json::object{{"total", 10 + i % 7}};
+      o.occurred_at = clock_.Now() + std::chrono::hours(24 * 8 + k);
+      orders.push_back(std::move(o));
+      ++e.conversions;
+      e.revenue += 10 + i % 7;
+    }
+  }
+  ASSERT_GT(held.contacts, 200);
+  ASSERT_GT(treated.contacts, 1000);
+  clock_.Advance(std::chrono::hours(24 * 10));
+  // An order before the period counts for nothing.
+  NewEvent old;
+  old.contact.id = *audience_.members.begin();
+  old.name = "order_placed";
+  old.properties = json::object{{"total", 1000}};
+  old.occurred_at = clock_.Now() - std::chrono::hours(24 * 45);
+  orders.push_back(std::move(old));
+  ASSERT_TRUE(store_->events().Append(ws_, orders, clock_.Now()).ok());
+  // A contact created today is outside a period that ends yesterday.
+  AddContact("late@example.com");
+
+  const int64_t today = LocalDayOf("UTC", clock_.Now());
+  auto r = service_->ProgrammeReport(ws_, std::nullopt, today - 1);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const json::object& h = r->at("holdout").as_object();
+  const json::object& t = r->at("treated").as_object();
+  EXPECT_EQ(h.at("contacts").as_int64(), held.contacts);
+  EXPECT_EQ(h.at("converters").as_int64(), held.converters);
+  EXPECT_EQ(h.at("conversions").as_int64(), held.conversions);
+  EXPECT_DOUBLE_EQ(h.at("revenue").to_number<double>(), held.revenue);
+  EXPECT_EQ(t.at("contacts").as_int64(), treated.contacts);
+  EXPECT_EQ(t.at("converters").as_int64(), treated.converters);
+  EXPECT_EQ(t.at("conversions").as_int64(), treated.conversions);
+  EXPECT_DOUBLE_EQ(t.at("revenue").to_number<double>(), treated.revenue);
+  EXPECT_DOUBLE_EQ(t.at("conversion_rate").to_number<double>(),
+                   static_cast<double>(treated.converters) / static_cast<double>(treated.contacts));
+  EXPECT_EQ(r->at("verdict").as_string(), "helped");
+  const json::object& lift = r->at("lift").at("conversion").as_object();
+  EXPECT_GT(lift.at("low").to_number<double>(), 0);
+  EXPECT_NEAR(lift.at("absolute").to_number<double>(),
+              static_cast<double>(treated.converters) / static_cast<double>(treated.contacts) -
+                  static_cast<double>(held.converters) / static_cast<double>(held.contacts),
+              1e-9);
+  EXPECT_NE(json::value_to<std::string>(r->at("summary")).find("The marketing programme helped"),
+            std::string::npos);
+
+  // The late contact counts from today; the old order is outside every period checked above.
+  auto now = service_->ProgrammeReport(ws_, std::nullopt, std::nullopt);
+  ASSERT_TRUE(now.ok());
+  EXPECT_EQ(now->at("holdout").at("contacts").as_int64() + now->at("treated").at("contacts").as_int64(),
+            held.contacts + treated.contacts + 1);
+  auto wide = service_->ProgrammeReport(ws_, today - 60, today);
+  ASSERT_TRUE(wide.ok());
+  EXPECT_DOUBLE_EQ(wide->at("holdout").at("revenue").to_number<double>() +
+                       wide->at("treated").at("revenue").to_number<double>(),
+                   held.revenue + treated.revenue + 1000);
+
+  auto bad = service_->ProgrammeReport(ws_, today, today - 1);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().field, "from");
+  EXPECT_EQ(service_->ProgrammeReport(ws_, today - 2000, today).error().field, "from");
+  segments.Stop();
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/math/special_functions/gamma.hpp>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <numeric>
@@ -388,16 +389,22 @@ Comparison Compare(WinnerMetric metric, const ArmOutcome& treated, const ArmOutc
     const std::string sign = v > 0 ? "+" : v < 0 ? "-" : "";
     return revenue ? sign + Fixed(std::abs(v), 2) : sign + Fixed(std::abs(v) * 100, 1) + " points";
   };
+  // The metric's phrase already says "per recipient": the values are bare amounts.
+  auto value = [&](double v) { return revenue ? Fixed(v, 2) : Percent(v); };
   const std::string metric_phrase(MetricPhrase(metric));
-  const std::string figures = metric_phrase + " from " + FormatValue(metric, l.holdout) + " (" +
-                              std::string(control_name) + ") to " + FormatValue(metric, l.treated) + ", " +
-                              amount(l.absolute) + " (95% interval " + amount(l.low) + " to " +
-                              amount(l.high) + ")";
+  const std::string figures = metric_phrase + " from " + value(l.holdout) + " (" + std::string(control_name) +
+                              ") to " + value(l.treated) + ", " + amount(l.absolute) + " (95% interval " +
+                              amount(l.low) + " to " + amount(l.high) + ")";
+  // The treated group's name inside a sentence: "The programme" reads "the programme" there (an
+  // acronym such as "STO" stays as it is).
+  std::string inner(treated_name);
+  if (inner.size() > 1 && std::isupper(static_cast<unsigned char>(inner[0])) &&
+      std::islower(static_cast<unsigned char>(inner[1])))
+    inner[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(inner[0])));
   const std::string prob = Fixed(l.probability_positive, 2);
   if (treated.recipients <= 0 || control.recipients <= 0) {
     c.verdict = Verdict::kInconclusive;
-    c.sentence = "Not measured yet: " + std::string(treated_name) + " or " + std::string(control_name) +
-                 " has no recipients.";
+    c.sentence = "Not measured yet: " + inner + " or " + std::string(control_name) + " has no recipients.";
   } else if (l.probability_positive >= min_probability) {
     c.verdict = Verdict::kHelped;
     c.sentence = std::string(treated_name) + " helped: it raised " + figures + "; probability " + prob +
@@ -408,8 +415,8 @@ Comparison Compare(WinnerMetric metric, const ArmOutcome& treated, const ArmOutc
                  prob + " that it helped.";
   } else {
     c.verdict = Verdict::kInconclusive;
-    c.sentence = "Not clear whether " + std::string(treated_name) + " helped: " + figures + "; probability " +
-                 prob + " that it helped, short of the " + Fixed(min_probability, 2) + " needed to say so.";
+    c.sentence = "Not clear whether " + inner + " helped: " + figures + "; probability " + prob +
+                 " that it helped, short of the " + Fixed(min_probability, 2) + " needed to say so.";
   }
   return c;
 }

@@ -218,6 +218,26 @@ std::string Iso(Timestamp t) { return FormatTimestamp(t); }
 
 GovernorPolicy DefaultPolicy() { return GovernorPolicy{}; }
 
+Result<GovernorPolicy> ParseStoredPolicy(const std::optional<std::string>& text) {
+  if (!text) return DefaultPolicy();
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(*text, ec);
+  if (ec) return Error::Internal("the stored governor policy is not JSON");
+  return ParsePolicy(v);
+}
+
+Timestamp LocalMidnight(std::string_view tz, int64_t day) {
+  const date::time_zone* zone = FindZone(tz);
+  if (!zone) zone = date::locate_zone("UTC");
+  return ToSys(zone, date::local_days(date::days(day)), 0);
+}
+
+int64_t LocalDayOf(std::string_view tz, Timestamp t) {
+  const date::time_zone* zone = FindZone(tz);
+  if (!zone) zone = date::locate_zone("UTC");
+  return LocalDay(zone, t).time_since_epoch().count();
+}
+
 GovernorDecision Decide(const GovernorPolicy& policy, const GovernorCandidate& candidate,
                         const GovernorFacts& facts) {
   Context c{policy, nullptr, {}, facts.frequency};

@@ -90,6 +90,14 @@ inline constexpr auto kLookback = std::chrono::hours(24 * 8);
 Result<GovernorPolicy> ParsePolicy(const boost::json::value& json,
                                    const GovernorPolicy& base = DefaultPolicy());
 boost::json::object PolicyToJson(const GovernorPolicy& policy);
+// The policy as the store keeps it (GovernorStore::Policy): none is DefaultPolicy(); stored text
+// that no longer parses is kInternal.
+Result<GovernorPolicy> ParseStoredPolicy(const std::optional<std::string>& text);
+
+// The instant local `day` (days since 1970-01-01) begins in the IANA zone `tz` (UTC when unknown);
+// a midnight skipped by a DST change is the instant the clocks jumped. And the local day of `t`.
+Timestamp LocalMidnight(std::string_view tz, int64_t day);
+int64_t LocalDayOf(std::string_view tz, Timestamp t);
 
 struct GovernorCandidate {
   std::optional<std::string> topic;

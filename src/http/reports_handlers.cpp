@@ -1,15 +1,18 @@
 // Routes: GET /api/v1/reports/overview, /api/v1/reports/daily, /api/v1/reports/{dimension},
 // /api/v1/reports/{dimension}/{key}, /api/v1/reports/messages/{id}, /api/v1/reports/clv-model,
-// POST /api/v1/reports/rebuild (admin),
+// POST /api/v1/reports/rebuild (admin), /api/v1/reports/holdout (the global holdout's report, from the
+// campaign service: docs/campaigns.md),
 // /api/v1/contacts/{id}/analytics. The analytics service (analytics/) does the work; these parse
 // the period (?from=&to=, dates in the workspace's timezone, default the last 30 days) and answer
 // JSON, or CSV with `Accept: text/csv` or `?format=csv`. Shapes in docs/analytics.md.
 #include <charconv>
 #include <chrono>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "analytics/analytics_service.h"
+#include "campaign/campaign_service.h"
 #include "core/json_write.h"
 #include "http/handlers.h"
 
@@ -263,6 +266,21 @@ void AddReportRoutes(Router& router, Services& s) {
             200,
             json::object{{"message_id", id}, {"keys", std::move(keys)}, {"outcomes", std::move(outcomes)}});
       });
+
+  // Before {dimension}, which would take "holdout" as a dimension's name.
+  router.Add("GET", "/api/v1/reports/holdout", Access::kRead, [&s](CallContext& call) -> Result<Response> {
+    if (!s.campaigns) return Error::Unavailable("campaigns are not running in this process");
+    std::optional<int64_t> from, to;
+    if (const std::string* v = call.request.Query("from")) {
+      RAPPORT_ASSIGN_OR_RETURN(from, ParseDay(*v, "from"));
+    }
+    if (const std::string* v = call.request.Query("to")) {
+      RAPPORT_ASSIGN_OR_RETURN(to, ParseDay(*v, "to"));
+    }
+    RAPPORT_ASSIGN_OR_RETURN(json::object report,
+                             s.campaigns->ProgrammeReport(call.key.workspace_id, from, to));
+    return JsonResponse(200, report);
+  });
 
   router.Add("GET", "/api/v1/reports/{dimension}", Access::kRead,
              [&s](CallContext& call) -> Result<Response> {

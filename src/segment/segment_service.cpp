@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <limits>
 #include <mutex>
 #include <set>
@@ -437,6 +439,41 @@ Result<Explanation> SegmentService::Explain(WorkspaceId ws, ContactId contact, S
 IndexStats SegmentService::Stats() {
   std::shared_lock lock(mu_);
   return engine_.index().Stats();
+}
+
+Status SegmentService::ForEachEventTotals(WorkspaceId ws, const std::string& event,
+                                          const std::string& property, int64_t from_us, int64_t to_us,
+                                          const std::function<void(ContactId, int64_t, double)>& fn) {
+  RAPPORT_TRY(CatchUp());
+  int stream = -1;
+  {
+    std::unique_lock lock(mu_);
+    auto [id, created] = engine_.index().EnsureStream(StreamSpec{event, {}, property});
+    if (created) RAPPORT_TRY(Backfill({id}));
+    stream = id;
+  }
+  std::shared_lock lock(mu_);
+  const ProfileIndex& index = engine_.index();
+  const EventStream& s = index.stream(stream);
+  const bool with_values = !property.empty();
+  index.Workspace(ws).ForEach([&](uint32_t r) {
+    if (index.CreatedAt(r) >= to_us) return;
+    int64_t count = 0;
+    double sum = 0;
+    if (const EventStream::Entries* entries = s.For(r)) {
+      std::span<const int64_t> times = entries->times();
+      auto first = std::lower_bound(times.begin(), times.end(), from_us);
+      auto last = std::lower_bound(first, times.end(), to_us);
+      count = last - first;
+      if (with_values)
+        for (auto it = first; it != last; ++it) {
+          double v = entries->value(static_cast<size_t>(it - times.begin()));
+          if (std::isfinite(v)) sum += v;
+        }
+    }
+    fn(index.IdOf(r), count, sum);
+  });
+  return {};
 }
 
 }  // namespace rapport::segment

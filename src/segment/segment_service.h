@@ -25,6 +25,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -88,6 +89,15 @@ class SegmentService {
   Result<Explanation> Explain(WorkspaceId ws, ContactId contact, SegmentId id);
   // Memory and sizes of the index (for /metrics and the benchmark).
   IndexStats Stats();
+  // Per-contact totals of one event over a period, read from the index (never a database query):
+  // for every live contact of the workspace created before `to_us`, `fn(id, count, sum)` with the
+  // number of `event` events whose time is in [from_us, to_us) and the sum of their `property`
+  // values (events without a numeric value add 0; an empty property sums nothing). The event's
+  // stream is built from the log the first time it is asked for. Called under the index's read
+  // lock: `fn` must not call back into the service.
+  Status ForEachEventTotals(WorkspaceId ws, const std::string& event, const std::string& property,
+                            int64_t from_us, int64_t to_us,
+                            const std::function<void(ContactId, int64_t, double)>& fn);
 
  private:
   Result<Schema> SchemaFor(WorkspaceId ws);

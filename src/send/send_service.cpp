@@ -86,11 +86,7 @@ MessageGovernance Record(const Governance& g) {
 
 Result<campaign::GovernorPolicy> SendService::Policy(WorkspaceId ws) {
   RAPPORT_ASSIGN_OR_RETURN(std::optional<std::string> text, store_.governor().Policy(ws));
-  if (!text) return campaign::DefaultPolicy();
-  boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(*text, ec);
-  if (ec) return Error::Internal("the stored governor policy is not JSON");
-  return campaign::ParsePolicy(v);
+  return campaign::ParseStoredPolicy(text);
 }
 
 Result<campaign::GovernorPolicy> SendService::SetGovernorPolicy(WorkspaceId ws,

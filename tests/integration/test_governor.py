@@ -176,5 +176,25 @@ def test_the_global_holdout_gets_no_marketing_mail_and_says_why(data_dir):
         assert receipt.status == 202 and receipt.json()["state"] == "queued", receipt
         governed = [e for e in events(api, cid) if e["name"] == "message.governed"]
         assert governed and governed[0]["properties"]["decision"] == "skipped", governed
+
+        # The programme's report: each held-out contact orders once for 30, each other one twice
+        # for 20; the report puts every order in its contact's group, read from the profile index.
+        batch = [{"contact_id": c, "name": "order_placed", "properties": {"total": 30}} for c in held]
+        batch += [{"contact_id": c, "name": "order_placed", "properties": {"total": 20}}
+                  for c in sent for _ in range(2)]
+        r = api.post("/api/v1/events", {"events": batch})
+        assert r.status == 202 and r.json()["accepted"] == len(batch), r
+        report = api.get("/api/v1/reports/holdout")
+        assert report.status == 200, report
+        rep = report.json()
+        assert rep["global_holdout"] == 0.3 and rep["goal_event"] == "order_placed", rep
+        assert rep["holdout"]["converters"] == len(held) and rep["holdout"]["revenue"] == 30 * len(held), rep
+        assert rep["treated"]["converters"] == len(sent), rep
+        assert rep["treated"]["conversions"] == 2 * len(sent) and rep["treated"]["revenue"] == 40 * len(sent), rep
+        assert rep["holdout"]["contacts"] >= len(held) and rep["treated"]["contacts"] >= len(sent), rep
+        assert rep["lift"]["revenue_per_contact"]["absolute"] > 0, rep
+        assert rep["verdict"] in ("helped", "hurt", "inconclusive") and rep["summary"], rep
+        bad = api.get("/api/v1/reports/holdout?from=2026-02-30")
+        assert bad.status == 422 and bad.json()["error"]["field"] == "from", bad
     finally:
         srv.stop()
