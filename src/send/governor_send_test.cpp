@@ -16,7 +16,7 @@
 #include "campaign/governor.h"
 #include "mail/header.h"
 #include "send/send_service.h"
-#include "store/testing/temp_sqlite_store.h"
+#include "send/testing/send_fixture.h"
 
 namespace rapport::send {
 namespace {
@@ -25,30 +25,15 @@ using namespace std::chrono_literals;
 
 Timestamp T(std::string_view iso) { return *ParseTimestamp(iso); }
 
-class GovernedSendTest : public ::testing::Test {
+class GovernedSendTest : public testing::SendFixture {
  protected:
+  GovernedSendTest() : SendFixture(T("2026-12-07T10:00:00Z")) {}  // a Monday
   void SetUp() override {
-    temp_.emplace(clock_, "shop");
-    store_ = temp_->store.get();
-    ws_ = temp_->workspace;
-    MessageTemplate t;
-    t.workspace_id = ws_;
-    t.name = "news";
-    t.subject = "News for {{ contact.first_name | default: 'you' }}";
-    t.text = "Hello. Unsubscribe: {{ unsubscribe_url }}";
-    ASSERT_TRUE(store_->templates().Create(t).ok());
-    for (const char* key : {"news", "offers"}) {
-      Topic topic;
-      topic.workspace_id = ws_;
-      topic.key = key;
-      topic.name = key;
-      ASSERT_TRUE(store_->topics().Create(ws_, topic).ok());
-    }
-    links_.emplace(std::move(tracking::LinkSigner::Create(std::string(32, 'k'))).value());
-    SendOptions options;
-    options.sender.from = *mail::ParseMailbox("from", "Shop <hello@shop.example>");
-    options.public_url = "https://mail.shop.example";
-    service_.emplace(*store_, clock_, *links_, std::move(options));
+    OpenStore();
+    AddTemplate("news", "News for {{ contact.first_name | default: 'you' }}", "",
+                "Hello. Unsubscribe: {{ unsubscribe_url }}");
+    for (const char* key : {"news", "offers"}) AddTopic(key, key);
+    StartService();
   }
   ContactId AddContact(const std::string& email, const std::string& tz = "") {
     ContactInput in;
@@ -98,13 +83,6 @@ class GovernedSendTest : public ::testing::Test {
     EXPECT_TRUE(claimed.ok());
     return claimed.ok() ? *claimed : std::vector<OutboxMessage>{};
   }
-
-  FakeClock clock_{T("2026-12-07T10:00:00Z")};  // a Monday
-  std::optional<TempSqliteStore> temp_;
-  Store* store_ = nullptr;
-  WorkspaceId ws_ = 0;
-  std::optional<tracking::LinkSigner> links_;
-  std::optional<SendService> service_;
 };
 
 TEST_F(GovernedSendTest, TheGlobalHoldoutGetsNoMarketingMailFromAnySourceButStillItsTransactionalMail) {

@@ -6,34 +6,21 @@
 #include <optional>
 
 #include "mail/header.h"
-#include "store/testing/temp_sqlite_store.h"
+#include "send/testing/send_fixture.h"
 
 namespace rapport::send {
 namespace {
 
-class SendServiceTest : public ::testing::Test {
+class SendServiceTest : public testing::SendFixture {
  protected:
   void SetUp() override {
-    temp_.emplace(clock_, "shop");
-    store_ = temp_->store.get();
-    ws_ = temp_->workspace;
-    MessageTemplate t;
-    t.workspace_id = ws_;
-    t.name = "welcome";
-    t.subject = "Welcome, {{ contact.first_name | default: 'friend' }}";
-    t.html = "<p>Hello {{ data.code }}</p><a href=\"{{ unsubscribe_url }}\">Unsubscribe</a>";
-    ASSERT_TRUE(store_->templates().Create(t).ok());
-    Topic news;
-    news.workspace_id = ws_;
-    news.key = "news";
-    news.name = "News";
-    ASSERT_TRUE(store_->topics().Create(ws_, news).ok());
-    links_.emplace(std::move(tracking::LinkSigner::Create(std::string(32, 'k'))).value());
-    SendOptions options;
-    options.sender.from = *mail::ParseMailbox("from", "Shop <hello@shop.example>");
-    options.public_url = "https://mail.shop.example";
+    OpenStore();
+    AddTemplate("welcome", "Welcome, {{ contact.first_name | default: 'friend' }}",
+                "<p>Hello {{ data.code }}</p><a href=\"{{ unsubscribe_url }}\">Unsubscribe</a>");
+    AddTopic("news", "News");
+    SendOptions options = DefaultOptions();
     options.on_queued = [this](MessageClass) { ++woken_; };
-    service_.emplace(*store_, clock_, *links_, std::move(options));
+    StartService(std::move(options));
   }
   ContactId AddContact(const std::string& email, ContactStatus status = ContactStatus::kActive) {
     ContactInput in;
@@ -64,12 +51,6 @@ class SendServiceTest : public ::testing::Test {
   }
   int64_t Queued() { return *store_->outbox().CountByState(MessageState::kQueued); }
 
-  FakeClock clock_{FromMicros(1'700'000'000'000'000)};
-  std::optional<TempSqliteStore> temp_;  // the services below are destroyed before it
-  Store* store_ = nullptr;
-  WorkspaceId ws_ = 0;
-  std::optional<tracking::LinkSigner> links_;
-  std::optional<SendService> service_;
   int woken_ = 0;
 };
 

@@ -8,31 +8,23 @@
 
 #include "mail/mailbox.h"
 #include "send/send_service.h"
-#include "store/testing/temp_sqlite_store.h"
+#include "send/testing/send_fixture.h"
 
 namespace rapport::send {
 namespace {
 
 constexpr const char* kPostal = "Shop Ltd, 1 Main St, Springfield";
 
-class SenderIdentityTest : public ::testing::Test {
+class SenderIdentityTest : public testing::SendFixture {
  protected:
   void SetUp() override {
-    temp_.emplace(clock_, "shop");
-    store_ = temp_->store.get();
-    ws_ = temp_->workspace;
-    MessageTemplate t;
-    t.workspace_id = ws_;
-    t.name = "news";
-    t.subject = "From {{ sender.name }} <{{ sender.email }}>";
-    t.html = "<html><body><p>Hi</p><a href=\"{{ unsubscribe_url }}\">Unsubscribe</a></body></html>";
-    ASSERT_TRUE(store_->templates().Create(t).ok());
-    links_.emplace(std::move(tracking::LinkSigner::Create(std::string(32, 'k'))).value());
-    SendOptions options;
+    OpenStore();
+    AddTemplate("news", "From {{ sender.name }} <{{ sender.email }}>",
+                "<html><body><p>Hi</p><a href=\"{{ unsubscribe_url }}\">Unsubscribe</a></body></html>");
+    SendOptions options = DefaultOptions();
     options.sender.from = *mail::ParseMailbox("from", "Configured <hello@configured.example>");
-    options.public_url = "https://mail.shop.example";
     options.dkim_domains = {"shop.example"};
-    service_.emplace(*store_, clock_, *links_, std::move(options));
+    StartService(std::move(options));
     ContactInput in;
     in.email = "ada@example.com";
     ada_ = store_->contacts().Create(ws_, in)->id;
@@ -57,13 +49,7 @@ class SenderIdentityTest : public ::testing::Test {
     return r;
   }
 
-  FakeClock clock_{FromMicros(1'700'000'000'000'000)};
-  std::optional<TempSqliteStore> temp_;
-  Store* store_ = nullptr;
-  WorkspaceId ws_ = 0;
   ContactId ada_ = 0;
-  std::optional<tracking::LinkSigner> links_;
-  std::optional<SendService> service_;
 };
 
 TEST_F(SenderIdentityTest, WithoutSendersTheConfiguredSenderIsUsedUnchecked) {

@@ -9,38 +9,23 @@
 #include <optional>
 
 #include "mail/header.h"
-#include "store/testing/temp_sqlite_store.h"
+#include "send/testing/send_fixture.h"
 #include "tracking/preference_center.h"
 
 namespace rapport::send {
 namespace {
 
-class SignupTest : public ::testing::Test {
+class SignupTest : public testing::SendFixture {
  protected:
   void SetUp() override {
-    temp_.emplace(clock_, "shop");
-    store_ = temp_->store.get();
-    ws_ = temp_->workspace;
-    for (auto [key, doi] : {std::pair{"news", false}, std::pair{"offers", true}}) {
-      Topic t;
-      t.key = key;
-      t.name = key == std::string_view("news") ? "News" : "Offers";
-      t.double_opt_in = doi;
-      ASSERT_TRUE(store_->topics().Create(ws_, t).ok());
-    }
-    MessageTemplate promo;
-    promo.workspace_id = ws_;
-    promo.name = "promo";
-    promo.subject = "Sale";
-    promo.html = "<p>Sale</p><a href=\"{{ preferences_url }}\">Preferences</a>";
-    ASSERT_TRUE(store_->templates().Create(promo).ok());
+    OpenStore();
+    AddTopic("news", "News");
+    AddTopic("offers", "Offers", /*double_opt_in=*/true);
+    AddTemplate("promo", "Sale", "<p>Sale</p><a href=\"{{ preferences_url }}\">Preferences</a>");
     auto ring = tracking::KeyRing::Create({tracking::SigningKey{1, std::string(32, 'k'), {}, {}}});
     ASSERT_TRUE(ring.ok());
     links_.emplace(std::move(*ring), clock_);
-    SendOptions options;
-    options.sender.from = *mail::ParseMailbox("from", "Shop <hello@shop.example>");
-    options.public_url = "https://mail.shop.example";
-    service_.emplace(*store_, clock_, *links_, std::move(options));
+    StartService();
     signup_.emplace(*store_, clock_, *links_, *service_);
   }
 
@@ -92,12 +77,6 @@ class SignupTest : public ::testing::Test {
     return service_->Send(ws_, std::move(r));
   }
 
-  FakeClock clock_{FromMicros(1'700'000'000'000'000)};
-  std::optional<TempSqliteStore> temp_;
-  Store* store_ = nullptr;
-  WorkspaceId ws_ = 0;
-  std::optional<tracking::LinkSigner> links_;
-  std::optional<SendService> service_;
   std::optional<Signup> signup_;
 };
 
