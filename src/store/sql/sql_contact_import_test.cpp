@@ -11,6 +11,7 @@
 #include "store/sql/sql_contact_import.h"
 #include "store/sql/sql_store.h"
 #include "store/sqlite/sqlite_store.h"
+#include "store/testing/store_dump.h"
 
 namespace rapport::sql {
 namespace {
@@ -38,32 +39,7 @@ class ContactImportPathsTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  // Every contact of the workspace and its events, as comparable text.
-  std::vector<std::string> Dump(Store& s) {
-    std::vector<std::string> out;
-    EXPECT_TRUE(s.contacts()
-                    .ForEach(ws_,
-                             [&](const Contact& c) {
-                               out.push_back("contact " + std::to_string(c.id) + " " + c.email + " " +
-                                             c.external_id.value_or("-") + " " +
-                                             std::string(ContactStatusName(c.status)) + " " +
-                                             json::serialize(c.attributes) + " " + c.timezone + " " +
-                                             c.locale + " " + std::to_string(ToMicros(c.created_at)) + " " +
-                                             std::to_string(ToMicros(c.updated_at)));
-                               EventQuery q;
-                               q.limit = 1000;
-                               auto page = s.events().ListForContact(ws_, c.id, q);
-                               EXPECT_TRUE(page.ok());
-                               if (!page.ok()) return true;
-                               for (const Event& e : page->items)
-                                 out.push_back("event " + std::to_string(e.id) + " c" +
-                                               std::to_string(e.contact_id) + " " + e.name + " " +
-                                               json::serialize(e.properties));
-                               return true;
-                             })
-                    .ok());
-    return out;
-  }
+  std::vector<std::string> Dump(Store& s) { return testing::DumpWorkspace(s, ws_); }
 
   // Runs the same import on both stores; expects the same result for every row.
   void ImportBoth(const std::vector<ContactInput>& rows, int round) {

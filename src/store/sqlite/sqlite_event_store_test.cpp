@@ -12,6 +12,7 @@
 #include "store/sqlite/sqlite_database.h"
 #include "store/sqlite/sqlite_schema.h"
 #include "store/sqlite/sqlite_store.h"
+#include "store/testing/store_dump.h"
 
 namespace rapport::sqlite {
 namespace {
@@ -41,38 +42,7 @@ class SqliteEventStoreTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  // Every event and contact of the workspace, as comparable text.
-  std::vector<std::string> Dump(Store& s) {
-    std::vector<std::string> out;
-    EXPECT_TRUE(s.contacts()
-                    .ForEach(ws_,
-                             [&](const Contact& c) {
-                               out.push_back("contact " + std::to_string(c.id) + " " + c.email + " " +
-                                             c.external_id.value_or("-") + " " +
-                                             std::string(ContactStatusName(c.status)) + " " +
-                                             json::serialize(c.attributes) + " " +
-                                             std::to_string(ToMicros(c.updated_at)));
-                               std::string cursor;
-                               do {
-                                 EventQuery q;
-                                 q.limit = 1000;
-                                 q.cursor = cursor;
-                                 auto page = s.events().ListForContact(ws_, c.id, q);
-                                 EXPECT_TRUE(page.ok());
-                                 if (!page.ok()) break;
-                                 for (const Event& e : page->items)
-                                   out.push_back("event " + std::to_string(e.id) + " c" +
-                                                 std::to_string(e.contact_id) + " " + e.name + " " +
-                                                 json::serialize(e.properties) + " " +
-                                                 std::to_string(ToMicros(e.occurred_at)) + " " +
-                                                 std::to_string(ToMicros(e.received_at)));
-                                 cursor = page->next_cursor;
-                               } while (!cursor.empty());
-                               return true;
-                             })
-                    .ok());
-    return out;
-  }
+  std::vector<std::string> Dump(Store& s) { return testing::DumpWorkspace(s, ws_); }
 
   FakeClock clock_{kT0};
   const WorkspaceId ws_ = 1;
