@@ -18,41 +18,10 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-struct Url {
-  bool tls = false;
-  std::string host, port, target;
-};
-
-Result<Url> ParseUrl(const std::string& url) {
-  Url u;
-  std::string rest;
-  if (url.starts_with("https://")) {
-    u.tls = true;
-    rest = url.substr(8);
-  } else if (url.starts_with("http://")) {
-    rest = url.substr(7);
-  } else {
-    return Error::Invalid("url", "the URL must start with http:// or https://");
-  }
-  size_t slash = rest.find('/');
-  std::string authority = rest.substr(0, slash);
-  u.target = slash == std::string::npos ? "/" : rest.substr(slash);
-  size_t colon = authority.rfind(':');
-  if (colon != std::string::npos && authority.find(']') == std::string::npos) {
-    u.host = authority.substr(0, colon);
-    u.port = authority.substr(colon + 1);
-  } else {
-    u.host = authority;
-    u.port = u.tls ? "443" : "80";
-  }
-  if (u.host.empty()) return Error::Invalid("url", "the URL names no host");
-  return u;
-}
-
 template <class Stream>
-Result<std::string> Exchange(Stream& stream, const Url& u, size_t max_bytes) {
+Result<std::string> Exchange(Stream& stream, const HttpUrl& u, size_t max_bytes) {
   bhttp::request<bhttp::empty_body> req{bhttp::verb::get, u.target, 11};
-  req.set(bhttp::field::host, u.host);
+  req.set(bhttp::field::host, u.HostHeader());
   req.set(bhttp::field::user_agent, "rapport");
   bhttp::write(stream, req);
   beast::flat_buffer buffer;
@@ -69,7 +38,7 @@ Result<std::string> Exchange(Stream& stream, const Url& u, size_t max_bytes) {
 }  // namespace
 
 Result<std::string> HttpGet(const std::string& url, size_t max_bytes) {
-  RAPPORT_ASSIGN_OR_RETURN(Url u, ParseUrl(url));
+  RAPPORT_ASSIGN_OR_RETURN(HttpUrl u, ParseHttpUrl(url));
   try {
     net::io_context ioc;
     tcp::resolver resolver(ioc);

@@ -8,9 +8,12 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/http_url.h"
 
 namespace rapport::app {
 
 Result<std::string> HttpGet(const std::string& url, size_t max_bytes);
+
+// ParseHttpUrl and HttpUrl: core/http_url.h.
 
 }  // namespace rapport::app

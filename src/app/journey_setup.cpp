@@ -14,6 +14,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "app/http_fetch.h"
 #include "automation/steps.h"
 #include "compose/composer.h"
 #include "segment/segment_service.h"
@@ -156,41 +157,10 @@ std::string WebhookSignature(std::string_view secret, int64_t timestamp, std::st
 
 namespace {
 
-struct Target {
-  bool tls = false;
-  std::string host, port, path;
-};
-
-std::optional<Target> ParseTarget(const std::string& url) {
-  Target t;
-  std::string rest;
-  if (url.starts_with("https://")) {
-    t.tls = true;
-    rest = url.substr(8);
-  } else if (url.starts_with("http://")) {
-    rest = url.substr(7);
-  } else {
-    return std::nullopt;
-  }
-  size_t slash = rest.find('/');
-  std::string authority = rest.substr(0, slash);
-  t.path = slash == std::string::npos ? "/" : rest.substr(slash);
-  size_t colon = authority.rfind(':');
-  if (colon != std::string::npos && authority.find(']') == std::string::npos) {
-    t.host = authority.substr(0, colon);
-    t.port = authority.substr(colon + 1);
-  } else {
-    t.host = authority;
-    t.port = t.tls ? "443" : "80";
-  }
-  if (t.host.empty()) return std::nullopt;
-  return t;
-}
-
 template <class Stream>
-int Exchange(Stream& stream, const Target& t, const automation::WebhookAsk& ask) {
-  bhttp::request<bhttp::string_body> req{bhttp::verb::post, t.path, 11};
-  req.set(bhttp::field::host, t.host);
+int Exchange(Stream& stream, const HttpUrl& t, const automation::WebhookAsk& ask) {
+  bhttp::request<bhttp::string_body> req{bhttp::verb::post, t.target, 11};
+  req.set(bhttp::field::host, t.HostHeader());
   req.set(bhttp::field::user_agent, "rapport-webhooks");
   for (const auto& [k, v] : ask.headers) req.set(k, v);
   req.set("X-Rapport-Timestamp", std::to_string(ask.timestamp));
@@ -209,9 +179,9 @@ int Exchange(Stream& stream, const Target& t, const automation::WebhookAsk& ask)
 
 automation::WebhookReply HttpWebhookClient::Post(const automation::WebhookAsk& ask) {
   automation::WebhookReply reply;
-  std::optional<Target> t = ParseTarget(ask.url);
-  if (!t) {
-    reply.error = "not an http(s) URL";
+  Result<HttpUrl> t = ParseHttpUrl(ask.url);
+  if (!t.ok()) {
+    reply.error = t.error().message;
     return reply;
   }
   try {

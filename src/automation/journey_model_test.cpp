@@ -74,6 +74,15 @@ TEST_F(JourneyModelTest, NamesThePathOfEachFault) {
   EXPECT_EQ(FaultOf(doc(R"({"id":"a","kind":"send","template":"t","on_cap":"drop"})")), "steps[0].on_cap");
   EXPECT_EQ(FaultOf(doc(R"({"id":"a","kind":"webhook","url":"ftp://x","secret":"0123456789abcdef"})")),
             "steps[0].url");
+  // The webhook client's own rule, checked on save: no credentials in the URL, a real port.
+  EXPECT_EQ(
+      FaultOf(doc(
+          R"({"id":"a","kind":"webhook","url":"https://u:p@hooks.example/x","secret":"0123456789abcdef"})")),
+      "steps[0].url");
+  EXPECT_EQ(
+      FaultOf(doc(
+          R"({"id":"a","kind":"webhook","url":"http://hooks.example:99999/x","secret":"0123456789abcdef"})")),
+      "steps[0].url");
   EXPECT_EQ(FaultOf(doc(R"({"id":"a","kind":"exit"},{"id":"a","kind":"exit"})")), "steps[1].id");
   EXPECT_EQ(FaultOf(R"({"name":"j","trigger":{"type":"event"},"steps":[{"id":"a","kind":"exit"}]})"),
             "trigger.event");

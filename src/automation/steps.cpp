@@ -1,5 +1,7 @@
 #include "automation/steps.h"
 
+#include "core/http_url.h"
+
 #include <fmt/format.h>
 
 #include "automation/journey_model.h"
@@ -422,10 +424,9 @@ class WebhookStep final : public StepKind {
   Status Validate(const object& c) const override {
     RAPPORT_TRY(Keys(c, {"url", "secret", "body", "max_attempts", "next", "failure_next"}));
     std::string url = Str(c, "url");
-    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
-      return Error::Invalid("url", "url is an http:// or https:// URL");
     if (url.find_first_of("\r\n \t") != std::string::npos)
       return Error::Invalid("url", "url holds whitespace");
+    RAPPORT_TRY(ParseHttpUrl(url));  // the webhook client's own rule: scheme, host, port, no credentials
     if (Str(c, "secret").size() < 16) return Error::Invalid("secret", "secret is at least 16 characters");
     if (const value* b = c.if_contains("body"); b && !b->is_object())
       return Error::Invalid("body", "body is an object (sent under \"data\")");
