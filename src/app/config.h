@@ -43,9 +43,11 @@ struct ServerConfig {
 
 struct StoreConfig {
   std::string url;  // empty: SQLite at <data_dir>/rapport.db (see Config::StoreUrl)
-  // SQLite memory per connection, in MiB (store/open.h StoreOptions).
+  // SQLite memory per connection, in MiB (store/open.h StoreOptions). No memory map by default:
+  // SQLite unmaps a reader's map whenever another connection committed, which costs more than
+  // pread under writes (docs/configuration.md, "SQLite memory"; bench/RESULTS.md "tracking").
   int64_t sqlite_cache_mb = 64;
-  int64_t sqlite_mmap_mb = 256;
+  int64_t sqlite_mmap_mb = 0;
 };
 
 struct LogConfig {

@@ -126,12 +126,12 @@ TEST(ConfigTest, Issue14SqliteMemoryIsConfigured) {
   auto d = LoadConfig("", {}, {});
   ASSERT_TRUE(d.ok()) << d.error().message;
   EXPECT_EQ(d->store.sqlite_cache_mb, 64);
-  EXPECT_EQ(d->store.sqlite_mmap_mb, 256);
+  EXPECT_EQ(d->store.sqlite_mmap_mb, 0);  // no map: pread (bench/RESULTS.md "tracking")
   auto c =
-      LoadConfig("", {{"RAPPORT_STORE_SQLITE_CACHE_MB", "8"}, {"RAPPORT_STORE_SQLITE_MMAP_MB", "0"}}, {});
+      LoadConfig("", {{"RAPPORT_STORE_SQLITE_CACHE_MB", "8"}, {"RAPPORT_STORE_SQLITE_MMAP_MB", "32"}}, {});
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ(c->store.sqlite_cache_mb, 8);
-  EXPECT_EQ(c->store.sqlite_mmap_mb, 0);
+  EXPECT_EQ(c->store.sqlite_mmap_mb, 32);
   auto bad = LoadConfig("", {{"RAPPORT_STORE_SQLITE_CACHE_MB", "0"}}, {});
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().field, "store.sqlite_cache_mb");

@@ -1,5 +1,7 @@
 #include "http/router.h"
 
+#include <array>
+
 namespace rapport::http {
 
 namespace {
@@ -40,27 +42,37 @@ void Router::Add(std::string method, std::string pattern, Access access, Handler
 
 Router::Match Router::Find(std::string_view method, std::string_view path) const {
   Match m;
-  std::vector<std::string_view> segs = Split(path);
-  for (const Route& r : routes_) {
-    if (r.segments.size() != segs.size()) continue;
-    std::vector<std::pair<std::string, std::string>> params;
-    bool ok = true;
-    for (size_t i = 0; i < segs.size() && ok; ++i) {
+  // At most kMaxSegments on the stack (a longer path matches no route: none has that many).
+  constexpr size_t kMaxSegments = 16;
+  std::array<std::string_view, kMaxSegments> segs;
+  size_t n = 0;
+  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  for (;;) {
+    if (n == kMaxSegments) return m;
+    size_t slash = path.find('/');
+    segs[n++] = path.substr(0, slash);
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  // Literals compared first; the parameters are copied only for the route that is taken, so a
+  // request costs no allocation for the routes it passes over.
+  auto matches = [&](const Route& r) {
+    if (r.segments.size() != n) return false;
+    for (size_t i = 0; i < n; ++i) {
       const std::string& p = r.segments[i];
-      if (IsParam(p)) {
-        if (segs[i].empty())
-          ok = false;
-        else
-          params.emplace_back(p.substr(1, p.size() - 2), std::string(segs[i]));
-      } else {
-        ok = p == segs[i];
-      }
+      if (IsParam(p) ? segs[i].empty() : p != segs[i]) return false;
     }
-    if (!ok) continue;
+    return true;
+  };
+  for (const Route& r : routes_) {
+    if (!matches(r)) continue;
     if (r.method == method) {
       m.route = &r;
-      m.params = std::move(params);
       m.allow.clear();
+      for (size_t i = 0; i < n; ++i) {
+        const std::string& p = r.segments[i];
+        if (IsParam(p)) m.params.emplace_back(p.substr(1, p.size() - 2), std::string(segs[i]));
+      }
       return m;
     }
     if (m.allow.find(r.method) == std::string::npos) {

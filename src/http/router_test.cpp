@@ -52,5 +52,28 @@ TEST(Router, ReportsAllowedMethodsAndMisses) {
   EXPECT_EQ(r.Find("GET", "/api/v1").route, nullptr);
 }
 
+// Find copies the parameters of the route it takes only: a route passed over (an earlier pattern
+// whose parameter segment matched before a literal did not) leaves nothing behind, and a path
+// longer than any route (past Find's 16 segments on the stack) is a plain miss.
+TEST(Router, ParametersComeFromTheRouteTakenOnly) {
+  Router r;
+  r.Add("GET", "/o/{token}/x", Access::kPublic, Named(1));
+  r.Add("GET", "/{kind}/{token}/y", Access::kPublic, Named(2));
+  auto m = r.Find("GET", "/o/abc/y");
+  ASSERT_NE(m.route, nullptr);
+  EXPECT_EQ(m.route->pattern, "/{kind}/{token}/y");
+  ASSERT_EQ(m.params.size(), 2u);
+  EXPECT_EQ(m.params[0], (std::pair<std::string, std::string>{"kind", "o"}));
+  EXPECT_EQ(m.params[1], (std::pair<std::string, std::string>{"token", "abc"}));
+  m = r.Find("POST", "/o/abc/x");
+  EXPECT_EQ(m.route, nullptr);
+  EXPECT_TRUE(m.params.empty());
+  EXPECT_EQ(m.allow, "GET");
+  std::string deep;
+  for (int i = 0; i < 40; ++i) deep += "/o";
+  EXPECT_EQ(r.Find("GET", deep).route, nullptr);
+  EXPECT_TRUE(r.Find("GET", deep).allow.empty());
+}
+
 }  // namespace
 }  // namespace rapport::http

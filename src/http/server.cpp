@@ -186,6 +186,15 @@ class Session : public std::enable_shared_from_this<Session> {
       parser_.reset();
       return Write(std::move(*refused), version, keep_alive, /*linger=*/body_pending);
     }
+    if (parser_->is_done()) {
+      // No body (a GET, a HEAD, the tracking hits): the request is whole; it is handled from the
+      // Request made above, without a second read or a second copy of its headers.
+      reading_ = false;
+      unsigned version = req.version();
+      bool keep_alive = req.keep_alive();
+      parser_.reset();
+      return Dispatch(std::move(head), version, keep_alive);
+    }
     auto expect = req[bhttp::field::expect];
     if (beast::iequals(expect, "100-continue") && !parser_->is_done()) {
       continue_.emplace(bhttp::status::continue_, req.version());
@@ -231,17 +240,23 @@ class Session : public std::enable_shared_from_this<Session> {
     bool bad_target = false;
     Request req = ToRequest(msg, bad_target);
     req.body = std::move(msg.body());
-    if (bad_target || !server_.handlers) {
-      Response r = bad_target ? ErrorResponse(Error::BadRequest("malformed request target"))
-                              : server_.api.HandleAdmitted(req);
-      return Write(std::move(r), msg.version(), msg.keep_alive() && !server_.stopping, false);
+    if (bad_target) {
+      return Write(ErrorResponse(Error::BadRequest("malformed request target")), msg.version(),
+                   msg.keep_alive() && !server_.stopping, false);
+    }
+    Dispatch(std::move(req), msg.version(), msg.keep_alive());
+  }
+
+  // An admitted, whole request: to its handler.
+  void Dispatch(Request req, unsigned version, bool keep_alive) {
+    if (!server_.handlers) {
+      Response r = server_.api.HandleAdmitted(req);
+      return Write(std::move(r), version, keep_alive && !server_.stopping, false);
     }
     // The open pixel and the click, when their message is cached, stay on this I/O thread: the hit
     // is queued to the group commit and the answer is written from the commit's callback (still
     // after the hit's commit), without a hop through the handler threads (Api::HandleAdmittedFast).
     auto shared = std::make_shared<Request>(std::move(req));
-    unsigned version = msg.version();
-    bool keep_alive = msg.keep_alive();
     bool fast = server_.api.HandleAdmittedFast(
         *shared, [self = shared_from_this(), shared, version, keep_alive,
                   work = net::make_work_guard(stream_.get_executor())](std::optional<Response> r) mutable {

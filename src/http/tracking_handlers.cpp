@@ -104,7 +104,7 @@ NewEvent HitEvent(Services& s, const CallContext& call, const Located& at, track
   e.contact.id = m.contact_id;
   e.contact.create_contact = false;
   e.name = kind == tracking::HitKind::kOpen ? "email_opened" : "email_clicked";
-  json::object p;
+  json::object p(12);  // room for every property below: no rehash while it is filled
   p["message_id"] = m.message_id;
   if (!m.template_name.empty()) p["template"] = m.template_name;
   p["class"] = MessageClassName(m.message_class);
@@ -112,7 +112,7 @@ NewEvent HitEvent(Services& s, const CallContext& call, const Located& at, track
     p["link_index"] = index;
     p["url"] = m.links[static_cast<size_t>(index)];
   }
-  p["user_agent"] = ua.substr(0, 512);
+  p["user_agent"] = std::string_view(ua).substr(0, 512);
   p["ip"] = tracking::TruncateIp(ip, s.options.tracking.ipv4_prefix, s.options.tracking.ipv6_prefix);
   p["method"] = call.request.method;
   p["machine"] = verdict.machine;
