@@ -8,6 +8,7 @@
 #include <iterator>
 #include <limits>
 
+#include "core/json_parse.h"
 #include "core/json_write.h"
 
 namespace rapport::analytics {
@@ -620,7 +621,7 @@ void ReportBook::LoadDaily(const AnalyticsDailyValue& v) {
 
 void ReportBook::LoadEntity(WorkspaceId ws, std::string_view kind, int64_t id, std::string_view state) {
   boost::system::error_code ec;
-  json::value v = json::parse(state, ec);
+  json::value v = ParseJsonExact(state, ec);
   if (ec || !v.is_object()) return;
   const json::object& o = v.get_object();
   if (kind == "horizon") {

@@ -1,4 +1,5 @@
 #include "analytics/send_time.h"
+#include "core/json_parse.h"
 
 #include <date/tz.h>
 
@@ -312,7 +313,7 @@ void SendTimeBook::TakeChanges(std::vector<AnalyticsEntityWrite>& entities) {
 void SendTimeBook::LoadEntity(WorkspaceId ws, std::string_view kind, int64_t id, std::string_view state) {
   if (kind != kSendTimeKind && kind != kSendTimePopulationKind) return;
   boost::system::error_code ec;
-  json::value v = json::parse(state, ec);
+  json::value v = ParseJsonExact(state, ec);
   if (ec || !v.is_object()) return;
   const json::object& o = v.get_object();
   if (kind == kSendTimePopulationKind) {

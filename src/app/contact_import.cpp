@@ -1,4 +1,5 @@
 #include "app/contact_import.h"
+#include "core/json_parse.h"
 
 #include <fmt/format.h>
 
@@ -209,7 +210,7 @@ Result<ContactInput> MapRow(const ImportMapping& mapping, const std::vector<std:
       case ColumnKind::kLocale: input.locale = std::string(text); break;
       case ColumnKind::kAttributesJson: {
         boost::system::error_code ec;
-        json::value v = json::parse(text, ec);
+        json::value v = ParseJsonExact(text, ec);
         if (ec || !v.is_object())
           return Error::Invalid("attributes", "the attributes column must hold a JSON object");
         if (!input.attributes) input.attributes.emplace();

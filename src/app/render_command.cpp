@@ -11,6 +11,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "core/json_parse.h"
 #include "template/template.h"
 
 namespace rapport::app {
@@ -83,7 +84,7 @@ int RunRender(const RenderCommandOptions& options, std::ostream& out, std::ostre
     return 1;
   }
   boost::system::error_code ec;
-  boost::json::value data = boost::json::parse(data_text, ec);
+  boost::json::value data = ParseJsonExact(data_text, ec);
   if (ec) {
     err << options.data_path << ": invalid JSON: " << ec.message() << "\n";
     return 1;

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "automation/step_context.h"
+#include "core/json_parse.h"
 #include "core/json_write.h"
 
 namespace rapport::automation {
@@ -37,7 +38,7 @@ int64_t Visit(const json::object& ctx, std::string_view step) {
 
 json::object ParseContext(std::string_view text) {
   boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
+  json::value v = ParseJsonExact(text, ec);
   if (ec || !v.is_object()) return {};
   return std::move(v.get_object());
 }

@@ -1,4 +1,5 @@
 #include "automation/journey_model.h"
+#include "core/json_parse.h"
 
 #include <fmt/format.h>
 
@@ -326,7 +327,7 @@ bool PropertiesMatch(const json::object& where, const json::object& properties) 
 Result<JourneyDef> ParseJourney(std::string_view text, const StepRegistry& registry,
                                 const TemplateLookup& templates) {
   boost::system::error_code ec;
-  json::value doc = json::parse(text, ec);
+  json::value doc = ParseJsonExact(text, ec);
   if (ec) return Error::Invalid("", fmt::format("the journey is not valid JSON: {}", ec.message()));
   return ParseJourney(doc, registry, templates);
 }

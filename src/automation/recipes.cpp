@@ -1,4 +1,5 @@
 #include "automation/recipes.h"
+#include "core/json_parse.h"
 
 #include <fmt/format.h>
 
@@ -62,7 +63,7 @@ RecipeTemplate T(std::string name, std::string_view subject_en, std::string_view
                         Text(en, fr) + (url.empty() ? "" : std::string(url) + "\n")};
 }
 
-json::value Doc(std::string_view text) { return json::parse(text); }
+json::value Doc(std::string_view text) { return ParseJsonExact(text); }
 
 std::vector<Recipe> Build() {
   std::vector<Recipe> out;

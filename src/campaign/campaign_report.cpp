@@ -13,6 +13,7 @@
 #include "campaign/campaign_outcomes.h"
 #include "campaign/campaign_service.h"
 #include "campaign/governor.h"
+#include "core/json_parse.h"
 
 namespace rapport::campaign {
 
@@ -57,7 +58,7 @@ std::string_view VerdictName(Verdict v) {
 
 Result<CampaignDef> ParseStored(const Campaign& c) {
   try {
-    return ParseCampaign(json::parse(c.definition));
+    return ParseCampaign(ParseJsonExact(c.definition));
   } catch (const std::exception& e) {
     return Error::Internal(fmt::format("campaign {}: stored settings do not parse: {}", c.id, e.what()));
   }
@@ -158,7 +159,7 @@ Result<json::object> CampaignService::Report(WorkspaceId ws, CampaignId id) {
       e["srm_p_value"] = srm;
       e["srm_warning"] = srm < rules.srm_alpha;
       e["reason"] = d.reason;
-      e["decision"] = occ.decision.empty() ? json::value(nullptr) : json::parse(occ.decision);
+      e["decision"] = occ.decision.empty() ? json::value(nullptr) : ParseJsonExact(occ.decision);
       // Variants with an optimized send time against those at the scheduled time: did STO help?
       if (optimized.recipients > 0 && scheduled.recipients > 0) {
         Comparison cmp = Compare(def.experiment.metric, optimized.Outcome(def.experiment.metric),

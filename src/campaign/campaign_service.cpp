@@ -6,6 +6,7 @@
 #include <map>
 
 #include "campaign/campaign_outcomes.h"
+#include "core/json_parse.h"
 #include "core/json_write.h"
 
 namespace rapport::campaign {
@@ -30,7 +31,7 @@ uint64_t Seed(const Campaign& c) {
 Result<CampaignDef> Parse(const Campaign& c) {
   json::value doc;
   try {
-    doc = json::parse(c.definition);
+    doc = ParseJsonExact(c.definition);
   } catch (const std::exception& e) {
     return Error::Internal(fmt::format("campaign {}: stored settings do not parse: {}", c.id, e.what()));
   }
@@ -601,7 +602,7 @@ json::object CampaignService::ToJson(const Campaign& c) {
   o["created_at"] = FormatTimestamp(c.created_at);
   o["updated_at"] = FormatTimestamp(c.updated_at);
   try {
-    o["settings"] = json::parse(c.definition);
+    o["settings"] = ParseJsonExact(c.definition);
   } catch (const std::exception&) {
     o["settings"] = nullptr;
   }

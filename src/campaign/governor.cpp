@@ -1,4 +1,5 @@
 #include "campaign/governor.h"
+#include "core/json_parse.h"
 
 #include <fmt/format.h>
 
@@ -221,7 +222,7 @@ GovernorPolicy DefaultPolicy() { return GovernorPolicy{}; }
 Result<GovernorPolicy> ParseStoredPolicy(const std::optional<std::string>& text) {
   if (!text) return DefaultPolicy();
   boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(*text, ec);
+  boost::json::value v = ParseJsonExact(*text, ec);
   if (ec) return Error::Internal("the stored governor policy is not JSON");
   return ParsePolicy(v);
 }

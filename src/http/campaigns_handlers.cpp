@@ -3,6 +3,7 @@
 // document is refused with the JSON path of the fault in "field" (docs/campaigns.md).
 #include "campaign/campaign_service.h"
 #include "compose/composer.h"
+#include "core/json_parse.h"
 #include "http/handlers.h"
 #include "template/html_escape.h"
 
@@ -45,7 +46,7 @@ Result<Response> Archive(Services& s, CallContext& call) {
   if (!c->archive || c->state == CampaignState::kDraft) return NotFoundPage();
   json::value doc;
   try {
-    doc = json::parse(c->definition);
+    doc = ParseJsonExact(c->definition);
   } catch (const std::exception&) {
     return NotFoundPage();
   }
@@ -163,7 +164,7 @@ void AddCampaignRoutes(Router& router, Services& s) {
                  } else if (v->is_string()) {
                    RAPPORT_ASSIGN_OR_RETURN(Campaign c, s.store.campaigns().Get(call.key.workspace_id, id));
                    RAPPORT_ASSIGN_OR_RETURN(campaign::CampaignDef def,
-                                            campaign::ParseCampaign(json::parse(c.definition)));
+                                            campaign::ParseCampaign(ParseJsonExact(c.definition)));
                    variant = -1;
                    for (size_t i = 0; i < def.variants.size(); ++i)
                      if (def.variants[i].name == v->get_string()) variant = static_cast<int>(i);

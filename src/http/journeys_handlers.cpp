@@ -4,6 +4,7 @@
 // "field" (docs/journeys.md).
 #include "automation/journey_service.h"
 #include "automation/recipes.h"
+#include "core/json_parse.h"
 #include "http/handlers.h"
 
 namespace rapport::http {
@@ -14,7 +15,7 @@ using automation::JourneyService;
 
 json::value Definition(const std::string& text) {
   boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
+  json::value v = ParseJsonExact(text, ec);
   return ec ? json::value(text) : v;
 }
 

@@ -1,5 +1,7 @@
 #include "http/json_codec.h"
 
+#include "core/json_parse.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -94,7 +96,7 @@ struct JsonBodyParser::Impl {
   std::unique_ptr<unsigned char[]> arena;
   size_t arena_size = 0;
   std::optional<json::monotonic_resource> resource;
-  json::parser parser{json::storage_ptr(), ParseOptions()};
+  JsonParser parser{ParseOptions()};  // numbers read exactly (core/json_parse.h)
 };
 
 JsonBodyParser::JsonBodyParser() : impl_(std::make_unique<Impl>()) {}
@@ -109,19 +111,19 @@ Result<json::value> JsonBodyParser::Parse(std::string_view text) {
     m.arena_size = want;
   }
   m.resource.emplace(m.arena.get(), m.arena_size);
-  m.parser.reset(json::storage_ptr(&*m.resource));
+  m.parser.Reset(json::storage_ptr(&*m.resource));
   json::error_code ec;
-  size_t n = m.parser.write(text.data(), text.size(), ec);
+  size_t n = m.parser.Write(text, ec);
   if (ec) return SyntaxError(text, n, ec);
-  return Finite(m.parser.release());
+  return Finite(m.parser.Release());
 }
 
 Result<json::value> ParseJson(std::string_view text) {
-  json::parser parser{json::storage_ptr(), ParseOptions()};
+  JsonParser parser(ParseOptions());
   json::error_code ec;
-  size_t n = parser.write(text.data(), text.size(), ec);
+  size_t n = parser.Write(text, ec);
   if (ec) return SyntaxError(text, n, ec);
-  return Finite(parser.release());
+  return Finite(parser.Release());
 }
 
 Result<ContactInput> DecodeContactInput(const json::value& body) {

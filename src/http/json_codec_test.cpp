@@ -24,7 +24,10 @@ TEST(JsonBodyParser, ReportsLineAndColumnOfSyntaxErrors) {
   EXPECT_FALSE(p.Parse("").ok());
   EXPECT_FALSE(p.Parse("\"\xff\"").ok());       // not UTF-8
   EXPECT_FALSE(p.Parse("{\"a\":1e999}").ok());  // infinity cannot be written back
-  EXPECT_FALSE(ParseJson("[0e888]").ok());      // Boost reads this as NaN
+  // 0e888 is zero (Boost.JSON's own reading is NaN; numbers are read exactly: core/json_parse.h).
+  auto zero = ParseJson("[0e888]");
+  ASSERT_TRUE(zero.ok());
+  EXPECT_EQ(zero->at(0).as_double(), 0.0);
 }
 
 TEST(JsonBodyParser, ReusesItsArenaAcrossBodies) {

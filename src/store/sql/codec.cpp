@@ -1,4 +1,5 @@
 #include "store/sql/codec.h"
+#include "core/json_parse.h"
 
 #include <openssl/evp.h>
 
@@ -52,7 +53,7 @@ Status CheckLimit(int limit) {
 json::object ParseObject(std::string_view text) {
   if (text.empty()) return {};
   boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
+  json::value v = ParseJsonExact(text, ec);
   if (ec || !v.is_object()) return {};
   return std::move(v.get_object());
 }

@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "core/email_address.h"
+#include "core/json_parse.h"
 #include "store/sql/codec.h"
 #include "store/sql/erasure_list.h"
 #include "store/sql/sql_store.h"
@@ -299,7 +300,7 @@ Result<ErasedContact> SqlContactStore::Erase(WorkspaceId ws, ContactId id) {
                  "name = 'contact.erased' ORDER BY id LIMIT 1",
                  {id, ws}, [&](const Row& r) { props = std::string(r.Text(0)); }));
       boost::system::error_code ec;
-      json::value v = json::parse(props, ec);
+      json::value v = ParseJsonExact(props, ec);
       if (!ec && v.is_object()) {
         if (const json::value* ids = v.as_object().if_contains("message_ids"); ids && ids->is_array()) {
           for (const json::value& m : ids->as_array())

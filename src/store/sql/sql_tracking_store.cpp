@@ -3,6 +3,7 @@
 // (FindByKey) never reads the HTML: only the web view (ViewHtml) does.
 #include <boost/json.hpp>
 
+#include "core/json_parse.h"
 #include "store/sql/codec.h"
 #include "store/sql/sql_store.h"
 
@@ -46,7 +47,7 @@ Result<TrackedMessage> SqlTrackingStore::FindByKey(WorkspaceId ws, int64_t key) 
   }));
   if (!found) return Error::NotFound("no tracked message with this key");
   boost::system::error_code ec;
-  json::value v = json::parse(links_text, ec);
+  json::value v = ParseJsonExact(links_text, ec);
   if (ec || !v.is_array()) return Error::Internal("message_tracking.links is not a JSON array");
   for (const json::value& l : v.as_array()) {
     if (!l.is_string()) return Error::Internal("message_tracking.links holds a non-string");
