@@ -95,9 +95,13 @@ Result<size_t> AnalyticsService::StepLocked() {
   while (true) {
     RAPPORT_ASSIGN_OR_RETURN(std::vector<Event> batch, store_.feed().Read(position_, kBatch));
     int64_t now = ToMicros(clock_.Now());
-    for (const Event& e : batch) {
-      book_->Apply(e, now);
-      send_time_->Apply(e);
+    // Each event's facts are read once for both folds, in a pass of their own (independent
+    // reads of the events' properties, which the processor overlaps).
+    facts_.resize(batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) facts_[i] = ReadFacts(batch[i]);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      book_->Apply(batch[i], facts_[i], now);
+      send_time_->Apply(batch[i], facts_[i]);
     }
     next_deadline_ = book_->Advance(now);
     int64_t position = batch.empty() ? position_ : batch.back().position;
@@ -167,12 +171,11 @@ Result<size_t> AnalyticsService::StepLocked() {
         return r.error();
       }
     }
-    std::vector<AnalyticsDailyValue> daily;
-    std::vector<AnalyticsEntityWrite> entities;
-    book_->TakeChanges(daily, entities);
-    send_time_->TakeChanges(entities);
-    if (batch.empty() && daily.empty() && entities.empty()) break;
-    Status st = store_.analytics().Commit(kConsumerName, position, daily, entities);
+    changes_.Clear();
+    book_->TakeChanges(changes_);
+    send_time_->TakeChanges(changes_);
+    if (batch.empty() && changes_.daily_size() == 0 && changes_.entities_size() == 0) break;
+    Status st = store_.analytics().Commit(kConsumerName, position, changes_.daily(), changes_.entities());
     if (!st.ok()) {
       (void)LoadLocked();
       return st.error();

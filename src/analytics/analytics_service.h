@@ -71,6 +71,8 @@ class AnalyticsService {
   std::mutex mu_;
   std::unique_ptr<ReportBook> book_;         // guarded by mu_
   std::unique_ptr<SendTimeBook> send_time_;  // guarded by mu_
+  ChangeSet changes_;                        // guarded by mu_; reused batch to batch
+  std::vector<EventFacts> facts_;            // guarded by mu_; the batch's, reused
   int64_t position_ = 0;                     // guarded by mu_
   std::optional<int64_t> next_deadline_;
   std::atomic<bool> running_{false};

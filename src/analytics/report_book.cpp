@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <iterator>
 #include <limits>
@@ -72,9 +73,10 @@ double Number(const json::object& o, std::string_view key) {
   return 0;
 }
 
-bool IsMachine(const json::object& o) {
-  const json::value* v = o.if_contains("machine");
-  return v && v->is_bool() && v->get_bool();
+// Appends an integer (fmt's format_int: no locale, no parsing of a format string).
+void AppendInt(std::string& out, int64_t v) {
+  fmt::format_int f(v);
+  out.append(f.data(), f.size());
 }
 
 double JsonNumber(const json::value& v) {
@@ -118,7 +120,8 @@ int32_t ReportBook::Intern(std::string_view s) {
   return id;
 }
 
-int64_t ReportBook::DayOf(WorkspaceId ws, int64_t at_us) {
+ReportBook::ZoneCache& ReportBook::ZoneOf(WorkspaceId ws) {
+  if (last_zone_ && last_zone_ws_ == ws) return *last_zone_;
   auto it = zones_.find(ws);
   if (it == zones_.end()) {
     ZoneCache z;
@@ -129,7 +132,13 @@ int64_t ReportBook::DayOf(WorkspaceId ws, int64_t at_us) {
     }
     it = zones_.emplace(ws, z).first;
   }
-  ZoneCache& z = it->second;
+  last_zone_ws_ = ws;
+  last_zone_ = &it->second;
+  return it->second;
+}
+
+int64_t ReportBook::DayOf(WorkspaceId ws, int64_t at_us) {
+  ZoneCache& z = ZoneOf(ws);
   if (at_us < z.begin_us || at_us >= z.end_us) {  // outside the cached offset's span: look it up
     date::sys_info info = z.zone->get_info(std::chrono::sys_time<Micros>(Micros(at_us)));
     auto micros = [](auto t) { return std::chrono::duration_cast<Micros>(t.time_since_epoch()).count(); };
@@ -183,73 +192,137 @@ void ReportBook::Once(MessageState& m, uint16_t flag, int64_t day, Metric metric
   AddForMessage(m, day, metric, 1);
 }
 
-ReportBook::MessageState* ReportBook::MessageFor(const Event& e) {
-  std::optional<int64_t> id = Int(e.properties, "message_id");
-  if (!id) return nullptr;
-  auto it = messages_.find(*id);
-  if (it == messages_.end()) {
+ReportBook::MessageState* ReportBook::FindMessage(int64_t id) {
+  auto it = message_index_.find(id);
+  return it == message_index_.end() ? nullptr : &message_slab_[it->second];
+}
+
+ReportBook::ContactState* ReportBook::FindContact(ContactId id) {
+  auto it = contact_index_.find(id);
+  return it == contact_index_.end() ? nullptr : &contact_slab_[it->second];
+}
+
+ReportBook::ContactState* ReportBook::ContactAt(const Due& d) {
+  if (d.slot < contact_slab_.size() && contact_slab_[d.slot].id == d.id) return &contact_slab_[d.slot];
+  return FindContact(d.id);  // removed (then nullptr), or back in another slot
+}
+
+void ReportBook::FreeMessage(uint32_t slot) {
+  message_index_.erase(message_slab_[slot].id);
+  message_slab_.Free(slot);  // id 0, clean: a dirty-list entry for the slot is skipped
+}
+
+std::string ReportBook::ComboJson(const Combo& c) const {
+  std::string out;
+  for (size_t d = 1; d < kDimensionCount; ++d) {
+    if (c.keys[d] < 0) continue;
+    AppendJsonString(out, DimensionName(static_cast<Dimension>(d)));
+    out += ':';
+    AppendJsonString(out, Name(c.keys[d]));
+    out += ',';
+  }
+  return out;
+}
+
+ReportBook::MessageState* ReportBook::MessageFor(const Event& e, const EventFacts& f) {
+  if (!f.has_message_id) return nullptr;
+  const int64_t id = f.message_id;
+  auto it = message_index_.find(id);
+  if (it == message_index_.end()) {
     // Past the horizon: an id at or below the greatest forgotten one is a forgotten message.
-    if (auto f = forgotten_through_.find(e.workspace_id); f != forgotten_through_.end() && *id <= f->second)
+    if (auto fo = forgotten_through_.find(e.workspace_id); fo != forgotten_through_.end() && id <= fo->second)
       return nullptr;
     Combo c;
     c.ws = e.workspace_id;
     c.keys.fill(-1);
     c.keys[static_cast<size_t>(Dimension::kWorkspace)] = all_;
-    auto set = [&](Dimension d, std::string_view prop) {
-      if (auto v = Text(e.properties, prop); v && !v->empty()) c.keys[static_cast<size_t>(d)] = Intern(*v);
-    };
-    set(Dimension::kTemplate, "template");
-    set(Dimension::kTopic, "topic");
-    set(Dimension::kClass, "class");
-    set(Dimension::kJourney, "journey_id");
-    set(Dimension::kCampaign, "campaign_id");
+    // The dimension keys in one pass over the properties (strings, or integer ids as text).
+    for (const auto& kv : e.properties) {
+      std::string_view k = kv.key();
+      Dimension d;
+      if (k == "template")
+        d = Dimension::kTemplate;
+      else if (k == "topic")
+        d = Dimension::kTopic;
+      else if (k == "class")
+        d = Dimension::kClass;
+      else if (k == "journey_id")
+        d = Dimension::kJourney;
+      else if (k == "campaign_id")
+        d = Dimension::kCampaign;
+      else
+        continue;
+      const json::value& v = kv.value();
+      char buf[24];
+      std::string_view text;
+      if (v.is_string()) {
+        text = v.get_string();
+      } else if (v.is_int64()) {
+        text = std::string_view(
+            buf, static_cast<size_t>(std::to_chars(buf, buf + sizeof buf, v.get_int64()).ptr - buf));
+      } else if (v.is_uint64()) {
+        text = std::string_view(
+            buf, static_cast<size_t>(std::to_chars(buf, buf + sizeof buf, v.get_uint64()).ptr - buf));
+      }
+      if (!text.empty()) c.keys[static_cast<size_t>(d)] = Intern(text);
+    }
     auto [ci, fresh_combo] = combo_ids_.try_emplace(c, static_cast<uint32_t>(combos_.size()));
-    if (fresh_combo) combos_.push_back(c);
-    MessageState m;
-    m.id = *id;
+    if (fresh_combo) {
+      combos_.push_back(c);
+      combo_json_.push_back(ComboJson(c));
+    }
+    const uint32_t slot = message_slab_.Add();
+    MessageState& m = message_slab_[slot];
+    m.home = slot;
+    m.id = id;
     m.ws = e.workspace_id;
     m.first_us = ToMicros(e.occurred_at);
     m.combo = ci->second;
-    it = messages_.emplace(*id, m).first;
-    message_order_.emplace_back(m.first_us, *id);
-    MarkDirty(it->second);  // then only when a flag is set (Once)
+    it = message_index_.emplace(id, slot).first;
+    message_order_.emplace_back(m.first_us, id);
+    MarkDirty(m);  // then only when a flag is set (Once)
   }
-  MessageState& m = it->second;
+  MessageState& m = message_slab_[it->second];
   if (m.ws != e.workspace_id) return nullptr;  // another workspace's id: never trust it
   return &m;
 }
 
 ReportBook::ContactState& ReportBook::ContactFor(WorkspaceId ws, ContactId id, bool changes) {
-  auto [it, fresh] = contacts_.try_emplace(id);
+  auto [it, fresh] = contact_index_.try_emplace(id, 0);
   if (fresh) {
-    it->second.ws = ws;
+    it->second = contact_slab_.Add();
+    ContactState& c = contact_slab_[it->second];
+    c.id = id;
+    c.ws = ws;
+    c.home = it->second;
     auto& dense = dense_[ws];
-    it->second.slot = static_cast<uint32_t>(dense.size());
+    c.slot = static_cast<uint32_t>(dense.size());
     dense.push_back(DenseEngagement{-std::numeric_limits<double>::infinity(), 0});
     stages_[ws][static_cast<size_t>(Stage::kSubscriber)]++;
     if (!removed_contacts_.empty()) removed_contacts_.erase(id);
   }
-  if (fresh || changes) MarkDirty(id, it->second);
-  return it->second;
+  ContactState& c = contact_slab_[it->second];
+  if (fresh || changes) MarkDirty(c);
+  return c;
 }
 
 void ReportBook::MarkDirty(MessageState& m) {
   if (m.dirty) return;
   m.dirty = true;
-  dirty_messages_.push_back(m.id);
+  dirty_messages_.push_back(m.home);
 }
 
-void ReportBook::MarkDirty(ContactId id, ContactState& c) {
+void ReportBook::MarkDirty(ContactState& c) {
   if (c.dirty) return;
   c.dirty = true;
-  dirty_contacts_.push_back(id);
+  dirty_contacts_.push_back(c.home);
 }
 
 void ReportBook::EvictMessages(int64_t at_us) {
   if (!unstamped_.empty()) {  // states loaded without a time: their horizon starts now
     for (int64_t id : unstamped_)
-      if (auto it = messages_.find(id); it != messages_.end() && it->second.first_us == kUnstamped) {
-        it->second.first_us = at_us;
+      if (MessageState* m = FindMessage(id); m && m->first_us == kUnstamped) {
+        m->first_us = at_us;
         message_order_.emplace_back(at_us, id);
       }
     unstamped_.clear();
@@ -257,16 +330,16 @@ void ReportBook::EvictMessages(int64_t at_us) {
   while (!message_order_.empty() && message_order_.front().first < at_us - options_.message_horizon_us) {
     auto [first_us, id] = message_order_.front();
     message_order_.pop_front();
-    auto it = messages_.find(id);
-    if (it == messages_.end() || it->second.first_us != first_us) continue;
-    WorkspaceId ws = it->second.ws;
+    auto it = message_index_.find(id);
+    if (it == message_index_.end() || message_slab_[it->second].first_us != first_us) continue;
+    WorkspaceId ws = message_slab_[it->second].ws;
     int64_t& through = forgotten_through_[ws];
     if (id > through) {
       through = id;
       dirty_forgotten_.insert(ws);
     }
     evicted_messages_.emplace_back(ws, id);
-    messages_.erase(it);
+    FreeMessage(it->second);
   }
 }
 
@@ -279,11 +352,11 @@ void ReportBook::SetStage(ContactId id, ContactState& c, Stage to, int64_t at, s
                                      fmt::format("lifecycle:{}:{}:{}", id, StageName(to), basis)});
   c.stage = to;
   c.stage_since = at;
-  MarkDirty(id, c);
+  MarkDirty(c);
 }
 
 void ReportBook::Schedule(ContactId id, const ContactState& c, int64_t now) {
-  if (auto next = NextChangeAt(c.purchases, now, options_.lifecycle)) deadlines_.emplace(*next, id);
+  if (auto next = NextChangeAt(c.purchases, now, options_.lifecycle)) deadlines_.push(Due{*next, id, c.home});
 }
 
 void ReportBook::PublishScore(ContactId id, ContactState& c, int64_t at, char kind, int64_t basis) {
@@ -295,7 +368,7 @@ void ReportBook::PublishScore(ContactId id, ContactState& c, int64_t at, char ki
     score_changes_.push_back(EngagementChange{c.ws, id, was, score, at,
                                               fmt::format("engagement:{}:{}:{}{}", id, score, kind, basis)});
     c.published_score = score;
-    MarkDirty(id, c);
+    MarkDirty(c);
   } else if (c.score_due_us != 0) {
     // A due time already set is never late: new weight only delays the decay, so the moment is
     // then or later (checked again when it comes). Saves the logarithms on most events.
@@ -308,35 +381,39 @@ void ReportBook::PublishScore(ContactId id, ContactState& c, int64_t at, char ki
       due = std::max(*t, at);
   if (due != c.score_due_us) {
     c.score_due_us = due;
-    if (due) score_deadlines_.emplace(due, id);
-    MarkDirty(id, c);
+    if (due) score_deadlines_.push(Due{due, id, c.home});
+    MarkDirty(c);
   }
 }
 
 std::optional<int64_t> ReportBook::Advance(int64_t now_us) {
   if (now_us > now_) now_ = now_us;
-  while (!score_deadlines_.empty() && score_deadlines_.top().first <= now_) {
-    auto [at, id] = score_deadlines_.top();
+  while (!score_deadlines_.empty() && score_deadlines_.top().at <= now_) {
+    const Due d = score_deadlines_.top();
     score_deadlines_.pop();
-    auto it = contacts_.find(id);
-    if (it == contacts_.end() || it->second.score_due_us != at) continue;  // gone, or stale
-    it->second.score_due_us = 0;
-    PublishScore(id, it->second, at, 't', at);
+    const int64_t at = d.at;
+    const ContactId id = d.id;
+    ContactState* c = ContactAt(d);
+    if (!c || c->score_due_us != at) continue;  // gone, or stale
+    c->score_due_us = 0;
+    PublishScore(id, *c, at, 't', at);
   }
-  while (!deadlines_.empty() && deadlines_.top().first <= now_) {
-    auto [at, id] = deadlines_.top();
+  while (!deadlines_.empty() && deadlines_.top().at <= now_) {
+    const Due d = deadlines_.top();
     deadlines_.pop();
-    auto it = contacts_.find(id);
-    if (it == contacts_.end()) continue;
-    ContactState& c = it->second;
+    const int64_t at = d.at;
+    const ContactId id = d.id;
+    ContactState* found = ContactAt(d);
+    if (!found) continue;
+    ContactState& c = *found;
     Stage s = StageAt(c.purchases, at, options_.lifecycle);
     if (s != c.stage) SetStage(id, c, s, at, std::to_string(at));
     Schedule(id, c, at);
   }
   std::optional<int64_t> next;
-  if (!deadlines_.empty()) next = deadlines_.top().first;
-  if (!score_deadlines_.empty() && (!next || score_deadlines_.top().first < *next))
-    next = score_deadlines_.top().first;
+  if (!deadlines_.empty()) next = deadlines_.top().at;
+  if (!score_deadlines_.empty() && (!next || score_deadlines_.top().at < *next))
+    next = score_deadlines_.top().at;
   return next;
 }
 
@@ -351,10 +428,9 @@ void ReportBook::Goal(const Event& e, ContactState& c, int64_t day) {
   std::vector<Credit> credits = Attribute(c.touches, at, options_.windows);
   // Workspace totals once per conversion; message dimensions per credited message.
   for (const Credit& cr : credits) {
-    auto it = messages_.find(cr.message_id);
-    if (it == messages_.end()) continue;
-    if (it->second.ws != ws) continue;
-    for (CellRef cell : CellsOf(it->second.combo, day)) {
+    const MessageState* m = FindMessage(cr.message_id);
+    if (!m || m->ws != ws) continue;
+    for (CellRef cell : CellsOf(m->combo, day)) {
       if (!cell) continue;
       if (cr.last > 0) {
         Add(cell, Metric::kConversions, cr.last);
@@ -388,29 +464,34 @@ void ReportBook::Sync(const ContactState& c) {
 }
 
 void ReportBook::RemoveContact(ContactId id) {
-  auto it = contacts_.find(id);
-  if (it == contacts_.end()) return;
-  dense_[it->second.ws][it->second.slot].at_us = -1;
-  stages_[it->second.ws][static_cast<size_t>(it->second.stage)]--;
-  removed_contacts_[id] = it->second.ws;
-  contacts_.erase(it);  // its entry in dirty_contacts_ is skipped: it is no longer found
+  auto it = contact_index_.find(id);
+  if (it == contact_index_.end()) return;
+  ContactState& c = contact_slab_[it->second];
+  dense_[c.ws][c.slot].at_us = -1;
+  stages_[c.ws][static_cast<size_t>(c.stage)]--;
+  removed_contacts_[id] = c.ws;
+  const uint32_t slot = it->second;
+  contact_index_.erase(it);
+  contact_slab_.Free(slot);  // id 0, clean: its entry in dirty_contacts_ is skipped
 }
 
-void ReportBook::Apply(const Event& e, int64_t now_us) {
+void ReportBook::Apply(const Event& e, int64_t now_us) { Apply(e, ReadFacts(e), now_us); }
+
+void ReportBook::Apply(const Event& e, const EventFacts& f, int64_t now_us) {
   int64_t at = ToMicros(e.occurred_at);
   Advance(std::min(at, now_us));
-  const std::string& n = e.name;
-  if (n == kLifecycleChanged || n == kEngagementChanged || n == kClvChanged) return;  // our own output
-  if (n == "contact.erased") {
+  const EventKind kind = f.kind;
+  if (kind == EventKind::kOwnOutput) return;
+  if (kind == EventKind::kContactErased) {
     RemoveContact(e.contact_id);
     return;
   }
-  if (n == "contact.merged") {
+  if (kind == EventKind::kContactMerged) {
     auto from = Int(e.properties, "merged_contact_id");
     if (!from) return;
-    auto it = contacts_.find(*from);
-    if (it == contacts_.end()) return;
-    ContactState gone = std::move(it->second);
+    ContactState* found = FindContact(*from);
+    if (!found) return;
+    ContactState gone = std::move(*found);
     RemoveContact(*from);
     ContactState& into = ContactFor(e.workspace_id, e.contact_id);
     into.engagement.Add(
@@ -444,37 +525,30 @@ void ReportBook::Apply(const Event& e, int64_t now_us) {
 
   int64_t day = DayOf(e.workspace_id, at);
   EvictMessages(now_);  // the fold's clock, not the event's own time (which a client may set)
-  if (n.starts_with("message.")) {
-    MessageState* m = MessageFor(e);
+  if (IsMessageKind(kind)) {
+    MessageState* m = MessageFor(e, f);
     if (!m) return;
-    if (n == "message.queued") {
-      AddForMessage(*m, day, Metric::kSent, 1);
-    } else if (n == "message.suppressed") {
-      AddForMessage(*m, day, Metric::kSuppressed, 1);
-    } else if (n == "message.sent") {
-      AddForMessage(*m, day, Metric::kDelivered, 1);
-    } else if (n == "message.deferred") {
-      AddForMessage(*m, day, Metric::kDeferred, 1);
-    } else if (n == "message.bounced") {
-      Once(*m, kFlagBouncedHard, day, Metric::kBouncedHard);
-    } else if (n == "message.soft_bounced") {
-      Once(*m, kFlagBouncedSoft, day, Metric::kBouncedSoft);
-    } else if (n == "message.blocked") {
-      Once(*m, kFlagBlocked, day, Metric::kBlocked);
-    } else if (n == "message.failed") {
-      AddForMessage(*m, day, Metric::kFailed, 1);
-    } else if (n == "message.complained") {
-      Once(*m, kFlagComplained, day, Metric::kComplained);
+    switch (kind) {
+      case EventKind::kMessageQueued: AddForMessage(*m, day, Metric::kSent, 1); break;
+      case EventKind::kMessageSuppressed: AddForMessage(*m, day, Metric::kSuppressed, 1); break;
+      case EventKind::kMessageSent: AddForMessage(*m, day, Metric::kDelivered, 1); break;
+      case EventKind::kMessageDeferred: AddForMessage(*m, day, Metric::kDeferred, 1); break;
+      case EventKind::kMessageBounced: Once(*m, kFlagBouncedHard, day, Metric::kBouncedHard); break;
+      case EventKind::kMessageSoftBounced: Once(*m, kFlagBouncedSoft, day, Metric::kBouncedSoft); break;
+      case EventKind::kMessageBlocked: Once(*m, kFlagBlocked, day, Metric::kBlocked); break;
+      case EventKind::kMessageFailed: AddForMessage(*m, day, Metric::kFailed, 1); break;
+      case EventKind::kMessageComplained: Once(*m, kFlagComplained, day, Metric::kComplained); break;
+      default: break;
     }
     ContactFor(e.workspace_id, e.contact_id, /*changes=*/false);  // known; its state is unchanged
     return;
   }
-  if (n == "email_opened" || n == "email_clicked") {
-    MessageState* m = MessageFor(e);
+  if (kind == EventKind::kOpened || kind == EventKind::kClicked) {
+    MessageState* m = MessageFor(e, f);
     ContactState& c = ContactFor(e.workspace_id, e.contact_id);
     if (!m) return;
-    bool click = n == "email_clicked";
-    if (IsMachine(e.properties)) {
+    bool click = kind == EventKind::kClicked;
+    if (f.machine) {
       Once(*m, click ? kFlagClickedMachine : kFlagOpenedMachine, day,
            click ? Metric::kClickedMachine : Metric::kOpenedMachine);
       return;
@@ -482,7 +556,7 @@ void ReportBook::Apply(const Event& e, int64_t now_us) {
     // A human click counts as a human open too (images were off): CTOR stays within 100%.
     Once(*m, kFlagOpenedHuman, day, Metric::kOpenedHuman);
     if (click) Once(*m, kFlagClickedHuman, day, Metric::kClickedHuman);
-    auto mid = *Int(e.properties, "message_id");
+    const int64_t mid = f.message_id;
     std::erase_if(c.touches, [&](const Touch& t) { return !TouchMayMatter(t, at, options_.windows); });
     c.touches.push_back(Touch{mid, at, click});
     c.engagement.Add(click ? options_.engagement.click_weight : options_.engagement.open_weight, at,
@@ -492,16 +566,16 @@ void ReportBook::Apply(const Event& e, int64_t now_us) {
     (click ? c.clicks : c.opens)++;
     return;
   }
-  if (n == "contact.status_changed") {
+  if (kind == EventKind::kStatusChanged) {
     auto to = Text(e.properties, "new");
     if (to && *to == "unsubscribed") {
       Add(e.workspace_id, Dimension::kWorkspace, all_, day, Metric::kUnsubscribed, 1);
       const json::value* origin = e.properties.if_contains("origin");
       if (origin && origin->is_object()) {
         if (auto mid = Int(origin->get_object(), "message_id")) {
-          auto it = messages_.find(*mid);
-          if (it != messages_.end() && it->second.ws == e.workspace_id) {
-            const auto& cells = CellsOf(it->second.combo, day);
+          const MessageState* om = FindMessage(*mid);
+          if (om && om->ws == e.workspace_id) {
+            const auto& cells = CellsOf(om->combo, day);
             for (size_t d = 1; d < kDimensionCount; ++d)
               if (cells[d]) Add(cells[d], Metric::kUnsubscribed, 1);
           }
@@ -511,11 +585,12 @@ void ReportBook::Apply(const Event& e, int64_t now_us) {
     ContactFor(e.workspace_id, e.contact_id, /*changes=*/false);
     return;
   }
-  if (n == "topic.unsubscribed") {
+  if (kind == EventKind::kTopicUnsubscribed) {
     if (auto topic = Text(e.properties, "topic"))
       Add(e.workspace_id, Dimension::kTopic, Intern(*topic), day, Metric::kUnsubscribed, 1);
     return;
   }
+  const std::string& n = e.name;
   auto w = options_.engagement_events.find(n);
   bool goal = n == options_.goal_event;
   ContactState& c = ContactFor(e.workspace_id, e.contact_id, w != options_.engagement_events.end() || goal);
@@ -529,81 +604,106 @@ void ReportBook::Apply(const Event& e, int64_t now_us) {
 
 // The entity states are streamed (no JSON value built per changed entity: this runs for every
 // contact and message a batch touched); LoadEntity reads them back with the JSON parser.
-std::string ReportBook::Serialize(const MessageState& m) const {
-  std::string out = "{";
-  for (size_t d = 1; d < kDimensionCount; ++d) {
-    if (Keys(m)[d] < 0) continue;
-    AppendJsonString(out, DimensionName(static_cast<Dimension>(d)));
-    out += ':';
-    AppendJsonString(out, Name(Keys(m)[d]));
-    out += ',';
-  }
-  fmt::format_to(std::back_inserter(out), "\"flags\":{},\"at\":{}}}", m.flags, m.first_us);
-  return out;
+// A message's keys are its combination's, written once per combination (combo_json_).
+void ReportBook::Serialize(const MessageState& m, std::string& out) const {
+  const std::string& keys = combo_json_[m.combo];
+  out += '{';
+  out += keys;
+  out += "\"flags\":";
+  AppendInt(out, m.flags);
+  out += ",\"at\":";
+  AppendInt(out, m.first_us);
+  out += '}';
 }
 
-std::string ReportBook::Serialize(const ContactState& c) const {
-  std::string out;
-  out.reserve(256 + 40 * c.touches.size());
+void ReportBook::Serialize(const ContactState& c, std::string& out) const {
   auto number = [&](std::string_view key, double v) {
     out += key;
     AppendJsonNumber(out, v);
   };
+  auto integer = [&](std::string_view key, int64_t v) {
+    out += key;
+    AppendInt(out, v);
+  };
+  auto boolean = [&](std::string_view key, bool v) {
+    out += key;
+    out += v ? "true" : "false";
+  };
   number("{\"engagement\":[", c.engagement.sum);
-  fmt::format_to(std::back_inserter(out),
-                 "{}],\"orders\":{},\"first_order\":{},\"last_order\":{},\"won_back\":{}", c.engagement.at_us,
-                 c.purchases.orders, c.purchases.first_us, c.purchases.last_us, c.purchases.won_back);
+  integer(",", c.engagement.at_us);
+  integer("],\"orders\":", c.purchases.orders);
+  integer(",\"first_order\":", c.purchases.first_us);
+  integer(",\"last_order\":", c.purchases.last_us);
+  boolean(",\"won_back\":", c.purchases.won_back);
   number(",\"revenue\":", c.revenue);
   number(",\"first_value\":", c.first_value);
-  fmt::format_to(std::back_inserter(out),
-                 ",\"stage\":\"{}\",\"stage_since\":{},\"opens\":{},\"clicks\":{},\"published_score\":{},"
-                 "\"score_due\":{},\"touches\":[",
-                 StageName(c.stage), c.stage_since, c.opens, c.clicks, c.published_score, c.score_due_us);
-  for (size_t i = 0; i < c.touches.size(); ++i)
-    fmt::format_to(std::back_inserter(out), "{}[{},{},{}]", i ? "," : "", c.touches[i].message_id,
-                   c.touches[i].at_us, c.touches[i].click);
+  out += ",\"stage\":\"";
+  out += StageName(c.stage);
+  integer("\",\"stage_since\":", c.stage_since);
+  integer(",\"opens\":", c.opens);
+  integer(",\"clicks\":", c.clicks);
+  integer(",\"published_score\":", c.published_score);
+  integer(",\"score_due\":", c.score_due_us);
+  out += ",\"touches\":[";
+  for (size_t i = 0; i < c.touches.size(); ++i) {
+    integer(i ? ",[" : "[", c.touches[i].message_id);
+    integer(",", c.touches[i].at_us);
+    boolean(",", c.touches[i].click);
+    out += ']';
+  }
   out += "]}";
-  return out;
 }
 
-void ReportBook::TakeChanges(std::vector<AnalyticsDailyValue>& daily,
-                             std::vector<AnalyticsEntityWrite>& entities) {
+void ReportBook::TakeChanges(ChangeSet& out) {
   for (CellRef cell : dirty_daily_) {
     const DailyKey& k = cell->first;
     const Counts& c = cell->second.counts;
     cell->second.dirty = false;
     for (size_t i = 0; i < kMetricCount; ++i) {
       if (c.v[i] == 0) continue;
-      daily.push_back(AnalyticsDailyValue{k.ws, std::string(DimensionName(static_cast<Dimension>(k.dim))),
-                                          Name(k.key), k.day, std::string(MetricName(static_cast<Metric>(i))),
-                                          c.v[i]});
+      AnalyticsDailyValue& v = out.Daily();
+      v.workspace_id = k.ws;
+      v.dimension.assign(DimensionName(static_cast<Dimension>(k.dim)));
+      v.key.assign(Name(k.key));
+      v.day = k.day;
+      v.metric.assign(MetricName(static_cast<Metric>(i)));
+      v.value = c.v[i];
     }
   }
   dirty_daily_.clear();
-  for (int64_t id : dirty_messages_) {
-    auto it = messages_.find(id);
-    if (it == messages_.end() || !it->second.dirty) continue;  // forgotten meanwhile
-    it->second.dirty = false;
-    entities.push_back(AnalyticsEntityWrite{it->second.ws, "message", id, Serialize(it->second)});
+  for (uint32_t slot : dirty_messages_) {
+    MessageState& m = message_slab_[slot];
+    if (!m.dirty) continue;  // forgotten meanwhile (a freed slot is clean), or taken already
+    m.dirty = false;
+    Serialize(m, out.Write(m.ws, "message", m.id));
   }
   dirty_messages_.clear();
-  for (auto [ws, id] : evicted_messages_)
-    entities.push_back(AnalyticsEntityWrite{ws, "message", id, std::nullopt});
+  for (auto [ws, id] : evicted_messages_) out.Delete(ws, "message", id);
   evicted_messages_.clear();
-  for (WorkspaceId ws : dirty_forgotten_)
-    entities.push_back(AnalyticsEntityWrite{
-        ws, "horizon", 0, fmt::format("{{\"forgotten_through\":{}}}", forgotten_through_[ws])});
+  for (WorkspaceId ws : dirty_forgotten_) {
+    std::string& state = out.Write(ws, "horizon", 0);
+    state += "{\"forgotten_through\":";
+    AppendInt(state, forgotten_through_[ws]);
+    state += '}';
+  }
   dirty_forgotten_.clear();
-  for (ContactId id : dirty_contacts_) {
-    auto it = contacts_.find(id);
-    if (it == contacts_.end() || !it->second.dirty) continue;  // removed, or taken already
-    it->second.dirty = false;
-    entities.push_back(AnalyticsEntityWrite{it->second.ws, "contact", id, Serialize(it->second)});
+  for (uint32_t slot : dirty_contacts_) {
+    ContactState& c = contact_slab_[slot];
+    if (!c.dirty) continue;  // removed (a freed slot is clean), or taken already
+    c.dirty = false;
+    Serialize(c, out.Write(c.ws, "contact", c.id));
   }
   dirty_contacts_.clear();
-  for (auto [id, ws] : removed_contacts_)
-    entities.push_back(AnalyticsEntityWrite{ws, "contact", id, std::nullopt});
+  for (auto [id, ws] : removed_contacts_) out.Delete(ws, "contact", id);
   removed_contacts_.clear();
+}
+
+void ReportBook::TakeChanges(std::vector<AnalyticsDailyValue>& daily,
+                             std::vector<AnalyticsEntityWrite>& entities) {
+  ChangeSet set;
+  TakeChanges(set);
+  daily.insert(daily.end(), set.daily().begin(), set.daily().end());
+  entities.insert(entities.end(), set.entities().begin(), set.entities().end());
 }
 
 std::vector<LifecycleChange> ReportBook::TakeLifecycleChanges() { return std::exchange(changes_, {}); }
@@ -635,8 +735,16 @@ void ReportBook::LoadEntity(WorkspaceId ws, std::string_view kind, int64_t id, s
     for (size_t d = 1; d < kDimensionCount; ++d)
       if (auto t = Text(o, DimensionName(static_cast<Dimension>(d)))) c.keys[d] = Intern(*t);
     auto [ci, fresh_combo] = combo_ids_.try_emplace(c, static_cast<uint32_t>(combos_.size()));
-    if (fresh_combo) combos_.push_back(c);
-    MessageState& m = messages_[id];
+    if (fresh_combo) {
+      combos_.push_back(c);
+      combo_json_.push_back(ComboJson(c));
+    }
+    auto [slot, fresh] = message_index_.try_emplace(id, 0);
+    if (fresh) {
+      slot->second = message_slab_.Add();
+    }
+    MessageState& m = message_slab_[slot->second];
+    m.home = slot->second;
     m.id = id;
     m.ws = ws;
     m.combo = ci->second;
@@ -670,7 +778,13 @@ void ReportBook::LoadEntity(WorkspaceId ws, std::string_view kind, int64_t id, s
           c.touches.push_back(Touch{static_cast<int64_t>(JsonNumber(x.get_array()[0])),
                                     static_cast<int64_t>(JsonNumber(x.get_array()[1])),
                                     x.get_array()[2].is_bool() && x.get_array()[2].get_bool()});
-    contacts_[id] = std::move(c);
+    auto [slot, fresh] = contact_index_.try_emplace(id, 0);
+    if (fresh) {
+      slot->second = contact_slab_.Add();
+    }
+    c.id = id;
+    c.home = slot->second;
+    contact_slab_[slot->second] = std::move(c);
   }
 }
 
@@ -680,29 +794,30 @@ void ReportBook::Rebuilt() {
   message_order_.clear();
   {
     std::vector<std::pair<int64_t, int64_t>> order;
-    order.reserve(messages_.size());
-    for (const auto& [id, m] : messages_)
-      if (m.first_us == kUnstamped)
+    order.reserve(message_index_.size());
+    for (const auto& [id, slot] : message_index_)
+      if (const MessageState& m = message_slab_[slot]; m.first_us == kUnstamped)
         unstamped_.push_back(id);
       else
         order.emplace_back(m.first_us, id);
     std::sort(order.begin(), order.end());
     message_order_.assign(order.begin(), order.end());
   }
-  for (auto& [id, c] : contacts_) {
+  for (const auto& [id, slot] : contact_index_) {
+    ContactState& c = contact_slab_[slot];
     auto& dense = dense_[c.ws];
     c.slot = static_cast<uint32_t>(dense.size());
     dense.push_back({});
     Sync(c);
     stages_[c.ws][static_cast<size_t>(c.stage)]++;
     Schedule(id, c, std::max(c.stage_since, c.purchases.last_us));
-    if (c.score_due_us) score_deadlines_.emplace(c.score_due_us, id);
+    if (c.score_due_us) score_deadlines_.push(Due{c.score_due_us, id, c.home});
   }
   for (CellRef cell : dirty_daily_) cell->second.dirty = false;
   dirty_daily_.clear();
-  for (auto& [id, m] : messages_) m.dirty = false;
+  message_slab_.ForEach([](MessageState& m) { m.dirty = false; });
   dirty_messages_.clear();
-  for (auto& [id, c] : contacts_) c.dirty = false;
+  contact_slab_.ForEach([](ContactState& c) { c.dirty = false; });
   dirty_contacts_.clear();
   evicted_messages_.clear();
   dirty_forgotten_.clear();
@@ -742,21 +857,23 @@ std::vector<std::pair<std::string, Counts>> ReportBook::Breakdown(WorkspaceId ws
 }
 
 std::optional<ReportBook::MessageView> ReportBook::Message(WorkspaceId ws, int64_t message_id) const {
-  auto it = messages_.find(message_id);
-  if (it == messages_.end() || it->second.ws != ws) return std::nullopt;
+  auto it = message_index_.find(message_id);
+  if (it == message_index_.end() || message_slab_[it->second].ws != ws) return std::nullopt;
+  const MessageState& m = message_slab_[it->second];
   MessageView v;
   v.workspace_id = ws;
   for (size_t d = 0; d < kDimensionCount; ++d)
-    if (Keys(it->second)[d] >= 0) v.keys[d] = Name(Keys(it->second)[d]);
+    if (Keys(m)[d] >= 0) v.keys[d] = Name(Keys(m)[d]);
   for (auto [flag, name] : kFlagNames)
-    if (it->second.flags & flag) v.outcomes.emplace_back(name);
+    if (m.flags & flag) v.outcomes.emplace_back(name);
   return v;
 }
 
 const ClvModel& ReportBook::FitModel(WorkspaceId ws, int64_t now_us) {
   std::vector<CustomerSummary> customers;
   double day = static_cast<double>(kMicrosPerDay);
-  for (const auto& [id, c] : contacts_) {
+  for (const auto& [id, slot] : contact_index_) {
+    const ContactState& c = contact_slab_[slot];
     if (c.ws != ws || c.purchases.orders == 0) continue;
     CustomerSummary s;
     s.x = static_cast<double>(c.purchases.orders - 1);
@@ -772,9 +889,9 @@ const ClvModel& ReportBook::FitModel(WorkspaceId ws, int64_t now_us) {
 
 ContactView ReportBook::Contact(WorkspaceId ws, ContactId id, int64_t now_us) {
   ContactView v;
-  auto it = contacts_.find(id);
-  if (it == contacts_.end() || it->second.ws != ws) return v;
-  const ContactState& c = it->second;
+  const ContactState* found = FindContact(id);
+  if (!found || found->ws != ws) return v;
+  const ContactState& c = *found;
   v.known = true;
   v.engagement_score = c.engagement.ScoreAt(now_us, options_.engagement);
   v.lifecycle = c.stage;

@@ -23,11 +23,14 @@
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include "analytics/attribution.h"
+#include "analytics/change_set.h"
 #include "analytics/clv_model.h"
 #include "analytics/engagement.h"
+#include "analytics/event_facts.h"
 #include "analytics/lifecycle.h"
 #include "analytics/metrics.h"
 #include "analytics/send_time.h"
+#include "analytics/slab.h"
 #include "core/analytics_store.h"
 #include "core/model.h"
 
@@ -119,10 +122,16 @@ class ReportBook {
   // Folds one event. `now_us` is the caller's clock: lifecycle thresholds that passed before
   // min(event time, now) are applied first.
   void Apply(const Event& e, int64_t now_us);
+  // The same, with the event's facts read already (ReadFacts: the consumer reads them once for
+  // both folds).
+  void Apply(const Event& e, const EventFacts& facts, int64_t now_us);
   // Applies the lifecycle thresholds due at or before now_us; returns the next one (or nullopt).
   std::optional<int64_t> Advance(int64_t now_us);
 
   // What changed since the last call: values and entity states to write (absolute).
+  // Into a ChangeSet (appended; its buffers reused: what the consumer does), or appended to
+  // plain vectors.
+  void TakeChanges(ChangeSet& out);
   void TakeChanges(std::vector<AnalyticsDailyValue>& daily, std::vector<AnalyticsEntityWrite>& entities);
   std::vector<LifecycleChange> TakeLifecycleChanges();
   std::vector<EngagementChange> TakeEngagementChanges();
@@ -150,8 +159,8 @@ class ReportBook {
   // than an hour.
   const ClvModel& FitModel(WorkspaceId ws, int64_t now_us);
   const AnalyticsOptions& options() const { return options_; }
-  size_t contacts() const { return contacts_.size(); }
-  size_t messages() const { return messages_.size(); }
+  size_t contacts() const { return contact_index_.size(); }
+  size_t messages() const { return message_index_.size(); }
 
  private:
   struct DailyKey {
@@ -182,28 +191,34 @@ class ReportBook {
   struct ComboHash {
     size_t operator()(const Combo& c) const;
   };
+  // Messages and contacts live in slabs (slab.h: chunks of states, a free list) indexed by a
+  // flat map id -> slot: the map's entries stay small (cheap probes and rehashes), and the
+  // dirty lists hold slots, so TakeChanges looks nothing up. A freed slot has id 0 and is clean.
   struct MessageState {
     int64_t id = 0;
     WorkspaceId ws = 0;
     int64_t first_us = 0;  // its first event (the horizon runs from there)
     uint32_t combo = 0;
+    uint32_t home = 0;  // its slot in message_slab_
     uint16_t flags = 0;
     bool dirty = false;
   };
-  struct ContactState {
+  struct ContactState {  // what a human open reads and writes first (a cache line), then the rest
+    ContactId id = 0;
     WorkspaceId ws = 0;
-    uint32_t slot = 0;  // index in dense_[ws]
+    uint32_t slot = 0;         // index in dense_[ws]
+    uint32_t home = 0;         // index in contact_slab_
+    int published_score = -1;  // the engagement score last published to the contact; -1 none
     bool dirty = false;
+    Stage stage = Stage::kSubscriber;
     Engagement engagement;
+    int64_t score_due_us = 0;  // when decay moves the score a publish step from it; 0 none
+    int64_t opens = 0, clicks = 0;
+    std::vector<Touch> touches;
     PurchaseHistory purchases;
     double revenue = 0;
     double first_value = 0;
-    Stage stage = Stage::kSubscriber;
     int64_t stage_since = 0;
-    int64_t opens = 0, clicks = 0;
-    int published_score = -1;  // the engagement score last published to the contact; -1 none
-    int64_t score_due_us = 0;  // when decay moves the score a publish step from it; 0 none
-    std::vector<Touch> touches;
   };
 
   // The engagement of a workspace's contacts laid out for the overview's distribution: log2 of
@@ -228,11 +243,15 @@ class ReportBook {
   }
   CellRef CellOf(WorkspaceId ws, Dimension d, int32_t key, int64_t day);
   const std::array<CellRef, kDimensionCount>& CellsOf(uint32_t combo, int64_t day);
-  void MarkDirty(ContactId id, ContactState& c);
+  void MarkDirty(ContactState& c);
   void MarkDirty(MessageState& m);
+  ZoneCache& ZoneOf(WorkspaceId ws);
   void EvictMessages(int64_t at_us);
   const std::string& Name(int32_t id) const { return names_[static_cast<size_t>(id)]; }
-  MessageState* MessageFor(const Event& e);
+  MessageState* MessageFor(const Event& e, const EventFacts& f);
+  MessageState* FindMessage(int64_t id);
+  ContactState* FindContact(ContactId id);
+  void FreeMessage(uint32_t slot);
   // The contact's state, created when new; `changes`: the caller changes it (to be written).
   ContactState& ContactFor(WorkspaceId ws, ContactId id, bool changes = true);
   void Add(WorkspaceId ws, Dimension d, int32_t key, int64_t day, Metric m, double delta);
@@ -245,22 +264,28 @@ class ReportBook {
   // basis: what moved it, kind 'e' (event id) or 't' (time); it makes the idempotency key.
   void PublishScore(ContactId id, ContactState& c, int64_t at, char kind, int64_t basis);
   void RemoveContact(ContactId id);
-  std::string Serialize(const MessageState& m) const;
-  std::string Serialize(const ContactState& c) const;
+  // Append the state's JSON to `out`.
+  void Serialize(const MessageState& m, std::string& out) const;
+  void Serialize(const ContactState& c, std::string& out) const;
+  std::string ComboJson(const Combo& c) const;
 
   AnalyticsOptions options_;
   TimezoneFn timezone_;
-  std::unordered_map<WorkspaceId, ZoneCache> zones_;
+  std::unordered_map<WorkspaceId, ZoneCache> zones_;  // node-based: last_zone_ stays valid
+  WorkspaceId last_zone_ws_ = 0;
+  ZoneCache* last_zone_ = nullptr;
   std::vector<std::string> names_;
   std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> name_ids_;
   std::unordered_map<WorkspaceId, std::vector<DenseEngagement>> dense_;
   DailyMap daily_;
   std::map<std::pair<WorkspaceId, uint8_t>, std::set<int32_t>> keys_;
   std::vector<Combo> combos_;
+  std::vector<std::string> combo_json_;  // per combination: its keys as JSON members, for Serialize
   boost::unordered_flat_map<Combo, uint32_t, ComboHash> combo_ids_;
   // (combination << 32 | day) -> its cells per dimension (null where it has no key).
   boost::unordered_flat_map<uint64_t, std::array<CellRef, kDimensionCount>> combo_cells_;
-  boost::unordered_flat_map<int64_t, MessageState> messages_;
+  boost::unordered_flat_map<int64_t, uint32_t> message_index_;  // id -> slot in message_slab_
+  Slab<MessageState> message_slab_;
   // Messages in the order of their first event, for the horizon; and per workspace the greatest
   // id forgotten (ids grow with time: an unknown id at or below it was forgotten, not new).
   std::deque<std::pair<int64_t, int64_t>> message_order_;  // (first_us, id)
@@ -268,25 +293,33 @@ class ReportBook {
   std::unordered_set<WorkspaceId> dirty_forgotten_;
   std::vector<std::pair<WorkspaceId, int64_t>> evicted_messages_;
   std::vector<int64_t> unstamped_;  // loaded without a first time (see EvictMessages)
-  boost::unordered_flat_map<ContactId, ContactState> contacts_;
+  boost::unordered_flat_map<ContactId, uint32_t> contact_index_;  // id -> slot in contact_slab_
+  Slab<ContactState> contact_slab_;                               // references stay valid as it grows
   std::unordered_map<WorkspaceId, std::array<int64_t, kStageCount>> stages_;
   std::unordered_map<WorkspaceId, std::pair<ClvModel, int64_t>> models_;  // the model, when fitted
+  // A timer of a contact, ordered by (time, contact); `slot` is where the contact was when it
+  // was set (a hint: checked against the id, looked up again when it moved), so most pops find
+  // the state without a probe of the index.
+  struct Due {
+    int64_t at = 0;
+    ContactId id = 0;
+    uint32_t slot = 0;
+    bool operator>(const Due& o) const { return at != o.at ? at > o.at : id > o.id; }
+  };
+  using DueQueue = std::priority_queue<Due, std::vector<Due>, std::greater<>>;
+  ContactState* ContactAt(const Due& d);
   // (time, contact): lifecycle thresholds; stale entries are skipped when popped.
-  std::priority_queue<std::pair<int64_t, ContactId>, std::vector<std::pair<int64_t, ContactId>>,
-                      std::greater<>>
-      deadlines_;
+  DueQueue deadlines_;
   int64_t now_ = 0;
   int32_t all_ = 0;  // Intern("")
   std::vector<CellRef> dirty_daily_;
-  std::vector<int64_t> dirty_messages_;
-  std::vector<ContactId> dirty_contacts_;
+  std::vector<uint32_t> dirty_messages_;  // slots
+  std::vector<uint32_t> dirty_contacts_;  // slots
   std::unordered_map<ContactId, WorkspaceId> removed_contacts_;
   std::vector<LifecycleChange> changes_;
   // (time, contact): when a contact's score decays a publish step; stale ones (not the contact's
   // score_due_us) are skipped.
-  std::priority_queue<std::pair<int64_t, ContactId>, std::vector<std::pair<int64_t, ContactId>>,
-                      std::greater<>>
-      score_deadlines_;
+  DueQueue score_deadlines_;
   std::vector<EngagementChange> score_changes_;
   std::vector<ClvChange> clv_changes_;
 };

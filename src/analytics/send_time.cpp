@@ -2,11 +2,14 @@
 #include "core/json_parse.h"
 
 #include <date/tz.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>
+
+#include "core/json_write.h"
 
 namespace rapport::analytics {
 
@@ -23,11 +26,6 @@ int64_t OffsetMicros(Timestamp t, const date::time_zone& zone) {
   return std::chrono::duration_cast<Micros>(info.offset).count();
 }
 
-bool IsMachine(const json::object& o) {
-  const json::value* v = o.if_contains("machine");
-  return v && v->is_bool() && v->get_bool();
-}
-
 std::optional<std::string> String(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
   if (v && v->is_string()) return std::string(v->get_string());
@@ -41,10 +39,20 @@ int64_t Integer(const json::value& v) {
   return 0;
 }
 
-json::array Encode(const std::vector<std::pair<int, HourCounts>>& hours) {
-  json::array a;
-  for (const auto& [h, c] : hours) a.push_back(json::array{h, c.opens, c.clicks});
-  return a;
+void AppendInt(std::string& out, int64_t v) {
+  fmt::format_int f(v);
+  out.append(f.data(), f.size());
+}
+
+// One [hour, opens, clicks] row of "hours" (as json::serialize wrote them before).
+void AppendHour(std::string& out, bool first, int hour, const HourCounts& c) {
+  out += first ? "[" : ",[";
+  AppendInt(out, hour);
+  out += ',';
+  AppendInt(out, c.opens);
+  out += ',';
+  AppendInt(out, c.clicks);
+  out += ']';
 }
 
 // [[hour, opens, clicks], ...] -> (hour, counts); malformed rows are skipped.
@@ -162,14 +170,21 @@ SendTimeBook::SendTimeBook(SendTimeOptions options, TimezoneFn workspace_timezon
 
 const date::time_zone* SendTimeBook::ZoneOf(WorkspaceId ws, const date::time_zone* contact_zone) {
   if (contact_zone) return contact_zone;
+  if (last_zone_ && last_zone_ws_ == ws) return last_zone_;
   auto it = workspace_zones_.find(ws);
   if (it == workspace_zones_.end())
     it = workspace_zones_.emplace(ws, ZoneOrUtc(workspace_timezone_ ? workspace_timezone_(ws) : "UTC")).first;
+  last_zone_ws_ = ws;
+  last_zone_ = it->second;
   return it->second;
 }
 
 int SendTimeBook::LocalHourOfWeek(Timestamp t, const date::time_zone* zone) {
-  ZoneSpan& z = spans_[zone];
+  if (zone != last_span_zone_ || !last_span_) {
+    last_span_ = &spans_[zone];
+    last_span_zone_ = zone;
+  }
+  ZoneSpan& z = *last_span_;
   const int64_t us = ToMicros(t);
   if (us < z.begin_us || us >= z.end_us) {  // outside the cached offset's span: look it up
     const date::sys_info info = zone->get_info(std::chrono::floor<std::chrono::seconds>(t));
@@ -183,9 +198,47 @@ int SendTimeBook::LocalHourOfWeek(Timestamp t, const date::time_zone* zone) {
                           FloorMod(local, kMicrosPerDay) / kMicrosPerHour);
 }
 
+SendTimeBook::Population& SendTimeBook::PopulationOf(WorkspaceId ws) {
+  if (last_population_ && last_population_ws_ == ws) return *last_population_;
+  last_population_ = &populations_[ws];
+  last_population_ws_ = ws;
+  return *last_population_;
+}
+
 void SendTimeBook::PopulationChanged(WorkspaceId ws) {
-  dirty_population_.insert(ws);
-  priors_.erase(ws);
+  Population& p = PopulationOf(ws);
+  p.has_prior = false;
+  if (!p.dirty) {
+    p.dirty = true;
+    dirty_population_.push_back(ws);
+  }
+}
+
+SendTimeBook::ContactState* SendTimeBook::Find(ContactId id) {
+  auto it = index_.find(id);
+  return it == index_.end() ? nullptr : &slab_[it->second];
+}
+
+SendTimeBook::ContactState& SendTimeBook::FindOrAdd(ContactId id, WorkspaceId ws_if_new) {
+  auto [it, fresh] = index_.try_emplace(id, 0);
+  if (!fresh) return slab_[it->second];
+  it->second = slab_.Add();
+  ContactState& c = slab_[it->second];
+  c.id = id;
+  c.ws = ws_if_new;
+  c.home = it->second;
+  return c;
+}
+
+void SendTimeBook::Free(ContactState& c) {
+  index_.erase(c.id);
+  slab_.Free(c.home);  // id 0, clean: its entry in dirty_contacts_ is skipped
+}
+
+void SendTimeBook::MarkDirty(ContactState& c) {
+  if (c.dirty) return;
+  c.dirty = true;
+  dirty_contacts_.push_back(c.home);
 }
 
 void SendTimeBook::Count(ContactState& c, int hour, const HourCounts& delta) {
@@ -194,120 +247,130 @@ void SendTimeBook::Count(ContactState& c, int hour, const HourCounts& delta) {
   if (it == c.hours.end() || it->hour != hour) it = c.hours.insert(it, Entry{static_cast<uint8_t>(hour), {}});
   it->counts.opens += delta.opens;
   it->counts.clicks += delta.clicks;
-  HourCounts& p = population_[c.ws][static_cast<size_t>(hour)];
+  HourCounts& p = PopulationOf(c.ws).counts[static_cast<size_t>(hour)];
   p.opens += delta.opens;
   p.clicks += delta.clicks;
   PopulationChanged(c.ws);
 }
 
-void SendTimeBook::Apply(const Event& e) {
-  const std::string& n = e.name;
-  if (n == "email_opened" || n == "email_clicked") {
-    if (IsMachine(e.properties)) return;
-    auto [it, fresh] = contacts_.try_emplace(e.contact_id);
-    ContactState& c = it->second;
-    if (fresh) c.ws = e.workspace_id;
+void SendTimeBook::Apply(const Event& e) { Apply(e, ReadFacts(e)); }
+
+void SendTimeBook::Apply(const Event& e, const EventFacts& f) {
+  if (f.kind == EventKind::kOpened || f.kind == EventKind::kClicked) {
+    if (f.machine) return;
+    ContactState& c = FindOrAdd(e.contact_id, e.workspace_id);
     const int hour = LocalHourOfWeek(e.occurred_at, ZoneOf(c.ws, c.zone));
-    Count(c, hour, n == "email_clicked" ? HourCounts{.clicks = 1} : HourCounts{.opens = 1});
-    dirty_contacts_.insert(e.contact_id);
-    removed_contacts_.erase(e.contact_id);
+    Count(c, hour, f.kind == EventKind::kClicked ? HourCounts{.clicks = 1} : HourCounts{.opens = 1});
+    MarkDirty(c);
+    if (!removed_contacts_.empty()) removed_contacts_.erase(e.contact_id);
     return;
   }
-  if (n == "contact.created" || n == "contact.updated") {
+  if (f.kind == EventKind::kContactCreated || f.kind == EventKind::kContactUpdated) {
     std::optional<std::string> tz;
-    if (n == "contact.created") {
+    if (f.kind == EventKind::kContactCreated) {
       tz = String(e.properties, "timezone");
     } else if (const json::value* ch = e.properties.if_contains("changes"); ch && ch->is_object()) {
       if (const json::value* z = ch->get_object().if_contains("timezone"); z && z->is_object())
         tz = String(z->get_object(), "new").value_or("");
     }
     if (!tz) return;
-    auto it = contacts_.find(e.contact_id);
-    if (it == contacts_.end()) {
+    ContactState* c = Find(e.contact_id);
+    if (!c) {
       if (tz->empty()) return;  // the default, as for every contact we hold nothing of
-      it = contacts_.try_emplace(e.contact_id).first;
-      it->second.ws = e.workspace_id;
+      c = &FindOrAdd(e.contact_id, e.workspace_id);
     }
     const date::time_zone* zone = tz->empty() ? nullptr : ZoneOrUtc(*tz);
-    if (it->second.zone == zone) return;
-    it->second.zone = zone;
-    dirty_contacts_.insert(e.contact_id);
+    if (c->zone == zone) return;
+    c->zone = zone;
+    MarkDirty(*c);
     removed_contacts_.erase(e.contact_id);
     return;
   }
-  if (n == "contact.merged") {
+  if (f.kind == EventKind::kContactMerged) {
     const json::value* from = e.properties.if_contains("merged_contact_id");
     if (!from) return;
     const ContactId gone_id = Integer(*from);
-    auto found = contacts_.find(gone_id);
-    if (found == contacts_.end() || gone_id == e.contact_id) return;
-    const ContactState gone = std::move(found->second);
-    contacts_.erase(found);
-    auto [it, fresh] = contacts_.try_emplace(e.contact_id);
-    ContactState& into = it->second;
-    if (fresh) into.ws = e.workspace_id;
+    ContactState* found = Find(gone_id);
+    if (!found || gone_id == e.contact_id) return;
+    const ContactState gone = std::move(*found);
+    Free(*found);  // clean: not written, deleted below
+    ContactState& into = FindOrAdd(e.contact_id, e.workspace_id);
     // The counts move with their local hours (the population is unchanged within a workspace).
     for (const Entry& x : gone.hours) {
       Count(into, x.hour, x.counts);
-      HourCounts& p = population_[gone.ws][x.hour];
+      HourCounts& p = PopulationOf(gone.ws).counts[x.hour];
       p.opens -= x.counts.opens;
       p.clicks -= x.counts.clicks;
     }
     PopulationChanged(gone.ws);
     removed_contacts_[gone_id] = gone.ws;
-    dirty_contacts_.erase(gone_id);
-    dirty_contacts_.insert(e.contact_id);
+    MarkDirty(into);
     removed_contacts_.erase(e.contact_id);
     return;
   }
-  if (n == "contact.erased") {
-    auto it = contacts_.find(e.contact_id);
-    if (it == contacts_.end()) return;
+  if (f.kind == EventKind::kContactErased) {
+    ContactState* c = Find(e.contact_id);
+    if (!c) return;
     // Erased people leave the population's pattern too, as if their events had never been.
-    for (const Entry& x : it->second.hours) {
-      HourCounts& p = population_[it->second.ws][x.hour];
+    Population& pop = PopulationOf(c->ws);
+    for (const Entry& x : c->hours) {
+      HourCounts& p = pop.counts[x.hour];
       p.opens -= x.counts.opens;
       p.clicks -= x.counts.clicks;
     }
-    PopulationChanged(it->second.ws);
-    removed_contacts_[e.contact_id] = it->second.ws;
-    dirty_contacts_.erase(e.contact_id);
-    contacts_.erase(it);
+    PopulationChanged(c->ws);
+    removed_contacts_[e.contact_id] = c->ws;
+    Free(*c);  // clean: not written
   }
 }
 
-std::string SendTimeBook::Serialize(const ContactState& c) const {
-  std::vector<std::pair<int, HourCounts>> hours;
-  for (const Entry& x : c.hours) hours.emplace_back(x.hour, x.counts);
-  json::object o{{"hours", Encode(hours)}};
-  if (c.zone) o["timezone"] = c.zone->name();
-  return json::serialize(o);
+// As json::serialize wrote {"hours": [[hour, opens, clicks], ...], "timezone": name}, streamed.
+void SendTimeBook::Serialize(const ContactState& c, std::string& out) const {
+  out += "{\"hours\":[";
+  for (size_t i = 0; i < c.hours.size(); ++i) AppendHour(out, i == 0, c.hours[i].hour, c.hours[i].counts);
+  out += ']';
+  if (c.zone) {
+    out += ",\"timezone\":";
+    AppendJsonString(out, c.zone->name());
+  }
+  out += '}';
+}
+
+void SendTimeBook::TakeChanges(ChangeSet& out) {
+  for (uint32_t slot : dirty_contacts_) {
+    ContactState& c = slab_[slot];
+    if (!c.dirty) continue;  // freed meanwhile (a freed slot is clean), or taken already
+    c.dirty = false;
+    if (c.hours.empty() && !c.zone) {  // nothing left to remember
+      out.Delete(c.ws, kSendTimeKind, c.id);
+      Free(c);
+      continue;
+    }
+    Serialize(c, out.Write(c.ws, kSendTimeKind, c.id));
+  }
+  dirty_contacts_.clear();
+  for (auto [id, ws] : removed_contacts_) out.Delete(ws, kSendTimeKind, id);
+  removed_contacts_.clear();
+  for (WorkspaceId ws : dirty_population_) {
+    Population& p = PopulationOf(ws);
+    p.dirty = false;
+    std::string& state = out.Write(ws, kSendTimePopulationKind, 0);
+    state += "{\"hours\":[";
+    bool first = true;
+    for (int h = 0; h < kHoursPerWeek; ++h)
+      if (p.counts[static_cast<size_t>(h)] != HourCounts{}) {
+        AppendHour(state, first, h, p.counts[static_cast<size_t>(h)]);
+        first = false;
+      }
+    state += "]}";
+  }
+  dirty_population_.clear();
 }
 
 void SendTimeBook::TakeChanges(std::vector<AnalyticsEntityWrite>& entities) {
-  for (ContactId id : dirty_contacts_) {
-    auto it = contacts_.find(id);
-    const ContactState& c = it->second;
-    if (c.hours.empty() && !c.zone) {  // nothing left to remember
-      entities.push_back(AnalyticsEntityWrite{c.ws, std::string(kSendTimeKind), id, std::nullopt});
-      contacts_.erase(it);
-      continue;
-    }
-    entities.push_back(AnalyticsEntityWrite{c.ws, std::string(kSendTimeKind), id, Serialize(c)});
-  }
-  dirty_contacts_.clear();
-  for (auto [id, ws] : removed_contacts_)
-    entities.push_back(AnalyticsEntityWrite{ws, std::string(kSendTimeKind), id, std::nullopt});
-  removed_contacts_.clear();
-  for (WorkspaceId ws : dirty_population_) {
-    std::vector<std::pair<int, HourCounts>> hours;
-    const WeekCounts& p = population_[ws];
-    for (int h = 0; h < kHoursPerWeek; ++h)
-      if (p[static_cast<size_t>(h)] != HourCounts{}) hours.emplace_back(h, p[static_cast<size_t>(h)]);
-    entities.push_back(AnalyticsEntityWrite{ws, std::string(kSendTimePopulationKind), 0,
-                                            json::serialize(json::object{{"hours", Encode(hours)}})});
-  }
-  dirty_population_.clear();
+  ChangeSet set;
+  TakeChanges(set);
+  entities.insert(entities.end(), set.entities().begin(), set.entities().end());
 }
 
 void SendTimeBook::LoadEntity(WorkspaceId ws, std::string_view kind, int64_t id, std::string_view state) {
@@ -317,18 +380,19 @@ void SendTimeBook::LoadEntity(WorkspaceId ws, std::string_view kind, int64_t id,
   if (ec || !v.is_object()) return;
   const json::object& o = v.get_object();
   if (kind == kSendTimePopulationKind) {
-    WeekCounts& p = population_[ws];
-    priors_.erase(ws);
-    p = WeekCounts{};
-    for (const auto& [h, c] : Decode(o)) p[static_cast<size_t>(h)] = c;
+    Population& p = PopulationOf(ws);
+    p.has_prior = false;
+    p.counts = WeekCounts{};
+    for (const auto& [h, c] : Decode(o)) p.counts[static_cast<size_t>(h)] = c;
     return;
   }
-  ContactState c;
+  ContactState& c = FindOrAdd(id, ws);
   c.ws = ws;
+  c.zone = nullptr;
+  c.hours.clear();
   if (auto tz = String(o, "timezone"); tz && !tz->empty()) c.zone = ZoneOrUtc(*tz);
   for (const auto& [h, counts] : Decode(o)) c.hours.push_back(Entry{static_cast<uint8_t>(h), counts});
   std::sort(c.hours.begin(), c.hours.end(), [](const Entry& x, const Entry& y) { return x.hour < y.hour; });
-  contacts_[id] = std::move(c);
 }
 
 SendTimeProfile SendTimeBook::Profile(WorkspaceId ws, ContactId id, std::string_view timezone) {
@@ -336,21 +400,19 @@ SendTimeProfile SendTimeBook::Profile(WorkspaceId ws, ContactId id, std::string_
   p.options = options_;
   p.contact_timezone = !timezone.empty();
   p.timezone = ZoneOf(ws, timezone.empty() ? nullptr : ZoneOrUtc(timezone))->name();
-  if (auto it = contacts_.find(id); it != contacts_.end() && it->second.ws == ws) {
-    for (const Entry& x : it->second.hours) {
+  if (const ContactState* c = Find(id); c && c->ws == ws) {
+    for (const Entry& x : c->hours) {
       p.own[x.hour] = x.counts;
       p.opens += x.counts.opens;
       p.clicks += x.counts.clicks;
     }
   }
-  auto prior = priors_.find(ws);
-  if (prior == priors_.end()) {
-    auto pop = population_.find(ws);
-    prior =
-        priors_.emplace(ws, PopulationPrior(pop == population_.end() ? WeekCounts{} : pop->second, options_))
-            .first;
+  Population& pop = PopulationOf(ws);
+  if (!pop.has_prior) {
+    pop.prior = PopulationPrior(pop.counts, options_);
+    pop.has_prior = true;
   }
-  p.population = prior->second;
+  p.population = pop.prior;
   p.posterior = ContactPosterior(p.own, p.population, options_);
   for (const HourCounts& c : p.own) p.evidence += Weighted(c, options_);
   const double a = std::max(options_.contact_strength, 0.0);

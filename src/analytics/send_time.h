@@ -41,6 +41,11 @@
 #include <unordered_set>
 #include <vector>
 
+#include <boost/unordered/unordered_flat_map.hpp>
+
+#include "analytics/change_set.h"
+#include "analytics/event_facts.h"
+#include "analytics/slab.h"
 #include "core/analytics_store.h"
 #include "core/clock.h"
 #include "core/error.h"
@@ -106,7 +111,10 @@ class SendTimeBook {
   SendTimeBook(SendTimeOptions options, TimezoneFn workspace_timezone);
 
   void Apply(const Event& e);
-  // Entity states changed since the last call (absolute; nullopt deletes).
+  // The same, with the event's facts read already (event_facts.h).
+  void Apply(const Event& e, const EventFacts& facts);
+  // Entity states changed since the last call (absolute; nullopt deletes), appended.
+  void TakeChanges(ChangeSet& out);
   void TakeChanges(std::vector<AnalyticsEntityWrite>& entities);
   // Loads one persisted entity; ignores kinds that are not its own.
   void LoadEntity(WorkspaceId ws, std::string_view kind, int64_t id, std::string_view state);
@@ -120,15 +128,31 @@ class SendTimeBook {
     uint8_t hour = 0;
     HourCounts counts;
   };
+  // Contacts live in a slab (slab.h) indexed by a flat map id -> slot; the dirty
+  // list holds slots (a freed slot has id 0 and is clean), so TakeChanges looks nothing up.
   struct ContactState {
+    ContactId id = 0;
     WorkspaceId ws = 0;
     const date::time_zone* zone = nullptr;  // as the log has it now; null: the workspace's default
     std::vector<Entry> hours;               // sparse, by hour
+    uint32_t home = 0;                      // its slot
+    bool dirty = false;
+  };
+  struct Population {
+    WeekCounts counts{};
+    bool dirty = false;  // changed since the last TakeChanges
+    bool has_prior = false;
+    WeekWeights prior{};  // pi, while has_prior (until the counts change)
   };
   const date::time_zone* ZoneOf(WorkspaceId ws, const date::time_zone* contact_zone);
   void Count(ContactState& c, int hour, const HourCounts& delta);  // to the contact and population
-  std::string Serialize(const ContactState& c) const;
+  void Serialize(const ContactState& c, std::string& out) const;
+  Population& PopulationOf(WorkspaceId ws);
   void PopulationChanged(WorkspaceId ws);
+  ContactState* Find(ContactId id);
+  ContactState& FindOrAdd(ContactId id, WorkspaceId ws_if_new);
+  void Free(ContactState& c);  // erases it from the index; the slot is reused
+  void MarkDirty(ContactState& c);
   // HourOfWeek with the zone's current offset span cached (the log is in time order, so one tzdb
   // lookup per zone and offset change rather than per event).
   int LocalHourOfWeek(Timestamp t, const date::time_zone* zone);
@@ -140,13 +164,19 @@ class SendTimeBook {
   SendTimeOptions options_;
   TimezoneFn workspace_timezone_;
   std::unordered_map<WorkspaceId, const date::time_zone*> workspace_zones_;  // cached defaults
-  std::unordered_map<ContactId, ContactState> contacts_;
-  std::unordered_map<WorkspaceId, WeekCounts> population_;
-  std::unordered_set<ContactId> dirty_contacts_;
+  WorkspaceId last_zone_ws_ = 0;
+  const date::time_zone* last_zone_ = nullptr;            // workspace_zones_[last_zone_ws_]
+  boost::unordered_flat_map<ContactId, uint32_t> index_;  // id -> slot in slab_
+  Slab<ContactState> slab_;
+  std::vector<uint32_t> dirty_contacts_;  // slots
   std::unordered_map<ContactId, WorkspaceId> removed_contacts_;
-  std::unordered_set<WorkspaceId> dirty_population_;
+  std::unordered_map<WorkspaceId, Population> populations_;  // node-based: last_population_ stays valid
+  WorkspaceId last_population_ws_ = 0;
+  Population* last_population_ = nullptr;
+  std::vector<WorkspaceId> dirty_population_;
   std::unordered_map<const date::time_zone*, ZoneSpan> spans_;
-  std::unordered_map<WorkspaceId, WeekWeights> priors_;  // pi per workspace, until its counts change
+  const date::time_zone* last_span_zone_ = nullptr;
+  ZoneSpan* last_span_ = nullptr;  // spans_[last_span_zone_]
 };
 
 }  // namespace rapport::analytics
