@@ -545,15 +545,55 @@ bool Evaluator::FromBitmaps(const Expr& e) const {
   }
 }
 
+namespace {
+
+// A count of events in a window: do all counts from 1 up pass `op value`, and does none?
+bool AllPositiveCountsPass(CmpOp op, double v) {
+  switch (op) {
+    case CmpOp::kGe: return v <= 1;
+    case CmpOp::kGt: return v < 1;
+    case CmpOp::kNe: return v < 1 || v != std::floor(v);
+    default: return false;
+  }
+}
+
+bool NoPositiveCountPasses(CmpOp op, double v) {
+  switch (op) {
+    case CmpOp::kEq: return v < 1 || v != std::floor(v);
+    case CmpOp::kLt: return v <= 1;
+    case CmpOp::kLe: return v < 1;
+    default: return false;
+  }
+}
+
+bool WindowedCount(const Expr& e) {
+  return e.kind == Expr::Kind::kBehavior && e.behavior.measure == Behavior::Measure::kCount &&
+         e.behavior.window;
+}
+
+}  // namespace
+
+int Evaluator::Rank(const Expr& e) const {
+  if (FromBitmaps(e)) return 0;
+  if (WindowedCount(e)) return 1;
+  if (e.kind == Expr::Kind::kNot) return std::max(1, Rank(*e.children[0]));
+  if (e.kind == Expr::Kind::kAnd || e.kind == Expr::Kind::kOr) {
+    int worst = 1;
+    for (const auto& c : e.children) worst = std::max(worst, Rank(*c));
+    return worst;
+  }
+  return 2;
+}
+
 Bitmap Evaluator::Scan(const Expr& e, const Bitmap& universe) {
   switch (e.kind) {
     case Expr::Kind::kAnd: {
-      // Operands answered from bitmaps first: the others then scan only the rows those leave.
+      // Operands answered from bitmaps first, then counts in a window: the others then scan only
+      // the rows those leave.
       std::vector<const Expr*> order;
-      for (const auto& c : e.children)
-        if (FromBitmaps(*c)) order.push_back(c.get());
-      for (const auto& c : e.children)
-        if (!FromBitmaps(*c)) order.push_back(c.get());
+      for (int rank = 0; rank <= 2; ++rank)
+        for (const auto& c : e.children)
+          if (Rank(*c) == rank) order.push_back(c.get());
       Bitmap acc = Scan(*order[0], universe);
       for (size_t i = 1; i < order.size() && !acc.Empty(); ++i) acc &= Scan(*order[i], acc);
       return acc;
@@ -646,6 +686,30 @@ Bitmap Evaluator::Scan(const Expr& e, const Bitmap& universe) {
       return out;
     }
   }
+  if (WindowedCount(e)) {
+    // The rows with an event in the window come from the stream's day bitmaps; only those are
+    // counted one by one, and only when the comparison needs the exact count.
+    const Behavior& b = e.behavior;
+    const EventStream& s = index_.stream(b.stream);
+    Bitmap any = s.RowsWithEventIn(ctx_.now - b.window->Micros(), ctx_.now);
+    any &= universe;
+    Bitmap out;
+    if (AllPositiveCountsPass(b.op, b.value)) {
+      out = any;
+    } else if (!NoPositiveCountPasses(b.op, b.value)) {
+      std::vector<uint32_t> buf;
+      any.ForEach([&](uint32_t r) {
+        if (BehaviorRow(b, r, nullptr, nullptr)) buf.push_back(r);
+      });
+      out.AddMany(buf.data(), buf.size());
+    }
+    if (Cmp(0, b.op, b.value)) {  // rows without an event in the window
+      Bitmap rest = universe;
+      rest -= any;
+      out |= rest;
+    }
+    return out;
+  }
   bool outside = false;
   Bitmap cand = Candidates(e, universe, &outside);
   Bitmap out;
@@ -729,16 +793,18 @@ Bitmap ParallelScan(const ProfileIndex& index, const EvalContext& ctx, const Exp
                     unsigned threads, uint64_t min_rows) {
   uint64_t rows = index.rows();
   if (threads <= 1 || universe.Cardinality() < min_rows) return Evaluator(index, ctx).Scan(e, universe);
+  Evaluator here(index, ctx);
+  if (here.Rank(e) < 2) return here.Scan(e, universe);  // bitmap operations: nothing to split
   if (e.kind == Expr::Kind::kAnd) {
-    // The operands answered from bitmaps narrow the rows here; the rest are split only when
-    // enough rows are left to pay for the threads.
-    Evaluator here(index, ctx);
+    // The operands answered from bitmaps and windows narrow the rows here, in Scan's order; the
+    // rest are split only when enough rows are left to pay for the threads.
     Bitmap acc = universe;
-    for (const auto& c : e.children)
-      if (here.FromBitmaps(*c)) acc &= here.Scan(*c, acc);
+    for (int rank = 0; rank <= 1; ++rank)
+      for (const auto& c : e.children)
+        if (!acc.Empty() && here.Rank(*c) == rank) acc &= here.Scan(*c, acc);
     for (const auto& c : e.children) {
       if (acc.Empty()) break;
-      if (!here.FromBitmaps(*c)) acc &= ParallelScan(index, ctx, *c, acc, threads, min_rows);
+      if (here.Rank(*c) == 2) acc &= ParallelScan(index, ctx, *c, acc, threads, min_rows);
     }
     return acc;
   }

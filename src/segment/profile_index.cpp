@@ -85,7 +85,54 @@ void EventStream::Add(Row r, int64_t time, double value) {
     rows.Add(r);
   }
   entries[slot[r] - 1].Insert(time, value, !spec.property.empty());
+  days[DayOf(time)].Add(r);
   ++events;
+}
+
+int64_t EventStream::DayOf(int64_t micros) {
+  constexpr int64_t kDayUs = 86'400'000'000;
+  int64_t d = micros / kDayUs;
+  return micros % kDayUs < 0 ? d - 1 : d;
+}
+
+void EventStream::ClearRow(Row r) {
+  if (r >= slot.size() || !slot[r]) return;
+  Entries& e = entries[slot[r] - 1];
+  for (int64_t t : e.times()) {
+    auto it = days.find(DayOf(t));
+    if (it == days.end()) continue;
+    it->second.Remove(r);
+    if (it->second.Empty()) days.erase(it);
+  }
+  events -= e.size();
+  e.Clear();
+  rows.Remove(r);
+}
+
+Bitmap EventStream::RowsWithEventIn(int64_t from, int64_t to) const {
+  Bitmap out;
+  if (from > to) return out;
+  const int64_t d0 = DayOf(from), d1 = DayOf(to);
+  std::vector<const Bitmap*> inside;
+  for (auto it = days.upper_bound(d0); it != days.end() && it->first < d1; ++it)
+    inside.push_back(&it->second);
+  out = Bitmap::Union(inside);
+  // The edge days hold rows whose events may fall outside [from, to]: look at their times.
+  std::vector<uint32_t> buf;
+  for (int64_t d : {d0, d1}) {
+    auto it = days.find(d);
+    if (it == days.end()) continue;
+    Bitmap edge = it->second;
+    edge -= out;
+    edge.ForEach([&](uint32_t r) {
+      std::span<const int64_t> t = entries[slot[r] - 1].times();
+      auto at = std::lower_bound(t.begin(), t.end(), from);
+      if (at != t.end() && *at <= to) buf.push_back(r);
+    });
+    if (d0 == d1) break;
+  }
+  out.AddMany(buf.data(), buf.size());
+  return out;
 }
 
 void EventStream::Entries::Insert(int64_t time, double value, bool with_values) {
@@ -372,14 +419,7 @@ void ProfileIndex::ClearRow(Row r) {
     if (r < col->lists.size()) col->lists[r].clear();
   }
   for (auto& [key, rows] : topics_) rows.Remove(r);
-  for (auto& s : streams_) {
-    if (r < s->slot.size() && s->slot[r]) {
-      auto& e = s->entries[s->slot[r] - 1];
-      s->events -= e.size();
-      e.Clear();
-      s->rows.Remove(r);
-    }
-  }
+  for (auto& s : streams_) s->ClearRow(r);
   email_[r].clear();
   external_id_[r].reset();
 }
@@ -460,11 +500,10 @@ bool ProfileIndex::Apply(const Event& e) {
     if (auto* v = e.properties.if_contains("to"); v && v->is_string()) SetAttribute(r, "lifecycle", *v);
   }
   // Every event, the profile's own included, is behavior of its name.
-  int name_stream = NameStream(n);
-  if (name_stream < 0) name_stream = EnsureStream(StreamSpec{n, {}, {}}).first;
+  if (name_streams_.find(n) == name_streams_.end()) EnsureStream(StreamSpec{n, {}, {}});
   auto it = streams_by_event_.find(n);
-  if (it != streams_by_event_.end())
-    for (int s : it->second) ApplyToStream(s, e);
+  if (it != streams_by_event_.end() && live_.Contains(r))
+    for (int s : it->second) AddToStream(*streams_[s], r, e);
   return true;
 }
 
@@ -473,6 +512,10 @@ void ProfileIndex::ApplyToStream(int id, const Event& e) {
   if (s.spec.event != e.name) return;
   auto r = RowOf(e.contact_id);
   if (!r || !live_.Contains(*r)) return;
+  AddToStream(s, *r, e);
+}
+
+void ProfileIndex::AddToStream(EventStream& s, Row r, const Event& e) {
   for (const PropertyFilter& f : s.spec.filters)
     if (!MatchProperty(e.properties, f)) return;
   double value = std::numeric_limits<double>::quiet_NaN();
@@ -480,7 +523,7 @@ void ProfileIndex::ApplyToStream(int id, const Event& e) {
     const json::value* v = e.properties.if_contains(s.spec.property);
     if (v && v->is_number()) value = v->to_number<double>();
   }
-  s.Add(*r, ToMicros(e.occurred_at), value);
+  s.Add(r, ToMicros(e.occurred_at), value);
 }
 
 std::pair<int, bool> ProfileIndex::EnsureStream(const StreamSpec& spec) {
@@ -541,10 +584,7 @@ void ProfileIndex::MoveEvents(ContactId from, ContactId into) {
     for (size_t i = 0; i < src->size(); ++i)
       moved.emplace_back(src->times()[i],
                          with_values ? src->value(i) : std::numeric_limits<double>::quiet_NaN());
-    auto& e = s->entries[s->slot[*rf] - 1];
-    s->events -= e.size();
-    e.Clear();
-    s->rows.Remove(*rf);
+    s->ClearRow(*rf);
     for (const auto& [time, value] : moved) s->Add(*ri, time, value);
   }
 }
@@ -575,6 +615,7 @@ IndexStats ProfileIndex::Stats() const {
     st.events += s->events;
     b += s->rows.Bytes() + s->slot.capacity() * 4 + s->entries.capacity() * sizeof(EventStream::Entries);
     for (const auto& e : s->entries) b += e.HeapBytes(!s->spec.property.empty());
+    for (const auto& [day, bm] : s->days) b += 64 + bm.Bytes();
   }
   st.bytes = b;
   return st;

@@ -144,7 +144,17 @@ struct EventStream {
   std::vector<Entries> entries;
   const Entries* For(Row r) const { return r < slot.size() && slot[r] ? &entries[slot[r] - 1] : nullptr; }
   void Add(Row r, int64_t time, double value);
+  // Takes every event of row r out (its entries, its bit in `rows` and in `days`).
+  void ClearRow(Row r);
   size_t events = 0;
+
+  // By UTC day (microseconds / 86,400,000,000, rounded down): the rows with at least one event
+  // that day. A window of D days is then the union of the days inside it and an exact look at
+  // the rows of its two edge days, instead of a binary search in every row's times.
+  std::map<int64_t, Bitmap> days;
+  // Rows with at least one event at a time in [from, to].
+  Bitmap RowsWithEventIn(int64_t from, int64_t to) const;
+  static int64_t DayOf(int64_t micros);
 };
 
 // Does an event's property satisfy a filter? (shared by the index and the SQL oracle's tests)
@@ -219,6 +229,7 @@ class ProfileIndex {
   void SetStatus(Row r, ContactStatus s);
   void ApplyCreated(Row r, const Event& e);
   void ApplyChanged(Row r, const json::object& changes);
+  void AddToStream(EventStream& s, Row r, const Event& e);  // when it passes the stream's filters
 
   std::vector<ContactId> ids_;                    // row -> contact id
   std::vector<ContactId> search_ids_;             // non-decreasing keys for RowOf's binary search

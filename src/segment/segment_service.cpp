@@ -98,7 +98,7 @@ Status SegmentService::Start(bool run_thread, bool emit) {
     }
     engine_.set_loading(false);
     now = ToMicros(clock_.Now());
-    for (SegmentId id : engine_.AllSegmentIds()) engine_.Recompute(id, now);
+    engine_.RecomputeAll(now);
   }
   // What the log does not say yet is appended by the consumer thread (batch by batch, so that a
   // large backlog neither delays the start nor a stop), or here when there is no thread.
