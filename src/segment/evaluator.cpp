@@ -149,6 +149,7 @@ std::vector<int> BindStreams(Expr& e, ProfileIndex& index) {
                         : std::string()};
     auto [id, created] = index.EnsureStream(spec);
     b.stream = id;
+    if (b.measure == Behavior::Measure::kCount && b.window) index.EnableDays(id);
     if (created) fresh.push_back(id);
   }
   for (auto& c : e.children) {
@@ -566,16 +567,17 @@ bool NoPositiveCountPasses(CmpOp op, double v) {
   }
 }
 
-bool WindowedCount(const Expr& e) {
+// A count in a window over a stream that keeps its day bitmaps (BindStreams enables them).
+bool WindowedCount(const ProfileIndex& index, const Expr& e) {
   return e.kind == Expr::Kind::kBehavior && e.behavior.measure == Behavior::Measure::kCount &&
-         e.behavior.window;
+         e.behavior.window && e.behavior.stream >= 0 && index.stream(e.behavior.stream).days_on;
 }
 
 }  // namespace
 
 int Evaluator::Rank(const Expr& e) const {
   if (FromBitmaps(e)) return 0;
-  if (WindowedCount(e)) return 1;
+  if (WindowedCount(index_, e)) return 1;
   if (e.kind == Expr::Kind::kNot) return std::max(1, Rank(*e.children[0]));
   if (e.kind == Expr::Kind::kAnd || e.kind == Expr::Kind::kOr) {
     int worst = 1;
@@ -686,7 +688,7 @@ Bitmap Evaluator::Scan(const Expr& e, const Bitmap& universe) {
       return out;
     }
   }
-  if (WindowedCount(e)) {
+  if (WindowedCount(index_, e)) {
     // The rows with an event in the window come from the stream's day bitmaps; only those are
     // counted one by one, and only when the comparison needs the exact count.
     const Behavior& b = e.behavior;

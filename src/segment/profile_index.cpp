@@ -85,7 +85,7 @@ void EventStream::Add(Row r, int64_t time, double value) {
     rows.Add(r);
   }
   entries[slot[r] - 1].Insert(time, value, !spec.property.empty());
-  days[DayOf(time)].Add(r);
+  if (days_on) Day(DayOf(time)).Add(r);
   ++events;
 }
 
@@ -95,15 +95,41 @@ int64_t EventStream::DayOf(int64_t micros) {
   return micros % kDayUs < 0 ? d - 1 : d;
 }
 
+void EventStream::EnableDays() {
+  if (days_on) return;
+  days_on = true;
+  rows.ForEach([&](uint32_t r) {
+    for (int64_t t : entries[slot[r] - 1].times()) Day(DayOf(t)).Add(r);
+  });
+}
+
+Bitmap& EventStream::Day(int64_t day) {
+  // Events mostly arrive in time order: the last day first.
+  if (!day_keys.empty() && day_keys.back() == day) return day_rows.back();
+  auto it = std::lower_bound(day_keys.begin(), day_keys.end(), day);
+  size_t i = static_cast<size_t>(it - day_keys.begin());
+  if (it == day_keys.end() || *it != day) {
+    day_keys.insert(it, day);
+    day_rows.insert(day_rows.begin() + static_cast<std::ptrdiff_t>(i), Bitmap());
+  }
+  return day_rows[i];
+}
+
+Bitmap* EventStream::FindDay(int64_t day) {
+  auto it = std::lower_bound(day_keys.begin(), day_keys.end(), day);
+  if (it == day_keys.end() || *it != day) return nullptr;
+  return &day_rows[static_cast<size_t>(it - day_keys.begin())];
+}
+
+size_t EventStream::FirstDayAfter(int64_t day) const {
+  return static_cast<size_t>(std::upper_bound(day_keys.begin(), day_keys.end(), day) - day_keys.begin());
+}
+
 void EventStream::ClearRow(Row r) {
   if (r >= slot.size() || !slot[r]) return;
   Entries& e = entries[slot[r] - 1];
-  for (int64_t t : e.times()) {
-    auto it = days.find(DayOf(t));
-    if (it == days.end()) continue;
-    it->second.Remove(r);
-    if (it->second.Empty()) days.erase(it);
-  }
+  for (int64_t t : days_on ? e.times() : std::span<const int64_t>())
+    if (Bitmap* day = FindDay(DayOf(t))) day->Remove(r);  // an emptied day stays, as a key
   events -= e.size();
   e.Clear();
   rows.Remove(r);
@@ -114,15 +140,15 @@ Bitmap EventStream::RowsWithEventIn(int64_t from, int64_t to) const {
   if (from > to) return out;
   const int64_t d0 = DayOf(from), d1 = DayOf(to);
   std::vector<const Bitmap*> inside;
-  for (auto it = days.upper_bound(d0); it != days.end() && it->first < d1; ++it)
-    inside.push_back(&it->second);
+  for (size_t i = FirstDayAfter(d0); i < day_keys.size() && day_keys[i] < d1; ++i)
+    inside.push_back(&day_rows[i]);
   out = Bitmap::Union(inside);
   // The edge days hold rows whose events may fall outside [from, to]: look at their times.
   std::vector<uint32_t> buf;
   for (int64_t d : {d0, d1}) {
-    auto it = days.find(d);
-    if (it == days.end()) continue;
-    Bitmap edge = it->second;
+    auto it = std::lower_bound(day_keys.begin(), day_keys.end(), d);
+    if (it == day_keys.end() || *it != d) continue;
+    Bitmap edge = day_rows[static_cast<size_t>(it - day_keys.begin())];
     edge -= out;
     edge.ForEach([&](uint32_t r) {
       std::span<const int64_t> t = entries[slot[r] - 1].times();
@@ -615,7 +641,8 @@ IndexStats ProfileIndex::Stats() const {
     st.events += s->events;
     b += s->rows.Bytes() + s->slot.capacity() * 4 + s->entries.capacity() * sizeof(EventStream::Entries);
     for (const auto& e : s->entries) b += e.HeapBytes(!s->spec.property.empty());
-    for (const auto& [day, bm] : s->days) b += 64 + bm.Bytes();
+    b += s->day_keys.capacity() * 8 + s->day_rows.capacity() * sizeof(Bitmap);
+    for (const auto& bm : s->day_rows) b += bm.Bytes();
   }
   st.bytes = b;
   return st;

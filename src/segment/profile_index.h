@@ -150,8 +150,16 @@ struct EventStream {
 
   // By UTC day (microseconds / 86,400,000,000, rounded down): the rows with at least one event
   // that day. A window of D days is then the union of the days inside it and an exact look at
-  // the rows of its two edge days, instead of a binary search in every row's times.
-  std::map<int64_t, Bitmap> days;
+  // the rows of its two edge days, instead of a binary search in every row's times. Kept only
+  // for streams a count in a window reads (EnableDays, from BindStreams): a few bytes an event.
+  bool days_on = false;
+  void EnableDays();
+  // Flat and sorted by day (a lookup is a binary search in one array, not a walk down a tree).
+  std::vector<int64_t> day_keys;
+  std::vector<Bitmap> day_rows;
+  Bitmap& Day(int64_t day);                 // created when new
+  Bitmap* FindDay(int64_t day);             // null when none
+  size_t FirstDayAfter(int64_t day) const;  // index into day_keys
   // Rows with at least one event at a time in [from, to].
   Bitmap RowsWithEventIn(int64_t from, int64_t to) const;
   static int64_t DayOf(int64_t micros);
@@ -185,6 +193,7 @@ class ProfileIndex {
   // ApplyToStream when it is new). Returns its id and whether it was created just now.
   std::pair<int, bool> EnsureStream(const StreamSpec& spec);
   void ApplyToStream(int stream, const Event& e);
+  void EnableDays(int stream) { streams_[stream]->EnableDays(); }
   const EventStream& stream(int id) const { return *streams_[id]; }
   // The stream of every event of that name, or -1.
   int NameStream(std::string_view event) const;
