@@ -72,15 +72,15 @@ bool TextMatch(const std::string& lower_value, Condition::Kind k, const std::str
   }
 }
 
-// A text value against a condition (=, in, text ops); `present` false for absent.
-bool TextCondition(const std::string* v, const Condition& c) {
+// A text value against a condition (=, in, text ops); null for absent.
+bool TextCondition(const std::string_view* v, const Condition& c) {
   if (c.kind == Condition::Kind::kExists) return (v != nullptr) != c.negated;
   if (!v) return false;
   switch (c.kind) {
     case Condition::Kind::kCompare:
       if (c.values[0].kind != Literal::Kind::kString && c.values[0].kind != Literal::Kind::kDate)
         return false;
-      return CmpT(*v, c.op, c.values[0].text);
+      return CmpT(*v, c.op, std::string_view(c.values[0].text));
     case Condition::Kind::kIn: {
       bool any = false;
       for (const Literal& l : c.values)
@@ -306,23 +306,23 @@ bool Evaluator::FieldRow(const Expr& e, Row r, int64_t* next) {
   const Condition& c = e.condition;
   switch (f.kind) {
     case FieldKind::kEmail: {
-      const std::string& v = index_.Email(r);
+      std::string_view v = index_.Email(r);
       return TextCondition(v.empty() ? nullptr : &v, c);
     }
     case FieldKind::kExternalId: {
-      const auto& v = index_.ExternalId(r);
+      std::optional<std::string_view> v = index_.ExternalId(r);
       return TextCondition(v ? &*v : nullptr, c);
     }
     case FieldKind::kStatus: {
-      std::string v(ContactStatusName(index_.Status(r)));
+      std::string_view v = ContactStatusName(index_.Status(r));
       return TextCondition(&v, c);
     }
     case FieldKind::kTimezone: {
-      const std::string& v = index_.Timezone(r);
+      std::string_view v = index_.Timezone(r);
       return TextCondition(v.empty() ? nullptr : &v, c);
     }
     case FieldKind::kLocale: {
-      const std::string& v = index_.Locale(r);
+      std::string_view v = index_.Locale(r);
       return TextCondition(v.empty() ? nullptr : &v, c);
     }
     case FieldKind::kCreatedAt: return TimeCondition(c, index_.CreatedAt(r), r, next);
@@ -350,7 +350,8 @@ bool Evaluator::FieldRow(const Expr& e, Row r, int64_t* next) {
           c.kind != Condition::Kind::kContains && c.kind != Condition::Kind::kStartsWith &&
           c.kind != Condition::Kind::kEndsWith)
         return TimeCondition(c, ToMicros(*t), r, next);
-      return TextCondition(&s, c);
+      std::string_view sv = s;
+      return TextCondition(&sv, c);
     }
     if (v.is_number()) return NumberCondition(v.to_number<double>(), c);
     if (v.is_bool()) return BoolCondition(v.get_bool(), c);
@@ -368,7 +369,7 @@ bool Evaluator::FieldRow(const Expr& e, Row r, int64_t* next) {
   if (!col->present.Contains(r)) return c.kind == Condition::Kind::kExists && c.negated;
   switch (col->type) {
     case ValueType::kString: {
-      const std::string& v = col->dict.At(col->codes[r]);
+      std::string_view v = col->dict.At(col->codes[r]);
       return TextCondition(&v, c);
     }
     case ValueType::kNumber:
@@ -740,9 +741,10 @@ json::value Evaluator::Shown(const Expr& e, Row r) {
     case Expr::Kind::kField:
       switch (e.field.kind) {
         case FieldKind::kEmail: return json::string(index_.Email(r));
-        case FieldKind::kExternalId:
-          return index_.ExternalId(r) ? json::value(json::string(*index_.ExternalId(r)))
-                                      : json::value(nullptr);
+        case FieldKind::kExternalId: {
+          std::optional<std::string_view> id = index_.ExternalId(r);
+          return id ? json::value(json::string(*id)) : json::value(nullptr);
+        }
         case FieldKind::kStatus: return json::string(ContactStatusName(index_.Status(r)));
         case FieldKind::kTimezone: return json::string(index_.Timezone(r));
         case FieldKind::kLocale: return json::string(index_.Locale(r));

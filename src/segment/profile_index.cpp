@@ -302,8 +302,8 @@ Row ProfileIndex::RowFor(ContactId id, WorkspaceId ws) {
   search_ids_.push_back(late ? search_ids_.back() : id);
   ids_.push_back(id);
   workspace_.push_back(ws);
-  email_.emplace_back();
-  external_id_.emplace_back();
+  email_.Resize(ids_.size());
+  external_id_.Resize(ids_.size());
   status_.push_back(static_cast<uint8_t>(ContactStatus::kActive));
   timezone_.push_back(0);
   locale_.push_back(0);
@@ -446,15 +446,14 @@ void ProfileIndex::ClearRow(Row r) {
   }
   for (auto& [key, rows] : topics_) rows.Remove(r);
   for (auto& s : streams_) s->ClearRow(r);
-  email_[r].clear();
-  external_id_[r].reset();
+  email_.Clear(r);
+  external_id_.Clear(r);
 }
 
 void ProfileIndex::ApplyCreated(Row r, const Event& e) {
   const json::object& p = e.properties;
-  if (auto* v = p.if_contains("email"); v && v->is_string()) email_[r] = std::string(v->get_string());
-  if (auto* v = p.if_contains("external_id"); v && v->is_string())
-    external_id_[r] = std::string(v->get_string());
+  if (auto* v = p.if_contains("email"); v && v->is_string()) email_.Set(r, v->get_string());
+  if (auto* v = p.if_contains("external_id"); v && v->is_string()) external_id_.Set(r, v->get_string());
   if (auto* v = p.if_contains("status"); v && v->is_string())
     if (auto s = ParseContactStatus(v->get_string())) SetStatus(r, *s);
   if (auto* v = p.if_contains("timezone"); v && v->is_string())
@@ -484,9 +483,9 @@ void ProfileIndex::ApplyChanged(Row r, const json::object& changes) {
     if (!n) continue;
     std::string text = n->is_string() ? std::string(n->get_string()) : std::string();
     if (k == "email")
-      email_[r] = text;
+      email_.Set(r, text);
     else if (k == "external_id")
-      external_id_[r] = n->is_string() ? std::optional<std::string>(text) : std::nullopt;
+      n->is_string() ? external_id_.Set(r, text) : external_id_.Clear(r);
     else if (k == "timezone")
       timezone_[r] = static_cast<uint16_t>(timezones_.Intern(text));
     else if (k == "locale")
@@ -572,8 +571,8 @@ void ProfileIndex::SetContact(const Contact& c) {
     workspace_rows_[workspace_[r]].Remove(r);
     workspace_[r] = c.workspace_id;
   }
-  email_[r] = c.email;
-  external_id_[r] = c.external_id;
+  email_.Set(r, c.email);
+  c.external_id ? external_id_.Set(r, *c.external_id) : external_id_.Clear(r);
   SetStatus(r, c.status);
   timezone_[r] = static_cast<uint16_t>(timezones_.Intern(c.timezone));
   locale_[r] = static_cast<uint16_t>(locales_.Intern(c.locale));
@@ -626,13 +625,9 @@ IndexStats ProfileIndex::Stats() const {
   IndexStats st;
   st.contacts = live_.Cardinality();
   st.rows = ids_.size();
-  size_t b = ids_.capacity() * 16 + workspace_.capacity() * 8 +
-             external_id_.capacity() * sizeof(std::optional<std::string>) + status_.capacity() +
-             timezone_.capacity() * 2 + locale_.capacity() * 2 + created_at_.capacity() * 8 +
-             updated_at_.capacity() * 8 + live_.Bytes();
-  for (const auto& e : email_) b += sizeof(std::string) + (e.size() > 15 ? e.size() + 1 : 0);
-  for (const auto& x : external_id_)
-    if (x && x->size() > 15) b += x->size() + 1;
+  size_t b = ids_.capacity() * 16 + workspace_.capacity() * 8 + email_.Bytes() + external_id_.Bytes() +
+             status_.capacity() + timezone_.capacity() * 2 + locale_.capacity() * 2 +
+             created_at_.capacity() * 8 + updated_at_.capacity() * 8 + live_.Bytes();
   for (const auto& bm : status_rows_) b += bm.Bytes();
   for (const auto& [ws, bm] : workspace_rows_) b += bm.Bytes();
   for (const auto& [name, col] : attributes_) b += col->Bytes();

@@ -32,6 +32,7 @@
 #include "segment/ast.h"
 #include "segment/bitmap.h"
 #include "segment/checker.h"
+#include "segment/string_column.h"
 
 namespace rapport::segment {
 
@@ -207,8 +208,10 @@ class ProfileIndex {
   WorkspaceId WorkspaceOf(Row r) const { return workspace_[r]; }
 
   // Contact fields.
-  const std::string& Email(Row r) const { return email_[r]; }
-  const std::optional<std::string>& ExternalId(Row r) const { return external_id_[r]; }
+  std::string_view Email(Row r) const { return email_.Get(r); }
+  std::optional<std::string_view> ExternalId(Row r) const {
+    return external_id_.Has(r) ? std::optional<std::string_view>(external_id_.Get(r)) : std::nullopt;
+  }
   ContactStatus Status(Row r) const { return static_cast<ContactStatus>(status_[r]); }
   const Bitmap& StatusRows(ContactStatus s) const { return status_rows_[static_cast<int>(s)]; }
   const std::string& Timezone(Row r) const { return timezones_.At(timezone_[r]); }
@@ -247,8 +250,8 @@ class ProfileIndex {
   std::vector<WorkspaceId> workspace_;
   std::map<WorkspaceId, Bitmap> workspace_rows_;
   Bitmap empty_;
-  std::vector<std::string> email_;
-  std::vector<std::optional<std::string>> external_id_;
+  StringColumn email_;
+  StringColumn external_id_;
   std::vector<uint8_t> status_;
   Bitmap status_rows_[5];
   Dictionary timezones_;
