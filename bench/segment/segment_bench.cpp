@@ -6,12 +6,18 @@
 // the count and the median scan time, and the index's size, build time and an incremental
 // update's cost with 100 saved segments.
 //
-//   segment_bench N OUT_DIR [rounds]
+//   segment_bench N OUT_DIR [rounds] [events_per_contact=10] [segments=100]
+//
+// `segments` 0 skips the incremental part (whose deadline queue grows with N x segments).
+//
+// Each contact gets between E/2 and 3E/2 events (E = events_per_contact; 5..15 for the default
+// 10, 1..3 for 2: the 10M contacts with 20M events).
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <random>
@@ -51,12 +57,15 @@ long MaxRssMb() {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::cerr << "usage: segment_bench N OUT_DIR [rounds]\n";
+    std::cerr << "usage: segment_bench N OUT_DIR [rounds] [events_per_contact]\n";
     return 2;
   }
   const int64_t n = std::stoll(argv[1]);
   const std::string dir = argv[2];
   const int rounds = argc > 3 ? std::stoi(argv[3]) : 7;
+  const int per_contact = std::max(1, argc > 4 ? std::stoi(argv[4]) : 10);
+  const int segments = argc > 5 ? std::stoi(argv[5]) : 100;
+  const int min_events = std::max(1, per_contact / 2), max_events = per_contact + per_contact / 2;
   std::mt19937_64 rng(42);
   auto pick = [&](uint64_t k) { return rng() % k; };
 
@@ -130,7 +139,7 @@ int main(int argc, char** argv) {
       t.properties = json::object{{"topic", "news"}};
       engine.Apply(t, kNow);
     }
-    int k = 5 + static_cast<int>(pick(11));  // 5..15, ~10 on average
+    int k = min_events + static_cast<int>(pick(static_cast<uint64_t>(max_events - min_events + 1)));
     std::vector<std::tuple<std::string, int64_t, int>> evs;
     for (int j = 0; j < k; ++j) {
       uint64_t kind = pick(10);
@@ -205,7 +214,8 @@ int main(int argc, char** argv) {
 
   // Incremental: 100 saved segments (the three expressions and variants), then events for
   // random contacts: the time to apply one event and re-evaluate what it affects.
-  for (int s = 0; s < 100; ++s) {
+  if (segments == 0) return 0;
+  for (int s = 0; s < segments; ++s) {
     SavedSegment seg;
     seg.id = s + 1;
     seg.workspace_id = 1;
@@ -226,7 +236,9 @@ int main(int argc, char** argv) {
   }
   engine.TakeChanges(SIZE_MAX);
   std::vector<double> us;
-  const int updates = 20000;
+  // SEGMENT_BENCH_UPDATES: more updates, to profile this part alone (perf record).
+  const char* updates_env = std::getenv("SEGMENT_BENCH_UPDATES");
+  const int updates = updates_env ? std::max(100, std::atoi(updates_env)) : 20000;
   for (int u = 0; u < updates; ++u) {
     Event e;
     e.workspace_id = 1;
@@ -241,10 +253,11 @@ int main(int argc, char** argv) {
   }
   std::sort(us.begin(), us.end());
   std::cout << json::serialize(json::object{{"kind", "incremental"},
-                                            {"segments", 100},
+                                            {"segments", segments},
                                             {"updates", updates},
                                             {"median_us", us[us.size() / 2]},
-                                            {"p99_us", us[us.size() * 99 / 100]}})
+                                            {"p99_us", us[us.size() * 99 / 100]},
+                                            {"max_rss_mb", MaxRssMb()}})
             << std::endl;
   return 0;
 }

@@ -86,6 +86,17 @@ class Bitmap {
     roaring_bitmap_to_uint32_array(r_, out.data());
     return out;
   }
+  // The union of many bitmaps in one pass.
+  static Bitmap Union(const std::vector<const Bitmap*>& parts) {
+    Bitmap out;
+    if (parts.empty()) return out;
+    std::vector<const roaring_bitmap_t*> raw;
+    raw.reserve(parts.size());
+    for (const Bitmap* b : parts) raw.push_back(b->r_);
+    roaring_bitmap_free(out.r_);
+    out.r_ = roaring_bitmap_or_many(raw.size(), raw.data());
+    return out;
+  }
   void Optimize() { roaring_bitmap_run_optimize(r_); }
   size_t Bytes() const { return roaring_bitmap_size_in_bytes(r_); }
 

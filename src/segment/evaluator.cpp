@@ -72,15 +72,15 @@ bool TextMatch(const std::string& lower_value, Condition::Kind k, const std::str
   }
 }
 
-// A text value against a condition (=, in, text ops); `present` false for absent.
-bool TextCondition(const std::string* v, const Condition& c) {
+// A text value against a condition (=, in, text ops); null for absent.
+bool TextCondition(const std::string_view* v, const Condition& c) {
   if (c.kind == Condition::Kind::kExists) return (v != nullptr) != c.negated;
   if (!v) return false;
   switch (c.kind) {
     case Condition::Kind::kCompare:
       if (c.values[0].kind != Literal::Kind::kString && c.values[0].kind != Literal::Kind::kDate)
         return false;
-      return CmpT(*v, c.op, c.values[0].text);
+      return CmpT(*v, c.op, std::string_view(c.values[0].text));
     case Condition::Kind::kIn: {
       bool any = false;
       for (const Literal& l : c.values)
@@ -149,6 +149,7 @@ std::vector<int> BindStreams(Expr& e, ProfileIndex& index) {
                         : std::string()};
     auto [id, created] = index.EnsureStream(spec);
     b.stream = id;
+    if (b.measure == Behavior::Measure::kCount && b.window) index.EnableDays(id);
     if (created) fresh.push_back(id);
   }
   for (auto& c : e.children) {
@@ -305,23 +306,23 @@ bool Evaluator::FieldRow(const Expr& e, Row r, int64_t* next) {
   const Condition& c = e.condition;
   switch (f.kind) {
     case FieldKind::kEmail: {
-      const std::string& v = index_.Email(r);
+      std::string_view v = index_.Email(r);
       return TextCondition(v.empty() ? nullptr : &v, c);
     }
     case FieldKind::kExternalId: {
-      const auto& v = index_.ExternalId(r);
+      std::optional<std::string_view> v = index_.ExternalId(r);
       return TextCondition(v ? &*v : nullptr, c);
     }
     case FieldKind::kStatus: {
-      std::string v(ContactStatusName(index_.Status(r)));
+      std::string_view v = ContactStatusName(index_.Status(r));
       return TextCondition(&v, c);
     }
     case FieldKind::kTimezone: {
-      const std::string& v = index_.Timezone(r);
+      std::string_view v = index_.Timezone(r);
       return TextCondition(v.empty() ? nullptr : &v, c);
     }
     case FieldKind::kLocale: {
-      const std::string& v = index_.Locale(r);
+      std::string_view v = index_.Locale(r);
       return TextCondition(v.empty() ? nullptr : &v, c);
     }
     case FieldKind::kCreatedAt: return TimeCondition(c, index_.CreatedAt(r), r, next);
@@ -349,7 +350,8 @@ bool Evaluator::FieldRow(const Expr& e, Row r, int64_t* next) {
           c.kind != Condition::Kind::kContains && c.kind != Condition::Kind::kStartsWith &&
           c.kind != Condition::Kind::kEndsWith)
         return TimeCondition(c, ToMicros(*t), r, next);
-      return TextCondition(&s, c);
+      std::string_view sv = s;
+      return TextCondition(&sv, c);
     }
     if (v.is_number()) return NumberCondition(v.to_number<double>(), c);
     if (v.is_bool()) return BoolCondition(v.get_bool(), c);
@@ -367,7 +369,7 @@ bool Evaluator::FieldRow(const Expr& e, Row r, int64_t* next) {
   if (!col->present.Contains(r)) return c.kind == Condition::Kind::kExists && c.negated;
   switch (col->type) {
     case ValueType::kString: {
-      const std::string& v = col->dict.At(col->codes[r]);
+      std::string_view v = col->dict.At(col->codes[r]);
       return TextCondition(&v, c);
     }
     case ValueType::kNumber:
@@ -545,15 +547,56 @@ bool Evaluator::FromBitmaps(const Expr& e) const {
   }
 }
 
+namespace {
+
+// A count of events in a window: do all counts from 1 up pass `op value`, and does none?
+bool AllPositiveCountsPass(CmpOp op, double v) {
+  switch (op) {
+    case CmpOp::kGe: return v <= 1;
+    case CmpOp::kGt: return v < 1;
+    case CmpOp::kNe: return v < 1 || v != std::floor(v);
+    default: return false;
+  }
+}
+
+bool NoPositiveCountPasses(CmpOp op, double v) {
+  switch (op) {
+    case CmpOp::kEq: return v < 1 || v != std::floor(v);
+    case CmpOp::kLt: return v <= 1;
+    case CmpOp::kLe: return v < 1;
+    default: return false;
+  }
+}
+
+// A count in a window over a stream that keeps its day bitmaps (BindStreams enables them).
+bool WindowedCount(const ProfileIndex& index, const Expr& e) {
+  return e.kind == Expr::Kind::kBehavior && e.behavior.measure == Behavior::Measure::kCount &&
+         e.behavior.window && e.behavior.stream >= 0 && index.stream(e.behavior.stream).days_on;
+}
+
+}  // namespace
+
+int Evaluator::Rank(const Expr& e) const {
+  if (FromBitmaps(e)) return 0;
+  if (WindowedCount(index_, e)) return 1;
+  if (e.kind == Expr::Kind::kNot) return std::max(1, Rank(*e.children[0]));
+  if (e.kind == Expr::Kind::kAnd || e.kind == Expr::Kind::kOr) {
+    int worst = 1;
+    for (const auto& c : e.children) worst = std::max(worst, Rank(*c));
+    return worst;
+  }
+  return 2;
+}
+
 Bitmap Evaluator::Scan(const Expr& e, const Bitmap& universe) {
   switch (e.kind) {
     case Expr::Kind::kAnd: {
-      // Operands answered from bitmaps first: the others then scan only the rows those leave.
+      // Operands answered from bitmaps first, then counts in a window: the others then scan only
+      // the rows those leave.
       std::vector<const Expr*> order;
-      for (const auto& c : e.children)
-        if (FromBitmaps(*c)) order.push_back(c.get());
-      for (const auto& c : e.children)
-        if (!FromBitmaps(*c)) order.push_back(c.get());
+      for (int rank = 0; rank <= 2; ++rank)
+        for (const auto& c : e.children)
+          if (Rank(*c) == rank) order.push_back(c.get());
       Bitmap acc = Scan(*order[0], universe);
       for (size_t i = 1; i < order.size() && !acc.Empty(); ++i) acc &= Scan(*order[i], acc);
       return acc;
@@ -646,6 +689,30 @@ Bitmap Evaluator::Scan(const Expr& e, const Bitmap& universe) {
       return out;
     }
   }
+  if (WindowedCount(index_, e)) {
+    // The rows with an event in the window come from the stream's day bitmaps; only those are
+    // counted one by one, and only when the comparison needs the exact count.
+    const Behavior& b = e.behavior;
+    const EventStream& s = index_.stream(b.stream);
+    Bitmap any = s.RowsWithEventIn(ctx_.now - b.window->Micros(), ctx_.now);
+    any &= universe;
+    Bitmap out;
+    if (AllPositiveCountsPass(b.op, b.value)) {
+      out = any;
+    } else if (!NoPositiveCountPasses(b.op, b.value)) {
+      std::vector<uint32_t> buf;
+      any.ForEach([&](uint32_t r) {
+        if (BehaviorRow(b, r, nullptr, nullptr)) buf.push_back(r);
+      });
+      out.AddMany(buf.data(), buf.size());
+    }
+    if (Cmp(0, b.op, b.value)) {  // rows without an event in the window
+      Bitmap rest = universe;
+      rest -= any;
+      out |= rest;
+    }
+    return out;
+  }
   bool outside = false;
   Bitmap cand = Candidates(e, universe, &outside);
   Bitmap out;
@@ -674,9 +741,10 @@ json::value Evaluator::Shown(const Expr& e, Row r) {
     case Expr::Kind::kField:
       switch (e.field.kind) {
         case FieldKind::kEmail: return json::string(index_.Email(r));
-        case FieldKind::kExternalId:
-          return index_.ExternalId(r) ? json::value(json::string(*index_.ExternalId(r)))
-                                      : json::value(nullptr);
+        case FieldKind::kExternalId: {
+          std::optional<std::string_view> id = index_.ExternalId(r);
+          return id ? json::value(json::string(*id)) : json::value(nullptr);
+        }
         case FieldKind::kStatus: return json::string(ContactStatusName(index_.Status(r)));
         case FieldKind::kTimezone: return json::string(index_.Timezone(r));
         case FieldKind::kLocale: return json::string(index_.Locale(r));
@@ -729,16 +797,18 @@ Bitmap ParallelScan(const ProfileIndex& index, const EvalContext& ctx, const Exp
                     unsigned threads, uint64_t min_rows) {
   uint64_t rows = index.rows();
   if (threads <= 1 || universe.Cardinality() < min_rows) return Evaluator(index, ctx).Scan(e, universe);
+  Evaluator here(index, ctx);
+  if (here.Rank(e) < 2) return here.Scan(e, universe);  // bitmap operations: nothing to split
   if (e.kind == Expr::Kind::kAnd) {
-    // The operands answered from bitmaps narrow the rows here; the rest are split only when
-    // enough rows are left to pay for the threads.
-    Evaluator here(index, ctx);
+    // The operands answered from bitmaps and windows narrow the rows here, in Scan's order; the
+    // rest are split only when enough rows are left to pay for the threads.
     Bitmap acc = universe;
-    for (const auto& c : e.children)
-      if (here.FromBitmaps(*c)) acc &= here.Scan(*c, acc);
+    for (int rank = 0; rank <= 1; ++rank)
+      for (const auto& c : e.children)
+        if (!acc.Empty() && here.Rank(*c) == rank) acc &= here.Scan(*c, acc);
     for (const auto& c : e.children) {
       if (acc.Empty()) break;
-      if (!here.FromBitmaps(*c)) acc &= ParallelScan(index, ctx, *c, acc, threads, min_rows);
+      if (here.Rank(*c) == 2) acc &= ParallelScan(index, ctx, *c, acc, threads, min_rows);
     }
     return acc;
   }

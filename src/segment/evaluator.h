@@ -42,6 +42,10 @@ class Evaluator {
   Bitmap Scan(const Expr& e, const Bitmap& universe);
   // True when Scan answers `e` by bitmap operations alone (no pass over rows).
   bool FromBitmaps(const Expr& e) const;
+  // How Scan orders the operands of `and` (lower first): 0 answered from bitmaps, 1 a count in
+  // a window (a union of the stream's day bitmaps, then a look at the rows it leaves), 2 a pass
+  // over the candidate rows. Ranks 0 and 1 are not worth splitting over threads.
+  int Rank(const Expr& e) const;
   // One row; `next_change` (when not null) is lowered to the first moment after now at which
   // the result may change as time passes (unchanged when it cannot).
   bool Matches(const Expr& e, Row r, int64_t* next_change = nullptr);

@@ -85,7 +85,80 @@ void EventStream::Add(Row r, int64_t time, double value) {
     rows.Add(r);
   }
   entries[slot[r] - 1].Insert(time, value, !spec.property.empty());
+  if (days_on) Day(DayOf(time)).Add(r);
   ++events;
+}
+
+int64_t EventStream::DayOf(int64_t micros) {
+  constexpr int64_t kDayUs = 86'400'000'000;
+  int64_t d = micros / kDayUs;
+  return micros % kDayUs < 0 ? d - 1 : d;
+}
+
+void EventStream::EnableDays() {
+  if (days_on) return;
+  days_on = true;
+  rows.ForEach([&](uint32_t r) {
+    for (int64_t t : entries[slot[r] - 1].times()) Day(DayOf(t)).Add(r);
+  });
+}
+
+Bitmap& EventStream::Day(int64_t day) {
+  // Events mostly arrive in time order: the last day first.
+  if (!day_keys.empty() && day_keys.back() == day) return day_rows.back();
+  auto it = std::lower_bound(day_keys.begin(), day_keys.end(), day);
+  size_t i = static_cast<size_t>(it - day_keys.begin());
+  if (it == day_keys.end() || *it != day) {
+    day_keys.insert(it, day);
+    day_rows.insert(day_rows.begin() + static_cast<std::ptrdiff_t>(i), Bitmap());
+  }
+  return day_rows[i];
+}
+
+Bitmap* EventStream::FindDay(int64_t day) {
+  auto it = std::lower_bound(day_keys.begin(), day_keys.end(), day);
+  if (it == day_keys.end() || *it != day) return nullptr;
+  return &day_rows[static_cast<size_t>(it - day_keys.begin())];
+}
+
+size_t EventStream::FirstDayAfter(int64_t day) const {
+  return static_cast<size_t>(std::upper_bound(day_keys.begin(), day_keys.end(), day) - day_keys.begin());
+}
+
+void EventStream::ClearRow(Row r) {
+  if (r >= slot.size() || !slot[r]) return;
+  Entries& e = entries[slot[r] - 1];
+  for (int64_t t : days_on ? e.times() : std::span<const int64_t>())
+    if (Bitmap* day = FindDay(DayOf(t))) day->Remove(r);  // an emptied day stays, as a key
+  events -= e.size();
+  e.Clear();
+  rows.Remove(r);
+}
+
+Bitmap EventStream::RowsWithEventIn(int64_t from, int64_t to) const {
+  Bitmap out;
+  if (from > to) return out;
+  const int64_t d0 = DayOf(from), d1 = DayOf(to);
+  std::vector<const Bitmap*> inside;
+  for (size_t i = FirstDayAfter(d0); i < day_keys.size() && day_keys[i] < d1; ++i)
+    inside.push_back(&day_rows[i]);
+  out = Bitmap::Union(inside);
+  // The edge days hold rows whose events may fall outside [from, to]: look at their times.
+  std::vector<uint32_t> buf;
+  for (int64_t d : {d0, d1}) {
+    auto it = std::lower_bound(day_keys.begin(), day_keys.end(), d);
+    if (it == day_keys.end() || *it != d) continue;
+    Bitmap edge = day_rows[static_cast<size_t>(it - day_keys.begin())];
+    edge -= out;
+    edge.ForEach([&](uint32_t r) {
+      std::span<const int64_t> t = entries[slot[r] - 1].times();
+      auto at = std::lower_bound(t.begin(), t.end(), from);
+      if (at != t.end() && *at <= to) buf.push_back(r);
+    });
+    if (d0 == d1) break;
+  }
+  out.AddMany(buf.data(), buf.size());
+  return out;
 }
 
 void EventStream::Entries::Insert(int64_t time, double value, bool with_values) {
@@ -229,8 +302,8 @@ Row ProfileIndex::RowFor(ContactId id, WorkspaceId ws) {
   search_ids_.push_back(late ? search_ids_.back() : id);
   ids_.push_back(id);
   workspace_.push_back(ws);
-  email_.emplace_back();
-  external_id_.emplace_back();
+  email_.Resize(ids_.size());
+  external_id_.Resize(ids_.size());
   status_.push_back(static_cast<uint8_t>(ContactStatus::kActive));
   timezone_.push_back(0);
   locale_.push_back(0);
@@ -372,23 +445,15 @@ void ProfileIndex::ClearRow(Row r) {
     if (r < col->lists.size()) col->lists[r].clear();
   }
   for (auto& [key, rows] : topics_) rows.Remove(r);
-  for (auto& s : streams_) {
-    if (r < s->slot.size() && s->slot[r]) {
-      auto& e = s->entries[s->slot[r] - 1];
-      s->events -= e.size();
-      e.Clear();
-      s->rows.Remove(r);
-    }
-  }
-  email_[r].clear();
-  external_id_[r].reset();
+  for (auto& s : streams_) s->ClearRow(r);
+  email_.Clear(r);
+  external_id_.Clear(r);
 }
 
 void ProfileIndex::ApplyCreated(Row r, const Event& e) {
   const json::object& p = e.properties;
-  if (auto* v = p.if_contains("email"); v && v->is_string()) email_[r] = std::string(v->get_string());
-  if (auto* v = p.if_contains("external_id"); v && v->is_string())
-    external_id_[r] = std::string(v->get_string());
+  if (auto* v = p.if_contains("email"); v && v->is_string()) email_.Set(r, v->get_string());
+  if (auto* v = p.if_contains("external_id"); v && v->is_string()) external_id_.Set(r, v->get_string());
   if (auto* v = p.if_contains("status"); v && v->is_string())
     if (auto s = ParseContactStatus(v->get_string())) SetStatus(r, *s);
   if (auto* v = p.if_contains("timezone"); v && v->is_string())
@@ -418,9 +483,9 @@ void ProfileIndex::ApplyChanged(Row r, const json::object& changes) {
     if (!n) continue;
     std::string text = n->is_string() ? std::string(n->get_string()) : std::string();
     if (k == "email")
-      email_[r] = text;
+      email_.Set(r, text);
     else if (k == "external_id")
-      external_id_[r] = n->is_string() ? std::optional<std::string>(text) : std::nullopt;
+      n->is_string() ? external_id_.Set(r, text) : external_id_.Clear(r);
     else if (k == "timezone")
       timezone_[r] = static_cast<uint16_t>(timezones_.Intern(text));
     else if (k == "locale")
@@ -460,11 +525,10 @@ bool ProfileIndex::Apply(const Event& e) {
     if (auto* v = e.properties.if_contains("to"); v && v->is_string()) SetAttribute(r, "lifecycle", *v);
   }
   // Every event, the profile's own included, is behavior of its name.
-  int name_stream = NameStream(n);
-  if (name_stream < 0) name_stream = EnsureStream(StreamSpec{n, {}, {}}).first;
+  if (name_streams_.find(n) == name_streams_.end()) EnsureStream(StreamSpec{n, {}, {}});
   auto it = streams_by_event_.find(n);
-  if (it != streams_by_event_.end())
-    for (int s : it->second) ApplyToStream(s, e);
+  if (it != streams_by_event_.end() && live_.Contains(r))
+    for (int s : it->second) AddToStream(*streams_[s], r, e);
   return true;
 }
 
@@ -473,6 +537,10 @@ void ProfileIndex::ApplyToStream(int id, const Event& e) {
   if (s.spec.event != e.name) return;
   auto r = RowOf(e.contact_id);
   if (!r || !live_.Contains(*r)) return;
+  AddToStream(s, *r, e);
+}
+
+void ProfileIndex::AddToStream(EventStream& s, Row r, const Event& e) {
   for (const PropertyFilter& f : s.spec.filters)
     if (!MatchProperty(e.properties, f)) return;
   double value = std::numeric_limits<double>::quiet_NaN();
@@ -480,7 +548,7 @@ void ProfileIndex::ApplyToStream(int id, const Event& e) {
     const json::value* v = e.properties.if_contains(s.spec.property);
     if (v && v->is_number()) value = v->to_number<double>();
   }
-  s.Add(*r, ToMicros(e.occurred_at), value);
+  s.Add(r, ToMicros(e.occurred_at), value);
 }
 
 std::pair<int, bool> ProfileIndex::EnsureStream(const StreamSpec& spec) {
@@ -503,8 +571,8 @@ void ProfileIndex::SetContact(const Contact& c) {
     workspace_rows_[workspace_[r]].Remove(r);
     workspace_[r] = c.workspace_id;
   }
-  email_[r] = c.email;
-  external_id_[r] = c.external_id;
+  email_.Set(r, c.email);
+  c.external_id ? external_id_.Set(r, *c.external_id) : external_id_.Clear(r);
   SetStatus(r, c.status);
   timezone_[r] = static_cast<uint16_t>(timezones_.Intern(c.timezone));
   locale_[r] = static_cast<uint16_t>(locales_.Intern(c.locale));
@@ -541,10 +609,7 @@ void ProfileIndex::MoveEvents(ContactId from, ContactId into) {
     for (size_t i = 0; i < src->size(); ++i)
       moved.emplace_back(src->times()[i],
                          with_values ? src->value(i) : std::numeric_limits<double>::quiet_NaN());
-    auto& e = s->entries[s->slot[*rf] - 1];
-    s->events -= e.size();
-    e.Clear();
-    s->rows.Remove(*rf);
+    s->ClearRow(*rf);
     for (const auto& [time, value] : moved) s->Add(*ri, time, value);
   }
 }
@@ -560,13 +625,9 @@ IndexStats ProfileIndex::Stats() const {
   IndexStats st;
   st.contacts = live_.Cardinality();
   st.rows = ids_.size();
-  size_t b = ids_.capacity() * 16 + workspace_.capacity() * 8 +
-             external_id_.capacity() * sizeof(std::optional<std::string>) + status_.capacity() +
-             timezone_.capacity() * 2 + locale_.capacity() * 2 + created_at_.capacity() * 8 +
-             updated_at_.capacity() * 8 + live_.Bytes();
-  for (const auto& e : email_) b += sizeof(std::string) + (e.size() > 15 ? e.size() + 1 : 0);
-  for (const auto& x : external_id_)
-    if (x && x->size() > 15) b += x->size() + 1;
+  size_t b = ids_.capacity() * 16 + workspace_.capacity() * 8 + email_.Bytes() + external_id_.Bytes() +
+             status_.capacity() + timezone_.capacity() * 2 + locale_.capacity() * 2 +
+             created_at_.capacity() * 8 + updated_at_.capacity() * 8 + live_.Bytes();
   for (const auto& bm : status_rows_) b += bm.Bytes();
   for (const auto& [ws, bm] : workspace_rows_) b += bm.Bytes();
   for (const auto& [name, col] : attributes_) b += col->Bytes();
@@ -575,6 +636,8 @@ IndexStats ProfileIndex::Stats() const {
     st.events += s->events;
     b += s->rows.Bytes() + s->slot.capacity() * 4 + s->entries.capacity() * sizeof(EventStream::Entries);
     for (const auto& e : s->entries) b += e.HeapBytes(!s->spec.property.empty());
+    b += s->day_keys.capacity() * 8 + s->day_rows.capacity() * sizeof(Bitmap);
+    for (const auto& bm : s->day_rows) b += bm.Bytes();
   }
   st.bytes = b;
   return st;

@@ -93,45 +93,46 @@ std::vector<SegmentId> SegmentEngine::SegmentsOf(WorkspaceId ws, ContactId id) c
   return out;
 }
 
-void SegmentEngine::Schedule(Saved& s, Row r, int64_t at) {
-  if (at == kNever) {
-    s.scheduled.erase(r);
-    return;
-  }
-  auto [it, inserted] = s.scheduled.try_emplace(r, at);
-  if (!inserted) {
-    if (it->second == at) return;
-    it->second = at;
-  }
+void SegmentEngine::Enqueue(Row r, int64_t at) {
   int64_t key = at / kBucketMicros;
   auto [b, fresh] = buckets_.try_emplace(key, Bucket{{}, at});
   if (fresh) bucket_keys_.insert(key);
-  b->second.entries.push_back({at, s.saved.id, r});
+  b->second.entries.push_back({at, r});
   b->second.min_at = std::min(b->second.min_at, at);
   ++queued_;
 }
 
-void SegmentEngine::Evaluate(Saved& s, Row r, int64_t now, int depth, Evaluator* shared) {
+void SegmentEngine::Schedule(Row r, int64_t at) {
+  if (at == kNever) return;
+  if (deadline_.size() <= r) deadline_.resize(size_t{r} + 1, kNever);
+  if (at >= deadline_[r]) return;
+  deadline_[r] = at;
+  Enqueue(r, at);
+}
+
+Evaluator& SegmentEngine::EvaluatorFor(WorkspaceId ws, int64_t now) {
+  if (now != evaluators_now_) {
+    evaluators_.clear();
+    evaluators_now_ = now;
+  }
+  auto& slot = evaluators_[ws];
+  if (!slot) slot = std::make_unique<Evaluator>(index_, Context(ws, now));
+  return *slot;
+}
+
+void SegmentEngine::Evaluate(Saved& s, Row r, int64_t now, int depth, Evaluator& ev, int64_t* next) {
   if (depth > 64) return;
   bool in = false;
-  int64_t next = kNever;
   if (index_.live().Contains(r) && index_.WorkspaceOf(r) == s.saved.workspace_id) {
-    if (shared) {
-      in = shared->Matches(*s.expr, r, &next);
-    } else {
-      Evaluator ev(index_, Context(s.saved.workspace_id, now));
-      in = ev.Matches(*s.expr, r, &next);
-    }
+    int64_t mine = kNever;
+    in = ev.Matches(*s.expr, r, &mine);
+    if (s.timed && mine < *next) *next = mine;
   }
-  if (s.timed) Schedule(s, r, next);
   if (in == s.members.Contains(r)) return;
   s.members.Set(r, in);
   s.dirty.Add(r);
   dirty_segments_.insert(s.saved.id);
-  for (auto& [id, d] : saved_)
-    if (d->saved.workspace_id == s.saved.workspace_id &&
-        std::find(d->refs.begin(), d->refs.end(), s.saved.id) != d->refs.end())
-      Evaluate(*d, r, now, depth + 1, shared);
+  for (Saved* d : s.dependents) Evaluate(*d, r, now, depth + 1, ev, next);
 }
 
 bool SegmentEngine::Apply(const Event& e, int64_t now) {
@@ -152,24 +153,38 @@ bool SegmentEngine::Apply(const Event& e, int64_t now) {
       }
     }
   }
-  if (loading_) return true;
-  bool all = TouchesEverySegment(e.name);
-  bool profile = IsProfileEvent(e.name);
-  std::optional<Evaluator> ev;  // one for every segment this event touches
-  for (auto& [id, s] : saved_) {
-    if (s->saved.workspace_id != e.workspace_id) continue;
-    if (all || (profile && s->profile) || s->events.count(e.name)) {
-      if (!ev) ev.emplace(index_, Context(e.workspace_id, now));
-      Evaluate(*s, *r, now, 0, &*ev);
+  if (loading_ || all_segments_.empty()) return true;
+  const std::vector<Saved*>* lists[2] = {nullptr, nullptr};
+  if (TouchesEverySegment(e.name)) {
+    lists[0] = &all_segments_;
+  } else {
+    if (IsProfileEvent(e.name)) lists[0] = &profile_segments_;
+    auto it = by_event_.find(e.name);
+    if (it != by_event_.end()) lists[1] = &it->second;
+  }
+  if (!lists[0] && !lists[1]) return true;
+  const uint64_t visit = ++visit_;
+  Evaluator* ev = nullptr;  // one for every segment this event touches
+  int64_t next = kNever;
+  for (const auto* list : lists) {
+    if (!list) continue;
+    for (Saved* s : *list) {
+      if (s->saved.workspace_id != e.workspace_id || s->visit == visit) continue;
+      s->visit = visit;
+      if (!ev) ev = &EvaluatorFor(e.workspace_id, now);
+      Evaluate(*s, *r, now, 0, *ev, &next);
     }
   }
+  Schedule(*r, next);
   return true;
 }
 
 void SegmentEngine::Refresh(ContactId id, int64_t now) {
   auto r = index_.RowOf(id);
   if (!r) return;
-  for (auto& [sid, s] : saved_) Evaluate(*s, *r, now, 0);
+  int64_t next = kNever;
+  for (Saved* s : all_segments_) Evaluate(*s, *r, now, 0, EvaluatorFor(s->saved.workspace_id, now), &next);
+  Schedule(*r, next);
 }
 
 void SegmentEngine::Advance(int64_t now) {
@@ -177,7 +192,7 @@ void SegmentEngine::Advance(int64_t now) {
     int64_t key = *bucket_keys_.begin();
     auto b = buckets_.find(key);
     if (b->second.min_at > now) break;
-    // Evaluate may schedule into this very bucket: work on the entries taken out of it.
+    // Evaluation may schedule into this very bucket: work on the entries taken out of it.
     std::vector<Deadline> entries = std::move(b->second.entries);
     queued_ -= entries.size();
     buckets_.erase(b);
@@ -188,12 +203,17 @@ void SegmentEngine::Advance(int64_t now) {
         later.push_back(d);
         continue;
       }
-      auto it = saved_.find(d.id);
-      if (it == saved_.end()) continue;
-      auto k = it->second->scheduled.find(d.row);
-      if (k == it->second->scheduled.end() || k->second != d.at) continue;  // stale
-      it->second->scheduled.erase(k);
-      Evaluate(*it->second, d.row, now, 0);
+      if (d.row >= deadline_.size() || deadline_[d.row] != d.at) continue;  // stale
+      deadline_[d.row] = kNever;
+      // The contact's timed segments, each with its new moment of change.
+      int64_t next = kNever;
+      if (index_.live().Contains(d.row)) {
+        const WorkspaceId ws = index_.WorkspaceOf(d.row);
+        Evaluator& ev = EvaluatorFor(ws, now);
+        for (Saved* s : timed_segments_)
+          if (s->saved.workspace_id == ws) Evaluate(*s, d.row, now, 0, ev, &next);
+      }
+      Schedule(d.row, next);
     }
     if (!later.empty()) {
       auto [nb, fresh] = buckets_.try_emplace(key, Bucket{{}, later.front().at});
@@ -234,24 +254,70 @@ Result<std::vector<int>> SegmentEngine::Upsert(const SavedSegment& seg, const Sc
     for (const auto& [id, other] : saved_)
       if (other->saved.workspace_id == seg.workspace_id && other->saved.name == name) s.refs.push_back(id);
   std::vector<int> fresh = BindStreams(*s.expr, index_);
+  evaluators_.clear();  // the workspace's timezone may have changed
+  RebuildTables();
   if (fresh.empty() && !loading_) Recompute(seg.id, now);
   return fresh;
+}
+
+void SegmentEngine::RebuildTables() {
+  by_event_.clear();
+  profile_segments_.clear();
+  all_segments_.clear();
+  timed_segments_.clear();
+  for (auto& [id, s] : saved_) {
+    Saved* p = s.get();
+    p->dependents.clear();
+    all_segments_.push_back(p);
+    if (p->profile) profile_segments_.push_back(p);
+    if (p->timed) timed_segments_.push_back(p);
+    for (const std::string& name : p->events) by_event_[name].push_back(p);
+  }
+  for (Saved* d : all_segments_)
+    for (SegmentId ref : d->refs) {
+      auto it = saved_.find(ref);
+      if (it != saved_.end() && it->second->saved.workspace_id == d->saved.workspace_id &&
+          it->second.get() != d)
+        it->second->dependents.push_back(d);
+    }
 }
 
 void SegmentEngine::Recompute(SegmentId id, int64_t now) {
   auto it = saved_.find(id);
   if (it == saved_.end()) return;
-  Saved& s = *it->second;
-  s.scheduled.clear();
-  Evaluator ev(index_, Context(s.saved.workspace_id, now));
+  Bitmap lowered;
+  RecomputeOne(*it->second, now, &lowered);
+  lowered.ForEach([&](uint32_t r) { Enqueue(r, deadline_[r]); });
+}
+
+void SegmentEngine::RecomputeAll(int64_t now) {
+  // Each contact's deadline is lowered by every timed segment, then queued once.
+  Bitmap lowered;
+  for (Saved* s : all_segments_) RecomputeOne(*s, now, &lowered);
+  lowered.ForEach([&](uint32_t r) { Enqueue(r, deadline_[r]); });
+}
+
+void SegmentEngine::RecomputeOne(Saved& s, int64_t now, Bitmap* lowered) {
   const Bitmap& universe = index_.Workspace(s.saved.workspace_id);
   Bitmap members = ParallelScan(index_, Context(s.saved.workspace_id, now), *s.expr, universe, ScanThreads());
   if (s.timed) {
+    Evaluator& ev = EvaluatorFor(s.saved.workspace_id, now);
+    if (deadline_.size() < index_.rows()) deadline_.resize(index_.rows(), kNever);
+    std::vector<uint32_t> buf;
+    buf.reserve(4096);
     universe.ForEach([&](uint32_t r) {
       int64_t next = kNever;
       ev.Matches(*s.expr, r, &next);
-      Schedule(s, r, next);
+      if (next < deadline_[r]) {
+        deadline_[r] = next;
+        buf.push_back(r);
+        if (buf.size() == buf.capacity()) {
+          lowered->AddMany(buf.data(), buf.size());
+          buf.clear();
+        }
+      }
     });
+    lowered->AddMany(buf.data(), buf.size());
   }
   Bitmap changed = members;
   changed -= s.members;
@@ -260,16 +326,22 @@ void SegmentEngine::Recompute(SegmentId id, int64_t now) {
   s.dirty |= changed;
   s.dirty |= gone;
   s.members = std::move(members);
-  dirty_segments_.insert(id);
-  for (auto& [other_id, d] : saved_)
-    if (other_id != id && std::find(d->refs.begin(), d->refs.end(), id) != d->refs.end() &&
-        !(changed.Empty() && gone.Empty()))
-      Recompute(other_id, now);
+  dirty_segments_.insert(s.saved.id);
+  if (changed.Empty() && gone.Empty()) return;
+  for (Saved* d : s.dependents) RecomputeOne(*d, now, lowered);
 }
 
 void SegmentEngine::Remove(SegmentId id) {
   saved_.erase(id);
   dirty_segments_.erase(id);
+  RebuildTables();
+}
+
+size_t SegmentEngine::Bytes() const {
+  size_t b = deadline_.capacity() * sizeof(int64_t) + buckets_.size() * (sizeof(Bucket) + 32);
+  for (const auto& [key, bucket] : buckets_) b += bucket.entries.capacity() * sizeof(Deadline);
+  for (const auto& [id, s] : saved_) b += s->members.Bytes() + s->emitted.Bytes() + s->dirty.Bytes();
+  return b;
 }
 
 std::vector<MembershipChange> SegmentEngine::TakeChanges(size_t limit) {

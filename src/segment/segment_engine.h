@@ -5,10 +5,16 @@
 // Incremental evaluation: an event re-evaluates, for its contact only, the segments it can
 // affect (those that read its event name; every segment that reads the profile for contact.*
 // and topic.* events; every segment for a contact created, imported, erased or merged), then
-// the segments that refer to a segment whose membership changed. Each evaluation also yields
-// the next moment the contact's membership can change as time passes (a window's edge, local
-// midnight for date conditions, a future event's time); that moment goes into a deadline queue
-// that Advance(now) drains in time order. Nothing is rescanned as time passes.
+// the segments that refer to a segment whose membership changed. The segments an event name
+// reaches are looked up in a table kept when segments are saved (no walk over every segment,
+// no allocation per event). Each evaluation also yields the next moment the contact's
+// membership can change as time passes (a window's edge, local midnight for date conditions, a
+// future event's time). The deadline queue keeps one time per contact: the earliest such moment
+// over its timed segments (8 bytes a contact, whatever the number of segments). An event can
+// only lower it (the segments it did not re-evaluate keep their moments); when it passes,
+// Advance(now) re-evaluates the contact's timed segments and sets it to their new earliest
+// moment. A deadline that was lowered for a segment whose moment later moved away fires early
+// and finds nothing to change: never late. Nothing is rescanned as time passes.
 //
 // Emission: `emitted` is what the log says about membership (at start, the segment_entered /
 // segment_exited events replayed from the log; then what TakeChanges handed out, the events read
@@ -64,6 +70,8 @@ class SegmentEngine {
   Result<std::vector<int>> Upsert(const SavedSegment& s, const Schema& schema, int64_t now,
                                   const std::string& default_timezone);
   void Recompute(SegmentId id, int64_t now);
+  // Recompute for every segment (at start), queueing each contact's deadline once.
+  void RecomputeAll(int64_t now);
   void Remove(SegmentId id);
 
   // While loading (the start-up replay of the log), Apply only fills the index and records what
@@ -85,35 +93,56 @@ class SegmentEngine {
   std::vector<SegmentId> SegmentIds(WorkspaceId ws) const;
   std::string DefaultTimezone(WorkspaceId ws) const;
   EvalContext Context(WorkspaceId ws, int64_t now) const;
+  // Entries in the deadline queue (stale ones included).
   size_t QueueSize() const { return queued_; }
+  // Approximate heap bytes of the segments' members and the deadline queue.
+  size_t Bytes() const;
 
  private:
   struct Saved {
     SavedSegment saved;
     ExprPtr expr;
-    std::set<std::string> events;  // event names its behaviors read
-    bool profile = false;          // reads fields, attributes or topics
-    bool timed = false;            // its value can change as time passes
-    std::vector<SegmentId> refs;   // segments it refers to
+    std::set<std::string> events;    // event names its behaviors read
+    bool profile = false;            // reads fields, attributes or topics
+    bool timed = false;              // its value can change as time passes
+    std::vector<SegmentId> refs;     // segments it refers to
+    std::vector<Saved*> dependents;  // saved segments that refer to this one (RebuildTables)
     Bitmap members;
     Bitmap emitted;
     Bitmap dirty;  // rows whose members bit differs from emitted, maybe
     std::string timezone;
-    // Each row's current deadline in queue_ (entries of queue_ that disagree are stale).
-    std::unordered_map<Row, int64_t> scheduled;
+    uint64_t visit = 0;  // the Apply call that last evaluated it (no segment twice per event)
   };
-  void Evaluate(Saved& s, Row r, int64_t now, int depth, Evaluator* ev = nullptr);
-  void Schedule(Saved& s, Row r, int64_t at);
+  // Evaluates `s` for row r (and the segments that refer to it, when its membership changes);
+  // lowers *next to the moment the result may change as time passes.
+  void Evaluate(Saved& s, Row r, int64_t now, int depth, Evaluator& ev, int64_t* next);
+  // Lowers row r's deadline to `at` (queued when it moves earlier).
+  void Schedule(Row r, int64_t at);
+  void Enqueue(Row r, int64_t at);
+  void RecomputeOne(Saved& s, int64_t now, Bitmap* lowered);
+  void RebuildTables();
+  Evaluator& EvaluatorFor(WorkspaceId ws, int64_t now);
 
   ProfileIndex index_;
   std::map<SegmentId, std::unique_ptr<Saved>> saved_;
   std::map<WorkspaceId, std::string> timezones_;
-  // Deadline queue, bucketed by minute (a wheel): an insertion is a hash lookup and an append,
-  // not a walk down a tree of every (segment, row) pair; Advance drains the buckets in order.
-  // Each Saved's `scheduled` holds its rows' current time so that stale entries are skipped.
+  // Dispatch tables (RebuildTables, after every Upsert and Remove), in segment id order: the
+  // segments reading each event name, those reading the profile, all, and the timed ones.
+  std::unordered_map<std::string, std::vector<Saved*>> by_event_;
+  std::vector<Saved*> profile_segments_;
+  std::vector<Saved*> all_segments_;
+  std::vector<Saved*> timed_segments_;
+  uint64_t visit_ = 0;
+  // One Evaluator per workspace for the current `now` (built on first use; Evaluators cache the
+  // local day per timezone, so they are dropped when now changes).
+  std::map<WorkspaceId, std::unique_ptr<Evaluator>> evaluators_;
+  int64_t evaluators_now_ = 0;
+  // Deadline queue: each row's earliest moment of change (kNever when none) and a wheel of
+  // one-minute buckets of (time, row); an entry whose time is not its row's deadline any more is
+  // stale and skipped when its bucket drains.
+  std::vector<int64_t> deadline_;
   struct Deadline {
     int64_t at;
-    SegmentId id;
     Row row;
   };
   struct Bucket {

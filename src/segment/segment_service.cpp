@@ -100,7 +100,7 @@ Status SegmentService::Start(bool run_thread, bool emit) {
     }
     engine_.set_loading(false);
     now = ToMicros(clock_.Now());
-    for (SegmentId id : engine_.AllSegmentIds()) engine_.Recompute(id, now);
+    engine_.RecomputeAll(now);
   }
   // What the log does not say yet is appended by the consumer thread (batch by batch, so that a
   // large backlog neither delays the start nor a stop), or here when there is no thread.
@@ -372,7 +372,7 @@ Result<MembersPage> SegmentService::Members(WorkspaceId ws, SegmentId id, int li
   MembersPage page;
   std::vector<uint32_t> rows = m->Slice(from, static_cast<size_t>(limit) + 1);
   for (size_t i = 0; i < rows.size() && i < static_cast<size_t>(limit); ++i)
-    page.items.push_back({engine_.index().IdOf(rows[i]), engine_.index().Email(rows[i])});
+    page.items.push_back({engine_.index().IdOf(rows[i]), std::string(engine_.index().Email(rows[i]))});
   if (rows.size() > static_cast<size_t>(limit)) page.next_cursor = std::to_string(rows.back());
   return page;
 }
@@ -396,7 +396,7 @@ Result<PreviewResult> SegmentService::Preview(WorkspaceId ws, const std::string&
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
   out.count = static_cast<int64_t>(members.Cardinality());
   for (uint32_t r : members.Slice(0, sample))
-    out.sample.push_back({engine_.index().IdOf(r), engine_.index().Email(r)});
+    out.sample.push_back({engine_.index().IdOf(r), std::string(engine_.index().Email(r))});
   out.canonical = Format(*e);
   return out;
 }
