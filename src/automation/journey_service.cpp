@@ -155,7 +155,7 @@ Result<std::shared_ptr<const JourneyDef>> JourneyService::Definition(WorkspaceId
 }
 
 Result<JourneyService::LiveList> JourneyService::LiveJourneys(WorkspaceId ws) {
-  static const LiveList kNone = std::make_shared<const std::vector<Live>>();
+  static const LiveList kNone = std::make_shared<const LiveSet>();
   {
     std::lock_guard lock(cache_mu_);
     if (live_loaded_ && clock_.Now() - live_loaded_at_ < kLiveRefresh) {
@@ -164,16 +164,34 @@ Result<JourneyService::LiveList> JourneyService::LiveJourneys(WorkspaceId ws) {
     }
   }
   RAPPORT_ASSIGN_OR_RETURN(std::vector<Journey> all, store_.journeys().ListLive());
-  std::map<WorkspaceId, std::vector<Live>> live;
+  std::map<WorkspaceId, LiveSet> live;
   for (Journey& j : all) {
+    LiveSet& set = live[j.workspace_id];
+    // What the runs of every version may wait for: runs in flight finish on their own version.
+    for (int v = 1; v <= j.version; ++v) {
+      auto d = Definition(j.workspace_id, j.id, v);
+      if (!d.ok()) {
+        set.hear_all = true;  // cannot tell what its runs wait for: read them for every event
+        continue;
+      }
+      if ((*d)->goal) set.heard.insert((*d)->goal->event);
+      for (const StepDef& step : (*d)->steps) {
+        if (step.kind != "wait_for_event") continue;
+        const json::value* name = step.config.if_contains("event");
+        if (name && name->is_string())
+          set.heard.insert(std::string(name->get_string()));
+        else
+          set.hear_all = true;
+      }
+    }
     auto def = Definition(j.workspace_id, j.id, j.version);
     if (!def.ok()) continue;  // a document that no longer parses (a step kind removed) starts nothing
     j.definition.clear();     // parsed once into def; the text is not needed per event
-    live[j.workspace_id].push_back(Live{std::move(j), *def});
+    set.journeys.push_back(Live{std::move(j), *def});
   }
   std::lock_guard lock(cache_mu_);
   live_.clear();
-  for (auto& [w, list] : live) live_[w] = std::make_shared<const std::vector<Live>>(std::move(list));
+  for (auto& [w, set] : live) live_[w] = std::make_shared<const LiveSet>(std::move(set));
   live_loaded_ = true;
   live_loaded_at_ = clock_.Now();
   auto it = live_.find(ws);
@@ -225,12 +243,14 @@ Status JourneyService::ConsumeBatch(const std::vector<Event>& batch) {
 Status JourneyService::HandleEvent(const Event& e, JourneyWrite& w) {
   if (e.contact_id <= 0) return {};
   RAPPORT_ASSIGN_OR_RETURN(LiveList live_list, LiveJourneys(e.workspace_id));
-  const std::vector<Live>& live = *live_list;
+  const std::vector<Live>& live = live_list->journeys;
   Timestamp now = clock_.Now();
-  // Goals and waits of the contact's runs, when the workspace has an active or paused journey.
+  // Goals and waits of the contact's runs, when the workspace has an active or paused journey one
+  // of whose versions has a goal or a wait_for_event of this event's name (any other event reads
+  // no run: most events are neither).
   // The runs are as this batch left them: a run written earlier in the batch is read from the
   // pending write (`w`), not the store, and changed there in place.
-  if (!live.empty() && e.name.rfind("journey.", 0) != 0) {
+  if (!live.empty() && e.name.rfind("journey.", 0) != 0 && live_list->Heard(e.name)) {
     RAPPORT_ASSIGN_OR_RETURN(std::vector<JourneyRun> stored,
                              store_.journeys().LiveRuns(e.workspace_id, e.contact_id));
     std::vector<int> slots;  // w.runs index of each run, -1 for a run read from the store

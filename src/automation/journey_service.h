@@ -30,6 +30,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "automation/batch_send.h"
@@ -120,7 +121,15 @@ class JourneyService {
     Journey journey;
     std::shared_ptr<const JourneyDef> def;
   };
-  using LiveList = std::shared_ptr<const std::vector<Live>>;
+  // A workspace's active and paused journeys, and the event names a run of any of their versions
+  // listens for (goals, wait_for_event): any other event needs no read of the contact's runs.
+  struct LiveSet {
+    std::vector<Live> journeys;
+    std::set<std::string, std::less<>> heard;
+    bool hear_all = false;  // a version that does not parse, or a wait whose event is not a name
+    bool Heard(std::string_view name) const { return hear_all || heard.contains(name); }
+  };
+  using LiveList = std::shared_ptr<const LiveSet>;
   // What a claim batch reads once: its journeys, its runs (read before their sends are queued
   // together) and the env its steps run on.
   struct Batch {
