@@ -1,16 +1,27 @@
 // journeys_bench: the journey engine on the embedded SQLite store, in one process.
 //
 //   journeys_bench --db PATH [--timers N] [--events N] [--rate R] [--journeys J] [--baseline N]
+//                  [--seed events|store] [--append-batch K]
 //
 // 1. Due timers: N runs of a journey "wait 1s, then update an attribute" are entered at once;
-//    after the wait the scheduler claims and advances them all. Prints the time from the first
-//    timer due to the last run completed, and the rate.
+//    after the wait the service (started, on its own threads, as `rapport serve` runs it) claims
+//    and advances them all. Prints the time from the first timer due to the last run ended and
+//    the last of their timeline events read by the feed consumer, and the rate. With --seed store the runs
+//    are not entered through events (257 us each: 1M would take minutes before the measure begins) but
+//    written at their wait directly, as the engine would have left them (NewRun, then Advance to
+//    the wait; the run, its timer, the counters and the journey.entered and journey.step
+//    events, 1,000 per JourneyStore::Apply); only the due timers are measured.
 // 2. Events to message queued: J active journeys with mixed triggers (event with a property
 //    filter, event keyed by a cart id with a goal, segment-free API-less sends); N events are
-//    appended at R per second (one Append each, as the API does), each a trigger of one journey
+//    appended at R per second, each a trigger of one journey
 //    whose first step sends a transactional template through the real send service. The latency
 //    of each is the time from its Append returning (accepted) to the message being queued;
 //    prints p50, p99 and max, and counts that every event queued exactly one message.
+//    The appender makes one Append per event (--append-batch 1, the default: the API with one
+//    event per request, which one thread cannot offer at 5,000/s here), or, with --append-batch
+//    K, one Append of every event whose time has come, up to K (what several clients posting
+//    at once, or one posting {"events": [...]}, give the store); an event is accepted when the
+//    Append holding it returns, and its latency counts from then.
 // There is no peer: no other journey engine runs here (Dittofeed needs Temporal and ClickHouse).
 #include <fmt/format.h>
 #include <sys/resource.h>
@@ -96,7 +107,14 @@ struct Args {
   int rate = 5000;
   int journeys = 20;
   int64_t baseline = 0;
+  bool seed_store = false;
+  int append_batch = 1;
 };
+
+double Load1() {
+  double l[1] = {0};
+  return getloadavg(l, 1) == 1 ? l[0] : -1;
+}
 
 }  // namespace
 
@@ -116,11 +134,15 @@ int main(int argc, char** argv) {
       a.journeys = std::stoi(v);
     else if (k == "--baseline")
       a.baseline = std::stoll(v);
+    else if (k == "--seed")
+      a.seed_store = v == "store";
+    else if (k == "--append-batch")
+      a.append_batch = std::max(1, std::stoi(v));
   }
   if (a.db.empty()) {
     std::fprintf(stderr,
                  "usage: journeys_bench --db PATH [--timers N] [--events N] [--rate R] [--journeys J] "
-                 "[--baseline N]\n");
+                 "[--baseline N] [--seed events|store] [--append-batch K]\n");
     return 2;
   }
   std::filesystem::remove(a.db);
@@ -185,8 +207,32 @@ int main(int argc, char** argv) {
     if (!timers.Step().ok()) return 1;
     auto begin = Steady::now();
     double begin_cpu = CpuSeconds();
+    if (a.seed_store) {
+      auto def = timers.Definition(ws, tj->id, 1);
+      auto live = store->journeys().Get(ws, tj->id);
+      if (!def.ok() || !live.ok()) return 1;
+      JourneyWrite w;
+      for (int64_t i = 0; i < n; ++i) {
+        JourneyRun run = automation::NewRun(**def, *live, i + 1, "", name, json::object{}, fake.Now());
+        auto r = automation::Advance(**def, run, fake.Now(), timers.env());
+        if (!r.ok()) return 1;
+        run.seq = 1;
+        int index = static_cast<int>(w.runs.size());
+        w.events.push_back(
+            JourneyEvent{ws, i + 1, "journey.entered",
+                         json::object{{"journey_id", tj->id}, {"version", 1}, {"trigger", name}}, index});
+        for (auto& [ename, props] : r->events)
+          w.events.push_back(JourneyEvent{ws, i + 1, ename, props, index});
+        w.runs.push_back(RunWrite{std::move(run), 0, r->timer});
+        if (w.runs.size() == 1000 || i + 1 == n) {
+          w.counts.push_back(StepCount{ws, tj->id, 1, "w", static_cast<int64_t>(w.runs.size())});
+          if (!store->journeys().Apply(w).ok()) return 1;
+          w = JourneyWrite{};
+        }
+      }
+    }
     std::vector<NewEvent> batch;
-    for (int64_t i = 0; i < n; ++i) {
+    for (int64_t i = 0; i < (a.seed_store ? 0 : n); ++i) {
       NewEvent e;
       e.contact.id = i + 1;
       e.contact.create_contact = false;
@@ -204,23 +250,33 @@ int main(int argc, char** argv) {
     }
     double enter_s = std::chrono::duration<double>(Steady::now() - begin).count();
     double enter_cpu = CpuSeconds() - begin_cpu;
+    // The timers come due; the service runs as `rapport serve` runs it (Start: its own threads)
+    // until no timer is left and its feed consumer has read every event the runs appended.
     fake.Advance(std::chrono::hours(2));
     auto due = Steady::now();
     double due_cpu0 = CpuSeconds();
-    for (auto r = timers.Step();; r = timers.Step()) {
-      if (!r.ok()) return std::fprintf(stderr, "%s\n", r.error().message.c_str()), 1;
-      if (*r == 0) break;
+    if (!timers.Start().ok()) return 1;
+    timers.Wake();
+    for (;;) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      auto next = store->work().NextDue(kJourneyTimerQueue);
+      if (!next.ok()) return 1;
+      if (*next) continue;
+      auto head = store->feed().Head();
+      auto at = store->feed().Position(automation::kJourneyConsumer);
+      if (head.ok() && at.ok() && *at >= *head) break;
     }
     double s = std::chrono::duration<double>(Steady::now() - due).count();
     double due_cpu = CpuSeconds() - due_cpu0;
+    timers.Stop();
     auto rows = store->journeys().Stats(ws, tj->id);
     int64_t exited = rows->front().exited;
     rate = static_cast<double>(n) / s;
     std::printf(
         "journeys timers (claim batch %d): %lld runs entered (event -> run at its wait) in %.2f s = %.0f/s; "
-        "%lld due timers advanced in %.2f s = %.0f timers/s (runs ended: %lld)\n",
+        "%lld due timers advanced in %.2f s = %.0f timers/s (runs ended: %lld; load %.1f)\n",
         claim_batch, static_cast<long long>(n), enter_s, static_cast<double>(n) / enter_s,
-        static_cast<long long>(n), s, rate, static_cast<long long>(exited));
+        static_cast<long long>(n), s, rate, static_cast<long long>(exited), Load1());
     std::printf(
         "journeys timers (claim batch %d): CPU %.1f us per run entered (append included), %.1f us per due "
         "timer "
@@ -267,17 +323,32 @@ int main(int argc, char** argv) {
   std::vector<int64_t> accepted(static_cast<size_t>(a.events), 0);
   auto begin = Steady::now();
   double events_cpu0 = CpuSeconds();
-  for (int64_t i = 0; i < a.events; ++i) {
-    auto at = begin + std::chrono::nanoseconds(static_cast<int64_t>(1e9 * i / a.rate));
-    std::this_thread::sleep_until(at);
-    NewEvent e;
-    e.contact.id = 1 + (i % contacts);
-    e.contact.create_contact = false;
-    e.name = "e" + std::to_string(i % a.journeys);
-    e.properties = json::object{{"n", i}};
-    auto r = store->events().Append(ws, {e}, clock.Now());
+  double load_begin = Load1();
+  int64_t appends = 0;
+  auto due_at = [&](int64_t i) {
+    return begin + std::chrono::nanoseconds(static_cast<int64_t>(1e9 * i / a.rate));
+  };
+  std::vector<NewEvent> batch;
+  for (int64_t i = 0; i < a.events;) {
+    std::this_thread::sleep_until(due_at(i));
+    // Every event whose time has come, up to --append-batch, in one Append.
+    int64_t from = i;
+    auto now = Steady::now();
+    batch.clear();
+    do {
+      NewEvent e;
+      e.contact.id = 1 + (i % contacts);
+      e.contact.create_contact = false;
+      e.name = "e" + std::to_string(i % a.journeys);
+      e.properties = json::object{{"n", i}};
+      batch.push_back(std::move(e));
+      ++i;
+    } while (i < a.events && static_cast<int64_t>(batch.size()) < a.append_batch && due_at(i) <= now);
+    auto r = store->events().Append(ws, batch, clock.Now());
     if (!r.ok()) return 1;
-    accepted[static_cast<size_t>(i)] = NowNs();  // durable: what the API's 202 says
+    ++appends;
+    int64_t ns = NowNs();  // durable: what the API's 202 says
+    for (int64_t k = from; k < i; ++k) accepted[static_cast<size_t>(k)] = ns;
   }
   double offered = std::chrono::duration<double>(Steady::now() - begin).count();
   int64_t queued = 0;
@@ -307,6 +378,10 @@ int main(int argc, char** argv) {
       static_cast<long long>(a.events), a.journeys, a.events / offered, offered, lat.size(),
       static_cast<long long>(outbox), static_cast<long long>(lost), static_cast<long long>(twice),
       pct(0.5) / 1000.0, pct(0.99) / 1000.0, lat.empty() ? 0.0 : lat.back() / 1000.0);
+  if (a.events > 0)
+    std::printf("journeys events: %lld appends (%.1f events each, --append-batch %d); load %.1f -> %.1f\n",
+                static_cast<long long>(appends), static_cast<double>(a.events) / static_cast<double>(appends),
+                a.append_batch, load_begin, Load1());
   if (a.events > 0)
     std::printf(
         "journeys events: CPU %.1f us per event (append, run, send, writes; %.1f s in %.1f s of wall time)\n",
