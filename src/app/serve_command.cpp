@@ -57,15 +57,15 @@ http::ServerOptions ServerOptionsFrom(const Config& config, const HostPort& list
   o.max_connections = static_cast<size_t>(config.server.max_connections);
   o.header_timeout = config.server.header_timeout;
   o.read_timeout = config.server.read_timeout;
-  o.trust_forwarded_for = config.server.trust_forwarded_for;
-  o.access_log = config.log.access;
-  o.auth_failures_per_minute = config.server.auth_failures_per_minute;
-  o.public_requests_per_second = config.server.public_requests_per_second;
+  o.api.trust_forwarded_for = config.server.trust_forwarded_for;
+  o.api.access_log = config.log.access;
+  o.api.auth_failures_per_minute = config.server.auth_failures_per_minute;
+  o.api.public_requests_per_second = config.server.public_requests_per_second;
   o.write_timeout = config.server.write_timeout;
-  o.public_url = config.server.public_url;
-  if (o.public_url.empty()) {
+  o.api.public_url = config.server.public_url;
+  if (o.api.public_url.empty()) {
     std::string host = listen.host.find(':') != std::string::npos ? "[" + listen.host + "]" : listen.host;
-    o.public_url = fmt::format("http://{}:{}", host, listen.port);
+    o.api.public_url = fmt::format("http://{}:{}", host, listen.port);
   }
   return o;
 }
@@ -141,27 +141,27 @@ Status Serve(const ServeOptions& o) {
   RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<DeliveryStack> delivery,
                            BuildDeliveryStack(config, *store, clock));
   http::ServerOptions server_options = ServerOptionsFrom(config, listen);
-  RAPPORT_ASSIGN_OR_RETURN(server_options.sender, BuildSender(config));
-  server_options.dkim_domains = dkim_domains;
-  if (!DkimCovers(dkim_domains, server_options.sender.from.address.domain))
+  RAPPORT_ASSIGN_OR_RETURN(server_options.api.sender, BuildSender(config));
+  server_options.api.dkim_domains = dkim_domains;
+  if (!DkimCovers(dkim_domains, server_options.api.sender.from.address.domain))
     spdlog::warn(
         "no [[dkim]] key covers {}, the configured [sender]'s domain: its mail goes out unsigned (sender "
         "identities of that domain may not send marketing mail; rapport senders check)",
-        server_options.sender.from.address.domain);
-  RAPPORT_ASSIGN_OR_RETURN(server_options.link_secret, LoadOrCreateLinkSecret(config));
+        server_options.api.sender.from.address.domain);
+  RAPPORT_ASSIGN_OR_RETURN(server_options.api.link_secret, LoadOrCreateLinkSecret(config));
   // Links are signed with the key ring (the link secret is its first key); rotations reload.
   RAPPORT_ASSIGN_OR_RETURN(tracking::KeyRing ring, LoadOrCreateKeyRing(config, clock.Now()));
-  server_options.link_signer = std::make_shared<tracking::LinkSigner>(std::move(ring), clock);
-  KeyRingReloader ring_reloader(config, *server_options.link_signer);
-  RAPPORT_ASSIGN_OR_RETURN(server_options.tracking.ranges, LoadOrCreateMachineRanges(config));
-  server_options.tracking.ipv4_prefix = config.tracking.ipv4_prefix;
-  server_options.tracking.ipv6_prefix = config.tracking.ipv6_prefix;
-  server_options.signup.confirm_ttl = std::chrono::seconds(config.consent.confirm_ttl_seconds);
-  server_options.signup.confirmation_template = config.consent.confirmation_template;
-  server_options.subscribes_per_minute = config.consent.subscribes_per_minute;
+  server_options.api.link_signer = std::make_shared<tracking::LinkSigner>(std::move(ring), clock);
+  KeyRingReloader ring_reloader(config, *server_options.api.link_signer);
+  RAPPORT_ASSIGN_OR_RETURN(server_options.api.tracking.ranges, LoadOrCreateMachineRanges(config));
+  server_options.api.tracking.ipv4_prefix = config.tracking.ipv4_prefix;
+  server_options.api.tracking.ipv6_prefix = config.tracking.ipv6_prefix;
+  server_options.api.signup.confirm_ttl = std::chrono::seconds(config.consent.confirm_ttl_seconds);
+  server_options.api.signup.confirmation_template = config.consent.confirmation_template;
+  server_options.api.subscribes_per_minute = config.consent.subscribes_per_minute;
   delivery::OutboxWorker& worker = *delivery->worker;
-  server_options.on_queued = [&worker](MessageClass lane) { worker.Wake(lane); };
-  server_options.copies = delivery->copies.get();
+  server_options.api.on_queued = [&worker](MessageClass lane) { worker.Wake(lane); };
+  server_options.api.copies = delivery->copies.get();
 
   // The segment engine: the profile index rebuilt from the log, then kept current from the feed.
   segment::SegmentService segments(*store, clock);
@@ -173,7 +173,7 @@ Status Serve(const ServeOptions& o) {
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - index_start)
           .count(),
       index_stats.bytes / (1024 * 1024));
-  server_options.segments = &segments;
+  server_options.api.segments = &segments;
 
   // Analytics: reports, attribution, engagement, lifecycle and CLV, folded from the feed.
   analytics::AnalyticsService reports(*store, clock, AnalyticsOptionsFrom(config));
@@ -183,9 +183,9 @@ Status Serve(const ServeOptions& o) {
       "analytics: caught up to position {} in {} ms", reports.position(),
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - reports_start)
           .count());
-  server_options.analytics = &reports;
+  server_options.api.analytics = &reports;
 
-  server_options.bounce_policy = BouncePolicyFrom(config);
+  server_options.api.bounce_policy = BouncePolicyFrom(config);
   // Bounces and complaints an MTA delivers into [inbound] maildir.
   RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<InboundMaildirPoller> inbound,
                            InboundMaildirPoller::Create(config, *store, clock));
@@ -195,9 +195,9 @@ Status Serve(const ServeOptions& o) {
   // Journeys: a feed consumer and the journey timers; they send through a send service of their
   // own with the API's sender, links and wake-up.
   std::unique_ptr<automation::StepRegistry> step_registry = BuildStepRegistry();
-  send::SendService journey_sender(*store, clock, *server_options.link_signer,
-                                   send::SendOptions{server_options.sender, server_options.public_url,
-                                                     server_options.on_queued, dkim_domains});
+  send::SendService journey_sender(*store, clock, *server_options.api.link_signer,
+                                   send::SendOptions{server_options.api.sender, server_options.api.public_url,
+                                                     server_options.api.on_queued, dkim_domains});
   // Send-time optimization from the analytics consumer, for campaigns and wait_best_time steps.
   analytics::SendTimeOptimizer send_time(*store, reports);
   SendServiceMailer journey_mailer(*store, journey_sender, clock);
@@ -211,7 +211,7 @@ Status Serve(const ServeOptions& o) {
       automation::JourneyPorts{&journey_mailer, &journey_segments, &journey_webhooks, &send_time},
       journey_options);
   RAPPORT_TRY(journeys.Start());
-  server_options.journeys = &journeys;
+  server_options.api.journeys = &journeys;
 
   // Campaigns: their leased ticks freeze each occurrence's audience and send its batches through
   // the journeys' send service (bulk path); send-time optimization from the analytics consumer.
@@ -228,7 +228,7 @@ Status Serve(const ServeOptions& o) {
       campaign::CampaignPorts{&campaign_mailer, &campaign_audience, &send_time, &campaign_outcomes},
       campaign_options);
   RAPPORT_TRY(campaigns.Start());
-  server_options.campaigns = &campaigns;
+  server_options.api.campaigns = &campaigns;
   if (demo_workspace != 0) {
     // The demo's first newsletter mail, queued through the send service, so that the outbox
     // holds a marketing message to try in a browser (tracked links, pixel, unsubscribe,

@@ -9,30 +9,13 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 
-#include "compose/composer.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/store.h"
-#include "http/tracking_options.h"
-#include "send/signup.h"
-#include "tracking/link_signer.h"
-
-namespace rapport::segment {
-class SegmentService;
-}
-namespace rapport::analytics {
-class AnalyticsService;
-}
-namespace rapport::automation {
-class JourneyService;
-}
-namespace rapport::campaign {
-class CampaignService;
-}
+#include "http/api.h"
 
 namespace rapport::http {
 
@@ -53,31 +36,9 @@ struct ServerOptions {
   std::chrono::seconds read_timeout{30};
   std::chrono::seconds write_timeout{30};
   std::chrono::seconds drain_timeout{30};  // graceful shutdown budget
-  std::string public_url;                  // e.g. "https://mail.example.com" (links); may be empty
-  // Take the consent IP from X-Forwarded-For's first hop (only when a trusted proxy sets it).
-  bool trust_forwarded_for = false;
-  size_t max_events_per_request = 10000;  // POST /api/v1/events batches; more -> 413
-  std::chrono::seconds key_cache_ttl{5};  // how long a verified API key is cached
-  // Sending: see ApiOptions (sender, link_secret, on_queued).
-  compose::Sender sender;
-  std::string link_secret;
-  std::function<void(MessageClass)> on_queued;
-  // Strangers (see ApiOptions): failed authentications per client address and minute, and hits
-  // per second on the public link pages.
-  int auth_failures_per_minute = 20;
-  double public_requests_per_second = 20;
-  bool access_log = true;                             // see ApiOptions
-  DeliveredCopies* copies = nullptr;                  // see ApiOptions
-  segment::SegmentService* segments = nullptr;        // see ApiOptions
-  TrackingOptions tracking;                           // see ApiOptions
-  std::shared_ptr<tracking::LinkSigner> link_signer;  // see ApiOptions
-  BouncePolicy bounce_policy;                         // see ApiOptions
-  send::SignupOptions signup;                         // see ApiOptions
-  double subscribes_per_minute = 6;                   // see ApiOptions
-  analytics::AnalyticsService* analytics = nullptr;   // see ApiOptions
-  automation::JourneyService* journeys = nullptr;     // see ApiOptions
-  std::vector<std::string> dkim_domains;              // see ApiOptions
-  campaign::CampaignService* campaigns = nullptr;     // see ApiOptions
+  // What the API is given (api.h: the sender, the link secret and signer, the engines, the limits on
+  // strangers, the access log ...); the server passes it on as it is. The access log is on here.
+  ApiOptions api{.access_log = true};
 };
 
 class Server {
