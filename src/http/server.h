@@ -19,6 +19,13 @@
 
 namespace rapport::http {
 
+// The API options a server starts from: ApiOptions' defaults, with the access log on.
+inline ApiOptions ServerApiOptions() {
+  ApiOptions o;
+  o.access_log = true;
+  return o;
+}
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;  // 0: pick a free port (see Server::port())
@@ -38,7 +45,7 @@ struct ServerOptions {
   std::chrono::seconds drain_timeout{30};  // graceful shutdown budget
   // What the API is given (api.h: the sender, the link secret and signer, the engines, the limits on
   // strangers, the access log ...); the server passes it on as it is. The access log is on here.
-  ApiOptions api{.access_log = true};
+  ApiOptions api = ServerApiOptions();
 };
 
 class Server {
