@@ -167,9 +167,11 @@ Result<JourneyService::LiveList> JourneyService::LiveJourneys(WorkspaceId ws) {
   std::map<WorkspaceId, LiveSet> live;
   for (Journey& j : all) {
     LiveSet& set = live[j.workspace_id];
+    std::shared_ptr<const JourneyDef> current;  // the version new runs start on
     // What the runs of every version may wait for: runs in flight finish on their own version.
     for (int v = 1; v <= j.version; ++v) {
       auto d = Definition(j.workspace_id, j.id, v);
+      if (d.ok() && v == j.version) current = *d;
       if (!d.ok()) {
         set.hear_all = true;  // cannot tell what its runs wait for: read them for every event
         continue;
@@ -184,10 +186,9 @@ Result<JourneyService::LiveList> JourneyService::LiveJourneys(WorkspaceId ws) {
           set.hear_all = true;
       }
     }
-    auto def = Definition(j.workspace_id, j.id, j.version);
-    if (!def.ok()) continue;  // a document that no longer parses (a step kind removed) starts nothing
-    j.definition.clear();     // parsed once into def; the text is not needed per event
-    set.journeys.push_back(Live{std::move(j), *def});
+    if (!current) continue;  // a document that no longer parses (a step kind removed) starts nothing
+    j.definition.clear();    // parsed once into current; the text is not needed per event
+    set.journeys.push_back(Live{std::move(j), std::move(current)});
   }
   std::lock_guard lock(cache_mu_);
   live_.clear();
