@@ -6,16 +6,17 @@ namespace rapport::http {
 
 namespace {
 
-std::vector<std::string_view> Split(std::string_view path) {
-  std::vector<std::string_view> out;
+// Calls fn(segment) for each '/'-separated segment of a path or pattern (one leading '/' dropped);
+// stops, returning false, as soon as fn returns false.
+template <class Fn>
+bool ForEachSegment(std::string_view path, Fn&& fn) {
   if (!path.empty() && path.front() == '/') path.remove_prefix(1);
   while (true) {
     size_t slash = path.find('/');
-    out.push_back(path.substr(0, slash));
-    if (slash == std::string_view::npos) break;
+    if (!fn(path.substr(0, slash))) return false;
+    if (slash == std::string_view::npos) return true;
     path.remove_prefix(slash + 1);
   }
-  return out;
 }
 
 bool IsParam(std::string_view seg) { return seg.size() > 2 && seg.front() == '{' && seg.back() == '}'; }
@@ -31,7 +32,10 @@ const std::string& CallContext::Param(std::string_view name) const {
 
 void Router::Add(std::string method, std::string pattern, Access access, Handler handler, FastHandler fast) {
   Route r;
-  for (std::string_view seg : Split(pattern)) r.segments.emplace_back(seg);
+  ForEachSegment(pattern, [&](std::string_view seg) {
+    r.segments.emplace_back(seg);
+    return true;
+  });
   r.method = std::move(method);
   r.pattern = std::move(pattern);
   r.access = access;
@@ -46,14 +50,12 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
   constexpr size_t kMaxSegments = 16;
   std::array<std::string_view, kMaxSegments> segs;
   size_t n = 0;
-  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
-  for (;;) {
-    if (n == kMaxSegments) return m;
-    size_t slash = path.find('/');
-    segs[n++] = path.substr(0, slash);
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash + 1);
-  }
+  bool whole = ForEachSegment(path, [&](std::string_view seg) {
+    if (n == kMaxSegments) return false;
+    segs[n++] = seg;
+    return true;
+  });
+  if (!whole) return m;
   // Literals compared first; the parameters are copied only for the route that is taken, so a
   // request costs no allocation for the routes it passes over.
   auto matches = [&](const Route& r) {
