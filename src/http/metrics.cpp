@@ -93,4 +93,28 @@ void Metrics::AddFeedback(std::string_view kind, std::string_view provider) {
   ++feedback_[key];
 }
 
+std::string RenderFeedLag(const std::vector<std::pair<std::string, FeedLag::Snapshot>>& consumers) {
+  std::string out;
+  if (consumers.empty()) return out;
+  out +=
+      "# HELP rapport_feed_lag_seconds Time from an event's acceptance to its application by a feed "
+      "consumer.\n";
+  out += "# TYPE rapport_feed_lag_seconds histogram\n";
+  for (const auto& [consumer, s] : consumers) {
+    const std::string labels = "consumer=\"" + consumer + "\"";
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < FeedLag::kBoundsMicros.size(); ++i) {
+      cumulative += s.buckets[i];
+      out += "rapport_feed_lag_seconds_bucket{" + labels + ",le=\"" +
+             Num(static_cast<double>(FeedLag::kBoundsMicros[i]) / 1e6) + "\"} " + std::to_string(cumulative) +
+             "\n";
+    }
+    out += "rapport_feed_lag_seconds_bucket{" + labels + ",le=\"+Inf\"} " + std::to_string(s.count) + "\n";
+    out +=
+        "rapport_feed_lag_seconds_sum{" + labels + "} " + Num(static_cast<double>(s.sum_micros) / 1e6) + "\n";
+    out += "rapport_feed_lag_seconds_count{" + labels + "} " + std::to_string(s.count) + "\n";
+  }
+  return out;
+}
+
 }  // namespace rapport::http

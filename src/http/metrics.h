@@ -4,6 +4,8 @@
 //   events_ingested_total                               counter (accepted events)
 //   messages_queued_total                               counter (messages queued through the API)
 //   store_errors_total                                  counter (internal/unavailable store results)
+//   rapport_feed_lag_seconds{consumer}                  histogram (RenderFeedLag: event accepted ->
+//                                                       applied by the consumer)
 //   feedback_reports_total{kind,provider}               counter (bounces, blocks, complaints recorded;
 //                                                       provider: a known mailbox provider or "other")
 // `route` is the route pattern ("/api/v1/contacts/{id}"), "unmatched" for unknown paths, so
@@ -18,6 +20,8 @@
 #include <string_view>
 #include <tuple>
 #include <vector>
+
+#include "core/feed_lag.h"
 
 namespace rapport::http {
 
@@ -48,5 +52,9 @@ class Metrics {
   std::atomic<int64_t> messages_queued_{0};
   std::atomic<int64_t> store_errors_{0};
 };
+
+// rapport_feed_lag_seconds{consumer}: each feed consumer's FeedLag (core/feed_lag.h) as one
+// Prometheus histogram, in the text exposition format.
+std::string RenderFeedLag(const std::vector<std::pair<std::string, FeedLag::Snapshot>>& consumers);
 
 }  // namespace rapport::http

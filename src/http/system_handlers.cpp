@@ -3,6 +3,7 @@
 
 #include "http/error_response.h"
 #include "http/handlers.h"
+#include "segment/segment_service.h"
 
 namespace rapport::http {
 
@@ -32,6 +33,9 @@ void AddSystemRoutes(Router& router, Services& s) {
         "# HELP rapport_tracking_link_cache_messages Sent messages whose links are cached for the hits.\n"
         "# TYPE rapport_tracking_link_cache_messages gauge\nrapport_tracking_link_cache_messages {}\n",
         hits.batches, hits.hits, hits.refused, s.link_cache.size());
+    std::vector<std::pair<std::string, FeedLag::Snapshot>> lags;
+    if (s.segments) lags.emplace_back("segments", s.segments->lag().Take());
+    r.body += RenderFeedLag(lags);
     return r;
   });
 

@@ -169,6 +169,9 @@ Result<size_t> SegmentService::ApplyNewLocked() {
     engine_.Advance(now);  // deadlines that passed before these events
     for (const Event& e : batch) RAPPORT_TRY(ApplyLocked(e, now));
     engine_.index().set_position(batch.back().position);
+    // Every membership these events change is current from here: their lag ends now.
+    const int64_t done = ToMicros(clock_.Now());
+    for (const Event& e : batch) lag_.Observe(done - ToMicros(e.received_at));
     applied += batch.size();
     if (batch.size() < static_cast<size_t>(kBatch)) break;
   }

@@ -32,6 +32,7 @@
 #include <thread>
 
 #include "core/clock.h"
+#include "core/feed_lag.h"
 #include "core/store.h"
 #include "segment/segment_engine.h"
 
@@ -76,6 +77,10 @@ class SegmentService {
   Result<size_t> Step();
   // Membership changes computed but not appended yet (for tests and /metrics).
   size_t PendingChanges();
+  // The feed lag of the events applied after Start: from each event's acceptance to the moment
+  // the memberships it changes were current (GET /metrics, rapport_feed_lag_seconds). The
+  // rebuild at Start is not counted.
+  const FeedLag& lag() const { return lag_; }
   // Events appended per transaction when emitting membership changes.
   static constexpr size_t kEmitBatch = 5000;
 
@@ -122,6 +127,7 @@ class SegmentService {
   std::shared_mutex mu_;
   SegmentEngine engine_;  // guarded by mu_
   std::atomic<bool> running_{false};
+  FeedLag lag_;
   std::atomic<bool> stopping_{false};
   bool emit_ = true;
   Alarm alarm_;

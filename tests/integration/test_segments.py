@@ -151,3 +151,36 @@ def test_a_time_window_expires_on_time_and_a_restart_emits_nothing_twice(server,
     assert api.get(f"/api/v1/segments/{seg['id']}/count").json()["count"] == 0
     time.sleep(1)
     assert [n for n, _ in timeline(api, dee)] == before
+
+
+def feed_lag(server):
+    """The segment consumer's rapport_feed_lag_seconds histogram from /metrics: {le: count}, sum, count."""
+    from conftest import Client
+    body = Client(server.base, None).get("/metrics").body
+    buckets, total, count = {}, None, None
+    for line in body.splitlines():
+        if line.startswith('rapport_feed_lag_seconds_bucket{consumer="segments",le="'):
+            le = line.split('le="')[1].split('"')[0]
+            buckets[le] = int(line.rsplit(" ", 1)[1])
+        elif line.startswith('rapport_feed_lag_seconds_sum{consumer="segments"}'):
+            total = float(line.rsplit(" ", 1)[1])
+        elif line.startswith('rapport_feed_lag_seconds_count{consumer="segments"}'):
+            count = int(line.rsplit(" ", 1)[1])
+    return buckets, total, count
+
+
+def test_the_segment_consumers_feed_lag_is_on_metrics(server, api):
+    buckets, _, before = feed_lag(server)
+    assert before is not None and buckets["+Inf"] == before
+    r = api.post("/api/v1/events", {"events": [{"name": "page_viewed", "email": "lag@example.org"}]})
+    assert r.status == 202, r
+    # contact.created and page_viewed, each observed once the consumer has applied it.
+    assert wait_for(lambda: feed_lag(server)[2] >= before + 2)
+    buckets, total, count = feed_lag(server)
+    assert buckets["+Inf"] == count
+    les = [float(le) for le in buckets if le != "+Inf"]
+    assert les == sorted(les) and les[0] == 0.00025 and les[-1] == 300
+    counts = [buckets[le] for le in buckets]
+    assert counts == sorted(counts), "cumulative buckets"
+    # Applied within seconds of the 202 on an idle server, not minutes.
+    assert buckets["5"] == count and 0 <= total < 5 * count
