@@ -14,6 +14,7 @@
 #include "campaign/campaign_service.h"
 #include "campaign/governor.h"
 #include "core/json_parse.h"
+#include "core/report_period.h"
 
 namespace rapport::campaign {
 
@@ -213,8 +214,6 @@ struct ProgrammeGroup {
   }
 };
 
-constexpr int64_t kMaxProgrammeDays = 1100;
-
 }  // namespace
 
 Result<json::object> CampaignService::ProgrammeReport(WorkspaceId ws, std::optional<int64_t> from_day,
@@ -223,11 +222,8 @@ Result<json::object> CampaignService::ProgrammeReport(WorkspaceId ws, std::optio
   RAPPORT_ASSIGN_OR_RETURN(Workspace w, store_.workspaces().Get(ws));
   const std::string tz = w.default_timezone.empty() ? std::string("UTC") : w.default_timezone;
   const Timestamp now = clock_.Now();
-  const int64_t to = to_day.value_or(LocalDayOf(tz, now));
-  const int64_t from = from_day.value_or(to - 29);
-  if (from > to) return Error::Invalid("from", "from is on or before to");
-  if (to - from + 1 > kMaxProgrammeDays)
-    return Error::Invalid("from", fmt::format("a report covers at most {} days", kMaxProgrammeDays));
+  RAPPORT_ASSIGN_OR_RETURN(DayPeriod period, ReportPeriod(LocalDayOf(tz, now), from_day, to_day));
+  const int64_t from = period.from, to = period.to;
   RAPPORT_ASSIGN_OR_RETURN(std::optional<std::string> stored, store_.governor().Policy(ws));
   RAPPORT_ASSIGN_OR_RETURN(GovernorPolicy policy, ParseStoredPolicy(stored));
 

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "core/report_period.h"
 #include "http/error_response.h"
 #include "http/handlers.h"
 #include "tracking/deliverability_health.h"
@@ -100,16 +101,16 @@ void AddFeedbackRoutes(Router& router, Services& s) {
 
   router.Add("GET", "/api/v1/deliverability", Access::kRead, [&s](CallContext& call) -> Result<Response> {
     int64_t today = ToMicros(s.clock.Now()) / 86'400'000'000;
-    int64_t to = today, from = today - 6;
+    std::optional<int64_t> from_day, to_day;
     if (const std::string* v = call.request.Query("to")) {
-      RAPPORT_ASSIGN_OR_RETURN(to, ParseDay(*v, "to"));
+      RAPPORT_ASSIGN_OR_RETURN(to_day, ParseDay(*v, "to"));
     }
     if (const std::string* v = call.request.Query("from")) {
-      RAPPORT_ASSIGN_OR_RETURN(from, ParseDay(*v, "from"));
-    } else {
-      from = to - 6;
+      RAPPORT_ASSIGN_OR_RETURN(from_day, ParseDay(*v, "from"));
     }
-    if (from > to) return Error::Invalid("from", "from is on or before to");
+    RAPPORT_ASSIGN_OR_RETURN(DayPeriod period,
+                             ReportPeriod(today, from_day, to_day, /*default_days=*/7, /*max_days=*/367));
+    const int64_t from = period.from, to = period.to;
     RAPPORT_ASSIGN_OR_RETURN(auto rows, s.store.feedback().Deliverability(call.key.workspace_id, from, to));
     json::array days;
     json::array warnings;

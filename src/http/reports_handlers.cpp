@@ -14,6 +14,7 @@
 #include "analytics/analytics_service.h"
 #include "campaign/campaign_service.h"
 #include "core/json_write.h"
+#include "core/report_period.h"
 #include "http/handlers.h"
 
 namespace rapport::http {
@@ -23,32 +24,24 @@ namespace {
 using analytics::Counts;
 using analytics::Metric;
 
-constexpr int64_t kMaxDays = 1100;
-
 Result<analytics::AnalyticsService*> Service(Services& s) {
   if (!s.analytics) return Error::Unavailable("analytics is not running in this process");
   return s.analytics;
 }
 
-struct Period {
-  int64_t from = 0, to = 0;
-};
+using Period = DayPeriod;
 
+// ?from=&to= (days in the workspace's timezone) with core/report_period.h's rules.
 Result<Period> PeriodOf(analytics::AnalyticsService& svc, const CallContext& call) {
   RAPPORT_ASSIGN_OR_RETURN(int64_t today, svc.Today(call.key.workspace_id));
-  Period p{today - 29, today};
+  std::optional<int64_t> from, to;
   if (const std::string* v = call.request.Query("to")) {
-    RAPPORT_ASSIGN_OR_RETURN(p.to, ParseDay(*v, "to"));
+    RAPPORT_ASSIGN_OR_RETURN(to, ParseDay(*v, "to"));
   }
   if (const std::string* v = call.request.Query("from")) {
-    RAPPORT_ASSIGN_OR_RETURN(p.from, ParseDay(*v, "from"));
-  } else {
-    p.from = p.to - 29;
+    RAPPORT_ASSIGN_OR_RETURN(from, ParseDay(*v, "from"));
   }
-  if (p.from > p.to) return Error::Invalid("from", "from is on or before to");
-  if (p.to - p.from + 1 > kMaxDays)
-    return Error::Invalid("from", fmt::format("a report covers at most {} days", kMaxDays));
-  return p;
+  return ReportPeriod(today, from, to);
 }
 
 Result<bool> WantsCsv(const Request& r) {
