@@ -125,6 +125,15 @@ size_t EventStream::FirstDayAfter(int64_t day) const {
   return static_cast<size_t>(std::upper_bound(day_keys.begin(), day_keys.end(), day) - day_keys.begin());
 }
 
+void EventStream::Reset() {
+  rows = Bitmap();
+  slot.clear();
+  entries.clear();
+  events = 0;
+  day_keys.clear();
+  day_rows.clear();
+}
+
 void EventStream::ClearRow(Row r) {
   if (r >= slot.size() || !slot[r]) return;
   Entries& e = entries[slot[r] - 1];
@@ -554,7 +563,12 @@ void ProfileIndex::AddToStream(EventStream& s, Row r, const Event& e) {
 std::pair<int, bool> ProfileIndex::EnsureStream(const StreamSpec& spec) {
   std::string key = spec.Key();
   auto it = stream_keys_.find(key);
-  if (it != stream_keys_.end()) return {it->second, false};
+  if (it != stream_keys_.end()) {
+    EventStream& existing = *streams_[it->second];
+    if (existing.filled) return {it->second, false};
+    existing.Reset();  // a fill that did not complete: from the start again
+    return {it->second, true};
+  }
   int id = static_cast<int>(streams_.size());
   auto s = std::make_unique<EventStream>();
   s->spec = spec;

@@ -143,6 +143,13 @@ struct EventStream {
     uint32_t cap_ = 0;
   };
   std::vector<Entries> entries;
+  // False while the log is replayed into a stream made for a new expression (SegmentService's
+  // backfill: MarkFilling, then MarkFilled once it completes). A stream whose fill failed (a store
+  // error, a stop) stays unfilled, and EnsureStream empties it and hands it out as new again, so
+  // that no count ever reads a half-filled stream as complete.
+  bool filled = true;
+  // Takes every event out (every row's, the day bitmaps' contents), keeping the spec and days_on.
+  void Reset();
   const Entries* For(Row r) const { return r < slot.size() && slot[r] ? &entries[slot[r] - 1] : nullptr; }
   void Add(Row r, int64_t time, double value);
   // Takes every event of row r out (its entries, its bit in `rows` and in `days`).
@@ -190,9 +197,12 @@ class ProfileIndex {
   // Moves every event of `from` onto `into` (a merge moved them in the store).
   void MoveEvents(ContactId from, ContactId into);
 
-  // Registers the stream a behavior needs (the caller fills it by replaying the log through
-  // ApplyToStream when it is new). Returns its id and whether it was created just now.
+  // Registers the stream a behavior needs. Returns its id and whether the caller must fill it by
+  // replaying the log through ApplyToStream: true for a stream created just now, and for one
+  // whose earlier fill never completed (MarkFilling without MarkFilled), emptied first.
   std::pair<int, bool> EnsureStream(const StreamSpec& spec);
+  void MarkFilling(int stream) { streams_[stream]->filled = false; }
+  void MarkFilled(int stream) { streams_[stream]->filled = true; }
   void ApplyToStream(int stream, const Event& e);
   void EnableDays(int stream) { streams_[stream]->EnableDays(); }
   const EventStream& stream(int id) const { return *streams_[id]; }

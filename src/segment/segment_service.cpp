@@ -240,6 +240,7 @@ Status SegmentService::CatchUp() {
 
 Status SegmentService::Backfill(const std::vector<int>& streams) {
   if (streams.empty()) return {};
+  for (int s : streams) engine_.index().MarkFilling(s);
   int64_t at = 0;
   int64_t end = engine_.index().position();
   while (at < end) {
@@ -252,6 +253,7 @@ Status SegmentService::Backfill(const std::vector<int>& streams) {
     }
     at = batch.back().position;
   }
+  for (int s : streams) engine_.index().MarkFilled(s);
   return {};
 }
 
@@ -291,6 +293,9 @@ Result<SavedSegment> SegmentService::Create(WorkspaceId ws, SavedSegment s) {
   auto compiled = Compile(s.expression, schema);
   if (auto* err = std::get_if<ParseError>(&compiled)) return Error::Invalid("expression", err->ToString());
   RAPPORT_TRY(CheckCycle(ws, s));
+  // The streams it reads are filled from the log before anything is saved: a fill that fails
+  // (a store error, a stop) saves nothing.
+  RAPPORT_TRY(Backfill(BindStreams(*std::get<ExprPtr>(compiled), engine_.index())));
   RAPPORT_ASSIGN_OR_RETURN(SavedSegment created, store_.segments().Create(s));
   RAPPORT_ASSIGN_OR_RETURN(std::string tz, TimezoneOf(ws));
   int64_t now = ToMicros(clock_.Now());
@@ -316,6 +321,7 @@ Result<SavedSegment> SegmentService::Update(WorkspaceId ws, SavedSegment s) {
   auto compiled = Compile(s.expression, schema);
   if (auto* err = std::get_if<ParseError>(&compiled)) return Error::Invalid("expression", err->ToString());
   RAPPORT_TRY(CheckCycle(ws, s));
+  RAPPORT_TRY(Backfill(BindStreams(*std::get<ExprPtr>(compiled), engine_.index())));  // as in Create
   RAPPORT_ASSIGN_OR_RETURN(SavedSegment updated, store_.segments().Update(s));
   RAPPORT_ASSIGN_OR_RETURN(std::string tz, TimezoneOf(ws));
   int64_t now = ToMicros(clock_.Now());

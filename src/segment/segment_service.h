@@ -107,6 +107,8 @@ class SegmentService {
  private:
   Result<Schema> SchemaFor(WorkspaceId ws);
   Result<std::string> TimezoneOf(WorkspaceId ws);
+  // Fills new streams by replaying the log up to the index's position, then marks them filled;
+  // on an error (or a stop) they stay unfilled and the next EnsureStream starts them again.
   Status Backfill(const std::vector<int>& streams);
   Status ApplyLocked(const Event& e, int64_t now);
   // Appends up to `limit` pending changes in one transaction (takes emit_mu_, then mu_ briefly).
