@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/delivery_setup.h"
+#include "core/thread_name.h"
 
 namespace rapport::app {
 
@@ -45,6 +46,7 @@ Result<delivery::InboxScan> InboundMaildirPoller::ScanOnce() {
 
 void InboundMaildirPoller::Start() {
   thread_ = std::thread([this] {
+    NameThisThread("inbound-maildir");
     std::unique_lock lock(mu_);
     while (!stopping_) {
       lock.unlock();

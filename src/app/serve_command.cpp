@@ -24,6 +24,7 @@
 #include "automation/journey_service.h"
 #include "campaign/campaign_service.h"
 #include "core/redact.h"
+#include "core/thread_name.h"
 #include "http/server.h"
 #include "segment/segment_service.h"
 
@@ -77,6 +78,7 @@ class SignalWatcher {
  public:
   SignalWatcher(const sigset_t& set, http::Server& server, std::function<void()> on_signal = {}) {
     thread_ = std::thread([this, set, &server, on_signal = std::move(on_signal)] {
+      NameThisThread("signals");
       int sig = 0;
       if (sigwait(&set, &sig) != 0) return;
       if (stopping_.load()) return;

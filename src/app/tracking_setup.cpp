@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "app/delivery_setup.h"
+#include "core/thread_name.h"
 
 namespace rapport::app {
 
@@ -122,7 +123,10 @@ Result<size_t> UpdateAppleRanges(const Config& config, std::string_view apple_cs
 
 KeyRingReloader::KeyRingReloader(Config config, tracking::LinkSigner& signer)
     : config_(std::move(config)), signer_(signer) {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("key-reloader");
+    Run();
+  });
 }
 
 KeyRingReloader::~KeyRingReloader() {

@@ -8,6 +8,8 @@
 #include <limits>
 #include <thread>
 
+#include "core/thread_name.h"
+
 namespace rapport::segment {
 
 namespace {
@@ -827,7 +829,10 @@ Bitmap ParallelScan(const ProfileIndex& index, const EvalContext& ctx, const Exp
   }
   std::vector<std::thread> pool;
   for (unsigned t = 1; t < threads; ++t)
-    pool.emplace_back([&, t] { out[t] = Evaluator(index, ctx).Scan(e, parts[t]); });
+    pool.emplace_back([&, t] {
+      NameThisThread("segment-scan");
+      out[t] = Evaluator(index, ctx).Scan(e, parts[t]);
+    });
   out[0] = Evaluator(index, ctx).Scan(e, parts[0]);
   for (auto& th : pool) th.join();
   for (unsigned t = 1; t < threads; ++t) out[0] |= out[t];

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <set>
 
+#include "core/thread_name.h"
 #include "segment/checker.h"
 #include "segment/parser.h"
 
@@ -107,8 +108,12 @@ Status SegmentService::Start(bool run_thread, bool emit) {
   if (!run_thread) RAPPORT_TRY(EmitAll());
   if (run_thread) {
     running_ = true;
-    consumer_ = std::thread([this] { Run(); });
+    consumer_ = std::thread([this] {
+      NameThisThread("segments");
+      Run();
+    });
     watcher_ = std::thread([this] {
+      NameThisThread("segments-wake");
       uint64_t seen = store_.feed().notifier().Generation();
       while (running_) {
         uint64_t now = store_.feed().notifier().WaitPast(seen, std::chrono::milliseconds(200));

@@ -17,6 +17,8 @@
 #include <mutex>
 #include <thread>
 
+#include "core/thread_name.h"
+
 namespace rapport::delivery {
 
 namespace asio = boost::asio;
@@ -167,6 +169,7 @@ void SmtpListener::Impl::AcceptLoop() {
     Connection* raw = conn.get();
     connections.push_back(std::move(conn));
     raw->thread = std::thread([this, raw] {
+      NameThisThread("smtp-in");
       Serve(*raw);
       error_code ignored;
       raw->socket.shutdown(tcp::socket::shutdown_both, ignored);
@@ -202,7 +205,10 @@ Status SmtpListener::Start() {
   if (ec)
     return Error::Unavailable("cannot listen on " + m.options.host + ":" + std::to_string(m.options.port) +
                               ": " + ec.message());
-  m.accept_thread = std::thread([&m] { m.AcceptLoop(); });
+  m.accept_thread = std::thread([&m] {
+    NameThisThread("smtp-in-accept");
+    m.AcceptLoop();
+  });
   return {};
 }
 

@@ -1,12 +1,17 @@
 #include "store/sqlite/sqlite_checkpointer.h"
 
+#include "core/thread_name.h"
+
 namespace rapport::sqlite {
 
 Result<std::unique_ptr<Checkpointer>> Checkpointer::Start(const std::string& path, Connection& writer,
                                                           const Connection::Options& options, Limits limits) {
   RAPPORT_ASSIGN_OR_RETURN(auto conn, Connection::Open(path, options));
   std::unique_ptr<Checkpointer> c(new Checkpointer(std::move(conn), writer, limits));
-  c->thread_ = std::thread([p = c.get()] { p->Loop(); });
+  c->thread_ = std::thread([p = c.get()] {
+    NameThisThread("sqlite-ckpt");
+    p->Loop();
+  });
   sqlite3_wal_hook(writer.handle(), &Checkpointer::OnCommit, c.get());
   return c;
 }
