@@ -15,6 +15,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -90,6 +91,10 @@ class ConsentStore {
   virtual Result<std::vector<ConsentRecord>> List(WorkspaceId ws, ContactId contact) = 0;
   // The contact's preferences (defaults, contact_id set, when it never chose).
   virtual Result<ContactPreferences> Preferences(WorkspaceId ws, ContactId contact) = 0;
+  // Preferences() for many contacts in one read (a campaign's batch): the preferences of those of
+  // `contacts` that ever chose, in no particular order; the others (defaults) are absent.
+  virtual Result<std::vector<ContactPreferences>> PreferencesOf(WorkspaceId ws,
+                                                                std::span<const ContactId> contacts) = 0;
   // Replaces the preferences; records "contact.preferences_changed" (frequency, paused_until and
   // the origin) when they change. kConflict for an erased contact.
   virtual Result<ContactPreferences> SetPreferences(WorkspaceId ws, ContactId contact,

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,9 @@ class ContactStore {
   // kConflict when the external_id and the email name two different contacts.
   virtual Result<UpsertResult> Upsert(WorkspaceId ws, const ContactInput& input) = 0;
   virtual Result<Contact> Get(WorkspaceId ws, ContactId id) = 0;
+  // Get() for many ids in one read (a campaign's batch): the contacts of `ws` among `ids`, in no
+  // particular order; an unknown id (or one of another workspace) is simply absent.
+  virtual Result<std::vector<Contact>> GetMany(WorkspaceId ws, std::span<const ContactId> ids) = 0;
   virtual Result<Contact> GetByEmail(WorkspaceId ws, std::string_view email) = 0;
   virtual Result<Contact> GetByExternalId(WorkspaceId ws, std::string_view external_id) = 0;
   virtual Result<Contact> Update(WorkspaceId ws, ContactId id, const ContactInput& patch) = 0;
@@ -145,6 +149,11 @@ class TopicStore {
   // "topic.subscription_removed" in the same transaction.
   virtual Status DeleteSubscription(WorkspaceId ws, ContactId contact, std::string_view topic_key) = 0;
   virtual Result<std::vector<Subscription>> ListSubscriptions(WorkspaceId ws, ContactId contact) = 0;
+  // The status of each of `contacts`' subscriptions to the topic `topic_key` of `ws`, in one read
+  // (a campaign's batch): (contact, status) pairs in no particular order; a contact without a
+  // subscription row (or unknown) is absent.
+  virtual Result<std::vector<std::pair<ContactId, SubscriptionStatus>>> SubscriptionStatuses(
+      WorkspaceId ws, std::string_view topic_key, std::span<const ContactId> contacts) = 0;
 };
 
 // One write of a feed consumer's own state, committed with its position (FeedStore::Commit).

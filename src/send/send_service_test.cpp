@@ -169,6 +169,65 @@ TEST_F(SendServiceTest, BulkQueuesEveryMayMailRecipientInOneCallAndReportsTheRes
   EXPECT_EQ(Queued(), 2);
 }
 
+// SendBulk reads each chunk's contacts, preferences and subscriptions in one read each: every
+// recipient must still be decided exactly as Send() decides it alone (the same contact twice,
+// a pause, an unsubscribed or missing subscription, a bounced or unknown contact), across more
+// than one chunk of recipients.
+TEST_F(SendServiceTest, BulkDecidesEachRecipientAsSendDoesAlone) {
+  std::vector<ContactId> ids;
+  for (int i = 0; i < 700; ++i) {
+    ContactStatus status = i % 50 == 7 ? ContactStatus::kBounced : ContactStatus::kActive;
+    ContactId id = AddContact("r" + std::to_string(i) + "@example.com", status);
+    if (i % 5 != 3)
+      Subscribe(id, i % 11 == 4 ? SubscriptionStatus::kUnsubscribed : SubscriptionStatus::kSubscribed);
+    if (i % 13 == 6) {
+      ContactPreferences p;
+      p.paused_until = clock_.Now() + std::chrono::hours(24 * 30);
+      Consent origin;
+      origin.source = "test";
+      origin.at = clock_.Now();
+      ASSERT_TRUE(store_->consents().SetPreferences(ws_, id, p, origin).ok());
+    }
+    ids.push_back(id);
+  }
+  ids.push_back(ids[10]);  // named twice: the second is a replay of nothing, its own key
+  ids.push_back(424242);   // unknown
+  BulkSend bulk;
+  bulk.template_name = "welcome";
+  bulk.topic = "news";
+  bulk.message_class = MessageClass::kMarketing;
+  for (size_t i = 0; i < ids.size(); ++i)
+    bulk.recipients.push_back({ids[i], {}, "bulk:" + std::to_string(i)});
+  // Alone first, each under its own key, then cancelled so the governor does not count them.
+  std::vector<std::optional<ErrorCode>> alone;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    SendRequest r = To(ids[i], MessageClass::kMarketing);
+    r.topic = "news";
+    r.idempotency_key = "alone:" + std::to_string(i);
+    auto one = service_->Send(ws_, r);
+    alone.push_back(one.ok() ? std::nullopt : std::optional<ErrorCode>(one.error().code));
+    if (one.ok()) ASSERT_TRUE(store_->outbox().Cancel(ws_, one->message.id).ok());
+  }
+  auto out = service_->SendBulk(ws_, bulk);
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  ASSERT_EQ(out->size(), ids.size());
+  int queued = 0, refused = 0;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const auto& r = (*out)[i];
+    std::optional<ErrorCode> bulk_code = r.ok() ? std::nullopt : std::optional<ErrorCode>(r.error().code);
+    EXPECT_EQ(bulk_code, alone[i]) << "recipient " << i << (r.ok() ? "" : ": " + r.error().message);
+    if (r.ok()) {
+      ++queued;
+      EXPECT_EQ(r->message.contact_id, ids[i]);
+    } else {
+      ++refused;
+    }
+  }
+  EXPECT_GT(queued, 400);
+  EXPECT_GT(refused, 150);
+  EXPECT_EQ((*out)[ids.size() - 1].error().code, ErrorCode::kNotFound);
+}
+
 // SendMany (POST /api/v1/messages/batch): each request answered in order by Send's rules; the
 // good ones are queued together, a key used twice in one batch queues once and replays.
 TEST_F(SendServiceTest, ManyAnswersEachRequestInOrderAndQueuesTheGoodOnesTogether) {

@@ -130,6 +130,61 @@ TEST_P(Consents, PreferencesAndThePauseAtClaim) {
             events_before);
 }
 
+// The batch reads of a campaign's send (send::SendService::SendBulk): the same facts as the
+// one-contact reads, for many contacts at once, across chunks of the IN list.
+TEST_P(Consents, BatchReadsAgreeWithTheOneContactReads) {
+  std::vector<ContactId> ids;
+  for (int i = 0; i < 150; ++i) {
+    Contact c = MakeContact("batch" + std::to_string(i) + "@example.com", json::object{{"n", i}});
+    ids.push_back(c.id);
+    if (i % 3 == 0)
+      ASSERT_OK(
+          store_->topics().SetSubscription(ws_, c.id, "news", SubscriptionStatus::kSubscribed, How("form")));
+    if (i % 3 == 1)
+      ASSERT_OK(store_->topics().SetSubscription(ws_, c.id, "news", SubscriptionStatus::kUnsubscribed,
+                                                 How("form")));
+    if (i % 4 == 0) {
+      ContactPreferences p;
+      p.frequency = i % 8 == 0 ? MailFrequency::kWeeklyDigest : MailFrequency::kEverything;
+      p.paused_until = clock_.Now() + (i + 1) * 24h;
+      ASSERT_OK(store_->consents().SetPreferences(ws_, c.id, p, How("preference_center")));
+    }
+  }
+  std::vector<ContactId> asked = ids;
+  asked.push_back(987654321);  // unknown: absent from every answer
+  auto contacts = store_->contacts().GetMany(ws_, asked);
+  ASSERT_OK(contacts);
+  EXPECT_EQ(contacts->size(), ids.size());
+  for (const Contact& c : *contacts) {
+    auto one = store_->contacts().Get(ws_, c.id);
+    ASSERT_OK(one);
+    EXPECT_EQ(c.email, one->email);
+    EXPECT_EQ(json::serialize(c.attributes), json::serialize(one->attributes));
+  }
+  EXPECT_TRUE(store_->contacts().GetMany(ws_ + 1000, ids)->empty());  // another workspace's ids
+
+  auto prefs = store_->consents().PreferencesOf(ws_, asked);
+  ASSERT_OK(prefs);
+  EXPECT_EQ(prefs->size(), 38u);  // i % 4 == 0 for i < 150
+  for (const ContactPreferences& p : *prefs) {
+    auto one = store_->consents().Preferences(ws_, p.contact_id);
+    ASSERT_OK(one);
+    EXPECT_EQ(p.frequency, one->frequency);
+    EXPECT_EQ(p.paused_until, one->paused_until);
+  }
+  auto subs = store_->topics().SubscriptionStatuses(ws_, "news", asked);
+  ASSERT_OK(subs);
+  EXPECT_EQ(subs->size(), 100u);
+  for (const auto& [id, status] : *subs) {
+    auto list = store_->topics().ListSubscriptions(ws_, id);
+    ASSERT_OK(list);
+    ASSERT_EQ(list->size(), 1u);
+    EXPECT_EQ(list->front().status, status);
+  }
+  EXPECT_TRUE(store_->topics().SubscriptionStatuses(ws_, "offers", asked)->empty());
+  EXPECT_TRUE(store_->topics().SubscriptionStatuses(ws_, "no-such-topic", asked)->empty());
+}
+
 TEST_P(Consents, TheLedgerGoesWithErasureAndMovesWithAMerge) {
   Contact a = MakeContact("fa@example.com");
   Contact b = MakeContact("FB@example.com");

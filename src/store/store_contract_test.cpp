@@ -1099,6 +1099,57 @@ TEST(SqliteOutboxPlan, ClaimReadsEachKindOfDueMessageFromItsOwnIndexInOrder) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(SqliteBatchPlans, LookupsOf64IdsSeekByKeyInsteadOfReadingTheWorkspace) {
+  // Without statistics SQLite rated `workspace_id = ?` on an index above 64 key seeks: the
+  // governor's facts read every message of the workspace and the event store's contact check
+  // every contact, per chunk (quadratic; bench/RESULTS.md, "the speed pass"). The statements (as
+  // written in sql_governor_store.cpp, sqlite_event_store.cpp, sql_topic_store.cpp,
+  // sql_contact_store.cpp and sql_consent_store.cpp) must seek by key.
+  auto dir = std::filesystem::temp_directory_path() / ("rapport-batch-plan-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  std::string path = (dir / "rapport.db").string();
+  {
+    auto store = OpenStore("sqlite:" + path);
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    ASSERT_TRUE((*store)->Migrate().ok());
+  }
+  auto conn = sqlite::Connection::Open(path, {});
+  ASSERT_TRUE(conn.ok()) << conn.error().message;
+  auto plan = [&](std::string sql, int leading) {
+    sql += "(";
+    std::vector<sql::Param> params;
+    for (int i = 0; i < leading; ++i) params.emplace_back(int64_t{1});
+    for (int i = 0; i < 64; ++i) {
+      sql += (i == 0 ? "$" : ", $") + std::to_string(leading + 1 + i);
+      params.emplace_back(int64_t{1000 + i});
+    }
+    sql += ")";
+    std::string out;
+    EXPECT_TRUE((*conn)
+                    ->Exec("EXPLAIN QUERY PLAN " + sql, params,
+                           [&](const sql::Row& r) { out += std::string(r.Text(3)) + "; "; })
+                    .ok());
+    return out;
+  };
+  std::string governed = plan(
+      "SELECT id FROM outbox_messages WHERE +workspace_id = $1 AND governed_at >= $2 AND lane = 'marketing' "
+      "AND contact_id IN ",
+      2);
+  EXPECT_NE(governed.find("USING INDEX outbox_governed (contact_id=? AND governed_at>?)"), std::string::npos)
+      << governed;
+  std::string contacts = plan("SELECT id, status FROM contacts WHERE +workspace_id = $1 AND id IN ", 1);
+  EXPECT_NE(contacts.find("INTEGER PRIMARY KEY"), std::string::npos) << contacts;
+  std::string many = plan("SELECT id FROM contacts WHERE id IN ", 0);
+  EXPECT_NE(many.find("INTEGER PRIMARY KEY"), std::string::npos) << many;
+  std::string prefs = plan("SELECT contact_id FROM contact_preferences WHERE contact_id IN ", 0);
+  EXPECT_NE(prefs.find("INTEGER PRIMARY KEY"), std::string::npos) << prefs;
+  std::string subs =
+      plan("SELECT contact_id, status FROM subscriptions WHERE +topic_id = $1 AND contact_id IN ", 1);
+  EXPECT_NE(subs.find("USING PRIMARY KEY (contact_id=?)"), std::string::npos) << subs;
+  conn->reset();
+  std::filesystem::remove_all(dir);
+}
+
 TEST(PgServerTest, AProcessThatEndsWithoutStoppingItsServerLeavesNothingRunning) {
   // A child process starts a server and ends without Stop() (as an aborted test binary would):
   // its watchdog must stop the server and delete the dir.

@@ -7,6 +7,7 @@
 #include "store/sql/change_events.h"
 #include "store/sql/codec.h"
 #include "store/sql/sql_store.h"
+#include "store/sql/statement_set.h"
 
 namespace rapport::sql {
 
@@ -96,6 +97,36 @@ Result<ContactPreferences> SqlConsentStore::Preferences(WorkspaceId ws, ContactI
   RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
     RAPPORT_ASSIGN_OR_RETURN(out, PreferencesIn(s, ws, contact));
     return {};
+  }));
+  return out;
+}
+
+Result<std::vector<ContactPreferences>> SqlConsentStore::PreferencesOf(WorkspaceId ws,
+                                                                       std::span<const ContactId> contacts) {
+  // By primary key (contact_id IN (...)); the workspace is checked here.
+  static const StatementSet select(
+      "SELECT contact_id, workspace_id, frequency, paused_until, updated_at FROM contact_preferences WHERE "
+      "contact_id IN ",
+      0, StatementSet::Shape::kInList, /*leading=*/0);
+  std::vector<ContactPreferences> out;
+  RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
+    out.clear();
+    std::vector<Param> params;
+    params.reserve(kChunk);
+    return ForChunks(contacts.size(), [&](size_t begin, size_t count) -> Status {
+      params.assign(contacts.begin() + static_cast<std::ptrdiff_t>(begin),
+                    contacts.begin() + static_cast<std::ptrdiff_t>(begin + count));
+      RAPPORT_TRY(s.Exec(select.For(count), params, [&](const Row& r) {
+        if (r.Int(1) != ws) return;
+        ContactPreferences p;
+        p.contact_id = r.Int(0);
+        p.frequency = ParseMailFrequency(r.Text(2)).value_or(MailFrequency::kEverything);
+        if (!r.IsNull(3)) p.paused_until = FromMicros(r.Int(3));
+        p.updated_at = FromMicros(r.Int(4));
+        out.push_back(p);
+      }));
+      return {};
+    });
   }));
   return out;
 }

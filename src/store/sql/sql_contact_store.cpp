@@ -5,6 +5,7 @@
 #include "store/sql/codec.h"
 #include "store/sql/erasure_list.h"
 #include "store/sql/sql_store.h"
+#include "store/sql/statement_set.h"
 
 namespace rapport::sql {
 
@@ -225,6 +226,30 @@ Result<UpsertResult> SqlContactStore::Upsert(WorkspaceId ws, const ContactInput&
     std::vector<ChangeEvent> changes;
     RAPPORT_ASSIGN_OR_RETURN(out, UpsertContactIn(s, ws, input, now, changes, erasure_));
     return InsertChangeEvents(s, changes, now);
+  }));
+  return out;
+}
+
+Result<std::vector<Contact>> SqlContactStore::GetMany(WorkspaceId ws, std::span<const ContactId> ids) {
+  // By primary key only (`id IN (...)`), the workspace checked here: with `workspace_id = ?` in the
+  // statement SQLite (no statistics) may prefer an index on the workspace and read all of it.
+  static const StatementSet select(kSelectContact + "WHERE id IN ", 0, StatementSet::Shape::kInList,
+                                   /*leading=*/0);
+  std::vector<Contact> out;
+  RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
+    out.clear();
+    out.reserve(ids.size());
+    std::vector<Param> params;
+    params.reserve(kChunk);
+    return ForChunks(ids.size(), [&](size_t begin, size_t count) -> Status {
+      params.assign(ids.begin() + static_cast<std::ptrdiff_t>(begin),
+                    ids.begin() + static_cast<std::ptrdiff_t>(begin + count));
+      RAPPORT_TRY(s.Exec(select.For(count), params, [&](const Row& r) {
+        Contact c = ReadContact(r);
+        if (c.workspace_id == ws) out.push_back(std::move(c));
+      }));
+      return {};
+    });
   }));
   return out;
 }

@@ -50,10 +50,15 @@ Result<std::vector<GovernedMessage>> SqlGovernorStore::Recent(WorkspaceId ws,
                                                               std::span<const ContactId> contacts,
                                                               Timestamp since) {
   // One statement per power-of-two chunk of contacts, on outbox_governed (contact_id, governed_at).
+  // `+workspace_id` keeps SQLite (no statistics) off the UNIQUE (workspace_id,
+  // idempotency_key) index: with `workspace_id = ?` indexable it chose that index and read every
+  // message of the workspace for each chunk, so a campaign's governed lookups grew with the outbox
+  // (quadratic: 59% of rapport's CPU at 100,000 messages, bench/RESULTS.md). The unary plus is plain
+  // SQL, a no-op in PostgreSQL.
   static const StatementSet select(
       "SELECT id, contact_id, state, governed_at, topic, gov_priority, gov_skip, gov_source FROM "
       "outbox_messages "
-      "WHERE workspace_id = $1 AND governed_at >= $2 AND lane = 'marketing' AND contact_id IN ",
+      "WHERE +workspace_id = $1 AND governed_at >= $2 AND lane = 'marketing' AND contact_id IN ",
       0, StatementSet::Shape::kInList, /*leading=*/2, " ORDER BY contact_id, governed_at, id");
   std::vector<GovernedMessage> out;
   RAPPORT_TRY(db_.Read([&](Session& s) -> Status {

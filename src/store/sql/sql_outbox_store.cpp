@@ -184,8 +184,13 @@ Result<EnqueueResult> EnqueueIn(Session& s, const OutboxMessage& m, Timestamp no
     RAPPORT_ASSIGN_OR_RETURN(auto existing, FindByKey(s, m.workspace_id, *m.idempotency_key));
     if (existing) return EnqueueResult{std::move(*existing), false};
   }
-  RAPPORT_ASSIGN_OR_RETURN(Contact c, FindContact(s, m.workspace_id, m.contact_id));
-  if (c.status == ContactStatus::kErased) return Error::Conflict("the contact is erased", "contact_id");
+  // The contact's status alone (not the whole row with its attributes' JSON).
+  std::optional<ContactStatus> status;
+  RAPPORT_TRY(s.Exec(
+      "SELECT status FROM contacts WHERE id = $1 AND workspace_id = $2", {m.contact_id, m.workspace_id},
+      [&](const Row& r) { status = ParseContactStatus(r.Text(0)).value_or(ContactStatus::kErased); }));
+  if (!status) return Error::NotFound("no contact " + std::to_string(m.contact_id));
+  if (*status == ContactStatus::kErased) return Error::Conflict("the contact is erased", "contact_id");
   std::optional<OutboxMessage> row;
   static const std::string sql =
       "INSERT INTO outbox_messages (workspace_id, contact_id, lane, state, template_name, mail_from, "

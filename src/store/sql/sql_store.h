@@ -71,6 +71,7 @@ class SqlContactStore final : public ContactStore {
   Result<Contact> Create(WorkspaceId ws, const ContactInput& input) override;
   Result<UpsertResult> Upsert(WorkspaceId ws, const ContactInput& input) override;
   Result<Contact> Get(WorkspaceId ws, ContactId id) override;
+  Result<std::vector<Contact>> GetMany(WorkspaceId ws, std::span<const ContactId> ids) override;
   Result<Contact> GetByEmail(WorkspaceId ws, std::string_view email) override;
   Result<Contact> GetByExternalId(WorkspaceId ws, std::string_view external_id) override;
   Result<Contact> Update(WorkspaceId ws, ContactId id, const ContactInput& patch) override;
@@ -177,6 +178,8 @@ class SqlTopicStore final : public TopicStore {
                                        SubscriptionStatus status, const Consent& consent) override;
   Status DeleteSubscription(WorkspaceId ws, ContactId contact, std::string_view topic_key) override;
   Result<std::vector<Subscription>> ListSubscriptions(WorkspaceId ws, ContactId contact) override;
+  Result<std::vector<std::pair<ContactId, SubscriptionStatus>>> SubscriptionStatuses(
+      WorkspaceId ws, std::string_view topic_key, std::span<const ContactId> contacts) override;
 
  private:
   Database& db_;
@@ -289,6 +292,8 @@ class SqlConsentStore final : public ConsentStore {
   SqlConsentStore(Database& db, const Clock& clock) : db_(db), clock_(clock) {}
   Result<std::vector<ConsentRecord>> List(WorkspaceId ws, ContactId contact) override;
   Result<ContactPreferences> Preferences(WorkspaceId ws, ContactId contact) override;
+  Result<std::vector<ContactPreferences>> PreferencesOf(WorkspaceId ws,
+                                                        std::span<const ContactId> contacts) override;
   Result<ContactPreferences> SetPreferences(WorkspaceId ws, ContactId contact,
                                             const ContactPreferences& prefs, const Consent& origin) override;
   Result<int64_t> RequestConfirmation(WorkspaceId ws, ContactId contact,

@@ -1,5 +1,6 @@
 #include "store/sql/codec.h"
 #include "store/sql/sql_store.h"
+#include "store/sql/statement_set.h"
 
 namespace rapport::sql {
 
@@ -166,6 +167,35 @@ Result<std::vector<Subscription>> SqlTopicStore::ListSubscriptions(WorkspaceId w
         std::string(kSubscriptionSelect) + "WHERE s.contact_id = $1 AND s.workspace_id = $2 ORDER BY t.key",
         {contact, ws}, [&](const Row& r) { out.push_back(ReadSubscription(r)); }));
     return {};
+  }));
+  return out;
+}
+
+Result<std::vector<std::pair<ContactId, SubscriptionStatus>>> SqlTopicStore::SubscriptionStatuses(
+    WorkspaceId ws, std::string_view topic_key, std::span<const ContactId> contacts) {
+  // The topic first (one row), then its subscriptions by primary key (contact_id, topic_id).
+  static const StatementSet select(
+      "SELECT contact_id, status FROM subscriptions WHERE +topic_id = $1 AND contact_id IN ", 0,
+      StatementSet::Shape::kInList, /*leading=*/1);
+  std::vector<std::pair<ContactId, SubscriptionStatus>> out;
+  RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
+    out.clear();
+    std::optional<int64_t> topic_id;
+    RAPPORT_TRY(s.Exec("SELECT id FROM topics WHERE workspace_id = $1 AND key = $2", {ws, topic_key},
+                       [&](const Row& r) { topic_id = r.Int(0); }));
+    if (!topic_id) return {};
+    std::vector<Param> params;
+    params.reserve(kChunk + 1);
+    return ForChunks(contacts.size(), [&](size_t begin, size_t count) -> Status {
+      params.clear();
+      params.emplace_back(*topic_id);
+      params.insert(params.end(), contacts.begin() + static_cast<std::ptrdiff_t>(begin),
+                    contacts.begin() + static_cast<std::ptrdiff_t>(begin + count));
+      RAPPORT_TRY(s.Exec(select.For(count), params, [&](const Row& r) {
+        if (auto st = ParseSubscriptionStatus(r.Text(1))) out.emplace_back(r.Int(0), *st);
+      }));
+      return {};
+    });
   }));
   return out;
 }

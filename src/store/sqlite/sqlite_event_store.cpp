@@ -46,7 +46,10 @@ const StatementSet& SelectKeys() {
   return set;
 }
 const StatementSet& SelectIds() {
-  static const StatementSet set("SELECT id, status FROM contacts WHERE workspace_id = $1 AND id IN ", 0,
+  // By primary key: `+workspace_id` keeps SQLite (no statistics) from reading every contact of the
+  // workspace through contacts_email_key, which it chose for 64 ids (2 s per chunk at 1,000,000
+  // contacts: a new segment's segment_entered events came out at ~70/s).
+  static const StatementSet set("SELECT id, status FROM contacts WHERE +workspace_id = $1 AND id IN ", 0,
                                 StatementSet::Shape::kInList);
   return set;
 }
