@@ -265,6 +265,10 @@ const std::vector<KeySpec>& Keys() {
           {"tracking", "key_ring_file", RAPPORT_CFG_SET(tracking.key_ring_file, AsString(k, r, o))},
           {"tracking", "ranges_file", RAPPORT_CFG_SET(tracking.ranges_file, AsString(k, r, o))},
           {"tracking", "apple_ranges_url", RAPPORT_CFG_SET(tracking.apple_ranges_url, AsString(k, r, o))},
+          {"tracking", "hit_log", RAPPORT_CFG_SET(tracking.hit_log, AsBool(k, r, o))},
+          {"tracking", "hit_log_dir", RAPPORT_CFG_SET(tracking.hit_log_dir, AsString(k, r, o))},
+          {"tracking", "hit_log_fsync_ms",
+           RAPPORT_CFG_SET(tracking.hit_log_fsync_ms, AsInt(k, r, o, 0, 60000))},
           {"consent", "confirm_ttl_seconds",
            RAPPORT_CFG_SET(consent.confirm_ttl_seconds, AsInt(k, r, o, 1, 366 * 86400))},
           {"consent", "confirmation_template",
@@ -503,6 +507,11 @@ std::string Config::KeyRingFile() const {
 std::string Config::RangesFile() const {
   if (!tracking.ranges_file.empty()) return tracking.ranges_file;
   return data_dir + "/machine-ranges.txt";
+}
+
+std::string Config::HitLogDir() const {
+  if (!tracking.hit_log_dir.empty()) return tracking.hit_log_dir;
+  return data_dir + "/hits";
 }
 
 std::string Config::OutboxDir() const {

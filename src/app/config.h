@@ -106,6 +106,10 @@ struct TrackingConfig {
   std::string key_ring_file;     // empty: <data_dir>/link-keys
   std::string ranges_file;       // empty: <data_dir>/machine-ranges.txt (the shipped copy on first start)
   std::string apple_ranges_url = "https://mask-api.icloud.com/egress-ip-ranges.csv";
+  // Opens and clicks are first written to the hit log, then loaded into events (docs/tracking.md).
+  bool hit_log = true;        // false: each answered hit is committed to the store first
+  std::string hit_log_dir;    // empty: <data_dir>/hits
+  int hit_log_fsync_ms = 50;  // how often written hits are fsynced (0: never; kill -9 is still safe)
 };
 
 // Sign-up and double opt-in (docs/consent.md).
@@ -163,6 +167,7 @@ struct Config {
   std::string KeyRingFile() const;
   // The machine ranges: tracking.ranges_file, or <data_dir>/machine-ranges.txt.
   std::string RangesFile() const;
+  std::string HitLogDir() const;
   // The maildir of outgoing messages: delivery.outbox_dir, or <data_dir>/outbox.
   std::string OutboxDir() const;
 };

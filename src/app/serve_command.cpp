@@ -242,6 +242,11 @@ Status Serve(const ServeOptions& o) {
       spdlog::warn("demo welcome messages not queued: {}", queued.error().message);
   }
 
+  // Opens and clicks go to the hit log first (docs/tracking.md); its loader is stopped (and loads
+  // the rest) after the server, which is destroyed first.
+  RAPPORT_ASSIGN_OR_RETURN(HitLogParts hit_log, OpenHitLog(config, *store, clock, delivery->node_id));
+  server_options.api.hit_log = hit_log.log.get();
+  server_options.api.hit_loader = hit_log.loader.get();
   http::Server server(*store, clock, server_options);
   RAPPORT_TRY(server.Start());
   spdlog::info("rapport {} listening on http://{}:{}", RAPPORT_VERSION, listen.host, server.port());

@@ -161,4 +161,19 @@ void KeyRingReloader::Run() {
   }
 }
 
+Result<HitLogParts> OpenHitLog(const Config& config, Store& store, Clock& clock, const std::string& node_id) {
+  HitLogParts parts;
+  if (!config.tracking.hit_log) return parts;
+  http::HitLoaderOptions loader_options;
+  loader_options.consumer = "hit_log/" + node_id;  // each node loads its own file
+  RAPPORT_ASSIGN_OR_RETURN(int64_t loaded,
+                           http::HitLoader::LoadedPosition(store.feed(), loader_options.consumer));
+  http::HitLogOptions log_options;
+  log_options.dir = config.HitLogDir();
+  log_options.fsync_interval = std::chrono::milliseconds(config.tracking.hit_log_fsync_ms);
+  RAPPORT_ASSIGN_OR_RETURN(parts.log, http::HitLog::Open(log_options, loaded));
+  parts.loader = std::make_unique<http::HitLoader>(*parts.log, store.events(), clock, loaded, loader_options);
+  return parts;
+}
+
 }  // namespace rapport::app

@@ -17,6 +17,9 @@
 
 #include "app/config.h"
 #include "core/clock.h"
+#include "core/store.h"
+#include "http/hit_loader.h"
+#include "http/hit_log.h"
 #include "tracking/key_ring.h"
 #include "tracking/link_signer.h"
 #include "tracking/machine_ranges.h"
@@ -34,6 +37,16 @@ Result<std::shared_ptr<const tracking::MachineRanges>> LoadOrCreateMachineRanges
 // Replaces the "apple" lines of the ranges file with Apple's egress list (CSV text), keeping the
 // others; returns the number of Apple ranges written.
 Result<size_t> UpdateAppleRanges(const Config& config, std::string_view apple_csv, std::string_view source);
+
+// The tracking hit log of this node (`[tracking] hit_log`, docs/tracking.md): the log under
+// HitLogDir() opened at the position node `node_id` loaded up to, and its loader (which loads the
+// leftovers of an earlier process first). Both empty when the config turns the hit log off.
+// Destroy the loader before the log, after the server stopped (the loader then loads the rest).
+struct HitLogParts {
+  std::unique_ptr<http::HitLog> log;
+  std::unique_ptr<http::HitLoader> loader;
+};
+Result<HitLogParts> OpenHitLog(const Config& config, Store& store, Clock& clock, const std::string& node_id);
 
 // Watches the key ring file and hands a changed ring to the signer (checked every second).
 class KeyRingReloader {

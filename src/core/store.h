@@ -130,6 +130,14 @@ class EventStore {
   // returns OK, every kAccepted event is durable. `received_at` is stamped by the caller's clock.
   virtual Result<std::vector<AppendResult>> Append(WorkspaceId ws, const std::vector<NewEvent>& events,
                                                    Timestamp received_at) = 0;
+  // Append, and in the same transaction commits `consumer`'s feed position (FeedStore::Commit's
+  // checks; kConflict when `position` is below the committed one, and then nothing is appended).
+  // For producers that load events from elsewhere exactly once: the position says how far the
+  // source is loaded (the tracking hit log: http/hit_loader.h). With no events it only commits.
+  virtual Result<std::vector<AppendResult>> AppendAndCommit(WorkspaceId ws,
+                                                            const std::vector<NewEvent>& events,
+                                                            Timestamp received_at, std::string_view consumer,
+                                                            int64_t position) = 0;
   virtual Result<Page<Event>> ListForContact(WorkspaceId ws, ContactId contact, const EventQuery& q) = 0;
   virtual Result<int64_t> Count(WorkspaceId ws) = 0;
 };

@@ -159,7 +159,9 @@ struct Api::Impl {
                  .analytics = options.analytics,
                  .journeys = options.journeys,
                  .campaigns = options.campaigns,
-                 .link_cache = link_cache} {
+                 .link_cache = link_cache,
+                 .hit_log = options.hit_log,
+                 .hit_loader = options.hit_loader} {
     AddSystemRoutes(router, services);
     AddContactRoutes(router, services);
     AddEventRoutes(router, services);

@@ -41,6 +41,9 @@ class CampaignService;
 
 namespace rapport::http {
 
+class HitLog;
+class HitLoader;
+
 struct ApiOptions {
   // Take the consent IP from the first X-Forwarded-For address (only behind a trusted proxy).
   bool trust_forwarded_for = false;
@@ -88,6 +91,11 @@ struct ApiOptions {
   // The campaign engine behind /api/v1/campaigns (campaign/campaign_service.h); null: those
   // routes answer 503. Must outlive the Api.
   campaign::CampaignService* campaigns = nullptr;
+  // The tracking hit log and its loader (hit_log.h, hit_loader.h): opens and clicks are written
+  // there before they are answered; null: each is committed to the store first (hit_batcher.h).
+  // Both or neither; they must outlive the Api.
+  HitLog* hit_log = nullptr;
+  HitLoader* hit_loader = nullptr;
 };
 
 class Api {

@@ -1,5 +1,7 @@
 // Routes: /api/v1/contacts, /api/v1/contacts/{id}, /api/v1/contacts/{id}/merge,
 // /api/v1/contacts/{id}/events.
+#include <spdlog/spdlog.h>
+
 #include "core/email_address.h"
 #include "http/handlers.h"
 #include "tracking/erasure.h"
@@ -18,6 +20,17 @@ Result<Contact> FindByRef(Store& store, WorkspaceId ws, const ContactRef& ref) {
     return store.contacts().GetByEmail(ws, email);
   }
   return store.contacts().GetByExternalId(ws, *ref.external_id);
+}
+
+}  // namespace
+
+namespace {
+
+// Waits (5 s at most) until every tracking hit written so far is loaded (http/hit_loader.h).
+void DrainHitLog(Services& s, std::string_view why) {
+  if (!s.hit_loader) return;
+  if (Status st = s.hit_loader->Drain(std::chrono::seconds(5)); !st.ok())
+    spdlog::warn("{}: {}; its hits are dropped when they are loaded", why, st.error().message);
 }
 
 }  // namespace
@@ -68,6 +81,9 @@ void AddContactRoutes(Router& router, Services& s) {
     RAPPORT_ASSIGN_OR_RETURN(ContactId id, PathId(call, "id", "contact"));
     RAPPORT_TRY(tracking::EraseContact(s.store, s.options.copies, call.key.workspace_id, id));
     s.link_cache.DropContact(call.key.workspace_id, id);  // nothing of the contact stays in memory
+    // Nor in the hit log: its loader drops the contact's hits (the store refuses them) and deletes
+    // the files they were in (http/hit_loader.h).
+    DrainHitLog(s, "erasure");
     Audit(s, call, "contact.erase", "contact", std::to_string(id));
     return NoContent();
   });
@@ -92,6 +108,8 @@ void AddContactRoutes(Router& router, Services& s) {
                if (!ref.id && !ref.email && !ref.external_id)
                  return Error::Invalid("contact", "name the contact to merge with contact or contact_id");
                RAPPORT_ASSIGN_OR_RETURN(Contact other, FindByRef(s.store, call.key.workspace_id, ref));
+               // The hits written so far become events of their contact first, so the merge moves them.
+               DrainHitLog(s, "merge");
                RAPPORT_ASSIGN_OR_RETURN(Contact merged,
                                         s.store.contacts().Merge(call.key.workspace_id, id, other.id));
                s.link_cache.DropContact(call.key.workspace_id, id);  // its messages moved

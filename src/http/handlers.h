@@ -11,6 +11,8 @@
 #include "http/auth.h"
 #include "http/client_limiter.h"
 #include "http/hit_batcher.h"
+#include "http/hit_loader.h"
+#include "http/hit_log.h"
 #include "http/json_codec.h"
 #include "http/metrics.h"
 #include "http/router.h"
@@ -54,6 +56,8 @@ struct Services {
   automation::JourneyService* journeys;    // null: the journey routes answer 503
   campaign::CampaignService* campaigns;    // null: the campaign routes answer 503
   tracking::LinkTableCache& link_cache;    // sent messages' link tables, for the hits (tracking_handlers.cpp)
+  HitLog* hit_log = nullptr;               // null: hits go through `hits` (ApiOptions::hit_log)
+  HitLoader* hit_loader = nullptr;
 };
 
 // The body as JSON, parsed with this thread's reusable parser: valid until the next ParseBody on

@@ -36,6 +36,10 @@ class GatedEvents : public EventStore {
     }
     return out;
   }
+  Result<std::vector<AppendResult>> AppendAndCommit(WorkspaceId, const std::vector<NewEvent>&, Timestamp,
+                                                    std::string_view, int64_t) override {
+    return Error::Internal("unused");
+  }
   Result<Page<Event>> ListForContact(WorkspaceId, ContactId, const EventQuery&) override {
     return Error::Internal("unused");
   }

@@ -240,9 +240,12 @@ class Session : public std::enable_shared_from_this<Session> {
         *shared, [self = shared_from_this(), shared, version, keep_alive,
                   work = net::make_work_guard(stream_.get_executor())](std::optional<Response> r) mutable {
           if (!r) return self->HandleOnPool(std::move(shared), version, keep_alive);
-          net::post(self->stream_.get_executor(), [self, r = std::move(*r), version, keep_alive]() mutable {
-            self->Write(std::move(r), version, keep_alive && !self->server_.stopping, false);
-          });
+          // Inline when called on this connection's strand (an answer made at once: a hit written to
+          // the hit log, a bad token); posted to it from another thread (a group commit's callback).
+          net::dispatch(self->stream_.get_executor(),
+                        [self, r = std::move(*r), version, keep_alive]() mutable {
+                          self->Write(std::move(r), version, keep_alive && !self->server_.stopping, false);
+                        });
           work.reset();
         });
     if (!fast) HandleOnPool(std::move(shared), version, keep_alive);

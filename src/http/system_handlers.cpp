@@ -33,6 +33,28 @@ void AddSystemRoutes(Router& router, Services& s) {
         "# HELP rapport_tracking_link_cache_messages Sent messages whose links are cached for the hits.\n"
         "# TYPE rapport_tracking_link_cache_messages gauge\nrapport_tracking_link_cache_messages {}\n",
         hits.batches, hits.hits, hits.refused, s.link_cache.size());
+    if (s.hit_log && s.hit_loader) {
+      // The hit log (hit_log.h) and its loader (hit_loader.h).
+      HitLog::Stats log = s.hit_log->stats();
+      HitLoader::Stats loader = s.hit_loader->stats();
+      r.body += fmt::format(
+          "# HELP rapport_tracking_hit_log_written_total Hits written to the hit log.\n"
+          "# TYPE rapport_tracking_hit_log_written_total counter\nrapport_tracking_hit_log_written_total {}\n"
+          "# HELP rapport_tracking_hit_log_write_errors_total Hits the hit log could not write.\n"
+          "# TYPE rapport_tracking_hit_log_write_errors_total "
+          "counter\nrapport_tracking_hit_log_write_errors_total {}\n"
+          "# HELP rapport_tracking_hit_log_loaded_total Hits loaded into events.\n"
+          "# TYPE rapport_tracking_hit_log_loaded_total counter\nrapport_tracking_hit_log_loaded_total {}\n"
+          "# HELP rapport_tracking_hit_log_dropped_total Hits dropped when loaded (their contact was gone).\n"
+          "# TYPE rapport_tracking_hit_log_dropped_total counter\nrapport_tracking_hit_log_dropped_total {}\n"
+          "# HELP rapport_tracking_hit_log_load_errors_total Loader turns that failed (retried).\n"
+          "# TYPE rapport_tracking_hit_log_load_errors_total "
+          "counter\nrapport_tracking_hit_log_load_errors_total {}\n"
+          "# HELP rapport_tracking_hit_log_pending_bytes Bytes of hits written and not yet loaded and "
+          "deleted.\n"
+          "# TYPE rapport_tracking_hit_log_pending_bytes gauge\nrapport_tracking_hit_log_pending_bytes {}\n",
+          log.hits, log.failed, loader.loaded, loader.dropped, loader.errors, log.pending_bytes);
+    }
     std::vector<std::pair<std::string, FeedLag::Snapshot>> lags;
     if (s.segments) lags.emplace_back("segments", s.segments->lag().Take());
     r.body += RenderFeedLag(lags);

@@ -3,9 +3,10 @@
 //   GET|HEAD /o/{token}  the open pixel: a 43-byte transparent GIF, Cache-Control: no-store
 //   GET|HEAD /c/{token}  a tracked link: 302 to the link's target as stored with the message
 //   GET      /v/{token}  the message in a browser (its HTML as sent, without the pixel)
-// Each open and click is an "email_opened" / "email_clicked" event on the contact's timeline,
-// appended (committed, in a group commit shared with the hits that arrive meanwhile:
-// http/hit_batcher.h) before the response is sent, with the user agent, the client address
+// Each open and click is an "email_opened" / "email_clicked" event on the contact's timeline:
+// written to the hit log (http/hit_log.h, loaded into events by http/hit_loader.h) before the
+// response is sent, or, without a hit log, appended (committed, in a group commit shared with the
+// hits that arrive meanwhile: http/hit_batcher.h) before it is sent; with the user agent, the client address
 // truncated (/24 and /48 by default) and the machine verdict (tracking/machine_classifier.h). A
 // click goes only where the stored message pointed: the token names the message and the link's
 // index, never a URL. A tampered, unknown or expired token gets a 404 that says nothing more; so
@@ -17,6 +18,7 @@
 #include "http/handlers.h"
 #include "http/hit_batcher.h"
 #include "tracking/click_bursts.h"
+#include "tracking/hit_record.h"
 #include "tracking/link_signer.h"
 #include "tracking/machine_classifier.h"
 #include "tracking/machine_ranges.h"
@@ -82,43 +84,44 @@ const std::string& Agent(const Request& req) {
   return ua ? *ua : kNone;
 }
 
-// The hit's event: verified, located, classified (tracking/machine_classifier.h). `index` is the
-// link's index for a click (checked by the caller), 0 for an open.
-NewEvent HitEvent(Services& s, const CallContext& call, const Located& at, tracking::HitKind kind,
-                  int32_t index) {
+// The hit as the hit log keeps it: verified, located, classified
+// (tracking/machine_classifier.h), its address truncated. `index` is the link's index for a click
+// (checked by the caller), 0 for an open. Its event is tracking::HitRecordEvent.
+tracking::HitRecord HitRecordOf(Services& s, const CallContext& call, const Located& at,
+                                tracking::HitKind kind, int32_t index) {
   const TrackedMessage& m = *at.message;
   const std::string& ua = Agent(call.request);
   std::string ip = ClientAddress(s.options.trust_forwarded_for, call.request);
+  Timestamp now = s.clock.Now();
   tracking::Hit hit;
   hit.kind = kind;
   hit.method = call.request.method;
   hit.user_agent = ua;
   hit.ip = ip;
-  if (m.state == MessageState::kSent) hit.since_sent = s.clock.Now() - m.updated_at;
+  if (m.state == MessageState::kSent) hit.since_sent = now - m.updated_at;
   hit.links_in_message = static_cast<int>(m.links.size());
   if (kind == tracking::HitKind::kClick)
-    hit.distinct_links_in_burst = s.bursts.Record(at.claims.message_key, index, s.clock.Now());
+    hit.distinct_links_in_burst = s.bursts.Record(at.claims.message_key, index, now);
   tracking::MachineVerdict verdict = tracking::ClassifyHit(hit, *s.options.tracking.ranges);
 
-  NewEvent e;
-  e.contact.id = m.contact_id;
-  e.contact.create_contact = false;
-  e.name = kind == tracking::HitKind::kOpen ? "email_opened" : "email_clicked";
-  json::object p(12);  // room for every property below: no rehash while it is filled
-  p["message_id"] = m.message_id;
-  if (!m.template_name.empty()) p["template"] = m.template_name;
-  p["class"] = MessageClassName(m.message_class);
+  tracking::HitRecord r;
+  r.kind = kind;
+  r.workspace_id = m.workspace_id;
+  r.contact_id = m.contact_id;
+  r.message_id = m.message_id;
+  r.at = now;
+  r.template_name = m.template_name;
+  r.message_class = MessageClassName(m.message_class);
   if (kind == tracking::HitKind::kClick) {
-    p["link_index"] = index;
-    p["url"] = m.links[static_cast<size_t>(index)];
+    r.link_index = index;
+    r.url = m.links[static_cast<size_t>(index)];
   }
-  p["user_agent"] = std::string_view(ua).substr(0, 512);
-  p["ip"] = tracking::TruncateIp(ip, s.options.tracking.ipv4_prefix, s.options.tracking.ipv6_prefix);
-  p["method"] = call.request.method;
-  p["machine"] = verdict.machine;
-  if (verdict.machine) p["machine_reason"] = verdict.reason;
-  e.properties = std::move(p);
-  return e;
+  r.user_agent = std::string_view(ua).substr(0, 512);
+  r.ip = tracking::TruncateIp(ip, s.options.tracking.ipv4_prefix, s.options.tracking.ipv6_prefix);
+  r.method = call.request.method;
+  r.machine = verdict.machine;
+  if (verdict.machine) r.machine_reason = std::move(verdict.reason);
+  return r;
 }
 
 // The link's target, or null when the index is not one of the message's links or the stored
@@ -177,7 +180,12 @@ Result<Response> Hit(Services& s, CallContext& call, tracking::HitKind kind) {
   const std::string* target = nullptr;
   if (kind == tracking::HitKind::kClick && !(target = ClickTarget(*at))) return NotFound();
   int32_t index = kind == tracking::HitKind::kClick ? at->claims.link_index : 0;
-  Status recorded = Recorded(s.hits.Submit(at->message->workspace_id, HitEvent(s, call, *at, kind, index)));
+  tracking::HitRecord record = HitRecordOf(s, call, *at, kind, index);
+  // With the hit log, the hit is durable once written there (its loader makes the event);
+  // without, once its event's group commit returned.
+  Status recorded = s.hit_log
+                        ? s.hit_log->Append(record)
+                        : Recorded(s.hits.Submit(record.workspace_id, tracking::HitRecordEvent(record)));
   if (!recorded.ok() && recorded.error().code == ErrorCode::kNotFound)
     s.link_cache.Drop(at->claims.workspace_id, at->claims.message_key);
   return AfterRecord(s, kind, call.request.method == "HEAD", *at->message, target, recorded);
@@ -206,10 +214,15 @@ bool FastHit(Services& s, CallContext& call, const FastDone& done, tracking::Hit
     return true;
   }
   int32_t index = kind == tracking::HitKind::kClick ? at.claims.link_index : 0;
-  NewEvent event = HitEvent(s, call, at, kind, index);
+  tracking::HitRecord record = HitRecordOf(s, call, at, kind, index);
   bool head = call.request.method == "HEAD";
-  WorkspaceId ws = at.message->workspace_id;
-  s.hits.SubmitAsync(ws, std::move(event),
+  if (s.hit_log) {
+    // Written to the hit log (one write(2)): durable across kill -9, answered at once.
+    done(AfterRecord(s, kind, head, *at.message, target, s.hit_log->Append(record)));
+    return true;
+  }
+  WorkspaceId ws = record.workspace_id;
+  s.hits.SubmitAsync(ws, tracking::HitRecordEvent(record),
                      [&s, kind, head, at = std::move(at), target, done](Result<AppendResult> appended) {
                        Status recorded = Recorded(appended);
                        if (!recorded.ok() && recorded.error().code == ErrorCode::kNotFound) {

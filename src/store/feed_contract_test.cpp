@@ -326,6 +326,42 @@ TEST_P(StoreContract, ConsumerPositionsAndStateCommitTogetherAndNeverMoveBack) {
   EXPECT_EQ(*(*again)->feed().State("index", "k"), std::string("v1\0x", 4));
 }
 
+// The tracking hit log's loader (http/hit_loader.h): events and the position they were loaded up
+// to commit together, or neither does.
+TEST_P(StoreContract, AppendAndCommitCommitsTheEventsAndThePositionTogether) {
+  Contact c = MakeContact("ada@example.com");
+  auto open = [&](int i) {
+    NewEvent e;
+    e.contact.id = c.id;
+    e.contact.create_contact = false;
+    e.name = "email_opened";
+    e.properties = json::object{{"message_id", i}};
+    return e;
+  };
+  auto r = store_->events().AppendAndCommit(ws_, {open(1), open(2)}, clock_.Now(), "hit_log/n1", 100);
+  ASSERT_OK(r);
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0].outcome, AppendOutcome::kAccepted);
+  EXPECT_EQ(*store_->feed().Position("hit_log/n1"), 100);
+  // A position below the committed one fails the whole batch: no event is appended.
+  auto back = store_->events().AppendAndCommit(ws_, {open(3)}, clock_.Now(), "hit_log/n1", 99);
+  EXPECT_EQ(CodeOfResult(back), ErrorCode::kConflict);
+  std::vector<std::string> names = Names(Timeline(*store_, ws_, c.id));
+  EXPECT_EQ(std::count(names.begin(), names.end(), "email_opened"), 2);
+  // An event the store refuses (an unknown contact) is reported; the rest and the position commit.
+  NewEvent stranger = open(4);
+  stranger.contact.id = c.id + 1000;
+  auto mixed = store_->events().AppendAndCommit(ws_, {stranger, open(5)}, clock_.Now(), "hit_log/n1", 180);
+  ASSERT_OK(mixed);
+  EXPECT_EQ((*mixed)[0].outcome, AppendOutcome::kFailed);
+  EXPECT_EQ((*mixed)[1].outcome, AppendOutcome::kAccepted);
+  EXPECT_EQ(*store_->feed().Position("hit_log/n1"), 180);
+  // No events: only the position.
+  ASSERT_OK(store_->events().AppendAndCommit(ws_, {}, clock_.Now(), "hit_log/n1", 200));
+  EXPECT_EQ(*store_->feed().Position("hit_log/n1"), 200);
+  EXPECT_EQ(*store_->feed().Position("hit_log/n2"), 0);
+}
+
 TEST_P(StoreContract, AConsumerKilledMidRunResumesWithNothingMissedOrRepeated) {
   for (int b = 0; b < 20; ++b) {
     std::vector<NewEvent> batch;

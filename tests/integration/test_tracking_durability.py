@@ -1,6 +1,8 @@
-"""Group commit of tracking hits (issue 16, item 10) through the whole binary: a hit is answered
-only after the transaction holding its event committed, so a kill -9 loses no answered hit; a
-SIGTERM lets the hits in flight finish and commit before the process exits.
+"""Durability of tracking hits (issue 16, item 10) through the whole binary. With the hit log (the
+default) a hit is answered only after it was written to the hit log, and the next start loads what
+a kill -9 left there; without it (`[tracking] hit_log = false`), only after the transaction holding
+its event committed. Either way a kill -9 loses no answered hit, and a SIGTERM lets the hits in
+flight finish and be stored before the process exits.
 """
 import http.client
 import os
@@ -9,8 +11,10 @@ import sqlite3
 import threading
 import time
 
-from conftest import wait_for
-from test_tracking import BROWSER, TEMPLATE, local, pixel, send, start
+import pytest
+
+from conftest import Server, wait_for
+from test_tracking import BROWSER, PUBLIC, TEMPLATE, local, pixel, send, start
 
 CLIENTS = 6
 
@@ -45,8 +49,38 @@ def stored_opens(data_dir):
         db.close()
 
 
-def prepare(data_dir):
-    srv, api = start(data_dir)
+def pending_hit_log_bytes(srv):
+    """The hit log's bytes not yet loaded (None without a hit log)."""
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+    try:
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+    finally:
+        conn.close()
+    for line in text.splitlines():
+        if line.startswith("rapport_tracking_hit_log_pending_bytes "):
+            return int(line.split()[1])
+    return None
+
+
+def restart_and_load(data_dir, env):
+    """Starts rapport again on the data (it loads what the hit log holds) and waits until loaded."""
+    srv = Server(data_dir, env=env).start()
+    wait_for(lambda: pending_hit_log_bytes(srv) in (0, None), timeout=120, what="the hit log loaded")
+    return srv
+
+
+ENV = {
+    "RAPPORT_SENDER_FROM": "Tea Shop <hello@shop.example>",
+    "RAPPORT_SERVER_PUBLIC_URL": PUBLIC,
+    "RAPPORT_SERVER_TRUST_FORWARDED_FOR": "true",
+    "RAPPORT_SERVER_PUBLIC_REQUESTS_PER_SECOND": "100000",
+}
+MODES = {"hit_log": {}, "group_commit": {"RAPPORT_TRACKING_HIT_LOG": "false"}}
+
+
+def prepare(data_dir, **env):
+    srv, api = start(data_dir, **env)
     assert api.post("/api/v1/templates", TEMPLATE).status == 201
     cid = api.post("/api/v1/contacts", {"email": "ada@example.com", "attributes": {"first_name": "Ada"}}).json()["id"]
     _, body, _, _ = send(api, data_dir, cid)
@@ -63,8 +97,9 @@ def run_clients(srv, path):
     return stop, answered, errors, threads
 
 
-def test_no_answered_pixel_hit_is_lost_across_a_kill_9(data_dir):
-    srv, _, path = prepare(data_dir)
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_no_answered_pixel_hit_is_lost_across_a_kill_9(data_dir, mode):
+    srv, _, path = prepare(data_dir, **MODES[mode])
     before = stored_opens(data_dir)
     stop, answered, errors, threads = run_clients(srv, path)
     wait_for(lambda: answered[0] >= 200, timeout=120, what="200 answered hits")
@@ -75,14 +110,43 @@ def test_no_answered_pixel_hit_is_lost_across_a_kill_9(data_dir):
         t.join(timeout=60)
     srv.stop()
     assert errors == []
+    # The next start loads what the hit log holds (in group-commit mode everything is stored already).
+    srv = restart_and_load(data_dir, {**ENV, **MODES[mode]})
     stored = stored_opens(data_dir) - before
+    srv.stop()
     # Every answered hit is stored; at most the hits in flight (one per client) are stored unanswered.
     assert stored >= answered[0], (stored, answered[0])
     assert stored <= answered[0] + CLIENTS, (stored, answered[0])
 
 
-def test_sigterm_answers_and_commits_the_hits_in_flight_then_exits_cleanly(data_dir):
+def test_repeated_kill_9s_under_load_store_every_answered_hit_once(data_dir):
+    """Kills at random moments, the loader's included (between a commit and the deletion of the
+    file it loaded, among others): after each restart every answered hit is stored, and none twice
+    beyond the hits in flight at each kill."""
     srv, _, path = prepare(data_dir)
+    before = stored_opens(data_dir)
+    total = 0
+    for round_ in range(4):
+        stop, answered, errors, threads = run_clients(srv, path)
+        wait_for(lambda: answered[0] >= 100 + 37 * round_, timeout=120, what="answered hits")
+        srv.proc.send_signal(signal.SIGKILL)
+        srv.proc.wait()
+        stop.set()
+        for t in threads:
+            t.join(timeout=60)
+        srv.stop()
+        assert errors == []
+        total += answered[0]
+        srv = restart_and_load(data_dir, ENV)
+        stored = stored_opens(data_dir) - before
+        assert stored >= total, (round_, stored, total)
+        assert stored <= total + CLIENTS * (round_ + 1), (round_, stored, total)
+    srv.stop()
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_sigterm_answers_and_commits_the_hits_in_flight_then_exits_cleanly(data_dir, mode):
+    srv, _, path = prepare(data_dir, **MODES[mode])
     before = stored_opens(data_dir)
     stop, answered, errors, threads = run_clients(srv, path)
     wait_for(lambda: answered[0] >= 100, timeout=120, what="100 answered hits")

@@ -99,8 +99,10 @@ Status LookupContacts(Session& s, WorkspaceId ws, const std::unordered_set<int64
 
 }  // namespace
 
-Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std::vector<NewEvent>& events,
-                                                       Timestamp received_at) {
+Result<std::vector<AppendResult>> PgEventStore::AppendWith(WorkspaceId ws,
+                                                           const std::vector<NewEvent>& events,
+                                                           Timestamp received_at,
+                                                           const PositionCommit* commit) {
   const size_t n = events.size();
   std::vector<std::optional<Error>> invalid(n);
   std::vector<std::string> props(n);
@@ -451,6 +453,7 @@ Result<std::vector<AppendResult>> PgEventStore::Append(WorkspaceId ws, const std
       out[i].event_id = first.event_id;
       out[i].contact_id = first.contact_id;
     }
+    if (commit) RAPPORT_TRY(sql::CommitPositionIn(s, commit->consumer, commit->position, received_at));
     return {};
   }));
   return out;

@@ -17,8 +17,10 @@ namespace rapport::postgres {
 class PgEventStore final : public sql::SqlEventStore {
  public:
   using SqlEventStore::SqlEventStore;
-  Result<std::vector<AppendResult>> Append(WorkspaceId ws, const std::vector<NewEvent>& events,
-                                           Timestamp received_at) override;
+
+ protected:
+  Result<std::vector<AppendResult>> AppendWith(WorkspaceId ws, const std::vector<NewEvent>& events,
+                                               Timestamp received_at, const PositionCommit* commit) override;
 };
 
 }  // namespace rapport::postgres

@@ -98,6 +98,26 @@ Status SqlEventStore::PrecheckEvent(const NewEvent& e) {
 
 Result<std::vector<AppendResult>> SqlEventStore::Append(WorkspaceId ws, const std::vector<NewEvent>& events,
                                                         Timestamp received_at) {
+  return AppendWith(ws, events, received_at, nullptr);
+}
+
+Result<std::vector<AppendResult>> SqlEventStore::AppendAndCommit(WorkspaceId ws,
+                                                                 const std::vector<NewEvent>& events,
+                                                                 Timestamp received_at,
+                                                                 std::string_view consumer,
+                                                                 int64_t position) {
+  if (events.empty()) {
+    RAPPORT_TRY(db_.Write([&](Session& s) { return CommitPositionIn(s, consumer, position, received_at); }));
+    return std::vector<AppendResult>();
+  }
+  PositionCommit commit{consumer, position};
+  return AppendWith(ws, events, received_at, &commit);
+}
+
+Result<std::vector<AppendResult>> SqlEventStore::AppendWith(WorkspaceId ws,
+                                                            const std::vector<NewEvent>& events,
+                                                            Timestamp received_at,
+                                                            const PositionCommit* commit) {
   std::vector<AppendResult> out;
   std::string props;
   RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
@@ -160,6 +180,7 @@ Result<std::vector<AppendResult>> SqlEventStore::Append(WorkspaceId ws, const st
                    {ws, std::string_view(*e.idempotency_key), r.event_id, r.contact_id}));
       }
     }
+    if (commit) RAPPORT_TRY(CommitPositionIn(s, commit->consumer, commit->position, received_at));
     return {};
   }));
   return out;

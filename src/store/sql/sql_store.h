@@ -155,11 +155,23 @@ class SqlEventStore : public EventStore {
   SqlEventStore(Database& db, const Clock& clock, const ErasureKey& erasure)
       : db_(db), clock_(clock), erasure_(erasure) {}
   Result<std::vector<AppendResult>> Append(WorkspaceId ws, const std::vector<NewEvent>& events,
-                                           Timestamp received_at) override;
+                                           Timestamp received_at) final;
+  Result<std::vector<AppendResult>> AppendAndCommit(WorkspaceId ws, const std::vector<NewEvent>& events,
+                                                    Timestamp received_at, std::string_view consumer,
+                                                    int64_t position) final;
   Result<Page<Event>> ListForContact(WorkspaceId ws, ContactId contact, const EventQuery& q) override;
   Result<int64_t> Count(WorkspaceId ws) override;
 
  protected:
+  // A consumer position to commit in the append's transaction (AppendAndCommit).
+  struct PositionCommit {
+    std::string_view consumer;
+    int64_t position = 0;
+  };
+  // Both appends: the row-by-row one here; the backends override it with set-based ones. `commit`
+  // (may be null) is committed in the same transaction; `events` is not empty when it is set.
+  virtual Result<std::vector<AppendResult>> AppendWith(WorkspaceId ws, const std::vector<NewEvent>& events,
+                                                       Timestamp received_at, const PositionCommit* commit);
   // The checks Append makes before touching the database (name, contact reference, sizes of
   // what the caller's ValidateNewEvent would have refused). Emails are expected normalized.
   static Status PrecheckEvent(const NewEvent& event);

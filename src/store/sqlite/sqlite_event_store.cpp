@@ -86,9 +86,10 @@ struct KeyHit {
 
 }  // namespace
 
-Result<std::vector<AppendResult>> SqliteEventStore::Append(WorkspaceId ws,
-                                                           const std::vector<NewEvent>& events,
-                                                           Timestamp received_at) {
+Result<std::vector<AppendResult>> SqliteEventStore::AppendWith(WorkspaceId ws,
+                                                               const std::vector<NewEvent>& events,
+                                                               Timestamp received_at,
+                                                               const PositionCommit* commit) {
   const size_t n = events.size();
   std::vector<AppendResult> out;
   if (n == 0) return out;
@@ -284,6 +285,7 @@ Result<std::vector<AppendResult>> SqliteEventStore::Append(WorkspaceId ws,
       RAPPORT_TRY(s.Exec(InsertKeys().For(count), params, nullptr));
       return {};
     }));
+    if (commit) RAPPORT_TRY(sql::CommitPositionIn(s, commit->consumer, commit->position, received_at));
     return {};
   }));
   return out;

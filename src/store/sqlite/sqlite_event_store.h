@@ -23,8 +23,10 @@ namespace rapport::sqlite {
 class SqliteEventStore final : public sql::SqlEventStore {
  public:
   using SqlEventStore::SqlEventStore;
-  Result<std::vector<AppendResult>> Append(WorkspaceId ws, const std::vector<NewEvent>& events,
-                                           Timestamp received_at) override;
+
+ protected:
+  Result<std::vector<AppendResult>> AppendWith(WorkspaceId ws, const std::vector<NewEvent>& events,
+                                               Timestamp received_at, const PositionCommit* commit) override;
 };
 
 }  // namespace rapport::sqlite

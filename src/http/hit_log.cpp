@@ -1,0 +1,227 @@
+#include "http/hit_log.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+namespace rapport::http {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string SegmentName(int64_t start) { return fmt::format("hits-{:020}.log", start); }
+
+// "hits-<20 digits>.log" -> its start; -1 for any other name.
+int64_t ParseSegmentName(const std::string& name) {
+  if (name.size() != 5 + 20 + 4 || !name.starts_with("hits-") || !name.ends_with(".log")) return -1;
+  int64_t v = 0;
+  for (size_t i = 5; i < 25; ++i) {
+    if (name[i] < '0' || name[i] > '9') return -1;
+    if (v > (INT64_MAX - 9) / 10) return -1;
+    v = v * 10 + (name[i] - '0');
+  }
+  return v;
+}
+
+}  // namespace
+
+HitLog::HitLog(HitLogOptions options) : options_(std::move(options)) {}
+
+Result<std::unique_ptr<HitLog>> HitLog::Open(HitLogOptions options, int64_t loaded_position) {
+  std::error_code ec;
+  fs::create_directories(options.dir, ec);
+  if (ec)
+    return Error::Unavailable("cannot create the hit log directory " + options.dir + ": " + ec.message());
+  fs::permissions(options.dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  std::unique_ptr<HitLog> log(new HitLog(options));
+  log->dir_fd_ = ::open(options.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (log->dir_fd_ < 0)
+    return Error::Unavailable("cannot open the hit log directory " + options.dir + ": " +
+                              std::strerror(errno));
+  std::vector<Segment> found;
+  for (const auto& entry : fs::directory_iterator(options.dir, ec)) {
+    int64_t start = ParseSegmentName(entry.path().filename().string());
+    if (start < 0 || !entry.is_regular_file()) continue;
+    if (entry.file_size() == 0) {  // the current segment of an earlier process, unused: holds nothing
+      std::error_code ignored;
+      fs::remove(entry.path(), ignored);
+      continue;
+    }
+    found.push_back(Segment{entry.path().string(), start, static_cast<int64_t>(entry.file_size()), -1});
+  }
+  if (ec) return Error::Unavailable("cannot list the hit log directory " + options.dir + ": " + ec.message());
+  std::sort(found.begin(), found.end(), [](const Segment& a, const Segment& b) { return a.start < b.start; });
+  int64_t next = std::max<int64_t>(loaded_position, 0);
+  for (const Segment& s : found) next = std::max(next, s.start + s.size);
+  std::lock_guard lock(log->mu_);
+  log->removed_end_ = found.empty() ? next : found.front().start;
+  log->closed_.assign(found.begin(), found.end());
+  RAPPORT_TRY(log->StartSegment(next));
+  if (options.fsync_interval.count() > 0) log->syncer_ = std::thread([p = log.get()] { p->SyncLoop(); });
+  return log;
+}
+
+HitLog::~HitLog() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (syncer_.joinable()) syncer_.join();
+  std::lock_guard lock(mu_);
+  for (Segment& s : closed_)
+    if (s.fd >= 0) ::close(s.fd);
+  if (current_.fd >= 0) {
+    if (dirty_ && options_.fsync_interval.count() > 0) ::fdatasync(current_.fd);
+    ::close(current_.fd);
+  }
+  if (dir_fd_ >= 0) ::close(dir_fd_);
+}
+
+Status HitLog::StartSegment(int64_t start) {
+  std::string path = (fs::path(options_.dir) / SegmentName(start)).string();
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return Error::Unavailable("cannot create the hit log segment " + path + ": " + std::strerror(errno));
+  current_ = Segment{std::move(path), start, 0, fd};
+  dir_dirty_ = true;
+  return {};
+}
+
+Status HitLog::Append(const tracking::HitRecord& record) {
+  thread_local std::string frame;
+  frame.clear();
+  tracking::EncodeHitRecord(record, frame);
+  std::unique_lock lock(mu_);
+  if (current_.fd < 0) {
+    ++failed_;
+    return Error::Unavailable("the hit log has no open segment");
+  }
+  size_t done = 0;
+  while (done < frame.size()) {
+    ssize_t n = ::write(current_.fd, frame.data() + done, frame.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = errno;
+      // Cut a partial frame off again: a later frame must not follow a torn one.
+      if (done > 0 && ::ftruncate(current_.fd, current_.size) != 0)
+        spdlog::error("hit log: cannot cut a partial frame off {}: {}", current_.path, std::strerror(errno));
+      ++failed_;
+      return Error::Unavailable(std::string("cannot write the hit log: ") +
+                                std::strerror(n < 0 ? err : ENOSPC));
+    }
+    done += static_cast<size_t>(n);
+  }
+  bool first = current_.size == 0;
+  current_.size += static_cast<int64_t>(frame.size());
+  dirty_ = true;
+  ++hits_;
+  lock.unlock();
+  if (first) written_.notify_one();  // the loader waits only for a segment's first hit
+  return {};
+}
+
+bool HitLog::WaitForHits(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  written_.wait_for(lock, timeout, [&] { return current_.size > 0 || woken_; });
+  woken_ = false;
+  return current_.size > 0;
+}
+
+void HitLog::Wake() {
+  {
+    std::lock_guard lock(mu_);
+    woken_ = true;
+  }
+  written_.notify_all();
+}
+
+std::vector<HitLog::Segment> HitLog::Rotate(int64_t& closed_end) {
+  std::unique_lock lock(mu_);
+  if (current_.size > 0) {
+    Segment old = current_;
+    if (Status st = StartSegment(old.start + old.size); !st.ok()) {
+      // Keep writing to the old one; the loader tries again at its next turn.
+      spdlog::error("hit log: {}", st.error().message);
+      current_ = old;
+    } else {
+      closed_.push_back(std::move(old));
+    }
+  }
+  closed_end = current_.start;
+  return {closed_.begin(), closed_.end()};
+}
+
+Status HitLog::Remove(const Segment& segment) {
+  std::lock_guard sync(sync_mu_);  // the fsync thread is not using its fd
+  int fd = -1;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_.empty() || closed_.front().start != segment.start)
+      return Error::Internal("hit log: removing a segment that is not the oldest closed one");
+    fd = closed_.front().fd;
+    removed_end_ = segment.start + closed_.front().size;
+    closed_.pop_front();
+    dir_dirty_ = true;
+  }
+  if (fd >= 0) ::close(fd);
+  if (::unlink(segment.path.c_str()) != 0 && errno != ENOENT)
+    return Error::Unavailable("cannot delete the loaded hit log segment " + segment.path + ": " +
+                              std::strerror(errno));
+  return {};
+}
+
+int64_t HitLog::end() const {
+  std::lock_guard lock(mu_);
+  return current_.start + current_.size;
+}
+
+HitLog::Stats HitLog::stats() const {
+  std::lock_guard lock(mu_);
+  Stats s;
+  s.hits = hits_;
+  s.failed = failed_;
+  s.segments = closed_.size() + 1;
+  s.pending_bytes = current_.start + current_.size - removed_end_;
+  return s;
+}
+
+void HitLog::SyncLoop() {
+  std::vector<int> fds;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      if (stop_cv_.wait_for(lock, options_.fsync_interval, [&] { return stopping_; })) return;
+    }
+    std::lock_guard sync(sync_mu_);
+    bool dir_dirty = false;
+    {
+      std::lock_guard lock(mu_);
+      if (!dirty_ && !dir_dirty_) continue;
+      fds.clear();
+      for (const Segment& s : closed_)
+        if (s.fd >= 0) fds.push_back(s.fd);
+      fds.push_back(current_.fd);
+      dirty_ = false;
+      dir_dirty = dir_dirty_;
+      dir_dirty_ = false;
+    }
+    // Closed segments are synced again here only while they live (a few ms); it costs little,
+    // since fdatasync of a file with nothing unsynced returns at once.
+    for (int fd : fds)
+      if (::fdatasync(fd) != 0) spdlog::error("hit log: fdatasync failed: {}", std::strerror(errno));
+    if (dir_dirty && ::fsync(dir_fd_) != 0)
+      spdlog::error("hit log: fsync of the directory failed: {}", std::strerror(errno));
+  }
+}
+
+}  // namespace rapport::http
