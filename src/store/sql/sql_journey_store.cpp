@@ -220,10 +220,11 @@ Status SqlJourneyStore::Apply(JourneyWrite& w) {
   std::vector<ChangeEvent> events;
   texts.reserve(w.events.size());
   for (const JourneyEvent& e : w.events) {
-    bool spliced =
-        e.run_index >= 0 && static_cast<size_t>(e.run_index) < ids.size() && !e.properties.contains("run_id");
+    // Empty: a run of this write whose properties already hold a run_id (replaced in place below).
+    bool replaced =
+        e.run_index >= 0 && static_cast<size_t>(e.run_index) < ids.size() && e.properties.contains("run_id");
     texts.emplace_back();
-    if (spliced || e.run_index < 0) AppendJson(texts.back(), e.properties);
+    if (!replaced) AppendJson(texts.back(), e.properties);
   }
   RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
     for (size_t i = 0; i < w.runs.size(); ++i) {
