@@ -21,10 +21,13 @@
 //    event per request, which one thread cannot offer at 5,000/s here), or, with --append-batch
 //    K, one Append of every event whose time has come, up to K (what several clients posting
 //    at once, or one posting {"events": [...]}, give the store); an event is accepted when the
-//    Append holding it returns, and its latency counts from then.
+//    Append holding it returns, and its latency counts from then. The CPU per event is split into
+//    the appender's (its thread's CPU time), the send service's (the CPU time of the threads
+//    inside Mailer::Send/SendMany) and the rest: the journey engine's feed consumer and scheduler.
 // There is no peer: no other journey engine runs here (Dittofeed needs Temporal and ClickHouse).
 #include <fmt/format.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include <algorithm>
 #include <atomic>
@@ -50,6 +53,13 @@ using Steady = std::chrono::steady_clock;
 
 int64_t NowNs() { return Steady::now().time_since_epoch().count(); }
 
+// CPU seconds of the calling thread so far.
+double ThreadCpuSeconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
+}
+
 // CPU seconds (user + system) of the whole process so far: on a shared, loaded machine the wall
 // time says how much CPU the process was given; this says how much the work needed.
 double CpuSeconds() {
@@ -66,7 +76,9 @@ class TimingMailer final : public automation::Mailer {
  public:
   explicit TimingMailer(automation::Mailer& real) : real_(real) {}
   Result<automation::SendReply> Send(const automation::SendAsk& ask) override {
+    double cpu0 = ThreadCpuSeconds();
     auto r = real_.Send(ask);
+    send_cpu_ += ThreadCpuSeconds() - cpu0;
     if (r.ok() && r->queued && !r->replayed) {
       std::lock_guard lock(mu_);
       Record(ask, NowNs());
@@ -74,7 +86,9 @@ class TimingMailer final : public automation::Mailer {
     return r;
   }
   std::vector<Result<automation::SendReply>> SendMany(const std::vector<automation::SendAsk>& asks) override {
+    double cpu0 = ThreadCpuSeconds();
     auto out = real_.SendMany(asks);
+    send_cpu_ += ThreadCpuSeconds() - cpu0;
     int64_t now = NowNs();
     std::lock_guard lock(mu_);
     for (size_t i = 0; i < asks.size() && i < out.size(); ++i)
@@ -88,6 +102,9 @@ class TimingMailer final : public automation::Mailer {
     std::lock_guard lock(mu_);
     return queued_;
   }
+  // CPU seconds spent in the send service (render, compose, the outbox's enqueue and commit),
+  // on the threads that called it.
+  double SendCpu() const { return send_cpu_.load(); }
 
  private:
   void Record(const automation::SendAsk& ask, int64_t ns) {  // mu_ held
@@ -98,6 +115,7 @@ class TimingMailer final : public automation::Mailer {
   automation::Mailer& real_;
   std::mutex mu_;
   std::vector<std::pair<int64_t, int64_t>> queued_;  // (n, ns)
+  std::atomic<double> send_cpu_{0};
 };
 
 struct Args {
@@ -323,6 +341,8 @@ int main(int argc, char** argv) {
   std::vector<int64_t> accepted(static_cast<size_t>(a.events), 0);
   auto begin = Steady::now();
   double events_cpu0 = CpuSeconds();
+  double append_cpu0 = ThreadCpuSeconds();
+  double send_cpu0 = mailer.SendCpu();
   double load_begin = Load1();
   int64_t appends = 0;
   auto due_at = [&](int64_t i) {
@@ -351,6 +371,7 @@ int main(int argc, char** argv) {
     for (int64_t k = from; k < i; ++k) accepted[static_cast<size_t>(k)] = ns;
   }
   double offered = std::chrono::duration<double>(Steady::now() - begin).count();
+  double append_cpu = ThreadCpuSeconds() - append_cpu0;  // this thread only appends
   int64_t queued = 0;
   for (int k = 0; k < 600 && queued < a.events; ++k) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -387,5 +408,13 @@ int main(int argc, char** argv) {
         "journeys events: CPU %.1f us per event (append, run, send, writes; %.1f s in %.1f s of wall time)\n",
         1e6 * events_cpu / static_cast<double>(a.events), events_cpu,
         std::chrono::duration<double>(Steady::now() - begin).count());
+  if (a.events > 0) {
+    double send_cpu = mailer.SendCpu() - send_cpu0;
+    double per = 1e6 / static_cast<double>(a.events);
+    std::printf(
+        "journeys events: CPU per event by part: append %.1f us, send service %.1f us, journey engine (feed "
+        "consumer + scheduler) and the rest %.1f us\n",
+        per * append_cpu, per * send_cpu, per * (events_cpu - append_cpu - send_cpu));
+  }
   return lost == 0 && twice == 0 ? 0 : 3;
 }

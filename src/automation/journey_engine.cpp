@@ -34,6 +34,13 @@ int64_t Visit(const json::object& ctx, std::string_view step) {
   return n && n->is_int64() ? n->get_int64() : 1;
 }
 
+// The context's text, written without first copying the object into a json::value.
+std::string ContextText(const json::object& ctx) {
+  std::string out;
+  AppendJson(out, ctx);
+  return out;
+}
+
 }  // namespace
 
 json::object ParseContext(std::string_view text) {
@@ -125,7 +132,7 @@ JourneyRun NewRun(const JourneyDef& def, const Journey& journey, ContactId conta
   run.step = def.start;
   json::object ctx{{"entry", json::object{{"event", entry_event}, {"properties", entry_properties}}}};
   BumpVisit(ctx, def.start);
-  run.context = WriteJson(ctx);
+  run.context = ContextText(ctx);
   run.entered_at = now;
   return run;
 }
@@ -183,7 +190,7 @@ Result<AdvanceResult> Advance(const JourneyDef& def, JourneyRun& run, Timestamp 
     out.entered.push_back(o.next);
   }
   if (run.state == RunState::kActive) out.timer = now;  // a long chain: go on at the next turn
-  run.context = WriteJson(ctx);
+  run.context = ContextText(ctx);
   return out;
 }
 

@@ -295,7 +295,8 @@ Status JourneyService::HandleEvent(const Event& e, JourneyWrite& w) {
       } else if (WaitMatched(run, e)) {
         json::object ctx = ParseContext(run.context);
         ctx["matched"] = json::object{{"event", e.name}, {"event_id", e.id}, {"properties", e.properties}};
-        run.context = WriteJson(ctx);
+        run.context.clear();
+        AppendJson(run.context, ctx);
         timer = now;
       } else {
         continue;

@@ -112,7 +112,8 @@ Result<std::vector<SimPath>> Simulate(const Journey& journey, const JourneyDef& 
         } else if (WaitMatched(*run, e)) {
           json::object ctx = ParseContext(run->context);
           ctx["matched"] = json::object{{"event", e.name}, {"properties", e.properties}};
-          run->context = WriteJson(ctx);
+          run->context.clear();
+          AppendJson(run->context, ctx);
           timer = se.at;
         }
       }

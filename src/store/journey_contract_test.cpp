@@ -3,6 +3,8 @@
 // timers in the work queue, counters, timeline events, the consumer's position) and the stats.
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
+#include <map>
+
 #include "store/store_contract_fixture.h"
 
 namespace rapport {
@@ -129,6 +131,32 @@ TEST_P(Journeys, GetRunsReadsABatchOfRunsByIdAndSkipsTheMissing) {
     EXPECT_EQ(r.state, RunState::kActive);
   }
   EXPECT_TRUE(js.GetRuns({})->empty());
+}
+
+// A timeline event of a run inserted by the same write carries the run's id, whatever its
+// properties were (none, others, or a run_id to replace); other events keep theirs as they are.
+TEST_P(Journeys, ApplyAddsTheNewRunsIdToItsEvents) {
+  JourneyStore& js = store_->journeys();
+  Journey j = Make("cart");
+  Contact ada = MakeContact("ada@example.com");
+  JourneyWrite w;
+  w.runs.push_back(RunWrite{Run(j, ada.id, "c-1"), 0, kT0 + 1h});
+  w.events.push_back(JourneyEvent{ws_, ada.id, "journey.a", json::object{}, 0});
+  w.events.push_back(JourneyEvent{ws_, ada.id, "journey.b", json::object{{"step", "a"}, {"n", 1.5}}, 0});
+  w.events.push_back(JourneyEvent{ws_, ada.id, "journey.c", json::object{{"run_id", -1}, {"x", "y"}}, 0});
+  w.events.push_back(JourneyEvent{ws_, ada.id, "journey.d", json::object{{"run_id", 77}}, -1});
+  ASSERT_TRUE(js.Apply(w).ok());
+  RunId id = w.runs[0].run.id;
+  EventQuery q;
+  q.limit = 10;
+  auto page = store_->events().ListForContact(ws_, ada.id, q);
+  ASSERT_TRUE(page.ok());
+  std::map<std::string, json::object> by_name;
+  for (const Event& e : page->items) by_name[e.name] = e.properties;
+  EXPECT_EQ(by_name["journey.a"], (json::object{{"run_id", id}}));
+  EXPECT_EQ(by_name["journey.b"], (json::object{{"step", "a"}, {"n", 1.5}, {"run_id", id}}));
+  EXPECT_EQ(by_name["journey.c"], (json::object{{"run_id", id}, {"x", "y"}}));
+  EXPECT_EQ(by_name["journey.d"], (json::object{{"run_id", 77}}));
 }
 
 TEST_P(Journeys, StatsPerVersionAndStep) {

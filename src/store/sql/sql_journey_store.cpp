@@ -213,6 +213,19 @@ Result<Journey> SqlJourneyStore::SetStatus(WorkspaceId ws, JourneyId id, Journey
 Status SqlJourneyStore::Apply(JourneyWrite& w) {
   Timestamp now = clock_.Now();
   std::vector<RunId> ids(w.runs.size(), 0);
+  // The timeline events' properties, serialized once outside the transaction (which may run
+  // again); an event of a run inserted by this write gets its "run_id" spliced in at the end,
+  // where setting the key would have put it.
+  std::vector<std::string> texts;
+  std::vector<ChangeEvent> events;
+  texts.reserve(w.events.size());
+  for (const JourneyEvent& e : w.events) {
+    // Empty: a run of this write whose properties already hold a run_id (replaced in place below).
+    bool replaced =
+        e.run_index >= 0 && static_cast<size_t>(e.run_index) < ids.size() && e.properties.contains("run_id");
+    texts.emplace_back();
+    if (!replaced) AppendJson(texts.back(), e.properties);
+  }
   RAPPORT_TRY(db_.Write([&](Session& s) -> Status {
     for (size_t i = 0; i < w.runs.size(); ++i) {
       RunWrite& rw = w.runs[i];
@@ -262,13 +275,24 @@ Status SqlJourneyStore::Apply(JourneyWrite& w) {
                  {c.journey_id, int64_t{c.version}, std::string_view(c.step), c.workspace_id, c.entered}));
     }
     if (!w.events.empty()) {
-      std::vector<ChangeEvent> events;
+      events.clear();
       events.reserve(w.events.size());
-      for (const JourneyEvent& e : w.events) {
-        json::object props = e.properties;
-        if (e.run_index >= 0 && static_cast<size_t>(e.run_index) < ids.size())
+      for (size_t i = 0; i < w.events.size(); ++i) {
+        const JourneyEvent& e = w.events[i];
+        std::string text;
+        if (e.run_index < 0 || static_cast<size_t>(e.run_index) >= ids.size()) {
+          text = texts[i];
+        } else if (!texts[i].empty()) {
+          // "{...}" -> "{...,"run_id":N}" (texts[i] is an object's text: it ends with '}').
+          text = texts[i];
+          text.pop_back();
+          text += fmt::format("{}\"run_id\":{}}}", text.size() > 1 ? "," : "", ids[e.run_index]);
+        } else {
+          json::object props = e.properties;
           props["run_id"] = ids[e.run_index];
-        events.push_back(ChangeEvent{e.workspace_id, e.contact_id, e.name, WriteJson(props)});
+          AppendJson(text, props);
+        }
+        events.push_back(ChangeEvent{e.workspace_id, e.contact_id, e.name, std::move(text)});
       }
       RAPPORT_TRY(InsertChangeEvents(s, events, now));
     }
