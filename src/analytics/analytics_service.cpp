@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cmath>
 
+#include "core/thread_name.h"
+
 namespace rapport::analytics {
 
 namespace {
@@ -47,8 +49,12 @@ Status AnalyticsService::Start(bool run_thread) {
   }
   if (run_thread) {
     running_ = true;
-    consumer_ = std::thread([this] { Run(); });
+    consumer_ = std::thread([this] {
+      NameThisThread("analytics");
+      Run();
+    });
     watcher_ = std::thread([this] {
+      NameThisThread("analytics-wake");
       uint64_t seen = store_.feed().notifier().Generation();
       while (running_) {
         uint64_t now = store_.feed().notifier().WaitPast(seen, std::chrono::milliseconds(200));

@@ -9,6 +9,7 @@
 
 #include "automation/local_time.h"
 #include "core/json_write.h"
+#include "core/thread_name.h"
 
 namespace rapport::automation {
 
@@ -86,8 +87,12 @@ Status JourneyService::Start() {
   // A node restarted under the same name takes its timers back at once.
   RAPPORT_TRY(store_.work().ReleaseOwner(options_.owner));
   running_ = true;
-  worker_ = std::thread([this] { Run(); });
+  worker_ = std::thread([this] {
+    NameThisThread("journeys");
+    Run();
+  });
   watcher_ = std::thread([this] {
+    NameThisThread("journeys-wake");
     uint64_t seen = store_.feed().notifier().Generation();
     while (running_) {
       uint64_t now = store_.feed().notifier().WaitPast(seen, std::chrono::milliseconds(200));

@@ -8,6 +8,7 @@
 #include "campaign/campaign_outcomes.h"
 #include "core/json_parse.h"
 #include "core/json_write.h"
+#include "core/thread_name.h"
 
 namespace rapport::campaign {
 
@@ -53,7 +54,10 @@ CampaignService::~CampaignService() { Stop(); }
 Status CampaignService::Start() {
   RAPPORT_TRY(store_.work().ReleaseOwner(options_.owner));
   running_ = true;
-  worker_ = std::thread([this] { Run(); });
+  worker_ = std::thread([this] {
+    NameThisThread("campaigns");
+    Run();
+  });
   return {};
 }
 

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/thread_name.h"
 #include "delivery/provider_groups.h"
 #include "mail/dkim_keyring.h"
 
@@ -287,7 +288,11 @@ void OutboxWorker::Wake(MessageClass lane) {
 void OutboxWorker::Start() {
   stopping_ = false;
   for (auto& lane : lanes_) {
-    if (!lane.thread.joinable()) lane.thread = std::thread([this, &lane] { Loop(lane); });
+    if (!lane.thread.joinable())
+      lane.thread = std::thread([this, &lane] {
+        NameThisThread("outbox");
+        Loop(lane);
+      });
   }
 }
 

@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/thread_name.h"
+
 namespace rapport::http {
 
 struct HitBatcher::Pending {
@@ -19,7 +21,10 @@ struct HitBatcher::Pending {
 
 HitBatcher::HitBatcher(EventStore& events, Clock& clock, HitBatcherOptions options)
     : events_(events), clock_(clock), options_(options) {
-  writer_ = std::thread([this] { Run(); });
+  writer_ = std::thread([this] {
+    NameThisThread("hit-batcher");
+    Run();
+  });
 }
 
 HitBatcher::~HitBatcher() { Stop(); }

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/thread_name.h"
 #include "tracking/hit_record.h"
 
 namespace rapport::http {
@@ -47,7 +48,10 @@ HitLoader::HitLoader(HitLog& log, EventStore& events, Clock& clock, int64_t load
                      HitLoaderOptions options)
     : log_(log), events_(events), clock_(clock), options_(std::move(options)), position_(loaded_position) {
   stats_.position = loaded_position;
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("hit-loader");
+    Run();
+  });
 }
 
 HitLoader::~HitLoader() { Stop(); }

@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <system_error>
 
+#include "core/thread_name.h"
+
 namespace rapport::http {
 
 namespace fs = std::filesystem;
@@ -66,7 +68,11 @@ Result<std::unique_ptr<HitLog>> HitLog::Open(HitLogOptions options, int64_t load
   log->removed_end_ = found.empty() ? next : found.front().start;
   log->closed_.assign(found.begin(), found.end());
   RAPPORT_TRY(log->StartSegment(next));
-  if (options.fsync_interval.count() > 0) log->syncer_ = std::thread([p = log.get()] { p->SyncLoop(); });
+  if (options.fsync_interval.count() > 0)
+    log->syncer_ = std::thread([p = log.get()] {
+      NameThisThread("hit-log-sync");
+      p->SyncLoop();
+    });
   return log;
 }
 

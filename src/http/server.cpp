@@ -25,6 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/thread_name.h"
 #include "http/api.h"
 #include "http/error_response.h"
 #include "http/message.h"
@@ -388,7 +389,11 @@ void Server::Run() {
   int n = std::max(1, m.options.threads);
   std::vector<std::thread> threads;
   threads.reserve(n - 1);
-  for (int i = 1; i < n; ++i) threads.emplace_back([&m] { m.ioc.run(); });
+  for (int i = 1; i < n; ++i)
+    threads.emplace_back([&m] {
+      NameThisThread("http-io");
+      m.ioc.run();
+    });
   m.ioc.run();
   for (auto& t : threads) t.join();
 }
