@@ -161,6 +161,26 @@ def wait_for(predicate, timeout=60, interval=0.1, what="condition"):
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+def wait_for_hits(base, timeout=30):
+    """Until every open and click answered by the server at `base` is an event in the store: with
+    the hit log ([tracking] hit_log, on by default) a hit is written to a file before its answer and
+    loaded into the log moments later (docs/tracking.md). Returns at once without a hit log."""
+    def metric(body, name):
+        for line in body.splitlines():
+            if line.startswith(name + " "):
+                return int(float(line.split()[1]))
+        return None
+
+    def loaded():
+        body = Client(base).get("/metrics").body
+        written = metric(body, "rapport_tracking_hit_log_written_total")
+        if written is None:
+            return True
+        return metric(body, "rapport_tracking_hit_log_loaded_total") + \
+            metric(body, "rapport_tracking_hit_log_dropped_total") >= written
+    wait_for(loaded, timeout=timeout, interval=0.02, what="the hit log's hits loaded into events")
+
+
 def create_key(data, scope="admin", name="test"):
     out = run_cli("keys", "create", "--name", name, "--scope", scope, data=data).stdout
     lines = [l for l in out.splitlines() if l.strip()]

@@ -17,7 +17,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import Client, Server, create_key, run_cli, wait_for
+from conftest import Client, Server, create_key, run_cli, wait_for, wait_for_hits
 
 PUBLIC = "https://mail.shop.example"
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
@@ -85,6 +85,7 @@ def hit(srv, path, method="GET", ua=BROWSER, forwarded=None):
 
 
 def timeline(api, contact_id, name):
+    wait_for_hits(api.base)  # the hits answered so far are events
     events = api.get(f"/api/v1/contacts/{contact_id}/events?limit=1000").json()["data"]
     return [e for e in events if e["name"] == name]
 
