@@ -5,39 +5,31 @@
 
 #include <atomic>
 #include <string>
+#include <string_view>
 #include <thread>
 
 namespace rapport {
 namespace {
 
-std::string NameOf(std::thread& t) {
+// The name a thread has after calling NameThisThread(name), read from outside while it waits.
+std::string NameAfter(std::string_view name) {
+  std::atomic<int> step{0};
+  std::thread t([&] {
+    NameThisThread(name);
+    step = 1;
+    while (step != 2) std::this_thread::yield();
+  });
+  while (step != 1) std::this_thread::yield();
   char buf[32] = {};
   EXPECT_EQ(pthread_getname_np(t.native_handle(), buf, sizeof buf), 0);
+  step = 2;
+  t.join();
   return buf;
 }
 
 TEST(NameThisThread, NamesTheThreadAndCutsTheNameAtTheKernelsFifteenBytes) {
-  std::atomic<int> step{0};
-  std::thread a([&] {
-    NameThisThread("seg-consumer");
-    step = 1;
-    while (step != 2) std::this_thread::yield();
-  });
-  while (step != 1) std::this_thread::yield();
-  EXPECT_EQ(NameOf(a), "seg-consumer");
-  step = 2;
-  a.join();
-
-  step = 0;
-  std::thread b([&] {
-    NameThisThread("a-name-longer-than-fifteen-bytes");
-    step = 1;
-    while (step != 2) std::this_thread::yield();
-  });
-  while (step != 1) std::this_thread::yield();
-  EXPECT_EQ(NameOf(b), "a-name-longer-t");
-  step = 2;
-  b.join();
+  EXPECT_EQ(NameAfter("seg-consumer"), "seg-consumer");
+  EXPECT_EQ(NameAfter("a-name-longer-than-fifteen-bytes"), "a-name-longer-t");
 }
 
 }  // namespace
