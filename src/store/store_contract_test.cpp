@@ -1060,28 +1060,53 @@ TEST_P(StoreContract, ConcurrentAppendsAreAllStoredOnce) {
 
 // A statement returning bytea gets its results in binary format: every column type it may hold
 // must read back as the text format would give it.
+// A migrated SQLite database opened on a bare connection, for EXPLAIN QUERY PLAN of the statements
+// the store writes; its directory is removed at the end.
+class PlanDb {
+ public:
+  explicit PlanDb(const std::string& name)
+      : dir_(std::filesystem::temp_directory_path() / ("rapport-" + name + "-" + std::to_string(getpid()))) {
+    std::filesystem::remove_all(dir_);
+    const std::string path = (dir_ / "rapport.db").string();
+    {
+      auto store = OpenStore("sqlite:" + path);
+      EXPECT_TRUE(store.ok()) << store.error().message;
+      if (store.ok()) EXPECT_TRUE((*store)->Migrate().ok());
+    }
+    auto conn = sqlite::Connection::Open(path, {});
+    EXPECT_TRUE(conn.ok()) << conn.error().message;
+    if (conn.ok()) conn_ = std::move(*conn);
+  }
+  ~PlanDb() {
+    conn_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  bool ok() const { return conn_ != nullptr; }
+  // The plan's detail lines, joined with "; ".
+  std::string Plan(const std::string& sql, const std::vector<sql::Param>& params) {
+    std::string out;
+    EXPECT_TRUE(conn_
+                    ->Exec("EXPLAIN QUERY PLAN " + sql, params,
+                           [&](const sql::Row& r) { out += std::string(r.Text(3)) + "; "; })
+                    .ok())
+        << sql;
+    return out;
+  }
+
+ private:
+  std::filesystem::path dir_;
+  std::unique_ptr<sqlite::Connection> conn_;
+};
+
 TEST(SqliteOutboxPlan, ClaimReadsEachKindOfDueMessageFromItsOwnIndexInOrder) {
   // The claim's three arms (store/sql/sql_outbox_store.cpp), as SQLite plans them: each reads its
   // partial index in order, so a claim never scans the table nor sorts what it found.
-  auto dir = std::filesystem::temp_directory_path() / ("rapport-plan-" + std::to_string(getpid()));
-  std::filesystem::remove_all(dir);
-  std::string path = (dir / "rapport.db").string();
-  {
-    auto store = OpenStore("sqlite:" + path);
-    ASSERT_TRUE(store.ok()) << store.error().message;
-    ASSERT_TRUE((*store)->Migrate().ok());
-  }
-  auto conn = sqlite::Connection::Open(path, {});
-  ASSERT_TRUE(conn.ok()) << conn.error().message;
+  PlanDb db("plan");
+  ASSERT_TRUE(db.ok());
   auto plan = [&](std::string_view where, std::string_view order) {
-    std::string out;
-    std::string sql = "EXPLAIN QUERY PLAN SELECT id FROM outbox_messages WHERE " + std::string(where) +
-                      " ORDER BY " + std::string(order) + " LIMIT 100";
-    EXPECT_TRUE((*conn)
-                    ->Exec(sql, {int64_t{1'800'000'000'000'000}},
-                           [&](const sql::Row& r) { out += std::string(r.Text(3)) + "; "; })
-                    .ok());
-    return out;
+    return db.Plan("SELECT id FROM outbox_messages WHERE " + std::string(where) + " ORDER BY " +
+                       std::string(order) + " LIMIT 100",
+                   {int64_t{1'800'000'000'000'000}});
   };
   std::string queued =
       plan("state = 'queued' AND lane = 'marketing' AND next_attempt_at <= $1", "next_attempt_at, id");
@@ -1095,8 +1120,6 @@ TEST(SqliteOutboxPlan, ClaimReadsEachKindOfDueMessageFromItsOwnIndexInOrder) {
   for (const std::string* p : {&queued, &deferred, &expired}) {
     EXPECT_EQ(p->find("TEMP B-TREE"), std::string::npos) << "sorted after reading: " << *p;
   }
-  conn->reset();
-  std::filesystem::remove_all(dir);
 }
 
 TEST(SqliteBatchPlans, LookupsOf64IdsSeekByKeyInsteadOfReadingTheWorkspace) {
@@ -1105,16 +1128,8 @@ TEST(SqliteBatchPlans, LookupsOf64IdsSeekByKeyInsteadOfReadingTheWorkspace) {
   // every contact, per chunk (quadratic; bench/RESULTS.md, "the speed pass"). The statements (as
   // written in sql_governor_store.cpp, sqlite_event_store.cpp, sql_topic_store.cpp,
   // sql_contact_store.cpp and sql_consent_store.cpp) must seek by key.
-  auto dir = std::filesystem::temp_directory_path() / ("rapport-batch-plan-" + std::to_string(getpid()));
-  std::filesystem::remove_all(dir);
-  std::string path = (dir / "rapport.db").string();
-  {
-    auto store = OpenStore("sqlite:" + path);
-    ASSERT_TRUE(store.ok()) << store.error().message;
-    ASSERT_TRUE((*store)->Migrate().ok());
-  }
-  auto conn = sqlite::Connection::Open(path, {});
-  ASSERT_TRUE(conn.ok()) << conn.error().message;
+  PlanDb db("batch-plan");
+  ASSERT_TRUE(db.ok());
   auto plan = [&](std::string sql, int leading) {
     sql += "(";
     std::vector<sql::Param> params;
@@ -1124,12 +1139,7 @@ TEST(SqliteBatchPlans, LookupsOf64IdsSeekByKeyInsteadOfReadingTheWorkspace) {
       params.emplace_back(int64_t{1000 + i});
     }
     sql += ")";
-    std::string out;
-    EXPECT_TRUE((*conn)
-                    ->Exec("EXPLAIN QUERY PLAN " + sql, params,
-                           [&](const sql::Row& r) { out += std::string(r.Text(3)) + "; "; })
-                    .ok());
-    return out;
+    return db.Plan(sql, params);
   };
   std::string governed = plan(
       "SELECT id FROM outbox_messages WHERE +workspace_id = $1 AND governed_at >= $2 AND lane = 'marketing' "
@@ -1146,8 +1156,6 @@ TEST(SqliteBatchPlans, LookupsOf64IdsSeekByKeyInsteadOfReadingTheWorkspace) {
   std::string subs =
       plan("SELECT contact_id, status FROM subscriptions WHERE +topic_id = $1 AND contact_id IN ", 1);
   EXPECT_NE(subs.find("USING PRIMARY KEY (contact_id=?)"), std::string::npos) << subs;
-  conn->reset();
-  std::filesystem::remove_all(dir);
 }
 
 TEST(PgServerTest, AProcessThatEndsWithoutStoppingItsServerLeavesNothingRunning) {
