@@ -97,12 +97,11 @@ def run_clients(srv, path):
     return stop, answered, errors, threads
 
 
-@pytest.mark.parametrize("mode", sorted(MODES))
-def test_no_answered_pixel_hit_is_lost_across_a_kill_9(data_dir, mode):
-    srv, _, path = prepare(data_dir, **MODES[mode])
-    before = stored_opens(data_dir)
+def kill_9_under_load(srv, path, at_least):
+    """Clients hit the pixel until at least `at_least` hits are answered, then the server gets
+    SIGKILL; returns the number of hits answered (every client error fails the test)."""
     stop, answered, errors, threads = run_clients(srv, path)
-    wait_for(lambda: answered[0] >= 200, timeout=120, what="200 answered hits")
+    wait_for(lambda: answered[0] >= at_least, timeout=120, what=f"{at_least} answered hits")
     srv.proc.send_signal(signal.SIGKILL)
     srv.proc.wait()
     stop.set()
@@ -110,13 +109,21 @@ def test_no_answered_pixel_hit_is_lost_across_a_kill_9(data_dir, mode):
         t.join(timeout=60)
     srv.stop()
     assert errors == []
+    return answered[0]
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_no_answered_pixel_hit_is_lost_across_a_kill_9(data_dir, mode):
+    srv, _, path = prepare(data_dir, **MODES[mode])
+    before = stored_opens(data_dir)
+    answered = kill_9_under_load(srv, path, 200)
     # The next start loads what the hit log holds (in group-commit mode everything is stored already).
     srv = restart_and_load(data_dir, {**ENV, **MODES[mode]})
     stored = stored_opens(data_dir) - before
     srv.stop()
     # Every answered hit is stored; at most the hits in flight (one per client) are stored unanswered.
-    assert stored >= answered[0], (stored, answered[0])
-    assert stored <= answered[0] + CLIENTS, (stored, answered[0])
+    assert stored >= answered, (stored, answered)
+    assert stored <= answered + CLIENTS, (stored, answered)
 
 
 def test_repeated_kill_9s_under_load_store_every_answered_hit_once(data_dir):
@@ -127,16 +134,7 @@ def test_repeated_kill_9s_under_load_store_every_answered_hit_once(data_dir):
     before = stored_opens(data_dir)
     total = 0
     for round_ in range(4):
-        stop, answered, errors, threads = run_clients(srv, path)
-        wait_for(lambda: answered[0] >= 100 + 37 * round_, timeout=120, what="answered hits")
-        srv.proc.send_signal(signal.SIGKILL)
-        srv.proc.wait()
-        stop.set()
-        for t in threads:
-            t.join(timeout=60)
-        srv.stop()
-        assert errors == []
-        total += answered[0]
+        total += kill_9_under_load(srv, path, 100 + 37 * round_)
         srv = restart_and_load(data_dir, ENV)
         stored = stored_opens(data_dir) - before
         assert stored >= total, (round_, stored, total)
