@@ -52,16 +52,18 @@ Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& 
 }
 
 Status SqliteDatabase::RunTx(Connection& conn, std::string_view begin, const sql::TxFn& fn) {
-  RAPPORT_TRY(conn.ExecScript(begin));
+  // BEGIN, COMMIT and ROLLBACK run as the connection's cached prepared statements: through
+  // sqlite3_exec each was parsed again on every transaction (~2% of a journey batch's CPU).
+  RAPPORT_TRY(conn.Exec(begin, {}));
   Status st = fn(conn);
   if (!st.ok()) {
-    (void)conn.ExecScript("ROLLBACK");
+    (void)conn.Exec("ROLLBACK", {});
     return st;
   }
-  Status commit = conn.ExecScript("COMMIT");
+  Result<int64_t> commit = conn.Exec("COMMIT", {});
   if (!commit.ok()) {
-    (void)conn.ExecScript("ROLLBACK");
-    return commit;
+    (void)conn.Exec("ROLLBACK", {});
+    return commit.error();
   }
   return {};
 }
