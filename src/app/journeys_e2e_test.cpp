@@ -92,6 +92,14 @@ class JourneysE2E : public ::testing::Test {
       }
     return out;
   }
+  void AddTemplate(const std::string& name) {
+    MessageTemplate t;
+    t.workspace_id = ws_;
+    t.name = name;
+    t.subject = "Hi";
+    t.text = "Hello";
+    ASSERT_TRUE(store_->templates().Create(t).ok());
+  }
   JourneyStatsRow VersionStats(JourneyId id, int version = 1) {
     auto rows = store_->journeys().Stats(ws_, id);
     EXPECT_TRUE(rows.ok());
@@ -441,6 +449,63 @@ TEST_F(JourneysE2E, ReentryInOneFeedBatchSeesOnlyTheContactsOwnPendingRuns) {
   EXPECT_EQ(runs->at(0).state, RunState::kWaiting);
   EXPECT_EQ(runs->at(1).state, RunState::kConverted);
   EXPECT_EQ(store_->journeys().ContactRuns(ws_, bob, 10)->size(), 1u);
+}
+
+// A journey on "joined" that sends "hello" and ends at once (its run ends as it enters), with the
+// entry rules `entry`.
+std::string HelloJourney(std::string_view entry) {
+  return fmt::format(R"({{"name":"hello","trigger":{{"type":"event","event":"joined"}},"entry":{},
+      "steps":[{{"id":"hi","kind":"send","template":"hello","class":"transactional"}}]}})",
+                     entry);
+}
+
+TEST_F(JourneysE2E, ReentryNeverStartsNoSecondRunAfterTheFirstEnded) {
+  AddTemplate("hello");
+  auto j = journeys_->Create(ws_, json::parse(HelloJourney(R"({"reentry":"never"})")));
+  ASSERT_TRUE(j.ok()) << j.error().field << ": " << j.error().message;
+  ASSERT_TRUE(journeys_->Activate(ws_, j->id).ok());
+  ContactId ada = AddContact("ada@example.com");
+  ContactId bob = AddContact("bob@example.com");
+  Post(ada, "joined", {});
+  Run();
+  auto runs = store_->journeys().ContactRuns(ws_, ada, 10);
+  ASSERT_EQ(runs->size(), 1u);
+  ASSERT_TRUE(RunEnded(runs->at(0).state));
+  EXPECT_EQ(Mail(ada), std::vector<std::string>{"hello"});
+  Advance(std::chrono::hours(24 * 30));
+  Post(ada, "joined", {});
+  Post(bob, "joined", {});  // heard in the same pass: the trigger still starts a first run
+  Run();
+  EXPECT_EQ(store_->journeys().ContactRuns(ws_, ada, 10)->size(), 1u);
+  EXPECT_EQ(Mail(ada), std::vector<std::string>{"hello"});
+  EXPECT_EQ(Mail(bob), std::vector<std::string>{"hello"});
+  EXPECT_EQ(VersionStats(j->id).entered, 2);
+}
+
+// The cool-down counts from the last entry (docs/journeys.md); this journey's runs end as they
+// enter, so it is also the time since the first run ended.
+TEST_F(JourneysE2E, ReentryAfterACooldownIsRefusedWithinItAndAllowedAfterIt) {
+  AddTemplate("hello");
+  auto j = journeys_->Create(ws_, json::parse(HelloJourney(R"({"reentry":"cooldown","cooldown":"7d"})")));
+  ASSERT_TRUE(j.ok()) << j.error().field << ": " << j.error().message;
+  ASSERT_TRUE(journeys_->Activate(ws_, j->id).ok());
+  ContactId ada = AddContact("ada@example.com");
+  Post(ada, "joined", {});
+  Run();
+  auto runs = store_->journeys().ContactRuns(ws_, ada, 10);
+  ASSERT_EQ(runs->size(), 1u);
+  ASSERT_TRUE(RunEnded(runs->at(0).state));
+  Advance(std::chrono::hours(24));  // 1 day after: within the cool-down
+  Post(ada, "joined", {});
+  Run();
+  EXPECT_EQ(store_->journeys().ContactRuns(ws_, ada, 10)->size(), 1u);
+  EXPECT_EQ(Mail(ada), std::vector<std::string>{"hello"});
+  Advance(std::chrono::hours(24 * 7));  // 8 days after: past it
+  Post(ada, "joined", {});
+  Run();
+  EXPECT_EQ(store_->journeys().ContactRuns(ws_, ada, 10)->size(), 2u);
+  EXPECT_EQ(Mail(ada), (std::vector<std::string>{"hello", "hello"}));
+  EXPECT_EQ(VersionStats(j->id).entered, 2);
 }
 
 // Counts how sends reach the send service.

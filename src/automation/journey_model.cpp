@@ -11,6 +11,8 @@ namespace {
 
 constexpr int64_t kMaxDurationSeconds = 10LL * 366 * 24 * 3600;
 constexpr size_t kMaxSteps = 500;
+// A cycle of steps must hold a run at least this long on one of its steps (StepKind::MinimumHold).
+constexpr Micros kMinCycleHold = std::chrono::minutes(1);
 
 std::string Join(std::string_view path, std::string_view field) {
   if (path.empty()) return std::string(field);
@@ -145,14 +147,17 @@ bool IsStepId(std::string_view s) {
   return true;
 }
 
-// A cycle whose steps are all non-waiting would run forever at one instant: refuse it.
+// A cycle in which no step holds a run a minute or more would run (and send) again at once, or
+// all but at once, on every pass: refuse it. A wait of at least a minute breaks a cycle; a wait
+// of "0s" or "30s", or a wait_best_time (which may answer "now"), does not.
 Status CheckCycles(const JourneyDef& def) {
   enum Color { kWhite, kGrey, kBlack };
   std::vector<Color> color(def.steps.size(), kWhite);
   std::vector<std::vector<std::pair<size_t, std::string>>> edges(def.steps.size());
   for (size_t i = 0; i < def.steps.size(); ++i) {
     const StepDef& s = def.steps[i];
-    if (s.impl->Waits()) continue;  // edges out of a wait take time: they cannot close a busy loop
+    // Edges out of a long enough wait take time: they cannot close a busy loop.
+    if (s.impl->MinimumHold(s.config) >= kMinCycleHold) continue;
     for (const StepTarget& t : s.impl->Targets(s.config))
       edges[i].push_back({def.index.at(t.step), Join(s.path, t.field)});
   }
@@ -172,7 +177,8 @@ Status CheckCycles(const JourneyDef& def) {
   for (size_t i = 0; i < def.steps.size(); ++i)
     if (color[i] == kWhite && visit(i))
       return Error::Invalid(fault,
-                            "this step closes a cycle that passes through no wait: it would loop at once");
+                            "this step closes a cycle with no wait of a minute or more in it (a wait of 1m+, "
+                            "a wait_until, or a wait_for_event whose timeout is 1m+): it would loop at once");
   return {};
 }
 

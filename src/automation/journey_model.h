@@ -1,8 +1,9 @@
 // A journey document (docs/journeys.md) parsed and checked: its triggers, entry rules, goal and
 // steps. ParseJourney refuses a bad document with kInvalid whose field is the JSON path of the
 // fault ("steps[2].next", "trigger.event", "goal.revenue"): malformed JSON, an unknown step kind
-// (looked up in the StepRegistry), a branch to a step that does not exist, a cycle that does
-// not pass through a wait, a template that does not exist (when a TemplateLookup is given).
+// (looked up in the StepRegistry), a branch to a step that does not exist, a cycle none of whose
+// steps holds a run a minute or more (StepKind::MinimumHold; the path is the edge that closes
+// it), a template that does not exist (when a TemplateLookup is given).
 //
 // Pure and thread-safe: a JourneyDef is an immutable value once parsed. The StepKind pointers
 // it holds point into the registry, which must outlive it.

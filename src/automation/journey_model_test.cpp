@@ -107,6 +107,67 @@ TEST_F(JourneyModelTest, ACycleThroughAWaitIsAccepted) {
   EXPECT_TRUE(def.ok()) << def.error().field << ": " << def.error().message;
 }
 
+// A journey that sends, then goes back through one waiting step: `wait` holds that step's fields.
+std::string LoopThrough(std::string_view wait) {
+  return fmt::format(R"({{"name":"j","trigger":{{"type":"api"}},"steps":[
+      {{"id":"a","kind":"send","template":"t","next":"w"}},
+      {{"id":"w",{}}}]}})",
+                     wait);
+}
+
+// Each visit of a send has its own idempotency key, so a loop back through a wait of no time (or
+// nearly none) would queue a message on every pass: refused, naming the step at fault.
+TEST_F(JourneyModelTest, ALoopThroughAZeroOrShortWaitIsRefusedWithItsPath) {
+  auto zero = Parse(LoopThrough(R"("kind":"wait","duration":"0s","next":"a")"));
+  ASSERT_FALSE(zero.ok());
+  EXPECT_EQ(zero.error().code, ErrorCode::kInvalid);
+  EXPECT_EQ(zero.error().field, "steps[1].duration");
+  EXPECT_NE(zero.error().message.find("mistake"), std::string::npos) << zero.error().message;
+  EXPECT_EQ(FaultOf(LoopThrough(R"("kind":"wait","duration":0,"next":"a")")), "steps[1].duration");
+  // Short waits are waits, but a cycle must hold a run a minute: the edge that closes it is named.
+  auto short_wait = Parse(LoopThrough(R"("kind":"wait","duration":"59s","next":"a")"));
+  ASSERT_FALSE(short_wait.ok());
+  EXPECT_EQ(short_wait.error().field, "steps[1].next");
+  EXPECT_NE(short_wait.error().message.find("cycle"), std::string::npos) << short_wait.error().message;
+  EXPECT_EQ(FaultOf(LoopThrough(R"("kind":"wait_for_event","event":"x","timeout":"30s","timeout_next":"a")")),
+            "steps[1].timeout_next");
+  // The best hour may be the current one: not a wait a cycle can rely on.
+  EXPECT_EQ(FaultOf(LoopThrough(R"("kind":"wait_best_time","within":"24h","next":"a")")), "steps[1].next");
+  // The short wait need not be the step that closes the cycle.
+  EXPECT_EQ(FaultOf(R"({"name":"j","trigger":{"type":"api"},"steps":[
+      {"id":"a","kind":"wait","duration":"10s","next":"b"},
+      {"id":"b","kind":"send","template":"t","next":"c"},
+      {"id":"c","kind":"branch","if":{"clicked":true},"else":"a"}]})"),
+            "steps[2].else");
+}
+
+TEST_F(JourneyModelTest, ALoopThroughAWaitOfAMinuteOrMoreIsAccepted) {
+  for (std::string_view wait :
+       {R"("kind":"wait","duration":"1d","next":"a")", R"("kind":"wait","duration":"1m","next":"a")",
+        R"("kind":"wait","duration":60,"next":"a")", R"("kind":"wait_until","at":"09:00","next":"a")",
+        R"("kind":"wait_for_event","event":"x","timeout":"1h","timeout_next":"a")"}) {
+    auto def = Parse(LoopThrough(wait));
+    EXPECT_TRUE(def.ok()) << wait << ": " << def.error().field << ": " << def.error().message;
+  }
+}
+
+TEST_F(JourneyModelTest, AZeroWaitIsRefusedOutsideALoopToo) {
+  for (std::string_view zero : {R"("0s")", R"("0m")", R"("0h0m")", "0"}) {
+    std::string doc = fmt::format(R"({{"name":"j","trigger":{{"type":"api"}},"steps":[
+        {{"id":"s","kind":"send","template":"t","next":"w"}},
+        {{"id":"w","kind":"wait","duration":{},"next":"e"}},
+        {{"id":"e","kind":"exit"}}]}})",
+                                  zero);
+    EXPECT_EQ(FaultOf(doc), "steps[1].duration") << zero;
+  }
+  // The same journey with a wait of one second is fine: only the zero is refused.
+  EXPECT_TRUE(Parse(R"({"name":"j","trigger":{"type":"api"},"steps":[
+      {"id":"s","kind":"send","template":"t","next":"w"},
+      {"id":"w","kind":"wait","duration":"1s","next":"e"},
+      {"id":"e","kind":"exit"}]})")
+                  .ok());
+}
+
 TEST_F(JourneyModelTest, EveryRecipeParsesWithItsOwnTemplates) {
   for (const Recipe& r : Recipes()) {
     TemplateLookup has = [&](std::string_view name) {

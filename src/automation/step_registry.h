@@ -16,6 +16,7 @@
 
 #include <boost/json.hpp>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/model.h"
 
@@ -40,11 +41,16 @@ class StepKind {
   // journey is saved, so a journey that runs never meets a malformed step. kInvalid naming the
   // field ("wait.duration").
   virtual Status Validate(const boost::json::object& config) const = 0;
-  // The steps it may go to (checked to exist; the graph is checked for cycles without a wait).
+  // The steps it may go to (checked to exist; the graph is checked for cycles without a long
+  // enough wait: MinimumHold).
   // By default the step's "next" when it is a string.
   virtual std::vector<StepTarget> Targets(const boost::json::object& config) const;
-  // True for kinds that hold a run until a time or an event (a cycle must pass through one).
-  virtual bool Waits() const { return false; }
+  // The least time a run that reaches this step spends before it can reach it again along a
+  // cycle: a wait's duration; a wait for an event, its timeout (coming back sooner takes an event
+  // of its own); a wait until a local time, a day less a DST hour. Zero (the default) for kinds
+  // that do not hold a run, or may hold it for no time at all. The journey checker refuses a
+  // cycle with no step held a minute or more (journey_model.h). `config` has passed Validate.
+  virtual Micros MinimumHold(const boost::json::object& config) const { return Micros(0); }
   // The templates it sends (checked to exist when the journey is saved).
   virtual std::vector<std::string> Templates(const boost::json::object&) const { return {}; }
   // Runs the step for one run (step_context.h). Errors are failures of the world (the store, the

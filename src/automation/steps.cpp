@@ -134,13 +134,23 @@ class SendStep final : public StepKind {
 class WaitStep final : public StepKind {
  public:
   std::string_view name() const override { return "wait"; }
-  bool Waits() const override { return true; }
   Status Validate(const object& c) const override {
     RAPPORT_TRY(Keys(c, {"duration", "next"}));
     const value* d = c.if_contains("duration");
     if (!d) return Error::Invalid("duration", "wait needs a duration");
-    RAPPORT_TRY(ParseDuration(*d, "duration"));
+    RAPPORT_ASSIGN_OR_RETURN(Micros duration, ParseDuration(*d, "duration"));
+    if (duration <= Micros(0))
+      return Error::Invalid(
+          "duration",
+          "a wait of 0 is a mistake: it holds the run for no time; give 1s or more, or remove "
+          "the step");
     return TargetField(c, "next");
+  }
+  Micros MinimumHold(const object& c) const override {
+    const value* d = c.if_contains("duration");
+    if (!d) return Micros(0);
+    auto duration = ParseDuration(*d, "duration");
+    return duration.ok() ? *duration : Micros(0);
   }
   Result<StepOutcome> Run(StepContext& c) const override {
     if (c.resumed) return StepOutcome::Next(Str(c.step.config, "next"));
@@ -169,7 +179,9 @@ Result<std::vector<int>> Weekdays(const object& c) {
 class WaitUntilStep final : public StepKind {
  public:
   std::string_view name() const override { return "wait_until"; }
-  bool Waits() const override { return true; }
+  // The next such local time is strictly after now (local_time.h): a run comes back to this step
+  // a day later at the soonest, or 23 hours across the change to summer time.
+  Micros MinimumHold(const object&) const override { return std::chrono::hours(23); }
   Status Validate(const object& c) const override {
     RAPPORT_TRY(Keys(c, {"at", "weekdays", "next"}));
     const value* at = c.if_contains("at");
@@ -192,10 +204,11 @@ class WaitUntilStep final : public StepKind {
 // Holds the run until the contact's best hour for mail (send-time optimization: the advisor's
 // choice from the contact's own opens and clicks, shrunk towards the workspace's pattern) within
 // `within` (default 24h, 1h..7d), so the next step's send lands when the contact reads mail.
+// Its MinimumHold is zero: the best hour may be the current one (and is, without an advisor), so
+// it cannot be the only wait of a cycle.
 class WaitBestTimeStep final : public StepKind {
  public:
   std::string_view name() const override { return "wait_best_time"; }
-  bool Waits() const override { return true; }
   Status Validate(const object& c) const override {
     RAPPORT_TRY(Keys(c, {"within", "next"}));
     RAPPORT_TRY(Within(c));
@@ -225,7 +238,12 @@ class WaitBestTimeStep final : public StepKind {
 class WaitForEventStep final : public StepKind {
  public:
   std::string_view name() const override { return "wait_for_event"; }
-  bool Waits() const override { return true; }
+  Micros MinimumHold(const object& c) const override {
+    const value* t = c.if_contains("timeout");
+    if (!t) return Micros(0);
+    auto timeout = ParseDuration(*t, "timeout");
+    return timeout.ok() ? *timeout : Micros(0);
+  }
   Status Validate(const object& c) const override {
     RAPPORT_TRY(Keys(c, {"event", "match", "where", "timeout", "next", "timeout_next"}));
     if (Str(c, "event").empty()) return Error::Invalid("event", "wait_for_event needs an event name");
