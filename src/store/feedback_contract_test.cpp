@@ -118,7 +118,11 @@ TEST_P(Feedback, BlocksNeverBounceComplaintsUnsubscribe) {
   auto r = store_->feedback().Record(Report(id, FeedbackKind::kComplaint), {});
   ASSERT_OK(r);
   EXPECT_EQ(r->status_after, ContactStatus::kComplained);
-  EXPECT_EQ(store_->outbox().Get(ws_, id)->state, MessageState::kSent);  // it was delivered
+  auto m = store_->outbox().Get(ws_, id);
+  ASSERT_OK(m);
+  EXPECT_EQ(m->state, MessageState::kSent);  // it was delivered
+  // ... and its record ends with the complaint, as a bounce's does.
+  EXPECT_TRUE(m->last_reply.starts_with("complaint (dsn)")) << m->last_reply;
   auto names = TimelineNames(c.id);
   EXPECT_EQ(names.front(), "message.complained");
 }

@@ -42,8 +42,8 @@ constexpr PageWords kEnglish{
     "Check your inbox",
     "If the address is right, we have sent what you asked for. Some topics need you to confirm by "
     "following the link in the email we sent.",
-    "Weekly digest: we record this choice; until digests are assembled, marketing email arrives as it is "
-    "sent.",
+    "Weekly digest: you get at most one marketing email a week; order and account email is not "
+    "affected.",
     "Unsubscribe",
     "Stop marketing email to {}? Order and account email will still arrive.",
     "Unsubscribe",
@@ -85,9 +85,8 @@ constexpr PageWords kFrench{
     "Consultez votre boîte de réception",
     "Si l’adresse est correcte, nous avons envoyé ce que vous avez demandé. Certains sujets demandent une "
     "confirmation : suivez le lien de l’e-mail que nous vous avons envoyé.",
-    "Résumé hebdomadaire : nous enregistrons ce choix ; en attendant les résumés, les e-mails marketing "
-    "arrivent au fil "
-    "des envois.",
+    "Résumé hebdomadaire : vous recevez au plus un e-mail marketing par semaine ; les e-mails de "
+    "commande et de compte ne changent pas.",
     "Se désabonner",
     "Ne plus recevoir d’e-mails marketing à {} ? Les e-mails de commande et de compte continueront "
     "d’arriver.",

@@ -154,9 +154,10 @@ def test_export_holds_everything_and_is_recorded(data_dir):
     srv, api = start(data_dir)
     try:
         mid, cid, verp = send(api, data_dir, "ada@gmail.com")
-        api.post("/api/v1/topics", {"key": "news", "name": "News"})
-        api.put(f"/api/v1/contacts/{cid}/subscriptions/news", {"status": "subscribed", "consent": {"source": "form:signup", "text_version": "v3"}})
-        api.post("/api/v1/feedback", {"type": "complaint", "message_id": mid})
+        assert api.post("/api/v1/topics", {"key": "news", "name": "News"}).status == 201
+        sub = api.put(f"/api/v1/contacts/{cid}/subscriptions/news", {"status": "subscribed", "consent": {"source": "form:signup", "text_version": "v3"}})
+        assert sub.status == 200, sub
+        assert api.post("/api/v1/feedback", {"type": "complaint", "message_id": mid}).status == 201
         r = api.get(f"/api/v1/contacts/{cid}/export")
         assert r.status == 200, r
         assert r.headers.get("Cache-Control") == "no-store"
@@ -164,12 +165,20 @@ def test_export_holds_everything_and_is_recorded(data_dir):
         assert doc["contact"]["email"] == "ada@gmail.com"
         assert [m["id"] for m in doc["messages"]] == [mid]
         assert doc["messages"][0]["attempts"][0]["outcome"] == "sent"
+        # The complaint ends the message's record: still delivered, with the complaint as its reply.
+        assert doc["messages"][0]["state"] == "sent"
+        assert doc["messages"][0]["last_reply"].startswith("complaint (api)"), doc["messages"][0]
         names = [e["name"] for e in doc["events"]]
         assert "message.complained" in names and "contact.created" in names
         assert doc["feedback"][0]["kind"] == "complaint"
+        # The subscription and the consent it was given under (docs/api.md), and the ledger's record.
         subs = doc["subscriptions"]
-        if subs:  # the topic routes take this shape (see docs/api.md)
-            assert doc["consents"][0]["text_version"] == "v3"
+        assert [(x["topic"], x["status"]) for x in subs] == [("news", "subscribed")], subs
+        assert subs[0]["consent"]["source"] == "form:signup" and subs[0]["consent"]["text_version"] == "v3", subs
+        consents = doc["consents"]
+        assert [(x["topic"], x["source"], x["text_version"]) for x in consents] == [("news", "form:signup", "v3")], consents
+        assert any(x["topic"] == "news" and x["source"] == "form:signup" and x["text_version"] == "v3"
+                   for x in doc["consent_ledger"]), doc["consent_ledger"]
         # The export is on the timeline (and audited); a reader key may not export.
         assert "contact.exported" in timeline(api, cid)
         reader = create_key(data_dir, "read", "reader")

@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "core/email_address.h"
+#include "core/journey.h"
 #include "core/json_parse.h"
 #include "store/sql/codec.h"
 #include "store/sql/erasure_list.h"
@@ -343,6 +344,20 @@ Result<ErasedContact> SqlContactStore::Erase(WorkspaceId ws, ContactId id) {
       digest = ErasureHash(erasure_.Get(), c.email);
       hash = std::string_view(digest);
     }
+    // The journey timers that name the contact go first (the runs find them): a run's, keyed
+    // "run:<run id>", and the entry timers, keyed "<kind>:<journey id>:<contact id>"
+    // (automation/journey_service.cpp, TimerKey). An entry timer of another kind left behind holds
+    // only ids, and its handler drops it once the contact is erased.
+    const std::string contact_suffix = ":" + std::to_string(id);
+    RAPPORT_TRY(s.Exec(
+        "DELETE FROM work_items WHERE queue = $3 AND workspace_id = $2 AND key IN "
+        "(SELECT 'run:' || CAST(id AS TEXT) FROM journey_runs WHERE workspace_id = $2 AND contact_id = $1)",
+        {id, ws, kJourneyTimerQueue}));
+    RAPPORT_TRY(
+        s.Exec("DELETE FROM work_items WHERE queue = $2 AND workspace_id = $1 AND key IN "
+               "(SELECT 'anniv:' || CAST(id AS TEXT) || $3 FROM journeys WHERE workspace_id = $1 UNION ALL "
+               "SELECT 'inactive:' || CAST(id AS TEXT) || $3 FROM journeys WHERE workspace_id = $1)",
+               {ws, kJourneyTimerQueue, std::string_view(contact_suffix)}));
     for (std::string_view sql : {
              std::string_view("DELETE FROM event_keys WHERE contact_id = $1 AND workspace_id = $2"),
              std::string_view("DELETE FROM events WHERE contact_id = $1 AND workspace_id = $2"),
@@ -355,6 +370,17 @@ Result<ErasedContact> SqlContactStore::Erase(WorkspaceId ws, ContactId id) {
              std::string_view("DELETE FROM outbox_bodies WHERE contact_id = $1 AND message_id IN "
                               "(SELECT id FROM outbox_messages WHERE contact_id = $1 AND workspace_id = $2)"),
              std::string_view("DELETE FROM outbox_messages WHERE contact_id = $1 AND workspace_id = $2"),
+             // A run's context holds its entry event's properties.
+             std::string_view("DELETE FROM journey_runs WHERE workspace_id = $2 AND contact_id = $1"),
+             // Through the occurrences, so each is one lookup of the (occurrence_id, contact_id) key.
+             std::string_view(
+                 "DELETE FROM campaign_recipients WHERE contact_id = $1 AND workspace_id = $2 AND "
+                 "occurrence_id IN (SELECT id FROM campaign_occurrences WHERE workspace_id = $2)"),
+             // The analytics fold's state of the contact (analytics/report_book.cpp "contact",
+             // analytics/send_time.h kSendTimeKind); the fold drops its copy at the contact.erased event.
+             std::string_view(
+                 "DELETE FROM analytics_entities WHERE workspace_id = $2 AND kind IN ('contact', "
+                 "'send_time') AND id = $1"),
          }) {
       RAPPORT_TRY(s.Exec(sql, {id, ws}));
     }

@@ -85,7 +85,8 @@ Result<FeedbackOutcome> SqlFeedbackStore::Record(const FeedbackInput& in, const 
         [&](const Row& r) { out.soft_in_window = static_cast<int>(r.Int(0)); }));
 
     // The message's record ends with the reason: a delivered message that bounced or was blocked
-    // afterwards is bounced or failed (a complaint leaves it delivered).
+    // afterwards is bounced or failed; a complaint leaves it delivered (no state says complained),
+    // with the complaint as its last reply.
     std::string reason = Reason(in);
     if (in.kind != FeedbackKind::kComplaint) {
       std::string_view end = in.kind == FeedbackKind::kHardBounce ? "bounced" : "failed";
@@ -93,6 +94,11 @@ Result<FeedbackOutcome> SqlFeedbackStore::Record(const FeedbackInput& in, const 
           s.Exec("UPDATE outbox_messages SET state = $1, last_reply = $2, updated_at = $3 WHERE id = $4 AND "
                  "workspace_id = $5 AND state IN ('sent', 'deferred')",
                  {end, std::string_view(reason), ToMicros(now), in.message_id, in.workspace_id}));
+    } else {
+      // updated_at stays the sending time: the hits' machine classifier measures from it.
+      RAPPORT_TRY(s.Exec(
+          "UPDATE outbox_messages SET last_reply = $1 WHERE id = $2 AND workspace_id = $3 AND state = 'sent'",
+          {std::string_view(reason), in.message_id, in.workspace_id}));
     }
 
     json::object props{{"message_id", in.message_id},
