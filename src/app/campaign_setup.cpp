@@ -88,6 +88,11 @@ Result<std::vector<campaign::BatchItem>> SendServiceCampaignMailer::SendProof(
   return out;
 }
 
+Status SendServiceCampaignMailer::CheckSender(WorkspaceId ws, std::optional<int64_t> sender_id,
+                                              MessageClass c) {
+  return sender_.CheckSender(ws, sender_id, c);
+}
+
 std::string SegmentAudience::Expression(const campaign::Audience& a) {
   auto terms = [](const std::vector<std::string>& segments, const std::vector<std::string>& topics) {
     std::string out;

@@ -20,6 +20,8 @@ class SendServiceCampaignMailer final : public campaign::CampaignMailer {
   Result<std::vector<campaign::BatchItem>> SendBatch(const campaign::CampaignBatch& batch) override;
   Result<std::vector<campaign::BatchItem>> SendProof(const campaign::CampaignBatch& batch,
                                                      const std::vector<std::string>& emails) override;
+  // The send service's own sender rule (SendService::CheckSender).
+  Status CheckSender(WorkspaceId ws, std::optional<int64_t> sender_id, MessageClass c) override;
 
  private:
   Store& store_;

@@ -139,6 +139,7 @@ Result<json::object> CampaignService::Report(WorkspaceId ws, CampaignId id) {
       rules.min_recipients_per_variant = def.experiment.min_recipients;
       rules.min_probability = def.experiment.probability;
       rules.fallback_variant = def.experiment.fallback;
+      for (const Variant& v : def.variants) rules.variant_names.push_back(v.name);
       // The split is checked on who was assigned (recipients), the metric on who was sent.
       std::vector<int64_t> assigned;
       for (const GroupTotals& t : variants) assigned.push_back(t.recipients);

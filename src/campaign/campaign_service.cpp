@@ -424,6 +424,7 @@ Status CampaignService::Decide(const Campaign& c, const CampaignDef& def, Campai
   rules.min_recipients_per_variant = def.experiment.min_recipients;
   rules.min_probability = def.experiment.probability;
   rules.fallback_variant = def.experiment.fallback;
+  for (const Variant& v : def.variants) rules.variant_names.push_back(v.name);
   campaign::Decision d = campaign::Decide(def.experiment.metric, arms, rules);
   json::object o;
   o["metric"] = WinnerMetricName(def.experiment.metric);
@@ -547,6 +548,16 @@ Result<Campaign> CampaignService::Schedule(WorkspaceId ws, CampaignId id) {
     if (!t.ok() && t.error().code == ErrorCode::kNotFound)
       return Error::Invalid("topic", fmt::format("no topic '{}'", *def.topic));
     if (!t.ok()) return t.error();
+  }
+  // The sender must be one the send service accepts for marketing mail: every batch would be
+  // refused otherwise, and retried for ever.
+  if (ports_.mailer) {
+    Status sender = ports_.mailer->CheckSender(ws, def.sender_id, MessageClass::kMarketing);
+    if (!sender.ok()) {
+      Error e = sender.error();
+      if (e.code == ErrorCode::kInvalid) e.field = "sender_id";
+      return e;
+    }
   }
   RAPPORT_ASSIGN_OR_RETURN(
       c, store_.campaigns().SetState(ws, id, CampaignState::kScheduled, {CampaignState::kDraft}));

@@ -73,6 +73,11 @@ class CampaignMailer {
   // recorded with the campaign.
   virtual Result<std::vector<BatchItem>> SendProof(const CampaignBatch& batch,
                                                    const std::vector<std::string>& emails) = 0;
+  // Whether mail of class `c` from sender `sender_id` (nullopt: the workspace's default) would be
+  // accepted, sending nothing: kInvalid when the sender is not in the workspace or is refused for
+  // that class (marketing mail from a domain without a DKIM key, a sender without a postal
+  // address), with a message that says what to fix; store errors as they come.
+  virtual Status CheckSender(WorkspaceId ws, std::optional<int64_t> sender_id, MessageClass c) = 0;
 };
 
 // The audience at a moment (the segment service); ids sorted and unique.
@@ -133,7 +138,10 @@ class CampaignService {
   Result<Campaign> Update(WorkspaceId ws, CampaignId id, const boost::json::value& document);
   Result<Campaign> Get(WorkspaceId ws, CampaignId id);
   Result<std::vector<Campaign>> List(WorkspaceId ws);
-  // draft -> scheduled (its templates must exist); the first tick is due at once.
+  // draft -> scheduled; the first tick is due at once. Its templates, segments and topics must
+  // exist, and its sender must be accepted for marketing mail (CampaignMailer::CheckSender; not
+  // checked without a mailer): kInvalid naming the field ("template", "audience.include_segments[0]",
+  // "sender_id" ...).
   Result<Campaign> Schedule(WorkspaceId ws, CampaignId id);
   Result<Campaign> Pause(WorkspaceId ws, CampaignId id);
   Result<Campaign> Resume(WorkspaceId ws, CampaignId id);

@@ -54,7 +54,17 @@ class RecordingMailer final : public CampaignMailer {
     proofs += emails.size();
     return std::vector<BatchItem>(emails.size(), BatchItem{true, next_id++, ""});
   }
+  // Refuses the senders in `refused_senders` as the send service refuses a domain without a DKIM key.
+  Status CheckSender(WorkspaceId, std::optional<int64_t> sender_id, MessageClass c) override {
+    sender_checks.emplace_back(sender_id, c);
+    if (sender_id && refused_senders.contains(*sender_id))
+      return Error::Invalid("from", "no DKIM key is configured for other.example, the domain of sender " +
+                                        std::to_string(*sender_id) + ": publish its key");
+    return {};
+  }
   std::vector<Sent> sent;
+  std::set<int64_t> refused_senders;
+  std::vector<std::pair<std::optional<int64_t>, MessageClass>> sender_checks;
   std::map<std::string, MessageId> by_key;
   int calls = 0;
   int fail_after_queueing = 0;
@@ -183,6 +193,100 @@ TEST_F(CampaignServiceTest, SendNowFreezesTheAudienceAndSendsEachOnce) {
   EXPECT_EQ(occ.at("state").as_string(), "done");
 }
 
+TEST_F(CampaignServiceTest, AtSendsNothingBeforeItsTimeAndEveryoneOnceAfter) {
+  for (int i = 0; i < 3; ++i) AddContact("a" + std::to_string(i) + "@example.com");
+  const Timestamp at = *ParseTimestamp("2026-10-13T09:30:00Z");
+  Campaign c = MakeCampaign({{"schedule", json::object{{"type", "at"}, {"at", "2026-10-13T09:30:00Z"}}}});
+  RunUntil(at - 1min);
+  EXPECT_TRUE(mailer_.sent.empty());
+  EXPECT_EQ(audience_.resolved, 0);  // not frozen before its time
+  EXPECT_EQ(State(c.id), CampaignState::kScheduled);
+  // The audience is frozen at the start: a contact who joins before it is mailed.
+  ContactId joined = AddContact("joined@example.com");
+  RunUntil(at + 2h);
+  ASSERT_EQ(mailer_.sent.size(), 4u);
+  std::set<ContactId> got;
+  for (const Sent& s : mailer_.sent) {
+    EXPECT_EQ(s.at, at) << s.contact;
+    EXPECT_TRUE(got.insert(s.contact).second) << "sent twice: " << s.contact;
+  }
+  EXPECT_TRUE(got.contains(joined));
+  EXPECT_EQ(audience_.resolved, 1);
+  EXPECT_EQ(State(c.id), CampaignState::kDone);
+  RunUntil(at + 48h);
+  EXPECT_EQ(mailer_.sent.size(), 4u);
+}
+
+TEST_F(CampaignServiceTest, LocalSendsEachContactAtItsOwnWallTime) {
+  // 13 October 2026: Paris is on UTC+2, New York on UTC-4; a contact without a zone takes the
+  // schedule's (Tokyo, UTC+9).
+  ContactId paris = AddContact("paris@example.com", "Europe/Paris");
+  ContactId new_york = AddContact("ny@example.com", "America/New_York");
+  ContactId tokyo = AddContact("nozone@example.com");
+  Campaign c = MakeCampaign(
+      {{"schedule",
+        json::object{{"type", "local"}, {"local_time", "2026-10-13T10:00"}, {"timezone", "Asia/Tokyo"}}}});
+  const std::map<ContactId, std::string> zones{
+      {paris, "Europe/Paris"}, {new_york, "America/New_York"}, {tokyo, "Asia/Tokyo"}};
+  auto contacts = [&] {
+    std::vector<ContactId> out;
+    for (const Sent& s : mailer_.sent) out.push_back(s.contact);
+    return out;
+  };
+  RunUntil(*ParseTimestamp("2026-10-13T00:59:00Z"));
+  EXPECT_TRUE(mailer_.sent.empty());
+  RunUntil(*ParseTimestamp("2026-10-13T07:59:00Z"));
+  EXPECT_EQ(contacts(), std::vector<ContactId>{tokyo});
+  RunUntil(*ParseTimestamp("2026-10-13T13:59:00Z"));
+  EXPECT_EQ(contacts(), (std::vector<ContactId>{tokyo, paris}));
+  RunUntil(*ParseTimestamp("2026-10-15T00:00:00Z"));
+  ASSERT_EQ(contacts(), (std::vector<ContactId>{tokyo, paris, new_york}));
+  EXPECT_EQ(FormatTimestamp(mailer_.sent[0].at), "2026-10-13T01:00:00Z");
+  EXPECT_EQ(FormatTimestamp(mailer_.sent[1].at), "2026-10-13T08:00:00Z");
+  EXPECT_EQ(FormatTimestamp(mailer_.sent[2].at), "2026-10-13T14:00:00Z");
+  for (const Sent& s : mailer_.sent) {
+    LocalDateTime local = ToLocal(s.at, zones.at(s.contact));
+    EXPECT_EQ(FormatLocalDateTime(local), "2026-10-13T10:00:00") << zones.at(s.contact);
+  }
+  EXPECT_EQ(audience_.resolved, 1);  // one occurrence, one frozen audience
+  EXPECT_EQ(State(c.id), CampaignState::kDone);
+}
+
+TEST_F(CampaignServiceTest, ScheduleRefusesASenderTheSendServiceRefuses) {
+  AddContact("r@example.com");
+  mailer_.refused_senders = {7};
+  json::object doc{{"name", "weekly"},
+                   {"template", "news"},
+                   {"audience", json::object{{"include_segments", json::array{"all"}}}},
+                   {"sender_id", 7},
+                   {"schedule", json::object{{"type", "now"}}}};
+  auto c = service_->Create(ws_, doc);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  auto refused = service_->Schedule(ws_, c->id);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalid);
+  EXPECT_EQ(refused.error().field, "sender_id");
+  EXPECT_NE(refused.error().message.find("DKIM"), std::string::npos) << refused.error().message;
+  ASSERT_EQ(mailer_.sender_checks.size(), 1u);
+  ASSERT_TRUE(mailer_.sender_checks[0].first.has_value());
+  EXPECT_EQ(*mailer_.sender_checks[0].first, 7);
+  EXPECT_EQ(mailer_.sender_checks[0].second, MessageClass::kMarketing);
+  // Still a draft: nothing frozen, nothing sent.
+  EXPECT_EQ(State(c->id), CampaignState::kDraft);
+  RunUntil(clock_.Now() + 1h);
+  EXPECT_EQ(audience_.resolved, 0);
+  EXPECT_TRUE(store_->campaigns().ListOccurrences(ws_, c->id)->empty());
+  EXPECT_EQ(mailer_.calls, 0);
+  EXPECT_TRUE(mailer_.sent.empty());
+  // With a sender it accepts, the same campaign schedules and sends.
+  doc["sender_id"] = 8;
+  ASSERT_TRUE(service_->Update(ws_, c->id, doc).ok());
+  auto scheduled = service_->Schedule(ws_, c->id);
+  ASSERT_TRUE(scheduled.ok()) << scheduled.error().message;
+  RunUntil(clock_.Now() + 1h);
+  EXPECT_EQ(mailer_.sent.size(), 1u);
+}
+
 TEST_F(CampaignServiceTest, WeeklyAtEachContactsLocalTenAcrossDstForSixWeeks) {
   // Paris leaves summer time on 25 October, New York on 1 November; Tokyo has none.
   std::map<ContactId, std::string> zones;
@@ -298,6 +402,8 @@ TEST_F(CampaignServiceTest, ExperimentPicksTheBetterVariantAndSendsItToTheRest) 
   auto occ = store_->campaigns().ListOccurrences(ws_, c.id)->at(0);
   json::object d = json::parse(occ.decision).as_object();
   EXPECT_EQ(d.at("winner").as_string(), "bold");
+  EXPECT_NE(json::value_to<std::string>(d.at("reason")).find("variant bold wins"), std::string::npos)
+      << d.at("reason");
   auto report = service_->Report(ws_, c.id);
   ASSERT_TRUE(report.ok());
   const auto& e = report->at("occurrences").as_array().at(0).as_object().at("experiment").as_object();

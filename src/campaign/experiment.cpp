@@ -128,7 +128,11 @@ std::vector<Posterior> RevenuePosteriors(const std::vector<const ArmOutcome*>& a
   return out;
 }
 
-std::string VariantName(int i) {
+// Variant i as the reason calls it: its name, else its letter.
+std::string VariantName(const DecisionRules& rules, int i) {
+  if (i >= 0 && static_cast<size_t>(i) < rules.variant_names.size() &&
+      !rules.variant_names[static_cast<size_t>(i)].empty())
+    return rules.variant_names[static_cast<size_t>(i)];
   if (i >= 0 && i < 26) return std::string(1, static_cast<char>('A' + i));
   return "#" + std::to_string(i + 1);
 }
@@ -303,7 +307,7 @@ Decision Decide(WinnerMetric metric, const std::vector<ArmOutcome>& variants, co
   d.probability_best = ProbabilityBest(posts);
   const int best = static_cast<int>(std::max_element(d.probability_best.begin(), d.probability_best.end()) -
                                     d.probability_best.begin());
-  const std::string fallback_clause = "; sending the fallback variant " + VariantName(fallback);
+  const std::string fallback_clause = "; sending the fallback variant " + VariantName(rules, fallback);
 
   if (k == 1) {
     d.reason = "only one variant: there is nothing to compare" + fallback_clause;
@@ -311,7 +315,7 @@ Decision Decide(WinnerMetric metric, const std::vector<ArmOutcome>& variants, co
     std::string too_small;
     for (int i = 0; i < k && too_small.empty(); ++i) {
       if (variants[static_cast<size_t>(i)].recipients < rules.min_recipients_per_variant) {
-        too_small = "variant " + VariantName(i) + " has " +
+        too_small = "variant " + VariantName(rules, i) + " has " +
                     std::to_string(variants[static_cast<size_t>(i)].recipients) +
                     " recipients, fewer than the " + std::to_string(rules.min_recipients_per_variant) +
                     " required";
@@ -321,7 +325,7 @@ Decision Decide(WinnerMetric metric, const std::vector<ArmOutcome>& variants, co
     if (!too_small.empty()) {
       d.reason = "no winner: " + too_small + fallback_clause;
     } else if (p < rules.min_probability) {
-      d.reason = "no winner: variant " + VariantName(best) + " leads on " +
+      d.reason = "no winner: variant " + VariantName(rules, best) + " leads on " +
                  std::string(MetricPhrase(metric)) + " but its probability of being best is " + Fixed(p, 3) +
                  ", below the " + Fixed(rules.min_probability, 3) + " required" + fallback_clause;
     } else {
@@ -330,11 +334,11 @@ Decision Decide(WinnerMetric metric, const std::vector<ArmOutcome>& variants, co
       std::string others;
       for (int i = 0; i < k; ++i) {
         if (i == best) continue;
-        others += (others.empty() ? "" : ", ") + VariantName(i) + " " +
+        others += (others.empty() ? "" : ", ") + VariantName(rules, i) + " " +
                   FormatValue(metric, ObservedValue(metric, variants[static_cast<size_t>(i)]));
       }
-      d.reason = "variant " + VariantName(best) + " wins on " + std::string(MetricPhrase(metric)) + " (" +
-                 FormatValue(metric, ObservedValue(metric, variants[static_cast<size_t>(best)])) +
+      d.reason = "variant " + VariantName(rules, best) + " wins on " + std::string(MetricPhrase(metric)) +
+                 " (" + FormatValue(metric, ObservedValue(metric, variants[static_cast<size_t>(best)])) +
                  " against " + others + ") with probability " + Fixed(p, 3) + " of being best";
     }
   }

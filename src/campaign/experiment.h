@@ -56,6 +56,9 @@ struct DecisionRules {
   double min_probability = 0.90;             // no winner below it
   int fallback_variant = 0;                  // sent when there is no winner
   double srm_alpha = 0.001;                  // sample-ratio mismatch warns below this p-value
+  // The variants' names, as the reason calls them ("variant bold wins ..."); a variant without
+  // one (past the end, or empty) is called by its letter: A, B, C ...
+  std::vector<std::string> variant_names;
 };
 
 struct Decision {

@@ -139,6 +139,25 @@ TEST(DecideTest, SmallSamplesRefuseAndSayWhy) {
       << d.reason;
 }
 
+TEST(DecideTest, TheReasonCallsVariantsByTheirNames) {
+  DecisionRules rules;
+  rules.variant_names = {"plain", "bold", ""};  // the third has none: its letter
+  Decision d =
+      Decide(WinnerMetric::kClicks, {Rate(5000, 0.030), Rate(5000, 0.045), Rate(5000, 0.031)}, rules);
+  ASSERT_TRUE(d.winner.has_value());
+  EXPECT_EQ(*d.winner, 1);
+  EXPECT_NE(d.reason.find("variant bold wins on unique clicks (4.5% against plain 3.0%, C 3.1%)"),
+            std::string::npos)
+      << d.reason;
+  EXPECT_EQ(d.reason.find("variant B"), std::string::npos) << d.reason;
+  rules.variant_names = {"plain", "bold"};
+  d = Decide(WinnerMetric::kClicks, {Rate(600, 0.05), Rate(312, 0.30)}, rules);
+  EXPECT_NE(d.reason.find("variant bold has 312 recipients"), std::string::npos) << d.reason;
+  EXPECT_NE(d.reason.find("sending the fallback variant plain"), std::string::npos) << d.reason;
+  d = Decide(WinnerMetric::kHumanOpens, {Rate(2000, 0.10), Rate(2000, 0.11)}, rules);
+  EXPECT_NE(d.reason.find("no winner: variant bold leads"), std::string::npos) << d.reason;
+}
+
 TEST(DecideTest, RevenuePerRecipientUsesTheNormalApproximation) {
   // A: 1000 recipients, 100 of them spent 50 (mean 5, variance ~225); B: 150 of them spent 50.
   const ArmOutcome a{.recipients = 1000, .successes = 100, .revenue = 5000, .revenue_sq = 250000};

@@ -1,7 +1,7 @@
 // The send service's sender rules (core/sender.h) against a real SQLite store: the named sender,
 // else the workspace's default, else the configured one; marketing refused without a DKIM key
 // for the sender's domain or without a postal address; the postal address in the footer and
-// the `sender` template variables; bulk sends the same.
+// the `sender` template variables; bulk sends the same; CheckSender, the rule alone.
 #include <gtest/gtest.h>
 
 #include <optional>
@@ -114,6 +114,28 @@ TEST_F(SenderIdentityTest, MarketingNeedsAPostalAddressAndAnUnknownSenderIsInval
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.error().code, ErrorCode::kInvalid);
   EXPECT_EQ(unknown.error().field, "from");
+}
+
+TEST_F(SenderIdentityTest, CheckSenderAppliesTheSendRuleAndSendsNothing) {
+  SenderIdentity news = AddSender("news@shop.example");
+  SenderIdentity other = AddSender("hi@other.example");
+  EXPECT_TRUE(service_->CheckSender(ws_, news.id, MessageClass::kMarketing).ok());
+  EXPECT_TRUE(service_->CheckSender(ws_, std::nullopt, MessageClass::kMarketing).ok());  // the default
+  Status unknown = service_->CheckSender(ws_, other.id + 100, MessageClass::kMarketing);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, ErrorCode::kInvalid);
+  EXPECT_EQ(unknown.error().field, "from");
+  EXPECT_NE(unknown.error().message.find(std::to_string(other.id + 100)), std::string::npos)
+      << unknown.error().message;
+  Status no_dkim = service_->CheckSender(ws_, other.id, MessageClass::kMarketing);
+  ASSERT_FALSE(no_dkim.ok());
+  EXPECT_EQ(no_dkim.error().code, ErrorCode::kInvalid);
+  EXPECT_EQ(no_dkim.error().field, "from");
+  EXPECT_NE(no_dkim.error().message.find("rapport._domainkey.other.example"), std::string::npos)
+      << no_dkim.error().message;
+  // Transactional mail needs no DKIM key of the sender's domain.
+  EXPECT_TRUE(service_->CheckSender(ws_, other.id, MessageClass::kTransactional).ok());
+  EXPECT_EQ(*store_->outbox().CountByState(MessageState::kQueued), 0);
 }
 
 TEST_F(SenderIdentityTest, BulkSendsUseTheNamedSenderAndItsRules) {
