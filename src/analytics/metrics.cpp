@@ -10,7 +10,7 @@ constexpr std::array<std::string_view, kMetricCount> kMetricNames = {
     "revenue",       "conversions_first", "revenue_first", "conversions_linear", "revenue_linear",
     "orders",        "order_revenue"};
 constexpr std::array<std::string_view, kDimensionCount> kDimensionNames = {
-    "workspace", "template", "topic", "class", "journey", "campaign"};
+    "workspace", "template", "topic", "class", "journey", "campaign", "journey_step"};
 
 std::optional<double> Ratio(double a, double b) {
   if (b <= 0) return std::nullopt;

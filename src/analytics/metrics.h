@@ -67,8 +67,9 @@ Rates RatesOf(const Counts& c);
 // kWorkspace (key ""), and under each other dimension for which the message has a key: its
 // template, topic, class (transactional/marketing), and the `journey_id` / `campaign_id`
 // properties that the journey and campaign engines put on the messages they queue.
-enum class Dimension : uint8_t { kWorkspace, kTemplate, kTopic, kClass, kJourney, kCampaign };
-inline constexpr size_t kDimensionCount = 6;
+// kJourneyStep's key is "<journey id>:<step id>" (a step id is unique within its journey only).
+enum class Dimension : uint8_t { kWorkspace, kTemplate, kTopic, kClass, kJourney, kCampaign, kJourneyStep };
+inline constexpr size_t kDimensionCount = 7;
 std::string_view DimensionName(Dimension d);                  // "workspace", "template", ...
 std::optional<Dimension> ParseDimension(std::string_view s);  // also plural: "templates"
 

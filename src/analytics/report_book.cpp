@@ -237,6 +237,7 @@ ReportBook::MessageState* ReportBook::MessageFor(const Event& e, const EventFact
     c.keys.fill(-1);
     c.keys[static_cast<size_t>(Dimension::kWorkspace)] = all_;
     // The dimension keys in one pass over the properties (strings, or integer ids as text).
+    std::string_view step;
     for (const auto& kv : e.properties) {
       std::string_view k = kv.key();
       Dimension d;
@@ -250,7 +251,10 @@ ReportBook::MessageState* ReportBook::MessageFor(const Event& e, const EventFact
         d = Dimension::kJourney;
       else if (k == "campaign_id")
         d = Dimension::kCampaign;
-      else
+      else if (k == "journey_step") {
+        if (kv.value().is_string()) step = kv.value().get_string();
+        continue;
+      } else
         continue;
       const json::value& v = kv.value();
       char buf[24];
@@ -266,6 +270,11 @@ ReportBook::MessageState* ReportBook::MessageFor(const Event& e, const EventFact
       }
       if (!text.empty()) c.keys[static_cast<size_t>(d)] = Intern(text);
     }
+    // A journey's step: "<journey id>:<step id>" (AddSourceProperties, core/outbox.h).
+    if (const int32_t journey = c.keys[static_cast<size_t>(Dimension::kJourney)];
+        journey >= 0 && !step.empty())
+      c.keys[static_cast<size_t>(Dimension::kJourneyStep)] =
+          Intern(fmt::format("{}:{}", Name(journey), step));
     auto [ci, fresh_combo] = combo_ids_.try_emplace(c, static_cast<uint32_t>(combos_.size()));
     if (fresh_combo) {
       combos_.push_back(c);

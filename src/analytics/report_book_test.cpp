@@ -4,6 +4,7 @@
 #include <date/date.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -144,6 +145,99 @@ TEST(ReportBook, ScriptedHistoryPerTemplateAndTopic) {
   ASSERT_TRUE(m1);
   EXPECT_EQ(m1->outcomes, (std::vector<std::string>{"opened_human", "opened_machine", "clicked_human"}));
   EXPECT_FALSE(s.book.Message(2, 1));  // another workspace
+}
+
+// The properties AddSourceProperties gives a journey's and a campaign's messages
+// (core/outbox.h) put them in reports per journey, journey step and campaign.
+TEST(ReportBook, JourneyStepAndCampaignDimensionsFromTheMessagesSource) {
+  Script s;
+  json::object step = Msg(1, "reminder");
+  step["journey_id"] = 3;
+  step["journey_step"] = "first";
+  json::object other = Msg(2, "reminder");
+  other["journey_id"] = 4;
+  other["journey_step"] = "first";  // the same step id in another journey: another key
+  json::object campaign = Msg(3, "digest");
+  campaign["campaign_id"] = 12;
+  for (auto* m : {&step, &other, &campaign}) {
+    s.Add(1, "message.queued", "2026-03-02T14:00:00Z", *m);
+    s.Add(1, "message.sent", "2026-03-02T14:01:00Z", *m);
+  }
+  json::object hit{{"message_id", 1}, {"machine", false}};  // a hit names only its message
+  s.Add(1, "email_clicked", "2026-03-02T15:00:00Z", hit);
+  auto steps = s.book.Breakdown(1, Dimension::kJourneyStep, Day(2026, 3, 1), Day(2026, 3, 31));
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[0].first, "3:first");
+  EXPECT_EQ(steps[0].second[Metric::kSent], 1);
+  EXPECT_EQ(steps[0].second[Metric::kClickedHuman], 1);
+  EXPECT_EQ(steps[1].first, "4:first");
+  EXPECT_EQ(steps[1].second[Metric::kClickedHuman], 0);
+  auto journeys = s.book.Breakdown(1, Dimension::kJourney, Day(2026, 3, 1), Day(2026, 3, 31));
+  ASSERT_EQ(journeys.size(), 2u);
+  EXPECT_EQ(journeys[0].first, "3");
+  auto campaigns = s.book.Breakdown(1, Dimension::kCampaign, Day(2026, 3, 1), Day(2026, 3, 31));
+  ASSERT_EQ(campaigns.size(), 1u);
+  EXPECT_EQ(campaigns[0].first, "12");
+  EXPECT_EQ(campaigns[0].second[Metric::kDelivered], 1);
+  EXPECT_EQ(ParseDimension("journey_steps"), Dimension::kJourneyStep);
+}
+
+// The fitted path as the consumer takes it: order events folded per contact, then the workspace's
+// model fitted from the contacts' purchase summaries (FitModel), and a contact's prediction.
+TEST(ReportBook, TheClvModelIsFittedFromTheFoldedOrders) {
+  BgNbdParams truth{0.5, 10.0, 0.7, 2.5};
+  GammaGammaParams spend{6.0, 4.0, 15.0};
+  std::mt19937_64 rng(7);
+  auto sim = Simulate(truth, spend, 1500, 180, 360, rng);
+  const int64_t now = T("2026-12-01T00:00:00Z");
+  struct Order {
+    int64_t at;
+    ContactId contact;
+    double total;
+  };
+  std::vector<Order> orders;
+  for (size_t i = 0; i < sim.size(); ++i) {
+    const SimulatedCustomer& c = sim[i];
+    const int64_t first = now - static_cast<int64_t>(c.T * static_cast<double>(kMicrosPerDay));
+    orders.push_back({first, static_cast<ContactId>(i + 1), c.spends[0]});
+    for (size_t k = 0; k < c.times.size(); ++k)
+      orders.push_back({first + static_cast<int64_t>(c.times[k] * static_cast<double>(kMicrosPerDay)),
+                        static_cast<ContactId>(i + 1), c.spends[k + 1]});
+  }
+  std::sort(orders.begin(), orders.end(), [](const Order& a, const Order& b) { return a.at < b.at; });
+  ReportBook book{AnalyticsOptions{}, [](WorkspaceId) { return std::string("UTC"); }};
+  EventId id = 1;
+  for (const Order& o : orders) {
+    Event e;
+    e.id = e.position = id++;
+    e.workspace_id = 1;
+    e.contact_id = o.contact;
+    e.name = "order_placed";
+    e.properties = json::object{{"total", std::round(o.total * 100) / 100}};
+    e.occurred_at = e.received_at = FromMicros(o.at);
+    book.Apply(e, o.at);
+  }
+  const ClvModel& model = book.FitModel(1, now);
+  ASSERT_TRUE(model.fitted) << model.reason;
+  EXPECT_EQ(model.customers, 1500);
+  EXPECT_NEAR(model.bgnbd.r, truth.r, 0.30 * truth.r);
+  EXPECT_NEAR(model.bgnbd.alpha, truth.alpha, 0.30 * truth.alpha);
+  double mean_spend = model.gg.p * model.gg.gamma / (model.gg.q - 1);
+  EXPECT_NEAR(mean_spend, 30.0, 0.15 * 30.0);
+  // A frequent recent buyer is worth more than a one-time buyer of long ago, and both are known.
+  size_t frequent = 0, once = 0;
+  auto recent = [&](size_t i) { return !sim[i].times.empty() && sim[i].T - sim[i].times.back() < 30; };
+  for (size_t i = 0; i < sim.size(); ++i) {
+    if (recent(i) && (!recent(frequent) || sim[i].times.size() > sim[frequent].times.size())) frequent = i;
+    if (sim[i].times.empty() && (!sim[once].times.empty() || sim[i].T > sim[once].T)) once = i;
+  }
+  ASSERT_TRUE(recent(frequent));
+  ASSERT_TRUE(sim[once].times.empty());
+  ContactView a = book.Contact(1, static_cast<ContactId>(frequent + 1), now);
+  ContactView b = book.Contact(1, static_cast<ContactId>(once + 1), now);
+  ASSERT_TRUE(a.known && b.known);
+  EXPECT_TRUE(a.model_fitted);
+  EXPECT_GT(a.predicted.value, b.predicted.value);
 }
 
 TEST(ReportBook, EngagementFollowsTheDocumentedFormula) {

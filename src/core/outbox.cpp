@@ -1,5 +1,7 @@
 #include "core/outbox.h"
 
+#include <charconv>
+
 namespace rapport {
 
 std::string_view MessageStateName(MessageState s) {
@@ -101,6 +103,26 @@ std::optional<std::string_view> SuppressionReason(ContactStatus status, MessageC
       return "the contact reported mail as spam";
   }
   return "unknown contact status";
+}
+
+void AddSourceProperties(std::string_view source, json::object& props) {
+  auto number = [](std::string_view text) -> std::optional<int64_t> {
+    int64_t v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size() || v <= 0) return std::nullopt;
+    return v;
+  };
+  if (source.starts_with("campaign:")) {
+    if (auto id = number(source.substr(9))) props["campaign_id"] = *id;
+  } else if (source.starts_with("journey:")) {
+    std::string_view rest = source.substr(8);
+    size_t colon = rest.find(':');
+    if (auto id = number(rest.substr(0, colon))) {
+      props["journey_id"] = *id;
+      if (colon != std::string_view::npos && colon + 1 < rest.size())
+        props["journey_step"] = rest.substr(colon + 1);
+    }
+  }
 }
 
 }  // namespace rapport

@@ -38,6 +38,12 @@ std::string LeaseOwner(std::string_view node_id, std::string_view nonce);
 // Whether `owner` is a lease owner of a process of `node_id` (an owner without a '/' belongs to
 // no node).
 bool LeaseOwnerOfNode(std::string_view owner, std::string_view node_id);
+
+// What queued a message (OutboxMessage::source, the governor's source): "api",
+// "campaign:<id>", "journey:<id>:<step id>". Adds the properties its message events and hits
+// carry: `campaign_id` (number) for a campaign's message; `journey_id` (number) and
+// `journey_step` (text) for a journey's. Anything else adds nothing.
+void AddSourceProperties(std::string_view source, json::object& props);
 // The state a message goes back to when its lease is handed back unsent: kQueued if it was never
 // attempted, kDeferred (its next_attempt_at kept) otherwise.
 MessageState ReleasedState(int attempts);
@@ -110,6 +116,11 @@ struct OutboxMessage {
   // Set on enqueue by the send service for marketing mail (MessageGovernance); not read back in
   // claims or listings (GovernorStore::Recent reads it).
   std::optional<MessageGovernance> governance;
+  // Who queued it ("api", "campaign:7", "journey:3:welcome"; the send service sets it), stored
+  // with it (column gov_source; before this, only marketing messages kept theirs): its timeline
+  // events and its opens and clicks carry the campaign or journey (AddSourceProperties), so
+  // reports and segments can name them.
+  std::string source;
 };
 
 // Why an attempt did not deliver, as the reply tells it (delivery classifies replies:

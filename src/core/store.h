@@ -239,6 +239,7 @@ struct TrackedMessage {
   WorkspaceId workspace_id = 0;
   ContactId contact_id = 0;  // the message's contact now (a merge moves it)
   std::string template_name;
+  std::string source;  // OutboxMessage::source
   MessageClass message_class = MessageClass::kTransactional;
   MessageState state = MessageState::kQueued;
   Timestamp updated_at{};          // when the state last changed: the sending time once kSent

@@ -82,9 +82,17 @@ void AddLinkRoutes(Router& router, Services& s) {
     if (const std::string* ua = call.request.Header("user-agent"))
       for (unsigned char c : ua->substr(0, 512))
         who.user_agent.push_back(c < 0x20 || c == 0x7F ? ' ' : char(c));
+    // The message whose link this is (links signed since the key was added to them): the
+    // unsubscribe is credited to it in the reports. A message no longer known credits none.
+    int64_t message_id = 0;
+    if (claims->message_key != 0) {
+      auto found = s.store.tracking().FindByKey(ws, claims->message_key);
+      if (found.ok() && found->contact_id == claims->contact_id) message_id = found->message_id;
+    }
     auto out = tracking::Unsubscribe(
         s.store.contacts(), ws, claims->contact_id,
-        one_click ? tracking::UnsubscribeMethod::kOneClick : tracking::UnsubscribeMethod::kPage, &who);
+        one_click ? tracking::UnsubscribeMethod::kOneClick : tracking::UnsubscribeMethod::kPage, &who,
+        message_id);
     if (!out.ok()) {
       if (out.error().code == ErrorCode::kNotFound) return NotValid(s);
       return out.error();

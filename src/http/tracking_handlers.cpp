@@ -48,11 +48,24 @@ Response NotFound() {
   return r;
 }
 
+// `prefix` (lower case) begins `url` in any ASCII letter case.
+bool StartsWithNoCase(std::string_view url, std::string_view prefix) {
+  if (url.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    char c = url[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != prefix[i]) return false;
+  }
+  return true;
+}
+
+// An http(s) URL with no control character (never into a Location header). The scheme in any
+// letter case, as the link rewriter (tracking/link_rewriter.cpp, IsHttp) tracks it: a link
+// written "Https://..." is rewritten, so its click must redirect.
 bool SafeTarget(std::string_view url) {
   for (char c : url)
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
-  return url.starts_with("https://") || url.starts_with("http://") || url.starts_with("HTTPS://") ||
-         url.starts_with("HTTP://");
+  return StartsWithNoCase(url, "https://") || StartsWithNoCase(url, "http://");
 }
 
 struct Located {
@@ -111,6 +124,7 @@ tracking::HitRecord HitRecordOf(Services& s, const CallContext& call, const Loca
   r.message_id = m.message_id;
   r.at = now;
   r.template_name = m.template_name;
+  r.source = m.source;
   r.message_class = MessageClassName(m.message_class);
   if (kind == tracking::HitKind::kClick) {
     r.link_index = index;

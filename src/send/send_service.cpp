@@ -74,9 +74,12 @@ Error Suppressed(std::string_view reason, MessageClass c) {
 // How far back the governor's facts reach, and what one governed message looks like to it.
 constexpr auto kGovernorLookback = campaign::kLookback;
 
+// Who queued a message (OutboxMessage::source): the caller's source, "api" when it named none.
+std::string SourceOf(const Governance& g) { return g.source.empty() ? "api" : g.source; }
+
 MessageGovernance Record(const Governance& g) {
   MessageGovernance out;
-  out.source = g.source.empty() ? "api" : g.source;
+  out.source = SourceOf(g);
   out.priority = g.priority;
   out.skip_on_cap = g.on_cap == Governance::OnCap::kSkip;
   return out;
@@ -218,6 +221,11 @@ Result<ResolvedSender> SendService::ResolveSender(WorkspaceId ws, const std::opt
   return out;
 }
 
+Status SendService::CheckSender(WorkspaceId ws, const std::optional<int64_t>& sender_id, MessageClass c) {
+  RAPPORT_TRY(ResolveSender(ws, sender_id, c));
+  return {};
+}
+
 Result<MessageTemplate> SendService::ResolveTemplate(WorkspaceId ws, const std::optional<TemplateId>& id,
                                                      const std::string& name) {
   Result<MessageTemplate> tpl = id ? store_.templates().Get(ws, *id) : store_.templates().GetByName(ws, name);
@@ -299,18 +307,24 @@ Result<OutboxMessage> SendService::Build(WorkspaceId ws, const MessageTemplate& 
   cr.message_class = c;
   cr.data = std::move(data);
   cr.now = clock_.Now();
-  cr.unsubscribe_url = tracking::LinkUrl(options_.public_url, tracking::LinkKind::kUnsubscribe,
-                                         links_.Sign({tracking::LinkKind::kUnsubscribe, ws, contact.id, 0}));
+  // An HTML message gets a tracking key (its web view, and its opens and clicks when tracked):
+  // the unsubscribe link names it too, so an unsubscribe is credited to the message, and to its
+  // template, topic, campaign or journey in the reports (analytics/report_book.cpp).
+  int64_t tracking_key = 0;
+  if (compiled.html() != nullptr) {
+    RAPPORT_ASSIGN_OR_RETURN(tracking_key, NewTrackingKey());
+  }
+  cr.unsubscribe_url =
+      tracking::LinkUrl(options_.public_url, tracking::LinkKind::kUnsubscribe,
+                        links_.Sign({tracking::LinkKind::kUnsubscribe, ws, contact.id, 0, tracking_key}));
   cr.preferences_url = tracking::LinkUrl(options_.public_url, tracking::LinkKind::kPreferences,
                                          links_.Sign({tracking::LinkKind::kPreferences, ws, contact.id, 0}));
   if (c == MessageClass::kMarketing)
     cr.feedback_id = fmt::format("{}:{}:{}:rapport", tpl.name, MessageClassName(c), ws);
   cr.reply_to = std::move(reply_to);
   cr.headers = std::move(headers);
-  int64_t tracking_key = 0;
   const std::string& base = options_.public_url;
   if (compiled.html() != nullptr) {
-    RAPPORT_ASSIGN_OR_RETURN(tracking_key, NewTrackingKey());
     cr.view_in_browser_url =
         tracking::LinkUrl(base, tracking::LinkKind::kView,
                           links_.Sign({tracking::LinkKind::kView, ws, contact.id, 0, tracking_key}));
@@ -408,6 +422,7 @@ std::optional<Result<SendOutcome>> SendService::Prepare(WorkspaceId ws, SendRequ
   RAPPORT_ASSIGN_OR_RETURN(
       out.message, Build(ws, out.tpl, *compiled, out.contact, req.message_class, req.topic,
                          std::move(req.data), std::move(headers), std::move(reply_to), key, tracking, from));
+  out.message.source = SourceOf(req.governance);
   return std::nullopt;
 }
 
@@ -616,6 +631,7 @@ Result<std::vector<Result<SendOutcome>>> SendService::SendBulk(WorkspaceId ws, c
         out[p.index] = m.error();
         continue;
       }
+      m->source = SourceOf(bulk.governance);
       if (governed)
         RAPPORT_TRY(Govern(ws, policy, bulk.governance, p.contact, p.frequency, recent[p.contact.id], *m));
       batch.push_back(std::move(m).value());

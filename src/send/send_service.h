@@ -113,6 +113,11 @@ class SendService {
   Result<std::vector<Result<SendOutcome>>> SendMany(WorkspaceId ws, std::vector<SendRequest> requests);
   // One result per recipient, in order; the call fails only when the template or the store does.
   Result<std::vector<Result<SendOutcome>>> SendBulk(WorkspaceId ws, const BulkSend& bulk);
+  // Rule 3b alone, sending nothing: whether mail of class `c` from sender `sender_id` (nullopt: the
+  // workspace's default, else the configured sender) would be accepted. kInvalid naming "from"
+  // for a sender not in the workspace or one MarketingRefusal refuses (its message says what to
+  // publish or set); store errors as they come. Campaigns check their sender when scheduled.
+  Status CheckSender(WorkspaceId ws, const std::optional<int64_t>& sender_id, MessageClass c);
 
   // The workspace's frequency governor policy (campaign::DefaultPolicy() until it sets one), and
   // its change: the members of `patch` (campaign::ParsePolicy's JSON form) over the current

@@ -4,11 +4,15 @@
 #include <array>
 #include <cstring>
 
+#include "core/outbox.h"
+
 namespace rapport::tracking {
 
 namespace {
 
-constexpr uint8_t kVersion = 1;
+// Version 2 adds the message's source (an eighth string); version 1 records, written before,
+// still decode (with no source).
+constexpr uint8_t kVersion = 2;
 constexpr uint8_t kMachineFlag = 1;
 constexpr size_t kFixed = 3 + 4 * 8 + 4;  // version, kind, flags; 4 x i64; link index
 constexpr size_t kMaxAgent = 512;
@@ -90,8 +94,8 @@ uint32_t Crc32c(std::string_view data) {
 
 void EncodeHitRecord(const HitRecord& r, std::string& out) {
   std::string_view agent = std::string_view(r.user_agent).substr(0, kMaxAgent);
-  std::string_view strings[] = {r.template_name, r.message_class, r.url, agent, r.ip,
-                                r.method,        r.machine_reason};
+  std::string_view strings[] = {r.template_name, r.message_class,  r.url,   agent, r.ip,
+                                r.method,        r.machine_reason, r.source};
   // Keep the frame within kMaxHitPayload: the longest string (a URL, in practice) is cut first.
   const size_t budget = kMaxHitPayload - kFixed - 4 * std::size(strings);
   size_t total = 0;
@@ -131,7 +135,8 @@ Result<HitRecord> DecodeHitPayload(std::string_view payload) {
   HitRecord r;
   uint8_t version = 0, kind = 0, flags = 0;
   int64_t at = 0;
-  if (!in.U8(version) || version != kVersion) return Error::Invalid("hit", "unknown hit record version");
+  if (!in.U8(version) || version < 1 || version > kVersion)
+    return Error::Invalid("hit", "unknown hit record version");
   if (!in.U8(kind) || kind > 1) return Error::Invalid("hit", "unknown hit kind");
   if (!in.U8(flags) || (flags & ~kMachineFlag) != 0) return Error::Invalid("hit", "unknown hit flags");
   r.kind = kind == 1 ? HitKind::kClick : HitKind::kOpen;
@@ -143,6 +148,7 @@ Result<HitRecord> DecodeHitPayload(std::string_view payload) {
   for (std::string* s :
        {&r.template_name, &r.message_class, &r.url, &r.user_agent, &r.ip, &r.method, &r.machine_reason})
     if (!in.Str(*s)) return Error::Invalid("hit", "hit record cut short");
+  if (version >= 2 && !in.Str(r.source)) return Error::Invalid("hit", "hit record cut short");
   if (!in.AtEnd()) return Error::Invalid("hit", "bytes after the hit record");
   if (r.user_agent.size() > kMaxAgent)
     return Error::Invalid("hit", "a hit record's user agent is at most 512 bytes");
@@ -175,7 +181,7 @@ NewEvent HitRecordEvent(const HitRecord& r) {
   e.contact.create_contact = false;
   e.name = r.kind == HitKind::kOpen ? "email_opened" : "email_clicked";
   e.occurred_at = r.at;
-  json::object p(12);  // room for every property below: no rehash while it is filled
+  json::object p(15);  // room for every property below: no rehash while it is filled
   p["message_id"] = r.message_id;
   if (!r.template_name.empty()) p["template"] = r.template_name;
   p["class"] = r.message_class;
@@ -188,6 +194,7 @@ NewEvent HitRecordEvent(const HitRecord& r) {
   p["method"] = r.method;
   p["machine"] = r.machine;
   if (r.machine) p["machine_reason"] = r.machine_reason;
+  AddSourceProperties(r.source, p);  // the campaign or journey that sent the message
   e.properties = std::move(p);
   return e;
 }

@@ -4,12 +4,13 @@
 // and the event are functions of the bytes and nothing else.
 //
 // A record on disk is a frame: payload length (u32, little endian, 1..kMaxHitPayload), CRC-32C
-// of the payload (u32 LE), then the payload: version (1), kind (0 open, 1 click), flags (bit 0:
-// machine; no other bit may be set), workspace, contact, message (i64 LE each), the hit's time
-// (i64 LE, unix microseconds), the link index (i32 LE; 0 for an open), then seven strings, each a
-// u32 LE length and its bytes: template, message class, url, user agent, ip, method, machine
-// reason. Nothing may follow the last string. A frame that is cut short, too long, fails its CRC
-// or does not decode ends the readable part of a file (ScanHitRecords).
+// of the payload (u32 LE), then the payload: version (2; 1 is still read), kind (0 open, 1
+// click), flags (bit 0: machine; no other bit may be set), workspace, contact, message (i64 LE
+// each), the hit's time (i64 LE, unix microseconds), the link index (i32 LE; 0 for an open), then
+// eight strings (seven in version 1), each a u32 LE length and its bytes: template, message class,
+// url, user agent, ip, method, machine reason, and (version 2) the message's source
+// (OutboxMessage::source). Nothing may follow the last string. A frame that is cut short, too long, fails its
+// CRC or does not decode ends the readable part of a file (ScanHitRecords).
 #pragma once
 
 #include <cstddef>
@@ -43,6 +44,7 @@ struct HitRecord {
   std::string method;         // "GET", "HEAD"
   bool machine = false;
   std::string machine_reason;  // empty for a person
+  std::string source;          // the message's OutboxMessage::source ("campaign:7"); may be empty
   bool operator==(const HitRecord&) const = default;
 };
 

@@ -41,6 +41,7 @@ TEST(HitRecord, RoundTripsEveryField) {
   open.message_id = 3;
   open.message_class = "transactional";
   open.method = "HEAD";
+  open.source = "journey:3:reminder";
   EncodeHitRecord(Click(), data);
   EncodeHitRecord(open, data);
   HitScan scan;
@@ -96,13 +97,34 @@ TEST(HitRecord, DecodeRefusesUnknownVersionKindFlagsAndTrailingBytes) {
   EncodeHitRecord(Click(), data);
   std::string payload = data.substr(kHitFrameHeader);
   ASSERT_TRUE(DecodeHitPayload(payload).ok());
-  for (auto [at, value] : {std::pair<size_t, char>{0, 2}, {1, 2}, {2, 2}}) {
+  for (auto [at, value] : {std::pair<size_t, char>{0, 0}, {0, 3}, {1, 2}, {2, 2}}) {
     std::string bad = payload;
     bad[at] = value;
     EXPECT_FALSE(DecodeHitPayload(bad).ok()) << at;
   }
   EXPECT_FALSE(DecodeHitPayload(payload + "x").ok());
   EXPECT_FALSE(DecodeHitPayload(payload.substr(0, payload.size() - 1)).ok());
+}
+
+// Version 1 (before the source was kept): the same fields without the last string, read with no
+// source, so a hit log written by the earlier release still loads after an upgrade.
+TEST(HitRecord, AVersionOneRecordStillDecodes) {
+  HitRecord r = Click();
+  r.source = "campaign:12";
+  std::string data;
+  EncodeHitRecord(r, data);
+  std::string payload = data.substr(kHitFrameHeader);
+  ASSERT_EQ(payload[0], 2);
+  auto v2 = DecodeHitPayload(payload);
+  ASSERT_TRUE(v2.ok());
+  EXPECT_EQ(v2->source, "campaign:12");
+  std::string v1 = payload.substr(0, payload.size() - 4 - r.source.size());
+  v1[0] = 1;
+  auto old = DecodeHitPayload(v1);
+  ASSERT_TRUE(old.ok()) << old.error().message;
+  HitRecord want = Click();
+  EXPECT_EQ(*old, want);
+  EXPECT_FALSE(DecodeHitPayload(v1 + std::string(4, '\0')).ok());  // v1 has no eighth string
 }
 
 TEST(HitRecord, LongStringsAreCutToTheFrame) {
@@ -135,6 +157,16 @@ TEST(HitRecord, TheEventCarriesTheHitsProperties) {
   EXPECT_EQ(click.properties.at("method").as_string(), "GET");
   EXPECT_TRUE(click.properties.at("machine").as_bool());
   EXPECT_EQ(click.properties.at("machine_reason").as_string(), "scanner_user_agent");
+  EXPECT_FALSE(click.properties.contains("campaign_id"));  // no source: neither campaign nor journey
+
+  HitRecord from_journey = Click();
+  from_journey.source = "journey:3:reminder";
+  NewEvent j = HitRecordEvent(from_journey);
+  EXPECT_EQ(j.properties.at("journey_id").as_int64(), 3);
+  EXPECT_EQ(j.properties.at("journey_step").as_string(), "reminder");
+  HitRecord from_campaign = Click();
+  from_campaign.source = "campaign:12";
+  EXPECT_EQ(HitRecordEvent(from_campaign).properties.at("campaign_id").as_int64(), 12);
 
   HitRecord o = Click();
   o.kind = HitKind::kOpen;

@@ -18,8 +18,10 @@ struct UnsubscribeOutcome {
 };
 
 // `who` (optional): the request's truncated address and user agent, recorded in the origin and so
-// in the consent ledger's withdrawal (core/consent.h).
+// in the consent ledger's withdrawal (core/consent.h). `message_id` (0: unknown): the message whose
+// link was used, recorded in the origin (`message_id`), so reports credit the unsubscribe to it.
 Result<UnsubscribeOutcome> Unsubscribe(ContactStore& contacts, WorkspaceId ws, ContactId id,
-                                       UnsubscribeMethod method, const Consent* who = nullptr);
+                                       UnsubscribeMethod method, const Consent* who = nullptr,
+                                       int64_t message_id = 0);
 
 }  // namespace rapport::tracking

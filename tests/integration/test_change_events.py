@@ -148,6 +148,8 @@ def test_each_change_through_api_cli_and_link_is_one_event_committed_with_it(dat
         assert (origin["via"], origin["method"]) == ("unsubscribe_link", "one-click")
         assert origin["ip"] == "127.0.0.0"  # truncated, as in the consent ledger (docs/consent.md)
         assert "user_agent" in origin
+        # The link names its message: the unsubscribe is credited to it (and its template) in the reports.
+        assert origin["message_id"] == r.json()["id"]
         # Again: already unsubscribed, nothing changes.
         assert link.request("POST", "", raw="List-Unsubscribe=One-Click", key=None,
                             headers={"Content-Type": "application/x-www-form-urlencoded"}).status == 200

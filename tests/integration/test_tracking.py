@@ -173,6 +173,30 @@ def test_opens_clicks_and_the_web_view_land_on_the_timeline(data_dir):
         srv.stop()
 
 
+def test_a_link_whose_scheme_has_any_letter_case_is_tracked_and_its_click_redirects(data_dir):
+    # The rewriter tracks an http(s) link whatever the letter case of its scheme; the click then
+    # goes to the target as written (it used to get a 404 unless the scheme was all one case).
+    srv, api = start(data_dir)
+    try:
+        targets = ["Https://Shop.example/Sale?x=1", "hTTp://blog.shop.example/Post"]
+        mixed = dict(TEMPLATE, name="mixed",
+                     html="<html><body><p>Hi {{ contact.first_name }}</p>"
+                          f"<p><a href=\"{targets[0]}\">Sale</a> <a href=\"{targets[1]}\">Blog</a></p>"
+                          "<p><a href=\"{{ unsubscribe_url }}\">Unsubscribe</a></p></body></html>")
+        assert api.post("/api/v1/templates", mixed).status == 201
+        ada = api.post("/api/v1/contacts", {"email": "ada@example.com", "attributes": {"first_name": "Ada"}}).json()["id"]
+        _, body, _, _ = send(api, data_dir, ada, template="mixed")
+        links = tracked_links(body)
+        assert len(links) == 2, body
+        for link, target in zip(links, targets):
+            status, headers, _ = hit(srv, local(srv, link), forwarded="198.51.100.7")
+            assert status == 302 and headers.get("location") == target, (status, headers, target)
+        clicks = timeline(api, ada, "email_clicked")
+        assert sorted(c["properties"]["url"] for c in clicks) == sorted(targets), clicks
+    finally:
+        srv.stop()
+
+
 def test_every_one_character_change_of_a_token_is_refused_with_a_bare_404(data_dir):
     srv, api = start(data_dir)
     try:

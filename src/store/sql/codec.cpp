@@ -129,11 +129,12 @@ OutboxMessage ReadMessage(const Row& row, MessageExtra extra) {
   m.lease_owner = std::string(row.Text(15));
   m.lease_until = FromMicros(row.Int(16));
   if (!row.IsNull(17)) m.topic = std::string(row.Text(17));
+  m.source = std::string(row.Text(18));
   if (extra == MessageExtra::kMime) {
-    m.mime = row.Bytes(18);
+    m.mime = row.Bytes(19);
     m.size = static_cast<int64_t>(m.mime.size());
   } else if (extra == MessageExtra::kSize) {
-    m.size = row.Int(18);
+    m.size = row.Int(19);
   }
   return m;
 }

@@ -42,15 +42,16 @@ Event ReadEvent(const Row& row);
 inline constexpr std::string_view kMessageColumns =
     "id, workspace_id, contact_id, lane, state, template_name, mail_from, rcpt_to, subject, "
     "idempotency_key, attempts, next_attempt_at, created_at, updated_at, last_reply, lease_owner, "
-    "lease_until, topic";
+    "lease_until, topic, gov_source";
 // The same columns qualified by the alias "m" (for joins with outbox_bodies b).
 inline constexpr std::string_view kMessageColumnsM =
     "m.id, m.workspace_id, m.contact_id, m.lane, m.state, m.template_name, m.mail_from, m.rcpt_to, "
     "m.subject, "
     "m.idempotency_key, m.attempts, m.next_attempt_at, m.created_at, m.updated_at, m.last_reply, "
     "m.lease_owner, "
-    "m.lease_until, m.topic";
-// Reads kMessageColumns and, as a 19th column, the MIME (outbox_bodies.mime) or its length.
+    "m.lease_until, m.topic, m.gov_source";
+// Reads kMessageColumns and, as a 20th column, the MIME (outbox_bodies.mime) or its length.
+// `gov_source` (migration v16) holds every message's OutboxMessage::source, governed or not.
 enum class MessageExtra { kNone, kMime, kSize };
 OutboxMessage ReadMessage(const Row& row, MessageExtra extra = MessageExtra::kNone);
 

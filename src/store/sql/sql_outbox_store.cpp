@@ -56,12 +56,14 @@ Result<OutboxMessage> FindMessage(Session& s, std::optional<WorkspaceId> ws, Mes
   return std::move(*m);
 }
 
-// A message's timeline event properties: `props` with the message id, template and class.
+// A message's timeline event properties: `props` with the message id, template, class, topic
+// and the campaign or journey that queued it (AddSourceProperties).
 std::string TimelineProperties(const OutboxMessage& m, json::object props) {
   props["message_id"] = m.id;
   if (!m.template_name.empty()) props["template"] = m.template_name;
   props["class"] = MessageClassName(m.message_class);
   if (m.topic) props["topic"] = *m.topic;  // reports per topic (analytics)
+  AddSourceProperties(m.source, props);    // reports per campaign and journey; segments
   return SerializeObject(props);
 }
 
@@ -215,8 +217,11 @@ Result<EnqueueResult> EnqueueIn(Session& s, const OutboxMessage& m, Timestamp no
        std::string_view(m.subject), OptParam(m.idempotency_key), ToMicros(m.next_attempt_at),
        ToMicros(created), OptParam(m.topic), std::string_view(stopped ? g->reason : std::string_view()),
        marketing ? Param(ToMicros(m.next_attempt_at)) : Param(nullptr),
-       std::string_view(g ? std::string_view(g->source) : std::string_view()), int64_t{g ? g->priority : 0},
-       int64_t{g && g->skip_on_cap ? 1 : 0}},
+       // Every message's source (the governed ones' is the governor's source too).
+       std::string_view(!m.source.empty() ? std::string_view(m.source)
+                        : g               ? std::string_view(g->source)
+                                          : std::string_view()),
+       int64_t{g ? g->priority : 0}, int64_t{g && g->skip_on_cap ? 1 : 0}},
       [&](const Row& r) { row = ReadMessage(r); }));
   if (!row) return Error::Internal("insert returned no row");
   RAPPORT_TRY(s.Exec("INSERT INTO outbox_bodies (contact_id, message_id, mime) VALUES ($1, $2, $3)",
@@ -340,12 +345,12 @@ Status ValidateOutcome(const DeliveryAttempt& attempt) {
   return {};
 }
 
-// What a completion needs of a message: nine columns, not its MIME (which may be 50 KB) nor the
+// What a completion needs of a message: ten columns, not its MIME (which may be 50 KB) nor the
 // whole row (ReadMessage's 17 columns measured 1.5-2 us more per message on the send path).
 const StatementSet& SelectForCompletion() {
   static const StatementSet set(
       "SELECT id, workspace_id, contact_id, lane, state, template_name, attempts, next_attempt_at, "
-      "lease_owner FROM outbox_messages WHERE id IN ",
+      "lease_owner, gov_source FROM outbox_messages WHERE id IN ",
       0, StatementSet::Shape::kInList, /*leading=*/0);
   return set;
 }
@@ -410,6 +415,7 @@ Result<std::vector<Status>> CompleteIn(Session& s, std::span<const OutboxComplet
       m.attempts = static_cast<int>(r.Int(6));
       m.next_attempt_at = FromMicros(r.Int(7));
       m.lease_owner = std::string(r.Text(8));
+      m.source = std::string(r.Text(9));
       found.emplace(m.id, std::move(m));
     }));
     return {};

@@ -29,7 +29,7 @@ Result<TrackedMessage> SqlTrackingStore::FindByKey(WorkspaceId ws, int64_t key) 
     found.reset();
     RAPPORT_TRY(
         s.Exec("SELECT t.message_id, t.workspace_id, m.contact_id, m.template_name, m.lane, m.state, "
-               "m.updated_at, t.links FROM message_tracking t JOIN outbox_messages m ON m.id = "
+               "m.updated_at, t.links, m.gov_source FROM message_tracking t JOIN outbox_messages m ON m.id = "
                "t.message_id WHERE t.message_key = $1 AND t.workspace_id = $2",
                {key, ws}, [&](const Row& r) {
                  TrackedMessage t;
@@ -41,6 +41,7 @@ Result<TrackedMessage> SqlTrackingStore::FindByKey(WorkspaceId ws, int64_t key) 
                  t.state = ParseMessageState(r.Text(5)).value_or(MessageState::kQueued);
                  t.updated_at = FromMicros(r.Int(6));
                  links_text = std::string(r.Text(7));
+                 t.source = std::string(r.Text(8));
                  found = std::move(t);
                }));
     return {};
