@@ -143,7 +143,7 @@ int main(int argc, char** argv) {
     std::vector<std::tuple<std::string, int64_t, int>> evs;
     for (int j = 0; j < k; ++j) {
       uint64_t kind = pick(10);
-      const char* name = kind < 3 ? "order_placed" : kind < 8 ? "page_viewed" : "message.opened";
+      const char* name = kind < 3 ? "order_placed" : kind < 8 ? "page_viewed" : "email_opened";
       int64_t at = kNow - static_cast<int64_t>(pick(365 * 24 * 60)) * 60'000'000;
       int total = kind < 3 ? static_cast<int>(pick(200)) : -1;
       Event e;
@@ -153,6 +153,7 @@ int main(int argc, char** argv) {
       e.position = ++position;
       e.occurred_at = FromMicros(at);
       if (total >= 0) e.properties = json::object{{"total", total}};
+      if (kind >= 8) e.properties = json::object{{"machine", false}};  // a human open, as tracking records it
       engine.Apply(e, kNow);
       evs.emplace_back(name, at, total);
       ++event_count;

@@ -272,8 +272,12 @@ class Parser {
     b.pos = e->pos;
     Next();  // the verb
     b.measure = Behavior::Measure::kCount;
-    b.event = verb == "opened" ? "message.opened" : verb == "clicked" ? "message.clicked" : "message.sent";
+    // The events tracking records for each hit (tracking/hit_record.cpp), and the outbox's
+    // delivery; an open or a click counts when tracking judged it human (`machine` false): a
+    // privacy proxy's prefetch or a link scanner's click is not engagement.
+    b.event = verb == "opened" ? "email_opened" : verb == "clicked" ? "email_clicked" : "message.sent";
     b.event_pos = Peek().pos;
+    const bool human_only = verb != "received";
     b.op = never ? CmpOp::kEq : CmpOp::kGe;
     b.value = never ? 0 : 1;
     if (AcceptWord("any")) {
@@ -287,8 +291,32 @@ class Parser {
       f.condition.op = CmpOp::kEq;
       Literal l;
       l.pos = Peek().pos;
-      l.kind = Literal::Kind::kString;
-      l.text = Name(fmt::format("a {} name", f.property));
+      if (f.property == "template") {
+        l.kind = Literal::Kind::kString;
+        l.text = Name("a template name");
+      } else {
+        // A campaign or journey by its id: the message events and hits carry `campaign_id` /
+        // `journey_id` (core/outbox.h AddSourceProperties).
+        if (Peek().kind != Token::Kind::kNumber)
+          Fail(Peek().pos, fmt::format("expected the {} id (a number, as in {} 12), found {}", f.property,
+                                       f.property, Describe(Peek())));
+        l.kind = Literal::Kind::kNumber;
+        l.number = static_cast<double>(Count());
+        f.property += "_id";
+      }
+      f.condition.values.push_back(std::move(l));
+      b.filters.push_back(std::move(f));
+    }
+    if (human_only) {
+      PropertyFilter f;
+      f.pos = b.event_pos;
+      f.property = "machine";
+      f.condition.kind = Condition::Kind::kCompare;
+      f.condition.op = CmpOp::kEq;
+      Literal l;
+      l.pos = b.event_pos;
+      l.kind = Literal::Kind::kBool;
+      l.boolean = false;
       f.condition.values.push_back(std::move(l));
       b.filters.push_back(std::move(f));
     }

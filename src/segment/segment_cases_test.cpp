@@ -12,6 +12,7 @@
 //   1:1 unknown attribute
 #include <gtest/gtest.h>
 
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -130,6 +131,38 @@ TEST(SegmentCases, AllCaseFilesPass) {
     EXPECT_EQ(Format(*e2), Format(*expr));
     EXPECT_EQ(Ids(again, ev.Scan(*e2, again.index.live())), c.expect) << "canonical: " << Format(*expr);
   }
+}
+
+// The case files can only show that buckets partition the contacts; this checks what a holdout
+// relies on: a contact's bucket never changes, buckets are even, and two salts are independent.
+TEST(RandomBucket, StableEvenAndIndependentBetweenSalts) {
+  for (ContactId id : {ContactId{1}, ContactId{2}, ContactId{77}, ContactId{123456789}}) {
+    EXPECT_EQ(RandomBucket(id, ""), RandomBucket(id, ""));
+    EXPECT_EQ(RandomBucket(id, "holdout"), RandomBucket(id, "holdout"));
+  }
+  constexpr int kN = 20000;
+  std::array<int, 100> per_bucket{};
+  int under_ten = 0, both_under_ten = 0, same = 0;
+  for (ContactId id = 1; id <= kN; ++id) {
+    int b = RandomBucket(id, "");
+    ASSERT_GE(b, 0);
+    ASSERT_LT(b, 100);
+    ++per_bucket[static_cast<size_t>(b)];
+    under_ten += b < 10;
+    int x = RandomBucket(id, "a"), y = RandomBucket(id, "b");
+    both_under_ten += x < 10 && y < 10;
+    same += x == y;
+  }
+  // 200 expected in each bucket (standard deviation ~14); 2,000 under 10 (~42).
+  for (int n : per_bucket) {
+    EXPECT_GT(n, 130);
+    EXPECT_LT(n, 270);
+  }
+  EXPECT_NEAR(under_ten, kN / 10, 250);
+  // Independent salts: a 10% holdout of one salt and of another overlap on ~1% (200, ~14), and
+  // give the same bucket to ~1% of contacts, not to all of them.
+  EXPECT_NEAR(both_under_ten, kN / 100, 70);
+  EXPECT_NEAR(same, kN / 100, 70);
 }
 
 }  // namespace

@@ -73,7 +73,11 @@ TEST(SegmentProperty, IncrementalMembershipEqualsFullEvaluation) {
           e.properties = json::object{{"total", *rc::gen::inRange(0, 120)}};
           break;
         case 2: e.name = "page_viewed"; break;
-        case 3: e.name = *rc::gen::element<std::string>("message.opened", "message.clicked"); break;
+        case 3:
+          // Tracking's hits, human or machine (only human ones are engagement).
+          e.name = *rc::gen::element<std::string>("email_opened", "email_clicked");
+          e.properties = json::object{{"machine", *rc::gen::arbitrary<bool>()}};
+          break;
         case 4: {
           e.name = "contact.updated";
           e.occurred_at = FromMicros(now);

@@ -320,6 +320,9 @@ Result<SavedSegment> SegmentService::Update(WorkspaceId ws, SavedSegment s) {
   s.workspace_id = ws;
   std::unique_lock lock(mu_);
   RAPPORT_ASSIGN_OR_RETURN(SavedSegment old, store_.segments().Get(ws, s.id));
+  // A segment another one names keeps its name: `in segment <old>` would quietly match no one
+  // (and stop compiling at the next start).
+  if (s.name != old.name) RAPPORT_TRY(CheckNoReferrer(ws, old, "name"));
   RAPPORT_ASSIGN_OR_RETURN(Schema schema, SchemaFor(ws));
   schema.segments.erase(old.name);
   schema.segments.insert(s.name);
@@ -340,19 +343,25 @@ Result<SavedSegment> SegmentService::Update(WorkspaceId ws, SavedSegment s) {
   return updated;
 }
 
-Status SegmentService::Delete(WorkspaceId ws, SegmentId id) {
-  std::unique_lock lock(mu_);
-  RAPPORT_ASSIGN_OR_RETURN(SavedSegment old, store_.segments().Get(ws, id));
+Status SegmentService::CheckNoReferrer(WorkspaceId ws, const SavedSegment& old, std::string_view field) {
   RAPPORT_ASSIGN_OR_RETURN(std::vector<SavedSegment> saved, store_.segments().List(ws));
   for (const SavedSegment& x : saved) {
-    if (x.id == id) continue;
+    if (x.id == old.id) continue;
     auto parsed = Parse(x.expression);
     if (auto* e = std::get_if<ExprPtr>(&parsed)) {
       auto refs = SegmentRefs(**e);
       if (std::find(refs.begin(), refs.end(), old.name) != refs.end())
-        return Error::Conflict(fmt::format("segment '{}' refers to this one", x.name), "id");
+        return Error::Conflict(fmt::format("segment '{}' refers to this one: change it first", x.name),
+                               std::string(field));
     }
   }
+  return {};
+}
+
+Status SegmentService::Delete(WorkspaceId ws, SegmentId id) {
+  std::unique_lock lock(mu_);
+  RAPPORT_ASSIGN_OR_RETURN(SavedSegment old, store_.segments().Get(ws, id));
+  RAPPORT_TRY(CheckNoReferrer(ws, old, "id"));
   RAPPORT_TRY(store_.segments().Delete(ws, id));
   engine_.Remove(id);
   return {};

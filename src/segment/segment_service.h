@@ -121,6 +121,9 @@ class SegmentService {
   Result<size_t> ApplyNewLocked();
   bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
   Status CheckCycle(WorkspaceId ws, const SavedSegment& s);
+  // kConflict (on `field`) when another saved segment of the workspace refers to `old` by name
+  // (for a delete or a rename): that one must be changed first.
+  Status CheckNoReferrer(WorkspaceId ws, const SavedSegment& old, std::string_view field);
   void Run();
 
   Store& store_;

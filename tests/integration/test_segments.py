@@ -115,6 +115,10 @@ def test_segments_end_to_end(server, api, data_dir):
     assert r.status == 200, r
     assert api.get(f"/api/v1/segments/{parisians['id']}/count").json()["count"] == 1
     assert api.delete(f"/api/v1/segments/{parisians['id']}").status == 409
+    # Nor renamed: `in segment parisians` would quietly match no one.
+    r = api.put(f"/api/v1/segments/{parisians['id']}", {"name": "paris-people", "expression": 'city = "Paris"'})
+    assert r.status == 409 and r.json()["error"]["field"] == "name", r
+    assert "paris-buyers" in r.json()["error"]["message"], r
     r = api.put(f"/api/v1/segments/{parisians['id']}", {"name": "parisians", "expression": "in segment paris-buyers"})
     assert r.status == 422 and "cycle" in r.json()["error"]["message"], r
     assert api.delete(f"/api/v1/segments/{both['id']}").status == 204
