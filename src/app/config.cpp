@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <variant>
@@ -167,6 +168,38 @@ Result<size_t> AsSize(std::string_view key, const Raw& raw, const Origin& o) {
   return static_cast<size_t>(n * unit);
 }
 
+// "name=weight, name=weight" (an empty text: none): event names with positive weights.
+Result<std::map<std::string, double>> ParseWeights(std::string_view key, std::string_view text,
+                                                   const Origin& o) {
+  std::map<std::string, double> out;
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t comma = text.find(',', at);
+    std::string_view item =
+        text.substr(at, comma == std::string_view::npos ? std::string_view::npos : comma - at);
+    at = comma == std::string_view::npos ? text.size() : comma + 1;
+    auto trim = [](std::string_view v) {
+      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+      while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+      return v;
+    };
+    item = trim(item);
+    if (item.empty()) continue;
+    size_t eq = item.find('=');
+    std::string_view name = trim(item.substr(0, eq));
+    if (eq == std::string_view::npos || name.empty())
+      return Bad(key, o, fmt::format("'{}' is not name=weight (e.g. page_viewed=0.5)", item));
+    std::string weight(trim(item.substr(eq + 1)));
+    char* end = nullptr;
+    double w = std::strtod(weight.c_str(), &end);
+    if (weight.empty() || end != weight.c_str() + weight.size() || !std::isfinite(w) || w <= 0 || w > 1000)
+      return Bad(key, o, fmt::format("the weight of '{}' must be a number above 0 and at most 1000", name));
+    if (!out.emplace(std::string(name), w).second)
+      return Bad(key, o, fmt::format("'{}' is named twice", name));
+  }
+  return out;
+}
+
 Result<std::string> AsOneOf(std::string_view key, const Raw& raw, const Origin& o,
                             std::initializer_list<std::string_view> allowed) {
   RAPPORT_ASSIGN_OR_RETURN(std::string s, AsString(key, raw, o));
@@ -283,6 +316,12 @@ const std::vector<KeySpec>& Keys() {
            RAPPORT_CFG_SET(analytics.engagement_half_life_days, AsInt(k, r, o, 1, 3650))},
           {"analytics", "engagement_publish_step",
            RAPPORT_CFG_SET(analytics.engagement_publish_step, AsInt(k, r, o, 1, 100))},
+          {"analytics", "engagement_events",
+           [](Config& c, std::string_view k, const Raw& r, const Origin& o) -> Status {
+             RAPPORT_ASSIGN_OR_RETURN(std::string text, AsString(k, r, o));
+             RAPPORT_ASSIGN_OR_RETURN(c.analytics.engagement_events, ParseWeights(k, text, o));
+             return {};
+           }},
           {"analytics", "message_horizon_days",
            RAPPORT_CFG_SET(analytics.message_horizon_days, AsInt(k, r, o, 1, 3650))},
           {"log", "level",

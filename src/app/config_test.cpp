@@ -353,6 +353,18 @@ TEST(ConfigTest, Issue17AnalyticsIsConfigured) {
   auto bad = LoadConfig("", {{"RAPPORT_ANALYTICS_ENGAGEMENT_HALF_LIFE_DAYS", "0"}}, {});
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().field, "analytics.engagement_half_life_days");
+  // The chosen events of the engagement score, with their weights.
+  EXPECT_TRUE(c.analytics.engagement_events.empty());
+  auto chosen =
+      LoadConfig("", {{"RAPPORT_ANALYTICS_ENGAGEMENT_EVENTS", " page_viewed=0.5, review_posted = 2 ,"}}, {});
+  ASSERT_TRUE(chosen.ok()) << chosen.error().message;
+  EXPECT_EQ(chosen->analytics.engagement_events,
+            (std::map<std::string, double>{{"page_viewed", 0.5}, {"review_posted", 2.0}}));
+  for (const char* wrong : {"page_viewed", "page_viewed=0", "page_viewed=x", "=1", "a=1,a=2", "a=-1"}) {
+    auto refused = LoadConfig("", {{"RAPPORT_ANALYTICS_ENGAGEMENT_EVENTS", wrong}}, {});
+    ASSERT_FALSE(refused.ok()) << wrong;
+    EXPECT_EQ(refused.error().field, "analytics.engagement_events") << wrong;
+  }
 }
 
 }  // namespace
