@@ -145,10 +145,12 @@ std::string FormatBehavior(const Behavior& b) {
                          FormatNumber(b.value));
     case Behavior::Measure::kSum:
     case Behavior::Measure::kMin:
-    case Behavior::Measure::kMax: {
+    case Behavior::Measure::kMax:
+    case Behavior::Measure::kLastValue: {
       const char* m = b.measure == Behavior::Measure::kSum   ? "sum"
                       : b.measure == Behavior::Measure::kMin ? "min"
-                                                             : "max";
+                      : b.measure == Behavior::Measure::kMax ? "max"
+                                                             : "last";
       return fmt::format("{}({}) of {}{}{} {} {}", m, FormatName(b.property), event, filters, window,
                          CmpOpText(b.op), FormatNumber(b.value));
     }

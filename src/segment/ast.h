@@ -99,10 +99,11 @@ struct PropertyFilter {
 
 // Behavior over the event log: how often / how much / when a named event happened.
 struct Behavior {
-  enum class Measure { kCount, kSum, kMin, kMax, kFirstTime, kLastTime };
+  // kLastValue: the numeric property of the latest event that has it (`last(total) of order_placed`).
+  enum class Measure { kCount, kSum, kMin, kMax, kLastValue, kFirstTime, kLastTime };
   Measure measure = Measure::kCount;
   std::string event;     // event name
-  std::string property;  // kSum/kMin/kMax: the numeric property aggregated
+  std::string property;  // kSum/kMin/kMax/kLastValue: the numeric property aggregated
   std::vector<PropertyFilter> filters;
   std::optional<Period> window;  // in the last N units; none: ever
   // kCount/kSum/kMin/kMax: compared with `op value`; kFirstTime/kLastTime: `time` condition.

@@ -146,7 +146,7 @@ std::vector<int> BindStreams(Expr& e, ProfileIndex& index) {
     Behavior& b = e.behavior;
     StreamSpec spec{b.event, b.filters,
                     b.measure == Behavior::Measure::kSum || b.measure == Behavior::Measure::kMin ||
-                            b.measure == Behavior::Measure::kMax
+                            b.measure == Behavior::Measure::kMax || b.measure == Behavior::Measure::kLastValue
                         ? b.property
                         : std::string()};
     auto [id, created] = index.EnsureStream(spec);
@@ -440,6 +440,17 @@ bool Evaluator::BehaviorRow(const Behavior& b, Row r, int64_t* next, json::value
       }
       if (shown) *shown = acc;
       return Cmp(acc, b.op, b.value);
+    }
+    case Behavior::Measure::kLastValue: {
+      // The latest event in the window that has the property (events without it are skipped).
+      for (size_t i = hi; i > lo; --i) {
+        double v = en->value(i - 1);
+        if (std::isnan(v)) continue;
+        if (shown) *shown = v;
+        return Cmp(v, b.op, b.value);
+      }
+      if (shown) *shown = nullptr;
+      return false;  // no such event: no value to compare
     }
     case Behavior::Measure::kFirstTime:
     case Behavior::Measure::kLastTime: {

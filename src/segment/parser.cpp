@@ -196,7 +196,7 @@ class Parser {
       return e;
     }
     if ((w == "count" && PeekWord("of", 1)) ||
-        ((w == "sum" || w == "min" || w == "max") && Peek(1).kind == Token::Kind::kLParen)) {
+        ((w == "sum" || w == "min" || w == "max" || w == "last") && Peek(1).kind == Token::Kind::kLParen)) {
       e->kind = Expr::Kind::kBehavior;
       Behavior& b = e->behavior;
       b.pos = t.pos;
@@ -206,7 +206,8 @@ class Parser {
       } else {
         b.measure = w == "sum"   ? Behavior::Measure::kSum
                     : w == "min" ? Behavior::Measure::kMin
-                                 : Behavior::Measure::kMax;
+                    : w == "max" ? Behavior::Measure::kMax
+                                 : Behavior::Measure::kLastValue;
         Next();  // (
         b.property = Name("an event property");
         if (Peek().kind != Token::Kind::kRParen)

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 
+#include <iterator>
+
 #include "segment/evaluator.h"
 #include "segment/segment_engine.h"
 
@@ -22,7 +24,9 @@ const char* kExpressions[] = {
     "created_at within 1 days and not city = \"Lyon\"",
     "in segment s1 and not in segment s2",
     "opened any message in the last 45 minutes or never clicked",
+    "last(total) of order_placed in the last 2 hours > 60",
 };
+constexpr int kCount = static_cast<int>(std::size(kExpressions));
 
 TEST(SegmentProperty, IncrementalMembershipEqualsFullEvaluation) {
   bool ok = rc::check("incremental == full", [] {
@@ -32,8 +36,8 @@ TEST(SegmentProperty, IncrementalMembershipEqualsFullEvaluation) {
     Schema schema;
     schema.attributes = {{"city", ValueType::kString}};
     schema.topics = {"news"};
-    for (int i = 0; i < 8; ++i) schema.segments.insert("s" + std::to_string(i + 1));
-    for (int i = 0; i < 8; ++i) {
+    for (int i = 0; i < kCount; ++i) schema.segments.insert("s" + std::to_string(i + 1));
+    for (int i = 0; i < kCount; ++i) {
       SavedSegment s;
       s.id = i + 1;
       s.workspace_id = 1;
@@ -112,7 +116,7 @@ TEST(SegmentProperty, IncrementalMembershipEqualsFullEvaluation) {
     }
     engine.Advance(now);
     // Full evaluation, in dependency order (s7 reads s1 and s2).
-    for (int i = 0; i < 8; ++i) {
+    for (int i = 0; i < kCount; ++i) {
       Evaluator ev(engine.index(), engine.Context(1, now));
       Bitmap expected = ev.Scan(*engine.Expression(i + 1), engine.index().Workspace(1));
       const Bitmap* got = engine.Members(i + 1);
