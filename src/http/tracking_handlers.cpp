@@ -251,15 +251,31 @@ bool FastHit(Services& s, CallContext& call, const FastDone& done, tracking::Hit
 Result<Response> Open(Services& s, CallContext& call) { return Hit(s, call, tracking::HitKind::kOpen); }
 Result<Response> Click(Services& s, CallContext& call) { return Hit(s, call, tracking::HitKind::kClick); }
 
+// The web view: the message's HTML, and the hit recorded as "email_viewed" (through the hit log,
+// as opens and clicks are) before the answer. A contact erased since: 404.
 Result<Response> View(Services& s, CallContext& call) {
-  auto claims = s.links.Verify(call.params.at(0).second, tracking::LinkKind::kView);
-  if (!claims.ok() || claims->message_key == 0) return NotFound();
+  RAPPORT_ASSIGN_OR_RETURN(std::optional<Located> at, Locate(s, call, tracking::LinkKind::kView));
+  if (!at) return NotFound();
+  const tracking::LinkClaims* claims = &at->claims;
   auto html = s.store.tracking().ViewHtml(claims->workspace_id, claims->message_key);
   if (!html.ok()) {
     if (html.error().code == ErrorCode::kNotFound) return NotFound();
     return html.error();
   }
   if (html->empty()) return NotFound();
+  tracking::HitRecord record = HitRecordOf(s, call, *at, tracking::HitKind::kView, 0);
+  Status recorded = s.hit_log
+                        ? s.hit_log->Append(record)
+                        : Recorded(s.hits.Submit(record.workspace_id, tracking::HitRecordEvent(record)));
+  if (!recorded.ok()) {
+    if (recorded.error().code == ErrorCode::kNotFound) {
+      s.link_cache.Drop(claims->workspace_id, claims->message_key);
+      return NotFound();
+    }
+    s.metrics.AddStoreError();  // the page is still shown; the lost view is logged and counted
+    spdlog::error("web view of message {} not recorded: {}", at->message->message_id,
+                  recorded.error().message);
+  }
   Response r;
   r.content_type = "text/html; charset=utf-8";
   r.body = std::move(html).value();

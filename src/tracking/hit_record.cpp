@@ -112,7 +112,7 @@ void EncodeHitRecord(const HitRecord& r, std::string& out) {
   out.append(kHitFrameHeader, '\0');
   size_t payload_at = out.size();
   out.push_back(static_cast<char>(kVersion));
-  out.push_back(static_cast<char>(r.kind == HitKind::kClick ? 1 : 0));
+  out.push_back(static_cast<char>(r.kind == HitKind::kClick ? 1 : r.kind == HitKind::kView ? 2 : 0));
   out.push_back(static_cast<char>(r.machine ? kMachineFlag : 0));
   PutI64(out, r.workspace_id);
   PutI64(out, r.contact_id);
@@ -137,9 +137,10 @@ Result<HitRecord> DecodeHitPayload(std::string_view payload) {
   int64_t at = 0;
   if (!in.U8(version) || version < 1 || version > kVersion)
     return Error::Invalid("hit", "unknown hit record version");
-  if (!in.U8(kind) || kind > 1) return Error::Invalid("hit", "unknown hit kind");
+  if (!in.U8(kind) || kind > 2 || (kind == 2 && version < 2))
+    return Error::Invalid("hit", "unknown hit kind");
   if (!in.U8(flags) || (flags & ~kMachineFlag) != 0) return Error::Invalid("hit", "unknown hit flags");
-  r.kind = kind == 1 ? HitKind::kClick : HitKind::kOpen;
+  r.kind = kind == 1 ? HitKind::kClick : kind == 2 ? HitKind::kView : HitKind::kOpen;
   r.machine = (flags & kMachineFlag) != 0;
   if (!in.I64(r.workspace_id) || !in.I64(r.contact_id) || !in.I64(r.message_id) || !in.I64(at) ||
       !in.I32(r.link_index))
@@ -179,7 +180,9 @@ NewEvent HitRecordEvent(const HitRecord& r) {
   NewEvent e;
   e.contact.id = r.contact_id;
   e.contact.create_contact = false;
-  e.name = r.kind == HitKind::kOpen ? "email_opened" : "email_clicked";
+  e.name = r.kind == HitKind::kOpen    ? "email_opened"
+           : r.kind == HitKind::kClick ? "email_clicked"
+                                       : "email_viewed";
   e.occurred_at = r.at;
   json::object p(15);  // room for every property below: no rehash while it is filled
   p["message_id"] = r.message_id;

@@ -5,12 +5,12 @@
 //
 // A record on disk is a frame: payload length (u32, little endian, 1..kMaxHitPayload), CRC-32C
 // of the payload (u32 LE), then the payload: version (2; 1 is still read), kind (0 open, 1
-// click), flags (bit 0: machine; no other bit may be set), workspace, contact, message (i64 LE
-// each), the hit's time (i64 LE, unix microseconds), the link index (i32 LE; 0 for an open), then
-// eight strings (seven in version 1), each a u32 LE length and its bytes: template, message class,
-// url, user agent, ip, method, machine reason, and (version 2) the message's source
-// (OutboxMessage::source). Nothing may follow the last string. A frame that is cut short, too long, fails its
-// CRC or does not decode ends the readable part of a file (ScanHitRecords).
+// click, 2 web view: version 2 only), flags (bit 0: machine; no other bit may be set), workspace, contact,
+// message (i64 LE each), the hit's time (i64 LE, unix microseconds), the link index (i32 LE; 0 for an open),
+// then eight strings (seven in version 1), each a u32 LE length and its bytes: template, message class, url,
+// user agent, ip, method, machine reason, and (version 2) the message's source (OutboxMessage::source).
+// Nothing may follow the last string. A frame that is cut short, too long, fails its CRC or does not decode
+// ends the readable part of a file (ScanHitRecords).
 #pragma once
 
 #include <cstddef>

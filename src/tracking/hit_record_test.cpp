@@ -97,7 +97,7 @@ TEST(HitRecord, DecodeRefusesUnknownVersionKindFlagsAndTrailingBytes) {
   EncodeHitRecord(Click(), data);
   std::string payload = data.substr(kHitFrameHeader);
   ASSERT_TRUE(DecodeHitPayload(payload).ok());
-  for (auto [at, value] : {std::pair<size_t, char>{0, 0}, {0, 3}, {1, 2}, {2, 2}}) {
+  for (auto [at, value] : {std::pair<size_t, char>{0, 0}, {0, 3}, {1, 3}, {2, 2}}) {
     std::string bad = payload;
     bad[at] = value;
     EXPECT_FALSE(DecodeHitPayload(bad).ok()) << at;
@@ -167,6 +167,19 @@ TEST(HitRecord, TheEventCarriesTheHitsProperties) {
   HitRecord from_campaign = Click();
   from_campaign.source = "campaign:12";
   EXPECT_EQ(HitRecordEvent(from_campaign).properties.at("campaign_id").as_int64(), 12);
+
+  HitRecord view = Click();
+  view.kind = HitKind::kView;
+  view.link_index = 0;
+  view.url.clear();
+  std::string data;
+  EncodeHitRecord(view, data);
+  auto back = ScanAll(data);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0], view);
+  NewEvent viewed = HitRecordEvent(view);
+  EXPECT_EQ(viewed.name, "email_viewed");
+  EXPECT_FALSE(viewed.properties.contains("url"));
 
   HitRecord o = Click();
   o.kind = HitKind::kOpen;

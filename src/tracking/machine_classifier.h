@@ -32,7 +32,9 @@
 
 namespace rapport::tracking {
 
-enum class HitKind { kOpen, kClick };
+// kView: the web view (/v/{token}), recorded as "email_viewed"; classified like an open minus the
+// image proxies' rules (a proxy fetches images, not pages).
+enum class HitKind { kOpen, kClick, kView };
 
 struct Hit {
   HitKind kind = HitKind::kOpen;

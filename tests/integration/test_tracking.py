@@ -164,11 +164,17 @@ def test_opens_clicks_and_the_web_view_land_on_the_timeline(data_dir):
         assert timeline(api, ada, "email_clicked")[0]["properties"]["machine_reason"] == "scanner_user_agent"
 
         # The web view: the message's HTML with its tracked links and without the pixel.
+        opens_before = len(timeline(api, ada, "email_opened"))
         status, headers, page = hit(srv, local(srv, view))
         assert status == 200 and headers["content-type"].startswith("text/html")
         page = page.decode()
         assert "Hi Ada" in page and "/c/" in page and "/o/" not in page
         assert "default-src 'none'" in headers["content-security-policy"]
+        # ... and the view is a hit of its own on the timeline (not an open).
+        viewed = timeline(api, ada, "email_viewed")
+        assert len(viewed) == 1, viewed
+        assert viewed[0]["properties"]["message_id"] == mid and viewed[0]["properties"]["machine"] is False
+        assert len(timeline(api, ada, "email_opened")) == opens_before
     finally:
         srv.stop()
 
