@@ -2,7 +2,8 @@
 // into ([inbound] maildir), scanned every [inbound] poll by one thread that feeds each message to
 // the feedback intake (tracking/feedback_intake.h). Started after the store is migrated, stopped
 // (joined) before the store closes. The inbound SMTP listener ([inbound] listen) feeds the same
-// intake.
+// intake. Both count each recorded report in the API's feedback_reports_total (http/metrics.h),
+// as POST /api/v1/feedback does, when given the Metrics; it must outlive them.
 #pragma once
 
 #include <condition_variable>
@@ -18,6 +19,10 @@
 #include "tracking/feedback_intake.h"
 #include "tracking/verp_address.h"
 
+namespace rapport::http {
+class Metrics;
+}
+
 namespace rapport::app {
 
 // The bounce policy of the configuration.
@@ -26,8 +31,10 @@ BouncePolicy BouncePolicyFrom(const Config& config);
 class InboundMaildirPoller {
  public:
   // nullptr when [inbound] maildir is not set. kUnavailable when the maildir cannot be created.
+  // `metrics` (may be null) counts the reports recorded.
   static Result<std::unique_ptr<InboundMaildirPoller>> Create(const Config& config, Store& store,
-                                                              const Clock& clock);
+                                                              const Clock& clock,
+                                                              http::Metrics* metrics = nullptr);
   ~InboundMaildirPoller();
   void Start();
   void Stop();  // idempotent; waits for the scan in progress
@@ -35,11 +42,13 @@ class InboundMaildirPoller {
   Result<delivery::InboxScan> ScanOnce();
 
  private:
-  InboundMaildirPoller(const Config& config, Store& store, const Clock& clock, tracking::VerpCodec verp);
+  InboundMaildirPoller(const Config& config, Store& store, const Clock& clock, tracking::VerpCodec verp,
+                       http::Metrics* metrics);
   delivery::MaildirInbox inbox_;
   std::chrono::seconds poll_;
   tracking::VerpCodec verp_;
   tracking::FeedbackIntake intake_;
+  http::Metrics* metrics_;  // null: not counted
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;  // GUARDED_BY(mu_)
@@ -51,7 +60,9 @@ class InboundMaildirPoller {
 class InboundSmtp {
  public:
   // nullptr when [inbound] listen is not set; the listener is bound and accepting otherwise.
-  static Result<std::unique_ptr<InboundSmtp>> Start(const Config& config, Store& store, const Clock& clock);
+  // `metrics` (may be null) counts the reports recorded.
+  static Result<std::unique_ptr<InboundSmtp>> Start(const Config& config, Store& store, const Clock& clock,
+                                                    http::Metrics* metrics = nullptr);
   ~InboundSmtp() { Stop(); }
   void Stop() {
     if (listener_) listener_->Stop();

@@ -189,11 +189,6 @@ Status Serve(const ServeOptions& o) {
   server_options.api.analytics = &reports;
 
   server_options.api.bounce_policy = BouncePolicyFrom(config);
-  // Bounces and complaints an MTA delivers into [inbound] maildir.
-  RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<InboundMaildirPoller> inbound,
-                           InboundMaildirPoller::Create(config, *store, clock));
-  RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<InboundSmtp> inbound_smtp,
-                           InboundSmtp::Start(config, *store, clock));
 
   // Journeys: a feed consumer and the journey timers; they send through a send service of their
   // own with the API's sender, links and wake-up.
@@ -249,6 +244,12 @@ Status Serve(const ServeOptions& o) {
   server_options.api.hit_log = hit_log.log.get();
   server_options.api.hit_loader = hit_log.loader.get();
   http::Server server(*store, clock, server_options);
+  // Bounces and complaints an MTA delivers into [inbound] maildir or by SMTP ([inbound] listen),
+  // counted in the server's metrics (declared after the server: stopped and destroyed before it).
+  RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<InboundMaildirPoller> inbound,
+                           InboundMaildirPoller::Create(config, *store, clock, &server.metrics()));
+  RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<InboundSmtp> inbound_smtp,
+                           InboundSmtp::Start(config, *store, clock, &server.metrics()));
   RAPPORT_TRY(server.Start());
   spdlog::info("rapport {} listening on http://{}:{}", RAPPORT_VERSION, listen.host, server.port());
   // An earlier process of this node that was killed left its claimed messages leased; hand them

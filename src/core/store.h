@@ -231,6 +231,8 @@ class WorkspaceStore {
   virtual Result<Workspace> Create(std::string_view name) = 0;
   virtual Result<Workspace> Get(WorkspaceId id) = 0;
   virtual Result<std::optional<Workspace>> FindByName(std::string_view name) = 0;
+  // Every workspace, in id order.
+  virtual Result<std::vector<Workspace>> List() = 0;
 };
 
 // A tracked message as the public tracking endpoints need it (tracking/, docs/tracking.md).

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "tracking/deliverability_health.h"
+
 namespace rapport::http {
 
 namespace {
@@ -12,6 +14,22 @@ std::string Num(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.6g", v);
   return buf;
+}
+
+// A label value that needs no escaping and stays short: a lower-case domain.
+bool PlainLabel(std::string_view v) {
+  return !v.empty() && v.size() <= 64 && std::all_of(v.begin(), v.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
+  });
+}
+
+void AddCounts(DeliverabilityCounts& into, const DeliverabilityCounts& c) {
+  into.delivered += c.delivered;
+  into.rejected += c.rejected;
+  into.hard_bounces += c.hard_bounces;
+  into.soft_bounces += c.soft_bounces;
+  into.blocks += c.blocks;
+  into.complaints += c.complaints;
 }
 
 }  // namespace
@@ -79,10 +97,8 @@ std::string Metrics::Render() const {
 }
 
 void Metrics::AddFeedback(std::string_view kind, std::string_view provider) {
-  bool plain =
-      !provider.empty() && provider.size() <= 64 && std::all_of(provider.begin(), provider.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
-      });
+  bool plain = PlainLabel(provider);
+  feedback_recorded_.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard lock(mu_);
   std::pair<std::string, std::string> key{std::string(kind), plain ? std::string(provider) : "other"};
   if (!feedback_.contains(key)) {
@@ -114,6 +130,49 @@ std::string RenderFeedLag(const std::vector<std::pair<std::string, FeedLag::Snap
         "rapport_feed_lag_seconds_sum{" + labels + "} " + Num(static_cast<double>(s.sum_micros) / 1e6) + "\n";
     out += "rapport_feed_lag_seconds_count{" + labels + "} " + std::to_string(s.count) + "\n";
   }
+  return out;
+}
+
+std::string RenderDeliverabilityRates(const std::vector<DeliverabilityCounts>& rows) {
+  std::string out;
+  if (rows.empty()) return out;
+  // Every day as one: the summary is then one entry per provider over the whole period.
+  std::vector<DeliverabilityCounts> undated = rows;
+  for (DeliverabilityCounts& r : undated) r.day = 0;
+  std::vector<tracking::ProviderHealth> providers = tracking::SummarizeDeliverability(undated);
+  auto attempted = [](const tracking::ProviderHealth& h) { return h.counts.delivered + h.counts.rejected; };
+  std::stable_sort(providers.begin(), providers.end(),
+                   [&](const auto& a, const auto& b) { return attempted(a) > attempted(b); });
+  // Summarized again, by provider name (a provider group is its own group), the rest as "other".
+  std::vector<DeliverabilityCounts> grouped;
+  DeliverabilityCounts other;
+  other.domain = "other";
+  bool any_other = false;
+  for (const tracking::ProviderHealth& h : providers) {
+    if (grouped.size() < kMaxRateProviders && PlainLabel(h.provider) && h.provider != "other") {
+      DeliverabilityCounts c = h.counts;
+      c.day = 0;
+      c.domain = h.provider;
+      grouped.push_back(std::move(c));
+    } else {
+      AddCounts(other, h.counts);
+      any_other = true;
+    }
+  }
+  if (any_other) grouped.push_back(std::move(other));
+  std::vector<tracking::ProviderHealth> rates = tracking::SummarizeDeliverability(grouped);
+  out +=
+      "# HELP rapport_complaint_rate Complaints per delivered message over the last 7 days, by mailbox "
+      "provider.\n";
+  out += "# TYPE rapport_complaint_rate gauge\n";
+  for (const tracking::ProviderHealth& h : rates)
+    out += "rapport_complaint_rate{provider=\"" + h.provider + "\"} " + Num(h.complaint_rate) + "\n";
+  out +=
+      "# HELP rapport_bounce_rate Bounces and SMTP rejections per attempted delivery over the last 7 "
+      "days, by mailbox provider.\n";
+  out += "# TYPE rapport_bounce_rate gauge\n";
+  for (const tracking::ProviderHealth& h : rates)
+    out += "rapport_bounce_rate{provider=\"" + h.provider + "\"} " + Num(h.bounce_rate) + "\n";
   return out;
 }
 

@@ -384,6 +384,8 @@ Status Server::Start() {
 
 uint16_t Server::port() const { return impl_->port; }
 
+Metrics& Server::metrics() { return impl_->api.metrics(); }
+
 void Server::Run() {
   Impl& m = *impl_;
   int n = std::max(1, m.options.threads);

@@ -59,6 +59,9 @@ class Server {
   uint16_t port() const;  // the bound port, after Start()
   void Run();             // blocks until Shutdown() completes the drain
   void Shutdown();
+  // The API's metrics (api.h Api::metrics), for the other parts of the process that count into
+  // them (the inbound bounce and complaint paths). Lives as long as the Server.
+  Metrics& metrics();
 
  private:
   struct Impl;

@@ -108,6 +108,14 @@ TEST_P(StoreContract, Workspaces) {
   ASSERT_FALSE(dup.ok());
   EXPECT_EQ(dup.error().code, ErrorCode::kConflict);
   EXPECT_EQ(store_->workspaces().Get(ws_ + 100).error().code, ErrorCode::kNotFound);
+  auto other = store_->workspaces().Create("globex");
+  ASSERT_OK(other);
+  auto all = store_->workspaces().List();
+  ASSERT_OK(all);
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].id, ws_);
+  EXPECT_EQ((*all)[1].id, other->id);
+  EXPECT_EQ((*all)[1].name, "globex");
 }
 
 // ---- contacts ----------------------------------------------------------------------------------

@@ -52,6 +52,18 @@ def timeline(api, cid):
     return [e["name"] for e in api.get(f"/api/v1/contacts/{cid}/events?limit=100").json()["data"]]
 
 
+def gauge(metrics, name, provider):
+    """The value of name{provider="..."} in a /metrics text, None when it is not there."""
+    prefix = f'{name}{{provider="{provider}"}} '
+    values = [float(l[len(prefix):]) for l in metrics.splitlines() if l.startswith(prefix)]
+    assert len(values) <= 1, values
+    return values[0] if values else None
+
+
+def close(a, b):
+    return a is not None and abs(a - b) <= 1e-5 * max(abs(b), 1e-9)
+
+
 def test_verp_sender_and_a_dsn_in_the_inbound_maildir_bounce_the_contact(data_dir):
     inbound = data_dir / "inbound"
     srv, api = start(data_dir, {"RAPPORT_INBOUND_MAILDIR": str(inbound), "RAPPORT_INBOUND_POLL": "1s"})
@@ -82,6 +94,14 @@ def test_verp_sender_and_a_dsn_in_the_inbound_maildir_bounce_the_contact(data_di
         d = api.get("/api/v1/deliverability").json()
         gmail = [p for p in d["providers"] if p["provider"] == "gmail.com"]
         assert gmail and gmail[0]["hard_bounces"] == 1 and gmail[0]["delivered"] == 1, d
+
+        # /metrics counts the maildir's report (only the recorded one) and shows gmail.com's bounce rate.
+        metrics = Client(srv.base).get("/metrics").body
+        assert 'feedback_reports_total{kind="hard_bounce",provider="gmail.com"} 1\n' in metrics, metrics
+        assert metrics.count("feedback_reports_total{") == 1, metrics
+        assert gmail[0]["bounce_rate"] > 0
+        assert close(gauge(metrics, "rapport_bounce_rate", "gmail.com"), gmail[0]["bounce_rate"]), metrics
+        assert gauge(metrics, "rapport_complaint_rate", "gmail.com") == 0, metrics
     finally:
         srv.stop()
 
@@ -125,6 +145,11 @@ def test_feedback_api_blocks_soft_bounces_and_complaints(data_dir):
         assert any(w["provider"] == "yahoo.com" for w in d["warnings"])
         metrics = Client(srv.base).get("/metrics").body
         assert 'feedback_reports_total{kind="complaint",provider="yahoo.com"} 1' in metrics
+        # The same rates as gauges (the last 7 days, every workspace), refreshed by the new report.
+        assert yahoo["complaint_rate"] > 0.003 and yahoo["bounce_rate"] > 0, yahoo
+        assert close(gauge(metrics, "rapport_complaint_rate", "yahoo.com"), yahoo["complaint_rate"]), metrics
+        assert close(gauge(metrics, "rapport_bounce_rate", "yahoo.com"), yahoo["bounce_rate"]), metrics
+        assert gauge(metrics, "rapport_complaint_rate", "gmail.com") == 0, metrics
 
         # Refusals: unknown fields, bad types, a forged VERP address, another workspace's message.
         assert api.post("/api/v1/feedback", {"type": "bounce", "message_id": mid, "nope": 1}).status == 422
@@ -233,5 +258,14 @@ def test_the_inbound_smtp_listener_with_swaks_and_starttls(data_dir, tmp_path):
             assert not smtp.has_extn("starttls")
             smtp.sendmail("staff@hotmail.test", [verp2], sample("outlook_jmrp_complaint.eml", "nobody@x.test").encode())
         wait_for(lambda: status(api, cid2) == "complained", timeout=30, what="the complaint over STARTTLS")
+
+        # Both recorded reports are counted in /metrics (the stray one is not); hotmail.com is outlook.com.
+        complaint = 'feedback_reports_total{kind="complaint",provider="outlook.com"} 1\n'
+        metrics = wait_for(lambda: (lambda m: m if complaint in m else None)(Client(srv.base).get("/metrics").body),
+                           timeout=30, what="the complaint counted")
+        assert 'feedback_reports_total{kind="hard_bounce",provider="yahoo.com"} 1\n' in metrics, metrics
+        assert 'feedback_reports_total{kind="complaint",provider="outlook.com"} 1\n' in metrics, metrics
+        assert metrics.count("feedback_reports_total{") == 2, metrics
+        assert gauge(metrics, "rapport_complaint_rate", "outlook.com") > 0.003, metrics
     finally:
         srv.stop()

@@ -135,6 +135,17 @@ Result<Workspace> SqlWorkspaceStore::Get(WorkspaceId id) {
   return *ws;
 }
 
+Result<std::vector<Workspace>> SqlWorkspaceStore::List() {
+  std::vector<Workspace> out;
+  RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
+    out.clear();
+    RAPPORT_TRY(s.Exec("SELECT " + std::string(kWorkspaceColumns) + " FROM workspaces ORDER BY id", {},
+                       [&](const Row& r) { out.push_back(ReadWorkspace(r)); }));
+    return {};
+  }));
+  return out;
+}
+
 Result<std::optional<Workspace>> SqlWorkspaceStore::FindByName(std::string_view name) {
   std::optional<Workspace> ws;
   RAPPORT_TRY(db_.Read([&](Session& s) -> Status {

@@ -58,6 +58,7 @@ class SqlWorkspaceStore final : public WorkspaceStore {
   Result<Workspace> Create(std::string_view name) override;
   Result<Workspace> Get(WorkspaceId id) override;
   Result<std::optional<Workspace>> FindByName(std::string_view name) override;
+  Result<std::vector<Workspace>> List() override;
 
  private:
   Database& db_;
