@@ -299,6 +299,16 @@ TEST(FoldState, ARestartFromTheCommittedStateCarriesOnExactly) {
     EXPECT_EQ(p.own, q.own) << c;
     EXPECT_EQ(p.population, q.population) << c;
   }
+  // The conversions and revenue credited to each message still kept read back the same.
+  int credited = 0;
+  for (int64_t mid = 1; mid <= message; ++mid) {
+    auto x = straight.book.Message(1, mid), y = restarted->book.Message(1, mid);
+    ASSERT_EQ(x.has_value(), y.has_value()) << mid;
+    if (!x) continue;
+    EXPECT_EQ(x->credit, y->credit) << mid;
+    credited += x->credit.linear > 0;
+  }
+  EXPECT_GT(credited, 0);
 }
 
 }  // namespace

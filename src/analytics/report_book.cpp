@@ -209,6 +209,7 @@ ReportBook::ContactState* ReportBook::ContactAt(const Due& d) {
 
 void ReportBook::FreeMessage(uint32_t slot) {
   message_index_.erase(message_slab_[slot].id);
+  if (message_slab_[slot].credited) message_credit_.erase(message_slab_[slot].id);
   message_slab_.Free(slot);  // id 0, clean: a dirty-list entry for the slot is skipped
 }
 
@@ -437,8 +438,18 @@ void ReportBook::Goal(const Event& e, ContactState& c, int64_t day) {
   std::vector<Credit> credits = Attribute(c.touches, at, options_.windows);
   // Workspace totals once per conversion; message dimensions per credited message.
   for (const Credit& cr : credits) {
-    const MessageState* m = FindMessage(cr.message_id);
+    MessageState* m = FindMessage(cr.message_id);
     if (!m || m->ws != ws) continue;
+    // Kept per message too (the route of one message answers it), by each model.
+    MessageCredit& kept = message_credit_[m->id];
+    kept.last += cr.last;
+    kept.first += cr.first;
+    kept.linear += cr.linear;
+    kept.revenue_last += cr.last * value;
+    kept.revenue_first += cr.first * value;
+    kept.revenue_linear += cr.linear * value;
+    m->credited = true;
+    MarkDirty(*m);
     for (CellRef cell : CellsOf(m->combo, day)) {
       if (!cell) continue;
       if (cr.last > 0) {
@@ -622,6 +633,17 @@ void ReportBook::Serialize(const MessageState& m, std::string& out) const {
   AppendInt(out, m.flags);
   out += ",\"at\":";
   AppendInt(out, m.first_us);
+  if (m.credited) {  // [conversions last, first, linear, revenue last, first, linear]
+    const MessageCredit& k = message_credit_.find(m.id)->second;
+    out += ",\"credit\":[";
+    bool comma = false;
+    for (double v : {k.last, k.first, k.linear, k.revenue_last, k.revenue_first, k.revenue_linear}) {
+      if (comma) out += ',';
+      comma = true;
+      AppendJsonNumber(out, v);
+    }
+    out += ']';
+  }
   out += '}';
 }
 
@@ -758,6 +780,20 @@ void ReportBook::LoadEntity(WorkspaceId ws, std::string_view kind, int64_t id, s
     m.ws = ws;
     m.combo = ci->second;
     m.flags = static_cast<uint16_t>(Int(o, "flags").value_or(0));
+    // Its credit (absent from a state written before it was kept, or of a message never credited).
+    m.credited = false;
+    message_credit_.erase(id);
+    if (const json::value* k = o.if_contains("credit"); k && k->is_array() && k->get_array().size() == 6) {
+      const json::array& a = k->get_array();
+      MessageCredit& credit = message_credit_[id];
+      credit.last = JsonNumber(a[0]);
+      credit.first = JsonNumber(a[1]);
+      credit.linear = JsonNumber(a[2]);
+      credit.revenue_last = JsonNumber(a[3]);
+      credit.revenue_first = JsonNumber(a[4]);
+      credit.revenue_linear = JsonNumber(a[5]);
+      m.credited = true;
+    }
     // A state written before the horizon existed has no time: its horizon starts now.
     m.first_us = Int(o, "at").value_or(kUnstamped);
   } else if (kind == "contact") {
@@ -875,6 +911,7 @@ std::optional<ReportBook::MessageView> ReportBook::Message(WorkspaceId ws, int64
     if (Keys(m)[d] >= 0) v.keys[d] = Name(Keys(m)[d]);
   for (auto [flag, name] : kFlagNames)
     if (m.flags & flag) v.outcomes.emplace_back(name);
+  if (m.credited) v.credit = message_credit_.find(message_id)->second;
   return v;
 }
 

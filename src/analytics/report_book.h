@@ -1,6 +1,7 @@
 // ReportBook: the analytics fold (pure). Takes the log's events in feed order and keeps
 //   - daily values per (workspace, dimension, key, day in the workspace's timezone, metric),
-//   - per message: its dimension keys and which unique outcomes it has had (first human open...),
+//   - per message: its dimension keys, which unique outcomes it has had (first human open...),
+//     and the conversions and revenue credited to it by each attribution model,
 //   - per contact: recent touches (for attribution), engagement, purchases, lifecycle stage,
 // and says what changed since the last TakeChanges (to persist) and which lifecycle changes to
 // append as `lifecycle_changed` events. docs/analytics.md lists the event -> metric rules.
@@ -91,6 +92,14 @@ struct LifecycleChange {
   std::string idempotency_key;  // the same change replayed gets the same key
 };
 
+// The conversions and revenue credited to one message, by each attribution model
+// (attribution.h): the sums of its credits over the goal events it was credited for.
+struct MessageCredit {
+  double last = 0, first = 0, linear = 0;                          // conversions
+  double revenue_last = 0, revenue_first = 0, revenue_linear = 0;  // revenue
+  bool operator==(const MessageCredit&) const = default;
+};
+
 struct ContactView {
   bool known = false;
   int engagement_score = 0;
@@ -146,11 +155,12 @@ class ReportBook {
                                                  int64_t from_day, int64_t to_day) const;
   std::vector<std::pair<std::string, Counts>> Breakdown(WorkspaceId ws, Dimension d, int64_t from_day,
                                                         int64_t to_day) const;
-  // A message's keys and flags; nullopt when unknown.
+  // A message's keys, flags and credit; nullopt when unknown.
   struct MessageView {
     WorkspaceId workspace_id = 0;
     std::array<std::string, kDimensionCount> keys;
     std::vector<std::string> outcomes;  // "opened_human", ...
+    MessageCredit credit;               // all 0 when no conversion was credited to it
   };
   std::optional<MessageView> Message(WorkspaceId ws, int64_t message_id) const;
   ContactView Contact(WorkspaceId ws, ContactId id, int64_t now_us);
@@ -202,6 +212,7 @@ class ReportBook {
     uint32_t home = 0;  // its slot in message_slab_
     uint16_t flags = 0;
     bool dirty = false;
+    bool credited = false;  // it has an entry in message_credit_ (in the padding: still 40 bytes)
   };
   struct ContactState {  // what a human open reads and writes first (a cache line), then the rest
     ContactId id = 0;
@@ -286,6 +297,8 @@ class ReportBook {
   boost::unordered_flat_map<uint64_t, std::array<CellRef, kDimensionCount>> combo_cells_;
   boost::unordered_flat_map<int64_t, uint32_t> message_index_;  // id -> slot in message_slab_
   Slab<MessageState> message_slab_;
+  // The credit of the messages that have some (few do: kept apart, so the others pay nothing).
+  boost::unordered_flat_map<int64_t, MessageCredit> message_credit_;  // id -> credit
   // Messages in the order of their first event, for the horizon; and per workspace the greatest
   // id forgotten (ids grow with time: an unknown id at or below it was forgotten, not new).
   std::deque<std::pair<int64_t, int64_t>> message_order_;  // (first_us, id)

@@ -144,7 +144,76 @@ TEST(ReportBook, ScriptedHistoryPerTemplateAndTopic) {
   auto m1 = s.book.Message(1, 1);
   ASSERT_TRUE(m1);
   EXPECT_EQ(m1->outcomes, (std::vector<std::string>{"opened_human", "opened_machine", "clicked_human"}));
-  EXPECT_FALSE(s.book.Message(2, 1));  // another workspace
+  // The order of 50, 3 days after contact 1's click on message 1 (its only eligible touch: the
+  // opens were more than a day before): every model credits message 1 with all of it.
+  EXPECT_EQ(m1->credit, (MessageCredit{1, 1, 1, 50, 50, 50}));
+  auto m2 = s.book.Message(1, 2);
+  ASSERT_TRUE(m2);
+  EXPECT_EQ(m2->credit, MessageCredit{});  // the order of 20.5 came 7 days after its click
+  EXPECT_FALSE(s.book.Message(2, 1));      // another workspace
+}
+
+// The credit of each model is kept per message (not only in its dimensions' daily cells), and a
+// restart (the states written, loaded into a new book) keeps it; a state written before the
+// credit was kept loads with none.
+TEST(ReportBook, EachModelsCreditIsKeptPerMessageAcrossARestart) {
+  Script s;
+  s.Add(1, "message.sent", "2026-03-02T14:00:00Z", Msg(1, "welcome"));
+  s.Add(1, "email_clicked", "2026-03-02T15:00:00Z", Hit(1, "welcome", false));
+  s.Add(1, "message.sent", "2026-03-03T14:00:00Z", Msg(2, "promo"));
+  s.Add(1, "email_clicked", "2026-03-03T15:00:00Z", Hit(2, "promo", false));
+  s.Add(1, "message.sent", "2026-03-03T14:00:00Z", Msg(3, "promo"));  // never touched
+  // Both clicks within 5 days: message 1 first touch, message 2 last touch, half each linearly.
+  s.Add(1, "order_placed", "2026-03-04T15:00:00Z", json::object{{"total", 30}});
+  auto m1 = s.book.Message(1, 1), m2 = s.book.Message(1, 2), m3 = s.book.Message(1, 3);
+  ASSERT_TRUE(m1 && m2 && m3);
+  EXPECT_EQ(m1->credit, (MessageCredit{0, 1, 0.5, 0, 30, 15}));
+  EXPECT_EQ(m2->credit, (MessageCredit{1, 0, 0.5, 30, 0, 15}));
+  EXPECT_EQ(m3->credit, MessageCredit{});
+  // A second order the next day: the same touches, the credits add up.
+  s.Add(1, "order_placed", "2026-03-05T15:00:00Z", json::object{{"total", 10}});
+  const MessageCredit want1{0, 2, 1, 0, 40, 20}, want2{2, 0, 1, 40, 0, 20};
+  EXPECT_EQ(s.book.Message(1, 1)->credit, want1);
+  EXPECT_EQ(s.book.Message(1, 2)->credit, want2);
+  // Per message, the credit is what its template's report holds.
+  auto templates = s.book.Breakdown(1, Dimension::kTemplate, Day(2026, 3, 1), Day(2026, 3, 31));
+  ASSERT_EQ(templates.size(), 2u);
+  EXPECT_EQ(templates[0].first, "promo");
+  EXPECT_EQ(templates[0].second[Metric::kConversions], want2.last);
+  EXPECT_EQ(templates[0].second[Metric::kRevenueLinear], want2.revenue_linear);
+  EXPECT_EQ(templates[1].second[Metric::kConversionsFirst], want1.first);
+  EXPECT_EQ(templates[1].second[Metric::kRevenueFirst], want1.revenue_first);
+
+  std::vector<AnalyticsDailyValue> daily;
+  std::vector<AnalyticsEntityWrite> entities;
+  s.book.TakeChanges(daily, entities);
+  ReportBook restarted{AnalyticsOptions{}, [](WorkspaceId) { return std::string("America/New_York"); }};
+  for (const AnalyticsDailyValue& v : daily) restarted.LoadDaily(v);
+  for (const AnalyticsEntityWrite& e : entities)
+    if (e.state) restarted.LoadEntity(e.workspace_id, e.kind, e.id, *e.state);
+  // Message 4's state as written before the credit was kept: no "credit" member.
+  restarted.LoadEntity(1, "message", 4, R"({"template":"welcome","flags":1,"at":1772460000000000})");
+  restarted.Rebuilt();
+  ASSERT_EQ(restarted.messages(), 4u);
+  EXPECT_EQ(restarted.Message(1, 1)->credit, want1);
+  EXPECT_EQ(restarted.Message(1, 2)->credit, want2);
+  EXPECT_EQ(restarted.Message(1, 3)->credit, MessageCredit{});
+  auto old = restarted.Message(1, 4);
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->credit, MessageCredit{});
+  EXPECT_EQ(old->outcomes, std::vector<std::string>{"opened_human"});
+  EXPECT_EQ(old->keys[static_cast<size_t>(Dimension::kTemplate)], "welcome");
+  // And it carries on from there: a third order adds to the loaded credit.
+  Event e;
+  e.id = 100;
+  e.workspace_id = 1;
+  e.contact_id = 1;
+  e.name = "order_placed";
+  e.properties = json::object{{"total", 4}};
+  e.occurred_at = e.received_at = FromMicros(T("2026-03-06T15:00:00Z"));
+  restarted.Apply(e, T("2026-03-06T15:00:00Z"));
+  EXPECT_EQ(restarted.Message(1, 1)->credit, (MessageCredit{0, 3, 1.5, 0, 44, 22}));
+  EXPECT_EQ(restarted.Message(1, 2)->credit, (MessageCredit{3, 0, 1.5, 44, 0, 22}));
 }
 
 // The properties AddSourceProperties gives a journey's and a campaign's messages

@@ -60,6 +60,13 @@ std::string Number(double v) {
                                    : json::value(v)));
 }
 
+// A count or an amount: an integer when it is one (1, not 1.0), else the double.
+json::value Amount(double v) {
+  if (v == static_cast<double>(static_cast<int64_t>(v)) && std::abs(v) < 1e15)
+    return json::value(static_cast<int64_t>(v));
+  return json::value(v);
+}
+
 json::value Rate(std::optional<double> r) { return r ? json::value(*r) : json::value(nullptr); }
 
 json::object EncodeCounts(const Counts& c) {
@@ -252,21 +259,30 @@ void AddReportRoutes(Router& router, Services& s) {
     return JsonResponse(200, o);
   });
 
-  router.Add(
-      "GET", "/api/v1/reports/messages/{id}", Access::kRead, [&s](CallContext& call) -> Result<Response> {
-        RAPPORT_ASSIGN_OR_RETURN(analytics::AnalyticsService * svc, Service(s));
-        RAPPORT_ASSIGN_OR_RETURN(int64_t id, PathId(call, "id", "message"));
-        RAPPORT_ASSIGN_OR_RETURN(auto m, svc->Message(call.key.workspace_id, id));
-        json::object keys;
-        for (size_t d = 1; d < analytics::kDimensionCount; ++d)
-          if (!m.keys[d].empty())
-            keys[analytics::DimensionName(static_cast<analytics::Dimension>(d))] = m.keys[d];
-        json::array outcomes;
-        for (const std::string& x : m.outcomes) outcomes.push_back(json::value(x));
-        return JsonResponse(
-            200,
-            json::object{{"message_id", id}, {"keys", std::move(keys)}, {"outcomes", std::move(outcomes)}});
-      });
+  router.Add("GET", "/api/v1/reports/messages/{id}", Access::kRead,
+             [&s](CallContext& call) -> Result<Response> {
+               RAPPORT_ASSIGN_OR_RETURN(analytics::AnalyticsService * svc, Service(s));
+               RAPPORT_ASSIGN_OR_RETURN(int64_t id, PathId(call, "id", "message"));
+               RAPPORT_ASSIGN_OR_RETURN(auto m, svc->Message(call.key.workspace_id, id));
+               json::object keys;
+               for (size_t d = 1; d < analytics::kDimensionCount; ++d)
+                 if (!m.keys[d].empty())
+                   keys[analytics::DimensionName(static_cast<analytics::Dimension>(d))] = m.keys[d];
+               json::array outcomes;
+               for (const std::string& x : m.outcomes) outcomes.push_back(json::value(x));
+               // What was credited to it, by each attribution model (docs/analytics.md "Conversions").
+               const analytics::MessageCredit& c = m.credit;
+               json::object conversions{
+                   {"last", Amount(c.last)}, {"first", Amount(c.first)}, {"linear", Amount(c.linear)}};
+               json::object revenue{{"last", Amount(c.revenue_last)},
+                                    {"first", Amount(c.revenue_first)},
+                                    {"linear", Amount(c.revenue_linear)}};
+               return JsonResponse(200, json::object{{"message_id", id},
+                                                     {"keys", std::move(keys)},
+                                                     {"outcomes", std::move(outcomes)},
+                                                     {"conversions", std::move(conversions)},
+                                                     {"revenue", std::move(revenue)}});
+             });
 
   // Before {dimension}, which would take "holdout" as a dimension's name.
   router.Add("GET", "/api/v1/reports/holdout", Access::kRead, [&s](CallContext& call) -> Result<Response> {

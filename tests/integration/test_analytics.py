@@ -62,7 +62,11 @@ def test_reports_after_sends_opens_clicks_and_an_order(data_dir):
         # The message's own outcomes.
         m = report(api, f"/api/v1/reports/messages/{mid_ada}")
         assert m["keys"]["template"] == "news" and "opened_human" in m["outcomes"] and "clicked_human" in m["outcomes"]
-        assert report(api, f"/api/v1/reports/messages/{mid_bob}")["outcomes"] == []
+        # The order credited to Ada's message by every model (her only touch).
+        assert m["conversions"] == {"last": 1, "first": 1, "linear": 1}, m
+        assert m["revenue"] == {"last": 42.5, "first": 42.5, "linear": 42.5}, m
+        b = report(api, f"/api/v1/reports/messages/{mid_bob}")
+        assert b["outcomes"] == [] and b["conversions"] == {"last": 0, "first": 0, "linear": 0}, b
 
         # The daily series of the template, and CSV both ways.
         today = report(api, "/api/v1/reports/templates/news")  # the last 30 days by default
