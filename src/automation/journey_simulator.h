@@ -3,6 +3,9 @@
 // (journey_engine.h), and returns each contact's path and the messages they would get with their
 // rendered subjects. It sends nothing, calls no webhook, changes no contact and writes nothing:
 // its JourneyEnv renders subjects through Mailer::PreviewSubject and records the rest.
+// As the engine, a contact has at most one live run per key (entry.key: two carts are two runs).
+// A branch on opened / clicked reads the replayed events: a human (not "machine") email_opened /
+// email_clicked after the simulated message was sent, of its template when the event names one.
 // Anniversary and inactivity triggers are not replayed (they come from timers, not events).
 // Thread-safe (no shared state); the env's reads go to the store.
 #pragma once
@@ -29,18 +32,18 @@ struct SimStep {
 
 struct SimMessage {
   Timestamp at{};
-  std::string step;
+  std::string step;  // the id of the step that sent it
   std::string template_name;
   std::string subject;
 };
 
 struct SimPath {
   ContactId contact_id = 0;
-  int runs = 0;                // runs entered
+  int runs = 0;                // runs entered (one live per key at a time)
   std::vector<SimStep> steps;  // every step run, in order, over all runs
   std::vector<SimMessage> messages;
   std::vector<std::string> skipped;  // entries refused and sends skipped, with reasons
-  std::string state;                 // the last run's state ("" when it never entered)
+  std::string state;                 // the last entered run's state ("" when it never entered)
   std::string reason;
   double revenue = 0;
 };

@@ -131,8 +131,10 @@ json::object EncodePath(const automation::SimPath& p) {
   for (const auto& s : p.steps)
     steps.push_back(json::object{{"at", FormatTimestamp(s.at)}, {"step", s.step}});
   for (const auto& m : p.messages)
-    messages.push_back(
-        json::object{{"at", FormatTimestamp(m.at)}, {"template", m.template_name}, {"subject", m.subject}});
+    messages.push_back(json::object{{"at", FormatTimestamp(m.at)},
+                                    {"step", m.step},
+                                    {"template", m.template_name},
+                                    {"subject", m.subject}});
   for (const auto& s : p.skipped) skipped.push_back(json::value(s));
   json::object o{{"contact_id", p.contact_id},
                  {"runs", p.runs},

@@ -91,6 +91,7 @@ def test_abandoned_cart_reminder_lands_in_the_outbox_and_an_order_converts(data_
                                                      "reminder_discount"], path
         assert [m["subject"] for m in path["messages"]] == ["You left something in your cart",
                                                             "10% off what is in your cart"], path
+        assert [m["step"] for m in path["messages"]] == ["reminder", "reminder_discount"], path
         sim = api.post(f"/api/v1/journeys/{jid}/simulate", {"events": [
             {"contact_id": ada, "name": "cart_updated", "properties": {"cart_id": "x"}, "at": "2026-01-01T00:00:00Z"},
             {"contact_id": ada, "name": "order_placed", "properties": {"cart_id": "x", "total": 5},
