@@ -141,6 +141,7 @@ Status CampaignService::Tick(const WorkItem& item) {
       o.finished_at = now;
       RAPPORT_TRY(store_.campaigns().UpdateOccurrence(o));
     }
+    throttle_.erase(c.id);
     return finish();
   }
   RAPPORT_ASSIGN_OR_RETURN(CampaignDef def, Parse(c));
@@ -225,10 +226,19 @@ Result<std::optional<Timestamp>> CampaignService::Reconcile(Campaign& c, const C
   }
   std::optional<Timestamp> wake;
   if (next) wake = next->freeze_at;
+  // The throttle is the campaign's: its open occurrences (overlapping when a per-contact
+  // recurring schedule sends the next before the last zone got the previous) share one minute's
+  // budget, the oldest occurrence first.
+  ThrottleWindow* throttle = nullptr;
+  if (def.throttle_per_minute > 0) {
+    throttle = &throttle_[c.id];
+    if (now - throttle->start >= std::chrono::duration_cast<Micros>(std::chrono::minutes(1)))
+      *throttle = ThrottleWindow{now, 0};
+  }
   bool open = false;
   for (CampaignOccurrence& o : occs) {
     if (o.state == OccurrenceState::kDone || o.state == OccurrenceState::kCancelled) continue;
-    RAPPORT_ASSIGN_OR_RETURN(std::optional<Timestamp> w, Advance(c, def, o, now));
+    RAPPORT_ASSIGN_OR_RETURN(std::optional<Timestamp> w, Advance(c, def, o, now, throttle));
     if (o.state != OccurrenceState::kDone && o.state != OccurrenceState::kCancelled) open = true;
     if (w && (!wake || *w < *wake)) wake = w;
     // Paused or cancelled while sending: the next tick sees it.
@@ -236,6 +246,7 @@ Result<std::optional<Timestamp>> CampaignService::Reconcile(Campaign& c, const C
     if (fresh.state != c.state) return std::optional<Timestamp>(clock_.Now());
   }
   if (!next && !open) {
+    throttle_.erase(c.id);
     RAPPORT_TRY(cs.SetState(c.workspace_id, c.id, CampaignState::kDone,
                             {CampaignState::kScheduled, CampaignState::kRunning}));
     return std::optional<Timestamp>();
@@ -310,17 +321,17 @@ Status CampaignService::FreezeOccurrence(const Campaign& c, const CampaignDef& d
 }
 
 Result<std::optional<Timestamp>> CampaignService::Advance(const Campaign& c, const CampaignDef& def,
-                                                          CampaignOccurrence& occ, Timestamp now) {
+                                                          CampaignOccurrence& occ, Timestamp now,
+                                                          ThrottleWindow* throttle) {
   CampaignStore& cs = store_.campaigns();
   const Timestamp started = clock_.Now();
-  int64_t sent = 0;
+  auto left = [&]() -> int64_t { return throttle ? def.throttle_per_minute - throttle->sent : 0; };
   for (;;) {
     const bool include_rest = occ.send_variant >= 0;
     int limit = options_.batch;
-    if (def.throttle_per_minute > 0) {
-      int64_t left = def.throttle_per_minute - sent;
-      if (left <= 0) break;
-      limit = static_cast<int>(std::min<int64_t>(limit, left));
+    if (throttle) {
+      if (left() <= 0) break;
+      limit = static_cast<int>(std::min<int64_t>(limit, left()));
     }
     RAPPORT_ASSIGN_OR_RETURN(std::vector<CampaignRecipient> due, cs.Due(occ.id, now, include_rest, limit));
     if (due.empty()) break;
@@ -330,13 +341,15 @@ Result<std::optional<Timestamp>> CampaignService::Advance(const Campaign& c, con
       groups[variant].push_back(std::move(r));
     }
     for (const auto& [variant, group] : groups) RAPPORT_TRY(SendGroup(c, def, occ, variant, group));
-    sent += static_cast<int64_t>(due.size());
+    if (throttle) throttle->sent += static_cast<int64_t>(due.size());
     RAPPORT_ASSIGN_OR_RETURN(Campaign fresh, cs.Get(c.workspace_id, c.id));
     if (fresh.state != CampaignState::kRunning && fresh.state != CampaignState::kScheduled) break;
     if (clock_.Now() - started > options_.tick_budget) return std::optional<Timestamp>(clock_.Now());
   }
-  if (def.throttle_per_minute > 0 && sent >= def.throttle_per_minute)
-    return std::optional<Timestamp>(now + std::chrono::duration_cast<Micros>(std::chrono::minutes(1)));
+  // The campaign's minute is used up (by this occurrence or an older one): come back in the next.
+  if (throttle && left() <= 0)
+    return std::optional<Timestamp>(throttle->start +
+                                    std::chrono::duration_cast<Micros>(std::chrono::minutes(1)));
 
   if (occ.send_variant < 0) {  // an experiment still testing
     RAPPORT_ASSIGN_OR_RETURN(std::optional<Timestamp> test_due, cs.NextDue(occ.id, false));

@@ -13,6 +13,10 @@
 //     winner after the wait (campaign::Decide on the test portion's outcomes) and sends the rest
 //     with it; it sets the item's next due time (the next recipient due, the decision, the next
 //     occurrence, the throttle's next minute).
+//   - the throttle (throttle_per_minute) is the campaign's, not each occurrence's: the open
+//     occurrences of one campaign (a per-contact recurring schedule whose occurrences overlap)
+//     share one budget per minute, the oldest occurrence first. The minute is kept in memory: a
+//     restart, or another node taking the campaign over, starts a fresh one.
 //   - a crash between a send and its mark sends the same keys again: the send service queues
 //     nothing twice. A paused campaign's tick does nothing (resume schedules it again); a cancelled
 //     one cancels its open occurrences. An occurrence missed by more than `missed_after` (the node
@@ -24,6 +28,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -171,14 +176,22 @@ class CampaignService {
     Timestamp freeze_at{};
     LocalDateTime local;  // the wall time of a per-contact schedule
   };
+  // A campaign's current throttle minute: it starts at the first tick after the last one ended
+  // and `sent` counts what all the campaign's occurrences sent in it.
+  struct ThrottleWindow {
+    Timestamp start{};
+    int64_t sent = 0;
+  };
   Status Tick(const WorkItem& item);
   Result<std::optional<Timestamp>> Reconcile(Campaign& c, const CampaignDef& def, Timestamp now);
   Result<std::optional<OccurrenceStart>> NextStart(const Campaign& c, const CampaignDef& def,
                                                    int64_t after_seq, Timestamp now) const;
   Status FreezeOccurrence(const Campaign& c, const CampaignDef& def, const OccurrenceStart& start,
                           Timestamp now);
+  // Sends what is due of one occurrence; `throttle` (null: no throttle) is the campaign's minute,
+  // shared with its other open occurrences, and counts what this one sends.
   Result<std::optional<Timestamp>> Advance(const Campaign& c, const CampaignDef& def, CampaignOccurrence& occ,
-                                           Timestamp now);
+                                           Timestamp now, ThrottleWindow* throttle);
   Status SendGroup(const Campaign& c, const CampaignDef& def, const CampaignOccurrence& occ, int variant,
                    const std::vector<CampaignRecipient>& group);
   Status Decide(const Campaign& c, const CampaignDef& def, CampaignOccurrence& occ, Timestamp now);
@@ -189,7 +202,8 @@ class CampaignService {
   const Clock& clock_;
   CampaignPorts ports_;
   CampaignServiceOptions options_;
-  std::mutex mu_;  // one tick at a time
+  std::mutex mu_;                                  // one tick at a time
+  std::map<CampaignId, ThrottleWindow> throttle_;  // GUARDED_BY(mu_): throttled campaigns only
   std::atomic<bool> running_{false};
   Alarm alarm_;
   std::thread worker_;

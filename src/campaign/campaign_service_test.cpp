@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -347,6 +348,51 @@ TEST_F(CampaignServiceTest, CancelStopsForGood) {
   EXPECT_EQ(mailer_.sent.size(), 2u);
   EXPECT_EQ(store_->campaigns().ListOccurrences(ws_, c.id)->at(0).state, OccurrenceState::kCancelled);
   EXPECT_EQ(service_->Resume(ws_, c.id).error().code, ErrorCode::kConflict);
+}
+
+TEST_F(CampaignServiceTest, ThrottleIsTheCampaignsAcrossOverlappingOccurrences) {
+  // Daily at each contact's 10:00: Honolulu (UTC-10) gets 13 October's occurrence at 20:00 UTC,
+  // the very instant Kiritimati (UTC+14) gets 14 October's, so two occurrences send at once.
+  std::set<ContactId> honolulu, kiritimati;
+  for (int i = 0; i < 5; ++i) {
+    honolulu.insert(AddContact("hnl" + std::to_string(i) + "@example.com", "Pacific/Honolulu"));
+    kiritimati.insert(AddContact("cxi" + std::to_string(i) + "@example.com", "Pacific/Kiritimati"));
+  }
+  Campaign c = MakeCampaign({{"schedule", json::object{{"type", "recurring"},
+                                                       {"rrule", "FREQ=DAILY;BYHOUR=10;COUNT=2"},
+                                                       {"dtstart", "2026-10-13T10:00"},
+                                                       {"timezone", "UTC"},
+                                                       {"local", true}}},
+                             {"throttle_per_minute", 3}});
+  RunUntil(*ParseTimestamp("2026-10-16T00:00:00Z"));
+  ASSERT_EQ(mailer_.sent.size(), 20u);  // 10 contacts, 2 occurrences
+  std::set<std::string> keys;
+  for (const Sent& s : mailer_.sent) EXPECT_TRUE(keys.insert(s.key).second) << "sent twice: " << s.key;
+  // The campaign's combined rate: no 60 seconds hold more than 3 of its messages.
+  for (const Sent& s : mailer_.sent) {
+    int64_t in_minute = std::count_if(mailer_.sent.begin(), mailer_.sent.end(),
+                                      [&](const Sent& o) { return o.at >= s.at && o.at < s.at + 1min; });
+    EXPECT_LE(in_minute, 3) << "from " << FormatTimestamp(s.at);
+  }
+  // The occurrences did overlap: both sent from 20:00 UTC on 13 October, the 10 messages in 4 minutes.
+  const Timestamp overlap = *ParseTimestamp("2026-10-13T20:00:00Z");
+  std::set<std::string> occurrences;  // "campaign:<id>:<occurrence>:"
+  std::set<ContactId> contacts;
+  for (const Sent& s : mailer_.sent) {
+    if (s.at < overlap || s.at >= overlap + 1h) continue;
+    occurrences.insert(s.key.substr(0, s.key.rfind(':') + 1));
+    contacts.insert(s.contact);
+    EXPECT_LT(s.at, overlap + 4min) << s.key;
+  }
+  EXPECT_EQ(occurrences.size(), 2u);
+  std::set<ContactId> everyone = honolulu;
+  everyone.insert(kiritimati.begin(), kiritimati.end());
+  EXPECT_EQ(contacts, everyone);  // Honolulu's 13 October and Kiritimati's 14 October
+  auto occs = store_->campaigns().ListOccurrences(ws_, c.id);
+  ASSERT_TRUE(occs.ok());
+  ASSERT_EQ(occs->size(), 2u);
+  for (const auto& o : *occs) EXPECT_EQ(o.state, OccurrenceState::kDone);
+  EXPECT_EQ(State(c.id), CampaignState::kDone);
 }
 
 TEST_F(CampaignServiceTest, HoldoutGetsNothingButStaysInTheReport) {

@@ -1,10 +1,11 @@
 """Campaigns through the real binary over real HTTP (issue 19): a campaign created through the API
 with a segment audience, scheduled now, its messages in the maildir outbox, one per member and none
 for a contact outside the segment; the report; the proof; the archive page; settings refused with
-their JSON path; and kill -9 in the middle of a large send, then a restart: every member mailed
-exactly once.
+their JSON path; kill -9 in the middle of a large send, then a restart: every member mailed
+exactly once; and the CLI's `rapport campaigns list|send|report` beside a running server.
 """
 import glob
+import json
 import re
 import signal
 import sqlite3
@@ -204,5 +205,76 @@ def test_a_campaign_goes_from_its_sender_with_its_from_name_and_the_governor_ski
         occ = api.get(f"/api/v1/campaigns/{cid}/report").json()["occurrences"][0]
         groups = occ["variants"] + ([occ["rest"]] if isinstance(occ.get("rest"), dict) else [])
         assert sum(g["skipped"] for g in groups) == 1, occ
+    finally:
+        srv.stop()
+
+
+def test_cli_lists_sends_and_reports_a_campaign(data_dir):
+    """`rapport campaigns list|send|report` against the data directory of a running server: the list
+    shows each campaign's state and occurrences, `send` schedules a draft that the server then
+    sends, and `report` prints what the API reports (as a table, and as the same JSON with --json)."""
+    srv, api = start(data_dir)
+    try:
+        assert api.post("/api/v1/templates", {"name": "digest", "subject": "Weekly digest",
+                                              "text": "Hello"}).status == 201
+        members(api, 3, "pro")
+        members(api, 2, "free", offset=100)
+        sid = api.post("/api/v1/segments", {"name": "pros", "expression": 'plan = "pro"'}).json()["id"]
+        wait_for(lambda: segment_count(api, sid) == 3, 30, what="the segment's members")
+        ids = {}
+        for name in ("spring", "autumn"):
+            r = api.post("/api/v1/campaigns", {"name": name, "template": "digest",
+                                               "audience": {"include_segments": ["pros"]},
+                                               "schedule": {"type": "now"}})
+            assert r.status == 201, r
+            ids[name] = r.json()["id"]
+
+        def listed():
+            out = run_cli("campaigns", "list", data=data_dir).stdout
+            lines = [l.split() for l in out.splitlines() if l.strip()]
+            assert lines[0] == ["ID", "NAME", "STATE", "OCCURRENCES", "UPDATED"], out
+            return {row[1]: (int(row[0]), row[2], int(row[3])) for row in lines[1:]}
+
+        assert listed() == {"spring": (ids["spring"], "draft", 0), "autumn": (ids["autumn"], "draft", 0)}
+
+        out = run_cli("campaigns", "send", "spring", data=data_dir).stdout
+        assert f"campaign {ids['spring']} 'spring' is scheduled" in out, out
+        # A campaign already scheduled is not scheduled again; an unknown one is an error.
+        assert run_cli("campaigns", "send", "spring", data=data_dir, check=False).returncode != 0
+        assert run_cli("campaigns", "report", "nope", data=data_dir, check=False).returncode != 0
+
+        def campaign_mails():
+            return [m for m in outbox(data_dir) if b"Subject: Weekly digest" in m]
+        wait_for(lambda: len(campaign_mails()) == 3, 60, what="the three messages of the campaign sent by the CLI")
+        wait_for(lambda: api.get(f"/api/v1/campaigns/{ids['spring']}").json()["state"] == "done", 30,
+                 what="the campaign done")
+        to = sorted(re.search(rb"^To: (.*)$", m, re.M).group(1).strip() for m in campaign_mails())
+        assert to == [b"m0@example.com", b"m1@example.com", b"m2@example.com"], to
+        assert listed() == {"spring": (ids["spring"], "done", 1), "autumn": (ids["autumn"], "draft", 0)}
+
+        # The table, by name and by id.
+        out = run_cli("campaigns", "report", "spring", data=data_dir).stdout
+        assert f"campaign {ids['spring']} 'spring' (done)" in out, out
+        by_id = run_cli("campaigns", "report", str(ids["spring"]), data=data_dir).stdout
+        assert f"campaign {ids['spring']} 'spring' (done)" in by_id, by_id
+        assert re.search(r"^occurrence 1 at \S+ \(done\), 3 recipients$", out, re.M), out
+        rows = {}  # group -> its numbers: recipients, sent, delivered ...
+        for line in out.splitlines():
+            words = line.split()
+            if line.startswith("  ") and words and words[0] in ("variant", "rest", "holdout"):
+                n = 2 if words[0] == "variant" else 1
+                rows[" ".join(words[:n])] = words[n:]
+        assert set(rows) == {"variant A", "rest", "holdout"}, out
+        assert float(rows["variant A"][0]) == 3 and float(rows["variant A"][1]) == 3, out  # recipients, sent
+        assert float(rows["holdout"][0]) == 0, out
+
+        # --json is the API's report.
+        cli = json.loads(run_cli("campaigns", "report", "spring", "--json", data=data_dir).stdout)
+        occ = cli["occurrences"]
+        assert len(occ) == 1 and occ[0]["recipients"] == 3 and occ[0]["state"] == "done", cli
+        assert occ[0]["variants"][0]["name"] == "A" and occ[0]["variants"][0]["sent"] == 3, cli
+        api_occ = api.get(f"/api/v1/campaigns/{ids['spring']}/report").json()["occurrences"]
+        assert [o["recipients"] for o in api_occ] == [o["recipients"] for o in occ]
+        assert [o["variants"][0]["sent"] for o in api_occ] == [o["variants"][0]["sent"] for o in occ]
     finally:
         srv.stop()
