@@ -205,6 +205,54 @@ Result<DemoResult> SeedDemoWorkspace(Store& store, Timestamp now, uint64_t seed)
     events.push_back(std::move(e));
   };
   int order_number = 1000;
+  // The weekly newsletter's past issues, as if imported from the workspace's earlier email tool:
+  // their message events, opens (a person's, and Apple Mail Privacy Protection's prefetches) and
+  // clicks, so reports, engagement segments and scores show something from the start. Their
+  // message ids are negative: the outbox issues positive ids, and the analytics horizon
+  // (analytics/report_book.cpp, forgotten_through) treats them as older than any real message.
+  int64_t history_id = 0;
+  auto newsletter_history = [&](size_t c, int64_t signup) {
+    for (int week = 0; week < 8; ++week) {
+      const int64_t sent = ToMicros(now) - (int64_t{7} * week + 3) * day_us + 10 * 3600 * int64_t{1000000};
+      if (sent <= signup || sent >= ToMicros(now)) continue;
+      json::object m{{"message_id", -(++history_id)},
+                     {"template", "weekly-newsletter"},
+                     {"class", "marketing"},
+                     {"topic", "newsletter"}};
+      add_event(c, "message.queued", json::object(m), sent - 60'000'000);
+      add_event(c, "message.sent", json::object(m), sent);
+      auto hit = [&](bool machine, const char* agent, const char* ip) {
+        json::object h = m;
+        h["user_agent"] = agent;
+        h["ip"] = ip;
+        h["method"] = "GET";
+        h["machine"] = machine;
+        if (machine) h["machine_reason"] = "apple_mpp";
+        return h;
+      };
+      if (rng.Chance(15))
+        add_event(c, "email_opened", hit(true, "Mozilla/5.0", "17.58.0.0"), sent + 40'000'000);
+      if (!rng.Chance(35)) continue;
+      const char* browser =
+          "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko)";
+      const int64_t opened = sent + static_cast<int64_t>(rng.Below(static_cast<uint64_t>(2 * day_us)));
+      if (opened >= ToMicros(now)) continue;
+      add_event(c, "email_opened", hit(false, browser, "203.0.113.0"), opened);
+      if (!rng.Chance(30)) continue;
+      json::object click = hit(false, browser, "203.0.113.0");
+      click["link_index"] = 0;
+      click["url"] = "https://shop.example/new";
+      add_event(c, "email_clicked", std::move(click), opened + 120'000'000);
+      if (!rng.Chance(25) || opened + day_us >= ToMicros(now)) continue;
+      const Product& p = rng.Pick(kProducts);
+      json::object order;
+      order["order_id"] = fmt::format("ord_{}", ++order_number);
+      order["total"] = p.price;
+      order["currency"] = "USD";
+      order["items"] = json::array{json::object{{"product_id", p.id}, {"quantity", 1}}};
+      add_event(c, "order_placed", std::move(order), opened + day_us);
+    }
+  };
   for (size_t c = 0; c < ids.size(); ++c) {
     int64_t signup =
         ToMicros(now) - window_us + static_cast<int64_t>(rng.Below(static_cast<uint64_t>(window_us)));
@@ -222,6 +270,8 @@ Result<DemoResult> SeedDemoWorkspace(Store& store, Timestamp now, uint64_t seed)
       consent.text_version = "v1";
       auto status = rng.Chance(90) ? SubscriptionStatus::kSubscribed : SubscriptionStatus::kUnsubscribed;
       RAPPORT_TRY(store.topics().SetSubscription(ws.id, ids[c], t.key, status, consent));
+      if (status == SubscriptionStatus::kSubscribed && std::string_view(t.key) == "newsletter")
+        newsletter_history(c, signup);
     }
 
     int64_t t = signup;
@@ -268,6 +318,31 @@ Result<DemoResult> SeedDemoWorkspace(Store& store, Timestamp now, uint64_t seed)
       if (r.outcome == AppendOutcome::kFailed) return r.error;
       if (r.outcome == AppendOutcome::kAccepted) result.events++;
     }
+  }
+
+  // Saved segments over that history (docs/segments.md); the segment service counts them at start
+  // and writes their members' segment_entered events.
+  struct SegmentSeed {
+    const char* name;
+    const char* description;
+    const char* expression;
+  };
+  constexpr std::array kSegments = {
+      SegmentSeed{"engaged-readers", "Opened a newsletter in the last 30 days (people, not proxies)",
+                  "opened any message in the last 30 days"},
+      SegmentSeed{"never-opened", "Received mail but never opened any",
+                  "received any message and never opened"},
+      SegmentSeed{"big-spenders", "Spent more than 150 in all", "sum(total) of order_placed > 150"},
+      SegmentSeed{"cart-abandoners", "Added to cart in the last 30 days without ordering since",
+                  "any added_to_cart in the last 30 days and no order_placed in the last 30 days"},
+  };
+  for (const SegmentSeed& seed : kSegments) {
+    SavedSegment segment;
+    segment.workspace_id = ws.id;
+    segment.name = seed.name;
+    segment.description = seed.description;
+    segment.expression = seed.expression;
+    RAPPORT_TRY(store.segments().Create(segment));
   }
 
   // Templates to send right away (POST /api/v1/messages {"template":"order-confirmation",...}).

@@ -6,7 +6,7 @@ import os
 
 import subprocess
 
-from conftest import Client, Server, create_key, rapport_bin, run_cli
+from conftest import Client, Server, create_key, rapport_bin, run_cli, wait_for
 
 
 def test_version_and_help(data_dir):
@@ -85,8 +85,21 @@ def test_serve_without_config_and_demo_data(data_dir):
         log = srv.read_log()
         key = next(line.split("admin API key:")[1].strip() for line in log.splitlines()
                    if "admin API key:" in line)
-        page = Client(srv.base, key).get("/api/v1/contacts?limit=100").json()
+        api = Client(srv.base, key)
+        page = api.get("/api/v1/contacts?limit=100").json()
         assert len(page["data"]) == 100 and page["next_cursor"]
+        # The relationship features show something from the start: the newsletter's history gives
+        # the reports opens (people's and proxies' apart), clicks and conversions, and the saved
+        # segments members.
+        totals = wait_for(lambda: (t := api.get("/api/v1/reports/overview").json()["totals"])["opened_human"] and t,
+                          what="the demo history in the reports")
+        assert totals["opened_human"] > 0 and totals["opened_machine"] > 0 and totals["clicked_human"] > 0, totals
+        assert totals["conversions"] > 0 and totals["revenue"] > 0, totals
+        segments = {s["name"]: s["id"] for s in api.get("/api/v1/segments").json()["data"]}
+        assert {"engaged-readers", "never-opened", "big-spenders", "cart-abandoners"} <= set(segments), segments
+        for name in ("engaged-readers", "big-spenders"):
+            count = api.get(f"/api/v1/segments/{segments[name]}/count").json()["count"]
+            assert 0 < count < 300, (name, count)
     finally:
         srv.stop()
 
