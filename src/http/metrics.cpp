@@ -1,7 +1,8 @@
 #include "http/metrics.h"
 
-#include <algorithm>
+#include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "tracking/deliverability_health.h"
@@ -161,18 +162,16 @@ std::string RenderDeliverabilityRates(const std::vector<DeliverabilityCounts>& r
   }
   if (any_other) grouped.push_back(std::move(other));
   std::vector<tracking::ProviderHealth> rates = tracking::SummarizeDeliverability(grouped);
-  out +=
-      "# HELP rapport_complaint_rate Complaints per delivered message over the last 7 days, by mailbox "
-      "provider.\n";
-  out += "# TYPE rapport_complaint_rate gauge\n";
-  for (const tracking::ProviderHealth& h : rates)
-    out += "rapport_complaint_rate{provider=\"" + h.provider + "\"} " + Num(h.complaint_rate) + "\n";
-  out +=
-      "# HELP rapport_bounce_rate Bounces and SMTP rejections per attempted delivery over the last 7 "
-      "days, by mailbox provider.\n";
-  out += "# TYPE rapport_bounce_rate gauge\n";
-  for (const tracking::ProviderHealth& h : rates)
-    out += "rapport_bounce_rate{provider=\"" + h.provider + "\"} " + Num(h.bounce_rate) + "\n";
+  auto gauge = [&](std::string_view name, std::string_view help, double tracking::ProviderHealth::*rate) {
+    out += fmt::format("# HELP {} {} over the last 7 days, by mailbox provider.\n# TYPE {} gauge\n", name,
+                       help, name);
+    for (const tracking::ProviderHealth& h : rates)
+      out += fmt::format("{}{{provider=\"{}\"}} {}\n", name, h.provider, Num(h.*rate));
+  };
+  gauge("rapport_complaint_rate", "Complaints per delivered message",
+        &tracking::ProviderHealth::complaint_rate);
+  gauge("rapport_bounce_rate", "Bounces and SMTP rejections per attempted delivery",
+        &tracking::ProviderHealth::bounce_rate);
   return out;
 }
 

@@ -56,7 +56,7 @@ bool RunAppend(const std::string& label, const std::string& url) {
       e.contact.email = contacts[(b * kPerBatch + i) % kContacts].email;
       e.name = "page.viewed";
       e.properties = {{"path", "/products/" + std::to_string(i)}, {"ms", i}};
-      if (i % 4 == 0) e.idempotency_key = "k" + std::to_string(b) + "-" + std::to_string(i);
+      if (i % 4 == 0) e.idempotency_key = std::string("k") + std::to_string(b) + "-" + std::to_string(i);
       batches[b].push_back(std::move(e));
     }
   }

@@ -83,7 +83,7 @@ SendResult MaildirTransport::WriteOne(const OutgoingMessage& m) {
       std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now).count()) + "." +
       std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(now).count() % 1000000) + "P" +
       std::to_string(::getpid()) + "Q" + std::to_string(++counter_) +
-      (m.message_id > 0 ? "M" + std::to_string(m.message_id) : std::string()) + ".eml";
+      (m.message_id > 0 ? std::string("M") + std::to_string(m.message_id) : std::string()) + ".eml";
   std::string tmp_path = tmp_dir + "/" + name, new_path = new_dir + "/" + name;
   int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
   if (fd < 0) return fail(Errno("creating " + tmp_path));
