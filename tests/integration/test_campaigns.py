@@ -2,7 +2,9 @@
 with a segment audience, scheduled now, its messages in the maildir outbox, one per member and none
 for a contact outside the segment; the report; the proof; the archive page; settings refused with
 their JSON path; kill -9 in the middle of a large send, then a restart: every member mailed
-exactly once; and the CLI's `rapport campaigns list|send|report` beside a running server.
+exactly once; the CLI's `rapport campaigns list|send|report` beside a running server; and issue
+19's "Done when": a weekly A/B newsletter with a 5% holdout from a chosen sender at each contact's
+local time, its report, and its next occurrence a week later.
 """
 import glob
 import json
@@ -278,3 +280,155 @@ def test_cli_lists_sends_and_reports_a_campaign(data_dir):
         assert [o["variants"][0]["sent"] for o in api_occ] == [o["variants"][0]["sent"] for o in occ]
     finally:
         srv.stop()
+
+
+def test_a_weekly_ab_newsletter_with_a_holdout_goes_from_its_sender_at_each_contacts_local_time(data_dir):
+    """Issue 19's "Done when", through the API: a sender with a DKIM key for its domain; 200
+    contacts in a segment, half in Asia/Tokyo and half in Europe/Paris; a weekly campaign at each
+    contact's local time (FREQ=WEEKLY, local: true) from that sender, with an A/B subject test and
+    a 5% holdout. The rule's wall time is the next minute in Paris, so Tokyo (eight hours ahead)
+    is due at once and Paris within a minute (docs/campaigns.md: the occurrence is frozen 14 hours
+    before the wall time in UTC, each contact due at it in their own zone). Every contact not held
+    out gets exactly one message, from the sender, with its variant's subject, Tokyo's before the
+    Paris wall time and Paris's not before it; the holdout gets none; the report shows both
+    variants, each one's probability of being best, the decision and the holdout's lift; the
+    campaign stays running, its next tick the freeze of the same wall time a week later."""
+    from collections import Counter
+    from datetime import datetime, timedelta, timezone
+    from email import message_from_bytes, policy
+    from email.utils import parsedate_to_datetime
+    from zoneinfo import ZoneInfo
+
+    key_file = data_dir / "shop.example-s1.pem"
+    subprocess.run([rapport_bin(), "dkim", "keygen", "--domain", "shop.example",
+                    "--selector", "s1", "--out", str(key_file), "--algorithm", "ed25519"],
+                   capture_output=True, text=True, check=True)
+    srv, api = start(data_dir, {"RAPPORT_DKIM_0_DOMAIN": "shop.example", "RAPPORT_DKIM_0_SELECTOR": "s1",
+                                "RAPPORT_DKIM_0_KEY_FILE": str(key_file),
+                                "RAPPORT_DKIM_0_ALGORITHM": "ed25519-sha256"})
+    db = str(data_dir / "rapport.db")
+    zones = ("Asia/Tokyo", "Europe/Paris")
+    subjects = {"classic": "This week at Northwind", "question": "Ready for this week's coffees?"}
+    try:
+        assert api.post("/api/v1/templates", {"name": "weekly", "subject": "unused",
+                                              "html": "<p>Hello {{ contact.email }}</p>"}).status == 201
+        r = api.post("/api/v1/senders", {"name": "Northwind", "email": "news@shop.example",
+                                         "postal_address": "12 Harbour St, Portland, ME 04101, USA"})
+        assert r.status == 201, r
+        sender = r.json()["id"]
+        contacts = {}  # id -> (email, zone)
+        for i in range(200):
+            mail, zone = f"w{i}@example.com", zones[i % 2]
+            r = api.post("/api/v1/contacts", {"email": mail, "timezone": zone, "attributes": {"plan": "weekly"}})
+            assert r.status == 201, r
+            contacts[r.json()["id"]] = (mail, zone)
+        assert api.post("/api/v1/contacts", {"email": "outsider@example.com", "timezone": "Asia/Tokyo",
+                                             "attributes": {"plan": "none"}}).status == 201
+        sid = api.post("/api/v1/segments", {"name": "weekly", "expression": 'plan = "weekly"'}).json()["id"]
+        wait_for(lambda: segment_count(api, sid) == 200, 30, what="the segment's 200 members")
+
+        # The wall time: the next whole minute in Paris at least 15 s away.
+        paris_now = datetime.now(ZoneInfo("Europe/Paris")).replace(tzinfo=None)
+        wall = paris_now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        if wall - paris_now < timedelta(seconds=15):
+            wall += timedelta(minutes=1)
+        at = {z: wall.replace(tzinfo=ZoneInfo(z)).astimezone(timezone.utc) for z in zones}
+        byday = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")[wall.weekday()]
+        r = api.post("/api/v1/campaigns", {
+            "name": "weekly-newsletter", "template": "weekly", "sender_id": sender,
+            "audience": {"include_segments": ["weekly"]},
+            "variants": [{"name": n, "subject": s} for n, s in subjects.items()],
+            "experiment": {"test_share": 1, "wait_minutes": 0},
+            "holdout_share": 0.05,
+            "schedule": {"type": "recurring", "rrule": f"FREQ=WEEKLY;BYDAY={byday};BYHOUR={wall.hour};BYMINUTE={wall.minute}",
+                         "dtstart": wall.strftime("%Y-%m-%dT%H:%M"), "timezone": "Europe/Paris", "local": True}})
+        assert r.status == 201, r
+        cid = r.json()["id"]
+        r = api.post(f"/api/v1/campaigns/{cid}/schedule", {})
+        assert r.status == 200, r
+
+        # Frozen at once: every member has an arm and is due at the wall time in their own zone.
+        wait_for(lambda: api.get(f"/api/v1/campaigns/{cid}").json()["occurrences"], 30, what="the first occurrence")
+        with sqlite3.connect(db, timeout=30) as c:
+            rows = c.execute("SELECT contact_id, arm, variant, due_at FROM campaign_recipients").fetchall()
+        assert sorted(r[0] for r in rows) == sorted(contacts), "the frozen audience is not the segment"
+        for contact_id, arm, variant, due_at in rows:
+            assert due_at == int(at[contacts[contact_id][1]].timestamp()) * 1_000_000, (contacts[contact_id], due_at)
+        held = {contacts[r[0]][0] for r in rows if r[1] == "holdout"}
+        treated = {contacts[r[0]][0]: list(subjects)[r[2]] for r in rows if r[1] != "holdout"}
+        assert 1 <= len(held) <= 30, f"{len(held)} of 200 held out with a share of 5%"
+        assert all(r[1] == "test" for r in rows if r[1] != "holdout"), "test_share 1 leaves no rest"
+
+        def campaign_mails():
+            mails = [message_from_bytes(m, policy=policy.default) for m in outbox(data_dir)]
+            return [m for m in mails if str(m["Subject"]) in subjects.values()]
+
+        zone_of = dict(contacts.values())
+
+        def mailed_in(zone):
+            return {a for a in (m["To"].addresses[0].addr_spec for m in campaign_mails()) if zone_of.get(a) == zone}
+
+        tokyo = {a for a in treated if zone_of[a] == "Asia/Tokyo"}
+        wait_for(lambda: mailed_in("Asia/Tokyo") == tokyo, 60, what="Tokyo's messages")
+        assert datetime.now(timezone.utc) < at["Europe/Paris"], "Tokyo's messages took until Paris's wall time"
+        assert mailed_in("Europe/Paris") == set(), "Paris was mailed before its wall time"
+
+        wait_for(lambda: len(campaign_mails()) >= len(treated), 120, what="every treated contact's message")
+        wait_for(lambda: api.get(f"/api/v1/campaigns/{cid}").json()["occurrences"][0]["state"] == "done", 60,
+                 what="the occurrence done")
+        mails = campaign_mails()
+        to = Counter(m["To"].addresses[0].addr_spec for m in mails)
+        assert set(to) == set(treated) and set(to.values()) == {1}, to  # once each; none held out or outside
+        for m in mails:
+            addr = m["To"].addresses[0].addr_spec
+            assert str(m["Subject"]) == subjects[treated[addr]], (addr, m["Subject"])
+            assert m["From"].addresses[0].addr_spec == "news@shop.example", m["From"]
+            assert m["From"].addresses[0].display_name == "Northwind", m["From"]
+            sent_at = parsedate_to_datetime(m["Date"])
+            if addr in tokyo:
+                assert sent_at < at["Europe/Paris"], (addr, m["Date"])
+            else:
+                assert sent_at >= at["Europe/Paris"], (addr, m["Date"])
+
+        got = api.get(f"/api/v1/campaigns/{cid}").json()
+        assert got["state"] == "running" and len(got["occurrences"]) == 1, got  # the schedule goes on
+        report = api.get(f"/api/v1/campaigns/{cid}/report")
+        assert report.status == 200, report
+        occ = report.json()["occurrences"]
+        assert len(occ) == 1, occ
+        occ = occ[0]
+        assert datetime.fromisoformat(occ["scheduled_at"]) == at["Europe/Paris"], occ["scheduled_at"]
+        assert occ["recipients"] == 200 and occ["pending"] == 0 and occ["state"] == "done", occ
+        assert [v["name"] for v in occ["variants"]] == list(subjects), occ["variants"]
+        for v in occ["variants"]:
+            n = sum(1 for name in treated.values() if name == v["name"])
+            assert n > 0 and v["recipients"] == n and v["sent"] == n and v["skipped"] == 0, v
+        assert occ["rest"]["recipients"] == 0, occ["rest"]
+        assert occ["holdout"]["recipients"] == len(held) and occ["holdout"]["sent"] == 0, occ["holdout"]
+        experiment = occ["experiment"]
+        assert set(experiment["probability_best"]) == set(subjects), experiment
+        for p in experiment["probability_best"].values():
+            assert p is None or 0 <= p <= 1, experiment
+        assert isinstance(experiment["winner_probability"], (int, float)), experiment
+        # Fewer than 500 per variant: no winner, the fallback (the first) is sent, with the reason.
+        assert experiment["leader"] is None and "fallback variant classic" in experiment["reason"], experiment
+        assert experiment["decision"] is not None, experiment
+        for metric in ("conversion", "revenue_per_recipient"):
+            lift = occ["lift"][metric]
+            for field in ("treated", "holdout", "absolute", "relative", "low", "high", "probability_positive"):
+                assert isinstance(lift[field], (int, float)), (metric, field, lift)
+
+        # The next occurrence is the same wall time a week later: the campaign's tick comes back to
+        # freeze it 14 hours before that wall time in UTC.
+        next_freeze = wall.replace(tzinfo=timezone.utc) + timedelta(days=7) - timedelta(hours=14)
+
+        def tick_due():
+            with sqlite3.connect(db, timeout=30) as c:
+                return c.execute("SELECT due_at FROM work_items WHERE queue = 'campaign.tick' AND key = ?",
+                                 (f"campaign:{cid}",)).fetchone()
+        wait_for(lambda: tick_due() == (int(next_freeze.timestamp()) * 1_000_000,), 30,
+                 what=f"the campaign's next tick at {next_freeze.isoformat()}")
+    finally:
+        srv.stop()
+    print(f"{len(held)} of 200 held out; split {Counter(treated.values())}; "
+          f"P(best) {experiment['probability_best']}; next tick {next_freeze.isoformat()}")
