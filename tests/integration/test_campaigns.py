@@ -13,6 +13,11 @@ import signal
 import sqlite3
 import subprocess
 import time
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from email import message_from_bytes, policy
+from email.utils import parsedate_to_datetime
+from zoneinfo import ZoneInfo
 
 from conftest import Client, Server, create_key, rapport_bin, run_cli, wait_for
 
@@ -32,6 +37,18 @@ def start(data_dir, env=None):
     admin = create_key(data_dir, "admin", "admin")
     srv = Server(data_dir, env={**HTTPS, **(env or {})}).start()
     return srv, Client(srv.base, admin)
+
+
+def start_with_dkim(data_dir):
+    """A server with an ed25519 DKIM key for shop.example (selector s1): senders of that domain may
+    send marketing mail."""
+    key_file = data_dir / "shop.example-s1.pem"
+    subprocess.run([rapport_bin(), "dkim", "keygen", "--domain", "shop.example",
+                    "--selector", "s1", "--out", str(key_file), "--algorithm", "ed25519"],
+                   capture_output=True, text=True, check=True)
+    return start(data_dir, {"RAPPORT_DKIM_0_DOMAIN": "shop.example", "RAPPORT_DKIM_0_SELECTOR": "s1",
+                            "RAPPORT_DKIM_0_KEY_FILE": str(key_file),
+                            "RAPPORT_DKIM_0_ALGORITHM": "ed25519-sha256"})
 
 
 def members(api, n, plan, offset=0):
@@ -157,13 +174,7 @@ def test_a_campaign_goes_from_its_sender_with_its_from_name_and_the_governor_ski
     service: the From header is the sender's address under the variant's name, and with a cap of
     one marketing message per day a contact already mailed today is skipped (on_cap "skip"),
     the reason on the message."""
-    key_file = data_dir / "shop.example-s1.pem"
-    subprocess.run([rapport_bin(), "dkim", "keygen", "--domain", "shop.example",
-                    "--selector", "s1", "--out", str(key_file), "--algorithm", "ed25519"],
-                   capture_output=True, text=True, check=True)
-    srv, api = start(data_dir, {"RAPPORT_DKIM_0_DOMAIN": "shop.example", "RAPPORT_DKIM_0_SELECTOR": "s1",
-                                "RAPPORT_DKIM_0_KEY_FILE": str(key_file),
-                                "RAPPORT_DKIM_0_ALGORITHM": "ed25519-sha256"})
+    srv, api = start_with_dkim(data_dir)
     try:
         assert api.post("/api/v1/templates", {"name": "letter", "subject": "Letter",
                                               "html": "<p>Hello</p>"}).status == 201
@@ -293,19 +304,8 @@ def test_a_weekly_ab_newsletter_with_a_holdout_goes_from_its_sender_at_each_cont
     Paris wall time and Paris's not before it; the holdout gets none; the report shows both
     variants, each one's probability of being best, the decision and the holdout's lift; the
     campaign stays running, its next tick the freeze of the same wall time a week later."""
-    from collections import Counter
-    from datetime import datetime, timedelta, timezone
-    from email import message_from_bytes, policy
-    from email.utils import parsedate_to_datetime
-    from zoneinfo import ZoneInfo
 
-    key_file = data_dir / "shop.example-s1.pem"
-    subprocess.run([rapport_bin(), "dkim", "keygen", "--domain", "shop.example",
-                    "--selector", "s1", "--out", str(key_file), "--algorithm", "ed25519"],
-                   capture_output=True, text=True, check=True)
-    srv, api = start(data_dir, {"RAPPORT_DKIM_0_DOMAIN": "shop.example", "RAPPORT_DKIM_0_SELECTOR": "s1",
-                                "RAPPORT_DKIM_0_KEY_FILE": str(key_file),
-                                "RAPPORT_DKIM_0_ALGORITHM": "ed25519-sha256"})
+    srv, api = start_with_dkim(data_dir)
     db = str(data_dir / "rapport.db")
     zones = ("Asia/Tokyo", "Europe/Paris")
     subjects = {"classic": "This week at Northwind", "question": "Ready for this week's coffees?"}
