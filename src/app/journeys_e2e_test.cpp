@@ -188,6 +188,57 @@ TEST_F(JourneysE2E, BirthdayOnceAYearAtNineLocalAcrossDaylightSaving) {
   EXPECT_EQ(Mail(bob).size(), 2u);  // 2 March 2027 came on the way
 }
 
+// The re-engagement recipe: 60 days without a human open or click, then two nudges a week apart
+// and `lifecycle: lapsed`; a person who opens the first nudge is back (`active`) and gets no
+// second one; an open before the 60 days moves the whole count, and a proxy's open moves nothing.
+TEST_F(JourneysE2E, ReEngagementNudgesTwiceThenLapsesAndAnOpenBringsAContactBack) {
+  Install("re_engagement");
+  ContactId ada = AddContact("ada@example.com");  // never opens
+  ContactId bob = AddContact("bob@example.com");  // opens the first nudge
+  ContactId cat = AddContact("cat@example.com");  // opens a newsletter on day 30
+  ContactId dan = AddContact("dan@example.com");  // only Apple's proxy fetches on day 30
+  Run();
+  auto opened = [&](ContactId c, int64_t message_id, bool machine) {
+    Post(c, "email_opened", json::object{{"message_id", message_id}, {"machine", machine}});
+  };
+  auto attribute = [&](ContactId c) -> std::string {
+    auto got = store_->contacts().Get(ws_, c);
+    EXPECT_TRUE(got.ok());
+    const json::value* v = got->attributes.if_contains("lifecycle");
+    return v && v->is_string() ? std::string(v->get_string()) : "";
+  };
+  Advance(std::chrono::hours(24 * 30));
+  opened(cat, 999, false);
+  opened(dan, 998, true);
+  Run();
+  Advance(std::chrono::hours(24 * 30) + std::chrono::minutes(1));  // day 60
+  EXPECT_EQ(Mail(ada), std::vector<std::string>{"reengage-1"});
+  EXPECT_EQ(Mail(bob), std::vector<std::string>{"reengage-1"});
+  EXPECT_EQ(Mail(dan), std::vector<std::string>{"reengage-1"});  // a machine open is not activity
+  EXPECT_TRUE(Mail(cat).empty());                                // 30 days since her open
+  // Bob opens the nudge (the message its run sent).
+  EventQuery q;
+  q.limit = 100;
+  auto page = store_->events().ListForContact(ws_, bob, q);
+  ASSERT_TRUE(page.ok());
+  int64_t nudge = 0;
+  for (const Event& e : page->items)
+    if (e.name == "message.queued") nudge = e.properties.at("message_id").as_int64();
+  ASSERT_GT(nudge, 0);
+  Advance(std::chrono::hours(24));
+  opened(bob, nudge, false);
+  Run();
+  Advance(std::chrono::hours(24 * 6) + std::chrono::minutes(1));  // the first wait ends
+  EXPECT_EQ(Mail(ada), (std::vector<std::string>{"reengage-1", "reengage-2"}));
+  EXPECT_EQ(Mail(bob), std::vector<std::string>{"reengage-1"});
+  EXPECT_EQ(attribute(bob), "active");
+  Advance(std::chrono::hours(24 * 7) + std::chrono::minutes(1));  // the second wait ends
+  EXPECT_EQ(attribute(ada), "lapsed");
+  EXPECT_EQ(Mail(ada).size(), 2u);
+  Advance(std::chrono::hours(24 * 16));  // day 90 for Cat: 60 days after her open
+  EXPECT_EQ(Mail(cat), std::vector<std::string>{"reengage-1"});
+}
+
 TEST_F(JourneysE2E, EveryRecipeInstallsAndRunsItsFirstMessage) {
   for (const automation::Recipe& r : automation::Recipes()) {
     auto installed = automation::InstallRecipe(*journeys_, ws_, r.name, {});
