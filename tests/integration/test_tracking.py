@@ -129,6 +129,15 @@ def test_opens_clicks_and_the_web_view_land_on_the_timeline(data_dir):
         assert o["message_id"] == mid and o["machine"] is False and o["user_agent"] == BROWSER
         assert o["ip"] == "203.0.113.0", o  # truncated to its /24
 
+        def segment(expression):
+            r = api.post("/api/v1/segments/preview", {"expression": expression})
+            assert r.status == 200, r
+            return sorted(c["email"] for c in r.json()["sample"])
+
+        # The segment language reads this very event: Ada opened, nobody clicked yet.
+        assert segment("opened any message in the last 1 days") == ["ada@example.com"]
+        assert segment("clicked any message") == []
+
         # Apple Mail Privacy Protection: "Mozilla/5.0" from Apple's range, flagged machine.
         status, _, _ = hit(srv, local(srv, px), ua="Mozilla/5.0", forwarded="17.58.63.11")
         assert status == 200
@@ -175,6 +184,17 @@ def test_opens_clicks_and_the_web_view_land_on_the_timeline(data_dir):
         assert len(viewed) == 1, viewed
         assert viewed[0]["properties"]["message_id"] == mid and viewed[0]["properties"]["machine"] is False
         assert len(timeline(api, ada, "email_opened")) == opens_before
+
+        # A proxy's fetch is an event, but not engagement: Cy, whose only open is Apple's, is not
+        # "opened", and is in a segment that counts every email_opened.
+        cy = api.post("/api/v1/contacts", {"email": "cy@example.com"}).json()["id"]
+        _, cy_body, _, _ = send(api, data_dir, cy)
+        assert hit(srv, local(srv, pixel(cy_body)), ua="Mozilla/5.0", forwarded="17.58.63.11")[0] == 200
+        assert timeline(api, cy, "email_opened")[0]["properties"]["machine"] is True
+        assert segment("opened any message in the last 1 days") == ["ada@example.com"]
+        assert segment("never opened") == ["cy@example.com"]
+        assert segment("at least 1 email_opened") == ["ada@example.com", "cy@example.com"]
+        assert segment("clicked any message") == ["ada@example.com"]
     finally:
         srv.stop()
 
