@@ -6,7 +6,11 @@
 #include <memory>
 
 #include "app/app_context.h"
+#include "app/senders_command.h"
+#include "campaign/campaign_model.h"
 #include "campaign/campaign_service.h"
+#include "core/json_parse.h"
+#include "send/send_service.h"
 
 namespace rapport::app {
 
@@ -48,6 +52,23 @@ Status Send(const CampaignsOptions& o) {
   RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenAndMigrateStore(config));
   RAPPORT_ASSIGN_OR_RETURN(Workspace ws, ResolveWorkspace(*store, o.workspace, /*create_default=*/false));
   RAPPORT_ASSIGN_OR_RETURN(Campaign c, Find(*store, ws.id, o.campaign));
+  // The sender check `serve` makes when a campaign is scheduled through the API (the send
+  // service's rule; this command builds no send service): a sender that would be refused for
+  // marketing mail is refused now, not at every batch.
+  json::value doc;
+  try {
+    doc = ParseJsonExact(c.definition);
+  } catch (const std::exception& e) {
+    return Error::Internal(fmt::format("campaign {}: stored settings do not parse: {}", c.id, e.what()));
+  }
+  RAPPORT_ASSIGN_OR_RETURN(campaign::CampaignDef def, campaign::ParseCampaign(doc));
+  auto sender = send::ChosenSender(store->senders(), DkimDomains(config), ws.id, def.sender_id,
+                                   MessageClass::kMarketing);
+  if (!sender.ok()) {
+    Error e = sender.error();
+    if (e.code == ErrorCode::kInvalid) e.field = "sender_id";
+    return e;
+  }
   campaign::CampaignService service(*store, SystemClock::Instance(), {});
   RAPPORT_ASSIGN_OR_RETURN(c, service.Schedule(ws.id, c.id));
   std::cout << fmt::format("campaign {} '{}' is {}: a running `rapport serve` sends it on its schedule\n",

@@ -179,13 +179,12 @@ Status SendService::CheckClass(MessageClass c) const {
   return {};
 }
 
-Result<ResolvedSender> SendService::ResolveSender(WorkspaceId ws, const std::optional<int64_t>& id,
-                                                  MessageClass c) {
-  ResolvedSender out;
-  out.sender = options_.sender;
+Result<std::optional<SenderIdentity>> ChosenSender(SenderStore& senders,
+                                                   std::span<const std::string> dkim_domains, WorkspaceId ws,
+                                                   const std::optional<int64_t>& id, MessageClass c) {
   std::optional<SenderIdentity> identity;
   if (id) {
-    auto found = store_.senders().Get(ws, *id);
+    auto found = senders.Get(ws, *id);
     if (!found.ok()) {
       if (found.error().code == ErrorCode::kNotFound)
         return Error::Invalid("from", "no sender " + std::to_string(*id) + " in this workspace");
@@ -193,8 +192,18 @@ Result<ResolvedSender> SendService::ResolveSender(WorkspaceId ws, const std::opt
     }
     identity = std::move(found).value();
   } else {
-    RAPPORT_ASSIGN_OR_RETURN(identity, store_.senders().GetDefault(ws));
+    RAPPORT_ASSIGN_OR_RETURN(identity, senders.GetDefault(ws));
   }
+  if (identity) RAPPORT_TRY(MarketingRefusal(*identity, c, dkim_domains));
+  return identity;
+}
+
+Result<ResolvedSender> SendService::ResolveSender(WorkspaceId ws, const std::optional<int64_t>& id,
+                                                  MessageClass c) {
+  ResolvedSender out;
+  out.sender = options_.sender;
+  RAPPORT_ASSIGN_OR_RETURN(std::optional<SenderIdentity> identity,
+                           ChosenSender(store_.senders(), options_.dkim_domains, ws, id, c));
   if (!identity) {  // the configured sender
     const mail::Mailbox& from = out.sender.from;
     out.variables = {{"id", nullptr},
@@ -204,7 +213,6 @@ Result<ResolvedSender> SendService::ResolveSender(WorkspaceId ws, const std::opt
                      {"postal_address", ""}};
     return out;
   }
-  RAPPORT_TRY(MarketingRefusal(*identity, c, options_.dkim_domains));
   RAPPORT_ASSIGN_OR_RETURN(EmailAddress email, ParseEmailAddress(identity->email, "from"));
   out.sender.from = mail::Mailbox{identity->name, std::move(email)};
   out.sender.reply_to.reset();

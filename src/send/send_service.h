@@ -37,6 +37,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -97,6 +98,14 @@ struct BulkSend {
   // The From display name for this send (a campaign's "from name" variant), over the sender's.
   std::optional<std::string> from_name_override;
 };
+
+// The sender a message of class `c` goes from (rule 3b): `id`'s identity (kInvalid "from" when the
+// workspace has none of that id), else the workspace's default identity, else nullopt (the
+// configured [sender]); an identity MarketingRefusal refuses for `c` is kInvalid with its reason.
+// SendService uses it for every message; `rapport campaigns send` checks a campaign's sender with it.
+Result<std::optional<SenderIdentity>> ChosenSender(SenderStore& senders,
+                                                   std::span<const std::string> dkim_domains, WorkspaceId ws,
+                                                   const std::optional<int64_t>& id, MessageClass c);
 
 class SendService {
  public:

@@ -289,6 +289,19 @@ def test_cli_lists_sends_and_reports_a_campaign(data_dir):
         api_occ = api.get(f"/api/v1/campaigns/{ids['spring']}/report").json()["occurrences"]
         assert [o["recipients"] for o in api_occ] == [o["recipients"] for o in occ]
         assert [o["variants"][0]["sent"] for o in api_occ] == [o["variants"][0]["sent"] for o in occ]
+
+        # `send` checks the campaign's sender as the API's schedule does: a domain without a DKIM
+        # key may not send marketing mail, so the campaign stays a draft and the error says why.
+        plain = api.post("/api/v1/senders", {"name": "Plain", "email": "news@nodkim.example",
+                                             "postal_address": "1 Main St, Springfield"})
+        assert plain.status == 201, plain
+        r = api.post("/api/v1/campaigns", {"name": "winter", "template": "digest", "sender_id": plain.json()["id"],
+                                           "audience": {"include_segments": ["pros"]},
+                                           "schedule": {"type": "now"}})
+        assert r.status == 201, r
+        refused = run_cli("campaigns", "send", "winter", data=data_dir, check=False)
+        assert refused.returncode != 0 and "no DKIM key is configured for nodkim.example" in refused.stderr, refused.stderr
+        assert listed()["winter"][1] == "draft"
     finally:
         srv.stop()
 
