@@ -19,6 +19,7 @@
 #include "http/hit_batcher.h"
 #include "tracking/click_bursts.h"
 #include "tracking/hit_record.h"
+#include "tracking/link_rewriter.h"
 #include "tracking/link_signer.h"
 #include "tracking/machine_classifier.h"
 #include "tracking/machine_ranges.h"
@@ -46,26 +47,6 @@ Response NotFound() {
   r.body = "Not found\n";
   NoStore(r);
   return r;
-}
-
-// `prefix` (lower case) begins `url` in any ASCII letter case.
-bool StartsWithNoCase(std::string_view url, std::string_view prefix) {
-  if (url.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    char c = url[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != prefix[i]) return false;
-  }
-  return true;
-}
-
-// An http(s) URL with no control character (never into a Location header). The scheme in any
-// letter case, as the link rewriter (tracking/link_rewriter.cpp, IsHttp) tracks it: a link
-// written "Https://..." is rewritten, so its click must redirect.
-bool SafeTarget(std::string_view url) {
-  for (char c : url)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
-  return StartsWithNoCase(url, "https://") || StartsWithNoCase(url, "http://");
 }
 
 struct Located {
@@ -144,7 +125,8 @@ const std::string* ClickTarget(const Located& at) {
   int32_t index = at.claims.link_index;
   if (index < 0 || static_cast<size_t>(index) >= at.message->links.size()) return nullptr;
   const std::string& target = at.message->links[static_cast<size_t>(index)];
-  return SafeTarget(target) ? &target : nullptr;
+  // The rewriter's own rule: a link it tracked redirects ("Https://..." included).
+  return tracking::IsTrackableUrl(target) ? &target : nullptr;
 }
 
 Response Pixel(bool head) {
@@ -184,6 +166,18 @@ Status Recorded(const Result<AppendResult>& appended) {
   return {};
 }
 
+// Records a located hit on the handler thread. With the hit log, the hit is durable once written
+// there (its loader makes the event); without, once its event's group commit returned. kNotFound
+// (the contact was erased or merged away since the message was cached) drops the cache's entry.
+Status RecordHit(Services& s, const Located& at, const tracking::HitRecord& record) {
+  Status recorded = s.hit_log
+                        ? s.hit_log->Append(record)
+                        : Recorded(s.hits.Submit(record.workspace_id, tracking::HitRecordEvent(record)));
+  if (!recorded.ok() && recorded.error().code == ErrorCode::kNotFound)
+    s.link_cache.Drop(at.claims.workspace_id, at.claims.message_key);
+  return recorded;
+}
+
 // The handler-thread path: may read the store, and waits for the hit's group commit
 // (http/hit_batcher.h).
 Result<Response> Hit(Services& s, CallContext& call, tracking::HitKind kind) {
@@ -194,14 +188,7 @@ Result<Response> Hit(Services& s, CallContext& call, tracking::HitKind kind) {
   const std::string* target = nullptr;
   if (kind == tracking::HitKind::kClick && !(target = ClickTarget(*at))) return NotFound();
   int32_t index = kind == tracking::HitKind::kClick ? at->claims.link_index : 0;
-  tracking::HitRecord record = HitRecordOf(s, call, *at, kind, index);
-  // With the hit log, the hit is durable once written there (its loader makes the event);
-  // without, once its event's group commit returned.
-  Status recorded = s.hit_log
-                        ? s.hit_log->Append(record)
-                        : Recorded(s.hits.Submit(record.workspace_id, tracking::HitRecordEvent(record)));
-  if (!recorded.ok() && recorded.error().code == ErrorCode::kNotFound)
-    s.link_cache.Drop(at->claims.workspace_id, at->claims.message_key);
+  Status recorded = RecordHit(s, *at, HitRecordOf(s, call, *at, kind, index));
   return AfterRecord(s, kind, call.request.method == "HEAD", *at->message, target, recorded);
 }
 
@@ -256,22 +243,15 @@ Result<Response> Click(Services& s, CallContext& call) { return Hit(s, call, tra
 Result<Response> View(Services& s, CallContext& call) {
   RAPPORT_ASSIGN_OR_RETURN(std::optional<Located> at, Locate(s, call, tracking::LinkKind::kView));
   if (!at) return NotFound();
-  const tracking::LinkClaims* claims = &at->claims;
-  auto html = s.store.tracking().ViewHtml(claims->workspace_id, claims->message_key);
+  auto html = s.store.tracking().ViewHtml(at->claims.workspace_id, at->claims.message_key);
   if (!html.ok()) {
     if (html.error().code == ErrorCode::kNotFound) return NotFound();
     return html.error();
   }
   if (html->empty()) return NotFound();
-  tracking::HitRecord record = HitRecordOf(s, call, *at, tracking::HitKind::kView, 0);
-  Status recorded = s.hit_log
-                        ? s.hit_log->Append(record)
-                        : Recorded(s.hits.Submit(record.workspace_id, tracking::HitRecordEvent(record)));
+  Status recorded = RecordHit(s, *at, HitRecordOf(s, call, *at, tracking::HitKind::kView, 0));
   if (!recorded.ok()) {
-    if (recorded.error().code == ErrorCode::kNotFound) {
-      s.link_cache.Drop(claims->workspace_id, claims->message_key);
-      return NotFound();
-    }
+    if (recorded.error().code == ErrorCode::kNotFound) return NotFound();
     s.metrics.AddStoreError();  // the page is still shown; the lost view is logged and counted
     spdlog::error("web view of message {} not recorded: {}", at->message->message_id,
                   recorded.error().message);

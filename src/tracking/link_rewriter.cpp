@@ -99,12 +99,6 @@ bool NameIs(std::string_view name, std::string_view lower) {
   return name.size() == lower.size() && StartsWithNoCase(name, lower);
 }
 
-bool IsHttp(std::string_view url) {
-  for (char c : url)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;  // never into a Location header
-  return StartsWithNoCase(url, "http://") || StartsWithNoCase(url, "https://");
-}
-
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
   while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
@@ -204,7 +198,7 @@ RewrittenHtml RewriteLinks(std::string_view doc, const RewriteOptions& options) 
     if (href == nullptr || notrack || r.links.size() >= options.max_links) continue;
     std::string target(
         Trim(DecodeHtmlAttribute(doc.substr(href->value_begin, href->value_end - href->value_begin))));
-    if (!IsHttp(target)) continue;
+    if (!IsTrackableUrl(target)) continue;
     bool keep = false;
     for (const std::string& p : options.keep_prefixes) keep = keep || (!p.empty() && target.starts_with(p));
     if (keep) continue;
@@ -232,6 +226,12 @@ std::string AddOpenPixel(std::string_view doc, std::string_view pixel_url) {
   out += pixel;
   out.append(doc.substr(body));
   return out;
+}
+
+bool IsTrackableUrl(std::string_view url) {
+  for (char c : url)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;  // never into a Location header
+  return StartsWithNoCase(url, "http://") || StartsWithNoCase(url, "https://");
 }
 
 }  // namespace rapport::tracking

@@ -40,4 +40,8 @@ std::string AddOpenPixel(std::string_view html, std::string_view pixel_url);
 // unknown or malformed entities are kept as written.
 std::string DecodeHtmlAttribute(std::string_view value);
 
+// An http(s) URL (the scheme in any letter case) with no control character: what the rewriter
+// tracks, and so what a click may be redirected to (never into a Location header otherwise).
+bool IsTrackableUrl(std::string_view url);
+
 }  // namespace rapport::tracking
