@@ -111,21 +111,14 @@ Result<std::vector<ContactPreferences>> SqlConsentStore::PreferencesOf(Workspace
   std::vector<ContactPreferences> out;
   RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
     out.clear();
-    std::vector<Param> params;
-    params.reserve(kChunk);
-    return ForChunks(contacts.size(), [&](size_t begin, size_t count) -> Status {
-      params.assign(contacts.begin() + static_cast<std::ptrdiff_t>(begin),
-                    contacts.begin() + static_cast<std::ptrdiff_t>(begin + count));
-      RAPPORT_TRY(s.Exec(select.For(count), params, [&](const Row& r) {
-        if (r.Int(1) != ws) return;
-        ContactPreferences p;
-        p.contact_id = r.Int(0);
-        p.frequency = ParseMailFrequency(r.Text(2)).value_or(MailFrequency::kEverything);
-        if (!r.IsNull(3)) p.paused_until = FromMicros(r.Int(3));
-        p.updated_at = FromMicros(r.Int(4));
-        out.push_back(p);
-      }));
-      return {};
+    return SelectInChunks(s, select, {}, contacts, [&](const Row& r) {
+      if (r.Int(1) != ws) return;
+      ContactPreferences p;
+      p.contact_id = r.Int(0);
+      p.frequency = ParseMailFrequency(r.Text(2)).value_or(MailFrequency::kEverything);
+      if (!r.IsNull(3)) p.paused_until = FromMicros(r.Int(3));
+      p.updated_at = FromMicros(r.Int(4));
+      out.push_back(p);
     });
   }));
   return out;

@@ -240,16 +240,9 @@ Result<std::vector<Contact>> SqlContactStore::GetMany(WorkspaceId ws, std::span<
   RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
     out.clear();
     out.reserve(ids.size());
-    std::vector<Param> params;
-    params.reserve(kChunk);
-    return ForChunks(ids.size(), [&](size_t begin, size_t count) -> Status {
-      params.assign(ids.begin() + static_cast<std::ptrdiff_t>(begin),
-                    ids.begin() + static_cast<std::ptrdiff_t>(begin + count));
-      RAPPORT_TRY(s.Exec(select.For(count), params, [&](const Row& r) {
-        Contact c = ReadContact(r);
-        if (c.workspace_id == ws) out.push_back(std::move(c));
-      }));
-      return {};
+    return SelectInChunks(s, select, {}, ids, [&](const Row& r) {
+      Contact c = ReadContact(r);
+      if (c.workspace_id == ws) out.push_back(std::move(c));
     });
   }));
   return out;

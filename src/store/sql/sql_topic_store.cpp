@@ -184,17 +184,9 @@ Result<std::vector<std::pair<ContactId, SubscriptionStatus>>> SqlTopicStore::Sub
     RAPPORT_TRY(s.Exec("SELECT id FROM topics WHERE workspace_id = $1 AND key = $2", {ws, topic_key},
                        [&](const Row& r) { topic_id = r.Int(0); }));
     if (!topic_id) return {};
-    std::vector<Param> params;
-    params.reserve(kChunk + 1);
-    return ForChunks(contacts.size(), [&](size_t begin, size_t count) -> Status {
-      params.clear();
-      params.emplace_back(*topic_id);
-      params.insert(params.end(), contacts.begin() + static_cast<std::ptrdiff_t>(begin),
-                    contacts.begin() + static_cast<std::ptrdiff_t>(begin + count));
-      RAPPORT_TRY(s.Exec(select.For(count), params, [&](const Row& r) {
-        if (auto st = ParseSubscriptionStatus(r.Text(1))) out.emplace_back(r.Int(0), *st);
-      }));
-      return {};
+    const Param leading[] = {*topic_id};
+    return SelectInChunks(s, select, leading, contacts, [&](const Row& r) {
+      if (auto st = ParseSubscriptionStatus(r.Text(1))) out.emplace_back(r.Int(0), *st);
     });
   }));
   return out;

@@ -15,8 +15,10 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/error.h"
+#include "store/sql/database.h"
 
 namespace rapport::sql {
 
@@ -88,6 +90,21 @@ Status ForChunks(size_t n, Fn&& fn) {
     begin += count;
   }
   return {};
+}
+
+// Runs `select` (Shape::kInList, after its `leading` parameters) over `ids` a chunk at a time
+// (ForChunks), calling on_row for every row: reads of many rows by key in a few statements.
+inline Status SelectInChunks(Session& s, const StatementSet& select, std::span<const Param> leading,
+                             std::span<const int64_t> ids, const RowFn& on_row) {
+  std::vector<Param> params;
+  params.reserve(leading.size() + std::min(ids.size(), kChunk));
+  return ForChunks(ids.size(), [&](size_t begin, size_t count) -> Status {
+    params.assign(leading.begin(), leading.end());
+    params.insert(params.end(), ids.begin() + static_cast<std::ptrdiff_t>(begin),
+                  ids.begin() + static_cast<std::ptrdiff_t>(begin + count));
+    RAPPORT_TRY(s.Exec(select.For(count), params, on_row));
+    return {};
+  });
 }
 
 }  // namespace rapport::sql
