@@ -24,15 +24,6 @@ bool PlainLabel(std::string_view v) {
   });
 }
 
-void AddCounts(DeliverabilityCounts& into, const DeliverabilityCounts& c) {
-  into.delivered += c.delivered;
-  into.rejected += c.rejected;
-  into.hard_bounces += c.hard_bounces;
-  into.soft_bounces += c.soft_bounces;
-  into.blocks += c.blocks;
-  into.complaints += c.complaints;
-}
-
 }  // namespace
 
 Metrics::Metrics()
@@ -156,7 +147,7 @@ std::string RenderDeliverabilityRates(const std::vector<DeliverabilityCounts>& r
       c.domain = h.provider;
       grouped.push_back(std::move(c));
     } else {
-      AddCounts(other, h.counts);
+      tracking::AddCounts(other, h.counts);
       any_other = true;
     }
   }

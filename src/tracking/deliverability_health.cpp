@@ -12,6 +12,15 @@ std::string ComplaintWarning(double rate) {
   return {};
 }
 
+void AddCounts(DeliverabilityCounts& into, const DeliverabilityCounts& c) {
+  into.delivered += c.delivered;
+  into.rejected += c.rejected;
+  into.hard_bounces += c.hard_bounces;
+  into.soft_bounces += c.soft_bounces;
+  into.blocks += c.blocks;
+  into.complaints += c.complaints;
+}
+
 std::vector<ProviderHealth> SummarizeDeliverability(const std::vector<DeliverabilityCounts>& rows) {
   std::map<std::pair<int64_t, std::string>, ProviderHealth> by;
   for (const DeliverabilityCounts& r : rows) {
@@ -20,12 +29,7 @@ std::vector<ProviderHealth> SummarizeDeliverability(const std::vector<Deliverabi
     h.day = r.day;
     h.provider = provider;
     h.counts.day = r.day;
-    h.counts.delivered += r.delivered;
-    h.counts.rejected += r.rejected;
-    h.counts.hard_bounces += r.hard_bounces;
-    h.counts.soft_bounces += r.soft_bounces;
-    h.counts.blocks += r.blocks;
-    h.counts.complaints += r.complaints;
+    AddCounts(h.counts, r);
   }
   std::vector<ProviderHealth> out;
   out.reserve(by.size());

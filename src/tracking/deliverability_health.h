@@ -33,6 +33,9 @@ struct ProviderHealth {
 
 // One entry per (day, provider), ordered by day then provider.
 std::vector<ProviderHealth> SummarizeDeliverability(const std::vector<DeliverabilityCounts>& rows);
+
+// Adds c's counts to into's (its day and domain stay).
+void AddCounts(DeliverabilityCounts& into, const DeliverabilityCounts& c);
 // The warning of one complaint rate ("" when none).
 std::string ComplaintWarning(double complaint_rate);
 
