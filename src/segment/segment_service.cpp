@@ -305,11 +305,8 @@ Result<SavedSegment> SegmentService::Create(WorkspaceId ws, SavedSegment s) {
   RAPPORT_ASSIGN_OR_RETURN(std::string tz, TimezoneOf(ws));
   int64_t now = ToMicros(clock_.Now());
   schema.segments.insert(created.name);
-  RAPPORT_ASSIGN_OR_RETURN(std::vector<int> fresh, engine_.Upsert(created, schema, now, tz));
-  if (!fresh.empty()) {
-    RAPPORT_TRY(Backfill(fresh));
-    engine_.Recompute(created.id, now);
-  }
+  // Its streams were filled above, so Upsert finds none new and computes the members itself.
+  RAPPORT_TRY(engine_.Upsert(created, schema, now, tz));
   lock.unlock();
   alarm_.Ring();  // the consumer appends the members' segment_entered, batch by batch
   return created;
@@ -333,11 +330,8 @@ Result<SavedSegment> SegmentService::Update(WorkspaceId ws, SavedSegment s) {
   RAPPORT_ASSIGN_OR_RETURN(SavedSegment updated, store_.segments().Update(s));
   RAPPORT_ASSIGN_OR_RETURN(std::string tz, TimezoneOf(ws));
   int64_t now = ToMicros(clock_.Now());
-  RAPPORT_ASSIGN_OR_RETURN(std::vector<int> fresh, engine_.Upsert(updated, schema, now, tz));
-  if (!fresh.empty()) {
-    RAPPORT_TRY(Backfill(fresh));
-    engine_.Recompute(updated.id, now);
-  }
+  // Its streams were filled above, so Upsert finds none new and computes the members itself.
+  RAPPORT_TRY(engine_.Upsert(updated, schema, now, tz));
   lock.unlock();
   alarm_.Ring();
   return updated;
