@@ -73,6 +73,15 @@ const Trigger* EventTrigger(const JourneyDef& def, const Event& e) {
   return nullptr;
 }
 
+std::optional<std::string_view> ReentryRefusal(const JourneyDef& def, const JourneyRun& latest,
+                                               Timestamp now) {
+  if (!RunEnded(latest.state)) return "already in the journey";
+  if (def.entry.reentry == Reentry::kNever) return "re-entry is never";
+  if (def.entry.reentry == Reentry::kCooldown && latest.entered_at + def.entry.cooldown > now)
+    return "within the re-entry cool-down";
+  return std::nullopt;
+}
+
 std::optional<std::string> RunKey(const JourneyDef& def, const json::object& properties) {
   if (def.entry.key.empty()) return std::string();
   const json::value* v = properties.if_contains(def.entry.key);

@@ -21,6 +21,11 @@ const Trigger* EventTrigger(const JourneyDef& def, const Event& e);
 // The run's key for an entry by `properties`: entry.key's value as text; nullopt when the
 // journey has a key and the properties lack it (no entry).
 std::optional<std::string> RunKey(const JourneyDef& def, const json::object& properties);
+// Why the entry rules refuse a new run when `latest` is the latest run of its key (of the contact
+// when the journey has no key) at `now`: it is live ("already in the journey"), re-entry is
+// never, or the cool-down since its entry has not passed; nullopt when a run may start.
+std::optional<std::string_view> ReentryRefusal(const JourneyDef& def, const JourneyRun& latest,
+                                               Timestamp now);
 // The revenue in cents when `e` is the goal of `run`, nullopt when it is not.
 std::optional<int64_t> GoalReached(const JourneyDef& def, const JourneyRun& run, const Event& e);
 // True when `run` waits for an event (wait_for_event) and `e` is it.

@@ -389,17 +389,8 @@ Result<EnterResult> JourneyService::TryEnter(const Journey& j, const JourneyDef&
     }
   }
   if (latest) {
-    bool ended = RunEnded(latest->state);
-    if (!ended) {
-      out.reason = "already in the journey";
-      return out;
-    }
-    if (def.entry.reentry == Reentry::kNever) {
-      out.reason = "re-entry is never";
-      return out;
-    }
-    if (def.entry.reentry == Reentry::kCooldown && latest->entered_at + def.entry.cooldown > now) {
-      out.reason = "within the re-entry cool-down";
+    if (auto refused = ReentryRefusal(def, *latest, now)) {
+      out.reason = std::string(*refused);
       return out;
     }
   }

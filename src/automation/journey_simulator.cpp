@@ -194,10 +194,8 @@ Result<std::vector<SimPath>> Simulate(const Journey& journey, const JourneyDef& 
           for (const SimRun& r : runs)
             if (def.entry.key.empty() || r.run.run_key == *key) latest = &r.run;
           already_in = latest && !RunEnded(latest->state);
-          if (latest && !already_in && def.entry.reentry == Reentry::kNever) refused = "re-entry is never";
-          if (latest && !already_in && def.entry.reentry == Reentry::kCooldown &&
-              latest->entered_at + def.entry.cooldown > se.at)
-            refused = "within the re-entry cool-down";
+          if (latest && !already_in)
+            if (auto why = ReentryRefusal(def, *latest, se.at)) refused = std::string(*why);
           if (!already_in && refused.empty() && !def.entry.segment.empty()) {
             RAPPORT_ASSIGN_OR_RETURN(bool in,
                                      env.InSegment(journey.workspace_id, contact, def.entry.segment));
