@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <string_view>
 
 namespace rapport {
 
@@ -54,27 +55,34 @@ void AppendJsonNumber(std::string& out, double v) {
     return;
   }
   // The shortest digits that read back exactly, then ECMAScript's Number::toString layout.
+  // On the stack: a double has at most 17 significant digits (no allocation per number).
   char buf[40];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
-  std::string_view sci(buf, static_cast<size_t>(end - buf));
-  if (sci.front() == '-') {
+  const char* p = buf;
+  if (*p == '-') {
     out.push_back('-');
-    sci.remove_prefix(1);
+    ++p;
   }
-  size_t e = sci.find('e');
-  std::string digits;
-  for (char c : sci.substr(0, e))
-    if (c != '.') digits.push_back(c);
-  int exponent = std::atoi(std::string(sci.substr(e + 1)).c_str());
-  int k = static_cast<int>(digits.size());
+  char digits_buf[24];
+  size_t k_size = 0;
+  for (; p != end && *p != 'e'; ++p)
+    if (*p != '.') digits_buf[k_size++] = *p;
+  int exponent = 0;
+  if (p != end) {
+    const char* e = p + 1;
+    if (e != end && *e == '+') ++e;  // from_chars takes a '-' but not a '+'
+    std::from_chars(e, end, exponent);
+  }
+  std::string_view digits(digits_buf, k_size);
+  int k = static_cast<int>(k_size);
   int n = exponent + 1;  // where the decimal point goes
   if (k <= n && n <= 21) {
     out += digits;
     out.append(static_cast<size_t>(n - k), '0');
   } else if (0 < n && n <= 21) {
-    out.append(digits, 0, static_cast<size_t>(n));
+    out += digits.substr(0, static_cast<size_t>(n));
     out.push_back('.');
-    out.append(digits, static_cast<size_t>(n));
+    out += digits.substr(static_cast<size_t>(n));
   } else if (-6 < n && n <= 0) {
     out += "0.";
     out.append(static_cast<size_t>(-n), '0');
@@ -83,7 +91,7 @@ void AppendJsonNumber(std::string& out, double v) {
     out.push_back(digits[0]);
     if (k > 1) {
       out.push_back('.');
-      out.append(digits, 1);
+      out += digits.substr(1);
     }
     out.push_back('e');
     out.push_back(n - 1 < 0 ? '-' : '+');
