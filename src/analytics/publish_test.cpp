@@ -105,6 +105,40 @@ TEST(Publish, EachOrderIsAClvChange) {
   EXPECT_DOUBLE_EQ(s.book.Contact(1, 4, t0 + kMicrosPerDay).revenue, 59.5);
 }
 
+// The prediction falls between orders: when time makes a customer at risk and then lapsed, the
+// CLV is published again (with the lower prediction), once per change.
+TEST(Publish, TimeThatChangesTheLifecycleRepublishesTheClv) {
+  Script s;
+  int64_t t0 = T("2026-03-02T11:00:00Z");
+  int64_t week = 7 * kMicrosPerDay;
+  for (int i = 0; i < 4; ++i) s.Add(5, "order_placed", t0 + i * week, json::object{{"total", 30}});
+  auto orders = s.book.TakeClvChanges();
+  ASSERT_EQ(orders.size(), 4u);
+  int64_t last = t0 + 3 * week;
+  double at_order = s.book.Contact(1, 5, last).predicted.value;
+  // Nothing is due a week later (the rhythm is a week; at risk after two).
+  s.book.Advance(last + week);
+  EXPECT_TRUE(s.book.TakeClvChanges().empty());
+  // At risk after 2 R, lapsed after 4 R: one CLV change each, at that moment, with new keys.
+  s.book.Advance(last + 2 * week + 1);
+  auto at_risk = s.book.TakeClvChanges();
+  ASSERT_EQ(at_risk.size(), 1u);
+  EXPECT_EQ(at_risk[0].contact_id, 5);
+  EXPECT_LE(std::abs(at_risk[0].at_us - (last + 2 * week)), 1);  // at L + 2R (or a microsecond after)
+  EXPECT_EQ(s.book.TakeLifecycleChanges().back().to, Stage::kAtRisk);
+  double later = s.book.Contact(1, 5, at_risk[0].at_us).predicted.value;
+  EXPECT_LT(later, at_order);
+  s.book.Advance(last + 5 * week);
+  auto lapsed = s.book.TakeClvChanges();
+  ASSERT_EQ(lapsed.size(), 1u);
+  EXPECT_LE(std::abs(lapsed[0].at_us - (last + 4 * week)), 1);
+  EXPECT_NE(lapsed[0].idempotency_key, at_risk[0].idempotency_key);
+  for (const ClvChange& o : orders) EXPECT_NE(o.idempotency_key, lapsed[0].idempotency_key);
+  // Time alone publishes nothing more once lapsed.
+  s.book.Advance(last + 50 * week);
+  EXPECT_TRUE(s.book.TakeClvChanges().empty());
+}
+
 TEST(Publish, TheStateSurvivesARestartWithoutPublishingAgain) {
   Script s;
   int64_t t0 = T("2026-03-02T11:00:00Z");

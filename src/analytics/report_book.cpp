@@ -427,7 +427,13 @@ std::optional<int64_t> ReportBook::Advance(int64_t now_us) {
     if (!found) continue;
     ContactState& c = *found;
     Stage s = StageAt(c.purchases, at, options_.lifecycle);
-    if (s != c.stage) SetStage(id, c, s, at, std::to_string(at));
+    if (s != c.stage) {
+      SetStage(id, c, s, at, std::to_string(at));
+      // Time made the customer at risk or lapsed: the probability of being alive, and so the
+      // predicted CLV, has fallen since the last order; publish it again (docs/analytics.md).
+      if (c.purchases.orders > 0)
+        clv_changes_.push_back(ClvChange{c.ws, id, at, fmt::format("clv:{}:t{}", id, at)});
+    }
     Schedule(id, c, at);
   }
   std::optional<int64_t> next;
