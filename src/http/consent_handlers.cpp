@@ -7,8 +7,11 @@
 //                          per client address; a honeypot field "website" drops bots silently)
 //   GET  /api/v1/contacts/{id}/consents  the contact's consent ledger and preferences
 // Pages are in the contact's language (English or French), name the sender and load nothing
-// from elsewhere. Every consent recorded from a public page carries the client address truncated
-// as the tracking endpoints truncate it, and the user agent.
+// from elsewhere: the preference center the sender of the message its link came from (the token
+// names the message), the confirmation pages the workspace's default sender
+// (tracking::PageSenderName), the sign-up answer and a forged link's page the configured one.
+// Every consent recorded from a public page carries the client address truncated as the
+// tracking endpoints truncate it, and the user agent.
 #include <fmt/format.h>
 
 #include "core/form_body.h"
@@ -37,10 +40,15 @@ Response Html(int status, std::string body) {
   return r;
 }
 
+// The configured [sender]'s name: for the pages that know no workspace or message.
 std::string SenderName(const Services& s) {
-  const mail::Mailbox& from = s.sender.options().sender.from;
-  if (!from.display_name.empty()) return from.display_name;
-  return from.address.domain;
+  return tracking::ConfiguredSenderName(s.sender.options().sender.from);
+}
+
+// The name on the pages of contact `c`'s link: the sender of message `message_key` (0: none),
+// else the workspace's default sender, else the configured one.
+Result<std::string> PageSender(Services& s, WorkspaceId ws, ContactId c, int64_t message_key) {
+  return tracking::PageSenderName(s.store, ws, c, message_key, s.sender.options().sender.from);
 }
 
 Response NotValid(const Services& s, std::string_view locale = {}) {
@@ -74,12 +82,12 @@ std::string AttributeText(const Contact& c, std::string_view key) {
                                                              : std::string();
 }
 
-// The page for a contact, as it is now.
-Result<Response> PreferencePage(Services& s, WorkspaceId ws, const Contact& c, bool saved, int status = 200,
-                                const Error* error = nullptr,
+// The page for a contact, as it is now, reached from message `message_key` (0: none).
+Result<Response> PreferencePage(Services& s, WorkspaceId ws, const Contact& c, int64_t message_key,
+                                bool saved, int status = 200, const Error* error = nullptr,
                                 const tracking::PreferenceChoice* typed = nullptr) {
   tracking::PreferencePage page;
-  page.sender_name = SenderName(s);
+  RAPPORT_ASSIGN_OR_RETURN(page.sender_name, PageSender(s, ws, c.id, message_key));
   page.masked_email = tracking::MaskedEmail(c.email);
   page.first_name = AttributeText(c, "first_name");
   page.last_name = AttributeText(c, "last_name");
@@ -108,10 +116,17 @@ Result<Response> PreferencePage(Services& s, WorkspaceId ws, const Contact& c, b
   return Html(status, tracking::RenderPreferencePage(page, tracking::WordsFor(c.locale)));
 }
 
-// The contact behind a preference token; nullopt for a forged token or a contact gone or erased.
-Result<std::optional<std::pair<WorkspaceId, Contact>>> PreferenceContact(Services& s,
-                                                                         const CallContext& call) {
-  using Found = std::optional<std::pair<WorkspaceId, Contact>>;
+// The contact behind a preference token and the message the token names (0: none, as in the
+// links of messages queued before preference tokens named theirs).
+struct PreferenceTarget {
+  WorkspaceId ws = 0;
+  Contact contact;
+  int64_t message_key = 0;
+};
+
+// The target of a preference token; nullopt for a forged token or a contact gone or erased.
+Result<std::optional<PreferenceTarget>> PreferenceContact(Services& s, const CallContext& call) {
+  using Found = std::optional<PreferenceTarget>;
   auto claims = s.links.Verify(call.params.at(0).second, tracking::LinkKind::kPreferences);
   if (!claims.ok()) return Found();
   auto contact = s.store.contacts().Get(claims->workspace_id, claims->contact_id);
@@ -120,7 +135,7 @@ Result<std::optional<std::pair<WorkspaceId, Contact>>> PreferenceContact(Service
     return contact.error();
   }
   if (contact->status == ContactStatus::kErased) return Found();
-  return Found(std::make_pair(claims->workspace_id, std::move(contact).value()));
+  return Found(PreferenceTarget{claims->workspace_id, std::move(contact).value(), claims->message_key});
 }
 
 bool IsForm(const Request& req) {
@@ -239,28 +254,28 @@ void AddConsentRoutes(Router& router, Services& s) {
   router.Add("GET", "/p/{token}", Access::kPublic, [&s](CallContext& call) -> Result<Response> {
     RAPPORT_ASSIGN_OR_RETURN(auto found, PreferenceContact(s, call));
     if (!found) return NotValid(s);
-    return PreferencePage(s, found->first, found->second, false);
+    return PreferencePage(s, found->ws, found->contact, found->message_key, false);
   });
 
   router.Add("POST", "/p/{token}", Access::kPublic, [&s](CallContext& call) -> Result<Response> {
     RAPPORT_ASSIGN_OR_RETURN(auto found, PreferenceContact(s, call));
     if (!found) return NotValid(s);
-    auto [ws, contact] = std::move(*found);
+    auto [ws, contact, key] = std::move(*found);
     auto form = ParseFormBody(call.request.body);
-    if (!form.ok()) return PreferencePage(s, ws, contact, false, 400, &form.error());
+    if (!form.ok()) return PreferencePage(s, ws, contact, key, false, 400, &form.error());
     auto choice = tracking::ReadPreferenceForm(*form);
-    if (!choice.ok()) return PreferencePage(s, ws, contact, false, 422, &choice.error());
+    if (!choice.ok()) return PreferencePage(s, ws, contact, key, false, 422, &choice.error());
     const tracking::PageWords& words = tracking::WordsFor(contact.locale);
     Consent consent = PublicConsent(s, call.request, "preference_center", words.version);
     auto applied = tracking::ApplyPreferences(s.store, ws, contact.id, *choice, consent, s.clock.Now());
     if (!applied.ok()) {
       if (applied.error().code == ErrorCode::kInvalid)
-        return PreferencePage(s, ws, contact, false, 422, &applied.error(), &*choice);
+        return PreferencePage(s, ws, contact, key, false, 422, &applied.error(), &*choice);
       if (applied.error().code == ErrorCode::kNotFound) return NotValid(s);
       return applied.error();
     }
     RAPPORT_ASSIGN_OR_RETURN(Contact now, s.store.contacts().Get(ws, contact.id));
-    return PreferencePage(s, ws, now, true);
+    return PreferencePage(s, ws, now, key, true);
   });
 
   router.Add("GET", "/confirm/{token}", Access::kPublic, [&s](CallContext& call) -> Result<Response> {
@@ -272,6 +287,8 @@ void AddConsentRoutes(Router& router, Services& s) {
     auto contact = s.store.contacts().Get(claims->workspace_id, claims->contact_id);
     if (!contact.ok() || contact->status == ContactStatus::kErased) return NotValid(s);
     const tracking::PageWords& w = tracking::WordsFor(contact->locale);
+    // The confirmation mail names no sender (send/signup.cpp): it goes from the workspace's default.
+    RAPPORT_ASSIGN_OR_RETURN(std::string sender, PageSender(s, claims->workspace_id, claims->contact_id, 0));
     auto ledger = s.store.consents().List(claims->workspace_id, claims->contact_id);
     if (!ledger.ok()) return ledger.error();
     std::vector<Subscription> pending;
@@ -285,15 +302,15 @@ void AddConsentRoutes(Router& router, Services& s) {
     switch (ConfirmationStateOf(*ledger, claims->message_id, s.clock.Now())) {
       case ConfirmationState::kConfirmed:
         return Html(200,
-                    tracking::RenderMessagePage(w, SenderName(s), w.confirmed_title,
+                    tracking::RenderMessagePage(w, sender, w.confirmed_title,
                                                 fmt::format(fmt::runtime(std::string(w.confirmed_body)),
                                                             TopicNames(s, claims->workspace_id, pending))));
       case ConfirmationState::kExpired:
-        return Html(410, tracking::RenderMessagePage(w, SenderName(s), w.expired_title, w.expired_body));
+        return Html(410, tracking::RenderMessagePage(w, sender, w.expired_title, w.expired_body));
       case ConfirmationState::kUnknown: return NotValid(s, contact->locale);
       case ConfirmationState::kPending: break;
     }
-    return Html(200, tracking::RenderMessagePage(w, SenderName(s), w.confirm_title,
+    return Html(200, tracking::RenderMessagePage(w, sender, w.confirm_title,
                                                  fmt::format(fmt::runtime(std::string(w.confirm_body)),
                                                              TopicNames(s, claims->workspace_id, pending)),
                                                  w.confirm_button));
@@ -305,18 +322,19 @@ void AddConsentRoutes(Router& router, Services& s) {
     auto contact = s.store.contacts().Get(claims->workspace_id, claims->contact_id);
     if (!contact.ok() || contact->status == ContactStatus::kErased) return NotValid(s);
     const tracking::PageWords& w = tracking::WordsFor(contact->locale);
+    RAPPORT_ASSIGN_OR_RETURN(std::string sender, PageSender(s, claims->workspace_id, claims->contact_id, 0));
     Consent consent = PublicConsent(s, call.request, "double_opt_in", w.version);
     auto confirmed = s.signup.Confirm(call.params.at(0).second, consent);
     if (!confirmed.ok()) {
       const Error& e = confirmed.error();
       if (e.code == ErrorCode::kPermissionDenied)
-        return Html(410, tracking::RenderMessagePage(w, SenderName(s), w.expired_title, w.expired_body));
+        return Html(410, tracking::RenderMessagePage(w, sender, w.expired_title, w.expired_body));
       if (e.code == ErrorCode::kNotFound || e.code == ErrorCode::kConflict)
         return NotValid(s, contact->locale);
       return e;
     }
     return Html(200, tracking::RenderMessagePage(
-                         w, SenderName(s), w.confirmed_title,
+                         w, sender, w.confirmed_title,
                          fmt::format(fmt::runtime(std::string(w.confirmed_body)),
                                      TopicNames(s, claims->workspace_id, confirmed->subscriptions))));
   });

@@ -8,7 +8,8 @@
 // "contact.status_changed" event (origin: the link and its method) in the same transaction; a
 // bounced, complained or erased contact keeps its status. An audit entry follows. A forged or
 // altered token gets 404. The pages are in the contact's language (tracking/preference_center.h
-// holds the wording, English and French) and name the sender; the truncated client address and
+// holds the wording, English and French) and name the sender of the message the link came from
+// (tracking::PageSenderName: the token names the message); the truncated client address and
 // the user agent go with the withdrawal into the consent ledger (docs/consent.md).
 #include <fmt/format.h>
 
@@ -35,20 +36,24 @@ Response Html(int status, std::string body) {
   return r;
 }
 
-// The sender's name for the pages' footer.
-std::string SenderName(const Services& s) {
-  const mail::Mailbox& from = s.sender.options().sender.from;
-  return from.display_name.empty() ? from.address.domain : from.display_name;
+// The sender's name for the footer of a page a verified token leads to: the sender of the message
+// the token names, else the workspace's default sender, else the configured one.
+Result<std::string> SenderName(Services& s, const tracking::LinkClaims& claims) {
+  return tracking::PageSenderName(s.store, claims.workspace_id, claims.contact_id, claims.message_key,
+                                  s.sender.options().sender.from);
 }
 
+// A forged token names no workspace: the configured sender.
 Response NotValid(const Services& s) {
   const tracking::PageWords& w = tracking::WordsFor("");
-  return Html(404, tracking::RenderMessagePage(w, SenderName(s), w.invalid_link, w.invalid_link_body));
+  return Html(404,
+              tracking::RenderMessagePage(w, tracking::ConfiguredSenderName(s.sender.options().sender.from),
+                                          w.invalid_link, w.invalid_link_body));
 }
 
-Response Unsubscribed(const Services& s, const Contact& c) {
+Response Unsubscribed(std::string_view sender_name, const Contact& c) {
   const tracking::PageWords& w = tracking::WordsFor(c.locale);
-  return Html(200, tracking::RenderMessagePage(w, SenderName(s), w.unsubscribed_title, w.unsubscribed_body));
+  return Html(200, tracking::RenderMessagePage(w, sender_name, w.unsubscribed_title, w.unsubscribed_body));
 }
 
 }  // namespace
@@ -62,11 +67,12 @@ void AddLinkRoutes(Router& router, Services& s) {
       if (contact.error().code == ErrorCode::kNotFound) return NotValid(s);
       return contact.error();
     }
-    if (contact->status != ContactStatus::kActive) return Unsubscribed(s, *contact);
+    RAPPORT_ASSIGN_OR_RETURN(std::string sender_name, SenderName(s, *claims));
+    if (contact->status != ContactStatus::kActive) return Unsubscribed(sender_name, *contact);
     const tracking::PageWords& w = tracking::WordsFor(contact->locale);
     std::string masked = tracking::MaskedEmail(contact->email);
     return Html(200, tracking::RenderMessagePage(
-                         w, SenderName(s), w.unsubscribe_title,
+                         w, sender_name, w.unsubscribe_title,
                          fmt::format(fmt::runtime(std::string(w.unsubscribe_question)), masked),
                          w.unsubscribe_button, {{"List-Unsubscribe", "One-Click"}}));
   });
@@ -103,7 +109,11 @@ void AddLinkRoutes(Router& router, Services& s) {
       Audit(s, as_link, "contact.unsubscribe", "contact", std::to_string(out->contact.id),
             json::object{{"method", one_click ? "one-click" : "page"}});
     }
-    return Unsubscribed(s, out->contact);
+    // The withdrawal is done: a failed look-up of the sender's name must not answer it with an error.
+    auto sender_name = SenderName(s, *claims);
+    return Unsubscribed(
+        sender_name.ok() ? *sender_name : tracking::ConfiguredSenderName(s.sender.options().sender.from),
+        out->contact);
   });
 }
 

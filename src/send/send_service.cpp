@@ -325,8 +325,10 @@ Result<OutboxMessage> SendService::Build(WorkspaceId ws, const MessageTemplate& 
   cr.unsubscribe_url =
       tracking::LinkUrl(options_.public_url, tracking::LinkKind::kUnsubscribe,
                         links_.Sign({tracking::LinkKind::kUnsubscribe, ws, contact.id, 0, tracking_key}));
-  cr.preferences_url = tracking::LinkUrl(options_.public_url, tracking::LinkKind::kPreferences,
-                                         links_.Sign({tracking::LinkKind::kPreferences, ws, contact.id, 0}));
+  // The preference link names the message too, so its page names the message's sender.
+  cr.preferences_url =
+      tracking::LinkUrl(options_.public_url, tracking::LinkKind::kPreferences,
+                        links_.Sign({tracking::LinkKind::kPreferences, ws, contact.id, 0, tracking_key}));
   if (c == MessageClass::kMarketing)
     cr.feedback_id = fmt::format("{}:{}:{}:rapport", tpl.name, MessageClassName(c), ws);
   cr.reply_to = std::move(reply_to);

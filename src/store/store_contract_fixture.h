@@ -10,6 +10,8 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -17,6 +19,7 @@
 #include "../../tests/pg/pg_fixture.h"
 #include "core/store.h"
 #include "store/open.h"
+#include "store/sqlite/sqlite_connection.h"
 
 namespace rapport::contract {
 
@@ -60,9 +63,9 @@ class StoreContract : public ::testing::TestWithParam<std::string> {
       std::string error;
       testing::PgServer* pg = PgEnvironment::Server(&error);
       ASSERT_NE(pg, nullptr) << "PostgreSQL 15 could not be started for the store contract suite: " << error;
-      std::string db = "contract_" + std::to_string(getpid()) + "_" + std::to_string(n);
-      ASSERT_TRUE(pg->CreateDatabase(db, &error)) << error;
-      url_ = pg->Url(db);
+      db_ = "contract_" + std::to_string(getpid()) + "_" + std::to_string(n);
+      ASSERT_TRUE(pg->CreateDatabase(db_, &error)) << error;
+      url_ = pg->Url(db_);
     } else {
       dir_ = std::filesystem::temp_directory_path() /
              ("rapport-store-" + std::to_string(getpid()) + "-" + std::to_string(n));
@@ -117,6 +120,34 @@ class StoreContract : public ::testing::TestWithParam<std::string> {
     return m;
   }
 
+  // Every byte the store holds, to search for what must not be there: on PostgreSQL the pg_dump of
+  // the case's database (bytea columns come out in hex); on SQLite, after a checkpoint, the bytes
+  // of every file of the store (the database, its WAL and shm). A failure fails the case.
+  std::string DumpAll() {
+    std::string out;
+    if (GetParam() == "postgres") {
+      std::string error;
+      testing::PgServer* pg = PgEnvironment::Server(&error);
+      EXPECT_NE(pg, nullptr) << error;
+      if (pg != nullptr) EXPECT_TRUE(pg->Dump(db_, &out, &error)) << error;
+      return out;
+    }
+    {
+      auto conn = sqlite::Connection::Open((dir_ / "sub" / "rapport.db").string(), {});
+      EXPECT_TRUE(conn.ok()) << conn.error().message;
+      if (conn.ok()) {
+        Status checkpoint = (*conn)->ExecScript("PRAGMA wal_checkpoint(TRUNCATE)");
+        EXPECT_TRUE(checkpoint.ok()) << checkpoint.error().message;
+      }
+    }
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_)) {
+      if (!entry.is_regular_file()) continue;
+      std::ifstream in(entry.path(), std::ios::binary);
+      out.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    return out;
+  }
+
   // True for the events a store write records about its own change (feed_contract_test.cpp
   // checks those); the other cases look at the rest.
   static bool IsChangeEvent(std::string_view name) {
@@ -152,6 +183,7 @@ class StoreContract : public ::testing::TestWithParam<std::string> {
 
   FakeClock clock_{kT0};
   std::string url_;
+  std::string db_;  // the case's PostgreSQL database
   std::filesystem::path dir_;
   std::unique_ptr<Store> store_;
   WorkspaceId ws_ = 0;

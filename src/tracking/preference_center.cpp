@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "mail/dkim_canonical.h"
+
 namespace rapport::tracking {
 
 namespace {
@@ -144,6 +146,79 @@ std::string EscapeText(std::string_view s) {
     }
   }
   return out;
+}
+
+namespace {
+
+bool SameAsciiText(std::string_view a, std::string_view b) {
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) { return lower(x) == lower(y); });
+}
+
+std::string IdentityName(const SenderIdentity& sender) {
+  return sender.name.empty() ? sender.Domain() : sender.name;
+}
+
+// The From address of `contact`'s tracked message `key`; nullopt when the message is gone, is
+// another contact's now, or has no From.
+Result<std::optional<std::string>> StoredFrom(Store& store, WorkspaceId ws, ContactId contact, int64_t key) {
+  using Found = std::optional<std::string>;
+  auto tracked = store.tracking().FindByKey(ws, key);
+  if (!tracked.ok()) {
+    if (tracked.error().code == ErrorCode::kNotFound) return Found();
+    return tracked.error();
+  }
+  if (tracked->contact_id != contact) return Found();
+  auto message = store.outbox().Get(ws, tracked->message_id);
+  if (!message.ok()) {
+    if (message.error().code == ErrorCode::kNotFound) return Found();
+    return message.error();
+  }
+  return MessageFromAddress(message->mime);
+}
+
+}  // namespace
+
+std::optional<std::string> MessageFromAddress(std::string_view mime) {
+  for (const mail::RawHeaderField& field : mail::SplitHeaders(mime).headers) {
+    if (!SameAsciiText(field.name, "From")) continue;
+    std::string value;  // unfolded: the line ends of continuation lines dropped
+    for (char c : field.raw.substr(field.raw.find(':') + 1))
+      if (c != '\r' && c != '\n') value.push_back(c);
+    std::string_view v = value;
+    if (size_t open = v.rfind('<'); open != std::string_view::npos) {
+      size_t close = v.find('>', open);
+      if (close == std::string_view::npos) return std::nullopt;
+      v = v.substr(open + 1, close - open - 1);
+    }
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    if (v.empty()) return std::nullopt;
+    return std::string(v);
+  }
+  return std::nullopt;
+}
+
+std::string ConfiguredSenderName(const mail::Mailbox& configured) {
+  return configured.display_name.empty() ? configured.address.domain : configured.display_name;
+}
+
+Result<std::string> PageSenderName(Store& store, WorkspaceId ws, ContactId contact, int64_t message_key,
+                                   const mail::Mailbox& configured) {
+  if (message_key != 0) {
+    RAPPORT_ASSIGN_OR_RETURN(std::optional<std::string> from, StoredFrom(store, ws, contact, message_key));
+    if (from) {
+      auto identity = store.senders().GetByEmail(ws, *from);
+      if (identity.ok()) return IdentityName(*identity);
+      if (identity.error().code != ErrorCode::kNotFound) return identity.error();
+      // Not an identity of the workspace: the configured sender's message, or an identity deleted since.
+      if (SameAsciiText(*from, configured.address.ToString())) return ConfiguredSenderName(configured);
+    }
+  }
+  RAPPORT_ASSIGN_OR_RETURN(std::optional<SenderIdentity> fallback, store.senders().GetDefault(ws));
+  if (fallback) return IdentityName(*fallback);
+  return ConfiguredSenderName(configured);
 }
 
 std::string MaskedEmail(std::string_view email) {

@@ -19,6 +19,7 @@
 #include "core/consent.h"
 #include "core/form_body.h"
 #include "core/store.h"
+#include "mail/mailbox.h"
 
 namespace rapport::tracking {
 
@@ -85,6 +86,26 @@ struct PreferenceOutcome {
 Result<PreferenceOutcome> ApplyPreferences(Store& store, WorkspaceId ws, ContactId contact,
                                            const PreferenceChoice& choice, const Consent& consent,
                                            Timestamp now);
+
+// Which sender the public pages reached from a message name (docs/consent.md, "The sender the
+// pages name"). A message is from the sender identity whose address is its From; the name shown
+// is the identity's name, or its domain when it has none.
+//
+// The From address of a stored message (`mime`, as OutboxMessage::mime holds it): the address
+// between the last '<' and '>' of its first From field (unfolded), or the field's bare value;
+// nullopt when it has no From field.
+std::optional<std::string> MessageFromAddress(std::string_view mime);
+// The name of the configured [sender]: its display name, else its domain. For a page that knows
+// no workspace (a forged token).
+std::string ConfiguredSenderName(const mail::Mailbox& configured);
+// The name the pages of `contact`'s message `message_key` (MessageTracking::key, as the token
+// names it; 0: none) show: the sender identity the stored message's From names; else, when the
+// message came from the configured sender, `configured`'s name; else (a token without a message,
+// a message no longer stored or now another contact's, a sender identity deleted since) the
+// workspace's default identity; else `configured`'s name. Reads the tracking, outbox and senders
+// facets. Errors: the store's (kNotFound of a lookup is a fallback, not an error). Thread-safe.
+Result<std::string> PageSenderName(Store& store, WorkspaceId ws, ContactId contact, int64_t message_key,
+                                   const mail::Mailbox& configured);
 
 // Masks the local part for a page others may see: "ada@example.com" -> "a***@example.com".
 std::string MaskedEmail(std::string_view email);

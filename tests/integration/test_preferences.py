@@ -237,3 +237,61 @@ def test_an_unsubscribe_link_is_a_withdrawal_in_the_ledger(data_dir):
         assert consents(api, cid)["granted"] == []
     finally:
         srv.stop()
+
+
+def test_the_pages_name_the_sender_the_message_came_from(data_dir):
+    srv, api = start(data_dir)  # the configured [sender] is "Tea Shop"
+    try:
+        setup_shop(api, double_opt_in=())
+        senders = {}
+        for name, address in (("Tea Club", "club@shop.example"), ("Coffee Corner", "coffee@shop.example")):
+            r = api.post("/api/v1/senders", {"name": name, "email": address, "default": name == "Tea Club"})
+            assert r.status == 201, r
+            senders[name] = r.json()["id"]
+        cid = new_contact(api, "mia@example.com")
+
+        def mail_from(sender=None):
+            # Transactional: a sender identity needs no postal address or DKIM key for it, and the
+            # template still carries the unsubscribe and preference links.
+            before = mail_files(data_dir)
+            body = {"template": "news", "contact_id": cid}
+            if sender is not None:
+                body["from"] = senders[sender]
+            r = api.post("/api/v1/messages", body)
+            assert r.status == 202, r
+            return wait_new_mail(data_dir, before)
+
+        def pages(msg):
+            out = []
+            for kind in ("u", "p"):
+                status, _, page = call(srv, "GET", link_to(msg, kind))
+                assert status == 200, page
+                out.append(page)
+            return out
+
+        coffee = mail_from("Coffee Corner")
+        assert "coffee@shop.example" in coffee["From"]
+        for page in pages(coffee):
+            assert "Coffee Corner" in page and "Tea Club" not in page and "Tea Shop" not in page, page
+        tea = mail_from()  # no "from": the workspace's default sender
+        assert "club@shop.example" in tea["From"]
+        for page in pages(tea):
+            assert "Tea Club" in page and "Coffee Corner" not in page, page
+
+        # The sender identity deleted since: its message's pages name the default sender.
+        assert api.delete(f"/api/v1/senders/{senders['Coffee Corner']}").status == 204
+        for page in pages(coffee):
+            assert "Tea Club" in page and "Coffee Corner" not in page, page
+
+        # The unsubscribe itself answers with the message's sender too.
+        again = mail_from()
+        r = api.post("/api/v1/senders", {"name": "Coffee Corner", "email": "coffee@shop.example"})
+        assert r.status == 201, r
+        senders["Coffee Corner"] = r.json()["id"]
+        coffee = mail_from("Coffee Corner")
+        status, _, page = call(srv, "POST", link_to(coffee, "u"), "List-Unsubscribe=One-Click")
+        assert status == 200 and "Coffee Corner" in page and "Tea Club" not in page, page
+        status, _, page = call(srv, "GET", link_to(again, "u"))  # already unsubscribed: "you are unsubscribed"
+        assert status == 200 and "Tea Club" in page and "Coffee Corner" not in page, page
+    finally:
+        srv.stop()

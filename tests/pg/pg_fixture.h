@@ -1,5 +1,6 @@
 // A throwaway PostgreSQL 15 server for tests: initdb into a fresh temp dir, start postgres on a
-// free port (Unix socket in that dir only, fsync=on), create databases, stop and delete it all.
+// free port (Unix socket in that dir only, fsync=on), create databases, dump one (pg_dump), stop
+// and delete it all.
 //
 // initdb refuses to run as root: as root the server runs as the `postgres` system user (or
 // `rapport-test`, created with useradd --system when neither exists), through runuser, and the
@@ -83,6 +84,26 @@ class PgServer {
   int port() const { return port_; }
   const std::string& dir() const { return dir_; }
 
+  // The plain-text dump of database `db` (identifier characters only) by pg_dump from the same
+  // bin dir, over this server's socket: every row of every table as PostgreSQL gives it out
+  // (bytea columns in hex). False with *error (pg_dump's output) on failure.
+  bool Dump(const std::string& db, std::string* out, std::string* error) const {
+    const std::string file = dir_ + "/dump-" + db + ".sql";
+    const std::string log = dir_ + "/dump-" + db + ".log";
+    // The redirections are this process's shell's: the files are ours even when pg_dump runs as
+    // the server's user.
+    const bool ok = Run(Bin("pg_dump") + " -h " + dir_ + " -p " + std::to_string(port_) +
+                        " -U postgres --no-password -d " + db + " > " + file + " 2> " + log) == 0;
+    if (ok)
+      *out = ReadFile(file);
+    else
+      *error = "pg_dump failed:\n" + ReadFile(log);
+    std::error_code ec;
+    std::filesystem::remove(file, ec);
+    std::filesystem::remove(log, ec);
+    return ok;
+  }
+
  private:
   PgServer() = default;
 
@@ -117,7 +138,7 @@ class PgServer {
   }
 
   static std::string ReadFile(const std::string& path) {
-    std::ifstream in(path);
+    std::ifstream in(path, std::ios::binary);
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
