@@ -167,6 +167,12 @@ std::string_view ScheduleKindName(ScheduleKind k) {
   return "now";
 }
 
+std::string SendTimeName(const Variant& v) {
+  if (v.optimized_send_time) return "optimized";
+  if (v.local_send_time) return FormatTimeOfDay(*v.local_send_time);
+  return "scheduled";
+}
+
 Result<CampaignDef> ParseCampaign(const json::value& doc) {
   if (!doc.is_object()) return Bad("", "a campaign is a JSON object");
   const json::object& o = doc.get_object();
@@ -224,16 +230,21 @@ Result<CampaignDef> ParseCampaign(const json::value& doc) {
       RAPPORT_ASSIGN_OR_RETURN(var.from_name, OptionalText(vo, "from_name", path + ".from_name"));
       if (const json::value* st = vo.if_contains("send_time"); st && !st->is_null()) {
         RAPPORT_ASSIGN_OR_RETURN(std::string mode, Str(*st, path + ".send_time"));
-        if (mode != "optimized" && mode != "scheduled")
-          return Bad(path + ".send_time", "is \"optimized\" or \"scheduled\"");
-        var.optimized_send_time = mode == "optimized";
+        if (mode == "optimized") {
+          var.optimized_send_time = true;
+        } else if (mode != "scheduled") {
+          var.local_send_time = ParseTimeOfDay(mode);
+          if (!var.local_send_time)
+            return Bad(path + ".send_time",
+                       "is \"scheduled\", \"optimized\" or a local time of day \"HH:MM\" (00:00 to 23:59)");
+        }
       }
       d.variants.push_back(std::move(var));
     }
   }
   if (d.variants.empty()) {
     if (tpl.empty()) return Bad("template", "a campaign needs a template or variants");
-    d.variants.push_back(Variant{"A", tpl, std::nullopt, std::nullopt, std::nullopt, false});
+    d.variants.push_back(Variant{"A", tpl, std::nullopt, std::nullopt, std::nullopt, false, std::nullopt});
   }
   if (const json::value* s = o.if_contains("sender_id"); s && !s->is_null()) {
     RAPPORT_ASSIGN_OR_RETURN(int64_t id, Int(*s, "sender_id"));
@@ -246,11 +257,17 @@ Result<CampaignDef> ParseCampaign(const json::value& doc) {
     d.topic = std::move(topic);
   }
   RAPPORT_ASSIGN_OR_RETURN(d.schedule, ParseSchedule(o.if_contains("schedule")));
-  for (size_t i = 0; i < d.variants.size(); ++i)
-    if (d.variants[i].optimized_send_time && d.schedule.kind == ScheduleKind::kSto)
+  for (size_t i = 0; i < d.variants.size(); ++i) {
+    if (d.schedule.kind != ScheduleKind::kSto) break;
+    if (d.variants[i].optimized_send_time)
       return Bad(fmt::format("variants[{}].send_time", i),
                  "the schedule already optimizes every send time (type \"sto\"); give the campaign a "
                  "fixed schedule to compare against");
+    if (d.variants[i].local_send_time)
+      return Bad(fmt::format("variants[{}].send_time", i),
+                 "the schedule already chooses every send time (type \"sto\"); give the campaign a "
+                 "fixed schedule to send at a time of day");
+  }
   if (const json::value* w = o.if_contains("send_time_window_hours"); w && !w->is_null()) {
     RAPPORT_ASSIGN_OR_RETURN(int64_t hours, Int(*w, "send_time_window_hours"));
     if (hours < 1 || hours > 168) return Bad("send_time_window_hours", "is 1..168");
@@ -364,7 +381,7 @@ json::object CampaignToJson(const CampaignDef& d) {
     if (v.subject) vo["subject"] = *v.subject;
     if (v.preheader) vo["preheader"] = *v.preheader;
     if (v.from_name) vo["from_name"] = *v.from_name;
-    vo["send_time"] = v.optimized_send_time ? "optimized" : "scheduled";
+    vo["send_time"] = SendTimeName(v);
     vs.emplace_back(std::move(vo));
   }
   o["template"] = d.variants.front().template_name;

@@ -33,7 +33,16 @@ struct Variant {
   // them; "scheduled" (the default): at that moment. STO against a fixed time is then an
   // experiment like any other (docs/campaigns.md).
   bool optimized_send_time = false;
+  // "send_time": "HH:MM": each recipient of this variant gets it at the first HH:MM in their
+  // timezone (the contact's, else the schedule's `timezone`, else the workspace's) at or after the
+  // moment the schedule gives them (NextWallTime: always within 25 hours, so the window does not
+  // apply). "Morning against evening" is an experiment of two such variants. Never set together
+  // with optimized_send_time.
+  std::optional<TimeOfDay> local_send_time;
 };
+
+// A variant's "send_time" as the document writes it: "scheduled", "optimized" or "HH:MM".
+std::string SendTimeName(const Variant& v);
 
 enum class ScheduleKind { kNow, kAt, kLocal, kSto, kRecurring };
 std::string_view ScheduleKindName(ScheduleKind k);
@@ -78,7 +87,8 @@ struct CampaignDef {
   GovernanceSettings governance;
   boost::json::object data;  // shared template data ("data.*")
   int conversion_window_days = 5;
-  // How far after its scheduled moment a variant with an optimized send time may go (1 h..7 d).
+  // How far after its scheduled moment a variant with an optimized send time may go (1 h..7 d);
+  // a variant sent at a time of day ("HH:MM") is not bound by it.
   Micros send_time_window = std::chrono::hours(24);
 };
 

@@ -8,6 +8,7 @@
 
 #include <date/date.h>
 
+#include <algorithm>
 #include <map>
 
 #include "campaign/campaign_outcomes.h"
@@ -57,6 +58,92 @@ std::string_view VerdictName(Verdict v) {
   return v == Verdict::kHelped ? "helped" : v == Verdict::kHurt ? "hurt" : "inconclusive";
 }
 
+// Send-time groups as the report's sentences call them: the treated side ("Sending at 18:00 local
+// time helped ...") and the control side ("... from 4.0% (09:00 local time) to ...").
+std::string SendTimeSubject(const std::string& key) {
+  if (key == "scheduled") return "The scheduled time";
+  if (key == "optimized") return "Send-time optimization";
+  return "Sending at " + key + " local time";
+}
+
+std::string SendTimeObject(const std::string& key) {
+  if (key == "scheduled") return "the scheduled time";
+  if (key == "optimized") return "send-time optimization";
+  return key + " local time";
+}
+
+// The report's experiment.send_time: the test's variants grouped by send time (`keys` in the
+// order of the variants: "scheduled", "optimized", each "HH:MM"), each group's value of the
+// metric, the probability that each is best (campaign::Decide on the groups, its rules the
+// experiment's) and every group against the reference (the scheduled time when a variant has it,
+// else the first group). With optimized and scheduled variants, also the verdict, lift and summary
+// of send-time optimization against the scheduled time, as before there were times of day.
+json::object SendTimeJson(const CampaignDef& def, const std::vector<std::string>& keys,
+                          const std::map<std::string, GroupTotals>& groups) {
+  const WinnerMetric metric = def.experiment.metric;
+  std::vector<ArmOutcome> arms;
+  std::vector<double> shares;  // the planned split: each group's number of variants
+  DecisionRules rules;
+  rules.min_recipients_per_variant = def.experiment.min_recipients;
+  rules.min_probability = def.experiment.probability;
+  for (const std::string& key : keys) {
+    arms.push_back(groups.at(key).Outcome(metric));
+    shares.push_back(static_cast<double>(std::count_if(
+        def.variants.begin(), def.variants.end(), [&](const Variant& v) { return SendTimeName(v) == key; })));
+    rules.variant_names.push_back(key);
+  }
+  const campaign::Decision d = campaign::Decide(metric, arms, rules, shares);
+  json::array group_json;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    json::array names;
+    for (const Variant& v : def.variants)
+      if (SendTimeName(v) == keys[i]) names.emplace_back(v.name);
+    const ArmOutcome& a = arms[i];
+    const double n = static_cast<double>(a.recipients);
+    const double value = n <= 0 ? 0.0
+                         : metric == WinnerMetric::kRevenuePerRecipient
+                             ? a.revenue / n
+                             : static_cast<double>(a.successes) / n;
+    group_json.emplace_back(
+        json::object{{"send_time", keys[i]},
+                     {"variants", std::move(names)},
+                     {"recipients", groups.at(keys[i]).recipients},
+                     {"sent", a.recipients},
+                     {"value", value},
+                     {"probability_best", i < d.probability_best.size() ? d.probability_best[i] : 0.0}});
+  }
+  json::object out;
+  out["groups"] = std::move(group_json);
+  out["best"] = d.winner ? json::value(keys[static_cast<size_t>(*d.winner)]) : json::value(nullptr);
+  const std::string reference = std::find(keys.begin(), keys.end(), "scheduled") != keys.end()
+                                    ? std::string("scheduled")
+                                    : keys.front();
+  out["reference"] = reference;
+  json::array comparisons;
+  for (const std::string& key : keys) {
+    if (key == reference) continue;
+    Comparison cmp = Compare(metric, groups.at(key).Outcome(metric), groups.at(reference).Outcome(metric),
+                             SendTimeSubject(key), SendTimeObject(reference), def.experiment.probability);
+    comparisons.emplace_back(json::object{{"send_time", key},
+                                          {"against", reference},
+                                          {"verdict", VerdictName(cmp.verdict)},
+                                          {"lift", LiftJson(cmp.lift)},
+                                          {"summary", cmp.sentence}});
+  }
+  out["comparisons"] = std::move(comparisons);
+  // Send-time optimization against the scheduled time, at the top as the report first had it.
+  auto optimized = groups.find("optimized"), scheduled = groups.find("scheduled");
+  if (optimized != groups.end() && scheduled != groups.end() && optimized->second.recipients > 0 &&
+      scheduled->second.recipients > 0) {
+    Comparison cmp = Compare(metric, optimized->second.Outcome(metric), scheduled->second.Outcome(metric),
+                             "Send-time optimization", "the scheduled time", def.experiment.probability);
+    out["verdict"] = VerdictName(cmp.verdict);
+    out["lift"] = LiftJson(cmp.lift);
+    out["summary"] = cmp.sentence;
+  }
+  return out;
+}
+
 Result<CampaignDef> ParseStored(const Campaign& c) {
   try {
     return ParseCampaign(ParseJsonExact(c.definition));
@@ -82,7 +169,16 @@ Result<json::object> CampaignService::Report(WorkspaceId ws, CampaignId id) {
     oo.topic = def.topic;
     std::vector<GroupTotals> variants(def.variants.size());
     GroupTotals rest, holdout, treated;
-    GroupTotals optimized, scheduled;  // the test's variants by send time (STO against a fixed time)
+    // The test's variants by send time ("scheduled", "optimized", "HH:MM"), keys in variant order.
+    std::vector<std::string> send_time_of, send_time_keys;
+    for (const Variant& v : def.variants) {
+      send_time_of.push_back(SendTimeName(v));
+      if (std::find(send_time_keys.begin(), send_time_keys.end(), send_time_of.back()) ==
+          send_time_keys.end())
+        send_time_keys.push_back(send_time_of.back());
+    }
+    std::map<std::string, GroupTotals> by_send_time;
+    for (const std::string& key : send_time_keys) by_send_time.try_emplace(key);
     int64_t pending = 0;
     ContactId after = 0;
     for (;;) {
@@ -103,8 +199,7 @@ Result<json::object> CampaignService::Report(WorkspaceId ws, CampaignId id) {
           rest.Add(r, x);
         } else if (r.variant >= 0 && r.variant < static_cast<int>(variants.size())) {
           variants[static_cast<size_t>(r.variant)].Add(r, x);
-          (def.variants[static_cast<size_t>(r.variant)].optimized_send_time ? optimized : scheduled)
-              .Add(r, x);
+          by_send_time[send_time_of[static_cast<size_t>(r.variant)]].Add(r, x);
         }
         if (r.status == RecipientStatus::kQueued) treated.Add(r, x);
       }
@@ -162,14 +257,9 @@ Result<json::object> CampaignService::Report(WorkspaceId ws, CampaignId id) {
       e["srm_warning"] = srm < rules.srm_alpha;
       e["reason"] = d.reason;
       e["decision"] = occ.decision.empty() ? json::value(nullptr) : ParseJsonExact(occ.decision);
-      // Variants with an optimized send time against those at the scheduled time: did STO help?
-      if (optimized.recipients > 0 && scheduled.recipients > 0) {
-        Comparison cmp = Compare(def.experiment.metric, optimized.Outcome(def.experiment.metric),
-                                 scheduled.Outcome(def.experiment.metric), "Send-time optimization",
-                                 "the scheduled time", def.experiment.probability);
-        e["send_time"] = json::object{
-            {"verdict", VerdictName(cmp.verdict)}, {"lift", LiftJson(cmp.lift)}, {"summary", cmp.sentence}};
-      }
+      // The variants' send times against each other (STO against a fixed time, morning against
+      // evening): when they have two or more.
+      if (send_time_keys.size() > 1) e["send_time"] = SendTimeJson(def, send_time_keys, by_send_time);
       o["experiment"] = std::move(e);
     }
     if (holdout.recipients > 0) {

@@ -153,6 +153,17 @@ Status CampaignService::Tick(const WorkItem& item) {
   return st;
 }
 
+std::string CampaignService::FallbackZone(const Campaign& c, const CampaignDef& def) {
+  if (!def.schedule.timezone.empty()) return def.schedule.timezone;
+  auto w = store_.workspaces().Get(c.workspace_id);
+  return w.ok() ? w->default_timezone : "UTC";
+}
+
+std::string CampaignService::ContactZone(WorkspaceId ws, ContactId id, const std::string& fallback) {
+  auto contact = store_.contacts().Get(ws, id);
+  return contact.ok() && !contact->timezone.empty() ? contact->timezone : fallback;
+}
+
 Result<std::optional<CampaignService::OccurrenceStart>> CampaignService::NextStart(const Campaign& c,
                                                                                    const CampaignDef& def,
                                                                                    int64_t after_seq,
@@ -271,14 +282,17 @@ Status CampaignService::FreezeOccurrence(const Campaign& c, const CampaignDef& d
   plan.variants = experiment ? static_cast<int>(def.variants.size()) : 1;
   const campaign::Schedule& s = def.schedule;
   const bool local = s.kind == ScheduleKind::kLocal || (s.kind == ScheduleKind::kRecurring && s.per_contact);
-  std::string fallback_tz = s.timezone;
-  if (local && fallback_tz.empty()) {
-    auto w = store_.workspaces().Get(c.workspace_id);
-    fallback_tz = w.ok() ? w->default_timezone : "UTC";
-  }
+  const bool time_of_day = std::any_of(def.variants.begin(), def.variants.end(),
+                                       [](const Variant& v) { return v.local_send_time.has_value(); });
+  const std::string fallback_tz = (local || time_of_day) ? FallbackZone(c, def) : std::string();
   std::vector<CampaignRecipient> recipients;
   recipients.reserve(ids.size());
   for (ContactId id : ids) {
+    std::optional<std::string> zone;  // the contact's, read once and only when needed
+    auto zone_of = [&]() -> const std::string& {
+      if (!zone) zone = ContactZone(c.workspace_id, id, fallback_tz);
+      return *zone;
+    };
     CampaignRecipient r;
     r.contact_id = id;
     Arm arm = Assign(plan, id);
@@ -293,18 +307,21 @@ Status CampaignService::FreezeOccurrence(const Campaign& c, const CampaignDef& d
     r.status = r.arm == RecipientArm::kHoldout ? RecipientStatus::kHeld : RecipientStatus::kPending;
     r.due_at = start.nominal;
     if (local) {
-      auto contact = store_.contacts().Get(c.workspace_id, id);
-      std::string tz = contact.ok() && !contact->timezone.empty() ? contact->timezone : fallback_tz;
-      r.due_at = ToInstant(start.local, tz);
+      r.due_at = ToInstant(start.local, zone_of());
     } else if (s.kind == ScheduleKind::kSto && ports_.send_time) {
       auto best = ports_.send_time->BestTime(c.workspace_id, id, s.at, s.until);
       if (best.ok()) r.due_at = best->at;
     }
-    // A variant with an optimized send time: the contact's best hour after its scheduled moment.
-    if (r.arm == RecipientArm::kTest && def.variants[static_cast<size_t>(r.variant)].optimized_send_time &&
-        ports_.send_time) {
-      auto best = ports_.send_time->BestTime(c.workspace_id, id, r.due_at, r.due_at + def.send_time_window);
-      if (best.ok()) r.due_at = best->at;
+    if (r.arm == RecipientArm::kTest) {
+      const Variant& v = def.variants[static_cast<size_t>(r.variant)];
+      if (v.optimized_send_time && ports_.send_time) {
+        // An optimized send time: the contact's best hour after its scheduled moment.
+        auto best = ports_.send_time->BestTime(c.workspace_id, id, r.due_at, r.due_at + def.send_time_window);
+        if (best.ok()) r.due_at = best->at;
+      } else if (v.local_send_time) {
+        // A time of day: the first one in the contact's zone at or after its scheduled moment.
+        r.due_at = NextWallTime(r.due_at, *v.local_send_time, zone_of());
+      }
     }
     recipients.push_back(std::move(r));
   }
@@ -453,9 +470,13 @@ Status CampaignService::Decide(const Campaign& c, const CampaignDef& def, Campai
   o["reason"] = d.reason;
   o["decided_at"] = FormatTimestamp(now);
   occ.decision = json::serialize(o);
-  // A winner with an optimized send time sends the rest at each contact's best hour after now
-  // (planned before the decision is stored: a crash in between plans again).
-  if (def.variants[static_cast<size_t>(d.send_variant)].optimized_send_time && ports_.send_time) {
+  // A winner with an optimized send time sends the rest at each contact's best hour after now; one
+  // with a time of day at the first such time in each contact's zone at or after now (or after
+  // the contact's own scheduled moment, when that is later). Planned before the decision is
+  // stored: a crash in between plans again.
+  const Variant& chosen = def.variants[static_cast<size_t>(d.send_variant)];
+  if ((chosen.optimized_send_time && ports_.send_time) || chosen.local_send_time) {
+    const std::string fallback_tz = chosen.local_send_time ? FallbackZone(c, def) : std::string();
     std::vector<std::pair<ContactId, Timestamp>> moves;
     after = 0;
     for (;;) {
@@ -465,6 +486,12 @@ Status CampaignService::Decide(const Campaign& c, const CampaignDef& def, Campai
       moves.clear();
       for (const CampaignRecipient& r : page) {
         if (r.arm != RecipientArm::kRest || r.status != RecipientStatus::kPending) continue;
+        if (chosen.local_send_time) {
+          moves.emplace_back(r.contact_id,
+                             NextWallTime(std::max(now, r.due_at), *chosen.local_send_time,
+                                          ContactZone(c.workspace_id, r.contact_id, fallback_tz)));
+          continue;
+        }
         auto best = ports_.send_time->BestTime(c.workspace_id, r.contact_id, now, now + def.send_time_window);
         if (best.ok()) moves.emplace_back(r.contact_id, best->at);
       }

@@ -6,7 +6,8 @@
 //     claimed with a lease, as journeys claim their timers. A tick reconciles the campaign from its
 //     rows: it freezes every occurrence whose start has come (the audience resolved then: include
 //     minus exclude; each recipient's arm from campaign::Assign and due time: the nominal time, the
-//     contact's local wall time, or the send-time advisor's choice in the window) in one
+//     contact's local wall time, or the send-time advisor's choice in the window; then its variant's
+//     send time: the advisor's best hour after it, or the first "HH:MM" in the contact's zone) in one
 //     transaction (CampaignStore::Freeze, once per sequence number); it sends due recipients in
 //     batches through the CampaignMailer (the one send service's bulk path) with the idempotency key
 //     "campaign:<campaign>:<occurrence>:<contact>", then marks them; it chooses an experiment's
@@ -196,6 +197,11 @@ class CampaignService {
                    const std::vector<CampaignRecipient>& group);
   Status Decide(const Campaign& c, const CampaignDef& def, CampaignOccurrence& occ, Timestamp now);
   Status ScheduleTick(const Campaign& c, Timestamp at);
+  // The zone a contact's wall times are read in (a local schedule, a variant sent at a time of
+  // day): its own timezone, else `fallback`, which FallbackZone gives: the schedule's `timezone`,
+  // else the workspace's.
+  std::string FallbackZone(const Campaign& c, const CampaignDef& def);
+  std::string ContactZone(WorkspaceId ws, ContactId id, const std::string& fallback);
   void Run();
 
   Store& store_;

@@ -575,6 +575,183 @@ TEST_F(CampaignServiceTest, SendTimeIsAVariantAndTheWinnersRestGoesAtEachBestHou
   EXPECT_EQ(State(c.id), CampaignState::kDone);
 }
 
+// Morning against evening (issue 19): variants sent at a local time of day. Each test recipient
+// gets its variant at the first 09:00 or 18:00 in its own zone at or after the scheduled moment
+// (Paris leaves summer time in between: its 09:00 is then 08:00 UTC, not 07:00), never before; the
+// winner is chosen the wait after the later variant's last send; the rest gets the winner at each
+// contact's next 18:00 after the decision; the report compares the two times of day.
+TEST_F(CampaignServiceTest, TimeOfDayVariantsSendAtEachContactsLocalTimeAcrossDst) {
+  std::map<ContactId, std::string> zones;
+  for (int i = 0; i < 100; ++i) {
+    zones[AddContact("par" + std::to_string(i) + "@example.com", "Europe/Paris")] = "Europe/Paris";
+    zones[AddContact("nyc" + std::to_string(i) + "@example.com", "America/New_York")] = "America/New_York";
+  }
+  // 24 October 2026 at 20:00 UTC: 22:00 in Paris (summer time ends at 03:00 the next morning),
+  // 16:00 in New York.
+  Campaign c = MakeCampaign(
+      {{"schedule", json::object{{"type", "at"}, {"at", "2026-10-24T20:00:00Z"}}},
+       {"variants",
+        json::array{json::object{{"name", "morning"}, {"template", "news"}, {"send_time", "09:00"}},
+                    json::object{{"name", "evening"}, {"template", "news"}, {"send_time", "18:00"}}}},
+       {"experiment", json::object{{"test_share", 0.5},
+                                   {"metric", "clicks"},
+                                   {"wait_minutes", 60},
+                                   {"min_recipients", 10},
+                                   {"probability", 0.9}}}});
+  // When each test message is due, by zone and variant.
+  const std::map<std::pair<std::string, std::string>, std::string> due{
+      {{"Europe/Paris", "morning"}, "2026-10-25T08:00:00Z"},       // 09:00 CET, the next day
+      {{"Europe/Paris", "evening"}, "2026-10-25T17:00:00Z"},       // 18:00 CET, the next day
+      {{"America/New_York", "morning"}, "2026-10-25T13:00:00Z"},   // 09:00 EDT, the next day
+      {{"America/New_York", "evening"}, "2026-10-24T22:00:00Z"}};  // 18:00 EDT, the same day
+  RunUntil(*ParseTimestamp("2026-10-24T21:59:00Z"));
+  EXPECT_TRUE(mailer_.sent.empty());  // frozen at 20:00, nothing due before New York's 18:00
+  EXPECT_EQ(audience_.resolved, 1);
+  RunUntil(*ParseTimestamp("2026-10-25T17:30:00Z"));  // every test message is out (the last at 17:00)
+  auto occs = store_->campaigns().ListOccurrences(ws_, c.id);
+  ASSERT_TRUE(occs.ok());
+  ASSERT_EQ(occs->size(), 1u);
+  EXPECT_TRUE(occs->at(0).decision.empty());
+  auto recipients = store_->campaigns().Recipients(occs->at(0).id, 0, 1000);
+  ASSERT_TRUE(recipients.ok());
+  size_t tests = 0;
+  for (const CampaignRecipient& r : *recipients) tests += r.arm == RecipientArm::kTest;
+  EXPECT_GT(tests, 60u);
+  EXPECT_LT(tests, 140u);
+  ASSERT_EQ(mailer_.sent.size(), tests);  // the test portion only: the rest waits for the winner
+  std::map<std::pair<std::string, std::string>, int> cells;
+  for (const Sent& s : mailer_.sent) {
+    const std::string& zone = zones.at(s.contact);
+    EXPECT_EQ(FormatTimestamp(s.at), due.at({zone, s.variant})) << zone << " " << s.variant;
+    LocalDateTime local = ToLocal(s.at, zone);
+    EXPECT_EQ(local.hour, s.variant == "morning" ? 9 : 18) << zone << " " << s.variant;
+    EXPECT_EQ(local.minute, 0);
+    ++cells[{zone, s.variant}];
+  }
+  EXPECT_EQ(cells.size(), 4u);  // both variants in both zones
+  // "evening" is clicked by 60% of its recipients, "morning" by 10%, a minute after each send.
+  std::vector<NewEvent> clicks;
+  std::map<std::string, int> n;
+  for (const Sent& s : mailer_.sent) {
+    int k = n[s.variant]++;
+    if (k % 10 < (s.variant == "evening" ? 6 : 1)) {
+      NewEvent e;
+      e.contact.id = s.contact;
+      e.name = "email_clicked";
+      e.occurred_at = s.at + 1min;
+      e.properties = json::object{{"message_id", s.id}, {"machine", false}};
+      clicks.push_back(std::move(e));
+    }
+  }
+  ASSERT_TRUE(store_->events().Append(ws_, clicks, clock_.Now()).ok());
+  // The wait starts at the later variant's last send (Paris's 18:00, 17:00 UTC), not the first's.
+  RunUntil(*ParseTimestamp("2026-10-25T17:59:00Z"));
+  EXPECT_TRUE(store_->campaigns().ListOccurrences(ws_, c.id)->at(0).decision.empty());
+  RunUntil(*ParseTimestamp("2026-10-25T18:30:00Z"));
+  auto occ = store_->campaigns().ListOccurrences(ws_, c.id)->at(0);
+  ASSERT_FALSE(occ.decision.empty());
+  json::object d = json::parse(occ.decision).as_object();
+  EXPECT_EQ(d.at("winner").as_string(), "evening");
+  EXPECT_EQ(d.at("decided_at").as_string(), "2026-10-25T18:00:00Z");
+  EXPECT_EQ(mailer_.sent.size(), tests);  // the rest is not sent at once: it waits for its 18:00
+  RunUntil(*ParseTimestamp("2026-10-27T00:00:00Z"));
+  ASSERT_EQ(mailer_.sent.size(), zones.size());
+  std::set<ContactId> got;
+  for (const Sent& s : mailer_.sent) EXPECT_TRUE(got.insert(s.contact).second) << "sent twice: " << s.contact;
+  for (size_t i = tests; i < mailer_.sent.size(); ++i) {
+    const Sent& s = mailer_.sent[i];
+    const std::string& zone = zones.at(s.contact);
+    EXPECT_EQ(s.variant, "evening");
+    // The first 18:00 after the decision: New York's the same evening, Paris's the next day.
+    EXPECT_EQ(FormatTimestamp(s.at), zone == "Europe/Paris" ? "2026-10-26T17:00:00Z" : "2026-10-25T22:00:00Z")
+        << zone;
+  }
+  EXPECT_EQ(State(c.id), CampaignState::kDone);
+  auto report = service_->Report(ws_, c.id);
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  const auto& e = report->at("occurrences").as_array().at(0).as_object().at("experiment").as_object();
+  const auto& st = e.at("send_time").as_object();
+  const auto& groups = st.at("groups").as_array();
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups.at(0).at("send_time").as_string(), "09:00");
+  EXPECT_EQ(groups.at(0).at("variants").as_array().at(0).as_string(), "morning");
+  EXPECT_EQ(groups.at(1).at("send_time").as_string(), "18:00");
+  EXPECT_GT(groups.at(1).at("value").as_double(), groups.at(0).at("value").as_double());
+  EXPECT_GT(groups.at(1).at("probability_best").as_double(), 0.9);
+  EXPECT_EQ(st.at("best").as_string(), "18:00");
+  EXPECT_EQ(st.at("reference").as_string(), "09:00");
+  const auto& cmp = st.at("comparisons").as_array().at(0).as_object();
+  EXPECT_EQ(cmp.at("send_time").as_string(), "18:00");
+  EXPECT_EQ(cmp.at("verdict").as_string(), "helped");
+  EXPECT_NE(cmp.at("summary").as_string().find("Sending at 18:00 local time helped"), std::string::npos)
+      << cmp.at("summary");
+  EXPECT_FALSE(st.contains("verdict"));  // no optimized variant: nothing to say about STO
+}
+
+// One variant at a time of day: no experiment, each contact at its next 18:00 (a contact without a
+// zone in the schedule's); pause holds the per-recipient due times and resume sends each once.
+TEST_F(CampaignServiceTest, ATimeOfDayWithoutAnExperimentPausesAndResumes) {
+  ContactId tokyo = AddContact("tokyo@example.com", "Asia/Tokyo");
+  ContactId nozone = AddContact("nozone@example.com");
+  // 12 October 2026, 00:00 UTC: 09:00 in Tokyo; 20:00 on the 11th in New York.
+  Campaign c =
+      MakeCampaign({{"schedule", json::object{{"type", "now"}, {"timezone", "America/New_York"}}},
+                    {"variants", json::array{json::object{{"template", "news"}, {"send_time", "18:00"}}}}});
+  RunUntil(*ParseTimestamp("2026-10-12T08:59:00Z"));
+  EXPECT_TRUE(mailer_.sent.empty());
+  RunUntil(*ParseTimestamp("2026-10-12T09:00:00Z"));  // Tokyo's 18:00
+  ASSERT_EQ(mailer_.sent.size(), 1u);
+  EXPECT_EQ(mailer_.sent[0].contact, tokyo);
+  EXPECT_EQ(FormatTimestamp(mailer_.sent[0].at), "2026-10-12T09:00:00Z");
+  ASSERT_TRUE(service_->Pause(ws_, c.id).ok());
+  RunUntil(*ParseTimestamp("2026-10-13T00:00:00Z"));  // New York's 18:00 (22:00 UTC) passes paused
+  EXPECT_EQ(mailer_.sent.size(), 1u);
+  ASSERT_TRUE(service_->Resume(ws_, c.id).ok());
+  RunUntil(*ParseTimestamp("2026-10-14T00:00:00Z"));
+  ASSERT_EQ(mailer_.sent.size(), 2u);
+  EXPECT_EQ(mailer_.sent[1].contact, nozone);
+  EXPECT_EQ(FormatTimestamp(mailer_.sent[1].at), "2026-10-13T00:00:00Z");  // at the resume, once
+  EXPECT_EQ(State(c.id), CampaignState::kDone);
+}
+
+TEST_F(CampaignServiceTest, ASendTimeIsScheduledOptimizedOrATimeOfDay) {
+  for (const char* bad : {"25:00", "24:00", "9:00", "18:00:00", "evening"}) {
+    json::object doc{{"name", "x"},
+                     {"audience", json::object{{"include_topics", json::array{"n"}}}},
+                     {"variants", json::array{json::object{{"template", "news"}},
+                                              json::object{{"template", "news"}, {"send_time", bad}}}}};
+    auto r = service_->Create(ws_, doc);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().field, "variants[1].send_time") << bad;
+    EXPECT_NE(r.error().message.find("HH:MM"), std::string::npos) << r.error().message;
+  }
+  // A "sto" schedule already chooses every send time.
+  auto sto = service_->Create(ws_, json::parse(R"({"name":"x","audience":{"include_topics":["n"]},
+      "schedule":{"type":"sto","at":"2026-10-13T00:00:00Z","until":"2026-10-14T00:00:00Z"},
+      "variants":[{"template":"news","send_time":"18:00"},{"template":"news"}]})"));
+  ASSERT_FALSE(sto.ok());
+  EXPECT_EQ(sto.error().field, "variants[0].send_time");
+  // Written back as given.
+  auto ok = service_->Create(ws_, json::parse(R"({"name":"x","audience":{"include_topics":["n"]},
+      "variants":[{"name":"morning","template":"news","send_time":"09:00"},
+                  {"name":"evening","template":"news","send_time":"18:30"},
+                  {"template":"news","send_time":"optimized"},{"template":"news"}]})"));
+  ASSERT_TRUE(ok.ok()) << ok.error().field << ": " << ok.error().message;
+  json::object settings = CampaignService::ToJson(*ok).at("settings").as_object();
+  const auto& vs = settings.at("variants").as_array();
+  ASSERT_EQ(vs.size(), 4u);
+  EXPECT_EQ(vs.at(0).at("send_time").as_string(), "09:00");
+  EXPECT_EQ(vs.at(1).at("send_time").as_string(), "18:30");
+  EXPECT_EQ(vs.at(2).at("send_time").as_string(), "optimized");
+  EXPECT_EQ(vs.at(3).at("send_time").as_string(), "scheduled");
+  auto parsed = ParseCampaign(json::value(settings));
+  ASSERT_TRUE(parsed.ok());
+  ASSERT_TRUE(parsed->variants.at(1).local_send_time.has_value());
+  EXPECT_EQ(*parsed->variants.at(1).local_send_time, (TimeOfDay{18, 30}));
+  EXPECT_FALSE(parsed->variants.at(1).optimized_send_time);
+  EXPECT_FALSE(parsed->variants.at(2).local_send_time.has_value());
+}
+
 TEST_F(CampaignServiceTest, AMissedRecurringOccurrenceIsSkippedNotSentLate) {
   AddContact("m@example.com");
   // Daily at 09:00 UTC since 1 October; the node starts on 12 October at 00:00: the ten days

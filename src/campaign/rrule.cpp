@@ -191,6 +191,27 @@ LocalDateTime ToLocal(Timestamp t, std::string_view tz) {
                   static_cast<int>(tod.minutes().count()), static_cast<int>(tod.seconds().count()));
 }
 
+std::optional<TimeOfDay> ParseTimeOfDay(std::string_view s) {
+  if (s.size() != 5 || s[2] != ':') return std::nullopt;
+  for (size_t i = 0; i < s.size(); ++i)
+    if (i != 2 && !std::isdigit(static_cast<unsigned char>(s[i]))) return std::nullopt;
+  TimeOfDay t{(s[0] - '0') * 10 + (s[1] - '0'), (s[3] - '0') * 10 + (s[4] - '0')};
+  if (t.hour > 23 || t.minute > 59) return std::nullopt;
+  return t;
+}
+
+std::string FormatTimeOfDay(const TimeOfDay& t) { return fmt::format("{:02}:{:02}", t.hour, t.minute); }
+
+Timestamp NextWallTime(Timestamp from, const TimeOfDay& t, std::string_view tz) {
+  LocalDateTime day = ToLocal(from, tz);
+  day.hour = t.hour;
+  day.minute = t.minute;
+  day.second = 0;
+  const Timestamp today = ToInstant(day, tz);
+  if (today >= from) return today;
+  return ToInstant(FromDays(Days(day) + date::days(1), t.hour, t.minute, 0), tz);
+}
+
 Result<RRule> ParseRRule(std::string_view text) {
   if (text.size() > kMaxRuleBytes) return Bad("a rule is at most 1024 bytes");
   std::string upper = Upper(text);

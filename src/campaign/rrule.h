@@ -35,6 +35,23 @@ std::string FormatLocalDateTime(const LocalDateTime& t);  // "2026-12-08T10:00:0
 Timestamp ToInstant(const LocalDateTime& t, std::string_view tz);
 LocalDateTime ToLocal(Timestamp t, std::string_view tz);
 
+// A wall-clock time of day, "HH:MM" in 24 hours (a campaign variant's send time).
+struct TimeOfDay {
+  int hour = 0, minute = 0;
+  auto operator<=>(const TimeOfDay&) const = default;
+};
+
+// "09:00", "18:30": two digits, a colon, two digits, 00:00..23:59; nullopt for anything else
+// ("9:00", "24:00", "25:00", "09:00:00", "evening").
+std::optional<TimeOfDay> ParseTimeOfDay(std::string_view s);
+std::string FormatTimeOfDay(const TimeOfDay& t);  // "09:00"
+
+// The first instant at or after `from` whose wall time in `tz` (unknown zone: UTC) is `t`, with
+// ToInstant's DST rules: a time of day the zone skips that day is the instant the clocks jump; one
+// that happens twice is its first. It is less than a day after `from`, or up to 25 hours when the
+// zone falls back in between.
+Timestamp NextWallTime(Timestamp from, const TimeOfDay& t, std::string_view tz);
+
 enum class Frequency { kDaily, kWeekly, kMonthly };
 
 struct WeekdayRule {

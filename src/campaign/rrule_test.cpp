@@ -96,6 +96,49 @@ TEST(Recurrence, SkippedAndRepeatedWallTimes) {
   EXPECT_EQ(FormatLocalDateTime(ToLocal(fall, "America/New_York")), "2026-11-01T01:30:00");
 }
 
+TEST(TimeOfDay, ParsesOnlyHhMmIn24Hours) {
+  ASSERT_TRUE(ParseTimeOfDay("09:00").has_value());
+  EXPECT_EQ(*ParseTimeOfDay("09:00"), (TimeOfDay{9, 0}));
+  EXPECT_EQ(*ParseTimeOfDay("23:59"), (TimeOfDay{23, 59}));
+  EXPECT_EQ(*ParseTimeOfDay("00:00"), (TimeOfDay{0, 0}));
+  EXPECT_EQ(FormatTimeOfDay(*ParseTimeOfDay("18:30")), "18:30");
+  EXPECT_EQ(FormatTimeOfDay(TimeOfDay{7, 5}), "07:05");
+  for (const char* bad : {"", "24:00", "25:00", "09:60", "9:00", "09:0", "0900", "09:00:00", "09-00", "+9:00",
+                          " 9:00", "evening"})
+    EXPECT_FALSE(ParseTimeOfDay(bad).has_value()) << bad;
+}
+
+TEST(TimeOfDay, NextWallTimeIsTheFirstAtOrAfterInTheZoneAcrossDst) {
+  // 24 October 2026, 20:00 UTC: 22:00 in Paris (summer time, which ends at 03:00 the next
+  // morning), 16:00 in New York.
+  const Timestamp from = *ParseTimestamp("2026-10-24T20:00:00Z");
+  EXPECT_EQ(FormatTimestamp(NextWallTime(from, {9, 0}, "Europe/Paris")), "2026-10-25T08:00:00Z");  // CET
+  EXPECT_EQ(FormatTimestamp(NextWallTime(from, {18, 0}, "Europe/Paris")), "2026-10-25T17:00:00Z");
+  EXPECT_EQ(FormatTimestamp(NextWallTime(from, {18, 0}, "America/New_York")),
+            "2026-10-24T22:00:00Z");  // today
+  EXPECT_EQ(FormatTimestamp(NextWallTime(from, {9, 0}, "America/New_York")), "2026-10-25T13:00:00Z");
+  EXPECT_EQ(FormatTimestamp(NextWallTime(from, {9, 0}, "")), "2026-10-25T09:00:00Z");  // no zone: UTC
+  // At the very instant: that instant.
+  const Timestamp six = *ParseTimestamp("2026-10-24T22:00:00Z");
+  EXPECT_EQ(NextWallTime(six, {18, 0}, "America/New_York"), six);
+  EXPECT_EQ(FormatTimestamp(NextWallTime(six + std::chrono::seconds(1), {18, 0}, "America/New_York")),
+            "2026-10-25T22:00:00Z");
+  // A second after 09:00 on the eve of the change: the next 09:00 is 25 hours less a second later.
+  const Timestamp after_nine = *ParseTimestamp("2026-10-24T07:00:01Z");
+  EXPECT_EQ(NextWallTime(after_nine, {9, 0}, "Europe/Paris"),
+            after_nine + std::chrono::hours(25) - std::chrono::seconds(1));
+  // A skipped time of day is the jump; a repeated one is its first.
+  EXPECT_EQ(
+      FormatTimestamp(NextWallTime(*ParseTimestamp("2026-03-08T05:00:00Z"), {2, 30}, "America/New_York")),
+      "2026-03-08T07:00:00Z");
+  EXPECT_EQ(
+      FormatTimestamp(NextWallTime(*ParseTimestamp("2026-11-01T04:00:00Z"), {1, 30}, "America/New_York")),
+      "2026-11-01T05:30:00Z");
+  EXPECT_EQ(
+      FormatTimestamp(NextWallTime(*ParseTimestamp("2026-11-01T06:00:00Z"), {1, 30}, "America/New_York")),
+      "2026-11-02T06:30:00Z");
+}
+
 TEST(Recurrence, ICalFragment) {
   auto r = Recurrence::ParseICal(
       "DTSTART;TZID=America/New_York:20261201T100000\r\nRRULE:FREQ=WEEKLY;BYDAY=TU\r\n");

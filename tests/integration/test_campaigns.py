@@ -123,6 +123,20 @@ def test_campaign_to_a_segment_sends_now_and_reports(data_dir):
         assert api.get("/archive/default/nope", key=None).status == 404
         assert api.get("/api/v1/campaigns/999999").status == 404
         assert api.post(f"/api/v1/campaigns/{cid}/pause", {}).status == 409
+
+        # Morning against evening: variants at a local time of day are kept as given; a time that
+        # is not HH:MM is refused with its path.
+        r = api.post("/api/v1/campaigns", {"name": "evening", "template": "news",
+                                           "audience": {"include_segments": ["pros"]},
+                                           "variants": [{"name": "morning", "send_time": "09:00"},
+                                                        {"name": "evening", "send_time": "18:00"}]})
+        assert r.status == 201, r
+        variants = api.get(f"/api/v1/campaigns/{r.json()['id']}").json()["settings"]["variants"]
+        assert [v["send_time"] for v in variants] == ["09:00", "18:00"], variants
+        bad = api.post("/api/v1/campaigns", {"name": "late", "template": "news",
+                                             "audience": {"include_segments": ["pros"]},
+                                             "variants": [{"name": "A"}, {"name": "B", "send_time": "25:00"}]})
+        assert bad.status == 422 and bad.json()["error"]["field"] == "variants[1].send_time", bad
     finally:
         srv.stop()
 
