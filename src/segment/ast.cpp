@@ -108,6 +108,8 @@ std::string FormatCondition(const Condition& c) {
     case Condition::Kind::kBefore: return "before " + FormatLiteral(c.values.at(0));
     case Condition::Kind::kAfter: return "after " + FormatLiteral(c.values.at(0));
     case Condition::Kind::kAnniversary: return "in next " + FormatPeriod(c.period);
+    case Condition::Kind::kDaysAgo: return fmt::format("exactly {} ago", FormatPeriod(c.period));
+    case Condition::Kind::kDaysFromNow: return fmt::format("exactly {} from now", FormatPeriod(c.period));
   }
   return {};
 }
@@ -118,9 +120,9 @@ std::string FormatName(const std::string& n) {
     if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
           c == '.' || c == '-' || c == ':'))
       plain = false;
-  static const char* kReserved[] = {"and",  "or",  "not",    "in",       "where",  "within",
-                                    "ever", "the", "last",   "true",     "false",  "any",
-                                    "no",   "is",  "exists", "contains", "starts", "ends"};
+  static const char* kReserved[] = {"and",    "or",       "not",    "in",    "where",  "within", "ever",
+                                    "the",    "last",     "true",   "false", "any",    "no",     "is",
+                                    "exists", "contains", "starts", "ends",  "exactly"};
   for (const char* r : kReserved)
     if (n == r) plain = false;
   return plain ? n : Quote(n);

@@ -82,6 +82,8 @@ struct Condition {
     kBefore,       // value < literal date/time
     kAfter,        // value > literal date/time
     kAnniversary,  // month and day fall in the next `period` days (today included), year ignored
+    kDaysAgo,      // the value's calendar day (contact's timezone) is today - period (days or weeks)
+    kDaysFromNow,  // the value's calendar day (contact's timezone) is today + period (days or weeks)
   };
   Kind kind = Kind::kCompare;
   bool negated = false;  // not in / not contains / is null

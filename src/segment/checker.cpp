@@ -57,9 +57,23 @@ bool IsTimeCondition(Condition::Kind k) {
     case Condition::Kind::kMoreThanAgo:
     case Condition::Kind::kBefore:
     case Condition::Kind::kAfter:
-    case Condition::Kind::kAnniversary: return true;
+    case Condition::Kind::kAnniversary:
+    case Condition::Kind::kDaysAgo:
+    case Condition::Kind::kDaysFromNow: return true;
     default: return false;
   }
+}
+
+// At most 100000 years, in any unit, so that a period's microseconds fit in 64 bits.
+bool PeriodTooLong(const Period& p) {
+  constexpr int64_t kMaxDays = 100000 * 365LL;
+  switch (p.unit) {
+    case Period::Unit::kMinute: return p.amount / (24 * 60) > kMaxDays;
+    case Period::Unit::kHour: return p.amount / 24 > kMaxDays;
+    case Period::Unit::kDay: return p.amount > kMaxDays;
+    case Period::Unit::kWeek: return p.amount > kMaxDays / 7;
+  }
+  return false;
 }
 
 const char* LiteralTypeName(const Literal& l) {
@@ -143,13 +157,12 @@ class Checker {
     if (c.kind == Condition::Kind::kExists) return std::nullopt;
     if (IsTimeCondition(c.kind)) {
       if (type != ValueType::kDate && type != ValueType::kTimestamp && type != ValueType::kUnknown)
-        return ParseError{
-            pos, fmt::format("'{}' is {}, not a date or a time", name, ValueTypeName(type)),
-            "within, more than ... ago, before, after and in next N days apply to dates and times"};
+        return ParseError{pos, fmt::format("'{}' is {}, not a date or a time", name, ValueTypeName(type)),
+                          "within, more than ... ago, exactly N days ago, before, after and in next N days "
+                          "apply to dates and times"};
       for (const Literal& l : c.values)
         if (auto err = CheckTimeLiteral(l)) return err;
-      if (c.period.amount > 100000 * 365LL && c.period.unit == Period::Unit::kDay)
-        return ParseError{pos, "a period is at most 100000 years"};
+      if (PeriodTooLong(c.period)) return ParseError{pos, "a period is at most 100000 years"};
       return std::nullopt;
     }
     if (c.kind == Condition::Kind::kContains || c.kind == Condition::Kind::kStartsWith ||
@@ -240,9 +253,12 @@ class Checker {
         for (Literal& l : f.condition.values)
           if (l.kind == Literal::Kind::kDate) l.kind = Literal::Kind::kString;
     }
-    if (b.measure == Behavior::Measure::kFirstTime || b.measure == Behavior::Measure::kLastTime)
+    if (b.window && PeriodTooLong(*b.window)) return ParseError{b.pos, "a window is at most 100000 years"};
+    if (b.measure == Behavior::Measure::kFirstTime || b.measure == Behavior::Measure::kLastTime) {
       for (const Literal& l : b.time.values)
         if (auto err = CheckTimeLiteral(l)) return err;
+      if (PeriodTooLong(b.time.period)) return ParseError{b.pos, "a period is at most 100000 years"};
+    }
     return std::nullopt;
   }
 

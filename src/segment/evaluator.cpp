@@ -125,6 +125,21 @@ bool BoolCondition(bool v, const Condition& c) {
   }
 }
 
+// The first moment (microseconds UTC) of local day `day` in `zone`: its midnight, or the end of
+// the gap when a daylight-saving change skips midnight.
+int64_t LocalMidnight(const date::time_zone* zone, int64_t day) {
+  date::local_days local{date::days(day)};
+  auto info = zone->get_info(local);
+  if (info.result == date::local_info::nonexistent)
+    return ToMicros(Timestamp(std::chrono::duration_cast<Micros>(info.second.begin.time_since_epoch())));
+  return ToMicros(zone->to_sys(local, date::choose::earliest));
+}
+
+// How far ahead `exactly N days from now` schedules its local midnight directly; a day further
+// away wakes the contact at this horizon first (early, never late), which keeps the time zone
+// arithmetic within the years the tz database covers.
+constexpr int64_t kMidnightHorizonDays = 3660;
+
 }  // namespace
 
 int RandomBucket(ContactId id, std::string_view salt) {
@@ -180,19 +195,31 @@ const Evaluator::TzDay& Evaluator::Day(Row r) {
     auto local_day = date::floor<date::days>(local);
     TzDay d;
     d.today = local_day.time_since_epoch().count();
-    auto next_local = local_day + date::days(1);
-    auto info = zone->get_info(next_local);
-    int64_t next_utc;
-    if (info.result == date::local_info::nonexistent) {
-      next_utc =
-          ToMicros(Timestamp(std::chrono::duration_cast<Micros>(info.second.begin.time_since_epoch())));
-    } else {
-      next_utc = ToMicros(zone->to_sys(next_local, date::choose::earliest));
-    }
-    d.next_midnight = std::max(next_utc, ctx_.now + 1);
+    d.next_midnight = std::max(LocalMidnight(zone, d.today + 1), ctx_.now + 1);
+    d.zone = zone;
     tz_days_[code] = d;
   }
   return *tz_days_[code];
+}
+
+int64_t Evaluator::LocalDay(int64_t micros, Row r) {
+  auto local = Day(r).zone->to_local(FromMicros(micros));
+  return date::floor<date::days>(local).time_since_epoch().count();
+}
+
+bool Evaluator::IsToday(int64_t day, Row r, int64_t* next) {
+  const TzDay& d = Day(r);
+  if (day < d.today) return false;  // a day gone: it never holds again
+  if (day == d.today) {
+    Lower(next, d.next_midnight);  // leaves when today ends
+    return true;
+  }
+  if (next) {
+    // Enters at the local midnight that starts `day`.
+    int64_t at = LocalMidnight(d.zone, std::min(day, d.today + kMidnightHorizonDays));
+    Lower(next, std::max(at, ctx_.now + 1));
+  }
+  return false;
 }
 
 bool Evaluator::TimeCondition(const Condition& c, int64_t v, Row r, int64_t* next) {
@@ -252,6 +279,10 @@ bool Evaluator::TimeCondition(const Condition& c, int64_t v, Row r, int64_t* nex
       date::sys_days d{date::days(date::floor<date::days>(FromMicros(v)).time_since_epoch().count())};
       return DateCondition(c, d.time_since_epoch().count(), r, next);
     }
+    case Condition::Kind::kDaysAgo:
+    case Condition::Kind::kDaysFromNow:
+      // The time's calendar day in the contact's timezone, then as a date.
+      return DateCondition(c, LocalDay(v, r), r, next);
     default: return false;
   }
 }
@@ -277,6 +308,10 @@ bool Evaluator::DateCondition(const Condition& c, int64_t days, Row r, int64_t* 
       auto lit = LiteralDays(c.values[0]);
       return lit && days > *lit;
     }
+    // One calendar day: only the midnights at which it starts and stops holding are moments of
+    // change (not every midnight, as for the ranges below).
+    case Condition::Kind::kDaysAgo: return IsToday(days + c.period.Days(), r, next);
+    case Condition::Kind::kDaysFromNow: return IsToday(days - c.period.Days(), r, next);
     default: break;
   }
   const TzDay& day = Day(r);

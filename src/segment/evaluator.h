@@ -19,6 +19,10 @@
 #include "segment/bitmap.h"
 #include "segment/profile_index.h"
 
+namespace date {
+class time_zone;  // <date/tz.h>, kept out of this header
+}  // namespace date
+
 namespace rapport::segment {
 
 // How a binding reaches another saved segment's current members (by name).
@@ -64,8 +68,14 @@ class Evaluator {
   struct TzDay {
     int64_t today = 0;          // days since the epoch, local
     int64_t next_midnight = 0;  // microseconds UTC
+    const date::time_zone* zone = nullptr;
   };
   const TzDay& Day(Row r);
+  // The local calendar day (days since the epoch) of a time, in the row's timezone.
+  int64_t LocalDay(int64_t micros, Row r);
+  // `exactly N days ago / from now`: true when today (local) is `day`; lowers *next to the local
+  // midnight at which that starts (a day to come) or stops (today) being true.
+  bool IsToday(int64_t day, Row r, int64_t* next);
   bool Leaf(const Expr& e, Row r, int64_t* next);
   bool FieldRow(const Expr& e, Row r, int64_t* next);
   bool BehaviorRow(const Behavior& b, Row r, int64_t* next, json::value* shown);

@@ -230,7 +230,7 @@ class Parser {
       return e;
     }
     if ((w == "first" || w == "last") && Peek(1).kind != Token::Kind::kOp && !PeekWord("in", 1) &&
-        !PeekWord("within", 1) && !PeekWord("is", 1) && !PeekWord("exists", 1)) {
+        !PeekWord("within", 1) && !PeekWord("is", 1) && !PeekWord("exists", 1) && !PeekWord("exactly", 1)) {
       e->kind = Expr::Kind::kBehavior;
       Behavior& b = e->behavior;
       b.pos = t.pos;
@@ -239,8 +239,10 @@ class Parser {
       EventTail(b, false);
       Position p = Peek().pos;
       b.time = TimeCondition();
-      if (b.time.kind == Condition::Kind::kAnniversary || b.time.kind == Condition::Kind::kWithinNext)
-        Fail(p, "an event's time is in the past", "use within, more than ... ago, before or after");
+      if (b.time.kind == Condition::Kind::kAnniversary || b.time.kind == Condition::Kind::kWithinNext ||
+          b.time.kind == Condition::Kind::kDaysFromNow)
+        Fail(p, "an event's time is in the past",
+             "use within, more than ... ago, exactly N days ago, before or after");
       return e;
     }
     bool never = false;
@@ -255,15 +257,17 @@ class Parser {
     if ((w == "opened" || w == "clicked" || w == "received") && Peek(1).kind != Token::Kind::kOp &&
         !PeekWord("in", 1) && !PeekWord("within", 1) && !PeekWord("is", 1) && !PeekWord("exists", 1) &&
         !PeekWord("before", 1) && !PeekWord("after", 1) && !PeekWord("more", 1) && !PeekWord("contains", 1) &&
-        !PeekWord("not", 1) && !PeekWord("starts", 1) && !PeekWord("ends", 1) && !PeekWord("less", 1)) {
+        !PeekWord("not", 1) && !PeekWord("starts", 1) && !PeekWord("ends", 1) && !PeekWord("less", 1) &&
+        !PeekWord("exactly", 1)) {
       return Engagement(std::move(e), w, never);
     }
-    if (never) Fail(t.pos, "expected opened, clicked or received after 'never'");
     if (w == "opened" || w == "clicked" || w == "received") {
-      // `opened in the last 7 days` reads as engagement too.
-      if (PeekWord("in", 1) && PeekWord("the", 2)) return Engagement(std::move(e), w, false);
-      if (PeekWord("within", 1)) return Engagement(std::move(e), w, false);
+      // `opened in the last 7 days` (and `never opened in the last 7 days`) reads as engagement too.
+      if (PeekWord("in", 1) && (PeekWord("the", 2) || PeekWord("last", 2)))
+        return Engagement(std::move(e), w, never);
+      if (PeekWord("within", 1)) return Engagement(std::move(e), w, never);
     }
+    if (never) Fail(t.pos, "expected opened, clicked or received after 'never'");
     return FieldPredicate(std::move(e));
   }
 
@@ -496,10 +500,13 @@ class Parser {
       case Condition::Kind::kMoreThanAgo:
       case Condition::Kind::kBefore:
       case Condition::Kind::kAfter:
-      case Condition::Kind::kAnniversary: return c;
+      case Condition::Kind::kAnniversary:
+      case Condition::Kind::kDaysAgo:
+      case Condition::Kind::kDaysFromNow: return c;
       default:
         Fail(Peek().pos,
-             "expected a time condition (within N days, more than N days ago, before DATE, after DATE)");
+             "expected a time condition (within N days, more than N days ago, exactly N days ago, "
+             "before DATE, after DATE)");
     }
   }
 
@@ -597,6 +604,26 @@ class Parser {
       c.period = PeriodTail();
       ExpectWord("ago", fmt::format("write '{} than {} days ago'", w, c.period.amount));
       return c;
+    }
+    if (time_ok && w == "exactly") {
+      // exactly N days ago / exactly N days from now: one calendar day, in the contact's timezone.
+      Next();
+      Position unit_pos = Peek(1).pos;
+      c.period = PeriodTail();
+      if (c.period.unit != Period::Unit::kDay && c.period.unit != Period::Unit::kWeek)
+        Fail(unit_pos, "'exactly N days ago' counts whole days or weeks",
+             "for hours or minutes use within or more than ... ago");
+      if (AcceptWord("ago")) {
+        c.kind = Condition::Kind::kDaysAgo;
+        return c;
+      }
+      if (AcceptWord("from")) {
+        ExpectWord("now", fmt::format("write 'exactly {} days from now'", c.period.amount));
+        c.kind = Condition::Kind::kDaysFromNow;
+        return c;
+      }
+      Fail(Peek().pos, fmt::format("expected 'ago' or 'from now', found {}", Describe(Peek())),
+           fmt::format("write 'exactly {0} days ago' or 'exactly {0} days from now'", c.period.amount));
     }
     if (time_ok && (w == "before" || w == "after")) {
       Next();

@@ -15,6 +15,7 @@
 #include <array>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "segment/checker.h"
@@ -131,6 +132,66 @@ TEST(SegmentCases, AllCaseFilesPass) {
     EXPECT_EQ(Format(*e2), Format(*expr));
     EXPECT_EQ(Ids(again, ev.Scan(*e2, again.index.live())), c.expect) << "canonical: " << Format(*expr);
   }
+}
+
+// `exactly N days ago / from now` changes only at the contact's local midnights: the one that
+// starts its day (a day to come) and the one that ends it (today); a day gone never comes back.
+// The case files show membership on either side of a midnight; this pins the moment the deadline
+// queue is given.
+TEST(SegmentExactDays, NextChangeIsTheLocalMidnightThatStartsOrEndsTheDay) {
+  testing::TestData d;
+  ASSERT_TRUE(testing::LoadTestData(R"({"now": "2026-06-15T21:59:00Z", "contacts": [
+      {"id": 1, "timezone": "Europe/Paris", "attributes": {"renewal": "2026-06-22"}},
+      {"id": 2, "timezone": "America/New_York", "attributes": {"renewal": "2026-06-25"}},
+      {"id": 3, "timezone": "Asia/Kolkata", "attributes": {"renewal": "2026-06-20"}}]})",
+                                    d)
+                  .ok());
+  auto compiled = Compile("renewal exactly 7 days from now", d.index.SchemaFor(1));
+  ASSERT_TRUE(std::holds_alternative<ExprPtr>(compiled));
+  const Expr& e = *std::get<ExprPtr>(compiled);
+  Evaluator ev(d.index, EvalContext{d.now, "UTC", nullptr});
+  auto at = [](const char* t) { return ToMicros(*ParseTimestamp(t)); };
+  constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+  struct Want {
+    ContactId id;
+    bool member;
+    int64_t next;
+  };
+  for (const Want& w : {Want{1, true, at("2026-06-15T22:00:00Z")},   // today in Paris, until its midnight
+                        Want{2, false, at("2026-06-18T04:00:00Z")},  // 18 June, from midnight in New York
+                        Want{3, false, kNever}}) {                   // 13 June in Kolkata is gone
+    SCOPED_TRACE(w.id);
+    std::optional<Row> r = d.index.RowOf(w.id);
+    ASSERT_TRUE(r.has_value());
+    int64_t next = kNever;
+    EXPECT_EQ(ev.Matches(e, *r, &next), w.member);
+    EXPECT_EQ(next, w.next);
+  }
+}
+
+TEST(SegmentExactDays, ExplainShowsEachDayAndItsResult) {
+  testing::TestData d;
+  ASSERT_TRUE(testing::LoadTestData(R"({"now": "2026-06-15T21:59:00Z", "contacts": [
+      {"id": 1, "timezone": "Europe/Paris", "created_at": "2026-06-15T21:00:00Z",
+       "attributes": {"signup": "2026-06-12"}}]})",
+                                    d)
+                  .ok());
+  auto compiled =
+      Compile("signup exactly 3 days ago and not created_at exactly 0 days ago", d.index.SchemaFor(1));
+  ASSERT_TRUE(std::holds_alternative<ExprPtr>(compiled));
+  Evaluator ev(d.index, EvalContext{d.now, "UTC", nullptr});
+  std::vector<Evaluator::Step> steps = ev.Explain(*std::get<ExprPtr>(compiled), *d.index.RowOf(1));
+  ASSERT_EQ(steps.size(), 4u);
+  EXPECT_EQ(steps[0].op, "and");
+  EXPECT_FALSE(steps[0].result);
+  EXPECT_EQ(steps[1].predicate, "signup exactly 3 days ago");
+  EXPECT_TRUE(steps[1].result);  // 12 June is three days before 15 June in Paris (23:59)
+  EXPECT_EQ(json::serialize(steps[1].value), "\"2026-06-12\"");
+  EXPECT_EQ(steps[2].op, "not");
+  EXPECT_FALSE(steps[2].result);
+  EXPECT_EQ(steps[3].predicate, "created_at exactly 0 days ago");
+  EXPECT_TRUE(steps[3].result);  // 23:00 on 15 June in Paris, though 21:00 UTC
+  EXPECT_EQ(json::serialize(steps[3].value), "\"2026-06-15T21:00:00Z\"");
 }
 
 // The case files can only show that buckets partition the contacts; this checks what a holdout

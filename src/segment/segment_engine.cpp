@@ -14,7 +14,11 @@ constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 
 void Collect(const Expr& e, std::set<std::string>& events, bool& profile, std::vector<SegmentId>*) {
   switch (e.kind) {
-    case Expr::Kind::kBehavior: events.insert(e.behavior.event); break;
+    case Expr::Kind::kBehavior:
+      events.insert(e.behavior.event);
+      // `last X exactly N days ago` counts days in the contact's timezone: a profile change moves them.
+      if (e.behavior.time.kind == Condition::Kind::kDaysAgo) profile = true;
+      break;
     case Expr::Kind::kField:
     case Expr::Kind::kTopic: profile = true; break;
     default: break;
@@ -39,7 +43,9 @@ bool IsTimed(const Expr& e) {
       case Condition::Kind::kWithinLast:
       case Condition::Kind::kWithinNext:
       case Condition::Kind::kMoreThanAgo:
-      case Condition::Kind::kAnniversary: return true;
+      case Condition::Kind::kAnniversary:
+      case Condition::Kind::kDaysAgo:  // enters and leaves at the contact's local midnight
+      case Condition::Kind::kDaysFromNow: return true;
       default: break;
     }
   }

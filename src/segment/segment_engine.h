@@ -103,7 +103,7 @@ class SegmentEngine {
     SavedSegment saved;
     ExprPtr expr;
     std::set<std::string> events;    // event names its behaviors read
-    bool profile = false;            // reads fields, attributes or topics
+    bool profile = false;            // reads fields, attributes, topics or the timezone
     bool timed = false;              // its value can change as time passes
     std::vector<SegmentId> refs;     // segments it refers to
     std::vector<Saved*> dependents;  // saved segments that refer to this one (RebuildTables)

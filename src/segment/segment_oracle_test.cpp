@@ -4,7 +4,10 @@
 //
 // The SQL is written from docs/segments.md's semantics, independently of the evaluator: every
 // predicate is COALESCE(<sql>, false) (a missing value makes a comparison false, `not` is plain
-// negation), behavior is a correlated count/sum/max over the events at or before now.
+// negation), behavior is a correlated count/sum/max over the events at or before now, and
+// engagement a count of `email_opened` / `email_clicked` with `machine` false, or of
+// `message.sent`. The contacts have no timezone, so their days are UTC days (`exactly N days
+// ago`: the day of created_at is its microseconds divided by a day's).
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 #include <sqlite3.h>
@@ -12,6 +15,7 @@
 #include <fmt/format.h>
 
 #include <random>
+#include <regex>
 #include <set>
 
 #include "../../tests/pg/pg_fixture.h"
@@ -27,6 +31,11 @@ constexpr int64_t kNow = 1'781'524'800'000'000;  // 2026-06-15T12:00:00Z
 const char* kCities[] = {"Paris", "Lyon", "paris", "Berlin", "Oslo"};
 const char* kPlans[] = {"free", "pro", "team"};
 const char* kTags[] = {"tea", "Coffee", "books"};
+const char* kTemplates[] = {"welcome", "digest"};
+constexpr int64_t kToday = kNow / kDay;  // 2026-06-15, in days since the epoch (UTC)
+
+// YYYY-MM-DD of a day since the epoch.
+std::string DateText(int64_t day) { return FormatTimestamp(FromMicros(day * kDay)).substr(0, 10); }
 
 struct Data {
   std::string json;  // for LoadTestData
@@ -41,14 +50,16 @@ Data Generate(std::mt19937_64& rng, int contacts) {
   std::string sql =
       "CREATE TABLE contacts (id BIGINT PRIMARY KEY, status TEXT, city TEXT, age DOUBLE PRECISION, vip "
       "INTEGER, "
-      "plan TEXT, signup TEXT, created_at BIGINT);\n"
+      "plan TEXT, signup TEXT, renewal TEXT, created_at BIGINT);\n"
       "CREATE TABLE tags (contact_id BIGINT, tag TEXT);\n"
       "CREATE TABLE topics (contact_id BIGINT, topic TEXT);\n"
       "CREATE TABLE events (contact_id BIGINT, name TEXT, at BIGINT, total DOUBLE PRECISION, currency "
-      "TEXT);\n";
+      "TEXT, machine INTEGER, template TEXT, campaign_id BIGINT);\n"
+      // The correlated counts look up a contact's events by name, as a careful DBA would index.
+      "CREATE INDEX events_by_contact ON events (contact_id, name, at);\n";
   for (int id = 1; id <= contacts; ++id) {
     json::object attrs;
-    std::string city = "NULL", age = "NULL", vip = "NULL", plan = "NULL", signup = "NULL";
+    std::string city = "NULL", age = "NULL", vip = "NULL", plan = "NULL", signup = "NULL", renewal = "NULL";
     if (pick(5)) {
       std::string c = kCities[pick(5)];
       attrs["city"] = c;
@@ -75,6 +86,12 @@ Data Generate(std::mt19937_64& rng, int contacts) {
       signup = Q(d);
     }
     if (pick(2)) {
+      // Within a month of today, so that `renewal exactly N days from now` finds a few.
+      std::string d = DateText(kToday + pick(61) - 30);
+      attrs["renewal"] = d;
+      renewal = Q(d);
+    }
+    if (pick(2)) {
       json::array t;
       for (const char* tag : kTags)
         if (pick(2)) {
@@ -89,13 +106,19 @@ Data Generate(std::mt19937_64& rng, int contacts) {
                    {"status", status},
                    {"attributes", attrs},
                    {"created_at", FormatTimestamp(FromMicros(created))}};
+    json::array topics;
     if (pick(3)) {
-      c["topics"] = json::array{"news"};
+      topics.emplace_back("news");
       sql += fmt::format("INSERT INTO topics VALUES ({}, 'news');\n", id);
     }
+    if (pick(4) == 0) {
+      topics.emplace_back("offers");
+      sql += fmt::format("INSERT INTO topics VALUES ({}, 'offers');\n", id);
+    }
+    if (!topics.empty()) c["topics"] = std::move(topics);
     cs.push_back(std::move(c));
-    sql += fmt::format("INSERT INTO contacts VALUES ({}, {}, {}, {}, {}, {}, {}, {});\n", id, Q(status), city,
-                       age, vip, plan, signup, created);
+    sql += fmt::format("INSERT INTO contacts VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {});\n", id, Q(status),
+                       city, age, vip, plan, signup, renewal, created);
     int n = pick(8);
     for (int k = 0; k < n; ++k) {
       // Mostly in the last 120 days; some a day in the future.
@@ -116,8 +139,35 @@ Data Generate(std::mt19937_64& rng, int contacts) {
         e["properties"] = std::move(p);
       }
       es.push_back(std::move(e));
-      sql +=
-          fmt::format("INSERT INTO events VALUES ({}, {}, {}, {}, {});\n", id, Q(name), at, total, currency);
+      sql += fmt::format("INSERT INTO events VALUES ({}, {}, {}, {}, {}, NULL, NULL, NULL);\n", id, Q(name),
+                         at, total, currency);
+    }
+    // Message events: the outbox's message.sent, tracking's opens and clicks (human, machine, or
+    // without the property, as an open posted through the events API may be).
+    int m = pick(4);
+    for (int k = 0; k < m; ++k) {
+      int64_t at = kNow - static_cast<int64_t>(pick(90 * 24)) * 3'600'000'000LL + (pick(15) == 0 ? kDay : 0);
+      int kind = pick(3);
+      std::string name = kind == 0 ? "message.sent" : kind == 1 ? "email_opened" : "email_clicked";
+      std::string tmpl = kTemplates[pick(2)];
+      int campaign = 12 + pick(2);
+      json::object p{{"template", tmpl}, {"campaign_id", campaign}};
+      std::string machine = "NULL";
+      if (kind != 0) {
+        int h = pick(5);
+        if (h < 3) {
+          p["machine"] = false;
+          machine = "0";
+        } else if (h == 3) {
+          p["machine"] = true;
+          machine = "1";
+        }
+      }
+      json::object e{{"contact", id}, {"name", name}, {"at", FormatTimestamp(FromMicros(at))}};
+      e["properties"] = std::move(p);
+      es.push_back(std::move(e));
+      sql += fmt::format("INSERT INTO events VALUES ({}, {}, {}, NULL, NULL, {}, {}, {});\n", id, Q(name), at,
+                         machine, Q(tmpl), campaign);
     }
   }
   json::object all{{"now", FormatTimestamp(FromMicros(kNow))}, {"contacts", cs}, {"events", es}};
@@ -138,7 +188,7 @@ class ExprGen {
     static const char* kOps[] = {"=", "!=", "<", "<=", ">", ">="};
     static const char* kSqlOps[] = {"=", "<>", "<", "<=", ">", ">="};
     int op = Pick(6);
-    switch (Pick(17)) {
+    switch (Pick(21)) {
       case 0: {
         std::string v = kCities[Pick(5)];
         int o = Pick(2);
@@ -277,11 +327,83 @@ class ExprGen {
         return {fmt::format("{} {} more than {} days ago", last ? "last" : "first", event, n),
                 fmt::format("{} < {}", t, kNow - n * kDay)};
       }
+      case 16: {
+        // One calendar day: a date attribute, or the day of a timestamp (UTC: no timezones here).
+        int which = Pick(3);
+        bool ago = which == 2 || Pick(2);  // every created_at is past
+        bool weeks = Pick(5) == 0;
+        int n = weeks ? Pick(5) : which == 0 ? Pick(31) : Pick(200);
+        int64_t day = kToday + (ago ? -1 : 1) * (weeks ? 7 * n : n);
+        const char* field = which == 0 ? "renewal" : which == 1 ? "signup" : "created_at";
+        std::string text =
+            fmt::format("{} exactly {} {} {}", field, n, weeks ? "weeks" : "days", ago ? "ago" : "from now");
+        if (which == 2) return {text, fmt::format("c.created_at / {} = {}", kDay, day)};
+        return {text, fmt::format("c.{} = {}", field, Q(DateText(day)))};
+      }
+      case 17:
+      case 18: return Engagement();
+      case 19: {
+        switch (Pick(4)) {
+          case 0: return {"status != \"active\"", "c.status <> 'active'"};
+          case 1:
+            return {"status in (\"bounced\", \"unsubscribed\")", "c.status IN ('bounced', 'unsubscribed')"};
+          case 2: return {"status not in (\"active\")", "c.status NOT IN ('active')"};
+          default:
+            return {"subscribed to offers",
+                    "EXISTS (SELECT 1 FROM topics t WHERE t.contact_id = c.id AND t.topic = 'offers')"};
+        }
+      }
       default: {
         bool exists = Pick(2);
         return {exists ? "city exists" : "city is null", exists ? "c.city IS NOT NULL" : "c.city IS NULL"};
       }
     }
+  }
+
+  // opened / clicked / received, [never], [any message | template "x" | campaign N], [window].
+  Gen Engagement() {
+    int verb = Pick(3);
+    const char* word = verb == 0 ? "opened" : verb == 1 ? "clicked" : "received";
+    const char* event = verb == 0 ? "email_opened" : verb == 1 ? "email_clicked" : "message.sent";
+    // Opens and clicks are engagement when tracking judged them human; sends count as they are.
+    std::string text = word, sql_filter = verb < 2 ? " AND e.machine = 0" : "";
+    bool never = Pick(4) == 0;
+    if (never) text.insert(0, "never ");
+    switch (Pick(4)) {
+      case 0: text += " any message"; break;
+      case 1: {
+        std::string t = kTemplates[Pick(2)];
+        text += fmt::format(" template \"{}\"", t);
+        sql_filter += " AND e.template = " + Q(t);
+        break;
+      }
+      case 2: {
+        int campaign = 12 + Pick(2);
+        text += fmt::format(" campaign {}", campaign);
+        sql_filter += fmt::format(" AND e.campaign_id = {}", campaign);
+        break;
+      }
+      default: break;  // any message
+    }
+    switch (Pick(3)) {
+      case 0: {
+        int n = 1 + Pick(90);
+        text += fmt::format(" in the last {} days", n);
+        sql_filter += fmt::format(" AND e.at >= {}", kNow - n * kDay);
+        break;
+      }
+      case 1: {
+        int n = 1 + Pick(90);
+        text += fmt::format(" within {} days", n);
+        sql_filter += fmt::format(" AND e.at >= {}", kNow - n * kDay);
+        break;
+      }
+      default: break;  // ever
+    }
+    std::string count = fmt::format(
+        "(SELECT count(*) FROM events e WHERE e.contact_id = c.id AND e.name = {} AND e.at <= {}{})",
+        Q(event), kNow, sql_filter);
+    return {text, count + (never ? " = 0" : " >= 1")};
   }
 
   Gen Expr(int depth) {
@@ -378,9 +500,10 @@ void RunOracle(Backend& sql, uint64_t seed, int expressions) {
   Schema schema;
   schema.attributes = {{"city", ValueType::kString}, {"age", ValueType::kNumber},
                        {"vip", ValueType::kBool},    {"plan", ValueType::kString},
-                       {"signup", ValueType::kDate}, {"tags", ValueType::kList}};
-  schema.events = {"order_placed", "page_viewed"};
-  schema.topics = {"news"};
+                       {"signup", ValueType::kDate}, {"renewal", ValueType::kDate},
+                       {"tags", ValueType::kList}};
+  schema.events = {"order_placed", "page_viewed", "email_opened", "email_clicked", "message.sent"};
+  schema.topics = {"news", "offers"};
   testing::TestData d;
   std::vector<ExprPtr> compiled;
   for (const Gen& g : exprs) {
@@ -394,9 +517,11 @@ void RunOracle(Backend& sql, uint64_t seed, int expressions) {
   }
   ASSERT_TRUE(testing::LoadTestData(data.json, d).ok());
   Evaluator ev(d.index, EvalContext{kNow, "UTC", nullptr});
-  int nonempty = 0;
+  int nonempty = 0, exact_days_nonempty = 0;
+  const std::regex exact_days("exactly [0-9]+ (days|weeks) (ago|from now)");
   for (size_t i = 0; i < exprs.size(); ++i) {
     Members want = sql.Query(exprs[i].sql);
+    if (std::regex_search(exprs[i].text, exact_days)) exact_days_nonempty += !want.empty();
     Members got;
     ev.Scan(*compiled[i], d.index.live()).ForEach([&](uint32_t r) { got.insert(d.index.IdOf(r)); });
     nonempty += !want.empty() && want.size() < 400;
@@ -408,6 +533,8 @@ void RunOracle(Backend& sql, uint64_t seed, int expressions) {
   }
   // The generator must produce selective expressions, not only all-or-nothing ones.
   EXPECT_GT(nonempty, expressions / 3);
+  // ... and `exactly N days` among them that find someone (not only empty sets that agree).
+  EXPECT_GT(exact_days_nonempty, 0);
 }
 
 TEST(SegmentOracle, SameMembersAsSqlite) {

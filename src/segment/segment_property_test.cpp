@@ -1,6 +1,8 @@
 // Property (rapidcheck): after any sequence of feed changes (events, attribute changes,
-// subscriptions, erasures) and clock advances, the incrementally maintained membership of every
-// saved segment equals a full re-evaluation at that moment.
+// subscriptions, timezone changes, erasures) and clock advances, the incrementally maintained
+// membership of every saved segment equals a full re-evaluation at that moment. Contacts live in
+// timezones on both sides of UTC (and half an hour off it), so `exactly N days ago / from now`
+// changes at local midnights the deadline queue must not miss.
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 
@@ -13,6 +15,7 @@ namespace rapport::segment {
 namespace {
 
 constexpr int64_t kMinute = 60'000'000;
+constexpr int64_t kDay = 24 * 60 * kMinute;
 constexpr int64_t kT0 = 1'781'524'800'000'000;  // 2026-06-15T12:00:00Z
 
 const char* kExpressions[] = {
@@ -25,6 +28,9 @@ const char* kExpressions[] = {
     "in segment s1 and not in segment s2",
     "opened any message in the last 45 minutes or never clicked",
     "last(total) of order_placed in the last 2 hours > 60",
+    "renewal exactly 2 days from now or seen exactly 1 days ago",
+    "created_at exactly 0 days ago and not renewal exactly 1 weeks ago",
+    "last page_viewed exactly 1 days ago",
 };
 constexpr int kCount = static_cast<int>(std::size(kExpressions));
 
@@ -34,7 +40,8 @@ TEST(SegmentProperty, IncrementalMembershipEqualsFullEvaluation) {
     int64_t now = kT0;
     int64_t position = 0;
     Schema schema;
-    schema.attributes = {{"city", ValueType::kString}};
+    schema.attributes = {
+        {"city", ValueType::kString}, {"renewal", ValueType::kDate}, {"seen", ValueType::kTimestamp}};
     schema.topics = {"news"};
     for (int i = 0; i < kCount; ++i) schema.segments.insert("s" + std::to_string(i + 1));
     for (int i = 0; i < kCount; ++i) {
@@ -55,7 +62,7 @@ TEST(SegmentProperty, IncrementalMembershipEqualsFullEvaluation) {
       engine.Apply(e, now);
     };
     for (int step = 0; step < steps; ++step) {
-      int kind = *rc::gen::inRange(0, 9);
+      int kind = *rc::gen::inRange(0, 12);
       ContactId c = *rc::gen::inRange(1, contacts + 1);
       if (!created[c] && kind != 8) {
         Event e;
@@ -63,6 +70,9 @@ TEST(SegmentProperty, IncrementalMembershipEqualsFullEvaluation) {
         e.name = "contact.created";
         e.occurred_at = FromMicros(now);
         e.properties = json::object{{"email", "c" + std::to_string(c) + "@x.org"}, {"status", "active"}};
+        std::string tz = *rc::gen::element<std::string>("", "Europe/Paris", "America/New_York",
+                                                        "Asia/Kolkata", "Pacific/Auckland");
+        if (!tz.empty()) e.properties["timezone"] = tz;
         apply(e);
         created[c] = true;
         continue;
@@ -107,8 +117,36 @@ TEST(SegmentProperty, IncrementalMembershipEqualsFullEvaluation) {
           e.name = "contact.erased";
           e.occurred_at = FromMicros(now);
           break;
+        case 9: {
+          // A date a few days around today, or a time in the last days (or none).
+          e.name = "contact.updated";
+          e.occurred_at = FromMicros(now);
+          bool is_date = *rc::gen::arbitrary<bool>();
+          json::value v(nullptr);
+          if (*rc::gen::inRange(0, 5) != 0) {
+            if (is_date)
+              v = FormatTimestamp(FromMicros(now + *rc::gen::inRange<int64_t>(-9, 4) * kDay)).substr(0, 10);
+            else
+              v = FormatTimestamp(FromMicros(now - *rc::gen::inRange<int64_t>(-60, 4 * 24 * 60) * kMinute));
+          }
+          e.properties = json::object{
+              {"changes",
+               json::object{{"attributes", json::object{{is_date ? "renewal" : "seen",
+                                                         json::object{{"old", nullptr}, {"new", v}}}}}}}};
+          break;
+        }
+        case 10: {
+          e.name = "contact.updated";
+          e.occurred_at = FromMicros(now);
+          std::string tz = *rc::gen::element<std::string>("", "Europe/Paris", "America/New_York",
+                                                          "Asia/Kolkata", "Pacific/Auckland");
+          e.properties = json::object{
+              {"changes", json::object{{"timezone", json::object{{"old", nullptr}, {"new", tz}}}}}};
+          break;
+        }
         default:
-          now += *rc::gen::inRange<int64_t>(1, 3) * 24 * 60 * kMinute;
+          // A day or two, to a minute: lands on either side of some contact's local midnight.
+          now += *rc::gen::inRange<int64_t>(1, 3) * kDay + *rc::gen::inRange<int64_t>(-90, 90) * kMinute;
           engine.Advance(now);
           continue;
       }
