@@ -144,6 +144,15 @@ Result<bool> SegmentServiceMembership::InSegment(WorkspaceId ws, ContactId conta
   return false;
 }
 
+Result<bool> SegmentServiceMembership::Matches(WorkspaceId ws, ContactId contact,
+                                               const std::string& expression) {
+  return segments_.Matches(ws, contact, expression);
+}
+
+Status SegmentServiceMembership::CheckExpression(WorkspaceId ws, const std::string& expression) {
+  return segments_.CheckExpression(ws, expression);
+}
+
 std::string WebhookSignature(std::string_view secret, int64_t timestamp, std::string_view body) {
   std::string message = fmt::format("{}.{}", timestamp, body);
   unsigned char mac[EVP_MAX_MD_SIZE];

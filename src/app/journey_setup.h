@@ -36,6 +36,9 @@ class SegmentServiceMembership final : public automation::SegmentMembership {
  public:
   explicit SegmentServiceMembership(segment::SegmentService& segments) : segments_(segments) {}
   Result<bool> InSegment(WorkspaceId ws, ContactId contact, std::string_view segment) override;
+  // SegmentService::Matches and CheckExpression (compiled once per workspace and text).
+  Result<bool> Matches(WorkspaceId ws, ContactId contact, const std::string& expression) override;
+  Status CheckExpression(WorkspaceId ws, const std::string& expression) override;
 
  private:
   segment::SegmentService& segments_;

@@ -16,6 +16,7 @@
 #include "automation/journey_service.h"
 #include "automation/recipes.h"
 #include "mail/header.h"
+#include "segment/segment_service.h"
 #include "store/testing/temp_sqlite_store.h"
 
 namespace rapport::app {
@@ -43,7 +44,20 @@ class JourneysE2E : public ::testing::Test {
   }
   void TearDown() override {
     journeys_.reset();
+    membership_.reset();
+    segments_.reset();
     temp_.reset();
+  }
+  // Journeys with the real segment service behind their segments port (entry.expression,
+  // branches on an expression), as `rapport serve` wires them.
+  void UseSegments() {
+    journeys_.reset();
+    segments_.emplace(*store_, clock_);
+    ASSERT_TRUE(segments_->Start(/*run_thread=*/false, /*emit=*/false).ok());
+    membership_.emplace(*segments_);
+    journeys_.emplace(*store_, clock_, *registry_,
+                      automation::JourneyPorts{&*mailer_, &*membership_, &webhooks_});
+    ASSERT_TRUE(journeys_->Step().ok());
   }
   ContactId AddContact(const std::string& email, json::object attributes = {}, std::string tz = "") {
     ContactInput in;
@@ -117,6 +131,8 @@ class JourneysE2E : public ::testing::Test {
   std::optional<SendServiceMailer> mailer_;
   HttpWebhookClient webhooks_;
   std::unique_ptr<automation::StepRegistry> registry_;
+  std::optional<segment::SegmentService> segments_;
+  std::optional<SegmentServiceMembership> membership_;
   std::optional<JourneyService> journeys_;
 };
 
@@ -186,6 +202,116 @@ TEST_F(JourneysE2E, BirthdayOnceAYearAtNineLocalAcrossDaylightSaving) {
   Run();
   EXPECT_EQ(Mail(ada).size(), 2u);
   EXPECT_EQ(Mail(bob).size(), 2u);  // 2 March 2027 came on the way
+}
+
+// Issue 18: the sign-up anniversary recipe fires at 09:00 in the contact's timezone one year after
+// the sign-up, once a year, and not on the sign-up day itself (a sign-up at 07:00 local time was
+// "anniversaried" at 09:00 the same day before).
+TEST_F(JourneysE2E, SignUpAnniversaryAtNineLocalAYearLaterAndOnceAYear) {
+  Install("signup_anniversary");
+  Run();
+  clock_.Set(At("2026-03-10T06:00:00Z"));  // 07:00 in Paris
+  ContactId ada = AddContact("ada@example.com", {}, "Europe/Paris");
+  Run();
+  clock_.Set(At("2026-03-10T08:00:00Z"));  // 09:00 in Paris, the sign-up day
+  Run();
+  clock_.Set(At("2026-12-31T12:00:00Z"));
+  Run();
+  EXPECT_TRUE(Mail(ada).empty());
+  clock_.Set(At("2027-03-10T07:59:00Z"));
+  Run();
+  EXPECT_TRUE(Mail(ada).empty());
+  clock_.Set(At("2027-03-10T08:00:00Z"));  // 09:00 in Paris (winter time) a year later
+  Run();
+  EXPECT_EQ(Mail(ada), std::vector<std::string>{"signup-anniversary"});
+  clock_.Set(At("2027-03-11T08:00:00Z"));
+  Run();
+  clock_.Set(At("2027-12-31T12:00:00Z"));
+  Run();
+  EXPECT_EQ(Mail(ada).size(), 1u);  // once that year
+  clock_.Set(At("2028-03-10T08:00:00Z"));
+  Run();
+  EXPECT_EQ(Mail(ada).size(), 2u);
+}
+
+// A sign-up on 29 February is remembered on 28 February in common years (local_time.h), on the
+// 29th in leap years, and never on 1 March as well.
+TEST_F(JourneysE2E, SignUpAnniversaryOf29FebruaryIsThe28thInCommonYears) {
+  Install("signup_anniversary");
+  Run();
+  clock_.Set(At("2028-02-29T10:00:00Z"));  // 11:00 in Paris
+  ContactId ada = AddContact("ada@example.com", {}, "Europe/Paris");
+  Run();
+  clock_.Set(At("2029-02-28T07:59:00Z"));
+  Run();
+  EXPECT_TRUE(Mail(ada).empty());
+  clock_.Set(At("2029-02-28T08:00:00Z"));  // 09:00 in Paris
+  Run();
+  EXPECT_EQ(Mail(ada).size(), 1u);
+  clock_.Set(At("2029-03-01T08:00:00Z"));
+  Run();
+  EXPECT_EQ(Mail(ada).size(), 1u);
+  for (const char* at : {"2030-02-28T08:00:00Z", "2031-02-28T08:00:00Z"}) {
+    clock_.Set(At(at));
+    Run();
+  }
+  EXPECT_EQ(Mail(ada).size(), 3u);
+  clock_.Set(At("2032-02-28T08:00:00Z"));  // a leap year: the 29th
+  Run();
+  EXPECT_EQ(Mail(ada).size(), 3u);
+  clock_.Set(At("2032-02-29T08:00:00Z"));
+  Run();
+  EXPECT_EQ(Mail(ada).size(), 4u);
+}
+
+// Issue 18: entry rules and branches on a segment EXPRESSION, evaluated by the real segment
+// service over the real store's events: the entry expression reads an attribute (and sees a
+// change of it), the branch counts events; a bad expression is refused at its path.
+TEST_F(JourneysE2E, AnEntryExpressionAndABranchExpressionDecideOnRealEvents) {
+  UseSegments();
+  AddTemplate("pro-loyal");
+  AddTemplate("pro-new");
+  ContactId ada = AddContact("ada@example.com", json::object{{"plan", "pro"}});
+  ContactId bob = AddContact("bob@example.com", json::object{{"plan", "pro"}});
+  ContactId cat = AddContact("cat@example.com", json::object{{"plan", "free"}});
+
+  auto bad = journeys_->Create(ws_, json::parse(R"({"name":"x","trigger":{"type":"api"},
+      "entry":{"expression":"pln = \"pro\""},"steps":[{"id":"a","kind":"exit"}]})"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalid);
+  EXPECT_EQ(bad.error().field, "entry.expression");
+  EXPECT_NE(bad.error().message.find("line 1, column 1"), std::string::npos) << bad.error().message;
+  EXPECT_NE(bad.error().message.find("'plan'"), std::string::npos) << bad.error().message;  // the hint
+  auto bad_branch = journeys_->Create(ws_, json::parse(R"({"name":"x","trigger":{"type":"api"},
+      "steps":[{"id":"b","kind":"branch","if":{"expression":"plan ="},"then":"a"},{"id":"a","kind":"exit"}]})"));
+  ASSERT_FALSE(bad_branch.ok());
+  EXPECT_EQ(bad_branch.error().field, "steps[0].if.expression");
+  EXPECT_NE(bad_branch.error().message.find("line 1, column"), std::string::npos)
+      << bad_branch.error().message;
+
+  auto j = journeys_->Create(ws_, json::parse(R"({"name":"pro_onboarding",
+      "trigger":{"type":"event","event":"plan_chosen"},
+      "entry":{"expression":"plan = \"pro\""},
+      "steps":[{"id":"b","kind":"branch","if":{"expression":"at least 2 order_placed"},
+                "then":"loyal","else":"new"},
+               {"id":"loyal","kind":"send","template":"pro-loyal","class":"marketing"},
+               {"id":"new","kind":"send","template":"pro-new","class":"marketing"}]})"));
+  ASSERT_TRUE(j.ok()) << j.error().field << ": " << j.error().message;
+  ASSERT_TRUE(journeys_->Activate(ws_, j->id).ok());
+  for (ContactId c : {ada, ada, bob, cat, cat}) Post(c, "order_placed", json::object{{"total", 10}});
+  for (ContactId c : {ada, bob, cat}) Post(c, "plan_chosen", {});
+  Run();
+  EXPECT_EQ(Mail(ada), std::vector<std::string>{"pro-loyal"});  // pro, two orders
+  EXPECT_EQ(Mail(bob), std::vector<std::string>{"pro-new"});    // pro, one order
+  EXPECT_TRUE(Mail(cat).empty());                               // not pro: refused at entry
+  EXPECT_TRUE(store_->journeys().LiveRuns(ws_, cat)->empty());
+  // Cat moves to pro: the compiled expression sees the change.
+  ContactInput patch;
+  patch.attributes = json::object{{"plan", "pro"}};
+  ASSERT_TRUE(store_->contacts().Update(ws_, cat, patch, json::object{{"via", "test"}}).ok());
+  Post(cat, "plan_chosen", {});
+  Run();
+  EXPECT_EQ(Mail(cat), std::vector<std::string>{"pro-loyal"});
 }
 
 // The re-engagement recipe: 60 days without a human open or click, then two nudges a week apart

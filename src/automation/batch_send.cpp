@@ -16,6 +16,10 @@ Result<bool> ProbeEnv::InSegment(WorkspaceId ws, ContactId contact, std::string_
   return real_.InSegment(ws, contact, segment);
 }
 
+Result<bool> ProbeEnv::Matches(WorkspaceId ws, ContactId contact, const std::string& expression) {
+  return real_.Matches(ws, contact, expression);
+}
+
 Result<SendReply> ProbeEnv::Send(const SendAsk& ask) {
   if (!stopped_ && !ask.idempotency_key.empty()) asks_.push_back(ask);
   stopped_ = true;

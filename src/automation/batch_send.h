@@ -34,6 +34,7 @@ class ProbeEnv final : public JourneyEnv {
 
   Result<Contact> GetContact(WorkspaceId ws, ContactId contact) override;
   Result<bool> InSegment(WorkspaceId ws, ContactId contact, std::string_view segment) override;
+  Result<bool> Matches(WorkspaceId ws, ContactId contact, const std::string& expression) override;
   Result<SendReply> Send(const SendAsk& ask) override;
   Result<Engagement> MessageEngagement(WorkspaceId ws, ContactId contact, MessageId message) override;
   Status UpdateContact(WorkspaceId ws, ContactId contact, const boost::json::object& attributes,
@@ -58,6 +59,9 @@ class PrefetchedEnv final : public JourneyEnv {
   }
   Result<bool> InSegment(WorkspaceId ws, ContactId contact, std::string_view segment) override {
     return real_.InSegment(ws, contact, segment);
+  }
+  Result<bool> Matches(WorkspaceId ws, ContactId contact, const std::string& expression) override {
+    return real_.Matches(ws, contact, expression);
   }
   Result<SendReply> Send(const SendAsk& ask) override;
   Result<Engagement> MessageEngagement(WorkspaceId ws, ContactId contact, MessageId message) override {

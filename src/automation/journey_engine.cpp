@@ -82,6 +82,23 @@ std::optional<std::string_view> ReentryRefusal(const JourneyDef& def, const Jour
   return std::nullopt;
 }
 
+Result<std::optional<std::string>> EntryFilterRefusal(const JourneyDef& def, WorkspaceId ws,
+                                                      ContactId contact, JourneyEnv& env, bool again) {
+  if (!def.entry.segment.empty()) {
+    RAPPORT_ASSIGN_OR_RETURN(bool in, env.InSegment(ws, contact, def.entry.segment));
+    if (!in)
+      return std::optional<std::string>((again ? "left the entry segment " : "not in the entry segment ") +
+                                        def.entry.segment);
+  }
+  if (!def.entry.expression.empty()) {
+    RAPPORT_ASSIGN_OR_RETURN(bool match, env.Matches(ws, contact, def.entry.expression));
+    if (!match)
+      return std::optional<std::string>(again ? "no longer matches the entry expression"
+                                              : "does not match the entry expression");
+  }
+  return std::optional<std::string>();
+}
+
 std::optional<std::string> RunKey(const JourneyDef& def, const json::object& properties) {
   if (def.entry.key.empty()) return std::string();
   const json::value* v = properties.if_contains(def.entry.key);

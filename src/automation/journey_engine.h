@@ -26,6 +26,14 @@ std::optional<std::string> RunKey(const JourneyDef& def, const json::object& pro
 // never, or the cool-down since its entry has not passed; nullopt when a run may start.
 std::optional<std::string_view> ReentryRefusal(const JourneyDef& def, const JourneyRun& latest,
                                                Timestamp now);
+// Why the journey's entry filter refuses the contact now: entry.segment (a saved segment it must
+// be in) and entry.expression (a segment expression it must match), both when both are given.
+// Checked at entry and again before every marketing send; `again` words the reason for the
+// second ("left the entry segment vip", "no longer matches the entry expression") rather than
+// the first ("not in the entry segment vip", "does not match the entry expression"). nullopt
+// when it admits the contact; an error when the env cannot tell (the run is tried again).
+Result<std::optional<std::string>> EntryFilterRefusal(const JourneyDef& def, WorkspaceId ws,
+                                                      ContactId contact, JourneyEnv& env, bool again);
 // The revenue in cents when `e` is the goal of `run`, nullopt when it is not.
 std::optional<int64_t> GoalReached(const JourneyDef& def, const JourneyRun& run, const Event& e);
 // True when `run` waits for an event (wait_for_event) and `e` is it.

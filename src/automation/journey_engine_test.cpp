@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <set>
 
 #include "automation/steps.h"
 
@@ -22,6 +23,11 @@ class RecordingEnv final : public JourneyEnv {
     return c;
   }
   Result<bool> InSegment(WorkspaceId, ContactId, std::string_view s) override { return s == in_segment; }
+  // True for the expressions in `matching` (the segment language is the segment service's).
+  Result<bool> Matches(WorkspaceId, ContactId, const std::string& expression) override {
+    asked.push_back(expression);
+    return matching.count(expression) > 0;
+  }
   Result<SendReply> Send(const SendAsk& ask) override {
     sent.push_back(ask);
     SendReply r;
@@ -57,6 +63,8 @@ class RecordingEnv final : public JourneyEnv {
   std::deque<int> statuses;
   json::object attributes;
   std::string in_segment;
+  std::set<std::string> matching;
+  std::vector<std::string> asked;  // expressions asked, in order
   Engagement engagement;
   bool refuse = false;
   Micros best_offset = std::chrono::hours(7);
@@ -251,6 +259,132 @@ TEST_F(EngineTest, ASendStepNamesItsSender) {
     ASSERT_FALSE(d.ok()) << bad;
     EXPECT_NE(d.error().field.find("sender"), std::string::npos) << bad << ": " << d.error().field;
   }
+}
+
+// Issue 18: "entry rules: who may enter (a segment expression)". The entry filter is the one
+// function the service's TryEnter, the simulator and the send step ask; both rules must hold.
+TEST_F(EngineTest, TheEntryExpressionAdmitsOnlyContactsThatMatchIt) {
+  const std::string expr = "lifecycle != \"lapsed\" and not clicked any message in the last 90 days";
+  JourneyDef def = Def(R"({"name":"j","trigger":{"type":"api"},
+      "entry":{"expression":"lifecycle != \"lapsed\" and not clicked any message in the last 90 days"},
+      "steps":[{"id":"s","kind":"exit"}]})");
+  EXPECT_EQ(def.entry.expression, expr);
+  auto refused = EntryFilterRefusal(def, 1, 9, env_, false);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(*refused, std::optional<std::string>("does not match the entry expression"));
+  EXPECT_EQ(env_.asked, std::vector<std::string>{expr});
+  env_.matching.insert(expr);
+  auto admitted = EntryFilterRefusal(def, 1, 9, env_, false);
+  ASSERT_TRUE(admitted.ok());
+  EXPECT_EQ(*admitted, std::nullopt);
+  // With a saved segment too, both must hold: matching the expression is not enough.
+  JourneyDef both = Def(R"({"name":"j","trigger":{"type":"api"},
+      "entry":{"segment":"vip","expression":"lifecycle != \"lapsed\" and not clicked any message in the last 90 days"},
+      "steps":[{"id":"s","kind":"exit"}]})");
+  auto not_vip = EntryFilterRefusal(both, 1, 9, env_, false);
+  ASSERT_TRUE(not_vip.ok());
+  EXPECT_EQ(*not_vip, std::optional<std::string>("not in the entry segment vip"));
+  env_.in_segment = "vip";
+  auto in_both = EntryFilterRefusal(both, 1, 9, env_, false);
+  ASSERT_TRUE(in_both.ok());
+  EXPECT_EQ(*in_both, std::nullopt);
+  env_.matching.clear();
+  auto vip_only = EntryFilterRefusal(both, 1, 9, env_, false);
+  ASSERT_TRUE(vip_only.ok());
+  EXPECT_EQ(*vip_only, std::optional<std::string>("does not match the entry expression"));
+}
+
+TEST_F(EngineTest, BranchesOnASegmentExpressionBothWays) {
+  JourneyDef def = Def(R"({"name":"j","trigger":{"type":"api"},"steps":[
+      {"id":"b","kind":"branch","if":{"expression":"at least 2 order_placed in the last 30 days"},
+       "then":"loyal","else":"new"},
+      {"id":"loyal","kind":"send","template":"thanks-again","class":"transactional"},
+      {"id":"new","kind":"send","template":"first-order","class":"transactional"}]})");
+  JourneyRun no = Start(def);
+  auto r = Advance(def, no, now_, env_);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->path, (std::vector<std::string>{"b", "new"}));
+  ASSERT_EQ(env_.sent.size(), 1u);
+  EXPECT_EQ(env_.sent.back().template_name, "first-order");
+  EXPECT_EQ(env_.asked, std::vector<std::string>{"at least 2 order_placed in the last 30 days"});
+  env_.matching.insert("at least 2 order_placed in the last 30 days");
+  JourneyRun yes = Start(def);
+  r = Advance(def, yes, now_, env_);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->path, (std::vector<std::string>{"b", "loyal"}));
+  EXPECT_EQ(env_.sent.back().template_name, "thanks-again");
+  // An empty or non-text expression is refused at its path.
+  auto bad = ParseJourney(std::string_view(R"({"name":"j","trigger":{"type":"api"},"steps":[
+      {"id":"b","kind":"branch","if":{"expression":""},"then":"b"}]})"),
+                          registry_);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().field, "steps[0].if.expression");
+}
+
+// Before each marketing send the entry expression is asked again: a contact who stopped matching
+// gets nothing more, and the skip is a journey.message_skipped event that says why.
+TEST_F(EngineTest, AMarketingSendIsSkippedWhenTheContactNoLongerMatchesTheEntryExpression) {
+  const std::string expr = "plan = \"pro\"";
+  JourneyDef def = Def(R"({"name":"j","trigger":{"type":"api"},"entry":{"expression":"plan = \"pro\""},
+      "steps":[{"id":"first","kind":"send","template":"tips","next":"w"},
+               {"id":"w","kind":"wait","duration":"1d","next":"second"},
+               {"id":"second","kind":"send","template":"more-tips","next":"receipt"},
+               {"id":"receipt","kind":"send","template":"receipt","class":"transactional"}]})");
+  env_.matching.insert(expr);
+  JourneyRun run = Start(def);
+  auto r = Advance(def, run, now_, env_);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(env_.sent.size(), 1u);
+  EXPECT_EQ(env_.sent[0].template_name, "tips");
+  env_.matching.clear();  // the plan changed while the run waited
+  r = Advance(def, run, now_ + std::chrono::hours(24), env_);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(run.state, RunState::kCompleted);
+  // "more-tips" was not sent; the transactional receipt is not held by the entry filter.
+  ASSERT_EQ(env_.sent.size(), 2u);
+  EXPECT_EQ(env_.sent[1].template_name, "receipt");
+  std::string reason;
+  for (const auto& [name, props] : r->events)
+    if (name == "journey.message_skipped" && props.at("template") == json::value("more-tips"))
+      reason = std::string(props.at("reason").as_string());
+  EXPECT_EQ(reason, "no longer matches the entry expression");
+}
+
+// Saving checks each expression through the ExpressionCheck (the segment service's compiler) and
+// refuses a bad one at its JSON path with the parser's message.
+TEST_F(EngineTest, ABadExpressionIsRefusedAtItsPathWithTheParsersMessage) {
+  std::vector<std::string> checked;
+  ExpressionCheck check = [&](const std::string& text) -> Status {
+    checked.push_back(text);
+    if (text.find("cty") != std::string::npos)
+      return Error::Invalid("expression", "line 1, column 1: unknown attribute 'cty' (did you mean 'city'?)");
+    return {};
+  };
+  const std::string entry_bad =
+      R"({"name":"j","trigger":{"type":"api"},"entry":{"expression":"cty = \"Paris\""},
+      "steps":[{"id":"s","kind":"exit"}]})";
+  auto r = ParseJourney(std::string_view(entry_bad), registry_, nullptr, check);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalid);
+  EXPECT_EQ(r.error().field, "entry.expression");
+  EXPECT_EQ(r.error().message, "line 1, column 1: unknown attribute 'cty' (did you mean 'city'?)");
+  const std::string branch_bad =
+      R"({"name":"j","trigger":{"type":"api"},"entry":{"expression":"city = \"Paris\""},
+      "steps":[{"id":"a","kind":"exit"},{"id":"b","kind":"exit"},{"id":"c","kind":"exit"},
+               {"id":"d","kind":"branch","if":{"expression":"cty = \"Lyon\""},"then":"a","else":"b"}],
+      "start":"d"})";
+  checked.clear();
+  r = ParseJourney(std::string_view(branch_bad), registry_, nullptr, check);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().field, "steps[3].if.expression");
+  EXPECT_EQ(checked, (std::vector<std::string>{"city = \"Paris\"", "cty = \"Lyon\""}));
+  // Without a check (a stored version read back), the same document parses.
+  EXPECT_TRUE(ParseJourney(std::string_view(branch_bad), registry_).ok());
+  // A failure of the check that is not a refusal (the store) stays what it is.
+  ExpressionCheck down = [](const std::string&) -> Status { return Error::Unavailable("segments are down"); };
+  r = ParseJourney(std::string_view(entry_bad), registry_, nullptr, down);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
 }
 
 }  // namespace

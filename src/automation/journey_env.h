@@ -79,11 +79,16 @@ class Mailer {
   }
 };
 
-// Membership of saved segments (the segment service).
+// Membership of saved segments and matches of segment expressions (the segment service).
 class SegmentMembership {
  public:
   virtual ~SegmentMembership() = default;
   virtual Result<bool> InSegment(WorkspaceId ws, ContactId contact, std::string_view segment) = 0;
+  // Whether the contact matches a segment-language expression now (docs/segments.md).
+  virtual Result<bool> Matches(WorkspaceId ws, ContactId contact, const std::string& expression) = 0;
+  // kInvalid with the parser's message (line, column, a "did you mean" hint) when the expression
+  // does not compile against the workspace.
+  virtual Status CheckExpression(WorkspaceId ws, const std::string& expression) = 0;
 };
 
 // POSTs a webhook (app/ wires an HTTP client).
@@ -98,6 +103,9 @@ class JourneyEnv {
   virtual ~JourneyEnv() = default;
   virtual Result<Contact> GetContact(WorkspaceId ws, ContactId contact) = 0;
   virtual Result<bool> InSegment(WorkspaceId ws, ContactId contact, std::string_view segment) = 0;
+  // Whether the contact matches a segment-language expression now (entry.expression, a branch's
+  // {"expression": ...}).
+  virtual Result<bool> Matches(WorkspaceId ws, ContactId contact, const std::string& expression) = 0;
   virtual Result<SendReply> Send(const SendAsk& ask) = 0;
   // Several sends at once (Mailer::SendMany). Default: Send one by one.
   virtual std::vector<Result<SendReply>> SendMany(const std::vector<SendAsk>& asks) {

@@ -103,8 +103,9 @@ Result<EntryRules> ParseEntry(const json::value& v) {
   EntryRules e;
   if (!v.is_object()) return Error::Invalid("entry", "entry is an object");
   const json::object& o = v.get_object();
-  RAPPORT_TRY(OnlyKeys(o, {"segment", "reentry", "cooldown", "key"}, "entry"));
+  RAPPORT_TRY(OnlyKeys(o, {"segment", "expression", "reentry", "cooldown", "key"}, "entry"));
   RAPPORT_ASSIGN_OR_RETURN(e.segment, String(o, "segment", "entry", false));
+  RAPPORT_ASSIGN_OR_RETURN(e.expression, String(o, "expression", "entry", false));
   RAPPORT_ASSIGN_OR_RETURN(e.key, String(o, "key", "entry", false));
   RAPPORT_ASSIGN_OR_RETURN(std::string reentry, String(o, "reentry", "entry", false));
   if (reentry.empty() || reentry == "never") {
@@ -331,15 +332,28 @@ bool PropertiesMatch(const json::object& where, const json::object& properties) 
 }
 
 Result<JourneyDef> ParseJourney(std::string_view text, const StepRegistry& registry,
-                                const TemplateLookup& templates) {
+                                const TemplateLookup& templates, const ExpressionCheck& expressions) {
   boost::system::error_code ec;
   json::value doc = ParseJsonExact(text, ec);
   if (ec) return Error::Invalid("", fmt::format("the journey is not valid JSON: {}", ec.message()));
-  return ParseJourney(doc, registry, templates);
+  return ParseJourney(doc, registry, templates, expressions);
 }
 
+namespace {
+
+// The check's refusal of an expression, at its JSON path; other failures (the store) as they are.
+Status CheckExpressionAt(const ExpressionCheck& expressions, const std::string& text, std::string path) {
+  Status st = expressions(text);
+  if (st.ok()) return {};
+  Error e = st.error();
+  if (e.code == ErrorCode::kInvalid) e.field = std::move(path);
+  return e;
+}
+
+}  // namespace
+
 Result<JourneyDef> ParseJourney(const json::value& doc, const StepRegistry& registry,
-                                const TemplateLookup& templates) {
+                                const TemplateLookup& templates, const ExpressionCheck& expressions) {
   if (!doc.is_object()) return Error::Invalid("", "a journey is a JSON object");
   const json::object& o = doc.get_object();
   RAPPORT_TRY(
@@ -361,6 +375,8 @@ Result<JourneyDef> ParseJourney(const json::value& doc, const StepRegistry& regi
   }
   if (const json::value* e = o.if_contains("entry")) {
     RAPPORT_ASSIGN_OR_RETURN(def.entry, ParseEntry(*e));
+    if (expressions && !def.entry.expression.empty())
+      RAPPORT_TRY(CheckExpressionAt(expressions, def.entry.expression, "entry.expression"));
   }
   if (const json::value* g = o.if_contains("goal")) {
     RAPPORT_ASSIGN_OR_RETURN(Goal goal, ParseGoal(*g));
@@ -393,6 +409,10 @@ Result<JourneyDef> ParseJourney(const json::value& doc, const StepRegistry& regi
       for (const std::string& t : s.impl->Templates(s.config))
         if (!templates(t))
           return Error::Invalid(path + ".template", fmt::format("there is no template named '{}'", t));
+    }
+    if (expressions) {
+      for (const StepExpression& x : s.impl->Expressions(s.config))
+        RAPPORT_TRY(CheckExpressionAt(expressions, x.expression, Join(path, x.field)));
     }
     if (def.index.count(s.id))
       return Error::Invalid(path + ".id", fmt::format("step id '{}' is used twice", s.id));

@@ -3,7 +3,9 @@
 // fault ("steps[2].next", "trigger.event", "goal.revenue"): malformed JSON, an unknown step kind
 // (looked up in the StepRegistry), a branch to a step that does not exist, a cycle none of whose
 // steps holds a run a minute or more (StepKind::MinimumHold; the path is the edge that closes
-// it), a template that does not exist (when a TemplateLookup is given).
+// it), a template that does not exist (when a TemplateLookup is given), a segment expression that
+// does not compile ("entry.expression", "steps[3].if.expression", with the parser's message; when
+// an ExpressionCheck is given).
 //
 // Pure and thread-safe: a JourneyDef is an immutable value once parsed. The StepKind pointers
 // it holds point into the registry, which must outlive it.
@@ -43,7 +45,8 @@ struct Trigger {
 enum class Reentry { kNever, kAlways, kCooldown };
 
 struct EntryRules {
-  std::string segment;  // a saved segment the contact must be in ("" anyone)
+  std::string segment;     // a saved segment the contact must be in ("" anyone)
+  std::string expression;  // a segment expression it must match ("" anyone); both hold when both given
   Reentry reentry = Reentry::kNever;
   Micros cooldown{0};
   std::string key;  // an entry event property: at most one live run per contact and value
@@ -80,11 +83,16 @@ struct JourneyDef {
 
 // Whether a template of that name exists in the journey's workspace.
 using TemplateLookup = std::function<bool(std::string_view)>;
+// Whether a segment expression compiles in the journey's workspace: kInvalid with the parser's
+// message (the journey's parser sets the field to the expression's JSON path).
+using ExpressionCheck = std::function<Status(const std::string&)>;
 
 Result<JourneyDef> ParseJourney(std::string_view text, const StepRegistry& registry,
-                                const TemplateLookup& templates = nullptr);
+                                const TemplateLookup& templates = nullptr,
+                                const ExpressionCheck& expressions = nullptr);
 Result<JourneyDef> ParseJourney(const json::value& doc, const StepRegistry& registry,
-                                const TemplateLookup& templates = nullptr);
+                                const TemplateLookup& templates = nullptr,
+                                const ExpressionCheck& expressions = nullptr);
 
 // "90s", "30m", "1h", "2d", "1w", sequences of them ("1h30m"), or a number of seconds. kInvalid
 // naming `field` otherwise; at most ten years.

@@ -227,6 +227,27 @@ TEST(LocalTime, AnniversaryAtNineLocalAcrossDaylightSaving) {
             At("2026-06-01T09:00:00Z"));
 }
 
+// Issue 18, the sign-up anniversary: the first one is a year after the sign-up, never the same
+// day; a sign-up instant counts on its local day in the contact's timezone.
+TEST(LocalTime, ASignUpsFirstAnniversaryIsAYearLaterOnItsLocalDay) {
+  // Signed up at 07:00 in Paris: not at 09:00 the same day.
+  EXPECT_EQ(*NextAnniversary("2026-03-10T06:00:00Z", At("2026-03-10T06:00:00Z"), "Europe/Paris", 9, 0),
+            At("2027-03-10T08:00:00Z"));
+  // 22:00 on 10 March in New York is 02:00 UTC on the 11th: the 10th counts.
+  EXPECT_EQ(*NextAnniversary("2026-03-11T02:00:00Z", At("2026-03-11T02:00:00Z"), "America/New_York", 9, 0),
+            At("2027-03-10T14:00:00Z"));
+  // 29 February: the 28th in common years, the 29th again in 2032.
+  EXPECT_EQ(*NextAnniversary("2028-02-29T10:00:00Z", At("2028-02-29T10:00:00Z"), "UTC", 9, 0),
+            At("2029-02-28T09:00:00Z"));
+  EXPECT_EQ(*NextAnniversary("2028-02-29T10:00:00Z", At("2029-02-28T09:00:00Z"), "UTC", 9, 0),
+            At("2030-02-28T09:00:00Z"));
+  EXPECT_EQ(*NextAnniversary("2028-02-29T10:00:00Z", At("2031-03-01T00:00:00Z"), "UTC", 9, 0),
+            At("2032-02-29T09:00:00Z"));
+  // A date in a later year: its first anniversary, a year after it.
+  EXPECT_EQ(*NextAnniversary("2027-05-01", At("2026-01-01T00:00:00Z"), "UTC", 9, 0),
+            At("2028-05-01T09:00:00Z"));
+}
+
 TEST(LocalTime, NextLocalTimeOnWeekdays) {
   // 2026-03-04 is a Wednesday. 10:00 in New York (EST, UTC-5) on Mondays only.
   EXPECT_EQ(NextLocalTime(At("2026-03-04T12:00:00Z"), "America/New_York", 10, 0, {1}),

@@ -394,12 +394,11 @@ Result<EnterResult> JourneyService::TryEnter(const Journey& j, const JourneyDef&
       return out;
     }
   }
-  if (!def.entry.segment.empty()) {
-    RAPPORT_ASSIGN_OR_RETURN(bool in, env_->InSegment(j.workspace_id, contact, def.entry.segment));
-    if (!in) {
-      out.reason = "not in the entry segment " + def.entry.segment;
-      return out;
-    }
+  RAPPORT_ASSIGN_OR_RETURN(std::optional<std::string> filtered,
+                           EntryFilterRefusal(def, j.workspace_id, contact, *env_, false));
+  if (filtered) {
+    out.reason = std::move(*filtered);
+    return out;
   }
   JourneyRun run = NewRun(def, j, contact, *key, event, properties, now);
   int index = static_cast<int>(w.runs.size());
@@ -648,11 +647,16 @@ Status JourneyService::HandleEntryTimer(const WorkItem& item, JourneyWrite& w, J
 
 // ---- operations ------------------------------------------------------------------------------
 
+ExpressionCheck JourneyService::ExpressionChecker(WorkspaceId ws) {
+  if (!ports_.segments) return nullptr;  // not checked: the run answers kUnavailable, as for segments
+  return [this, ws](const std::string& text) { return ports_.segments->CheckExpression(ws, text); };
+}
+
 Result<JourneyDef> JourneyService::Check(WorkspaceId ws, const json::value& document) {
   TemplateLookup templates = [this, ws](std::string_view name) {
     return store_.templates().GetByName(ws, name).ok();
   };
-  return ParseJourney(document, registry_, templates);
+  return ParseJourney(document, registry_, templates, ExpressionChecker(ws));
 }
 
 namespace {
@@ -699,6 +703,12 @@ Result<Journey> JourneyService::Activate(WorkspaceId ws, JourneyId id) {
   RAPPORT_ASSIGN_OR_RETURN(Journey current, store_.journeys().Get(ws, id));
   if (current.status == JourneyStatus::kArchived) return Error::Conflict("the journey is archived", "status");
   if (current.status == JourneyStatus::kActive) return current;
+  // Its segment expressions again: an attribute or a saved segment they name may have gone since
+  // the version was saved.
+  if (ExpressionCheck expressions = ExpressionChecker(ws)) {
+    RAPPORT_ASSIGN_OR_RETURN(std::string text, store_.journeys().GetVersion(ws, id, current.version));
+    RAPPORT_TRY(ParseJourney(std::string_view(text), registry_, nullptr, expressions));
+  }
   RAPPORT_ASSIGN_OR_RETURN(Journey j, SetStatus(ws, id, JourneyStatus::kActive));
   RAPPORT_TRY(BackfillTimers(j));
   return j;

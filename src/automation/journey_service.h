@@ -46,9 +46,11 @@
 namespace rapport::automation {
 
 struct JourneyPorts {
-  Mailer* mailer = nullptr;               // required to send
-  SegmentMembership* segments = nullptr;  // null: segment rules answer kUnavailable
-  WebhookClient* webhooks = nullptr;      // null: webhooks fail
+  Mailer* mailer = nullptr;  // required to send
+  // Null: segment rules and expressions answer kUnavailable when a run meets them, and
+  // expressions are not checked when a journey is saved.
+  SegmentMembership* segments = nullptr;
+  WebhookClient* webhooks = nullptr;  // null: webhooks fail
   // Send-time optimization for wait_best_time; null: the window's start.
   const SendTimeAdvisor* send_time = nullptr;
 };
@@ -94,10 +96,12 @@ class JourneyService {
   // plus timers handled).
   Result<size_t> Step();
 
-  // Checks the document (kInvalid with the JSON path in field) and stores it as version 1, draft.
+  // Checks the document (kInvalid with the JSON path in field: a missing template, a segment
+  // expression that does not compile with the parser's message) and stores it as version 1, draft.
   Result<Journey> Create(WorkspaceId ws, const json::value& document);
   // A new version; runs in flight finish on the version they started on.
   Result<Journey> Update(WorkspaceId ws, JourneyId id, const json::value& document);
+  // Checks the version's segment expressions again (kInvalid with their JSON path).
   Result<Journey> Activate(WorkspaceId ws, JourneyId id);
   Result<Journey> Pause(WorkspaceId ws, JourneyId id);
   Result<Journey> Resume(WorkspaceId ws, JourneyId id);
@@ -159,6 +163,8 @@ class JourneyService {
   Status ScheduleContactTimers(const Journey& j, const JourneyDef& def, const Contact& c, JourneyWrite& w);
   Status BackfillTimers(const Journey& j);
   Result<Journey> SetStatus(WorkspaceId ws, JourneyId id, JourneyStatus status);
+  // The check of segment expressions through the segments port (null when there is none).
+  ExpressionCheck ExpressionChecker(WorkspaceId ws);
   void Run();
 
   Store& store_;

@@ -48,6 +48,9 @@ class SimEnv final : public JourneyEnv {
   Result<bool> InSegment(WorkspaceId ws, ContactId c, std::string_view s) override {
     return real_.InSegment(ws, c, s);
   }
+  Result<bool> Matches(WorkspaceId ws, ContactId c, const std::string& expression) override {
+    return real_.Matches(ws, c, expression);
+  }
   Result<SendReply> Send(const SendAsk& ask) override {
     SendReply r;
     auto subject = mailer_.PreviewSubject(ask);
@@ -196,10 +199,10 @@ Result<std::vector<SimPath>> Simulate(const Journey& journey, const JourneyDef& 
           already_in = latest && !RunEnded(latest->state);
           if (latest && !already_in)
             if (auto why = ReentryRefusal(def, *latest, se.at)) refused = std::string(*why);
-          if (!already_in && refused.empty() && !def.entry.segment.empty()) {
-            RAPPORT_ASSIGN_OR_RETURN(bool in,
-                                     env.InSegment(journey.workspace_id, contact, def.entry.segment));
-            if (!in) refused = "not in the entry segment " + def.entry.segment;
+          if (!already_in && refused.empty()) {
+            RAPPORT_ASSIGN_OR_RETURN(std::optional<std::string> filtered,
+                                     EntryFilterRefusal(def, journey.workspace_id, contact, env, false));
+            if (filtered) refused = std::move(*filtered);
           }
         }
         if (!refused.empty()) {

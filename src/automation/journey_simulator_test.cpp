@@ -27,6 +27,7 @@ class ReadOnlyEnv final : public JourneyEnv {
     return c;
   }
   Result<bool> InSegment(WorkspaceId, ContactId, std::string_view) override { return true; }
+  Result<bool> Matches(WorkspaceId, ContactId, const std::string&) override { return true; }
   Result<SendReply> Send(const SendAsk&) override {
     ADD_FAILURE() << "the simulator sent through the real env";
     return SendReply{};

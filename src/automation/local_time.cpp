@@ -1,5 +1,7 @@
 #include "automation/local_time.h"
 
+#include <algorithm>
+
 #include <date/date.h>
 #include <date/tz.h>
 
@@ -63,6 +65,7 @@ Timestamp NextLocalTime(Timestamp after, std::string_view tz, int hour, int minu
 
 std::optional<Timestamp> NextAnniversary(std::string_view text, Timestamp after, std::string_view tz,
                                          int hour, int minute) {
+  const date::time_zone* zone = Zone(tz);
   date::year_month_day ymd;
   if (IsIsoDate(text)) {
     int y = std::stoi(std::string(text.substr(0, 4)));
@@ -70,14 +73,16 @@ std::optional<Timestamp> NextAnniversary(std::string_view text, Timestamp after,
     unsigned d = static_cast<unsigned>(std::stoi(std::string(text.substr(8, 2))));
     ymd = date::year(y) / date::month(m) / date::day(d);
   } else if (auto t = ParseTimestamp(text)) {
-    ymd = date::year_month_day(date::floor<date::days>(*t));
+    ymd = date::year_month_day(LocalDay(zone, *t));  // an instant (created_at): its day where the contact is
   } else {
     return std::nullopt;
   }
   if (!ymd.month().ok() || !ymd.day().ok()) return std::nullopt;
-  const date::time_zone* zone = Zone(tz);
   date::year_month_day today(LocalDay(zone, after));
-  for (int y = static_cast<int>(today.year()) - 1; y <= static_cast<int>(today.year()) + 1; ++y) {
+  // The first anniversary is a year after the date: a contact who signs up at 07:00 is not
+  // thanked for "one more year" at 09:00 the same day.
+  int first = std::max(static_cast<int>(today.year()) - 1, static_cast<int>(ymd.year()) + 1);
+  for (int y = first; y <= first + 2; ++y) {
     date::year_month_day at = date::year(y) / ymd.month() / ymd.day();
     if (!at.ok()) at = date::year(y) / ymd.month() / date::last;  // 29 February in a common year
     Timestamp t = ToSys(zone, date::local_days{at}, hour, minute);

@@ -18,8 +18,9 @@ namespace rapport::automation {
 Timestamp NextLocalTime(Timestamp after, std::string_view tz, int hour, int minute,
                         const std::vector<int>& weekdays = {});
 
-// The next anniversary, strictly after `after`, of `date` ("YYYY-MM-DD", or a timestamp whose UTC
-// day counts) at hour:minute local time in `tz`. 29 February falls on 28 February in other years.
+// The next anniversary, strictly after `after`, of `date` ("YYYY-MM-DD", or a timestamp whose
+// local day in `tz` counts) at hour:minute local time in `tz`. The first anniversary is one year
+// after the date (never the date itself); 29 February falls on 28 February in other years.
 // nullopt for a value that is not a date.
 std::optional<Timestamp> NextAnniversary(std::string_view date, Timestamp after, std::string_view tz,
                                          int hour, int minute);

@@ -32,6 +32,13 @@ struct StepTarget {
   std::string step;
 };
 
+// A segment expression a step evaluates (docs/segments.md): the JSON field that holds it
+// (relative to the step, "if.expression") and its text.
+struct StepExpression {
+  std::string field;
+  std::string expression;
+};
+
 class StepKind {
  public:
   virtual ~StepKind() = default;
@@ -53,6 +60,9 @@ class StepKind {
   virtual Micros MinimumHold(const boost::json::object& config) const { return Micros(0); }
   // The templates it sends (checked to exist when the journey is saved).
   virtual std::vector<std::string> Templates(const boost::json::object&) const { return {}; }
+  // The segment expressions it evaluates (checked to compile when the journey is saved or
+  // activated). `config` has passed Validate.
+  virtual std::vector<StepExpression> Expressions(const boost::json::object&) const { return {}; }
   // Runs the step for one run (step_context.h). Errors are failures of the world (the store, the
   // send service); the run stays where it is and is tried again.
   virtual Result<StepOutcome> Run(StepContext& ctx) const = 0;

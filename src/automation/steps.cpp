@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "automation/journey_engine.h"
 #include "automation/journey_model.h"
 #include "automation/local_time.h"
 #include "automation/step_context.h"
@@ -99,16 +100,16 @@ class SendStep final : public StepKind {
       ask.priority = static_cast<int>(p->get_int64());
     ask.skip_on_cap = Str(cfg, "on_cap") == "skip";
     c.detail["template"] = ask.template_name;
-    // The journey's own entry rule is checked again before each marketing send, as the send
-    // service checks suppression and consent: a contact who left the segment gets nothing more.
-    if (ask.message_class == MessageClass::kMarketing && !c.journey.entry.segment.empty()) {
-      RAPPORT_ASSIGN_OR_RETURN(bool in,
-                               c.env.InSegment(ask.workspace_id, ask.contact_id, c.journey.entry.segment));
-      if (!in) {
-        c.events.push_back({"journey.message_skipped",
-                            object{{"step", c.step.id},
-                                   {"template", ask.template_name},
-                                   {"reason", "left the entry segment " + c.journey.entry.segment}}});
+    // The journey's own entry filter is checked again before each marketing send, as the send
+    // service checks suppression and consent: a contact who left the segment, or no longer
+    // matches the entry expression, gets nothing more.
+    if (ask.message_class == MessageClass::kMarketing) {
+      RAPPORT_ASSIGN_OR_RETURN(std::optional<std::string> refused,
+                               EntryFilterRefusal(c.journey, ask.workspace_id, ask.contact_id, c.env, true));
+      if (refused) {
+        c.events.push_back(
+            {"journey.message_skipped",
+             object{{"step", c.step.id}, {"template", ask.template_name}, {"reason", *refused}}});
         c.detail["skipped"] = true;
         return StepOutcome::Next(next);
       }
@@ -291,11 +292,14 @@ Status ValidateCondition(const value& v) {
   if (!v.is_object() || v.get_object().size() != 1)
     return Error::Invalid(
         "if",
-        "a condition is one of {\"segment\": NAME}, {\"opened\": true}, {\"clicked\": true}, "
-        "{\"event\": FILTER}, {\"attributes\": FILTER}");
+        "a condition is one of {\"segment\": NAME}, {\"expression\": EXPRESSION}, {\"opened\": true}, "
+        "{\"clicked\": true}, {\"event\": FILTER}, {\"attributes\": FILTER}");
   const auto& [k, arg] = *v.get_object().begin();
   if (k == "segment") {
     if (!arg.is_string() || arg.get_string().empty()) return Error::Invalid("if.segment", "a segment name");
+  } else if (k == "expression") {
+    if (!arg.is_string() || arg.get_string().empty())
+      return Error::Invalid("if.expression", "a segment expression (docs/segments.md)");
   } else if (k == "opened" || k == "clicked") {
     if (!arg.is_bool()) return Error::Invalid(fmt::format("if.{}", std::string_view(k)), "true or false");
   } else if (k == "event" || k == "attributes") {
@@ -303,7 +307,7 @@ Status ValidateCondition(const value& v) {
   } else {
     return Error::Invalid(
         fmt::format("if.{}", std::string_view(k)),
-        fmt::format("unknown condition '{}'; known: segment, opened, clicked, event, attributes",
+        fmt::format("unknown condition '{}'; known: segment, expression, opened, clicked, event, attributes",
                     std::string_view(k)));
   }
   return {};
@@ -326,11 +330,21 @@ class BranchStep final : public StepKind {
     AddTarget(out, c, "else");
     return out;
   }
+  std::vector<StepExpression> Expressions(const object& c) const override {
+    const value* cond = c.if_contains("if");
+    if (!cond || !cond->is_object()) return {};
+    std::string text = Str(cond->get_object(), "expression");
+    if (text.empty()) return {};
+    return {StepExpression{"if.expression", text}};
+  }
   Result<StepOutcome> Run(StepContext& c) const override {
     const auto& [k, arg] = *c.step.config.at("if").get_object().begin();
     bool yes = false;
     if (k == "segment") {
       RAPPORT_ASSIGN_OR_RETURN(yes, c.env.InSegment(c.run.workspace_id, c.run.contact_id, arg.get_string()));
+    } else if (k == "expression") {
+      RAPPORT_ASSIGN_OR_RETURN(
+          yes, c.env.Matches(c.run.workspace_id, c.run.contact_id, std::string(arg.get_string())));
     } else if (k == "opened" || k == "clicked") {
       const value* m = c.context.if_contains("last_message_id");
       Engagement e;

@@ -4,8 +4,8 @@
 //   wait_until      a local time of day (and weekdays) in the contact's timezone
 //   wait_best_time  the contact's best hour for mail within a window (send-time optimization)
 //   wait_for_event  an event (matching the entry event on a property) or a timeout
-//   branch          on a segment, the previous message opened/clicked, entry event properties or
-//                   contact attributes
+//   branch          on a segment or a segment expression, the previous message opened/clicked,
+//                   entry event properties or contact attributes
 //   split           random paths by percentages, stable per contact (A/B, holdout)
 //   update          contact attributes and topic subscriptions
 //   webhook         an HTTP POST signed with HMAC-SHA256, retried with backoff

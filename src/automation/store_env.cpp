@@ -24,6 +24,11 @@ class StoreEnv final : public JourneyEnv {
     return ports_.segments->InSegment(ws, contact, segment);
   }
 
+  Result<bool> Matches(WorkspaceId ws, ContactId contact, const std::string& expression) override {
+    if (!ports_.segments) return Error::Unavailable("segments are not running in this process");
+    return ports_.segments->Matches(ws, contact, expression);
+  }
+
   Result<SendReply> Send(const SendAsk& ask) override {
     if (!ports_.mailer) return Error::Unavailable("no mailer: journeys cannot send in this process");
     return ports_.mailer->Send(ask);

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include "core/thread_name.h"
@@ -451,6 +452,82 @@ Result<Explanation> SegmentService::Explain(WorkspaceId ws, ContactId contact, S
   out.steps = ev.Explain(*e, *r);
   out.member = engine_.Members(id)->Contains(*r);
   return out;
+}
+
+const Expr* SegmentService::CachedExpressionLocked(WorkspaceId ws, const std::string& expression) const {
+  auto w = expressions_.find(ws);
+  if (w == expressions_.end()) return nullptr;
+  auto it = w->second.find(expression);
+  return it == w->second.end() ? nullptr : it->second.get();
+}
+
+bool SegmentService::StreamsFilledLocked(const Expr& e) const {
+  if (e.kind == Expr::Kind::kBehavior &&
+      (e.behavior.stream < 0 || !engine_.index().stream(e.behavior.stream).filled))
+    return false;
+  for (const ExprPtr& c : e.children)
+    if (!StreamsFilledLocked(*c)) return false;
+  return true;
+}
+
+bool SegmentService::MatchesRowLocked(WorkspaceId ws, Row r, const Expr& e, const std::string& timezone) {
+  if (!engine_.index().Workspace(ws).Contains(r)) return false;  // erased, or another workspace's
+  EvalContext ctx = engine_.Context(ws, ToMicros(clock_.Now()));
+  ctx.default_timezone = timezone;
+  Evaluator ev(engine_.index(), ctx);
+  return ev.Matches(e, r);
+}
+
+Result<bool> SegmentService::Matches(WorkspaceId ws, ContactId contact, const std::string& expression) {
+  RAPPORT_TRY(CatchUp());
+  RAPPORT_ASSIGN_OR_RETURN(std::string tz, TimezoneOf(ws));
+  bool known = false;
+  {
+    // The hot path: compiled before, its streams filled, the contact known.
+    std::shared_lock lock(mu_);
+    std::optional<Row> r = engine_.index().RowOf(contact);
+    known = r.has_value();
+    const Expr* e = CachedExpressionLocked(ws, expression);
+    if (r && e && StreamsFilledLocked(*e)) return MatchesRowLocked(ws, *r, *e, tz);
+  }
+  // A contact the log has not shown the index (CatchUp read up to the head): fetched from the
+  // store as ApplyLocked does; one the store does not have is kNotFound.
+  std::optional<Contact> fill_in;
+  if (!known) {
+    RAPPORT_ASSIGN_OR_RETURN(Contact c, store_.contacts().Get(ws, contact));
+    fill_in = std::move(c);
+  }
+  std::unique_lock lock(mu_);
+  if (fill_in && !engine_.index().RowOf(contact)) engine_.index().SetContact(*fill_in);
+  auto& by_text = expressions_[ws];
+  auto it = by_text.find(expression);
+  if (it == by_text.end()) {
+    RAPPORT_ASSIGN_OR_RETURN(Schema schema, SchemaFor(ws));
+    auto compiled = Compile(expression, schema);
+    if (auto* err = std::get_if<ParseError>(&compiled)) return Error::Invalid("expression", err->ToString());
+    if (expressions_size_ >= kExpressionCache) {  // bounded: start again rather than grow
+      for (auto& [w, texts] : expressions_) texts.clear();
+      expressions_size_ = 0;
+    }
+    it = by_text.emplace(expression, std::get<ExprPtr>(std::move(compiled))).first;
+    ++expressions_size_;
+  }
+  // Binds the streams it reads (again: one whose fill failed is handed out anew) and fills the
+  // new ones from the log, as Preview does.
+  Expr& e = *it->second;
+  RAPPORT_TRY(Backfill(BindStreams(e, engine_.index())));
+  std::optional<Row> r = engine_.index().RowOf(contact);
+  if (!r) return false;
+  return MatchesRowLocked(ws, *r, e, tz);
+}
+
+Status SegmentService::CheckExpression(WorkspaceId ws, const std::string& expression) {
+  RAPPORT_TRY(CatchUp());
+  std::shared_lock lock(mu_);
+  RAPPORT_ASSIGN_OR_RETURN(Schema schema, SchemaFor(ws));
+  auto compiled = Compile(expression, schema);
+  if (auto* err = std::get_if<ParseError>(&compiled)) return Error::Invalid("expression", err->ToString());
+  return {};
 }
 
 IndexStats SegmentService::Stats() {

@@ -26,6 +26,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -92,6 +93,21 @@ class SegmentService {
   Result<PreviewResult> Preview(WorkspaceId ws, const std::string& expression, size_t sample = 20);
   Result<std::vector<SavedSegment>> ContactSegments(WorkspaceId ws, ContactId contact);
   Result<Explanation> Explain(WorkspaceId ws, ContactId contact, SegmentId id);
+  // Whether one contact matches an expression now (in the workspace's timezone), as a saved
+  // segment of that expression would count it: what journeys' entry rules and branches ask
+  // (docs/journeys.md). The expression is compiled once per (workspace, text) and kept (at most
+  // kExpressionCache of them; the cache is emptied when full), its streams bound and filled from
+  // the log as Preview fills them, so a journey's hot path parses nothing. Catches up with the
+  // log first, so a contact created just before is known. kInvalid (field "expression") for an
+  // expression that does not compile; kNotFound for a contact the store does not have. An erased
+  // contact, or one of another workspace, matches nothing.
+  Result<bool> Matches(WorkspaceId ws, ContactId contact, const std::string& expression);
+  // kInvalid (field "expression") with the parser's or checker's message (line, column and the
+  // "did you mean" hint) when the expression does not compile against the workspace; nothing is
+  // kept or filled.
+  Status CheckExpression(WorkspaceId ws, const std::string& expression);
+  // Compiled expressions kept for Matches at most.
+  static constexpr size_t kExpressionCache = 512;
   // Memory and sizes of the index (for /metrics and the benchmark).
   IndexStats Stats();
   // Per-contact totals of one event over a period, read from the index (never a database query):
@@ -121,6 +137,13 @@ class SegmentService {
   Result<size_t> ApplyNewLocked();
   bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
   Status CheckCycle(WorkspaceId ws, const SavedSegment& s);
+  // Matches' compiled expression, or nullptr (mu_ held, shared is enough).
+  const Expr* CachedExpressionLocked(WorkspaceId ws, const std::string& expression) const;
+  // True when every stream the expression reads is filled (mu_ held).
+  bool StreamsFilledLocked(const Expr& e) const;
+  // One contact's row evaluated at the clock's now (mu_ held); false when it is not a live
+  // contact of the workspace.
+  bool MatchesRowLocked(WorkspaceId ws, Row r, const Expr& e, const std::string& timezone);
   // kConflict (on `field`) when another saved segment of the workspace refers to `old` by name
   // (for a delete or a rename): that one must be changed first.
   Status CheckNoReferrer(WorkspaceId ws, const SavedSegment& old, std::string_view field);
@@ -131,6 +154,10 @@ class SegmentService {
   std::mutex emit_mu_;  // taken before mu_, never after
   std::shared_mutex mu_;
   SegmentEngine engine_;  // guarded by mu_
+  // Matches' compiled expressions by workspace and text, their streams bound. Guarded by mu_:
+  // read under the shared lock, changed only under the unique lock.
+  std::map<WorkspaceId, std::map<std::string, ExprPtr, std::less<>>> expressions_;
+  size_t expressions_size_ = 0;  // guarded by mu_
   std::atomic<bool> running_{false};
   FeedLag lag_;
   std::atomic<bool> stopping_{false};
