@@ -20,6 +20,9 @@ namespace {
 // wall time in UTC, so the audience is frozen then.
 constexpr auto kEarliestOffset = std::chrono::hours(14);
 
+// The throttle's window (throttle_per_minute).
+constexpr Micros kThrottleMinute = std::chrono::duration_cast<Micros>(std::chrono::minutes(1));
+
 std::string TickKey(CampaignId id) { return fmt::format("campaign:{}", id); }
 
 uint64_t Seed(const Campaign& c) {
@@ -242,9 +245,15 @@ Result<std::optional<Timestamp>> CampaignService::Reconcile(Campaign& c, const C
   // budget, the oldest occurrence first.
   ThrottleWindow* throttle = nullptr;
   if (def.throttle_per_minute > 0) {
-    throttle = &throttle_[c.id];
-    if (now - throttle->start >= std::chrono::duration_cast<Micros>(std::chrono::minutes(1)))
-      *throttle = ThrottleWindow{now, 0};
+    auto it = throttle_.find(c.id);
+    if (it == throttle_.end()) {
+      // The first tick of this campaign in this process (a start, a restart after a kill, a node
+      // taking it over): the minute is seeded from what the store says it queued in the last one.
+      RAPPORT_ASSIGN_OR_RETURN(ThrottleWindow seeded, SeedThrottle(c, now));
+      it = throttle_.emplace(c.id, seeded).first;
+    }
+    throttle = &it->second;
+    if (now - throttle->start >= kThrottleMinute) *throttle = ThrottleWindow{now, 0};
   }
   bool open = false;
   for (CampaignOccurrence& o : occs) {
@@ -264,6 +273,16 @@ Result<std::optional<Timestamp>> CampaignService::Reconcile(Campaign& c, const C
   }
   if (!wake) wake = now + std::chrono::hours(1);
   return wake;
+}
+
+Result<CampaignService::ThrottleWindow> CampaignService::SeedThrottle(const Campaign& c, Timestamp now) {
+  RAPPORT_ASSIGN_OR_RETURN(CampaignSends sends,
+                           store_.campaigns().SentSince(c.workspace_id, c.id, now - kThrottleMinute));
+  // Nothing in the last 60 s: an expired window, which the caller replaces with a fresh one.
+  if (sends.count == 0 || !sends.first) return ThrottleWindow{};
+  // The window opens at the earliest of those sends and holds them all: the budget left is what
+  // they did not use, and the next window starts when this one ends.
+  return ThrottleWindow{*sends.first, sends.count};
 }
 
 Status CampaignService::FreezeOccurrence(const Campaign& c, const CampaignDef& def,
@@ -364,9 +383,7 @@ Result<std::optional<Timestamp>> CampaignService::Advance(const Campaign& c, con
     if (clock_.Now() - started > options_.tick_budget) return std::optional<Timestamp>(clock_.Now());
   }
   // The campaign's minute is used up (by this occurrence or an older one): come back in the next.
-  if (throttle && left() <= 0)
-    return std::optional<Timestamp>(throttle->start +
-                                    std::chrono::duration_cast<Micros>(std::chrono::minutes(1)));
+  if (throttle && left() <= 0) return std::optional<Timestamp>(throttle->start + kThrottleMinute);
 
   if (occ.send_variant < 0) {  // an experiment still testing
     RAPPORT_ASSIGN_OR_RETURN(std::optional<Timestamp> test_due, cs.NextDue(occ.id, false));

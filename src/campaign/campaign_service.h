@@ -16,8 +16,11 @@
 //     occurrence, the throttle's next minute).
 //   - the throttle (throttle_per_minute) is the campaign's, not each occurrence's: the open
 //     occurrences of one campaign (a per-contact recurring schedule whose occurrences overlap)
-//     share one budget per minute, the oldest occurrence first. The minute is kept in memory: a
-//     restart, or another node taking the campaign over, starts a fresh one.
+//     share one budget per minute, the oldest occurrence first. The minute is kept in memory; the
+//     campaign's first tick in a process (a start, a restart after a kill, another node taking
+//     the campaign over) seeds it from the store: the window opens at the earliest of the
+//     campaign's messages the outbox created in the last 60 s and has sent them all, so a restart
+//     never adds a minute's budget.
 //   - a crash between a send and its mark sends the same keys again: the send service queues
 //     nothing twice. A paused campaign's tick does nothing (resume schedules it again); a cancelled
 //     one cancels its open occurrences. An occurrence missed by more than `missed_after` (the node
@@ -178,7 +181,8 @@ class CampaignService {
     LocalDateTime local;  // the wall time of a per-contact schedule
   };
   // A campaign's current throttle minute: it starts at the first tick after the last one ended
-  // and `sent` counts what all the campaign's occurrences sent in it.
+  // and `sent` counts what all the campaign's occurrences sent in it. A campaign's first tick in
+  // this process seeds it from the store (SeedThrottle).
   struct ThrottleWindow {
     Timestamp start{};
     int64_t sent = 0;
@@ -189,6 +193,10 @@ class CampaignService {
                                                    int64_t after_seq, Timestamp now) const;
   Status FreezeOccurrence(const Campaign& c, const CampaignDef& def, const OccurrenceStart& start,
                           Timestamp now);
+  // The window a campaign's first tick in this process starts from: the campaign's messages the
+  // outbox created in the 60 s before `now` (CampaignStore::SentSince), the window opening at the
+  // earliest of them; none (an expired window) when there are none. Store errors as they come.
+  Result<ThrottleWindow> SeedThrottle(const Campaign& c, Timestamp now);
   // Sends what is due of one occurrence; `throttle` (null: no throttle) is the campaign's minute,
   // shared with its other open occurrences, and counts what this one sends.
   Result<std::optional<Timestamp>> Advance(const Campaign& c, const CampaignDef& def, CampaignOccurrence& occ,

@@ -1,6 +1,6 @@
 // The campaign engine on a FakeClock over a real SQLite store, with a recording mailer (that,
-// like the send service, queues nothing twice for one idempotency key) and an audience the test
-// controls.
+// like the send service, queues nothing twice for one idempotency key, and can queue real outbox
+// rows) and an audience the test controls.
 #include "campaign/campaign_service.h"
 
 #include <gtest/gtest.h>
@@ -38,7 +38,24 @@ class RecordingMailer final : public CampaignMailer {
     for (const BatchRecipient& r : b.recipients) {
       auto it = by_key.find(r.idempotency_key);
       if (it == by_key.end()) {
-        Sent s{r.contact_id, r.idempotency_key, b.variant.name, b.variant.subject, clock_.Now(), next_id++};
+        MessageId id = next_id++;
+        if (outbox) {  // a message the outbox holds, created now (what the store can count)
+          OutboxMessage m;
+          m.workspace_id = b.workspace_id;
+          m.contact_id = r.contact_id;
+          m.message_class = MessageClass::kMarketing;
+          m.template_name = b.variant.template_name;
+          m.mail_from = "bounce@acme.test";
+          m.rcpt_to = "to@example.com";
+          m.subject = "News";
+          m.mime = "Subject: News\r\n\r\nHi\r\n";
+          m.idempotency_key = r.idempotency_key;
+          m.next_attempt_at = clock_.Now();
+          auto queued = outbox->Enqueue(m);
+          if (!queued.ok()) return queued.error();
+          id = queued->message.id;
+        }
+        Sent s{r.contact_id, r.idempotency_key, b.variant.name, b.variant.subject, clock_.Now(), id};
         sent.push_back(s);
         it = by_key.emplace(r.idempotency_key, s.id).first;
       }
@@ -71,6 +88,7 @@ class RecordingMailer final : public CampaignMailer {
   int fail_after_queueing = 0;
   size_t proofs = 0;
   MessageId next_id = 1000;
+  OutboxStore* outbox = nullptr;  // set: each new key is queued there too, and its id is the outbox's
 
  private:
   const Clock& clock_;
@@ -392,6 +410,72 @@ TEST_F(CampaignServiceTest, ThrottleIsTheCampaignsAcrossOverlappingOccurrences) 
   ASSERT_TRUE(occs.ok());
   ASSERT_EQ(occs->size(), 2u);
   for (const auto& o : *occs) EXPECT_EQ(o.state, OccurrenceState::kDone);
+  EXPECT_EQ(State(c.id), CampaignState::kDone);
+}
+
+// Issue 19: "a throttle per campaign"; "pause, kill -9 and resume send each message exactly once".
+// The throttle's minute lives in the process; a new process seeds it from the messages the outbox
+// queued for the campaign in the last 60 s, so a restart within a minute adds no budget to it.
+TEST_F(CampaignServiceTest, Issue19ThrottleSurvivesARestartWithinItsMinute) {
+  mailer_.outbox = &store_->outbox();
+  for (int i = 0; i < 8; ++i) AddContact("r" + std::to_string(i) + "@example.com");
+  Campaign c = MakeCampaign({{"schedule", json::object{{"type", "now"}}}, {"throttle_per_minute", 3}});
+  const Timestamp t0 = clock_.Now();
+  ASSERT_TRUE(service_->Step().ok());
+  ASSERT_EQ(mailer_.sent.size(), 3u);  // the first minute's budget
+  // Paused, the process killed, a new one on the same store at the same moment, resumed.
+  ASSERT_TRUE(service_->Pause(ws_, c.id).ok());
+  service_ = std::make_unique<CampaignService>(*store_, clock_, CampaignPorts{&mailer_, &audience_, nullptr});
+  ASSERT_TRUE(service_->Resume(ws_, c.id).ok());
+  auto ticked = service_->Step();
+  ASSERT_TRUE(ticked.ok()) << ticked.error().message;
+  EXPECT_EQ(*ticked, 1u);              // the new process ticked the campaign
+  EXPECT_EQ(mailer_.sent.size(), 3u);  // and sent nothing more in that minute
+  auto next = store_->work().NextDue(kCampaignQueue);
+  ASSERT_TRUE(next.ok());
+  ASSERT_TRUE(next->has_value());
+  EXPECT_EQ(**next, t0 + 1min);  // it comes back when the minute ends
+  clock_.Set(t0 + 59s);
+  ASSERT_TRUE(service_->Step().ok());
+  EXPECT_EQ(mailer_.sent.size(), 3u);
+  clock_.Set(t0 + 1min);
+  ASSERT_TRUE(service_->Step().ok());
+  EXPECT_EQ(mailer_.sent.size(), 6u);  // the next minute: its whole budget
+  RunUntil(t0 + 1h);
+  ASSERT_EQ(mailer_.sent.size(), 8u);
+  std::set<ContactId> got;
+  for (const Sent& s : mailer_.sent) EXPECT_TRUE(got.insert(s.contact).second) << "sent twice: " << s.contact;
+  for (const Sent& s : mailer_.sent) {
+    int64_t in_minute = std::count_if(mailer_.sent.begin(), mailer_.sent.end(),
+                                      [&](const Sent& o) { return o.at >= s.at && o.at < s.at + 1min; });
+    EXPECT_LE(in_minute, 3) << "from " << FormatTimestamp(s.at);
+  }
+  EXPECT_EQ(State(c.id), CampaignState::kDone);
+}
+
+// Issue 19: the seeded minute is the one the campaign was in (it opened at its earliest send of
+// the last 60 s), not a minute from the restart: 40 s in, the new process waits 20 s, not 60.
+TEST_F(CampaignServiceTest, Issue19AfterARestartTheMinuteEndsAMinuteAfterItsFirstSend) {
+  mailer_.outbox = &store_->outbox();
+  for (int i = 0; i < 6; ++i) AddContact("m" + std::to_string(i) + "@example.com");
+  Campaign c = MakeCampaign({{"schedule", json::object{{"type", "now"}}}, {"throttle_per_minute", 3}});
+  const Timestamp t0 = clock_.Now();
+  ASSERT_TRUE(service_->Step().ok());
+  ASSERT_EQ(mailer_.sent.size(), 3u);
+  clock_.Set(t0 + 40s);
+  ASSERT_TRUE(service_->Pause(ws_, c.id).ok());
+  service_ = std::make_unique<CampaignService>(*store_, clock_, CampaignPorts{&mailer_, &audience_, nullptr});
+  ASSERT_TRUE(service_->Resume(ws_, c.id).ok());
+  ASSERT_TRUE(service_->Step().ok());
+  EXPECT_EQ(mailer_.sent.size(), 3u);
+  auto next = store_->work().NextDue(kCampaignQueue);
+  ASSERT_TRUE(next.ok());
+  ASSERT_TRUE(next->has_value());
+  EXPECT_EQ(**next, t0 + 1min);
+  RunUntil(t0 + 1h);
+  ASSERT_EQ(mailer_.sent.size(), 6u);
+  EXPECT_EQ(mailer_.sent[3].at, t0 + 1min);
+  EXPECT_EQ(mailer_.sent[5].at, t0 + 1min);
   EXPECT_EQ(State(c.id), CampaignState::kDone);
 }
 

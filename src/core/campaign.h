@@ -97,6 +97,12 @@ struct RecipientOutcome {
   std::string reason;
 };
 
+// What a campaign sent lately (CampaignStore::SentSince).
+struct CampaignSends {
+  int64_t count = 0;
+  std::optional<Timestamp> first;  // when the outbox created the earliest of them; none when count is 0
+};
+
 class CampaignStore {
  public:
   virtual ~CampaignStore() = default;
@@ -139,6 +145,13 @@ class CampaignStore {
                                                             int limit) = 0;
   // The archived campaigns of a workspace (archive = true), newest first.
   virtual Result<std::vector<Campaign>> ListArchived(WorkspaceId ws) = 0;
+  // The campaign's recipients, of all its occurrences, whose message the outbox created strictly
+  // after `since` (the outbox row's created_at): how many, and the earliest created_at. A
+  // recipient with no message (pending, held, or refused with message_id 0) is not counted; nor is
+  // one whose message is gone (an erased contact's). Reads only the occurrences still open or
+  // finished after `since`, each through its recipients: the throttle's seed after a restart
+  // (campaign/campaign_service.h), not a per-batch query.
+  virtual Result<CampaignSends> SentSince(WorkspaceId ws, CampaignId id, Timestamp since) = 0;
 };
 
 }  // namespace rapport

@@ -1608,3 +1608,103 @@ TEST_P(StoreContract, Issue16ErasureLeavesNoTraceInTheWholeDatabase) {
 
 }  // namespace
 }  // namespace rapport
+
+namespace rapport {
+namespace {
+
+using namespace contract;
+using namespace std::chrono_literals;
+
+// ---- issue 19: what a campaign sent lately (its throttle's minute after a restart) ------------------
+
+// CampaignStore::SentSince counts the campaign's recipients, over all its occurrences, whose
+// outbox message was created strictly after the moment, and gives the earliest; recipients with no
+// message and other campaigns' are not counted.
+TEST_P(StoreContract, Issue19CampaignSentSinceCountsItsMessagesQueuedAfterAMoment) {
+  CampaignStore& cs = store_->campaigns();
+  Campaign campaign;
+  campaign.workspace_id = ws_;
+  campaign.name = "throttled";
+  campaign.definition = R"({"template":"news"})";
+  auto mine = cs.Create(campaign);
+  ASSERT_OK(mine);
+  campaign.name = "other";
+  auto other = cs.Create(campaign);
+  ASSERT_OK(other);
+  std::vector<ContactId> ids;
+  for (int i = 0; i < 6; ++i) ids.push_back(MakeContact("sent" + std::to_string(i) + "@acme.test").id);
+  // Freezes occurrence `seq` of `campaign_id` with these contacts, all pending at kT0.
+  auto freeze = [&](CampaignId campaign_id, int64_t seq, std::vector<ContactId> members,
+                    std::optional<Timestamp> finished) -> OccurrenceId {
+    CampaignOccurrence o;
+    o.workspace_id = ws_;
+    o.campaign_id = campaign_id;
+    o.seq = seq;
+    o.scheduled_at = kT0;
+    o.started_at = kT0;
+    if (finished) {
+      o.state = OccurrenceState::kDone;
+      o.finished_at = finished;
+    }
+    std::vector<CampaignRecipient> rs;
+    for (ContactId id : members) {
+      CampaignRecipient r;
+      r.contact_id = id;
+      r.due_at = kT0;
+      rs.push_back(r);
+    }
+    auto frozen = cs.Freeze(o, rs);
+    EXPECT_TRUE(frozen.ok()) << frozen.error().message;
+    return frozen.ok() ? frozen->id : 0;
+  };
+  // Queues a message for the contact, created at `at`, and marks its recipient with it.
+  auto mark_sent = [&](OccurrenceId occ, ContactId contact, Timestamp at, RecipientStatus status) {
+    OutboxMessage m = Message(contact, "issue19:" + std::to_string(occ) + ":" + std::to_string(contact),
+                              MessageClass::kMarketing);
+    m.created_at = at;
+    auto queued = store_->outbox().Enqueue(m);
+    ASSERT_OK(queued);
+    ASSERT_OK(cs.Mark(occ, {{contact, status, 0, queued->message.id, ""}}));
+  };
+  // Occurrence 1 finished at +25 s; occurrence 2 still sending; the other campaign's one.
+  const OccurrenceId first = freeze(mine->id, 1, {ids[0], ids[1]}, kT0 + 25s);
+  const OccurrenceId second = freeze(mine->id, 2, {ids[2], ids[3], ids[4], ids[5]}, std::nullopt);
+  const OccurrenceId others = freeze(other->id, 1, {ids[0]}, std::nullopt);
+  ASSERT_GT(first, 0);
+  ASSERT_GT(second, 0);
+  ASSERT_GT(others, 0);
+  mark_sent(first, ids[0], kT0, RecipientStatus::kQueued);
+  mark_sent(first, ids[1], kT0 + 20s, RecipientStatus::kSkipped);  // governor-skipped: its message counts
+  mark_sent(second, ids[2], kT0 + 30s, RecipientStatus::kQueued);
+  mark_sent(second, ids[3], kT0 + 40s, RecipientStatus::kQueued);
+  mark_sent(others, ids[0], kT0 + 35s, RecipientStatus::kQueued);
+  // Refused with no message: not counted. ids[5] stays pending.
+  ASSERT_OK(cs.Mark(second, {{ids[4], RecipientStatus::kSkipped, 0, 0, "unsubscribed"}}));
+
+  struct Case {
+    CampaignId campaign;
+    WorkspaceId ws;
+    Timestamp since;
+    int64_t count;
+    std::optional<Timestamp> first;
+  };
+  const std::vector<Case> cases = {
+      {mine->id, ws_, kT0 - 1s, 4, kT0},
+      {mine->id, ws_, kT0, 3, kT0 + 20s},  // strictly after
+      {mine->id, ws_, kT0 + 35s, 1, kT0 + 40s},
+      {mine->id, ws_, kT0 + 40s, 0, std::nullopt},
+      {other->id, ws_, kT0 - 1s, 1, kT0 + 35s},
+      {mine->id, ws_ + 1, kT0 - 1s, 0, std::nullopt},                // another workspace
+      {mine->id + other->id + 100, ws_, kT0 - 1s, 0, std::nullopt},  // no such campaign
+  };
+  for (const Case& c : cases) {
+    auto got = cs.SentSince(c.ws, c.campaign, c.since);
+    ASSERT_OK(got);
+    const std::string where = "campaign " + std::to_string(c.campaign) + " since " + FormatTimestamp(c.since);
+    EXPECT_EQ(got->count, c.count) << where;
+    EXPECT_EQ(got->first, c.first) << where;
+  }
+}
+
+}  // namespace
+}  // namespace rapport

@@ -360,4 +360,23 @@ Result<std::vector<CampaignRecipient>> SqlCampaignStore::Recipients(OccurrenceId
   return out;
 }
 
+Result<CampaignSends> SqlCampaignStore::SentSince(WorkspaceId ws, CampaignId id, Timestamp since) {
+  CampaignSends out;
+  RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
+    out = CampaignSends{};
+    RAPPORT_TRY(
+        s.Exec("SELECT COUNT(*), MIN(m.created_at) FROM campaign_occurrences o "
+               "JOIN campaign_recipients r ON r.occurrence_id = o.id "
+               "JOIN outbox_messages m ON m.id = r.message_id AND m.workspace_id = o.workspace_id "
+               "WHERE o.workspace_id = $1 AND o.campaign_id = $2 AND "
+               "(o.finished_at IS NULL OR o.finished_at > $3) AND r.message_id > 0 AND m.created_at > $3",
+               {ws, id, ToMicros(since)}, [&](const Row& r) {
+                 out.count = r.Int(0);
+                 if (!r.IsNull(1)) out.first = FromMicros(r.Int(1));
+               }));
+    return {};
+  }));
+  return out;
+}
+
 }  // namespace rapport::sql

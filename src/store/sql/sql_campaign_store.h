@@ -31,6 +31,7 @@ class SqlCampaignStore final : public CampaignStore {
   Result<std::vector<CampaignRecipient>> Recipients(OccurrenceId id, ContactId after_contact,
                                                     int limit) override;
   Result<std::vector<Campaign>> ListArchived(WorkspaceId ws) override;
+  Result<CampaignSends> SentSince(WorkspaceId ws, CampaignId id, Timestamp since) override;
 
   // Recipients inserted per statement by Freeze.
   static constexpr size_t kInsertChunk = 200;
