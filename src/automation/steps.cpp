@@ -536,7 +536,7 @@ class ExitStep final : public StepKind {
 }  // namespace
 
 int SplitBucket(JourneyId journey, std::string_view step, ContactId contact) {
-  uint64_t h = 1469598103934665603ULL;
+  uint64_t h = 14695981039346656037ULL;
   auto mix = [&](std::string_view s) {
     for (unsigned char ch : s) {
       h ^= ch;

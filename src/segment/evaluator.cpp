@@ -143,7 +143,7 @@ constexpr int64_t kMidnightHorizonDays = 3660;
 }  // namespace
 
 int RandomBucket(ContactId id, std::string_view salt) {
-  uint64_t h = 1469598103934665603ULL;  // FNV-1a of the salt, then splitmix64 with the id
+  uint64_t h = 14695981039346656037ULL;  // FNV-1a of the salt, then splitmix64 with the id
   for (char c : salt) {
     h ^= static_cast<unsigned char>(c);
     h *= 1099511628211ULL;
