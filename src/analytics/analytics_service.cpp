@@ -44,6 +44,7 @@ Status AnalyticsService::LoadLocked() {
 Status AnalyticsService::Start(bool run_thread) {
   {
     std::lock_guard lock(mu_);
+    fits_stopped_ = false;
     RAPPORT_TRY(LoadLocked());
     RAPPORT_TRY(StepLocked());
   }
@@ -69,11 +70,84 @@ Status AnalyticsService::Start(bool run_thread) {
 }
 
 void AnalyticsService::Stop() {
-  if (!running_.exchange(false)) return;
-  alarm_.Ring();
-  store_.feed().notifier().Notify();
-  if (consumer_.joinable()) consumer_.join();
-  if (watcher_.joinable()) watcher_.join();
+  if (running_.exchange(false)) {
+    alarm_.Ring();
+    store_.feed().notifier().Notify();
+    if (consumer_.joinable()) consumer_.join();
+    if (watcher_.joinable()) watcher_.join();
+  }
+  {
+    std::lock_guard lock(mu_);
+    fits_stopped_ = true;  // from here on nobody assigns fitter_
+  }
+  if (fitter_.joinable()) fitter_.join();  // it needs mu_ to finish: not held here
+}
+
+void AnalyticsService::StartFitLocked() {
+  if (!options_.fit_in_background || fitting_ || fits_stopped_) return;
+  const int64_t now = ToMicros(clock_.Now());
+  std::vector<WorkspaceId> due = book_->ModelsDue(now);
+  if (due.empty()) return;
+  // A previous thread is done: it cleared fitting_ under mu_ as its last use of the lock.
+  if (fitter_.joinable()) fitter_.join();
+  fitting_ = true;
+  fitter_ =
+      std::thread([this, ws = due.front(), sample = book_->CustomerSample(due.front(), now), now]() mutable {
+        NameThisThread("analytics-fit");
+        FitLoop(ws, std::move(sample), now);
+      });
+}
+
+void AnalyticsService::FitLoop(WorkspaceId ws, std::vector<CustomerSummary> sample, int64_t sampled_at_us) {
+  while (true) {
+    if (options_.before_fit) options_.before_fit(ws);
+    ClvModel model = FitClv(sample, options_.clv);  // no lock held: the consumer goes on meanwhile
+    std::lock_guard lock(mu_);
+    // Into the current book: one loaded again meanwhile (Rebuild) folded the same log.
+    book_->InstallModel(ws, std::move(model), sampled_at_us);
+    const int64_t now = ToMicros(clock_.Now());
+    std::vector<WorkspaceId> due;
+    if (!fits_stopped_) due = book_->ModelsDue(now);
+    if (due.empty()) {
+      fitting_ = false;
+      fit_done_.notify_all();
+      return;
+    }
+    ws = due.front();
+    sample = book_->CustomerSample(ws, now);
+    sampled_at_us = now;
+  }
+}
+
+void AnalyticsService::WaitForFits() {
+  std::unique_lock lock(mu_);
+  fit_done_.wait(lock, [this] { return !fitting_; });
+}
+
+ClvModel AnalyticsService::FitAndInstall(WorkspaceId ws) {
+  std::vector<CustomerSummary> sample;
+  int64_t now = 0;
+  {
+    std::lock_guard lock(mu_);
+    now = ToMicros(clock_.Now());
+    sample = book_->CustomerSample(ws, now);
+  }
+  if (options_.before_fit) options_.before_fit(ws);
+  ClvModel model = FitClv(sample, options_.clv);
+  std::lock_guard lock(mu_);
+  book_->InstallModel(ws, model, now);
+  return model;
+}
+
+Result<size_t> AnalyticsService::RefitNow() {
+  RAPPORT_TRY(CatchUp());
+  std::vector<WorkspaceId> due;
+  {
+    std::lock_guard lock(mu_);
+    due = book_->ModelsDue(ToMicros(clock_.Now()));
+  }
+  for (WorkspaceId ws : due) (void)FitAndInstall(ws);
+  return due.size();
 }
 
 void AnalyticsService::Run() {
@@ -190,6 +264,7 @@ Result<size_t> AnalyticsService::StepLocked() {
     folded += batch.size();
     if (batch.size() < static_cast<size_t>(kBatch)) break;
   }
+  StartFitLocked();  // a model due is fitted off this thread: the consumer does not wait for it
   return folded;
 }
 
@@ -257,8 +332,7 @@ Result<ReportBook::MessageView> AnalyticsService::Message(WorkspaceId ws, int64_
 
 Result<ClvModel> AnalyticsService::Model(WorkspaceId ws) {
   RAPPORT_TRY(CatchUp());
-  std::lock_guard lock(mu_);
-  return book_->FitModel(ws, ToMicros(clock_.Now()));
+  return FitAndInstall(ws);
 }
 
 Result<SendTimeProfile> AnalyticsService::SendTime(WorkspaceId ws, ContactId id, std::string_view timezone,

@@ -79,6 +79,15 @@ void AppendInt(std::string& out, int64_t v) {
   out.append(f.data(), f.size());
 }
 
+// The key that orders customers for the fit's sample (splitmix64's finalizer: a bijection, so
+// distinct ids have distinct keys, and a pseudo-random order that does not follow the ids).
+uint64_t SampleKey(ContactId id) {
+  uint64_t z = static_cast<uint64_t>(id) + 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
 double JsonNumber(const json::value& v) {
   if (v.is_double()) return v.get_double();
   if (v.is_int64()) return static_cast<double>(v.get_int64());
@@ -105,6 +114,7 @@ size_t ReportBook::ComboHash::operator()(const Combo& c) const {
 ReportBook::ReportBook(AnalyticsOptions options, TimezoneFn timezone)
     : options_(std::move(options)), timezone_(std::move(timezone)) {
   all_ = Intern("");
+  unfitted_.first.reason = "the workspace's model is not fitted yet (its first fit runs in the background)";
   if (!options_.engagement_events.count(options_.goal_event))
     options_.engagement_events[options_.goal_event] = options_.engagement.goal_weight;
 }
@@ -931,22 +941,85 @@ std::optional<ReportBook::MessageView> ReportBook::Message(WorkspaceId ws, int64
   return v;
 }
 
-const ClvModel& ReportBook::FitModel(WorkspaceId ws, int64_t now_us) {
-  std::vector<CustomerSummary> customers;
-  double day = static_cast<double>(kMicrosPerDay);
+CustomerSummary ReportBook::SummaryOf(const ContactState& c, int64_t now_us) const {
+  const double day = static_cast<double>(kMicrosPerDay);
+  CustomerSummary s;
+  s.x = static_cast<double>(c.purchases.orders - 1);
+  s.t_x = static_cast<double>(c.purchases.last_us - c.purchases.first_us) / day;
+  s.T = std::max(s.t_x, static_cast<double>(now_us - c.purchases.first_us) / day);
+  s.m = s.x > 0 ? (c.revenue - c.first_value) / s.x : 0;
+  return s;
+}
+
+std::vector<CustomerSummary> ReportBook::CustomerSample(WorkspaceId ws, int64_t now_us) const {
+  struct Keyed {
+    uint64_t key = 0;
+    CustomerSummary summary;
+  };
+  std::vector<Keyed> all;
   for (const auto& [id, slot] : contact_index_) {
     const ContactState& c = contact_slab_[slot];
     if (c.ws != ws || c.purchases.orders == 0) continue;
-    CustomerSummary s;
-    s.x = static_cast<double>(c.purchases.orders - 1);
-    s.t_x = static_cast<double>(c.purchases.last_us - c.purchases.first_us) / day;
-    s.T = std::max(s.t_x, static_cast<double>(now_us - c.purchases.first_us) / day);
-    s.m = s.x > 0 ? (c.revenue - c.first_value) / s.x : 0;
-    customers.push_back(s);
+    all.push_back(Keyed{SampleKey(id), SummaryOf(c, now_us)});
   }
-  auto& slot = models_[ws];
-  slot = {FitClv(customers, options_.clv), now_us};
-  return slot.first;
+  auto by_key = [](const Keyed& a, const Keyed& b) { return a.key < b.key; };
+  const int64_t cap = options_.clv.max_fit_customers;
+  if (cap > 0 && all.size() > static_cast<size_t>(cap)) {
+    auto end = all.begin() + static_cast<std::ptrdiff_t>(cap);
+    std::nth_element(all.begin(), end, all.end(), by_key);  // the cap lowest keys before `end`
+    all.erase(end, all.end());
+  }
+  std::sort(all.begin(), all.end(), by_key);
+  std::vector<CustomerSummary> out;
+  out.reserve(all.size());
+  for (const Keyed& k : all) out.push_back(k.summary);
+  return out;
+}
+
+void ReportBook::InstallModel(WorkspaceId ws, ClvModel model, int64_t fitted_at_us) {
+  models_[ws] = {std::move(model), fitted_at_us};
+}
+
+const ClvModel& ReportBook::FitModel(WorkspaceId ws, int64_t now_us) {
+  if (options_.before_fit) options_.before_fit(ws);
+  InstallModel(ws, FitClv(CustomerSample(ws, now_us), options_.clv), now_us);
+  return models_.find(ws)->second.first;
+}
+
+int64_t ReportBook::Customers(WorkspaceId ws) const {
+  auto it = stages_.find(ws);
+  if (it == stages_.end()) return 0;
+  int64_t n = 0;
+  for (size_t s = 0; s < kStageCount; ++s)
+    if (s != static_cast<size_t>(Stage::kSubscriber)) n += it->second[s];
+  return n;
+}
+
+std::vector<WorkspaceId> ReportBook::ModelsDue(int64_t now_us) const {
+  std::vector<std::pair<int64_t, WorkspaceId>> due;  // (fitted at, or min when missing; workspace)
+  for (const auto& entry : stages_) {
+    const WorkspaceId ws = entry.first;
+    if (Customers(ws) == 0) continue;
+    auto m = models_.find(ws);
+    if (m == models_.end())
+      due.emplace_back(std::numeric_limits<int64_t>::min(), ws);
+    else if (now_us - m->second.second >= kClvModelMaxAgeUs)
+      due.emplace_back(m->second.second, ws);
+  }
+  std::sort(due.begin(), due.end());
+  std::vector<WorkspaceId> out;
+  out.reserve(due.size());
+  for (const auto& d : due) out.push_back(d.second);
+  return out;
+}
+
+const std::pair<ClvModel, int64_t>& ReportBook::ModelFor(WorkspaceId ws, int64_t now_us) {
+  auto m = models_.find(ws);
+  if (m == models_.end() && Customers(ws) < options_.clv.max_fit_customers / 10) {
+    FitModel(ws, now_us);  // the first fit of a small workspace, once
+    m = models_.find(ws);
+  }
+  return m != models_.end() ? m->second : unfitted_;
 }
 
 ContactView ReportBook::Contact(WorkspaceId ws, ContactId id, int64_t now_us) {
@@ -964,21 +1037,13 @@ ContactView ReportBook::Contact(WorkspaceId ws, ContactId id, int64_t now_us) {
   v.last_order_us = c.purchases.last_us;
   v.human_opens = c.opens;
   v.human_clicks = c.clicks;
-  auto m = models_.find(ws);
-  constexpr int64_t kRefitUs = 3'600'000'000;
-  const ClvModel& model =
-      m != models_.end() && now_us - m->second.second < kRefitUs ? m->second.first : FitModel(ws, now_us);
+  const auto& [model, fitted_at] = ModelFor(ws, now_us);
   v.model_fitted = model.fitted;
   v.model_reason = model.reason;
-  if (c.purchases.orders > 0) {
-    double day = static_cast<double>(kMicrosPerDay);
-    CustomerSummary s;
-    s.x = static_cast<double>(c.purchases.orders - 1);
-    s.t_x = static_cast<double>(c.purchases.last_us - c.purchases.first_us) / day;
-    s.T = std::max(s.t_x, static_cast<double>(now_us - c.purchases.first_us) / day);
-    s.m = s.x > 0 ? (c.revenue - c.first_value) / s.x : 0;
-    v.predicted = PredictClv(model, s, c.revenue, static_cast<double>(c.purchases.orders), options_.clv);
-  }
+  v.model_fitted_at_us = fitted_at;
+  if (c.purchases.orders > 0)
+    v.predicted = PredictClv(model, SummaryOf(c, now_us), c.revenue, static_cast<double>(c.purchases.orders),
+                             options_.clv);
   return v;
 }
 

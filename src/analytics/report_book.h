@@ -56,7 +56,18 @@ struct AnalyticsOptions {
   // after its first event: the bound of the per-message map (and of its rows in the store).
   // An event of a message forgotten this way is not counted (docs/analytics.md).
   int64_t message_horizon_us = 60 * kMicrosPerDay;
+  // AnalyticsService only: whether a CLV model due (ReportBook::ModelsDue) is fitted on a thread
+  // of the service's own, started by the consumer without waiting for it (true), or only when
+  // AnalyticsService::RefitNow() is called (false: for fake-clock tests that step everything).
+  bool fit_in_background = true;
+  // Called on the thread that is about to fit a workspace's CLV model, whoever fits it
+  // (ReportBook::FitModel, the service's background fit, Model(), RefitNow()): a test hook. It
+  // must be thread-safe; empty: nothing.
+  std::function<void(WorkspaceId)> before_fit;
 };
+
+// A workspace's CLV model older than this is due for a refit (ReportBook::ModelsDue).
+inline constexpr int64_t kClvModelMaxAgeUs = 3'600'000'000;  // an hour
 
 inline constexpr std::string_view kLifecycleChanged = "lifecycle_changed";
 inline constexpr std::string_view kEngagementChanged = "engagement_changed";
@@ -112,6 +123,7 @@ struct ContactView {
   ClvPrediction predicted;
   bool model_fitted = false;
   std::string model_reason;
+  int64_t model_fitted_at_us = 0;  // when the sample of the model predicting was taken; 0: none yet
 };
 
 struct Overview {
@@ -163,11 +175,34 @@ class ReportBook {
     MessageCredit credit;               // all 0 when no conversion was credited to it
   };
   std::optional<MessageView> Message(WorkspaceId ws, int64_t message_id) const;
+  // The contact's values now. The prediction uses the workspace's installed model however old
+  // (see ModelsDue). A workspace without one is fitted here, once, when it is small (fewer than
+  // clv.max_fit_customers / 10 customers: under about 0.3 s, bench/RESULTS.md); a larger one
+  // gets the fallback, with model_reason saying the model is not fitted yet, until its owner
+  // installs the first fit.
   ContactView Contact(WorkspaceId ws, ContactId id, int64_t now_us);
   Overview OverviewOf(WorkspaceId ws, int64_t from_day, int64_t to_day, int64_t now_us, size_t top = 10);
-  // Fits the workspace's CLV model on its customers as of now. Contact() refits a model older
-  // than an hour.
+
+  // The workspace's CLV model (clv_model.h) is fitted in three steps, so that its owner can run
+  // the middle one, the only costly one, on another thread without holding its lock:
+  //   1. CustomerSample(): the customers' summaries as of now (cheap: one pass over the contacts);
+  //   2. FitClv(sample, options().clv): pure, touches nothing of the book;
+  //   3. InstallModel(): the model Contact() predicts with from then on.
+  // The sample: the workspace's customers (contacts with an order), all of them, or when there
+  // are more than clv.max_fit_customers that many, those whose contact id hashes lowest: a stable
+  // pseudo-random choice. In the order of that hash, so the same customers give the same sample
+  // and the same model whatever the order they were folded or loaded in.
+  std::vector<CustomerSummary> CustomerSample(WorkspaceId ws, int64_t now_us) const;
+  // `model` becomes the workspace's, as fitted on a sample taken at fitted_at_us.
+  void InstallModel(WorkspaceId ws, ClvModel model, int64_t fitted_at_us);
+  // The three steps on the caller's thread (the sample bounds its time); returns the model.
   const ClvModel& FitModel(WorkspaceId ws, int64_t now_us);
+  // The workspaces with customers whose model is missing or at least kClvModelMaxAgeUs old at
+  // now_us, the missing and then the oldest first: the owner refits them (AnalyticsService does,
+  // off its consumer's thread). The book never refits a model it has.
+  std::vector<WorkspaceId> ModelsDue(int64_t now_us) const;
+  // Contacts of the workspace with at least one order.
+  int64_t Customers(WorkspaceId ws) const;
   const AnalyticsOptions& options() const { return options_; }
   size_t contacts() const { return contact_index_.size(); }
   size_t messages() const { return message_index_.size(); }
@@ -278,6 +313,10 @@ class ReportBook {
   // Append the state's JSON to `out`.
   void Serialize(const MessageState& m, std::string& out) const;
   void Serialize(const ContactState& c, std::string& out) const;
+  // The contact's purchase summary as of now_us (it has an order).
+  CustomerSummary SummaryOf(const ContactState& c, int64_t now_us) const;
+  // The model Contact() predicts with and the time of its sample (see there).
+  const std::pair<ClvModel, int64_t>& ModelFor(WorkspaceId ws, int64_t now_us);
   std::string ComboJson(const Combo& c) const;
 
   AnalyticsOptions options_;
@@ -309,7 +348,9 @@ class ReportBook {
   boost::unordered_flat_map<ContactId, uint32_t> contact_index_;  // id -> slot in contact_slab_
   Slab<ContactState> contact_slab_;                               // references stay valid as it grows
   std::unordered_map<WorkspaceId, std::array<int64_t, kStageCount>> stages_;
-  std::unordered_map<WorkspaceId, std::pair<ClvModel, int64_t>> models_;  // the model, when fitted
+  // The installed model and the time of its sample, per workspace.
+  std::unordered_map<WorkspaceId, std::pair<ClvModel, int64_t>> models_;
+  std::pair<ClvModel, int64_t> unfitted_;  // what a large workspace predicts with before its first fit
   // A timer of a contact, ordered by (time, contact); `slot` is where the contact was when it
   // was set (a hint: checked against the id, looked up again when it moved), so most pops find
   // the state without a probe of the index.
