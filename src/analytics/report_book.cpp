@@ -88,6 +88,26 @@ uint64_t SampleKey(ContactId id) {
   return z ^ (z >> 31);
 }
 
+// A contact's touches kept for attribution (docs/analytics.md, "Conversions"). A run of touches of
+// the same message and kind, with no other touch between them, is kept as its first and its last:
+// the earliest and the latest of the run are all that any of the three models can tell apart
+// (no other message's touch lies inside the run), so a pixel fetched ten thousand times costs two
+// entries, not ten thousand (the fold was quadratic in them). Beyond that, at most kMaxTouches,
+// the newest, bound what one contact can make the fold keep.
+constexpr size_t kMaxTouches = 64;
+
+void AddTouch(std::vector<Touch>& touches, const Touch& t) {
+  const size_t n = touches.size();
+  auto same = [&](const Touch& o) { return o.message_id == t.message_id && o.click == t.click; };
+  if (n >= 2 && same(touches[n - 1]) && same(touches[n - 2]) && t.at_us >= touches[n - 1].at_us) {
+    touches[n - 1].at_us = t.at_us;  // the run's last moves on
+    return;
+  }
+  if (n >= kMaxTouches)
+    touches.erase(touches.begin(), touches.begin() + static_cast<std::ptrdiff_t>(n - kMaxTouches + 1));
+  touches.push_back(t);
+}
+
 double JsonNumber(const json::value& v) {
   if (v.is_double()) return v.get_double();
   if (v.is_int64()) return static_cast<double>(v.get_int64());
@@ -548,6 +568,11 @@ void ReportBook::Apply(const Event& e, const EventFacts& f, int64_t now_us) {
     into.opens += gone.opens;
     into.clicks += gone.clicks;
     into.touches.insert(into.touches.end(), gone.touches.begin(), gone.touches.end());
+    if (into.touches.size() > kMaxTouches) {  // the newest kept (any order: sort by time first)
+      std::sort(into.touches.begin(), into.touches.end(),
+                [](const Touch& a, const Touch& b) { return a.at_us < b.at_us; });
+      into.touches.erase(into.touches.begin(), into.touches.end() - kMaxTouches);
+    }
     if (gone.purchases.orders > 0) {
       PurchaseHistory& h = into.purchases;
       if (h.orders == 0) {
@@ -604,7 +629,7 @@ void ReportBook::Apply(const Event& e, const EventFacts& f, int64_t now_us) {
     if (click) Once(*m, kFlagClickedHuman, day, Metric::kClickedHuman);
     const int64_t mid = f.message_id;
     std::erase_if(c.touches, [&](const Touch& t) { return !TouchMayMatter(t, at, options_.windows); });
-    c.touches.push_back(Touch{mid, at, click});
+    AddTouch(c.touches, Touch{mid, at, click});
     c.engagement.Add(click ? options_.engagement.click_weight : options_.engagement.open_weight, at,
                      options_.engagement);
     Sync(c);

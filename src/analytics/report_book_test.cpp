@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <random>
 
 namespace rapport::analytics {
@@ -214,6 +215,87 @@ TEST(ReportBook, EachModelsCreditIsKeptPerMessageAcrossARestart) {
   restarted.Apply(e, T("2026-03-06T15:00:00Z"));
   EXPECT_EQ(restarted.Message(1, 1)->credit, (MessageCredit{0, 3, 1.5, 0, 44, 22}));
   EXPECT_EQ(restarted.Message(1, 2)->credit, (MessageCredit{3, 0, 1.5, 44, 0, 22}));
+}
+
+// A pixel fetched thousands of times: the fold keeps a run of one message's opens (or clicks) as
+// its first and last touch, and every model's credit stays what attribution over all the touches
+// gives (Attribute over the full list, in the test), while the contact's state stays small.
+TEST(ReportBook, RepeatedTouchesAreCompactedWithoutChangingAnyCredit) {
+  Script s;
+  std::mt19937_64 rng(1729);
+  const int64_t t0 = T("2026-03-02T00:00:00Z");
+  for (int64_t m = 1; m <= 3; ++m) {
+    Event e;
+    e.id = s.next_id++;
+    e.position = e.id;
+    e.workspace_id = 1;
+    e.contact_id = 7;
+    e.name = "message.sent";
+    e.properties = Msg(m, "welcome");
+    e.occurred_at = e.received_at = FromMicros(t0);
+    s.book.Apply(e, t0);
+  }
+  std::vector<Touch> all;  // every touch, as an uncompacted fold would keep them
+  std::map<int64_t, MessageCredit> want;
+  int64_t at = t0;
+  int orders = 0;
+  for (int run = 0; run < 120; ++run) {
+    const int64_t mid = 1 + static_cast<int64_t>(rng() % 3);
+    const bool click = rng() % 4 == 0;
+    const int len = 1 + static_cast<int>(rng() % 120);
+    for (int i = 0; i < len; ++i) {
+      at += static_cast<int64_t>(rng() % 180) * 1'000'000;  // 0-3 minutes apart
+      Event e;
+      e.id = s.next_id++;
+      e.position = e.id;
+      e.workspace_id = 1;
+      e.contact_id = 7;
+      e.name = click ? "email_clicked" : "email_opened";
+      e.properties = Hit(mid, "welcome", false);
+      e.occurred_at = e.received_at = FromMicros(at);
+      s.book.Apply(e, at);
+      all.push_back(Touch{mid, at, click});
+    }
+    at += static_cast<int64_t>(rng() % 240) * 60'000'000;  // up to 4 hours between runs
+    if (rng() % 5 == 0) {
+      Event o;
+      o.id = s.next_id++;
+      o.position = o.id;
+      o.workspace_id = 1;
+      o.contact_id = 7;
+      o.name = "order_placed";
+      o.properties = json::object{{"total", 1}};
+      o.occurred_at = o.received_at = FromMicros(at);
+      s.book.Apply(o, at);
+      ++orders;
+      for (const Credit& c : Attribute(all, at, AttributionWindows{})) {
+        MessageCredit& w = want[c.message_id];
+        w.last += c.last;
+        w.first += c.first;
+        w.linear += c.linear;
+      }
+    }
+  }
+  ASSERT_GT(orders, 10);
+  ASSERT_GT(all.size(), 3000u);
+  for (int64_t m = 1; m <= 3; ++m) {
+    auto got = s.book.Message(1, m);
+    ASSERT_TRUE(got);
+    EXPECT_DOUBLE_EQ(got->credit.last, want[m].last) << "message " << m;
+    EXPECT_DOUBLE_EQ(got->credit.first, want[m].first) << "message " << m;
+    EXPECT_NEAR(got->credit.linear, want[m].linear, 1e-9) << "message " << m;
+  }
+  // The contact's written state holds a handful of touches, not thousands.
+  std::vector<AnalyticsDailyValue> daily;
+  std::vector<AnalyticsEntityWrite> entities;
+  s.book.TakeChanges(daily, entities);
+  bool seen = false;
+  for (const AnalyticsEntityWrite& e : entities)
+    if (e.kind == "contact" && e.id == 7 && e.state) {
+      seen = true;
+      EXPECT_LT(e.state->size(), 64u * 40u) << *e.state;
+    }
+  EXPECT_TRUE(seen);
 }
 
 // The properties AddSourceProperties gives a journey's and a campaign's messages
