@@ -127,7 +127,8 @@ class Session : public std::enable_shared_from_this<Session> {
     req.headers.reserve(16);
     for (const auto& f : msg) {
       std::string name(f.name_string());
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      for (char& c : name)  // ASCII (header names are tokens): no libc call per character
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
       req.headers.emplace_back(std::move(name), std::string(f.value()));
     }
     req.peer_ip = peer_ip_;

@@ -1,20 +1,18 @@
 #include "tracking/machine_classifier.h"
 
-#include <cctype>
+#include <string>
 
 namespace rapport::tracking {
 
 namespace {
 
-bool ContainsNoCase(std::string_view hay, std::string_view lower_needle) {
-  if (lower_needle.size() > hay.size()) return false;
-  for (size_t i = 0; i + lower_needle.size() <= hay.size(); ++i) {
-    size_t j = 0;
-    while (j < lower_needle.size() && std::tolower(static_cast<unsigned char>(hay[i + j])) == lower_needle[j])
-      ++j;
-    if (j == lower_needle.size()) return true;
-  }
-  return false;
+// The user agent in ASCII lower case, once per hit: the fragments below are then plain substring
+// searches (a tolower call per character and fragment was a fifth of a hit's handler time).
+std::string AsciiLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
 }
 
 // Lower-case fragments of user agents sent by security scanners, link checkers, crawlers and
@@ -64,16 +62,17 @@ MachineVerdict Machine(std::string reason) { return MachineVerdict{true, std::mo
 MachineVerdict ClassifyHit(const Hit& hit, const MachineRanges& ranges) {
   IpAddress ip{};
   bool has_ip = ParseIp(hit.ip, ip);
+  const std::string agent = AsciiLower(hit.user_agent);
   if (hit.kind == HitKind::kOpen) {
     if (hit.user_agent == "Mozilla/5.0" && has_ip && ranges.Contains("apple", ip))
       return Machine("apple_mpp");
-    if (ContainsNoCase(hit.user_agent, "googleimageproxy")) return Machine("gmail_image_proxy");
-    if (ContainsNoCase(hit.user_agent, "yahoomailproxy")) return Machine("yahoo_image_proxy");
+    if (agent.find("googleimageproxy") != std::string::npos) return Machine("gmail_image_proxy");
+    if (agent.find("yahoomailproxy") != std::string::npos) return Machine("yahoo_image_proxy");
   }
   if (hit.method == "HEAD") return Machine("head_request");
   if (hit.user_agent.empty()) return Machine("no_user_agent");
-  for (std::string_view agent : kScannerAgents)
-    if (ContainsNoCase(hit.user_agent, agent)) return Machine("scanner_user_agent");
+  for (std::string_view fragment : kScannerAgents)
+    if (agent.find(fragment) != std::string::npos) return Machine("scanner_user_agent");
   if (has_ip && ranges.Contains("scanner", ip)) return Machine("scanner_network");
   if (hit.kind == HitKind::kClick) {
     if (hit.since_sent && *hit.since_sent >= Micros(0) && *hit.since_sent < kFastClick)
