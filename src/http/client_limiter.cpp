@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include <boost/asio/ip/address.hpp>
 
@@ -28,15 +29,28 @@ std::string ClientLimiter::ClientKey(std::string_view address) {
   return addr.to_string();
 }
 
+void ClientLimiter::Evict(Timestamp now) {
+  // First every bucket full again: forgetting it loses nothing (a new bucket starts full).
+  std::erase_if(buckets_, [&](const auto& kv) {
+    double elapsed = std::chrono::duration<double>(now - kv.second.at).count();
+    return kv.second.tokens + elapsed * rate_ >= burst_;
+  });
+  if (buckets_.size() < max_clients_) return;
+  // Then the eighth seen longest ago (theirs are the fullest), in one pass: a scan per new client
+  // of a full table let a flood from many addresses serialize every public request on this lock.
+  std::vector<std::pair<Timestamp, std::unordered_map<std::string, Bucket>::iterator>> by_age;
+  by_age.reserve(buckets_.size());
+  for (auto it = buckets_.begin(); it != buckets_.end(); ++it) by_age.emplace_back(it->second.at, it);
+  const size_t drop = std::max<size_t>(1, buckets_.size() / 8);
+  std::nth_element(by_age.begin(), by_age.begin() + static_cast<std::ptrdiff_t>(drop - 1), by_age.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (size_t i = 0; i < drop; ++i) buckets_.erase(by_age[i].second);
+}
+
 ClientLimiter::Bucket& ClientLimiter::Refill(const std::string& key, Timestamp now) {
   auto it = buckets_.find(key);
   if (it == buckets_.end()) {
-    if (buckets_.size() >= max_clients_) {
-      // Forget the client seen longest ago: its bucket is the fullest (or soon will be).
-      auto oldest = std::min_element(buckets_.begin(), buckets_.end(),
-                                     [](const auto& a, const auto& b) { return a.second.at < b.second.at; });
-      buckets_.erase(oldest);
-    }
+    if (buckets_.size() >= max_clients_) Evict(now);
     it = buckets_.emplace(key, Bucket{burst_, now}).first;
   }
   Bucket& b = it->second;

@@ -4,9 +4,10 @@
 // (429) until its next token, which RetryAfter() gives in whole seconds for the Retry-After header.
 //
 // Addresses: an IPv4 address is one client; an IPv6 address counts by its /64, which one host
-// commonly holds whole. The table holds at most `max_clients` buckets: when it is full the fullest
-// bucket (a client that has not been seen for longest) is forgotten, so a flood from many
-// addresses cannot grow memory without bound. Time comes from the Clock. Thread-safe.
+// commonly holds whole. The table holds at most `max_clients` buckets: when it is full, the buckets
+// full again are forgotten (losing nothing), else the eighth seen longest ago (the fullest), in one
+// pass, so a flood from many addresses can neither grow memory without bound nor make each new
+// client a scan of the table. Time comes from the Clock. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -39,6 +40,8 @@ class ClientLimiter {
     Timestamp at;
   };
   Bucket& Refill(const std::string& key, Timestamp now);  // REQUIRES(mu_)
+  // Makes room in a full table: the buckets full again, else the oldest eighth. REQUIRES(mu_)
+  void Evict(Timestamp now);
 
   const Clock& clock_;
   const double rate_;

@@ -1,7 +1,6 @@
 #include "tracking/click_bursts.h"
 
 #include <algorithm>
-#include <set>
 
 namespace rapport::tracking {
 
@@ -12,15 +11,21 @@ int ClickBursts::Record(int64_t key, int32_t index, Timestamp now) {
     auto [old_key, at] = order_.front();
     order_.pop_front();
     auto it = clicks_.find(old_key);
-    if (it != clicks_.end() && !it->second.empty() && it->second.back().second == at) clicks_.erase(it);
+    if (it != clicks_.end() && it->second.last == at) clicks_.erase(it);
   }
-  auto& list = clicks_[key];
-  std::erase_if(list, [&](const auto& c) { return c.second + window_ <= now; });
-  list.emplace_back(index, now);
+  // Per message, each link's latest click: at most one entry per link, however often a link is
+  // clicked (a list of every click made each click cost the clicks before it in the window).
+  Burst& burst = clicks_[key];
+  std::erase_if(burst.links, [&](const auto& c) { return c.second + window_ <= now; });
+  auto link =
+      std::find_if(burst.links.begin(), burst.links.end(), [&](const auto& c) { return c.first == index; });
+  if (link == burst.links.end())
+    burst.links.emplace_back(index, now);
+  else
+    link->second = std::max(link->second, now);
+  burst.last = std::max(burst.last, now);
   order_.emplace_back(key, now);
-  std::set<int32_t> distinct;
-  for (const auto& c : list) distinct.insert(c.first);
-  return static_cast<int>(distinct.size());
+  return static_cast<int>(burst.links.size());
 }
 
 }  // namespace rapport::tracking

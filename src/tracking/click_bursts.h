@@ -29,8 +29,12 @@ class ClickBursts {
   const Micros window_;
   const size_t max_messages_;
   std::mutex mu_;
-  std::map<int64_t, std::vector<std::pair<int32_t, Timestamp>>> clicks_;  // guarded by mu_
-  std::deque<std::pair<int64_t, Timestamp>> order_;                       // guarded by mu_
+  struct Burst {
+    std::vector<std::pair<int32_t, Timestamp>> links;  // (link index, its latest click), one per link
+    Timestamp last{};                                  // the message's latest click
+  };
+  std::map<int64_t, Burst> clicks_;                  // guarded by mu_
+  std::deque<std::pair<int64_t, Timestamp>> order_;  // guarded by mu_
 };
 
 }  // namespace rapport::tracking

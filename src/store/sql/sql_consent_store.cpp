@@ -43,6 +43,19 @@ Result<std::vector<ConsentRecord>> ListIn(Session& s, WorkspaceId ws, ContactId 
   return out;
 }
 
+// The ledger rows of one confirmation request (its "requested" rows and, once confirmed, its
+// "confirmed" ones): what Confirm needs, not the contact's whole ledger, which anyone who can
+// switch topics on a preference page can grow without bound.
+Result<std::vector<ConsentRecord>> RequestRowsIn(Session& s, WorkspaceId ws, ContactId contact,
+                                                 int64_t request_id) {
+  std::vector<ConsentRecord> out;
+  static const std::string sql = "SELECT " + std::string(kLedgerColumns) +
+                                 " FROM consent_ledger WHERE contact_id = $1 AND workspace_id = $2 AND "
+                                 "request_id = $3 ORDER BY id";
+  RAPPORT_TRY(s.Exec(sql, {contact, ws, request_id}, [&](const Row& r) { out.push_back(ReadRecord(r)); }));
+  return out;
+}
+
 Result<ContactPreferences> PreferencesIn(Session& s, WorkspaceId ws, ContactId contact) {
   ContactPreferences p;
   p.contact_id = contact;
@@ -205,7 +218,7 @@ Result<std::vector<Subscription>> SqlConsentStore::Confirm(WorkspaceId ws, Conta
     out.clear();
     RAPPORT_ASSIGN_OR_RETURN(Contact c, FindContact(s, ws, contact));
     if (c.status == ContactStatus::kErased) return Error::Conflict("the contact is erased", "status");
-    RAPPORT_ASSIGN_OR_RETURN(std::vector<ConsentRecord> ledger, ListIn(s, ws, contact));
+    RAPPORT_ASSIGN_OR_RETURN(std::vector<ConsentRecord> ledger, RequestRowsIn(s, ws, contact, request_id));
     ConfirmationState state = ConfirmationStateOf(ledger, request_id, now);
     if (state == ConfirmationState::kUnknown) return Error::NotFound("no such confirmation request");
     if (state == ConfirmationState::kExpired)
