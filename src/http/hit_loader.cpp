@@ -62,6 +62,7 @@ void HitLoader::Stop() {
     stopping_ = true;
   }
   log_.Wake();
+  loaded_cv_.notify_all();  // ends a gathering wait at once
   if (thread_.joinable()) thread_.join();
   loaded_cv_.notify_all();
 }
@@ -105,6 +106,10 @@ void HitLoader::Run() {
       continue;
     }
     log_.WaitForHits(std::chrono::seconds(1));
+    if (options_.gather.count() > 0) {
+      std::unique_lock lock(mu_);
+      loaded_cv_.wait_for(lock, options_.gather, [&] { return stopping_; });
+    }
   }
 }
 
