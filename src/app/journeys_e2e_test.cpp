@@ -789,5 +789,66 @@ TEST_F(JourneysE2E, AnUpdateBeforeASendIsMadeFirstAndTheSendOnce) {
   }
 }
 
+// The "opened" branch reads the contact's opens and clicks by name from the store: an open of the
+// run's message followed by 600 other events (page views) still takes the "opened" branch (it
+// read only the newest 500 events before), and the same busy timeline without that open does not.
+TEST_F(JourneysE2E, AnOpenFollowedBySixHundredOtherEventsStillTakesTheOpenedBranch) {
+  AddTemplate("hello");
+  auto j = journeys_->Create(ws_, json::parse(R"({"name":"follow_up",
+      "trigger":{"type":"event","event":"signed_up"},
+      "steps":[{"id":"hi","kind":"send","template":"hello","class":"marketing","next":"wait"},
+               {"id":"wait","kind":"wait","duration":"1d","next":"seen"},
+               {"id":"seen","kind":"branch","if":{"opened":true},"then":"warm","else":"cold"},
+               {"id":"warm","kind":"update","attributes":{"engaged":"yes"}},
+               {"id":"cold","kind":"update","attributes":{"engaged":"no"}}]})"));
+  ASSERT_TRUE(j.ok()) << j.error().field << ": " << j.error().message;
+  ASSERT_TRUE(journeys_->Activate(ws_, j->id).ok());
+  ContactId ada = AddContact("ada@example.com");  // opens the message, then browses
+  ContactId bob = AddContact("bob@example.com");  // browses as much, opens only another message
+  Post(ada, "signed_up", {});
+  Post(bob, "signed_up", {});
+  Run();
+  auto sent = [&](ContactId c) -> int64_t {
+    EventQuery q;
+    q.limit = 100;
+    auto page = store_->events().ListForContact(ws_, c, q);
+    EXPECT_TRUE(page.ok());
+    int64_t id = 0;
+    for (const Event& e : page->items)
+      if (e.name == "message.queued") id = e.properties.at("message_id").as_int64();
+    return id;
+  };
+  const int64_t to_ada = sent(ada), to_bob = sent(bob);
+  ASSERT_GT(to_ada, 0);
+  ASSERT_GT(to_bob, 0);
+  Advance(std::chrono::hours(1));
+  Post(ada, "email_opened", json::object{{"message_id", to_ada}, {"machine", false}});
+  Post(bob, "email_opened", json::object{{"message_id", to_ada + to_bob + 1000}, {"machine", false}});
+  Advance(std::chrono::minutes(1));
+  for (ContactId c : {ada, bob}) {
+    std::vector<NewEvent> views;
+    for (int i = 0; i < 600; ++i) {
+      NewEvent e;
+      e.contact.id = c;
+      e.contact.create_contact = false;
+      e.name = "page_viewed";
+      e.properties = json::object{{"path", "/p/" + std::to_string(i)}};
+      views.push_back(std::move(e));
+    }
+    auto r = store_->events().Append(ws_, views, clock_.Now());
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    for (const AppendResult& a : *r) ASSERT_EQ(a.outcome, AppendOutcome::kAccepted);
+  }
+  Advance(std::chrono::hours(24));  // the wait ends: the branch reads the engagement
+  auto engaged = [&](ContactId c) -> std::string {
+    auto got = store_->contacts().Get(ws_, c);
+    EXPECT_TRUE(got.ok());
+    const json::value* v = got->attributes.if_contains("engaged");
+    return v && v->is_string() ? std::string(v->get_string()) : "";
+  };
+  EXPECT_EQ(engaged(ada), "yes");
+  EXPECT_EQ(engaged(bob), "no");
+}
+
 }  // namespace
 }  // namespace rapport::app

@@ -8,7 +8,9 @@ namespace rapport::automation {
 
 namespace {
 
-constexpr int kEngagementScan = 500;  // newest events looked at for a message's opens and clicks
+// A safety bound on the opens and clicks (of any message) read for one message's engagement: the
+// store reads only those names, from the message's creation when the outbox still has it.
+constexpr int kEngagementScan = 10'000;
 
 class StoreEnv final : public JourneyEnv {
  public:
@@ -43,13 +45,17 @@ class StoreEnv final : public JourneyEnv {
 
   Result<Engagement> MessageEngagement(WorkspaceId ws, ContactId contact, MessageId message) override {
     Engagement out;
+    // Only opens and clicks, and none from before the message was queued when the outbox still
+    // has it: the store filters them, so a busy timeline (page views) hides none of them.
     EventQuery q;
-    q.limit = 250;
+    q.limit = 1000;
+    q.names = {"email_opened", "email_clicked"};
+    if (Result<OutboxMessage> m = store_.outbox().Get(ws, message); m.ok() && m->contact_id == contact)
+      q.since = m->created_at;
     int seen = 0;
-    while (seen < kEngagementScan) {
+    while (seen < kEngagementScan && !(out.opened && out.clicked)) {
       RAPPORT_ASSIGN_OR_RETURN(Page<Event> page, store_.events().ListForContact(ws, contact, q));
       for (const Event& e : page.items) {
-        if (e.name != "email_opened" && e.name != "email_clicked") continue;
         const json::value* id = e.properties.if_contains("message_id");
         const json::value* machine = e.properties.if_contains("machine");
         if (!id || !id->is_int64() || id->get_int64() != message) continue;

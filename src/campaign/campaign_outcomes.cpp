@@ -38,19 +38,25 @@ bool BoolProp(const json::object& o, std::string_view key) {
 Result<RecipientResult> ReadRecipientResult(EventStore& events, WorkspaceId ws, const CampaignRecipient& r,
                                             const OutcomeOptions& options) {
   RecipientResult out;
-  EventQuery q;
-  q.limit = 500;
-  size_t seen = 0;
   const bool has_message = r.message_id != 0;
+  // Only the events read below, from the occurrence's start: the store filters them, so a busy
+  // timeline (page views, pixel fetches) costs nothing here and hides nothing.
+  EventQuery q;
+  q.limit = 1000;
+  q.since = options.from;
+  q.names = {"contact.status_changed", "topic.unsubscribed"};
+  // An event name is 1..128 bytes: a goal outside that names no event (and the store refuses it).
+  if (!options.goal_event.empty() && options.goal_event.size() <= kMaxEventNameLength)
+    q.names.push_back(options.goal_event);
+  if (has_message) {
+    for (const char* name : {"message.sent", "email_opened", "email_clicked", "message.complained"})
+      q.names.emplace_back(name);
+  }
+  size_t seen = 0;
   while (seen < options.max_events) {
     RAPPORT_ASSIGN_OR_RETURN(Page<Event> page, events.ListForContact(ws, r.contact_id, q));
-    bool older = false;
     for (const Event& e : page.items) {
-      if (e.occurred_at < options.from) {
-        older = true;  // newest first: the rest is before the occurrence
-        break;
-      }
-      if (e.occurred_at >= options.to) continue;
+      if (e.occurred_at < options.from || e.occurred_at >= options.to) continue;
       if (e.name == options.goal_event) {
         ++out.conversions;
         out.revenue += NumProp(e.properties, options.revenue_property);
@@ -81,7 +87,7 @@ Result<RecipientResult> ReadRecipientResult(EventStore& events, WorkspaceId ws, 
       }
     }
     seen += page.items.size();
-    if (older || page.next_cursor.empty() || page.items.empty()) break;
+    if (page.next_cursor.empty() || page.items.empty()) break;
     q.cursor = page.next_cursor;
   }
   return out;

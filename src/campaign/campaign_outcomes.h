@@ -4,7 +4,9 @@
 // property), complaints (message.complained), unsubscribes (topic.unsubscribed of the campaign's
 // topic or contact.status_changed to unsubscribed), conversions and revenue (the goal event and
 // its revenue property; for holdout members too, who got no message). Pure over the store's
-// event facet (no clock).
+// event facet (no clock). Each recipient's timeline is read filtered by those names and from the
+// occurrence's start (EventQuery::names, ::since), all of it: a busy contact's other events (page
+// views, many pixel fetches) neither cost a read nor push these out of it.
 #pragma once
 
 #include <string>
@@ -28,7 +30,10 @@ struct OutcomeOptions {
   Timestamp from{};  // the occurrence's start
   Timestamp to{};    // from + the conversion window
   std::optional<std::string> topic;
-  size_t max_events = 2000;  // newest events looked at per contact
+  // A safety bound on the matching events read per recipient (only the names above, occurred at
+  // or after `from`, are read: the store filters them, so other events do not count). Far above
+  // what a real recipient has within a conversion window.
+  size_t max_events = 100'000;
 };
 
 Result<RecipientResult> ReadRecipientResult(EventStore& events, WorkspaceId ws, const CampaignRecipient& r,

@@ -1005,5 +1005,56 @@ TEST_F(CampaignServiceTest, TheGlobalHoldoutReportComparesTheProgrammeWithTheCon
   segments.Stop();
 }
 
+// The report reads each recipient's outcome events by name from the occurrence's start: a
+// recipient with 2,500 page views after its delivery, open and order still counts as delivered,
+// opened and converted (only the newest 2,000 events were read before), and an order from before
+// the campaign does not count.
+TEST_F(CampaignServiceTest, ABusyRecipientStillCountsAsOpenedAndConverted) {
+  ContactId ada = AddContact("ada@example.com");  // delivered, opens, orders, then browses a lot
+  ContactId bob = AddContact("bob@example.com");  // delivered, browses as much
+  auto append = [&](std::vector<NewEvent> events) {
+    auto r = store_->events().Append(ws_, events, clock_.Now());
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    for (const AppendResult& a : *r) ASSERT_EQ(a.outcome, AppendOutcome::kAccepted);
+  };
+  auto event = [](ContactId c, std::string name, json::object props) {
+    NewEvent e;
+    e.contact.id = c;
+    e.name = std::move(name);
+    e.properties = std::move(props);
+    return e;
+  };
+  append({event(ada, "order_placed", json::object{{"total", 500}})});  // before the campaign
+  clock_.Advance(1min);
+  Campaign c = MakeCampaign({{"schedule", json::object{{"type", "now"}}}});
+  RunUntil(clock_.Now() + 1min);
+  ASSERT_EQ(mailer_.sent.size(), 2u);
+  std::map<ContactId, MessageId> message;
+  for (const Sent& s : mailer_.sent) message[s.contact] = s.id;
+  clock_.Advance(1min);
+  append({event(ada, "message.sent", json::object{{"message_id", message[ada]}}),
+          event(bob, "message.sent", json::object{{"message_id", message[bob]}}),
+          event(ada, "email_opened", json::object{{"message_id", message[ada]}, {"machine", false}}),
+          event(ada, "order_placed", json::object{{"total", 30}})});
+  clock_.Advance(1min);
+  std::vector<NewEvent> views;
+  for (ContactId who : {ada, bob})
+    for (int i = 0; i < 2500; ++i)
+      views.push_back(event(who, "page_viewed", json::object{{"path", "/p/" + std::to_string(i)}}));
+  append(std::move(views));
+  clock_.Advance(1h);
+
+  auto report = service_->Report(ws_, c.id);
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  const auto& v =
+      report->at("occurrences").as_array().at(0).as_object().at("variants").as_array().at(0).as_object();
+  EXPECT_EQ(v.at("sent").as_int64(), 2);
+  EXPECT_EQ(v.at("delivered").as_int64(), 2);
+  EXPECT_EQ(v.at("opens_human").as_int64(), 1);
+  EXPECT_EQ(v.at("conversions").as_int64(), 1);
+  EXPECT_EQ(v.at("converters").as_int64(), 1);
+  EXPECT_DOUBLE_EQ(v.at("revenue").to_number<double>(), 30.0);
+}
+
 }  // namespace
 }  // namespace rapport::campaign

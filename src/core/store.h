@@ -115,10 +115,19 @@ struct AppendResult {
   Error error;  // when kFailed (e.g. kNotFound for an unknown contact id)
 };
 
+// A page of a contact's timeline, newest first (by id), with optional filters applied in the store
+// before the limit, so a reader looking for a few names is not bounded by the contact's other
+// events. The cursor pages the filtered list: pass the same filters with it.
 struct EventQuery {
   int limit = 50;  // 1..1000; newest first
   std::string cursor;
+  // Only events with one of these names (exact match); empty = every name. At most
+  // kMaxEventQueryNames, each 1..128 bytes: kInvalid with field "names" otherwise.
+  std::vector<std::string> names;
+  // Only events with occurred_at >= since. The order stays by id, not by occurred_at.
+  std::optional<Timestamp> since;
 };
+inline constexpr size_t kMaxEventQueryNames = 16;
 
 class EventStore {
  public:

@@ -1708,3 +1708,117 @@ TEST_P(StoreContract, Issue19CampaignSentSinceCountsItsMessagesQueuedAfterAMomen
 
 }  // namespace
 }  // namespace rapport
+
+namespace rapport {
+namespace {
+
+using namespace contract;
+using namespace std::chrono_literals;
+
+// ---- a contact's timeline filtered by event name and occurred_at --------------------------------
+
+// EventQuery::names and ::since filter in the store before the limit: every page is full of
+// matching events, newest first by id, and the cursor pages the filtered list. `since` is on
+// occurred_at, not on the id order (a backfilled old event is newest by id). Checked against the
+// unfiltered timeline filtered here.
+TEST_P(StoreContract, TimelineFiltersByNamesAndSinceAcrossPages) {
+  Contact c = MakeContact("busy@example.com");
+  MakeContact("quiet@example.com");
+  const std::vector<std::string> cycle = {"a", "b", "c", "d"};
+  std::vector<NewEvent> batch;
+  for (int i = 0; i < 20; ++i) {
+    NewEvent e = EventFor("busy@example.com", cycle[static_cast<size_t>(i) % cycle.size()],
+                          i % 5 == 0 ? std::optional<std::string>("tl-" + std::to_string(i)) : std::nullopt);
+    e.occurred_at = kT0 + std::chrono::seconds(i);
+    batch.push_back(e);
+    batch.push_back(EventFor("quiet@example.com", "a"));  // another contact's: never listed
+  }
+  NewEvent backfilled = EventFor("busy@example.com", "a");
+  backfilled.occurred_at = kT0 - 1h;
+  batch.push_back(backfilled);
+  ASSERT_OK(store_->events().Append(ws_, batch, kT0 + 1min));
+
+  std::vector<Event> all;
+  {
+    auto page = store_->events().ListForContact(ws_, c.id, {.limit = 1000});
+    ASSERT_OK(page);
+    all = page->items;
+  }
+  ASSERT_EQ(all.size(), 22u);  // contact.created, 20 events, the backfilled one
+
+  // Pages through `q` to the end: the ids and keys seen, and the number of pages.
+  auto list = [&](EventQuery q, int& pages) {
+    std::vector<std::pair<EventId, std::optional<std::string>>> seen;
+    pages = 0;
+    do {
+      auto page = store_->events().ListForContact(ws_, c.id, q);
+      EXPECT_TRUE(page.ok()) << page.error().message;
+      if (!page.ok()) break;
+      EXPECT_LE(page->items.size(), static_cast<size_t>(q.limit));
+      for (const Event& e : page->items) {
+        EXPECT_EQ(e.contact_id, c.id);
+        seen.emplace_back(e.id, e.idempotency_key);
+      }
+      q.cursor = page->next_cursor;
+      ++pages;
+    } while (!q.cursor.empty() && pages < 100);
+    return seen;
+  };
+  auto expected = [&](const std::vector<std::string>& names, std::optional<Timestamp> since) {
+    std::vector<std::pair<EventId, std::optional<std::string>>> out;
+    for (const Event& e : all) {
+      if (!names.empty() && std::find(names.begin(), names.end(), e.name) == names.end()) continue;
+      if (since && e.occurred_at < *since) continue;
+      out.emplace_back(e.id, e.idempotency_key);
+    }
+    return out;
+  };
+
+  struct Case {
+    std::vector<std::string> names;
+    std::optional<Timestamp> since;
+    int limit;
+    size_t count;  // matching events, counted by hand from the batch above
+  };
+  const std::vector<Case> cases = {
+      {{"a", "c"}, std::nullopt, 3, 11},       // 10, and the backfilled "a"
+      {{"a", "b", "d"}, std::nullopt, 4, 16},  // 3 names padded to 4 with "d" again
+      {{"c"}, std::nullopt, 2, 5},
+      {{}, kT0 + 10s, 3, 10},               // occurred_at at or after +10 s: the bound is inclusive
+      {{"a"}, kT0, 2, 5},                   // the backfilled "a" is newest by id but before the bound
+      {{"b", "nothing"}, kT0 + 10s, 1, 2},  // "b" at +13 s and +17 s
+      {{"nothing"}, std::nullopt, 5, 0},
+      {{"a"}, kT0 + 1h, 5, 0},
+  };
+  for (const Case& k : cases) {
+    std::string where = "names";
+    for (const std::string& n : k.names) where += " " + n;
+    if (k.since) where += " since " + FormatTimestamp(*k.since);
+    int pages = 0;
+    auto got = list({.limit = k.limit, .names = k.names, .since = k.since}, pages);
+    EXPECT_EQ(got, expected(k.names, k.since)) << where;
+    EXPECT_EQ(got.size(), k.count) << where;
+    EXPECT_EQ(pages, std::max<int>(1, static_cast<int>((k.count + k.limit - 1) / k.limit))) << where;
+  }
+  // The keyed events keep their keys on a filtered page: "a" at +0 s and "c" at +10 s.
+  int pages = 0;
+  auto keyed = list({.limit = 2, .names = {"a", "c"}}, pages);
+  EXPECT_EQ(std::count_if(keyed.begin(), keyed.end(), [](const auto& p) { return p.second.has_value(); }), 2);
+
+  // Sixteen names are the most; seventeen, or an empty name, are refused.
+  std::vector<std::string> sixteen;
+  for (int i = 0; i < 16; ++i) sixteen.push_back(i == 0 ? "a" : "n" + std::to_string(i));
+  EXPECT_EQ(list({.limit = 50, .names = sixteen}, pages), expected({"a"}, std::nullopt));
+  std::vector<std::string> seventeen = sixteen;
+  seventeen.push_back("b");
+  auto too_many = store_->events().ListForContact(ws_, c.id, {.names = seventeen});
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_EQ(too_many.error().code, ErrorCode::kInvalid);
+  EXPECT_EQ(too_many.error().field, "names");
+  auto empty_name = store_->events().ListForContact(ws_, c.id, {.names = {"a", ""}});
+  ASSERT_FALSE(empty_name.ok());
+  EXPECT_EQ(empty_name.error().field, "names");
+}
+
+}  // namespace
+}  // namespace rapport

@@ -1,3 +1,6 @@
+#include <algorithm>
+#include <array>
+#include <bit>
 #include <limits>
 #include <unordered_map>
 
@@ -5,6 +8,7 @@
 #include "store/sql/codec.h"
 #include "store/sql/erasure_list.h"
 #include "store/sql/sql_store.h"
+#include "store/sql/statement_set.h"
 
 namespace rapport::sql {
 
@@ -76,6 +80,49 @@ class ContactResolver {
   const ErasureKey& erasure_;
   std::unordered_map<std::string, ContactId> by_email_, by_ext_;
 };
+
+// A contact's timeline: one statement text per (since bound or not) x (name count 0, 1, 2, 4, 8,
+// 16), built once; statements are cached per connection by their text (store/sql/database.h), so
+// a text per name count would do too, but a few suffice: a list is padded to the next power of two
+// by repeating its last name, which selects nothing more. $1 contact, $2 workspace, $3 the id
+// cursor, $4 the limit, then the since bound if any, then the names.
+constexpr size_t kNameBuckets = 6;  // 0, 1, 2, 4, 8, 16 names
+static_assert(size_t{1} << (kNameBuckets - 2) == kMaxEventQueryNames);
+
+size_t TimelineText(bool since, size_t names) {
+  const size_t bucket = names == 0 ? 0 : 1 + static_cast<size_t>(std::countr_zero(names));
+  return (since ? kNameBuckets : 0) + bucket;
+}
+
+std::array<std::string, 2 * kNameBuckets> TimelineTexts() {
+  std::array<std::string, 2 * kNameBuckets> texts;
+  for (bool since : {false, true}) {
+    for (size_t k = 0; k < kNameBuckets; ++k) {
+      const size_t names = k == 0 ? 0 : size_t{1} << (k - 1);
+      std::string sql = "SELECT " + std::string(kEventColumns) +
+                        " FROM events WHERE contact_id = $1 AND workspace_id = $2 AND id < $3";
+      int next = 5;
+      if (since) sql += " AND occurred_at >= $" + std::to_string(next++);
+      if (names > 0) {
+        sql += " AND name IN (";
+        AppendPlaceholders(sql, next, static_cast<int>(names));
+        sql += ')';
+      }
+      sql += " ORDER BY id DESC LIMIT $4";
+      texts[TimelineText(since, names)] = std::move(sql);
+    }
+  }
+  return texts;
+}
+
+Status CheckNames(const std::vector<std::string>& names) {
+  if (names.size() > kMaxEventQueryNames)
+    return Error::Invalid("names", "at most " + std::to_string(kMaxEventQueryNames) + " event names");
+  for (const std::string& n : names)
+    if (n.empty() || n.size() > kMaxEventNameLength)
+      return Error::Invalid("names", "an event name is 1 to 128 characters");
+  return {};
+}
 
 }  // namespace
 
@@ -188,17 +235,22 @@ Result<std::vector<AppendResult>> SqlEventStore::AppendWith(WorkspaceId ws,
 
 Result<Page<Event>> SqlEventStore::ListForContact(WorkspaceId ws, ContactId contact, const EventQuery& q) {
   RAPPORT_TRY(CheckLimit(q.limit));
+  RAPPORT_TRY(CheckNames(q.names));
   RAPPORT_ASSIGN_OR_RETURN(int64_t before, DecodeCursor(q.cursor));
   if (before == 0) before = std::numeric_limits<int64_t>::max();
-  static const std::string sql = "SELECT " + std::string(kEventColumns) +
-                                 " FROM events WHERE contact_id = $1 AND workspace_id = $2 AND id < $3 "
-                                 "ORDER BY id DESC LIMIT $4";
+  static const std::array<std::string, 2 * kNameBuckets> texts = TimelineTexts();
+  // The names padded (with the last one again) to the bucket's placeholder count.
+  const size_t bucket = q.names.empty() ? 0 : std::bit_ceil(q.names.size());
+  std::vector<Param> params = {contact, ws, before, int64_t{q.limit} + 1};
+  if (q.since) params.emplace_back(ToMicros(*q.since));
+  for (size_t i = 0; i < bucket; ++i)
+    params.emplace_back(std::string_view(q.names[std::min(i, q.names.size() - 1)]));
+  const std::string& sql = texts[TimelineText(q.since.has_value(), bucket)];
   Page<Event> page;
   RAPPORT_TRY(db_.Read([&](Session& s) -> Status {
     RAPPORT_TRY(FindContact(s, ws, contact));
     page.items.clear();
-    RAPPORT_TRY(s.Exec(sql, {contact, ws, before, int64_t{q.limit} + 1},
-                       [&](const Row& r) { page.items.push_back(ReadEvent(r)); }));
+    RAPPORT_TRY(s.Exec(sql, params, [&](const Row& r) { page.items.push_back(ReadEvent(r)); }));
     if (page.items.empty()) return {};
     // The idempotency keys live beside the events (event_keys); one range read for the page.
     std::unordered_map<EventId, std::string> keys;
