@@ -23,6 +23,9 @@ struct Script {
   ReportBook book{AnalyticsOptions{}, [](WorkspaceId) { return std::string("America/New_York"); }};
   EventId next_id = 1;
   void Add(ContactId c, const std::string& name, const char* at, json::object props = {}) {
+    AddAt(c, name, T(at), std::move(props));
+  }
+  void AddAt(ContactId c, const std::string& name, int64_t at_us, json::object props = {}) {
     Event e;
     e.id = next_id++;
     e.position = e.id;
@@ -30,8 +33,8 @@ struct Script {
     e.contact_id = c;
     e.name = name;
     e.properties = std::move(props);
-    e.occurred_at = e.received_at = FromMicros(T(at));
-    book.Apply(e, T(at));
+    e.occurred_at = e.received_at = FromMicros(at_us);
+    book.Apply(e, at_us);
   }
 };
 
@@ -224,17 +227,7 @@ TEST(ReportBook, RepeatedTouchesAreCompactedWithoutChangingAnyCredit) {
   Script s;
   std::mt19937_64 rng(1729);
   const int64_t t0 = T("2026-03-02T00:00:00Z");
-  for (int64_t m = 1; m <= 3; ++m) {
-    Event e;
-    e.id = s.next_id++;
-    e.position = e.id;
-    e.workspace_id = 1;
-    e.contact_id = 7;
-    e.name = "message.sent";
-    e.properties = Msg(m, "welcome");
-    e.occurred_at = e.received_at = FromMicros(t0);
-    s.book.Apply(e, t0);
-  }
+  for (int64_t m = 1; m <= 3; ++m) s.AddAt(7, "message.sent", t0, Msg(m, "welcome"));
   std::vector<Touch> all;  // every touch, as an uncompacted fold would keep them
   std::map<int64_t, MessageCredit> want;
   int64_t at = t0;
@@ -245,28 +238,12 @@ TEST(ReportBook, RepeatedTouchesAreCompactedWithoutChangingAnyCredit) {
     const int len = 1 + static_cast<int>(rng() % 120);
     for (int i = 0; i < len; ++i) {
       at += static_cast<int64_t>(rng() % 180) * 1'000'000;  // 0-3 minutes apart
-      Event e;
-      e.id = s.next_id++;
-      e.position = e.id;
-      e.workspace_id = 1;
-      e.contact_id = 7;
-      e.name = click ? "email_clicked" : "email_opened";
-      e.properties = Hit(mid, "welcome", false);
-      e.occurred_at = e.received_at = FromMicros(at);
-      s.book.Apply(e, at);
+      s.AddAt(7, click ? "email_clicked" : "email_opened", at, Hit(mid, "welcome", false));
       all.push_back(Touch{mid, at, click});
     }
     at += static_cast<int64_t>(rng() % 240) * 60'000'000;  // up to 4 hours between runs
     if (rng() % 5 == 0) {
-      Event o;
-      o.id = s.next_id++;
-      o.position = o.id;
-      o.workspace_id = 1;
-      o.contact_id = 7;
-      o.name = "order_placed";
-      o.properties = json::object{{"total", 1}};
-      o.occurred_at = o.received_at = FromMicros(at);
-      s.book.Apply(o, at);
+      s.AddAt(7, "order_placed", at, json::object{{"total", 1}});
       ++orders;
       for (const Credit& c : Attribute(all, at, AttributionWindows{})) {
         MessageCredit& w = want[c.message_id];
