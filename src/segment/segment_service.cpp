@@ -19,6 +19,14 @@ namespace rapport::segment {
 namespace {
 constexpr int kBatch = 10000;
 constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+
+// The expression compiled against the workspace's schema, or kInvalid (field "expression") with
+// the parser's or checker's message (line, column and the "did you mean" hint).
+Result<ExprPtr> CompileExpression(const std::string& text, const Schema& schema) {
+  auto compiled = Compile(text, schema);
+  if (auto* err = std::get_if<ParseError>(&compiled)) return Error::Invalid("expression", err->ToString());
+  return std::get<ExprPtr>(std::move(compiled));
+}
 }  // namespace
 
 SegmentService::SegmentService(Store& store, const Clock& clock) : store_(store), clock_(clock) {}
@@ -296,12 +304,11 @@ Result<SavedSegment> SegmentService::Create(WorkspaceId ws, SavedSegment s) {
   s.workspace_id = ws;
   std::unique_lock lock(mu_);
   RAPPORT_ASSIGN_OR_RETURN(Schema schema, SchemaFor(ws));
-  auto compiled = Compile(s.expression, schema);
-  if (auto* err = std::get_if<ParseError>(&compiled)) return Error::Invalid("expression", err->ToString());
+  RAPPORT_ASSIGN_OR_RETURN(ExprPtr compiled, CompileExpression(s.expression, schema));
   RAPPORT_TRY(CheckCycle(ws, s));
   // The streams it reads are filled from the log before anything is saved: a fill that fails
   // (a store error, a stop) saves nothing.
-  RAPPORT_TRY(Backfill(BindStreams(*std::get<ExprPtr>(compiled), engine_.index())));
+  RAPPORT_TRY(Backfill(BindStreams(*compiled, engine_.index())));
   RAPPORT_ASSIGN_OR_RETURN(SavedSegment created, store_.segments().Create(s));
   RAPPORT_ASSIGN_OR_RETURN(std::string tz, TimezoneOf(ws));
   int64_t now = ToMicros(clock_.Now());
@@ -324,10 +331,9 @@ Result<SavedSegment> SegmentService::Update(WorkspaceId ws, SavedSegment s) {
   RAPPORT_ASSIGN_OR_RETURN(Schema schema, SchemaFor(ws));
   schema.segments.erase(old.name);
   schema.segments.insert(s.name);
-  auto compiled = Compile(s.expression, schema);
-  if (auto* err = std::get_if<ParseError>(&compiled)) return Error::Invalid("expression", err->ToString());
+  RAPPORT_ASSIGN_OR_RETURN(ExprPtr compiled, CompileExpression(s.expression, schema));
   RAPPORT_TRY(CheckCycle(ws, s));
-  RAPPORT_TRY(Backfill(BindStreams(*std::get<ExprPtr>(compiled), engine_.index())));  // as in Create
+  RAPPORT_TRY(Backfill(BindStreams(*compiled, engine_.index())));  // as in Create
   RAPPORT_ASSIGN_OR_RETURN(SavedSegment updated, store_.segments().Update(s));
   RAPPORT_ASSIGN_OR_RETURN(std::string tz, TimezoneOf(ws));
   int64_t now = ToMicros(clock_.Now());
@@ -399,9 +405,7 @@ Result<PreviewResult> SegmentService::Preview(WorkspaceId ws, const std::string&
   RAPPORT_TRY(CatchUp());
   std::unique_lock lock(mu_);
   RAPPORT_ASSIGN_OR_RETURN(Schema schema, SchemaFor(ws));
-  auto compiled = Compile(expression, schema);
-  if (auto* err = std::get_if<ParseError>(&compiled)) return Error::Invalid("expression", err->ToString());
-  ExprPtr e = std::get<ExprPtr>(std::move(compiled));
+  RAPPORT_ASSIGN_OR_RETURN(ExprPtr e, CompileExpression(expression, schema));
   std::vector<int> fresh = BindStreams(*e, engine_.index());
   RAPPORT_TRY(Backfill(fresh));
   auto start = std::chrono::steady_clock::now();
@@ -503,13 +507,12 @@ Result<bool> SegmentService::Matches(WorkspaceId ws, ContactId contact, const st
   auto it = by_text.find(expression);
   if (it == by_text.end()) {
     RAPPORT_ASSIGN_OR_RETURN(Schema schema, SchemaFor(ws));
-    auto compiled = Compile(expression, schema);
-    if (auto* err = std::get_if<ParseError>(&compiled)) return Error::Invalid("expression", err->ToString());
+    RAPPORT_ASSIGN_OR_RETURN(ExprPtr compiled, CompileExpression(expression, schema));
     if (expressions_size_ >= kExpressionCache) {  // bounded: start again rather than grow
       for (auto& [w, texts] : expressions_) texts.clear();
       expressions_size_ = 0;
     }
-    it = by_text.emplace(expression, std::get<ExprPtr>(std::move(compiled))).first;
+    it = by_text.emplace(expression, std::move(compiled)).first;
     ++expressions_size_;
   }
   // Binds the streams it reads (again: one whose fill failed is handed out anew) and fills the
@@ -525,8 +528,7 @@ Status SegmentService::CheckExpression(WorkspaceId ws, const std::string& expres
   RAPPORT_TRY(CatchUp());
   std::shared_lock lock(mu_);
   RAPPORT_ASSIGN_OR_RETURN(Schema schema, SchemaFor(ws));
-  auto compiled = Compile(expression, schema);
-  if (auto* err = std::get_if<ParseError>(&compiled)) return Error::Invalid("expression", err->ToString());
+  RAPPORT_TRY(CompileExpression(expression, schema));
   return {};
 }
 
