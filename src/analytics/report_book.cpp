@@ -9,6 +9,7 @@
 #include <iterator>
 #include <limits>
 
+#include "core/hash.h"
 #include "core/json_parse.h"
 #include "core/json_write.h"
 
@@ -81,12 +82,7 @@ void AppendInt(std::string& out, int64_t v) {
 
 // The key that orders customers for the fit's sample (splitmix64's finalizer: a bijection, so
 // distinct ids have distinct keys, and a pseudo-random order that does not follow the ids).
-uint64_t SampleKey(ContactId id) {
-  uint64_t z = static_cast<uint64_t>(id) + 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
+uint64_t SampleKey(ContactId id) { return SplitMix64(static_cast<uint64_t>(id)); }
 
 // A contact's touches kept for attribution (docs/analytics.md, "Conversions"). A run of touches of
 // the same message and kind, with no other touch between them, is kept as its first and its last:

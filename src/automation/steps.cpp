@@ -1,5 +1,6 @@
 #include "automation/steps.h"
 
+#include "core/hash.h"
 #include "core/http_url.h"
 
 #include <fmt/format.h>
@@ -536,15 +537,7 @@ class ExitStep final : public StepKind {
 }  // namespace
 
 int SplitBucket(JourneyId journey, std::string_view step, ContactId contact) {
-  uint64_t h = 14695981039346656037ULL;
-  auto mix = [&](std::string_view s) {
-    for (unsigned char ch : s) {
-      h ^= ch;
-      h *= 1099511628211ULL;
-    }
-  };
-  mix(fmt::format("{}:{}:{}", journey, step, contact));
-  return static_cast<int>(h % 100);
+  return static_cast<int>(Fnv1a64(fmt::format("{}:{}:{}", journey, step, contact)) % 100);
 }
 
 Status RegisterBuiltinSteps(StepRegistry& registry) {

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <numeric>
 
+#include "core/hash.h"
+
 namespace rapport::campaign {
 namespace {
 
@@ -18,13 +20,6 @@ constexpr int kDraws = 20000;
 constexpr uint64_t kMonteCarloSeed = 0x5eed'0f'a11'b0a7ULL;
 constexpr double kZ975 = 1.959963984540054;  // the 97.5% quantile of the standard normal
 
-uint64_t Mix(uint64_t x) {  // SplitMix64's finalizer: a bijection with full avalanche
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 double UnitInterval(uint64_t h) { return static_cast<double>(h >> 11) * 0x1p-53; }  // [0, 1)
 
 // A small, fully specified generator (SplitMix64 stream, Marsaglia's polar normal, Marsaglia and
@@ -33,7 +28,7 @@ class Rng {
  public:
   explicit Rng(uint64_t seed) : state_(seed) {}
 
-  double Uniform() { return UnitInterval(Mix(state_++)); }
+  double Uniform() { return UnitInterval(SplitMix64(state_++)); }
 
   double Normal() {
     if (has_spare_) {
@@ -204,7 +199,7 @@ std::string_view MetricPhrase(WinnerMetric m) {
 }
 
 uint64_t AssignmentHash(uint64_t seed, ContactId contact) {
-  return Mix(Mix(seed) ^ static_cast<uint64_t>(contact));
+  return SplitMix64(SplitMix64(seed) ^ static_cast<uint64_t>(contact));
 }
 
 }  // namespace
@@ -221,7 +216,7 @@ Arm Assign(const SplitPlan& plan, ContactId contact) {
   if (rest >= test) return Arm{.kind = ArmKind::kRest, .variant = 0};
   // The variant from an independent hash, so a change of the shares never reshuffles variants.
   const int variants = std::max(plan.variants, 1);
-  const double v = UnitInterval(Mix(h ^ 0x76617269616e7473ULL));  // "variants"
+  const double v = UnitInterval(SplitMix64(h ^ 0x76617269616e7473ULL));  // "variants"
   const int variant = std::min(static_cast<int>(v * variants), variants - 1);
   return Arm{.kind = ArmKind::kTest, .variant = variant};
 }
@@ -229,7 +224,7 @@ Arm Assign(const SplitPlan& plan, ContactId contact) {
 bool InGlobalHoldout(WorkspaceId ws, ContactId contact, double share) {
   if (!(share > 0)) return false;
   SplitPlan plan;
-  plan.seed = Mix(static_cast<uint64_t>(ws) ^ 0x676c6f62616c686fULL);  // "globalho"
+  plan.seed = SplitMix64(static_cast<uint64_t>(ws) ^ 0x676c6f62616c686fULL);  // "globalho"
   plan.holdout_share = share;
   return Assign(plan, contact).kind == ArmKind::kHoldout;
 }

@@ -2,19 +2,10 @@
 
 #include <algorithm>
 
+#include "core/hash.h"
 #include "delivery/bounce_classifier.h"
 
 namespace rapport::delivery {
-namespace {
-
-uint64_t SplitMix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-}  // namespace
 
 Micros RetryPolicy::Backoff(int attempt, uint64_t jitter_key) const {
   int shift = std::clamp(attempt - 1, 0, 40);

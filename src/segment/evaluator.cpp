@@ -8,6 +8,7 @@
 #include <limits>
 #include <thread>
 
+#include "core/hash.h"
 #include "core/thread_name.h"
 
 namespace rapport::segment {
@@ -143,15 +144,8 @@ constexpr int64_t kMidnightHorizonDays = 3660;
 }  // namespace
 
 int RandomBucket(ContactId id, std::string_view salt) {
-  uint64_t h = 14695981039346656037ULL;  // FNV-1a of the salt, then splitmix64 with the id
-  for (char c : salt) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 1099511628211ULL;
-  }
-  uint64_t z = h ^ (static_cast<uint64_t>(id) + 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  z = z ^ (z >> 31);
+  // FNV-1a of the salt, then splitmix64 with the id (docs/segments.md).
+  const uint64_t z = SplitMix64Finalize(Fnv1a64(salt) ^ (static_cast<uint64_t>(id) + kSplitMix64Gamma));
   return static_cast<int>(z % 100);
 }
 
