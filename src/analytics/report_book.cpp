@@ -219,13 +219,13 @@ void ReportBook::Once(MessageState& m, uint16_t flag, int64_t day, Metric metric
 }
 
 ReportBook::MessageState* ReportBook::FindMessage(int64_t id) {
-  auto it = message_index_.find(id);
-  return it == message_index_.end() ? nullptr : &message_slab_[it->second];
+  const uint32_t slot = message_index_.Find(id);
+  return slot == IdIndex::kNone ? nullptr : &message_slab_[slot];
 }
 
 ReportBook::ContactState* ReportBook::FindContact(ContactId id) {
-  auto it = contact_index_.find(id);
-  return it == contact_index_.end() ? nullptr : &contact_slab_[it->second];
+  const uint32_t slot = contact_index_.Find(id);
+  return slot == IdIndex::kNone ? nullptr : &contact_slab_[slot];
 }
 
 ReportBook::ContactState* ReportBook::ContactAt(const Due& d) {
@@ -234,7 +234,7 @@ ReportBook::ContactState* ReportBook::ContactAt(const Due& d) {
 }
 
 void ReportBook::FreeMessage(uint32_t slot) {
-  message_index_.erase(message_slab_[slot].id);
+  message_index_.Erase(message_slab_[slot].id);
   if (message_slab_[slot].credited) message_credit_.erase(message_slab_[slot].id);
   message_slab_.Free(slot);  // id 0, clean: a dirty-list entry for the slot is skipped
 }
@@ -254,8 +254,8 @@ std::string ReportBook::ComboJson(const Combo& c) const {
 ReportBook::MessageState* ReportBook::MessageFor(const Event& e, const EventFacts& f) {
   if (!f.has_message_id) return nullptr;
   const int64_t id = f.message_id;
-  auto it = message_index_.find(id);
-  if (it == message_index_.end()) {
+  uint32_t at = message_index_.Find(id);
+  if (at == IdIndex::kNone) {
     // Past the horizon: an id at or below the greatest forgotten one is a forgotten message.
     if (auto fo = forgotten_through_.find(e.workspace_id); fo != forgotten_through_.end() && id <= fo->second)
       return nullptr;
@@ -314,30 +314,33 @@ ReportBook::MessageState* ReportBook::MessageFor(const Event& e, const EventFact
     m.ws = e.workspace_id;
     m.first_us = ToMicros(e.occurred_at);
     m.combo = ci->second;
-    it = message_index_.emplace(id, slot).first;
+    message_index_.TryEmplace(id, slot);
+    at = slot;
     message_order_.emplace_back(m.first_us, id);
     MarkDirty(m);  // then only when a flag is set (Once)
   }
-  MessageState& m = message_slab_[it->second];
+  MessageState& m = message_slab_[at];
   if (m.ws != e.workspace_id) return nullptr;  // another workspace's id: never trust it
   return &m;
 }
 
 ReportBook::ContactState& ReportBook::ContactFor(WorkspaceId ws, ContactId id, bool changes) {
-  auto [it, fresh] = contact_index_.try_emplace(id, 0);
+  uint32_t slot = contact_index_.Find(id);
+  const bool fresh = slot == IdIndex::kNone;
   if (fresh) {
-    it->second = contact_slab_.Add();
-    ContactState& c = contact_slab_[it->second];
+    slot = contact_slab_.Add();
+    contact_index_.TryEmplace(id, slot);
+    ContactState& c = contact_slab_[slot];
     c.id = id;
     c.ws = ws;
-    c.home = it->second;
+    c.home = slot;
     auto& dense = dense_[ws];
     c.slot = static_cast<uint32_t>(dense.size());
     dense.push_back(DenseEngagement{-std::numeric_limits<double>::infinity(), 0});
     stages_[ws][static_cast<size_t>(Stage::kSubscriber)]++;
     if (!removed_contacts_.empty()) removed_contacts_.erase(id);
   }
-  ContactState& c = contact_slab_[it->second];
+  ContactState& c = contact_slab_[slot];
   if (fresh || changes) MarkDirty(c);
   return c;
 }
@@ -366,16 +369,16 @@ void ReportBook::EvictMessages(int64_t at_us) {
   while (!message_order_.empty() && message_order_.front().first < at_us - options_.message_horizon_us) {
     auto [first_us, id] = message_order_.front();
     message_order_.pop_front();
-    auto it = message_index_.find(id);
-    if (it == message_index_.end() || message_slab_[it->second].first_us != first_us) continue;
-    WorkspaceId ws = message_slab_[it->second].ws;
+    const uint32_t slot = message_index_.Find(id);
+    if (slot == IdIndex::kNone || message_slab_[slot].first_us != first_us) continue;
+    WorkspaceId ws = message_slab_[slot].ws;
     int64_t& through = forgotten_through_[ws];
     if (id > through) {
       through = id;
       dirty_forgotten_.insert(ws);
     }
     evicted_messages_.emplace_back(ws, id);
-    FreeMessage(it->second);
+    FreeMessage(slot);
   }
 }
 
@@ -526,15 +529,27 @@ void ReportBook::Sync(const ContactState& c) {
 }
 
 void ReportBook::RemoveContact(ContactId id) {
-  auto it = contact_index_.find(id);
-  if (it == contact_index_.end()) return;
-  ContactState& c = contact_slab_[it->second];
+  const uint32_t slot = contact_index_.Find(id);
+  if (slot == IdIndex::kNone) return;
+  ContactState& c = contact_slab_[slot];
   dense_[c.ws][c.slot].at_us = -1;
   stages_[c.ws][static_cast<size_t>(c.stage)]--;
   removed_contacts_[id] = c.ws;
-  const uint32_t slot = it->second;
-  contact_index_.erase(it);
+  contact_index_.Erase(id);
   contact_slab_.Free(slot);  // id 0, clean: its entry in dirty_contacts_ is skipped
+}
+
+void ReportBook::PrefetchIndex(const Event& e, const EventFacts& f) const {
+  if (f.has_message_id) message_index_.Prefetch(f.message_id);
+  contact_index_.Prefetch(e.contact_id);
+}
+
+void ReportBook::PrefetchState(const Event& e, const EventFacts& f) const {
+  if (f.has_message_id)
+    if (uint32_t slot = message_index_.Find(f.message_id); slot != IdIndex::kNone)
+      __builtin_prefetch(&message_slab_[slot]);
+  if (uint32_t slot = contact_index_.Find(e.contact_id); slot != IdIndex::kNone)
+    __builtin_prefetch(&contact_slab_[slot]);  // its first cache line: what an open reads first
 }
 
 void ReportBook::Apply(const Event& e, int64_t now_us) { Apply(e, ReadFacts(e), now_us); }
@@ -612,7 +627,9 @@ void ReportBook::Apply(const Event& e, const EventFacts& f, int64_t now_us) {
   }
   if (kind == EventKind::kOpened || kind == EventKind::kClicked) {
     MessageState* m = MessageFor(e, f);
-    ContactState& c = ContactFor(e.workspace_id, e.contact_id);
+    // Known from here on; written only when a human open or click changes it below (a machine
+    // open, or one of a forgotten message, leaves its state as it was).
+    ContactState& c = ContactFor(e.workspace_id, e.contact_id, /*changes=*/false);
     if (!m) return;
     bool click = kind == EventKind::kClicked;
     if (f.machine) {
@@ -620,6 +637,7 @@ void ReportBook::Apply(const Event& e, const EventFacts& f, int64_t now_us) {
            click ? Metric::kClickedMachine : Metric::kOpenedMachine);
       return;
     }
+    MarkDirty(c);
     // A human click counts as a human open too (images were off): CTOR stays within 100%.
     Once(*m, kFlagOpenedHuman, day, Metric::kOpenedHuman);
     if (click) Once(*m, kFlagClickedHuman, day, Metric::kClickedHuman);
@@ -749,8 +767,12 @@ void ReportBook::TakeChanges(ChangeSet& out) {
     }
   }
   dirty_daily_.clear();
-  for (uint32_t slot : dirty_messages_) {
-    MessageState& m = message_slab_[slot];
+  // The states were touched in this batch but have often left the cache since (a batch's events
+  // are larger than it): each is fetched a few entries ahead, so the misses overlap.
+  constexpr size_t kAhead = 8;
+  for (size_t i = 0; i < dirty_messages_.size(); ++i) {
+    if (i + kAhead < dirty_messages_.size()) __builtin_prefetch(&message_slab_[dirty_messages_[i + kAhead]]);
+    MessageState& m = message_slab_[dirty_messages_[i]];
     if (!m.dirty) continue;  // forgotten meanwhile (a freed slot is clean), or taken already
     m.dirty = false;
     Serialize(m, out.Write(m.ws, "message", m.id));
@@ -765,8 +787,14 @@ void ReportBook::TakeChanges(ChangeSet& out) {
     state += '}';
   }
   dirty_forgotten_.clear();
-  for (uint32_t slot : dirty_contacts_) {
-    ContactState& c = contact_slab_[slot];
+  for (size_t i = 0; i < dirty_contacts_.size(); ++i) {
+    if (i + kAhead < dirty_contacts_.size()) {  // a state spans three cache lines
+      const char* ahead = reinterpret_cast<const char*>(&contact_slab_[dirty_contacts_[i + kAhead]]);
+      for (size_t line = 0; line < sizeof(ContactState); line += 64) __builtin_prefetch(ahead + line);
+    }
+    if (i + kAhead / 2 < dirty_contacts_.size())  // its touches, once the state is near
+      __builtin_prefetch(contact_slab_[dirty_contacts_[i + kAhead / 2]].touches.data());
+    ContactState& c = contact_slab_[dirty_contacts_[i]];
     if (!c.dirty) continue;  // removed (a freed slot is clean), or taken already
     c.dirty = false;
     Serialize(c, out.Write(c.ws, "contact", c.id));
@@ -817,12 +845,13 @@ void ReportBook::LoadEntity(WorkspaceId ws, std::string_view kind, int64_t id, s
       combos_.push_back(c);
       combo_json_.push_back(ComboJson(c));
     }
-    auto [slot, fresh] = message_index_.try_emplace(id, 0);
-    if (fresh) {
-      slot->second = message_slab_.Add();
+    uint32_t slot = message_index_.Find(id);
+    if (slot == IdIndex::kNone) {
+      slot = message_slab_.Add();
+      message_index_.TryEmplace(id, slot);
     }
-    MessageState& m = message_slab_[slot->second];
-    m.home = slot->second;
+    MessageState& m = message_slab_[slot];
+    m.home = slot;
     m.id = id;
     m.ws = ws;
     m.combo = ci->second;
@@ -870,13 +899,14 @@ void ReportBook::LoadEntity(WorkspaceId ws, std::string_view kind, int64_t id, s
           c.touches.push_back(Touch{static_cast<int64_t>(JsonNumber(x.get_array()[0])),
                                     static_cast<int64_t>(JsonNumber(x.get_array()[1])),
                                     x.get_array()[2].is_bool() && x.get_array()[2].get_bool()});
-    auto [slot, fresh] = contact_index_.try_emplace(id, 0);
-    if (fresh) {
-      slot->second = contact_slab_.Add();
+    uint32_t slot = contact_index_.Find(id);
+    if (slot == IdIndex::kNone) {
+      slot = contact_slab_.Add();
+      contact_index_.TryEmplace(id, slot);
     }
     c.id = id;
-    c.home = slot->second;
-    contact_slab_[slot->second] = std::move(c);
+    c.home = slot;
+    contact_slab_[slot] = std::move(c);
   }
 }
 
@@ -887,15 +917,16 @@ void ReportBook::Rebuilt() {
   {
     std::vector<std::pair<int64_t, int64_t>> order;
     order.reserve(message_index_.size());
-    for (const auto& [id, slot] : message_index_)
+    message_index_.ForEach([&](int64_t id, uint32_t slot) {
       if (const MessageState& m = message_slab_[slot]; m.first_us == kUnstamped)
         unstamped_.push_back(id);
       else
         order.emplace_back(m.first_us, id);
+    });
     std::sort(order.begin(), order.end());
     message_order_.assign(order.begin(), order.end());
   }
-  for (const auto& [id, slot] : contact_index_) {
+  contact_index_.ForEach([&](ContactId id, uint32_t slot) {
     ContactState& c = contact_slab_[slot];
     auto& dense = dense_[c.ws];
     c.slot = static_cast<uint32_t>(dense.size());
@@ -904,7 +935,7 @@ void ReportBook::Rebuilt() {
     stages_[c.ws][static_cast<size_t>(c.stage)]++;
     Schedule(id, c, std::max(c.stage_since, c.purchases.last_us));
     if (c.score_due_us) score_deadlines_.push(Due{c.score_due_us, id, c.home});
-  }
+  });
   for (CellRef cell : dirty_daily_) cell->second.dirty = false;
   dirty_daily_.clear();
   message_slab_.ForEach([](MessageState& m) { m.dirty = false; });
@@ -949,9 +980,9 @@ std::vector<std::pair<std::string, Counts>> ReportBook::Breakdown(WorkspaceId ws
 }
 
 std::optional<ReportBook::MessageView> ReportBook::Message(WorkspaceId ws, int64_t message_id) const {
-  auto it = message_index_.find(message_id);
-  if (it == message_index_.end() || message_slab_[it->second].ws != ws) return std::nullopt;
-  const MessageState& m = message_slab_[it->second];
+  const uint32_t slot = message_index_.Find(message_id);
+  if (slot == IdIndex::kNone || message_slab_[slot].ws != ws) return std::nullopt;
+  const MessageState& m = message_slab_[slot];
   MessageView v;
   v.workspace_id = ws;
   for (size_t d = 0; d < kDimensionCount; ++d)
@@ -978,11 +1009,11 @@ std::vector<CustomerSummary> ReportBook::CustomerSample(WorkspaceId ws, int64_t 
     CustomerSummary summary;
   };
   std::vector<Keyed> all;
-  for (const auto& [id, slot] : contact_index_) {
+  contact_index_.ForEach([&](ContactId id, uint32_t slot) {
     const ContactState& c = contact_slab_[slot];
-    if (c.ws != ws || c.purchases.orders == 0) continue;
+    if (c.ws != ws || c.purchases.orders == 0) return;
     all.push_back(Keyed{SampleKey(id), SummaryOf(c, now_us)});
-  }
+  });
   auto by_key = [](const Keyed& a, const Keyed& b) { return a.key < b.key; };
   const int64_t cap = options_.clv.max_fit_customers;
   if (cap > 0 && all.size() > static_cast<size_t>(cap)) {

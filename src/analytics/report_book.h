@@ -14,7 +14,6 @@
 #include <functional>
 #include <map>
 #include <optional>
-#include <queue>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -26,8 +25,10 @@
 #include "analytics/attribution.h"
 #include "analytics/change_set.h"
 #include "analytics/clv_model.h"
+#include "analytics/due_queue.h"
 #include "analytics/engagement.h"
 #include "analytics/event_facts.h"
+#include "analytics/id_index.h"
 #include "analytics/lifecycle.h"
 #include "analytics/metrics.h"
 #include "analytics/send_time.h"
@@ -146,6 +147,13 @@ class ReportBook {
   // The same, with the event's facts read already (ReadFacts: the consumer reads them once for
   // both folds).
   void Apply(const Event& e, const EventFacts& facts, int64_t now_us);
+  // Fetching ahead, for a caller that folds a batch (a hint: no effect on the results). At a
+  // million contacts an event's message and contact states are cache misses, two dependent ones
+  // each (the index entry, then the state). Call PrefetchIndex for the event kIndexAhead after the
+  // one applied and PrefetchState for the one kStateAhead after it, and the misses overlap the work between.
+  static constexpr size_t kIndexAhead = 16, kStateAhead = 8;
+  void PrefetchIndex(const Event& e, const EventFacts& facts) const;
+  void PrefetchState(const Event& e, const EventFacts& facts) const;
   // Applies the lifecycle thresholds due at or before now_us; returns the next one (or nullopt).
   std::optional<int64_t> Advance(int64_t now_us);
 
@@ -334,7 +342,7 @@ class ReportBook {
   boost::unordered_flat_map<Combo, uint32_t, ComboHash> combo_ids_;
   // (combination << 32 | day) -> its cells per dimension (null where it has no key).
   boost::unordered_flat_map<uint64_t, std::array<CellRef, kDimensionCount>> combo_cells_;
-  boost::unordered_flat_map<int64_t, uint32_t> message_index_;  // id -> slot in message_slab_
+  IdIndex message_index_;  // id -> slot in message_slab_
   Slab<MessageState> message_slab_;
   // The credit of the messages that have some (few do: kept apart, so the others pay nothing).
   boost::unordered_flat_map<int64_t, MessageCredit> message_credit_;  // id -> credit
@@ -344,9 +352,9 @@ class ReportBook {
   std::unordered_map<WorkspaceId, int64_t> forgotten_through_;
   std::unordered_set<WorkspaceId> dirty_forgotten_;
   std::vector<std::pair<WorkspaceId, int64_t>> evicted_messages_;
-  std::vector<int64_t> unstamped_;  // loaded without a first time (see EvictMessages)
-  boost::unordered_flat_map<ContactId, uint32_t> contact_index_;  // id -> slot in contact_slab_
-  Slab<ContactState> contact_slab_;                               // references stay valid as it grows
+  std::vector<int64_t> unstamped_;   // loaded without a first time (see EvictMessages)
+  IdIndex contact_index_;            // id -> slot in contact_slab_
+  Slab<ContactState> contact_slab_;  // references stay valid as it grows
   std::unordered_map<WorkspaceId, std::array<int64_t, kStageCount>> stages_;
   // The installed model and the time of its sample, per workspace.
   std::unordered_map<WorkspaceId, std::pair<ClvModel, int64_t>> models_;
@@ -360,10 +368,9 @@ class ReportBook {
     uint32_t slot = 0;
     bool operator>(const Due& o) const { return at != o.at ? at > o.at : id > o.id; }
   };
-  using DueQueue = std::priority_queue<Due, std::vector<Due>, std::greater<>>;
   ContactState* ContactAt(const Due& d);
   // (time, contact): lifecycle thresholds; stale entries are skipped when popped.
-  DueQueue deadlines_;
+  DueQueue<Due> deadlines_;
   int64_t now_ = 0;
   int32_t all_ = 0;  // Intern("")
   std::vector<CellRef> dirty_daily_;
@@ -373,7 +380,7 @@ class ReportBook {
   std::vector<LifecycleChange> changes_;
   // (time, contact): when a contact's score decays a publish step; stale ones (not the contact's
   // score_due_us) are skipped.
-  DueQueue score_deadlines_;
+  DueQueue<Due> score_deadlines_;
   std::vector<EngagementChange> score_changes_;
   std::vector<ClvChange> clv_changes_;
 };
