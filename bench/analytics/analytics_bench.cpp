@@ -214,7 +214,11 @@ int Fold(int64_t contacts, int64_t events, const std::string& dir, int rounds) {
       peak_messages = std::max(peak_messages, book.messages());
       // The consumer's other fold over the same events (send_time.h), timed apart.
       double c2 = cpu_now();
-      for (size_t i = b; i < end; ++i) send_time.Apply(chunk[i], facts[i - b]);
+      for (size_t i = b; i < end; ++i) {  // fetching ahead as the consumer's loop does
+        if (size_t j = i + ReportBook::kIndexAhead; j < end) send_time.PrefetchIndex(chunk[j], facts[j - b]);
+        if (size_t j = i + ReportBook::kStateAhead; j < end) send_time.PrefetchState(chunk[j], facts[j - b]);
+        send_time.Apply(chunk[i], facts[i - b]);
+      }
       send_time.TakeChanges(changes);
       (void)changes.daily();  // what the consumer hands to the store's Commit
       for (const auto& w : changes.entities())

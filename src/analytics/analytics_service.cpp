@@ -180,8 +180,14 @@ Result<size_t> AnalyticsService::StepLocked() {
     facts_.resize(batch.size());
     for (size_t i = 0; i < batch.size(); ++i) facts_[i] = ReadFacts(batch[i]);
     for (size_t i = 0; i < batch.size(); ++i) {
-      if (size_t j = i + ReportBook::kIndexAhead; j < batch.size()) book_->PrefetchIndex(batch[j], facts_[j]);
-      if (size_t j = i + ReportBook::kStateAhead; j < batch.size()) book_->PrefetchState(batch[j], facts_[j]);
+      if (size_t j = i + ReportBook::kIndexAhead; j < batch.size()) {
+        book_->PrefetchIndex(batch[j], facts_[j]);
+        send_time_->PrefetchIndex(batch[j], facts_[j]);
+      }
+      if (size_t j = i + ReportBook::kStateAhead; j < batch.size()) {
+        book_->PrefetchState(batch[j], facts_[j]);
+        send_time_->PrefetchState(batch[j], facts_[j]);
+      }
       book_->Apply(batch[i], facts_[i], now);
       send_time_->Apply(batch[i], facts_[i]);
     }

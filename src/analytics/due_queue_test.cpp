@@ -36,9 +36,9 @@ void ExpectSamePops(DueQueue<Entry>& q, Reference& r, size_t n) {
 }
 
 TEST(DueQueue, PopsInTheOrderOfABinaryHeapUnderARandomMixOfPushesAndPops) {
-  for (int bits : {0, 4, 20, 32, 62}) {
-    std::mt19937_64 rng(static_cast<uint64_t>(bits) + 7);
-    DueQueue<Entry> q(bits);
+  for (auto [bits, ring] : {std::pair{0, 4096}, {4, 3}, {20, 1}, {20, 64}, {32, 4096}, {32, 2}, {62, 4096}}) {
+    std::mt19937_64 rng(static_cast<uint64_t>(bits) + ring + 7);
+    DueQueue<Entry> q(bits, static_cast<size_t>(ring));
     Reference r;
     int64_t now = -5'000'000;  // negative times too
     int64_t id = 0;
@@ -48,8 +48,9 @@ TEST(DueQueue, PopsInTheOrderOfABinaryHeapUnderARandomMixOfPushesAndPops) {
       int pushes = static_cast<int>(rng() % 6);
       for (int i = 0; i < pushes; ++i) {
         int64_t ahead;
-        switch (rng() % 4) {
+        switch (rng() % 5) {
           case 0: ahead = 0; break;
+          case 4: ahead = -static_cast<int64_t>(rng() % 50'000'000); break;  // overdue already
           case 1: ahead = static_cast<int64_t>(rng() % 100); break;
           case 2: ahead = static_cast<int64_t>(rng() % 1'000'000); break;
           default: ahead = static_cast<int64_t>(rng() % 10'000'000'000); break;
@@ -67,23 +68,38 @@ TEST(DueQueue, PopsInTheOrderOfABinaryHeapUnderARandomMixOfPushesAndPops) {
   }
 }
 
+TEST(DueQueue, AheadShowsTheNextPopsOfTheCurrentBucket) {
+  DueQueue<Entry> q(10);
+  for (int64_t id : {4, 1, 3, 2}) q.push({id * 10, id});
+  q.push({5'000, 9});  // another bucket
+  ASSERT_EQ(q.top().id, 1);
+  ASSERT_NE(q.Ahead(0), nullptr);
+  EXPECT_EQ(q.Ahead(0)->id, 1);
+  EXPECT_EQ(q.Ahead(2)->id, 3);
+  EXPECT_EQ(q.Ahead(4), nullptr);  // not in the current bucket
+  q.pop();
+  EXPECT_EQ(q.Ahead(0)->id, 2);
+}
+
 TEST(DueQueue, HoldsTheExtremesOfInt64) {
-  DueQueue<Entry> q;
-  Reference r;
-  const int64_t lo = std::numeric_limits<int64_t>::min(), hi = std::numeric_limits<int64_t>::max();
-  for (Entry e :
-       {Entry{hi, 1}, Entry{lo, 2}, Entry{0, 3}, Entry{hi, 0}, Entry{lo + 1, 4}, Entry{hi - 1, 5}}) {
-    q.push(e);
-    r.push(e);
+  for (size_t ring : {size_t{1}, size_t{4096}}) {
+    DueQueue<Entry> q(32, ring);
+    Reference r;
+    const int64_t lo = std::numeric_limits<int64_t>::min(), hi = std::numeric_limits<int64_t>::max();
+    for (Entry e :
+         {Entry{hi, 1}, Entry{lo, 2}, Entry{0, 3}, Entry{hi, 0}, Entry{lo + 1, 4}, Entry{hi - 1, 5}}) {
+      q.push(e);
+      r.push(e);
+    }
+    ExpectSamePops(q, r, 2);
+    // Pushed once the horizon moved: before it, and in the last bucket.
+    for (Entry e : {Entry{-1, 6}, Entry{hi, 7}, Entry{lo, 8}}) {
+      q.push(e);
+      r.push(e);
+    }
+    ExpectSamePops(q, r, r.size());
+    EXPECT_TRUE(q.empty());
   }
-  ExpectSamePops(q, r, 2);
-  // Pushed once the horizon moved: before it, and in the last bucket.
-  for (Entry e : {Entry{-1, 6}, Entry{hi, 7}, Entry{lo, 8}}) {
-    q.push(e);
-    r.push(e);
-  }
-  ExpectSamePops(q, r, r.size());
-  EXPECT_TRUE(q.empty());
 }
 
 TEST(DueQueue, EntriesPushedBeforeTheHorizonComeBeforeLaterBuckets) {

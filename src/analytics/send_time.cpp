@@ -215,23 +215,24 @@ void SendTimeBook::PopulationChanged(WorkspaceId ws) {
 }
 
 SendTimeBook::ContactState* SendTimeBook::Find(ContactId id) {
-  auto it = index_.find(id);
-  return it == index_.end() ? nullptr : &slab_[it->second];
+  const uint32_t slot = index_.Find(id);
+  return slot == IdIndex::kNone ? nullptr : &slab_[slot];
 }
 
 SendTimeBook::ContactState& SendTimeBook::FindOrAdd(ContactId id, WorkspaceId ws_if_new) {
-  auto [it, fresh] = index_.try_emplace(id, 0);
-  if (!fresh) return slab_[it->second];
-  it->second = slab_.Add();
-  ContactState& c = slab_[it->second];
+  uint32_t slot = index_.Find(id);
+  if (slot != IdIndex::kNone) return slab_[slot];
+  slot = slab_.Add();
+  index_.TryEmplace(id, slot);
+  ContactState& c = slab_[slot];
   c.id = id;
   c.ws = ws_if_new;
-  c.home = it->second;
+  c.home = slot;
   return c;
 }
 
 void SendTimeBook::Free(ContactState& c) {
-  index_.erase(c.id);
+  index_.Erase(c.id);
   slab_.Free(c.home);  // id 0, clean: its entry in dirty_contacts_ is skipped
 }
 
@@ -336,9 +337,20 @@ void SendTimeBook::Serialize(const ContactState& c, std::string& out) const {
   out += '}';
 }
 
+void SendTimeBook::PrefetchIndex(const Event& e, const EventFacts& f) const {
+  if (f.kind == EventKind::kOpened || f.kind == EventKind::kClicked) index_.Prefetch(e.contact_id);
+}
+
+void SendTimeBook::PrefetchState(const Event& e, const EventFacts& f) const {
+  if (f.kind != EventKind::kOpened && f.kind != EventKind::kClicked) return;
+  if (uint32_t slot = index_.Find(e.contact_id); slot != IdIndex::kNone) __builtin_prefetch(&slab_[slot]);
+}
+
 void SendTimeBook::TakeChanges(ChangeSet& out) {
-  for (uint32_t slot : dirty_contacts_) {
-    ContactState& c = slab_[slot];
+  constexpr size_t kAhead = 8;  // states fetched ahead, as ReportBook::TakeChanges
+  for (size_t i = 0; i < dirty_contacts_.size(); ++i) {
+    if (i + kAhead < dirty_contacts_.size()) __builtin_prefetch(&slab_[dirty_contacts_[i + kAhead]]);
+    ContactState& c = slab_[dirty_contacts_[i]];
     if (!c.dirty) continue;  // freed meanwhile (a freed slot is clean), or taken already
     c.dirty = false;
     if (c.hours.empty() && !c.zone) {  // nothing left to remember

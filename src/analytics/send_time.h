@@ -41,10 +41,9 @@
 #include <unordered_set>
 #include <vector>
 
-#include <boost/unordered/unordered_flat_map.hpp>
-
 #include "analytics/change_set.h"
 #include "analytics/event_facts.h"
+#include "analytics/id_index.h"
 #include "analytics/slab.h"
 #include "core/analytics_store.h"
 #include "core/clock.h"
@@ -113,6 +112,11 @@ class SendTimeBook {
   void Apply(const Event& e);
   // The same, with the event's facts read already (event_facts.h).
   void Apply(const Event& e, const EventFacts& facts);
+  // Fetching ahead (as ReportBook's: a hint for a caller folding a batch; an open or a click
+  // reads the contact's state, a cache miss at a million contacts): PrefetchIndex for the event
+  // ReportBook::kIndexAhead after the one applied, PrefetchState for the one kStateAhead after.
+  void PrefetchIndex(const Event& e, const EventFacts& facts) const;
+  void PrefetchState(const Event& e, const EventFacts& facts) const;
   // Entity states changed since the last call (absolute; nullopt deletes), appended.
   void TakeChanges(ChangeSet& out);
   void TakeChanges(std::vector<AnalyticsEntityWrite>& entities);
@@ -128,7 +132,7 @@ class SendTimeBook {
     uint8_t hour = 0;
     HourCounts counts;
   };
-  // Contacts live in a slab (slab.h) indexed by a flat map id -> slot; the dirty
+  // Contacts live in a slab (slab.h) indexed by an IdIndex (id_index.h) id -> slot; the dirty
   // list holds slots (a freed slot has id 0 and is clean), so TakeChanges looks nothing up.
   struct ContactState {
     ContactId id = 0;
@@ -165,8 +169,8 @@ class SendTimeBook {
   TimezoneFn workspace_timezone_;
   std::unordered_map<WorkspaceId, const date::time_zone*> workspace_zones_;  // cached defaults
   WorkspaceId last_zone_ws_ = 0;
-  const date::time_zone* last_zone_ = nullptr;            // workspace_zones_[last_zone_ws_]
-  boost::unordered_flat_map<ContactId, uint32_t> index_;  // id -> slot in slab_
+  const date::time_zone* last_zone_ = nullptr;  // workspace_zones_[last_zone_ws_]
+  IdIndex index_;                               // id -> slot in slab_
   Slab<ContactState> slab_;
   std::vector<uint32_t> dirty_contacts_;  // slots
   std::unordered_map<ContactId, WorkspaceId> removed_contacts_;
