@@ -4,32 +4,32 @@ namespace rapport::analytics {
 
 EventKind KindOf(std::string_view n) {
   // Most frequent first: the send pipeline's message events, then tracking hits.
-  if (n.starts_with("message.")) {
+  if (n.size() >= 8 && Is(n.substr(0, 8), "message.")) {
     std::string_view s = n.substr(8);
-    if (s == "queued") return EventKind::kMessageQueued;
-    if (s == "sent") return EventKind::kMessageSent;
-    if (s == "deferred") return EventKind::kMessageDeferred;
-    if (s == "bounced") return EventKind::kMessageBounced;
-    if (s == "soft_bounced") return EventKind::kMessageSoftBounced;
-    if (s == "suppressed") return EventKind::kMessageSuppressed;
-    if (s == "blocked") return EventKind::kMessageBlocked;
-    if (s == "failed") return EventKind::kMessageFailed;
-    if (s == "complained") return EventKind::kMessageComplained;
+    if (Is(s, "queued")) return EventKind::kMessageQueued;
+    if (Is(s, "sent")) return EventKind::kMessageSent;
+    if (Is(s, "deferred")) return EventKind::kMessageDeferred;
+    if (Is(s, "bounced")) return EventKind::kMessageBounced;
+    if (Is(s, "soft_bounced")) return EventKind::kMessageSoftBounced;
+    if (Is(s, "suppressed")) return EventKind::kMessageSuppressed;
+    if (Is(s, "blocked")) return EventKind::kMessageBlocked;
+    if (Is(s, "failed")) return EventKind::kMessageFailed;
+    if (Is(s, "complained")) return EventKind::kMessageComplained;
     return EventKind::kMessageOther;
   }
-  if (n == "email_opened") return EventKind::kOpened;
-  if (n == "email_clicked") return EventKind::kClicked;
-  if (n.starts_with("contact.")) {
+  if (Is(n, "email_opened")) return EventKind::kOpened;
+  if (Is(n, "email_clicked")) return EventKind::kClicked;
+  if (n.size() >= 8 && Is(n.substr(0, 8), "contact.")) {
     std::string_view s = n.substr(8);
-    if (s == "updated") return EventKind::kContactUpdated;
-    if (s == "created") return EventKind::kContactCreated;
-    if (s == "status_changed") return EventKind::kStatusChanged;
-    if (s == "merged") return EventKind::kContactMerged;
-    if (s == "erased") return EventKind::kContactErased;
+    if (Is(s, "updated")) return EventKind::kContactUpdated;
+    if (Is(s, "created")) return EventKind::kContactCreated;
+    if (Is(s, "status_changed")) return EventKind::kStatusChanged;
+    if (Is(s, "merged")) return EventKind::kContactMerged;
+    if (Is(s, "erased")) return EventKind::kContactErased;
     return EventKind::kOther;
   }
-  if (n == "topic.unsubscribed") return EventKind::kTopicUnsubscribed;
-  if (n == "lifecycle_changed" || n == "engagement_changed" || n == "clv_changed")
+  if (Is(n, "topic.unsubscribed")) return EventKind::kTopicUnsubscribed;
+  if (Is(n, "lifecycle_changed") || Is(n, "engagement_changed") || Is(n, "clv_changed"))
     return EventKind::kOwnOutput;
   return EventKind::kOther;
 }
@@ -42,7 +42,7 @@ EventFacts ReadFacts(const Event& e) {
   int found = 0;
   for (const auto& kv : e.properties) {
     std::string_view k = kv.key();
-    if (k == "message_id") {
+    if (Is(k, "message_id")) {
       const json::value& v = kv.value();
       if (v.is_int64()) {
         f.has_message_id = true;
@@ -52,7 +52,7 @@ EventFacts ReadFacts(const Event& e) {
         f.message_id = static_cast<int64_t>(v.get_uint64());
       }
       if (++found == 2) break;
-    } else if (k == "machine") {
+    } else if (Is(k, "machine")) {
       f.machine = kv.value().is_bool() && kv.value().get_bool();
       if (++found == 2) break;
     }

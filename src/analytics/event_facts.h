@@ -9,7 +9,9 @@
 // No allocation, no I/O. The facts borrow nothing from the event.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 #include "core/model.h"
@@ -49,6 +51,14 @@ struct EventFacts {
   bool has_message_id = false;  // properties.message_id is an integer that fits int64
   int64_t message_id = 0;
 };
+
+// Whether `s` is the literal: the size first, then a compare of a size known at compile time,
+// which the compiler does inline (std::string_view's == calls memcmp with the size unknown: on
+// the fold's hot path those calls, several an event, were a tenth of its time at 1M contacts).
+template <size_t N>
+inline bool Is(std::string_view s, const char (&literal)[N]) {
+  return s.size() == N - 1 && std::memcmp(s.data(), literal, N - 1) == 0;
+}
 
 EventKind KindOf(std::string_view name);
 EventFacts ReadFacts(const Event& e);

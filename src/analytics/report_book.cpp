@@ -9,6 +9,7 @@
 #include <iterator>
 #include <limits>
 
+#include "analytics/state_writer.h"
 #include "core/hash.h"
 #include "core/json_parse.h"
 #include "core/json_write.h"
@@ -268,17 +269,17 @@ ReportBook::MessageState* ReportBook::MessageFor(const Event& e, const EventFact
     for (const auto& kv : e.properties) {
       std::string_view k = kv.key();
       Dimension d;
-      if (k == "template")
+      if (Is(k, "template"))
         d = Dimension::kTemplate;
-      else if (k == "topic")
+      else if (Is(k, "topic"))
         d = Dimension::kTopic;
-      else if (k == "class")
+      else if (Is(k, "class"))
         d = Dimension::kClass;
-      else if (k == "journey_id")
+      else if (Is(k, "journey_id"))
         d = Dimension::kJourney;
-      else if (k == "campaign_id")
+      else if (Is(k, "campaign_id"))
         d = Dimension::kCampaign;
-      else if (k == "journey_step") {
+      else if (Is(k, "journey_step")) {
         if (kv.value().is_string()) step = kv.value().get_string();
         continue;
       } else
@@ -559,9 +560,18 @@ void ReportBook::PrefetchIndex(const Event& e, const EventFacts& f) const {
 }
 
 void ReportBook::PrefetchState(const Event& e, const EventFacts& f) const {
-  if (f.has_message_id)
-    if (uint32_t slot = message_index_.Find(f.message_id); slot != IdIndex::kNone)
+  if (f.has_message_id) {
+    if (uint32_t slot = message_index_.Find(f.message_id); slot != IdIndex::kNone) {
       __builtin_prefetch(&message_slab_[slot]);
+    } else if (!e.properties.empty()) {
+      // A new message: MessageFor reads its keys from the properties (read by ReadFacts a
+      // batch ago, and out of the cache since). Their first entries.
+      const char* table = reinterpret_cast<const char*>(&*e.properties.begin());
+      __builtin_prefetch(table);
+      __builtin_prefetch(table + 64);
+      __builtin_prefetch(table + 128);
+    }
+  }
   if (uint32_t slot = contact_index_.Find(e.contact_id); slot != IdIndex::kNone)
     __builtin_prefetch(&contact_slab_[slot]);  // its first cache line: what an open reads first
 }
@@ -705,63 +715,38 @@ void ReportBook::Apply(const Event& e, const EventFacts& f, int64_t now_us) {
 // contact and message a batch touched); LoadEntity reads them back with the JSON parser.
 // A message's keys are its combination's, written once per combination (combo_json_).
 void ReportBook::Serialize(const MessageState& m, std::string& out) const {
-  const std::string& keys = combo_json_[m.combo];
-  out += '{';
-  out += keys;
-  out += "\"flags\":";
-  AppendInt(out, m.flags);
-  out += ",\"at\":";
-  AppendInt(out, m.first_us);
+  StateWriter w(out);
+  w.Char('{').Str(combo_json_[m.combo]).Lit("\"flags\":").Int(m.flags).Lit(",\"at\":").Int(m.first_us);
   if (m.credited) {  // [conversions last, first, linear, revenue last, first, linear]
     const MessageCredit& k = message_credit_.find(m.id)->second;
-    out += ",\"credit\":[";
-    bool comma = false;
-    for (double v : {k.last, k.first, k.linear, k.revenue_last, k.revenue_first, k.revenue_linear}) {
-      if (comma) out += ',';
-      comma = true;
-      AppendJsonNumber(out, v);
-    }
-    out += ']';
+    w.Lit(",\"credit\":[").Num(k.last).Char(',').Num(k.first).Char(',').Num(k.linear).Char(',');
+    w.Num(k.revenue_last).Char(',').Num(k.revenue_first).Char(',').Num(k.revenue_linear).Char(']');
   }
-  out += '}';
+  w.Char('}');
 }
 
 void ReportBook::Serialize(const ContactState& c, std::string& out) const {
-  auto number = [&](std::string_view key, double v) {
-    out += key;
-    AppendJsonNumber(out, v);
-  };
-  auto integer = [&](std::string_view key, int64_t v) {
-    out += key;
-    AppendInt(out, v);
-  };
-  auto boolean = [&](std::string_view key, bool v) {
-    out += key;
-    out += v ? "true" : "false";
-  };
-  number("{\"engagement\":[", c.engagement.sum);
-  integer(",", c.engagement.at_us);
-  integer("],\"orders\":", c.purchases.orders);
-  integer(",\"first_order\":", c.purchases.first_us);
-  integer(",\"last_order\":", c.purchases.last_us);
-  boolean(",\"won_back\":", c.purchases.won_back);
-  number(",\"revenue\":", c.revenue);
-  number(",\"first_value\":", c.first_value);
-  out += ",\"stage\":\"";
-  out += StageName(c.stage);
-  integer("\",\"stage_since\":", c.stage_since);
-  integer(",\"opens\":", c.opens);
-  integer(",\"clicks\":", c.clicks);
-  integer(",\"published_score\":", c.published_score);
-  integer(",\"score_due\":", c.score_due_us);
-  out += ",\"touches\":[";
+  StateWriter w(out);
+  w.Lit("{\"engagement\":[").Num(c.engagement.sum).Char(',').Int(c.engagement.at_us);
+  w.Lit("],\"orders\":").Int(c.purchases.orders);
+  w.Lit(",\"first_order\":").Int(c.purchases.first_us);
+  w.Lit(",\"last_order\":").Int(c.purchases.last_us);
+  w.Lit(",\"won_back\":").Bool(c.purchases.won_back);
+  w.Lit(",\"revenue\":").Num(c.revenue);
+  w.Lit(",\"first_value\":").Num(c.first_value);
+  w.Lit(",\"stage\":\"").Str(StageName(c.stage));
+  w.Lit("\",\"stage_since\":").Int(c.stage_since);
+  w.Lit(",\"opens\":").Int(c.opens);
+  w.Lit(",\"clicks\":").Int(c.clicks);
+  w.Lit(",\"published_score\":").Int(c.published_score);
+  w.Lit(",\"score_due\":").Int(c.score_due_us);
+  w.Lit(",\"touches\":[");
   for (size_t i = 0; i < c.touches.size(); ++i) {
-    integer(i ? ",[" : "[", c.touches[i].message_id);
-    integer(",", c.touches[i].at_us);
-    boolean(",", c.touches[i].click);
-    out += ']';
+    if (i) w.Char(',');
+    w.Char('[').Int(c.touches[i].message_id).Char(',').Int(c.touches[i].at_us).Char(',');
+    w.Bool(c.touches[i].click).Char(']');
   }
-  out += "]}";
+  w.Lit("]}");
 }
 
 void ReportBook::TakeChanges(ChangeSet& out) {

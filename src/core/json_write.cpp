@@ -1,8 +1,10 @@
 #include "core/json_write.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <string_view>
 
 namespace rapport {
@@ -45,14 +47,18 @@ void AppendInt(std::string& out, Int v) {
 
 }  // namespace
 
-void AppendJsonNumber(std::string& out, double v) {
+char* WriteJsonNumber(char* at, double v) {
+  auto put = [&at](std::string_view s) {
+    std::memcpy(at, s.data(), s.size());
+    at += s.size();
+  };
   if (!std::isfinite(v)) {
-    out += "null";
-    return;
+    put("null");
+    return at;
   }
   if (v == 0) {
-    out.push_back('0');
-    return;
+    *at++ = '0';
+    return at;
   }
   // The shortest digits that read back exactly, then ECMAScript's Number::toString layout.
   // On the stack: a double has at most 17 significant digits (no allocation per number).
@@ -60,7 +66,7 @@ void AppendJsonNumber(std::string& out, double v) {
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
   const char* p = buf;
   if (*p == '-') {
-    out.push_back('-');
+    *at++ = '-';
     ++p;
   }
   char digits_buf[24];
@@ -77,26 +83,32 @@ void AppendJsonNumber(std::string& out, double v) {
   int k = static_cast<int>(k_size);
   int n = exponent + 1;  // where the decimal point goes
   if (k <= n && n <= 21) {
-    out += digits;
-    out.append(static_cast<size_t>(n - k), '0');
+    put(digits);
+    at = std::fill_n(at, n - k, '0');
   } else if (0 < n && n <= 21) {
-    out += digits.substr(0, static_cast<size_t>(n));
-    out.push_back('.');
-    out += digits.substr(static_cast<size_t>(n));
+    put(digits.substr(0, static_cast<size_t>(n)));
+    *at++ = '.';
+    put(digits.substr(static_cast<size_t>(n)));
   } else if (-6 < n && n <= 0) {
-    out += "0.";
-    out.append(static_cast<size_t>(-n), '0');
-    out += digits;
+    put("0.");
+    at = std::fill_n(at, -n, '0');
+    put(digits);
   } else {
-    out.push_back(digits[0]);
+    *at++ = digits[0];
     if (k > 1) {
-      out.push_back('.');
-      out += digits.substr(1);
+      *at++ = '.';
+      put(digits.substr(1));
     }
-    out.push_back('e');
-    out.push_back(n - 1 < 0 ? '-' : '+');
-    AppendInt(out, std::abs(n - 1));
+    *at++ = 'e';
+    *at++ = n - 1 < 0 ? '-' : '+';
+    at = std::to_chars(at, at + 4, std::abs(n - 1)).ptr;
   }
+  return at;
+}
+
+void AppendJsonNumber(std::string& out, double v) {
+  char buf[kMaxJsonNumber];
+  out.append(buf, WriteJsonNumber(buf, v));
 }
 
 void AppendJsonString(std::string& out, std::string_view value) { AppendString(out, value); }

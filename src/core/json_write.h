@@ -5,6 +5,7 @@
 // backslash, control characters) and otherwise kept as they are (UTF-8). Pure; thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,10 @@ void AppendJson(std::string& out, const boost::json::object& object);  // withou
 std::string WriteJson(const boost::json::value& value);
 // One number, as above.
 void AppendJsonNumber(std::string& out, double value);
+// The same written at `at` (for writers into a buffer of their own): at most kMaxJsonNumber
+// characters; returns the end.
+inline constexpr size_t kMaxJsonNumber = 32;
+char* WriteJsonNumber(char* at, double value);
 // One string, quoted and escaped as above (for writers that stream JSON without building a value).
 void AppendJsonString(std::string& out, std::string_view value);
 
