@@ -69,6 +69,26 @@ class Bitmap {
       if (n < 256) break;
     }
   }
+  // Calls fn(rows, n) for the rows in ascending order, up to 256 at a time (for loops that
+  // fetch a column's values a few rows ahead).
+  template <typename Fn>
+  void ForEachBatch(Fn&& fn) const {
+    roaring_uint32_iterator_t it;
+    roaring_init_iterator(r_, &it);
+    uint32_t buf[256];
+    while (true) {
+      uint32_t n = roaring_read_uint32_iterator(&it, buf, 256);
+      if (n > 0) fn(static_cast<const uint32_t*>(buf), n);
+      if (n < 256) break;
+    }
+  }
+  // The rows in both (a new bitmap: neither operand is copied first).
+  static Bitmap And(const Bitmap& a, const Bitmap& b) {
+    Bitmap out;
+    roaring_bitmap_free(out.r_);
+    out.r_ = roaring_bitmap_and(a.r_, b.r_);
+    return out;
+  }
   // Up to `limit` rows >= `from`, ascending.
   std::vector<uint32_t> Slice(uint32_t from, size_t limit) const {
     std::vector<uint32_t> out;
