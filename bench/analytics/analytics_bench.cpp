@@ -6,6 +6,9 @@
 //   analytics_bench fold N M DIR ROUNDS  generates N contacts and M events, folds them into the
 //                                       ReportBook on one core (events/s), times the overview
 //                                       call, and writes DIR/events.csv for DuckDB's side
+//   analytics_bench consumer N M DIR     the same history appended to a SQLite store in DIR, then
+//                                       the AnalyticsService consumer run over it end to end
+//                                       (feed reads, the fold, the store commits) on one thread
 #include <time.h>
 
 #include <algorithm>
@@ -19,9 +22,12 @@
 
 #include <fmt/format.h>
 
+#include "analytics/analytics_service.h"
 #include "analytics/clv_model.h"
 #include "analytics/report_book.h"
 #include "analytics/send_time.h"
+#include "core/clock.h"
+#include "store/open.h"
 
 using namespace rapport;
 using namespace rapport::analytics;
@@ -300,11 +306,127 @@ int Fold(int64_t contacts, int64_t events, const std::string& dir, int rounds) {
 
 }  // namespace
 
+// The consumer end to end: what `Fold` measures, plus reading the events from the store's feed
+// (each decoded, its JSON properties parsed) and committing each batch's changed values and
+// entity states with the position (SQLite upserts in one transaction), and the contacts that the
+// history's first events create. One thread (Step() on the caller's), the CLV fit off.
+int Consumer(int64_t contacts, int64_t events, const std::string& dir) {
+  std::mt19937_64 rng(42);
+  const int64_t day = kMicrosPerDay;
+  const int64_t start = 1'767'225'600'000'000;  // 2026-01-01
+  const int64_t span = 180 * day;
+  const int64_t step = span / std::max<int64_t>(1, events);
+  FakeClock clock(FromMicros(start));  // then a day after the history's last event
+  auto opened = OpenStore("sqlite:" + dir + "/consumer.db", clock);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "open: %s\n", opened.error().message.c_str());
+    return 1;
+  }
+  std::unique_ptr<Store> store = std::move(opened).value();
+  if (auto m = store->Migrate(); !m.ok()) return 1;
+  auto ws = store->workspaces().Create("bench");
+  if (!ws.ok()) return 1;
+  std::vector<std::string> templates;
+  for (int i = 0; i < 40; ++i) templates.push_back("template_" + std::to_string(i));
+  std::vector<NewEvent> batch;
+  int64_t made = 0, message = 0, latest = start;
+  double append_s = 0;
+  auto flush = [&] {
+    auto t0 = std::chrono::steady_clock::now();
+    clock.Set(FromMicros(latest));  // received as they happen
+    auto r = store->events().Append(ws->id, batch, clock.Now());
+    append_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!r.ok()) {
+      std::fprintf(stderr, "append: %s\n", r.error().message.c_str());
+      std::exit(1);
+    }
+    for (const AppendResult& a : *r)
+      if (a.outcome != AppendOutcome::kAccepted) {
+        std::fprintf(stderr, "append: an event not accepted: %s\n", a.error.message.c_str());
+        std::exit(1);
+      }
+    batch.clear();
+  };
+  auto add = [&](ContactId c, const char* name, int64_t at, int64_t mid, const std::string& tpl, int machine,
+                 double total) {
+    NewEvent e;
+    e.contact.email = fmt::format("c{}@example.com", c);
+    e.name = name;
+    if (mid) {
+      e.properties = json::object{{"message_id", mid}, {"template", tpl}, {"class", "marketing"}};
+      if (machine >= 0) e.properties["machine"] = machine == 1;
+    } else {
+      e.properties = json::object{{"total", total}};
+    }
+    e.occurred_at = FromMicros(at);
+    latest = std::max(latest, at);
+    ++made;
+    batch.push_back(std::move(e));
+    if (batch.size() == 1'000) flush();
+  };
+  std::uniform_int_distribution<int64_t> who(1, contacts);
+  std::uniform_real_distribution<double> u(0, 1);
+  int64_t t = start;
+  while (made < events) {
+    ContactId c = who(rng);
+    int64_t mid = ++message;
+    const std::string& tpl = templates[rng() % templates.size()];
+    t += step * 3;
+    add(c, "message.queued", t, mid, tpl, -1, 0);
+    add(c, "message.sent", t + 1000, mid, tpl, -1, 0);
+    if (u(rng) < 0.35) add(c, "email_opened", t + 3'600'000'000, mid, tpl, u(rng) < 0.3 ? 1 : 0, 0);
+    if (u(rng) < 0.08) add(c, "email_clicked", t + 3'700'000'000, mid, tpl, 0, 0);
+    if (u(rng) < 0.03) add(c, "order_placed", t + 7'200'000'000, 0, "", -1, std::round(u(rng) * 20000) / 100);
+  }
+  if (!batch.empty()) flush();
+  const int64_t now = latest + day;
+  clock.Set(FromMicros(now));
+  AnalyticsOptions options;
+  options.fit_in_background = false;
+  AnalyticsService service(*store, clock, options);
+  auto cpu_now = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+  };
+  auto t0 = std::chrono::steady_clock::now();
+  double c0 = cpu_now();
+  if (auto st = service.Start(/*run_thread=*/false); !st.ok()) {
+    std::fprintf(stderr, "start: %s\n", st.error().message.c_str());
+    return 1;
+  }
+  size_t folded = 0;
+  while (true) {
+    auto n = service.Step();
+    if (!n.ok()) {
+      std::fprintf(stderr, "step: %s\n", n.error().message.c_str());
+      return 1;
+    }
+    if (*n == 0) break;
+    folded += *n;
+  }
+  double cpu = cpu_now() - c0;
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  auto o = service.OverviewOf(ws->id, start / day, now / day);
+  service.Stop();
+  fmt::print(
+      "{{\"kind\":\"consumer\",\"contacts\":{},\"history_events\":{},\"append_seconds\":{:.3f},"
+      "\"folded_by_start_and_steps\":{},\"consumer_wall_seconds\":{:.3f},\"consumer_cpu_seconds\":{:.3f},"
+      "\"history_events_per_cpu_second\":{:.0f},\"sent\":{},\"opened_human\":{},\"order_revenue\":{:.2f}}}\n",
+      contacts, made, append_s, folded, wall, cpu, static_cast<double>(made) / cpu,
+      o.ok() ? o->totals[Metric::kSent] : -1, o.ok() ? o->totals[Metric::kOpenedHuman] : -1,
+      o.ok() ? o->totals[Metric::kOrderRevenue] : -1);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   std::string mode = argc > 1 ? argv[1] : "models";
   if (mode == "models") return Models();
   if (mode == "fold" && argc >= 6)
     return Fold(std::stoll(argv[2]), std::stoll(argv[3]), argv[4], std::stoi(argv[5]));
-  std::fprintf(stderr, "usage: analytics_bench models | fold CONTACTS EVENTS DIR ROUNDS\n");
+  if (mode == "consumer" && argc >= 5) return Consumer(std::stoll(argv[2]), std::stoll(argv[3]), argv[4]);
+  std::fprintf(
+      stderr,
+      "usage: analytics_bench models | fold CONTACTS EVENTS DIR ROUNDS | consumer CONTACTS EVENTS DIR\n");
   return 2;
 }

@@ -191,7 +191,12 @@ Result<size_t> AnalyticsService::StepLocked() {
       book_->Apply(batch[i], facts_[i], now);
       send_time_->Apply(batch[i], facts_[i]);
     }
-    next_deadline_ = book_->Advance(now);
+    // The fold's clock moves to now only once the log is folded through. While more follows (a
+    // restart behind the log, a rebuild), its clock follows the events (Apply): moved to now
+    // first, it would fire lifecycle thresholds and score decays on half a history, and forget
+    // as past the message horizon messages whose later events are still to come.
+    const bool caught_up = batch.size() < static_cast<size_t>(kBatch);
+    if (caught_up) next_deadline_ = book_->Advance(now);
     int64_t position = batch.empty() ? position_ : batch.back().position;
     std::vector<LifecycleChange> changes = book_->TakeLifecycleChanges();
     // Appended before the commit: folded again after a crash, the same keys append nothing.
@@ -270,7 +275,7 @@ Result<size_t> AnalyticsService::StepLocked() {
     }
     position_ = position;
     folded += batch.size();
-    if (batch.size() < static_cast<size_t>(kBatch)) break;
+    if (caught_up) break;
   }
   StartFitLocked();  // a model due is fitted off this thread: the consumer does not wait for it
   return folded;

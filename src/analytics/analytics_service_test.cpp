@@ -175,5 +175,95 @@ TEST_F(AnalyticsServiceTest, EngagementLifecycleAndClvBecomeContactAttributes) {
   EXPECT_EQ(timeline->items.size(), before);
 }
 
+// A history imported at once with last year's times (or a backlog folded after downtime, or a
+// rebuild) is counted whole: the message horizon runs on when the log received the events, and
+// the consumer's clock moves to now only once it has caught up. Before, the first event at today's
+// time (a contact created today) or the first batch's end moved the horizon's clock to today, so
+// each message of the history was forgotten as soon as it was made, and its opens dropped.
+TEST_F(AnalyticsServiceTest, ABacklogOlderThanTheMessageHorizonIsCountedWhole) {
+  // 5,500 messages from 2025-01-01, each opened (by a person) half an hour after it was queued: 11,000
+  // events, more than a batch (10,000), all of them more than 60 days before now.
+  const int64_t first = T("2025-01-01T00:00:00Z");
+  const int64_t hour = 3'600'000'000LL;  // a message an hour: to 2025-08-18
+  constexpr int kMessages = 5'500;
+  std::vector<NewEvent> batch;
+  int64_t last_order = 0;
+  for (int k = 0; k < kMessages; ++k) {
+    if (k % 480 == 0) {  // and a regular customer: an order every 20 days (in time order)
+      NewEvent o;
+      o.contact.id = contacts_[1];
+      o.name = "order_placed";
+      o.properties = json::object{{"total", 50}};
+      o.occurred_at = FromMicros(first + k * hour - 10 * 60'000'000LL);
+      last_order = first + k * hour - 10 * 60'000'000LL;
+      batch.push_back(std::move(o));
+    }
+    json::object m{{"message_id", 1'000 + k}, {"template", "backlog"}, {"class", "marketing"}};
+    for (int open = 0; open < 2; ++open) {
+      NewEvent e;
+      e.contact.id = contacts_[static_cast<size_t>(k % 3)];
+      e.name = open ? "email_opened" : "message.queued";
+      e.properties = m;
+      if (open) e.properties["machine"] = false;
+      e.occurred_at = FromMicros(first + k * hour + open * hour / 2);
+      batch.push_back(std::move(e));
+    }
+    if (batch.size() >= 1'000 || k == kMessages - 1) {
+      auto r = db_.store->events().Append(db_.workspace, batch, clock_.Now());
+      ASSERT_TRUE(r.ok());
+      for (const AppendResult& a : *r) ASSERT_EQ(a.outcome, AppendOutcome::kAccepted) << a.error.message;
+      batch.clear();
+    }
+  }
+  clock_.Set(*ParseTimestamp("2026-03-01T00:00:00Z"));
+  AnalyticsOptions options;
+  options.fit_in_background = false;
+  AnalyticsService svc(*db_.store, clock_, options);
+  ASSERT_TRUE(svc.Start(false).ok());
+  auto s = svc.Series(db_.workspace, Dimension::kTemplate, "backlog", first / kMicrosPerDay,
+                      T("2025-12-31T00:00:00Z") / kMicrosPerDay);
+  ASSERT_TRUE(s.ok());
+  Counts sum;
+  for (const auto& [d, c] : *s) sum += c;
+  EXPECT_EQ(sum[Metric::kSent], kMessages);
+  EXPECT_EQ(sum[Metric::kOpenedHuman], kMessages);
+  // The customer bought every 20 days to the end of the history: no threshold passed before its
+  // last order. Before, today's contact.created moved the fold's clock to today, so every order
+  // was followed at once by "at risk" and "lapsed"; and with the clock moved to now after the
+  // first batch, the last order of that batch was followed by "at risk" while the customer was
+  // still buying in the next one.
+  int checked = 0, at_risk = 0, lapsed = 0;
+  for (int64_t after = 0;;) {
+    auto page = db_.store->feed().Read(after, 5'000);
+    ASSERT_TRUE(page.ok());
+    if (page->empty()) break;
+    for (const Event& e : *page)
+      if (e.name == kLifecycleChanged && e.contact_id == contacts_[1]) {
+        ++checked;
+        std::string to(e.properties.at("to").as_string());
+        if (to == "at_risk" || to == "lapsed") EXPECT_GT(ToMicros(e.occurred_at), last_order) << to;
+        at_risk += to == "at_risk";
+        lapsed += to == "lapsed";
+      }
+    after = page->back().position;
+  }
+  EXPECT_GT(checked, 0);  // its first order made it a new customer
+  EXPECT_EQ(at_risk, 1);  // once, 40 days after its last order
+  EXPECT_EQ(lapsed, 1);   // and lapsed 80 days after
+  // Received today: kept (the horizon counts from when the log received a message's first event).
+  EXPECT_TRUE(svc.Message(db_.workspace, 1'000).ok());
+  // Two months on, the next event forgets them; the counts stay.
+  clock_.Set(*ParseTimestamp("2026-05-02T00:00:00Z"));
+  Append(0, "message.queued", "2026-05-02T00:00:00Z",
+         json::object{{"message_id", 9'000}, {"template", "later"}});
+  EXPECT_FALSE(svc.Message(db_.workspace, 1'000).ok());
+  auto again = svc.Series(db_.workspace, Dimension::kTemplate, "backlog", first / kMicrosPerDay,
+                          T("2025-12-31T00:00:00Z") / kMicrosPerDay);
+  ASSERT_TRUE(again.ok());
+  Counts kept;
+  for (const auto& [d, c] : *again) kept += c;
+  EXPECT_EQ(kept[Metric::kOpenedHuman], kMessages);
+}
+
 }  // namespace
 }  // namespace rapport::analytics

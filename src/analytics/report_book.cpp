@@ -75,6 +75,12 @@ double Number(const json::object& o, std::string_view key) {
   return 0;
 }
 
+// When the log received the event; an event built in memory without that time (tests, benches)
+// counts at its own time.
+int64_t ReceivedAt(const Event& e) {
+  return e.received_at == Timestamp{} ? ToMicros(e.occurred_at) : ToMicros(e.received_at);
+}
+
 // Appends an integer (fmt's format_int: no locale, no parsing of a format string).
 void AppendInt(std::string& out, int64_t v) {
   fmt::format_int f(v);
@@ -313,7 +319,7 @@ ReportBook::MessageState* ReportBook::MessageFor(const Event& e, const EventFact
     m.home = slot;
     m.id = id;
     m.ws = e.workspace_id;
-    m.first_us = ToMicros(e.occurred_at);
+    m.first_us = ReceivedAt(e);  // the horizon's start (EvictMessages)
     m.combo = ci->second;
     message_index_.TryEmplace(id, slot);
     at = slot;
@@ -437,7 +443,8 @@ void ReportBook::PublishScore(ContactId id, ContactState& c, int64_t at, char ki
 }
 
 std::optional<int64_t> ReportBook::Advance(int64_t now_us) {
-  if (now_us > now_) now_ = now_us;
+  // Due at or before now_us: an event earlier than one folded before (a history imported after
+  // today's events, a client's late event) fires nothing that the events between have not.
   // The contacts a pop wakes have not been touched for days (a cache miss each at a million),
   // and pops come in runs when the clock moves on: the contacts of the next kAhead pops are
   // kept fetched (`fetched`: how many after the top are).
@@ -449,7 +456,7 @@ std::optional<int64_t> ReportBook::Advance(int64_t now_us) {
     --fetched;  // the top is about to be popped
   };
   size_t fetched = 0;
-  while (!score_deadlines_.empty() && score_deadlines_.top().at <= now_) {
+  while (!score_deadlines_.empty() && score_deadlines_.top().at <= now_us) {
     fetch_next(score_deadlines_, fetched);
     const Due d = score_deadlines_.top();
     score_deadlines_.pop();
@@ -461,7 +468,7 @@ std::optional<int64_t> ReportBook::Advance(int64_t now_us) {
     PublishScore(id, *c, at, 't', at);
   }
   fetched = 0;
-  while (!deadlines_.empty() && deadlines_.top().at <= now_) {
+  while (!deadlines_.empty() && deadlines_.top().at <= now_us) {
     fetch_next(deadlines_, fetched);
     const Due d = deadlines_.top();
     deadlines_.pop();
@@ -630,7 +637,11 @@ void ReportBook::Apply(const Event& e, const EventFacts& f, int64_t now_us) {
   }
 
   int64_t day = DayOf(e.workspace_id, at);
-  EvictMessages(now_);  // the fold's clock, not the event's own time (which a client may set)
+  // The horizon runs on the log's clock, when it received the events: set by the server (never by
+  // a client, as an event's own time is), and it follows the log when the consumer folds a
+  // backlog (a restart behind, a rebuild, a history imported today with last year's times).
+  if (int64_t received = ReceivedAt(e); received > arrival_) arrival_ = received;
+  EvictMessages(arrival_);
   if (IsMessageKind(kind)) {
     MessageState* m = MessageFor(e, f);
     if (!m) return;

@@ -54,7 +54,8 @@ struct AnalyticsOptions {
   ClvOptions clv;
   SendTimeOptions send_time;  // send_time.h
   // How long a message's report state (its dimension keys and unique-outcome flags) is kept
-  // after its first event: the bound of the per-message map (and of its rows in the store).
+  // after the log received its first event: the bound of the per-message map (and of its rows in
+  // the store).
   // An event of a message forgotten this way is not counted (docs/analytics.md).
   int64_t message_horizon_us = 60 * kMicrosPerDay;
   // AnalyticsService only: whether a CLV model due (ReportBook::ModelsDue) is fitted on a thread
@@ -371,8 +372,8 @@ class ReportBook {
   ContactState* ContactAt(const Due& d);
   // (time, contact): lifecycle thresholds; stale entries are skipped when popped.
   DueQueue<Due> deadlines_;
-  int64_t now_ = 0;
-  int32_t all_ = 0;  // Intern("")
+  int64_t arrival_ = 0;  // the greatest received_at folded: the message horizon's clock
+  int32_t all_ = 0;      // Intern("")
   std::vector<CellRef> dirty_daily_;
   std::vector<uint32_t> dirty_messages_;  // slots
   std::vector<uint32_t> dirty_contacts_;  // slots
