@@ -9,6 +9,7 @@ namespace rapport::analytics {
 
 namespace {
 constexpr int kBatch = 10000;
+constexpr int kCommitBatches = 10;  // while catching up, a commit every 100,000 events
 }  // namespace
 
 AnalyticsService::AnalyticsService(Store& store, const Clock& clock, AnalyticsOptions options)
@@ -172,6 +173,7 @@ Result<size_t> AnalyticsService::Step() {
 
 Result<size_t> AnalyticsService::StepLocked() {
   size_t folded = 0;
+  int uncommitted = 0;  // batches folded (their events appended) since the last commit
   while (true) {
     RAPPORT_ASSIGN_OR_RETURN(std::vector<Event> batch, store_.feed().Read(position_, kBatch));
     int64_t now = ToMicros(clock_.Now());
@@ -264,17 +266,25 @@ Result<size_t> AnalyticsService::StepLocked() {
         return r.error();
       }
     }
-    changes_.Clear();
-    book_->TakeChanges(changes_);
-    send_time_->TakeChanges(changes_);
-    if (batch.empty() && changes_.daily_size() == 0 && changes_.entities_size() == 0) break;
-    Status st = store_.analytics().Commit(kConsumerName, position, changes_.daily(), changes_.entities());
-    if (!st.ok()) {
-      (void)LoadLocked();
-      return st.error();
-    }
     position_ = position;
     folded += batch.size();
+    // The states and the position are committed when caught up, and while catching up every
+    // kCommitBatches batches: a state changed in several batches is written once, the daily
+    // cells too. A crash in between folds those batches again from the last commit (the events
+    // appended meanwhile carry their idempotency keys: appended again, they add nothing).
+    if (caught_up || ++uncommitted >= kCommitBatches) {
+      changes_.Clear();
+      book_->TakeChanges(changes_);
+      send_time_->TakeChanges(changes_);
+      if (batch.empty() && uncommitted == 0 && changes_.daily_size() == 0 && changes_.entities_size() == 0)
+        break;
+      Status st = store_.analytics().Commit(kConsumerName, position_, changes_.daily(), changes_.entities());
+      if (!st.ok()) {
+        (void)LoadLocked();
+        return st.error();
+      }
+      uncommitted = 0;
+    }
     if (caught_up) break;
   }
   StartFitLocked();  // a model due is fitted off this thread: the consumer does not wait for it
