@@ -395,25 +395,25 @@ int Consumer(int64_t contacts, int64_t events, const std::string& dir) {
     std::fprintf(stderr, "start: %s\n", st.error().message.c_str());
     return 1;
   }
-  size_t folded = 0;
-  while (true) {
+  while (true) {  // Start() caught up; Step() folds what its own appends added after
     auto n = service.Step();
     if (!n.ok()) {
       std::fprintf(stderr, "step: %s\n", n.error().message.c_str());
       return 1;
     }
     if (*n == 0) break;
-    folded += *n;
   }
   double cpu = cpu_now() - c0;
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   auto o = service.OverviewOf(ws->id, start / day, now / day);
+  const int64_t position = service.position();
+  auto head = store->feed().Head();
   service.Stop();
   fmt::print(
       "{{\"kind\":\"consumer\",\"contacts\":{},\"history_events\":{},\"append_seconds\":{:.3f},"
-      "\"folded_by_start_and_steps\":{},\"consumer_wall_seconds\":{:.3f},\"consumer_cpu_seconds\":{:.3f},"
+      "\"position\":{},\"log_head\":{},\"consumer_wall_seconds\":{:.3f},\"consumer_cpu_seconds\":{:.3f},"
       "\"history_events_per_cpu_second\":{:.0f},\"sent\":{},\"opened_human\":{},\"order_revenue\":{:.2f}}}\n",
-      contacts, made, append_s, folded, wall, cpu, static_cast<double>(made) / cpu,
+      contacts, made, append_s, position, head.ok() ? *head : -1, wall, cpu, static_cast<double>(made) / cpu,
       o.ok() ? o->totals[Metric::kSent] : -1, o.ok() ? o->totals[Metric::kOpenedHuman] : -1,
       o.ok() ? o->totals[Metric::kOrderRevenue] : -1);
   return 0;
