@@ -198,7 +198,11 @@ Result<size_t> AnalyticsService::StepLocked() {
     // first, it would fire lifecycle thresholds and score decays on half a history, and forget
     // as past the message horizon messages whose later events are still to come.
     const bool caught_up = batch.size() < static_cast<size_t>(kBatch);
-    if (caught_up) next_deadline_ = book_->Advance(now);
+    if (caught_up) {  // due up to now, less the grace for late events (AnalyticsOptions)
+      const int64_t grace = book_->options().late_event_grace_us;
+      auto next = book_->Advance(now - grace);
+      next_deadline_ = next ? std::optional<int64_t>(*next + grace) : std::nullopt;
+    }
     int64_t position = batch.empty() ? position_ : batch.back().position;
     std::vector<LifecycleChange> changes = book_->TakeLifecycleChanges();
     // Appended before the commit: folded again after a crash, the same keys append nothing.

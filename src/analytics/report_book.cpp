@@ -587,7 +587,7 @@ void ReportBook::Apply(const Event& e, int64_t now_us) { Apply(e, ReadFacts(e), 
 
 void ReportBook::Apply(const Event& e, const EventFacts& f, int64_t now_us) {
   int64_t at = ToMicros(e.occurred_at);
-  Advance(std::min(at, now_us));
+  Advance(std::min(at, now_us) - options_.late_event_grace_us);
   const EventKind kind = f.kind;
   if (kind == EventKind::kOwnOutput) return;
   if (kind == EventKind::kContactErased) {

@@ -58,6 +58,11 @@ struct AnalyticsOptions {
   // the store).
   // An event of a message forgotten this way is not counted (docs/analytics.md).
   int64_t message_horizon_us = 60 * kMicrosPerDay;
+  // How long after its time a lifecycle threshold or a score's decay step fires: an event up to
+  // this late (an order a shop posts minutes after it was placed, with the time it was placed)
+  // is folded before a threshold it would have prevented, instead of the customer flapping to
+  // `at_risk` and back. The change keeps its own time; it is published this much later.
+  int64_t late_event_grace_us = 10 * 60'000'000LL;
   // AnalyticsService only: whether a CLV model due (ReportBook::ModelsDue) is fitted on a thread
   // of the service's own, started by the consumer without waiting for it (true), or only when
   // AnalyticsService::RefitNow() is called (false: for fake-clock tests that step everything).

@@ -428,6 +428,27 @@ TEST(ReportBook, LifecycleChangesByOrdersAndByTime) {
   EXPECT_EQ(o.top_templates[0].first, "welcome");
 }
 
+// A threshold fires late_event_grace_us after its time: an order that arrives a few minutes
+// late (logged after an event past the threshold, with the time it was placed) is folded first,
+// and the regular customer does not flap to at_risk and back. Later than the grace, it does.
+TEST(ReportBook, AnOrderUpToTheGraceLateKeepsTheCustomerFromFlapping) {
+  for (int64_t late_minutes : {9, 11}) {  // the default grace: 10 minutes
+    Script s;
+    const int64_t day = kMicrosPerDay, minute = 60'000'000;
+    const int64_t t0 = T("2026-01-01T12:00:00Z");
+    for (int k = 0; k < 3; ++k) s.AddAt(7, "order_placed", t0 + k * 10 * day, json::object{{"total", 20}});
+    // Rhythm 10 days: at risk 20 days (and a microsecond) after the last order. The next order is
+    // placed just before that and posted `late_minutes` later, after an open from the threshold on.
+    const int64_t threshold = t0 + 20 * day + 20 * day + 1;
+    const int64_t order = threshold - 1;
+    s.AddAt(8, "email_opened", order + late_minutes * minute - 1, Hit(1, "welcome", false));
+    s.AddAt(7, "order_placed", order, json::object{{"total", 20}});
+    bool at_risk = false;
+    for (const LifecycleChange& c : s.book.TakeLifecycleChanges()) at_risk |= c.to == Stage::kAtRisk;
+    EXPECT_EQ(at_risk, late_minutes > 10) << late_minutes << " minutes late";
+  }
+}
+
 // Counts of any period equal the events of the feed in that period (random histories).
 TEST(ReportBook, CountsOverAnyPeriodEqualTheEvents) {
   std::mt19937_64 rng(17);

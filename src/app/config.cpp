@@ -312,6 +312,7 @@ const std::vector<KeySpec>& Keys() {
           {"analytics", "revenue_property", RAPPORT_CFG_SET(analytics.revenue_property, AsString(k, r, o))},
           {"analytics", "click_window", RAPPORT_CFG_SET(analytics.click_window, AsDuration(k, r, o))},
           {"analytics", "open_window", RAPPORT_CFG_SET(analytics.open_window, AsDuration(k, r, o))},
+          {"analytics", "late_event_grace", RAPPORT_CFG_SET(analytics.late_event_grace, AsDuration(k, r, o))},
           {"analytics", "engagement_half_life_days",
            RAPPORT_CFG_SET(analytics.engagement_half_life_days, AsInt(k, r, o, 1, 3650))},
           {"analytics", "engagement_publish_step",

@@ -141,6 +141,9 @@ struct AnalyticsConfig {
   int engagement_half_life_days = 30;
   int engagement_publish_step = 10;  // the attribute engagement_score is republished by this many points
   int message_horizon_days = 60;     // a message's report state is kept this long (docs/analytics.md)
+  // Lifecycle thresholds and score decays fire this long after their time, so an order posted a
+  // few minutes after it was placed is folded first (docs/analytics.md).
+  std::chrono::seconds late_event_grace{600};
   // The chosen events that count toward the engagement score beside human opens and clicks, with
   // their weights ("page_viewed=0.5, review_posted=2"); the goal event counts 5 unless named here.
   std::map<std::string, double> engagement_events;

@@ -339,16 +339,19 @@ TEST(ConfigTest, Issue17AnalyticsIsConfigured) {
   EXPECT_EQ(d->analytics.revenue_property, "total");
   EXPECT_EQ(d->analytics.click_window, std::chrono::seconds(5 * 86400));
   EXPECT_EQ(d->analytics.open_window, std::chrono::seconds(86400));
+  EXPECT_EQ(d->analytics.late_event_grace, std::chrono::seconds(600));
   Config c;
   auto st = ApplyConfigToml(c,
                             "[analytics]\ngoal_event = \"purchase\"\nrevenue_property = \"amount\"\n"
-                            "click_window = \"2d\"\nopen_window = \"6h\"\nengagement_half_life_days = 14\n",
+                            "click_window = \"2d\"\nopen_window = \"6h\"\nengagement_half_life_days = 14\n"
+                            "late_event_grace = \"1h\"\n",
                             "x.toml");
   ASSERT_TRUE(st.ok()) << st.error().message;
   EXPECT_EQ(c.analytics.goal_event, "purchase");
   EXPECT_EQ(c.analytics.revenue_property, "amount");
   EXPECT_EQ(c.analytics.click_window, std::chrono::seconds(2 * 86400));
   EXPECT_EQ(c.analytics.open_window, std::chrono::seconds(6 * 3600));
+  EXPECT_EQ(c.analytics.late_event_grace, std::chrono::seconds(3600));
   EXPECT_EQ(c.analytics.engagement_half_life_days, 14);
   auto bad = LoadConfig("", {{"RAPPORT_ANALYTICS_ENGAGEMENT_HALF_LIFE_DAYS", "0"}}, {});
   ASSERT_FALSE(bad.ok());

@@ -41,6 +41,7 @@ analytics::AnalyticsOptions AnalyticsOptionsFrom(const Config& config) {
   o.engagement.half_life_days = config.analytics.engagement_half_life_days;
   o.engagement.publish_step = config.analytics.engagement_publish_step;
   o.message_horizon_us = int64_t{config.analytics.message_horizon_days} * analytics::kMicrosPerDay;
+  o.late_event_grace_us = config.analytics.late_event_grace.count() * 1'000'000;
   o.engagement_events = config.analytics.engagement_events;
   return o;
 }
