@@ -162,30 +162,86 @@ int Models() {
   return CappedFit(truth, spend);
 }
 
-int Fold(int64_t contacts, int64_t events, const std::string& dir, int rounds) {
+double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+constexpr int64_t kHistoryStart = 1'767'225'600'000'000;  // 2026-01-01
+
+// One event of the benchmark's history.
+struct HistoryEvent {
+  ContactId contact = 0;
+  const char* name = "";
+  int64_t at = 0;
+  int64_t message_id = 0;            // 0: an order
+  const std::string* tpl = nullptr;  // the message's template
+  int machine = -1;                  // a hit: 1 a machine's, 0 a person's; -1 not a hit
+  double total = 0;                  // an order's
+  json::object Properties() const {
+    if (!message_id) return json::object{{"total", total}};
+    json::object o{{"message_id", message_id}, {"template", *tpl}, {"class", "marketing"}};
+    if (machine >= 0) o["machine"] = machine == 1;
+    return o;
+  }
+};
+
+struct HistoryTotals {
+  int64_t events = 0, messages = 0;
+  int64_t last_message_us = 0;  // when the last message was queued
+  int64_t latest_us = 0;        // the latest event's time (an open or an order comes after it)
+};
+
+// The history both the fold and the consumer benchmarks fold: `events` events of `contacts`
+// contacts from 2026-01-01 over about 220 days, deterministic (seed 42). Per message queued, sent,
+// maybe opened (by a person or a machine), maybe clicked; some contacts order. Calls emit(event).
+template <class Emit>
+HistoryTotals History(int64_t contacts, int64_t events, Emit&& emit) {
   std::mt19937_64 rng(42);
-  const int64_t day = kMicrosPerDay;
-  const int64_t start = 1'767'225'600'000'000;  // 2026-01-01
-  const int64_t span = 180 * day;
+  const int64_t step = 180 * kMicrosPerDay / std::max<int64_t>(1, events);
   std::vector<std::string> templates;
   for (int i = 0; i < 40; ++i) templates.push_back("template_" + std::to_string(i));
+  HistoryTotals h;
+  h.latest_us = kHistoryStart;
+  auto add = [&](ContactId c, const char* name, int64_t at, int64_t mid, const std::string* tpl, int machine,
+                 double total) {
+    ++h.events;
+    h.latest_us = std::max(h.latest_us, at);
+    emit(HistoryEvent{c, name, at, mid, tpl, machine, total});
+  };
+  std::uniform_int_distribution<int64_t> who(1, contacts);
+  std::uniform_real_distribution<double> u(0, 1);
+  int64_t t = kHistoryStart;
+  while (h.events < events) {
+    ContactId c = who(rng);
+    int64_t mid = ++h.messages;
+    const std::string* tpl = &templates[rng() % templates.size()];
+    t += step * 3;
+    add(c, "message.queued", t, mid, tpl, -1, 0);
+    add(c, "message.sent", t + 1000, mid, tpl, -1, 0);
+    if (u(rng) < 0.35) add(c, "email_opened", t + 3'600'000'000, mid, tpl, u(rng) < 0.3 ? 1 : 0, 0);
+    if (u(rng) < 0.08) add(c, "email_clicked", t + 3'700'000'000, mid, tpl, 0, 0);
+    if (u(rng) < 0.03)
+      add(c, "order_placed", t + 7'200'000'000, 0, nullptr, -1, std::round(u(rng) * 20000) / 100);
+  }
+  h.last_message_us = t;
+  return h;
+}
+
+int Fold(int64_t contacts, int64_t events, const std::string& dir, int rounds) {
+  const int64_t day = kMicrosPerDay;
+  const int64_t start = kHistoryStart;
   ReportBook book(AnalyticsOptions{}, [](WorkspaceId) { return std::string("UTC"); });
   std::ofstream csv(dir + "/events.csv");
   csv << "contact_id,name,at,message_id,template,machine,total\n";
-  // Events in time order, generated in chunks: per message queued, sent, maybe opened (human or
-  // machine), maybe clicked; some contacts order.
-  int64_t made = 0, message = 0;
+  // The history (History), folded in chunks as it is generated.
+  int64_t made = 0;
   double fold_seconds = 0;
   std::vector<Event> chunk;
   chunk.reserve(100'000);
-  int64_t t = start;
-  const int64_t step = span / std::max<int64_t>(1, events);
   double fold_cpu = 0;
-  auto cpu_now = [] {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-  };
+  auto cpu_now = ThreadCpuSeconds;
   // As the consumer does (analytics_service.cpp): batches of 10,000 events, each followed by
   // TakeChanges (the changed cells and entity states serialized for the commit), timed apart.
   double take_cpu = 0, send_time_cpu = 0;
@@ -235,42 +291,24 @@ int Fold(int64_t contacts, int64_t events, const std::string& dir, int rounds) {
     }
     chunk.clear();
   };
-  auto add = [&](ContactId c, const char* name, int64_t at, int64_t mid, const std::string& tpl, int machine,
-                 double total) {
+  const HistoryTotals history = History(contacts, events, [&](const HistoryEvent& h) {
     Event e;
     e.id = ++made;
     e.position = e.id;
     e.workspace_id = 1;
-    e.contact_id = c;
-    e.name = name;
-    if (mid) {
-      e.properties = json::object{{"message_id", mid}, {"template", tpl}, {"class", "marketing"}};
-      if (machine >= 0) e.properties["machine"] = machine == 1;
-    } else {
-      e.properties = json::object{{"total", total}};
-    }
-    e.occurred_at = FromMicros(at);
-    csv << c << ',' << name << ',' << at << ',' << mid << ',' << (mid ? tpl : "") << ','
-        << (machine == 1 ? "true" : "false") << ',' << total << '\n';
+    e.contact_id = h.contact;
+    e.name = h.name;
+    e.properties = h.Properties();
+    e.occurred_at = FromMicros(h.at);
+    csv << h.contact << ',' << h.name << ',' << h.at << ',' << h.message_id << ',' << (h.tpl ? *h.tpl : "")
+        << ',' << (h.machine == 1 ? "true" : "false") << ',' << h.total << '\n';
     chunk.push_back(std::move(e));
     if (chunk.size() == 100'000) flush();
-  };
-  std::uniform_int_distribution<int64_t> who(1, contacts);
-  std::uniform_real_distribution<double> u(0, 1);
-  while (made < events) {
-    ContactId c = who(rng);
-    int64_t mid = ++message;
-    const std::string& tpl = templates[rng() % templates.size()];
-    t += step * 3;
-    add(c, "message.queued", t, mid, tpl, -1, 0);
-    add(c, "message.sent", t + 1000, mid, tpl, -1, 0);
-    if (u(rng) < 0.35) add(c, "email_opened", t + 3'600'000'000, mid, tpl, u(rng) < 0.3 ? 1 : 0, 0);
-    if (u(rng) < 0.08) add(c, "email_clicked", t + 3'700'000'000, mid, tpl, 0, 0);
-    if (u(rng) < 0.03) add(c, "order_placed", t + 7'200'000'000, 0, "", -1, std::round(u(rng) * 20000) / 100);
-  }
+  });
   flush();
   csv.close();
-  int64_t now = t + day;
+  const int64_t message = history.messages;
+  int64_t now = history.last_message_us + day;
   int64_t from = book.DayOf(1, start), to = book.DayOf(1, now);
   std::vector<double> ms, cpu_ms;
   Overview o;
@@ -311,11 +349,8 @@ int Fold(int64_t contacts, int64_t events, const std::string& dir, int rounds) {
 // entity states with the position (SQLite upserts in one transaction), and the contacts that the
 // history's first events create. One thread (Step() on the caller's), the CLV fit off.
 int Consumer(int64_t contacts, int64_t events, const std::string& dir) {
-  std::mt19937_64 rng(42);
   const int64_t day = kMicrosPerDay;
-  const int64_t start = 1'767'225'600'000'000;  // 2026-01-01
-  const int64_t span = 180 * day;
-  const int64_t step = span / std::max<int64_t>(1, events);
+  const int64_t start = kHistoryStart;
   FakeClock clock(FromMicros(start));  // then a day after the history's last event
   auto opened = OpenStore("sqlite:" + dir + "/consumer.db", clock);
   if (!opened.ok()) {
@@ -326,10 +361,8 @@ int Consumer(int64_t contacts, int64_t events, const std::string& dir) {
   if (auto m = store->Migrate(); !m.ok()) return 1;
   auto ws = store->workspaces().Create("bench");
   if (!ws.ok()) return 1;
-  std::vector<std::string> templates;
-  for (int i = 0; i < 40; ++i) templates.push_back("template_" + std::to_string(i));
   std::vector<NewEvent> batch;
-  int64_t made = 0, message = 0, latest = start;
+  int64_t latest = start;
   double append_s = 0;
   auto flush = [&] {
     auto t0 = std::chrono::steady_clock::now();
@@ -347,48 +380,24 @@ int Consumer(int64_t contacts, int64_t events, const std::string& dir) {
       }
     batch.clear();
   };
-  auto add = [&](ContactId c, const char* name, int64_t at, int64_t mid, const std::string& tpl, int machine,
-                 double total) {
+  const HistoryTotals history = History(contacts, events, [&](const HistoryEvent& h) {
     NewEvent e;
-    e.contact.email = fmt::format("c{}@example.com", c);
-    e.name = name;
-    if (mid) {
-      e.properties = json::object{{"message_id", mid}, {"template", tpl}, {"class", "marketing"}};
-      if (machine >= 0) e.properties["machine"] = machine == 1;
-    } else {
-      e.properties = json::object{{"total", total}};
-    }
-    e.occurred_at = FromMicros(at);
-    latest = std::max(latest, at);
-    ++made;
+    e.contact.email = fmt::format("c{}@example.com", h.contact);
+    e.name = h.name;
+    e.properties = h.Properties();
+    e.occurred_at = FromMicros(h.at);
+    latest = std::max(latest, h.at);
     batch.push_back(std::move(e));
     if (batch.size() == 1'000) flush();
-  };
-  std::uniform_int_distribution<int64_t> who(1, contacts);
-  std::uniform_real_distribution<double> u(0, 1);
-  int64_t t = start;
-  while (made < events) {
-    ContactId c = who(rng);
-    int64_t mid = ++message;
-    const std::string& tpl = templates[rng() % templates.size()];
-    t += step * 3;
-    add(c, "message.queued", t, mid, tpl, -1, 0);
-    add(c, "message.sent", t + 1000, mid, tpl, -1, 0);
-    if (u(rng) < 0.35) add(c, "email_opened", t + 3'600'000'000, mid, tpl, u(rng) < 0.3 ? 1 : 0, 0);
-    if (u(rng) < 0.08) add(c, "email_clicked", t + 3'700'000'000, mid, tpl, 0, 0);
-    if (u(rng) < 0.03) add(c, "order_placed", t + 7'200'000'000, 0, "", -1, std::round(u(rng) * 20000) / 100);
-  }
+  });
   if (!batch.empty()) flush();
-  const int64_t now = latest + day;
+  const int64_t made = history.events;
+  const int64_t now = history.latest_us + day;
   clock.Set(FromMicros(now));
   AnalyticsOptions options;
   options.fit_in_background = false;
   AnalyticsService service(*store, clock, options);
-  auto cpu_now = [] {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-  };
+  auto cpu_now = ThreadCpuSeconds;
   auto t0 = std::chrono::steady_clock::now();
   double c0 = cpu_now();
   if (auto st = service.Start(/*run_thread=*/false); !st.ok()) {
