@@ -106,6 +106,17 @@ class JourneysE2E : public ::testing::Test {
       }
     return out;
   }
+  // The id of the first message queued to `c` (its timeline is newest first).
+  int64_t FirstMessageTo(ContactId c) {
+    EventQuery q;
+    q.limit = 100;
+    auto page = store_->events().ListForContact(ws_, c, q);
+    EXPECT_TRUE(page.ok());
+    int64_t id = 0;
+    for (const Event& e : page->items)
+      if (e.name == "message.queued") id = e.properties.at("message_id").as_int64();
+    return id;
+  }
   void AddTemplate(const std::string& name) {
     MessageTemplate t;
     t.workspace_id = ws_;
@@ -343,13 +354,7 @@ TEST_F(JourneysE2E, ReEngagementNudgesTwiceThenLapsesAndAnOpenBringsAContactBack
   EXPECT_EQ(Mail(dan), std::vector<std::string>{"reengage-1"});  // a machine open is not activity
   EXPECT_TRUE(Mail(cat).empty());                                // 30 days since her open
   // Bob opens the nudge (the message its run sent).
-  EventQuery q;
-  q.limit = 100;
-  auto page = store_->events().ListForContact(ws_, bob, q);
-  ASSERT_TRUE(page.ok());
-  int64_t nudge = 0;
-  for (const Event& e : page->items)
-    if (e.name == "message.queued") nudge = e.properties.at("message_id").as_int64();
+  const int64_t nudge = FirstMessageTo(bob);
   ASSERT_GT(nudge, 0);
   Advance(std::chrono::hours(24));
   opened(bob, nudge, false);
@@ -808,17 +813,7 @@ TEST_F(JourneysE2E, AnOpenFollowedBySixHundredOtherEventsStillTakesTheOpenedBran
   Post(ada, "signed_up", {});
   Post(bob, "signed_up", {});
   Run();
-  auto sent = [&](ContactId c) -> int64_t {
-    EventQuery q;
-    q.limit = 100;
-    auto page = store_->events().ListForContact(ws_, c, q);
-    EXPECT_TRUE(page.ok());
-    int64_t id = 0;
-    for (const Event& e : page->items)
-      if (e.name == "message.queued") id = e.properties.at("message_id").as_int64();
-    return id;
-  };
-  const int64_t to_ada = sent(ada), to_bob = sent(bob);
+  const int64_t to_ada = FirstMessageTo(ada), to_bob = FirstMessageTo(bob);
   ASSERT_GT(to_ada, 0);
   ASSERT_GT(to_bob, 0);
   Advance(std::chrono::hours(1));
