@@ -60,14 +60,9 @@ class Bitmap {
   // Calls fn(row) for every row in ascending order.
   template <typename Fn>
   void ForEach(Fn&& fn) const {
-    roaring_uint32_iterator_t it;
-    roaring_init_iterator(r_, &it);
-    uint32_t buf[256];
-    while (true) {
-      uint32_t n = roaring_read_uint32_iterator(&it, buf, 256);
-      for (uint32_t i = 0; i < n; ++i) fn(buf[i]);
-      if (n < 256) break;
-    }
+    ForEachBatch([&](const uint32_t* rows, uint32_t n) {
+      for (uint32_t i = 0; i < n; ++i) fn(rows[i]);
+    });
   }
   // Calls fn(rows, n) for the rows in ascending order, up to 256 at a time (for loops that
   // fetch a column's values a few rows ahead).
