@@ -39,6 +39,15 @@ class IdIndex {
   // Sets the id's slot when it has none; returns the slot it has and whether it was new.
   // `slot` is not kNone.
   std::pair<uint32_t, bool> TryEmplace(int64_t id, uint32_t slot);
+  // The id's slot; when it has none, the slot make() returns (a new state's), given to the id.
+  // Returns the slot and whether it was made.
+  template <class Make>
+  std::pair<uint32_t, bool> FindOrAdd(int64_t id, Make&& make) {
+    if (uint32_t slot = Find(id); slot != kNone) return {slot, false};
+    const uint32_t slot = make();
+    TryEmplace(id, slot);
+    return {slot, true};
+  }
   // Forgets the id; false when it had no slot.
   bool Erase(int64_t id);
   size_t size() const { return size_; }

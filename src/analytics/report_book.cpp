@@ -332,11 +332,8 @@ ReportBook::MessageState* ReportBook::MessageFor(const Event& e, const EventFact
 }
 
 ReportBook::ContactState& ReportBook::ContactFor(WorkspaceId ws, ContactId id, bool changes) {
-  uint32_t slot = contact_index_.Find(id);
-  const bool fresh = slot == IdIndex::kNone;
+  const auto [slot, fresh] = contact_index_.FindOrAdd(id, [this] { return contact_slab_.Add(); });
   if (fresh) {
-    slot = contact_slab_.Add();
-    contact_index_.TryEmplace(id, slot);
     ContactState& c = contact_slab_[slot];
     c.id = id;
     c.ws = ws;
@@ -855,11 +852,7 @@ void ReportBook::LoadEntity(WorkspaceId ws, std::string_view kind, int64_t id, s
       combos_.push_back(c);
       combo_json_.push_back(ComboJson(c));
     }
-    uint32_t slot = message_index_.Find(id);
-    if (slot == IdIndex::kNone) {
-      slot = message_slab_.Add();
-      message_index_.TryEmplace(id, slot);
-    }
+    const uint32_t slot = message_index_.FindOrAdd(id, [this] { return message_slab_.Add(); }).first;
     MessageState& m = message_slab_[slot];
     m.home = slot;
     m.id = id;
@@ -909,11 +902,7 @@ void ReportBook::LoadEntity(WorkspaceId ws, std::string_view kind, int64_t id, s
           c.touches.push_back(Touch{static_cast<int64_t>(JsonNumber(x.get_array()[0])),
                                     static_cast<int64_t>(JsonNumber(x.get_array()[1])),
                                     x.get_array()[2].is_bool() && x.get_array()[2].get_bool()});
-    uint32_t slot = contact_index_.Find(id);
-    if (slot == IdIndex::kNone) {
-      slot = contact_slab_.Add();
-      contact_index_.TryEmplace(id, slot);
-    }
+    const uint32_t slot = contact_index_.FindOrAdd(id, [this] { return contact_slab_.Add(); }).first;
     c.id = id;
     c.home = slot;
     contact_slab_[slot] = std::move(c);

@@ -220,11 +220,9 @@ SendTimeBook::ContactState* SendTimeBook::Find(ContactId id) {
 }
 
 SendTimeBook::ContactState& SendTimeBook::FindOrAdd(ContactId id, WorkspaceId ws_if_new) {
-  uint32_t slot = index_.Find(id);
-  if (slot != IdIndex::kNone) return slab_[slot];
-  slot = slab_.Add();
-  index_.TryEmplace(id, slot);
+  const auto [slot, fresh] = index_.FindOrAdd(id, [this] { return slab_.Add(); });
   ContactState& c = slab_[slot];
+  if (!fresh) return c;
   c.id = id;
   c.ws = ws_if_new;
   c.home = slot;
