@@ -269,6 +269,7 @@ const std::vector<KeySpec>& Keys() {
           {"server", "read_timeout", RAPPORT_CFG_SET(server.read_timeout, AsDuration(k, r, o))},
           {"log", "access", RAPPORT_CFG_SET(log.access, AsBool(k, r, o))},
           {"server", "trust_forwarded_for", RAPPORT_CFG_SET(server.trust_forwarded_for, AsBool(k, r, o))},
+          {"server", "fast_lane", RAPPORT_CFG_SET(server.fast_lane, AsBool(k, r, o))},
           {"server", "auth_failures_per_minute",
            RAPPORT_CFG_SET(server.auth_failures_per_minute, AsInt(k, r, o, 1, 1000000))},
           {"server", "public_requests_per_second",

@@ -30,6 +30,7 @@ struct ServerConfig {
   int threads = 2;
   size_t body_limit = 32 * 1024 * 1024;  // bytes
   int max_connections = 1024;            // open at once; more are closed as they arrive
+  bool fast_lane = true;                 // tracking hits answered by the server's own loop
   std::chrono::seconds header_timeout{10};
   std::chrono::seconds read_timeout{30};
   std::chrono::seconds write_timeout{30};

@@ -58,6 +58,7 @@ http::ServerOptions ServerOptionsFrom(const Config& config, const HostPort& list
   o.threads = config.server.threads;
   o.body_limit = config.server.body_limit;
   o.max_connections = static_cast<size_t>(config.server.max_connections);
+  o.fast_lane = config.server.fast_lane;
   o.header_timeout = config.server.header_timeout;
   o.read_timeout = config.server.read_timeout;
   o.api.trust_forwarded_for = config.server.trust_forwarded_for;

@@ -302,6 +302,11 @@ Api::~Api() = default;
 
 Metrics& Api::metrics() { return impl_->metrics; }
 
+bool Api::HasFastRoute(std::string_view method, std::string_view path) const {
+  const Route* route = impl_->router.Find(method, path).route;
+  return route && route->fast;
+}
+
 send::SendService& Api::sender() { return impl_->sender; }
 
 std::vector<std::pair<std::string, std::string>> Api::Routes() const {

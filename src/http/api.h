@@ -120,6 +120,8 @@ class Api {
   // response, or with nullopt to call HandleAdmitted after all. `request` must stay alive until
   // `done` is called. For the server's I/O threads.
   bool HandleAdmittedFast(const Request& request, std::function<void(std::optional<Response>)> done);
+  // Whether a route with a fast handler matches (the server's fast lane takes only those).
+  bool HasFastRoute(std::string_view method, std::string_view path) const;
   Metrics& metrics();
   // The send service behind POST /api/v1/messages, for the other senders of this process.
   send::SendService& sender();

@@ -17,6 +17,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <unistd.h>
+
 #include <array>
 #include <atomic>
 #include <mutex>
@@ -28,6 +30,7 @@
 #include "core/thread_name.h"
 #include "http/api.h"
 #include "http/error_response.h"
+#include "http/fast_lane.h"
 #include "http/message.h"
 
 namespace rapport::http {
@@ -64,9 +67,15 @@ struct ServerState {
   }
   void Unregister(Session* s);
   bool AtCapacity() {
+    size_t in_lane = lane ? lane->connections() : 0;
     std::lock_guard lock(mu);
-    return sessions.size() >= options.max_connections;
+    return sessions.size() + in_lane >= options.max_connections;
   }
+  size_t Sessions() {
+    std::lock_guard lock(mu);
+    return sessions.size();
+  }
+  void TakeFromLane(LaneHandOff h);
 
   // Declared before ioc so that they outlive it: destroying ioc destroys the sessions it still
   // holds (after a drain timeout), and they unregister on the way out.
@@ -79,8 +88,13 @@ struct ServerState {
   std::chrono::steady_clock::time_point last_cap_warning{};  // accept strand only
 
   ServerOptions options;
+  // The fast lane (fast_lane.h), when on: it owns the accepts. Declared before the Api so that it
+  // is destroyed after it: an answer the Api still owes a lane connection finds the lane there.
+  std::unique_ptr<FastLane> lane;
   Api api;
   net::io_context ioc;
+  // Keeps Run going while the lane runs (the io_context has no accept of its own to wait on).
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> lane_work;
   net::strand<net::io_context::executor_type> control;  // acceptor and drain timer
   tcp::acceptor acceptor;
   net::steady_timer drain_timer;
@@ -100,6 +114,13 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Start() {
     server_.Register(this, weak_from_this());
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+  }
+
+  // A connection from the fast lane: the bytes it read and did not consume are parsed first.
+  void StartHandedOff(std::string pending) {
+    server_.Register(this, weak_from_this());
+    buffer_.commit(net::buffer_copy(buffer_.prepare(pending.size()), net::buffer(pending)));
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
   }
 
@@ -353,6 +374,18 @@ void ServerState::Accept() {
   });
 }
 
+void ServerState::TakeFromLane(LaneHandOff h) {
+  tcp::socket socket(net::make_strand(ioc));
+  beast::error_code ec;
+  socket.assign(h.v6 ? tcp::v6() : tcp::v4(), h.fd, ec);
+  if (ec) {
+    spdlog::warn("http: a connection from the fast lane could not be taken: {}", ec.message());
+    ::close(h.fd);
+    return;
+  }
+  std::make_shared<Session>(std::move(socket), *this)->StartHandedOff(std::move(h.pending));
+}
+
 struct Server::Impl : ServerState {
   using ServerState::ServerState;
 };
@@ -379,6 +412,40 @@ Status Server::Start() {
     return Error::Unavailable("cannot listen on " + where + ": " + ec.message());
   }
   m.port = m.acceptor.local_endpoint(ec).port();
+  if (m.options.fast_lane) {
+    FastLane::Options lo;
+    lo.threads = std::max(1, m.options.threads);
+    lo.max_connections = m.options.max_connections;
+    lo.header_timeout = m.options.header_timeout;
+    lo.write_timeout = m.options.write_timeout;
+    lo.drain_timeout = m.options.drain_timeout;
+    FastLane::Hooks hooks;
+    hooks.others = [&m] { return m.Sessions(); };
+    hooks.hand_off = [&m](LaneHandOff h) { m.TakeFromLane(std::move(h)); };
+    hooks.handle_slow = [&m](const Request& req, std::function<void(Response)> done) {
+      if (!m.handlers) return done(m.api.HandleAdmitted(req));
+      net::post(*m.handlers, [&m, &req, done = std::move(done)] { done(m.api.HandleAdmitted(req)); });
+    };
+    hooks.finished = [&m] {
+      // Every lane thread has stopped accepting and finished its connections: the listener closes
+      // and Run may end once the Beast server's connections have.
+      net::post(m.control, [&m] {
+        beast::error_code ignored;
+        m.acceptor.close(ignored);
+        m.lane_work.reset();
+      });
+    };
+    m.lane = std::make_unique<FastLane>(m.api, m.acceptor.native_handle(), lo, std::move(hooks));
+    if (Status st = m.lane->Init(); !st.ok()) {
+      m.lane.reset();
+      beast::error_code ignored;
+      m.acceptor.close(ignored);
+      return st;
+    }
+    m.acceptor.non_blocking(true, ec);
+    m.lane_work.emplace(m.ioc.get_executor());
+    return {};
+  }
   net::post(m.control, [&m] { m.Accept(); });
   return {};
 }
@@ -392,6 +459,7 @@ void Server::Run() {
   int n = std::max(1, m.options.threads);
   std::vector<std::thread> threads;
   threads.reserve(n - 1);
+  if (m.lane) m.lane->Start();
   for (int i = 1; i < n; ++i)
     threads.emplace_back([&m] {
       NameThisThread("http-io");
@@ -399,14 +467,16 @@ void Server::Run() {
     });
   m.ioc.run();
   for (auto& t : threads) t.join();
+  if (m.lane) m.lane->Join();
 }
 
 void Server::Shutdown() {
   Impl& m = *impl_;
   if (m.stopping.exchange(true)) return;
+  if (m.lane) m.lane->Stop();  // it closes the listener once its threads stop accepting
   net::post(m.control, [&m] {
     beast::error_code ec;
-    m.acceptor.close(ec);
+    if (!m.lane) m.acceptor.close(ec);
     std::vector<std::shared_ptr<Session>> live;
     {
       std::lock_guard lock(m.mu);

@@ -36,6 +36,9 @@ struct ServerOptions {
   size_t body_limit = 32 * 1024 * 1024;  // bytes; larger bodies get 413
   // Connections open at once; more are closed as they are accepted.
   size_t max_connections = 1024;
+  // The fast lane (fast_lane.h): the server's own HTTP/1.1 loop accepts every connection and
+  // answers the tracking hits itself; any other request goes to Beast with its connection.
+  bool fast_lane = true;
   // Reading a request's line and headers (and a keep-alive connection's wait for its next
   // request); then reading its body; then writing the response. A peer slower than these is
   // disconnected, so a slow client holds a connection for a bounded time.

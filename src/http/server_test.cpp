@@ -218,6 +218,176 @@ TEST_F(ServerTest, DrainTimeoutEndsRunWhenAClientNeverFinishes) {
   close(stuck);
 }
 
+// --- The fast lane (fast_lane.h): hits answered by the server's own loop, the rest handed on. ---
+
+std::string Get(const std::string& target, const std::string& extra = {}, const char* version = "HTTP/1.1") {
+  return "GET " + target + " " + version + "\r\nHost: x\r\nUser-Agent: test\r\n" + extra + "\r\n";
+}
+
+TEST_F(ServerTest, TheFastLaneAnswersHitsAndHandsTheRestOnWithTheConnection) {
+  StartServer({});
+  int fd = Connect(server_->port());
+  ASSERT_GE(fd, 0);
+  std::string pending;
+  // Pipelined: a hit (the lane: a token that does not verify is a 404), a request for another
+  // route (handed to the full server with the connection), a hit again (now the full server's).
+  SendAll(fd, Get("/o/not-a-token") + Get("/healthz") + Get("/c/not-a-token"));
+  RawResponse a = ReadResponse(fd, pending);
+  RawResponse b = ReadResponse(fd, pending);
+  RawResponse c = ReadResponse(fd, pending);
+  EXPECT_EQ(a.status, 404) << a.head;
+  EXPECT_FALSE(a.body.empty());
+  EXPECT_EQ(b.status, 200) << b.head;
+  EXPECT_NE(b.body.find("\"ok\""), std::string::npos);
+  EXPECT_EQ(c.status, 404) << c.head;
+  EXPECT_EQ(a.body, c.body);  // the same answer from either server
+  SendAll(fd, Post("/api/v1/contacts", key_, R"({"email":"lane@example.com"})"));
+  EXPECT_EQ(ReadResponse(fd, pending).status, 201);
+  close(fd);
+}
+
+TEST_F(ServerTest, TheFastLaneTakesAHitSentAByteAtATime) {
+  StartServer({});
+  int fd = Connect(server_->port());
+  ASSERT_GE(fd, 0);
+  std::string req = Get("/o/abc");
+  for (size_t i = 0; i < req.size(); ++i) {
+    SendAll(fd, req.substr(i, 1));
+    if (i % 8 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  std::string pending;
+  EXPECT_EQ(ReadResponse(fd, pending).status, 404);
+  SendAll(fd, Get("/o/abc"));  // and the connection stays open
+  EXPECT_EQ(ReadResponse(fd, pending).status, 404);
+  close(fd);
+}
+
+TEST_F(ServerTest, TheFastLaneAnswersHeadWithoutABody) {
+  StartServer({});
+  int fd = Connect(server_->port());
+  ASSERT_GE(fd, 0);
+  SendAll(fd, "HEAD /o/abc HTTP/1.1\r\nHost: x\r\n\r\n" + Get("/o/abc"));
+  std::string pending;
+  char buf[4096];
+  while (pending.find("\r\n\r\n") == std::string::npos) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    ASSERT_GT(n, 0) << pending;
+    pending.append(buf, static_cast<size_t>(n));
+  }
+  size_t end = pending.find("\r\n\r\n");
+  std::string head = pending.substr(0, end);
+  pending.erase(0, end + 4);
+  EXPECT_EQ(head.substr(0, 12), "HTTP/1.1 404") << head;
+  size_t cl = head.find("Content-Length: ");
+  ASSERT_NE(cl, std::string::npos) << head;
+  // No body after the HEAD's head: what follows is the GET's whole answer.
+  RawResponse get = ReadResponse(fd, pending);
+  EXPECT_EQ(get.status, 404) << get.head;
+  EXPECT_FALSE(get.body.empty());
+  EXPECT_EQ(std::stoul(head.substr(cl + 16)), get.body.size());  // the HEAD's length is the GET's
+  close(fd);
+}
+
+TEST_F(ServerTest, TheFastLaneKeepsHttp10AndConnectionClose) {
+  StartServer({});
+  std::string pending;
+  int fd = Connect(server_->port());
+  SendAll(fd, Get("/o/abc", {}, "HTTP/1.0"));
+  RawResponse r = ReadResponse(fd, pending);
+  EXPECT_EQ(r.head.substr(0, 12), "HTTP/1.0 404") << r.head;
+  EXPECT_TRUE(PeerClosed(fd));  // HTTP/1.0 without keep-alive
+  close(fd);
+
+  fd = Connect(server_->port());
+  pending.clear();
+  SendAll(fd, Get("/o/abc", "Connection: keep-alive\r\n", "HTTP/1.0"));
+  r = ReadResponse(fd, pending);
+  EXPECT_NE(r.head.find("Connection: keep-alive"), std::string::npos) << r.head;
+  SendAll(fd, Get("/o/abc", "Connection: close\r\n"));
+  r = ReadResponse(fd, pending);
+  EXPECT_EQ(r.status, 404);
+  EXPECT_NE(r.head.find("Connection: close"), std::string::npos) << r.head;
+  EXPECT_TRUE(PeerClosed(fd));
+  close(fd);
+}
+
+// What the lane does not take gets the full server's answer, byte for byte the same status and
+// body as with the lane off.
+TEST_F(ServerTest, TheFastLaneLeavesUnusualRequestsToTheFullServer) {
+  StartServer({});
+  ServerOptions off;
+  off.port = 0;
+  off.fast_lane = false;
+  Server beast(*env_.store, env_.clock, off);
+  ASSERT_TRUE(beast.Start().ok());
+  auto beast_run = std::async(std::launch::async, [&beast] { beast.Run(); });
+  std::vector<std::string> requests = {
+      "GET /o/abc HTTP/1.1\nHost: x\n\n",                                // bare LF
+      "GET /o/%zz HTTP/1.1\r\nHost: x\r\n\r\n",                          // bad percent-encoding
+      "POST /o/abc HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab",  // a body
+      "GET /o/abc HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+      "GET /o/" + std::string(12000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n",  // longer than the lane's buffer
+      "PUT /c/abc HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",         // another method
+      "GET /o/abc HTTP/1.1\r\nHost: x\r\nX: a\x01z\r\n\r\n",                 // a control character
+      "GET /o/abc HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n",                   // obsolete folding
+  };
+  for (const std::string& req : requests) {
+    RawResponse got[2];
+    uint16_t ports[2] = {server_->port(), beast.port()};
+    for (int i = 0; i < 2; ++i) {
+      int fd = Connect(ports[i]);
+      ASSERT_GE(fd, 0);
+      SendAll(fd, req);
+      std::string pending;
+      got[i] = ReadResponse(fd, pending);
+      close(fd);
+    }
+    EXPECT_NE(got[0].status, 0) << req;
+    EXPECT_EQ(got[0].status, got[1].status) << req;
+    EXPECT_EQ(got[0].body, got[1].body) << req;
+  }
+  beast.Shutdown();
+  EXPECT_EQ(beast_run.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+}
+
+TEST_F(ServerTest, TheFastLaneClosesIdleAndHalfSentConnectionsAfterTheHeaderTimeout) {
+  ServerOptions opts;
+  opts.header_timeout = std::chrono::seconds(1);
+  StartServer(opts);
+  int idle = Connect(server_->port());
+  int half = Connect(server_->port());
+  SendAll(half, "GET /o/abc HTTP/1.1\r\nHost: x\r\n");
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(PeerClosed(idle));
+  EXPECT_TRUE(PeerClosed(half));
+  auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(waited, std::chrono::milliseconds(500));
+  EXPECT_LT(waited, std::chrono::seconds(5));
+  close(idle);
+  close(half);
+}
+
+TEST_F(ServerTest, TheFastLaneCountsItsConnectionsAgainstTheCap) {
+  ServerOptions opts;
+  opts.max_connections = 2;
+  StartServer(opts);
+  int a = Connect(server_->port());
+  int b = Connect(server_->port());
+  std::string pa, pb;
+  SendAll(a, Get("/o/abc"));
+  SendAll(b, Get("/healthz"));  // this one is the full server's now: counted there
+  EXPECT_EQ(ReadResponse(a, pa).status, 404);
+  EXPECT_EQ(ReadResponse(b, pb).status, 200);
+  int c = Connect(server_->port());
+  ASSERT_GE(c, 0);  // the kernel completes the handshake; the server closes it at once
+  EXPECT_TRUE(PeerClosed(c) || errno == ECONNRESET);
+  close(c);
+  close(a);
+  SendAll(b, Get("/healthz"));  // the others are unaffected
+  EXPECT_EQ(ReadResponse(b, pb).status, 200);
+  close(b);
+}
+
 TEST_F(ServerTest, StartReportsAnAddressInUse) {
   StartServer({});
   ServerOptions opts;
