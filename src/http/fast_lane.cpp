@@ -259,7 +259,11 @@ void FastLane::Loop::OnReadable(Conn* c, int64_t now) {
   while (c->len < kBuffer) {
     ssize_t n = ::recv(c->fd, c->buf.get() + c->len, kBuffer - c->len, 0);
     if (n > 0) {
+      size_t asked = kBuffer - c->len;
       c->len += static_cast<size_t>(n);
+      // Less than asked: the socket is drained for now (a second recv would only say EAGAIN; the
+      // level-triggered epoll reports what comes next).
+      if (static_cast<size_t>(n) < asked) break;
       continue;
     }
     if (n == 0) {

@@ -22,7 +22,7 @@ class SignupTest : public testing::SendFixture {
     AddTopic("news", "News");
     AddTopic("offers", "Offers", /*double_opt_in=*/true);
     AddTemplate("promo", "Sale", "<p>Sale</p><a href=\"{{ preferences_url }}\">Preferences</a>");
-    auto ring = tracking::KeyRing::Create({tracking::SigningKey{1, std::string(32, 'k'), {}, {}}});
+    auto ring = tracking::KeyRing::Create({tracking::SigningKey{1, std::string(32, 'k'), {}, {}, {}}});
     ASSERT_TRUE(ring.ok());
     links_.emplace(std::move(*ring), clock_);
     StartService();

@@ -85,12 +85,44 @@ class Reader {
 
 }  // namespace
 
-uint32_t Crc32c(std::string_view data) {
+namespace {
+
+uint32_t Crc32cTable(std::string_view data) {
   static const std::array<uint32_t, 256> table = MakeCrcTable();
   uint32_t c = 0xffffffffu;
   for (char ch : data) c = table[(c ^ static_cast<unsigned char>(ch)) & 0xff] ^ (c >> 8);
   return c ^ 0xffffffffu;
 }
+
+#if defined(__x86_64__)
+// SSE 4.2's crc32 instruction computes CRC-32C, 8 bytes at a time: a hit's frame is checked on its
+// write and on its load, and the table's byte at a time was 3% of the loader's time.
+__attribute__((target("sse4.2"))) uint32_t Crc32cSse42(std::string_view data) {
+  const char* p = data.data();
+  size_t n = data.size();
+  uint64_t c = 0xffffffffu;
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    c = __builtin_ia32_crc32di(c, v);
+  }
+  auto c32 = static_cast<uint32_t>(c);
+  for (; n > 0; ++p, --n) c32 = __builtin_ia32_crc32qi(c32, static_cast<unsigned char>(*p));
+  return c32 ^ 0xffffffffu;
+}
+#endif
+
+}  // namespace
+
+uint32_t Crc32c(std::string_view data) {
+#if defined(__x86_64__)
+  static const bool sse42 = __builtin_cpu_supports("sse4.2");
+  if (sse42) return Crc32cSse42(data);
+#endif
+  return Crc32cTable(data);
+}
+
+uint32_t Crc32cPortable(std::string_view data) { return Crc32cTable(data); }
 
 void EncodeHitRecord(const HitRecord& r, std::string& out) {
   std::string_view agent = std::string_view(r.user_agent).substr(0, kMaxAgent);

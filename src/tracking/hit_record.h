@@ -68,5 +68,7 @@ HitScan ScanHitRecords(std::string_view data, const std::function<void(HitRecord
 NewEvent HitRecordEvent(const HitRecord& r);
 
 uint32_t Crc32c(std::string_view data);
+// The same by table, a byte at a time (what Crc32c does on a processor without SSE 4.2).
+uint32_t Crc32cPortable(std::string_view data);
 
 }  // namespace rapport::tracking

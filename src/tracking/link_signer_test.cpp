@@ -3,9 +3,29 @@
 #include <gtest/gtest.h>
 
 #include "core/encoding.h"
+#include "tracking/key_ring.h"
 
 namespace rapport::tracking {
 namespace {
+
+// The ring's precomputed HMAC (inner and outer blocks hashed once) tags as OpenSSL's HMAC() does,
+// for keys shorter than, as long as and longer than SHA-256's block (RFC 4231, test case 6).
+TEST(KeyRingTag, ThePrecomputedHmacIsHmacSha256) {
+  std::string long_key(131, '\xaa');
+  auto ring = KeyRing::Create({SigningKey{1, std::string(32, 'a'), {}, Timestamp{}, {}},
+                               SigningKey{2, std::string(64, 'b'), {}, Timestamp{}, {}},
+                               SigningKey{3, long_key, {}, std::nullopt, {}}});
+  ASSERT_TRUE(ring.ok()) << ring.error().message;
+  const std::string message = "Test Using Larger Than Block-Size Key - Hash Key First";
+  for (const SigningKey* k : ring->Verifiers(Timestamp{})) {
+    ASSERT_NE(k->hmac, nullptr);
+    SigningKey plain = *k;
+    plain.hmac = nullptr;  // the one-shot path
+    for (std::string m : {message, std::string(), std::string(1000, 'x')})
+      EXPECT_EQ(Tag(*k, m), Tag(plain, m)) << k->id;
+  }
+  EXPECT_EQ(Hex(Tag(ring->current(), message)), "60e431591ee0b67f0d8a26aacbf5b77f");
+}
 
 const std::string kSecret(32, 'k');
 
@@ -83,7 +103,7 @@ TEST(LinkSigner, VerifiesTheFirstReleasesTokens) {
   auto signer = LinkSigner::Create(kSecret);
   ASSERT_TRUE(signer.ok());
   std::string payload = "u.1.5.0";
-  SigningKey k{1, kSecret, {}, {}};
+  SigningKey k{1, kSecret, {}, {}, {}};
   std::string legacy =
       Base64(payload, Base64Alphabet::kUrl) + "." + Base64(Tag(k, payload), Base64Alphabet::kUrl);
   auto got = signer->Verify(legacy, LinkKind::kUnsubscribe);
@@ -98,7 +118,7 @@ TEST(LinkSigner, VerifiesTheFirstReleasesTokens) {
 
 TEST(LinkSigner, ExpiredClaimsAreRefused) {
   FakeClock clock(Timestamp(std::chrono::seconds(1'000'000)));
-  auto ring = KeyRing::Create({SigningKey{1, kSecret, {}, {}}});
+  auto ring = KeyRing::Create({SigningKey{1, kSecret, {}, {}, {}}});
   ASSERT_TRUE(ring.ok());
   LinkSigner signer(*ring, clock);
   LinkClaims c{LinkKind::kPreferences, 1, 2};
@@ -114,7 +134,7 @@ TEST(LinkSigner, ExpiredClaimsAreRefused) {
 // A rotation: new links use the new key; old links verify until the old key's retention ends.
 TEST(LinkSigner, RotationKeepsOldLinksForTheRetention) {
   FakeClock clock(Timestamp(std::chrono::seconds(1'700'000'000)));
-  auto ring = KeyRing::Create({SigningKey{1, kSecret, clock.Now(), {}}}, std::chrono::hours(24 * 400));
+  auto ring = KeyRing::Create({SigningKey{1, kSecret, clock.Now(), {}, {}}}, std::chrono::hours(24 * 400));
   ASSERT_TRUE(ring.ok());
   LinkSigner signer(*ring, clock);
   LinkClaims c{LinkKind::kClick, 1, 2, 0, 77, 3};
