@@ -108,6 +108,7 @@ class FastLane::Loop {
   void Sweep(int64_t now);
   void BeginStop(int64_t now);
   void TakeAnswers(int64_t now);
+  void EndBatch(int64_t now);
 
   FastLane& lane_;
   int epfd_ = -1;
@@ -120,6 +121,10 @@ class FastLane::Loop {
   // Inline answers: Done on this thread for `calling_` (set around HandleAdmittedFast).
   Conn* calling_ = nullptr;
   std::optional<std::optional<Response>> inline_;
+  // Answers given on this thread after the call that asked for them (a hit's deferred write), and
+  // the connections that asked: parked (nothing read) if still waiting once the batch is done.
+  std::vector<Answer> local_answers_;
+  std::vector<Conn*> asked_;
   std::mutex mu_;
   std::vector<Answer> answers_;  // GUARDED_BY(mu_): from other threads
   bool stopping_ = false;
@@ -131,6 +136,7 @@ class FastLane::Loop {
 
 void FastLane::Loop::Run() {
   thread_ = std::this_thread::get_id();
+  if (lane_.hooks_.thread_started) lane_.hooks_.thread_started();
   std::array<epoll_event, 128> events;
   while (true) {
     int64_t now = NowMs();
@@ -165,9 +171,11 @@ void FastLane::Loop::Run() {
           OnReadable(c, now);
       }
     }
+    EndBatch(now);
     if (now >= next_sweep_) Sweep(now);
     graveyard_.clear();
   }
+  EndBatch(NowMs());
   // Drain timeout: what is left is closed; a connection whose answer is still due keeps its
   // memory (its callback will come) until the loop is destroyed.
   for (auto& c : conns_)
@@ -346,8 +354,9 @@ void FastLane::Loop::Process(Conn* c, int64_t now) {
       continue;  // (waiting now: the loop ends)
     }
     if (!inline_) {
+      // Answered later: at the end of this batch (a hit's deferred write) or from another thread.
       c->waiting = true;
-      SetInterest(c, Interest::kNone);  // nothing read until this one is answered
+      asked_.push_back(c);
       return;
     }
     std::optional<Response> r = std::move(*inline_);
@@ -363,8 +372,11 @@ void FastLane::Loop::Process(Conn* c, int64_t now) {
 }
 
 void FastLane::Loop::Done(Conn* c, std::optional<Response> r) {
-  if (std::this_thread::get_id() == thread_ && calling_ == c) {
-    inline_.emplace(std::move(r));
+  if (std::this_thread::get_id() == thread_) {
+    if (calling_ == c)
+      inline_.emplace(std::move(r));
+    else
+      local_answers_.push_back(Answer{c, std::move(r)});
     return;
   }
   {
@@ -372,6 +384,22 @@ void FastLane::Loop::Done(Conn* c, std::optional<Response> r) {
     answers_.push_back(Answer{c, std::move(r)});
   }
   Wake();
+}
+
+void FastLane::Loop::EndBatch(int64_t now) {
+  // The batch's deferred work (the hits' one write), then its answers; what they ask in turn (the
+  // next pipelined requests) goes round again.
+  for (int round = 0; round < 16; ++round) {
+    if (lane_.hooks_.batch_done) lane_.hooks_.batch_done();
+    if (local_answers_.empty()) break;
+    std::vector<Answer> answers;
+    answers.swap(local_answers_);
+    for (Answer& a : answers) Answered(a.conn, std::move(a.response), now);
+  }
+  // Still waiting (an answer from another thread): read nothing more from them until it comes.
+  for (Conn* c : asked_)
+    if (c->waiting && c->fd >= 0) SetInterest(c, Interest::kNone);
+  asked_.clear();
 }
 
 void FastLane::Loop::TakeAnswers(int64_t now) {

@@ -68,6 +68,11 @@ class FastLane {
     // until then.
     std::function<void(const Request& request, std::function<void(Response)> done)> handle_slow;
     std::function<void()> finished;  // the last lane thread is ending (after Stop)
+    // On each lane thread: once when it starts, and after each batch of events the epoll gave it,
+    // before the answers are sent (the hit log defers the hits' writes to one write(2) a batch:
+    // HitLog::DeferOnThisThread, FlushDeferred).
+    std::function<void()> thread_started;
+    std::function<void()> batch_done;
   };
 
   // `listen_fd`: a listening socket (not owned: the caller closes it after `finished`).

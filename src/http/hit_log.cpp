@@ -103,34 +103,72 @@ Status HitLog::StartSegment(int64_t start) {
   return {};
 }
 
+namespace {
+
+// A thread's deferred frames (DeferOnThisThread): for one log at a time.
+struct Deferred {
+  HitLog* log = nullptr;
+  std::string frames;
+  std::vector<std::function<void(Status)>> then;
+};
+thread_local Deferred deferred;
+
+}  // namespace
+
 Status HitLog::Append(const tracking::HitRecord& record) {
   thread_local std::string frame;
   frame.clear();
   tracking::EncodeHitRecord(record, frame);
+  return WriteFrames(frame, 1);
+}
+
+void HitLog::AppendThen(const tracking::HitRecord& record, std::function<void(Status)> then) {
+  if (deferred.log != this) return then(Append(record));
+  tracking::EncodeHitRecord(record, deferred.frames);
+  deferred.then.push_back(std::move(then));
+}
+
+void HitLog::DeferOnThisThread() {
+  FlushDeferred();  // what another log deferred on this thread, if any
+  deferred.log = this;
+}
+
+void HitLog::FlushDeferred() {
+  if (deferred.then.empty()) return;
+  HitLog* log = deferred.log;
+  std::vector<std::function<void(Status)>> then;
+  then.swap(deferred.then);
+  Status st = log->WriteFrames(deferred.frames, then.size());
+  deferred.frames.clear();
+  for (auto& t : then) t(st);
+}
+
+Status HitLog::WriteFrames(std::string_view frames, size_t count) {
   std::unique_lock lock(mu_);
   if (current_.fd < 0) {
-    ++failed_;
+    failed_ += count;
     return Error::Unavailable("the hit log has no open segment");
   }
   size_t done = 0;
-  while (done < frame.size()) {
-    ssize_t n = ::write(current_.fd, frame.data() + done, frame.size() - done);
+  while (done < frames.size()) {
+    ssize_t n = ::write(current_.fd, frames.data() + done, frames.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       int err = errno;
-      // Cut a partial frame off again: a later frame must not follow a torn one.
+      // Cut what was written of them off again: a later frame must not follow a torn one, and
+      // none of these hits is answered as recorded.
       if (done > 0 && ::ftruncate(current_.fd, current_.size) != 0)
         spdlog::error("hit log: cannot cut a partial frame off {}: {}", current_.path, std::strerror(errno));
-      ++failed_;
+      failed_ += count;
       return Error::Unavailable(std::string("cannot write the hit log: ") +
                                 std::strerror(n < 0 ? err : ENOSPC));
     }
     done += static_cast<size_t>(n);
   }
   bool first = current_.size == 0;
-  current_.size += static_cast<int64_t>(frame.size());
+  current_.size += static_cast<int64_t>(frames.size());
   dirty_ = true;
-  ++hits_;
+  hits_ += count;
   lock.unlock();
   if (first) written_.notify_one();  // the loader waits only for a segment's first hit
   return {};

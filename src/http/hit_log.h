@@ -21,9 +21,11 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -56,6 +58,15 @@ class HitLog {
 
   // Writes the record's frame; once OK, the hit survives kill -9.
   Status Append(const tracking::HitRecord& record);
+  // The same, with what follows the write in `then`. On a thread that called DeferOnThisThread,
+  // the frame waits for that thread's FlushDeferred, which writes every frame it holds with one
+  // write(2) and then calls each `then` with the outcome (so a hit is still answered only once it
+  // is written); elsewhere it is Append, then `then` at once.
+  void AppendThen(const tracking::HitRecord& record, std::function<void(Status)> then);
+  // For a thread that handles hits in batches (the server's fast lane): from now on AppendThen on
+  // it defers, until the thread calls FlushDeferred after each batch.
+  void DeferOnThisThread();
+  void FlushDeferred();
 
   // The loader's side. Waits until a hit is written or `timeout` passes or Wake() is called;
   // true when the current segment holds anything.
@@ -81,6 +92,7 @@ class HitLog {
  private:
   explicit HitLog(HitLogOptions options);
   Status StartSegment(int64_t start);  // under mu_
+  Status WriteFrames(std::string_view frames, size_t count);
   void SyncLoop();
 
   const HitLogOptions options_;

@@ -4,6 +4,8 @@
 // file keeps them.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -113,6 +115,41 @@ TEST_F(HitLogTest, HitsBecomeEventsInOrderAndTheirFilesAreDeleted) {
   EXPECT_EQ(log->stats().pending_bytes, 0);
   // The committed position is where the log ends.
   EXPECT_EQ(*db.store->feed().Position(kConsumer), log->end());
+}
+
+// The fast lane's batches: on a thread that defers, a hit is written only at FlushDeferred (all of
+// the batch's with one write), and its continuation runs after that write, with its outcome.
+TEST_F(HitLogTest, DeferredHitsAreWrittenTogetherBeforeTheirContinuationsRun) {
+  ContactId ada = NewContact("ada@example.com");
+  auto log = OpenLog();
+  std::thread lane([&] {
+    log->DeferOnThisThread();
+    std::vector<int> answered;
+    for (int64_t m = 0; m < 5; ++m)
+      log->AppendThen(Hit(ada, m), [&answered, &log, m](Status st) {
+        EXPECT_TRUE(st.ok());
+        EXPECT_GE(log->end(), 1);  // written before it is answered
+        answered.push_back(static_cast<int>(m));
+      });
+    EXPECT_TRUE(answered.empty());
+    EXPECT_EQ(log->stats().hits, 0u);  // nothing written yet
+    log->FlushDeferred();
+    EXPECT_EQ(answered, (std::vector<int>{0, 1, 2, 3, 4}));
+    EXPECT_EQ(log->stats().hits, 5u);
+    log->FlushDeferred();  // nothing left: nothing happens
+    EXPECT_EQ(log->stats().hits, 5u);
+  });
+  lane.join();
+  // Another thread does not defer: written, then answered, at once.
+  bool answered = false;
+  log->AppendThen(Hit(ada, 5), [&](Status st) {
+    EXPECT_TRUE(st.ok());
+    answered = true;
+  });
+  EXPECT_TRUE(answered);
+  auto loader = StartLoader(*log);
+  ASSERT_TRUE(loader->Drain(10s).ok());
+  EXPECT_EQ(HitMessages(ada), Range(0, 6));
 }
 
 TEST_F(HitLogTest, ACrashBetweenACommitAndTheDeletionLoadsNothingTwice) {

@@ -31,6 +31,7 @@
 #include "http/api.h"
 #include "http/error_response.h"
 #include "http/fast_lane.h"
+#include "http/hit_log.h"
 #include "http/message.h"
 
 namespace rapport::http {
@@ -422,6 +423,10 @@ Status Server::Start() {
     FastLane::Hooks hooks;
     hooks.others = [&m] { return m.Sessions(); };
     hooks.hand_off = [&m](LaneHandOff h) { m.TakeFromLane(std::move(h)); };
+    if (HitLog* hits = m.options.api.hit_log) {
+      hooks.thread_started = [hits] { hits->DeferOnThisThread(); };
+      hooks.batch_done = [hits] { hits->FlushDeferred(); };
+    }
     hooks.handle_slow = [&m](const Request& req, std::function<void(Response)> done) {
       if (!m.handlers) return done(m.api.HandleAdmitted(req));
       net::post(*m.handlers, [&m, &req, done = std::move(done)] { done(m.api.HandleAdmitted(req)); });

@@ -218,8 +218,12 @@ bool FastHit(Services& s, CallContext& call, const FastDone& done, tracking::Hit
   tracking::HitRecord record = HitRecordOf(s, call, at, kind, index);
   bool head = call.request.method == "HEAD";
   if (s.hit_log) {
-    // Written to the hit log (one write(2)): durable across kill -9, answered at once.
-    done(AfterRecord(s, kind, head, *at.message, target, s.hit_log->Append(record)));
+    // Written to the hit log (one write(2), shared by the hits of a batch on the server's fast
+    // lane): durable across kill -9, answered once written.
+    s.hit_log->AppendThen(record,
+                          [&s, kind, head, message = std::move(at.message), target, done](Status written) {
+                            done(AfterRecord(s, kind, head, *message, target, written));
+                          });
     return true;
   }
   WorkspaceId ws = record.workspace_id;
