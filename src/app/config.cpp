@@ -303,6 +303,8 @@ const std::vector<KeySpec>& Keys() {
           {"tracking", "hit_log_dir", RAPPORT_CFG_SET(tracking.hit_log_dir, AsString(k, r, o))},
           {"tracking", "hit_log_fsync_ms",
            RAPPORT_CFG_SET(tracking.hit_log_fsync_ms, AsInt(k, r, o, 0, 60000))},
+          {"tracking", "hit_load_gather_ms",
+           RAPPORT_CFG_SET(tracking.hit_load_gather_ms, AsInt(k, r, o, 0, 1000))},
           {"consent", "confirm_ttl_seconds",
            RAPPORT_CFG_SET(consent.confirm_ttl_seconds, AsInt(k, r, o, 1, 366 * 86400))},
           {"consent", "confirmation_template",

@@ -111,6 +111,7 @@ struct TrackingConfig {
   bool hit_log = true;        // false: each answered hit is committed to the store first
   std::string hit_log_dir;    // empty: <data_dir>/hits
   int hit_log_fsync_ms = 50;  // how often written hits are fsynced (0: never; kill -9 is still safe)
+  int hit_load_gather_ms = 5;  // the loader's wait after a hit wakes it, so a turn loads many
 };
 
 // Sign-up and double opt-in (docs/consent.md).

@@ -166,6 +166,7 @@ Result<HitLogParts> OpenHitLog(const Config& config, Store& store, Clock& clock,
   if (!config.tracking.hit_log) return parts;
   http::HitLoaderOptions loader_options;
   loader_options.consumer = "hit_log/" + node_id;  // each node loads its own file
+  loader_options.gather = std::chrono::milliseconds(config.tracking.hit_load_gather_ms);
   RAPPORT_ASSIGN_OR_RETURN(int64_t loaded,
                            http::HitLoader::LoadedPosition(store.feed(), loader_options.consumer));
   http::HitLogOptions log_options;

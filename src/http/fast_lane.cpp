@@ -41,6 +41,7 @@ class FastLane::Loop {
   ~Loop() {
     for (auto& c : conns_)
       if (c->fd >= 0) ::close(c->fd);
+    for (Incoming& in : incoming_) ::close(in.fd);
     if (epfd_ >= 0) ::close(epfd_);
     if (wakefd_ >= 0) ::close(wakefd_);
   }
@@ -90,8 +91,14 @@ class FastLane::Loop {
     Conn* conn;
     std::optional<Response> response;
   };
+  struct Incoming {  // a connection another loop accepted for this one
+    int fd;
+    bool v6;
+    std::string peer_ip;
+  };
 
   void Accept(int64_t now);
+  void Adopt(Incoming in, int64_t now);
   void OnReadable(Conn* c, int64_t now);
   void OnWritable(Conn* c, int64_t now);
   void Process(Conn* c, int64_t now);
@@ -126,7 +133,8 @@ class FastLane::Loop {
   std::vector<Answer> local_answers_;
   std::vector<Conn*> asked_;
   std::mutex mu_;
-  std::vector<Answer> answers_;  // GUARDED_BY(mu_): from other threads
+  std::vector<Answer> answers_;     // GUARDED_BY(mu_): from other threads
+  std::vector<Incoming> incoming_;  // GUARDED_BY(mu_): from the other loops' accepts
   bool stopping_ = false;
   int64_t stop_deadline_ = 0;
   int64_t accept_paused_until_ = 0;  // after EMFILE: the listener is left alone until then
@@ -238,28 +246,51 @@ void FastLane::Loop::Accept(int64_t now) {
     }
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    auto c = std::make_unique<Conn>();
-    c->fd = fd;
+    Incoming in{fd, addr.ss_family == AF_INET6, {}};
     char ip[INET6_ADDRSTRLEN] = "";
-    if (addr.ss_family == AF_INET6) {
-      c->v6 = true;
+    if (in.v6)
       ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr, ip, sizeof(ip));
-    } else {
+    else
       ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&addr)->sin_addr, ip, sizeof(ip));
-    }
-    c->peer_ip = ip;
-    c->deadline_ms = now + lane_.options_.header_timeout.count();
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.ptr = c.get();
-    if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
-      ::close(fd);
-      continue;
-    }
-    c->index = conns_.size();
-    conns_.push_back(std::move(c));
+    in.peer_ip = ip;
     lane_.open_.fetch_add(1, std::memory_order_relaxed);
+    // Round robin over the loops: the epoll wakes one loop for a burst of connections (wrk opens
+    // its 32 at once), which would otherwise serve them all on one core.
+    size_t n = lane_.loops_.size();
+    Loop* to = lane_.loops_[lane_.next_loop_.fetch_add(1, std::memory_order_relaxed) % n].get();
+    if (to == this) {
+      Adopt(std::move(in), now);
+    } else {
+      {
+        std::lock_guard lock(to->mu_);
+        to->incoming_.push_back(std::move(in));
+      }
+      to->Wake();
+    }
   }
+}
+
+void FastLane::Loop::Adopt(Incoming in, int64_t now) {
+  if (stopping_) {
+    ::close(in.fd);
+    lane_.open_.fetch_sub(1, std::memory_order_relaxed);
+    return;
+  }
+  auto c = std::make_unique<Conn>();
+  c->fd = in.fd;
+  c->v6 = in.v6;
+  c->peer_ip = std::move(in.peer_ip);
+  c->deadline_ms = now + lane_.options_.header_timeout.count();
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = c.get();
+  if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
+    ::close(c->fd);
+    lane_.open_.fetch_sub(1, std::memory_order_relaxed);
+    return;
+  }
+  c->index = conns_.size();
+  conns_.push_back(std::move(c));
 }
 
 void FastLane::Loop::OnReadable(Conn* c, int64_t now) {
@@ -404,10 +435,13 @@ void FastLane::Loop::EndBatch(int64_t now) {
 
 void FastLane::Loop::TakeAnswers(int64_t now) {
   std::vector<Answer> answers;
+  std::vector<Incoming> incoming;
   {
     std::lock_guard lock(mu_);
     answers.swap(answers_);
+    incoming.swap(incoming_);
   }
+  for (Incoming& in : incoming) Adopt(std::move(in), now);
   for (Answer& a : answers) Answered(a.conn, std::move(a.response), now);
 }
 

@@ -99,6 +99,7 @@ class FastLane {
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};
   std::atomic<size_t> open_{0};
+  std::atomic<size_t> next_loop_{0};  // round robin of accepted connections
   std::atomic<uint64_t> refused_{0};
   std::atomic<int> running_{0};
   std::atomic<int64_t> last_cap_warning_{0};
