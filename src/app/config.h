@@ -108,9 +108,9 @@ struct TrackingConfig {
   std::string ranges_file;       // empty: <data_dir>/machine-ranges.txt (the shipped copy on first start)
   std::string apple_ranges_url = "https://mask-api.icloud.com/egress-ip-ranges.csv";
   // Opens and clicks are first written to the hit log, then loaded into events (docs/tracking.md).
-  bool hit_log = true;        // false: each answered hit is committed to the store first
-  std::string hit_log_dir;    // empty: <data_dir>/hits
-  int hit_log_fsync_ms = 50;  // how often written hits are fsynced (0: never; kill -9 is still safe)
+  bool hit_log = true;         // false: each answered hit is committed to the store first
+  std::string hit_log_dir;     // empty: <data_dir>/hits
+  int hit_log_fsync_ms = 50;   // how often written hits are fsynced (0: never; kill -9 is still safe)
   int hit_load_gather_ms = 5;  // the loader's wait after a hit wakes it, so a turn loads many
 };
 
