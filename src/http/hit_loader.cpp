@@ -17,24 +17,20 @@ namespace rapport::http {
 
 namespace {
 
-Result<std::string> ReadWhole(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return Error::Unavailable("cannot open the hit log segment " + path + ": " + std::strerror(errno));
+// Bytes [from, to) of an open file.
+Result<std::string> ReadRange(int fd, const std::string& path, int64_t from, int64_t to) {
   std::string data;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
+  data.resize(static_cast<size_t>(std::max<int64_t>(0, to - from)));
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::pread(fd, data.data() + done, data.size() - done, static_cast<off_t>(from + done));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      return Error::Unavailable("cannot read the hit log segment " + path + ": " + std::strerror(err));
-    }
-    if (n == 0) break;
-    data.append(buf, static_cast<size_t>(n));
+    if (n < 0)
+      return Error::Unavailable("cannot read the hit log segment " + path + ": " + std::strerror(errno));
+    if (n == 0) break;  // shorter than it was said to be: a torn tail cut off
+    done += static_cast<size_t>(n);
   }
-  ::close(fd);
+  data.resize(done);
   return data;
 }
 
@@ -54,7 +50,10 @@ HitLoader::HitLoader(HitLog& log, EventStore& events, Clock& clock, int64_t load
   });
 }
 
-HitLoader::~HitLoader() { Stop(); }
+HitLoader::~HitLoader() {
+  Stop();
+  CloseReader();
+}
 
 void HitLoader::Stop() {
   {
@@ -74,6 +73,10 @@ HitLoader::Stats HitLoader::stats() const {
 
 Status HitLoader::Drain(std::chrono::milliseconds timeout) {
   int64_t target = log_.end();
+  {
+    std::lock_guard lock(mu_);
+    rotate_requested_ = true;  // the current segment too is loaded and deleted
+  }
   log_.Wake();
   std::unique_lock lock(mu_);
   bool done = loaded_cv_.wait_for(lock, timeout, [&] { return removed_up_to_ >= target || halted_; });
@@ -105,7 +108,7 @@ void HitLoader::Run() {
       loaded_cv_.wait_for(lock, options_.retry_delay, [&] { return stopping_; });
       continue;
     }
-    log_.WaitForHits(std::chrono::seconds(1));
+    log_.WaitForHits(std::chrono::seconds(1), position_);
     if (options_.gather.count() > 0) {
       std::unique_lock lock(mu_);
       loaded_cv_.wait_for(lock, options_.gather, [&] { return stopping_; });
@@ -114,20 +117,44 @@ void HitLoader::Run() {
 }
 
 bool HitLoader::Turn() {
+  bool force = false;
+  {
+    std::lock_guard lock(mu_);
+    force = rotate_requested_ || stopping_;
+    rotate_requested_ = false;
+  }
+  auto failed = [this](const Status& st) {
+    std::lock_guard lock(mu_);
+    if (halted_) return false;
+    ++stats_.errors;
+    spdlog::error("tracking hit log: {} (retrying)", st.error().message);
+    return false;
+  };
   int64_t closed_end = 0;
-  std::vector<HitLog::Segment> segments = log_.Rotate(closed_end);
+  std::vector<HitLog::Segment> segments = log_.Rotate(closed_end, force);
   for (const HitLog::Segment& segment : segments) {
-    Status st = LoadSegment(segment);
-    if (!st.ok()) {
-      std::lock_guard lock(mu_);
-      if (halted_) return false;
-      ++stats_.errors;
-      spdlog::error("tracking hit log: {} (retrying)", st.error().message);
-      return false;
+    if (Status st = LoadSegment(segment); !st.ok()) {
+      if (force) {
+        std::lock_guard lock(mu_);
+        rotate_requested_ = true;  // a Drain still waits for its deletion
+      }
+      return failed(st);
     }
+    if (reader_path_ == segment.path) CloseReader();
     if (Status removed = log_.Remove(segment); !removed.ok()) {
       spdlog::error("tracking hit log: {}", removed.error().message);
       return false;
+    }
+  }
+  // The segment being written: loaded as far as it is written, kept until it is closed.
+  HitLog::Segment current = log_.Current();
+  if (current.start + current.size > position_) {
+    if (Status st = LoadSegment(current); !st.ok()) return failed(st);
+    if (position_ < current.start + current.size) {
+      // Bytes that hold no whole record (a write cut short and not cut off again): the segment is
+      // closed at the next turn, loaded as far as it reads and deleted, instead of read again.
+      std::lock_guard lock(mu_);
+      rotate_requested_ = true;
     }
   }
   {
@@ -138,13 +165,29 @@ bool HitLoader::Turn() {
   return true;
 }
 
+void HitLoader::CloseReader() {
+  if (reader_fd_ >= 0) ::close(reader_fd_);
+  reader_fd_ = -1;
+  reader_path_.clear();
+}
+
 Status HitLoader::LoadSegment(const HitLog::Segment& segment) {
   if (segment.start + segment.size <= position_) return {};  // loaded before a crash; not deleted
-  RAPPORT_ASSIGN_OR_RETURN(std::string data, ReadWhole(segment.path));
+  if (reader_path_ != segment.path) {
+    CloseReader();
+    reader_fd_ = ::open(segment.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (reader_fd_ < 0)
+      return Error::Unavailable("cannot open the hit log segment " + segment.path + ": " +
+                                std::strerror(errno));
+    reader_path_ = segment.path;
+  }
+  // From the first record not loaded yet: a position is always at a record's end.
+  const int64_t from = std::max<int64_t>(0, position_ - segment.start);
+  RAPPORT_ASSIGN_OR_RETURN(std::string data, ReadRange(reader_fd_, segment.path, from, segment.size));
   std::vector<tracking::HitRecord> records;
   std::vector<int64_t> ends;  // each record's position
   tracking::HitScan scan = tracking::ScanHitRecords(data, [&](tracking::HitRecord&& r, size_t end) {
-    int64_t position = segment.start + static_cast<int64_t>(end);
+    int64_t position = segment.start + from + static_cast<int64_t>(end);
     if (position <= position_) return;  // committed before
     records.push_back(std::move(r));
     ends.push_back(position);

@@ -1,16 +1,18 @@
 // The loader of the tracking hit log (http/hit_log.h): one thread that turns the hits written
 // there into their "email_opened" / "email_clicked" events in the one log, in order, in batches,
-// exactly once. Each turn closes the current segment (HitLog::Rotate) and loads every closed one:
-// consecutive records of one workspace (at most max_batch) are appended in one transaction that
+// exactly once. Each turn loads every closed segment, then the current one as far as it is written
+// (a segment is closed, HitLog::Rotate, once it holds HitLogOptions::segment_bytes, or when Drain
+// asks): consecutive records of one workspace (at most max_batch) are appended in one transaction that
 // also commits the log position after the last of them as the feed consumer `consumer`'s
 // position (EventStore::AppendAndCommit). A segment is deleted once it is loaded; a crash between
 // a commit and the deletion loads nothing twice, since records at or below the committed position
 // are skipped. At start the leftovers of an earlier process are loaded first.
 //
 // A hit whose contact is gone (erased, or merged away) is dropped: the store refuses its event.
-// A store error leaves the segment in place; the loader tries again after `retry_delay`. The file
-// holds a hit only until its turn: normally within milliseconds (the loader wakes on a segment's
-// first hit and gathers for `gather`, 5 ms), longer only while the store refuses writes. Drain() waits for
+// A store error leaves the segment in place; the loader tries again after `retry_delay`. A hit is
+// loaded within milliseconds (the loader wakes on the first hit past what it loaded and gathers
+// for `gather`, 5 ms); its file is deleted once it is closed (HitLogOptions: about a second, or
+// 8 MiB), later only while the store refuses writes. Drain() waits for
 // everything written before it to be loaded and deleted (contact erasure calls it: no file keeps an erased
 // contact's hits after the erasure returns, http/contacts_handlers.cpp).
 //
@@ -37,8 +39,8 @@ struct HitLoaderOptions {
   size_t max_batch = 1024;           // events per transaction at most
   std::chrono::milliseconds retry_delay{500};
   // After a hit wakes it, the loader gathers for this long before its turn, so a turn loads many
-  // hits at once: a turn costs a file created and deleted, a transaction and a wake-up of every
-  // feed consumer, which paid per hit or two at 10,000 clicks/s cost more than the hits did.
+  // hits at once: a turn costs a transaction and a wake-up of every feed consumer, which paid per
+  // hit or two at 10,000 clicks/s cost more than the hits did.
   // The hit is durable from its write either way; only its event comes this much later.
   std::chrono::milliseconds gather{5};
   // Tests: called after each committed batch, before the next one and before the segment's
@@ -77,7 +79,8 @@ class HitLoader {
   void Run();
   // Loads every closed segment; false when it stopped early (an error, or after_commit said so).
   bool Turn();
-  Status LoadSegment(const HitLog::Segment& segment);
+  Status LoadSegment(const HitLog::Segment& segment);  // from position_ up to segment.size
+  void CloseReader();
 
   HitLog& log_;
   EventStore& events_;
@@ -85,11 +88,14 @@ class HitLoader {
   const HitLoaderOptions options_;
   mutable std::mutex mu_;
   std::condition_variable loaded_cv_;
-  Stats stats_;                 // GUARDED_BY(mu_)
-  int64_t position_ = 0;        // loader thread: the committed position
-  int64_t removed_up_to_ = -1;  // GUARDED_BY(mu_): every segment ending at or before it is deleted
-  bool stopping_ = false;       // GUARDED_BY(mu_)
-  bool halted_ = false;         // GUARDED_BY(mu_): after_commit stopped it
+  Stats stats_;                    // GUARDED_BY(mu_)
+  int64_t position_ = 0;           // loader thread: the committed position
+  int64_t removed_up_to_ = -1;     // GUARDED_BY(mu_): every segment ending at or before it is deleted
+  bool stopping_ = false;          // GUARDED_BY(mu_)
+  bool halted_ = false;            // GUARDED_BY(mu_): after_commit stopped it
+  bool rotate_requested_ = false;  // GUARDED_BY(mu_): Drain wants the current segment deleted too
+  int reader_fd_ = -1;             // loader thread: the segment being read, kept open across turns
+  std::string reader_path_;
   std::thread thread_;
 };
 

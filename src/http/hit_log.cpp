@@ -99,6 +99,7 @@ Status HitLog::StartSegment(int64_t start) {
   if (fd < 0)
     return Error::Unavailable("cannot create the hit log segment " + path + ": " + std::strerror(errno));
   current_ = Segment{std::move(path), start, 0, fd};
+  current_since_ = std::chrono::steady_clock::now();
   dir_dirty_ = true;
   return {};
 }
@@ -165,20 +166,31 @@ Status HitLog::WriteFrames(std::string_view frames, size_t count) {
     }
     done += static_cast<size_t>(n);
   }
-  bool first = current_.size == 0;
   current_.size += static_cast<int64_t>(frames.size());
   dirty_ = true;
   hits_ += count;
+  bool wake = loader_waiting_;  // the loader waits for the first hit past what it loaded
+  loader_waiting_ = false;
   lock.unlock();
-  if (first) written_.notify_one();  // the loader waits only for a segment's first hit
+  if (wake) written_.notify_one();
   return {};
 }
 
-bool HitLog::WaitForHits(std::chrono::milliseconds timeout) {
+bool HitLog::WaitForHits(std::chrono::milliseconds timeout, int64_t loaded) {
   std::unique_lock lock(mu_);
-  written_.wait_for(lock, timeout, [&] { return current_.size > 0 || woken_; });
+  auto unloaded = [&] { return current_.start + current_.size > loaded || !closed_.empty(); };
+  loader_waiting_ = true;
+  written_.wait_for(lock, timeout, [&] { return unloaded() || woken_; });
+  loader_waiting_ = false;
   woken_ = false;
-  return current_.size > 0;
+  return unloaded();
+}
+
+HitLog::Segment HitLog::Current() const {
+  std::lock_guard lock(mu_);
+  Segment s = current_;
+  s.fd = -1;
+  return s;
 }
 
 void HitLog::Wake() {
@@ -189,9 +201,11 @@ void HitLog::Wake() {
   written_.notify_all();
 }
 
-std::vector<HitLog::Segment> HitLog::Rotate(int64_t& closed_end) {
+std::vector<HitLog::Segment> HitLog::Rotate(int64_t& closed_end, bool force) {
   std::unique_lock lock(mu_);
-  if (current_.size > 0) {
+  const bool full = current_.size >= options_.segment_bytes ||
+                    std::chrono::steady_clock::now() - current_since_ >= options_.segment_age;
+  if (current_.size > 0 && (force || full)) {
     Segment old = current_;
     if (Status st = StartSegment(old.start + old.size); !st.ok()) {
       // Keep writing to the old one; the loader tries again at its next turn.

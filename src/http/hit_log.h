@@ -38,6 +38,12 @@ struct HitLogOptions {
   std::string dir;  // created (0700) when missing
   // How often the fsync thread syncs what was written (0: never; the bytes still survive kill -9).
   std::chrono::milliseconds fsync_interval{50};
+  // The loader reads the current segment as it grows and closes it (Rotate), to load what is left
+  // and delete it, once it holds segment_bytes or is segment_age old, or when it must empty the log
+  // (HitLoader::Drain, for an erasure): a file is made and deleted about once a second under load,
+  // not at every turn of the loader, and a loaded hit stays on disk about a second or two.
+  int64_t segment_bytes = 8 << 20;
+  std::chrono::milliseconds segment_age{1000};
 };
 
 class HitLog {
@@ -68,14 +74,17 @@ class HitLog {
   void DeferOnThisThread();
   void FlushDeferred();
 
-  // The loader's side. Waits until a hit is written or `timeout` passes or Wake() is called;
-  // true when the current segment holds anything.
-  bool WaitForHits(std::chrono::milliseconds timeout);
+  // The loader's side. Waits until hits past `loaded` (a position) are written, or `timeout`
+  // passes, or Wake() is called; true when there are.
+  bool WaitForHits(std::chrono::milliseconds timeout, int64_t loaded);
   void Wake();
-  // Closes the current segment when it holds anything (hits go to a new one from now on). Returns
-  // every closed segment not yet removed, oldest first: the ones to load; `closed_end` is the
-  // position where the current segment starts (everything before it is in those).
-  std::vector<Segment> Rotate(int64_t& closed_end);
+  // Closes the current segment (hits go to a new one from now on) when it holds segment_bytes or
+  // is segment_age old, or anything at all with `force`. Returns every closed segment not yet removed, oldest
+  // first: the ones to load; `closed_end` is the position where the current segment starts (everything before
+  // it is in those).
+  std::vector<Segment> Rotate(int64_t& closed_end, bool force);
+  // The segment hits are written to now (its fd: -1; `size`: whole frames only).
+  Segment Current() const;
   // Deletes a loaded segment (the oldest closed one).
   Status Remove(const Segment& segment);
   // The position after the last byte written so far.
@@ -99,11 +108,13 @@ class HitLog {
   int dir_fd_ = -1;
   mutable std::mutex mu_;
   std::condition_variable written_;
-  Segment current_;                 // GUARDED_BY(mu_)
-  std::deque<Segment> closed_;      // GUARDED_BY(mu_); oldest first
-  int64_t removed_end_ = 0;         // GUARDED_BY(mu_); end of the last removed segment
-  bool woken_ = false;              // GUARDED_BY(mu_)
-  bool dirty_ = false;              // GUARDED_BY(mu_); written since the last sync
+  Segment current_;                                      // GUARDED_BY(mu_)
+  std::chrono::steady_clock::time_point current_since_;  // GUARDED_BY(mu_): when it was made
+  std::deque<Segment> closed_;                           // GUARDED_BY(mu_); oldest first
+  int64_t removed_end_ = 0;                              // GUARDED_BY(mu_); end of the last removed segment
+  bool woken_ = false;                                   // GUARDED_BY(mu_)
+  bool loader_waiting_ = false;                          // GUARDED_BY(mu_); a write then wakes it
+  bool dirty_ = false;                                   // GUARDED_BY(mu_); written since the last sync
   bool dir_dirty_ = false;          // GUARDED_BY(mu_); a segment was created since the last sync
   uint64_t hits_ = 0, failed_ = 0;  // GUARDED_BY(mu_)
   std::mutex sync_mu_;              // held while syncing; a segment's fd is closed only under it
