@@ -112,10 +112,15 @@ void AddSystemRoutes(Router& router, Services& s) {
           "# HELP rapport_tracking_hit_log_load_errors_total Loader turns that failed (retried).\n"
           "# TYPE rapport_tracking_hit_log_load_errors_total "
           "counter\nrapport_tracking_hit_log_load_errors_total {}\n"
-          "# HELP rapport_tracking_hit_log_pending_bytes Bytes of hits written and not yet loaded and "
-          "deleted.\n"
-          "# TYPE rapport_tracking_hit_log_pending_bytes gauge\nrapport_tracking_hit_log_pending_bytes {}\n",
-          log.hits, log.failed, loader.loaded, loader.dropped, loader.errors, log.pending_bytes);
+          "# HELP rapport_tracking_hit_log_pending_bytes Bytes of hits written and not yet deleted "
+          "(loaded or not).\n"
+          "# TYPE rapport_tracking_hit_log_pending_bytes gauge\nrapport_tracking_hit_log_pending_bytes {}\n"
+          "# HELP rapport_tracking_hit_log_unloaded_bytes Bytes of hits written and not yet loaded into "
+          "events.\n"
+          "# TYPE rapport_tracking_hit_log_unloaded_bytes gauge\nrapport_tracking_hit_log_unloaded_bytes "
+          "{}\n",
+          log.hits, log.failed, loader.loaded, loader.dropped, loader.errors, log.pending_bytes,
+          std::max<int64_t>(0, s.hit_log->end() - loader.position));
     }
     std::vector<std::pair<std::string, FeedLag::Snapshot>> lags;
     if (s.segments) lags.emplace_back("segments", s.segments->lag().Take());

@@ -58,7 +58,7 @@ def pending_hit_log_bytes(srv):
     finally:
         conn.close()
     for line in text.splitlines():
-        if line.startswith("rapport_tracking_hit_log_pending_bytes "):
+        if line.startswith("rapport_tracking_hit_log_unloaded_bytes "):
             return int(line.split()[1])
     return None
 
