@@ -10,6 +10,7 @@
 
 #include "core/hash.h"
 #include "core/thread_name.h"
+#include "segment/filter_rows.h"
 
 namespace rapport::segment {
 
@@ -400,12 +401,12 @@ bool Evaluator::FieldRow(const Expr& e, Row r, int64_t* next) {
   if (!col->present.Contains(r)) return c.kind == Condition::Kind::kExists && c.negated;
   switch (col->type) {
     case ValueType::kString: {
-      std::string_view v = col->dict.At(col->codes[r]);
+      std::string_view v = col->dict.At(col->codes.Get(r));
       return TextCondition(&v, c);
     }
     case ValueType::kNumber:
       if (c.kind == Condition::Kind::kExists) return !c.negated;
-      return NumberCondition(col->numbers[r], c);
+      return NumberCondition(col->numbers.Get(r), c);
     case ValueType::kBool:
       if (c.kind == Condition::Kind::kExists) return !c.negated;
       return BoolCondition(col->truth.Contains(r), c);
@@ -572,32 +573,6 @@ bool StringEqualityOverCodes(const Expr& e, const AttributeColumn* col) {
 
 }  // namespace
 
-namespace {
-
-// The rows of `rows` whose value in a column passes `pass`. The rows are scattered over a column
-// of millions (a cache miss each): their values are fetched kAhead rows ahead, so the misses of a
-// batch overlap, and a row is kept without a branch on the test (which a predictor cannot learn
-// on scattered values). bench/RESULTS.md, "## segment".
-template <class T, class Pass>
-Bitmap FilterRows(const Bitmap& rows, const T* values, Pass pass) {
-  constexpr uint32_t kAhead = 16;
-  std::vector<uint32_t> kept(rows.Cardinality());
-  size_t k = 0;
-  rows.ForEachBatch([&](const uint32_t* batch, uint32_t n) {
-    for (uint32_t i = 0; i < n && i < kAhead; ++i) __builtin_prefetch(values + batch[i]);
-    for (uint32_t i = 0; i < n; ++i) {
-      if (i + kAhead < n) __builtin_prefetch(values + batch[i + kAhead]);
-      kept[k] = batch[i];
-      k += pass(values[batch[i]]) ? 1 : 0;
-    }
-  });
-  Bitmap out;
-  out.AddMany(kept.data(), k);
-  return out;
-}
-
-}  // namespace
-
 bool Evaluator::FromBitmaps(const Expr& e) const {
   switch (e.kind) {
     case Expr::Kind::kTopic:
@@ -656,17 +631,50 @@ int Evaluator::Rank(const Expr& e) const {
   return 2;
 }
 
+uint64_t Evaluator::Estimate(const Expr& e) const {
+  if (e.kind == Expr::Kind::kTopic) {
+    const Bitmap* b = index_.TopicRows(e.name);
+    return b ? b->Cardinality() : 0;
+  }
+  if (e.kind == Expr::Kind::kField && e.field.kind == FieldKind::kStatus) {
+    auto s = ParseContactStatus(e.condition.values[0].text);
+    return s ? index_.StatusRows(*s).Cardinality() : 0;
+  }
+  if (e.kind == Expr::Kind::kField && e.field.kind == FieldKind::kAttribute) {
+    const AttributeColumn* col = index_.Attribute(e.field.name);
+    if (StringEqualityOverCodes(e, col) && col->has_code_rows) {
+      uint64_t n = 0;
+      for (const Literal& l : e.condition.values)
+        if (auto code = col->dict.Find(l.text); code && *code < col->code_rows.size())
+          n += col->code_rows[*code].Cardinality();
+      return n;
+    }
+  }
+  return UINT64_MAX;
+}
+
+std::vector<const Expr*> Evaluator::Order(const Expr& e) const {
+  std::vector<std::pair<std::pair<int, uint64_t>, const Expr*>> keyed;
+  for (const auto& c : e.children) {
+    int rank = Rank(*c);
+    keyed.push_back({{rank, rank == 0 ? Estimate(*c) : 0}, c.get()});
+  }
+  std::stable_sort(keyed.begin(), keyed.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<const Expr*> order;
+  for (const auto& [key, c] : keyed) order.push_back(c);
+  return order;
+}
+
 Bitmap Evaluator::Scan(const Expr& e, const Bitmap& universe) {
   switch (e.kind) {
     case Expr::Kind::kAnd: {
-      // Operands answered from bitmaps first, then counts in a window: the others then scan only
-      // the rows those leave.
-      std::vector<const Expr*> order;
-      for (int rank = 0; rank <= 2; ++rank)
-        for (const auto& c : e.children)
-          if (Rank(*c) == rank) order.push_back(c.get());
+      // Operands answered from bitmaps first (the smallest first), then counts in a window: the
+      // others then scan only the rows those leave. Scan's rows are within its universe: each
+      // operand's are the conjunction's so far.
+      std::vector<const Expr*> order = Order(e);
       Bitmap acc = Scan(*order[0], universe);
-      for (size_t i = 1; i < order.size() && !acc.Empty(); ++i) acc &= Scan(*order[i], acc);
+      for (size_t i = 1; i < order.size() && !acc.Empty(); ++i) acc = Scan(*order[i], acc);
       return acc;
     }
     case Expr::Kind::kOr: {
@@ -710,15 +718,6 @@ Bitmap Evaluator::Scan(const Expr& e, const Bitmap& universe) {
     // rows are a loop over a plain array.
     const AttributeColumn* col = index_.Attribute(e.field.name);
     const Condition& c = e.condition;
-    if (StringEqualityOverCodes(e, col) && col->has_code_rows) {
-      // The union of the matching values' row bitmaps (ProfileIndex keeps one per value).
-      Bitmap out;
-      for (const Literal& l : c.values)
-        if (auto code = col->dict.Find(l.text); code && *code < col->code_rows.size())
-          out |= col->code_rows[*code];
-      out &= universe;
-      return out;
-    }
     if (col && col->other.empty() && col->type == ValueType::kString &&
         ((c.kind == Condition::Kind::kCompare && c.op == CmpOp::kEq) ||
          (c.kind == Condition::Kind::kIn && !c.negated))) {
@@ -727,20 +726,49 @@ Bitmap Evaluator::Scan(const Expr& e, const Bitmap& universe) {
         if (l.kind == Literal::Kind::kString)
           if (auto code = col->dict.Find(l.text)) codes.push_back(*code);
       if (codes.empty()) return Bitmap();
-      const uint32_t* values = col->codes.data();
-      return FilterRows(Bitmap::And(universe, col->present), values, [&](uint32_t v) {
-        bool any = false;
-        for (uint32_t code : codes) any |= v == code;
-        return any;
+      if (col->has_code_rows) {
+        // The union of the matching values' row bitmaps (ProfileIndex keeps one per value), each
+        // taken within the universe: a dense value's bitmap is never copied whole. Worth it while
+        // those bitmaps hold fewer rows than the universe (a bitmap operation costs about a row
+        // of the smaller side); past that, one look at each row's code costs less (`plan in
+        // ("pro", "team")` within the 200k rows of one city: 2 x 200k probes and a union of
+        // bitmaps of 3.3M rows each, or 200k codes read once).
+        uint64_t matching = 0;
+        for (uint32_t code : codes)
+          if (code < col->code_rows.size()) matching += col->code_rows[code].Cardinality();
+        if (matching <= universe.Cardinality()) {
+          Bitmap out;
+          for (uint32_t code : codes)
+            if (code < col->code_rows.size()) {
+              if (out.Empty())
+                out = Bitmap::And(universe, col->code_rows[code]);
+              else
+                out |= Bitmap::And(universe, col->code_rows[code]);
+            }
+          return out;
+        }
+      }
+      const Bitmap rows = Bitmap::And(universe, col->present);
+      return col->codes.Visit([&](const auto* values) {
+        using T = std::remove_cvref_t<decltype(*values)>;
+        if constexpr (sizeof(T) <= 2) {
+          // A pass table indexed by the code (256 or 65,536 entries): one load a row.
+          std::vector<uint8_t> pass(size_t{1} << (8 * sizeof(T)), 0);
+          for (uint32_t code : codes) pass[code] = 1;
+          return FilterRows(rows, values, [p = pass.data()](T v) { return p[v] != 0; });
+        } else {
+          return FilterRows(rows, values, [&](T v) {
+            bool any = false;
+            for (uint32_t code : codes) any |= v == code;
+            return any;
+          });
+        }
       });
     }
     if (col && col->other.empty() && col->type == ValueType::kNumber && c.kind == Condition::Kind::kCompare &&
         c.values[0].kind == Literal::Kind::kNumber) {
-      const double lit = c.values[0].number;
-      const CmpOp op = c.op;
-      const double* values = col->numbers.data();
-      return FilterRows(Bitmap::And(universe, col->present), values,
-                        [&](double v) { return Cmp(v, op, lit); });
+      // Rows without a value hold a code no comparison passes: no look at `present`.
+      return col->numbers.Select(universe, c.op, c.values[0].number);
     }
   }
   if (WindowedCount(index_, e)) {
@@ -857,12 +885,9 @@ Bitmap ParallelScan(const ProfileIndex& index, const EvalContext& ctx, const Exp
     // The operands answered from bitmaps and windows narrow the rows here, in Scan's order; the
     // rest are split only when enough rows are left to pay for the threads.
     Bitmap acc = universe;
-    for (int rank = 0; rank <= 1; ++rank)
-      for (const auto& c : e.children)
-        if (!acc.Empty() && here.Rank(*c) == rank) acc &= here.Scan(*c, acc);
-    for (const auto& c : e.children) {
+    for (const Expr* c : here.Order(e)) {
       if (acc.Empty()) break;
-      if (here.Rank(*c) == 2) acc &= ParallelScan(index, ctx, *c, acc, threads, min_rows);
+      acc = here.Rank(*c) < 2 ? here.Scan(*c, acc) : ParallelScan(index, ctx, *c, acc, threads, min_rows);
     }
     return acc;
   }

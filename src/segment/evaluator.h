@@ -42,7 +42,7 @@ class Evaluator {
  public:
   Evaluator(const ProfileIndex& index, EvalContext ctx);
 
-  // Every member among `universe` (the workspace's live rows).
+  // Every member among `universe` (the workspace's live rows): always a subset of `universe`.
   Bitmap Scan(const Expr& e, const Bitmap& universe);
   // True when Scan answers `e` by bitmap operations alone (no pass over rows).
   bool FromBitmaps(const Expr& e) const;
@@ -50,6 +50,11 @@ class Evaluator {
   // a window (a union of the stream's day bitmaps, then a look at the rows it leaves), 2 a pass
   // over the candidate rows. Ranks 0 and 1 are not worth splitting over threads.
   int Rank(const Expr& e) const;
+  // The operands of an `and` in the order Scan takes them: by Rank, and those of rank 0 by
+  // Estimate (fewest rows first), each group in the order written otherwise.
+  std::vector<const Expr*> Order(const Expr& e) const;
+  // An upper bound on the rows an operand of rank 0 can match (UINT64_MAX when unknown).
+  uint64_t Estimate(const Expr& e) const;
   // One row; `next_change` (when not null) is lowered to the first moment after now at which
   // the result may change as time passes (unchanged when it cannot).
   bool Matches(const Expr& e, Row r, int64_t* next_change = nullptr);
