@@ -748,18 +748,26 @@ Bitmap Evaluator::Scan(const Expr& e, const Bitmap& universe) {
           return out;
         }
       }
-      const Bitmap rows = Bitmap::And(universe, col->present);
+      // The column holds code + 1, 0 for rows without a value: no look at `present` (but rows
+      // past the column's end have none).
+      Bitmap within;
+      const bool beyond = !universe.Empty() && universe.Maximum() >= col->codes.size();
+      if (beyond) {
+        within = universe;
+        within.RemoveRange(col->codes.size(), uint64_t{1} << 32);
+      }
+      const Bitmap& rows = beyond ? within : universe;
       return col->codes.Visit([&](const auto* values) {
         using T = std::remove_cvref_t<decltype(*values)>;
         if constexpr (sizeof(T) <= 2) {
-          // A pass table indexed by the code (256 or 65,536 entries): one load a row.
+          // A pass table indexed by the stored code (256 or 65,536 entries): one load a row.
           std::vector<uint8_t> pass(size_t{1} << (8 * sizeof(T)), 0);
-          for (uint32_t code : codes) pass[code] = 1;
+          for (uint32_t code : codes) pass[code + 1] = 1;
           return FilterRows(rows, values, [p = pass.data()](T v) { return p[v] != 0; });
         } else {
           return FilterRows(rows, values, [&](T v) {
             bool any = false;
-            for (uint32_t code : codes) any |= v == code;
+            for (uint32_t code : codes) any |= v == code + 1;
             return any;
           });
         }

@@ -394,6 +394,7 @@ void ProfileIndex::SetAttribute(Row r, const std::string& name, const json::valu
   c.Unindex(r);
   c.present.Remove(r);
   c.numbers.Clear(r);
+  c.codes.Clear(r);
   c.other.erase(r);
   if (c.type == ValueType::kBool) c.truth.Remove(r);
   if (c.type == ValueType::kList && r < c.lists.size()) c.lists[r].clear();
@@ -461,6 +462,7 @@ void ProfileIndex::ClearRow(Row r) {
     col->Unindex(r);
     col->present.Remove(r);
     col->numbers.Clear(r);
+    col->codes.Clear(r);
     col->truth.Remove(r);
     col->other.erase(r);
     if (r < col->lists.size()) col->lists[r].clear();
