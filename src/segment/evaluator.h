@@ -17,6 +17,7 @@
 
 #include "segment/ast.h"
 #include "segment/bitmap.h"
+#include "segment/filter_rows.h"
 #include "segment/profile_index.h"
 
 namespace date {
@@ -55,6 +56,13 @@ class Evaluator {
   std::vector<const Expr*> Order(const Expr& e) const;
   // An upper bound on the rows an operand of rank 0 can match (UINT64_MAX when unknown).
   uint64_t Estimate(const Expr& e) const;
+  // The test of an attribute comparison that Scan answers from its column's values (a text `=`
+  // or `in` over codes, when the values' bitmaps hold more than `rows` rows; a number compared
+  // with a number); nullopt for any other expression. Valid until the index changes.
+  std::optional<ColumnTest> ColumnTestFor(const Expr& e, uint64_t rows) const;
+  // The tests of the operands order[*i], order[*i + 1] ... that have one (ColumnTestFor), up to
+  // the first that has none; advances *i past them.
+  std::vector<ColumnTest> ColumnTests(const std::vector<const Expr*>& order, size_t* i, uint64_t rows) const;
   // One row; `next_change` (when not null) is lowered to the first moment after now at which
   // the result may change as time passes (unchanged when it cannot).
   bool Matches(const Expr& e, Row r, int64_t* next_change = nullptr);

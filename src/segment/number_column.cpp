@@ -38,39 +38,39 @@ bool Fits(double v) {
   }
 }
 
-// The rows of `rows` (all below the column's size) whose value passes `v op lit`.
+// A filter passing the values v with `v op lit`; null when no value can.
 template <class T>
-Bitmap SelectIn(const std::vector<T>& values, const Bitmap& rows, CmpOp op, double lit) {
+std::unique_ptr<RowFilter> FilterOf(const std::vector<T>& values, CmpOp op, double lit) {
   const T* v = values.data();
   if constexpr (std::is_floating_point_v<T>) {
     switch (op) {
-      case CmpOp::kEq: return FilterRows(rows, v, [=](double x) { return x == lit; });
-      case CmpOp::kNe: return FilterRows(rows, v, [=](double x) { return (x == x) & (x != lit); });
-      case CmpOp::kLt: return FilterRows(rows, v, [=](double x) { return x < lit; });
-      case CmpOp::kLe: return FilterRows(rows, v, [=](double x) { return x <= lit; });
-      case CmpOp::kGt: return FilterRows(rows, v, [=](double x) { return x > lit; });
-      case CmpOp::kGe: return FilterRows(rows, v, [=](double x) { return x >= lit; });
+      case CmpOp::kEq: return MakeColumnFilter(v, [=](double x) { return x == lit; });
+      case CmpOp::kNe: return MakeColumnFilter(v, [=](double x) { return (x == x) & (x != lit); });
+      case CmpOp::kLt: return MakeColumnFilter(v, [=](double x) { return x < lit; });
+      case CmpOp::kLe: return MakeColumnFilter(v, [=](double x) { return x <= lit; });
+      case CmpOp::kGt: return MakeColumnFilter(v, [=](double x) { return x > lit; });
+      case CmpOp::kGe: return MakeColumnFilter(v, [=](double x) { return x >= lit; });
     }
-    return Bitmap();
+    return nullptr;
   } else {
     constexpr T kAbsent = Absent<T>();
     constexpr double kLo = static_cast<double>(std::numeric_limits<T>::min()) + 1;
     constexpr double kHi = static_cast<double>(std::numeric_limits<T>::max());
     if (std::isnan(lit)) {
-      if (op != CmpOp::kNe) return Bitmap();
-      return FilterRows(rows, v, [=](T x) { return x != kAbsent; });
+      if (op != CmpOp::kNe) return nullptr;
+      return MakeColumnFilter(v, [=](T x) { return x != kAbsent; });
     }
     if (op == CmpOp::kNe) {
       if (!Fits<T>(lit == 0 ? 0.0 : lit))  // no value equals lit: every value passes
-        return FilterRows(rows, v, [=](T x) { return x != kAbsent; });
+        return MakeColumnFilter(v, [=](T x) { return x != kAbsent; });
       const T code = static_cast<T>(lit);
-      return FilterRows(rows, v, [=](T x) { return (x != kAbsent) & (x != code); });
+      return MakeColumnFilter(v, [=](T x) { return (x != kAbsent) & (x != code); });
     }
     // The integers that pass form one interval [lo, hi] (empty when lo > hi).
     double lo = kLo, hi = kHi;
     switch (op) {
       case CmpOp::kEq:
-        if (lit != std::trunc(lit)) return Bitmap();
+        if (lit != std::trunc(lit)) return nullptr;
         lo = hi = lit;
         break;
       case CmpOp::kLt: hi = std::ceil(lit) - 1; break;
@@ -81,12 +81,12 @@ Bitmap SelectIn(const std::vector<T>& values, const Bitmap& rows, CmpOp op, doub
     }
     lo = std::max(lo, kLo);
     hi = std::min(hi, kHi);
-    if (!(lo <= hi)) return Bitmap();
+    if (!(lo <= hi)) return nullptr;
     // One unsigned comparison: x - lo wraps past the span for x < lo (the absent code included).
     const uint32_t base = static_cast<uint32_t>(static_cast<int32_t>(lo));
     const uint32_t span = static_cast<uint32_t>(static_cast<int64_t>(hi) - static_cast<int64_t>(lo));
-    return FilterRows(rows, v,
-                      [=](T x) { return static_cast<uint32_t>(static_cast<int32_t>(x)) - base <= span; });
+    return MakeColumnFilter(
+        v, [=](T x) { return static_cast<uint32_t>(static_cast<int32_t>(x)) - base <= span; });
   }
 }
 
@@ -177,15 +177,14 @@ void NumberColumn::Widen(Width to) {
   }
 }
 
+std::unique_ptr<RowFilter> NumberColumn::Filter(CmpOp op, double lit) const {
+  return std::visit([&](const auto& v) { return FilterOf(v, op, lit); }, data_);
+}
+
 Bitmap NumberColumn::Select(const Bitmap& rows, CmpOp op, double lit) const {
-  const size_t n = size();
-  if (rows.Empty() || n == 0) return Bitmap();
-  if (rows.Maximum() >= n) {  // rows past the end have no value
-    Bitmap within = rows;
-    within.RemoveRange(n, uint64_t{1} << 32);
-    return Select(within, op, lit);
-  }
-  return std::visit([&](const auto& v) { return SelectIn(v, rows, op, lit); }, data_);
+  std::vector<ColumnTest> test(1);
+  test[0] = {Filter(op, lit), size()};
+  return PassAll(rows, test);
 }
 
 }  // namespace rapport::segment

@@ -13,11 +13,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <variant>
 #include <vector>
 
 #include "segment/ast.h"
 #include "segment/bitmap.h"
+#include "segment/filter_rows.h"
 
 namespace rapport::segment {
 
@@ -36,6 +38,9 @@ class NumberColumn {
   // The rows of `rows` whose value v satisfies `v op lit` (as doubles compare; a row without a
   // value satisfies none, `!=` included). Rows past the column's end have no value.
   Bitmap Select(const Bitmap& rows, CmpOp op, double lit) const;
+  // The same test as a filter over the column (valid until the column changes; rows given to it
+  // must be below size()); null when no value can pass.
+  std::unique_ptr<RowFilter> Filter(CmpOp op, double lit) const;
 
   // The narrowest width that holds v exactly (kDouble for fractions, -0.0, infinities, NaN and
   // integers past int32).
