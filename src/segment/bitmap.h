@@ -40,6 +40,7 @@ class Bitmap {
   bool Contains(uint32_t x) const { return roaring_bitmap_contains(r_, x); }
   uint64_t Cardinality() const { return roaring_bitmap_get_cardinality(r_); }
   bool Empty() const { return roaring_bitmap_is_empty(r_); }
+  uint32_t Maximum() const { return roaring_bitmap_maximum(r_); }  // 0 when empty
   void Clear() { roaring_bitmap_clear(r_); }
 
   Bitmap& operator&=(const Bitmap& o) {

@@ -10,6 +10,7 @@
 
 #include "core/hash.h"
 #include "core/thread_name.h"
+#include "segment/filter_rows.h"
 
 namespace rapport::segment {
 
@@ -400,12 +401,12 @@ bool Evaluator::FieldRow(const Expr& e, Row r, int64_t* next) {
   if (!col->present.Contains(r)) return c.kind == Condition::Kind::kExists && c.negated;
   switch (col->type) {
     case ValueType::kString: {
-      std::string_view v = col->dict.At(col->codes[r]);
+      std::string_view v = col->dict.At(col->codes.Get(r));
       return TextCondition(&v, c);
     }
     case ValueType::kNumber:
       if (c.kind == Condition::Kind::kExists) return !c.negated;
-      return NumberCondition(col->numbers[r], c);
+      return NumberCondition(col->numbers.Get(r), c);
     case ValueType::kBool:
       if (c.kind == Condition::Kind::kExists) return !c.negated;
       return BoolCondition(col->truth.Contains(r), c);
@@ -558,6 +559,37 @@ Bitmap Evaluator::Candidates(const Expr& e, const Bitmap& universe, bool* outsid
 
 namespace {
 
+// A stored code (code + 1, 0 for none) passes when its entry is set.
+template <class T>
+struct PassTable {
+  std::vector<uint8_t> pass;
+  bool operator()(T v) const { return pass[v] != 0; }
+};
+
+// A stored code passes when it is one of `codes` + 1 (for columns too wide for a table).
+template <class T>
+struct AnyCode {
+  std::vector<uint32_t> codes;
+  bool operator()(T v) const {
+    bool any = false;
+    for (uint32_t code : codes) any |= v == code + 1;
+    return any;
+  }
+};
+
+// The rows whose stored code is one of `codes` + 1.
+template <class T>
+std::unique_ptr<RowFilter> CodeFilter(const T* values, const std::vector<uint32_t>& codes) {
+  if constexpr (sizeof(T) <= 2) {
+    // A pass table indexed by the stored code (256 or 65,536 entries): one load a row.
+    PassTable<T> table{std::vector<uint8_t>(size_t{1} << (8 * sizeof(T)), 0)};
+    for (uint32_t code : codes) table.pass[code + 1] = 1;
+    return MakeColumnFilter(values, std::move(table));
+  } else {
+    return MakeColumnFilter(values, AnyCode<T>{codes});
+  }
+}
+
 // `=` or `in` of text values over a text column that holds nothing else.
 bool StringEqualityOverCodes(const Expr& e, const AttributeColumn* col) {
   if (!col || !col->other.empty() || col->type != ValueType::kString) return false;
@@ -568,32 +600,6 @@ bool StringEqualityOverCodes(const Expr& e, const AttributeColumn* col) {
   for (const Literal& l : c.values)
     if (l.kind != Literal::Kind::kString) return false;
   return true;
-}
-
-}  // namespace
-
-namespace {
-
-// The rows of `rows` whose value in a column passes `pass`. The rows are scattered over a column
-// of millions (a cache miss each): their values are fetched kAhead rows ahead, so the misses of a
-// batch overlap, and a row is kept without a branch on the test (which a predictor cannot learn
-// on scattered values). bench/RESULTS.md, "## segment".
-template <class T, class Pass>
-Bitmap FilterRows(const Bitmap& rows, const T* values, Pass pass) {
-  constexpr uint32_t kAhead = 16;
-  std::vector<uint32_t> kept(rows.Cardinality());
-  size_t k = 0;
-  rows.ForEachBatch([&](const uint32_t* batch, uint32_t n) {
-    for (uint32_t i = 0; i < n && i < kAhead; ++i) __builtin_prefetch(values + batch[i]);
-    for (uint32_t i = 0; i < n; ++i) {
-      if (i + kAhead < n) __builtin_prefetch(values + batch[i + kAhead]);
-      kept[k] = batch[i];
-      k += pass(values[batch[i]]) ? 1 : 0;
-    }
-  });
-  Bitmap out;
-  out.AddMany(kept.data(), k);
-  return out;
 }
 
 }  // namespace
@@ -656,17 +662,106 @@ int Evaluator::Rank(const Expr& e) const {
   return 2;
 }
 
+std::optional<ColumnTest> Evaluator::ColumnTestFor(const Expr& e, uint64_t rows) const {
+  if (e.kind != Expr::Kind::kField || e.field.kind != FieldKind::kAttribute) return std::nullopt;
+  const AttributeColumn* col = index_.Attribute(e.field.name);
+  if (!col || !col->other.empty()) return std::nullopt;
+  const Condition& c = e.condition;
+  if (col->type == ValueType::kString && ((c.kind == Condition::Kind::kCompare && c.op == CmpOp::kEq) ||
+                                          (c.kind == Condition::Kind::kIn && !c.negated))) {
+    std::vector<uint32_t> codes;
+    for (const Literal& l : c.values)
+      if (l.kind == Literal::Kind::kString)
+        if (auto code = col->dict.Find(l.text)) codes.push_back(*code);
+    ColumnTest t;
+    t.size = col->codes.size();
+    if (codes.empty()) return t;  // no row can pass
+    if (col->has_code_rows) {
+      // The union of the values' row bitmaps costs about a row of the smaller side per bitmap:
+      // cheaper while those bitmaps hold fewer rows than `rows`; past that, one look at each
+      // row's code costs less (`plan in ("pro", "team")` within the 200k rows of one city: 2 x
+      // 200k probes and a union of bitmaps of 3.3M rows each, or 200k codes read once).
+      uint64_t matching = 0;
+      for (uint32_t code : codes)
+        if (code < col->code_rows.size()) matching += col->code_rows[code].Cardinality();
+      if (matching <= rows) return std::nullopt;
+    }
+    // The column holds code + 1, 0 for rows without a value: no look at `present`.
+    t.filter = col->codes.Visit([&](const auto* values) { return CodeFilter(values, codes); });
+    return t;
+  }
+  if (col->type == ValueType::kNumber && c.kind == Condition::Kind::kCompare &&
+      c.values[0].kind == Literal::Kind::kNumber) {
+    // Rows without a value hold a code no comparison passes: no look at `present`.
+    ColumnTest t;
+    t.size = col->numbers.size();
+    t.filter = col->numbers.Filter(c.op, c.values[0].number);
+    return t;
+  }
+  return std::nullopt;
+}
+
+uint64_t Evaluator::Estimate(const Expr& e) const {
+  if (e.kind == Expr::Kind::kTopic) {
+    const Bitmap* b = index_.TopicRows(e.name);
+    return b ? b->Cardinality() : 0;
+  }
+  if (e.kind == Expr::Kind::kField && e.field.kind == FieldKind::kStatus) {
+    auto s = ParseContactStatus(e.condition.values[0].text);
+    return s ? index_.StatusRows(*s).Cardinality() : 0;
+  }
+  if (e.kind == Expr::Kind::kField && e.field.kind == FieldKind::kAttribute) {
+    const AttributeColumn* col = index_.Attribute(e.field.name);
+    if (StringEqualityOverCodes(e, col) && col->has_code_rows) {
+      uint64_t n = 0;
+      for (const Literal& l : e.condition.values)
+        if (auto code = col->dict.Find(l.text); code && *code < col->code_rows.size())
+          n += col->code_rows[*code].Cardinality();
+      return n;
+    }
+  }
+  return UINT64_MAX;
+}
+
+std::vector<ColumnTest> Evaluator::ColumnTests(const std::vector<const Expr*>& order, size_t* i,
+                                               uint64_t rows) const {
+  std::vector<ColumnTest> run;
+  for (; *i < order.size(); ++*i) {
+    std::optional<ColumnTest> t = ColumnTestFor(*order[*i], rows);
+    if (!t) break;
+    run.push_back(std::move(*t));
+  }
+  return run;
+}
+
+std::vector<const Expr*> Evaluator::Order(const Expr& e) const {
+  std::vector<std::pair<std::pair<int, uint64_t>, const Expr*>> keyed;
+  for (const auto& c : e.children) {
+    int rank = Rank(*c);
+    keyed.push_back({{rank, rank == 0 ? Estimate(*c) : 0}, c.get()});
+  }
+  std::stable_sort(keyed.begin(), keyed.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<const Expr*> order;
+  for (const auto& [key, c] : keyed) order.push_back(c);
+  return order;
+}
+
 Bitmap Evaluator::Scan(const Expr& e, const Bitmap& universe) {
   switch (e.kind) {
     case Expr::Kind::kAnd: {
-      // Operands answered from bitmaps first, then counts in a window: the others then scan only
-      // the rows those leave.
-      std::vector<const Expr*> order;
-      for (int rank = 0; rank <= 2; ++rank)
-        for (const auto& c : e.children)
-          if (Rank(*c) == rank) order.push_back(c.get());
-      Bitmap acc = Scan(*order[0], universe);
-      for (size_t i = 1; i < order.size() && !acc.Empty(); ++i) acc &= Scan(*order[i], acc);
+      // Operands answered from bitmaps first (the smallest first), then counts in a window: the
+      // others then scan only the rows those leave. Scan's rows are within its universe: each
+      // operand's are the conjunction's so far.
+      // Consecutive operands answered from their columns' values run as one pass over the rows.
+      const std::vector<const Expr*> order = Order(e);
+      const Bitmap* rows = &universe;
+      Bitmap acc;
+      for (size_t i = 0; i < order.size() && (i == 0 || !acc.Empty());) {
+        std::vector<ColumnTest> run = ColumnTests(order, &i, rows->Cardinality());
+        acc = run.empty() ? Scan(*order[i++], *rows) : PassAll(*rows, run);
+        rows = &acc;
+      }
       return acc;
     }
     case Expr::Kind::kOr: {
@@ -706,41 +801,26 @@ Bitmap Evaluator::Scan(const Expr& e, const Bitmap& universe) {
     default: break;
   }
   if (e.kind == Expr::Kind::kField && e.field.kind == FieldKind::kAttribute) {
-    // Fast paths over a typed column: the dictionary codes that match are found once, then the
-    // rows are a loop over a plain array.
+    // Fast paths over a typed column: the test is built once (the matching codes, a number's
+    // interval), then the rows are a loop over a plain array; or a union of value bitmaps.
+    if (std::optional<ColumnTest> t = ColumnTestFor(e, universe.Cardinality())) {
+      std::vector<ColumnTest> one;
+      one.push_back(std::move(*t));
+      return PassAll(universe, one);
+    }
     const AttributeColumn* col = index_.Attribute(e.field.name);
-    const Condition& c = e.condition;
     if (StringEqualityOverCodes(e, col) && col->has_code_rows) {
-      // The union of the matching values' row bitmaps (ProfileIndex keeps one per value).
+      // The union of the matching values' row bitmaps (ProfileIndex keeps one per value), each
+      // taken within the universe: a dense value's bitmap is never copied whole.
       Bitmap out;
-      for (const Literal& l : c.values)
-        if (auto code = col->dict.Find(l.text); code && *code < col->code_rows.size())
-          out |= col->code_rows[*code];
-      out &= universe;
+      for (const Literal& l : e.condition.values)
+        if (auto code = col->dict.Find(l.text); code && *code < col->code_rows.size()) {
+          if (out.Empty())
+            out = Bitmap::And(universe, col->code_rows[*code]);
+          else
+            out |= Bitmap::And(universe, col->code_rows[*code]);
+        }
       return out;
-    }
-    if (col && col->other.empty() && col->type == ValueType::kString &&
-        ((c.kind == Condition::Kind::kCompare && c.op == CmpOp::kEq) ||
-         (c.kind == Condition::Kind::kIn && !c.negated))) {
-      std::vector<uint32_t> codes;
-      for (const Literal& l : c.values)
-        if (l.kind == Literal::Kind::kString)
-          if (auto code = col->dict.Find(l.text)) codes.push_back(*code);
-      if (codes.empty()) return Bitmap();
-      const uint32_t* values = col->codes.data();
-      return FilterRows(Bitmap::And(universe, col->present), values, [&](uint32_t v) {
-        bool any = false;
-        for (uint32_t code : codes) any |= v == code;
-        return any;
-      });
-    }
-    if (col && col->other.empty() && col->type == ValueType::kNumber && c.kind == Condition::Kind::kCompare &&
-        c.values[0].kind == Literal::Kind::kNumber) {
-      const double lit = c.values[0].number;
-      const CmpOp op = c.op;
-      const double* values = col->numbers.data();
-      return FilterRows(Bitmap::And(universe, col->present), values,
-                        [&](double v) { return Cmp(v, op, lit); });
     }
   }
   if (WindowedCount(index_, e)) {
@@ -847,31 +927,23 @@ unsigned ScanThreads() {
   return std::clamp(n, 1u, 8u);
 }
 
-Bitmap ParallelScan(const ProfileIndex& index, const EvalContext& ctx, const Expr& e, const Bitmap& universe,
-                    unsigned threads, uint64_t min_rows) {
-  uint64_t rows = index.rows();
-  if (threads <= 1 || universe.Cardinality() < min_rows) return Evaluator(index, ctx).Scan(e, universe);
-  Evaluator here(index, ctx);
-  if (here.Rank(e) < 2) return here.Scan(e, universe);  // bitmap operations: nothing to split
-  if (e.kind == Expr::Kind::kAnd) {
-    // The operands answered from bitmaps and windows narrow the rows here, in Scan's order; the
-    // rest are split only when enough rows are left to pay for the threads.
-    Bitmap acc = universe;
-    for (int rank = 0; rank <= 1; ++rank)
-      for (const auto& c : e.children)
-        if (!acc.Empty() && here.Rank(*c) == rank) acc &= here.Scan(*c, acc);
-    for (const auto& c : e.children) {
-      if (acc.Empty()) break;
-      if (here.Rank(*c) == 2) acc &= ParallelScan(index, ctx, *c, acc, threads, min_rows);
-    }
-    return acc;
-  }
+namespace {
+
+// scan(evaluator, part) over `universe` split into ranges of rows, one per thread (the caller's
+// included), each with an Evaluator of its own; the union of the parts' results.
+template <class ScanFn>
+Bitmap SplitScan(const ProfileIndex& index, const EvalContext& ctx, const Bitmap& universe, unsigned threads,
+                 ScanFn scan) {
+  const uint64_t rows = index.rows();
   // Ranges of whole 65,536-row chunks (CRoaring's containers), so that the parts split cheaply;
   // of rows when there are too few chunks.
   const uint64_t unit = rows >= uint64_t{threads} * 65536 ? 65536 : 1;
   const uint64_t chunks = (rows + unit - 1) / unit;
   threads = static_cast<unsigned>(std::min<uint64_t>(threads, chunks));
-  if (threads <= 1) return Evaluator(index, ctx).Scan(e, universe);
+  if (threads <= 1) {
+    Evaluator ev(index, ctx);
+    return scan(ev, universe);
+  }
   std::vector<Bitmap> parts(threads), out(threads);
   for (unsigned t = 0; t < threads; ++t) {
     uint64_t lo = chunks * t / threads * unit,
@@ -883,12 +955,47 @@ Bitmap ParallelScan(const ProfileIndex& index, const EvalContext& ctx, const Exp
   for (unsigned t = 1; t < threads; ++t)
     pool.emplace_back([&, t] {
       NameThisThread("segment-scan");
-      out[t] = Evaluator(index, ctx).Scan(e, parts[t]);
+      Evaluator ev(index, ctx);
+      out[t] = scan(ev, parts[t]);
     });
-  out[0] = Evaluator(index, ctx).Scan(e, parts[0]);
+  {
+    Evaluator ev(index, ctx);
+    out[0] = scan(ev, parts[0]);
+  }
   for (auto& th : pool) th.join();
   for (unsigned t = 1; t < threads; ++t) out[0] |= out[t];
   return std::move(out[0]);
+}
+
+}  // namespace
+
+Bitmap ParallelScan(const ProfileIndex& index, const EvalContext& ctx, const Expr& e, const Bitmap& universe,
+                    unsigned threads, uint64_t min_rows) {
+  if (threads <= 1 || universe.Cardinality() < min_rows) return Evaluator(index, ctx).Scan(e, universe);
+  Evaluator here(index, ctx);
+  if (here.Rank(e) < 2) return here.Scan(e, universe);  // bitmap operations: nothing to split
+  if (e.kind == Expr::Kind::kAnd) {
+    // In Scan's order: operands answered from bitmaps and windows narrow the rows here; the
+    // others are split over the threads while enough rows are left to pay for them, a run of
+    // operands answered from their columns as one pass (one set of threads for the run).
+    const std::vector<const Expr*> order = here.Order(e);
+    Bitmap acc = universe;
+    for (size_t i = 0; i < order.size() && !acc.Empty();) {
+      const uint64_t n = acc.Cardinality();
+      std::vector<ColumnTest> run = here.ColumnTests(order, &i, n);
+      if (!run.empty()) {
+        acc = n < min_rows ? PassAll(acc, run)
+                           : SplitScan(index, ctx, acc, threads,
+                                       [&](Evaluator&, const Bitmap& part) { return PassAll(part, run); });
+        continue;
+      }
+      const Expr* c = order[i++];
+      acc = here.Rank(*c) < 2 ? here.Scan(*c, acc) : ParallelScan(index, ctx, *c, acc, threads, min_rows);
+    }
+    return acc;
+  }
+  return SplitScan(index, ctx, universe, threads,
+                   [&](Evaluator& ev, const Bitmap& part) { return ev.Scan(e, part); });
 }
 
 }  // namespace rapport::segment

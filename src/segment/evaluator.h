@@ -17,6 +17,7 @@
 
 #include "segment/ast.h"
 #include "segment/bitmap.h"
+#include "segment/filter_rows.h"
 #include "segment/profile_index.h"
 
 namespace date {
@@ -42,7 +43,7 @@ class Evaluator {
  public:
   Evaluator(const ProfileIndex& index, EvalContext ctx);
 
-  // Every member among `universe` (the workspace's live rows).
+  // Every member among `universe` (the workspace's live rows): always a subset of `universe`.
   Bitmap Scan(const Expr& e, const Bitmap& universe);
   // True when Scan answers `e` by bitmap operations alone (no pass over rows).
   bool FromBitmaps(const Expr& e) const;
@@ -50,6 +51,18 @@ class Evaluator {
   // a window (a union of the stream's day bitmaps, then a look at the rows it leaves), 2 a pass
   // over the candidate rows. Ranks 0 and 1 are not worth splitting over threads.
   int Rank(const Expr& e) const;
+  // The operands of an `and` in the order Scan takes them: by Rank, and those of rank 0 by
+  // Estimate (fewest rows first), each group in the order written otherwise.
+  std::vector<const Expr*> Order(const Expr& e) const;
+  // An upper bound on the rows an operand of rank 0 can match (UINT64_MAX when unknown).
+  uint64_t Estimate(const Expr& e) const;
+  // The test of an attribute comparison that Scan answers from its column's values (a text `=`
+  // or `in` over codes, when the values' bitmaps hold more than `rows` rows; a number compared
+  // with a number); nullopt for any other expression. Valid until the index changes.
+  std::optional<ColumnTest> ColumnTestFor(const Expr& e, uint64_t rows) const;
+  // The tests of the operands order[*i], order[*i + 1] ... that have one (ColumnTestFor), up to
+  // the first that has none; advances *i past them.
+  std::vector<ColumnTest> ColumnTests(const std::vector<const Expr*>& order, size_t* i, uint64_t rows) const;
   // One row; `next_change` (when not null) is lowered to the first moment after now at which
   // the result may change as time passes (unchanged when it cannot).
   bool Matches(const Expr& e, Row r, int64_t* next_change = nullptr);

@@ -39,12 +39,12 @@ size_t Dictionary::Bytes() const {
 
 void AttributeColumn::Unindex(Row r) {
   if (type != ValueType::kString || !has_code_rows || r >= codes.size() || !present.Contains(r)) return;
-  if (codes[r] < code_rows.size()) code_rows[codes[r]].Remove(r);
+  if (uint32_t code = codes.Get(r); code < code_rows.size()) code_rows[code].Remove(r);
 }
 
 void AttributeColumn::Index(Row r) {
   if (type != ValueType::kString || !has_code_rows) return;
-  uint32_t code = codes[r];
+  uint32_t code = codes.Get(r);
   if (dict.size() > kMaxCodeBitmaps) {
     has_code_rows = false;
     code_rows = {};
@@ -55,8 +55,8 @@ void AttributeColumn::Index(Row r) {
 }
 
 size_t AttributeColumn::Bytes() const {
-  size_t b = present.Bytes() + truth.Bytes() + numbers.capacity() * 8 + codes.capacity() * 4 +
-             times.capacity() * 8 + dict.Bytes() + other.size() * 64;
+  size_t b = present.Bytes() + truth.Bytes() + numbers.Bytes() + codes.Bytes() + times.capacity() * 8 +
+             dict.Bytes() + other.size() * 64;
   for (const Bitmap& rows : code_rows) b += sizeof(rows) + rows.Bytes();
   for (const auto& l : lists) b += sizeof(l) + l.capacity() * 4;
   return b;
@@ -321,7 +321,21 @@ Row ProfileIndex::RowFor(ContactId id, WorkspaceId ws) {
   live_.Add(r);
   workspace_rows_[ws].Add(r);
   status_rows_[0].Add(r);
+  if ((r + 1) % kChunkRows == 0) CompactBitmaps();
   return r;
+}
+
+void ProfileIndex::CompactBitmaps() {
+  live_.Optimize();
+  for (auto& [ws, rows] : workspace_rows_) rows.Optimize();
+  for (auto& rows : status_rows_) rows.Optimize();
+  for (auto& [name, col] : attributes_) {
+    col->present.Optimize();
+    col->truth.Optimize();
+    for (auto& rows : col->code_rows) rows.Optimize();
+  }
+  for (auto& [key, rows] : topics_) rows.Optimize();
+  for (auto& s : streams_) s->rows.Optimize();
 }
 
 const Bitmap& ProfileIndex::Workspace(WorkspaceId ws) const {
@@ -379,6 +393,8 @@ void ProfileIndex::SetAttribute(Row r, const std::string& name, const json::valu
   AttributeColumn& c = *slot;
   c.Unindex(r);
   c.present.Remove(r);
+  c.numbers.Clear(r);
+  c.codes.Clear(r);
   c.other.erase(r);
   if (c.type == ValueType::kBool) c.truth.Remove(r);
   if (c.type == ValueType::kList && r < c.lists.size()) c.lists[r].clear();
@@ -392,13 +408,9 @@ void ProfileIndex::SetAttribute(Row r, const std::string& name, const json::valu
   }
   c.present.Add(r);
   switch (t) {
-    case ValueType::kNumber:
-      if (c.numbers.size() <= r) c.numbers.resize(r + 1);
-      c.numbers[r] = v.to_number<double>();
-      break;
+    case ValueType::kNumber: c.numbers.Set(r, v.to_number<double>()); break;
     case ValueType::kString:
-      if (c.codes.size() <= r) c.codes.resize(r + 1);
-      c.codes[r] = c.dict.Intern(v.get_string());
+      c.codes.Set(r, c.dict.Intern(v.get_string()));
       c.Index(r);
       break;
     case ValueType::kBool: c.truth.Set(r, v.get_bool()); break;
@@ -429,8 +441,8 @@ json::value ProfileIndex::AttributeValue(const AttributeColumn& c, Row r) const 
   }
   if (!c.present.Contains(r)) return nullptr;
   switch (c.type) {
-    case ValueType::kNumber: return c.numbers[r];
-    case ValueType::kString: return json::string(c.dict.At(c.codes[r]));
+    case ValueType::kNumber: return c.numbers.Get(r);
+    case ValueType::kString: return json::string(c.dict.At(c.codes.Get(r)));
     case ValueType::kDate: {
       date::sys_days d{date::days(c.times[r])};
       return json::string(date::format("%F", d));
@@ -449,6 +461,8 @@ void ProfileIndex::ClearRow(Row r) {
   for (auto& [name, col] : attributes_) {
     col->Unindex(r);
     col->present.Remove(r);
+    col->numbers.Clear(r);
+    col->codes.Clear(r);
     col->truth.Remove(r);
     col->other.erase(r);
     if (r < col->lists.size()) col->lists[r].clear();

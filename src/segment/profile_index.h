@@ -5,9 +5,10 @@
 // rows are in id order and RowOf is a binary search.
 // Columns: the contact's fields (status as one bitmap per status, workspace as one bitmap per
 // workspace, timezone and locale dictionary-encoded, times as int64 microseconds) and one typed
-// column per custom attribute (AttributeColumn: numbers as double, text dictionary-encoded as
-// uint32 codes, dates as days, timestamps as microseconds, booleans as a bitmap, lists as codes;
-// a value whose type differs from its column's is kept aside, exactly).
+// column per custom attribute (AttributeColumn: numbers as a NumberColumn, int8/16/32 codes while
+// every value is a small integer, doubles otherwise; text dictionary-encoded as 1-4 byte codes,
+// dates as days, timestamps as microseconds, booleans as a bitmap, lists as codes; a value whose
+// type differs from its column's is kept aside, exactly).
 // Topics: one bitmap of subscribed rows per topic key.
 // Behavior: one EventStream per event name (every event's time, 8 bytes an event) and, where a
 // segment asks, one per (event name, property filters, aggregated property) holding the times
@@ -32,6 +33,8 @@
 #include "segment/ast.h"
 #include "segment/bitmap.h"
 #include "segment/checker.h"
+#include "segment/code_column.h"
+#include "segment/number_column.h"
 #include "segment/string_column.h"
 
 namespace rapport::segment {
@@ -60,8 +63,8 @@ std::string AsciiLower(std::string_view s);
 struct AttributeColumn {
   ValueType type = ValueType::kUnknown;        // the type of the first value seen
   Bitmap present;                              // rows holding a value of `type`
-  std::vector<double> numbers;                 // kNumber
-  std::vector<uint32_t> codes;                 // kString
+  NumberColumn numbers;                        // kNumber (int codes while the values allow)
+  CodeColumn codes;                            // kString (uint8/16/32 by the dictionary's size)
   std::vector<int64_t> times;                  // kDate: days since 1970-01-01; kTimestamp: microseconds
   Bitmap truth;                                // kBool: rows whose value is true
   std::vector<std::vector<uint32_t>> lists;    // kList: codes of the items (as text)
@@ -246,6 +249,12 @@ class ProfileIndex {
 
  private:
   Row RowFor(ContactId id, WorkspaceId ws);  // creates the row when new
+  // Run-length encodes the bitmaps over all rows where that is smaller (a workspace's, a status's
+  // or an attribute's rows are mostly whole ranges: 153 runs at 10M rows instead of 1.25 MB of
+  // bits, and intersecting with a whole run is a copy). CRoaring keeps containers as they are
+  // when rows are added, so RowFor calls this once per kChunkRows new rows.
+  void CompactBitmaps();
+  static constexpr Row kChunkRows = 65536;  // one CRoaring container's rows
   void SetAttribute(Row r, const std::string& name, const json::value& v);
   void ClearRow(Row r);
   void SetStatus(Row r, ContactStatus s);

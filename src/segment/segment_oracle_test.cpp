@@ -156,6 +156,7 @@ Data Generate(std::mt19937_64& rng, int contacts) {
       "TEXT, machine INTEGER, template TEXT, campaign_id BIGINT, utc_offset BIGINT);\n"
       // The correlated counts look up a contact's events by name, as a careful DBA would index.
       "CREATE INDEX events_by_contact ON events (contact_id, name, at);\n";
+  const bool fractions = pick(2) == 0;
   for (int id = 1; id <= contacts; ++id) {
     json::object attrs;
     std::string city = "NULL", age = "NULL", vip = "NULL", plan = "NULL", signup = "NULL", renewal = "NULL",
@@ -166,9 +167,12 @@ Data Generate(std::mt19937_64& rng, int contacts) {
       city = Q(c);
     }
     if (pick(4)) {
-      int a = 15 + pick(60);
+      // Whole ages (the index keeps them as one-byte codes), or some halves among them in about
+      // half of the data sets (the column then holds doubles).
+      double a = 15 + pick(60);
+      if (fractions && pick(4) == 0) a += 0.5;
       attrs["age"] = a;
-      age = std::to_string(a);
+      age = fmt::format("{}", a);
     }
     if (pick(3)) {
       bool v = pick(2);
@@ -358,7 +362,7 @@ class ExprGen {
         return {fmt::format("city {} \"{}\"", kOps[o], v), fmt::format("c.city {} {}", kSqlOps[o], Q(v))};
       }
       case 1: {
-        int v = 15 + Pick(60);
+        double v = 15 + Pick(60) + (Pick(4) == 0 ? 0.5 : 0.0);
         return {fmt::format("age {} {}", kOps[op], v), fmt::format("c.age {} {}", kSqlOps[op], v)};
       }
       case 2: {
