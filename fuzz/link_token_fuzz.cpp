@@ -18,9 +18,12 @@ using namespace rapport::tracking;
 const KeyRing& Ring() {
   static const KeyRing* ring = [] {
     std::vector<SigningKey> keys = {
-        {1, std::string(32, 'a'), Timestamp(std::chrono::seconds(1000)),
-         Timestamp(std::chrono::seconds(2000))},
-        {2, std::string(32, 'b'), Timestamp(std::chrono::seconds(2000)), std::nullopt}};
+        {1,
+         std::string(32, 'a'),
+         Timestamp(std::chrono::seconds(1000)),
+         Timestamp(std::chrono::seconds(2000)),
+         {}},
+        {2, std::string(32, 'b'), Timestamp(std::chrono::seconds(2000)), std::nullopt, {}}};
     return new KeyRing(*KeyRing::Create(std::move(keys)));
   }();
   return *ring;

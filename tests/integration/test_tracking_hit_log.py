@@ -5,6 +5,7 @@ answers and the hits wait in the files; an erasure leaves nothing of the contact
 """
 import glob
 import os
+import socket
 import sqlite3
 import time
 
@@ -44,6 +45,25 @@ def test_answered_hits_become_events_and_the_files_are_deleted(data_dir):
     assert len(files) == 1 and os.path.basename(files[0]).startswith("hits-"), files
     assert oct(os.stat(data_dir / "hits").st_mode & 0o777) == "0o700"
     assert oct(os.stat(files[0]).st_mode & 0o777) == "0o600"
+    srv.stop()
+
+
+def test_pipelined_hits_on_one_connection_are_each_answered_and_recorded(data_dir):
+    """The server's fast lane writes the hits of one read with one write(2) and answers them in
+    order, then takes an API request on the same connection."""
+    srv, api, cid, path = prepare(data_dir)
+    one = f"GET {path} HTTP/1.1\r\nHost: x\r\nUser-Agent: {MARK}\r\n\r\n".encode()
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=30) as s:
+        s.sendall(one * 5 + b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        got = b""
+        while got.count(b"HTTP/1.1 ") < 6 or not got.rstrip().endswith(b"}"):
+            chunk = s.recv(65536)
+            assert chunk, got
+            got += chunk
+    answers = got.split(b"HTTP/1.1 ")[1:]
+    assert [a[:3] for a in answers] == [b"200"] * 6, got
+    assert all(b"image/gif" in a for a in answers[:5]) and b'"ok"' in answers[5]
+    wait_for(lambda: len(timeline(api, cid, "email_opened")) == 5, what="5 opens on the timeline")
     srv.stop()
 
 
