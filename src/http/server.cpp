@@ -158,6 +158,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void ReadHeader() {
+    head_ = false;
     if (server_.stopping && buffer_.size() == 0) return Close();
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
@@ -172,6 +173,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnHeader(beast::error_code ec) {
     if (ec) return OnReadError(ec);
     auto& req = parser_->get();
+    head_ = req.method() == bhttp::verb::head;
     // Refuse what can be refused from the headers (no key, a wrong key, too many attempts)
     // before reading a byte of the body.
     bool bad_target = false;
@@ -297,6 +299,7 @@ class Session : public std::enable_shared_from_this<Session> {
     res_.body() = std::move(r.body);
     res_.keep_alive(keep_alive);
     res_.prepare_payload();
+    if (head_) res_.body().clear();  // a HEAD's answer: the GET's fields, no content (RFC 9110 9.3.2)
     stream_.expires_after(server_.options.write_timeout);
     bhttp::async_write(stream_, res_,
                        [self = shared_from_this(), keep_alive, linger](beast::error_code ec, size_t) {
@@ -339,6 +342,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bhttp::response<bhttp::string_body> res_;
   std::string peer_ip_;
   bool reading_ = false;
+  bool head_ = false;  // the request being answered is a HEAD
   size_t discarded_ = 0;
   std::array<char, 16384> discard_;
 };

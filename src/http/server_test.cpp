@@ -288,6 +288,30 @@ TEST_F(ServerTest, TheFastLaneAnswersHeadWithoutABody) {
   close(fd);
 }
 
+// The full server answers a HEAD with the GET's fields and no content, so the next answer on the
+// connection is read from the right byte (a 405 here: no other route takes HEAD).
+TEST_F(ServerTest, TheFullServerAnswersHeadWithoutABody) {
+  StartServer({});
+  int fd = Connect(server_->port());
+  ASSERT_GE(fd, 0);
+  SendAll(fd, "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n" + Get("/healthz"));
+  std::string pending;
+  char buf[4096];
+  while (pending.find("\r\n\r\n") == std::string::npos) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    ASSERT_GT(n, 0) << pending;
+    pending.append(buf, static_cast<size_t>(n));
+  }
+  size_t end = pending.find("\r\n\r\n");
+  std::string head = pending.substr(0, end);
+  pending.erase(0, end + 4);
+  EXPECT_EQ(head.substr(0, 12), "HTTP/1.1 405") << head;
+  RawResponse get = ReadResponse(fd, pending);  // starts right after the HEAD's fields
+  EXPECT_EQ(get.status, 200) << get.head;
+  EXPECT_NE(get.body.find("\"ok\""), std::string::npos);
+  close(fd);
+}
+
 TEST_F(ServerTest, TheFastLaneKeepsHttp10AndConnectionClose) {
   StartServer({});
   std::string pending;
