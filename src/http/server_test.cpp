@@ -74,6 +74,21 @@ RawResponse ReadResponse(int fd, std::string& pending) {
   return r;
 }
 
+// Reads one answer's status line and fields only (the answer to a HEAD), leaving what follows
+// them in `pending`. Empty: the connection closed first.
+std::string ReadHead(int fd, std::string& pending) {
+  char buf[4096];
+  size_t end;
+  while ((end = pending.find("\r\n\r\n")) == std::string::npos) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) return {};
+    pending.append(buf, static_cast<size_t>(n));
+  }
+  std::string head = pending.substr(0, end);
+  pending.erase(0, end + 4);
+  return head;
+}
+
 bool PeerClosed(int fd) {
   char c;
   return recv(fd, &c, 1, 0) == 0;
@@ -268,15 +283,7 @@ TEST_F(ServerTest, TheFastLaneAnswersHeadWithoutABody) {
   ASSERT_GE(fd, 0);
   SendAll(fd, "HEAD /o/abc HTTP/1.1\r\nHost: x\r\n\r\n" + Get("/o/abc"));
   std::string pending;
-  char buf[4096];
-  while (pending.find("\r\n\r\n") == std::string::npos) {
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
-    ASSERT_GT(n, 0) << pending;
-    pending.append(buf, static_cast<size_t>(n));
-  }
-  size_t end = pending.find("\r\n\r\n");
-  std::string head = pending.substr(0, end);
-  pending.erase(0, end + 4);
+  std::string head = ReadHead(fd, pending);
   EXPECT_EQ(head.substr(0, 12), "HTTP/1.1 404") << head;
   size_t cl = head.find("Content-Length: ");
   ASSERT_NE(cl, std::string::npos) << head;
@@ -296,15 +303,7 @@ TEST_F(ServerTest, TheFullServerAnswersHeadWithoutABody) {
   ASSERT_GE(fd, 0);
   SendAll(fd, "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n" + Get("/healthz"));
   std::string pending;
-  char buf[4096];
-  while (pending.find("\r\n\r\n") == std::string::npos) {
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
-    ASSERT_GT(n, 0) << pending;
-    pending.append(buf, static_cast<size_t>(n));
-  }
-  size_t end = pending.find("\r\n\r\n");
-  std::string head = pending.substr(0, end);
-  pending.erase(0, end + 4);
+  std::string head = ReadHead(fd, pending);
   EXPECT_EQ(head.substr(0, 12), "HTTP/1.1 405") << head;
   RawResponse get = ReadResponse(fd, pending);  // starts right after the HEAD's fields
   EXPECT_EQ(get.status, 200) << get.head;
