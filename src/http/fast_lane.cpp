@@ -343,11 +343,7 @@ void FastLane::Loop::Process(Conn* c, int64_t now) {
     auto req = std::make_unique<Request>();
     if (ours) {
       req->method = std::string(head.method);
-      std::string_view target = head.target;
-      size_t q = target.find('?');
-      ours = PercentDecode(target.substr(0, q), req->path) && !req->path.empty() && req->path[0] == '/' &&
-             lane_.api_.HasFastRoute(req->method, req->path);
-      if (ours && q != std::string_view::npos) req->query = ParseQuery(target.substr(q + 1));
+      ours = SetRequestTarget(head.target, *req) && lane_.api_.HasFastRoute(req->method, req->path);
     }
     if (!ours) {
       // Another route, a body, something unusual: the Beast server takes the connection, once
@@ -356,12 +352,7 @@ void FastLane::Loop::Process(Conn* c, int64_t now) {
       return HandOff(c);
     }
     req->headers.reserve(head.fields.size());
-    for (const auto& [name, value] : head.fields) {
-      std::string lower(name);
-      for (char& ch : lower)
-        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-      req->headers.emplace_back(std::move(lower), std::string(value));
-    }
+    for (const auto& [name, value] : head.fields) AddRequestHeader(name, value, *req);
     req->peer_ip = c->peer_ip;
     c->minor = head.minor;
     c->keep_alive = head.keep_alive && !stopping_;
@@ -419,9 +410,8 @@ void FastLane::Loop::Done(Conn* c, std::optional<Response> r) {
 
 void FastLane::Loop::EndBatch(int64_t now) {
   // The batch's deferred work (the hits' one write), then its answers; what they ask in turn (the
-  // next pipelined requests) goes round again.
-  // Each round answers requests already read (pipelined ones), so the rounds end; none may be
-  // left deferred, or it would wait for the next event.
+  // next pipelined requests, already read, so the rounds end) goes round again: none may be left
+  // deferred, or it would wait for the next event.
   while (true) {
     if (lane_.hooks_.batch_done) lane_.hooks_.batch_done();
     if (local_answers_.empty()) break;

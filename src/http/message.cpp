@@ -68,4 +68,18 @@ Fields ParseQuery(std::string_view query) {
   return out;
 }
 
+bool SetRequestTarget(std::string_view target, Request& req) {
+  size_t q = target.find('?');
+  if (!PercentDecode(target.substr(0, q), req.path) || req.path.empty() || req.path[0] != '/') return false;
+  if (q != std::string_view::npos) req.query = ParseQuery(target.substr(q + 1));
+  return true;
+}
+
+void AddRequestHeader(std::string_view name, std::string_view value, Request& req) {
+  std::string lower(name);
+  for (char& c : lower)  // no libc call per character
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  req.headers.emplace_back(std::move(lower), std::string(value));
+}
+
 }  // namespace rapport::http

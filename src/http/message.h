@@ -42,4 +42,10 @@ Fields ParseQuery(std::string_view query);
 // Percent-decodes; returns false (and leaves out undefined) on a bad escape.
 bool PercentDecode(std::string_view in, std::string& out);
 
+// The request target ("/api/v1/x?a=1") as req.path (percent-decoded) and req.query; false when
+// the path does not decode or does not start with '/' (-> 400).
+bool SetRequestTarget(std::string_view target, Request& req);
+// Adds a header field with its name lower-cased (ASCII: names are tokens).
+void AddRequestHeader(std::string_view name, std::string_view value, Request& req);
+
 }  // namespace rapport::http

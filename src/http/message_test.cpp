@@ -29,6 +29,22 @@ TEST(Message, ParsesAndDecodesQueries) {
   EXPECT_EQ(out, "Ab");
 }
 
+// What both servers (Beast's session and the fast lane) make of a request's target and fields.
+TEST(Message, SetsTheTargetAndLowerCasesFieldNames) {
+  Request req;
+  ASSERT_TRUE(SetRequestTarget("/o/a%20b?x=1&y=%40", req));
+  EXPECT_EQ(req.path, "/o/a b");
+  ASSERT_EQ(req.query.size(), 2u);
+  EXPECT_EQ(*req.Query("y"), "@");
+  for (const char* bad : {"/o/%zz", "", "o/abc"}) {
+    Request r;
+    EXPECT_FALSE(SetRequestTarget(bad, r)) << bad;
+  }
+  AddRequestHeader("User-AGENT", "Mozilla/5.0", req);
+  ASSERT_NE(req.Header("user-agent"), nullptr);
+  EXPECT_EQ(*req.Header("user-agent"), "Mozilla/5.0");
+}
+
 TEST(ApiKey, GeneratesDistinctWellFormedKeysAndHashesThem) {
   std::string a = GenerateApiKey(), b = GenerateApiKey();
   EXPECT_NE(a, b);

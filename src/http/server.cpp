@@ -142,17 +142,9 @@ class Session : public std::enable_shared_from_this<Session> {
   Request ToRequest(const bhttp::request_header<Fields>& msg, bool& bad_target) const {
     Request req;
     req.method = std::string(msg.method_string());
-    std::string_view target = msg.target();
-    size_t q = target.find('?');
-    bad_target = !PercentDecode(target.substr(0, q), req.path) || req.path.empty() || req.path[0] != '/';
-    if (q != std::string_view::npos) req.query = ParseQuery(target.substr(q + 1));
+    bad_target = !SetRequestTarget(msg.target(), req);
     req.headers.reserve(16);
-    for (const auto& f : msg) {
-      std::string name(f.name_string());
-      for (char& c : name)  // ASCII (header names are tokens): no libc call per character
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-      req.headers.emplace_back(std::move(name), std::string(f.value()));
-    }
+    for (const auto& f : msg) AddRequestHeader(f.name_string(), f.value(), req);
     req.peer_ip = peer_ip_;
     return req;
   }
