@@ -602,6 +602,23 @@ bool StringEqualityOverCodes(const Expr& e, const AttributeColumn* col) {
   return true;
 }
 
+// The dictionary codes of a condition's text literals (those the column has seen).
+std::vector<uint32_t> LiteralCodes(const AttributeColumn& col, const Condition& c) {
+  std::vector<uint32_t> codes;
+  for (const Literal& l : c.values)
+    if (l.kind == Literal::Kind::kString)
+      if (auto code = col.dict.Find(l.text)) codes.push_back(*code);
+  return codes;
+}
+
+// How many rows hold one of `codes`, by the value bitmaps (col.has_code_rows).
+uint64_t CodeRowsCount(const AttributeColumn& col, const std::vector<uint32_t>& codes) {
+  uint64_t n = 0;
+  for (uint32_t code : codes)
+    if (code < col.code_rows.size()) n += col.code_rows[code].Cardinality();
+  return n;
+}
+
 }  // namespace
 
 bool Evaluator::FromBitmaps(const Expr& e) const {
@@ -669,10 +686,7 @@ std::optional<ColumnTest> Evaluator::ColumnTestFor(const Expr& e, uint64_t rows)
   const Condition& c = e.condition;
   if (col->type == ValueType::kString && ((c.kind == Condition::Kind::kCompare && c.op == CmpOp::kEq) ||
                                           (c.kind == Condition::Kind::kIn && !c.negated))) {
-    std::vector<uint32_t> codes;
-    for (const Literal& l : c.values)
-      if (l.kind == Literal::Kind::kString)
-        if (auto code = col->dict.Find(l.text)) codes.push_back(*code);
+    std::vector<uint32_t> codes = LiteralCodes(*col, c);
     ColumnTest t;
     t.size = col->codes.size();
     if (codes.empty()) return t;  // no row can pass
@@ -681,10 +695,7 @@ std::optional<ColumnTest> Evaluator::ColumnTestFor(const Expr& e, uint64_t rows)
       // cheaper while those bitmaps hold fewer rows than `rows`; past that, one look at each
       // row's code costs less (`plan in ("pro", "team")` within the 200k rows of one city: 2 x
       // 200k probes and a union of bitmaps of 3.3M rows each, or 200k codes read once).
-      uint64_t matching = 0;
-      for (uint32_t code : codes)
-        if (code < col->code_rows.size()) matching += col->code_rows[code].Cardinality();
-      if (matching <= rows) return std::nullopt;
+      if (CodeRowsCount(*col, codes) <= rows) return std::nullopt;
     }
     // The column holds code + 1, 0 for rows without a value: no look at `present`.
     t.filter = col->codes.Visit([&](const auto* values) { return CodeFilter(values, codes); });
@@ -712,13 +723,8 @@ uint64_t Evaluator::Estimate(const Expr& e) const {
   }
   if (e.kind == Expr::Kind::kField && e.field.kind == FieldKind::kAttribute) {
     const AttributeColumn* col = index_.Attribute(e.field.name);
-    if (StringEqualityOverCodes(e, col) && col->has_code_rows) {
-      uint64_t n = 0;
-      for (const Literal& l : e.condition.values)
-        if (auto code = col->dict.Find(l.text); code && *code < col->code_rows.size())
-          n += col->code_rows[*code].Cardinality();
-      return n;
-    }
+    if (StringEqualityOverCodes(e, col) && col->has_code_rows)
+      return CodeRowsCount(*col, LiteralCodes(*col, e.condition));
   }
   return UINT64_MAX;
 }
@@ -813,13 +819,13 @@ Bitmap Evaluator::Scan(const Expr& e, const Bitmap& universe) {
       // The union of the matching values' row bitmaps (ProfileIndex keeps one per value), each
       // taken within the universe: a dense value's bitmap is never copied whole.
       Bitmap out;
-      for (const Literal& l : e.condition.values)
-        if (auto code = col->dict.Find(l.text); code && *code < col->code_rows.size()) {
-          if (out.Empty())
-            out = Bitmap::And(universe, col->code_rows[*code]);
-          else
-            out |= Bitmap::And(universe, col->code_rows[*code]);
-        }
+      for (uint32_t code : LiteralCodes(*col, e.condition)) {
+        if (code >= col->code_rows.size()) continue;
+        if (out.Empty())
+          out = Bitmap::And(universe, col->code_rows[code]);
+        else
+          out |= Bitmap::And(universe, col->code_rows[code]);
+      }
       return out;
     }
   }
